@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, machine-readable error code. The values are part of the
+// public protocol (REST problem+json "code" and AMQP reply "error.code").
+type Code string
+
+// The stable error codes.
+const (
+	ENotFound        Code = "not_found"
+	EInvalid         Code = "invalid_argument"
+	EConflict        Code = "conflict"
+	ENodeUnavailable Code = "node_unavailable"
+	ETimeout         Code = "timeout"
+	EPBX             Code = "pbx_error"
+	EForbidden       Code = "forbidden"
+	EUnauthorized    Code = "unauthorized"
+	EInternal        Code = "internal"
+)
+
+// Error is callgw's error type. Msg is safe to show to API callers; Err is
+// the cause, for logs only.
+type Error struct {
+	Code  Code
+	Op    string // e.g. "asterisk.Hangup"
+	Msg   string
+	Field string // for EInvalid: the offending field, when known
+	Err   error
+}
+
+func (e *Error) Error() string {
+	s := e.Msg
+	if e.Op != "" {
+		s = e.Op + ": " + s
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error with a formatted, caller-safe message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Wrap builds an *Error around a cause.
+func Wrap(code Code, op string, err error, msg string) *Error {
+	return &Error{Code: code, Op: op, Msg: msg, Err: err}
+}
+
+// Invalid reports a bad value in one named field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: EInvalid, Field: field, Msg: field + ": " + fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the Code of err: the first *Error in its chain, ETimeout
+// for context deadlines, "" for nil and EInternal for anything else.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ETimeout
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the caller-safe message of err.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Msg
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "deadline exceeded"
+	}
+	return "internal error"
+}
+
+// ErrorField returns the offending field of an EInvalid error, if any.
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}

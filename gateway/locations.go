@@ -1,0 +1,70 @@
+package gateway
+
+import "sync"
+
+// Locations is a bounded cache of which node owns which call. It is learnt
+// from replies and events and is only a hint: a not_found from the cached
+// node evicts the entry.
+type Locations struct {
+	mu    sync.Mutex
+	max   int
+	m     map[CallID]NodeID
+	order []CallID // FIFO of insertions, for eviction
+}
+
+// NewLocations returns a cache of at most max entries (<= 0: 100000).
+func NewLocations(max int) *Locations {
+	if max <= 0 {
+		max = 100000
+	}
+	return &Locations{max: max, m: make(map[CallID]NodeID)}
+}
+
+// Put records that node owns id.
+func (l *Locations) Put(id CallID, node NodeID) {
+	if id == "" || node == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.m[id]; !ok {
+		l.order = append(l.order, id)
+	}
+	l.m[id] = node
+	for len(l.m) > l.max && len(l.order) > 0 {
+		old := l.order[0]
+		l.order = l.order[1:]
+		delete(l.m, old)
+	}
+	if len(l.order) > 2*l.max { // compact ids already forgotten
+		keep := l.order[:0]
+		for _, k := range l.order {
+			if _, ok := l.m[k]; ok {
+				keep = append(keep, k)
+			}
+		}
+		l.order = append([]CallID(nil), keep...)
+	}
+}
+
+// Get returns the node of id, if cached.
+func (l *Locations) Get(id CallID) (NodeID, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, ok := l.m[id]
+	return n, ok
+}
+
+// Forget drops id.
+func (l *Locations) Forget(id CallID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.m, id)
+}
+
+// Len returns the number of cached locations.
+func (l *Locations) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}

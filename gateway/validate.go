@@ -1,0 +1,68 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"regexp"
+	"slices"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+var endpointRe = regexp.MustCompile(`^[A-Za-z0-9_]+/[^\s]{1,200}$`)
+var varNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_()\.:-]{0,79}$`)
+
+// MaxRingTimeout is the longest ring timeout an originate may ask for.
+const MaxRingTimeout = 600
+
+// Validate checks originate arguments and says which field is wrong.
+func (a *OriginateArgs) Validate() error {
+	if a.To == "" {
+		return Invalid("to", "required (an endpoint such as PJSIP/alice)")
+	}
+	if !endpointRe.MatchString(a.To) {
+		return Invalid("to", "%q is not an endpoint of the form Technology/resource", a.To)
+	}
+	if len(a.From) > 200 {
+		return Invalid("from", "longer than 200 characters")
+	}
+	if a.Context != "" && a.Extension == "" {
+		return Invalid("extension", "required with context")
+	}
+	if a.Extension != "" && a.Context == "" {
+		return Invalid("context", "required with extension")
+	}
+	if a.Priority < 0 {
+		return Invalid("priority", "must be positive")
+	}
+	if a.Timeout < 0 || a.Timeout > MaxRingTimeout {
+		return Invalid("timeout", "must be between 0 and %d seconds", MaxRingTimeout)
+	}
+	for k := range a.Variables {
+		if !varNameRe.MatchString(k) {
+			return Invalid("variables", "%q is not a valid channel variable name", k)
+		}
+	}
+	if len(a.Tags) > 16 {
+		return Invalid("tags", "at most 16 tags")
+	}
+	for _, t := range a.Tags {
+		if !ValidTag(t) {
+			return Invalid("tags", "%q: a tag is 1-64 of [A-Za-z0-9_-]", t)
+		}
+	}
+	switch a.Wait {
+	case "", WaitNone, WaitAnswered:
+	default:
+		return Invalid("wait", "must be none or answered, not %q", a.Wait)
+	}
+	return nil
+}
+
+// Validate checks hangup arguments.
+func (a *HangupArgs) Validate() error {
+	if a.Reason != "" && !slices.Contains(HangupReasons, a.Reason) {
+		return Invalid("reason", "%q is not one of %v", a.Reason, HangupReasons)
+	}
+	return nil
+}
