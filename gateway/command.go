@@ -41,6 +41,14 @@ const (
 	ActBridgePlay    Action = "bridge.play"
 	ActBridgeRecord  Action = "bridge.record"
 	ActBridgeLocate  Action = "bridge.locate"
+	ActCallTransfer  Action = "call.transfer"
+	ActPlaybackGet   Action = "playback.get"
+	ActPlaybackStop  Action = "playback.stop"
+	ActRecordingGet  Action = "recording.get"
+	ActRecordingStop Action = "recording.stop"
+	ActStoredList    Action = "recording.stored.list"
+	ActStoredGet     Action = "recording.stored.get"
+	ActStoredDelete  Action = "recording.stored.delete"
 	ActNodePing      Action = "node.ping"
 )
 
@@ -50,10 +58,20 @@ const (
 func (a Action) Creates() bool {
 	switch a {
 	case ActCallOriginate, ActCallSnoop, ActCallPlay, ActCallRecord,
-		ActBridgeCreate, ActBridgePlay, ActBridgeRecord:
+		ActBridgeCreate, ActBridgePlay, ActBridgeRecord, ActCallTransfer:
 		return true
 	}
 	return false
+}
+
+// Resource is the first word of the action: call, bridge, playback, recording, node.
+func (a Action) Resource() string {
+	for i := 0; i < len(a); i++ {
+		if a[i] == '.' {
+			return string(a[:i])
+		}
+	}
+	return string(a)
 }
 
 // Target is the second word of a command routing key: a node id, TargetAny
@@ -73,12 +91,14 @@ func NodeTarget(n NodeID) Target { return Target(n) }
 // (deadline, idempotency key) travels in message properties and headers and
 // is copied into the struct's non-JSON fields by the bus.
 type Command struct {
-	ID       string          `json:"id"`
-	Action   Action          `json:"action"`
-	Tenant   string          `json:"tenant"`
-	CallID   CallID          `json:"call_id,omitempty"`
-	BridgeID BridgeID        `json:"bridge_id,omitempty"`
-	Args     json.RawMessage `json:"args,omitempty"`
+	ID       string   `json:"id"`
+	Action   Action   `json:"action"`
+	Tenant   string   `json:"tenant"`
+	CallID   CallID   `json:"call_id,omitempty"`
+	BridgeID BridgeID `json:"bridge_id,omitempty"`
+	// ResourceID names the playback or recording a media command is about.
+	ResourceID string          `json:"resource_id,omitempty"`
+	Args       json.RawMessage `json:"args,omitempty"`
 
 	Deadline       time.Time `json:"-"` // header x-deadline (unix ms)
 	IdempotencyKey string    `json:"-"` // header x-idempotency-key

@@ -69,12 +69,10 @@ func (x *Executor) Handle(ctx context.Context, cmd *Command) *Reply {
 }
 
 func needsCall(a Action) bool {
-	switch a {
-	case ActCallList, ActNodePing, ActBridgeCreate, ActBridgeList, ActBridgeGet,
-		ActBridgeDestroy, ActBridgeAdd, ActBridgeRemove, ActBridgePlay, ActBridgeRecord, ActBridgeLocate:
+	if a == ActCallList || a == ActCallTransfer {
 		return false
 	}
-	return true
+	return a.Resource() == "call"
 }
 
 // decodeArgs decodes cmd.Args strictly into v.

@@ -2,14 +2,15 @@ package gateway
 
 import "sync"
 
-// Locations is a bounded cache of which node owns which call. It is learnt
+// Locations is a bounded cache of which node owns which call, bridge,
+// playback or recording (keys from CallKey, BridgeKey, PlaybackKey, RecordingKey). It is learnt
 // from replies and events and is only a hint: a not_found from the cached
 // node evicts the entry.
 type Locations struct {
 	mu    sync.Mutex
 	max   int
-	m     map[CallID]NodeID
-	order []CallID // FIFO of insertions, for eviction
+	m     map[string]NodeID
+	order []string // FIFO of insertions, for eviction
 }
 
 // NewLocations returns a cache of at most max entries (<= 0: 100000).
@@ -17,11 +18,11 @@ func NewLocations(max int) *Locations {
 	if max <= 0 {
 		max = 100000
 	}
-	return &Locations{max: max, m: make(map[CallID]NodeID)}
+	return &Locations{max: max, m: make(map[string]NodeID)}
 }
 
 // Put records that node owns id.
-func (l *Locations) Put(id CallID, node NodeID) {
+func (l *Locations) Put(id string, node NodeID) {
 	if id == "" || node == "" {
 		return
 	}
@@ -43,12 +44,12 @@ func (l *Locations) Put(id CallID, node NodeID) {
 				keep = append(keep, k)
 			}
 		}
-		l.order = append([]CallID(nil), keep...)
+		l.order = append([]string(nil), keep...)
 	}
 }
 
 // Get returns the node of id, if cached.
-func (l *Locations) Get(id CallID) (NodeID, bool) {
+func (l *Locations) Get(id string) (NodeID, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n, ok := l.m[id]
@@ -56,7 +57,7 @@ func (l *Locations) Get(id CallID) (NodeID, bool) {
 }
 
 // Forget drops id.
-func (l *Locations) Forget(id CallID) {
+func (l *Locations) Forget(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.m, id)
@@ -68,3 +69,9 @@ func (l *Locations) Len() int {
 	defer l.mu.Unlock()
 	return len(l.m)
 }
+
+// Location keys: one namespace per kind of resource.
+func CallKey(id CallID) string        { return string(id) }
+func BridgeKey(id BridgeID) string    { return "bridge:" + string(id) }
+func PlaybackKey(id string) string    { return "playback:" + id }
+func RecordingKey(name string) string { return "recording:" + name }

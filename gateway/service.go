@@ -151,9 +151,33 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 		return nil, acc, err
 	}
 	if call.Hangup == nil {
-		s.Locations.Put(call.ID, call.Node)
+		s.Locations.Put(CallKey(call.ID), call.Node)
 	}
 	return &call, nil, nil
+}
+
+// resource names what a routed command is about, for locating it.
+type resource struct {
+	key    string             // location cache key
+	locate Action             // broadcast to find the owner
+	set    func(cmd *Command) // puts the id into a command
+	what   string             // for messages: "call 4f7c…"
+}
+
+func callRes(id CallID) resource {
+	return resource{CallKey(id), ActCallLocate, func(c *Command) { c.CallID = id }, "call " + string(id)}
+}
+
+func bridgeRes(id BridgeID) resource {
+	return resource{BridgeKey(id), ActBridgeLocate, func(c *Command) { c.BridgeID = id }, "bridge " + string(id)}
+}
+
+func playbackRes(id string) resource {
+	return resource{PlaybackKey(id), ActPlaybackGet, func(c *Command) { c.ResourceID = id }, "playback " + id}
+}
+
+func recordingRes(name string) resource {
+	return resource{RecordingKey(name), ActRecordingGet, func(c *Command) { c.ResourceID = name }, "recording " + name}
 }
 
 // Locate returns the node that owns a call: from the cache, else by
@@ -162,14 +186,18 @@ func (s *Service) Locate(ctx context.Context, o Options, id CallID) (NodeID, err
 	if !ValidID(string(id)) {
 		return "", Invalid("id", "%q is not a valid call id", id)
 	}
-	if n, ok := s.Locations.Get(id); ok {
+	return s.locate(ctx, o, callRes(id))
+}
+
+func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, error) {
+	if n, ok := s.Locations.Get(r.key); ok {
 		return n, nil
 	}
-	cmd, err := s.newCommand(Options{Tenant: o.Tenant}, ActCallLocate, nil)
+	cmd, err := s.newCommand(Options{Tenant: o.Tenant}, r.locate, nil)
 	if err != nil {
 		return "", err
 	}
-	cmd.CallID = id
+	r.set(cmd)
 	cmd.Deadline = deadlineOf(ctx)
 	live := s.Nodes.Live(s.now())
 	if len(live) == 0 {
@@ -179,20 +207,24 @@ func (s *Service) Locate(ctx context.Context, o Options, id CallID) (NodeID, err
 	if err != nil {
 		return "", err
 	}
-	for _, r := range reps {
-		var lr LocateResult
-		if r.OK && r.Decode(&lr) == nil && lr.Node != "" {
-			s.Locations.Put(id, lr.Node)
-			return lr.Node, nil
+	for _, rep := range reps {
+		if rep.OK && rep.Node != "" {
+			s.Locations.Put(r.key, rep.Node)
+			return rep.Node, nil
 		}
 	}
-	return "", Errorf(ENotFound, "call %s not found", id)
+	return "", Errorf(ENotFound, "%s not found", r.what)
 }
 
-// callCommand sends a command about one existing call to the node that owns
+// routed sends a command about one existing resource to the node that owns
 // it. A not_found answer evicts the cached location.
-func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Action, args, out any) (*Accepted, error) {
-	node, err := s.Locate(ctx, o, id)
+func (s *Service) routed(ctx context.Context, o Options, r resource, a Action, args, out any) (*Accepted, error) {
+	if v, ok := args.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	node, err := s.locate(ctx, o, r)
 	if err != nil {
 		return nil, err
 	}
@@ -203,12 +235,273 @@ func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Actio
 	if err != nil {
 		return nil, err
 	}
-	cmd.CallID = id
+	r.set(cmd)
 	acc, err := s.send(ctx, NodeTarget(node), cmd, o, out)
 	if ErrorCode(err) == ENotFound {
-		s.Locations.Forget(id)
+		s.Locations.Forget(r.key)
 	}
 	return acc, err
+}
+
+// callCommand sends a command about one existing call to its node.
+func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Action, args, out any) (*Accepted, error) {
+	if !ValidID(string(id)) {
+		return nil, Invalid("id", "%q is not a valid call id", id)
+	}
+	return s.routed(ctx, o, callRes(id), a, args, out)
+}
+
+// CallAction runs a call-scoped action (answer, hold, dtmf, variables, …)
+// on the node that owns the call; args are validated first when they have a
+// Validate method, and the result is decoded into out.
+func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action, args, out any) (*Accepted, error) {
+	if a.Resource() != "call" || a == ActCallOriginate || a == ActCallList {
+		return nil, Invalid("action", "%s is not an action on an existing call", a)
+	}
+	return s.callCommand(ctx, o, id, a, args, out)
+}
+
+// Play starts media on a call; the playback id is chosen here when absent.
+func (s *Service) Play(ctx context.Context, o Options, id CallID, args PlayArgs) (*Playback, *Accepted, error) {
+	if args.PlaybackID == "" {
+		args.PlaybackID = uuid.NewString()
+	}
+	var pb Playback
+	acc, err := s.callCommand(ctx, o, id, ActCallPlay, &args, &pb)
+	if err != nil || acc != nil {
+		return nil, acc, err
+	}
+	s.Locations.Put(PlaybackKey(pb.ID), pb.Node)
+	return &pb, nil, nil
+}
+
+// Record starts a recording of a call.
+func (s *Service) Record(ctx context.Context, o Options, id CallID, args RecordArgs) (*Recording, *Accepted, error) {
+	var rec Recording
+	acc, err := s.callCommand(ctx, o, id, ActCallRecord, &args, &rec)
+	if err != nil || acc != nil {
+		return nil, acc, err
+	}
+	s.Locations.Put(RecordingKey(rec.Name), rec.Node)
+	return &rec, nil, nil
+}
+
+// Snoop creates a new call that spies on or whispers to an existing one.
+func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArgs) (*Call, *Accepted, error) {
+	if args.SnoopID == "" {
+		args.SnoopID = CallIDFor(CommandID(o.tenant(), o.IdempotencyKey) + "/snoop")
+	}
+	var c Call
+	acc, err := s.callCommand(ctx, o, id, ActCallSnoop, &args, &c)
+	if err != nil || acc != nil {
+		return nil, acc, err
+	}
+	s.Locations.Put(CallKey(c.ID), c.Node)
+	return &c, nil, nil
+}
+
+// BridgeCreateRequest is a bridge creation as the API receives it.
+type BridgeCreateRequest struct {
+	Node  NodeID
+	Calls []CallID // calls to add at once; they decide the node when Node is empty
+	Args  BridgeCreateArgs
+}
+
+// CreateBridge creates a bridge on the node of its first call, the named
+// node, or any node, and adds the given calls to it.
+func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateRequest) (*Bridge, error) {
+	if err := req.Args.Validate(); err != nil {
+		return nil, err
+	}
+	target := TargetAny
+	switch {
+	case req.Node != "":
+		if err := s.checkNode(req.Node); err != nil {
+			return nil, err
+		}
+		target = NodeTarget(req.Node)
+	case len(req.Calls) > 0:
+		n, err := s.Locate(ctx, o, req.Calls[0])
+		if err != nil {
+			return nil, err
+		}
+		target = NodeTarget(n)
+	default:
+		if len(s.Nodes.Live(s.now())) == 0 {
+			return nil, Errorf(ENodeUnavailable, "no node is up")
+		}
+	}
+	cmd, err := s.newCommand(o, ActBridgeCreate, req.Args)
+	if err != nil {
+		return nil, err
+	}
+	cmd.BridgeID = BridgeID(CallIDFor(cmd.ID))
+	var b Bridge
+	if _, err := s.send(ctx, target, cmd, Options{Tenant: o.Tenant}, &b); err != nil {
+		return nil, err
+	}
+	s.Locations.Put(BridgeKey(b.ID), b.Node)
+	for _, c := range req.Calls {
+		if _, err := s.BridgeAction(ctx, Options{Tenant: o.Tenant}, b.ID, ActBridgeAdd, BridgeCallArgs{CallID: c}, nil); err != nil {
+			return &b, err
+		}
+		b.Calls = append(b.Calls, c)
+	}
+	return &b, nil
+}
+
+// BridgeAction runs a bridge-scoped action on the node that owns the bridge.
+func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Action, args, out any) (*Accepted, error) {
+	if !ValidID(string(id)) {
+		return nil, Invalid("id", "%q is not a valid bridge id", id)
+	}
+	if a.Resource() != "bridge" || a == ActBridgeCreate || a == ActBridgeList {
+		return nil, Invalid("action", "%s is not an action on an existing bridge", a)
+	}
+	acc, err := s.routed(ctx, o, bridgeRes(id), a, args, out)
+	if err == nil && a == ActBridgeDestroy {
+		s.Locations.Forget(BridgeKey(id))
+	}
+	return acc, err
+}
+
+// Bridges lists the bridges of every live node.
+func (s *Service) Bridges(ctx context.Context, o Options) ([]*Bridge, []NodeID, error) {
+	out := []*Bridge{}
+	missing, err := s.gatherAll(ctx, o, ActBridgeList, nil, func(r *Reply) error {
+		var l BridgeList
+		if err := r.Decode(&l); err != nil {
+			return err
+		}
+		for _, b := range l.Bridges {
+			s.Locations.Put(BridgeKey(b.ID), b.Node)
+		}
+		out = append(out, l.Bridges...)
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, missing, err
+}
+
+// Transfer performs an attended transfer on the node that owns the
+// transferee: the transferee and the target are bridged, the transferring
+// party is hung up.
+func (s *Service) Transfer(ctx context.Context, o Options, a TransferArgs) (*Bridge, error) {
+	for f, id := range map[string]CallID{"transferee": a.Transferee, "target": a.Target, "transferer": a.Transferer} {
+		if id == "" || !ValidID(string(id)) {
+			return nil, Invalid(f, "a call id is required")
+		}
+	}
+	if a.Transferee == a.Target || a.Transferee == a.Transferer || a.Target == a.Transferer {
+		return nil, Invalid("target", "transferee, target and transferer must be three different calls")
+	}
+	nodes := map[NodeID]bool{}
+	for _, id := range []CallID{a.Transferee, a.Target, a.Transferer} {
+		n, err := s.Locate(ctx, o, id)
+		if err != nil {
+			return nil, err
+		}
+		nodes[n] = true
+	}
+	if len(nodes) != 1 {
+		return nil, Errorf(EConflict, "the calls are on different nodes; a transfer joins calls of one Asterisk")
+	}
+	var node NodeID
+	for n := range nodes {
+		node = n
+	}
+	cmd, err := s.newCommand(o, ActCallTransfer, nil)
+	if err != nil {
+		return nil, err
+	}
+	if a.BridgeID == "" {
+		a.BridgeID = BridgeID(CallIDFor(cmd.ID))
+	}
+	if cmd.Args, err = json.Marshal(a); err != nil {
+		return nil, Wrap(EInternal, "gateway.Transfer", err, "unencodable arguments")
+	}
+	var b Bridge
+	if _, err := s.send(ctx, NodeTarget(node), cmd, Options{Tenant: o.Tenant}, &b); err != nil {
+		return nil, err
+	}
+	s.Locations.Put(BridgeKey(b.ID), b.Node)
+	s.Locations.Forget(CallKey(a.Transferer))
+	return &b, nil
+}
+
+// PlaybackAction gets (ActPlaybackGet) or stops (ActPlaybackStop) a playback.
+func (s *Service) PlaybackAction(ctx context.Context, o Options, id string, a Action, out any) error {
+	if !ValidID(id) {
+		return Invalid("id", "%q is not a valid playback id", id)
+	}
+	_, err := s.routed(ctx, o, playbackRes(id), a, nil, out)
+	return err
+}
+
+// RecordingAction gets (ActRecordingGet) or stops (ActRecordingStop) a
+// live recording.
+func (s *Service) RecordingAction(ctx context.Context, o Options, name string, a Action, out any) error {
+	if !ValidID(name) {
+		return Invalid("name", "%q is not a valid recording name", name)
+	}
+	_, err := s.routed(ctx, o, recordingRes(name), a, nil, out)
+	return err
+}
+
+// StoredRecordings lists the stored recordings of every live node.
+func (s *Service) StoredRecordings(ctx context.Context, o Options) ([]*Recording, []NodeID, error) {
+	out := []*Recording{}
+	missing, err := s.gatherAll(ctx, o, ActStoredList, nil, func(r *Reply) error {
+		var l RecordingList
+		if err := r.Decode(&l); err != nil {
+			return err
+		}
+		out = append(out, l.Recordings...)
+		return nil
+	})
+	return out, missing, err
+}
+
+// StoredRecording gets (ActStoredGet) or deletes (ActStoredDelete) a stored
+// recording, on whichever node has it.
+func (s *Service) StoredRecording(ctx context.Context, o Options, name string, a Action, out any) error {
+	if !ValidID(name) {
+		return Invalid("name", "%q is not a valid recording name", name)
+	}
+	r := resource{"stored:" + name, ActStoredGet, func(c *Command) { c.ResourceID = name }, "stored recording " + name}
+	_, err := s.routed(ctx, o, r, a, nil, out)
+	return err
+}
+
+// gatherAll broadcasts a listing to every live node and hands each OK
+// reply to each; it returns the nodes that did not answer.
+func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, each func(*Reply) error) ([]NodeID, error) {
+	expect := s.Nodes.Live(s.now())
+	if len(expect) == 0 {
+		return nil, nil
+	}
+	cmd, err := s.newCommand(Options{Tenant: o.Tenant}, a, args)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Deadline = deadlineOf(ctx)
+	reps, err := s.Bus.Gather(ctx, cmd, expect)
+	if err != nil {
+		return nil, err
+	}
+	answered := map[NodeID]bool{}
+	for _, r := range reps {
+		if each(r) == nil {
+			answered[r.Node] = true
+		}
+	}
+	var missing []NodeID
+	for _, n := range expect {
+		if !answered[n] {
+			missing = append(missing, n)
+		}
+	}
+	return missing, nil
 }
 
 // Call returns one call.
@@ -228,7 +521,7 @@ func (s *Service) Hangup(ctx context.Context, o Options, id CallID, reason strin
 	}
 	acc, err := s.callCommand(ctx, o, id, ActCallHangup, args, nil)
 	if err == nil && acc == nil {
-		s.Locations.Forget(id)
+		s.Locations.Forget(CallKey(id))
 	}
 	return acc, err
 }
@@ -243,47 +536,39 @@ type ListRequest struct {
 // by creation time. Nodes that did not answer in time are left out and
 // named in the second result.
 func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*Call, []NodeID, error) {
-	cmd, err := s.newCommand(Options{Tenant: o.Tenant}, ActCallList, req.ListArgs)
-	if err != nil {
-		return nil, nil, err
+	calls := []*Call{}
+	each := func(r *Reply) error {
+		var l CallList
+		if err := r.Decode(&l); err != nil {
+			return err
+		}
+		for _, c := range l.Calls {
+			s.Locations.Put(CallKey(c.ID), c.Node)
+		}
+		calls = append(calls, l.Calls...)
+		return nil
 	}
-	cmd.Deadline = deadlineOf(ctx)
-	var reps []*Reply
-	expect := s.Nodes.Live(s.now())
+	var missing []NodeID
 	if req.Node != "" {
 		if err := s.checkNode(req.Node); err != nil {
 			return nil, nil, err
 		}
+		cmd, err := s.newCommand(Options{Tenant: o.Tenant}, ActCallList, req.ListArgs)
+		if err != nil {
+			return nil, nil, err
+		}
+		cmd.Deadline = deadlineOf(ctx)
 		rep, err := s.Bus.Request(ctx, NodeTarget(req.Node), cmd)
 		if err != nil {
 			return nil, nil, err
 		}
-		reps, expect = []*Reply{rep}, []NodeID{req.Node}
-	} else {
-		if len(expect) == 0 {
-			return []*Call{}, nil, nil
-		}
-		if reps, err = s.Bus.Gather(ctx, cmd, expect); err != nil {
+		if err := each(rep); err != nil {
 			return nil, nil, err
 		}
-	}
-	calls := []*Call{}
-	answered := map[NodeID]bool{}
-	for _, r := range reps {
-		var l CallList
-		if err := r.Decode(&l); err != nil {
-			continue
-		}
-		answered[r.Node] = true
-		for _, c := range l.Calls {
-			s.Locations.Put(c.ID, c.Node)
-			calls = append(calls, c)
-		}
-	}
-	var missing []NodeID
-	for _, n := range expect {
-		if !answered[n] {
-			missing = append(missing, n)
+	} else {
+		var err error
+		if missing, err = s.gatherAll(ctx, o, ActCallList, req.ListArgs, each); err != nil {
+			return nil, nil, err
 		}
 	}
 	sort.SliceStable(calls, func(i, j int) bool { return calls[i].CreatedAt.Before(calls[j].CreatedAt) })

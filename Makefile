@@ -1,0 +1,34 @@
+# callgw — see README.md. `make help` lists the targets.
+.DEFAULT_GOAL := help
+GO      ?= go
+BIN     := bin/callgw
+PKGS    := ./...
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n",$$1,$$2}'
+
+build: ## build bin/callgw
+	$(GO) build -o $(BIN) ./cmd/callgw
+
+dev: build ## run gateway + worker + simulated PBX against the local RabbitMQ
+	@./scripts/broker-check.sh
+	./$(BIN) dev
+
+test: ## gofmt check, go vet and every test (race detector on, real RabbitMQ)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
+	$(GO) vet $(PKGS)
+	$(GO) test -race -timeout 9m $(PKGS)
+
+lint: ## gofmt check and go vet
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet $(PKGS)
+
+bench-bus: ## amqpbus RPC against a bare amqp091-go loop, same run
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./amqpbus/
+
+bench-sim: ## ARI simulator against a bare net/http floor, same run
+	$(GO) test -run '^$$' -bench . ./asterisk/arisim/
+
+bench: bench-bus bench-sim ## every benchmark
+
+.PHONY: help build dev test lint bench bench-bus bench-sim

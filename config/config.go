@@ -1,0 +1,271 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// Defaults of the fixed options (DESIGN.md "Configuration").
+const (
+	DefaultAMQPURL  = "amqp://guest:guest@127.0.0.1:5672/"
+	DefaultHTTPAddr = ":8080"
+	DefaultARIApp   = "callgw"
+)
+
+// Common holds the options every subcommand shares.
+type Common struct {
+	AMQPURLs []string // CALLGW_AMQP_URL, comma-separated
+	LogLevel string   // CALLGW_LOG_LEVEL
+	Prefix   string   // CALLGW_AMQP_PREFIX: prefix of every exchange and queue name
+}
+
+// Gateway holds the gateway's options.
+type Gateway struct {
+	Common
+	HTTPAddr       string        // CALLGW_HTTP_ADDR
+	DefaultTimeout time.Duration // CALLGW_DEFAULT_TIMEOUT
+	MaxTimeout     time.Duration // CALLGW_MAX_TIMEOUT
+}
+
+// Worker holds a worker's options.
+type Worker struct {
+	Common
+	NodeID            string        // CALLGW_NODE_ID
+	ARIURL            string        // CALLGW_ARI_URL
+	ARIUser           string        // CALLGW_ARI_USER
+	ARIPassword       string        // CALLGW_ARI_PASSWORD
+	ARIApp            string        // CALLGW_ARI_APP
+	Tenant            string        // CALLGW_TENANT: tenant of inbound calls
+	HeartbeatInterval time.Duration // CALLGW_HEARTBEAT_INTERVAL
+	Concurrency       int           // CALLGW_CONCURRENCY
+}
+
+// Dev holds the options of `callgw dev`: a gateway and a worker in one
+// process, against the built-in simulator unless CALLGW_ARI_URL is set.
+type Dev struct {
+	Gateway
+	Worker
+	SimAddr string // CALLGW_SIM_ADDR
+}
+
+// set declares options on a FlagSet with their environment variables.
+type set struct {
+	fs   *flag.FlagSet
+	env  func(string) string
+	errs []error
+	envs map[string]string // flag name -> env var, for usage
+}
+
+func newSet(name string, env func(string) string, out io.Writer) *set {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	s := &set{fs: fs, env: env, envs: map[string]string{}}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: callgw %s [flags]\n\nEvery flag can also be set by the environment variable named in brackets;\na flag given on the command line wins over the environment.\n\n", name)
+		fs.VisitAll(func(f *flag.Flag) {
+			def := fmt.Sprintf("%q", f.DefValue)
+			if strings.Contains(f.Name, "password") && f.DefValue != "" {
+				def = "(set)" // never print a secret
+			}
+			fmt.Fprintf(out, "  --%s [%s]\n    \t%s (default %s)\n", f.Name, s.envs[f.Name], f.Usage, def)
+		})
+	}
+	return s
+}
+
+func (s *set) str(p *string, name, env, def, usage string) {
+	s.envs[name] = env
+	if v := s.env(env); v != "" {
+		def = v
+	}
+	s.fs.StringVar(p, name, def, usage)
+}
+
+func (s *set) dur(p *time.Duration, name, env string, def time.Duration, usage string) {
+	s.envs[name] = env
+	if v := s.env(env); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("config: %s=%q: %w", env, v, err))
+		} else {
+			def = d
+		}
+	}
+	s.fs.DurationVar(p, name, def, usage)
+}
+
+func (s *set) num(p *int, name, env string, def int, usage string) {
+	s.envs[name] = env
+	if v := s.env(env); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("config: %s=%q: %w", env, v, err))
+		} else {
+			def = n
+		}
+	}
+	s.fs.IntVar(p, name, def, usage)
+}
+
+func (s *set) parse(args []string) error {
+	if err := s.fs.Parse(args); err != nil {
+		return err
+	}
+	if s.fs.NArg() > 0 {
+		return fmt.Errorf("config: unexpected argument %q", s.fs.Arg(0))
+	}
+	return errors.Join(s.errs...)
+}
+
+type commonRaw struct{ urls string }
+
+func (s *set) common(c *Common, raw *commonRaw) {
+	s.str(&raw.urls, "amqp-url", "CALLGW_AMQP_URL", DefaultAMQPURL, "RabbitMQ URL(s), comma-separated: connections fail over between them")
+	s.str(&c.LogLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	s.str(&c.Prefix, "amqp-prefix", "CALLGW_AMQP_PREFIX", "", "prefix of every exchange and queue name (isolates deployments sharing a broker)")
+}
+
+func (c *Common) finish(raw commonRaw) error {
+	for _, u := range strings.Split(raw.urls, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			if !strings.HasPrefix(u, "amqp://") && !strings.HasPrefix(u, "amqps://") {
+				return fmt.Errorf("config: amqp-url %q: must start with amqp:// or amqps://", u)
+			}
+			c.AMQPURLs = append(c.AMQPURLs, u)
+		}
+	}
+	if len(c.AMQPURLs) == 0 {
+		return errors.New("config: amqp-url: at least one broker URL is required")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log-level %q: must be debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+func (s *set) gateway(g *Gateway) {
+	s.str(&g.HTTPAddr, "http-addr", "CALLGW_HTTP_ADDR", DefaultHTTPAddr, "address the REST CallAPI listens on")
+	s.dur(&g.DefaultTimeout, "default-timeout", "CALLGW_DEFAULT_TIMEOUT", 5*time.Second, "deadline of a command when the request names none")
+	s.dur(&g.MaxTimeout, "max-timeout", "CALLGW_MAX_TIMEOUT", 60*time.Second, "longest deadline a request may ask for")
+}
+
+func (g *Gateway) finish() error {
+	if g.DefaultTimeout <= 0 || g.MaxTimeout < g.DefaultTimeout {
+		return errors.New("config: default-timeout must be > 0 and <= max-timeout")
+	}
+	return nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "node1"
+	}
+	h = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, h)
+	if !gateway.ValidNodeID(h) {
+		return "node1"
+	}
+	return h
+}
+
+func (s *set) worker(w *Worker, nodeDefault string) {
+	s.str(&w.NodeID, "node", "CALLGW_NODE_ID", nodeDefault, "this worker's node id (1-64 of [A-Za-z0-9_-]; a routing-key word)")
+	s.str(&w.ARIURL, "ari-url", "CALLGW_ARI_URL", "", "Asterisk ARI base URL, e.g. http://127.0.0.1:8088/ari (dev: empty runs the built-in simulator)")
+	s.str(&w.ARIUser, "ari-user", "CALLGW_ARI_USER", "", "ARI user name")
+	s.str(&w.ARIPassword, "ari-password", "CALLGW_ARI_PASSWORD", "", "ARI password")
+	s.str(&w.ARIApp, "ari-app", "CALLGW_ARI_APP", DefaultARIApp, "Stasis application name")
+	s.str(&w.Tenant, "tenant", "CALLGW_TENANT", gateway.DefaultTenant, "tenant of inbound calls (the channel variable CALLGW_TENANT overrides)")
+	s.dur(&w.HeartbeatInterval, "heartbeat-interval", "CALLGW_HEARTBEAT_INTERVAL", 2*time.Second, "interval of node heartbeats; a node missing 3 is down")
+	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", 256, "commands run concurrently (commands for one call always run in order)")
+}
+
+func (w *Worker) finish(needARI bool) error {
+	if !gateway.ValidNodeID(w.NodeID) {
+		return fmt.Errorf("config: node %q: must be 1-64 of [A-Za-z0-9_-] and not any/all", w.NodeID)
+	}
+	if needARI && w.ARIURL == "" {
+		return errors.New("config: ari-url is required (CALLGW_ARI_URL), e.g. http://127.0.0.1:8088/ari")
+	}
+	if w.ARIApp == "" || strings.ContainsAny(w.ARIApp, " /?&") {
+		return fmt.Errorf("config: ari-app %q is not a valid Stasis application name", w.ARIApp)
+	}
+	if !gateway.ValidTenant(w.Tenant) {
+		return fmt.Errorf("config: tenant %q: must be 1-64 of [A-Za-z0-9_-]", w.Tenant)
+	}
+	if w.HeartbeatInterval < 100*time.Millisecond {
+		return errors.New("config: heartbeat-interval must be at least 100ms")
+	}
+	if w.Concurrency < 1 {
+		return errors.New("config: concurrency must be at least 1")
+	}
+	return nil
+}
+
+// LoadGateway parses the gateway's options.
+func LoadGateway(args []string, env func(string) string, out io.Writer) (*Gateway, error) {
+	var g Gateway
+	var raw commonRaw
+	s := newSet("gateway", env, out)
+	s.common(&g.Common, &raw)
+	s.gateway(&g)
+	if err := s.parse(args); err != nil {
+		return nil, err
+	}
+	if err := g.Common.finish(raw); err != nil {
+		return nil, err
+	}
+	return &g, g.finish()
+}
+
+// LoadWorker parses a worker's options.
+func LoadWorker(args []string, env func(string) string, out io.Writer) (*Worker, error) {
+	var w Worker
+	var raw commonRaw
+	s := newSet("worker", env, out)
+	s.common(&w.Common, &raw)
+	s.worker(&w, hostname())
+	if err := s.parse(args); err != nil {
+		return nil, err
+	}
+	if err := w.Common.finish(raw); err != nil {
+		return nil, err
+	}
+	return &w, w.finish(true)
+}
+
+// LoadDev parses the options of `callgw dev`.
+func LoadDev(args []string, env func(string) string, out io.Writer) (*Dev, error) {
+	var d Dev
+	var raw commonRaw
+	s := newSet("dev", env, out)
+	s.common(&d.Gateway.Common, &raw)
+	s.gateway(&d.Gateway)
+	s.worker(&d.Worker, "pbx1")
+	s.str(&d.SimAddr, "sim-addr", "CALLGW_SIM_ADDR", "127.0.0.1:8088", "listen address of the built-in ARI simulator (when no ari-url is given)")
+	if err := s.parse(args); err != nil {
+		return nil, err
+	}
+	if err := d.Gateway.Common.finish(raw); err != nil {
+		return nil, err
+	}
+	d.Worker.Common = d.Gateway.Common
+	if err := d.Gateway.finish(); err != nil {
+		return nil, err
+	}
+	return &d, d.Worker.finish(false)
+}

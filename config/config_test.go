@@ -1,0 +1,97 @@
+package config
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestPrecedence(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantNode string
+		wantURLs []string
+		wantHB   time.Duration
+	}{
+		{"defaults", nil, nil, "", []string{DefaultAMQPURL}, 2 * time.Second},
+		{"env", nil, map[string]string{"CALLGW_NODE_ID": "pbx7", "CALLGW_AMQP_URL": "amqp://a/, amqp://b/", "CALLGW_HEARTBEAT_INTERVAL": "1s"}, "pbx7", []string{"amqp://a/", "amqp://b/"}, time.Second},
+		{"flag wins", []string{"--node", "pbx9", "--amqp-url", "amqp://c/"}, map[string]string{"CALLGW_NODE_ID": "pbx7", "CALLGW_AMQP_URL": "amqp://a/"}, "pbx9", []string{"amqp://c/"}, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"CALLGW_ARI_URL": "http://x/ari"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			w, err := LoadWorker(tc.args, envOf(env), &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantNode != "" && w.NodeID != tc.wantNode {
+				t.Errorf("node = %q, want %q", w.NodeID, tc.wantNode)
+			}
+			if strings.Join(w.AMQPURLs, ",") != strings.Join(tc.wantURLs, ",") {
+				t.Errorf("urls = %v, want %v", w.AMQPURLs, tc.wantURLs)
+			}
+			if w.HeartbeatInterval != tc.wantHB {
+				t.Errorf("heartbeat = %v, want %v", w.HeartbeatInterval, tc.wantHB)
+			}
+			if w.ARIApp != DefaultARIApp {
+				t.Errorf("app = %q", w.ARIApp)
+			}
+		})
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no ari url", nil, nil, "ari-url is required"},
+		{"bad node", []string{"--ari-url", "http://x/ari", "--node", "pbx.1"}, nil, "node"},
+		{"reserved node", []string{"--ari-url", "http://x/ari", "--node", "any"}, nil, "node"},
+		{"bad url", []string{"--ari-url", "http://x/ari", "--amqp-url", "http://x"}, nil, "amqp://"},
+		{"bad env duration", []string{"--ari-url", "http://x/ari"}, map[string]string{"CALLGW_HEARTBEAT_INTERVAL": "soon"}, "CALLGW_HEARTBEAT_INTERVAL"},
+		{"bad level", []string{"--ari-url", "http://x/ari", "--log-level", "loud"}, nil, "log-level"},
+		{"stray arg", []string{"--ari-url", "http://x/ari", "extra"}, nil, "unexpected argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadWorker(tc.args, envOf(tc.env), &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestHelpListsEnv(t *testing.T) {
+	var out bytes.Buffer
+	_, err := LoadWorker([]string{"--help"}, envOf(nil), &out)
+	if err == nil {
+		t.Fatal("--help: want flag.ErrHelp")
+	}
+	for _, want := range []string{"CALLGW_AMQP_URL", "CALLGW_NODE_ID", "CALLGW_ARI_URL", "CALLGW_ARI_USER", "CALLGW_ARI_PASSWORD", "CALLGW_ARI_APP", "CALLGW_LOG_LEVEL", DefaultAMQPURL} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestDevDefaults(t *testing.T) {
+	d, err := LoadDev(nil, envOf(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Worker.NodeID != "pbx1" || d.HTTPAddr != DefaultHTTPAddr || d.Worker.ARIURL != "" || len(d.Worker.AMQPURLs) != 1 {
+		t.Fatalf("dev defaults: %+v", d)
+	}
+}

@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"context"
+	"time"
+)
+
+// Announcer sends a worker's heartbeats: up while ctx lives, then draining
+// when Drain is called, and a last "down" beat when Run returns.
+type Announcer struct {
+	Node     NodeID
+	PBX      PBX
+	Sink     HeartbeatSink
+	Interval time.Duration
+	Capacity int
+	OnError  func(error) // nil: ignore (the next beat retries)
+
+	started  time.Time
+	draining chan struct{}
+}
+
+// NewAnnouncer returns an Announcer.
+func NewAnnouncer(node NodeID, pbx PBX, sink HeartbeatSink, interval time.Duration, capacity int) *Announcer {
+	return &Announcer{Node: node, PBX: pbx, Sink: sink, Interval: interval, Capacity: capacity, draining: make(chan struct{})}
+}
+
+// Drain makes the following beats say draining. It is safe to call once.
+func (a *Announcer) Drain() {
+	select {
+	case <-a.draining:
+	default:
+		close(a.draining)
+	}
+}
+
+func (a *Announcer) beat(ctx context.Context, state NodeState) {
+	hb := &Heartbeat{Node: a.Node, State: state, Capacity: a.Capacity, IntervalMS: a.Interval.Milliseconds(), StartedAt: a.started, Time: time.Now().UTC()}
+	ictx, cancel := context.WithTimeout(ctx, a.Interval)
+	info, err := a.PBX.Info(ictx)
+	cancel()
+	if err != nil {
+		hb.Healthy, hb.Reason = false, "asterisk: "+ErrorMessage(err)
+	} else {
+		hb.AsteriskID, hb.AsteriskVersion, hb.App, hb.Calls = info.AsteriskID, info.AsteriskVersion, info.App, info.Calls
+		hb.Healthy, hb.Reason = info.Healthy, info.Reason
+	}
+	pctx, cancel := context.WithTimeout(ctx, a.Interval)
+	defer cancel()
+	if err := a.Sink.PublishHeartbeat(pctx, hb); err != nil && a.OnError != nil {
+		a.OnError(err)
+	}
+}
+
+// Run beats every Interval until ctx ends, then sends a final "down" beat
+// (bounded by one interval). Drain makes it beat "draining" at once.
+func (a *Announcer) Run(ctx context.Context) error {
+	a.started = time.Now().UTC()
+	t := time.NewTicker(a.Interval)
+	defer t.Stop()
+	state := NodeUp
+	drain := (<-chan struct{})(a.draining)
+	for {
+		a.beat(ctx, state)
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Interval)
+			a.beat(fctx, NodeDown)
+			cancel()
+			return nil
+		case <-t.C:
+		case <-drain:
+			state, drain = NodeDraining, nil
+		}
+	}
+}

@@ -1,0 +1,278 @@
+package gateway
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"time"
+)
+
+// CallControl is the rest of the call operations of the CallAPI, beyond the
+// lifecycle in PBX. asterisk.PBX implements it. Every method is scoped by
+// tenant (another tenant's call is ENotFound) and needs the call under the
+// worker's control (in its Stasis app): otherwise EConflict.
+type CallControl interface {
+	Answer(ctx context.Context, tenant string, id CallID) error
+	Ring(ctx context.Context, tenant string, id CallID, on bool) error
+	Hold(ctx context.Context, tenant string, id CallID, on bool) error
+	Mute(ctx context.Context, tenant string, id CallID, direction string, on bool) error
+	SendDTMF(ctx context.Context, tenant string, id CallID, a DTMFArgs) error
+	Play(ctx context.Context, tenant string, id CallID, a PlayArgs) (*Playback, error)
+	Record(ctx context.Context, tenant string, id CallID, a RecordArgs) (*Recording, error)
+	Redirect(ctx context.Context, tenant string, id CallID, endpoint string) error
+	Continue(ctx context.Context, tenant string, id CallID, a ContinueArgs) error
+	Snoop(ctx context.Context, tenant string, id CallID, a SnoopArgs) (*Call, error)
+	Variable(ctx context.Context, tenant string, id CallID, name string) (string, error)
+	SetVariable(ctx context.Context, tenant string, id CallID, name, value string) error
+	MOH(ctx context.Context, tenant string, id CallID, on bool, class string) error
+}
+
+// BridgeControl drives bridges. asterisk.PBX implements it.
+type BridgeControl interface {
+	CreateBridge(ctx context.Context, tenant string, id BridgeID, a BridgeCreateArgs) (*Bridge, error)
+	Bridge(ctx context.Context, tenant string, id BridgeID) (*Bridge, error)
+	Bridges(ctx context.Context, tenant string) ([]*Bridge, error)
+	DestroyBridge(ctx context.Context, tenant string, id BridgeID) error
+	AddToBridge(ctx context.Context, tenant string, id BridgeID, call CallID) error
+	RemoveFromBridge(ctx context.Context, tenant string, id BridgeID, call CallID) error
+	PlayOnBridge(ctx context.Context, tenant string, id BridgeID, a PlayArgs) (*Playback, error)
+	RecordBridge(ctx context.Context, tenant string, id BridgeID, a RecordArgs) (*Recording, error)
+	// Transfer joins transferee and target in a new bridge and hangs up
+	// the transferring party (attended transfer). All three calls must be
+	// on this node.
+	Transfer(ctx context.Context, tenant string, a TransferArgs) (*Bridge, error)
+}
+
+// MediaControl drives playbacks and recordings. asterisk.PBX implements it.
+type MediaControl interface {
+	Playback(ctx context.Context, tenant, id string) (*Playback, error)
+	StopPlayback(ctx context.Context, tenant, id string) error
+	LiveRecording(ctx context.Context, tenant, name string) (*Recording, error)
+	StopRecording(ctx context.Context, tenant, name string) error
+	StoredRecordings(ctx context.Context, tenant string) ([]*Recording, error)
+	StoredRecording(ctx context.Context, tenant, name string) (*Recording, error)
+	DeleteStoredRecording(ctx context.Context, tenant, name string) error
+}
+
+// DTMFArgs are the arguments of ActCallDTMF.
+type DTMFArgs struct {
+	Digits     string `json:"digits"`
+	BetweenMS  int    `json:"between_ms,omitempty"`  // pause between digits, default 100
+	DurationMS int    `json:"duration_ms,omitempty"` // length of each digit, default 100
+}
+
+var dtmfRe = regexp.MustCompile(`^[0-9A-Da-d*#,]{1,64}$`)
+
+// Validate checks DTMF arguments.
+func (a *DTMFArgs) Validate() error {
+	if !dtmfRe.MatchString(a.Digits) {
+		return Invalid("digits", "1-64 of 0-9, A-D, *, # and , (pause)")
+	}
+	if a.BetweenMS < 0 || a.BetweenMS > 5000 {
+		return Invalid("between_ms", "must be between 0 and 5000")
+	}
+	if a.DurationMS < 0 || a.DurationMS > 5000 {
+		return Invalid("duration_ms", "must be between 0 and 5000")
+	}
+	return nil
+}
+
+// PlayArgs are the arguments of ActCallPlay and ActBridgePlay.
+type PlayArgs struct {
+	Media      []string `json:"media"`                 // sound:hello-world, recording:x, tone:ring, digits:123 …
+	PlaybackID string   `json:"playback_id,omitempty"` // chosen by the gateway
+	Lang       string   `json:"lang,omitempty"`
+}
+
+var mediaRe = regexp.MustCompile(`^(sound|recording|number|digits|characters|tone|https?):[^\s]{1,512}$`)
+
+// Validate checks play arguments.
+func (a *PlayArgs) Validate() error {
+	if len(a.Media) == 0 || len(a.Media) > 32 {
+		return Invalid("media", "1 to 32 media URIs")
+	}
+	for _, m := range a.Media {
+		if !mediaRe.MatchString(m) {
+			return Invalid("media", "%q is not a media URI (sound:, recording:, number:, digits:, characters:, tone:, http(s):)", m)
+		}
+	}
+	if a.PlaybackID != "" && !ValidID(a.PlaybackID) {
+		return Invalid("playback_id", "invalid id")
+	}
+	return nil
+}
+
+// Playback is a playback as the CallAPI shows it.
+type Playback struct {
+	ID       string `json:"id"`
+	Node     NodeID `json:"node,omitempty"`
+	Media    string `json:"media"`
+	State    string `json:"state"` // queued, playing, done, failed
+	TargetID string `json:"target_id"`
+}
+
+// RecordArgs are the arguments of ActCallRecord and ActBridgeRecord.
+type RecordArgs struct {
+	Name               string `json:"name"`
+	Format             string `json:"format,omitempty"` // wav (default), gsm, ulaw, …
+	MaxDurationSeconds int    `json:"max_duration_seconds,omitempty"`
+	MaxSilenceSeconds  int    `json:"max_silence_seconds,omitempty"`
+	Beep               bool   `json:"beep,omitempty"`
+	IfExists           string `json:"if_exists,omitempty"` // fail (default), overwrite, append
+	TerminateOn        string `json:"terminate_on,omitempty"`
+}
+
+var recNameRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_./-]{0,127}$`)
+
+// Validate checks record arguments.
+func (a *RecordArgs) Validate() error {
+	if !recNameRe.MatchString(a.Name) || slices.Contains([]string{".", ".."}, a.Name) || regexp.MustCompile(`\.\.`).MatchString(a.Name) {
+		return Invalid("name", "1-128 of [A-Za-z0-9_./-], not starting with . or / and without ..")
+	}
+	if a.Format != "" && !slices.Contains([]string{"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "g722", "g729", "ogg"}, a.Format) {
+		return Invalid("format", "%q is not a recording format", a.Format)
+	}
+	if a.MaxDurationSeconds < 0 || a.MaxSilenceSeconds < 0 {
+		return Invalid("max_duration_seconds", "must not be negative")
+	}
+	if a.IfExists != "" && !slices.Contains([]string{"fail", "overwrite", "append"}, a.IfExists) {
+		return Invalid("if_exists", "must be fail, overwrite or append")
+	}
+	if a.TerminateOn != "" && !slices.Contains([]string{"none", "any", "*", "#"}, a.TerminateOn) {
+		return Invalid("terminate_on", "must be none, any, * or #")
+	}
+	return nil
+}
+
+// Recording is a live or stored recording.
+type Recording struct {
+	Name            string `json:"name"`
+	Node            NodeID `json:"node,omitempty"`
+	Format          string `json:"format"`
+	State           string `json:"state,omitempty"` // queued, recording, paused, done, failed, canceled; "" when stored
+	TargetID        string `json:"target_id,omitempty"`
+	DurationSeconds int    `json:"duration_seconds,omitempty"`
+}
+
+// RedirectArgs are the arguments of ActCallRedirect (blind transfer).
+type RedirectArgs struct {
+	Endpoint string `json:"endpoint"`
+}
+
+// Validate checks redirect arguments.
+func (a *RedirectArgs) Validate() error {
+	if !endpointRe.MatchString(a.Endpoint) {
+		return Invalid("endpoint", "%q is not an endpoint of the form Technology/resource", a.Endpoint)
+	}
+	return nil
+}
+
+// ContinueArgs are the arguments of ActCallContinue: leave API control
+// and go on in the dialplan (at the given place, or where the call was).
+type ContinueArgs struct {
+	Context   string `json:"context,omitempty"`
+	Extension string `json:"extension,omitempty"`
+	Priority  int    `json:"priority,omitempty"`
+	Label     string `json:"label,omitempty"`
+}
+
+// SnoopArgs are the arguments of ActCallSnoop.
+type SnoopArgs struct {
+	Spy     string `json:"spy,omitempty"`     // none, both, out, in (default both)
+	Whisper string `json:"whisper,omitempty"` // none (default), both, out, in
+	SnoopID CallID `json:"snoop_id,omitempty"`
+}
+
+// Validate checks snoop arguments.
+func (a *SnoopArgs) Validate() error {
+	dirs := []string{"", "none", "both", "out", "in"}
+	if !slices.Contains(dirs, a.Spy) {
+		return Invalid("spy", "must be none, both, out or in")
+	}
+	if !slices.Contains(dirs, a.Whisper) {
+		return Invalid("whisper", "must be none, both, out or in")
+	}
+	if a.Spy == "none" && (a.Whisper == "" || a.Whisper == "none") {
+		return Invalid("spy", "spy and whisper cannot both be none")
+	}
+	return nil
+}
+
+// MuteArgs are the arguments of ActCallMute / ActCallUnmute.
+type MuteArgs struct {
+	Direction string `json:"direction,omitempty"` // both (default), in, out
+}
+
+// Validate checks mute arguments.
+func (a *MuteArgs) Validate() error {
+	if !slices.Contains([]string{"", "both", "in", "out"}, a.Direction) {
+		return Invalid("direction", "must be both, in or out")
+	}
+	return nil
+}
+
+// VariableArgs are the arguments of ActCallVarGet / ActCallVarSet.
+type VariableArgs struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+}
+
+// Validate checks the variable name.
+func (a *VariableArgs) Validate() error {
+	if !varNameRe.MatchString(a.Name) {
+		return Invalid("name", "%q is not a valid channel variable name", a.Name)
+	}
+	return nil
+}
+
+// Variable is the result of ActCallVarGet.
+type Variable struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// MOHArgs are the arguments of ActCallMOHStart.
+type MOHArgs struct {
+	Class string `json:"class,omitempty"`
+}
+
+// Bridge is a bridge as the CallAPI shows it.
+type Bridge struct {
+	ID        BridgeID  `json:"id"`
+	Node      NodeID    `json:"node"`
+	Tenant    string    `json:"tenant"`
+	Type      string    `json:"type"` // mixing, holding
+	Name      string    `json:"name,omitempty"`
+	Calls     []CallID  `json:"calls"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// BridgeCreateArgs are the arguments of ActBridgeCreate.
+type BridgeCreateArgs struct {
+	Type string `json:"type,omitempty"` // mixing (default), holding, dtmf_events, proxy_media
+	Name string `json:"name,omitempty"`
+}
+
+// Validate checks bridge creation arguments.
+func (a *BridgeCreateArgs) Validate() error {
+	if !slices.Contains([]string{"", "mixing", "holding", "dtmf_events", "proxy_media", "mixing,dtmf_events"}, a.Type) {
+		return Invalid("type", "must be mixing, holding, dtmf_events or proxy_media")
+	}
+	if len(a.Name) > 128 {
+		return Invalid("name", "longer than 128 characters")
+	}
+	return nil
+}
+
+// BridgeCallArgs are the arguments of ActBridgeAdd / ActBridgeRemove.
+type BridgeCallArgs struct {
+	CallID CallID `json:"call_id"`
+}
+
+// TransferArgs are the arguments of an attended transfer.
+type TransferArgs struct {
+	Transferee CallID   `json:"transferee"` // the party being transferred (A)
+	Target     CallID   `json:"target"`     // the party A is joined to (C)
+	Transferer CallID   `json:"transferer"` // the transferring party, dropped (B)
+	BridgeID   BridgeID `json:"bridge_id,omitempty"`
+}
