@@ -1,0 +1,448 @@
+package amqpbus
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// Compile-time checks of the seams this package implements.
+var (
+	_ gateway.Bus           = (*Bus)(nil)
+	_ gateway.EventSink     = (*Bus)(nil)
+	_ gateway.HeartbeatSink = (*Bus)(nil)
+)
+
+// ErrClosed is returned by operations on a Bus whose Run has returned.
+var ErrClosed = errors.New("amqpbus: bus closed")
+
+// Bus is callgw's RabbitMQ layer: one connection (failed over between the
+// configured brokers by Run), a pool of publishing channels that also
+// receive direct replies, and the consumers registered with ServeCommands
+// and Subscribe*. Its methods are safe for concurrent use.
+type Bus struct {
+	cfg   Config
+	log   *zap.Logger
+	names Names
+
+	running atomic.Bool
+	done    chan struct{} // closed when Run returns
+
+	mu        sync.Mutex
+	sess      *session      // current connection, nil while down
+	up        chan struct{} // closed while connected; replaced when down
+	ready     chan struct{} // closed on the first connection
+	readyOnce sync.Once
+	blocked   chan struct{} // non-nil (and open) while the broker blocks us
+	blockedBy string
+	url       string
+	since     time.Time
+	lostAt    time.Time
+	lastErr   string
+	starters  []starter // worker and subscriptions, (re)started per connection
+	worker    *worker
+
+	pending pendingMap
+	stats   counters
+}
+
+// starter is something that consumes and must be (re)started on every
+// new connection: the command worker and the subscriptions.
+type starter interface {
+	start(s *session) error
+	// stop stops consuming on s and finishes in-flight work within ctx.
+	stop(ctx context.Context, s *session)
+}
+
+// New validates cfg (zero fields take DefaultConfig's values) and returns
+// a Bus. It does no I/O: Run connects.
+func New(cfg Config) (*Bus, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b := &Bus{
+		cfg:   cfg,
+		log:   cfg.Log.Named("amqpbus"),
+		names: newNames(cfg.Prefix),
+		done:  make(chan struct{}),
+		up:    make(chan struct{}),
+		ready: make(chan struct{}),
+	}
+	b.pending.m = make(map[string][]*call)
+	return b, nil
+}
+
+// Names returns the (prefixed) exchange and queue names.
+func (b *Bus) Names() Names { return b.names }
+
+// State is the connection state, for health checks and metrics.
+type State struct {
+	Connected  bool
+	URL        string    // current broker, password removed
+	Since      time.Time // when the current (or last) connection was made
+	LostAt     time.Time // when the last connection was lost (zero if never)
+	Reconnects int64     // connections made after the first one
+	Blocked    bool      // the broker blocks publishes (resource alarm)
+	BlockedBy  string
+	LastError  string
+	Serving    bool // a worker (ServeCommands) consuming its node queue
+}
+
+// State returns the current connection state.
+func (b *Bus) State() State {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	serving := b.worker != nil && b.sess != nil && b.worker.serving()
+	return State{
+		Serving:    serving,
+		Connected:  b.sess != nil,
+		URL:        b.url,
+		Since:      b.since,
+		LostAt:     b.lostAt,
+		Reconnects: b.stats.reconnects.Load(),
+		Blocked:    b.blocked != nil,
+		BlockedBy:  b.blockedBy,
+		LastError:  b.lastErr,
+	}
+}
+
+// Ready waits until the bus is connected for the first time with its
+// topology declared, or ctx ends.
+func (b *Bus) Ready(ctx context.Context) error {
+	select {
+	case <-b.ready:
+		return nil
+	case <-b.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.Ready", ctx.Err(), "broker not connected")
+	}
+}
+
+// Run owns the connection: it dials the brokers in order, declares the
+// topology, opens the publishing pool, (re)starts every consumer, and on
+// loss reconnects with backoff and jitter. When ctx ends it stops
+// consuming, drains in-flight commands (ShutdownTimeout), closes the
+// channels and the connection, and returns nil. Call it once.
+func (b *Bus) Run(ctx context.Context) error {
+	if !b.running.CompareAndSwap(false, true) {
+		return errors.New("amqpbus: Run called twice")
+	}
+	defer close(b.done)
+	defer b.failAllPending()
+	defer b.drainWorker()
+	n := len(b.cfg.URLs)
+	idx, failed, connects := 0, 0, 0
+	for {
+		url := b.cfg.URLs[idx]
+		conn, err := b.dial(ctx, url)
+		if ctx.Err() != nil {
+			if conn != nil {
+				_ = conn.Close()
+			}
+			return nil
+		}
+		if err != nil {
+			failed++
+			b.setLastErr(err)
+			b.log.Warn("amqp dial failed", zap.String("url", redact(url)), zap.Int("attempt", failed), zap.Error(err))
+			idx = (idx + 1) % n
+			if failed%n != 0 {
+				continue // try the rest of the cluster at once
+			}
+			if !sleepCtx(ctx, backoff(failed/n-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)) {
+				return nil
+			}
+			continue
+		}
+		failed = 0
+		if connects > 0 {
+			b.stats.reconnects.Add(1)
+		}
+		connects++
+		err = b.serve(ctx, conn, url)
+		if ctx.Err() != nil {
+			return nil
+		}
+		b.setLastErr(err)
+		b.log.Warn("amqp connection lost", zap.String("url", redact(url)), zap.Error(err))
+		if n > 1 {
+			idx = (idx + 1) % n // fail over: the next broker first
+		}
+		if !sleepCtx(ctx, backoff(0, b.cfg.ReconnectMin, b.cfg.ReconnectMax)) {
+			return nil
+		}
+	}
+}
+
+func (b *Bus) setLastErr(err error) {
+	if err == nil {
+		return
+	}
+	b.mu.Lock()
+	b.lastErr = err.Error()
+	b.mu.Unlock()
+}
+
+// backoff returns the delay before round attempt (0-based): exponential
+// from min, capped at max, with jitter in [d/2, d].
+func backoff(attempt int, min, max time.Duration) time.Duration {
+	d := min
+	for i := 0; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (b *Bus) dial(ctx context.Context, url string) (*amqp.Connection, error) {
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(b.cfg.ConnectionName)
+	props["product"] = "callgw amqpbus"
+	timeout := b.cfg.DialTimeout
+	conn, err := amqp.DialConfig(url, amqp.Config{
+		Heartbeat:  b.cfg.Heartbeat,
+		Locale:     "en_US",
+		Properties: props,
+		Dial: func(network, addr string) (net.Conn, error) {
+			d := net.Dialer{Timeout: timeout}
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// Bounds the AMQP handshake; amqp091 clears it once open.
+			if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+				_ = c.Close()
+				return nil, err
+			}
+			return c, nil
+		},
+	})
+	if err != nil {
+		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.dial", err, "cannot connect to broker "+redact(url))
+	}
+	return conn, nil
+}
+
+// session is one connection's worth of state. Its goroutines are counted
+// in wg and end when the connection closes.
+type session struct {
+	b    *Bus
+	conn *amqp.Connection
+	url  string
+	ctx  context.Context // ends when the connection is lost or closed
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu   sync.Mutex
+	pool []*pubChan
+	next atomic.Uint64
+}
+
+// serve runs one connection until it is lost (returns the cause) or ctx
+// ends (graceful shutdown, returns nil).
+func (b *Bus) serve(ctx context.Context, conn *amqp.Connection, url string) error {
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	blocks := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
+	sctx, cancel := context.WithCancel(context.Background())
+	s := &session{b: b, conn: conn, url: url, ctx: sctx, stop: cancel}
+	defer func() {
+		cancel()
+		_ = conn.Close()
+		s.wg.Wait()
+	}()
+	s.wg.Add(1)
+	go func() { // owner: this session; ends with the connection
+		defer s.wg.Done()
+		for {
+			select {
+			case bl, ok := <-blocks:
+				if !ok {
+					return
+				}
+				b.setBlocked(s, bl)
+			case <-sctx.Done():
+				return
+			}
+		}
+	}()
+	if err := declareTopology(conn, b.names, b.cfg); err != nil {
+		return err
+	}
+	s.pool = make([]*pubChan, b.cfg.PublishChannels)
+	for i := range s.pool {
+		pc, err := s.openPubChan()
+		if err != nil {
+			return err
+		}
+		s.pool[i] = pc
+	}
+	b.mu.Lock()
+	b.sess = s
+	b.url = redact(url)
+	b.since = time.Now()
+	close(b.up)
+	starters := append([]starter(nil), b.starters...)
+	b.mu.Unlock()
+	b.readyOnce.Do(func() { close(b.ready) })
+	b.log.Info("amqp connected", zap.String("url", redact(url)), zap.String("connection_name", b.cfg.ConnectionName))
+	for _, st := range starters {
+		if err := st.start(s); err != nil {
+			b.log.Error("consumer start failed", zap.Error(err))
+		}
+	}
+
+	var lost error
+	select {
+	case e, ok := <-closed:
+		if ok && e != nil {
+			lost = e
+		} else {
+			lost = errors.New("connection closed")
+		}
+	case <-ctx.Done():
+	}
+	if lost == nil {
+		// Graceful: stop consumers (the worker drains and acks) while
+		// the pool can still publish replies, newest first.
+		b.mu.Lock()
+		starters = append([]starter(nil), b.starters...)
+		b.mu.Unlock()
+		sd, cancelSD := context.WithTimeout(context.Background(), b.cfg.ShutdownTimeout)
+		for i := len(starters) - 1; i >= 0; i-- {
+			starters[i].stop(sd, s)
+		}
+		cancelSD()
+	}
+	b.mu.Lock()
+	b.sess = nil
+	if lost != nil {
+		b.lostAt = time.Now()
+	}
+	b.up = make(chan struct{})
+	if b.blocked != nil {
+		close(b.blocked)
+		b.blocked, b.blockedBy = nil, ""
+	}
+	b.mu.Unlock()
+	if lost == nil {
+		s.mu.Lock()
+		for _, pc := range s.pool {
+			if pc != nil {
+				_ = pc.ch.Close()
+			}
+		}
+		s.mu.Unlock()
+	}
+	return lost
+}
+
+func (b *Bus) setBlocked(s *session, bl amqp.Blocking) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.sess != s && b.sess != nil {
+		return
+	}
+	if bl.Active && b.blocked == nil {
+		b.blocked, b.blockedBy = make(chan struct{}), bl.Reason
+		b.log.Warn("broker blocked publishing", zap.String("reason", bl.Reason))
+	} else if !bl.Active && b.blocked != nil {
+		close(b.blocked)
+		b.blocked, b.blockedBy = nil, ""
+		b.log.Info("broker unblocked publishing")
+	}
+}
+
+// waitSession returns the current session, waiting for the broker (and
+// for a blocked connection to be unblocked) until ctx ends.
+func (b *Bus) waitSession(ctx context.Context, op string) (*session, error) {
+	for {
+		b.mu.Lock()
+		s, up, bl, by := b.sess, b.up, b.blocked, b.blockedBy
+		b.mu.Unlock()
+		if s != nil && bl == nil {
+			return s, nil
+		}
+		wait := up
+		msg := "broker not connected"
+		if s != nil {
+			wait, msg = bl, "broker is blocking publishes: "+by
+		}
+		select {
+		case <-wait:
+		case <-b.done:
+			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ErrClosed, "bus closed")
+		case <-ctx.Done():
+			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), msg)
+		}
+	}
+}
+
+// channel returns a pooled publishing channel of s, replacing a dead one.
+func (s *session) channel() (*pubChan, error) {
+	i := int(s.next.Add(1)) % len(s.pool)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pc := s.pool[i]
+	if pc != nil && !pc.isDead() {
+		return pc, nil
+	}
+	if s.ctx.Err() != nil {
+		return nil, gateway.Errorf(gateway.ENodeUnavailable, "broker connection lost")
+	}
+	pc, err := s.openPubChan()
+	if err != nil {
+		return nil, err
+	}
+	s.pool[i] = pc
+	return pc, nil
+}
+
+// failAllPending fails every request still waiting (Run is returning).
+func (b *Bus) failAllPending() {
+	b.pending.failWhere(func(*call) bool { return true }, ErrClosed)
+}
+
+// drainWorker waits for the worker's commands still running when Run
+// returns (those of a lost connection included), cancelling them after
+// ShutdownTimeout.
+func (b *Bus) drainWorker() {
+	b.mu.Lock()
+	w := b.worker
+	b.mu.Unlock()
+	if w == nil {
+		return
+	}
+	w.stopping.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ShutdownTimeout)
+	defer cancel()
+	if !w.sch.wait(ctx) {
+		w.cancelRun()
+		w.sch.wait(context.Background())
+	}
+	w.cancelRun()
+}

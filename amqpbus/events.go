@@ -1,0 +1,322 @@
+package amqpbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// PublishEvent publishes e to callapi.events (fanout) with the routing key
+// gateway.EventKey(e), and one copy per tag to callapi.events.routed with
+// gateway.TagKey (header x-tag), and returns once the broker confirmed
+// them all. Events published one after the other keep their order.
+func (b *Bus) PublishEvent(ctx context.Context, e *gateway.Event) error {
+	const op = "amqpbus.PublishEvent"
+	if e == nil || e.ID == "" || e.Type == "" {
+		return gateway.Invalid("event", "an event needs an id and a type")
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return gateway.Wrap(gateway.EInternal, op, err, "unencodable event")
+	}
+	ts := e.Time
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	msg := func(h amqp.Table) amqp.Publishing {
+		return amqp.Publishing{
+			Headers: h, ContentType: contentJSON, DeliveryMode: amqp.Transient,
+			MessageId: e.ID, Timestamp: ts, Type: string(e.Type), Body: body,
+		}
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.cfg.DefaultTimeout)
+		defer cancel()
+	}
+	res := make([]<-chan pubResult, 0, 1+len(e.Tags))
+	r, err := b.publish(ctx, op, b.names.Events, gateway.EventKey(e), false, msg(amqp.Table{HeaderTenant: e.Tenant}), nil)
+	if err != nil {
+		return err
+	}
+	res = append(res, r)
+	for _, tag := range e.Tags {
+		r, err := b.publish(ctx, op, b.names.EventsRouted, gateway.TagKey(e.Tenant, tag), false,
+			msg(amqp.Table{HeaderTenant: e.Tenant, HeaderTag: tag}), nil)
+		if err != nil {
+			return err
+		}
+		res = append(res, r)
+	}
+	for _, r := range res {
+		select {
+		case v := <-r:
+			if err := v.error(op); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "event not confirmed before the deadline")
+		}
+	}
+	return nil
+}
+
+// PublishHeartbeat publishes hb to callapi.nodes (routing key: the node
+// id), expiring after three intervals so that a stale beat is never read.
+func (b *Bus) PublishHeartbeat(ctx context.Context, hb *gateway.Heartbeat) error {
+	const op = "amqpbus.PublishHeartbeat"
+	if hb == nil || !gateway.ValidNodeID(string(hb.Node)) {
+		return gateway.Invalid("node", "a heartbeat needs a valid node id")
+	}
+	body, err := json.Marshal(hb)
+	if err != nil {
+		return gateway.Wrap(gateway.EInternal, op, err, "unencodable heartbeat")
+	}
+	iv := hb.IntervalMS
+	if iv <= 0 {
+		iv = 2000
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(iv)*time.Millisecond)
+		defer cancel()
+	}
+	return b.publishConfirmed(ctx, op, b.names.Nodes, string(hb.Node), false, amqp.Publishing{
+		ContentType: contentJSON, DeliveryMode: amqp.Transient, MessageId: uuid.NewString(),
+		Timestamp: time.Now(), Type: "node.heartbeat", Expiration: strconv.FormatInt(gateway.MissedBeats*iv, 10),
+		Body: body,
+	})
+}
+
+// Subscription is a consumer of events or heartbeats on a server-named,
+// exclusive, auto-delete queue, declared again after every reconnection
+// (what happened while disconnected is lost: bind a durable queue of your
+// own for that). The callback runs on one goroutine, in delivery order,
+// and must return promptly.
+type Subscription struct {
+	b        *Bus
+	exchange string
+	keys     []string
+	queueArg amqp.Table
+	handle   func(d amqp.Delivery)
+
+	started chan struct{} // closed once consuming
+	once    sync.Once
+
+	mu     sync.Mutex
+	closed bool
+	sess   *session
+	ch     *amqp.Channel
+	queue  string
+	done   chan struct{} // closed when the current consume loop ends
+}
+
+// SubscribeEvents consumes the events whose routing keys match one of
+// patterns (topic patterns on callapi.events.routed, e.g. "acme.#",
+// "*.pbx1.call.#", "acme.tag.t1"); with no pattern, or "#", every event
+// from the fanout. An event is handed to fn once even when several
+// patterns (or its tag copies) match it. It returns once consuming, or
+// fails when ctx ends before the broker is reached.
+func (b *Bus) SubscribeEvents(ctx context.Context, patterns []string, fn func(*gateway.Event)) (*Subscription, error) {
+	if fn == nil {
+		return nil, errors.New("amqpbus: SubscribeEvents needs a callback")
+	}
+	exchange, keys := b.names.EventsRouted, patterns
+	if len(patterns) == 0 || (len(patterns) == 1 && patterns[0] == "#") {
+		exchange, keys = b.names.Events, []string{""}
+	}
+	seen := newRecent(4096)
+	sub := &Subscription{
+		b: b, exchange: exchange, keys: keys,
+		queueArg: amqp.Table{"x-max-length": int64(100000), "x-overflow": "drop-head", "x-dead-letter-exchange": b.names.Dead},
+	}
+	sub.handle = func(d amqp.Delivery) {
+		e, err := decodeEvent(d.Body)
+		if err != nil {
+			b.stats.badEvents.Add(1)
+			b.log.Warn("undecodable event dropped", zap.String("message_id", d.MessageId), zap.Error(err))
+			return
+		}
+		if !seen.add(e.ID) {
+			return
+		}
+		fn(e)
+	}
+	return sub, b.subscribe(ctx, sub)
+}
+
+// SubscribeHeartbeats consumes every worker's heartbeats.
+func (b *Bus) SubscribeHeartbeats(ctx context.Context, fn func(*gateway.Heartbeat)) (*Subscription, error) {
+	if fn == nil {
+		return nil, errors.New("amqpbus: SubscribeHeartbeats needs a callback")
+	}
+	sub := &Subscription{
+		b: b, exchange: b.names.Nodes, keys: []string{""},
+		queueArg: amqp.Table{"x-max-length": int64(10000), "x-overflow": "drop-head"},
+	}
+	sub.handle = func(d amqp.Delivery) {
+		hb, err := decodeHeartbeat(d.Body)
+		if err != nil {
+			b.stats.badEvents.Add(1)
+			b.log.Warn("undecodable heartbeat dropped", zap.String("message_id", d.MessageId), zap.Error(err))
+			return
+		}
+		fn(hb)
+	}
+	return sub, b.subscribe(ctx, sub)
+}
+
+func (b *Bus) subscribe(ctx context.Context, sub *Subscription) error {
+	sub.started = make(chan struct{})
+	b.mu.Lock()
+	b.starters = append(b.starters, sub)
+	s := b.sess
+	b.mu.Unlock()
+	if s != nil {
+		_ = sub.start(s)
+	}
+	select {
+	case <-sub.started:
+		return nil
+	case <-ctx.Done():
+		_ = sub.Close()
+		return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.Subscribe", ctx.Err(), "broker not connected")
+	case <-b.done:
+		_ = sub.Close()
+		return ErrClosed
+	}
+}
+
+// Queue returns the name of the subscription's current queue.
+func (sub *Subscription) Queue() string {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.queue
+}
+
+// start declares the queue on s and consumes it (idempotent per session).
+func (sub *Subscription) start(s *session) error {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.closed || sub.sess == s {
+		return nil
+	}
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		_ = ch.Close()
+		sub.b.log.Error("subscription failed", zap.String("exchange", sub.exchange), zap.Error(err))
+		return err
+	}
+	if err := ch.Qos(sub.b.cfg.SubscriptionBuffer, 0, false); err != nil {
+		return fail(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, sub.queueArg)
+	if err != nil {
+		return fail(err)
+	}
+	for _, k := range sub.keys {
+		if err := ch.QueueBind(q.Name, k, sub.exchange, false, nil); err != nil {
+			return fail(err)
+		}
+	}
+	ds, err := ch.Consume(q.Name, "", false, true, false, false, nil)
+	if err != nil {
+		return fail(err)
+	}
+	sub.sess, sub.ch, sub.queue = s, ch, q.Name
+	done := make(chan struct{})
+	sub.done = done
+	s.wg.Add(1)
+	go func() { // owner: the session; ends when the channel closes
+		defer s.wg.Done()
+		defer close(done)
+		for d := range ds {
+			sub.handle(d)
+			if err := d.Ack(false); err != nil {
+				sub.b.log.Debug("event ack failed", zap.Error(err))
+			}
+		}
+	}()
+	sub.once.Do(func() { close(sub.started) })
+	return nil
+}
+
+// stop is called at shutdown: the session's end closes the channel.
+func (sub *Subscription) stop(context.Context, *session) {
+	sub.mu.Lock()
+	ch := sub.ch
+	sub.mu.Unlock()
+	if ch != nil {
+		_ = ch.Close()
+	}
+}
+
+// Close stops the subscription (its queue is deleted by the broker). Do
+// not call it from the callback.
+func (sub *Subscription) Close() error {
+	b := sub.b
+	b.mu.Lock()
+	for i, st := range b.starters {
+		if st == starter(sub) {
+			b.starters = append(b.starters[:i:i], b.starters[i+1:]...)
+			break
+		}
+	}
+	b.mu.Unlock()
+	sub.mu.Lock()
+	sub.closed = true
+	ch, done := sub.ch, sub.done
+	sub.ch = nil
+	sub.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	err := ch.Close()
+	if done != nil {
+		<-done
+	}
+	if err != nil && !errors.Is(err, amqp.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// recent is a bounded set of recently seen ids (a ring).
+type recent struct {
+	mu   sync.Mutex
+	set  map[string]struct{}
+	ring []string
+	pos  int
+}
+
+func newRecent(n int) *recent {
+	return &recent{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+// add reports whether id is new, remembering it.
+func (r *recent) add(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.set[id]; ok {
+		return false
+	}
+	if old := r.ring[r.pos]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.pos] = id
+	r.set[id] = struct{}{}
+	r.pos = (r.pos + 1) % len(r.ring)
+	return true
+}

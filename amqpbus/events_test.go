@@ -1,0 +1,207 @@
+package amqpbus
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// collector gathers events by id.
+type collector struct {
+	mu  sync.Mutex
+	got map[string]int
+}
+
+func (c *collector) add(e *gateway.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.got == nil {
+		c.got = map[string]int{}
+	}
+	c.got[e.ID]++
+}
+
+func (c *collector) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := map[string]int{}
+	for k, v := range c.got {
+		m[k] = v
+	}
+	return m
+}
+
+func waitFor(t *testing.T, what string, within time.Duration, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestEventsRoutingKeysAndTags(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.bus("events", nil)
+	subs := map[string]*collector{}
+	for name, patterns := range map[string][]string{
+		"all":        nil,
+		"acme calls": {"acme.*.call.#"},
+		"tag t1":     {"acme.tag.t1"},
+		"tags+acme":  {"acme.tag.t1", "acme.tag.t2", "acme.#"},
+		"pbx2":       {"*.pbx2.#"},
+	} {
+		c := &collector{}
+		subs[name] = c
+		sub, err := b.SubscribeEvents(ctxFor(t, 5*time.Second), patterns, c.add)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sub.Close() })
+	}
+	// Spies at the broker: the fanout copy's routing key, and how many
+	// copies a queue bound to <tenant>.tag.<tag> receives.
+	ch := rawChannel(t)
+	spy := func(exchange, key string) <-chan amqp.Delivery {
+		q, err := ch.QueueDeclare("", false, true, true, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.QueueBind(q.Name, key, exchange, false, nil); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	fan := spy(e.names.Events, "")
+	tag := spy(e.names.EventsRouted, "acme.tag.t1")
+
+	e1 := &gateway.Event{ID: newID(), Type: gateway.EvCallPlaybackStarted, Time: time.Now(), Node: "pbx1", Tenant: "acme",
+		CallID: "pbx1-1732550000.42", Tags: []string{"t1", "t2"}}
+	e2 := &gateway.Event{ID: newID(), Type: gateway.EvCallAnswered, Time: time.Now(), Node: "pbx2", Tenant: "other", CallID: "c2"}
+	for _, ev := range []*gateway.Event{e1, e2} {
+		if err := b.PublishEvent(ctxFor(t, 5*time.Second), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]map[string]int{
+		"all":        {e1.ID: 1, e2.ID: 1},
+		"acme calls": {e1.ID: 1},
+		"tag t1":     {e1.ID: 1},
+		"tags+acme":  {e1.ID: 1},
+		"pbx2":       {e2.ID: 1},
+	}
+	for name, w := range want {
+		waitFor(t, name, 5*time.Second, func() bool { return len(subs[name].snapshot()) >= len(w) })
+	}
+	time.Sleep(200 * time.Millisecond) // room for wrong extra copies
+	for name, w := range want {
+		got := subs[name].snapshot()
+		if len(got) != len(w) {
+			t.Fatalf("%s got %v, want %v", name, got, w)
+		}
+		for id, n := range w {
+			if got[id] != n {
+				t.Fatalf("%s got %v, want %v", name, got, w)
+			}
+		}
+	}
+	keys := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		select {
+		case d := <-fan:
+			keys[d.RoutingKey] = true
+		case <-time.After(2 * time.Second):
+			t.Fatal("fanout spy got nothing")
+		}
+	}
+	if !keys["acme.pbx1.call.playback_started.pbx1-1732550000_42"] || !keys["other.pbx2.call.answered.c2"] {
+		t.Fatalf("fanout routing keys %v", keys)
+	}
+	select {
+	case d := <-tag:
+		if d.MessageId != e1.ID || d.Headers[HeaderTag] != "t1" {
+			t.Fatalf("tag copy %+v", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no tag copy")
+	}
+	select {
+	case d := <-tag:
+		t.Fatalf("second tag copy %s", d.MessageId)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestHeartbeats(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.bus("nodes", nil)
+	got := make(chan *gateway.Heartbeat, 4)
+	sub, err := b.SubscribeHeartbeats(ctxFor(t, 5*time.Second), func(hb *gateway.Heartbeat) { got <- hb })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	hb := &gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, App: "callgw", Capacity: 10, Healthy: true, IntervalMS: 1000, Time: time.Now()}
+	if err := b.PublishHeartbeat(ctxFor(t, 5*time.Second), hb); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case h := <-got:
+		if h.Node != "pbx1" || h.State != gateway.NodeUp || h.Capacity != 10 {
+			t.Fatalf("heartbeat %+v", h)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no heartbeat")
+	}
+}
+
+func TestSubscriptionRedeclaredAfterReconnect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	sb := e.bus("subscriber", nil)
+	pub := e.bus("publisher", nil)
+	c := &collector{}
+	sub, err := sb.SubscribeEvents(ctxFor(t, 5*time.Second), []string{"acme.#"}, c.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	first := sub.Queue()
+	if n := e.closeConnections("subscriber"); n != 1 {
+		t.Fatalf("closed %d connections", n)
+	}
+	waitFor(t, "reconnection", 5*time.Second, func() bool {
+		s := sb.State()
+		return s.Connected && s.Reconnects >= 1 && sub.Queue() != first
+	})
+	ev := &gateway.Event{ID: newID(), Type: gateway.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
+	if err := pub.PublishEvent(ctxFor(t, 5*time.Second), ev); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "event after reconnect", 5*time.Second, func() bool { return c.snapshot()[ev.ID] == 1 })
+
+	// Closed: nothing more arrives.
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ev2 := &gateway.Event{ID: newID(), Type: gateway.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
+	if err := pub.PublishEvent(ctxFor(t, 5*time.Second), ev2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if c.snapshot()[ev2.ID] != 0 {
+		t.Fatal("event delivered after Close")
+	}
+}

@@ -1,0 +1,88 @@
+package amqpbus
+
+import (
+	"container/list"
+	"sync"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// memo is the worker's bounded memory of recent commands (LRU by command
+// id, per tenant). An entry is in progress until its reply is known; a
+// duplicate delivery of a finished command is answered from the entry, a
+// duplicate of one in progress waits for it. Entries in progress are never
+// evicted (there are at most prefetch × consumers of them).
+type memo struct {
+	mu   sync.Mutex
+	size int
+	m    map[string]*list.Element
+	ll   *list.List // front = most recent
+}
+
+type memoEntry struct {
+	key    string
+	action gateway.Action
+	done   chan struct{} // closed by finish or abort
+	reply  *gateway.Reply
+}
+
+func newMemo(size int) *memo {
+	return &memo{size: size, m: make(map[string]*list.Element), ll: list.New()}
+}
+
+func memoKey(cmd *gateway.Command) string { return cmd.Tenant + "\x00" + cmd.ID }
+
+// begin returns the entry of cmd and whether it already existed; a new
+// entry is in progress.
+func (m *memo) begin(cmd *gateway.Command) (*memoEntry, bool) {
+	k := memoKey(cmd)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if el, ok := m.m[k]; ok {
+		m.ll.MoveToFront(el)
+		return el.Value.(*memoEntry), true
+	}
+	e := &memoEntry{key: k, action: cmd.Action, done: make(chan struct{})}
+	m.m[k] = m.ll.PushFront(e)
+	m.evictLocked()
+	return e, false
+}
+
+// finish records the reply of e.
+func (m *memo) finish(e *memoEntry, rep *gateway.Reply) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e.reply = rep
+	close(e.done)
+}
+
+// abort forgets e (the command did not run): a later delivery runs it.
+func (m *memo) abort(e *memoEntry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if el, ok := m.m[e.key]; ok && el.Value == e {
+		m.ll.Remove(el)
+		delete(m.m, e.key)
+	}
+	close(e.done)
+}
+
+func (m *memo) evictLocked() {
+	for el := m.ll.Back(); el != nil && m.ll.Len() > m.size; {
+		prev := el.Prev()
+		e := el.Value.(*memoEntry)
+		select {
+		case <-e.done:
+			m.ll.Remove(el)
+			delete(m.m, e.key)
+		default: // in progress: keep
+		}
+		el = prev
+	}
+}
+
+func (m *memo) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ll.Len()
+}

@@ -1,0 +1,236 @@
+package amqpbus
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// directReplyTo is RabbitMQ's direct reply-to pseudo-queue.
+const directReplyTo = "amq.rabbitmq.reply-to"
+
+// errChannelClosed is the cause when a pooled channel closes before the
+// broker confirmed a publish or before a reply came.
+var errChannelClosed = errors.New("amqpbus: channel closed")
+
+// pubChan is one pooled channel in confirm mode. It also consumes direct
+// reply-to, so requests published on it get their replies on it.
+//
+// Returns and confirms are read by one goroutine (loop) from an
+// unbuffered return channel and the confirm channel. amqp091 delivers both
+// from its single reader goroutine, and RabbitMQ sends a message's
+// basic.return before its basic.ack; since loop finishes recording a
+// return before it receives anything else, a publish is known to have
+// been returned by the time its confirm is handled.
+type pubChan struct {
+	s  *session
+	ch *amqp.Channel
+
+	mu sync.Mutex // serializes sequence number + publish
+
+	wmu     sync.Mutex
+	waiters map[uint64]*pubWaiter
+	byMsg   map[string]*pubWaiter
+	dead    bool
+}
+
+type pubWaiter struct {
+	msgID    string
+	returned *amqp.Return
+	done     chan pubResult // buffered 1
+}
+
+// pubResult is the broker's verdict on one publish.
+type pubResult struct {
+	acked    bool
+	returned *amqp.Return
+	err      error // channel closed before the verdict
+}
+
+// err maps the verdict to an error for the caller (nil when routed and acked).
+func (r pubResult) error(op string) error {
+	switch {
+	case r.err != nil:
+		return gateway.Wrap(gateway.ENodeUnavailable, op, r.err, "broker connection lost before the publish was confirmed")
+	case r.returned != nil:
+		return gateway.Errorf(gateway.ENodeUnavailable, "no queue takes %s (%d %s): node unavailable",
+			r.returned.RoutingKey, r.returned.ReplyCode, r.returned.ReplyText)
+	case !r.acked:
+		return gateway.Errorf(gateway.ENodeUnavailable, "broker refused the message (nack): queue full or unavailable")
+	}
+	return nil
+}
+
+func (s *session) openPubChan() (*pubChan, error) {
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.openChannel", err, "cannot open channel")
+	}
+	if err := ch.Confirm(false); err != nil {
+		_ = ch.Close()
+		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.openChannel", err, "cannot enable confirms")
+	}
+	returns := ch.NotifyReturn(make(chan amqp.Return)) // unbuffered: see pubChan
+	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 4096))
+	closes := ch.NotifyClose(make(chan *amqp.Error, 1))
+	replies, err := ch.Consume(directReplyTo, "", true, false, false, false, nil)
+	if err != nil {
+		_ = ch.Close()
+		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.openChannel", err, "cannot consume direct reply-to")
+	}
+	pc := &pubChan{s: s, ch: ch, waiters: make(map[uint64]*pubWaiter), byMsg: make(map[string]*pubWaiter)}
+	s.wg.Add(1)
+	go func() { // owner: the session; ends when the channel closes
+		defer s.wg.Done()
+		pc.loop(returns, confirms, closes, replies)
+	}()
+	return pc, nil
+}
+
+func (pc *pubChan) isDead() bool {
+	pc.wmu.Lock()
+	defer pc.wmu.Unlock()
+	return pc.dead
+}
+
+func (pc *pubChan) loop(returns <-chan amqp.Return, confirms <-chan amqp.Confirmation, closes <-chan *amqp.Error, replies <-chan amqp.Delivery) {
+	b := pc.s.b
+	var cause error = errChannelClosed
+	for {
+		select {
+		case r, ok := <-returns:
+			if !ok {
+				returns = nil
+				continue
+			}
+			b.stats.returned.Add(1)
+			pc.wmu.Lock()
+			if w := pc.byMsg[r.MessageId]; w != nil && w.returned == nil {
+				w.returned = &r
+			}
+			pc.wmu.Unlock()
+		case c, ok := <-confirms:
+			if !ok {
+				pc.die(cause)
+				return
+			}
+			pc.wmu.Lock()
+			w := pc.waiters[c.DeliveryTag]
+			delete(pc.waiters, c.DeliveryTag)
+			if w != nil && pc.byMsg[w.msgID] == w {
+				delete(pc.byMsg, w.msgID)
+			}
+			pc.wmu.Unlock()
+			if w != nil {
+				if !c.Ack {
+					b.stats.nacked.Add(1)
+				}
+				w.done <- pubResult{acked: c.Ack, returned: w.returned}
+			}
+		case d, ok := <-replies:
+			if !ok {
+				replies = nil
+				continue
+			}
+			b.deliverReply(d)
+		case e, ok := <-closes:
+			if ok && e != nil {
+				cause = e
+				b.log.Warn("publishing channel closed", zap.Error(e))
+			}
+			closes = nil
+		}
+	}
+}
+
+// die fails every unconfirmed publish and every request waiting for a
+// reply on this channel.
+func (pc *pubChan) die(cause error) {
+	pc.wmu.Lock()
+	pc.dead = true
+	ws := pc.waiters
+	pc.waiters, pc.byMsg = map[uint64]*pubWaiter{}, map[string]*pubWaiter{}
+	pc.wmu.Unlock()
+	for _, w := range ws {
+		w.done <- pubResult{err: cause}
+	}
+	pc.s.b.pending.failWhere(func(c *call) bool { return c.pc == pc }, cause)
+}
+
+// publish sends msg and returns the channel on which its verdict arrives.
+func (pc *pubChan) publish(exchange, key string, mandatory bool, msg amqp.Publishing) (<-chan pubResult, error) {
+	w := &pubWaiter{msgID: msg.MessageId, done: make(chan pubResult, 1)}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	seq := pc.ch.GetNextPublishSeqNo()
+	pc.wmu.Lock()
+	if pc.dead {
+		pc.wmu.Unlock()
+		return nil, errChannelClosed
+	}
+	pc.waiters[seq] = w
+	if _, dup := pc.byMsg[w.msgID]; !dup {
+		pc.byMsg[w.msgID] = w
+	}
+	pc.wmu.Unlock()
+	if err := pc.ch.Publish(exchange, key, mandatory, false, msg); err != nil {
+		pc.wmu.Lock()
+		delete(pc.waiters, seq)
+		if pc.byMsg[w.msgID] == w {
+			delete(pc.byMsg, w.msgID)
+		}
+		pc.wmu.Unlock()
+		return nil, err
+	}
+	return w.done, nil
+}
+
+// publish sends msg on a pooled channel of the current connection,
+// waiting (until ctx ends) for a connection and for the broker to unblock
+// it. c, when not nil, is the request waiting for the reply: it is bound
+// to the channel so that it fails if the channel dies.
+func (b *Bus) publish(ctx context.Context, op, exchange, key string, mandatory bool, msg amqp.Publishing, c *call) (<-chan pubResult, error) {
+	for attempt := 0; ; attempt++ {
+		s, err := b.waitSession(ctx, op)
+		if err != nil {
+			return nil, err
+		}
+		pc, err := s.channel()
+		if err == nil {
+			if c != nil {
+				b.pending.bind(c, pc)
+			}
+			var res <-chan pubResult
+			if res, err = pc.publish(exchange, key, mandatory, msg); err == nil {
+				return res, nil
+			}
+		}
+		// Nothing was sent: the channel or the connection is gone. Try
+		// another channel, or wait for the reconnection.
+		if attempt >= 3 || ctx.Err() != nil {
+			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
+		}
+		if !sleepCtx(ctx, b.cfg.ReconnectMin/4) {
+			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
+		}
+	}
+}
+
+// publishConfirmed publishes msg and waits for the broker's confirm.
+func (b *Bus) publishConfirmed(ctx context.Context, op, exchange, key string, mandatory bool, msg amqp.Publishing) error {
+	res, err := b.publish(ctx, op, exchange, key, mandatory, msg, nil)
+	if err != nil {
+		return err
+	}
+	select {
+	case r := <-res:
+		return r.error(op)
+	case <-ctx.Done():
+		return gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "publish not confirmed before the deadline")
+	}
+}

@@ -1,0 +1,281 @@
+package amqpbus
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// call is a request waiting for its reply (or, for Gather, replies).
+type call struct {
+	id      string
+	pc      *pubChan // channel it was published on; guarded by pendingMap.mu
+	replies chan *gateway.Reply
+	multi   bool
+	lost    chan error // buffered 1: the channel died before the reply
+}
+
+// pendingMap holds the requests in flight by correlation id. Several
+// requests may share an id (a client retrying with the same idempotency
+// key): replies go to them first come, first served.
+type pendingMap struct {
+	mu sync.Mutex
+	m  map[string][]*call
+}
+
+func (p *pendingMap) add(id string, buf int, multi bool) *call {
+	c := &call{id: id, replies: make(chan *gateway.Reply, buf), multi: multi, lost: make(chan error, 1)}
+	p.mu.Lock()
+	p.m[id] = append(p.m[id], c)
+	p.mu.Unlock()
+	return c
+}
+
+func (p *pendingMap) bind(c *call, pc *pubChan) {
+	p.mu.Lock()
+	c.pc = pc
+	p.mu.Unlock()
+}
+
+// remove forgets c; a reply arriving later is dropped and counted.
+func (p *pendingMap) remove(c *call) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cs := p.m[c.id]
+	for i, x := range cs {
+		if x == c {
+			cs = append(cs[:i:i], cs[i+1:]...)
+			break
+		}
+	}
+	if len(cs) == 0 {
+		delete(p.m, c.id)
+	} else {
+		p.m[c.id] = cs
+	}
+}
+
+// deliver hands rep to the first request waiting for id; false when none.
+// A single request is answered once: it leaves the map with its reply.
+func (p *pendingMap) deliver(id string, rep *gateway.Reply) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cs := p.m[id]
+	for i, c := range cs {
+		if c.multi {
+			select {
+			case c.replies <- rep:
+				return true
+			default: // more replies than expected: keep the first ones
+				continue
+			}
+		}
+		c.replies <- rep // buffered 1 and answered once: never blocks
+		cs = append(cs[:i:i], cs[i+1:]...)
+		if len(cs) == 0 {
+			delete(p.m, id)
+		} else {
+			p.m[id] = cs
+		}
+		return true
+	}
+	return false
+}
+
+// failWhere tells every request matching f that its reply will not come.
+func (p *pendingMap) failWhere(f func(*call) bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, cs := range p.m {
+		for _, c := range cs {
+			if f(c) {
+				select {
+				case c.lost <- err:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// deliverReply routes a direct reply to its request (pubChan loop).
+func (b *Bus) deliverReply(d amqp.Delivery) {
+	rep, err := decodeReply(d.Body)
+	if err != nil {
+		b.stats.badReplies.Add(1)
+		b.log.Warn("undecodable reply dropped", zap.String("correlation_id", d.CorrelationId), zap.Error(err))
+		return
+	}
+	b.log.Debug("reply received", zap.String("correlation_id", d.CorrelationId))
+	if !b.pending.deliver(d.CorrelationId, rep) {
+		b.stats.unknownReplies.Add(1)
+		b.log.Debug("reply without a waiting request dropped",
+			zap.String("correlation_id", d.CorrelationId), zap.String("node", string(rep.Node)))
+	}
+}
+
+// prepare validates cmd and sets its deadline from ctx (or the default
+// timeout); the returned ctx carries that deadline.
+func (b *Bus) prepare(ctx context.Context, op string, cmd *gateway.Command) (context.Context, context.CancelFunc, error) {
+	if cmd == nil || cmd.ID == "" {
+		return nil, nil, gateway.Invalid("id", "command id required")
+	}
+	if cmd.Action == "" {
+		return nil, nil, gateway.Invalid("action", "command action required")
+	}
+	if d, ok := ctx.Deadline(); ok {
+		if cmd.Deadline.IsZero() || d.Before(cmd.Deadline) {
+			cmd.Deadline = d
+		}
+	} else if cmd.Deadline.IsZero() {
+		cmd.Deadline = time.Now().Add(b.cfg.DefaultTimeout)
+	}
+	ctx, cancel := context.WithDeadline(ctx, cmd.Deadline)
+	if !time.Now().Before(cmd.Deadline) {
+		cancel()
+		return nil, nil, gateway.Errorf(gateway.ETimeout, "%s: command %s expired before it was sent", op, cmd.ID)
+	}
+	return ctx, cancel, nil
+}
+
+func checkTarget(t gateway.Target, allowAll bool) error {
+	switch {
+	case t == gateway.TargetAny:
+		return nil
+	case t == gateway.TargetAll:
+		if allowAll {
+			return nil
+		}
+		return gateway.Invalid("target", "use Gather for target all")
+	case gateway.ValidNodeID(string(t)):
+		return nil
+	}
+	return gateway.Invalid("target", "%q is not a node id, any or all", t)
+}
+
+// Request publishes cmd to target and waits for its reply until ctx ends.
+// The reply is returned as is (a failed reply is not a Go error; see
+// gateway.Reply.Err). Errors: ENodeUnavailable when no queue takes the
+// command (at once), when the broker refuses it, is not connected or
+// blocks publishing until the deadline; ETimeout when no reply came in
+// time or the channel carrying the reply was lost (the command may have
+// run).
+func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+	const op = "amqpbus.Request"
+	if err := checkTarget(target, false); err != nil {
+		return nil, err
+	}
+	ctx, cancel, err := b.prepare(ctx, op, cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	msg, err := encodeCommand(cmd, directReplyTo, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	c := b.pending.add(cmd.ID, 1, false)
+	defer b.pending.remove(c)
+	res, err := b.publish(ctx, op, b.names.Commands, gateway.CommandKey(target, cmd.Action), true, msg, c)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		select {
+		case rep := <-c.replies: // may come before the confirm
+			return rep, nil
+		case r := <-res:
+			if err := r.error(op); err != nil {
+				return nil, err
+			}
+			res = nil
+		case err := <-c.lost:
+			return nil, gateway.Wrap(gateway.ETimeout, op, err, "connection lost before the reply; the command may have run")
+		case <-ctx.Done():
+			return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "no reply from "+string(target)+" before the deadline")
+		}
+	}
+}
+
+// Gather publishes cmd to every worker (cmd.all.<action>) and collects
+// replies until every node in expect answered or ctx ends; then it returns
+// what arrived. It fails only when the broadcast could not be delivered
+// (ENodeUnavailable when no worker is bound at all).
+func (b *Bus) Gather(ctx context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
+	const op = "amqpbus.Gather"
+	ctx, cancel, err := b.prepare(ctx, op, cmd)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	msg, err := encodeCommand(cmd, directReplyTo, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	c := b.pending.add(cmd.ID, len(expect)+64, true)
+	defer b.pending.remove(c)
+	res, err := b.publish(ctx, op, b.names.Commands, gateway.CommandKey(gateway.TargetAll, cmd.Action), true, msg, c)
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[gateway.NodeID]bool, len(expect))
+	for _, n := range expect {
+		want[n] = true
+	}
+	var out []*gateway.Reply
+	seen := make(map[gateway.NodeID]bool)
+	for {
+		if len(expect) > 0 && len(want) == 0 {
+			return out, nil
+		}
+		select {
+		case rep := <-c.replies:
+			if seen[rep.Node] {
+				continue // a node answers once (a redelivery may answer twice)
+			}
+			seen[rep.Node] = true
+			delete(want, rep.Node)
+			out = append(out, rep)
+		case r := <-res:
+			if err := r.error(op); err != nil {
+				return nil, err
+			}
+			res = nil
+		case err := <-c.lost:
+			if len(out) == 0 {
+				return nil, gateway.Wrap(gateway.ETimeout, op, err, "connection lost before any reply")
+			}
+			return out, nil
+		case <-ctx.Done():
+			if res != nil && len(out) == 0 {
+				return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "broadcast not confirmed before the deadline")
+			}
+			return out, nil
+		}
+	}
+}
+
+// Send publishes cmd to target without waiting for its reply; it returns
+// once the broker confirmed that a queue took it. The worker publishes the
+// outcome as a command.completed event.
+func (b *Bus) Send(ctx context.Context, target gateway.Target, cmd *gateway.Command) error {
+	const op = "amqpbus.Send"
+	if err := checkTarget(target, true); err != nil {
+		return err
+	}
+	ctx, cancel, err := b.prepare(ctx, op, cmd)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	msg, err := encodeCommand(cmd, "", time.Now())
+	if err != nil {
+		return err
+	}
+	return b.publishConfirmed(ctx, op, b.names.Commands, gateway.CommandKey(target, cmd.Action), true, msg)
+}

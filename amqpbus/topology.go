@@ -1,0 +1,104 @@
+package amqpbus
+
+import (
+	"errors"
+	"fmt"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// Topology, declared from this one place on every connection (all
+// declarations are idempotent; docs/protocol.md lists them):
+//
+//	exchange callapi.commands       topic  durable
+//	exchange callapi.events         fanout durable
+//	exchange callapi.events.routed  topic  durable, bound to callapi.events (all keys)
+//	exchange callapi.nodes          fanout durable
+//	exchange callapi.dead           fanout durable
+//	queue    callapi.dead           classic durable, x-message-ttl, x-max-length, x-overflow drop-head
+//	queue    callapi.any            quorum durable, x-delivery-limit, x-dead-letter-exchange callapi.dead,
+//	                                x-max-length, x-overflow reject-publish; bound cmd.any.#
+//	queue    callapi.node.<id>      (worker only) classic exclusive, x-dead-letter-exchange callapi.dead,
+//	                                x-max-length, x-overflow reject-publish; bound cmd.<id>.# and cmd.all.#
+func declareTopology(conn *amqp.Connection, n Names, cfg Config) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.declare", err, "cannot open channel")
+	}
+	defer func() { _ = ch.Close() }()
+	for _, x := range []struct{ name, kind string }{
+		{n.Commands, amqp.ExchangeTopic},
+		{n.Events, amqp.ExchangeFanout},
+		{n.EventsRouted, amqp.ExchangeTopic},
+		{n.Nodes, amqp.ExchangeFanout},
+		{n.Dead, amqp.ExchangeFanout},
+	} {
+		if err := ch.ExchangeDeclare(x.name, x.kind, true, false, false, false, nil); err != nil {
+			return declareErr("exchange "+x.name, err)
+		}
+	}
+	if err := ch.ExchangeBind(n.EventsRouted, "", n.Events, false, nil); err != nil {
+		return declareErr("binding "+n.Events+" -> "+n.EventsRouted, err)
+	}
+	if _, err := ch.QueueDeclare(n.DeadQueue, true, false, false, false, amqp.Table{
+		"x-message-ttl": cfg.DeadTTL.Milliseconds(),
+		"x-max-length":  int64(cfg.DeadMaxLength),
+		"x-overflow":    "drop-head",
+	}); err != nil {
+		return declareErr("queue "+n.DeadQueue, err)
+	}
+	if err := ch.QueueBind(n.DeadQueue, "#", n.Dead, false, nil); err != nil {
+		return declareErr("binding "+n.DeadQueue, err)
+	}
+	if _, err := ch.QueueDeclare(n.Any, true, false, false, false, anyQueueArgs(n, cfg)); err != nil {
+		return declareErr("queue "+n.Any, err)
+	}
+	if err := ch.QueueBind(n.Any, gateway.CommandKey(gateway.TargetAny, "#"), n.Commands, false, nil); err != nil {
+		return declareErr("binding "+n.Any, err)
+	}
+	return nil
+}
+
+func anyQueueArgs(n Names, cfg Config) amqp.Table {
+	return amqp.Table{
+		"x-queue-type":           amqp.QueueTypeQuorum,
+		"x-delivery-limit":       int64(cfg.DeliveryLimit),
+		"x-dead-letter-exchange": n.Dead,
+		"x-max-length":           int64(cfg.MaxQueueLength),
+		"x-overflow":             "reject-publish",
+	}
+}
+
+func nodeQueueArgs(n Names, cfg Config) amqp.Table {
+	return amqp.Table{
+		"x-dead-letter-exchange": n.Dead,
+		"x-max-length":           int64(cfg.MaxQueueLength),
+		"x-overflow":             "reject-publish",
+	}
+}
+
+// declareNodeQueue declares node's exclusive command queue on ch and binds
+// it to its own commands and to broadcasts.
+func declareNodeQueue(ch *amqp.Channel, n Names, cfg Config, node gateway.NodeID) (string, error) {
+	q := n.Node(node)
+	if _, err := ch.QueueDeclare(q, false, false, true, false, nodeQueueArgs(n, cfg)); err != nil {
+		var ae *amqp.Error
+		if errors.As(err, &ae) && ae.Code == amqp.ResourceLocked {
+			return "", gateway.Wrap(gateway.EConflict, "amqpbus.declare", err,
+				fmt.Sprintf("node queue %s is held by another connection: is a second worker running as node %s?", q, node))
+		}
+		return "", declareErr("queue "+q, err)
+	}
+	for _, t := range []gateway.Target{gateway.NodeTarget(node), gateway.TargetAll} {
+		if err := ch.QueueBind(q, gateway.CommandKey(t, "#"), n.Commands, false, nil); err != nil {
+			return "", declareErr("binding "+q, err)
+		}
+	}
+	return q, nil
+}
+
+func declareErr(what string, err error) error {
+	return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.declare", err, "cannot declare "+what)
+}

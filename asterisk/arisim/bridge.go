@@ -1,0 +1,160 @@
+package arisim
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// bridge is a Stasis bridge.
+type bridge struct {
+	id, name, typ string // typ: "mixing" or "holding"
+	created       time.Time
+	channels      []*channel
+	videoSource   string
+	vars          map[string]string
+}
+
+func (b *bridge) json() bridgeJSON {
+	ids := make([]string, 0, len(b.channels))
+	for _, c := range b.channels {
+		ids = append(ids, c.id)
+	}
+	tech := "simple_bridge"
+	switch {
+	case b.typ == "holding":
+		tech = "holding_bridge"
+	case len(b.channels) > 2:
+		tech = "softmix"
+	}
+	vm := "talker"
+	if b.typ == "holding" {
+		vm = "none"
+	}
+	return bridgeJSON{
+		ID: b.id, Technology: tech, BridgeType: b.typ, BridgeClass: "stasis", Creator: "Stasis",
+		Name: b.name, Channels: ids, Creationtime: stamp(b.created), VideoMode: vm, VideoSource: b.videoSource,
+	}
+}
+
+// createBridge implements POST /bridges[/{id}].
+func (s *Server) createBridge(id, types, name string) (*bridge, error) {
+	if id == "" {
+		id = newUUID()
+	}
+	if s.bridges[id] != nil {
+		return nil, errf(409, "Bridge with id '"+id+"' already exists")
+	}
+	typ := "mixing"
+	for _, t := range splitList(types) {
+		switch t {
+		case "mixing", "dtmf_events", "proxy_media", "video_sfu", "video_single", "sdp_label":
+		case "holding":
+			typ = "holding"
+		default:
+			return nil, errf(400, "Invalid bridge type '"+t+"'")
+		}
+	}
+	b := &bridge{id: id, name: name, typ: typ, created: time.Now(), vars: map[string]string{}}
+	s.bridges[id] = b
+	s.emit(&event{typ: "BridgeCreated", body: map[string]any{"bridge": b.json()}, bridges: []string{id}, allOnly: true})
+	return b, nil
+}
+
+// addChannels implements POST /bridges/{id}/addChannel.
+func (s *Server) addChannels(b *bridge, ids []string) error {
+	if len(ids) == 0 {
+		return errf(400, "Missing parameter channel")
+	}
+	chans := make([]*channel, 0, len(ids))
+	for _, id := range ids {
+		c := s.channels[id]
+		if c == nil {
+			return errf(400, "Channel not found")
+		}
+		if c.stasisApp == "" {
+			return errf(422, "Channel not in Stasis application")
+		}
+		if c.bridge != nil && c.bridge != b {
+			return errf(409, "Channel is already bridged")
+		}
+		chans = append(chans, c)
+	}
+	for _, c := range chans {
+		if c.bridge == b {
+			continue
+		}
+		c.bridge = b
+		b.channels = append(b.channels, c)
+		// Asterisk does not subscribe the app to the bridge here (no BridgeDestroyed is seen later).
+		s.emit(&event{typ: "ChannelEnteredBridge", body: map[string]any{"bridge": b.json(), "channel": c.json()}, channels: []string{c.id}, bridges: []string{b.id}})
+	}
+	s.updateBridgePeers(b)
+	return nil
+}
+
+// updateBridgePeers sets BRIDGEPEER on members of a bridge of two or more.
+func (s *Server) updateBridgePeers(b *bridge) {
+	if len(b.channels) < 2 {
+		return
+	}
+	for _, c := range b.channels {
+		var others []string
+		for _, o := range b.channels {
+			if o != c {
+				others = append(others, o.name)
+			}
+		}
+		sort.Strings(others)
+		v := strings.Join(others, ",")
+		if c.vars["BRIDGEPEER"] != v {
+			s.setVar(c, "BRIDGEPEER", v)
+		}
+	}
+}
+
+// leaveBridge takes c out of its bridge: BRIDGEPEER cleared, ChannelLeftBridge.
+func (s *Server) leaveBridge(c *channel, announce bool) {
+	b := c.bridge
+	if b == nil {
+		return
+	}
+	if c.vars["BRIDGEPEER"] != "" {
+		s.setVar(c, "BRIDGEPEER", "")
+	}
+	for i, o := range b.channels {
+		if o == c {
+			b.channels = append(b.channels[:i:i], b.channels[i+1:]...)
+			break
+		}
+	}
+	s.emit(&event{typ: "ChannelLeftBridge", body: map[string]any{"bridge": b.json(), "channel": c.json()}, channels: []string{c.id}, bridges: []string{b.id}})
+	c.bridge = nil
+	_ = announce
+	if len(b.channels) >= 2 {
+		s.updateBridgePeers(b)
+	}
+}
+
+// destroyBridge implements DELETE /bridges/{id}: members leave (they stay in Stasis), BridgeDestroyed.
+func (s *Server) destroyBridge(b *bridge) {
+	for len(b.channels) > 0 {
+		s.leaveBridge(b.channels[0], true)
+	}
+	s.stopMediaOn("bridge:" + b.id)
+	s.finishRecordingsOn("bridge:" + b.id)
+	s.emit(&event{typ: "BridgeDestroyed", body: map[string]any{"bridge": b.json()}, bridges: []string{b.id}})
+	delete(s.bridges, b.id)
+	for _, a := range s.apps {
+		delete(a.bridges, b.id)
+	}
+}
+
+func (s *Server) bridgeList() []bridgeJSON {
+	out := make([]bridgeJSON, 0, len(s.bridges))
+	for _, b := range s.bridges {
+		out = append(out, b.json())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Creationtime+out[i].ID < out[j].Creationtime+out[j].ID })
+	return out
+}

@@ -1,0 +1,308 @@
+package arisim
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// channel is a simulated Asterisk channel.
+type channel struct {
+	id, name, state string
+	tech            string // "Local", "PJSIP", "Snoop"
+	resource        string // the dialled resource: "answer@callgw-test", "alice"
+	protocolID      string
+	caller          callerJSON
+	connected       callerJSON
+	language        string
+	dialplan        dialplanJSON
+	created         time.Time
+	vars            map[string]string
+
+	peer *channel // the other half of a Local pair
+	half int      // 1 or 2 for Local channels
+
+	stasisApp  string   // app while in Stasis, "" otherwise
+	stasisArgs []string // args of StasisStart
+	originated bool     // subscribed by an originate/create: stays subscribed after StasisEnd
+	dialstring string   // for /channels/create + /dial
+	ext        string   // Local: extension the ;2 half runs
+
+	bridge   *bridge
+	hungup   bool
+	busyTill time.Time // the control queue is busy (DTMF being sent) until then
+	snoops   []*channel
+	snoopOf  *channel
+	endpoint *Endpoint
+	ringTmo  time.Duration
+	stepSeq  int    // Local ;2: pending step after Answer()
+	stepFn   func() // nil when none is pending
+}
+
+func (c *channel) json() channelJSON {
+	return channelJSON{
+		ID:           c.id,
+		Name:         c.name,
+		State:        c.state,
+		ProtocolID:   c.protocolID,
+		Caller:       c.caller,
+		Connected:    c.connected,
+		Accountcode:  "",
+		Dialplan:     c.dialplan,
+		Creationtime: stamp(c.created),
+		Language:     c.language,
+	}
+}
+
+// newID returns an Asterisk uniqueid: "<systemname>-<epoch>.<seq>".
+func (s *Server) newID() string {
+	s.uniq++
+	return fmt.Sprintf("%s-%d.%d", s.cfg.SystemName, time.Now().Unix(), s.uniq)
+}
+
+func (s *Server) newChannel(id, name, tech string) *channel {
+	c := &channel{id: id, name: name, tech: tech, state: "Down", language: "en", created: time.Now(), vars: map[string]string{}}
+	s.channels[id] = c
+	return c
+}
+
+// chanSubjects lists the ids an event about c is addressed to.
+func chanSubjects(c *channel) []string { return []string{c.id} }
+
+// chanEvent builds an event about c with extra fields.
+func (s *Server) chanEvent(typ string, c *channel, kv ...any) *event {
+	body := map[string]any{"channel": c.json()}
+	for i := 0; i+1 < len(kv); i += 2 {
+		body[kv[i].(string)] = kv[i+1]
+	}
+	e := &event{typ: typ, body: body, channels: chanSubjects(c)}
+	if c.bridge != nil {
+		e.bridges = []string{c.bridge.id}
+	}
+	return e
+}
+
+func (s *Server) setState(c *channel, state string) {
+	if c.state == state {
+		return
+	}
+	c.state = state
+	s.emit(s.chanEvent("ChannelStateChange", c))
+}
+
+func (s *Server) setDialplan(c *channel, ctx, exten string, prio int64, appName, appData string, announce bool) {
+	c.dialplan = dialplanJSON{Context: ctx, Exten: exten, Priority: prio, AppName: appName, AppData: appData}
+	if announce {
+		s.emit(s.chanEvent("ChannelDialplan", c, "dialplan_app", appName, "dialplan_app_data", appData))
+	}
+}
+
+func (s *Server) setVar(c *channel, name, value string) {
+	c.vars[name] = value
+	s.emit(s.chanEvent("ChannelVarset", c, "variable", name, "value", value))
+}
+
+func (s *Server) subscribe(appName string, ids ...string) {
+	a := s.apps[appName]
+	if a == nil {
+		a = &app{name: appName, channels: map[string]bool{}, bridges: map[string]bool{}, endpoints: map[string]bool{}, devices: map[string]bool{}}
+		s.apps[appName] = a
+	}
+	for _, id := range ids {
+		a.channels[id] = true
+	}
+}
+
+func (s *Server) unsubscribeAll(id string) {
+	for _, a := range s.apps {
+		delete(a.channels, id)
+	}
+}
+
+// appRegistered reports whether appName has a live WebSocket (Stasis() fails otherwise).
+func (s *Server) appRegistered(appName string) bool {
+	a := s.apps[appName]
+	return a != nil && a.conn != nil && !a.conn.closed
+}
+
+// enterStasis puts c into app with args: STASISSTATUS reset, StasisStart.
+func (s *Server) enterStasis(c *channel, appName string, args []string, varset bool) {
+	appData := appName
+	if len(args) > 0 {
+		appData += "," + strings.Join(args, ",")
+	}
+	c.dialplan.AppName, c.dialplan.AppData = "Stasis", appData
+	s.subscribe(appName, c.id)
+	if varset {
+		s.setVar(c, "STASISSTATUS", "")
+	}
+	c.stasisApp, c.stasisArgs = appName, args
+	if args == nil {
+		args = []string{}
+	}
+	e := s.chanEvent("StasisStart", c, "args", args)
+	s.emit(e)
+}
+
+// leaveStasis emits StasisEnd; inbound channels are unsubscribed (Asterisk then sends no ChannelDestroyed).
+func (s *Server) leaveStasis(c *channel, status string) {
+	if c.stasisApp == "" {
+		return
+	}
+	appName := c.stasisApp
+	s.leaveBridge(c, true)
+	s.stopMediaOn("channel:" + c.id)
+	s.emit(s.chanEvent("StasisEnd", c))
+	c.stasisApp, c.stasisArgs = "", nil
+	if c.originated {
+		s.setVar(c, "STASISSTATUS", status)
+	} else if a := s.apps[appName]; a != nil {
+		delete(a.channels, c.id)
+	}
+}
+
+// destroy removes c: ChannelDestroyed with cause, then forget it.
+func (s *Server) destroy(c *channel, cause int) {
+	if _, ok := s.channels[c.id]; !ok {
+		return
+	}
+	s.stopMediaOn("channel:" + c.id)
+	s.leaveBridge(c, false)
+	c.hungup = true
+	s.emit(s.chanEvent("ChannelDestroyed", c, "cause", cause, "cause_txt", causeTxt(cause)))
+	delete(s.channels, c.id)
+	s.unsubscribeAll(c.id)
+	for _, sn := range c.snoops {
+		if !sn.hungup {
+			s.hangup(sn, 16, true)
+		}
+	}
+	if c.endpoint != nil {
+		delete(c.endpoint.channels, c.id)
+	}
+}
+
+// hangup is DELETE /channels/{id} (explicit: soft hangup 32) or a far-end hangup with cause.
+func (s *Server) hangup(c *channel, cause int, explicit bool) {
+	if c.hungup {
+		return
+	}
+	c.hungup = true
+	// Recordings end before the hangup is signalled (as recorded).
+	s.finishRecordingsOn("channel:" + c.id)
+	if explicit {
+		s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", 32, "soft", true))
+	} else {
+		s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", cause))
+	}
+	s.leaveStasis(c, "SUCCESS")
+	if c.snoopOf == nil && c.tech == "Local" {
+		c.dialplan.AppName, c.dialplan.AppData = "AppDial2", "(Outgoing Line)"
+	}
+	p := c.peer
+	if p != nil && !p.hungup {
+		p.hungup = true
+		s.emit(s.chanEvent("ChannelHangupRequest", p, "cause", cause))
+		s.destroy(c, cause)
+		s.emit(s.chanEvent("ChannelHangupRequest", p, "cause", 16, "soft", true))
+		p.dialplan.AppName, p.dialplan.AppData = "", ""
+		s.destroy(p, cause)
+		return
+	}
+	s.destroy(c, cause)
+}
+
+// farEndHangup: the remote party (or the ;2 dialplan) hangs up c with cause.
+func (s *Server) farEndHangup(c *channel, cause int) {
+	if c.hungup {
+		return
+	}
+	if c.tech == "Local" && c.half == 2 && c.peer != nil {
+		c = c.peer
+	}
+	p := c.peer
+	c.hungup = true
+	s.finishRecordingsOn("channel:" + c.id)
+	s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", cause))
+	s.leaveStasis(c, "SUCCESS")
+	if p != nil && !p.hungup {
+		p.hungup = true
+		p.dialplan.AppName, p.dialplan.AppData = "", ""
+		s.destroy(p, cause)
+	}
+	s.destroy(c, cause)
+}
+
+// findControl mirrors Asterisk's find_control: 404 when absent, 409 when not in Stasis.
+func (s *Server) findControl(id string) (*channel, error) {
+	c := s.channels[id]
+	if c == nil {
+		return nil, errChannelNotFound
+	}
+	if c.stasisApp == "" {
+		return nil, errNotInStasis
+	}
+	return c, nil
+}
+
+// stateInvalid mirrors channel_state_invalid: Down, Reserved and Ringing channels refuse media/state ops.
+func stateInvalid(c *channel) error {
+	switch c.state {
+	case "Down", "Rsrvd", "Ringing":
+		return errInvalidState
+	}
+	return nil
+}
+
+// ChannelCount is the number of live channels (both halves of a Local pair count).
+func (s *Server) ChannelCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.channels)
+}
+
+// HangupChannel makes the far end of channel id hang up with cause (e.g. 16 normal, 17 busy).
+func (s *Server) HangupChannel(id string, cause int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.channels[id]; c != nil {
+		s.farEndHangup(c, cause)
+	}
+}
+
+// Restart simulates an Asterisk restart: every channel, bridge, playback and live recording is gone
+// without events, every WebSocket is dropped and apps are unregistered. Stored recordings survive.
+func (s *Server) Restart() {
+	s.mu.Lock()
+	s.gen++
+	for t := range s.timers {
+		if t.Stop() {
+			s.wg.Done()
+		}
+	}
+	s.timers = map[*time.Timer]struct{}{}
+	s.channels = map[string]*channel{}
+	s.bridges = map[string]*bridge{}
+	s.playbacks = map[string]*playback{}
+	s.liveRecs = map[string]*liveRec{}
+	for _, ep := range s.endpoints {
+		ep.channels = map[string]bool{}
+	}
+	conns := s.dropConnsLocked()
+	s.apps = map[string]*app{}
+	s.started = time.Now()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.wait()
+	}
+}
+
+func (s *Server) channelList() []channelJSON {
+	out := make([]channelJSON, 0, len(s.channels))
+	for _, c := range s.channels {
+		out = append(out, c.json())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Creationtime+out[i].ID < out[j].Creationtime+out[j].ID })
+	return out
+}

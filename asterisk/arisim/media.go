@@ -1,0 +1,373 @@
+package arisim
+
+import (
+	"crypto/rand"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// playback is a queued or playing media list on a channel or bridge.
+type playback struct {
+	id, target, lang string
+	media            []string
+	idx              int
+	state            string // queued, playing, paused, done
+	seq              int    // bumped on every reschedule; stale timers do nothing
+}
+
+func (p *playback) json() playbackJSON {
+	j := playbackJSON{ID: p.id, MediaURI: p.media[p.idx], TargetURI: p.target, Language: p.lang, State: p.state}
+	if p.idx+1 < len(p.media) {
+		j.NextMediaURI = p.media[p.idx+1]
+	}
+	return j
+}
+
+func (s *Server) playbackEvent(typ string, p *playback) *event {
+	e := &event{typ: typ, body: map[string]any{"playback": p.json()}}
+	s.addTarget(e, p.target)
+	return e
+}
+
+// addTarget addresses an event about a "channel:<id>" or "bridge:<id>" target.
+func (s *Server) addTarget(e *event, target string) {
+	kind, id, _ := strings.Cut(target, ":")
+	switch kind {
+	case "channel":
+		e.channels = append(e.channels, id)
+		if c := s.channels[id]; c != nil && c.bridge != nil {
+			e.bridges = append(e.bridges, c.bridge.id)
+		}
+	case "bridge":
+		e.bridges = append(e.bridges, id)
+		if b := s.bridges[id]; b != nil {
+			for _, c := range b.channels {
+				e.channels = append(e.channels, c.id)
+			}
+		}
+	}
+}
+
+// mediaDuration: tones and silence without a duration play until stopped; anything else takes the
+// configured time per item.
+func (s *Server) mediaDuration(uri string) time.Duration {
+	if strings.HasPrefix(uri, "tone:") && !strings.Contains(uri, "duration") {
+		return 0
+	}
+	return s.cfg.PlaybackDuration
+}
+
+var mediaSchemes = map[string]bool{"sound": true, "recording": true, "number": true, "digits": true, "characters": true, "tone": true}
+
+// play implements POST /channels|bridges/{id}/play[/{playbackId}]. Caller holds s.mu.
+func (s *Server) play(target, id, lang string, media []string, notBefore time.Time) (*playback, error) {
+	if len(media) == 0 {
+		return nil, errf(400, "Missing parameter media")
+	}
+	for _, m := range media {
+		scheme, _, ok := strings.Cut(m, ":")
+		if !ok || !mediaSchemes[scheme] {
+			return nil, errf(500, "Failed to queue media for playback")
+		}
+	}
+	if id == "" {
+		id = newUUID()
+	}
+	if s.playbacks[id] != nil {
+		return nil, errf(409, "Playback with id '"+id+"' already exists")
+	}
+	if lang == "" {
+		lang = "en"
+	}
+	p := &playback{id: id, target: target, lang: lang, media: media, state: "queued"}
+	s.playbacks[id] = p
+	delay := time.Until(notBefore)
+	// Playbacks on one target run one after another, as Stasis' control queue does.
+	for _, o := range s.playbacks {
+		if o != p && o.target == target && o.state != "done" {
+			delay = max(delay, s.cfg.PlaybackDuration) // queued behind (approximation)
+		}
+	}
+	s.after(max(delay, time.Millisecond), func() { s.startPlayback(p) })
+	return p, nil
+}
+
+func (s *Server) startPlayback(p *playback) {
+	if s.playbacks[p.id] != p || p.state != "queued" {
+		return
+	}
+	p.state = "playing"
+	s.emit(s.playbackEvent("PlaybackStarted", p))
+	s.scheduleItem(p)
+}
+
+func (s *Server) scheduleItem(p *playback) {
+	p.seq++
+	seq := p.seq
+	d := s.mediaDuration(p.media[p.idx])
+	if d == 0 {
+		return // plays until stopped
+	}
+	s.after(d, func() {
+		if s.playbacks[p.id] != p || p.seq != seq || p.state != "playing" {
+			return
+		}
+		if p.idx+1 < len(p.media) {
+			p.idx++
+			s.emit(s.playbackEvent("PlaybackContinuing", p))
+			s.scheduleItem(p)
+			return
+		}
+		s.finishPlayback(p)
+	})
+}
+
+func (s *Server) finishPlayback(p *playback) {
+	if s.playbacks[p.id] != p {
+		return
+	}
+	p.state = "done"
+	p.seq++
+	s.emit(s.playbackEvent("PlaybackFinished", p))
+	delete(s.playbacks, p.id)
+}
+
+// stopMediaOn ends the playbacks on target (channel hangup, StasisEnd, bridge destroyed).
+func (s *Server) stopMediaOn(target string) {
+	var ps []*playback
+	for _, p := range s.playbacks {
+		if p.target == target {
+			ps = append(ps, p)
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].id < ps[j].id })
+	for _, p := range ps {
+		if p.state == "queued" {
+			delete(s.playbacks, p.id) // never started: no events
+			continue
+		}
+		s.finishPlayback(p)
+	}
+}
+
+// controlPlayback implements POST /playbacks/{id}/control.
+func (s *Server) controlPlayback(p *playback, op string) error {
+	switch op {
+	case "restart":
+		if p.state == "queued" {
+			return errf(409, "Playback not playing")
+		}
+		p.idx = 0
+		if p.state == "playing" {
+			s.scheduleItem(p)
+		}
+	case "pause":
+		if p.state != "playing" {
+			return errf(409, "Playback not playing")
+		}
+		p.state = "paused"
+		p.seq++
+	case "unpause":
+		if p.state != "paused" {
+			return errf(409, "Playback not paused")
+		}
+		p.state = "playing"
+		s.scheduleItem(p)
+	case "reverse", "forward":
+		if p.state == "queued" {
+			return errf(409, "Playback not playing")
+		}
+	default:
+		return errf(400, "Invalid operation "+op)
+	}
+	return nil
+}
+
+// liveRec is a recording in progress.
+type liveRec struct {
+	name, format, target string
+	state                string // queued, recording, paused, done, failed, canceled
+	started              time.Time
+	paused               time.Duration
+	pausedAt             time.Time
+	audio                bool // the target delivers audio frames (PJSIP); Local channels do not
+	maxDur               int
+	seq                  int
+}
+
+func (r *liveRec) duration() int {
+	if !r.audio || r.started.IsZero() {
+		return 0
+	}
+	d := time.Since(r.started) - r.paused
+	if !r.pausedAt.IsZero() {
+		d -= time.Since(r.pausedAt)
+	}
+	return int(d / time.Second)
+}
+
+func (r *liveRec) json(final bool) liveRecordingJSON {
+	j := liveRecordingJSON{Name: r.name, Format: r.format, State: r.state, TargetURI: r.target}
+	if final {
+		d := r.duration()
+		j.Duration = &d
+	}
+	return j
+}
+
+func (s *Server) recEvent(typ string, r *liveRec, final bool) *event {
+	e := &event{typ: typ, body: map[string]any{"recording": r.json(final)}}
+	s.addTarget(e, r.target)
+	return e
+}
+
+// storedRec is a recording on "disk".
+type storedRec struct {
+	name, format string
+	duration     int
+}
+
+var recordFormats = map[string]bool{"wav": true, "gsm": true, "ulaw": true, "alaw": true, "sln": true, "wav16": true, "g722": true, "ogg": true, "mp3": false}
+
+// record implements POST /channels|bridges/{id}/record. Caller holds s.mu.
+func (s *Server) record(target string, audio bool, p params) (*liveRec, error) {
+	name, format := p.str("name"), p.str("format")
+	maxDur, maxSil := p.num("maxDurationSeconds", 0), p.num("maxSilenceSeconds", 0)
+	if maxDur < 0 {
+		return nil, errf(400, "max_duration_seconds cannot be negative")
+	}
+	if maxSil < 0 {
+		return nil, errf(400, "max_silence_seconds cannot be negative")
+	}
+	switch p.str("terminateOn") {
+	case "", "none", "any", "*", "#":
+	default:
+		return nil, errf(400, "terminateOn invalid")
+	}
+	ifExists := p.str("ifExists")
+	switch ifExists {
+	case "", "fail", "overwrite", "append":
+	default:
+		return nil, errf(400, "ifExists invalid")
+	}
+	if name == "" || format == "" {
+		return nil, errf(400, "Recording name invalid")
+	}
+	if !recordFormats[format] {
+		return nil, errf(422, "specified format is unknown on this system")
+	}
+	if r := s.liveRecs[name]; r != nil && r.state != "done" {
+		return nil, errf(409, "Recording '"+name+"' already in progress")
+	}
+	if _, ok := s.stored[name]; ok && (ifExists == "" || ifExists == "fail") {
+		return nil, errf(409, "Recording '"+name+"' already exists and can not be overwritten")
+	}
+	r := &liveRec{name: name, format: format, target: target, state: "queued", audio: audio, maxDur: maxDur}
+	s.liveRecs[name] = r
+	s.after(time.Millisecond, func() {
+		if s.liveRecs[name] != r || r.state != "queued" {
+			return
+		}
+		r.state = "recording"
+		r.started = time.Now()
+		// The file exists on disk as soon as recording starts.
+		s.stored[name] = &storedRec{name: name, format: format}
+		s.emit(s.recEvent("RecordingStarted", r, false))
+		if r.audio && r.maxDur > 0 {
+			seq := r.seq
+			s.after(time.Duration(r.maxDur)*time.Second, func() {
+				if s.liveRecs[name] == r && r.seq == seq && r.state == "recording" {
+					s.finishRecording(r, "done")
+				}
+			})
+		}
+	})
+	return r, nil
+}
+
+func (s *Server) finishRecording(r *liveRec, state string) {
+	if r.state == "done" || r.state == "canceled" || r.state == "failed" {
+		return
+	}
+	wasQueued := r.state == "queued"
+	r.seq++
+	r.state = state
+	if wasQueued {
+		delete(s.liveRecs, r.name)
+		return
+	}
+	if state == "canceled" {
+		delete(s.stored, r.name)
+		delete(s.liveRecs, r.name)
+		return
+	}
+	if st := s.stored[r.name]; st != nil {
+		st.duration = r.duration()
+	}
+	s.emit(s.recEvent("RecordingFinished", r, true))
+	delete(s.liveRecs, r.name)
+}
+
+// finishRecordingsOn ends the recordings of target (hangup, bridge destroyed).
+func (s *Server) finishRecordingsOn(target string) {
+	var rs []*liveRec
+	for _, r := range s.liveRecs {
+		if r.target == target {
+			rs = append(rs, r)
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].name < rs[j].name })
+	for _, r := range rs {
+		s.finishRecording(r, "done")
+	}
+}
+
+// sendDTMF implements POST /channels/{id}/dtmf: the digits go out to the far end; on a Local pair
+// the ;2 half receives them (ChannelDtmfReceived on it, as recorded). The control queue is busy
+// meanwhile, so a following play starts after the digits.
+func (s *Server) sendDTMF(c *channel, dtmf string, before, between, duration, after int) {
+	if between <= 0 {
+		between = 100
+	}
+	if duration <= 0 {
+		duration = 100
+	}
+	start := time.Now()
+	if c.busyTill.After(start) {
+		start = c.busyTill
+	}
+	t := time.Until(start) + time.Duration(before)*time.Millisecond
+	var recv *channel
+	if c.tech == "Local" && c.peer != nil {
+		recv = c.peer
+	}
+	for _, d := range dtmf {
+		if d == ',' { // a pause of 500 ms (ast_dtmf_stream)
+			t += 500 * time.Millisecond
+			continue
+		}
+		digit := string(d)
+		t += time.Duration(duration+20) * time.Millisecond
+		if recv != nil {
+			s.after(t, func() {
+				if !recv.hungup {
+					s.emit(s.chanEvent("ChannelDtmfReceived", recv, "digit", digit, "duration_ms", duration))
+				}
+			})
+		}
+		t += time.Duration(between-20) * time.Millisecond
+	}
+	t += time.Duration(after) * time.Millisecond
+	c.busyTill = time.Now().Add(t)
+}
+
+// newUUID returns a random RFC 4122 version 4 UUID, as Asterisk generates for ids.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,202 @@
+package arisim
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// timeFormat is Asterisk's ARI timestamp layout: "2026-11-25T14:16:14.626+0000".
+const timeFormat = "2006-01-02T15:04:05.000-0700"
+
+// stamp formats t the way Asterisk does (UTC, millisecond precision, numeric zone).
+func stamp(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// Wire models, field for field as Asterisk 22 serializes them (see ../shared/ari-spec).
+
+type callerJSON struct {
+	Name   string `json:"name"`
+	Number string `json:"number"`
+}
+
+type dialplanJSON struct {
+	Context  string `json:"context"`
+	Exten    string `json:"exten"`
+	Priority int64  `json:"priority"`
+	AppName  string `json:"app_name"`
+	AppData  string `json:"app_data"`
+}
+
+type channelJSON struct {
+	ID           string            `json:"id"`
+	Name         string            `json:"name"`
+	State        string            `json:"state"`
+	ProtocolID   string            `json:"protocol_id"`
+	Caller       callerJSON        `json:"caller"`
+	Connected    callerJSON        `json:"connected"`
+	Accountcode  string            `json:"accountcode"`
+	Dialplan     dialplanJSON      `json:"dialplan"`
+	Creationtime string            `json:"creationtime"`
+	Language     string            `json:"language"`
+	Channelvars  map[string]string `json:"channelvars,omitempty"`
+}
+
+type bridgeJSON struct {
+	ID           string   `json:"id"`
+	Technology   string   `json:"technology"`
+	BridgeType   string   `json:"bridge_type"`
+	BridgeClass  string   `json:"bridge_class"`
+	Creator      string   `json:"creator"`
+	Name         string   `json:"name"`
+	Channels     []string `json:"channels"`
+	Creationtime string   `json:"creationtime"`
+	VideoMode    string   `json:"video_mode"`
+	VideoSource  string   `json:"video_source_id,omitempty"`
+}
+
+type playbackJSON struct {
+	ID           string `json:"id"`
+	MediaURI     string `json:"media_uri"`
+	NextMediaURI string `json:"next_media_uri,omitempty"`
+	TargetURI    string `json:"target_uri"`
+	Language     string `json:"language"`
+	State        string `json:"state"`
+}
+
+type liveRecordingJSON struct {
+	Name            string `json:"name"`
+	Format          string `json:"format"`
+	State           string `json:"state"`
+	TargetURI       string `json:"target_uri"`
+	Duration        *int   `json:"duration,omitempty"`
+	TalkingDuration *int   `json:"talking_duration,omitempty"`
+	SilenceDuration *int   `json:"silence_duration,omitempty"`
+	Cause           string `json:"cause,omitempty"`
+}
+
+type storedRecordingJSON struct {
+	Name   string `json:"name"`
+	Format string `json:"format"`
+}
+
+type endpointJSON struct {
+	Technology string   `json:"technology"`
+	Resource   string   `json:"resource"`
+	State      string   `json:"state"`
+	ChannelIDs []string `json:"channel_ids"`
+}
+
+type applicationJSON struct {
+	Name             string   `json:"name"`
+	ChannelIDs       []string `json:"channel_ids"`
+	BridgeIDs        []string `json:"bridge_ids"`
+	EndpointIDs      []string `json:"endpoint_ids"`
+	DeviceNames      []string `json:"device_names"`
+	EventsAllowed    []any    `json:"events_allowed"`
+	EventsDisallowed []any    `json:"events_disallowed"`
+}
+
+type deviceStateJSON struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+}
+
+type errorJSON struct {
+	Message string `json:"message"`
+}
+
+// causeText is Asterisk's ast_cause2str for the causes the simulator produces.
+var causeText = map[int]string{
+	0:   "Unknown",
+	1:   "Unallocated (unassigned) number",
+	2:   "No route to specified transmit network",
+	3:   "No route to destination",
+	16:  "Normal Clearing",
+	17:  "User busy",
+	18:  "No user responding",
+	19:  "User alerting, no answer",
+	20:  "Subscriber absent",
+	21:  "Call Rejected",
+	22:  "Number changed",
+	26:  "Answered elsewhere",
+	27:  "Destination out of order",
+	28:  "Invalid number format",
+	29:  "Facility rejected",
+	31:  "Normal, unspecified",
+	34:  "Circuit/channel congestion",
+	38:  "Network out of order",
+	41:  "Temporary failure",
+	42:  "Switching equipment congestion",
+	58:  "Bearer capability not available",
+	102: "Recovery on timer expiry",
+	127: "Interworking, unspecified",
+}
+
+func causeTxt(c int) string {
+	if t, ok := causeText[c]; ok {
+		return t
+	}
+	return "Unknown"
+}
+
+// hangupReasons maps DELETE /channels/{id}?reason= to a cause (convert_reason_to_hangup_code).
+var hangupReasons = map[string]int{
+	"normal":             16,
+	"busy":               17,
+	"congestion":         34,
+	"no_answer":          19,
+	"timeout":            18,
+	"rejected":           21,
+	"unallocated":        1,
+	"normal_unspecified": 31,
+	"number_incomplete":  28,
+	"codec_mismatch":     58,
+	"interworking":       127,
+	"failure":            38,
+	"answered_elsewhere": 26,
+}
+
+// event is one ARI event before "application" is added per subscriber.
+type event struct {
+	typ  string
+	body map[string]any
+	// subjects decide who receives it: apps subscribed to any of these channels/bridges/endpoints.
+	channels []string
+	bridges  []string
+	// allOnly: only subscribeAll connections see it (the app was not yet subscribed).
+	allOnly bool
+	// toApp, when set, delivers only to this app (StasisStart/StasisEnd/Application*).
+	toApp string
+	json  []byte // cached encoding of body
+}
+
+// encode marshals the event for one application. The body is marshalled once per event and the
+// per-subscriber keys are spliced in front of it.
+func (e *event) encode(app, asteriskID string) ([]byte, error) {
+	if e.json == nil {
+		b, err := json.Marshal(e.body)
+		if err != nil {
+			return nil, err
+		}
+		e.json = b
+	}
+	head, err := json.Marshal(struct {
+		Type        string `json:"type"`
+		AsteriskID  string `json:"asterisk_id"`
+		Application string `json:"application"`
+	}{e.typ, asteriskID, app})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(head)+len(e.json)+1)
+	out = append(out, head[:len(head)-1]...)
+	if len(e.json) > 2 {
+		out = append(out, ',')
+		out = append(out, e.json[1:]...)
+	} else {
+		out = append(out, '}')
+	}
+	return out, nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package arisim_test
+
+const raceEnabled = false

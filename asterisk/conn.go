@@ -1,0 +1,270 @@
+package asterisk
+
+import (
+	"context"
+	"encoding/base64"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// The events WebSocket is ours too, not the native client's: its
+// Client.listen reconnects forever on its own without telling anyone (so
+// the channels cannot be re-read after a reconnect), Connect blocks until
+// the first connect, its stdbus drops events silently when a subscriber is
+// slow, the raw JSON of an event is lost, and `connected` is a racy bool.
+
+const pingInterval = 15 * time.Second
+
+// Run connects the events WebSocket, adopts the channels already in the app,
+// and keeps the connection up (reconnecting with capped, jittered backoff;
+// re-reading the channels after each reconnect) until ctx ends. It returns
+// nil when ctx ends. A worker whose app was taken over by another connection
+// (ApplicationReplaced) stays unhealthy and does not fight back: it stops
+// reconnecting and says why in the log and in Info.
+func (p *PBX) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errRunning
+	}
+	defer p.running.Store(false)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	p.runShards(ctx, &wg)
+	defer func() {
+		cancel()
+		wg.Wait()
+		p.rest.close()
+	}()
+	for attempt := 0; ; {
+		connected, err := p.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if p.isReplaced() {
+			p.log.Error("ARI application replaced by another connection: not reconnecting; this worker is unhealthy until restarted")
+			<-ctx.Done()
+			return nil
+		}
+		if connected {
+			attempt = 0
+		}
+		d := backoff(attempt, p.cfg.ReconnectMin, p.cfg.ReconnectMax)
+		attempt++
+		p.log.Warn("ARI events websocket down", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("retry_in", d))
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is min·2^attempt capped at max, with ±25 % jitter.
+func backoff(attempt int, lo, hi time.Duration) time.Duration {
+	d := lo
+	for i := 0; i < attempt && d < hi; i++ {
+		d *= 2
+	}
+	d = min(d, hi)
+	j := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
+	return max(d+j, time.Millisecond)
+}
+
+func (p *PBX) eventsURL() string {
+	u := p.cfg.URL
+	switch {
+	case strings.HasPrefix(u, "https://"):
+		u = "wss://" + strings.TrimPrefix(u, "https://")
+	case strings.HasPrefix(u, "http://"):
+		u = "ws://" + strings.TrimPrefix(u, "http://")
+	}
+	return strings.TrimRight(u, "/") + "/events?" + url.Values{"app": {p.cfg.App}, "subscribeAll": {"false"}}.Encode()
+}
+
+// session runs one WebSocket connection: dial, re-read the channels, read
+// events until the connection fails or ctx ends. connected says whether the
+// dial succeeded.
+func (p *PBX) session(ctx context.Context) (connected bool, err error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dctx, dcancel := context.WithTimeout(sctx, p.cfg.RequestTimeout)
+	h := http.Header{}
+	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(p.cfg.User+":"+p.cfg.Password)))
+	ws, resp, err := websocket.Dial(dctx, p.eventsURL(), &websocket.DialOptions{HTTPHeader: h})
+	dcancel()
+	if err != nil {
+		if resp != nil {
+			return false, mapErr("asterisk.Run", &ariError{Method: http.MethodGet, Path: "/events", Status: resp.StatusCode, Message: resp.Status}, "ARI events", "")
+		}
+		return false, mapErr("asterisk.Run", err, "ARI events", "")
+	}
+	defer ws.CloseNow() //nolint:errcheck // best effort on teardown
+	ws.SetReadLimit(4 << 20)
+	p.connected.Store(true)
+	defer p.connected.Store(false)
+	n := p.stats.connects.Add(1)
+	p.log.Info("ARI events websocket connected", zap.Int64("connects", n))
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		p.awaitRegistered(sctx)
+		p.reconcile(sctx)
+		p.readyOnce.Do(func() { close(p.ready) })
+	}()
+	go func() {
+		defer wg.Done()
+		p.keepalive(sctx, ws, cancel)
+	}()
+	err = p.read(sctx, ws)
+	cancel()
+	wg.Wait()
+	return true, err
+}
+
+// awaitRegistered waits until Asterisk lists the app. Asterisk (and the
+// simulator) registers the app only after the WebSocket upgrade was
+// answered, so an originate or a re-read issued at once could otherwise
+// precede the subscription and miss events.
+func (p *PBX) awaitRegistered(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
+	defer cancel()
+	for d := time.Millisecond; ; d = min(2*d, 100*time.Millisecond) {
+		err := p.rest.do(ctx, http.MethodGet, "/applications/"+seg(p.cfg.App), nil, nil, nil)
+		if err == nil {
+			return
+		}
+		if ariStatus(err) != http.StatusNotFound {
+			p.log.Warn("checking the app registration failed", zap.Error(err))
+			return
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			p.log.Warn("app not listed by Asterisk after connect", zap.Error(ctx.Err()))
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// keepalive pings Asterisk so that a half-open connection is noticed.
+func (p *PBX) keepalive(ctx context.Context, ws *websocket.Conn, fail context.CancelFunc) {
+	t := time.NewTicker(pingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, pingInterval)
+		err := ws.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			p.log.Warn("ARI events websocket ping failed", zap.Error(err))
+			fail()
+			return
+		}
+	}
+}
+
+// read is the intake: decode, filter, hand to the call's shard.
+func (p *PBX) read(ctx context.Context, ws *websocket.Conn) error {
+	for {
+		_, data, err := ws.Read(ctx)
+		if err != nil {
+			return err
+		}
+		p.stats.in.Add(1)
+		ev, err := decodeEvent(data)
+		if err != nil {
+			p.stats.decodeErr.Add(1)
+			p.log.Warn("undecodable ARI event", zap.Error(err), zap.Int("bytes", len(data)))
+			continue
+		}
+		if ev.Type == "ApplicationReplaced" {
+			p.markReplaced()
+			continue
+		}
+		if !relevant[ev.Type] || (ev.Application != "" && ev.Application != p.cfg.App) {
+			continue
+		}
+		p.enqueue(ctx, item{kind: kindEvent, ev: ev, raw: data})
+	}
+}
+
+func (p *PBX) markReplaced() {
+	p.mu.Lock()
+	p.replaced = "ARI application " + p.cfg.App + " was replaced by another connection (ApplicationReplaced): another worker serves this Asterisk; events are no longer received here"
+	p.mu.Unlock()
+	p.log.Error("ARI application replaced by another websocket connection; marking node unhealthy")
+}
+
+func (p *PBX) isReplaced() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.replaced != ""
+}
+
+// reconcile re-reads the channels after a (re)connect and queues the
+// differences behind the events already received: calls whose channel is
+// gone end (call.hangup), calls that moved on are announced (created,
+// ringing, answered), channels in the app that no call tracks are adopted.
+func (p *PBX) reconcile(ctx context.Context) {
+	tracked := p.calls.settled() // before the read: a call created later is not judged by it
+	var chans []ariChannel
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if err = p.rest.do(ctx, http.MethodGet, "/channels", nil, nil, &chans); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		t := time.NewTimer(time.Duration(attempt) * 200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	if err != nil {
+		p.log.Error("re-reading channels after connect failed; differences not published", zap.Error(err))
+		return
+	}
+	byID := make(map[string]*ariChannel, len(chans))
+	for i := range chans {
+		byID[chans[i].ID] = &chans[i]
+	}
+	gone, adopted := 0, 0
+	for _, id := range tracked {
+		if ch, ok := byID[string(id)]; ok {
+			p.enqueue(ctx, item{kind: kindSeen, ch: ch})
+			continue
+		}
+		gone++
+		p.enqueue(ctx, item{kind: kindGone, id: string(id)})
+	}
+	for _, ch := range byID {
+		if ch.stasisApp() != p.cfg.App || p.calls.known(gateway.CallID(ch.ID)) {
+			continue
+		}
+		adopted++
+		p.enqueue(ctx, item{kind: kindSeen, ch: ch})
+	}
+	p.log.Info("channels re-read", zap.Int("tracked", len(tracked)), zap.Int("gone", gone), zap.Int("adopting", adopted))
+}

@@ -1,0 +1,33 @@
+// Package asterisk drives one Asterisk node over ARI and implements
+// gateway.PBX. It turns the ARI events of the calls it owns into
+// gateway.Events and publishes them through a gateway.EventSink.
+//
+// Invariants:
+//
+//   - Control: callgw controls only channels in its Stasis application.
+//     Originated calls enter Stasis(app) by construction (or are sent to the
+//     dialplan and merely watched); inbound calls enter it from the
+//     dialplan. Channel operations on a channel outside Stasis answer 409,
+//     which maps to gateway.EConflict.
+//   - Deadlines: every ARI REST call is bounded by its ctx (and by
+//     Config.RequestTimeout when the ctx has none). The REST path and the
+//     events WebSocket are implemented here (ari.go, conn.go), not by the
+//     ari/v5 native client, whose defects are listed in ari.go; ari/v5's
+//     wire models are reused.
+//   - Ordering: the events of one call are published in ARI's order, with a
+//     per-call strictly increasing Seq (dispatch.go: one shard per call id).
+//     Intake never blocks for more than Config.EnqueueTimeout per event;
+//     an event dropped then is counted and logged, never silently lost.
+//   - Completeness: call.hangup is published exactly once per call, from
+//     StasisEnd, ChannelDestroyed or a re-read that finds the channel gone,
+//     whichever comes first. After each (re)connect the channels are re-read
+//     and the differences published; channels already in the app are
+//     adopted (worker restart).
+//   - Memory: a call is a small struct, forgotten once it ended; a bounded
+//     ring of ended ids keeps late events from resurrecting it.
+//   - Lifecycle: NewPBX does no I/O; Run owns every goroutine (event
+//     shards, WebSocket reader, keepalive, re-read) and stops them all
+//     before it returns.
+//
+// ARI→CallAPI mapping: docs/events.md.
+package asterisk

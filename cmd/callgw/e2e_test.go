@@ -1,0 +1,528 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/callgw/callgw/asterisk/arisim"
+	"github.com/callgw/callgw/cmd/internal/stack"
+	"github.com/callgw/callgw/config"
+	"github.com/callgw/callgw/gateway"
+)
+
+// brokerURL returns the test broker; without one the test fails under CI
+// and is skipped on a developer machine.
+func brokerURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("CALLGW_TEST_AMQP_URL")
+	if u == "" {
+		u = config.DefaultAMQPURL
+	}
+	if err := checkBroker(context.Background(), u); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("RabbitMQ is required under CI: %v", err)
+		}
+		t.Skipf("no RabbitMQ: %v", err)
+	}
+	return u
+}
+
+// system is a full system on the real broker: one gateway, one worker and
+// one simulator per node, all on a test-unique name prefix.
+type system struct {
+	t      *testing.T
+	url    string
+	prefix string
+	base   string
+	gw     *stack.Gateway
+	sims   map[string]*arisim.Server
+	cancel context.CancelFunc
+}
+
+func testLogger(t *testing.T) *zap.Logger {
+	if os.Getenv("CALLGW_TEST_LOG") != "" {
+		return zaptest.NewLogger(t)
+	}
+	return zap.NewNop()
+}
+
+func startStack(t *testing.T, nodes ...string) *system {
+	t.Helper()
+	s := &system{t: t, url: brokerURL(t), prefix: "t" + uuid.NewString()[:8] + ".", sims: map[string]*arisim.Server{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	done := make(chan struct{}, len(nodes)+1)
+	log := testLogger(t)
+	common := config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix}
+	for _, n := range nodes {
+		sim := arisim.New(arisim.Config{User: "u", Password: "p", AsteriskID: n, SystemName: n})
+		ts := httptest.NewServer(sim.Handler())
+		s.sims[n] = sim
+		w, err := stack.NewWorker(&config.Worker{Common: common, NodeID: n, ARIURL: ts.URL + "/ari", ARIUser: "u", ARIPassword: "p",
+			ARIApp: "callgw", Tenant: gateway.DefaultTenant, HeartbeatInterval: 200 * time.Millisecond, Concurrency: 64}, log.Named(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if err := w.Run(ctx); err != nil {
+				t.Errorf("worker %s: %v", n, err)
+			}
+		}()
+		t.Cleanup(func() { ts.Close(); sim.Close() })
+	}
+	s.startGateway(ctx, log, done)
+	t.Cleanup(func() {
+		cancel()
+		for range len(nodes) + 1 {
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				t.Error("stack did not stop within 15s")
+				return
+			}
+		}
+	})
+	return s
+}
+
+func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan struct{}) {
+	t := s.t
+	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix},
+		HTTPAddr: "127.0.0.1:0", DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second}, log.Named("gateway"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer func() { done <- struct{}{} }()
+		if err := g.Run(ctx); err != nil {
+			t.Errorf("gateway: %v", err)
+		}
+	}()
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	base, err := g.WaitReady(wctx)
+	if err != nil {
+		t.Fatalf("gateway not ready: %v", err)
+	}
+	s.gw, s.base = g, base
+}
+
+// spy is a queue the test declares and binds to an exchange, as a
+// customer's program would.
+type spy struct {
+	t  *testing.T
+	ch *amqp.Channel
+	d  <-chan amqp.Delivery
+}
+
+func (s *system) spy(exchange string, keys ...string) *spy {
+	t := s.t
+	conn, err := amqp.DialConfig(s.url, amqp.Config{Properties: amqp.Table{"connection_name": "callgw e2e spy " + t.Name()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) == 0 {
+		keys = []string{""}
+	}
+	for _, k := range keys {
+		if err := ch.QueueBind(q.Name, k, s.prefix+exchange, false, nil); err != nil {
+			t.Fatalf("bind %s to %s: %v", k, s.prefix+exchange, err)
+		}
+	}
+	d, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &spy{t: t, ch: ch, d: d}
+}
+
+// next returns the next event for call id (skipping others) or fails.
+func (sp *spy) next(id gateway.CallID, within time.Duration) *gateway.Event {
+	sp.t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case d := <-sp.d:
+			var e gateway.Event
+			if err := json.Unmarshal(d.Body, &e); err != nil {
+				sp.t.Fatalf("undecodable event %s: %v", d.Body, err)
+			}
+			if e.CallID == id {
+				return &e
+			}
+		case <-deadline:
+			sp.t.Fatalf("no event for call %s within %v", id, within)
+			return nil
+		}
+	}
+}
+
+// quiet asserts the spy receives nothing for d.
+func (sp *spy) quiet(d time.Duration) {
+	sp.t.Helper()
+	select {
+	case m := <-sp.d:
+		sp.t.Fatalf("unexpected message %s %s", m.RoutingKey, m.Body)
+	case <-time.After(d):
+	}
+}
+
+func (s *system) do(method, path string, body any, hdr ...string) (int, http.Header, []byte) {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.base+path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("undecodable %s: %v", b, err)
+	}
+}
+
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+func TestCallLifecycle(t *testing.T) {
+	s := startStack(t, "pbx1")
+	sp := s.spy(gateway.ExchangeEvents)
+
+	st, hdr, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "node": "pbx1", "from": "100"})
+	if st != http.StatusCreated {
+		t.Fatalf("originate: %d %s", st, body)
+	}
+	var c gateway.Call
+	mustJSON(t, body, &c)
+	if c.ID == "" || c.Node != "pbx1" {
+		t.Fatalf("originate answer: %s", body)
+	}
+	if loc := hdr.Get("Location"); !strings.HasSuffix(loc, "/v1/calls/"+string(c.ID)) {
+		t.Errorf("Location = %q", loc)
+	}
+	if e := sp.next(c.ID, 5*time.Second); e.Type != gateway.EvCallCreated || e.Node != "pbx1" {
+		t.Fatalf("first event = %s, want call.created", e.Type)
+	}
+	if e := sp.next(c.ID, 5*time.Second); e.Type != gateway.EvCallAnswered {
+		t.Fatalf("second event = %s, want call.answered", e.Type)
+	}
+
+	st, _, body = s.do("GET", "/v1/calls/"+string(c.ID), nil)
+	var got gateway.Call
+	mustJSON(t, body, &got)
+	if st != http.StatusOK || got.ID != c.ID || got.State != gateway.StateUp {
+		t.Fatalf("get: %d %s", st, body)
+	}
+	st, _, body = s.do("GET", "/v1/calls", nil)
+	if st != http.StatusOK || !strings.Contains(string(body), string(c.ID)) {
+		t.Fatalf("list: %d %s", st, body)
+	}
+
+	st, _, body = s.do("DELETE", "/v1/calls/"+string(c.ID), nil)
+	if st != http.StatusNoContent {
+		t.Fatalf("hangup: %d %s", st, body)
+	}
+	e := sp.next(c.ID, 5*time.Second)
+	if e.Type != gateway.EvCallHangup {
+		t.Fatalf("after hangup: %s", e.Type)
+	}
+
+	st, hdr, body = s.do("GET", "/v1/calls/"+string(c.ID), nil)
+	var p problem
+	mustJSON(t, body, &p)
+	if st != http.StatusNotFound || p.Code != "not_found" || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("get after hangup: %d %s %s", st, hdr.Get("Content-Type"), body)
+	}
+}
+
+func TestBusyOutcome(t *testing.T) {
+	s := startStack(t, "pbx1")
+	sp := s.spy(gateway.ExchangeEvents)
+	st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/busy@callgw-test", "wait": "answered"})
+	if st != http.StatusCreated {
+		t.Fatalf("originate: %d %s", st, body)
+	}
+	var c gateway.Call
+	mustJSON(t, body, &c)
+	if c.Hangup == nil || c.Hangup.Cause != 17 {
+		t.Fatalf("REST answer does not say busy: %s", body)
+	}
+	for {
+		e := sp.next(c.ID, 5*time.Second)
+		if e.Type != gateway.EvCallHangup {
+			continue
+		}
+		var h gateway.HangupData
+		mustJSON(t, e.Data, &h)
+		if h.Cause != 17 {
+			t.Fatalf("call.hangup cause = %d, want 17: %s", h.Cause, e.Data)
+		}
+		break
+	}
+	// No call is left behind.
+	st, _, body = s.do("GET", "/v1/calls/"+string(c.ID), nil)
+	if st != http.StatusNotFound {
+		t.Fatalf("busy call still there: %d %s", st, body)
+	}
+}
+
+func TestNodeUnavailableFailsFast(t *testing.T) {
+	s := startStack(t, "pbx1")
+	start := time.Now()
+	st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "node": "pbx9"})
+	took := time.Since(start)
+	var p problem
+	mustJSON(t, body, &p)
+	if st != http.StatusServiceUnavailable || p.Code != "node_unavailable" {
+		t.Fatalf("unknown node: %d %s", st, body)
+	}
+	if took > time.Second {
+		t.Fatalf("node_unavailable took %v, want < 1s", took)
+	}
+}
+
+var _ = fmt.Sprint
+var _ net.Addr
+
+// TestEventStreamSSE reads GET /v1/events with a real HTTP client while a
+// call lives and ends.
+func TestEventStreamSSE(t *testing.T) {
+	s := startStack(t, "pbx1")
+	key := "sse-" + uuid.NewString()
+	id := gateway.CallIDFor(gateway.CommandID(gateway.DefaultTenant, key))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/events?call_id="+string(id), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	events := make(chan gateway.Event, 16)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			line := sc.Text()
+			if data, ok := strings.CutPrefix(line, "data: "); ok {
+				var e gateway.Event
+				if json.Unmarshal([]byte(data), &e) == nil && e.Type != "" {
+					events <- e
+				}
+			}
+		}
+	}()
+	next := func() gateway.Event {
+		t.Helper()
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			return e
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event on the stream within 5s")
+		}
+		return gateway.Event{}
+	}
+	// The stream is subscribed once the response headers came; originate.
+	st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test"}, "Idempotency-Key", key)
+	if st != http.StatusCreated {
+		t.Fatalf("originate: %d %s", st, body)
+	}
+	var seq uint64
+	for _, want := range []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered} {
+		e := next()
+		if e.Type != want || e.CallID != id || e.Seq <= seq {
+			t.Fatalf("got %s (call %s, seq %d), want %s for %s after seq %d", e.Type, e.CallID, e.Seq, want, id, seq)
+		}
+		seq = e.Seq
+	}
+	if st, _, body := s.do("DELETE", "/v1/calls/"+string(id), nil); st != http.StatusNoContent {
+		t.Fatalf("hangup: %d %s", st, body)
+	}
+	for {
+		e := next()
+		if e.CallID != id || e.Seq <= seq {
+			t.Fatalf("foreign or out-of-order event: %+v", e)
+		}
+		seq = e.Seq
+		if e.Type == gateway.EvCallHangup {
+			break
+		}
+	}
+}
+
+// TestTwoNodes: calls on two nodes, listed together; a command for the
+// pbx2 call reaches only pbx2's queue; a gateway started after the calls
+// exist can still hang them up.
+func TestTwoNodes(t *testing.T) {
+	s := startStack(t, "pbx1", "pbx2")
+	spy1 := s.spy(gateway.ExchangeCommands, "cmd.pbx1.#")
+	ids := map[string]gateway.CallID{}
+	for _, n := range []string{"pbx1", "pbx2"} {
+		st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "node": n, "wait": "answered"})
+		var c gateway.Call
+		mustJSON(t, body, &c)
+		if st != http.StatusCreated || string(c.Node) != n || c.State != gateway.StateUp {
+			t.Fatalf("originate on %s: %d %s", n, st, body)
+		}
+		ids[n] = c.ID
+	}
+	spy1.drain()
+	st, _, body := s.do("GET", "/v1/calls", nil)
+	var list struct {
+		Calls   []gateway.Call   `json:"calls"`
+		Missing []gateway.NodeID `json:"missing_nodes"`
+	}
+	mustJSON(t, body, &list)
+	if st != 200 || len(list.Calls) != 2 || len(list.Missing) != 0 {
+		t.Fatalf("list: %d %s", st, body)
+	}
+	if st, _, body := s.do("GET", "/v1/calls?node=pbx2", nil); st != 200 || strings.Contains(string(body), string(ids["pbx1"])) || !strings.Contains(string(body), string(ids["pbx2"])) {
+		t.Fatalf("list node=pbx2: %d %s", st, body)
+	}
+
+	// A second gateway, started now, knows nothing of these calls.
+	late := &system{t: t, url: s.url, prefix: s.prefix}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 1)
+	late.startGateway(ctx, testLogger(t), done)
+	t.Cleanup(func() { cancel(); <-done })
+	spy1.drain()
+	if st, _, body := late.do("DELETE", "/v1/calls/"+string(ids["pbx2"]), nil); st != http.StatusNoContent {
+		t.Fatalf("late gateway hangup on pbx2: %d %s", st, body)
+	}
+	// The locate broadcast (cmd.all.*) is seen by every node; the hangup
+	// itself must not reach pbx1.
+	spy1.noneMatching("cmd.pbx1.", 300*time.Millisecond)
+	if st, _, _ := late.do("GET", "/v1/calls/"+string(ids["pbx2"]), nil); st != http.StatusNotFound {
+		t.Fatalf("pbx2 call still there: %d", st)
+	}
+	if st, _, body := late.do("DELETE", "/v1/calls/"+string(ids["pbx1"]), nil); st != http.StatusNoContent {
+		t.Fatalf("late gateway hangup on pbx1: %d %s", st, body)
+	}
+}
+
+// drain discards what the spy received so far.
+func (sp *spy) drain() {
+	for {
+		select {
+		case <-sp.d:
+		case <-time.After(100 * time.Millisecond):
+			return
+		}
+	}
+}
+
+// noneMatching fails if a message whose routing key starts with prefix
+// arrives within d.
+func (sp *spy) noneMatching(prefix string, d time.Duration) {
+	sp.t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case m := <-sp.d:
+			if strings.HasPrefix(m.RoutingKey, prefix) {
+				sp.t.Fatalf("unexpected %s %s", m.RoutingKey, m.Body)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// TestIdempotentOriginate sends one originate with one Idempotency-Key
+// three times, concurrently: exactly one call exists.
+func TestIdempotentOriginate(t *testing.T) {
+	s := startStack(t, "pbx1")
+	key := "idem-" + uuid.NewString()
+	type res struct {
+		st   int
+		body []byte
+	}
+	out := make(chan res, 3)
+	for range 3 {
+		go func() {
+			st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test"}, "Idempotency-Key", key)
+			out <- res{st, body}
+		}()
+	}
+	var id gateway.CallID
+	for range 3 {
+		r := <-out
+		if r.st != http.StatusCreated {
+			t.Fatalf("originate: %d %s", r.st, r.body)
+		}
+		var c gateway.Call
+		mustJSON(t, r.body, &c)
+		if id != "" && c.ID != id {
+			t.Fatalf("two call ids for one key: %s %s", id, c.ID)
+		}
+		id = c.ID
+	}
+	// And once more, after the first completed.
+	st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test"}, "Idempotency-Key", key)
+	if st != http.StatusCreated || !strings.Contains(string(body), string(id)) {
+		t.Fatalf("retry: %d %s", st, body)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := s.sims["pbx1"].ChannelCount(); n != 2 { // one Local call = two channels (;1 and ;2)
+		t.Fatalf("simulator has %d channels, want 2 (one Local call)", n)
+	}
+	st, _, body = s.do("GET", "/v1/calls", nil)
+	if c := strings.Count(string(body), `"id"`); st != 200 || c != 1 {
+		t.Fatalf("list shows %d calls: %s", c, body)
+	}
+}

@@ -1,0 +1,116 @@
+// Command callgw runs callgw's processes: the REST gateway, a per-PBX worker,
+// the all-in-one dev stack and the ARI simulator. It only wires packages
+// together; every behaviour lives in gateway/, amqpbus/, asterisk/ and
+// restapi/.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/callgw/callgw/cmd/internal/stack"
+	"github.com/callgw/callgw/config"
+)
+
+const usage = `callgw — call-control gateway for Asterisk over RabbitMQ
+
+Usage: callgw <command> [flags]
+
+Commands:
+  gateway     REST CallAPI: turns HTTP requests into AMQP commands
+  worker      one per Asterisk: runs commands over ARI, publishes events
+  dev         gateway + worker + simulated PBX in one process (make dev)
+  simulator   the ARI simulator on its own
+  version     print the version
+
+Run 'callgw <command> --help' for its flags and CALLGW_* variables.
+`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "callgw:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "gateway":
+		return runGateway(ctx, args[1:], env, stdout, stderr)
+	case "worker":
+		return runWorker(ctx, args[1:], env, stdout, stderr)
+	case "dev":
+		return runDev(ctx, args[1:], env, stdout, stderr)
+	case "simulator":
+		return runSimulator(ctx, args[1:], stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "callgw", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// newLogger builds the process logger: JSON to stderr at the given level.
+func newLogger(level string, w io.Writer) *zap.Logger {
+	var lvl zapcore.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		lvl = zapcore.InfoLevel
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(w), lvl)
+	return zap.New(core).With(zap.String("version", version))
+}
+
+func runGateway(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.LoadGateway(args, env, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, stderr)
+	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
+	g, err := stack.NewGateway(cfg, log)
+	if err != nil {
+		return err
+	}
+	return g.Run(ctx)
+}
+
+func runWorker(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.LoadWorker(args, env, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, stderr)
+	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
+	w, err := stack.NewWorker(cfg, log)
+	if err != nil {
+		return err
+	}
+	return w.Run(ctx)
+}

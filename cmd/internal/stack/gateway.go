@@ -1,0 +1,172 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/callgw/callgw/amqpbus"
+	"github.com/callgw/callgw/config"
+	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/restapi"
+)
+
+// Gateway is one gateway: the bus, the node registry fed by
+// heartbeats, the call-location cache fed by events, the domain service and
+// the REST server.
+type Gateway struct {
+	cfg  *config.Gateway
+	log  *zap.Logger
+	bus  *amqpbus.Bus
+	reg  *gateway.Registry
+	locs *gateway.Locations
+	svc  *gateway.Service
+	api  *restapi.Server
+	hub  *restapi.Hub
+}
+
+// NewGateway builds a gateway; it does no I/O until Run.
+func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
+	host, _ := os.Hostname()
+	bus, err := amqpbus.New(amqpbus.Config{
+		URLs:           cfg.AMQPURLs,
+		Prefix:         cfg.Prefix,
+		ConnectionName: "callgw gateway " + host,
+		Log:            log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry(), locs: gateway.NewLocations(0)}
+	g.svc = gateway.NewService(bus, g.reg, g.locs)
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
+	g.api = restapi.NewServer(restapi.Config{
+		Addr:           cfg.HTTPAddr,
+		DefaultTimeout: cfg.DefaultTimeout,
+		MaxTimeout:     cfg.MaxTimeout,
+		Log:            log,
+		Registry:       metrics,
+	}, g.svc, g.reg, g.hub, g)
+	return g, nil
+}
+
+// Ready reports whether the gateway can serve: broker connected and at
+// least one node up.
+func (g *Gateway) Ready() error {
+	if !g.bus.State().Connected {
+		return gateway.Errorf(gateway.ENodeUnavailable, "not connected to the broker")
+	}
+	if len(g.reg.Live(time.Now())) == 0 {
+		return gateway.Errorf(gateway.ENodeUnavailable, "no node is up")
+	}
+	return nil
+}
+
+// observe feeds the registry and the location cache from the bus.
+func (g *Gateway) observe(ctx context.Context) error {
+	if err := g.bus.Ready(ctx); err != nil {
+		return nil
+	}
+	hbSub, err := g.bus.SubscribeHeartbeats(ctx, func(hb *gateway.Heartbeat) {
+		if ch := g.reg.Observe(*hb, time.Now()); ch != nil {
+			g.log.Info("node state", zap.String("node", string(ch.Node)), zap.String("from", string(ch.From)), zap.String("to", string(ch.To)), zap.Bool("healthy", hb.Healthy), zap.String("reason", hb.Reason))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: subscribe heartbeats: %w", err)
+	}
+	defer hbSub.Close()
+	// Every event: call locations are learnt from them, and the hub serves
+	// them to the HTTP event streams.
+	evSub, err := g.bus.SubscribeEvents(ctx, nil, func(e *gateway.Event) {
+		switch e.Type {
+		case gateway.EvCallCreated:
+			g.locs.Put(gateway.CallKey(e.CallID), e.Node)
+		case gateway.EvCallHangup:
+			g.locs.Forget(gateway.CallKey(e.CallID))
+		case gateway.EvBridgeCreated:
+			g.locs.Put(gateway.BridgeKey(e.BridgeID), e.Node)
+		case gateway.EvBridgeDestroyed:
+			g.locs.Forget(gateway.BridgeKey(e.BridgeID))
+		}
+		g.hub.Publish(e)
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: subscribe events: %w", err)
+	}
+	defer evSub.Close()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			for _, ch := range g.reg.Sweep(time.Now()) {
+				g.log.Warn("node down: missed heartbeats", zap.String("node", string(ch.Node)))
+			}
+		}
+	}
+}
+
+// Run serves until ctx ends: the HTTP server stops first (draining
+// requests in flight), then the bus.
+func (g *Gateway) Run(ctx context.Context) error {
+	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBus()
+	eg, gctx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		err := g.bus.Run(busCtx)
+		if err == nil && ctx.Err() == nil {
+			err = errors.New("gateway: bus stopped")
+		}
+		return err
+	})
+	eg.Go(func() error { return g.observe(gctx) })
+	eg.Go(func() error {
+		defer stopBus()
+		defer g.hub.Close()
+		return g.api.Run(gctx)
+	})
+	return eg.Wait()
+}
+
+// Bus returns the gateway's bus (for its Names and State).
+func (g *Gateway) Bus() *amqpbus.Bus { return g.bus }
+
+// Registry returns the gateway's node registry.
+func (g *Gateway) Registry() *gateway.Registry { return g.reg }
+
+// WaitReady waits until the REST server listens and a node is up, and
+// returns the base URL to call.
+func (g *Gateway) WaitReady(ctx context.Context) (string, error) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if a := g.Addr(); a != nil && g.Ready() == nil {
+			host := a.String()
+			if h, port, err := net.SplitHostPort(host); err == nil && (h == "::" || h == "0.0.0.0" || h == "") {
+				host = "127.0.0.1:" + port
+			}
+			return "http://" + host, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Addr is the REST server's bound address (after Run started).
+func (g *Gateway) Addr() net.Addr { return g.api.Addr() }

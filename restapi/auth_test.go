@@ -1,0 +1,230 @@
+package restapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+func mustHash(t *testing.T, secret string) string {
+	t.Helper()
+	h, err := HashSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func authConfig(t *testing.T) AuthConfig {
+	return AuthConfig{Enabled: true, SigningKey: testKey, Clients: []Client{
+		{ID: "acme-app", SecretHash: mustHash(t, "s3cret"), Tenant: "acme", Scopes: []string{ScopeCallsRead, ScopeCallsWrite, ScopeEventsRead}},
+		{ID: "reader", SecretHash: mustHash(t, "r"), Tenant: "acme", Scopes: []string{ScopeCallsRead}},
+		{ID: "ops", SecretHash: mustHash(t, "o"), Tenant: "globex", Scopes: []string{ScopeAdmin}},
+	}}
+}
+
+func getToken(t *testing.T, h http.Handler, form url.Values) (int, tokenResponse, Problem) {
+	t.Helper()
+	req := httptest.NewRequest("POST", "/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var tok tokenResponse
+	var p Problem
+	if rec.Code == 200 {
+		if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		p = decodeProblem(t, rec.Body.Bytes())
+	}
+	return rec.Code, tok, p
+}
+
+func TestHashSecret(t *testing.T) {
+	h := mustHash(t, "pw")
+	if !CheckSecret(h, "pw") || CheckSecret(h, "pW") || CheckSecret("garbage", "pw") {
+		t.Error("CheckSecret wrong")
+	}
+	if h2 := mustHash(t, "pw"); h2 == h {
+		t.Error("hash not salted")
+	}
+}
+
+func TestTokenEndpoint(t *testing.T) {
+	s := MustNewServer(t, Config{Auth: authConfig(t)}, deps{})
+	for _, tc := range []struct {
+		name      string
+		form      url.Values
+		want      int
+		wantOAuth string
+		wantScope string
+	}{
+		{"ok", url.Values{"grant_type": {"client_credentials"}, "client_id": {"acme-app"}, "client_secret": {"s3cret"}}, 200, "", "calls:read calls:write events:read"},
+		{"narrowed scope", url.Values{"grant_type": {"client_credentials"}, "client_id": {"acme-app"}, "client_secret": {"s3cret"}, "scope": {"calls:read"}}, 200, "", "calls:read"},
+		{"scope not granted", url.Values{"grant_type": {"client_credentials"}, "client_id": {"reader"}, "client_secret": {"r"}, "scope": {"calls:write"}}, 400, "invalid_scope", ""},
+		{"wrong secret", url.Values{"grant_type": {"client_credentials"}, "client_id": {"acme-app"}, "client_secret": {"nope"}}, 401, "invalid_client", ""},
+		{"unknown client", url.Values{"grant_type": {"client_credentials"}, "client_id": {"who"}, "client_secret": {"x"}}, 401, "invalid_client", ""},
+		{"wrong grant", url.Values{"grant_type": {"password"}, "client_id": {"acme-app"}}, 400, "unsupported_grant_type", ""},
+		{"no grant", url.Values{"client_id": {"acme-app"}}, 400, "invalid_request", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, tok, p := getToken(t, s.Handler(), tc.form)
+			if code != tc.want {
+				t.Fatalf("status %d, want %d (%+v)", code, tc.want, p)
+			}
+			if code == 200 && (tok.TokenType != "Bearer" || tok.Scope != tc.wantScope || tok.ExpiresIn != 3600 || tok.AccessToken == "") {
+				t.Errorf("token %+v", tok)
+			}
+			if code != 200 && p.OAuthError != tc.wantOAuth {
+				t.Errorf("oauth error %q, want %q", p.OAuthError, tc.wantOAuth)
+			}
+		})
+	}
+
+	// JSON body and HTTP Basic client authentication.
+	req := httptest.NewRequest("POST", "/oauth/token", strings.NewReader(`{"grant_type":"client_credentials"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("ops", "o")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Errorf("basic+json: %d %s", rec.Code, rec.Body)
+	}
+
+	// Disabled auth: the endpoint does not exist.
+	off := MustNewServer(t, Config{}, deps{})
+	if code, _, _ := getToken(t, off.Handler(), url.Values{"grant_type": {"client_credentials"}}); code != 404 {
+		t.Errorf("disabled: %d", code)
+	}
+}
+
+func TestBearerAuth(t *testing.T) {
+	now := time.Now()
+	var gotTenant string
+	calls := &fakeCalls{t: t,
+		CallFn: func(_ context.Context, o gateway.Options, id gateway.CallID) (*gateway.Call, error) {
+			gotTenant = o.Tenant
+			if o.Tenant != "acme" {
+				return nil, gateway.Errorf(gateway.ENotFound, "call %s not found", id) // as the worker answers
+			}
+			return testCall, nil
+		},
+		HangupFn: func(context.Context, gateway.Options, gateway.CallID, string) (*gateway.Accepted, error) {
+			return nil, nil
+		},
+	}
+	s := MustNewServer(t, Config{Auth: authConfig(t), Now: func() time.Time { return now }}, deps{calls: calls, nodes: &fakeNodes{}})
+	token := func(id, secret string) string {
+		_, tok, _ := getToken(t, s.Handler(), url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+		return "Bearer " + tok.AccessToken
+	}
+	acme, reader, ops := token("acme-app", "s3cret"), token("reader", "r"), token("ops", "o")
+	forged, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Tenant: "acme", Scope: "admin",
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: "callgw", ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}).
+		SignedString([]byte("another key, 32 bytes long......"))
+	expired, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{Tenant: "acme", Scope: "admin",
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: "callgw", ExpiresAt: jwt.NewNumericDate(now.Add(-time.Hour))}}).
+		SignedString(testKey)
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims{Tenant: "acme", Scope: "admin",
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: "callgw", ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}).
+		SignedString(jwt.UnsafeAllowNoneSignatureType)
+
+	for _, tc := range []struct {
+		name, method, path, auth string
+		want                     int
+		wantTenant               string
+	}{
+		{"no token", "GET", "/v1/calls/c1", "", 401, ""},
+		{"not bearer", "GET", "/v1/calls/c1", "Basic eDp5", 401, ""},
+		{"garbage", "GET", "/v1/calls/c1", "Bearer xyz", 401, ""},
+		{"forged", "GET", "/v1/calls/c1", "Bearer " + forged, 401, ""},
+		{"expired", "GET", "/v1/calls/c1", "Bearer " + expired, 401, ""},
+		{"alg none", "GET", "/v1/calls/c1", "Bearer " + none, 401, ""},
+		{"ok", "GET", "/v1/calls/c1", acme, 200, "acme"},
+		{"read scope suffices", "GET", "/v1/calls/c1", reader, 200, "acme"},
+		{"write scope missing", "DELETE", "/v1/calls/c1", reader, 403, ""},
+		{"nodes scope missing", "GET", "/v1/nodes", acme, 403, ""},
+		{"admin has all", "GET", "/v1/nodes", ops, 200, ""},
+		{"other tenant's call is 404", "GET", "/v1/calls/c1", ops, 404, "globex"},
+		{"health needs no token", "GET", "/healthz", "", 200, ""},
+		{"openapi needs no token", "GET", "/v1/openapi.json", "", 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gotTenant = ""
+			var hdr []string
+			if tc.auth != "" {
+				hdr = []string{"Authorization", tc.auth}
+			}
+			rec := do(t, s.Handler(), tc.method, tc.path, "", hdr...)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			if gotTenant != tc.wantTenant {
+				t.Errorf("tenant %q, want %q", gotTenant, tc.wantTenant)
+			}
+			if rec.Code == 401 && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
+				t.Error("no WWW-Authenticate")
+			}
+		})
+	}
+}
+
+func TestEventsTokenInQuery(t *testing.T) {
+	hub := NewHub(HubConfig{})
+	s := MustNewServer(t, Config{Auth: authConfig(t)}, deps{events: hub})
+	_, tok, _ := getToken(t, s.Handler(), url.Values{"grant_type": {"client_credentials"}, "client_id": {"acme-app"}, "client_secret": {"s3cret"}})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	defer http.DefaultClient.CloseIdleConnections()
+	resp, rd := openSSE(t, ts.URL+"/v1/events?access_token="+tok.AccessToken)
+	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
+	mine := ev("e1", gateway.EvCallCreated, "c1")
+	mine.Tenant = "acme"
+	hub.Publish(ev("e0", gateway.EvCallCreated, "c0")) // default tenant: not acme's
+	hub.Publish(mine)
+	if m, err := rd.next(); err != nil || m.id != "e1" {
+		t.Fatalf("got %+v %v", m, err)
+	}
+	resp.Body.Close()
+	// access_token is not accepted outside the event routes.
+	rec := do(t, s.Handler(), "GET", "/v1/nodes?access_token="+tok.AccessToken, "")
+	if rec.Code != 401 {
+		t.Errorf("token in query on /v1/nodes: %d", rec.Code)
+	}
+}
+
+func TestAuthConfigValidate(t *testing.T) {
+	good := authConfig(t)
+	for _, tc := range []struct {
+		name string
+		mod  func(*AuthConfig)
+	}{
+		{"short key", func(c *AuthConfig) { c.SigningKey = []byte("short") }},
+		{"bad hash", func(c *AuthConfig) { c.Clients[0].SecretHash = "plain" }},
+		{"bad tenant", func(c *AuthConfig) { c.Clients[0].Tenant = "a.b" }},
+		{"bad scope", func(c *AuthConfig) { c.Clients[0].Scopes = []string{"root"} }},
+		{"duplicate", func(c *AuthConfig) { c.Clients[1].ID = c.Clients[0].ID }},
+	} {
+		c := good
+		c.Clients = append([]Client(nil), good.Clients...)
+		tc.mod(&c)
+		if err := (Config{Auth: c}).Validate(); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+	if err := (Config{Auth: good}).Validate(); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,205 @@
+package restapi
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// callList is the body of GET /v1/calls.
+type callList struct {
+	Calls        []*gateway.Call  `json:"calls"`
+	MissingNodes []gateway.NodeID `json:"missing_nodes"`
+}
+
+var callStates = map[gateway.CallState]bool{
+	gateway.StateDown: true, gateway.StateDialing: true, gateway.StateRinging: true,
+	gateway.StateUp: true, gateway.StateBusy: true,
+}
+
+func callURL(id gateway.CallID) string { return "/v1/calls/" + url.PathEscape(string(id)) }
+
+// accepted answers an async request: 202, the command id, and
+// Preference-Applied.
+func accepted(w http.ResponseWriter, r *http.Request, acc *gateway.Accepted) {
+	if info := infoOf(r.Context()); info != nil {
+		info.commandID = acc.CommandID
+		if acc.CallID != "" {
+			info.callID = acc.CallID
+		}
+	}
+	w.Header().Set("Preference-Applied", "respond-async")
+	writeJSON(w, http.StatusAccepted, acc)
+}
+
+// handleOriginate serves POST /v1/calls.
+func (s *Server) handleOriginate(w http.ResponseWriter, r *http.Request) {
+	if err := checkQuery(r.URL.Query(), "timeout"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := checkContentType(r, "application/json"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := s.options(r, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := decodeOriginate(s.limitBody(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel, err := s.withDeadline(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	call, acc, err := s.calls.Originate(ctx, o, req)
+	switch {
+	case err != nil:
+		s.fail(w, r, err)
+	case acc != nil:
+		accepted(w, r, acc)
+	case call == nil:
+		s.fail(w, r, gateway.Errorf(gateway.EInternal, "originate returned neither a call nor an acceptance"))
+	default:
+		if info := infoOf(r.Context()); info != nil {
+			info.callID = call.ID
+		}
+		w.Header().Set("Location", callURL(call.ID))
+		writeJSON(w, http.StatusCreated, call)
+	}
+}
+
+// handleListCalls serves GET /v1/calls.
+func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkQuery(q, "node", "state", "tag", "timeout"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req := gateway.ListRequest{Node: gateway.NodeID(q.Get("node"))}
+	req.State = gateway.CallState(q.Get("state"))
+	req.Tag = q.Get("tag")
+	if q.Has("node") && !gateway.ValidNodeID(string(req.Node)) {
+		s.fail(w, r, gateway.Invalid("node", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", req.Node))
+		return
+	}
+	if q.Has("state") && !callStates[req.State] {
+		s.fail(w, r, gateway.Invalid("state", "%q is not one of down, dialing, ringing, up, busy", req.State))
+		return
+	}
+	if q.Has("tag") && !gateway.ValidTag(req.Tag) {
+		s.fail(w, r, gateway.Invalid("tag", "%q: a tag is 1-64 of [A-Za-z0-9_-]", req.Tag))
+		return
+	}
+	o, err := s.options(r, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel, err := s.withDeadline(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	calls, missing, err := s.calls.Calls(ctx, o, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if calls == nil {
+		calls = []*gateway.Call{}
+	}
+	if missing == nil {
+		missing = []gateway.NodeID{}
+	}
+	writeJSON(w, http.StatusOK, callList{Calls: calls, MissingNodes: missing})
+}
+
+// callID reads and checks the {id} path parameter.
+func callID(r *http.Request) (gateway.CallID, error) {
+	id := chi.URLParam(r, "id")
+	if !gateway.ValidID(id) {
+		return "", gateway.Invalid("id", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", id)
+	}
+	return gateway.CallID(id), nil
+}
+
+// handleGetCall serves GET /v1/calls/{id}.
+func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
+	if err := checkQuery(r.URL.Query(), "timeout"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := callID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := s.options(r, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel, err := s.withDeadline(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	call, err := s.calls.Call(ctx, o, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, call)
+}
+
+// handleHangup serves DELETE /v1/calls/{id}.
+func (s *Server) handleHangup(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkQuery(q, "reason", "timeout"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := callID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	reason := q.Get("reason")
+	args := gateway.HangupArgs{Reason: reason}
+	if err := args.Validate(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := s.options(r, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel, err := s.withDeadline(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	acc, err := s.calls.Hangup(ctx, o, id, reason)
+	switch {
+	case err != nil:
+		s.fail(w, r, err)
+	case acc != nil:
+		accepted(w, r, acc)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}

@@ -1,0 +1,163 @@
+package restapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// ProblemTypePrefix starts the "type" URI of every problem; the code
+// follows, e.g. "urn:callgw:problem:not_found" (listed in docs/api.md).
+const ProblemTypePrefix = "urn:callgw:problem:"
+
+// ProblemContentType is the media type of error bodies (RFC 9457).
+const ProblemContentType = "application/problem+json"
+
+// Problem is the RFC 9457 error body of every failed request.
+type Problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail,omitempty"`
+	Instance  string       `json:"instance,omitempty"`
+	Code      gateway.Code `json:"code"`
+	Field     string       `json:"field,omitempty"`
+	CommandID string       `json:"command_id,omitempty"`
+	RequestID string       `json:"request_id,omitempty"`
+
+	// OAuthError and OAuthDescription are set on POST /oauth/token
+	// failures: RFC 6749 §5.2 "error" and "error_description".
+	OAuthError       string `json:"error,omitempty"`
+	OAuthDescription string `json:"error_description,omitempty"`
+}
+
+// statusOf maps the stable gateway codes to HTTP statuses. A code that is
+// not here (gateway.EInternal, foreign errors) is 500.
+var statusOf = map[gateway.Code]int{
+	gateway.ENotFound:        http.StatusNotFound,
+	gateway.EInvalid:         http.StatusBadRequest,
+	gateway.EConflict:        http.StatusConflict,
+	gateway.ENodeUnavailable: http.StatusServiceUnavailable,
+	gateway.ETimeout:         http.StatusGatewayTimeout,
+	gateway.EPBX:             http.StatusBadGateway,
+	gateway.EForbidden:       http.StatusForbidden,
+	gateway.EUnauthorized:    http.StatusUnauthorized,
+}
+
+var titleOf = map[gateway.Code]string{
+	gateway.ENotFound:        "Not found",
+	gateway.EInvalid:         "Invalid argument",
+	gateway.EConflict:        "Conflict",
+	gateway.ENodeUnavailable: "Node unavailable",
+	gateway.ETimeout:         "Timeout",
+	gateway.EPBX:             "PBX error",
+	gateway.EForbidden:       "Forbidden",
+	gateway.EUnauthorized:    "Unauthorized",
+	gateway.EInternal:        "Internal error",
+}
+
+// Transport-level refusals. They carry gateway.EInvalid (or ENotFound) as
+// their code and refine the status in httpStatus.
+var (
+	errUnsupportedMedia = errors.New("restapi: unsupported media type")
+	errMethodNotAllowed = errors.New("restapi: method not allowed")
+	errBodyTooLarge     = errors.New("restapi: body too large")
+)
+
+// statusClientClosed is nginx's conventional status for a request whose
+// client went away before the answer; it is only seen in logs and metrics.
+const statusClientClosed = 499
+
+// httpStatus is the one place where an error becomes an HTTP status.
+func httpStatus(r *http.Request, err error) int {
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, errUnsupportedMedia):
+		return http.StatusUnsupportedMediaType
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return statusClientClosed
+	}
+	if st, ok := statusOf[gateway.ErrorCode(err)]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// commandIDer is implemented by errors that know the command they are
+// about (a future gateway.Error field; the handlers also record the
+// deterministic id of idempotent requests).
+type commandIDer interface{ CommandID() string }
+
+// fail writes err as a problem+json answer. It is the only function that
+// turns errors into HTTP answers. The cause is logged only for internal
+// errors; other codes are the caller's business.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	st := httpStatus(r, err)
+	code := gateway.ErrorCode(err)
+	detail := gateway.ErrorMessage(err)
+	switch {
+	case st == statusClientClosed:
+		s.log.Debug("client went away", zap.String("path", r.URL.Path), zap.Error(err))
+		w.WriteHeader(st)
+		return
+	case st == http.StatusInternalServerError:
+		code = gateway.EInternal
+		detail = "internal error"
+		s.log.Error("request failed", zap.String("route", routePattern(r)), zap.String("method", r.Method),
+			zap.String("request_id", middleware.GetReqID(r.Context())), zap.Error(err))
+	}
+	p := Problem{
+		Type:      ProblemTypePrefix + string(code),
+		Title:     titleOf[code],
+		Status:    st,
+		Detail:    detail,
+		Instance:  r.URL.Path,
+		Code:      code,
+		Field:     gateway.ErrorField(err),
+		RequestID: middleware.GetReqID(r.Context()),
+	}
+	var oe *oauthError
+	if errors.As(err, &oe) {
+		p.OAuthError, p.OAuthDescription = oe.code, detail
+	}
+	var ci commandIDer
+	if errors.As(err, &ci) {
+		p.CommandID = ci.CommandID()
+	} else if info := infoOf(r.Context()); info != nil {
+		p.CommandID = info.commandID
+	}
+	if st == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="callgw"`)
+	}
+	w.Header().Set("Content-Type", ProblemContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(st)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON writes v with status st.
+func writeJSON(w http.ResponseWriter, st int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(st)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return "unmatched"
+}

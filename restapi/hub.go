@@ -1,0 +1,280 @@
+package restapi
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// EventFilter selects the events of a stream. Empty fields match all.
+type EventFilter struct {
+	// Types are exact types ("call.hangup") or prefixes ending in "." or
+	// ".*" ("call.", "call.*", "call.playback."); an event matching any
+	// one passes.
+	Types  []string
+	Node   gateway.NodeID
+	CallID gateway.CallID
+	Tag    string
+	// Tenant confines the stream to one tenant's events. The server always
+	// sets it from the request's principal.
+	Tenant string
+	// LastEventID resumes a stream: buffered events after this id that
+	// match the filter are delivered first. An id no longer buffered (or
+	// never seen) resumes nothing: the stream starts live.
+	LastEventID string
+}
+
+// Match reports whether e passes f (LastEventID aside).
+func (f EventFilter) Match(e *gateway.Event) bool {
+	if f.Tenant != "" && e.Tenant != f.Tenant {
+		return false
+	}
+	if f.Node != "" && e.Node != f.Node {
+		return false
+	}
+	if f.CallID != "" && e.CallID != f.CallID {
+		return false
+	}
+	if f.Tag != "" {
+		found := false
+		for _, t := range e.Tags {
+			if t == f.Tag {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	if len(f.Types) == 0 {
+		return true
+	}
+	for _, t := range f.Types {
+		if typeMatches(t, string(e.Type)) {
+			return true
+		}
+	}
+	return false
+}
+
+func typeMatches(pattern, typ string) bool {
+	if p, ok := strings.CutSuffix(pattern, "*"); ok {
+		pattern = p
+	}
+	if strings.HasSuffix(pattern, ".") {
+		return strings.HasPrefix(typ, pattern)
+	}
+	return pattern == typ
+}
+
+// HubConfig configures a Hub.
+type HubConfig struct {
+	// Buffer is how many events one subscriber may have waiting; a
+	// subscriber that falls further behind is dropped: 256.
+	Buffer int
+	// History is how many recent events are kept for Last-Event-ID
+	// resume: 1024.
+	History int
+	Log     *zap.Logger
+	// Registerer receives the hub's metrics; nil: not registered.
+	Registerer prometheus.Registerer
+}
+
+// ErrHubClosed is returned by Subscribe after Close.
+var ErrHubClosed = errors.New("restapi: event hub closed")
+
+// Hub fans events out to stream subscribers. It is fed by one function,
+// Publish (amqpbus calls it for every event it consumes), never blocks the
+// publisher, and bounds its memory: History events for resume plus at most
+// Buffer events per subscriber. A subscriber whose buffer is full is
+// dropped: its channel is closed, which the stream handlers report to the
+// client. The Hub runs no goroutine of its own.
+type Hub struct {
+	cfg HubConfig
+	log *zap.Logger
+
+	mu      sync.Mutex
+	subs    map[*subscriber]struct{}
+	ring    []*gateway.Event // circular, len == cfg.History once full
+	next    int              // next write position in ring
+	closed  bool
+	dropped uint64
+
+	mPublished   prometheus.Counter
+	mDropped     prometheus.Counter
+	mSubscribers prometheus.Gauge
+}
+
+type subscriber struct {
+	f    EventFilter
+	c    chan *gateway.Event
+	stop func() bool // stops the ctx watcher
+}
+
+// NewHub returns a hub; zero config fields take their defaults.
+func NewHub(cfg HubConfig) *Hub {
+	if cfg.Buffer <= 0 {
+		cfg.Buffer = 256
+	}
+	if cfg.History <= 0 {
+		cfg.History = 1024
+	}
+	log := cfg.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	h := &Hub{
+		cfg: cfg, log: log.Named("hub"), subs: map[*subscriber]struct{}{},
+		ring: make([]*gateway.Event, 0, cfg.History),
+		mPublished: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "callgw", Subsystem: "events", Name: "hub_published_total",
+			Help: "Events published to the HTTP stream hub.",
+		}),
+		mDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "callgw", Subsystem: "events", Name: "hub_dropped_subscribers_total",
+			Help: "Stream subscribers disconnected because their buffer was full.",
+		}),
+		mSubscribers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "callgw", Subsystem: "events", Name: "hub_subscribers",
+			Help: "Current stream subscribers.",
+		}),
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(h.mPublished, h.mDropped, h.mSubscribers)
+	}
+	return h
+}
+
+// Publish hands e to every matching subscriber without blocking and keeps
+// it for resume. e must not be modified afterwards.
+func (h *Hub) Publish(e *gateway.Event) {
+	if e == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	h.mPublished.Inc()
+	if len(h.ring) < h.cfg.History {
+		h.ring = append(h.ring, e)
+	} else {
+		h.ring[h.next] = e
+	}
+	h.next = (h.next + 1) % h.cfg.History
+	for sub := range h.subs {
+		if !sub.f.Match(e) {
+			continue
+		}
+		select {
+		case sub.c <- e:
+		default:
+			h.dropped++
+			h.mDropped.Inc()
+			h.log.Warn("slow event subscriber disconnected", zap.Int("buffer", cap(sub.c)),
+				zap.String("tenant", sub.f.Tenant), zap.Uint64("dropped_total", h.dropped))
+			h.removeLocked(sub)
+		}
+	}
+}
+
+// history returns the buffered events, oldest first. h.mu is held.
+func (h *Hub) historyLocked() []*gateway.Event {
+	if len(h.ring) < h.cfg.History {
+		return h.ring
+	}
+	out := make([]*gateway.Event, 0, len(h.ring))
+	out = append(out, h.ring[h.next:]...)
+	return append(out, h.ring[:h.next]...)
+}
+
+// Subscribe starts a subscription. Events matching f arrive on the channel
+// until the returned func is called, ctx ends, the subscriber falls behind
+// by more than Buffer events, or the hub closes; in the last three cases
+// the channel is closed.
+func (h *Hub) Subscribe(ctx context.Context, f EventFilter) (<-chan *gateway.Event, func(), error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, nil, ErrHubClosed
+	}
+	var replay []*gateway.Event
+	if f.LastEventID != "" {
+		hist := h.historyLocked()
+		for i := len(hist) - 1; i >= 0; i-- {
+			if hist[i].ID == f.LastEventID {
+				for _, e := range hist[i+1:] {
+					if f.Match(e) {
+						replay = append(replay, e)
+					}
+				}
+				break
+			}
+		}
+	}
+	sub := &subscriber{f: f, c: make(chan *gateway.Event, h.cfg.Buffer+len(replay))}
+	for _, e := range replay {
+		sub.c <- e
+	}
+	h.subs[sub] = struct{}{}
+	h.mSubscribers.Inc()
+	sub.stop = context.AfterFunc(ctx, func() { h.unsubscribe(sub) })
+	return sub.c, func() { h.unsubscribe(sub) }, nil
+}
+
+func (h *Hub) unsubscribe(sub *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.removeLocked(sub)
+}
+
+// removeLocked ends sub once. h.mu is held.
+func (h *Hub) removeLocked(sub *subscriber) {
+	if _, ok := h.subs[sub]; !ok {
+		return
+	}
+	delete(h.subs, sub)
+	h.mSubscribers.Dec()
+	if sub.stop != nil {
+		sub.stop()
+	}
+	close(sub.c)
+}
+
+// Close ends every subscription; later Publish calls are ignored and
+// Subscribe fails with ErrHubClosed.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for sub := range h.subs {
+		h.removeLocked(sub)
+	}
+}
+
+// HubStats is a snapshot of a hub's state.
+type HubStats struct {
+	Subscribers int    // current subscribers
+	Dropped     uint64 // subscribers dropped for being slow, ever
+	Buffered    int    // events waiting in subscriber buffers, all together
+	History     int    // events kept for resume
+}
+
+// Stats returns a snapshot.
+func (h *Hub) Stats() HubStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := HubStats{Subscribers: len(h.subs), Dropped: h.dropped, History: len(h.ring)}
+	for sub := range h.subs {
+		st.Buffered += len(sub.c)
+	}
+	return st
+}

@@ -1,0 +1,158 @@
+package restapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// reqInfo is filled in by handlers for the access log and error bodies.
+// Only the request's own goroutine touches it.
+type reqInfo struct {
+	callID    gateway.CallID
+	commandID string
+	tenant    string
+}
+
+type infoKey struct{}
+
+func infoOf(ctx context.Context) *reqInfo {
+	i, _ := ctx.Value(infoKey{}).(*reqInfo)
+	return i
+}
+
+type metrics struct {
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	inflight      prometheus.Gauge
+	streams       *prometheus.GaugeVec
+	panics        prometheus.Counter
+	streamDropped *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "callgw", Subsystem: "http", Name: "requests_total",
+			Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "callgw", Subsystem: "http", Name: "request_duration_seconds",
+			Help:    "HTTP request durations by route pattern, method and status (event streams included).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"route", "method", "status"}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "callgw", Subsystem: "http", Name: "requests_in_flight",
+			Help: "HTTP requests being served, event streams included.",
+		}),
+		streams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "callgw", Subsystem: "http", Name: "event_streams",
+			Help: "Open event streams by transport (sse, websocket).",
+		}, []string{"transport"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "callgw", Subsystem: "http", Name: "panics_total",
+			Help: "Handler panics recovered into 500 answers.",
+		}),
+		streamDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "callgw", Subsystem: "http", Name: "event_streams_dropped_total",
+			Help: "Event streams ended by the server because the client did not keep up.",
+		}, []string{"transport"}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.inflight, m.streams, m.panics, m.streamDropped)
+	return m
+}
+
+// requestID gives every request an id: the client's X-Request-Id when it
+// is 1–128 visible ASCII characters, else a new UUID. It is echoed in the
+// X-Request-Id response header, logged, and put in problem bodies; stored
+// under chi's key so that middleware.GetReqID finds it.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(middleware.RequestIDHeader)
+		if len(id) > 128 || validIdempotencyKey(id) != nil {
+			id = uuid.NewString()
+		}
+		w.Header().Set(middleware.RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), middleware.RequestIDKey, id)))
+	})
+}
+
+// accessLog logs one line per request (route pattern, status, duration,
+// call id) and records the request metrics. It goes after RequestID and
+// before recoverer, so that a recovered panic is logged as a 500.
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &reqInfo{}
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		s.metrics.inflight.Inc()
+		defer func() {
+			s.metrics.inflight.Dec()
+			st := ww.Status()
+			if st == 0 {
+				st = http.StatusOK // nothing written: net/http answers 200
+			}
+			d := time.Since(start)
+			route := routePattern(r)
+			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(st)).Inc()
+			s.metrics.duration.WithLabelValues(route, r.Method, strconv.Itoa(st)).Observe(d.Seconds())
+			callID := info.callID
+			if callID == "" && strings.HasPrefix(route, "/v1/calls/{id}") {
+				callID = gateway.CallID(chi.URLParam(r, "id"))
+			}
+			fields := []zap.Field{
+				zap.String("method", r.Method), zap.String("route", route), zap.String("path", r.URL.Path),
+				zap.Int("status", st), zap.Duration("duration", d), zap.Int("bytes", ww.BytesWritten()),
+				zap.String("request_id", middleware.GetReqID(r.Context())),
+			}
+			if callID != "" {
+				fields = append(fields, zap.String("call_id", string(callID)))
+			}
+			if info.commandID != "" {
+				fields = append(fields, zap.String("command_id", info.commandID))
+			}
+			if info.tenant != "" {
+				fields = append(fields, zap.String("tenant", info.tenant))
+			}
+			s.log.Info("request", fields...)
+		}()
+		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+	})
+}
+
+// recoverer turns a handler panic into a 500 problem (when nothing was
+// written yet) and logs it with its stack; the process goes on.
+// http.ErrAbortHandler is re-panicked: net/http uses it to abort quietly.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			rec := recover()
+			if rec == nil {
+				return
+			}
+			if rec == http.ErrAbortHandler { //nolint:errorlint // sentinel compared as net/http does
+				panic(rec)
+			}
+			s.metrics.panics.Inc()
+			s.log.Error("handler panic", zap.String("route", routePattern(r)), zap.Any("panic", rec),
+				zap.String("request_id", middleware.GetReqID(r.Context())), zap.ByteString("stack", debug.Stack()))
+			if ww, ok := w.(middleware.WrapResponseWriter); ok && ww.Status() != 0 {
+				return // the answer has started; the client sees a truncated body
+			}
+			s.fail(w, r, fmt.Errorf("restapi: panic: %v", rec))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

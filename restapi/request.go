@@ -1,0 +1,288 @@
+package restapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
+const MaxIdempotencyKeyLen = 255
+
+// options builds the gateway options of a request: tenant (from the
+// authenticated principal, or the default tenant when auth is off),
+// Idempotency-Key and Prefer: respond-async (when async is allowed).
+func (s *Server) options(r *http.Request, asyncOK bool) (gateway.Options, error) {
+	o := gateway.Options{Tenant: principalOf(r.Context()).Tenant}
+	if o.Tenant == "" {
+		o.Tenant = gateway.DefaultTenant
+	}
+	if vs := r.Header.Values("Idempotency-Key"); len(vs) > 0 {
+		if len(vs) > 1 {
+			return o, gateway.Invalid("Idempotency-Key", "sent more than once")
+		}
+		if err := validIdempotencyKey(vs[0]); err != nil {
+			return o, err
+		}
+		o.IdempotencyKey = vs[0]
+	}
+	if asyncOK && prefersAsync(r.Header) {
+		o.Async = true
+	}
+	if info := infoOf(r.Context()); info != nil {
+		info.tenant = o.Tenant
+		if o.IdempotencyKey != "" {
+			info.commandID = gateway.CommandID(o.Tenant, o.IdempotencyKey)
+		}
+	}
+	return o, nil
+}
+
+// validIdempotencyKey accepts 1–255 visible ASCII characters (0x21–0x7E),
+// which covers UUIDs, ULIDs and base64 tokens.
+func validIdempotencyKey(k string) error {
+	if k == "" {
+		return gateway.Invalid("Idempotency-Key", "empty")
+	}
+	if len(k) > MaxIdempotencyKeyLen {
+		return gateway.Invalid("Idempotency-Key", "longer than %d characters", MaxIdempotencyKeyLen)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return gateway.Invalid("Idempotency-Key", "character %d is not visible ASCII (allowed: 0x21-0x7E)", i+1)
+		}
+	}
+	return nil
+}
+
+// prefersAsync reports whether a Prefer header (RFC 7240) asks for
+// respond-async.
+func prefersAsync(h http.Header) bool {
+	for _, v := range h.Values("Prefer") {
+		for _, pref := range strings.Split(v, ",") {
+			tok, _, _ := strings.Cut(pref, ";")
+			tok, _, _ = strings.Cut(tok, "=")
+			if strings.EqualFold(strings.TrimSpace(tok), "respond-async") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withDeadline derives the context passed to the service: the "timeout"
+// query ("5s", "1500ms", or seconds as a number) or DefaultTimeout, at most
+// MaxTimeout.
+func (s *Server) withDeadline(r *http.Request) (context.Context, context.CancelFunc, error) {
+	d, err := parseTimeout(r.URL.Query(), s.cfg.DefaultTimeout, s.cfg.MaxTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d)
+	return ctx, cancel, nil
+}
+
+func parseTimeout(q url.Values, def, max time.Duration) (time.Duration, error) {
+	vs, ok := q["timeout"]
+	if !ok {
+		return def, nil
+	}
+	if len(vs) != 1 {
+		return 0, gateway.Invalid("timeout", "given more than once")
+	}
+	v := strings.TrimSpace(vs[0])
+	var d time.Duration
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		if f != f || f > max.Seconds()+1 || f < -1 { // NaN or far out of range: avoid overflow
+			return 0, gateway.Invalid("timeout", "%q is out of range (0 < timeout <= %s)", vs[0], max)
+		}
+		d = time.Duration(f * float64(time.Second))
+	} else if d, err = time.ParseDuration(v); err != nil {
+		return 0, gateway.Invalid("timeout", "%q is neither a duration such as 5s or 1500ms nor a number of seconds", vs[0])
+	}
+	if d <= 0 || d > max {
+		return 0, gateway.Invalid("timeout", "%q is out of range (0 < timeout <= %s)", vs[0], max)
+	}
+	return d, nil
+}
+
+// checkQuery refuses query parameters that the route does not know, so
+// that a misspelt filter is an error instead of being silently ignored.
+func checkQuery(q url.Values, allowed ...string) error {
+	for k := range q {
+		known := false
+		for _, a := range allowed {
+			if k == a {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return gateway.Invalid(k, "unknown query parameter (allowed: %s)", strings.Join(allowed, ", "))
+		}
+	}
+	for _, a := range allowed {
+		if len(q[a]) > 1 {
+			return gateway.Invalid(a, "given more than once")
+		}
+	}
+	return nil
+}
+
+// originateBody is the JSON body of POST /v1/calls.
+type originateBody struct {
+	To        string            `json:"to"`
+	From      string            `json:"from"`
+	Node      gateway.NodeID    `json:"node"`
+	Context   string            `json:"context"`
+	Extension string            `json:"extension"`
+	Priority  int               `json:"priority"`
+	Variables map[string]string `json:"variables"`
+	Timeout   int               `json:"timeout"` // ring timeout, seconds
+	Tags      []string          `json:"tags"`
+	Wait      gateway.Wait      `json:"wait"`
+}
+
+// decodeOriginate decodes and checks the body of an originate.
+func decodeOriginate(body io.Reader) (gateway.OriginateRequest, error) {
+	var b originateBody
+	if err := decodeJSON(body, &b); err != nil {
+		return gateway.OriginateRequest{}, err
+	}
+	req := gateway.OriginateRequest{Node: b.Node, Args: gateway.OriginateArgs{
+		To: b.To, From: b.From, Context: b.Context, Extension: b.Extension, Priority: b.Priority,
+		Variables: b.Variables, Timeout: b.Timeout, Tags: b.Tags, Wait: b.Wait,
+	}}
+	if req.Node != "" && !gateway.ValidNodeID(string(req.Node)) {
+		return req, gateway.Invalid("node", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", req.Node)
+	}
+	if err := req.Args.Validate(); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// checkContentType accepts application/json (any parameters) or no
+// Content-Type at all.
+func checkContentType(r *http.Request, want string) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != want {
+		return gateway.Wrap(gateway.EInvalid, "", errUnsupportedMedia, "Content-Type must be "+want+", not "+strconv.Quote(ct))
+	}
+	return nil
+}
+
+// decodeJSON decodes exactly one JSON object into v, refusing unknown
+// fields and trailing data, with messages that name the field.
+func decodeJSON(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if err := dec.Decode(&json.RawMessage{}); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return jsonError(err)
+		}
+		return gateway.Invalid("body", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return gateway.Wrap(gateway.EInvalid, "", errBodyTooLarge, "request body larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
+	case errors.Is(err, io.EOF):
+		return gateway.Invalid("body", "required (a JSON object)")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return gateway.Invalid("body", "truncated JSON")
+	case errors.As(err, &syn):
+		return gateway.Invalid("body", "malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return gateway.Invalid("body", "must be a JSON object, not %s", typ.Value)
+		}
+		return gateway.Invalid(typ.Field, "must be %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		name, _ := strconv.Unquote(f)
+		if name == "" {
+			name = f
+		}
+		return gateway.Invalid(name, "unknown field")
+	}
+	return gateway.Invalid("body", "undecodable JSON")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32", "uint", "uint64", "float64":
+		return "a number"
+	case "map", "struct":
+		return "an object"
+	case "slice":
+		return "an array"
+	case "bool":
+		return "a boolean"
+	}
+	return "a " + k
+}
+
+// limitBody caps the request body; reading past the limit fails with
+// *http.MaxBytesError.
+func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) io.Reader {
+	return http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+}
+
+// readForm reads a small url-encoded or JSON body into key/value pairs
+// (POST /oauth/token accepts both).
+func readForm(r io.Reader, contentType string) (url.Values, error) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	switch mt {
+	case "application/x-www-form-urlencoded", "":
+		v, err := url.ParseQuery(string(b))
+		if err != nil {
+			return nil, gateway.Invalid("body", "malformed form encoding")
+		}
+		return v, nil
+	case "application/json":
+		m := map[string]string{}
+		if err := decodeJSON(bytes.NewReader(b), &m); err != nil {
+			return nil, err
+		}
+		v := url.Values{}
+		for k, s := range m {
+			v.Set(k, s)
+		}
+		return v, nil
+	}
+	return nil, gateway.Wrap(gateway.EInvalid, "", errUnsupportedMedia, "Content-Type must be application/x-www-form-urlencoded or application/json")
+}

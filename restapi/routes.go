@@ -1,0 +1,146 @@
+package restapi
+
+import (
+	_ "embed"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the OpenAPI 3 description served at /v1/openapi.json.
+func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
+
+// routes builds the router. Middleware order: request id, access log (and
+// metrics), recoverer; then per group authentication and scopes.
+func (s *Server) routes(reg *prometheus.Registry) http.Handler {
+	r := chi.NewRouter()
+	r.Use(requestID, s.accessLog, s.recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, gateway.Errorf(gateway.ENotFound, "no such resource: %s", r.URL.Path))
+	})
+	mux := r
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.fail(w, r, gateway.Wrap(gateway.EInvalid, "", errMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path))
+	})
+
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	r.Post("/oauth/token", s.handleToken)
+	r.Get("/v1/openapi.json", s.handleOpenAPI)
+
+	r.Group(func(r chi.Router) {
+		r.Use(s.authenticate, s.needDeps)
+		r.With(s.require(ScopeCallsWrite)).Post("/v1/calls", s.handleOriginate)
+		r.With(s.require(ScopeCallsRead)).Get("/v1/calls", s.handleListCalls)
+		r.With(s.require(ScopeCallsRead)).Get("/v1/calls/{id}", s.handleGetCall)
+		r.With(s.require(ScopeCallsWrite)).Delete("/v1/calls/{id}", s.handleHangup)
+		r.With(s.require(ScopeNodesRead)).Get("/v1/nodes", s.handleListNodes)
+		r.With(s.require(ScopeNodesRead)).Get("/v1/nodes/{id}", s.handleGetNode)
+		r.With(s.require(ScopeEventsRead)).Get("/v1/events", s.handleSSE)
+		r.With(s.require(ScopeEventsRead)).Get("/v1/events/ws", s.handleWS)
+	})
+	return r
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openAPI)
+}
+
+// status is the body of /healthz and /readyz.
+type status struct {
+	Status string `json:"status"`
+}
+
+// handleHealthz answers 200 while the process serves.
+func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, status{Status: "ok"})
+}
+
+// handleReadyz answers 200 when Health.Ready is nil, else 503.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if s.health == nil {
+		s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "not ready: no health check configured"))
+		return
+	}
+	if err := s.health.Ready(); err != nil {
+		s.fail(w, r, gateway.Wrap(gateway.ENodeUnavailable, "", err, "not ready: "+readyReason(err)))
+		return
+	}
+	writeJSON(w, http.StatusOK, status{Status: "ready"})
+}
+
+// readyReason is the caller-safe text of a readiness error: the message of
+// a gateway error, or the error text (health checks report operational
+// state such as "broker not connected", not secrets).
+func readyReason(err error) string {
+	if gateway.ErrorCode(err) != gateway.EInternal {
+		return gateway.ErrorMessage(err)
+	}
+	return err.Error()
+}
+
+// nodeList is the body of GET /v1/nodes.
+type nodeList struct {
+	Nodes []gateway.Node `json:"nodes"`
+}
+
+func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
+	if err := checkQuery(r.URL.Query()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	nodes := s.nodes.List(s.now())
+	if nodes == nil {
+		nodes = []gateway.Node{}
+	}
+	writeJSON(w, http.StatusOK, nodeList{Nodes: nodes})
+}
+
+func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
+	if err := checkQuery(r.URL.Query()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if !gateway.ValidNodeID(id) {
+		s.fail(w, r, gateway.Invalid("id", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", id))
+		return
+	}
+	n, ok := s.nodes.Get(gateway.NodeID(id), s.now())
+	if !ok {
+		s.fail(w, r, gateway.Errorf(gateway.ENotFound, "node %s is not known", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+// needDeps answers 503 on routes whose dependency NewServer was not given.
+func (s *Server) needDeps(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case s.calls == nil && strings.HasPrefix(p, "/v1/calls"):
+			s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "call control is not configured on this gateway"))
+		case s.nodes == nil && strings.HasPrefix(p, "/v1/nodes"):
+			s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "no node registry configured"))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}

@@ -1,0 +1,303 @@
+package restapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// Calls is what the call handlers need from the gateway. *gateway.Service
+// implements it.
+type Calls interface {
+	Originate(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error)
+	Call(ctx context.Context, o gateway.Options, id gateway.CallID) (*gateway.Call, error)
+	Calls(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error)
+	Hangup(ctx context.Context, o gateway.Options, id gateway.CallID, reason string) (*gateway.Accepted, error)
+}
+
+// Nodes is the node registry as the node handlers read it.
+// *gateway.Registry implements it.
+type Nodes interface {
+	List(now time.Time) []gateway.Node
+	Get(id gateway.NodeID, now time.Time) (gateway.Node, bool)
+}
+
+// Events streams events to the SSE and WebSocket handlers. *Hub implements
+// it. The returned channel is closed by the implementation when it drops
+// the subscriber (too slow) or shuts down; the returned func unsubscribes
+// and may be called more than once.
+type Events interface {
+	Subscribe(ctx context.Context, f EventFilter) (<-chan *gateway.Event, func(), error)
+}
+
+// Health reports readiness: nil when the broker is connected and at least
+// one node is up.
+type Health interface {
+	Ready() error
+}
+
+// HealthFunc adapts a function to Health.
+type HealthFunc func() error
+
+// Ready calls f.
+func (f HealthFunc) Ready() error { return f() }
+
+var (
+	_ Calls  = (*gateway.Service)(nil)
+	_ Nodes  = (*gateway.Registry)(nil)
+	_ Events = (*Hub)(nil)
+)
+
+// Config configures the HTTP server. Zero values take the defaults of
+// DefaultConfig.
+type Config struct {
+	Addr string // listen address, e.g. ":8080"; ":0" picks a free port
+
+	// RequestTimeout bounds reading one request, headers and body
+	// (http.Server.ReadTimeout). Handler work is bounded by the per-request
+	// deadline (DefaultTimeout, or the "timeout" query up to MaxTimeout).
+	RequestTimeout  time.Duration
+	DefaultTimeout  time.Duration // deadline of a command when the request names none: 5s
+	MaxTimeout      time.Duration // largest "timeout" a request may ask for: 60s
+	MaxBodyBytes    int64         // request bodies larger than this are refused with 413: 64 KiB
+	ShutdownTimeout time.Duration // graceful shutdown bound when Run's ctx ends: 10s
+
+	// StreamHeartbeat is the interval of SSE comment lines and WebSocket
+	// pings on idle event streams: 15s.
+	StreamHeartbeat time.Duration
+	// StreamWriteTimeout bounds one write to an event stream; a client
+	// that does not take the bytes in time is disconnected: 10s.
+	StreamWriteTimeout time.Duration
+	// WSOriginPatterns lists the browser origins (host patterns, as in
+	// github.com/coder/websocket AcceptOptions.OriginPatterns) allowed to
+	// open the WebSocket stream besides the gateway's own; clients that
+	// send no Origin (non-browsers) are always allowed.
+	WSOriginPatterns []string
+
+	Auth AuthConfig
+
+	Log *zap.Logger // nil: no logging
+	// Registry receives the server's metrics and is served at /metrics.
+	// nil: a new registry with the Go and process collectors. Pass one to
+	// share it (e.g. with HubConfig.Registerer); add those collectors to it
+	// yourself if you want them.
+	Registry *prometheus.Registry
+	Now      func() time.Time // nil: time.Now
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr:               ":8080",
+		RequestTimeout:     30 * time.Second,
+		DefaultTimeout:     5 * time.Second,
+		MaxTimeout:         60 * time.Second,
+		MaxBodyBytes:       64 << 10,
+		ShutdownTimeout:    10 * time.Second,
+		StreamHeartbeat:    15 * time.Second,
+		StreamWriteTimeout: 10 * time.Second,
+		Auth:               AuthConfig{TokenTTL: time.Hour},
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = d.RequestTimeout
+	}
+	if c.DefaultTimeout <= 0 {
+		c.DefaultTimeout = d.DefaultTimeout
+	}
+	if c.MaxTimeout <= 0 {
+		c.MaxTimeout = d.MaxTimeout
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = d.ShutdownTimeout
+	}
+	if c.StreamHeartbeat <= 0 {
+		c.StreamHeartbeat = d.StreamHeartbeat
+	}
+	if c.StreamWriteTimeout <= 0 {
+		c.StreamWriteTimeout = d.StreamWriteTimeout
+	}
+	if c.Auth.TokenTTL <= 0 {
+		c.Auth.TokenTTL = d.Auth.TokenTTL
+	}
+	return c
+}
+
+// Validate checks the configuration (after defaults are applied).
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if c.DefaultTimeout > c.MaxTimeout {
+		return fmt.Errorf("restapi: default timeout %s exceeds max timeout %s", c.DefaultTimeout, c.MaxTimeout)
+	}
+	return c.Auth.validate()
+}
+
+// Server is the REST CallAPI. Build it with NewServer; serve it with Run,
+// or mount Handler in a server of your own.
+type Server struct {
+	cfg    Config
+	log    *zap.Logger
+	calls  Calls
+	nodes  Nodes
+	events Events
+	health Health
+	auth   *authenticator
+
+	handler http.Handler
+	metrics *metrics
+	cfgErr  error // from Config.Validate; returned by Listen
+
+	mu   sync.Mutex
+	addr net.Addr
+
+	// done is closed when Run's ctx ends, so that long-lived streams end
+	// before http.Server.Shutdown waits for them.
+	done     chan struct{}
+	doneOnce sync.Once
+	// streams counts running stream handlers: WebSocket connections are
+	// hijacked, so http.Server.Shutdown does not wait for them; Serve does.
+	streams sync.WaitGroup
+}
+
+// NewServer builds a server; it does no I/O. Zero Config fields take the
+// defaults of DefaultConfig. Any of the dependencies may be nil: its routes
+// then answer 503 (calls, nodes, events) or "not ready" (health). An
+// invalid Config (see Validate) makes Run fail at once.
+func NewServer(cfg Config, calls Calls, nodes Nodes, events Events, health Health) *Server {
+	cfgErr := cfg.Validate()
+	cfg = cfg.withDefaults()
+	log := cfg.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    log.Named("restapi"),
+		calls:  calls,
+		nodes:  nodes,
+		events: events,
+		health: health,
+		done:   make(chan struct{}),
+		cfgErr: cfgErr,
+	}
+	s.auth = newAuthenticator(cfg.Auth, s.now)
+	s.metrics = newMetrics(reg)
+	s.handler = s.routes(reg)
+	return s
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Handler returns the server's HTTP handler (all routes and middleware).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Addr returns the address Run listens on, or nil before it bound.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Listen binds cfg.Addr. Run calls it; call it yourself first to learn the
+// port (Addr) before Run serves.
+func (s *Server) Listen() (net.Listener, error) {
+	if s.cfgErr != nil {
+		return nil, s.cfgErr
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("restapi: listen %s: %w", s.cfg.Addr, err)
+	}
+	s.mu.Lock()
+	s.addr = ln.Addr()
+	s.mu.Unlock()
+	return ln, nil
+}
+
+// Run binds cfg.Addr (a port error is returned at once), serves until ctx
+// ends, then shuts down gracefully within cfg.ShutdownTimeout: event
+// streams are ended first, in-flight requests get the rest of the time.
+// A Server runs once.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := s.Listen()
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, like Run. It closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cfgErr != nil {
+		_ = ln.Close()
+		return s.cfgErr
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       s.cfg.RequestTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
+	}
+	s.log.Info("listening", zap.Stringer("addr", ln.Addr()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.closeStreams()
+		return fmt.Errorf("restapi: serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.closeStreams()
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		err = errors.Join(err, srv.Close())
+	}
+	waited := make(chan struct{})
+	go func() { s.streams.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-sctx.Done():
+		err = errors.Join(err, errors.New("event streams still open after the shutdown timeout"))
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("restapi: shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// closeStreams ends the long-lived event streams (idempotent).
+func (s *Server) closeStreams() { s.doneOnce.Do(func() { close(s.done) }) }

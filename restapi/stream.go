@@ -1,0 +1,278 @@
+package restapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// streamQuery are the query parameters of the event stream routes.
+var streamQuery = []string{"type", "node", "call_id", "tag", "last_event_id", "access_token"}
+
+// eventFilter reads the stream filters of a request. "type" may be given
+// as a comma-separated list.
+func eventFilter(r *http.Request) (EventFilter, error) {
+	q := r.URL.Query()
+	if err := checkQuery(q, streamQuery...); err != nil {
+		return EventFilter{}, err
+	}
+	f := EventFilter{
+		Node:        gateway.NodeID(q.Get("node")),
+		CallID:      gateway.CallID(q.Get("call_id")),
+		Tag:         q.Get("tag"),
+		Tenant:      principalOf(r.Context()).Tenant,
+		LastEventID: r.Header.Get("Last-Event-ID"),
+	}
+	if f.LastEventID == "" {
+		f.LastEventID = q.Get("last_event_id")
+	}
+	if f.Tenant == "" {
+		f.Tenant = gateway.DefaultTenant
+	}
+	if q.Has("type") {
+		for _, t := range strings.Split(q.Get("type"), ",") {
+			t = strings.TrimSpace(t)
+			if !validTypePattern(t) {
+				return f, gateway.Invalid("type", "%q is not an event type (call.hangup) or prefix (call. or call.*)", t)
+			}
+			f.Types = append(f.Types, t)
+		}
+	}
+	if q.Has("node") && !gateway.ValidNodeID(string(f.Node)) {
+		return f, gateway.Invalid("node", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", f.Node)
+	}
+	if q.Has("call_id") && !gateway.ValidID(string(f.CallID)) {
+		return f, gateway.Invalid("call_id", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", f.CallID)
+	}
+	if q.Has("tag") && !gateway.ValidTag(f.Tag) {
+		return f, gateway.Invalid("tag", "%q: a tag is 1-64 of [A-Za-z0-9_-]", f.Tag)
+	}
+	if len(f.LastEventID) > 128 {
+		return f, gateway.Invalid("Last-Event-ID", "longer than 128 characters")
+	}
+	return f, nil
+}
+
+func validTypePattern(t string) bool {
+	if t == "" || len(t) > 64 {
+		return false
+	}
+	t = strings.TrimSuffix(t, "*")
+	for i, c := range t {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_':
+		case c == '.' && i > 0:
+		default:
+			return false
+		}
+	}
+	return t != ""
+}
+
+// subscribe opens a subscription for a stream request.
+func (s *Server) subscribe(r *http.Request) (<-chan *gateway.Event, func(), error) {
+	f, err := eventFilter(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.events == nil {
+		return nil, nil, gateway.Errorf(gateway.ENodeUnavailable, "event streaming is not configured")
+	}
+	ch, unsub, err := s.events.Subscribe(r.Context(), f)
+	if err != nil {
+		return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, "", err, "event streaming unavailable")
+	}
+	return ch, unsub, nil
+}
+
+// dropNotice is the last message of a stream the server ended.
+type dropNotice struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (s *Server) slowNotice() dropNotice {
+	return dropNotice{Code: "slow_consumer", Message: "the server ended this stream because the client did not keep up " +
+		"with the event rate (its buffer filled); reconnect with Last-Event-ID to resume from the recent-event buffer"}
+}
+
+var shutdownNotice = dropNotice{Code: "shutdown", Message: "the gateway is shutting down; reconnect with Last-Event-ID"}
+
+// handleSSE serves GET /v1/events as Server-Sent Events: "id:" is the
+// event id, "data:" the event JSON; a comment line every StreamHeartbeat
+// keeps idle connections open.
+func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
+	ch, unsub, err := s.subscribe(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer unsub()
+	s.streams.Add(1)
+	defer s.streams.Done()
+	s.metrics.streams.WithLabelValues("sse").Inc()
+	defer s.metrics.streams.WithLabelValues("sse").Dec()
+
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{}) // RequestTimeout bounds reading requests, not streams
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	var buf bytes.Buffer
+	send := func(timeout time.Duration) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(timeout))
+		_, err := w.Write(buf.Bytes())
+		buf.Reset()
+		if err == nil {
+			err = rc.Flush()
+		}
+		if err != nil {
+			s.log.Debug("event stream write failed", zap.Error(err))
+			return false
+		}
+		return true
+	}
+	buf.WriteString("retry: 3000\n: connected\n\n")
+	if !send(s.cfg.StreamWriteTimeout) {
+		return
+	}
+	tick := time.NewTicker(s.cfg.StreamHeartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			writeSSE(&buf, "", "shutdown", shutdownNotice)
+			send(time.Second)
+			return
+		case <-tick.C:
+			buf.WriteString(": ping\n\n")
+			if !send(s.cfg.StreamWriteTimeout) {
+				return
+			}
+		case e, ok := <-ch:
+			if !ok {
+				s.metrics.streamDropped.WithLabelValues("sse").Inc()
+				writeSSE(&buf, "", "error", s.slowNotice())
+				send(time.Second)
+				return
+			}
+			writeSSE(&buf, e.ID, "", e)
+			if !send(s.cfg.StreamWriteTimeout) {
+				return
+			}
+		}
+	}
+}
+
+// writeSSE appends one SSE message. JSON never contains a raw newline, so
+// one data line suffices.
+func writeSSE(buf *bytes.Buffer, id, event string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"code":"internal","message":"unencodable event"}`)
+	}
+	if id != "" {
+		buf.WriteString("id: ")
+		buf.WriteString(strings.NewReplacer("\n", "", "\r", "").Replace(id))
+		buf.WriteByte('\n')
+	}
+	if event != "" {
+		buf.WriteString("event: ")
+		buf.WriteString(event)
+		buf.WriteByte('\n')
+	}
+	buf.WriteString("data: ")
+	buf.Write(b)
+	buf.WriteString("\n\n")
+}
+
+// wsMessage is a control message on the WebSocket stream; events are sent
+// as their plain JSON.
+type wsMessage struct {
+	Type  string     `json:"type"` // "stream.error"
+	Error dropNotice `json:"error"`
+}
+
+// handleWS serves GET /v1/events/ws: each event is one text message with
+// the event JSON. The server pings every StreamHeartbeat; when it ends the
+// stream it says why in the close reason (and a final stream.error message
+// when it can).
+func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	f, err := eventFilter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.events == nil {
+		s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "event streaming is not configured"))
+		return
+	}
+	s.streams.Add(1)
+	defer s.streams.Done()
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.WSOriginPatterns})
+	if err != nil {
+		return // Accept answered the client already
+	}
+	defer func() { _ = c.CloseNow() }()
+	ctx := c.CloseRead(r.Context()) // handles pongs and the client's close
+	ch, unsub, err := s.events.Subscribe(ctx, f)
+	if err != nil {
+		_ = c.Close(websocket.StatusTryAgainLater, "event streaming unavailable")
+		return
+	}
+	defer unsub()
+	s.metrics.streams.WithLabelValues("websocket").Inc()
+	defer s.metrics.streams.WithLabelValues("websocket").Dec()
+
+	write := func(v any, timeout time.Duration) bool {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return true
+		}
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return c.Write(wctx, websocket.MessageText, b) == nil
+	}
+	tick := time.NewTicker(s.cfg.StreamHeartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.done:
+			write(wsMessage{Type: "stream.error", Error: shutdownNotice}, time.Second)
+			_ = c.Close(websocket.StatusGoingAway, "gateway shutting down")
+			return
+		case <-tick.C:
+			pctx, cancel := context.WithTimeout(ctx, s.cfg.StreamWriteTimeout)
+			err := c.Ping(pctx)
+			cancel()
+			if err != nil {
+				return
+			}
+		case e, ok := <-ch:
+			if !ok {
+				s.metrics.streamDropped.WithLabelValues("websocket").Inc()
+				if write(wsMessage{Type: "stream.error", Error: s.slowNotice()}, time.Second) {
+					_ = c.Close(websocket.StatusPolicyViolation, "slow consumer: did not keep up with the event rate")
+				} // else the client takes nothing at all: no close handshake, just drop it
+				return
+			}
+			if !write(e, s.cfg.StreamWriteTimeout) {
+				return
+			}
+		}
+	}
+}
