@@ -158,7 +158,7 @@ type tracker struct {
 	node   gateway.NodeID
 	app    string
 	tenant string // of bridge events: the node's default tenant
-	now  func() time.Time
+	now    func() time.Time
 
 	mu    sync.Mutex
 	calls map[gateway.CallID]*call
