@@ -148,7 +148,9 @@ func FuzzDecodeHeartbeat(f *testing.F) {
 
 func TestMemoEvictsOnlyFinished(t *testing.T) {
 	m := newMemo(2)
-	cmd := func(id string) *gateway.Command { return &gateway.Command{ID: id, Tenant: "t", Action: gateway.ActCallGet} }
+	cmd := func(id string) *gateway.Command {
+		return &gateway.Command{ID: id, Tenant: "t", Action: gateway.ActCallGet}
+	}
 	a, _ := m.begin(cmd("a")) // stays in progress
 	b, _ := m.begin(cmd("b"))
 	m.finish(b, &gateway.Reply{ID: "b", OK: true})
