@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +35,24 @@ type Gateway struct {
 	HTTPAddr       string        // CALLGW_HTTP_ADDR
 	DefaultTimeout time.Duration // CALLGW_DEFAULT_TIMEOUT
 	MaxTimeout     time.Duration // CALLGW_MAX_TIMEOUT
+	// Auth: enabled when AuthClientsFile is set.
+	AuthClientsFile string        // CALLGW_AUTH_CLIENTS_FILE
+	AuthSigningKey  string        // CALLGW_AUTH_SIGNING_KEY (>= 32 bytes)
+	AuthTokenTTL    time.Duration // CALLGW_AUTH_TOKEN_TTL
+	AuthClients     []AuthClient  // read from AuthClientsFile
+}
+
+// AuthClient is one OAuth2 client as written in the clients file (JSON):
+//
+//	[{"id": "acme-app", "secret_hash": "sha256$…$…", "tenant": "acme",
+//	  "scopes": ["calls:read", "calls:write", "events:read"]}]
+//
+// `callgw hash-secret` prints the secret_hash of a secret.
+type AuthClient struct {
+	ID         string   `json:"id"`
+	SecretHash string   `json:"secret_hash"`
+	Tenant     string   `json:"tenant"`
+	Scopes     []string `json:"scopes"`
 }
 
 // Worker holds a worker's options.
@@ -72,7 +92,7 @@ func newSet(name string, env func(string) string, out io.Writer) *set {
 		fmt.Fprintf(out, "Usage: callgw %s [flags]\n\nEvery flag can also be set by the environment variable named in brackets;\na flag given on the command line wins over the environment.\n\n", name)
 		fs.VisitAll(func(f *flag.Flag) {
 			def := fmt.Sprintf("%q", f.DefValue)
-			if strings.Contains(f.Name, "password") && f.DefValue != "" {
+			if (strings.Contains(f.Name, "password") || strings.Contains(f.Name, "key")) && f.DefValue != "" {
 				def = "(set)" // never print a secret
 			}
 			fmt.Fprintf(out, "  --%s [%s]\n    \t%s (default %s)\n", f.Name, s.envs[f.Name], f.Usage, def)
@@ -157,11 +177,32 @@ func (s *set) gateway(g *Gateway) {
 	s.str(&g.HTTPAddr, "http-addr", "CALLGW_HTTP_ADDR", DefaultHTTPAddr, "address the REST CallAPI listens on")
 	s.dur(&g.DefaultTimeout, "default-timeout", "CALLGW_DEFAULT_TIMEOUT", 5*time.Second, "deadline of a command when the request names none")
 	s.dur(&g.MaxTimeout, "max-timeout", "CALLGW_MAX_TIMEOUT", 60*time.Second, "longest deadline a request may ask for")
+	s.str(&g.AuthClientsFile, "auth-clients-file", "CALLGW_AUTH_CLIENTS_FILE", "", "JSON file of OAuth2 clients; setting it turns token auth on (off: every request acts for tenant default)")
+	s.str(&g.AuthSigningKey, "auth-signing-key", "CALLGW_AUTH_SIGNING_KEY", "", "HS256 key of issued tokens, at least 32 bytes (required with auth)")
+	s.dur(&g.AuthTokenTTL, "auth-token-ttl", "CALLGW_AUTH_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
 }
 
 func (g *Gateway) finish() error {
 	if g.DefaultTimeout <= 0 || g.MaxTimeout < g.DefaultTimeout {
 		return errors.New("config: default-timeout must be > 0 and <= max-timeout")
+	}
+	if g.AuthClientsFile == "" {
+		return nil
+	}
+	if len(g.AuthSigningKey) < 32 {
+		return errors.New("config: auth-signing-key (CALLGW_AUTH_SIGNING_KEY) must be at least 32 bytes when auth is on")
+	}
+	b, err := os.ReadFile(g.AuthClientsFile)
+	if err != nil {
+		return fmt.Errorf("config: auth-clients-file: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g.AuthClients); err != nil {
+		return fmt.Errorf("config: auth-clients-file %s: %w", g.AuthClientsFile, err)
+	}
+	if len(g.AuthClients) == 0 {
+		return fmt.Errorf("config: auth-clients-file %s lists no client", g.AuthClientsFile)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,45 @@ func TestDevDefaults(t *testing.T) {
 	}
 	if d.Worker.NodeID != "pbx1" || d.HTTPAddr != DefaultHTTPAddr || d.Worker.ARIURL != "" || len(d.Worker.AMQPURLs) != 1 {
 		t.Fatalf("dev defaults: %+v", d)
+	}
+}
+
+func TestAuthClientsFile(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/clients.json"
+	if err := os.WriteFile(good, []byte(`[{"id":"app","secret_hash":"sha256$00$00","tenant":"acme","scopes":["calls:read"]}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := dir + "/bad.json"
+	if err := os.WriteFile(bad, []byte(`[{"id":"app","colour":"red"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.Repeat("k", 32)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // "" = ok
+	}{
+		{"off by default", nil, ""},
+		{"on", []string{"--auth-clients-file", good, "--auth-signing-key", key}, ""},
+		{"short key", []string{"--auth-clients-file", good, "--auth-signing-key", "short"}, "at least 32 bytes"},
+		{"unknown field", []string{"--auth-clients-file", bad, "--auth-signing-key", key}, "unknown field"},
+		{"missing file", []string{"--auth-clients-file", dir + "/none", "--auth-signing-key", key}, "auth-clients-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := LoadGateway(tc.args, envOf(nil), &bytes.Buffer{})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (len(tc.args) > 0) != (len(g.AuthClients) == 1) {
+					t.Fatalf("clients = %+v", g.AuthClients)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

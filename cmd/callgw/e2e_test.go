@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/restapi"
 )
 
 // brokerURL returns the test broker; without one the test fails under CI
@@ -53,6 +55,7 @@ type system struct {
 	gw     *stack.Gateway
 	sims   map[string]*arisim.Server
 	cancel context.CancelFunc
+	auth   []config.AuthClient // token auth on when set
 }
 
 func testLogger(t *testing.T) *zap.Logger {
@@ -64,7 +67,12 @@ func testLogger(t *testing.T) *zap.Logger {
 
 func startStack(t *testing.T, nodes ...string) *system {
 	t.Helper()
-	s := &system{t: t, url: brokerURL(t), prefix: "t" + uuid.NewString()[:8] + ".", sims: map[string]*arisim.Server{}}
+	return startStackAuth(t, nil, nodes...)
+}
+
+func startStackAuth(t *testing.T, auth []config.AuthClient, nodes ...string) *system {
+	t.Helper()
+	s := &system{t: t, url: brokerURL(t), prefix: "t" + uuid.NewString()[:8] + ".", sims: map[string]*arisim.Server{}, auth: auth}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	done := make(chan struct{}, len(nodes)+1)
@@ -105,7 +113,8 @@ func startStack(t *testing.T, nodes ...string) *system {
 func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan struct{}) {
 	t := s.t
 	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix},
-		HTTPAddr: "127.0.0.1:0", DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second}, log.Named("gateway"))
+		HTTPAddr: "127.0.0.1:0", DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
+		AuthClients: s.auth, AuthSigningKey: strings.Repeat("s", 32), AuthTokenTTL: time.Hour}, log.Named("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,4 +534,71 @@ func TestIdempotentOriginate(t *testing.T) {
 	if c := strings.Count(string(body), `"id"`); st != 200 || c != 1 {
 		t.Fatalf("list shows %d calls: %s", c, body)
 	}
+}
+
+// TestTenantIsolation: with token auth on, a tenant's token never sees or
+// touches another tenant's calls or events (404, not 403).
+func TestTenantIsolation(t *testing.T) {
+	var clients []config.AuthClient
+	for _, tenant := range []string{"acme", "beta"} {
+		h, err := restapi.HashSecret(tenant + "-secret-0123456789")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, config.AuthClient{ID: tenant + "-app", SecretHash: h, Tenant: tenant,
+			Scopes: []string{"calls:read", "calls:write", "events:read", "nodes:read"}})
+	}
+	s := startStackAuth(t, clients, "pbx1")
+	token := func(tenant string) string {
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {tenant + "-app"}, "client_secret": {tenant + "-secret-0123456789"}}
+		resp, err := http.PostForm(s.base+"/oauth/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 || tok.AccessToken == "" {
+			t.Fatalf("token for %s: %d %v", tenant, resp.StatusCode, err)
+		}
+		return "Bearer " + tok.AccessToken
+	}
+	acme, beta := token("acme"), token("beta")
+
+	if st, _, _ := s.do("GET", "/v1/calls", nil); st != http.StatusUnauthorized {
+		t.Fatalf("no token: %d, want 401", st)
+	}
+	sp := s.spy(gateway.ExchangeEventsRouted, "beta.#")
+	spAcme := s.spy(gateway.ExchangeEventsRouted, "acme.#")
+	st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}, "Authorization", acme)
+	if st != http.StatusCreated {
+		t.Fatalf("originate as acme: %d %s", st, body)
+	}
+	var c gateway.Call
+	mustJSON(t, body, &c)
+	if c.Tenant != "acme" {
+		t.Fatalf("call tenant = %q", c.Tenant)
+	}
+	if e := spAcme.next(c.ID, 5*time.Second); e.Tenant != "acme" {
+		t.Fatalf("acme binding got %+v", e)
+	}
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/v1/calls/" + string(c.ID)},
+		{"DELETE", "/v1/calls/" + string(c.ID)},
+	} {
+		if st, _, body := s.do(tc.method, tc.path, nil, "Authorization", beta); st != http.StatusNotFound {
+			t.Fatalf("beta %s %s: %d %s, want 404", tc.method, tc.path, st, body)
+		}
+	}
+	if st, _, body := s.do("GET", "/v1/calls", nil, "Authorization", beta); st != 200 || strings.Contains(string(body), string(c.ID)) {
+		t.Fatalf("beta list: %d %s", st, body)
+	}
+	if st, _, _ := s.do("GET", "/v1/calls/"+string(c.ID), nil, "Authorization", acme); st != 200 {
+		t.Fatalf("acme get: %d", st)
+	}
+	if st, _, _ := s.do("DELETE", "/v1/calls/"+string(c.ID), nil, "Authorization", acme); st != http.StatusNoContent {
+		t.Fatalf("acme hangup: %d", st)
+	}
+	sp.quiet(300 * time.Millisecond) // none of acme's events reached beta's binding
 }

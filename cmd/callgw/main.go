@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
+	"github.com/callgw/callgw/restapi"
 )
 
 const usage = `callgw — call-control gateway for Asterisk over RabbitMQ
@@ -30,6 +32,7 @@ Commands:
   worker      one per Asterisk: runs commands over ARI, publishes events
   dev         gateway + worker + simulated PBX in one process (make dev)
   simulator   the ARI simulator on its own
+  hash-secret print the secret_hash of an OAuth2 client secret (read from stdin)
   version     print the version
 
 Run 'callgw <command> --help' for its flags and CALLGW_* variables.
@@ -64,6 +67,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return runDev(ctx, args[1:], env, stdout, stderr)
 	case "simulator":
 		return runSimulator(ctx, args[1:], stdout)
+	case "hash-secret":
+		return hashSecret(os.Stdin, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "callgw", version)
 		return nil
@@ -113,4 +118,23 @@ func runWorker(ctx context.Context, args []string, env func(string) string, stdo
 		return err
 	}
 	return w.Run(ctx)
+}
+
+// hashSecret reads a client secret from r and prints the secret_hash to put
+// in the auth clients file.
+func hashSecret(r io.Reader, w io.Writer) error {
+	b, err := io.ReadAll(io.LimitReader(r, 4096))
+	if err != nil {
+		return err
+	}
+	secret := strings.TrimRight(string(b), "\r\n")
+	if len(secret) < 16 {
+		return errors.New("hash-secret: give a secret of at least 16 characters on standard input")
+	}
+	h, err := restapi.HashSecret(secret)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, h)
+	return err
 }

@@ -50,10 +50,18 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
+	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL}
+	for _, c := range cfg.AuthClients {
+		auth.Clients = append(auth.Clients, restapi.Client{ID: c.ID, SecretHash: c.SecretHash, Tenant: c.Tenant, Scopes: c.Scopes})
+	}
+	if !auth.Enabled {
+		log.Warn("token auth is off: every request acts for the default tenant with every scope (set CALLGW_AUTH_CLIENTS_FILE to turn it on)")
+	}
 	g.api = restapi.NewServer(restapi.Config{
 		Addr:           cfg.HTTPAddr,
 		DefaultTimeout: cfg.DefaultTimeout,
 		MaxTimeout:     cfg.MaxTimeout,
+		Auth:           auth,
 		Log:            log,
 		Registry:       metrics,
 	}, g.svc, g.reg, g.hub, g)
