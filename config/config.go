@@ -27,6 +27,9 @@ type Common struct {
 	AMQPURLs []string // CALLGW_AMQP_URL, comma-separated
 	LogLevel string   // CALLGW_LOG_LEVEL
 	Prefix   string   // CALLGW_AMQP_PREFIX: prefix of every exchange and queue name
+	// MetricsAddr serves /metrics, /healthz, /readyz and /debug/pprof/
+	// (CALLGW_METRICS_ADDR; empty: off).
+	MetricsAddr string
 }
 
 // Gateway holds the gateway's options.
@@ -151,6 +154,7 @@ func (s *set) common(c *Common, raw *commonRaw) {
 	s.str(&raw.urls, "amqp-url", "CALLGW_AMQP_URL", DefaultAMQPURL, "RabbitMQ URL(s), comma-separated: connections fail over between them")
 	s.str(&c.LogLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	s.str(&c.Prefix, "amqp-prefix", "CALLGW_AMQP_PREFIX", "", "prefix of every exchange and queue name (isolates deployments sharing a broker)")
+	s.str(&c.MetricsAddr, "metrics-addr", "CALLGW_METRICS_ADDR", "", "address of the ops endpoint: /metrics, /healthz, /readyz, /debug/pprof/ (empty: off)")
 }
 
 func (c *Common) finish(raw commonRaw) error {
@@ -305,6 +309,7 @@ func LoadDev(args []string, env func(string) string, out io.Writer) (*Dev, error
 		return nil, err
 	}
 	d.Worker.Common = d.Gateway.Common
+	d.Worker.MetricsAddr = "" // one ops endpoint per process: the gateway's
 	if err := d.Gateway.finish(); err != nil {
 		return nil, err
 	}

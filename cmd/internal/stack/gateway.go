@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -31,6 +30,7 @@ type Gateway struct {
 	svc  *gateway.Service
 	api  *restapi.Server
 	hub  *restapi.Hub
+	ops  *prometheus.Registry
 }
 
 // NewGateway builds a gateway; it does no I/O until Run.
@@ -47,8 +47,9 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry(), locs: gateway.NewLocations(0)}
 	g.svc = gateway.NewService(bus, g.reg, g.locs)
-	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := newMetrics()
+	registerBus(metrics, bus)
+	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
 	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL}
 	for _, c := range cfg.AuthClients {
@@ -141,6 +142,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return err
 	})
 	eg.Go(func() error { return g.observe(gctx) })
+	eg.Go(func() error { return serveOps(gctx, g.cfg.MetricsAddr, g.ops, g.Ready, g.log) })
 	eg.Go(func() error {
 		defer stopBus()
 		defer g.hub.Close()

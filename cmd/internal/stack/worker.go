@@ -7,6 +7,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -85,6 +86,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	})
 	g.Go(func() error {
+		metrics := newMetrics()
+		registerBus(metrics, w.bus)
+		registerPBX(metrics, w.pbx)
+		return serveOps(pbxCtx, w.cfg.MetricsAddr, metrics, w.Ready, w.log)
+	})
+	g.Go(func() error {
 		select {
 		case <-ctx.Done():
 			w.log.Info("worker draining")
@@ -100,6 +107,21 @@ func (w *Worker) Run(ctx context.Context) error {
 	err := g.Wait()
 	w.log.Info("worker stopped", zap.Error(err))
 	return err
+}
+
+// Ready reports whether the worker serves: broker connected and ARI up.
+func (w *Worker) Ready() error {
+	if !w.bus.State().Connected {
+		return errors.New("not connected to the broker")
+	}
+	info, err := w.pbx.Info(context.Background())
+	if err != nil {
+		return err
+	}
+	if !info.Healthy {
+		return errors.New(info.Reason)
+	}
+	return nil
 }
 
 // PBX returns the worker's ARI adapter.

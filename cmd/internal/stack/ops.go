@@ -1,0 +1,110 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/amqpbus"
+	"github.com/callgw/callgw/asterisk"
+)
+
+// newMetrics returns a registry with the Go and process collectors.
+func newMetrics() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
+
+// registerBus exposes the bus's counters and state as metrics.
+func registerBus(r prometheus.Registerer, bus *amqpbus.Bus) {
+	counter := func(name, help string, f func(amqpbus.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "amqp", Name: name, Help: help},
+			func() float64 { return float64(f(bus.Stats())) })
+	}
+	r.MustRegister(
+		counter("reconnects_total", "Connections made after the first.", func(s amqpbus.Stats) int64 { return s.Reconnects }),
+		counter("returned_total", "Commands returned unroutable (node_unavailable).", func(s amqpbus.Stats) int64 { return s.Returned }),
+		counter("nacked_total", "Publishes the broker refused.", func(s amqpbus.Stats) int64 { return s.Nacked }),
+		counter("unknown_replies_total", "Replies without a waiting request.", func(s amqpbus.Stats) int64 { return s.UnknownReplies }),
+		counter("bad_messages_total", "Undecodable replies, events or heartbeats.", func(s amqpbus.Stats) int64 { return s.BadReplies + s.BadEvents }),
+		counter("poison_total", "Commands dead-lettered as undecodable or crashing.", func(s amqpbus.Stats) int64 { return s.Poison }),
+		counter("expired_total", "Commands dead-lettered past their deadline, never run.", func(s amqpbus.Stats) int64 { return s.Expired }),
+		counter("duplicates_total", "Commands answered from the worker's memory of recent ids.", func(s amqpbus.Stats) int64 { return s.Duplicates }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "callgw", Subsystem: "amqp", Name: "connected", Help: "1 while connected to a broker."},
+			func() float64 {
+				if bus.State().Connected {
+					return 1
+				}
+				return 0
+			}),
+	)
+}
+
+// registerPBX exposes the ARI adapter's counters as metrics.
+func registerPBX(r prometheus.Registerer, p *asterisk.PBX) {
+	counter := func(name, help string, f func(asterisk.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "ari", Name: name, Help: help},
+			func() float64 { return float64(f(p.Stats())) })
+	}
+	r.MustRegister(
+		counter("events_in_total", "ARI events received.", func(s asterisk.Stats) int64 { return s.EventsIn }),
+		counter("events_published_total", "CallAPI events published.", func(s asterisk.Stats) int64 { return s.EventsPublished }),
+		counter("events_dropped_total", "CallAPI events that could not be published.", func(s asterisk.Stats) int64 { return s.EventsDropped }),
+		counter("publish_errors_total", "Event publishes that failed.", func(s asterisk.Stats) int64 { return s.PublishErrors }),
+		counter("decode_errors_total", "Undecodable ARI messages.", func(s asterisk.Stats) int64 { return s.DecodeErrors }),
+		counter("requests_abandoned_total", "ARI requests given up at their deadline.", func(s asterisk.Stats) int64 { return s.RequestsAbandoned }),
+		counter("connects_total", "Events WebSocket connections made.", func(s asterisk.Stats) int64 { return s.Connects }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "callgw", Subsystem: "ari", Name: "calls", Help: "Live calls on this node."},
+			func() float64 { return float64(p.Stats().Calls) }),
+	)
+}
+
+// serveOps serves /healthz, /readyz, /metrics and /debug/pprof/ on addr
+// until ctx ends. An empty addr serves nothing.
+func serveOps(ctx context.Context, addr string, metrics *prometheus.Registry, ready func() error, log *zap.Logger) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := ready(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	log.Info("ops endpoint listening", zap.String("addr", ln.Addr().String()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
