@@ -83,7 +83,7 @@ func startStackAuth(t *testing.T, auth []config.AuthClient, nodes ...string) *sy
 		ts := httptest.NewServer(sim.Handler())
 		s.sims[n] = sim
 		w, err := stack.NewWorker(&config.Worker{Common: common, NodeID: n, ARIURL: ts.URL + "/ari", ARIUser: "u", ARIPassword: "p",
-			ARIApp: "callgw", Tenant: gateway.DefaultTenant, HeartbeatInterval: 200 * time.Millisecond, Concurrency: 64}, log.Named(n))
+			ARIApp: "callgw", Tenant: gateway.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 64}, log.Named(n))
 		if err != nil {
 			t.Fatal(err)
 		}
