@@ -80,7 +80,6 @@ type call struct {
 	created    bool   // call.created published
 	pending    bool   // Originate registered it; POST /channels not answered yet
 	dialStatus string // last final dialstatus of a Dial event for it
-	hardCause  int    // cause of a hard ChannelHangupRequest
 	ourReason  string // ARI reason of our own DELETE, "" if none
 	why        string // ReasonAPI / ReasonTimeout when we hung it up
 	hangup     *gateway.Hangup
@@ -237,7 +236,7 @@ func (t *tracker) list(tenant string) []*gateway.Call {
 	defer t.mu.Unlock()
 	out := make([]*gateway.Call, 0, len(t.calls))
 	for _, c := range t.calls {
-		if c.tenant == tenant && c.created {
+		if c.tenant == tenant && !c.pending {
 			out = append(out, c.snapshot(t.node))
 		}
 	}
@@ -376,20 +375,18 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 		}
 	case "ChannelHangupRequest":
 		// A soft hangup request carries Asterisk's soft-hangup flags in
-		// "cause" (32 = AST_SOFTHANGUP_EXPLICIT), not a Q.850 cause: only a
-		// hard request says why.
+		// "cause" (32 = AST_SOFTHANGUP_EXPLICIT), not a Q.850 cause, and
+		// can be withdrawn (async goto of continue/redirect): it ends
+		// nothing. A hard request with a cause is the end, and says why.
 		if !ev.Soft && ev.Cause > 0 {
-			c.hardCause = ev.Cause
+			out = append(out, t.endLocked(c, ev.Cause, "", ReasonRemote, at, raw))
 		}
 	case "StasisEnd":
 		// A channel that entered Stasis from the dialplan may deliver no
 		// ChannelDestroyed after StasisEnd (inbound-sip.txt): the call ends
 		// here, with the best cause known.
 		cause, reason := 16, ReasonLeftStasis
-		switch {
-		case c.hardCause > 0:
-			cause, reason = c.hardCause, ReasonRemote
-		case c.ourReason != "":
+		if c.ourReason != "" {
 			cause, reason = reasonCause[c.ourReason], ReasonAPI
 		}
 		out = append(out, t.endLocked(c, cause, "", reason, at, raw))
@@ -497,9 +494,10 @@ func (t *tracker) handleSeen(ch *ariChannel, m *meta) []*gateway.Event {
 		}
 		c = t.adoptLocked(ch, *m, at)
 		// A restarted worker has lost the seq of the calls it adopts;
-		// starting from the clock keeps each call's seq increasing across
-		// worker restarts.
-		c.seq = uint64(at.UnixNano())
+		// starting from the clock in microseconds keeps each call's seq
+		// increasing across worker restarts (a call never has a million
+		// events per second) and below 2^53, exact in JavaScript.
+		c.seq = uint64(at.UnixMicro())
 		return []*gateway.Event{t.createdLocked(c, at, ch.stasisArgs(), true, nil)}
 	}
 	var out []*gateway.Event
@@ -522,14 +520,11 @@ func (t *tracker) handleGone(id gateway.CallID) []*gateway.Event {
 	if c == nil || c.pending {
 		return nil
 	}
-	cause, reason := 0, ReasonLost
-	switch {
-	case c.hardCause > 0:
-		cause = c.hardCause
-	case c.ourReason != "":
+	cause := 0
+	if c.ourReason != "" {
 		cause = reasonCause[c.ourReason]
 	}
-	return compact([]*gateway.Event{t.endLocked(c, cause, "", reason, at, nil)})
+	return compact([]*gateway.Event{t.endLocked(c, cause, "", ReasonLost, at, nil)})
 }
 
 func compact(evs []*gateway.Event) []*gateway.Event {

@@ -90,7 +90,11 @@ func (p *PBX) enqueue(ctx context.Context, it item) bool {
 	if it.ev != nil {
 		f = append(f, zap.String("ari_event", it.ev.Type))
 	}
-	p.log.Error("event queue full, ARI event dropped", f...)
+	if ctx.Err() != nil {
+		p.log.Warn("stopping: ARI event not processed", f...)
+	} else {
+		p.log.Error("event queue full, ARI event dropped", f...)
+	}
 	return false
 }
 

@@ -308,7 +308,7 @@ func TestReconcileAdopt(t *testing.T) {
 	ch := &ariChannel{ID: "sim-1.1", Name: "PJSIP/x-1", State: "Up", Caller: ariCaller{Number: "100"},
 		Dialplan: ariDialplan{Exten: "200", AppName: "Stasis", AppData: "callgw,a,b"}}
 	evs := tr.handleSeen(ch, &meta{tenant: "acme", dir: gateway.Outbound, tags: []string{"t"}})
-	if len(evs) != 1 || evs[0].Type != gateway.EvCallCreated || evs[0].Seq < 1<<40 {
+	if len(evs) != 1 || evs[0].Type != gateway.EvCallCreated || evs[0].Seq < 1<<40 || evs[0].Seq > 1<<53 {
 		t.Fatalf("adopt: %v seq %d", types(evs, ""), evs[0].Seq)
 	}
 	var d CreatedData

@@ -248,6 +248,11 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 	case <-c.done:
 		return p.calls.snapshot(c), nil
 	case <-ctx.Done():
+		select {
+		case <-c.done: // answered or ended just in time
+			return p.calls.snapshot(c), nil
+		default:
+		}
 	}
 	log.Info("call not answered before the deadline, hanging up")
 	p.calls.mu.Lock()
@@ -293,7 +298,8 @@ func (p *PBX) Call(ctx context.Context, tenant string, id gateway.CallID) (*gate
 	return p.calls.snapshot(c), nil
 }
 
-// Calls returns the live calls of tenant, oldest first.
+// Calls returns the live calls of tenant, oldest first (not those whose
+// originate is still waiting for Asterisk's answer).
 func (p *PBX) Calls(ctx context.Context, tenant string) ([]*gateway.Call, error) {
 	return p.calls.list(p.tenantOr(tenant)), nil
 }

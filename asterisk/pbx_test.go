@@ -81,7 +81,7 @@ type harness struct {
 	stop func()
 }
 
-func newSim(t *testing.T) (*arisim.Server, *httptest.Server) {
+func newSim(t testing.TB) (*arisim.Server, *httptest.Server) {
 	t.Helper()
 	srv := arisim.New(arisim.Config{User: "u", Password: "p", DialplanStep: 20 * time.Millisecond, DTMFInterval: 20 * time.Millisecond})
 	ts := httptest.NewServer(srv.Handler())
@@ -93,7 +93,7 @@ func newSim(t *testing.T) (*arisim.Server, *httptest.Server) {
 }
 
 // startPBX runs a PBX against ts until the test ends (or stop is called).
-func startPBX(t *testing.T, ts *httptest.Server, tweak func(*Config)) (*PBX, *recSink, func()) {
+func startPBX(t testing.TB, ts *httptest.Server, tweak func(*Config)) (*PBX, *recSink, func()) {
 	t.Helper()
 	sink := newRecSink()
 	cfg := Config{
@@ -539,7 +539,7 @@ func TestPBXDialplanOriginate(t *testing.T) {
 func TestPBXConcurrentOrder(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 20*time.Second)
-	const n = 60
+	const n = 200
 	ids := make([]gateway.CallID, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -689,5 +689,56 @@ func TestPBXHangupInvalidReason(t *testing.T) {
 	}
 	if hd := hangupData(t, h.sink.waitFor(t, id, gateway.EvCallHangup)); hd.Cause != 19 {
 		t.Errorf("hangup %+v", hd)
+	}
+}
+
+// An Asterisk restart loses every channel without an event: after the
+// reconnect each call gets its call.hangup, and new calls work.
+func TestPBXAsteriskRestart(t *testing.T) {
+	h := newHarness(t)
+	ctx := ctxT(t, 10*time.Second)
+	id := newID()
+	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.Restart()
+	if hd := hangupData(t, h.sink.waitFor(t, id, gateway.EvCallHangup)); hd.Reason != ReasonLost {
+		t.Errorf("hangup %+v", hd)
+	}
+	for i := 0; i < 250; i++ { // reconnected and the app registered again
+		if info, _ := h.pbx.Info(ctx); info.Healthy && h.pbx.Stats().Connects >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	id2 := newID()
+	c, err := h.pbx.Originate(ctx, "acme", id2, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered})
+	if err != nil || c.State != gateway.StateUp {
+		t.Fatalf("after restart: %+v %v", c, err)
+	}
+}
+
+// A dropped WebSocket while a call ends: the call.hangup arrives, from the
+// events or from the re-read, exactly once.
+func TestPBXDropWebSockets(t *testing.T) {
+	h := newHarness(t)
+	ctx := ctxT(t, 10*time.Second)
+	id := newID()
+	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.DropWebSockets()
+	h.srv.HangupChannel(string(id), 17)
+	h.sink.waitFor(t, id, gateway.EvCallHangup)
+	waitNoChannels(t, h.srv)
+	time.Sleep(100 * time.Millisecond)
+	n := 0
+	for _, e := range h.sink.of(id) {
+		if e.Type == gateway.EvCallHangup {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d call.hangup events", n)
 	}
 }

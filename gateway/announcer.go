@@ -13,6 +13,7 @@ type Announcer struct {
 	Sink     HeartbeatSink
 	Interval time.Duration
 	Capacity int
+	Events   EventSink   // nil: no node.up/draining/down events
 	OnError  func(error) // nil: ignore (the next beat retries)
 
 	started  time.Time
@@ -33,7 +34,7 @@ func (a *Announcer) Drain() {
 	}
 }
 
-func (a *Announcer) beat(ctx context.Context, state NodeState) {
+func (a *Announcer) beat(ctx context.Context, state NodeState) *Heartbeat {
 	hb := &Heartbeat{Node: a.Node, State: state, Capacity: a.Capacity, IntervalMS: a.Interval.Milliseconds(), StartedAt: a.started, Time: time.Now().UTC()}
 	ictx, cancel := context.WithTimeout(ctx, a.Interval)
 	info, err := a.PBX.Info(ictx)
@@ -49,6 +50,19 @@ func (a *Announcer) beat(ctx context.Context, state NodeState) {
 	if err := a.Sink.PublishHeartbeat(pctx, hb); err != nil && a.OnError != nil {
 		a.OnError(err)
 	}
+	return hb
+}
+
+// announce publishes the node event of a state change.
+func (a *Announcer) announce(ctx context.Context, hb *Heartbeat) {
+	if a.Events == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, a.Interval)
+	defer cancel()
+	if err := a.Events.PublishEvent(pctx, NodeEvent(hb, "")); err != nil && a.OnError != nil {
+		a.OnError(err)
+	}
 }
 
 // Run beats every Interval until ctx ends, then sends a final "down" beat
@@ -57,14 +71,18 @@ func (a *Announcer) Run(ctx context.Context) error {
 	a.started = time.Now().UTC()
 	t := time.NewTicker(a.Interval)
 	defer t.Stop()
-	state := NodeUp
+	state, announced := NodeUp, NodeState("")
 	drain := (<-chan struct{})(a.draining)
 	for {
-		a.beat(ctx, state)
+		hb := a.beat(ctx, state)
+		if state != announced {
+			a.announce(ctx, hb)
+			announced = state
+		}
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Interval)
-			a.beat(fctx, NodeDown)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*a.Interval)
+			a.announce(fctx, a.beat(fctx, NodeDown))
 			cancel()
 			return nil
 		case <-t.C:

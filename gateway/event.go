@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // EventType names a normalized CallAPI event: "<resource>.<event>", where
@@ -104,4 +106,28 @@ type CommandCompletedData struct {
 	CommandID string `json:"command_id"`
 	Action    Action `json:"action"`
 	Reply     *Reply `json:"reply"`
+}
+
+// NodeEvent builds the node.up, node.draining or node.down event of a
+// heartbeat; its data is the heartbeat. Node events belong to no tenant:
+// their routing key starts with "_" (e.g. _.pbx1.node.down.pbx1).
+//
+// A worker announces its own changes (id empty: a new UUID). A node that
+// stops beating is declared down by every gateway that notices: they all
+// derive the same event id from dedupKey, so subscribers drop the copies
+// by id.
+func NodeEvent(hb *Heartbeat, dedupKey string) *Event {
+	typ := EvNodeUp
+	switch hb.State {
+	case NodeDraining:
+		typ = EvNodeDraining
+	case NodeDown:
+		typ = EvNodeDown
+	}
+	data, _ := json.Marshal(hb)
+	id := uuid.NewString()
+	if dedupKey != "" {
+		id = uuid.NewSHA1(idemNamespace, []byte("node\x00"+string(hb.Node)+"\x00"+dedupKey)).String()
+	}
+	return &Event{ID: id, Type: typ, Time: time.Now().UTC(), Node: hb.Node, Data: data}
 }

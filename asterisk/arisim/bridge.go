@@ -114,7 +114,7 @@ func (s *Server) updateBridgePeers(b *bridge) {
 }
 
 // leaveBridge takes c out of its bridge: BRIDGEPEER cleared, ChannelLeftBridge.
-func (s *Server) leaveBridge(c *channel, announce bool) {
+func (s *Server) leaveBridge(c *channel) {
 	b := c.bridge
 	if b == nil {
 		return
@@ -130,7 +130,6 @@ func (s *Server) leaveBridge(c *channel, announce bool) {
 	}
 	s.emit(&event{typ: "ChannelLeftBridge", body: map[string]any{"bridge": b.json(), "channel": c.json()}, channels: []string{c.id}, bridges: []string{b.id}})
 	c.bridge = nil
-	_ = announce
 	if len(b.channels) >= 2 {
 		s.updateBridgePeers(b)
 	}
@@ -139,7 +138,7 @@ func (s *Server) leaveBridge(c *channel, announce bool) {
 // destroyBridge implements DELETE /bridges/{id}: members leave (they stay in Stasis), BridgeDestroyed.
 func (s *Server) destroyBridge(b *bridge) {
 	for len(b.channels) > 0 {
-		s.leaveBridge(b.channels[0], true)
+		s.leaveBridge(b.channels[0])
 	}
 	s.stopMediaOn("bridge:" + b.id)
 	s.finishRecordingsOn("bridge:" + b.id)

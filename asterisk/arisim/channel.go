@@ -141,7 +141,10 @@ func (s *Server) enterStasis(c *channel, appName string, args []string, varset b
 	if args == nil {
 		args = []string{}
 	}
+	// StasisStart and StasisEnd go to the owning app only (app_send), not to subscribeAll listeners
+	// of other apps.
 	e := s.chanEvent("StasisStart", c, "args", args)
+	e.toApp = appName
 	s.emit(e)
 }
 
@@ -151,9 +154,11 @@ func (s *Server) leaveStasis(c *channel, status string) {
 		return
 	}
 	appName := c.stasisApp
-	s.leaveBridge(c, true)
+	s.leaveBridge(c)
 	s.stopMediaOn("channel:" + c.id)
-	s.emit(s.chanEvent("StasisEnd", c))
+	end := s.chanEvent("StasisEnd", c)
+	end.toApp = appName
+	s.emit(end)
 	c.stasisApp, c.stasisArgs = "", nil
 	if c.originated {
 		s.setVar(c, "STASISSTATUS", status)
@@ -168,7 +173,7 @@ func (s *Server) destroy(c *channel, cause int) {
 		return
 	}
 	s.stopMediaOn("channel:" + c.id)
-	s.leaveBridge(c, false)
+	s.leaveBridge(c)
 	c.hungup = true
 	s.emit(s.chanEvent("ChannelDestroyed", c, "cause", cause, "cause_txt", causeTxt(cause)))
 	delete(s.channels, c.id)

@@ -3,6 +3,7 @@ package arisim
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -73,9 +74,6 @@ func parseOriginate(p params, channelID string, create bool) (originateReq, erro
 	r.vars = vars
 	return r, nil
 }
-
-// knownExtensions of the reference context.
-var knownExtensions = map[string]bool{"answer": true, "busy": true, "ring": true, "congestion": true, "echo": true, "dtmf": true}
 
 // originate implements ari_channels_handle_originate_with_id (and create). Caller holds s.mu.
 func (s *Server) originate(r originateReq) (*channel, error) {
@@ -292,11 +290,65 @@ func (s *Server) dial(c *channel, r originateReq, caller *channel) {
 	s.runEndpoint(c, dialEv, onAnswer, ringTimer)
 }
 
-// runLocal plays the reference dialplan on the ;2 half of a Local pair c.
+// localPlan is what the ;2 half of a Local channel does for one extension of callgw-test.
+type localPlan struct {
+	ringFor     time.Duration // Ringing() + Wait before the outcome (0: none)
+	outcome     string        // answer, busy, congestion, ring
+	next, data  string        // application after Answer(): Wait 3600, Echo, SendDTMF …
+	dtmf        string        // digits SendDTMF sends
+	hangupAfter time.Duration // Hangup() that long after answering (0: never)
+}
+
+// plan returns the behaviour of exten in context callgw-test: the reference dialplan, or an
+// extension a test added with AddExtension.
+func (s *Server) plan(ctx, exten string) (localPlan, bool) {
+	if ctx != TestContext {
+		return localPlan{}, false
+	}
+	if ep, ok := s.extensions[exten]; ok {
+		lp := localPlan{ringFor: ep.RingFor, outcome: ep.Outcome, next: "Wait", data: "3600", dtmf: ep.SendDTMF, hangupAfter: ep.HangupAfter}
+		switch lp.outcome {
+		case "":
+			lp.outcome = "answer"
+		case "noanswer":
+			lp.outcome = "ring"
+		case "reject", "unavailable":
+			lp.outcome = "congestion"
+		}
+		if lp.dtmf != "" {
+			lp.next, lp.data = "SendDTMF", lp.dtmf
+		}
+		return lp, true
+	}
+	switch exten {
+	case "answer":
+		return localPlan{outcome: "answer", next: "Wait", data: "3600"}, true
+	case "echo":
+		return localPlan{outcome: "answer", next: "Echo"}, true
+	case "dtmf":
+		return localPlan{outcome: "answer", next: "SendDTMF", data: "123#", dtmf: "123#"}, true
+	case "busy", "congestion", "ring":
+		return localPlan{outcome: exten}, true
+	}
+	return localPlan{}, false
+}
+
+// AddExtension adds (or replaces) extension exten of context callgw-test for this simulator only:
+// Local/<exten>@callgw-test then rings for ep.RingFor and ends as ep.Outcome ("answer" default,
+// "busy", "congestion", "ring"), sends ep.SendDTMF after answering and hangs up after
+// ep.HangupAfter. (A real Asterisk needs the same extension in its dialplan.)
+func (s *Server) AddExtension(exten string, ep Endpoint) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.extensions[exten] = ep
+}
+
+// runLocal plays the dialplan on the ;2 half of a Local pair c, in the recorded event order.
 func (s *Server) runLocal(c *channel, dialEv func(string), onAnswer func(), ringTimer func()) {
 	p := c.peer
 	ctx := p.dialplan.Context
-	if ctx != TestContext || !knownExtensions[p.ext] {
+	lp, ok := s.plan(ctx, p.ext)
+	if !ok {
 		// local_call: "No such extension/context" → the dial fails at once.
 		dialEv("CHANUNAVAIL")
 		p.hungup = true
@@ -305,36 +357,66 @@ func (s *Server) runLocal(c *channel, dialEv func(string), onAnswer func(), ring
 		s.destroy(c, 0)
 		return
 	}
-	answerApp := map[string]string{"answer": "Answer", "echo": "Answer", "dtmf": "Answer", "busy": "Busy", "congestion": "Congestion", "ring": "Ringing"}[p.ext]
 	p.state = "Ring"
-	s.setDialplan(p, ctx, p.ext, 1, answerApp, "", true)
-	switch p.ext {
-	case "answer", "echo", "dtmf":
+	prio := int64(1)
+	if lp.ringFor > 0 || lp.outcome == "ring" {
+		s.setDialplan(p, ctx, p.ext, prio, "Ringing", "", true)
+		c.state = "Ringing"
+		s.emit(s.chanEvent("ChannelStateChange", c))
+		wait := "3600"
+		if lp.outcome != "ring" {
+			wait = strconv.FormatFloat(lp.ringFor.Seconds(), 'f', -1, 64)
+		}
+		prio++
+		s.setDialplan(p, ctx, p.ext, prio, "Wait", wait, true)
+		dialEv("RINGING")
+		if ringTimer != nil {
+			ringTimer()
+		}
+		if lp.outcome == "ring" {
+			return
+		}
+		prio++
+		s.after(lp.ringFor, func() {
+			if !c.hungup && !p.hungup {
+				s.localOutcome(c, lp, prio, dialEv, onAnswer)
+			}
+		})
+		return
+	}
+	s.localOutcome(c, lp, prio, dialEv, onAnswer)
+}
+
+// localOutcome runs Answer()/Busy()/Congestion() at priority prio of the ;2 half.
+func (s *Server) localOutcome(c *channel, lp localPlan, prio int64, dialEv func(string), onAnswer func()) {
+	p := c.peer
+	ctx := p.dialplan.Context
+	switch lp.outcome {
+	case "answer":
+		s.setDialplan(p, ctx, p.ext, prio, "Answer", "", true)
 		s.setState(p, "Up")
 		s.setState(c, "Up")
 		dialEv("ANSWER")
 		onAnswer()
-		next, data, step := "Wait", "3600", s.cfg.DialplanStep
-		switch p.ext {
-		case "echo":
-			next, data = "Echo", ""
-		case "dtmf":
-			next, data = "SendDTMF", "123#"
-		}
-		s.answerStep(p, step, func() {
-			s.setDialplan(p, p.dialplan.Context, p.ext, 2, next, data, true)
-			if p.ext == "dtmf" {
-				s.sendDigits(c, "123#", s.cfg.DTMFInterval, func() {
-					s.setDialplan(p, p.dialplan.Context, p.ext, 3, "Wait", "3600", true)
+		s.answerStep(p, s.cfg.DialplanStep, func() {
+			s.setDialplan(p, ctx, p.ext, prio+1, lp.next, lp.data, true)
+			if lp.dtmf != "" {
+				s.sendDigits(c, lp.dtmf, s.cfg.DTMFInterval, func() {
+					s.setDialplan(p, ctx, p.ext, prio+2, "Wait", "3600", true)
 				})
 			}
 		})
+		if lp.hangupAfter > 0 {
+			s.after(lp.hangupAfter, func() { s.farEndHangup(c, 16) })
+		}
 	case "busy", "congestion":
-		cause, status := 17, "BUSY"
-		if p.ext == "busy" {
+		cause, status, app := 17, "BUSY", "Busy"
+		if lp.outcome == "congestion" {
+			cause, status, app = 34, "CONGESTION", "Congestion"
+		}
+		s.setDialplan(p, ctx, p.ext, prio, app, "", true)
+		if lp.outcome == "busy" {
 			s.setState(p, "Busy")
-		} else {
-			cause, status = 34, "CONGESTION"
 		}
 		dialEv(status)
 		s.emit(s.chanEvent("ChannelHangupRequest", p, "cause", 0))
@@ -344,14 +426,6 @@ func (s *Server) runLocal(c *channel, dialEv func(string), onAnswer func(), ring
 		s.emit(s.chanEvent("ChannelHangupRequest", p, "cause", 16, "soft", true))
 		p.dialplan.AppName, p.dialplan.AppData = "", ""
 		s.destroy(p, cause)
-	case "ring":
-		c.state = "Ringing"
-		s.emit(s.chanEvent("ChannelStateChange", c))
-		s.setDialplan(p, p.dialplan.Context, p.ext, 2, "Wait", "3600", true)
-		dialEv("RINGING")
-		if ringTimer != nil {
-			ringTimer()
-		}
 	}
 }
 
@@ -477,7 +551,7 @@ func (s *Server) runDialplan(c *channel, ctx, exten string, prio int64) {
 			return
 		}
 		s.enterStasis(c, s.cfg.InboundApp, []string{exten}, false)
-	case ctx == TestContext && knownExtensions[exten]:
+	case ctx == TestContext && s.knownExten(exten):
 		switch exten {
 		case "busy":
 			s.setDialplan(c, ctx, exten, prio, "Busy", "", true)
@@ -492,6 +566,11 @@ func (s *Server) runDialplan(c *channel, ctx, exten string, prio int64) {
 		s.setDialplan(c, ctx, exten, prio, "", "", false)
 		s.farEndHangup(c, 16)
 	}
+}
+
+func (s *Server) knownExten(exten string) bool {
+	_, ok := s.plan(TestContext, exten)
+	return ok
 }
 
 // ErrAppNotRegistered is returned by InboundCall when no WebSocket serves the Stasis app:

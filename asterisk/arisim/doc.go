@@ -2,6 +2,19 @@
 // events WebSocket /ari/events, faithful enough that the unmodified CyCoreSystems ari/v5 client and
 // our own adapter cannot tell it from a real Asterisk for the operations callgw uses.
 //
+// Typical test use:
+//
+//	srv := arisim.New(arisim.Config{User: "u", Password: "p"})
+//	ts := httptest.NewServer(srv.Handler())
+//	defer ts.Close()
+//	defer srv.Close()
+//	ariURL := ts.URL + "/ari"
+//
+// Test hooks and faults: AddEndpoint (PJSIP/<name> behaviours), AddExtension (extra callgw-test
+// extensions), InboundCall, HangupChannel, DropWebSockets, RefuseFor, FailRequests, SlowRequests,
+// Restart, ChannelCount. Main runs the simulator standalone (`callgw simulator`). docs/simulator.md
+// lists what is simulated, what is not, and the operation → test table.
+//
 // The source of truth is Asterisk's own API description (../shared/ari-spec), Asterisk's
 // res/ari/resource_*.c for status codes and messages, and transcripts of a real Asterisk 22.10.1
 // (../shared/ari-recordings), which fix the event order the simulator reproduces:
@@ -20,6 +33,8 @@
 //     the outcome is only in Dial's dialstatus (BUSY/CONGESTION) and in ;2's cause (17/34).
 //   - Ring timeout: ;2 ChannelHangupRequest 19, ;2 ChannelHangupRequest 16 soft, ChannelDestroyed ;2
 //     19, ChannelDestroyed ;1 19.
+//   - StasisStart/StasisEnd are sent to the owning app only (app_send), not to subscribeAll
+//     listeners of other apps.
 //   - Inbound calls (Stasis() from the dialplan): the app sees StasisStart only; after StasisEnd the
 //     app is unsubscribed, so no ChannelVarset/ChannelDestroyed follows. Consumers must treat
 //     StasisEnd (or ChannelHangupRequest) as the end of such a call.

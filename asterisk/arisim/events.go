@@ -273,6 +273,9 @@ func (s *Server) wants(c *wsConn, e *event) bool {
 	if a == nil {
 		return false
 	}
+	if len(e.channels) > 0 && a.channels[""] || len(e.bridges) > 0 && a.bridges[""] {
+		return true
+	}
 	for _, id := range e.channels {
 		if a.channels[id] {
 			return true

@@ -175,7 +175,7 @@ func (tg *target) listen(t testing.TB, app string, all bool) *events {
 	// Registered once GET /applications/{app} answers 200.
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		st, _ := tg.do(t, "GET", "/applications/"+app, nil, nil)
+		st, _ := tg.do(t, "GET", "/applications/"+strings.Split(app, ",")[0], nil, nil)
 		if st == 200 {
 			break
 		}

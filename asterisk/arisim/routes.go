@@ -167,8 +167,9 @@ func (s *Server) routeApplications(w http.ResponseWriter, method string, seg []s
 }
 
 func (s *Server) subscription(a *app, src string, add bool) error {
+	// "channel:" / "bridge:" with no id subscribe to all channels / bridges.
 	scheme, id, ok := strings.Cut(src, ":")
-	if !ok || id == "" && scheme != "channel" && scheme != "bridge" && scheme != "endpoint" {
+	if !ok {
 		return errf(400, "Invalid event source URI scheme '"+src+"'")
 	}
 	var set map[string]bool
@@ -554,7 +555,9 @@ func (s *Server) handleMove(id string, p params) error {
 			return
 		}
 		from := c.stasisApp
-		s.emit(s.chanEvent("StasisEnd", c))
+		end := s.chanEvent("StasisEnd", c)
+		end.toApp = from
+		s.emit(end)
 		if a := s.apps[from]; a != nil && !c.originated {
 			delete(a.channels, c.id)
 		}
@@ -749,7 +752,7 @@ func (s *Server) routeBridges(w http.ResponseWriter, method string, seg []string
 			}
 		}
 		for _, cid := range ids {
-			s.leaveBridge(s.channels[cid], true)
+			s.leaveBridge(s.channels[cid])
 		}
 		reply(w, nil, nil)
 	case op == "play" && method == http.MethodPost && len(seg) <= 3:

@@ -216,3 +216,74 @@ func TestDTMFInBridgeAndSnoop(t *testing.T) {
 		}
 	}
 }
+
+// StasisStart/StasisEnd reach only the app that owns the channel, not a subscribeAll listener of
+// another app (Asterisk sends them with app_send).
+func TestStasisEventsOnlyToOwner(t *testing.T) {
+	tg := newSim(t, arisim.Config{})
+	ev := tg.listen(t, tg.app, false)
+	spy := tg.listen(t, tg.app+"spy", true)
+	id := tg.originate(t, ev, tg.app, "answer")
+	spy.wait(t, "ChannelStateChange", isChan(id), time.Second)
+	tg.mustDo(t, 204, "DELETE", "/channels/"+id, nil, nil)
+	spy.wait(t, "ChannelDestroyed", isChan(id), time.Second)
+	if n := spy.count("StasisStart") + spy.count("StasisEnd"); n != 0 {
+		t.Fatalf("subscribeAll listener of another app got %d Stasis events", n)
+	}
+}
+
+// Extensions added per test: ring first, then answer; the far end hangs up later.
+func TestAddExtension(t *testing.T) {
+	tg := newSim(t, arisim.Config{})
+	tg.sim.AddExtension("slow", arisim.Endpoint{RingFor: 100 * time.Millisecond, HangupAfter: 100 * time.Millisecond})
+	tg.sim.AddExtension("slowbusy", arisim.Endpoint{RingFor: 50 * time.Millisecond, Outcome: "busy"})
+	ev := tg.listen(t, tg.app, false)
+	id := uniq("slow")
+	start := time.Now()
+	tg.mustDo(t, 200, "POST", "/channels", url.Values{"endpoint": {"Local/slow@callgw-test"}, "app": {tg.app}, "channelId": {id}}, nil)
+	ev.wait(t, "Dial", func(m map[string]any) bool { return chanID(m) == id && m["dialstatus"] == "RINGING" }, time.Second)
+	ev.wait(t, "StasisStart", isChan(id), time.Second)
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Fatalf("answered after %s, want ≥ 100ms of ringing", d)
+	}
+	if d := ev.wait(t, "ChannelDestroyed", isChan(id), time.Second); d["cause"] != float64(16) {
+		t.Fatal(d)
+	}
+	id2 := uniq("slowbusy")
+	tg.mustDo(t, 200, "POST", "/channels", url.Values{"endpoint": {"Local/slowbusy@callgw-test"}, "app": {tg.app}, "channelId": {id2}}, nil)
+	ev.wait(t, "Dial", func(m map[string]any) bool { return chanID(m) == id2 && m["dialstatus"] == "BUSY" }, time.Second)
+	if d := ev.wait(t, "ChannelDestroyed", isChan(id2+";2"), time.Second); d["cause"] != float64(17) {
+		t.Fatal(d)
+	}
+	// Unknown extension: the dial fails at once.
+	id3 := uniq("nope")
+	tg.mustDo(t, 200, "POST", "/channels", url.Values{"endpoint": {"Local/nope@callgw-test"}, "app": {tg.app}, "channelId": {id3}}, nil)
+	ev.wait(t, "Dial", func(m map[string]any) bool { return chanID(m) == id3 && m["dialstatus"] == "CHANUNAVAIL" }, time.Second)
+	ev.wait(t, "ChannelDestroyed", isChan(id3), time.Second)
+}
+
+// One WebSocket may serve several apps (?app=a,b); "channel:" subscribes an app to all channels.
+func TestMultiAppSocketAndSubscribeAllChannels(t *testing.T) {
+	tg := newSim(t, arisim.Config{})
+	a, b := tg.app+"a", tg.app+"b"
+	ev := tg.listen(t, a+","+b, false)
+	tg.mustDo(t, 200, "GET", "/applications/"+b, nil, nil)
+	ida := tg.originate(t, ev, a, "answer")
+	idb := tg.originate(t, ev, b, "answer")
+	for _, tc := range []struct{ id, app string }{{ida, a}, {idb, b}} {
+		ss := ev.wait(t, "StasisStart", isChan(tc.id), time.Second)
+		if ss["application"] != tc.app {
+			t.Fatalf("StasisStart of %s carried application %v", tc.id, ss["application"])
+		}
+	}
+	watcher := tg.app + "w"
+	wev := tg.listen(t, watcher, false)
+	tg.mustDo(t, 200, "POST", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"channel:"}}, nil)
+	tg.mustDo(t, 204, "POST", "/channels/"+ida+"/variable", url.Values{"variable": {"W"}, "value": {"1"}}, nil)
+	wev.wait(t, "ChannelVarset", isChan(ida), time.Second)
+	tg.mustDo(t, 422, "POST", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"channel:nope"}}, nil)
+	tg.mustDo(t, 400, "POST", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"bogus"}}, nil)
+	tg.mustDo(t, 422, "DELETE", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"bridge:x"}}, nil)
+	tg.mustDo(t, 200, "POST", "/bridges/x", nil, nil)
+	tg.mustDo(t, 409, "DELETE", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"bridge:x"}}, nil)
+}

@@ -72,16 +72,17 @@ type Server struct {
 	localN  int // Local/…-%08x sequence
 	techN   map[string]int
 
-	channels  map[string]*channel
-	bridges   map[string]*bridge
-	playbacks map[string]*playback
-	liveRecs  map[string]*liveRec
-	stored    map[string]*storedRec
-	apps      map[string]*app
-	conns     map[*wsConn]struct{}
-	endpoints map[string]*Endpoint // PJSIP/<name> → behaviour
-	globals   map[string]string
-	devices   map[string]string
+	channels   map[string]*channel
+	bridges    map[string]*bridge
+	playbacks  map[string]*playback
+	liveRecs   map[string]*liveRec
+	stored     map[string]*storedRec
+	apps       map[string]*app
+	conns      map[*wsConn]struct{}
+	endpoints  map[string]*Endpoint // PJSIP/<name> → behaviour
+	extensions map[string]Endpoint  // extra extensions of callgw-test
+	globals    map[string]string
+	devices    map[string]string
 
 	timers map[*time.Timer]struct{}
 	wg     sync.WaitGroup // timer callbacks and websocket goroutines
@@ -95,21 +96,22 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Log.Named("arisim"),
-		started:   time.Now(),
-		techN:     map[string]int{},
-		channels:  map[string]*channel{},
-		bridges:   map[string]*bridge{},
-		playbacks: map[string]*playback{},
-		liveRecs:  map[string]*liveRec{},
-		stored:    map[string]*storedRec{},
-		apps:      map[string]*app{},
-		conns:     map[*wsConn]struct{}{},
-		endpoints: map[string]*Endpoint{},
-		globals:   map[string]string{},
-		devices:   map[string]string{},
-		timers:    map[*time.Timer]struct{}{},
+		cfg:        cfg,
+		log:        cfg.Log.Named("arisim"),
+		started:    time.Now(),
+		techN:      map[string]int{},
+		channels:   map[string]*channel{},
+		bridges:    map[string]*bridge{},
+		playbacks:  map[string]*playback{},
+		liveRecs:   map[string]*liveRec{},
+		stored:     map[string]*storedRec{},
+		apps:       map[string]*app{},
+		conns:      map[*wsConn]struct{}{},
+		endpoints:  map[string]*Endpoint{},
+		extensions: map[string]Endpoint{},
+		globals:    map[string]string{},
+		devices:    map[string]string{},
+		timers:     map[*time.Timer]struct{}{},
 	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s

@@ -270,6 +270,9 @@ func TestSpecConformance(t *testing.T) {
 	tg := &target{url: ts.URL + "/ari", user: "u", pass: "p", app: "spec", sim: srv, client: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
 	ev := tg.listen(t, "spec", true)
 	exercise(t, tg, ev)
+	// Last: a second connection for the app replaces the first (ApplicationReplaced).
+	tg.listen(t, "spec", true)
+	ev.wait(t, "ApplicationReplaced", nil, 3*time.Second)
 
 	ev.mu.Lock()
 	raws := append([][]byte(nil), ev.raw...)
@@ -286,7 +289,7 @@ func TestSpecConformance(t *testing.T) {
 	for _, want := range []string{"StasisStart", "StasisEnd", "ChannelCreated", "ChannelDestroyed", "ChannelStateChange", "ChannelDialplan",
 		"ChannelVarset", "ChannelHangupRequest", "Dial", "ChannelDtmfReceived", "ChannelEnteredBridge", "ChannelLeftBridge", "BridgeCreated",
 		"BridgeDestroyed", "PlaybackStarted", "PlaybackContinuing", "PlaybackFinished", "RecordingStarted", "RecordingFinished",
-		"DeviceStateChanged", "ChannelUserevent"} {
+		"DeviceStateChanged", "ChannelUserevent", "ApplicationMoveFailed", "ApplicationReplaced"} {
 		if seen[want] == 0 {
 			t.Errorf("workload produced no %s event (seen %v)", want, seen)
 		}
@@ -467,6 +470,12 @@ func exercise(t *testing.T, tg *target, ev *events) {
 	}
 	ev.wait(t, "ChannelDestroyed", isChan("cr1"), 3*time.Second)
 	ev.wait(t, "ChannelDestroyed", func(m map[string]any) bool { return m["cause"] == float64(19) }, 3*time.Second)
+	// Move to an app nobody serves: ApplicationMoveFailed.
+	c := tg.originate(t, ev, app, "answer")
+	tg.mustDo(t, 204, "POST", "/channels/"+c+"/move", url.Values{"app": {"nobody"}}, nil)
+	ev.wait(t, "ApplicationMoveFailed", isChan(c), 3*time.Second)
+	tg.mustDo(t, 204, "DELETE", "/channels/"+c, nil, nil)
+	ev.wait(t, "ChannelDestroyed", isChan(c), 3*time.Second)
 	// A few errors, whose bodies must be {"message": …}.
 	tg.do(t, "GET", "/channels/none", nil, nil)
 	tg.do(t, "POST", "/channels", nil, nil)

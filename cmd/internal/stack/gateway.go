@@ -123,6 +123,16 @@ func (g *Gateway) observe(ctx context.Context) error {
 		case <-t.C:
 			for _, ch := range g.reg.Sweep(time.Now()) {
 				g.log.Warn("node down: missed heartbeats", zap.String("node", string(ch.Node)))
+				n, _ := g.reg.Get(ch.Node, time.Now())
+				hb := n.Heartbeat
+				hb.State, hb.Healthy, hb.Reason = gateway.NodeDown, false, "missed heartbeats"
+				// Every gateway that notices publishes the same event id.
+				ev := gateway.NodeEvent(&hb, "missed:"+n.Time.UTC().Format(time.RFC3339Nano))
+				pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				if err := g.bus.PublishEvent(pctx, ev); err != nil {
+					g.log.Warn("node.down not published", zap.String("node", string(ch.Node)), zap.Error(err))
+				}
+				cancel()
 			}
 		}
 	}

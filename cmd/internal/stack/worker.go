@@ -53,6 +53,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 	exec := &gateway.Executor{Node: node, PBX: pbx}
 	bus.ServeCommands(node, exec, amqpbus.ServeOptions{Concurrency: cfg.Concurrency})
 	ann := gateway.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
+	ann.Events = bus
 	ann.OnError = func(err error) { log.Warn("heartbeat not published", zap.String("node", cfg.NodeID), zap.Error(err)) }
 	return &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann}, nil
 }
