@@ -7,6 +7,9 @@
 The queue is server-named, exclusive and auto-deleted: it lives as long as
 this program. For a queue that keeps events while your program is down,
 declare a durable, named queue instead (and give it a max length).
+A pattern such as 'acme.#' also matches the copies published for tags
+('acme.tag.<tag>'), so a tagged call's events can arrive twice: drop
+repeats by the event's "id" (done below).
 Competing consumers: run several copies with the same durable queue name
 bound to 'acme.*.call.created.*' and RabbitMQ hands each new call to one.
 """
@@ -27,11 +30,18 @@ for p in patterns:
     ch.queue_bind(queue=q, exchange=prefix + "callapi.events.routed", routing_key=p)
 
 
+seen = []  # recent event ids, to drop tag copies that a pattern matches too
+
+
 def on_event(channel, method, properties, body):
     e = json.loads(body)
+    channel.basic_ack(method.delivery_tag)
+    if e["id"] in seen:
+        return
+    seen.append(e["id"])
+    del seen[:-4096]
     e.pop("ari", None)  # the raw ARI event; left out for brevity
     print(method.routing_key, json.dumps(e), flush=True)
-    channel.basic_ack(method.delivery_tag)
 
 
 ch.basic_qos(prefetch_count=100)
