@@ -7,8 +7,9 @@ PKGS    := ./...
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n",$$1,$$2}'
 
-build: ## build bin/callgw
+build: ## build bin/callgw and bin/callctl
 	$(GO) build -o $(BIN) ./cmd/callgw
+	$(GO) build -o bin/callctl ./cmd/callctl
 
 dev: build ## run gateway + worker + simulated PBX against the local RabbitMQ
 	@./scripts/broker-check.sh
