@@ -81,9 +81,16 @@ func (a *Announcer) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*a.Interval)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*a.Interval)
+			defer cancel()
+			select {
+			case <-a.draining:
+				if announced != NodeDraining { // drained and stopped at once: say both
+					a.announce(fctx, a.beat(fctx, NodeDraining))
+				}
+			default:
+			}
 			a.announce(fctx, a.beat(fctx, NodeDown))
-			cancel()
 			return nil
 		case <-t.C:
 		case <-drain:

@@ -56,6 +56,8 @@ type system struct {
 	sims   map[string]*arisim.Server
 	cancel context.CancelFunc
 	auth   []config.AuthClient // token auth on when set
+	// stopWorker stops one node's worker gracefully and waits for it.
+	stopWorker map[string]func()
 }
 
 func testLogger(t *testing.T) *zap.Logger {
@@ -72,7 +74,7 @@ func startStack(t *testing.T, nodes ...string) *system {
 
 func startStackAuth(t *testing.T, auth []config.AuthClient, nodes ...string) *system {
 	t.Helper()
-	s := &system{t: t, url: brokerURL(t), prefix: "t" + uuid.NewString()[:8] + ".", sims: map[string]*arisim.Server{}, auth: auth}
+	s := &system{t: t, url: brokerURL(t), prefix: "t" + uuid.NewString()[:8] + ".", sims: map[string]*arisim.Server{}, auth: auth, stopWorker: map[string]func(){}}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	done := make(chan struct{}, len(nodes)+1)
@@ -87,9 +89,13 @@ func startStackAuth(t *testing.T, auth []config.AuthClient, nodes ...string) *sy
 		if err != nil {
 			t.Fatal(err)
 		}
+		wctx, stopWorker := context.WithCancel(ctx)
+		stopped := make(chan struct{})
+		s.stopWorker[n] = func() { stopWorker(); <-stopped }
 		go func() {
 			defer func() { done <- struct{}{} }()
-			if err := w.Run(ctx); err != nil {
+			defer close(stopped)
+			if err := w.Run(wctx); err != nil {
 				t.Errorf("worker %s: %v", n, err)
 			}
 		}()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -198,7 +199,9 @@ func TestPerCallOrder(t *testing.T) {
 	}
 	byCall := map[gateway.CallID][]gateway.Event{}
 	for _, e := range sp.collect(time.Second) {
-		byCall[e.CallID] = append(byCall[e.CallID], e)
+		if e.Type.Resource() == "call" {
+			byCall[e.CallID] = append(byCall[e.CallID], e)
+		}
 	}
 	if len(byCall) != n {
 		t.Fatalf("events for %d calls, want %d", len(byCall), n)
@@ -221,5 +224,46 @@ func TestPerCallOrder(t *testing.T) {
 		if !sort.SliceIsSorted(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq }) {
 			t.Fatalf("call %s: not in seq order", id)
 		}
+	}
+}
+
+// TestNodeLifecycle: a worker that stops gracefully announces draining and
+// down; the gateway then refuses its commands at once and shows it down.
+func TestNodeLifecycle(t *testing.T) {
+	s := startStack(t, "pbx1", "pbx2")
+	sp := s.spy(gateway.ExchangeEventsRouted, "_.pbx2.node.#")
+	if st, _, b := s.do("GET", "/v1/nodes/pbx2", nil); st != 200 || !strings.Contains(string(b), `"state":"up"`) {
+		t.Fatalf("pbx2 before: %d %s", st, b)
+	}
+	s.stopWorker["pbx2"]()
+	var types []gateway.EventType
+	for _, e := range sp.collect(500 * time.Millisecond) {
+		if e.Node != "pbx2" || e.Tenant != "" {
+			t.Fatalf("foreign node event: %+v", e)
+		}
+		types = append(types, e.Type)
+	}
+	if len(types) != 2 || types[0] != gateway.EvNodeDraining || types[1] != gateway.EvNodeDown {
+		t.Fatalf("node events = %v, want [node.draining node.down]", types)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		st, _, b := s.do("GET", "/v1/nodes/pbx2", nil)
+		if st == 200 && strings.Contains(string(b), `"state":"down"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pbx2 not shown down: %d %s", st, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	st, _, b := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "node": "pbx2"})
+	if st != http.StatusServiceUnavailable || !strings.Contains(string(b), "node_unavailable") || time.Since(start) > time.Second {
+		t.Fatalf("originate on stopped pbx2: %d %s after %v", st, b, time.Since(start))
+	}
+	// pbx1 still serves, also for calls sent to any node.
+	if st, _, b := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}); st != http.StatusCreated || !strings.Contains(string(b), `"node":"pbx1"`) {
+		t.Fatalf("originate on any: %d %s", st, b)
 	}
 }

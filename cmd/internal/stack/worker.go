@@ -67,7 +67,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	pbxCtx, stopPBX := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPBX()
 	g, gctx := errgroup.WithContext(context.Background())
-	annCtx, stopAnn := context.WithCancel(ctx)
+	annCtx, stopAnn := context.WithCancel(context.WithoutCancel(ctx)) // stopped after Drain
 	defer stopAnn()
 	g.Go(func() error {
 		defer stopBus()
