@@ -608,3 +608,35 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	sp.quiet(300 * time.Millisecond) // none of acme's events reached beta's binding
 }
+
+// TestAsyncOriginate: Prefer: respond-async answers 202 with the command
+// id at once; the outcome arrives as a command.completed event.
+func TestAsyncOriginate(t *testing.T) {
+	s := startStack(t, "pbx1")
+	sp := s.spy(gateway.ExchangeEventsRouted, "default.*.command.completed.*")
+	st, hdr, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}, "Prefer", "respond-async")
+	if st != http.StatusAccepted || !strings.Contains(hdr.Get("Preference-Applied"), "respond-async") {
+		t.Fatalf("async originate: %d %v %s", st, hdr, body)
+	}
+	var acc gateway.Accepted
+	mustJSON(t, body, &acc)
+	if acc.CommandID == "" || acc.CallID == "" {
+		t.Fatalf("accepted: %s", body)
+	}
+	select {
+	case d := <-sp.d:
+		var e gateway.Event
+		mustJSON(t, d.Body, &e)
+		var done gateway.CommandCompletedData
+		mustJSON(t, e.Data, &done)
+		if done.CommandID != acc.CommandID || done.Reply == nil || !done.Reply.OK {
+			t.Fatalf("command.completed: %s", d.Body)
+		}
+		var c gateway.Call
+		if err := done.Reply.Decode(&c); err != nil || c.ID != acc.CallID || c.State != gateway.StateUp {
+			t.Fatalf("completed call: %+v %v", c, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no command.completed within 5s")
+	}
+}
