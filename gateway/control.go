@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -124,16 +125,21 @@ type RecordArgs struct {
 
 var recNameRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_./-]{0,127}$`)
 
+var recFormats = []string{"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "g722", "g729", "ogg"}
+
 // Validate checks record arguments.
 func (a *RecordArgs) Validate() error {
-	if !recNameRe.MatchString(a.Name) || slices.Contains([]string{".", ".."}, a.Name) || regexp.MustCompile(`\.\.`).MatchString(a.Name) {
+	if !recNameRe.MatchString(a.Name) || strings.Contains(a.Name, "..") {
 		return Invalid("name", "1-128 of [A-Za-z0-9_./-], not starting with . or / and without ..")
 	}
-	if a.Format != "" && !slices.Contains([]string{"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "g722", "g729", "ogg"}, a.Format) {
+	if a.Format != "" && !slices.Contains(recFormats, a.Format) {
 		return Invalid("format", "%q is not a recording format", a.Format)
 	}
-	if a.MaxDurationSeconds < 0 || a.MaxSilenceSeconds < 0 {
+	if a.MaxDurationSeconds < 0 {
 		return Invalid("max_duration_seconds", "must not be negative")
+	}
+	if a.MaxSilenceSeconds < 0 {
+		return Invalid("max_silence_seconds", "must not be negative")
 	}
 	if a.IfExists != "" && !slices.Contains([]string{"fail", "overwrite", "append"}, a.IfExists) {
 		return Invalid("if_exists", "must be fail, overwrite or append")
@@ -174,6 +180,28 @@ type ContinueArgs struct {
 	Extension string `json:"extension,omitempty"`
 	Priority  int    `json:"priority,omitempty"`
 	Label     string `json:"label,omitempty"`
+}
+
+var dialplanWordRe = regexp.MustCompile(`^[A-Za-z0-9_+*#.\-]{1,80}$`)
+
+// Validate checks continue arguments.
+func (a *ContinueArgs) Validate() error {
+	if a.Context != "" && !dialplanWordRe.MatchString(a.Context) {
+		return Invalid("context", "%q is not a dialplan context name", a.Context)
+	}
+	if a.Extension != "" && !dialplanWordRe.MatchString(a.Extension) {
+		return Invalid("extension", "%q is not a dialplan extension", a.Extension)
+	}
+	if a.Priority < 0 {
+		return Invalid("priority", "must be positive")
+	}
+	if a.Label != "" && !dialplanWordRe.MatchString(a.Label) {
+		return Invalid("label", "%q is not a dialplan label", a.Label)
+	}
+	if a.Label != "" && a.Priority != 0 {
+		return Invalid("label", "give a label or a priority, not both")
+	}
+	return nil
 }
 
 // SnoopArgs are the arguments of ActCallSnoop.
@@ -234,6 +262,14 @@ type Variable struct {
 // MOHArgs are the arguments of ActCallMOHStart.
 type MOHArgs struct {
 	Class string `json:"class,omitempty"`
+}
+
+// Validate checks music-on-hold arguments.
+func (a *MOHArgs) Validate() error {
+	if a.Class != "" && !dialplanWordRe.MatchString(a.Class) {
+		return Invalid("class", "%q is not a music-on-hold class name", a.Class)
+	}
+	return nil
 }
 
 // Bridge is a bridge as the CallAPI shows it.

@@ -57,7 +57,7 @@ func init() {
 		}),
 		ActCallContinue: callCtl(func(ctx context.Context, c CallControl, cmd *Command) (any, error) {
 			var a ContinueArgs
-			if err := decodeArgs(cmd, &a); err != nil {
+			if err := decodeValid(cmd, &a, a.Validate); err != nil {
 				return nil, err
 			}
 			return nil, c.Continue(ctx, cmd.Tenant, cmd.CallID, a)
@@ -89,7 +89,7 @@ func init() {
 		}),
 		ActCallMOHStart: callCtl(func(ctx context.Context, c CallControl, cmd *Command) (any, error) {
 			var a MOHArgs
-			if err := decodeArgs(cmd, &a); err != nil {
+			if err := decodeValid(cmd, &a, a.Validate); err != nil {
 				return nil, err
 			}
 			return nil, c.MOH(ctx, cmd.Tenant, cmd.CallID, true, a.Class)

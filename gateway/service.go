@@ -342,7 +342,13 @@ func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateR
 	}
 	s.Locations.Put(BridgeKey(b.ID), b.Node)
 	for _, c := range req.Calls {
-		if _, err := s.BridgeAction(ctx, Options{Tenant: o.Tenant}, b.ID, ActBridgeAdd, BridgeCallArgs{CallID: c}, nil); err != nil {
+		// A retried creation (same idempotency key) re-sends the same
+		// additions, which the worker answers from its memory.
+		sub := Options{Tenant: o.Tenant}
+		if o.IdempotencyKey != "" {
+			sub.IdempotencyKey = o.IdempotencyKey + "/add/" + string(c)
+		}
+		if _, err := s.BridgeAction(ctx, sub, b.ID, ActBridgeAdd, &BridgeCallArgs{CallID: c}, nil); err != nil {
 			return &b, err
 		}
 		b.Calls = append(b.Calls, c)
@@ -358,11 +364,23 @@ func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Ac
 	if a.Resource() != "bridge" || a == ActBridgeCreate || a == ActBridgeList {
 		return nil, Invalid("action", "%s is not an action on an existing bridge", a)
 	}
+	if p, ok := args.(*PlayArgs); ok && a == ActBridgePlay && p.PlaybackID == "" {
+		p.PlaybackID = uuid.NewString()
+	}
 	acc, err := s.routed(ctx, o, bridgeRes(id), a, args, out)
-	if err == nil && a == ActBridgeDestroy {
+	if err != nil || acc != nil {
+		return acc, err
+	}
+	switch v := out.(type) {
+	case *Playback:
+		s.Locations.Put(PlaybackKey(v.ID), v.Node)
+	case *Recording:
+		s.Locations.Put(RecordingKey(v.Name), v.Node)
+	}
+	if a == ActBridgeDestroy {
 		s.Locations.Forget(BridgeKey(id))
 	}
-	return acc, err
+	return nil, nil
 }
 
 // Bridges lists the bridges of every live node.
@@ -387,9 +405,12 @@ func (s *Service) Bridges(ctx context.Context, o Options) ([]*Bridge, []NodeID, 
 // transferee: the transferee and the target are bridged, the transferring
 // party is hung up.
 func (s *Service) Transfer(ctx context.Context, o Options, a TransferArgs) (*Bridge, error) {
-	for f, id := range map[string]CallID{"transferee": a.Transferee, "target": a.Target, "transferer": a.Transferer} {
-		if id == "" || !ValidID(string(id)) {
-			return nil, Invalid(f, "a call id is required")
+	for _, f := range []struct {
+		name string
+		id   CallID
+	}{{"transferee", a.Transferee}, {"target", a.Target}, {"transferer", a.Transferer}} {
+		if f.id == "" || !ValidID(string(f.id)) {
+			return nil, Invalid(f.name, "a call id is required")
 		}
 	}
 	if a.Transferee == a.Target || a.Transferee == a.Transferer || a.Target == a.Transferer {

@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -127,7 +125,10 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 
 // callID reads and checks the {id} path parameter.
 func callID(r *http.Request) (gateway.CallID, error) {
-	id := chi.URLParam(r, "id")
+	id, err := pathParam(r, "id")
+	if err != nil {
+		return "", err
+	}
 	if !gateway.ValidID(id) {
 		return "", gateway.Invalid("id", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", id)
 	}

@@ -3,9 +3,11 @@
 // (Server-Sent Events and WebSocket), OAuth2 client-credentials tokens,
 // health, readiness and Prometheus metrics.
 //
-// It depends on the small interfaces it defines (Calls, Nodes, Events,
-// Health), which *gateway.Service, *gateway.Registry and *Hub satisfy; tests
-// use func-field fakes. It never imports amqpbus or asterisk.
+// It depends on the small interfaces it defines (Calls, Bridges, Media,
+// Nodes, Events, Health), which *gateway.Service, *gateway.Registry and *Hub
+// satisfy; tests use func-field fakes. It never imports amqpbus or asterisk.
+// Bridges and Media are found on the Calls value given to NewServer (so
+// that one *gateway.Service serves every route).
 //
 // Invariants:
 //
@@ -13,6 +15,10 @@
 //     RFC 9457 application/problem+json body whose "code" is the stable
 //     gateway code; httpStatus maps the code to the status. Only internal
 //     errors are logged with their cause, and their cause is never shown.
+//   - Request bodies are decoded strictly (one JSON object, unknown fields
+//     refused, size-limited) and checked at the edge, with errors that name
+//     the field, before any command is built; arguments are handed to the
+//     service as pointers so that their Validate methods run there too.
 //   - Every request that reaches the gateway service carries a deadline:
 //     the "timeout" query (default Config.DefaultTimeout, at most
 //     Config.MaxTimeout).

@@ -22,6 +22,122 @@ type fakeCalls struct {
 	CallFn      func(ctx context.Context, o gateway.Options, id gateway.CallID) (*gateway.Call, error)
 	CallsFn     func(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error)
 	HangupFn    func(ctx context.Context, o gateway.Options, id gateway.CallID, reason string) (*gateway.Accepted, error)
+
+	CallActionFn func(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error)
+	PlayFn       func(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error)
+	RecordFn     func(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error)
+	SnoopFn      func(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error)
+
+	// Bridges
+	CreateBridgeFn func(ctx context.Context, o gateway.Options, req gateway.BridgeCreateRequest) (*gateway.Bridge, error)
+	BridgesFn      func(ctx context.Context, o gateway.Options) ([]*gateway.Bridge, []gateway.NodeID, error)
+	BridgeActionFn func(ctx context.Context, o gateway.Options, id gateway.BridgeID, a gateway.Action, args, out any) (*gateway.Accepted, error)
+	TransferFn     func(ctx context.Context, o gateway.Options, a gateway.TransferArgs) (*gateway.Bridge, error)
+
+	// Media
+	PlaybackActionFn   func(ctx context.Context, o gateway.Options, id string, a gateway.Action, out any) error
+	RecordingActionFn  func(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error
+	StoredRecordingsFn func(ctx context.Context, o gateway.Options) ([]*gateway.Recording, []gateway.NodeID, error)
+	StoredRecordingFn  func(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error
+}
+
+var (
+	_ Calls   = (*fakeCalls)(nil)
+	_ Bridges = (*fakeCalls)(nil)
+	_ Media   = (*fakeCalls)(nil)
+)
+
+// errUnexpected is what an unset func field answers (after failing the test).
+var errUnexpected = gateway.Errorf(gateway.EInternal, "unexpected call of the fake")
+
+func (f *fakeCalls) unexpected(name string) error {
+	f.t.Helper()
+	f.t.Error("unexpected " + name)
+	return errUnexpected
+}
+
+func (f *fakeCalls) CallAction(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
+	if f.CallActionFn == nil {
+		return nil, f.unexpected("CallAction " + string(a))
+	}
+	return f.CallActionFn(ctx, o, id, a, args, out)
+}
+
+func (f *fakeCalls) Play(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error) {
+	if f.PlayFn == nil {
+		return nil, nil, f.unexpected("Play")
+	}
+	return f.PlayFn(ctx, o, id, args)
+}
+
+func (f *fakeCalls) Record(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error) {
+	if f.RecordFn == nil {
+		return nil, nil, f.unexpected("Record")
+	}
+	return f.RecordFn(ctx, o, id, args)
+}
+
+func (f *fakeCalls) Snoop(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error) {
+	if f.SnoopFn == nil {
+		return nil, nil, f.unexpected("Snoop")
+	}
+	return f.SnoopFn(ctx, o, id, args)
+}
+
+func (f *fakeCalls) CreateBridge(ctx context.Context, o gateway.Options, req gateway.BridgeCreateRequest) (*gateway.Bridge, error) {
+	if f.CreateBridgeFn == nil {
+		return nil, f.unexpected("CreateBridge")
+	}
+	return f.CreateBridgeFn(ctx, o, req)
+}
+
+func (f *fakeCalls) Bridges(ctx context.Context, o gateway.Options) ([]*gateway.Bridge, []gateway.NodeID, error) {
+	if f.BridgesFn == nil {
+		return nil, nil, f.unexpected("Bridges")
+	}
+	return f.BridgesFn(ctx, o)
+}
+
+func (f *fakeCalls) BridgeAction(ctx context.Context, o gateway.Options, id gateway.BridgeID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
+	if f.BridgeActionFn == nil {
+		return nil, f.unexpected("BridgeAction " + string(a))
+	}
+	return f.BridgeActionFn(ctx, o, id, a, args, out)
+}
+
+func (f *fakeCalls) Transfer(ctx context.Context, o gateway.Options, a gateway.TransferArgs) (*gateway.Bridge, error) {
+	if f.TransferFn == nil {
+		return nil, f.unexpected("Transfer")
+	}
+	return f.TransferFn(ctx, o, a)
+}
+
+func (f *fakeCalls) PlaybackAction(ctx context.Context, o gateway.Options, id string, a gateway.Action, out any) error {
+	if f.PlaybackActionFn == nil {
+		return f.unexpected("PlaybackAction " + string(a))
+	}
+	return f.PlaybackActionFn(ctx, o, id, a, out)
+}
+
+func (f *fakeCalls) RecordingAction(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error {
+	if f.RecordingActionFn == nil {
+		return f.unexpected("RecordingAction " + string(a))
+	}
+	return f.RecordingActionFn(ctx, o, name, a, out)
+}
+
+func (f *fakeCalls) StoredRecordings(ctx context.Context, o gateway.Options) ([]*gateway.Recording, []gateway.NodeID, error) {
+	if f.StoredRecordingsFn == nil {
+		return nil, nil, f.unexpected("StoredRecordings")
+	}
+	return f.StoredRecordingsFn(ctx, o)
+}
+
+func (f *fakeCalls) StoredRecording(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error {
+	if f.StoredRecordingFn == nil {
+		return f.unexpected("StoredRecording " + string(a))
+	}
+	return f.StoredRecordingFn(ctx, o, name, a, out)
 }
 
 func (f *fakeCalls) Originate(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error) {

@@ -188,10 +188,17 @@ func checkContentType(r *http.Request, want string) error {
 
 // decodeJSON decodes exactly one JSON object into v, refusing unknown
 // fields and trailing data, with messages that name the field.
-func decodeJSON(body io.Reader, v any) error {
+func decodeJSON(body io.Reader, v any) error { return decodeObject(body, v, false) }
+
+// decodeObject is decodeJSON; with optional, an empty body is no error and
+// leaves v as it is.
+func decodeObject(body io.Reader, v any, optional bool) error {
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if optional && errors.Is(err, io.EOF) {
+			return nil
+		}
 		return jsonError(err)
 	}
 	if err := dec.Decode(&json.RawMessage{}); !errors.Is(err, io.EOF) {

@@ -17,12 +17,46 @@ import (
 )
 
 // Calls is what the call handlers need from the gateway. *gateway.Service
-// implements it.
+// implements it. Methods that return a *gateway.Accepted return it (and no
+// result) when o.Async is set.
 type Calls interface {
 	Originate(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error)
 	Call(ctx context.Context, o gateway.Options, id gateway.CallID) (*gateway.Call, error)
 	Calls(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error)
 	Hangup(ctx context.Context, o gateway.Options, id gateway.CallID, reason string) (*gateway.Accepted, error)
+
+	// CallAction runs a call-scoped action (answer, ring, hold, mute,
+	// dtmf, redirect, continue, variables, music on hold) on the node that
+	// owns the call. args is a pointer (so that its Validate method runs)
+	// or nil; the result is decoded into out when out is not nil.
+	CallAction(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error)
+	Play(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error)
+	Record(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error)
+	Snoop(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error)
+}
+
+// Bridges is what the bridge and transfer handlers need. *gateway.Service
+// implements it.
+type Bridges interface {
+	// CreateBridge creates a bridge and adds req.Calls to it. When adding
+	// a call fails it returns the bridge it created with the error.
+	CreateBridge(ctx context.Context, o gateway.Options, req gateway.BridgeCreateRequest) (*gateway.Bridge, error)
+	Bridges(ctx context.Context, o gateway.Options) ([]*gateway.Bridge, []gateway.NodeID, error)
+	// BridgeAction runs a bridge-scoped action (get, destroy, add, remove,
+	// play, record) on the node that owns the bridge; args and out as in
+	// Calls.CallAction.
+	BridgeAction(ctx context.Context, o gateway.Options, id gateway.BridgeID, a gateway.Action, args, out any) (*gateway.Accepted, error)
+	Transfer(ctx context.Context, o gateway.Options, a gateway.TransferArgs) (*gateway.Bridge, error)
+}
+
+// Media is what the playback and recording handlers need.
+// *gateway.Service implements it. Its methods always answer synchronously:
+// the handlers never set o.Async for them.
+type Media interface {
+	PlaybackAction(ctx context.Context, o gateway.Options, id string, a gateway.Action, out any) error
+	RecordingAction(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error
+	StoredRecordings(ctx context.Context, o gateway.Options) ([]*gateway.Recording, []gateway.NodeID, error)
+	StoredRecording(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error
 }
 
 // Nodes is the node registry as the node handlers read it.
@@ -53,9 +87,11 @@ type HealthFunc func() error
 func (f HealthFunc) Ready() error { return f() }
 
 var (
-	_ Calls  = (*gateway.Service)(nil)
-	_ Nodes  = (*gateway.Registry)(nil)
-	_ Events = (*Hub)(nil)
+	_ Calls   = (*gateway.Service)(nil)
+	_ Bridges = (*gateway.Service)(nil)
+	_ Media   = (*gateway.Service)(nil)
+	_ Nodes   = (*gateway.Registry)(nil)
+	_ Events  = (*Hub)(nil)
 )
 
 // Config configures the HTTP server. Zero values take the defaults of
@@ -152,13 +188,15 @@ func (c Config) Validate() error {
 // Server is the REST CallAPI. Build it with NewServer; serve it with Run,
 // or mount Handler in a server of your own.
 type Server struct {
-	cfg    Config
-	log    *zap.Logger
-	calls  Calls
-	nodes  Nodes
-	events Events
-	health Health
-	auth   *authenticator
+	cfg     Config
+	log     *zap.Logger
+	calls   Calls
+	bridges Bridges // from calls, when it implements Bridges
+	media   Media   // from calls, when it implements Media
+	nodes   Nodes
+	events  Events
+	health  Health
+	auth    *authenticator
 
 	handler http.Handler
 	metrics *metrics
@@ -178,8 +216,10 @@ type Server struct {
 
 // NewServer builds a server; it does no I/O. Zero Config fields take the
 // defaults of DefaultConfig. Any of the dependencies may be nil: its routes
-// then answer 503 (calls, nodes, events) or "not ready" (health). An
-// invalid Config (see Validate) makes Run fail at once.
+// then answer 503 (calls, nodes, events) or "not ready" (health). The
+// bridge, transfer, playback and recording routes are served when calls
+// also implements Bridges and Media (as *gateway.Service does), and answer
+// 503 otherwise. An invalid Config (see Validate) makes Run fail at once.
 func NewServer(cfg Config, calls Calls, nodes Nodes, events Events, health Health) *Server {
 	cfgErr := cfg.Validate()
 	cfg = cfg.withDefaults()
@@ -202,6 +242,8 @@ func NewServer(cfg Config, calls Calls, nodes Nodes, events Events, health Healt
 		done:   make(chan struct{}),
 		cfgErr: cfgErr,
 	}
+	s.bridges, _ = calls.(Bridges)
+	s.media, _ = calls.(Media)
 	s.auth = newAuthenticator(cfg.Auth, s.now)
 	s.metrics = newMetrics(reg)
 	s.handler = s.routes(reg)

@@ -3,6 +3,8 @@ package restapi
 import (
 	"context"
 	"encoding/json"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,5 +122,164 @@ func TestOtherTenantIs404(t *testing.T) {
 	}
 	if rec := do(t, s.Handler(), "GET", "/v1/calls/c1", "", "Authorization", tok("acme-app", "s3cret")); rec.Code != 200 {
 		t.Errorf("owner: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestCallActionRoutedToOwner runs the real *gateway.Service behind the
+// handlers: a call action goes only to the node that owns the call (found
+// by a locate broadcast, then cached), async ones too; unknown calls are
+// 404 without any command; the worker's conflict is 409.
+func TestCallActionRoutedToOwner(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		locates int
+		sent    []string // "target action call"
+	)
+	owner := map[gateway.CallID]gateway.NodeID{"c1": "pbx2", "c2": "pbx2"}
+	record := func(target gateway.Target, cmd *gateway.Command) {
+		mu.Lock()
+		defer mu.Unlock()
+		id := string(cmd.CallID)
+		if cmd.BridgeID != "" {
+			id = string(cmd.BridgeID)
+		}
+		if cmd.ResourceID != "" {
+			id = cmd.ResourceID
+		}
+		sent = append(sent, string(target)+" "+string(cmd.Action)+" "+id)
+	}
+	bus := &fakeBus{
+		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
+			if cmd.Action != gateway.ActCallLocate {
+				t.Errorf("gather %s", cmd.Action)
+			}
+			mu.Lock()
+			locates++
+			mu.Unlock()
+			var out []*gateway.Reply
+			for _, n := range expect {
+				if owner[cmd.CallID] == n {
+					out = append(out, gateway.OKReply(cmd.ID, n, gateway.LocateResult{Node: n}))
+				} else {
+					out = append(out, gateway.ErrReply(cmd.ID, n, gateway.Errorf(gateway.ENotFound, "call %s not found", cmd.CallID)))
+				}
+			}
+			return out, nil
+		},
+		RequestFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+			record(target, cmd)
+			node := gateway.NodeID(target)
+			if cmd.Deadline.IsZero() || cmd.Tenant != gateway.DefaultTenant {
+				t.Errorf("command %+v", cmd)
+			}
+			switch cmd.Action {
+			case gateway.ActCallDTMF:
+				var a gateway.DTMFArgs
+				if err := json.Unmarshal(cmd.Args, &a); err != nil || a.Digits != "12#" || a.DurationMS != 80 {
+					t.Errorf("dtmf args %s", cmd.Args)
+				}
+			case gateway.ActCallAnswer:
+				return gateway.ErrReply(cmd.ID, node, gateway.Errorf(gateway.EConflict, "call is not under callgw's control (its channel is not in the Stasis application)")), nil
+			case gateway.ActCallPlay:
+				var a gateway.PlayArgs
+				_ = json.Unmarshal(cmd.Args, &a)
+				return gateway.OKReply(cmd.ID, node, gateway.Playback{ID: a.PlaybackID, Node: node, Media: a.Media[0], State: "queued", TargetID: string(cmd.CallID)}), nil
+			case gateway.ActPlaybackGet:
+				return gateway.OKReply(cmd.ID, node, gateway.Playback{ID: cmd.ResourceID, Node: node, State: "playing"}), nil
+			case gateway.ActBridgeCreate:
+				return gateway.OKReply(cmd.ID, node, gateway.Bridge{ID: cmd.BridgeID, Node: node, Type: "mixing"}), nil
+			}
+			return gateway.OKReply(cmd.ID, node, nil), nil
+		},
+		SendFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) error {
+			record(target, cmd)
+			return nil
+		},
+	}
+	reg := gateway.NewRegistry()
+	for _, n := range []gateway.NodeID{"pbx1", "pbx2"} {
+		reg.Observe(gateway.Heartbeat{Node: n, State: gateway.NodeUp, IntervalMS: 60000}, time.Now())
+	}
+	s := MustNewServer(t, Config{}, deps{calls: gateway.NewService(bus, reg, gateway.NewLocations(0)), nodes: reg})
+	h := s.Handler()
+	lastSent := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(sent) == 0 {
+			return ""
+		}
+		return sent[len(sent)-1]
+	}
+
+	if rec := do(t, h, "POST", "/v1/calls/c1/hold", ""); rec.Code != 204 {
+		t.Fatalf("hold: %d %s", rec.Code, rec.Body)
+	}
+	if got := lastSent(); got != "pbx2 call.hold c1" || locates != 1 {
+		t.Errorf("hold sent %q after %d locates", got, locates)
+	}
+	if rec := do(t, h, "POST", "/v1/calls/c1/dtmf", `{"digits":"12#","duration_ms":80}`); rec.Code != 204 {
+		t.Fatalf("dtmf: %d %s", rec.Code, rec.Body)
+	}
+	if got := lastSent(); got != "pbx2 call.dtmf c1" || locates != 1 {
+		t.Errorf("dtmf sent %q after %d locates (the location is cached)", got, locates)
+	}
+
+	rec := do(t, h, "POST", "/v1/calls/c1/unhold", "", "Prefer", "respond-async")
+	var acc gateway.Accepted
+	if err := json.Unmarshal(rec.Body.Bytes(), &acc); rec.Code != 202 || err != nil || acc.Node != "pbx2" || acc.CallID != "c1" || acc.CommandID == "" {
+		t.Errorf("async unhold: %d %s", rec.Code, rec.Body)
+	}
+	if got := lastSent(); got != "pbx2 call.unhold c1" {
+		t.Errorf("async unhold sent %q", got)
+	}
+
+	rec = do(t, h, "POST", "/v1/calls/c1/play", `{"media":["sound:hello-world"]}`)
+	if rec.Code != 201 {
+		t.Fatalf("play: %d %s", rec.Code, rec.Body)
+	}
+	var pb gateway.Playback
+	if err := json.Unmarshal(rec.Body.Bytes(), &pb); err != nil || pb.ID == "" || pb.Node != "pbx2" || rec.Header().Get("Location") != "/v1/playbacks/"+pb.ID {
+		t.Errorf("play: %s Location %q", rec.Body, rec.Header().Get("Location"))
+	}
+	if rec := do(t, h, "GET", "/v1/playbacks/"+pb.ID, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"state":"playing"`) {
+		t.Errorf("get playback: %d %s", rec.Code, rec.Body)
+	}
+	if got := lastSent(); got != "pbx2 playback.get "+pb.ID || locates != 1 {
+		t.Errorf("playback get sent %q after %d locates (the playback's node is cached)", got, locates)
+	}
+
+	rec = do(t, h, "POST", "/v1/calls/c1/answer", "")
+	if p := decodeProblem(t, rec.Body.Bytes()); rec.Code != 409 || p.Code != gateway.EConflict || !strings.Contains(p.Detail, "Stasis") {
+		t.Errorf("answer outside Stasis: %d %s", rec.Code, rec.Body)
+	}
+
+	n := len(sent)
+	if rec := do(t, h, "POST", "/v1/calls/nowhere/hold", ""); rec.Code != 404 {
+		t.Errorf("unknown call: %d %s", rec.Code, rec.Body)
+	}
+	if len(sent) != n {
+		t.Errorf("a command was sent for an unknown call: %v", sent[n:])
+	}
+
+	// A bridge with calls goes to the node of its first call, and so do
+	// the additions.
+	rec = do(t, h, "POST", "/v1/bridges", `{"calls":["c1","c2"]}`)
+	if rec.Code != 201 {
+		t.Fatalf("create bridge: %d %s", rec.Code, rec.Body)
+	}
+	var b gateway.Bridge
+	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || b.Node != "pbx2" || len(b.Calls) != 2 {
+		t.Errorf("bridge %s", rec.Body)
+	}
+	mu.Lock()
+	got := strings.Join(sent[n:], "; ")
+	mu.Unlock()
+	if want := "pbx2 bridge.create " + string(b.ID) + "; pbx2 bridge.add " + string(b.ID) + "; pbx2 bridge.add " + string(b.ID); got != want {
+		t.Errorf("bridge commands %q, want %q", got, want)
+	}
+	for _, c := range sent {
+		if strings.HasPrefix(c, "pbx1 ") {
+			t.Errorf("pbx1 got %q", c)
+		}
 	}
 }

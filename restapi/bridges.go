@@ -1,0 +1,256 @@
+package restapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// bridgeList is the body of GET /v1/bridges.
+type bridgeList struct {
+	Bridges      []*gateway.Bridge `json:"bridges"`
+	MissingNodes []gateway.NodeID  `json:"missing_nodes"`
+}
+
+// bridgeID reads and checks the {id} path parameter of a bridge route.
+func bridgeID(r *http.Request) (gateway.BridgeID, error) {
+	id, err := pathParam(r, "id")
+	if err != nil {
+		return "", err
+	}
+	if !gateway.ValidID(id) {
+		return "", gateway.Invalid("id", "%q is not a bridge id (1-128 of [A-Za-z0-9._:;@-])", id)
+	}
+	return gateway.BridgeID(id), nil
+}
+
+// handleCreateBridge serves POST /v1/bridges: 201 with the bridge. It is
+// always synchronous (the service gives no asynchronous form): Prefer:
+// respond-async is ignored, and Preference-Applied is not sent.
+func (s *Server) handleCreateBridge(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	req, err := decodeBridge(s.limitBody(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := s.bridges.CreateBridge(ctx, o, req)
+	normBridge(b)
+	if err != nil && b != nil {
+		// The bridge exists but a call could not be added: say so, so
+		// that the client can use or destroy it.
+		w.Header().Set("Location", bridgeURL(b.ID))
+		err = partialBridge(b, err)
+	}
+	s.created(w, r, bridgeURL(bridgeIDOf(b)), b, b == nil, nil, err)
+}
+
+// normBridge makes an empty call list a JSON array.
+func normBridge(b *gateway.Bridge) {
+	if b != nil && b.Calls == nil {
+		b.Calls = []gateway.CallID{}
+	}
+}
+
+func bridgeIDOf(b *gateway.Bridge) gateway.BridgeID {
+	if b == nil {
+		return ""
+	}
+	return b.ID
+}
+
+// partialBridge keeps the code and field of err and names the bridge that
+// was created in its message.
+func partialBridge(b *gateway.Bridge, err error) error {
+	ge := &gateway.Error{}
+	if !errors.As(err, &ge) {
+		return err // internal: the message is not shown anyway
+	}
+	return &gateway.Error{
+		Code: ge.Code, Field: ge.Field, Err: err,
+		Msg: "bridge " + string(b.ID) + " was created (Location), but not every call was added: " + ge.Msg,
+	}
+}
+
+// handleListBridges serves GET /v1/bridges.
+func (s *Server) handleListBridges(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	bs, missing, err := s.bridges.Bridges(ctx, o)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if bs == nil {
+		bs = []*gateway.Bridge{}
+	}
+	for _, b := range bs {
+		normBridge(b)
+	}
+	if missing == nil {
+		missing = []gateway.NodeID{}
+	}
+	writeJSON(w, http.StatusOK, bridgeList{Bridges: bs, MissingNodes: missing})
+}
+
+// handleGetBridge serves GET /v1/bridges/{id}.
+func (s *Server) handleGetBridge(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	id, err := bridgeID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var b gateway.Bridge
+	if _, err := s.bridges.BridgeAction(ctx, o, id, gateway.ActBridgeGet, nil, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	normBridge(&b)
+	writeJSON(w, http.StatusOK, &b)
+}
+
+// bridgeAction serves a bridge-scoped action answered 204 (202 when
+// async); args is built from the request.
+func (s *Server) bridgeAction(a gateway.Action, args func(r *http.Request, w http.ResponseWriter) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o, ctx, cancel, err := s.begin(r, true)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		defer cancel()
+		id, err := bridgeID(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v, err := args(r, w)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		acc, err := s.bridges.BridgeAction(ctx, o, id, a, v, nil)
+		s.noContent(w, r, acc, err)
+	}
+}
+
+// handleDestroyBridge serves DELETE /v1/bridges/{id}.
+func (s *Server) handleDestroyBridge() http.HandlerFunc {
+	return s.bridgeAction(gateway.ActBridgeDestroy, func(*http.Request, http.ResponseWriter) (any, error) { return nil, nil })
+}
+
+// handleBridgeAdd serves POST /v1/bridges/{id}/calls ({"call_id"}).
+func (s *Server) handleBridgeAdd() http.HandlerFunc {
+	return s.bridgeAction(gateway.ActBridgeAdd, func(r *http.Request, w http.ResponseWriter) (any, error) {
+		return decodeBridgeCall(s.limitBody(w, r))
+	})
+}
+
+// handleBridgeRemove serves DELETE /v1/bridges/{id}/calls/{call_id}.
+func (s *Server) handleBridgeRemove() http.HandlerFunc {
+	return s.bridgeAction(gateway.ActBridgeRemove, func(r *http.Request, _ http.ResponseWriter) (any, error) {
+		c, err := pathParam(r, "call_id")
+		if err != nil {
+			return nil, err
+		}
+		if !gateway.ValidID(c) {
+			return nil, gateway.Invalid("call_id", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", c)
+		}
+		return &gateway.BridgeCallArgs{CallID: gateway.CallID(c)}, nil
+	})
+}
+
+// handleBridgePlay serves POST /v1/bridges/{id}/play: 201 with the
+// playback.
+func (s *Server) handleBridgePlay(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	id, err := bridgeID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	args, err := decodePlay(s.limitBody(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// As for calls: the gateway names the playback (the service does not
+	// for bridges), so that an asynchronous answer can point to it.
+	args.PlaybackID = newResourceID(o, "playback")
+	var pb gateway.Playback
+	acc, err := s.bridges.BridgeAction(ctx, o, id, gateway.ActBridgePlay, &args, &pb)
+	loc := playbackURL(args.PlaybackID)
+	if pb.ID != "" {
+		loc = playbackURL(pb.ID)
+	}
+	s.created(w, r, loc, &pb, pb.ID == "", acc, err)
+}
+
+// handleBridgeRecord serves POST /v1/bridges/{id}/record: 201 with the
+// live recording.
+func (s *Server) handleBridgeRecord(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	id, err := bridgeID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	args, err := decodeRecord(s.limitBody(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var rec gateway.Recording
+	acc, err := s.bridges.BridgeAction(ctx, o, id, gateway.ActBridgeRecord, &args, &rec)
+	loc := liveRecordingURL(args.Name)
+	if rec.Name != "" {
+		loc = liveRecordingURL(rec.Name)
+	}
+	s.created(w, r, loc, &rec, rec.Name == "", acc, err)
+}
+
+// handleTransfer serves POST /v1/transfers (attended transfer): 201 with
+// the bridge that joins transferee and target. Always synchronous, like
+// bridge creation.
+func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	args, err := decodeTransfer(s.limitBody(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := s.bridges.Transfer(ctx, o, args)
+	normBridge(b)
+	s.created(w, r, bridgeURL(bridgeIDOf(b)), b, b == nil, nil, err)
+}

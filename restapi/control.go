@@ -1,0 +1,296 @@
+package restapi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// The call-control routes: POST /v1/calls/{id}/<verb>, the variables and
+// music on hold. Every one of them needs the call under callgw's control
+// (in its Stasis application) except snoop; the worker answers conflict
+// otherwise, which is 409 here.
+
+// begin runs the steps every command route shares: it refuses unknown
+// query parameters (timeout is always allowed), checks the Content-Type of
+// requests that may carry a body, builds the options (Prefer:
+// respond-async is honoured only when asyncOK) and derives the deadline.
+// On success the caller must call cancel.
+func (s *Server) begin(r *http.Request, asyncOK bool, query ...string) (gateway.Options, context.Context, context.CancelFunc, error) {
+	if err := checkQuery(r.URL.Query(), append(query, "timeout")...); err != nil {
+		return gateway.Options{}, nil, nil, err
+	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		if err := checkContentType(r, "application/json"); err != nil {
+			return gateway.Options{}, nil, nil, err
+		}
+	}
+	o, err := s.options(r, asyncOK)
+	if err != nil {
+		return o, nil, nil, err
+	}
+	ctx, cancel, err := s.withDeadline(r)
+	if err != nil {
+		return o, nil, nil, err
+	}
+	return o, ctx, cancel, nil
+}
+
+// noContent answers a command without a result: 204, 202 when it was accepted
+// asynchronously, or the error.
+func (s *Server) noContent(w http.ResponseWriter, r *http.Request, acc *gateway.Accepted, err error) {
+	switch {
+	case err != nil:
+		s.fail(w, r, err)
+	case acc != nil:
+		accepted(w, r, acc)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// created answers a command that created something: 201 with Location and
+// the resource, 202 when accepted asynchronously (with Location too when
+// the resource's name is known in advance), or the error. isNil reports a
+// missing result (a service bug, answered 500).
+func (s *Server) created(w http.ResponseWriter, r *http.Request, loc string, v any, isNil bool, acc *gateway.Accepted, err error) {
+	switch {
+	case err != nil:
+		s.fail(w, r, err)
+	case acc != nil:
+		if loc != "" {
+			w.Header().Set("Location", loc)
+		}
+		accepted(w, r, acc)
+	case isNil:
+		s.fail(w, r, gateway.Errorf(gateway.EInternal, "%s returned neither a result nor an acceptance", routePattern(r)))
+	default:
+		w.Header().Set("Location", loc)
+		writeJSON(w, http.StatusCreated, v)
+	}
+}
+
+// pathParam returns a path parameter, percent-decoded (chi routes on the
+// escaped path when the request has one).
+func pathParam(r *http.Request, key string) (string, error) {
+	v := chi.URLParam(r, key)
+	u, err := url.PathUnescape(v)
+	if err != nil {
+		return v, gateway.Invalid(key, "malformed percent-encoding")
+	}
+	return u, nil
+}
+
+// argsFunc decodes a route's body into the arguments of its action: a
+// pointer, or nil for actions without arguments.
+type argsFunc func(body io.Reader) (any, error)
+
+// argsOf adapts a typed body decoder.
+func argsOf[T any](dec func(io.Reader) (T, error)) argsFunc {
+	return func(b io.Reader) (any, error) {
+		v, err := dec(b)
+		return v, err
+	}
+}
+
+// noArgs accepts an empty body or {}.
+func noArgs(b io.Reader) (any, error) { return nil, decodeEmpty(b) }
+
+// ringOff is the argument of POST /v1/calls/{id}/ring/stop.
+func ringOff(b io.Reader) (any, error) {
+	off := false
+	return &ringArgs{On: &off}, decodeEmpty(b)
+}
+
+// callAction serves a call-scoped action answered 204 (202 when async).
+func (s *Server) callAction(a gateway.Action, args argsFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o, ctx, cancel, err := s.begin(r, true)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		defer cancel()
+		id, err := callID(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v, err := args(s.limitBody(w, r))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		acc, err := s.calls.CallAction(ctx, o, id, a, v, nil)
+		s.noContent(w, r, acc, err)
+	}
+}
+
+// newResourceID names a resource the gateway creates for a request (a
+// playback, a snoop call): derived from the Idempotency-Key when there is
+// one, so that a retried request names the same resource, else new. It is
+// known before the command runs, so an asynchronous answer can point to it.
+func newResourceID(o gateway.Options, kind string) string {
+	if o.IdempotencyKey == "" {
+		return uuid.NewString()
+	}
+	return string(gateway.CallIDFor(gateway.CommandID(o.Tenant, o.IdempotencyKey) + "/" + kind))
+}
+
+// Location headers of created resources.
+func playbackURL(id string) string         { return "/v1/playbacks/" + url.PathEscape(id) }
+func liveRecordingURL(name string) string  { return "/v1/recordings/live/" + url.PathEscape(name) }
+func bridgeURL(id gateway.BridgeID) string { return "/v1/bridges/" + url.PathEscape(string(id)) }
+
+// handlePlay serves POST /v1/calls/{id}/play: 201 with the playback.
+func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	id, err := callID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	args, err := decodePlay(s.limitBody(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	args.PlaybackID = newResourceID(o, "playback")
+	pb, acc, err := s.calls.Play(ctx, o, id, args)
+	loc := playbackURL(args.PlaybackID)
+	if pb != nil {
+		loc = playbackURL(pb.ID)
+	}
+	s.created(w, r, loc, pb, pb == nil, acc, err)
+}
+
+// handleRecord serves POST /v1/calls/{id}/record: 201 with the live
+// recording.
+func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	id, err := callID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	args, err := decodeRecord(s.limitBody(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec, acc, err := s.calls.Record(ctx, o, id, args)
+	loc := liveRecordingURL(args.Name)
+	if rec != nil {
+		loc = liveRecordingURL(rec.Name)
+	}
+	s.created(w, r, loc, rec, rec == nil, acc, err)
+}
+
+// handleSnoop serves POST /v1/calls/{id}/snoop: 201 with the new call.
+func (s *Server) handleSnoop(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	id, err := callID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	args, err := decodeSnoop(s.limitBody(w, r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	args.SnoopID = gateway.CallID(newResourceID(o, "snoop"))
+	c, acc, err := s.calls.Snoop(ctx, o, id, args)
+	loc := callURL(args.SnoopID)
+	if c != nil {
+		loc = callURL(c.ID)
+	}
+	s.created(w, r, loc, c, c == nil, acc, err)
+}
+
+// variableName reads and checks the {name} path parameter.
+func variableName(r *http.Request) (string, error) {
+	name, err := pathParam(r, "name")
+	if err != nil {
+		return "", err
+	}
+	a := gateway.VariableArgs{Name: name}
+	return name, a.Validate()
+}
+
+// handleGetVariable serves GET /v1/calls/{id}/variables/{name}.
+func (s *Server) handleGetVariable(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	id, err := callID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name, err := variableName(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var v gateway.Variable
+	if _, err := s.calls.CallAction(ctx, o, id, gateway.ActCallVarGet, &gateway.VariableArgs{Name: name}, &v); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v.Name == "" {
+		v.Name = name
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// handleSetVariable serves PUT /v1/calls/{id}/variables/{name}: 204.
+func (s *Server) handleSetVariable(w http.ResponseWriter, r *http.Request) {
+	o, ctx, cancel, err := s.begin(r, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer cancel()
+	id, err := callID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name, err := variableName(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	args, err := decodeVariable(s.limitBody(w, r), name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	acc, err := s.calls.CallAction(ctx, o, id, gateway.ActCallVarSet, args, nil)
+	s.noContent(w, r, acc, err)
+}
