@@ -112,8 +112,31 @@ func startStackAuth(t *testing.T, auth []config.AuthClient, nodes ...string) *sy
 				return
 			}
 		}
+		deleteTopology(t, s.url, s.prefix)
 	})
 	return s
+}
+
+// deleteTopology removes the durable exchanges and queues a test declared
+// under its prefix, so that test runs do not pile up on the shared broker
+// (hundreds of leftover quorum queues wear a small broker down).
+func deleteTopology(t *testing.T, url, prefix string) {
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return
+	}
+	for _, q := range []string{gateway.QueueAny, gateway.ExchangeDead} {
+		_, _ = ch.QueueDelete(prefix+q, false, false, false)
+	}
+	for _, x := range []string{gateway.ExchangeEventsRouted, gateway.ExchangeEvents, gateway.ExchangeCommands, gateway.ExchangeNodes, gateway.ExchangeDead} {
+		_ = ch.ExchangeDelete(prefix+x, false, false)
+	}
 }
 
 func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan struct{}) {

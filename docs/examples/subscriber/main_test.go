@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/gateway"
@@ -96,4 +97,15 @@ func TestPrintsMatchingEvents(t *testing.T) {
 	}
 	cancel()
 	<-pubDone
+	// Leave nothing behind on the shared broker.
+	if conn, err := amqp.Dial(url); err == nil {
+		if ch, err := conn.Channel(); err == nil {
+			_, _ = ch.QueueDelete(prefix+gateway.QueueAny, false, false, false)
+			_, _ = ch.QueueDelete(prefix+gateway.ExchangeDead, false, false, false)
+			for _, x := range []string{gateway.ExchangeEventsRouted, gateway.ExchangeEvents, gateway.ExchangeCommands, gateway.ExchangeNodes, gateway.ExchangeDead} {
+				_ = ch.ExchangeDelete(prefix+x, false, false)
+			}
+		}
+		conn.Close()
+	}
 }
