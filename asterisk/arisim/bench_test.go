@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -121,11 +122,12 @@ func BenchmarkVariableSet(b *testing.B) {
 }
 
 // TestThroughputWithinFloor runs the benchmarks above and fails when the simulator is more than 3×
-// slower than the bare net/http floor (skipped with -short and under the race detector, whose
-// overhead falls unevenly on the two sides).
+// slower than the bare net/http floor. It takes ~20 s and measures the machine as much as the code,
+// so it runs only when ARISIM_THROUGHPUT=1 (and never under the race detector, whose overhead falls
+// unevenly on the two sides).
 func TestThroughputWithinFloor(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("throughput check needs a normal build and no -short")
+	if os.Getenv("ARISIM_THROUGHPUT") != "1" || raceEnabled {
+		t.Skip("set ARISIM_THROUGHPUT=1 (without -race) to check the simulator against the net/http floor")
 	}
 	for _, tc := range []struct {
 		name   string
@@ -137,18 +139,29 @@ func TestThroughputWithinFloor(t *testing.T) {
 		{"variable set", "POST", "/variable", `{"variable":"BENCH","value":"42"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			floor := testing.Benchmark(func(b *testing.B) {
-				fl := floorServer()
-				defer fl.Close()
-				runRequests(b, tc.method, fl.URL+"/ari/channels/b1"+tc.path, tc.body)
-			})
-			sim := testing.Benchmark(func(b *testing.B) {
-				u, id, stop := benchSim(b)
-				defer stop()
-				runRequests(b, tc.method, u+"/channels/"+url.PathEscape(id)+tc.path, tc.body)
-			})
-			ratio := float64(sim.NsPerOp()) / float64(floor.NsPerOp())
-			t.Logf("floor %d ns/op, simulator %d ns/op: %.2f×", floor.NsPerOp(), sim.NsPerOp(), ratio)
+			// Alternate the two and keep the best of three of each, so that load from other
+			// processes on the machine does not fall on one side only.
+			var floorNs, simNs int64
+			for range 3 {
+				floor := testing.Benchmark(func(b *testing.B) {
+					fl := floorServer()
+					defer fl.Close()
+					runRequests(b, tc.method, fl.URL+"/ari/channels/b1"+tc.path, tc.body)
+				})
+				sim := testing.Benchmark(func(b *testing.B) {
+					u, id, stop := benchSim(b)
+					defer stop()
+					runRequests(b, tc.method, u+"/channels/"+url.PathEscape(id)+tc.path, tc.body)
+				})
+				if floorNs == 0 || floor.NsPerOp() < floorNs {
+					floorNs = floor.NsPerOp()
+				}
+				if simNs == 0 || sim.NsPerOp() < simNs {
+					simNs = sim.NsPerOp()
+				}
+			}
+			ratio := float64(simNs) / float64(floorNs)
+			t.Logf("floor %d ns/op, simulator %d ns/op: %.2f×", floorNs, simNs, ratio)
 			if ratio > 3 {
 				t.Errorf("simulator is %.2f× the floor (limit 3×)", ratio)
 			}

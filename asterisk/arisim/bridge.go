@@ -75,18 +75,22 @@ func (s *Server) addChannels(b *bridge, ids []string) error {
 		if c.stasisApp == "" {
 			return errf(422, "Channel not in Stasis application")
 		}
-		if c.bridge != nil && c.bridge != b {
-			return errf(409, "Channel is already bridged")
-		}
 		chans = append(chans, c)
 	}
 	for _, c := range chans {
 		if c.bridge == b {
 			continue
 		}
+		if c.bridge != nil {
+			s.leaveBridge(c) // Asterisk moves a bridged channel to the new bridge
+		}
 		c.bridge = b
 		b.channels = append(b.channels, c)
-		// Asterisk does not subscribe the app to the bridge here (no BridgeDestroyed is seen later).
+		// The app is subscribed to the bridge while its channel is in it (so BridgeDestroyed after
+		// the channels left is not seen, as recorded).
+		if a := s.apps[c.stasisApp]; a != nil {
+			a.bridgeRefs[b.id]++
+		}
 		s.emit(&event{typ: "ChannelEnteredBridge", body: map[string]any{"bridge": b.json(), "channel": c.json()}, channels: []string{c.id}, bridges: []string{b.id}})
 	}
 	s.updateBridgePeers(b)
@@ -130,6 +134,11 @@ func (s *Server) leaveBridge(c *channel) {
 	}
 	s.emit(&event{typ: "ChannelLeftBridge", body: map[string]any{"bridge": b.json(), "channel": c.json()}, channels: []string{c.id}, bridges: []string{b.id}})
 	c.bridge = nil
+	if a := s.apps[c.stasisApp]; a != nil && a.bridgeRefs[b.id] > 0 {
+		if a.bridgeRefs[b.id]--; a.bridgeRefs[b.id] == 0 {
+			delete(a.bridgeRefs, b.id)
+		}
+	}
 	if len(b.channels) >= 2 {
 		s.updateBridgePeers(b)
 	}
@@ -146,6 +155,7 @@ func (s *Server) destroyBridge(b *bridge) {
 	delete(s.bridges, b.id)
 	for _, a := range s.apps {
 		delete(a.bridges, b.id)
+		delete(a.bridgeRefs, b.id)
 	}
 }
 

@@ -76,11 +76,9 @@ func (s *Server) chanEvent(typ string, c *channel, kv ...any) *event {
 	for i := 0; i+1 < len(kv); i += 2 {
 		body[kv[i].(string)] = kv[i+1]
 	}
-	e := &event{typ: typ, body: body, channels: chanSubjects(c)}
-	if c.bridge != nil {
-		e.bridges = []string{c.bridge.id}
-	}
-	return e
+	// Channel events go to apps subscribed to the channel; Asterisk does not forward them to the
+	// subscribers of the bridge the channel is in.
+	return &event{typ: typ, body: body, channels: chanSubjects(c)}
 }
 
 func (s *Server) setState(c *channel, state string) {
@@ -106,7 +104,7 @@ func (s *Server) setVar(c *channel, name, value string) {
 func (s *Server) subscribe(appName string, ids ...string) {
 	a := s.apps[appName]
 	if a == nil {
-		a = &app{name: appName, channels: map[string]bool{}, bridges: map[string]bool{}, endpoints: map[string]bool{}, devices: map[string]bool{}}
+		a = newApp(appName)
 		s.apps[appName] = a
 	}
 	for _, id := range ids {
@@ -196,6 +194,7 @@ func (s *Server) hangup(c *channel, cause int, explicit bool) {
 	c.hungup = true
 	// Recordings end before the hangup is signalled (as recorded).
 	s.finishRecordingsOn("channel:" + c.id)
+	s.rtpStats(c)
 	if explicit {
 		s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", 32, "soft", true))
 	} else {
@@ -229,6 +228,7 @@ func (s *Server) farEndHangup(c *channel, cause int) {
 	p := c.peer
 	c.hungup = true
 	s.finishRecordingsOn("channel:" + c.id)
+	s.rtpStats(c)
 	s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", cause))
 	s.leaveStasis(c, "SUCCESS")
 	if p != nil && !p.hungup {
@@ -310,4 +310,23 @@ func (s *Server) channelList() []channelJSON {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Creationtime+out[i].ID < out[j].Creationtime+out[j].ID })
 	return out
+}
+
+// rtpQoS are the RTP statistics chan_pjsip sets on an answered channel as it hangs up (recorded in
+// inbound-sip.txt), each raising a ChannelVarset before the ChannelHangupRequest.
+var rtpQoS = [][2]string{
+	{"RTPAUDIOQOS", "ssrc=1110360466;themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;txcount=0;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000"},
+	{"RTPAUDIOQOSJITTER", "minrxjitter=000.000000;maxrxjitter=000.000000;avgrxjitter=000.000000;stdevrxjitter=000.000000;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;"},
+	{"RTPAUDIOQOSLOSS", "  minrxlost=000.000000;  maxrxlost=000.000000;  avgrxlost=000.000000;  stdevrxlost=000.000000;  mintxlost=000.000000;  maxtxlost=000.000000;  avgtxlost=000.000000;  stdevtxlost=000.000000;"},
+	{"RTPAUDIOQOSRTT", "     minrtt=000.000000;     maxrtt=000.000000;     avgrtt=000.000000;     stdevrtt=000.000000;"},
+	{"RTPAUDIOQOSMES", "   minrxmes=000.000000;   maxrxmes=000.000000;   avgrxmes=000.000000;   stdevrxmes=000.000000;   mintxmes=000.000000;   maxtxmes=000.000000;   avgtxmes=000.000000;   stdevtxmes=000.000000;"},
+}
+
+func (s *Server) rtpStats(c *channel) {
+	if c.tech != "PJSIP" || c.state != "Up" {
+		return
+	}
+	for _, kv := range rtpQoS {
+		s.setVar(c, kv[0], kv[1])
+	}
 }

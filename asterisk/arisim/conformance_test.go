@@ -24,6 +24,18 @@ func connectARI(t *testing.T, tg *target, app string) ari.Client {
 	if err != nil {
 		t.Fatalf("native.Connect: %v", err)
 	}
+	// As on Asterisk, the app is registered only after the WebSocket upgrade was answered, which
+	// Connect does not wait for: wait until it is listed.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if st, _ := tg.do(t, "GET", "/applications/"+app, nil, nil); st == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("app %s not registered after Connect", app)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	// Not cl.Close(): in ari/v5 v5.3.1 Close writes Client.connected while the listen goroutine
 	// writes it too (an unsynchronized bool: a data race under -race). The listen goroutine is left
 	// to retry against the closed server and is ignored by the leak check (main_test.go).

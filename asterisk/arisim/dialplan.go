@@ -263,6 +263,7 @@ func (s *Server) dial(c *channel, r originateReq, caller *channel) {
 				// Stasis(): "Stasis app '…' not registered": STASISSTATUS=FAILED and the
 				// originate thread hangs the channel up.
 				c.dialplan.AppName, c.dialplan.AppData = "Stasis", r.app
+				s.setVar(c, "STASISSTATUS", "")
 				s.setVar(c, "STASISSTATUS", "FAILED")
 				s.after(0, func() { s.hangupNow(c, 16) })
 				return

@@ -35,12 +35,15 @@
 //     19, ChannelDestroyed ;1 19.
 //   - StasisStart/StasisEnd are sent to the owning app only (app_send), not to subscribeAll
 //     listeners of other apps.
+//   - An answered PJSIP channel sets RTPAUDIOQOS* (five ChannelVarset) just before its
+//     ChannelHangupRequest.
 //   - Inbound calls (Stasis() from the dialplan): the app sees StasisStart only; after StasisEnd the
 //     app is unsubscribed, so no ChannelVarset/ChannelDestroyed follows. Consumers must treat
 //     StasisEnd (or ChannelHangupRequest) as the end of such a call.
 //   - Bridges: ChannelEnteredBridge for each channel, then BRIDGEPEER ChannelVarset on each member;
-//     leaving: BRIDGEPEER "" then ChannelLeftBridge. Apps are not subscribed to the bridge itself,
-//     so BridgeCreated/BridgeDestroyed reach subscribeAll listeners (or explicit subscriptions) only.
+//     leaving: BRIDGEPEER "" then ChannelLeftBridge. An app is subscribed to a bridge only while
+//     one of its channels is in it (app_subscribe_bridge), so it sees neither BridgeCreated nor,
+//     once its channels left, BridgeDestroyed (as recorded).
 //   - Hold raises no ChannelHold (no moh_passthrough); redirect of a Local channel answers 204 and
 //     does nothing; a recording on a Local channel (no audio frames) never reaches
 //     maxDurationSeconds and has duration 0. PJSIP channels of the simulator do carry audio.

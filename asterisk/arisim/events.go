@@ -17,12 +17,15 @@ const sendQueue = 8192
 
 // app is a registered Stasis application and its subscriptions.
 type app struct {
-	name      string
-	conn      *wsConn
-	channels  map[string]bool
-	bridges   map[string]bool
-	endpoints map[string]bool
-	devices   map[string]bool
+	name     string
+	conn     *wsConn
+	channels map[string]bool
+	bridges  map[string]bool // explicit subscriptions (applications/{app}/subscription)
+	// bridgeRefs counts the app's channels in each bridge: Stasis subscribes the app to a bridge
+	// while one of its channels is in it (app_subscribe_bridge / app_unsubscribe_bridge).
+	bridgeRefs map[string]int
+	endpoints  map[string]bool
+	devices    map[string]bool
 }
 
 func (a *app) json() applicationJSON {
@@ -44,6 +47,10 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func newApp(name string) *app {
+	return &app{name: name, channels: map[string]bool{}, bridges: map[string]bool{}, bridgeRefs: map[string]int{}, endpoints: map[string]bool{}, devices: map[string]bool{}}
 }
 
 // wsConn is one events WebSocket.
@@ -96,7 +103,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		c := &wsConn{app: name, all: all, send: make(chan []byte, sendQueue), quit: make(chan struct{}), done: make(chan struct{})}
 		a := s.apps[name]
 		if a == nil {
-			a = &app{name: name, channels: map[string]bool{}, bridges: map[string]bool{}, endpoints: map[string]bool{}, devices: map[string]bool{}}
+			a = newApp(name)
 			s.apps[name] = a
 		} else if a.conn != nil && !a.conn.closed {
 			// Asterisk: a second connection for the same app replaces the first.
@@ -282,7 +289,7 @@ func (s *Server) wants(c *wsConn, e *event) bool {
 		}
 	}
 	for _, id := range e.bridges {
-		if a.bridges[id] {
+		if a.bridges[id] || a.bridgeRefs[id] > 0 {
 			return true
 		}
 	}

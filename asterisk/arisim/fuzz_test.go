@@ -1,9 +1,11 @@
 package arisim
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecodeBody feeds arbitrary request bodies to the parameter decoder: it must never panic, and
@@ -68,6 +70,29 @@ func FuzzRoute(f *testing.F) {
 		s.route(w, method, splitPath(path), params{})
 		if w.Code < 200 || w.Code > 599 {
 			t.Fatalf("%s %s -> %d", method, path, w.Code)
+		}
+	})
+}
+
+// FuzzEventEncode: the hand-spliced event header always yields valid JSON with the right values.
+func FuzzEventEncode(f *testing.F) {
+	f.Add("ChannelVarset", "sim", "callgw", "v")
+	f.Add("X", "02:fc:00:00:00:01", "a\"b<c>\\", "\x00é")
+	f.Fuzz(func(t *testing.T, typ, id, app, val string) {
+		e := &event{typ: typ, body: map[string]any{"value": val}}
+		b, err := e.encode(app, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("invalid JSON %q: %v", b, err)
+		}
+		if !utf8.ValidString(typ + id + app + val) {
+			return // json.Marshal replaces invalid UTF-8; values then differ by design
+		}
+		if m["type"] != typ || m["asterisk_id"] != id || m["application"] != app || m["value"] != val {
+			t.Fatalf("round trip %q", b)
 		}
 	})
 }

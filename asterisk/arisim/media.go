@@ -37,16 +37,10 @@ func (s *Server) addTarget(e *event, target string) {
 	switch kind {
 	case "channel":
 		e.channels = append(e.channels, id)
-		if c := s.channels[id]; c != nil && c.bridge != nil {
-			e.bridges = append(e.bridges, c.bridge.id)
-		}
 	case "bridge":
+		// The announcer channel's messages are forwarded to the bridge topic: apps subscribed to
+		// the bridge (explicitly, or because one of their channels is in it) see them.
 		e.bridges = append(e.bridges, id)
-		if b := s.bridges[id]; b != nil {
-			for _, c := range b.channels {
-				e.channels = append(e.channels, c.id)
-			}
-		}
 	}
 }
 

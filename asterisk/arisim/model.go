@@ -180,16 +180,13 @@ func (e *event) encode(app, asteriskID string) ([]byte, error) {
 		}
 		e.json = b
 	}
-	head, err := json.Marshal(struct {
-		Type        string `json:"type"`
-		AsteriskID  string `json:"asterisk_id"`
-		Application string `json:"application"`
-	}{e.typ, asteriskID, app})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 0, len(head)+len(e.json)+1)
-	out = append(out, head[:len(head)-1]...)
+	out := make([]byte, 0, len(e.json)+len(e.typ)+len(asteriskID)+len(app)+48)
+	out = append(out, `{"type":`...)
+	out = appendJSONString(out, e.typ)
+	out = append(out, `,"asterisk_id":`...)
+	out = appendJSONString(out, asteriskID)
+	out = append(out, `,"application":`...)
+	out = appendJSONString(out, app)
 	if len(e.json) > 2 {
 		out = append(out, ',')
 		out = append(out, e.json[1:]...)
@@ -197,6 +194,19 @@ func (e *event) encode(app, asteriskID string) ([]byte, error) {
 		out = append(out, '}')
 	}
 	return out, nil
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

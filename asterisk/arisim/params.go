@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -65,6 +66,9 @@ func (p params) str(name string) string {
 }
 
 func rawString(raw json.RawMessage) (string, bool) {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && !bytes.ContainsAny(raw[1:n-1], `"\\`) {
+		return string(raw[1 : n-1]), true // plain string: no escapes to decode
+	}
 	var v any
 	if json.Unmarshal(raw, &v) != nil {
 		return "", false

@@ -555,6 +555,7 @@ func (s *Server) handleMove(id string, p params) error {
 			return
 		}
 		from := c.stasisApp
+		s.leaveBridge(c) // leaving the app's Stasis() departs the bridge
 		end := s.chanEvent("StasisEnd", c)
 		end.toApp = from
 		s.emit(end)

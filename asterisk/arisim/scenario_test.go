@@ -287,3 +287,34 @@ func TestMultiAppSocketAndSubscribeAllChannels(t *testing.T) {
 	tg.mustDo(t, 200, "POST", "/bridges/x", nil, nil)
 	tg.mustDo(t, 409, "DELETE", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"bridge:x"}}, nil)
 }
+
+// Stasis subscribes an app to a bridge while one of its channels is in it: bridge playbacks are
+// seen then, BridgeDestroyed after the channels left is not (as recorded); an explicit bridge
+// subscription sees it. addChannel moves a channel that is in another bridge.
+func TestBridgeSubscriptions(t *testing.T) {
+	tg := newSim(t, arisim.Config{})
+	ev := tg.listen(t, tg.app, false)
+	id := tg.originate(t, ev, tg.app, "answer")
+	tg.mustDo(t, 200, "POST", "/bridges/b1", nil, nil)
+	tg.mustDo(t, 200, "POST", "/bridges/b2", nil, nil)
+	tg.mustDo(t, 204, "POST", "/bridges/b1/addChannel", url.Values{"channel": {id}}, nil)
+	tg.mustDo(t, 201, "POST", "/bridges/b1/play/bp", url.Values{"media": {"sound:x"}}, nil)
+	ev.wait(t, "PlaybackFinished", nil, 2*time.Second)
+	tg.mustDo(t, 204, "POST", "/bridges/b2/addChannel", url.Values{"channel": {id}}, nil)
+	ev.wait(t, "ChannelLeftBridge", func(m map[string]any) bool { return m["bridge"].(map[string]any)["id"] == "b1" }, time.Second)
+	ev.wait(t, "ChannelEnteredBridge", func(m map[string]any) bool { return m["bridge"].(map[string]any)["id"] == "b2" }, time.Second)
+	tg.mustDo(t, 204, "DELETE", "/bridges/b1", nil, nil)
+	tg.mustDo(t, 200, "POST", "/applications/"+tg.app+"/subscription", url.Values{"eventSource": {"bridge:b2"}}, nil)
+	tg.mustDo(t, 204, "DELETE", "/bridges/b2", nil, nil)
+	ev.wait(t, "BridgeDestroyed", func(m map[string]any) bool { return m["bridge"].(map[string]any)["id"] == "b2" }, time.Second)
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	for _, m := range ev.all {
+		if m["type"] == "BridgeDestroyed" && m["bridge"].(map[string]any)["id"] == "b1" {
+			t.Fatal("BridgeDestroyed of b1 reached an app whose channel had left it")
+		}
+		if m["type"] == "BridgeCreated" {
+			t.Fatal("BridgeCreated reached an app not subscribed at creation")
+		}
+	}
+}
