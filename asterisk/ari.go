@@ -194,3 +194,25 @@ func mapErr(op string, err error, what, conflict string) error {
 
 // notInStasis is the conflict message of channel operations.
 const notInStasis = "call is not under callgw's control (its channel is not in the Stasis application)"
+
+// ctlErr maps the error of an operation on a channel or bridge in the
+// Stasis app. ARI answers 409 both for "not in Stasis" (then the message is
+// stasisMsg) and for other conflicts (a recording of that name in progress,
+// a channel already bridged: Asterisk's text is passed on), and 412 for a
+// channel whose state refuses the operation (not answered yet): all are
+// EConflict. Other statuses map as in mapErr.
+func ctlErr(op string, err error, what, stasisMsg string) error {
+	var e *ariError
+	if errors.As(err, &e) {
+		switch e.Status {
+		case http.StatusConflict:
+			if strings.Contains(strings.ToLower(e.Message), "stasis") {
+				return gateway.Wrap(gateway.EConflict, op, err, what+": "+stasisMsg)
+			}
+			return gateway.Wrap(gateway.EConflict, op, err, what+": "+e.Message)
+		case http.StatusPreconditionFailed:
+			return gateway.Wrap(gateway.EConflict, op, err, what+" is not in a state that allows this (asterisk: "+e.Message+")")
+		}
+	}
+	return mapErr(op, err, what, stasisMsg)
+}

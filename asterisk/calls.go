@@ -20,48 +20,6 @@ const (
 	ReasonLost       = "lost"        // gone when the worker re-read its channels (ended while ARI was disconnected)
 )
 
-// CreatedData is the data of call.created: the call as created, the Stasis
-// arguments of an inbound call, and whether the worker adopted an existing
-// channel (after a restart or reconnect) rather than seeing it start.
-type CreatedData struct {
-	gateway.Call
-	Args    []string `json:"args,omitempty"`
-	Adopted bool     `json:"adopted,omitempty"`
-}
-
-// StateData is the data of call.ringing and call.answered.
-type StateData struct {
-	State      gateway.CallState `json:"state"`
-	AnsweredAt *time.Time        `json:"answered_at,omitempty"`
-}
-
-// BridgedData is the data of call.bridged and call.unbridged.
-type BridgedData struct {
-	BridgeID gateway.BridgeID `json:"bridge_id"`
-}
-
-// PlaybackData is the data of call.playback.started|finished.
-type PlaybackData struct {
-	PlaybackID string `json:"playback_id"`
-	Media      string `json:"media"`
-	State      string `json:"state"`
-}
-
-// RecordingData is the data of call.recording.started|finished|failed.
-type RecordingData struct {
-	Name     string `json:"name"`
-	Format   string `json:"format"`
-	State    string `json:"state"`
-	Duration *int   `json:"duration_s,omitempty"`
-	Cause    string `json:"cause,omitempty"`
-}
-
-// BridgeData is the data of bridge.created|destroyed.
-type BridgeData struct {
-	Name string `json:"name,omitempty"`
-	Type string `json:"type,omitempty"`
-}
-
 // call is the worker's memory of one live call: small, forgotten on hangup.
 type call struct {
 	id         gateway.CallID
@@ -76,6 +34,7 @@ type call struct {
 	bridge     gateway.BridgeID
 	vars       map[string]string
 	seq        uint64
+	held       bool // on hold (call.hold published, call.unhold not yet)
 
 	created    bool   // call.created published
 	pending    bool   // Originate registered it; POST /channels not answered yet
@@ -156,16 +115,21 @@ type meta struct {
 type tracker struct {
 	node   gateway.NodeID
 	app    string
-	tenant string // of bridge events: the node's default tenant
+	tenant string // of events of bridges not created through callgw: the node's default tenant
 	now    func() time.Time
 
-	mu    sync.Mutex
-	calls map[gateway.CallID]*call
-	dead  *tombstones
+	mu      sync.Mutex
+	calls   map[gateway.CallID]*call
+	bridges map[gateway.BridgeID]*bridgeRec // created through callgw, until destroyed
+	dead    *tombstones
+	// deadBridges are the last bridges callgw announced destroyed, so a
+	// BridgeDestroyed arriving after callgw's own DELETE is not announced
+	// again (under the node's default tenant).
+	deadBridges *tombstones
 }
 
 func newTracker(node gateway.NodeID, app, tenant string) *tracker {
-	return &tracker{node: node, app: app, tenant: tenant, now: time.Now, calls: make(map[gateway.CallID]*call), dead: newTombstones(4096)}
+	return &tracker{node: node, app: app, tenant: tenant, now: time.Now, calls: make(map[gateway.CallID]*call), bridges: make(map[gateway.BridgeID]*bridgeRec), dead: newTombstones(4096), deadBridges: newTombstones(256)}
 }
 
 // register adds a call that Originate is about to create. It fails when the
@@ -261,7 +225,7 @@ func (t *tracker) event(c *call, typ gateway.EventType, at time.Time, data any, 
 
 func (t *tracker) createdLocked(c *call, at time.Time, args []string, adopted bool, raw []byte) *gateway.Event {
 	c.created = true
-	d := CreatedData{Call: *c.snapshot(t.node), Args: args, Adopted: adopted}
+	d := gateway.CreatedData{Call: *c.snapshot(t.node), Args: args, Adopted: adopted}
 	return t.event(c, gateway.EvCallCreated, at, d, raw)
 }
 
@@ -276,13 +240,13 @@ func (t *tracker) stateLocked(c *call, st gateway.CallState, at time.Time, raw [
 		c.state, c.answeredAt = gateway.StateUp, at
 		a := at
 		c.signal()
-		return []*gateway.Event{t.event(c, gateway.EvCallAnswered, at, StateData{State: st, AnsweredAt: &a}, raw)}
+		return []*gateway.Event{t.event(c, gateway.EvCallAnswered, at, gateway.StateData{State: st, AnsweredAt: &a}, raw)}
 	case gateway.StateRinging:
 		if c.state == gateway.StateRinging || c.state == gateway.StateUp {
 			return nil
 		}
 		c.state = st
-		return []*gateway.Event{t.event(c, gateway.EvCallRinging, at, StateData{State: st}, raw)}
+		return []*gateway.Event{t.event(c, gateway.EvCallRinging, at, gateway.StateData{State: st}, raw)}
 	case gateway.StateBusy, gateway.StateDialing:
 		if c.state != gateway.StateUp {
 			c.state = st
@@ -395,9 +359,9 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 	case "ChannelDtmfReceived":
 		out = append(out, t.event(c, gateway.EvCallDTMF, at, gateway.DTMFData{Digit: ev.Digit, DurationMS: ev.DurationMS}, raw))
 	case "ChannelHold":
-		out = append(out, t.event(c, gateway.EvCallHold, at, nil, raw))
+		out = append(out, t.holdLocked(c, true, gateway.HoldByRemote, at, raw))
 	case "ChannelUnhold":
-		out = append(out, t.event(c, gateway.EvCallUnhold, at, nil, raw))
+		out = append(out, t.holdLocked(c, false, gateway.HoldByRemote, at, raw))
 	case "PlaybackStarted", "PlaybackFinished":
 		if ev.Playback == nil {
 			break
@@ -406,7 +370,7 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 		if ev.Type == "PlaybackFinished" {
 			typ = gateway.EvCallPlaybackFinished
 		}
-		out = append(out, t.event(c, typ, at, PlaybackData{PlaybackID: ev.Playback.ID, Media: ev.Playback.MediaURI, State: ev.Playback.State}, raw))
+		out = append(out, t.event(c, typ, at, gateway.PlaybackData{PlaybackID: ev.Playback.ID, Media: userMedia(c.tenant, ev.Playback.MediaURI), State: ev.Playback.State}, raw))
 	case "RecordingStarted", "RecordingFinished", "RecordingFailed":
 		if ev.Recording == nil {
 			break
@@ -417,7 +381,8 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 			"RecordingFailed":   gateway.EvCallRecordingFailed,
 		}[ev.Type]
 		r := ev.Recording
-		out = append(out, t.event(c, typ, at, RecordingData{Name: r.Name, Format: r.Format, State: r.State, Duration: r.Duration, Cause: r.Cause}, raw))
+		name := userRecordingName(c.tenant, r.Name)
+		out = append(out, t.event(c, typ, at, gateway.RecordingData{Name: name, Format: r.Format, State: r.State, Duration: r.Duration, Cause: r.Cause}, raw))
 	case "ChannelEnteredBridge", "ChannelLeftBridge":
 		if ev.Bridge == nil {
 			break
@@ -425,32 +390,174 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 		b := gateway.BridgeID(ev.Bridge.ID)
 		if ev.Type == "ChannelEnteredBridge" {
 			c.bridge = b
-			out = append(out, t.event(c, gateway.EvCallBridged, at, BridgedData{BridgeID: b}, raw))
+			out = append(out, t.event(c, gateway.EvCallBridged, at, gateway.BridgedData{BridgeID: b}, raw))
 		} else {
-			out = append(out, t.event(c, gateway.EvCallUnbridged, at, BridgedData{BridgeID: b}, raw))
+			out = append(out, t.event(c, gateway.EvCallUnbridged, at, gateway.BridgedData{BridgeID: b}, raw))
 			c.bridge = ""
 		}
 	}
 	return compact(out)
 }
 
-// bridgeEventLocked maps bridge.created/destroyed. Bridges are not yet
-// created through callgw, so they carry the node's default tenant.
+// bridgeEventLocked maps bridge.created/destroyed. A bridge created through
+// callgw carries its creator's tenant; bridge.created was published when
+// CreateBridge succeeded (Asterisk sends BridgeCreated only to apps
+// subscribed to all bridges), and bridge.destroyed is published once, from
+// BridgeDestroyed or from callgw's own DELETE, whichever comes first. Other
+// bridges carry the node's default tenant.
 func (t *tracker) bridgeEventLocked(ev *ariEvent, id gateway.BridgeID, at time.Time, raw []byte) []*gateway.Event {
 	var typ gateway.EventType
 	switch ev.Type {
 	case "BridgeCreated":
+		if t.bridges[id] != nil {
+			return nil // announced by CreateBridge
+		}
 		typ = gateway.EvBridgeCreated
 	case "BridgeDestroyed":
+		if t.bridges[id] != nil {
+			return compact([]*gateway.Event{t.bridgeGoneLocked(id, at, raw)})
+		}
+		if t.deadBridges.has(gateway.CallID(id)) {
+			return nil // announced when callgw destroyed it
+		}
 		typ = gateway.EvBridgeDestroyed
 	default:
 		return nil
 	}
 	e := &gateway.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: t.tenant, BridgeID: id, ARI: raw}
 	if ev.Bridge != nil {
-		e.Data, _ = json.Marshal(BridgeData{Name: ev.Bridge.Name, Type: ev.Bridge.Type})
+		e.Data, _ = json.Marshal(gateway.BridgeData{Name: ev.Bridge.Name, Type: ev.Bridge.Type})
 	}
 	return []*gateway.Event{e}
+}
+
+// holdLocked moves c on or off hold and returns call.hold / call.unhold on
+// a change (nil otherwise): an API hold and the party's own hold are one
+// state, so neither is announced twice.
+func (t *tracker) holdLocked(c *call, on bool, source string, at time.Time, raw []byte) *gateway.Event {
+	if c.held == on {
+		return nil
+	}
+	c.held = on
+	typ := gateway.EvCallHold
+	if !on {
+		typ = gateway.EvCallUnhold
+	}
+	return t.event(c, typ, at, gateway.HoldData{Source: source}, raw)
+}
+
+// handleHold applies a successful hold/unhold command to call id.
+func (t *tracker) handleHold(id gateway.CallID, on bool) []*gateway.Event {
+	at := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.calls[id]
+	if c == nil || !c.created {
+		return nil
+	}
+	return compact([]*gateway.Event{t.holdLocked(c, on, gateway.HoldByAPI, at, nil)})
+}
+
+// bridgeRec is the worker's memory of a bridge created through callgw:
+// small, forgotten once the bridge is destroyed.
+type bridgeRec struct {
+	id        gateway.BridgeID
+	tenant    string
+	typ, name string
+	createdAt time.Time
+	pending   bool // CreateBridge registered it; POST /bridges not answered yet
+}
+
+func (b *bridgeRec) data() gateway.BridgeData { return gateway.BridgeData{Name: b.name, Type: b.typ} }
+
+// addBridge remembers a bridge; false when the id is in use.
+func (t *tracker) addBridge(b *bridgeRec) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.bridges[b.id]; ok {
+		return false
+	}
+	t.bridges[b.id] = b
+	return true
+}
+
+// bridge returns the bridge id of tenant, or nil.
+func (t *tracker) bridge(tenant string, id gateway.BridgeID) *bridgeRec {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bridges[id]
+	if b == nil || b.tenant != tenant || b.pending {
+		return nil
+	}
+	return b
+}
+
+// bridgesOf returns the bridges of tenant.
+func (t *tracker) bridgesOf(tenant string) []*bridgeRec {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*bridgeRec
+	for _, b := range t.bridges {
+		if b.tenant == tenant && !b.pending {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// bridgeIDs returns the ids of the bridges created through callgw.
+func (t *tracker) bridgeIDs() []gateway.BridgeID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]gateway.BridgeID, 0, len(t.bridges))
+	for id, b := range t.bridges {
+		if !b.pending {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// knownBridge reports whether id is a bridge callgw remembers or destroyed.
+func (t *tracker) knownBridge(id gateway.BridgeID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.bridges[id]
+	return ok || t.deadBridges.has(gateway.CallID(id))
+}
+
+// forgetBridge drops a bridge without publishing anything (its creation
+// failed).
+func (t *tracker) forgetBridge(id gateway.BridgeID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.bridges, id)
+}
+
+// bridgeEvent builds an event of bridge b (no call, no seq).
+func (t *tracker) bridgeEvent(b *bridgeRec, typ gateway.EventType, at time.Time, raw []byte) *gateway.Event {
+	data, _ := json.Marshal(b.data())
+	return &gateway.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: b.tenant, BridgeID: b.id, Data: data, ARI: raw}
+}
+
+// bridgeGoneLocked forgets bridge id and returns its bridge.destroyed, or
+// nil when it was already forgotten.
+func (t *tracker) bridgeGoneLocked(id gateway.BridgeID, at time.Time, raw []byte) *gateway.Event {
+	b := t.bridges[id]
+	if b == nil {
+		return nil
+	}
+	delete(t.bridges, id)
+	t.deadBridges.add(gateway.CallID(id))
+	return t.bridgeEvent(b, gateway.EvBridgeDestroyed, at, raw)
+}
+
+// handleBridgeGone ends a bridge that callgw destroyed or found missing.
+func (t *tracker) handleBridgeGone(id gateway.BridgeID) []*gateway.Event {
+	at := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return compact([]*gateway.Event{t.bridgeGoneLocked(id, at, nil)})
 }
 
 func (t *tracker) adoptLocked(ch *ariChannel, m meta, at time.Time) *call {

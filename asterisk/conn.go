@@ -267,4 +267,38 @@ func (p *PBX) reconcile(ctx context.Context) {
 		p.enqueue(ctx, item{kind: kindSeen, ch: ch})
 	}
 	p.log.Info("channels re-read", zap.Int("tracked", len(tracked)), zap.Int("gone", gone), zap.Int("adopting", adopted))
+	p.reconcileBridges(ctx)
+}
+
+// reconcileBridges forgets, with bridge.destroyed, the bridges created
+// through callgw that are gone (destroyed while the WebSocket was down, or
+// an Asterisk restart), and adopts those a previous worker created (they
+// carry the bridge variable CALLGW_TENANT).
+func (p *PBX) reconcileBridges(ctx context.Context) {
+	tracked := p.calls.bridgeIDs() // before the read: a bridge created later is not judged by it
+	var all []ariBridge
+	if err := p.rest.do(ctx, http.MethodGet, "/bridges", nil, nil, &all); err != nil {
+		p.log.Warn("re-reading bridges after connect failed", zap.Error(err))
+		return
+	}
+	live := make(map[string]bool, len(all))
+	for _, b := range all {
+		live[b.ID] = true
+	}
+	gone := 0
+	for _, id := range tracked {
+		if !live[string(id)] {
+			gone++
+			p.bridgeGone(ctx, id)
+		}
+	}
+	adopted := 0
+	for i := range all {
+		if !p.calls.knownBridge(gateway.BridgeID(all[i].ID)) && p.adoptBridge(ctx, &all[i]) {
+			adopted++
+		}
+	}
+	if gone+adopted > 0 {
+		p.log.Info("bridges re-read", zap.Int("gone", gone), zap.Int("adopted", adopted))
+	}
 }

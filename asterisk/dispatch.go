@@ -24,18 +24,21 @@ import (
 type itemKind uint8
 
 const (
-	kindEvent  itemKind = iota // an ARI event
-	kindSeen                   // a channel read over REST after a (re)connect
-	kindGone                   // a call whose channel was missing on re-read
-	kindVerify                 // check over REST whether a call's channel still exists
+	kindEvent      itemKind = iota // an ARI event
+	kindSeen                       // a channel read over REST after a (re)connect
+	kindGone                       // a call whose channel was missing on re-read
+	kindVerify                     // check over REST whether a call's channel still exists
+	kindHold                       // a hold (on) or unhold command succeeded on call id
+	kindBridgeGone                 // callgw destroyed bridge id (or found it missing)
 )
 
 type item struct {
 	kind itemKind
+	on   bool // kindHold: hold (true) or unhold
 	ev   *ariEvent
 	raw  []byte
 	ch   *ariChannel
-	id   string // channel id for kindGone/kindVerify
+	id   string // channel id for kindGone/kindVerify/kindHold; "bridge:<id>" for kindBridgeGone
 }
 
 // relevant lists the ARI event types the normalizer uses; the others
@@ -142,6 +145,10 @@ func (p *PBX) process(ctx context.Context, it item) {
 		if ariStatus(err) == http.StatusNotFound {
 			evs = p.calls.handleGone(gateway.CallID(it.id))
 		}
+	case kindHold:
+		evs = p.calls.handleHold(gateway.CallID(it.id), it.on)
+	case kindBridgeGone:
+		evs = p.calls.handleBridgeGone(gateway.BridgeID(strings.TrimPrefix(it.id, "bridge:")))
 	}
 	for _, e := range evs {
 		p.publish(ctx, e)
@@ -153,7 +160,7 @@ func (p *PBX) publish(ctx context.Context, e *gateway.Event) {
 	defer cancel()
 	if err := p.sink.PublishEvent(pctx, e); err != nil {
 		p.stats.publishErr.Add(1)
-		p.log.Error("publishing event failed", zap.String("call_id", string(e.CallID)),
+		p.log.Error("publishing event failed", zap.String("call_id", string(e.CallID)), zap.String("bridge_id", string(e.BridgeID)),
 			zap.String("type", string(e.Type)), zap.Uint64("seq", e.Seq), zap.Error(err))
 		return
 	}

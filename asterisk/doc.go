@@ -1,6 +1,8 @@
 // Package asterisk drives one Asterisk node over ARI and implements
-// gateway.PBX. It turns the ARI events of the calls it owns into
-// gateway.Events and publishes them through a gateway.EventSink.
+// gateway.PBX, gateway.CallControl (control.go), gateway.BridgeControl
+// (bridges.go, attended transfer included) and gateway.MediaControl
+// (media.go). It turns the ARI events of the calls and bridges it owns
+// into gateway.Events and publishes them through a gateway.EventSink.
 //
 // Invariants:
 //
@@ -23,8 +25,15 @@
 //     whichever comes first. After each (re)connect the channels are re-read
 //     and the differences published; channels already in the app are
 //     adopted (worker restart).
+//   - Tenancy: every operation is scoped by tenant; another tenant's call,
+//     bridge, playback or recording is not found, without asking Asterisk
+//     where the worker knows. A bridge remembers its creator's tenant; a
+//     playback belongs to its target's tenant; a recording is stored on
+//     Asterisk as "<tenant>.<name>".
 //   - Memory: a call is a small struct, forgotten once it ended; a bounded
-//     ring of ended ids keeps late events from resurrecting it.
+//     ring of ended ids keeps late events from resurrecting it. A bridge
+//     created through callgw is a smaller one, forgotten once destroyed;
+//     playbacks and recordings take no memory.
 //   - Lifecycle: NewPBX does no I/O; Run owns every goroutine (event
 //     shards, WebSocket reader, keepalive, re-read) and stops them all
 //     before it returns.

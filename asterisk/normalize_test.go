@@ -172,7 +172,7 @@ func checkEnvelope(t *testing.T, evs []*gateway.Event, raws []string) {
 			t.Errorf("%s: zero time", e.Type)
 		}
 		if e.Type == gateway.EvCallCreated {
-			var d CreatedData
+			var d gateway.CreatedData
 			if err := json.Unmarshal(e.Data, &d); err != nil || d.ID != e.CallID {
 				t.Errorf("created data %s: %v", e.Data, err)
 			}
@@ -186,7 +186,7 @@ func TestNormalizeInboundCreated(t *testing.T) {
 	if len(evs) != 1 || evs[0].Type != gateway.EvCallCreated {
 		t.Fatalf("got %v", types(evs, ""))
 	}
-	var d CreatedData
+	var d gateway.CreatedData
 	if err := json.Unmarshal(evs[0].Data, &d); err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestReconcileAdopt(t *testing.T) {
 	if len(evs) != 1 || evs[0].Type != gateway.EvCallCreated || evs[0].Seq < 1<<40 || evs[0].Seq > 1<<53 {
 		t.Fatalf("adopt: %v seq %d", types(evs, ""), evs[0].Seq)
 	}
-	var d CreatedData
+	var d gateway.CreatedData
 	_ = json.Unmarshal(evs[0].Data, &d)
 	if !d.Adopted || d.Direction != gateway.Outbound || !slices.Equal(d.Args, []string{"a", "b"}) || d.AnsweredAt == nil {
 		t.Errorf("created %+v", d)

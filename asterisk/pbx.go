@@ -97,7 +97,8 @@ func (c *Config) validate() error {
 }
 
 // PBX drives one Asterisk over ARI: REST calls for commands, the events
-// WebSocket for what happens. It implements gateway.PBX.
+// WebSocket for what happens. It implements gateway.PBX, and
+// gateway.CallControl, gateway.BridgeControl and gateway.MediaControl.
 type PBX struct {
 	cfg    Config
 	log    *zap.Logger

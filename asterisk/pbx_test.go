@@ -405,7 +405,7 @@ func TestPBXRestartReadopts(t *testing.T) {
 
 	p2, sink2, _ := startPBX(t, ts, nil)
 	e := sink2.waitFor(t, id, gateway.EvCallCreated)
-	var d CreatedData
+	var d gateway.CreatedData
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +443,7 @@ func TestPBXInbound(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := h.sink.waitFor(t, gateway.CallID(id), gateway.EvCallCreated)
-	var d CreatedData
+	var d gateway.CreatedData
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		t.Fatal(err)
 	}

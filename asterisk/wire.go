@@ -35,9 +35,11 @@ type ariChannel struct {
 }
 
 type ariBridge struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Type string `json:"bridge_type"`
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Type         string   `json:"bridge_type"`
+	Channels     []string `json:"channels,omitempty"`
+	Creationtime string   `json:"creationtime,omitempty"`
 }
 
 type ariPlayback struct {
