@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,9 @@ type Gateway struct {
 	api  *restapi.Server
 	hub  *restapi.Hub
 	ops  *prometheus.Registry
+
+	hbSince     atomic.Int64 // unix ns when the heartbeat subscription started
+	maxInterval atomic.Int64 // longest heartbeat interval seen, ms
 }
 
 // NewGateway builds a gateway; it does no I/O until Run.
@@ -78,7 +82,23 @@ func (g *Gateway) Ready() error {
 	if len(g.reg.Live(time.Now())) == 0 {
 		return gateway.Errorf(gateway.ENodeUnavailable, "no node is up")
 	}
+	if !g.warm() {
+		return gateway.Errorf(gateway.ENodeUnavailable, "still learning the nodes from their heartbeats")
+	}
 	return nil
+}
+
+// warm reports whether the gateway has listened to heartbeats for longer
+// than the nodes' heartbeat interval: only then has every live node beaten
+// at least once, so that listings and locates ask all of them. A gateway
+// that answered earlier would leave out nodes it has not heard yet.
+func (g *Gateway) warm() bool {
+	since := g.hbSince.Load()
+	if since == 0 {
+		return false
+	}
+	iv := time.Duration(g.maxInterval.Load()) * time.Millisecond
+	return time.Since(time.Unix(0, since)) > iv+iv/4
 }
 
 // observe feeds the registry and the location cache from the bus.
@@ -87,6 +107,9 @@ func (g *Gateway) observe(ctx context.Context) error {
 		return nil
 	}
 	hbSub, err := g.bus.SubscribeHeartbeats(ctx, func(hb *gateway.Heartbeat) {
+		if hb.IntervalMS > g.maxInterval.Load() {
+			g.maxInterval.Store(hb.IntervalMS)
+		}
 		if ch := g.reg.Observe(*hb, time.Now()); ch != nil {
 			g.log.Info("node state", zap.String("node", string(ch.Node)), zap.String("from", string(ch.From)), zap.String("to", string(ch.To)), zap.Bool("healthy", hb.Healthy), zap.String("reason", hb.Reason))
 		}
@@ -94,6 +117,7 @@ func (g *Gateway) observe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe heartbeats: %w", err)
 	}
+	g.hbSince.Store(time.Now().UnixNano())
 	defer hbSub.Close()
 	// Every event: call locations are learnt from them, and the hub serves
 	// them to the HTTP event streams.
