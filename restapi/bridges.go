@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/callgw/callgw/gateway"
@@ -129,23 +130,12 @@ func (s *Server) handleGetBridge(w http.ResponseWriter, r *http.Request) {
 // async); args is built from the request.
 func (s *Server) bridgeAction(a gateway.Action, args func(r *http.Request, w http.ResponseWriter) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		o, ctx, cancel, err := s.begin(r, true)
-		if err != nil {
-			s.fail(w, r, err)
+		c, cancel, ok := parseCommand(s, w, r, true, bridgeID, func(io.Reader) (any, error) { return args(r, w) })
+		if !ok {
 			return
 		}
 		defer cancel()
-		id, err := bridgeID(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		v, err := args(r, w)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		acc, err := s.bridges.BridgeAction(ctx, o, id, a, v, nil)
+		acc, err := s.bridges.BridgeAction(c.ctx, c.o, c.id, a, c.args, nil)
 		s.noContent(w, r, acc, err)
 	}
 }
@@ -179,60 +169,30 @@ func (s *Server) handleBridgeRemove() http.HandlerFunc {
 // handleBridgePlay serves POST /v1/bridges/{id}/play: 201 with the
 // playback.
 func (s *Server) handleBridgePlay(w http.ResponseWriter, r *http.Request) {
-	o, ctx, cancel, err := s.begin(r, true)
-	if err != nil {
-		s.fail(w, r, err)
+	c, cancel, ok := parseCommand(s, w, r, true, bridgeID, decodePlay)
+	if !ok {
 		return
 	}
 	defer cancel()
-	id, err := bridgeID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	args, err := decodePlay(s.limitBody(w, r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	// As for calls: the gateway names the playback (the service does not
-	// for bridges), so that an asynchronous answer can point to it.
-	args.PlaybackID = newResourceID(o, "playback")
+	// As for calls: the gateway names the playback, so that an
+	// asynchronous answer can point to it.
+	c.args.PlaybackID = newResourceID(c.o, "playback")
 	var pb gateway.Playback
-	acc, err := s.bridges.BridgeAction(ctx, o, id, gateway.ActBridgePlay, &args, &pb)
-	loc := playbackURL(args.PlaybackID)
-	if pb.ID != "" {
-		loc = playbackURL(pb.ID)
-	}
-	s.created(w, r, loc, &pb, pb.ID == "", acc, err)
+	acc, err := s.bridges.BridgeAction(c.ctx, c.o, c.id, gateway.ActBridgePlay, &c.args, &pb)
+	s.createdPlayback(w, r, c.args.PlaybackID, &pb, acc, err)
 }
 
 // handleBridgeRecord serves POST /v1/bridges/{id}/record: 201 with the
 // live recording.
 func (s *Server) handleBridgeRecord(w http.ResponseWriter, r *http.Request) {
-	o, ctx, cancel, err := s.begin(r, true)
-	if err != nil {
-		s.fail(w, r, err)
+	c, cancel, ok := parseCommand(s, w, r, true, bridgeID, decodeRecord)
+	if !ok {
 		return
 	}
 	defer cancel()
-	id, err := bridgeID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	args, err := decodeRecord(s.limitBody(w, r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var rec gateway.Recording
-	acc, err := s.bridges.BridgeAction(ctx, o, id, gateway.ActBridgeRecord, &args, &rec)
-	loc := liveRecordingURL(args.Name)
-	if rec.Name != "" {
-		loc = liveRecordingURL(rec.Name)
-	}
-	s.created(w, r, loc, &rec, rec.Name == "", acc, err)
+	acc, err := s.bridges.BridgeAction(c.ctx, c.o, c.id, gateway.ActBridgeRecord, &c.args, &rec)
+	s.createdRecording(w, r, c.args.Name, &rec, acc, err)
 }
 
 // handleTransfer serves POST /v1/transfers (attended transfer): 201 with

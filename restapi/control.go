@@ -42,6 +42,37 @@ func (s *Server) begin(r *http.Request, asyncOK bool, query ...string) (gateway.
 	return o, ctx, cancel, nil
 }
 
+// command is a command route's request once its preamble passed: the
+// options, the deadline, the resource id from the path and the decoded body.
+type command[I, A any] struct {
+	o    gateway.Options
+	ctx  context.Context
+	id   I
+	args A
+}
+
+// parseCommand runs the preamble every command route on one resource
+// shares: begin, the path id (idOf) and the body (dec). On error it has
+// answered and returns ok false; otherwise the caller must call cancel.
+func parseCommand[I, A any](s *Server, w http.ResponseWriter, r *http.Request, asyncOK bool,
+	idOf func(*http.Request) (I, error), dec func(io.Reader) (A, error)) (c command[I, A], cancel context.CancelFunc, ok bool) {
+	o, ctx, cancel, err := s.begin(r, asyncOK)
+	if err != nil {
+		s.fail(w, r, err)
+		return c, nil, false
+	}
+	c.o, c.ctx = o, ctx
+	if c.id, err = idOf(r); err == nil {
+		c.args, err = dec(s.limitBody(w, r))
+	}
+	if err != nil {
+		cancel()
+		s.fail(w, r, err)
+		return c, nil, false
+	}
+	return c, cancel, true
+}
+
 // noContent answers a command without a result: 204, 202 when it was accepted
 // asynchronously, or the error.
 func (s *Server) noContent(w http.ResponseWriter, r *http.Request, acc *gateway.Accepted, err error) {
@@ -111,23 +142,12 @@ func ringOff(b io.Reader) (any, error) {
 // callAction serves a call-scoped action answered 204 (202 when async).
 func (s *Server) callAction(a gateway.Action, args argsFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		o, ctx, cancel, err := s.begin(r, true)
-		if err != nil {
-			s.fail(w, r, err)
+		c, cancel, ok := parseCommand(s, w, r, true, callID, args)
+		if !ok {
 			return
 		}
 		defer cancel()
-		id, err := callID(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		v, err := args(s.limitBody(w, r))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		acc, err := s.calls.CallAction(ctx, o, id, a, v, nil)
+		acc, err := s.calls.CallAction(c.ctx, c.o, c.id, a, c.args, nil)
 		s.noContent(w, r, acc, err)
 	}
 }
@@ -150,83 +170,60 @@ func bridgeURL(id gateway.BridgeID) string { return "/v1/bridges/" + url.PathEsc
 
 // handlePlay serves POST /v1/calls/{id}/play: 201 with the playback.
 func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
-	o, ctx, cancel, err := s.begin(r, true)
-	if err != nil {
-		s.fail(w, r, err)
+	c, cancel, ok := parseCommand(s, w, r, true, callID, decodePlay)
+	if !ok {
 		return
 	}
 	defer cancel()
-	id, err := callID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	c.args.PlaybackID = newResourceID(c.o, "playback")
+	pb, acc, err := s.calls.Play(c.ctx, c.o, c.id, c.args)
+	s.createdPlayback(w, r, c.args.PlaybackID, pb, acc, err)
+}
+
+// createdPlayback answers a play command: 201 with the playback, 202 with
+// its Location when asynchronous.
+func (s *Server) createdPlayback(w http.ResponseWriter, r *http.Request, id string, pb *gateway.Playback, acc *gateway.Accepted, err error) {
+	if pb != nil && pb.ID != "" {
+		id = pb.ID
 	}
-	args, err := decodePlay(s.limitBody(w, r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	s.created(w, r, playbackURL(id), pb, pb == nil || pb.ID == "", acc, err)
+}
+
+// createdRecording answers a record command: 201 with the live recording,
+// 202 with its Location when asynchronous.
+func (s *Server) createdRecording(w http.ResponseWriter, r *http.Request, name string, rec *gateway.Recording, acc *gateway.Accepted, err error) {
+	if rec != nil && rec.Name != "" {
+		name = rec.Name
 	}
-	args.PlaybackID = newResourceID(o, "playback")
-	pb, acc, err := s.calls.Play(ctx, o, id, args)
-	loc := playbackURL(args.PlaybackID)
-	if pb != nil {
-		loc = playbackURL(pb.ID)
-	}
-	s.created(w, r, loc, pb, pb == nil, acc, err)
+	s.created(w, r, liveRecordingURL(name), rec, rec == nil || rec.Name == "", acc, err)
 }
 
 // handleRecord serves POST /v1/calls/{id}/record: 201 with the live
 // recording.
 func (s *Server) handleRecord(w http.ResponseWriter, r *http.Request) {
-	o, ctx, cancel, err := s.begin(r, true)
-	if err != nil {
-		s.fail(w, r, err)
+	c, cancel, ok := parseCommand(s, w, r, true, callID, decodeRecord)
+	if !ok {
 		return
 	}
 	defer cancel()
-	id, err := callID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	args, err := decodeRecord(s.limitBody(w, r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rec, acc, err := s.calls.Record(ctx, o, id, args)
-	loc := liveRecordingURL(args.Name)
-	if rec != nil {
-		loc = liveRecordingURL(rec.Name)
-	}
-	s.created(w, r, loc, rec, rec == nil, acc, err)
+	rec, acc, err := s.calls.Record(c.ctx, c.o, c.id, c.args)
+	s.createdRecording(w, r, c.args.Name, rec, acc, err)
 }
 
 // handleSnoop serves POST /v1/calls/{id}/snoop: 201 with the new call.
 func (s *Server) handleSnoop(w http.ResponseWriter, r *http.Request) {
-	o, ctx, cancel, err := s.begin(r, true)
-	if err != nil {
-		s.fail(w, r, err)
+	c, cancel, ok := parseCommand(s, w, r, true, callID, decodeSnoop)
+	if !ok {
 		return
 	}
 	defer cancel()
-	id, err := callID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	c.args.SnoopID = gateway.CallID(newResourceID(c.o, "snoop"))
+	call, acc, err := s.calls.Snoop(c.ctx, c.o, c.id, c.args)
+	loc := callURL(c.args.SnoopID)
+	if call != nil {
+		loc = callURL(call.ID)
 	}
-	args, err := decodeSnoop(s.limitBody(w, r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	args.SnoopID = gateway.CallID(newResourceID(o, "snoop"))
-	c, acc, err := s.calls.Snoop(ctx, o, id, args)
-	loc := callURL(args.SnoopID)
-	if c != nil {
-		loc = callURL(c.ID)
-	}
-	s.created(w, r, loc, c, c == nil, acc, err)
+	s.created(w, r, loc, call, call == nil, acc, err)
 }
 
 // variableName reads and checks the {name} path parameter.
