@@ -568,31 +568,8 @@ func TestIdempotentOriginate(t *testing.T) {
 // TestTenantIsolation: with token auth on, a tenant's token never sees or
 // touches another tenant's calls or events (404, not 403).
 func TestTenantIsolation(t *testing.T) {
-	var clients []config.AuthClient
-	for _, tenant := range []string{"acme", "beta"} {
-		h, err := restapi.HashSecret(tenant + "-secret-0123456789")
-		if err != nil {
-			t.Fatal(err)
-		}
-		clients = append(clients, config.AuthClient{ID: tenant + "-app", SecretHash: h, Tenant: tenant,
-			Scopes: []string{"calls:read", "calls:write", "events:read", "nodes:read"}})
-	}
-	s := startStackAuth(t, clients, "pbx1")
-	token := func(tenant string) string {
-		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {tenant + "-app"}, "client_secret": {tenant + "-secret-0123456789"}}
-		resp, err := http.PostForm(s.base+"/oauth/token", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var tok struct {
-			AccessToken string `json:"access_token"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 || tok.AccessToken == "" {
-			t.Fatalf("token for %s: %d %v", tenant, resp.StatusCode, err)
-		}
-		return "Bearer " + tok.AccessToken
-	}
+	s := startTenants(t, "pbx1")
+	token := s.token
 	acme, beta := token("acme"), token("beta")
 
 	if st, _, _ := s.do("GET", "/v1/calls", nil); st != http.StatusUnauthorized {
@@ -662,4 +639,39 @@ func TestAsyncOriginate(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no command.completed within 5s")
 	}
+}
+
+// startTenants starts a system with token auth on and two clients, of
+// tenants acme and beta, with every scope but admin.
+func startTenants(t *testing.T, nodes ...string) *system {
+	t.Helper()
+	var clients []config.AuthClient
+	for _, tenant := range []string{"acme", "beta"} {
+		h, err := restapi.HashSecret(tenant + "-secret-0123456789")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, config.AuthClient{ID: tenant + "-app", SecretHash: h, Tenant: tenant,
+			Scopes: []string{"calls:read", "calls:write", "events:read", "nodes:read"}})
+	}
+	return startStackAuth(t, clients, nodes...)
+}
+
+// token obtains a bearer token for a tenant of startTenants, as an
+// Authorization header value.
+func (s *system) token(tenant string) string {
+	s.t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {tenant + "-app"}, "client_secret": {tenant + "-secret-0123456789"}}
+	resp, err := http.PostForm(s.base+"/oauth/token", form)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 || tok.AccessToken == "" {
+		s.t.Fatalf("token for %s: %d %v", tenant, resp.StatusCode, err)
+	}
+	return "Bearer " + tok.AccessToken
 }

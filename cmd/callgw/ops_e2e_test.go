@@ -3,15 +3,12 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/gateway"
-	"github.com/callgw/callgw/restapi"
 )
 
 // End-to-end tests of the call-control, bridge and media operations
@@ -716,31 +713,8 @@ func TestOpTransferFailure(t *testing.T) {
 // TestOpTenantIsolation: another tenant's call, bridge, playback and
 // recordings are not found, by every operation on them.
 func TestOpTenantIsolation(t *testing.T) {
-	var clients []config.AuthClient
-	for _, tenant := range []string{"acme", "beta"} {
-		h, err := restapi.HashSecret(tenant + "-secret-0123456789")
-		if err != nil {
-			t.Fatal(err)
-		}
-		clients = append(clients, config.AuthClient{ID: tenant + "-app", SecretHash: h, Tenant: tenant,
-			Scopes: []string{"calls:read", "calls:write", "events:read", "nodes:read"}})
-	}
-	s := startStackAuth(t, clients, "pbx1")
-	token := func(tenant string) string {
-		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {tenant + "-app"}, "client_secret": {tenant + "-secret-0123456789"}}
-		resp, err := http.PostForm(s.base+"/oauth/token", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var tok struct {
-			AccessToken string `json:"access_token"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("token for %s: %d %v", tenant, resp.StatusCode, err)
-		}
-		return "Bearer " + tok.AccessToken
-	}
+	s := startTenants(t, "pbx1")
+	token := s.token
 	acme, beta := token("acme"), token("beta")
 	s.waitRoutable("Authorization", acme)
 	l := s.events()
