@@ -117,7 +117,8 @@ func (b *Bus) State() State {
 }
 
 // Ready waits until the bus is connected for the first time with its
-// topology declared, or ctx ends.
+// topology declared and the consumers registered before (ServeCommands,
+// subscriptions) consuming, or ctx ends.
 func (b *Bus) Ready(ctx context.Context) error {
 	select {
 	case <-b.ready:
@@ -165,21 +166,33 @@ func (b *Bus) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		failed = 0
-		if connects > 0 {
-			b.stats.reconnects.Add(1)
-		}
-		connects++
-		err = b.serve(ctx, conn, url)
+		ready := false
+		err = b.serve(ctx, conn, url, func() {
+			ready = true
+			if connects > 0 {
+				b.stats.reconnects.Add(1)
+			}
+			connects++
+		})
 		if ctx.Err() != nil {
 			return nil
 		}
 		b.setLastErr(err)
-		b.log.Warn("amqp connection lost", zap.String("url", redact(url)), zap.Error(err))
 		if n > 1 {
 			idx = (idx + 1) % n // fail over: the next broker first
 		}
-		if !sleepCtx(ctx, backoff(0, b.cfg.ReconnectMin, b.cfg.ReconnectMax)) {
+		delay := backoff(0, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
+		if ready {
+			failed = 0
+			b.log.Warn("amqp connection lost", zap.String("url", redact(url)), zap.Error(err))
+		} else {
+			// Connected but could not set up (e.g. a queue declared
+			// elsewhere with other arguments): back off as for a dial.
+			failed++
+			delay = backoff(failed-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
+			b.log.Error("amqp setup failed", zap.String("url", redact(url)), zap.Int("attempt", failed), zap.Error(err))
+		}
+		if !sleepCtx(ctx, delay) {
 			return nil
 		}
 	}
@@ -255,7 +268,6 @@ type session struct {
 	conn *amqp.Connection
 	url  string
 	ctx  context.Context // ends when the connection is lost or closed
-	stop context.CancelFunc
 	wg   sync.WaitGroup
 
 	mu   sync.Mutex
@@ -265,14 +277,16 @@ type session struct {
 
 // serve runs one connection until it is lost (returns the cause) or ctx
 // ends (graceful shutdown, returns nil).
-func (b *Bus) serve(ctx context.Context, conn *amqp.Connection, url string) error {
+func (b *Bus) serve(ctx context.Context, conn *amqp.Connection, url string, onReady func()) error {
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	blocks := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
 	sctx, cancel := context.WithCancel(context.Background())
-	s := &session{b: b, conn: conn, url: url, ctx: sctx, stop: cancel}
+	s := &session{b: b, conn: conn, url: url, ctx: sctx}
 	defer func() {
 		cancel()
-		_ = conn.Close()
+		// Bounded: a broker that no longer answers (or blocks us) cannot
+		// hang the shutdown (amqp091-go #21, #122).
+		_ = conn.CloseDeadline(time.Now().Add(closeTimeout))
 		s.wg.Wait()
 	}()
 	s.wg.Add(1)
@@ -301,6 +315,7 @@ func (b *Bus) serve(ctx context.Context, conn *amqp.Connection, url string) erro
 		}
 		s.pool[i] = pc
 	}
+	onReady()
 	b.mu.Lock()
 	b.sess = s
 	b.url = redact(url)
@@ -308,13 +323,16 @@ func (b *Bus) serve(ctx context.Context, conn *amqp.Connection, url string) erro
 	close(b.up)
 	starters := append([]starter(nil), b.starters...)
 	b.mu.Unlock()
-	b.readyOnce.Do(func() { close(b.ready) })
 	b.log.Info("amqp connected", zap.String("url", redact(url)), zap.String("connection_name", b.cfg.ConnectionName))
 	for _, st := range starters {
 		if err := st.start(s); err != nil {
 			b.log.Error("consumer start failed", zap.Error(err))
 		}
 	}
+	// Ready only once the consumers registered so far consume: a worker
+	// announces itself after Ready, and a gateway that heard it must be
+	// able to route commands to its node queue at once.
+	b.readyOnce.Do(func() { close(b.ready) })
 
 	var lost error
 	select {
@@ -351,12 +369,13 @@ func (b *Bus) serve(ctx context.Context, conn *amqp.Connection, url string) erro
 	b.mu.Unlock()
 	if lost == nil {
 		s.mu.Lock()
-		for _, pc := range s.pool {
+		pool := append([]*pubChan(nil), s.pool...)
+		s.mu.Unlock()
+		for _, pc := range pool {
 			if pc != nil {
-				_ = pc.ch.Close()
+				s.closeChannel(pc.ch)
 			}
 		}
-		s.mu.Unlock()
 	}
 	return lost
 }
@@ -445,4 +464,28 @@ func (b *Bus) drainWorker() {
 		w.sch.wait(context.Background())
 	}
 	w.cancelRun()
+	w.sch.close()
+}
+
+// closeTimeout bounds each close handshake at shutdown.
+const closeTimeout = 2 * time.Second
+
+// closeChannel closes ch, waiting at most closeTimeout for the broker; a
+// close still pending then ends with the connection (its goroutine is
+// counted in s.wg, which serve waits for after closing the connection).
+func (s *session) closeChannel(ch *amqp.Channel) {
+	done := make(chan struct{})
+	s.wg.Add(1)
+	go func() { // owner: the session
+		defer s.wg.Done()
+		defer close(done)
+		_ = ch.Close()
+	}()
+	t := time.NewTimer(closeTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.b.log.Warn("channel close not confirmed by the broker in time; closing the connection")
+	}
 }

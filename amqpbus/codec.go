@@ -1,10 +1,8 @@
 package amqpbus
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
 	"time"
 
@@ -68,7 +66,7 @@ func decodeCommand(body []byte, messageID string, h amqp.Table) (*gateway.Comman
 		return nil, fmt.Errorf("command body of %d bytes exceeds %d", len(body), maxBody)
 	}
 	var cmd gateway.Command
-	if err := strictJSON(body, &cmd); err != nil {
+	if err := json.Unmarshal(body, &cmd); err != nil { // rejects trailing data too
 		return nil, fmt.Errorf("undecodable command body: %w", err)
 	}
 	if cmd.ID == "" || len(cmd.ID) > 200 {
@@ -80,8 +78,15 @@ func decodeCommand(body []byte, messageID string, h amqp.Table) (*gateway.Comman
 	if cmd.Action == "" {
 		return nil, fmt.Errorf("command %s without an action", cmd.ID)
 	}
-	if t, ok := h[HeaderTenant].(string); ok && cmd.Tenant != "" && t != cmd.Tenant {
-		return nil, fmt.Errorf("header x-tenant %q differs from tenant %q", t, cmd.Tenant)
+	if t, ok := h[HeaderTenant].(string); ok && t != "" {
+		if cmd.Tenant == "" {
+			cmd.Tenant = t
+		} else if t != cmd.Tenant {
+			return nil, fmt.Errorf("header x-tenant %q differs from tenant %q", t, cmd.Tenant)
+		}
+	}
+	if cmd.Tenant != "" && !gateway.ValidTenant(cmd.Tenant) {
+		return nil, fmt.Errorf("tenant %q is not 1-64 of [A-Za-z0-9_-]", cmd.Tenant)
 	}
 	if v, ok := h[HeaderDeadline]; ok {
 		d, err := deadlineHeader(v)
@@ -220,16 +225,4 @@ func decodeHeartbeat(body []byte) (*gateway.Heartbeat, error) {
 		return nil, fmt.Errorf("heartbeat with invalid node id %q", hb.Node)
 	}
 	return &hb, nil
-}
-
-// strictJSON decodes exactly one JSON value into v, rejecting trailing data.
-func strictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("trailing data after JSON value")
-	}
-	return nil
 }

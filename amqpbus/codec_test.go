@@ -65,11 +65,11 @@ func TestDecodeCommandRejects(t *testing.T) {
 }
 
 func FuzzDecodeCommand(f *testing.F) {
-	f.Add([]byte(`{"id":"a","action":"call.get","tenant":"acme","args":{"x":1}}`), "a", int64(1700000000000), "", false)
-	f.Add([]byte(`{"id":"a","action":"call.originate","call_id":"c"}`), "", int64(0), "1700000000000", true)
-	f.Add([]byte(`[]`), "", int64(-1), "x", true)
-	f.Fuzz(func(t *testing.T, body []byte, msgID string, dl int64, dls string, useString bool) {
-		h := amqp.Table{HeaderDeadline: dl}
+	f.Add([]byte(`{"id":"a","action":"call.get","tenant":"acme","args":{"x":1}}`), "a", int64(1700000000000), "", false, "acme", "k")
+	f.Add([]byte(`{"id":"a","action":"call.originate","call_id":"c"}`), "", int64(0), "1700000000000", true, "", "")
+	f.Add([]byte(`[]`), "", int64(-1), "x", true, "evil", "")
+	f.Fuzz(func(t *testing.T, body []byte, msgID string, dl int64, dls string, useString bool, tenant, key string) {
+		h := amqp.Table{HeaderDeadline: dl, HeaderTenant: tenant, HeaderIdempotencyKey: key}
 		if useString {
 			h[HeaderDeadline] = dls
 		}
@@ -79,6 +79,9 @@ func FuzzDecodeCommand(f *testing.F) {
 		}
 		if cmd.ID == "" || cmd.Action == "" {
 			t.Fatalf("accepted a command without id or action: %+v", cmd)
+		}
+		if tenant != "" && cmd.Tenant != tenant {
+			t.Fatalf("tenant %q accepted against header %q", cmd.Tenant, tenant)
 		}
 		// What we accept, we can send on, and it decodes the same.
 		m1, err := encodeCommand(cmd, "", time.Now())

@@ -56,6 +56,15 @@ type Config struct {
 	// DeadMaxLength how many (oldest dropped first).
 	DeadTTL       time.Duration
 	DeadMaxLength int
+	// DirectRouting publishes commands for one node, and for any, straight
+	// to their queue through the default exchange (routing key: the queue
+	// name) instead of through the callapi.commands topic exchange;
+	// broadcasts (all) always go through callapi.commands. The message,
+	// the mandatory flag and the returns are the same, and the queues
+	// keep their topic bindings for other publishers. RabbitMQ's topic
+	// routing costs a third of the throughput of a request/reply round
+	// trip (docs/performance.md); off by default, the brief's protocol.
+	DirectRouting bool
 	// SubscriptionBuffer is how many undelivered events a subscription
 	// holds (its prefetch) before the broker waits.
 	SubscriptionBuffer int

@@ -34,8 +34,12 @@
 // matched by correlation id (several requests may share an id: each gets one
 // reply, first come first served). A request leaves the pending table when
 // it returns, whatever the cause; a reply nobody waits for is dropped and
-// counted. If the channel carrying the reply dies, its requests fail at once
-// with ETimeout ("the command may have run"), not at their deadline.
+// counted. If the channel carrying the reply dies, a request for an action
+// that creates nothing is published again under the same id (at most twice,
+// within its deadline: the worker's memory answers it if it already ran); a
+// creating one fails at once with ETimeout ("the command may have run").
+// Config.DirectRouting sends node and any commands through the default
+// exchange instead of the topic exchange (same returns; faster).
 //
 // Worker: manual acks with prefetch. In order, for each delivery:
 // undecodable → dead-lettered (nack, no requeue) and logged with its id;
@@ -50,11 +54,23 @@
 // BridgeID) run one at a time in delivery order; others run concurrently up
 // to ServeOptions.Concurrency. Node queues are exclusive to the worker's
 // connection, so commands for a node that is gone are returned, not parked.
+// Consumers are supervised: if the broker cancels them while the connection
+// lives (a queue deleted), they are declared and started again.
 //
 // Shutdown: when Run's context ends the worker's consumers are cancelled,
 // the deliveries already received run, every command finishes and is acked
 // (handlers' contexts are cancelled after Config.ShutdownTimeout), then the
 // subscriptions, the pooled channels and the connection are closed, in
-// that order. Every goroutine belongs to the connection (session) or to the
+// that order, each close handshake bounded (2 s) so that a broker that no
+// longer answers cannot hang the shutdown. Every goroutine belongs to the connection (session) or to the
 // worker and has ended when Run returns.
+//
+// # Testing on a shared broker
+//
+// Give every test its own Config.Prefix and ConnectionName, and call
+// DeleteTopology with that prefix at cleanup: the callapi.any quorum queue of
+// a forgotten prefix keeps files open in the broker, and a few hundred of
+// them exhaust its file descriptors (every new connection then times out).
+// The package's own integration tests run against the real broker; with
+// CI=true a missing broker fails them instead of skipping them.
 package amqpbus

@@ -15,6 +15,11 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
+var (
+	_ gateway.EventSink     = (*Bus)(nil)
+	_ gateway.HeartbeatSink = (*Bus)(nil)
+)
+
 // PublishEvent publishes e to callapi.events (fanout) with the routing key
 // gateway.EventKey(e), and one copy per tag to callapi.events.routed with
 // gateway.TagKey (header x-tag), and returns once the broker confirmed
@@ -203,21 +208,52 @@ func (sub *Subscription) Queue() string {
 	return sub.queue
 }
 
-// start declares the queue on s and consumes it (idempotent per session).
+// start supervises the subscription on s: it declares and consumes the
+// queue and, if consuming ends while the connection lives (a channel
+// error, the queue deleted), does it again (idempotent per session).
 func (sub *Subscription) start(s *session) error {
 	sub.mu.Lock()
-	defer sub.mu.Unlock()
 	if sub.closed || sub.sess == s {
+		sub.mu.Unlock()
 		return nil
 	}
+	sub.sess = s
+	sub.mu.Unlock()
+	s.wg.Add(1)
+	go func() { // owner: the session
+		defer s.wg.Done()
+		for {
+			ds, done, err := sub.open(s)
+			if err == nil {
+				for d := range ds {
+					sub.handle(d)
+					if err := d.Ack(false); err != nil {
+						sub.b.log.Debug("event ack failed", zap.Error(err))
+					}
+				}
+				close(done)
+			} else if s.ctx.Err() == nil {
+				sub.b.log.Error("subscription failed", zap.String("exchange", sub.exchange), zap.Error(err))
+			}
+			sub.mu.Lock()
+			closed := sub.closed
+			sub.mu.Unlock()
+			if closed || s.ctx.Err() != nil || !sleepCtx(s.ctx, time.Second) {
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+func (sub *Subscription) open(s *session) (<-chan amqp.Delivery, chan struct{}, error) {
 	ch, err := s.conn.Channel()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	fail := func(err error) error {
+	fail := func(err error) (<-chan amqp.Delivery, chan struct{}, error) {
 		_ = ch.Close()
-		sub.b.log.Error("subscription failed", zap.String("exchange", sub.exchange), zap.Error(err))
-		return err
+		return nil, nil, err
 	}
 	if err := ch.Qos(sub.b.cfg.SubscriptionBuffer, 0, false); err != nil {
 		return fail(err)
@@ -235,31 +271,24 @@ func (sub *Subscription) start(s *session) error {
 	if err != nil {
 		return fail(err)
 	}
-	sub.sess, sub.ch, sub.queue = s, ch, q.Name
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.closed {
+		return fail(errors.New("amqpbus: subscription closed"))
+	}
 	done := make(chan struct{})
-	sub.done = done
-	s.wg.Add(1)
-	go func() { // owner: the session; ends when the channel closes
-		defer s.wg.Done()
-		defer close(done)
-		for d := range ds {
-			sub.handle(d)
-			if err := d.Ack(false); err != nil {
-				sub.b.log.Debug("event ack failed", zap.Error(err))
-			}
-		}
-	}()
+	sub.ch, sub.queue, sub.done = ch, q.Name, done
 	sub.once.Do(func() { close(sub.started) })
-	return nil
+	return ds, done, nil
 }
 
 // stop is called at shutdown: the session's end closes the channel.
-func (sub *Subscription) stop(context.Context, *session) {
+func (sub *Subscription) stop(_ context.Context, s *session) {
 	sub.mu.Lock()
 	ch := sub.ch
 	sub.mu.Unlock()
 	if ch != nil {
-		_ = ch.Close()
+		s.closeChannel(ch)
 	}
 }
 

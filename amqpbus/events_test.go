@@ -1,6 +1,7 @@
 package amqpbus
 
 import (
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -203,5 +204,31 @@ func TestSubscriptionRedeclaredAfterReconnect(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if c.snapshot()[ev2.ID] != 0 {
 		t.Fatal("event delivered after Close")
+	}
+}
+
+func TestSubscriptionSurvivesItsQueueDeleted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.bus("events", nil)
+	c := &collector{}
+	sub, err := b.SubscribeEvents(ctxFor(t, 5*time.Second), []string{"acme.#"}, c.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	first := sub.Queue()
+	// Exclusive: only an administrator can delete it from outside.
+	if out, err := exec.Command("rabbitmqctl", "-q", "delete_queue", first).CombinedOutput(); err != nil {
+		t.Fatalf("rabbitmqctl delete_queue: %v %s", err, out)
+	}
+	waitFor(t, "a new queue", 5*time.Second, func() bool { return sub.Queue() != first })
+	ev := &gateway.Event{ID: newID(), Type: gateway.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
+	if err := b.PublishEvent(ctxFor(t, 5*time.Second), ev); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the event", 5*time.Second, func() bool { return c.snapshot()[ev.ID] == 1 })
+	if s := b.State(); s.Reconnects != 0 {
+		t.Fatalf("a deleted queue cost a reconnection: %+v", s)
 	}
 }

@@ -20,7 +20,7 @@ func TestFailoverDuring1000RPCs(t *testing.T) {
 	e := newEnv(t)
 	defaults := func(c *Config) { c.ReconnectMin, c.ReconnectMax = 0, 0 } // production backoff
 	rec := newRecorder("pbx1")
-	rec.delay = 50 * time.Millisecond // ~300 RPCs/s: the stream lasts ~3s
+	rec.delay = 20 * time.Millisecond
 	w := e.worker("pbx1", rec, ServeOptions{}, defaults)
 	gw := e.bus("gateway", defaults)
 
@@ -32,6 +32,12 @@ func TestFailoverDuring1000RPCs(t *testing.T) {
 		codes                           sync.Map
 	)
 	jobs := make(chan int)
+	// A paced stream (~300/s, ~3.5 s) so that the close (rabbitmqctl takes
+	// a second or more) lands mid-stream; the last fifth waits for it.
+	gate := make(chan struct{})
+	var gateOnce sync.Once
+	openGate := func() { gateOnce.Do(func() { close(gate) }) }
+	defer func() { openGate(); wg.Wait() }() // no goroutine left behind on failure
 	for g := 0; g < par; g++ {
 		wg.Add(1)
 		go func() {
@@ -65,21 +71,27 @@ func TestFailoverDuring1000RPCs(t *testing.T) {
 	go func() {
 		defer close(jobs)
 		for i := 0; i < total; i++ {
+			if i == total*4/5 {
+				<-gate
+			}
+			time.Sleep(3 * time.Millisecond)
 			jobs <- i
 		}
 	}()
-	for done.Load() < 100 { // rabbitmqctl itself takes about a second
+	for done.Load() < 100 {
 		time.Sleep(5 * time.Millisecond)
 	}
 	if n := e.closeConnections(""); n < 2 {
 		t.Fatalf("closed %d connections, want the gateway's and the worker's", n)
 	}
 	closed.Store(true)
+	openGate()
 	wg.Wait()
 
 	var cs []string
 	codes.Range(func(k, _ any) bool { cs = append(cs, string(k.(gateway.Code))); return true })
-	t.Logf("%d ok (%d after the close), %d failed (codes %v)", ok.Load(), okAfter.Load(), failed.Load(), cs)
+	t.Logf("%d ok (%d after the close), %d failed (codes %v), %d sent again after a lost channel",
+		ok.Load(), okAfter.Load(), failed.Load(), cs, gw.Stats().Retried)
 	if hung.Load() > 0 {
 		t.Fatalf("%d RPCs outlived their deadline", hung.Load())
 	}
@@ -142,5 +154,66 @@ func TestFirstURLDead(t *testing.T) {
 	}
 	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRequestSentAgainAfterLostChannel: when the gateway's connection dies
+// while a command runs, a command that creates nothing is sent again under
+// its id and answered from the worker's memory (run once); a creating one
+// fails at once with timeout ("may have run"), long before its deadline.
+func TestRequestSentAgainAfterLostChannel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := newRecorder("pbx1")
+	release := make(chan struct{}) // the commands run until the gateway's connection is closed
+	var releaseOnce sync.Once
+	defer releaseOnce.Do(func() { close(release) })
+	e.worker("pbx1", handlerFunc(func(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+		rec.inFly.Add(1)
+		rec.mu.Lock()
+		rec.runs[cmd.ID]++
+		rec.mu.Unlock()
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return gateway.OKReply(cmd.ID, "pbx1", nil)
+	}), ServeOptions{}, nil)
+	gw := e.bus("gateway", nil)
+
+	get, orig := cmdOf(gateway.ActCallGet, "c1"), cmdOf(gateway.ActCallOriginate, "c2")
+	type result struct {
+		rep *gateway.Reply
+		err error
+		d   time.Duration
+	}
+	res := map[gateway.Action]chan result{get.Action: make(chan result, 1), orig.Action: make(chan result, 1)}
+	for _, cmd := range []*gateway.Command{get, orig} {
+		go func() {
+			start := time.Now()
+			rep, err := gw.Request(ctxFor(t, 15*time.Second), "pbx1", cmd)
+			res[cmd.Action] <- result{rep, err, time.Since(start)}
+		}()
+	}
+	for rec.inFly.Load() < 2 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := e.closeConnections("gateway"); n != 1 {
+		t.Fatalf("closed %d connections", n)
+	}
+	r := <-res[orig.Action]
+	releaseOnce.Do(func() { close(release) })
+	if gateway.ErrorCode(r.err) != gateway.ETimeout || r.d > 10*time.Second {
+		t.Fatalf("originate after a lost channel: %v after %v, want timeout at once", r.err, r.d)
+	}
+	r = <-res[get.Action]
+	if r.err != nil || !r.rep.OK {
+		t.Fatalf("call.get after a lost channel: %+v %v", r.rep, r.err)
+	}
+	if rec.count(get.ID) != 1 || rec.count(orig.ID) != 1 {
+		t.Fatalf("runs: get %d, originate %d", rec.count(get.ID), rec.count(orig.ID))
+	}
+	if gw.Stats().Retried != 1 {
+		t.Fatalf("retried %d", gw.Stats().Retried)
 	}
 }

@@ -72,21 +72,10 @@ func newEnv(t testing.TB) *env {
 
 // deleteTopology removes the test's durable exchanges and queues.
 func (e *env) deleteTopology() {
-	conn, err := amqp.Dial(brokerURL())
-	if err != nil {
-		e.t.Logf("cleanup: %v", err)
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return
-	}
-	for _, q := range []string{e.names.Any, e.names.DeadQueue} {
-		_, _ = ch.QueueDelete(q, false, false, false)
-	}
-	for _, x := range []string{e.names.EventsRouted, e.names.Events, e.names.Commands, e.names.Nodes, e.names.Dead} {
-		_ = ch.ExchangeDelete(x, false, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := DeleteTopology(ctx, brokerURL(), e.prefix); err != nil {
+		e.t.Errorf("cleanup: %v", err)
 	}
 }
 
@@ -168,32 +157,6 @@ func (e *env) waitServing(b *Bus) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// waitConsumer waits until queue exists with a consumer.
-func (e *env) waitConsumer(queue string) {
-	e.t.Helper()
-	conn, err := amqp.Dial(brokerURL())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer conn.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		ch, err := conn.Channel()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		q, err := ch.QueueDeclarePassive(queue, false, false, true, false, nil)
-		if err == nil {
-			_ = ch.Close()
-			if q.Consumers > 0 {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	e.t.Fatalf("no consumer on %s after 5s", queue)
 }
 
 // closeConnections closes this test's connections whose name contains

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
@@ -43,6 +44,7 @@ type pubWaiter struct {
 	msgID    string
 	returned *amqp.Return
 	done     chan pubResult // buffered 1
+	quiet    bool           // report failures only (a request waits for its reply instead)
 }
 
 // pubResult is the broker's verdict on one publish.
@@ -130,7 +132,9 @@ func (pc *pubChan) loop(returns <-chan amqp.Return, confirms <-chan amqp.Confirm
 				if !c.Ack {
 					b.stats.nacked.Add(1)
 				}
-				w.done <- pubResult{acked: c.Ack, returned: w.returned}
+				if !w.quiet || !c.Ack || w.returned != nil {
+					w.done <- pubResult{acked: c.Ack, returned: w.returned}
+				}
 			}
 		case d, ok := <-replies:
 			if !ok {
@@ -163,8 +167,8 @@ func (pc *pubChan) die(cause error) {
 }
 
 // publish sends msg and returns the channel on which its verdict arrives.
-func (pc *pubChan) publish(exchange, key string, mandatory bool, msg amqp.Publishing) (<-chan pubResult, error) {
-	w := &pubWaiter{msgID: msg.MessageId, done: make(chan pubResult, 1)}
+func (pc *pubChan) publish(exchange, key string, mandatory bool, msg amqp.Publishing, quiet bool) (<-chan pubResult, error) {
+	w := &pubWaiter{msgID: msg.MessageId, done: make(chan pubResult, 1), quiet: quiet}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	seq := pc.ch.GetNextPublishSeqNo()
@@ -204,14 +208,29 @@ func (b *Bus) publish(ctx context.Context, op, exchange, key string, mandatory b
 		if err == nil {
 			if c != nil {
 				b.pending.bind(c, pc)
+				// A channel that died before this bind may have said so:
+				// from now on only pc's death concerns c.
+				select {
+				case <-c.lost:
+				default:
+				}
 			}
 			var res <-chan pubResult
-			if res, err = pc.publish(exchange, key, mandatory, msg); err == nil {
+			// A request learns of success from its reply: only failures
+			// wake it (one goroutine hand-off less per request).
+			if res, err = pc.publish(exchange, key, mandatory, msg, c != nil && !c.multi); err == nil {
 				return res, nil
 			}
 		}
-		// Nothing was sent: the channel or the connection is gone. Try
-		// another channel, or wait for the reconnection.
+		// Nothing was sent: the channel or the connection is gone. Wait
+		// for the reconnection, or try another channel.
+		if s.ctx.Err() != nil || s.conn.IsClosed() {
+			attempt--
+			if !sleepCtx(ctx, 5*time.Millisecond) {
+				return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
+			}
+			continue
+		}
 		if attempt >= 3 || ctx.Err() != nil {
 			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
+var _ gateway.Bus = (*Bus)(nil)
+
 // call is a request waiting for its reply (or, for Gather, replies).
 type call struct {
 	id      string
@@ -128,19 +130,32 @@ func (b *Bus) prepare(ctx context.Context, op string, cmd *gateway.Command) (con
 	if cmd.Action == "" {
 		return nil, nil, gateway.Invalid("action", "command action required")
 	}
-	if d, ok := ctx.Deadline(); ok {
-		if cmd.Deadline.IsZero() || d.Before(cmd.Deadline) {
-			cmd.Deadline = d
-		}
-	} else if cmd.Deadline.IsZero() {
+	d, ok := ctx.Deadline()
+	switch {
+	case ok && (cmd.Deadline.IsZero() || !d.After(cmd.Deadline)):
+		cmd.Deadline = d
+	case cmd.Deadline.IsZero():
 		cmd.Deadline = time.Now().Add(b.cfg.DefaultTimeout)
 	}
-	ctx, cancel := context.WithDeadline(ctx, cmd.Deadline)
 	if !time.Now().Before(cmd.Deadline) {
-		cancel()
 		return nil, nil, gateway.Errorf(gateway.ETimeout, "%s: command %s expired before it was sent", op, cmd.ID)
 	}
+	if ok && d.Equal(cmd.Deadline) {
+		return ctx, func() {}, nil // ctx already ends at the deadline
+	}
+	ctx, cancel := context.WithDeadline(ctx, cmd.Deadline)
 	return ctx, cancel, nil
+}
+
+// route returns the exchange and routing key of a command for target.
+func (b *Bus) route(t gateway.Target, a gateway.Action) (exchange, key string) {
+	switch {
+	case !b.cfg.DirectRouting || t == gateway.TargetAll:
+		return b.names.Commands, gateway.CommandKey(t, a)
+	case t == gateway.TargetAny:
+		return "", b.names.Any
+	}
+	return "", b.names.Node(gateway.NodeID(t))
 }
 
 func checkTarget(t gateway.Target, allowAll bool) error {
@@ -181,23 +196,37 @@ func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.C
 	}
 	c := b.pending.add(cmd.ID, 1, false)
 	defer b.pending.remove(c)
-	res, err := b.publish(ctx, op, b.names.Commands, gateway.CommandKey(target, cmd.Action), true, msg, c)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		select {
-		case rep := <-c.replies: // may come before the confirm
-			return rep, nil
-		case r := <-res:
-			if err := r.error(op); err != nil {
-				return nil, err
+	x, key := b.route(target, cmd.Action)
+	for attempt := 0; ; attempt++ {
+		res, err := b.publish(ctx, op, x, key, true, msg, c)
+		if err != nil {
+			return nil, err
+		}
+	wait:
+		for {
+			select {
+			case rep := <-c.replies: // may come before the confirm
+				return rep, nil
+			case r := <-res:
+				if err := r.error(op); err != nil {
+					return nil, err
+				}
+				res = nil
+			case err := <-c.lost:
+				// The channel (or connection) carrying the reply is gone.
+				// A command that creates nothing is sent again, under the
+				// same id: the worker answers it from its memory if it
+				// already ran. A creating one is not: it may have run.
+				if cmd.Action.Creates() || attempt >= 2 || ctx.Err() != nil {
+					return nil, gateway.Wrap(gateway.ETimeout, op, err, "connection lost before the reply; the command may have run")
+				}
+				b.stats.retried.Add(1)
+				b.log.Debug("request sent again after a connection loss",
+					zap.String("command_id", cmd.ID), zap.String("action", string(cmd.Action)), zap.Error(err))
+				break wait
+			case <-ctx.Done():
+				return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "no reply from "+string(target)+" before the deadline")
 			}
-			res = nil
-		case err := <-c.lost:
-			return nil, gateway.Wrap(gateway.ETimeout, op, err, "connection lost before the reply; the command may have run")
-		case <-ctx.Done():
-			return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "no reply from "+string(target)+" before the deadline")
 		}
 	}
 }
@@ -277,5 +306,6 @@ func (b *Bus) Send(ctx context.Context, target gateway.Target, cmd *gateway.Comm
 	if err != nil {
 		return err
 	}
-	return b.publishConfirmed(ctx, op, b.names.Commands, gateway.CommandKey(target, cmd.Action), true, msg)
+	x, key := b.route(target, cmd.Action)
+	return b.publishConfirmed(ctx, op, x, key, true, msg)
 }

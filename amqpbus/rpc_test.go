@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -318,14 +319,14 @@ func TestQuorumDeliveryLimitDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	deliveries := 0
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(10 * time.Second)
 loop:
 	for {
 		select {
 		case d := <-ds:
 			deliveries++
 			_ = d.Nack(false, true)
-		case <-time.After(300 * time.Millisecond):
+		case <-time.After(time.Second): // quiet for a second: no more redeliveries
 			if deliveries > 0 {
 				break loop
 			}
@@ -336,8 +337,12 @@ loop:
 	if deliveries != 3 {
 		t.Fatalf("delivered %d times, want 3 (x-delivery-limit 2)", deliveries)
 	}
-	if _, ok := e.waitDead(cmd.ID, 5*time.Second); !ok {
+	d, ok := e.waitDead(cmd.ID, 5*time.Second)
+	if !ok {
 		t.Fatal("not dead-lettered after the delivery limit")
+	}
+	if r := d.Headers["x-first-death-reason"]; r != "delivery_limit" {
+		t.Fatalf("dead-letter reason %v", r)
 	}
 }
 
@@ -345,7 +350,7 @@ func TestOrderPerCallConcurrencyAcrossCalls(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	rec := newRecorder("pbx1")
-	rec.delay = 5 * time.Millisecond
+	rec.delay = 30 * time.Millisecond // long enough for calls to overlap on a loaded machine
 	e.worker("pbx1", rec, ServeOptions{Concurrency: 4}, nil)
 	gw := e.bus("gateway", nil)
 
@@ -630,5 +635,57 @@ func TestConfigValidate(t *testing.T) {
 		if _, err := New(c); (err == nil) != tc.ok {
 			t.Errorf("%s: %v", tc.name, err)
 		}
+	}
+}
+
+func TestDirectRouting(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := newRecorder("pbx1")
+	e.worker("pbx1", rec, ServeOptions{}, nil)
+	gw := e.bus("gateway direct", func(c *Config) { c.DirectRouting = true })
+	for _, target := range []gateway.Target{"pbx1", gateway.TargetAny} {
+		rep, err := gw.Request(ctxFor(t, 5*time.Second), target, cmdOf(gateway.ActCallGet, "c"))
+		if err != nil || !rep.OK || rep.Node != "pbx1" {
+			t.Fatalf("%s: %+v %v", target, rep, err)
+		}
+	}
+	start := time.Now()
+	if _, err := gw.Request(ctxFor(t, 5*time.Second), "ghost", cmdOf(gateway.ActCallGet, "c")); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+		t.Fatalf("direct to a missing node queue: %v", err)
+	}
+	if err := gw.Send(ctxFor(t, 5*time.Second), "ghost", cmdOf(gateway.ActCallHangup, "c")); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+		t.Fatalf("Send direct to a missing node queue: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("returns took %v", d)
+	}
+	reps, err := gw.Gather(ctxFor(t, 5*time.Second), cmdOf(gateway.ActCallList, ""), []gateway.NodeID{"pbx1"})
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("Gather: %v %v", reps, err)
+	}
+}
+
+func TestWorkerRedeclaresItsDeletedQueue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := e.worker("pbx1", newRecorder("pbx1"), ServeOptions{}, nil)
+	gw := e.bus("gateway", nil)
+	if out, err := exec.Command("rabbitmqctl", "-q", "delete_queue", e.names.Node("pbx1")).CombinedOutput(); err != nil {
+		t.Fatalf("rabbitmqctl delete_queue: %v %s", err, out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := gw.Request(ctxFor(t, 2*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c"))
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker did not come back after its queue was deleted: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s := w.State(); s.Reconnects != 0 || !s.Serving {
+		t.Fatalf("state %+v", s)
 	}
 }

@@ -12,6 +12,7 @@ type counters struct {
 	poison         atomic.Int64
 	expired        atomic.Int64
 	duplicates     atomic.Int64
+	retried        atomic.Int64
 }
 
 // Stats are cumulative counters since New, for metrics and tests.
@@ -25,6 +26,7 @@ type Stats struct {
 	Poison         int64 // commands dead-lettered as undecodable or crashing
 	Expired        int64 // commands dead-lettered past their deadline, never run
 	Duplicates     int64 // commands answered from the worker's memory
+	Retried        int64 // requests sent again after their channel was lost
 }
 
 // Stats returns the counters.
@@ -34,5 +36,6 @@ func (b *Bus) Stats() Stats {
 		Reconnects: c.reconnects.Load(), Returned: c.returned.Load(), Nacked: c.nacked.Load(),
 		UnknownReplies: c.unknownReplies.Load(), BadReplies: c.badReplies.Load(), BadEvents: c.badEvents.Load(),
 		Poison: c.poison.Load(), Expired: c.expired.Load(), Duplicates: c.duplicates.Load(),
+		Retried: c.retried.Load(),
 	}
 }

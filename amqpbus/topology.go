@@ -1,8 +1,11 @@
 package amqpbus
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -101,4 +104,47 @@ func declareNodeQueue(ch *amqp.Channel, n Names, cfg Config, node gateway.NodeID
 
 func declareErr(what string, err error) error {
 	return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.declare", err, "cannot declare "+what)
+}
+
+// DeleteTopology deletes the durable exchanges and queues declared with
+// prefix (the callapi.any quorum queue, the dead-letter queue, the
+// exchanges) from the broker at url. It is for tests that use a unique
+// prefix on a shared broker: a leaked quorum queue keeps files open in
+// the broker, and a few hundred of them exhaust its file descriptors. It
+// refuses the empty (production) prefix.
+func DeleteTopology(ctx context.Context, url, prefix string) error {
+	if prefix == "" {
+		return errors.New("amqpbus: DeleteTopology refuses the empty (production) prefix")
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	conn, err := amqp.DialConfig(url, amqp.Config{
+		Dial: func(network, addr string) (net.Conn, error) { return d.DialContext(ctx, network, addr) },
+	})
+	if err != nil {
+		return fmt.Errorf("amqpbus: delete topology: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("amqpbus: delete topology: %w", err)
+	}
+	n := newNames(prefix)
+	var errs []error
+	for _, q := range []string{n.Any, n.DeadQueue} {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			errs = append(errs, err)
+			if ch, err = conn.Channel(); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+		}
+	}
+	for _, x := range []string{n.EventsRouted, n.Events, n.Commands, n.Nodes, n.Dead} {
+		if err := ch.ExchangeDelete(x, false, false); err != nil {
+			errs = append(errs, err)
+			if ch, err = conn.Channel(); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

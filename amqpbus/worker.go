@@ -12,9 +12,13 @@ import (
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/callgw/callgw/gateway"
 )
+
+// ServeCommands calls a gateway.CommandHandler (gateway.Executor in cmd/).
+var _ gateway.CommandHandler = (*gateway.Executor)(nil)
 
 // ServeOptions tune a worker.
 type ServeOptions struct {
@@ -187,7 +191,17 @@ func (w *worker) open(s *session) (*workerConsumers, error) {
 	w.cur = wc
 	w.mu.Unlock()
 	wc.dispatchers.Add(1)
-	go func() { defer wc.dispatchers.Done(); w.dispatch(nodeDs, false) }() // owner: start's supervisor
+	go func() { // owner: start's supervisor
+		defer wc.dispatchers.Done()
+		w.dispatch(nodeDs, false)
+		if !w.stopping.Load() && !ch.IsClosed() {
+			// The node consumer was cancelled under us (its queue was
+			// deleted): close the channel so that the supervisor
+			// declares and consumes everything again.
+			w.log.Warn("node queue consumer cancelled by the broker: serving again")
+			_ = ch.Close()
+		}
+	}()
 	if anyDs != nil {
 		wc.dispatchers.Add(1)
 		go func() { defer wc.dispatchers.Done(); w.dispatch(anyDs, true) }()
@@ -219,7 +233,7 @@ func (w *worker) stop(ctx context.Context, s *session) {
 	}
 	w.cancelRun()
 	if wc != nil {
-		_ = wc.ch.Close()
+		s.closeChannel(wc.ch)
 	}
 }
 
@@ -237,19 +251,16 @@ func (w *worker) dispatch(ds <-chan amqp.Delivery, fromAny bool) {
 			w.log.Error("poison command dead-lettered",
 				zap.String("command_id", d.MessageId), zap.String("correlation_id", d.CorrelationId),
 				zap.String("routing_key", d.RoutingKey), zap.Error(err))
-			w.settle(d, nil, "nack", d.Nack(false, false))
+			w.settle(d, cmdLog{l: w.log}, "nack", d.Nack(false, false))
 			continue
 		}
 		w.sch.submit(&task{d: d, cmd: cmd, fromAny: fromAny})
 	}
 }
 
-func (w *worker) settle(d amqp.Delivery, log *zap.Logger, what string, err error) {
+func (w *worker) settle(d amqp.Delivery, log cmdLog, what string, err error) {
 	if err == nil {
 		return
-	}
-	if log == nil {
-		log = w.log
 	}
 	// After a connection loss the delivery is gone with its channel: the
 	// broker redelivers it (shared queue) or dropped it (node queue).
@@ -259,7 +270,7 @@ func (w *worker) settle(d amqp.Delivery, log *zap.Logger, what string, err error
 // run executes one task; see doc.go for the order of checks and acks.
 func (w *worker) run(t *task) {
 	cmd, d := t.cmd, t.d
-	log := w.log.With(zap.String("command_id", cmd.ID), zap.String("action", string(cmd.Action)))
+	log := cmdLog{w.log, cmd}
 	creates := cmd.Action.Creates()
 	log.Debug("command received", zap.Bool("redelivered", d.Redelivered), zap.Bool("shared", t.fromAny))
 	for {
@@ -309,7 +320,7 @@ func (w *worker) deadlineCtx(cmd *gateway.Command) (context.Context, context.Can
 	return context.WithDeadline(w.runCtx, cmd.Deadline)
 }
 
-func (w *worker) execute(t *task, e *memoEntry, creates bool, log *zap.Logger) {
+func (w *worker) execute(t *task, e *memoEntry, creates bool, log cmdLog) {
 	cmd, d := t.cmd, t.d
 	if !cmd.Deadline.IsZero() && !time.Now().Before(cmd.Deadline) {
 		w.memo.abort(e)
@@ -353,7 +364,7 @@ func (w *worker) execute(t *task, e *memoEntry, creates bool, log *zap.Logger) {
 
 // handle runs the handler, turning a panic or a nil reply into an
 // internal-error reply.
-func (w *worker) handle(ctx context.Context, cmd *gateway.Command, log *zap.Logger) (rep *gateway.Reply, panicked bool) {
+func (w *worker) handle(ctx context.Context, cmd *gateway.Command, log cmdLog) (rep *gateway.Reply, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			panicked = true
@@ -376,7 +387,7 @@ func (w *worker) handle(ctx context.Context, cmd *gateway.Command, log *zap.Logg
 
 // respond sends rep to the requester (direct reply-to) or, for a command
 // sent without reply_to, publishes it as a command.completed event.
-func (w *worker) respond(d amqp.Delivery, cmd *gateway.Command, rep *gateway.Reply, log *zap.Logger) {
+func (w *worker) respond(d amqp.Delivery, cmd *gateway.Command, rep *gateway.Reply, log cmdLog) {
 	ctx, cancel := context.WithTimeout(w.runCtx, replyTimeout(cmd))
 	defer cancel()
 	if d.ReplyTo == "" {
@@ -388,7 +399,7 @@ func (w *worker) respond(d amqp.Delivery, cmd *gateway.Command, rep *gateway.Rep
 	w.reply(ctx, d, rep, log)
 }
 
-func (w *worker) respondDuplicate(d amqp.Delivery, cmd *gateway.Command, rep *gateway.Reply, log *zap.Logger) {
+func (w *worker) respondDuplicate(d amqp.Delivery, cmd *gateway.Command, rep *gateway.Reply, log cmdLog) {
 	if d.ReplyTo == "" {
 		return // its command.completed event was published the first time
 	}
@@ -397,15 +408,29 @@ func (w *worker) respondDuplicate(d amqp.Delivery, cmd *gateway.Command, rep *ga
 	w.reply(ctx, d, rep, log)
 }
 
-func (w *worker) reply(ctx context.Context, d amqp.Delivery, rep *gateway.Reply, log *zap.Logger) {
+func (w *worker) reply(ctx context.Context, d amqp.Delivery, rep *gateway.Reply, log cmdLog) {
 	msg, err := encodeReply(rep, d.CorrelationId)
 	if err != nil {
 		log.Error("cannot encode reply", zap.Error(err))
 		return
 	}
-	// Not mandatory: a requester that went away is not an error here.
-	if err := w.b.publishConfirmed(ctx, "amqpbus.reply", "", d.ReplyTo, false, msg); err != nil {
-		log.Warn("reply not delivered", zap.Error(err))
+	// Published on the channel the command came from (not in confirm
+	// mode), like any direct reply-to server: a direct reply cannot be
+	// stored or rerouted, so a confirm would say nothing useful; a reply
+	// lost with the connection is answered again from the memory when
+	// the requester retries. Not mandatory: a requester that went away
+	// is not an error here. Still waits while the broker blocks us.
+	if _, err := w.b.waitSession(ctx, "amqpbus.reply"); err != nil {
+		log.Warn("reply not sent", zap.Error(err))
+		return
+	}
+	if ch, ok := d.Acknowledger.(*amqp.Channel); ok {
+		err = ch.Publish("", d.ReplyTo, false, false, msg)
+	} else {
+		_, err = w.b.publish(ctx, "amqpbus.reply", "", d.ReplyTo, false, msg, nil)
+	}
+	if err != nil {
+		log.Warn("reply not sent", zap.Error(err))
 	}
 }
 
@@ -441,18 +466,35 @@ func (w *worker) completedEvent(cmd *gateway.Command, rep *gateway.Reply) *gatew
 
 // scheduler runs tasks with bounded concurrency; tasks of one call (or
 // bridge) run one at a time in submission order, each call in its lane.
+// Lanes run on a pool of runner goroutines that stay alive for a while
+// when idle (their stacks already grown), so a command does not pay for a
+// new goroutine.
 type scheduler struct {
-	mu    sync.Mutex
-	lanes map[string]*lane
-	sem   chan struct{}
-	wg    sync.WaitGroup
-	run   func(*task)
+	mu      sync.Mutex
+	lanes   map[string]*lane
+	sem     chan struct{}
+	active  sync.WaitGroup // tasks submitted and not finished
+	runners sync.WaitGroup // runner goroutines
+	work    chan job       // hand-off to an idle runner
+	quit    chan struct{}
+	once    sync.Once
+	run     func(*task)
 }
 
 type lane struct{ q []*task }
 
+type job struct {
+	t   *task
+	l   *lane // nil: no lane
+	key string
+}
+
+// runnerIdle is how long an idle runner waits for work before it exits.
+const runnerIdle = 10 * time.Second
+
 func newScheduler(n int, run func(*task)) *scheduler {
-	return &scheduler{lanes: make(map[string]*lane), sem: make(chan struct{}, n), run: run}
+	return &scheduler{lanes: make(map[string]*lane), sem: make(chan struct{}, n),
+		work: make(chan job), quit: make(chan struct{}), run: run}
 }
 
 func laneKey(cmd *gateway.Command) string {
@@ -469,50 +511,74 @@ func laneKey(cmd *gateway.Command) string {
 // a slot is free (blocking the caller, a dispatcher, until then: with the
 // prefetch this is the back-pressure to the broker).
 func (s *scheduler) submit(t *task) {
-	key := laneKey(t.cmd)
-	var l *lane
-	if key != "" {
+	j := job{t: t, key: laneKey(t.cmd)}
+	if j.key != "" {
 		s.mu.Lock()
-		if cur, ok := s.lanes[key]; ok {
+		if cur, ok := s.lanes[j.key]; ok {
 			cur.q = append(cur.q, t)
 			s.mu.Unlock()
 			return
 		}
-		l = &lane{}
-		s.lanes[key] = l
-		s.wg.Add(1) // counted at once so wait sees the lane
+		j.l = &lane{}
+		s.lanes[j.key] = j.l
+		s.active.Add(1) // counted at once so wait sees the lane
 		s.mu.Unlock()
 	} else {
-		s.wg.Add(1)
+		s.active.Add(1)
 	}
 	s.sem <- struct{}{}
-	go func() { // owner: the worker (waited for by stop)
-		defer s.wg.Done()
-		defer func() { <-s.sem }()
-		s.run(t)
-		if l == nil {
+	select {
+	case s.work <- j: // an idle runner took it
+	default:
+		s.runners.Add(1)
+		go s.runner(j) // owner: the scheduler (close waits for it)
+	}
+}
+
+func (s *scheduler) runner(j job) {
+	defer s.runners.Done()
+	idle := time.NewTimer(runnerIdle)
+	defer idle.Stop()
+	for {
+		s.do(j)
+		idle.Reset(runnerIdle)
+		select {
+		case j = <-s.work:
+		case <-idle.C:
+			return
+		case <-s.quit:
 			return
 		}
-		for {
-			s.mu.Lock()
-			if len(l.q) == 0 {
-				delete(s.lanes, key)
-				s.mu.Unlock()
-				return
-			}
-			next := l.q[0]
-			l.q[0] = nil
-			l.q = l.q[1:]
+	}
+}
+
+// do runs j's task, then the rest of its lane.
+func (s *scheduler) do(j job) {
+	defer s.active.Done()
+	defer func() { <-s.sem }()
+	s.run(j.t)
+	if j.l == nil {
+		return
+	}
+	for {
+		s.mu.Lock()
+		if len(j.l.q) == 0 {
+			delete(s.lanes, j.key)
 			s.mu.Unlock()
-			s.run(next)
+			return
 		}
-	}()
+		next := j.l.q[0]
+		j.l.q[0] = nil
+		j.l.q = j.l.q[1:]
+		s.mu.Unlock()
+		s.run(next)
+	}
 }
 
 // wait waits for every task, or until ctx ends (false).
 func (s *scheduler) wait(ctx context.Context) bool {
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }() // ends when the tasks end
+	go func() { s.active.Wait(); close(done) }() // ends when the tasks end
 	select {
 	case <-done:
 		return true
@@ -520,3 +586,32 @@ func (s *scheduler) wait(ctx context.Context) bool {
 		return false
 	}
 }
+
+// close stops the idle runners and waits for them (after wait).
+func (s *scheduler) close() {
+	s.once.Do(func() { close(s.quit) })
+	s.runners.Wait()
+}
+
+// cmdLog logs with the command's id and action, building the fields only
+// for the entries actually written (no per-command logger on the hot path).
+type cmdLog struct {
+	l   *zap.Logger
+	cmd *gateway.Command
+}
+
+func (c cmdLog) write(lvl zapcore.Level, msg string, fs []zap.Field) {
+	ce := c.l.Check(lvl, msg)
+	if ce == nil {
+		return
+	}
+	if c.cmd != nil {
+		fs = append([]zap.Field{zap.String("command_id", c.cmd.ID), zap.String("action", string(c.cmd.Action))}, fs...)
+	}
+	ce.Write(fs...)
+}
+
+func (c cmdLog) Debug(msg string, fs ...zap.Field) { c.write(zapcore.DebugLevel, msg, fs) }
+func (c cmdLog) Info(msg string, fs ...zap.Field)  { c.write(zapcore.InfoLevel, msg, fs) }
+func (c cmdLog) Warn(msg string, fs ...zap.Field)  { c.write(zapcore.WarnLevel, msg, fs) }
+func (c cmdLog) Error(msg string, fs ...zap.Field) { c.write(zapcore.ErrorLevel, msg, fs) }

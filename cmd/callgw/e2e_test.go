@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/asterisk/arisim"
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
@@ -119,23 +120,12 @@ func startStackAuth(t *testing.T, auth []config.AuthClient, nodes ...string) *sy
 
 // deleteTopology removes the durable exchanges and queues a test declared
 // under its prefix, so that test runs do not pile up on the shared broker
-// (hundreds of leftover quorum queues wear a small broker down).
+// (hundreds of leftover quorum queues exhaust a small broker's files).
 func deleteTopology(t *testing.T, url, prefix string) {
-	conn, err := amqp.Dial(url)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := amqpbus.DeleteTopology(ctx, url, prefix); err != nil {
 		t.Logf("cleanup: %v", err)
-		return
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return
-	}
-	for _, q := range []string{gateway.QueueAny, gateway.ExchangeDead} {
-		_, _ = ch.QueueDelete(prefix+q, false, false, false)
-	}
-	for _, x := range []string{gateway.ExchangeEventsRouted, gateway.ExchangeEvents, gateway.ExchangeCommands, gateway.ExchangeNodes, gateway.ExchangeDead} {
-		_ = ch.ExchangeDelete(prefix+x, false, false)
 	}
 }
 

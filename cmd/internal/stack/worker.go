@@ -51,7 +51,9 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 		return nil, err
 	}
 	exec := &gateway.Executor{Node: node, PBX: pbx}
-	bus.ServeCommands(node, exec, amqpbus.ServeOptions{Concurrency: cfg.Concurrency})
+	if err := bus.ServeCommands(node, exec, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
+		return nil, err
+	}
 	ann := gateway.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
 	ann.Events = bus
 	ann.OnError = func(err error) { log.Warn("heartbeat not published", zap.String("node", cfg.NodeID), zap.Error(err)) }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/gateway"
@@ -98,14 +97,9 @@ func TestPrintsMatchingEvents(t *testing.T) {
 	cancel()
 	<-pubDone
 	// Leave nothing behind on the shared broker.
-	if conn, err := amqp.Dial(url); err == nil {
-		if ch, err := conn.Channel(); err == nil {
-			_, _ = ch.QueueDelete(prefix+gateway.QueueAny, false, false, false)
-			_, _ = ch.QueueDelete(prefix+gateway.ExchangeDead, false, false, false)
-			for _, x := range []string{gateway.ExchangeEventsRouted, gateway.ExchangeEvents, gateway.ExchangeCommands, gateway.ExchangeNodes, gateway.ExchangeDead} {
-				_ = ch.ExchangeDelete(prefix+x, false, false)
-			}
-		}
-		conn.Close()
+	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer dcancel()
+	if err := amqpbus.DeleteTopology(dctx, url, prefix); err != nil {
+		t.Logf("cleanup: %v", err)
 	}
 }

@@ -1,0 +1,262 @@
+package amqpbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// BenchmarkRPC measures, in the same run, request/reply round trips through
+// amqpbus (Request → worker → reply: confirms, mandatory, dedup memory,
+// per-call scheduler) and through a bare amqp091-go direct reply-to loop
+// written here (no confirms), at 1 and 64 requests in flight. The two
+// alternate in rounds of 200 requests so that both see the same load on
+// the (shared) machine. Reported: throughput and median latency of each,
+// and their ratios (bus/bare).
+//
+//	go test -run '^$' -bench RPC -benchtime 20000x ./amqpbus/
+func BenchmarkRPC(b *testing.B) {
+	e := newEnv(b)
+	e.worker("pbx1", handlerFunc(func(_ context.Context, cmd *gateway.Command) *gateway.Reply {
+		return gateway.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID})
+	}), ServeOptions{}, nil)
+	request := func(gw *Bus) func() error {
+		return func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			rep, err := gw.Request(ctx, "pbx1", &gateway.Command{ID: newID(), Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID())})
+			if err == nil && !rep.OK {
+				err = rep.Err()
+			}
+			return err
+		}
+	}
+	bus := request(e.bus("gateway", nil))
+	direct := request(e.bus("gateway direct", func(c *Config) { c.DirectRouting = true }))
+	bare := newBareRPC(b, nil)
+	fl := newBareRPC(b, &floor{exchange: e.names.Commands})
+	for _, n := range []int{1, 64} {
+		b.Run(fmt.Sprintf("inflight=%d", n), func(b *testing.B) {
+			const round = 200
+			var busLat, bareLat, flLat, dLat []time.Duration
+			var busTime, bareTime, flTime, dTime time.Duration
+			for _, f := range []func() error{bus, bare.call, fl.call, direct} {
+				runInflight(b, n, round, f) // warm up: pools, runners, broker queues
+			}
+			b.ResetTimer()
+			for done := 0; done < b.N; done += round {
+				k := min(round, b.N-done)
+				l, d := runInflight(b, n, k, bus)
+				busLat, busTime = append(busLat, l...), busTime+d
+				l, d = runInflight(b, n, k, bare.call)
+				bareLat, bareTime = append(bareLat, l...), bareTime+d
+				l, d = runInflight(b, n, k, fl.call)
+				flLat, flTime = append(flLat, l...), flTime+d
+				l, d = runInflight(b, n, k, direct)
+				dLat, dTime = append(dLat, l...), dTime+d
+			}
+			b.StopTimer()
+			busTP := float64(len(busLat)) / busTime.Seconds()
+			bareTP := float64(len(bareLat)) / bareTime.Seconds()
+			busP50, bareP50 := median(busLat), median(bareLat)
+			b.ReportMetric(busTP, "bus-rpc/s")
+			b.ReportMetric(bareTP, "bare-rpc/s")
+			b.ReportMetric(float64(busP50.Microseconds()), "bus-p50-us")
+			b.ReportMetric(float64(quantile(busLat, 0.99).Microseconds()), "bus-p99-us")
+			b.ReportMetric(float64(quantile(bareLat, 0.99).Microseconds()), "bare-p99-us")
+			b.ReportMetric(float64(bareP50.Microseconds()), "bare-p50-us")
+			b.ReportMetric(float64(len(flLat))/flTime.Seconds(), "floor-rpc/s")
+			b.ReportMetric(float64(median(flLat).Microseconds()), "floor-p50-us")
+			dTP, dP50 := float64(len(dLat))/dTime.Seconds(), median(dLat)
+			b.ReportMetric(dTP, "direct-rpc/s")
+			b.ReportMetric(float64(dP50.Microseconds()), "direct-p50-us")
+			b.ReportMetric(busTP/bareTP, "tput-ratio")
+			b.ReportMetric(float64(busP50)/float64(bareP50), "p50-ratio")
+			b.ReportMetric(dTP/bareTP, "direct-tput-ratio")
+			b.ReportMetric(float64(dP50)/float64(bareP50), "direct-p50-ratio")
+		})
+	}
+}
+
+// runInflight makes k calls from n goroutines; it returns their latencies
+// and the wall time taken.
+func runInflight(b *testing.B, n, k int, call func() error) ([]time.Duration, time.Duration) {
+	lat := make([]time.Duration, k)
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for g := 0; g < n; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(k) {
+					return
+				}
+				t0 := time.Now()
+				if err := call(); err != nil {
+					failed.Add(1)
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if failed.Load() > 0 {
+		b.Fatalf("%d of %d RPCs failed", failed.Load(), k)
+	}
+	return lat, elapsed
+}
+
+func median(ds []time.Duration) time.Duration { return quantile(ds, 0.5) }
+
+func quantile(ds []time.Duration, q float64) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(q*float64(len(s)-1))]
+}
+
+// bareRPC is the floor: a server consuming a queue with manual acks and
+// replying on direct reply-to, and a client publishing with a correlation
+// id and matching replies: plain amqp091-go, no confirms, no mandatory.
+type bareRPC struct {
+	exchange, key string
+	mandatory     bool
+	ch            *amqp.Channel // client
+	mu            sync.Mutex
+	wait          map[string]chan []byte
+}
+
+// floor, when set, makes the bare loop speak our protocol's expensive
+// parts: publish through the commands topic exchange, mandatory, with
+// publisher confirms (drained, not awaited).
+type floor struct{ exchange string }
+
+func newBareRPC(b *testing.B, fl *floor) *bareRPC {
+	sconn, err := amqp.Dial(brokerURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cconn, err := amqp.Dial(brokerURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	b.Cleanup(func() { _ = cconn.Close(); _ = sconn.Close(); wg.Wait() })
+	sch, err := sconn.Channel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sch.Qos(64, 0, false); err != nil {
+		b.Fatal(err)
+	}
+	q, err := sch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &bareRPC{exchange: "", key: q.Name, wait: map[string]chan []byte{}}
+	if fl != nil {
+		r.exchange, r.key, r.mandatory = fl.exchange, "cmd.barefloor.call.get", true
+		if err := sch.QueueBind(q.Name, "cmd.barefloor.#", fl.exchange, false, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reqs, err := sch.Consume(q.Name, "", false, true, false, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wg.Add(1)
+	go func() { // server
+		defer wg.Done()
+		for d := range reqs {
+			var cmd gateway.Command
+			_ = json.Unmarshal(d.Body, &cmd)
+			body, _ := json.Marshal(gateway.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID}))
+			_ = sch.Publish("", d.ReplyTo, false, false, amqp.Publishing{ContentType: contentJSON, CorrelationId: d.CorrelationId, Body: body})
+			_ = d.Ack(false)
+		}
+	}()
+	cch, err := cconn.Channel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if fl != nil {
+		if err := cch.Confirm(false); err != nil {
+			b.Fatal(err)
+		}
+		confirms := cch.NotifyPublish(make(chan amqp.Confirmation, 4096))
+		returns := cch.NotifyReturn(make(chan amqp.Return, 16))
+		wg.Add(1)
+		go func() { // drains confirms and returns until the channel closes
+			defer wg.Done()
+			for confirms != nil || returns != nil {
+				select {
+				case _, ok := <-confirms:
+					if !ok {
+						confirms = nil
+					}
+				case _, ok := <-returns:
+					if !ok {
+						returns = nil
+					}
+				}
+			}
+		}()
+	}
+	replies, err := cch.Consume(directReplyTo, "", true, false, false, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.ch = cch
+	wg.Add(1)
+	go func() { // client reply dispatcher
+		defer wg.Done()
+		for d := range replies {
+			r.mu.Lock()
+			c := r.wait[d.CorrelationId]
+			delete(r.wait, d.CorrelationId)
+			r.mu.Unlock()
+			if c != nil {
+				c <- d.Body
+			}
+		}
+	}()
+	return r
+}
+
+func (r *bareRPC) call() error {
+	id := newID()
+	body, _ := json.Marshal(&gateway.Command{ID: id, Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID())})
+	c := make(chan []byte, 1)
+	r.mu.Lock()
+	r.wait[id] = c
+	r.mu.Unlock()
+	msg := amqp.Publishing{
+		ContentType: contentJSON, CorrelationId: id, MessageId: id, ReplyTo: directReplyTo, Body: body,
+	}
+	if err := r.ch.Publish(r.exchange, r.key, r.mandatory, false, msg); err != nil {
+		return err
+	}
+	select {
+	case body := <-c:
+		var rep gateway.Reply
+		return json.Unmarshal(body, &rep)
+	case <-time.After(5 * time.Second):
+		r.mu.Lock()
+		delete(r.wait, id)
+		r.mu.Unlock()
+		return errors.New("bare: timeout")
+	}
+}
