@@ -18,7 +18,7 @@ dev: build ## run gateway + worker + simulated PBX against the local RabbitMQ
 test: ## gofmt check, go vet and every test (race detector on, real RabbitMQ)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
-	$(GO) test -race -timeout 9m $(PKGS)
+	$(GO) test -race -count=1 -timeout 9m $(PKGS)
 
 lint: ## gofmt check and go vet
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
