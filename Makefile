@@ -2,6 +2,8 @@
 .DEFAULT_GOAL := help
 GO      ?= go
 BIN     := bin/callgw
+BENCH   := bin/callgw-bench
+BENCH_OUT ?= bench-results.json
 PKGS    := ./...
 
 help: ## list targets
@@ -30,6 +32,12 @@ bench-bus: ## amqpbus RPC against a bare amqp091-go loop, same run
 bench-sim: ## ARI simulator against a bare net/http floor, same run
 	$(GO) test -run '^$$' -bench . ./asterisk/arisim/
 
-bench: bench-bus bench-sim ## every benchmark
+bench: build ## the benchmark harness, full run (a few minutes; docs/performance.md)
+	$(GO) build -o $(BENCH) ./cmd/callgw-bench
+	./$(BENCH) --callgw $(BIN) --out $(BENCH_OUT) --profile-dir bin/bench-profiles
 
-.PHONY: help build dev test lint bench bench-bus bench-sim
+bench-quick: build ## the same scenarios, shorter: under a minute, no soak
+	$(GO) build -o $(BENCH) ./cmd/callgw-bench
+	./$(BENCH) --callgw $(BIN) --out $(BENCH_OUT) --quick
+
+.PHONY: help build dev test lint bench bench-quick bench-bus bench-sim

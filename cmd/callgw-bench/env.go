@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// node is the worker's node id; tenant the tenant of every call (token
+// auth is off, so every request acts for the default tenant).
+const (
+	node   = "bench1"
+	tenant = gateway.DefaultTenant
+	ariApp = "callgw"
+)
+
+// env is one running system: the three processes and the harness's own
+// broker connection and HTTP client.
+type env struct {
+	o      options
+	log    *zap.Logger
+	sup    *supervisor
+	http   *http.Client
+	prefix string
+
+	simURL, ariUser, ariPass string // http://127.0.0.1:p/ari
+	gwURL, gwOps, workerOps  string // http://127.0.0.1:p
+	sim, worker, gw          *proc
+	beam                     int
+
+	rabbitVersion string
+}
+
+// newHTTPClient returns a client with a pool large enough for every
+// request in flight, that dials nothing but loopback addresses.
+func newHTTPClient() *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+				return nil, fmt.Errorf("callgw-bench: refusing to dial %s: loopback only", addr)
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+		MaxIdleConns:        4096,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// childEnv is the environment given to every child: the harness's own
+// without any CALLGW_* variable (a user's CALLGW_AUTH_CLIENTS_FILE would
+// otherwise turn auth on), plus the run's settings.
+func childEnv(extra ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CALLGW_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, extra...)
+}
+
+// startEnv starts simulator, worker and gateway and waits until the
+// gateway sees the node up. On error, whatever was started is stopped.
+func startEnv(ctx context.Context, o options, argv0 []string, log *zap.Logger, onExit func(error)) (_ *env, err error) {
+	e := &env{o: o, log: log, http: newHTTPClient(), prefix: "bench" + randHex(4) + ".", ariUser: "bench", ariPass: randHex(8)}
+	logDir := o.LogDir
+	if logDir == "" {
+		if logDir, err = os.MkdirTemp("", "callgw-bench-logs-"); err != nil {
+			return nil, err
+		}
+	} else if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
+	e.sup = &supervisor{argv0: argv0, logDir: logDir, onExit: onExit}
+	defer func() {
+		if err != nil {
+			e.close(false)
+		}
+	}()
+	ports := make([]int, 4)
+	for i := range ports {
+		if ports[i], err = freePort(); err != nil {
+			return e, err
+		}
+	}
+	base := func(p int) string { return "http://127.0.0.1:" + strconv.Itoa(p) }
+	e.simURL, e.gwURL, e.gwOps, e.workerOps = base(ports[0])+"/ari", base(ports[1]), base(ports[2]), base(ports[3])
+	log.Info("starting", zap.String("prefix", e.prefix), zap.String("logs", logDir))
+
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	e.sup.env = childEnv()
+	if e.sim, err = e.sup.start("simulator", []string{"simulator", "-listen", fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		"-ari-user", e.ariUser, "-ari-password", e.ariPass, "-asterisk-id", node, "-node-id", node, "-log-level", "warn",
+		// Playbacks end after 1 ms: the events scenario drives them as fast as the event path carries.
+		"-playback-duration", "1ms"}); err != nil {
+		return e, err
+	}
+	if err = waitHTTP(wctx, e.http, e.sim, e.simURL+"/asterisk/info", e.ariUser, e.ariPass); err != nil {
+		return e, err
+	}
+	common := []string{"CALLGW_AMQP_URL=" + o.AMQPURL, "CALLGW_AMQP_PREFIX=" + e.prefix, "CALLGW_LOG_LEVEL=" + o.LogLevel}
+	if e.worker, err = e.sup.start("worker", []string{"worker"}, append(common,
+		"CALLGW_NODE_ID="+node, "CALLGW_ARI_URL="+e.simURL, "CALLGW_ARI_USER="+e.ariUser, "CALLGW_ARI_PASSWORD="+e.ariPass,
+		"CALLGW_ARI_APP="+ariApp, "CALLGW_METRICS_ADDR="+strings.TrimPrefix(e.workerOps, "http://"))...); err != nil {
+		return e, err
+	}
+	if err = waitHTTP(wctx, e.http, e.worker, e.workerOps+"/readyz", "", ""); err != nil {
+		return e, err
+	}
+	if e.gw, err = e.sup.start("gateway", []string{"gateway"}, append(common,
+		"CALLGW_HTTP_ADDR="+strings.TrimPrefix(e.gwURL, "http://"), "CALLGW_METRICS_ADDR="+strings.TrimPrefix(e.gwOps, "http://"))...); err != nil {
+		return e, err
+	}
+	if err = waitHTTP(wctx, e.http, e.gw, e.gwURL+"/readyz", "", ""); err != nil {
+		return e, err
+	}
+	if err = waitHTTP(wctx, e.http, e.gw, e.gwOps+"/healthz", "", ""); err != nil {
+		return e, err
+	}
+	conn, err := dialAMQP(o.AMQPURL, "callgw-bench "+e.prefix)
+	if err != nil {
+		return e, fmt.Errorf("amqp: %w", err)
+	}
+	e.rabbitVersion, _ = conn.Properties["version"].(string)
+	closeAMQP(conn)
+	e.beam = findBeam()
+	if e.beam == 0 {
+		log.Warn("no beam.smp process found: RabbitMQ's CPU is not measured")
+	}
+	log.Info("system up", zap.String("gateway", e.gwURL), zap.String("simulator", e.simURL),
+		zap.Int("gateway_pid", e.gw.pid()), zap.Int("worker_pid", e.worker.pid()), zap.Int("simulator_pid", e.sim.pid()), zap.Int("beam_pid", e.beam))
+	return e, nil
+}
+
+// pids are the processes of the CPU split.
+func (e *env) pids() map[string]int {
+	if e.beam == 0 {
+		e.beam = findBeam()
+	}
+	return map[string]int{"gateway": e.gw.pid(), "worker": e.worker.pid(), "simulator": e.sim.pid(), "rabbitmq": e.beam, "loadgen": os.Getpid()}
+}
+
+// close stops the children (gateway first, simulator last), deletes what
+// the run declared on the broker and, after a good run, the logs.
+func (e *env) close(ok bool) error {
+	var errs []error
+	if e.http != nil {
+		e.http.CloseIdleConnections()
+	}
+	if e.sup != nil {
+		if err := e.sup.stopAll(15 * time.Second); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := e.deleteTopology(); err != nil {
+		errs = append(errs, err)
+	}
+	if e.sup != nil {
+		if ok && len(errs) == 0 && e.o.LogDir == "" {
+			_ = os.RemoveAll(e.sup.logDir)
+		} else {
+			e.log.Info("children's logs kept", zap.String("dir", e.sup.logDir))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deleteTopology deletes the run's exchanges and durable queues (the
+// node queue is exclusive and went with the worker's connection). Each
+// deletion gets its own channel, and a new connection when a failed one
+// took the connection down (a quorum queue the broker cannot delete
+// answers with a connection error).
+func (e *env) deleteTopology() error {
+	var (
+		conn *amqp.Connection
+		errs []error
+	)
+	defer func() { closeAMQP(conn) }()
+	del := func(what string, f func(ch *amqp.Channel) error) {
+		if conn == nil || conn.IsClosed() {
+			closeAMQP(conn)
+			c, err := dialAMQP(e.o.AMQPURL, "callgw-bench cleanup "+e.prefix)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", what, err))
+				conn = nil
+				return
+			}
+			conn = c
+		}
+		c := conn
+		err := bounded(context.Background(), c, what, func() error {
+			ch, err := c.Channel()
+			if err != nil {
+				return err
+			}
+			if err := f(ch); err != nil {
+				return err
+			}
+			return ch.Close()
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, x := range []string{gateway.ExchangeEventsRouted, gateway.ExchangeEvents, gateway.ExchangeCommands, gateway.ExchangeNodes, gateway.ExchangeDead} {
+		del("exchange "+e.prefix+x, func(ch *amqp.Channel) error { return ch.ExchangeDelete(e.prefix+x, false, false) })
+	}
+	for _, q := range []string{gateway.ExchangeDead, gateway.QueueAny} {
+		del("queue "+e.prefix+q, func(ch *amqp.Channel) error { _, err := ch.QueueDelete(e.prefix+q, false, false, false); return err })
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("deleting the run's exchanges and queues (prefix %s): %w", e.prefix, err)
+	}
+	return nil
+}

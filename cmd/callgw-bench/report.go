@@ -1,0 +1,232 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// pointAt returns the point at inflight, if measured.
+func pointAt(ps []Point, inflight int) (Point, bool) {
+	for _, p := range ps {
+		if p.Inflight == inflight {
+			return p, true
+		}
+	}
+	return Point{}, false
+}
+
+// evaluate checks issue 7's targets and writes the summary line.
+func evaluate(r *Results) {
+	var ts []Target
+	add := func(t Target) { ts = append(ts, t) }
+
+	cmd64, ok1 := pointAt(r.CommandPath, 64)
+	bare64, ok2 := pointAt(r.BareRPC, 64)
+	t := Target{Name: "cmd@64/bare", Limit: ">= 0.5"}
+	if t.Run = ok1 && ok2; t.Run {
+		t.Value = ratio(cmd64.Rate.Median, bare64.Rate.Median)
+		t.Met = t.Value >= 0.5
+		t.Detail = fmt.Sprintf("%.0f/s vs %.0f/s", cmd64.Rate.Median, bare64.Rate.Median)
+	}
+	add(t)
+
+	// Not a target: the same ratio per CPU-second spent by all processes,
+	// which holds when other work on the machine takes CPU from the run.
+	cc, okc := r.CPU["command_path@64"]
+	bc, okb := r.CPU["bare_rpc@64"]
+	t = Target{Name: "cmd/bare per CPU-s (info)", Limit: "none"}
+	if t.Run = okc && okb && cc.TotalCores > 0 && bc.TotalCores > 0; t.Run {
+		t.Value = ratio(ratio(float64(cc.Requests), cc.TotalCores*cc.WallSeconds), ratio(float64(bc.Requests), bc.TotalCores*bc.WallSeconds))
+		t.Met = true
+		t.Detail = fmt.Sprintf("%.0f vs %.0f requests per CPU-second", ratio(float64(cc.Requests), cc.TotalCores*cc.WallSeconds), ratio(float64(bc.Requests), bc.TotalCores*bc.WallSeconds))
+	}
+	info := t
+
+	cmd1, ok1 := pointAt(r.CommandPath, 1)
+	bare1, ok2 := pointAt(r.BareRPC, 1)
+	t = Target{Name: "p50@1 - bare", Limit: "<= +0.5 ms"}
+	if t.Run = ok1 && ok2; t.Run {
+		t.Value = cmd1.P50.Median - bare1.P50.Median
+		t.Met = t.Value <= 0.5
+		t.Detail = fmt.Sprintf("%.3f ms vs %.3f ms", cmd1.P50.Median, bare1.P50.Median)
+	}
+	add(t)
+
+	t = Target{Name: "events/bare fanout", Limit: ">= 0.8"}
+	if t.Run = r.Events != nil && r.Events.BareFanoutPerS.Median > 0; t.Run {
+		ev := r.Events
+		t.Value = ratio(ev.Playbacks.EventsPerS.Median, ev.BareFanoutPerS.Median)
+		t.Met = t.Value >= 0.8
+		t.Detail = fmt.Sprintf("playbacks %.0f/s (short calls %.0f/s, %.2f×) vs %.0f/s", ev.Playbacks.EventsPerS.Median,
+			ev.ShortCalls.EventsPerS.Median, ratio(ev.ShortCalls.EventsPerS.Median, ev.BareFanoutPerS.Median), ev.BareFanoutPerS.Median)
+	}
+	add(t)
+
+	ari64, ok1 := pointAt(r.DirectARI, 64)
+	t = Target{Name: "ari@64/cmd", Limit: ">= 3"}
+	if _, ok2 := pointAt(r.CommandPath, 64); ok1 && ok2 {
+		t.Run = true
+		t.Value = ratio(ari64.Rate.Median, cmd64.Rate.Median)
+		t.Met = t.Value >= 3
+		t.Detail = fmt.Sprintf("%.0f/s vs %.0f/s", ari64.Rate.Median, cmd64.Rate.Median)
+	}
+	add(t)
+
+	t = Target{Name: "worker heap/call", Limit: "<= 16 KiB"}
+	if t.Run = r.Scale != nil && r.Scale.Worker.After.HeapBytes > 0; t.Run {
+		t.Value = r.Scale.Worker.HeapBytes / 1024
+		t.Met = t.Value <= 16
+		t.Detail = fmt.Sprintf("%d calls", r.Scale.Calls)
+	}
+	add(t)
+
+	t = Target{Name: "soak", Limit: "goroutines ±5, heap ±10 %"}
+	if t.Run = r.Soak != nil && r.Soak.Worker[1].HeapBytes > 0 && r.Soak.Gateway[1].HeapBytes > 0; t.Run {
+		s := r.Soak
+		dgw := s.Gateway[1].Goroutines - s.Gateway[0].Goroutines
+		dwk := s.Worker[1].Goroutines - s.Worker[0].Goroutines
+		hgw := ratio(s.Gateway[1].HeapBytes, s.Gateway[0].HeapBytes) - 1
+		hwk := ratio(s.Worker[1].HeapBytes, s.Worker[0].HeapBytes) - 1
+		t.Value = math.Max(math.Abs(hgw), math.Abs(hwk)) * 100
+		t.Met = math.Abs(dgw) <= 5 && math.Abs(dwk) <= 5 && math.Abs(hgw) <= 0.10 && math.Abs(hwk) <= 0.10
+		t.Detail = fmt.Sprintf("%d calls; goroutines Δ worker %+.0f gateway %+.0f; heap worker %+.1f%% gateway %+.1f%% (second half: %+.1f%%, %+.1f%%)", s.Calls, dwk, dgw, hwk*100, hgw*100,
+			(ratio(s.Worker[1].HeapBytes, s.WorkerMid.HeapBytes)-1)*100, (ratio(s.Gateway[1].HeapBytes, s.GatewayMid.HeapBytes)-1)*100)
+	}
+	add(t)
+	r.Targets = ts
+	r.Info = []Target{info}
+
+	var parts []string
+	met, run := 0, 0
+	for _, t := range ts {
+		if !t.Run {
+			parts = append(parts, t.Name+" not run")
+			continue
+		}
+		run++
+		verdict := "MISSED"
+		if t.Met {
+			verdict = "met"
+			met++
+		}
+		var v string
+		switch t.Name {
+		case "p50@1 - bare":
+			v = fmt.Sprintf("%+.3f ms", t.Value)
+		case "worker heap/call":
+			v = fmt.Sprintf("%.1f KiB", t.Value)
+		case "soak":
+			v = t.Detail[strings.Index(t.Detail, ";")+2:]
+		default:
+			v = fmt.Sprintf("%.2f", t.Value)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%s %s)", t.Name, v, t.Limit, verdict))
+	}
+	if info.Run {
+		parts = append(parts, fmt.Sprintf("(info: cmd/bare per CPU-second %.2f)", info.Value))
+	}
+	r.Summary = fmt.Sprintf("SUMMARY [%s] %d/%d targets met: %s", r.Mode, met, run, strings.Join(parts, " | "))
+}
+
+func fmtSpread(s Spread, prec int) string {
+	return fmt.Sprintf("%.*f (%.*f–%.*f)", prec, s.Median, prec, s.Min, prec, s.Max)
+}
+
+func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+
+// printReport writes the results table and, last, the summary line.
+func printReport(w io.Writer, r *Results) {
+	fmt.Fprintf(w, "\ncallgw-bench %s run, %s: %d CPUs %s, %s RAM, %s, RabbitMQ %s; %d reps × %v after %v warm-up; median (min–max)\n",
+		r.Mode, r.Started.Format("2006-01-02 15:04 UTC"), r.Machine.CPUs, r.Machine.CPUModel, r.Machine.MemTotal, r.Machine.Go, r.Machine.RabbitMQ,
+		r.Options.Reps, r.Options.Duration, r.Options.Warmup)
+	fmt.Fprintf(w, "command path: %s; bare RPC payloads: command %d B, reply %d B (call.get); load average at start %s, at end %s\n\n", r.CommandMix, r.CommandB, r.ReplyB, r.Machine.LoadAvg[0], r.Machine.LoadAvg[1])
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tin flight\trate /s\tp50 ms\tp90 ms\tp99 ms\terrors")
+	for _, s := range []struct {
+		name string
+		ps   []Point
+	}{{"command path (REST→…→ARI)", r.CommandPath}, {"bare amqp091 RPC", r.BareRPC}, {"direct ARI GET", r.DirectARI}} {
+		for _, p := range s.ps {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%d\n", s.name, p.Inflight, fmtSpread(p.Rate, 0), fmtSpread(p.P50, 3), fmtSpread(p.P90, 3), fmtSpread(p.P99, 3), p.Errors)
+		}
+	}
+	if c := r.Churn; c != nil {
+		fmt.Fprintf(tw, "call churn (calls/s)\t%d\t%s\t%s\t\t%s\t%d\n", c.Inflight, fmtSpread(c.CallsPerS, 0), fmtSpread(c.P50, 2), fmtSpread(c.P99, 2), c.Errors)
+	}
+	if ev := r.Events; ev != nil {
+		for _, x := range []EventRun{ev.ShortCalls, ev.Playbacks} {
+			fmt.Fprintf(tw, "events/s, %s → bound queue\t%d\t%s\t\t\t\t%d\n", x.Driver, x.Inflight, fmtSpread(x.EventsPerS, 0), x.Errors)
+		}
+		fmt.Fprintf(tw, "events/s, bare publish → fanout → consume\t\t%s\t\t\t\t\n", fmtSpread(ev.BareFanoutPerS, 0))
+	}
+	tw.Flush()
+	if c := r.Churn; c != nil {
+		fmt.Fprintf(w, "churn: %.1f events consumed per call\n", c.EventsPerCall)
+	}
+	if ev := r.Events; ev != nil {
+		for _, x := range []EventRun{ev.ShortCalls, ev.Playbacks} {
+			fmt.Fprintf(w, "events, %s: %s ops/s, %.1f events per op, %d B each; ARI events into the worker %s /s\n",
+				x.Driver, fmtSpread(x.OpsPerS, 0), x.EventsPerOp, x.EventBytes, fmtSpread(x.ARIEventsPerS, 0))
+		}
+	}
+	if len(r.CPU) > 0 {
+		fmt.Fprintln(w, "\nCPU split (cores used; µs of CPU per request, or per event for events_*):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		procs := []string{"gateway", "worker", "simulator", "rabbitmq", "loadgen"}
+		fmt.Fprintf(tw, "\t%s\ttotal\n", strings.Join(procs, "\t"))
+		keys := make([]string, 0, len(r.CPU))
+		for k := range r.CPU {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			c := r.CPU[k]
+			row := []string{k}
+			for _, p := range procs {
+				if v, ok := c.Cores[p]; ok {
+					row = append(row, fmt.Sprintf("%.2f (%.0f µs)", v, c.USPerReq[p]))
+				} else {
+					row = append(row, "–")
+				}
+			}
+			row = append(row, fmt.Sprintf("%.2f of %d", c.TotalCores, c.MachineCPUs))
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		tw.Flush()
+	}
+	if s := r.Scale; s != nil && s.Worker.After.HeapBytes > 0 {
+		fmt.Fprintf(w, "\nscale: %d calls up (worker reports %.0f live); originate %.0f/s, hang-up %.0f/s\n", s.Calls, s.LiveAtPeak, s.OriginatePerS, s.HangupPerS)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "per live call\theap\tRSS\tgoroutines\theap before→after")
+		for _, x := range []struct {
+			name string
+			p    PerCall
+		}{{"worker", s.Worker}, {"gateway", s.Gateway}} {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.1f→%.1f MiB\n", x.name, kib(x.p.HeapBytes), kib(x.p.RSSBytes), x.p.Goroutines, x.p.Before.HeapBytes/(1<<20), x.p.After.HeapBytes/(1<<20))
+		}
+		fmt.Fprintf(tw, "simulator\t\t%s\t\t\n", kib(s.SimulatorRSS))
+		tw.Flush()
+	}
+	if s := r.Soak; s != nil && s.Worker[1].HeapBytes > 0 {
+		fmt.Fprintf(w, "\nsoak: %d lifecycles at %.0f/s, %d errors\n", s.Calls, s.CallsPerS, s.Errors)
+		for _, x := range []struct {
+			name string
+			m    [2]MemSnap
+			mid  MemSnap
+		}{{"worker", s.Worker, s.WorkerMid}, {"gateway", s.Gateway, s.GatewayMid}} {
+			fmt.Fprintf(w, "  %-8s goroutines %.0f → %.0f → %.0f, heap %.2f → %.2f → %.2f MiB (start → half → end: %+.1f %% overall, %+.1f %% in the second half)\n",
+				x.name, x.m[0].Goroutines, x.mid.Goroutines, x.m[1].Goroutines,
+				x.m[0].HeapBytes/(1<<20), x.mid.HeapBytes/(1<<20), x.m[1].HeapBytes/(1<<20),
+				(ratio(x.m[1].HeapBytes, x.m[0].HeapBytes)-1)*100, (ratio(x.m[1].HeapBytes, x.mid.HeapBytes)-1)*100)
+		}
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "ERROR %s\n", e)
+	}
+	fmt.Fprintf(w, "wall time %.1f s\n", r.WallSeconds)
+	fmt.Fprintln(w, r.Summary)
+}
