@@ -305,3 +305,21 @@ func TestExecutorRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestLocationsForgetKeepsMemoryBounded: ids put and forgotten do not pile
+// up in the eviction order (the gateway's heap grew through a soak).
+func TestLocationsForgetKeepsMemoryBounded(t *testing.T) {
+	l := NewLocations(100000)
+	for i := range 50000 {
+		id := fmt.Sprint(i)
+		l.Put(id, "pbx1")
+		l.Forget(id)
+	}
+	l.Put("live", "pbx1")
+	if n := len(l.order); n > 2*l.Len()+1024 {
+		t.Fatalf("order holds %d ids for %d live ones", n, l.Len())
+	}
+	if n, ok := l.Get("live"); !ok || n != "pbx1" {
+		t.Fatal("live id lost by compaction")
+	}
+}

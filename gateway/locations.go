@@ -37,15 +37,25 @@ func (l *Locations) Put(id string, node NodeID) {
 		l.order = l.order[1:]
 		delete(l.m, old)
 	}
-	if len(l.order) > 2*l.max { // compact ids already forgotten
-		keep := l.order[:0]
-		for _, k := range l.order {
-			if _, ok := l.m[k]; ok {
-				keep = append(keep, k)
-			}
-		}
-		l.order = append([]string(nil), keep...)
+	l.compactLocked()
+}
+
+// compactLocked drops forgotten ids from the eviction order once they
+// outnumber the live ones, so the order's memory follows the live calls,
+// not every call ever seen.
+func (l *Locations) compactLocked() {
+	if len(l.order) <= 2*len(l.m)+1024 {
+		return
 	}
+	keep := make([]string, 0, 2*len(l.m)+16)
+	seen := make(map[string]bool, len(l.m))
+	for _, k := range l.order {
+		if _, ok := l.m[k]; ok && !seen[k] {
+			seen[k] = true
+			keep = append(keep, k)
+		}
+	}
+	l.order = keep
 }
 
 // Get returns the node of id, if cached.
@@ -61,6 +71,7 @@ func (l *Locations) Forget(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.m, id)
+	l.compactLocked()
 }
 
 // Len returns the number of cached locations.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,7 +32,11 @@ type Gateway struct {
 	svc  *gateway.Service
 	api  *restapi.Server
 	hub  *restapi.Hub
-	ops  *prometheus.Registry
+	// streams feeds the hub from the bus only while HTTP event streams
+	// exist, so that a gateway without stream clients takes only the
+	// events it needs itself.
+	streams *streams
+	ops     *prometheus.Registry
 
 	hbSince     atomic.Int64 // unix ns when the heartbeat subscription started
 	maxInterval atomic.Int64 // longest heartbeat interval seen, ms
@@ -55,6 +60,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	registerBus(metrics, bus)
 	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
+	g.streams = &streams{g: g, linger: time.Minute}
 	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL}
 	for _, c := range cfg.AuthClients {
 		auth.Clients = append(auth.Clients, restapi.Client{ID: c.ID, SecretHash: c.SecretHash, Tenant: c.Tenant, Scopes: c.Scopes})
@@ -69,7 +75,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		Auth:           auth,
 		Log:            log,
 		Registry:       metrics,
-	}, g.svc, g.reg, g.hub, g)
+	}, g.svc, g.reg, g.streams, g)
 	return g, nil
 }
 
@@ -119,25 +125,14 @@ func (g *Gateway) observe(ctx context.Context) error {
 	}
 	g.hbSince.Store(time.Now().UnixNano())
 	defer hbSub.Close()
-	// Every event: call locations are learnt from them, and the hub serves
-	// them to the HTTP event streams.
-	evSub, err := g.bus.SubscribeEvents(ctx, nil, func(e *gateway.Event) {
-		switch e.Type {
-		case gateway.EvCallCreated:
-			g.locs.Put(gateway.CallKey(e.CallID), e.Node)
-		case gateway.EvCallHangup:
-			g.locs.Forget(gateway.CallKey(e.CallID))
-		case gateway.EvBridgeCreated:
-			g.locs.Put(gateway.BridgeKey(e.BridgeID), e.Node)
-		case gateway.EvBridgeDestroyed:
-			g.locs.Forget(gateway.BridgeKey(e.BridgeID))
-		}
-		g.hub.Publish(e)
-	})
+	// The events that call and bridge locations are learnt from. Every
+	// event is taken (for the hub) only while HTTP streams exist.
+	evSub, err := g.bus.SubscribeEvents(ctx, []string{"*.*.call.created.*", "*.*.call.hangup.*", "*.*.bridge.created.*", "*.*.bridge.destroyed.*"}, g.learn)
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe events: %w", err)
 	}
 	defer evSub.Close()
+	defer g.streams.close()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -159,6 +154,115 @@ func (g *Gateway) observe(ctx context.Context) error {
 				cancel()
 			}
 		}
+	}
+}
+
+// learn updates the location cache from an event.
+func (g *Gateway) learn(e *gateway.Event) {
+	switch e.Type {
+	case gateway.EvCallCreated:
+		g.locs.Put(gateway.CallKey(e.CallID), e.Node)
+	case gateway.EvCallHangup:
+		g.locs.Forget(gateway.CallKey(e.CallID))
+	case gateway.EvBridgeCreated:
+		g.locs.Put(gateway.BridgeKey(e.BridgeID), e.Node)
+	case gateway.EvBridgeDestroyed:
+		g.locs.Forget(gateway.BridgeKey(e.BridgeID))
+	}
+}
+
+// streams implements restapi.Events over the hub: the first stream makes
+// the gateway subscribe to every event (and returns once that subscription
+// consumes, so the stream misses nothing published after it was accepted);
+// the subscription is kept for linger after the last stream ended, so that
+// a client resuming with Last-Event-ID finds the events in between.
+type streams struct {
+	g      *Gateway
+	linger time.Duration
+
+	mu     sync.Mutex
+	sub    *amqpbus.Subscription
+	users  int
+	idle   *time.Timer
+	closed bool
+}
+
+var _ restapi.Events = (*streams)(nil)
+
+// Subscribe opens one stream.
+func (s *streams) Subscribe(ctx context.Context, f restapi.EventFilter) (<-chan *gateway.Event, func(), error) {
+	if err := s.acquire(ctx); err != nil {
+		return nil, nil, err
+	}
+	ch, cancel, err := s.g.hub.Subscribe(ctx, f)
+	if err != nil {
+		s.release()
+		return nil, nil, err
+	}
+	var once sync.Once
+	release := func() { once.Do(s.release) }
+	stop := context.AfterFunc(ctx, release)
+	return ch, func() {
+		stop()
+		cancel()
+		release()
+	}, nil
+}
+
+func (s *streams) acquire(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return restapi.ErrHubClosed
+	}
+	if s.idle != nil {
+		s.idle.Stop()
+		s.idle = nil
+	}
+	if s.sub == nil {
+		sub, err := s.g.bus.SubscribeEvents(ctx, nil, func(e *gateway.Event) {
+			s.g.learn(e)
+			s.g.hub.Publish(e)
+		})
+		if err != nil {
+			return err
+		}
+		s.sub = sub
+		s.g.log.Info("event streams: taking every event")
+	}
+	s.users++
+	return nil
+}
+
+func (s *streams) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users--
+	if s.users > 0 || s.sub == nil || s.closed {
+		return
+	}
+	sub := s.sub
+	s.idle = time.AfterFunc(s.linger, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.users == 0 && s.sub == sub {
+			_ = sub.Close()
+			s.sub = nil
+			s.g.log.Info("event streams: no stream left, back to the events the gateway needs")
+		}
+	})
+}
+
+func (s *streams) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	if s.sub != nil {
+		_ = s.sub.Close()
+		s.sub = nil
 	}
 }
 
