@@ -43,6 +43,7 @@ type Gateway struct {
 	AuthSigningKey  string        // CALLGW_AUTH_SIGNING_KEY (>= 32 bytes)
 	AuthTokenTTL    time.Duration // CALLGW_AUTH_TOKEN_TTL
 	AuthClients     []AuthClient  // read from AuthClientsFile
+	AccessLog       string        // CALLGW_ACCESS_LOG: all, errors, off
 }
 
 // AuthClient is one OAuth2 client as written in the clients file (JSON):
@@ -184,11 +185,17 @@ func (s *set) gateway(g *Gateway) {
 	s.str(&g.AuthClientsFile, "auth-clients-file", "CALLGW_AUTH_CLIENTS_FILE", "", "JSON file of OAuth2 clients; setting it turns token auth on (off: every request acts for tenant default)")
 	s.str(&g.AuthSigningKey, "auth-signing-key", "CALLGW_AUTH_SIGNING_KEY", "", "HS256 key of issued tokens, at least 32 bytes (required with auth)")
 	s.dur(&g.AuthTokenTTL, "auth-token-ttl", "CALLGW_AUTH_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
+	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
 }
 
 func (g *Gateway) finish() error {
 	if g.DefaultTimeout <= 0 || g.MaxTimeout < g.DefaultTimeout {
 		return errors.New("config: default-timeout must be > 0 and <= max-timeout")
+	}
+	switch g.AccessLog {
+	case "all", "errors", "off":
+	default:
+		return fmt.Errorf("config: access-log %q: must be all, errors or off", g.AccessLog)
 	}
 	if g.AuthClientsFile == "" {
 		return nil

@@ -108,6 +108,18 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			route := routePattern(r)
 			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(st)).Inc()
 			s.metrics.duration.WithLabelValues(route, r.Method, strconv.Itoa(st)).Observe(d.Seconds())
+			switch s.cfg.AccessLog {
+			case AccessLogOff:
+				return
+			case AccessLogErrors:
+				slow := s.cfg.SlowRequest
+				if slow <= 0 {
+					slow = time.Second
+				}
+				if st < 400 && d < slow {
+					return
+				}
+			}
 			callID := info.callID
 			if callID == "" && strings.HasPrefix(route, "/v1/calls/{id}") {
 				callID = gateway.CallID(chi.URLParam(r, "id"))

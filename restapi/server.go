@@ -123,6 +123,11 @@ type Config struct {
 	Auth AuthConfig
 
 	Log *zap.Logger // nil: no logging
+	// AccessLog says which requests are logged: AccessLogAll (default),
+	// AccessLogErrors (status >= 400 or slower than SlowRequest) or
+	// AccessLogOff. Metrics count every request regardless.
+	AccessLog   string
+	SlowRequest time.Duration // threshold of AccessLogErrors: 1s
 	// Registry receives the server's metrics and is served at /metrics.
 	// nil: a new registry with the Go and process collectors. Pass one to
 	// share it (e.g. with HubConfig.Registerer); add those collectors to it
@@ -182,8 +187,20 @@ func (c Config) Validate() error {
 	if c.DefaultTimeout > c.MaxTimeout {
 		return fmt.Errorf("restapi: default timeout %s exceeds max timeout %s", c.DefaultTimeout, c.MaxTimeout)
 	}
+	switch c.AccessLog {
+	case "", AccessLogAll, AccessLogErrors, AccessLogOff:
+	default:
+		return fmt.Errorf("restapi: access log %q: want all, errors or off", c.AccessLog)
+	}
 	return c.Auth.validate()
 }
+
+// Access log modes.
+const (
+	AccessLogAll    = "all"
+	AccessLogErrors = "errors"
+	AccessLogOff    = "off"
+)
 
 // Server is the REST CallAPI. Build it with NewServer; serve it with Run,
 // or mount Handler in a server of your own.

@@ -304,3 +304,38 @@ func TestRunBadConfig(t *testing.T) {
 		t.Error("Run with default > max timeout succeeded")
 	}
 }
+
+func TestAccessLogModes(t *testing.T) {
+	calls := &fakeCalls{t: t, CallFn: func(_ context.Context, _ gateway.Options, id gateway.CallID) (*gateway.Call, error) {
+		if id == "missing" {
+			return nil, gateway.Errorf(gateway.ENotFound, "call missing not found")
+		}
+		return &gateway.Call{ID: id}, nil
+	}}
+	for _, tc := range []struct {
+		mode string
+		want int // request lines for one 200 and one 404
+	}{
+		{"", 2},
+		{AccessLogAll, 2},
+		{AccessLogErrors, 1},
+		{AccessLogOff, 0},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			core, logs := observer.New(zapcore.DebugLevel)
+			s := NewServer(Config{Log: zap.New(core), AccessLog: tc.mode}, calls, nil, nil, nil)
+			if rec := do(t, s.Handler(), "GET", "/v1/calls/c1", ""); rec.Code != 200 {
+				t.Fatalf("get: %d", rec.Code)
+			}
+			if rec := do(t, s.Handler(), "GET", "/v1/calls/missing", ""); rec.Code != 404 {
+				t.Fatalf("get missing: %d", rec.Code)
+			}
+			if n := logs.FilterMessage("request").Len(); n != tc.want {
+				t.Fatalf("%d request lines, want %d", n, tc.want)
+			}
+		})
+	}
+	if err := (Config{AccessLog: "loud"}).Validate(); err == nil {
+		t.Fatal("bad access log mode accepted")
+	}
+}

@@ -73,6 +73,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		DefaultTimeout: cfg.DefaultTimeout,
 		MaxTimeout:     cfg.MaxTimeout,
 		Auth:           auth,
+		AccessLog:      cfg.AccessLog,
 		Log:            log,
 		Registry:       metrics,
 	}, g.svc, g.reg, g.streams, g)
