@@ -20,6 +20,15 @@ import (
 // published in ARI's order, calls on different shards do not wait for each
 // other, and a slow sink stalls intake only for EnqueueTimeout per event:
 // then the event is dropped, counted (Stats.EventsDropped) and logged.
+//
+// When the sink can publish without waiting for the broker's confirm
+// (asyncSink: amqpbus.Bus), a shard keeps up to Config.PublishWindow
+// published events waiting for their confirms and blocks only when the
+// window is full; a confirmer goroutine per shard waits for them in publish
+// order and does the accounting. Every event ends in exactly one of
+// Stats.EventsPublished (confirmed) and Stats.PublishErrors (refused,
+// unconfirmed within PublishTimeout of its publishing, or its channel lost:
+// logged), as with a synchronous sink; nothing is retried, as before.
 
 type itemKind uint8
 
@@ -103,10 +112,20 @@ func (p *PBX) enqueue(ctx context.Context, it item) bool {
 
 // runShards starts one worker per shard; they stop when ctx ends.
 func (p *PBX) runShards(ctx context.Context, wg *sync.WaitGroup) {
+	async, _ := p.sink.(asyncSink)
+	if p.cfg.PublishWindow <= 1 {
+		async = nil
+	}
 	for _, q := range p.shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			publish := func(e *gateway.Event) { p.publish(ctx, e) }
+			if async != nil {
+				w := p.newWindow(ctx, async)
+				defer w.close() // after the loop: waits for the confirms still due
+				publish = w.publish
+			}
 			for {
 				select {
 				case <-ctx.Done():
@@ -115,15 +134,17 @@ func (p *PBX) runShards(ctx context.Context, wg *sync.WaitGroup) {
 					}
 					return
 				case it := <-q:
-					p.process(ctx, it)
+					for _, e := range p.process(ctx, it) {
+						publish(e)
+					}
 				}
 			}
 		}()
 	}
 }
 
-// process maps one item to CallAPI events and publishes them in order.
-func (p *PBX) process(ctx context.Context, it item) {
+// process maps one item to the CallAPI events to publish, in order.
+func (p *PBX) process(ctx context.Context, it item) []*gateway.Event {
 	var evs []*gateway.Event
 	switch it.kind {
 	case kindEvent:
@@ -150,21 +171,126 @@ func (p *PBX) process(ctx context.Context, it item) {
 	case kindBridgeGone:
 		evs = p.calls.handleBridgeGone(gateway.BridgeID(strings.TrimPrefix(it.id, "bridge:")))
 	}
-	for _, e := range evs {
-		p.publish(ctx, e)
-	}
+	return evs
 }
 
+// publish publishes e and waits for the sink's verdict.
 func (p *PBX) publish(ctx context.Context, e *gateway.Event) {
 	pctx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)
 	defer cancel()
 	if err := p.sink.PublishEvent(pctx, e); err != nil {
-		p.stats.publishErr.Add(1)
-		p.log.Error("publishing event failed", zap.String("call_id", string(e.CallID)), zap.String("bridge_id", string(e.BridgeID)),
-			zap.String("type", string(e.Type)), zap.Uint64("seq", e.Seq), zap.Error(err))
+		p.publishFailed(sent{callID: e.CallID, bridgeID: e.BridgeID, typ: e.Type, seq: e.Seq}, err)
 		return
 	}
 	p.stats.published.Add(1)
+}
+
+// publishFailed counts and logs an event the sink refused or did not
+// confirm.
+func (p *PBX) publishFailed(s sent, err error) {
+	p.stats.publishErr.Add(1)
+	p.log.Error("publishing event failed", zap.String("call_id", string(s.callID)), zap.String("bridge_id", string(s.bridgeID)),
+		zap.String("type", string(s.typ)), zap.Uint64("seq", s.seq), zap.Error(err))
+}
+
+// confirm is the broker's pending verdict on an event published
+// asynchronously. It is the unnamed interface type amqpbus.Confirm
+// aliases too, so asyncSink matches amqpbus.Bus's method without this
+// package importing amqpbus.
+type confirm = interface {
+	Wait(ctx context.Context) error
+}
+
+// asyncSink is an EventSink that can publish an event without waiting for
+// the broker's confirm (amqpbus.Bus). Events of one call published one
+// after the other must reach subscribers in that order, confirmed or not.
+// Wait returns nil once the event is confirmed, an error when it was
+// refused or its channel was lost, or when ctx ends first.
+type asyncSink interface {
+	PublishEventAsync(ctx context.Context, e *gateway.Event) (confirm, error)
+}
+
+// sent is an event waiting for its confirm: what accounting and the log
+// line of a failure need, not the event (nor its raw ARI payload).
+type sent struct {
+	c        confirm
+	deadline time.Time
+	callID   gateway.CallID
+	bridgeID gateway.BridgeID
+	typ      gateway.EventType
+	seq      uint64
+}
+
+// window is a shard's published events waiting for their confirms, at
+// most Config.PublishWindow. The shard publishes; the confirmer goroutine
+// waits for the confirms in publish order and counts them.
+type window struct {
+	p     *PBX
+	ctx   context.Context // the shard's: publishing stops with it
+	base  context.Context // ctx without its cancellation: confirms due at shutdown are still awaited
+	sink  asyncSink
+	slots chan struct{} // one per unconfirmed event
+	sent  chan sent
+	done  chan struct{} // closed when the confirmer has ended
+}
+
+func (p *PBX) newWindow(ctx context.Context, sink asyncSink) *window {
+	w := &window{
+		p: p, ctx: ctx, base: context.WithoutCancel(ctx), sink: sink,
+		slots: make(chan struct{}, p.cfg.PublishWindow),
+		sent:  make(chan sent, p.cfg.PublishWindow),
+		done:  make(chan struct{}),
+	}
+	go w.confirmer() // owner: the shard, which ends it with close
+	return w
+}
+
+// publish publishes e, first waiting for a free slot while the window is
+// full. Like a synchronous publish, e has PublishTimeout from here to be
+// published and confirmed.
+func (w *window) publish(e *gateway.Event) {
+	w.slots <- struct{}{} // freed by the confirmer, each wait bounded by a deadline
+	s := sent{deadline: time.Now().Add(w.p.cfg.PublishTimeout), callID: e.CallID, bridgeID: e.BridgeID, typ: e.Type, seq: e.Seq}
+	pctx, cancel := context.WithDeadline(w.ctx, s.deadline)
+	c, err := w.sink.PublishEventAsync(pctx, e)
+	cancel()
+	if err != nil {
+		<-w.slots
+		w.p.publishFailed(s, err)
+		return
+	}
+	if c == nil { // nothing to wait for: the sink took it
+		<-w.slots
+		w.p.stats.published.Add(1)
+		return
+	}
+	s.c = c
+	w.sent <- s // never blocks: slots bounds it
+}
+
+func (w *window) confirmer() {
+	defer close(w.done)
+	for s := range w.sent {
+		ctx, cancel := context.WithDeadline(w.base, s.deadline)
+		err := s.c.Wait(ctx)
+		cancel()
+		<-w.slots
+		if err != nil {
+			w.p.publishFailed(s, err)
+			continue
+		}
+		w.p.stats.published.Add(1)
+	}
+}
+
+// close waits for the confirms still due (each within its deadline) and
+// ends the confirmer. The shard calls it once it no longer publishes.
+func (w *window) close() {
+	if n := len(w.sent); n > 0 {
+		w.p.log.Debug("stopping: waiting for event confirms", zap.Int("events", n))
+	}
+	close(w.sent)
+	<-w.done
 }
 
 // lookupMeta learns the tenant, tags and direction of a channel callgw did

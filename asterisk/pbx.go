@@ -45,6 +45,11 @@ type Config struct {
 	EnqueueTimeout time.Duration // how long ARI intake waits for a full call queue before dropping [2s]
 	Shards         int           // event workers; a call's events always go to the same one [32]
 	QueueSize      int           // ARI events buffered per worker [256]
+	// PublishWindow is how many published CallAPI events a worker may have
+	// waiting for the broker's confirm when the sink confirms
+	// asynchronously (amqpbus.Bus does); it waits only when the window is
+	// full. 1 publishes synchronously, one confirm at a time [256].
+	PublishWindow int
 }
 
 func (c *Config) validate() error {
@@ -89,6 +94,9 @@ func (c *Config) validate() error {
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 256
+	}
+	if c.PublishWindow <= 0 {
+		c.PublishWindow = 256
 	}
 	if c.Log == nil {
 		c.Log = zap.NewNop()
