@@ -23,56 +23,19 @@ var (
 // PublishEvent publishes e to callapi.events (fanout) with the routing key
 // gateway.EventKey(e), and one copy per tag to callapi.events.routed with
 // gateway.TagKey (header x-tag), and returns once the broker confirmed
-// them all. Events published one after the other keep their order.
+// them all: PublishEventAsync, then Wait. Events of one call keep their
+// order.
 func (b *Bus) PublishEvent(ctx context.Context, e *gateway.Event) error {
-	const op = "amqpbus.PublishEvent"
-	if e == nil || e.ID == "" || e.Type == "" {
-		return gateway.Invalid("event", "an event needs an id and a type")
-	}
-	body, err := json.Marshal(e)
-	if err != nil {
-		return gateway.Wrap(gateway.EInternal, op, err, "unencodable event")
-	}
-	ts := e.Time
-	if ts.IsZero() {
-		ts = time.Now()
-	}
-	msg := func(h amqp.Table) amqp.Publishing {
-		return amqp.Publishing{
-			Headers: h, ContentType: contentJSON, DeliveryMode: amqp.Transient,
-			MessageId: e.ID, Timestamp: ts, Type: string(e.Type), Body: body,
-		}
-	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.DefaultTimeout)
 		defer cancel()
 	}
-	res := make([]<-chan pubResult, 0, 1+len(e.Tags))
-	r, err := b.publish(ctx, op, b.names.Events, gateway.EventKey(e), false, msg(amqp.Table{HeaderTenant: e.Tenant}), nil)
+	c, err := b.PublishEventAsync(ctx, e)
 	if err != nil {
 		return err
 	}
-	res = append(res, r)
-	for _, tag := range e.Tags {
-		r, err := b.publish(ctx, op, b.names.EventsRouted, gateway.TagKey(e.Tenant, tag), false,
-			msg(amqp.Table{HeaderTenant: e.Tenant, HeaderTag: tag}), nil)
-		if err != nil {
-			return err
-		}
-		res = append(res, r)
-	}
-	for _, r := range res {
-		select {
-		case v := <-r:
-			if err := v.error(op); err != nil {
-				return err
-			}
-		case <-ctx.Done():
-			return gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "event not confirmed before the deadline")
-		}
-	}
-	return nil
+	return c.Wait(ctx)
 }
 
 // PublishHeartbeat publishes hb to callapi.nodes (routing key: the node
