@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,10 +21,13 @@ import (
 // BenchmarkRPC measures, in the same run, request/reply round trips through
 // amqpbus (Request → worker → reply: confirms, mandatory, dedup memory,
 // per-call scheduler) and through a bare amqp091-go direct reply-to loop
-// written here (no confirms), at 1 and 64 requests in flight. The two
-// alternate in rounds of 200 requests so that both see the same load on
-// the (shared) machine. Reported: throughput and median latency of each,
-// and their ratios (bus/bare).
+// written here (no confirms), at 1 and 64 requests in flight, with three
+// more contenders for reference: floor (the bare loop through the topic
+// exchange, mandatory, in confirm mode), wire (the floor sending amqpbus's
+// very message to a queue with a node queue's arguments) and direct
+// (amqpbus with DirectRouting). They alternate in rounds of 200 requests so
+// that all see the same load on the (shared) machine. Reported: throughput
+// and median latency of each, and the ratios bus/bare and direct/bare.
 //
 //	go test -run '^$' -bench RPC -benchtime 20000x ./amqpbus/
 func BenchmarkRPC(b *testing.B) {
@@ -45,12 +50,13 @@ func BenchmarkRPC(b *testing.B) {
 	direct := request(e.bus("gateway direct", func(c *Config) { c.DirectRouting = true }))
 	bare := newBareRPC(b, nil)
 	fl := newBareRPC(b, &floor{exchange: e.names.Commands})
+	wire := newBareRPC(b, &floor{exchange: e.names.Commands, wire: true, args: nodeQueueArgs(e.names, DefaultConfig())})
 	for _, n := range []int{1, 64} {
 		b.Run(fmt.Sprintf("inflight=%d", n), func(b *testing.B) {
 			const round = 200
-			var busLat, bareLat, flLat, dLat []time.Duration
-			var busTime, bareTime, flTime, dTime time.Duration
-			for _, f := range []func() error{bus, bare.call, fl.call, direct} {
+			var busLat, bareLat, flLat, dLat, wLat []time.Duration
+			var busTime, bareTime, flTime, dTime, wTime time.Duration
+			for _, f := range []func() error{bus, bare.call, fl.call, direct, wire.call} {
 				runInflight(b, n, round, f) // warm up: pools, runners, broker queues
 			}
 			b.ResetTimer()
@@ -64,6 +70,8 @@ func BenchmarkRPC(b *testing.B) {
 				flLat, flTime = append(flLat, l...), flTime+d
 				l, d = runInflight(b, n, k, direct)
 				dLat, dTime = append(dLat, l...), dTime+d
+				l, d = runInflight(b, n, k, wire.call)
+				wLat, wTime = append(wLat, l...), wTime+d
 			}
 			b.StopTimer()
 			busTP := float64(len(busLat)) / busTime.Seconds()
@@ -77,6 +85,8 @@ func BenchmarkRPC(b *testing.B) {
 			b.ReportMetric(float64(bareP50.Microseconds()), "bare-p50-us")
 			b.ReportMetric(float64(len(flLat))/flTime.Seconds(), "floor-rpc/s")
 			b.ReportMetric(float64(median(flLat).Microseconds()), "floor-p50-us")
+			b.ReportMetric(float64(len(wLat))/wTime.Seconds(), "wire-rpc/s")
+			b.ReportMetric(float64(median(wLat).Microseconds()), "wire-p50-us")
 			dTP, dP50 := float64(len(dLat))/dTime.Seconds(), median(dLat)
 			b.ReportMetric(dTP, "direct-rpc/s")
 			b.ReportMetric(float64(dP50.Microseconds()), "direct-p50-us")
@@ -134,6 +144,7 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 type bareRPC struct {
 	exchange, key string
 	mandatory     bool
+	wire          bool
 	ch            *amqp.Channel // client
 	mu            sync.Mutex
 	wait          map[string]chan []byte
@@ -141,8 +152,15 @@ type bareRPC struct {
 
 // floor, when set, makes the bare loop speak our protocol's expensive
 // parts: publish through the commands topic exchange, mandatory, with
-// publisher confirms (drained, not awaited).
-type floor struct{ exchange string }
+// publisher confirms (drained, not awaited). wire: and send the very
+// message amqpbus sends (encodeCommand: headers, expiration, type,
+// timestamp), so that what remains between it and amqpbus is amqpbus's
+// own work, not the protocol's.
+type floor struct {
+	exchange string
+	wire     bool
+	args     amqp.Table // of the server's queue (wire: a node queue's)
+}
 
 func newBareRPC(b *testing.B, fl *floor) *bareRPC {
 	sconn, err := amqp.Dial(brokerURL())
@@ -162,14 +180,22 @@ func newBareRPC(b *testing.B, fl *floor) *bareRPC {
 	if err := sch.Qos(64, 0, false); err != nil {
 		b.Fatal(err)
 	}
-	q, err := sch.QueueDeclare("", false, true, true, false, nil)
+	var args amqp.Table
+	if fl != nil {
+		args = fl.args
+	}
+	q, err := sch.QueueDeclare("", false, true, true, false, args)
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := &bareRPC{exchange: "", key: q.Name, wait: map[string]chan []byte{}}
+	r := &bareRPC{exchange: "", key: q.Name, wait: map[string]chan []byte{}, wire: fl != nil && fl.wire}
 	if fl != nil {
-		r.exchange, r.key, r.mandatory = fl.exchange, "cmd.barefloor.call.get", true
-		if err := sch.QueueBind(q.Name, "cmd.barefloor.#", fl.exchange, false, nil); err != nil {
+		word := "barefloor"
+		if fl.wire {
+			word = "barewire"
+		}
+		r.exchange, r.key, r.mandatory = fl.exchange, "cmd."+word+".call.get", true
+		if err := sch.QueueBind(q.Name, "cmd."+word+".#", fl.exchange, false, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -246,6 +272,11 @@ func (r *bareRPC) call() error {
 	msg := amqp.Publishing{
 		ContentType: contentJSON, CorrelationId: id, MessageId: id, ReplyTo: directReplyTo, Body: body,
 	}
+	if r.wire {
+		now := time.Now()
+		msg, _ = encodeCommand(&gateway.Command{ID: id, Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID()),
+			Deadline: now.Add(5 * time.Second)}, directReplyTo, now)
+	}
 	if err := r.ch.Publish(r.exchange, r.key, r.mandatory, false, msg); err != nil {
 		return err
 	}
@@ -259,4 +290,67 @@ func (r *bareRPC) call() error {
 		r.mu.Unlock()
 		return errors.New("bare: timeout")
 	}
+}
+
+// BenchmarkContender runs each contender of BenchmarkRPC alone (both ends
+// in this process), for profiles that show one of them only, and reports
+// the CPU this process spent per round trip (getrusage: user + system),
+// a figure that moves less with the machine's load than the rates:
+//
+//	go test -run '^$' -bench 'Contender/bus/inflight=64' -benchtime 20000x -cpuprofile cpu.out ./amqpbus/
+func BenchmarkContender(b *testing.B) {
+	e := newEnv(b)
+	e.worker("pbx1", handlerFunc(func(_ context.Context, cmd *gateway.Command) *gateway.Reply {
+		return gateway.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID})
+	}), ServeOptions{}, nil)
+	request := func(gw *Bus) func() error {
+		return func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			rep, err := gw.Request(ctx, "pbx1", &gateway.Command{ID: newID(), Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID())})
+			if err == nil && !rep.OK {
+				err = rep.Err()
+			}
+			return err
+		}
+	}
+	contenders := []struct {
+		name string
+		call func() error
+	}{
+		{"bus", request(e.bus("gateway", nil))},
+		{"direct", request(e.bus("gateway direct", func(c *Config) { c.DirectRouting = true }))},
+		{"bare", newBareRPC(b, nil).call},
+		{"floor", newBareRPC(b, &floor{exchange: e.names.Commands}).call},
+		{"wire", newBareRPC(b, &floor{exchange: e.names.Commands, wire: true, args: nodeQueueArgs(e.names, DefaultConfig())}).call},
+	}
+	for _, c := range contenders {
+		for _, n := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/inflight=%d", c.name, n), func(b *testing.B) {
+				runInflight(b, n, 200, c.call)
+				b.ResetTimer()
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
+				cpu0 := cpuTime()
+				lat, d := runInflight(b, n, b.N, c.call)
+				cpu := cpuTime() - cpu0
+				b.StopTimer()
+				runtime.ReadMemStats(&m1)
+				b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(len(lat)), "allocs/rpc")
+				b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(len(lat)), "B/rpc")
+				b.ReportMetric(float64(len(lat))/d.Seconds(), "rpc/s")
+				b.ReportMetric(float64(median(lat).Microseconds()), "p50-us")
+				b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu-us/rpc")
+			})
+		}
+	}
+}
+
+// cpuTime is the CPU (user + system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -169,12 +169,13 @@ func encodeReply(rep *gateway.Reply, correlationID string) (amqp.Publishing, err
 	if err != nil {
 		return amqp.Publishing{}, gateway.Wrap(gateway.EInternal, "amqpbus.encodeReply", err, "unencodable reply")
 	}
+	// Only the properties of docs/protocol.md §3: a direct reply is never
+	// stored (no delivery mode) and nobody reads a timestamp on it; each
+	// property costs encoding, parsing and a string on both ends.
 	return amqp.Publishing{
 		ContentType:   contentJSON,
-		DeliveryMode:  amqp.Transient,
 		CorrelationId: correlationID,
 		MessageId:     rep.ID,
-		Timestamp:     time.Now(),
 		Body:          body,
 	}, nil
 }

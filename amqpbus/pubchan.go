@@ -42,9 +42,13 @@ type pubChan struct {
 
 type pubWaiter struct {
 	msgID    string
-	returned *amqp.Return
+	returned *amqp.Return   // set by loop only
 	done     chan pubResult // buffered 1
-	quiet    bool           // report failures only (a request waits for its reply instead)
+	quiet    bool           // report failures only (guarded by pubChan.wmu)
+	// verdict is the confirm's outcome once handled (verdicted);
+	// guarded by pubChan.wmu.
+	verdict   pubResult
+	verdicted bool
 }
 
 // pubResult is the broker's verdict on one publish.
@@ -124,17 +128,20 @@ func (pc *pubChan) loop(returns <-chan amqp.Return, confirms <-chan amqp.Confirm
 			pc.wmu.Lock()
 			w := pc.waiters[c.DeliveryTag]
 			delete(pc.waiters, c.DeliveryTag)
-			if w != nil && pc.byMsg[w.msgID] == w {
-				delete(pc.byMsg, w.msgID)
+			notify := false
+			if w != nil {
+				if pc.byMsg[w.msgID] == w {
+					delete(pc.byMsg, w.msgID)
+				}
+				w.verdict, w.verdicted = pubResult{acked: c.Ack, returned: w.returned}, true
+				notify = !w.quiet || !c.Ack || w.returned != nil
 			}
 			pc.wmu.Unlock()
-			if w != nil {
-				if !c.Ack {
-					b.stats.nacked.Add(1)
-				}
-				if !w.quiet || !c.Ack || w.returned != nil {
-					w.done <- pubResult{acked: c.Ack, returned: w.returned}
-				}
+			if w != nil && !c.Ack {
+				b.stats.nacked.Add(1)
+			}
+			if notify {
+				w.done <- pubResult{acked: c.Ack, returned: w.returned}
 			}
 		case d, ok := <-replies:
 			if !ok {
@@ -166,8 +173,32 @@ func (pc *pubChan) die(cause error) {
 	pc.s.b.pending.failWhere(func(c *call) bool { return c.pc == pc }, cause)
 }
 
-// publish sends msg and returns the channel on which its verdict arrives.
+// verdict returns the outcome of w's confirm if the broker gave it
+// (true); otherwise it makes w loud, so that the outcome, good or bad,
+// arrives on w.done. A quiet publish (a request) learns of a successful
+// confirm without being woken: it asks only once it has its reply.
+func (pc *pubChan) verdict(w *pubWaiter) (pubResult, bool) {
+	pc.wmu.Lock()
+	defer pc.wmu.Unlock()
+	if w.verdicted {
+		return w.verdict, true
+	}
+	w.quiet = false
+	return pubResult{}, false
+}
+
+// publish sends msg and returns the channel on which its verdict arrives
+// (a deferred confirm: see pubResult). quiet: only a failure (return,
+// nack, channel lost) is sent on it, until verdict is called.
 func (pc *pubChan) publish(exchange, key string, mandatory bool, msg amqp.Publishing, quiet bool) (<-chan pubResult, error) {
+	w, err := pc.send(exchange, key, mandatory, msg, quiet)
+	if err != nil {
+		return nil, err
+	}
+	return w.done, nil
+}
+
+func (pc *pubChan) send(exchange, key string, mandatory bool, msg amqp.Publishing, quiet bool) (*pubWaiter, error) {
 	w := &pubWaiter{msgID: msg.MessageId, done: make(chan pubResult, 1), quiet: quiet}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
@@ -191,7 +222,7 @@ func (pc *pubChan) publish(exchange, key string, mandatory bool, msg amqp.Publis
 		pc.wmu.Unlock()
 		return nil, err
 	}
-	return w.done, nil
+	return w, nil
 }
 
 // publish sends msg on a pooled channel of the current connection,
@@ -199,10 +230,21 @@ func (pc *pubChan) publish(exchange, key string, mandatory bool, msg amqp.Publis
 // it. c, when not nil, is the request waiting for the reply: it is bound
 // to the channel so that it fails if the channel dies.
 func (b *Bus) publish(ctx context.Context, op, exchange, key string, mandatory bool, msg amqp.Publishing, c *call) (<-chan pubResult, error) {
+	_, w, err := b.publishOn(ctx, op, exchange, key, mandatory, msg, c)
+	if err != nil {
+		return nil, err
+	}
+	return w.done, nil
+}
+
+// publishOn is publish, returning the channel used and the publish's
+// waiter. A request's publish (c not nil, single reply) is quiet: see
+// pubChan.verdict.
+func (b *Bus) publishOn(ctx context.Context, op, exchange, key string, mandatory bool, msg amqp.Publishing, c *call) (*pubChan, *pubWaiter, error) {
 	for attempt := 0; ; attempt++ {
 		s, err := b.waitSession(ctx, op)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		pc, err := s.channel()
 		if err == nil {
@@ -215,11 +257,11 @@ func (b *Bus) publish(ctx context.Context, op, exchange, key string, mandatory b
 				default:
 				}
 			}
-			var res <-chan pubResult
-			// A request learns of success from its reply: only failures
-			// wake it (one goroutine hand-off less per request).
-			if res, err = pc.publish(exchange, key, mandatory, msg, c != nil && !c.multi); err == nil {
-				return res, nil
+			var w *pubWaiter
+			// A request asks for the confirm once it has its reply: only
+			// failures wake it before (one goroutine hand-off less).
+			if w, err = pc.send(exchange, key, mandatory, msg, c != nil && !c.multi); err == nil {
+				return pc, w, nil
 			}
 		}
 		// Nothing was sent: the channel or the connection is gone. Wait
@@ -227,15 +269,15 @@ func (b *Bus) publish(ctx context.Context, op, exchange, key string, mandatory b
 		if s.ctx.Err() != nil || s.conn.IsClosed() {
 			attempt--
 			if !sleepCtx(ctx, 5*time.Millisecond) {
-				return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
+				return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
 			}
 			continue
 		}
 		if attempt >= 3 || ctx.Err() != nil {
-			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
+			return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
 		}
 		if !sleepCtx(ctx, b.cfg.ReconnectMin/4) {
-			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
+			return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
 		}
 	}
 }

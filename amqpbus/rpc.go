@@ -175,11 +175,14 @@ func checkTarget(t gateway.Target, allowAll bool) error {
 
 // Request publishes cmd to target and waits for its reply until ctx ends.
 // The reply is returned as is (a failed reply is not a Go error; see
-// gateway.Reply.Err). Errors: ENodeUnavailable when no queue takes the
+// gateway.Reply.Err), and only once the broker has also confirmed the
+// publish (docs/protocol.md §4: a return or a nack fails the request even
+// after the reply). Errors: ENodeUnavailable when no queue takes the
 // command (at once), when the broker refuses it, is not connected or
-// blocks publishing until the deadline; ETimeout when no reply came in
-// time or the channel carrying the reply was lost (the command may have
-// run).
+// blocks publishing until the deadline, or when the channel is lost after
+// the reply but before the confirm; ETimeout when no reply (or no confirm)
+// came in time or the channel carrying the reply was lost (the command may
+// have run).
 func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
 	const op = "amqpbus.Request"
 	if err := checkTarget(target, false); err != nil {
@@ -198,35 +201,69 @@ func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.C
 	defer b.pending.remove(c)
 	x, key := b.route(target, cmd.Action)
 	for attempt := 0; ; attempt++ {
-		res, err := b.publish(ctx, op, x, key, true, msg, c)
+		pc, w, err := b.publishOn(ctx, op, x, key, true, msg, c)
 		if err != nil {
 			return nil, err
 		}
-	wait:
-		for {
-			select {
-			case rep := <-c.replies: // may come before the confirm
-				return rep, nil
-			case r := <-res:
-				if err := r.error(op); err != nil {
-					return nil, err
-				}
-				res = nil
-			case err := <-c.lost:
-				// The channel (or connection) carrying the reply is gone.
-				// A command that creates nothing is sent again, under the
-				// same id: the worker answers it from its memory if it
-				// already ran. A creating one is not: it may have run.
-				if cmd.Action.Creates() || attempt >= 2 || ctx.Err() != nil {
-					return nil, gateway.Wrap(gateway.ETimeout, op, err, "connection lost before the reply; the command may have run")
-				}
-				b.stats.retried.Add(1)
-				b.log.Debug("request sent again after a connection loss",
-					zap.String("command_id", cmd.ID), zap.String("action", string(cmd.Action)), zap.Error(err))
-				break wait
-			case <-ctx.Done():
-				return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "no reply from "+string(target)+" before the deadline")
+		rep, lost, err := b.await(ctx, op, target, pc, w, c)
+		if lost == nil {
+			return rep, err
+		}
+		// The channel (or connection) carrying the reply is gone. A
+		// command that creates nothing is sent again, under the same id:
+		// the worker answers it from its memory if it already ran. A
+		// creating one is not: it may have run.
+		if cmd.Action.Creates() || attempt >= 2 || ctx.Err() != nil {
+			return nil, gateway.Wrap(gateway.ETimeout, op, lost, "connection lost before the reply; the command may have run")
+		}
+		b.stats.retried.Add(1)
+		b.log.Debug("request sent again after a connection loss",
+			zap.String("command_id", cmd.ID), zap.String("action", string(cmd.Action)), zap.Error(lost))
+	}
+}
+
+// await waits for the outcome of a request published on pc (w) until ctx
+// ends. The reply and the publish's confirm are awaited concurrently, and
+// the reply is returned only once the broker confirmed the publish (ack)
+// without returning it: a return or a nack fails the request
+// (ENodeUnavailable) whether it comes before or after the reply. In the
+// usual order (confirm, then reply) nothing wakes the caller but its reply:
+// the confirm is recorded on w and read when the reply is in. lost (not
+// nil) means the channel carrying the reply was lost before the reply.
+func (b *Bus) await(ctx context.Context, op string, target gateway.Target, pc *pubChan, w *pubWaiter, c *call) (rep *gateway.Reply, lost, err error) {
+	res := (<-chan pubResult)(w.done)
+	var got *gateway.Reply
+	for {
+		select {
+		case r := <-c.replies:
+			v, ok := pc.verdict(w)
+			if !ok {
+				got = r // a reply before the confirm: wait for it
+				continue
 			}
+			if err := v.error(op); err != nil {
+				return nil, nil, err
+			}
+			return r, nil, nil
+		case r := <-res:
+			if err := r.error(op); err != nil {
+				return nil, nil, err
+			}
+			if got != nil {
+				return got, nil, nil
+			}
+			res = nil
+		case err := <-c.lost:
+			if got == nil {
+				return nil, err, nil
+			}
+			// The reply came but the publish was never confirmed.
+			return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "broker connection lost before the publish was confirmed")
+		case <-ctx.Done():
+			if got != nil {
+				return nil, nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "publish not confirmed before the deadline")
+			}
+			return nil, nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "no reply from "+string(target)+" before the deadline")
 		}
 	}
 }
