@@ -238,56 +238,38 @@ func variableName(r *http.Request) (string, error) {
 
 // handleGetVariable serves GET /v1/calls/{id}/variables/{name}.
 func (s *Server) handleGetVariable(w http.ResponseWriter, r *http.Request) {
-	o, ctx, cancel, err := s.begin(r, false)
-	if err != nil {
-		s.fail(w, r, err)
+	c, cancel, ok := parseCommand(s, w, r, false, callID, func(io.Reader) (*gateway.VariableArgs, error) {
+		name, err := variableName(r)
+		return &gateway.VariableArgs{Name: name}, err
+	})
+	if !ok {
 		return
 	}
 	defer cancel()
-	id, err := callID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	name, err := variableName(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var v gateway.Variable
-	if _, err := s.calls.CallAction(ctx, o, id, gateway.ActCallVarGet, &gateway.VariableArgs{Name: name}, &v); err != nil {
+	if _, err := s.calls.CallAction(c.ctx, c.o, c.id, gateway.ActCallVarGet, c.args, &v); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if v.Name == "" {
-		v.Name = name
+		v.Name = c.args.Name
 	}
 	writeJSON(w, http.StatusOK, v)
 }
 
 // handleSetVariable serves PUT /v1/calls/{id}/variables/{name}: 204.
 func (s *Server) handleSetVariable(w http.ResponseWriter, r *http.Request) {
-	o, ctx, cancel, err := s.begin(r, true)
-	if err != nil {
-		s.fail(w, r, err)
+	c, cancel, ok := parseCommand(s, w, r, true, callID, func(body io.Reader) (*gateway.VariableArgs, error) {
+		name, err := variableName(r)
+		if err != nil {
+			return nil, err
+		}
+		return decodeVariable(body, name)
+	})
+	if !ok {
 		return
 	}
 	defer cancel()
-	id, err := callID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	name, err := variableName(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	args, err := decodeVariable(s.limitBody(w, r), name)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	acc, err := s.calls.CallAction(ctx, o, id, gateway.ActCallVarSet, args, nil)
+	acc, err := s.calls.CallAction(c.ctx, c.o, c.id, gateway.ActCallVarSet, c.args, nil)
 	s.noContent(w, r, acc, err)
 }
