@@ -634,6 +634,10 @@ func (b *bench) heapDiff(before, after string) {
 	}
 }
 
+// soakSettle is how long the soak waits after its last call before the
+// final snapshot: the worker's idle runners exit after 10 s (amqpbus).
+const soakSettle = 11 * time.Second
+
 func (b *bench) soak(ctx context.Context) error {
 	n := b.o.SoakCalls
 	if n == 0 {
@@ -683,7 +687,14 @@ func (b *bench) soak(ctx context.Context) error {
 	if err := b.waitCalls(ctx, 0, time.Minute); err != nil {
 		return err
 	}
-	// Right away, after a GC: what the target asks.
+	// After the worker's idle command runners had time to exit (they
+	// outlive a burst by runnerIdle, 10 s, by design: a warm pool), then a
+	// GC: the steady state the target asks about, not the tail of the load.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(soakSettle):
+	}
 	if s.Worker[1], s.Gateway[1], err = b.snapshot(ctx, "soak-after"); err != nil {
 		return err
 	}
