@@ -1,6 +1,7 @@
 package restapi
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 
@@ -137,27 +138,12 @@ func callID(r *http.Request) (gateway.CallID, error) {
 
 // handleGetCall serves GET /v1/calls/{id}.
 func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
-	if err := checkQuery(r.URL.Query(), "timeout"); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id, err := callID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	o, err := s.options(r, false)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx, cancel, err := s.withDeadline(r)
-	if err != nil {
-		s.fail(w, r, err)
+	c, cancel, ok := parseCommand(s, w, r, false, callID, func(io.Reader) (struct{}, error) { return struct{}{}, nil })
+	if !ok {
 		return
 	}
 	defer cancel()
-	call, err := s.calls.Call(ctx, o, id)
+	call, err := s.calls.Call(c.ctx, c.o, c.id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -165,42 +151,16 @@ func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, call)
 }
 
-// handleHangup serves DELETE /v1/calls/{id}.
+// handleHangup serves DELETE /v1/calls/{id} (optional query reason).
 func (s *Server) handleHangup(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if err := checkQuery(q, "reason", "timeout"); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id, err := callID(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	reason := q.Get("reason")
-	args := gateway.HangupArgs{Reason: reason}
-	if err := args.Validate(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	o, err := s.options(r, true)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx, cancel, err := s.withDeadline(r)
-	if err != nil {
-		s.fail(w, r, err)
+	c, cancel, ok := parseCommand(s, w, r, true, callID, func(io.Reader) (gateway.HangupArgs, error) {
+		a := gateway.HangupArgs{Reason: r.URL.Query().Get("reason")}
+		return a, a.Validate()
+	}, "reason")
+	if !ok {
 		return
 	}
 	defer cancel()
-	acc, err := s.calls.Hangup(ctx, o, id, reason)
-	switch {
-	case err != nil:
-		s.fail(w, r, err)
-	case acc != nil:
-		accepted(w, r, acc)
-	default:
-		w.WriteHeader(http.StatusNoContent)
-	}
+	acc, err := s.calls.Hangup(c.ctx, c.o, c.id, c.args.Reason)
+	s.noContent(w, r, acc, err)
 }

@@ -52,11 +52,12 @@ type command[I, A any] struct {
 }
 
 // parseCommand runs the preamble every command route on one resource
-// shares: begin, the path id (idOf) and the body (dec). On error it has
+// shares: begin (query names the parameters allowed besides timeout), the
+// path id (idOf) and the body (dec). On error it has
 // answered and returns ok false; otherwise the caller must call cancel.
 func parseCommand[I, A any](s *Server, w http.ResponseWriter, r *http.Request, asyncOK bool,
-	idOf func(*http.Request) (I, error), dec func(io.Reader) (A, error)) (c command[I, A], cancel context.CancelFunc, ok bool) {
-	o, ctx, cancel, err := s.begin(r, asyncOK)
+	idOf func(*http.Request) (I, error), dec func(io.Reader) (A, error), query ...string) (c command[I, A], cancel context.CancelFunc, ok bool) {
+	o, ctx, cancel, err := s.begin(r, asyncOK, query...)
 	if err != nil {
 		s.fail(w, r, err)
 		return c, nil, false
