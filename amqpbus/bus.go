@@ -421,24 +421,10 @@ func (b *Bus) waitSession(ctx context.Context, op string) (*session, error) {
 	}
 }
 
-// channel returns a pooled publishing channel of s, replacing a dead one.
+// channel returns the pooled publishing channels of s in turn, replacing
+// a dead one.
 func (s *session) channel() (*pubChan, error) {
-	i := int(s.next.Add(1)) % len(s.pool)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pc := s.pool[i]
-	if pc != nil && !pc.isDead() {
-		return pc, nil
-	}
-	if s.ctx.Err() != nil {
-		return nil, gateway.Errorf(gateway.ENodeUnavailable, "broker connection lost")
-	}
-	pc, err := s.openPubChan()
-	if err != nil {
-		return nil, err
-	}
-	s.pool[i] = pc
-	return pc, nil
+	return s.channelAt(uint32(s.next.Add(1)))
 }
 
 // failAllPending fails every request still waiting (Run is returning).

@@ -241,12 +241,18 @@ func (b *Bus) publish(ctx context.Context, op, exchange, key string, mandatory b
 // waiter. A request's publish (c not nil, single reply) is quiet: see
 // pubChan.verdict.
 func (b *Bus) publishOn(ctx context.Context, op, exchange, key string, mandatory bool, msg amqp.Publishing, c *call) (*pubChan, *pubWaiter, error) {
+	return b.publishVia(ctx, op, (*session).channel, exchange, key, mandatory, msg, c)
+}
+
+// publishVia is publishOn on the pooled channel that pick chooses: the
+// next in turn (session.channel) or a fixed slot (session.channelAt).
+func (b *Bus) publishVia(ctx context.Context, op string, pick func(*session) (*pubChan, error), exchange, key string, mandatory bool, msg amqp.Publishing, c *call) (*pubChan, *pubWaiter, error) {
 	for attempt := 0; ; attempt++ {
 		s, err := b.waitSession(ctx, op)
 		if err != nil {
 			return nil, nil, err
 		}
-		pc, err := s.channel()
+		pc, err := pick(s)
 		if err == nil {
 			if c != nil {
 				b.pending.bind(c, pc)

@@ -129,42 +129,20 @@ func (c *eventConfirm) Wait(ctx context.Context) error {
 	return c.err
 }
 
-// publishAt is Bus.publish (pubchan.go) on the pooled channel of slot
-// instead of the next one in turn, never mandatory, bound to no request:
-// publishes with the same slot go out on one channel in call order.
+// publishAt is Bus.publish on the pooled channel of slot instead of the
+// next one in turn, never mandatory, bound to no request: publishes with
+// the same slot go out on one channel in call order.
 func (b *Bus) publishAt(ctx context.Context, op string, slot uint32, exchange, key string, msg amqp.Publishing) (<-chan pubResult, error) {
-	for attempt := 0; ; attempt++ {
-		s, err := b.waitSession(ctx, op)
-		if err != nil {
-			return nil, err
-		}
-		pc, err := s.channelAt(slot)
-		if err == nil {
-			var res <-chan pubResult
-			if res, err = pc.publish(exchange, key, false, msg, false); err == nil {
-				return res, nil
-			}
-		}
-		// Nothing was sent: the channel or the connection is gone. Wait
-		// for the reconnection, or try the slot's replacement channel.
-		if s.ctx.Err() != nil || s.conn.IsClosed() {
-			attempt--
-			if !sleepCtx(ctx, 5*time.Millisecond) {
-				return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
-			}
-			continue
-		}
-		if attempt >= 3 || ctx.Err() != nil {
-			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
-		}
-		if !sleepCtx(ctx, b.cfg.ReconnectMin/4) {
-			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
-		}
+	pick := func(s *session) (*pubChan, error) { return s.channelAt(slot) }
+	_, w, err := b.publishVia(ctx, op, pick, exchange, key, false, msg, nil)
+	if err != nil {
+		return nil, err
 	}
+	return w.done, nil
 }
 
-// channelAt is session.channel (bus.go) for a fixed slot of the pool: the
-// slot's channel, replaced (in the same slot) when it died.
+// channelAt returns the channel in a fixed slot of the pool, replaced (in
+// the same slot) when it died.
 func (s *session) channelAt(slot uint32) (*pubChan, error) {
 	i := int(slot % uint32(len(s.pool)))
 	s.mu.Lock()
