@@ -104,6 +104,14 @@ func startPBX(t testing.TB, ts *httptest.Server, tweak func(*Config)) (*PBX, *re
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	p, stop := runPBX(t, cfg, sink)
+	return p, sink, stop
+}
+
+// runPBX runs a PBX with cfg until the test ends (or stop is called), and
+// waits until it is connected.
+func runPBX(t testing.TB, cfg Config, sink gateway.EventSink) (*PBX, func()) {
+	t.Helper()
 	p, err := NewPBX(cfg, sink)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +134,7 @@ func startPBX(t testing.TB, ts *httptest.Server, tweak func(*Config)) (*PBX, *re
 	if err := p.Ready(rctx); err != nil {
 		t.Fatal(err)
 	}
-	return p, sink, stop
+	return p, stop
 }
 
 func newHarness(t *testing.T) *harness {

@@ -133,26 +133,7 @@ func runWithSink(t *testing.T, sink gateway.EventSink, tweak func(*Config)) (*PB
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	p, err := NewPBX(cfg, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	if err := p.Ready(ctxT(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	p, stop := runPBX(t, cfg, sink)
 	return p, stop
 }
 
