@@ -32,20 +32,7 @@ import (
 //	go test -run '^$' -bench RPC -benchtime 20000x ./amqpbus/
 func BenchmarkRPC(b *testing.B) {
 	e := newEnv(b)
-	e.worker("pbx1", handlerFunc(func(_ context.Context, cmd *gateway.Command) *gateway.Reply {
-		return gateway.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID})
-	}), ServeOptions{}, nil)
-	request := func(gw *Bus) func() error {
-		return func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			rep, err := gw.Request(ctx, "pbx1", &gateway.Command{ID: newID(), Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID())})
-			if err == nil && !rep.OK {
-				err = rep.Err()
-			}
-			return err
-		}
-	}
+	request := echoWorker(e)
 	bus := request(e.bus("gateway", nil))
 	direct := request(e.bus("gateway direct", func(c *Config) { c.DirectRouting = true }))
 	bare := newBareRPC(b, nil)
@@ -300,20 +287,7 @@ func (r *bareRPC) call() error {
 //	go test -run '^$' -bench 'Contender/bus/inflight=64' -benchtime 20000x -cpuprofile cpu.out ./amqpbus/
 func BenchmarkContender(b *testing.B) {
 	e := newEnv(b)
-	e.worker("pbx1", handlerFunc(func(_ context.Context, cmd *gateway.Command) *gateway.Reply {
-		return gateway.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID})
-	}), ServeOptions{}, nil)
-	request := func(gw *Bus) func() error {
-		return func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			rep, err := gw.Request(ctx, "pbx1", &gateway.Command{ID: newID(), Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID())})
-			if err == nil && !rep.OK {
-				err = rep.Err()
-			}
-			return err
-		}
-	}
+	request := echoWorker(e)
 	contenders := []struct {
 		name string
 		call func() error
@@ -353,4 +327,23 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// echoWorker starts an echoing worker for pbx1 on e and returns a function
+// that builds one round trip to it through a gateway bus.
+func echoWorker(e *env) func(gw *Bus) func() error {
+	e.worker("pbx1", handlerFunc(func(_ context.Context, cmd *gateway.Command) *gateway.Reply {
+		return gateway.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID})
+	}), ServeOptions{}, nil)
+	return func(gw *Bus) func() error {
+		return func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			rep, err := gw.Request(ctx, "pbx1", &gateway.Command{ID: newID(), Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID())})
+			if err == nil && !rep.OK {
+				err = rep.Err()
+			}
+			return err
+		}
+	}
 }
