@@ -71,7 +71,7 @@ func (f *fakeChan) request(ctx context.Context, id string, tag uint64) (*pubWait
 	out := make(chan awaitResult, 1)
 	go func() {
 		defer f.b.pending.remove(c)
-		rep, lost, err := f.b.await(ctx, "test", "pbx1", f.pc, w, c)
+		rep, lost, err := f.b.await(ctx, "test", "pbx1", w, c)
 		out <- awaitResult{rep, lost, err}
 	}()
 	return w, out
@@ -93,9 +93,9 @@ func (f *fakeChan) waitLoud(t *testing.T, w *pubWaiter) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		f.pc.wmu.Lock()
+		w.mu.Lock()
 		loud := !w.quiet
-		f.pc.wmu.Unlock()
+		w.mu.Unlock()
 		if loud {
 			return
 		}
@@ -206,7 +206,26 @@ func TestAwaitReplyThenChannelLost(t *testing.T) {
 	f.reply("c1")
 	f.waitLoud(t, w)
 	f.close()
-	wantCode(t, result(t, out), gateway.ENodeUnavailable)
+	// The confirm cannot come any more, but the worker's reply says what
+	// happened: the request returns it (not node_unavailable, which
+	// would say the command never reached a worker).
+	r := result(t, out)
+	if r.err != nil || r.lost != nil || r.rep == nil || r.rep.ID != "c1" {
+		t.Fatalf("got %+v, want the reply", r)
+	}
+}
+
+// A channel lost after the publish, before its confirm and its reply:
+// the request is told it was lost (Request sends it again, or answers
+// outcome_unknown), never node_unavailable.
+func TestAwaitChannelLostBeforeConfirm(t *testing.T) {
+	f := newFakeChan(t)
+	_, out := f.request(context.Background(), "c1", 1)
+	f.close()
+	r := result(t, out)
+	if r.lost == nil || r.rep != nil || r.err != nil {
+		t.Fatalf("got %+v, want lost", r)
+	}
 }
 
 func TestAwaitChannelLostBeforeReply(t *testing.T) {

@@ -53,6 +53,10 @@ type Bus struct {
 
 	pending pendingMap
 	stats   counters
+
+	peers  sync.Map       // gateway.NodeID -> int: protocol version heard in its heartbeats
+	routes sync.Map       // gateway.NodeID -> *cmdRoute: request batching per node
+	bg     sync.WaitGroup // batch sends started from a channel's loop; Run waits for them
 }
 
 // starter is something that consumes and must be (re)started on every
@@ -140,6 +144,7 @@ func (b *Bus) Run(ctx context.Context) error {
 		return errors.New("amqpbus: Run called twice")
 	}
 	defer close(b.done)
+	defer b.bg.Wait()
 	defer b.failAllPending()
 	defer b.drainWorker()
 	n := len(b.cfg.URLs)

@@ -65,6 +65,16 @@ type Config struct {
 	// routing costs a third of the throughput of a request/reply round
 	// trip (docs/performance.md); off by default, the brief's protocol.
 	DirectRouting bool
+	// Batching says when requests to one node travel in batches
+	// (protocol version 2, docs/protocol.md §7): BatchAuto (default) to
+	// nodes whose heartbeat announces version 2, BatchOn always, BatchOff
+	// never.
+	Batching string
+	// BatchWindow is how many batches of one node may await the broker's
+	// confirm at once; requests arriving while the window is full gather
+	// into the next batch. BatchMax bounds the commands of one batch.
+	BatchWindow int
+	BatchMax    int
 	// SubscriptionBuffer is how many undelivered events a subscription
 	// holds (its prefetch) before the broker waits.
 	SubscriptionBuffer int
@@ -90,6 +100,9 @@ func DefaultConfig() Config {
 		DeadTTL:            7 * 24 * time.Hour,
 		DeadMaxLength:      100000,
 		SubscriptionBuffer: 256,
+		Batching:           BatchAuto,
+		BatchWindow:        1,
+		BatchMax:           128,
 	}
 }
 
@@ -118,6 +131,11 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxQueueLength, d.MaxQueueLength)
 	setInt(&c.DeadMaxLength, d.DeadMaxLength)
 	setInt(&c.SubscriptionBuffer, d.SubscriptionBuffer)
+	setInt(&c.BatchWindow, d.BatchWindow)
+	setInt(&c.BatchMax, d.BatchMax)
+	if c.Batching == "" {
+		c.Batching = d.Batching
+	}
 	setDur(&c.ReconnectMin, d.ReconnectMin)
 	setDur(&c.ReconnectMax, d.ReconnectMax)
 	setDur(&c.DialTimeout, d.DialTimeout)
@@ -152,6 +170,10 @@ func (c Config) Validate() error {
 		return errors.New("amqpbus: delivery limit must be > 0")
 	case c.MaxQueueLength < 1 || c.DeadMaxLength < 1:
 		return errors.New("amqpbus: queue lengths must be > 0")
+	case c.Batching != BatchAuto && c.Batching != BatchOn && c.Batching != BatchOff:
+		return fmt.Errorf("amqpbus: batching %q is not auto, on or off", c.Batching)
+	case c.BatchWindow < 1 || c.BatchMax < 1 || c.BatchMax > maxBatchItems:
+		return fmt.Errorf("amqpbus: need batch window >= 1 and batch max in 1..%d", maxBatchItems)
 	case c.DialTimeout <= 0 || c.ShutdownTimeout <= 0 || c.DefaultTimeout <= 0:
 		return errors.New("amqpbus: timeouts must be > 0")
 	}

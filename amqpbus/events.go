@@ -38,12 +38,24 @@ func (b *Bus) PublishEvent(ctx context.Context, e *gateway.Event) error {
 	return c.Wait(ctx)
 }
 
+// servesCommands reports whether ServeCommands made this bus a worker.
+func (b *Bus) servesCommands() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.worker != nil
+}
+
 // PublishHeartbeat publishes hb to callapi.nodes (routing key: the node
 // id), expiring after three intervals so that a stale beat is never read.
 func (b *Bus) PublishHeartbeat(ctx context.Context, hb *gateway.Heartbeat) error {
 	const op = "amqpbus.PublishHeartbeat"
 	if hb == nil || !gateway.ValidNodeID(string(hb.Node)) {
 		return gateway.Invalid("node", "a heartbeat needs a valid node id")
+	}
+	if hb.Protocol == 0 && b.servesCommands() {
+		h := *hb
+		h.Protocol = ProtocolVersion // what this bus's worker speaks
+		hb = &h
 	}
 	body, err := json.Marshal(hb)
 	if err != nil {
@@ -138,6 +150,7 @@ func (b *Bus) SubscribeHeartbeats(ctx context.Context, fn func(*gateway.Heartbea
 			b.log.Warn("undecodable heartbeat dropped", zap.String("message_id", d.MessageId), zap.Error(err))
 			return
 		}
+		b.notePeer(hb)
 		fn(hb)
 	}
 	return sub, b.subscribe(ctx, sub)

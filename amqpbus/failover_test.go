@@ -203,8 +203,8 @@ func TestRequestSentAgainAfterLostChannel(t *testing.T) {
 	}
 	r := <-res[orig.Action]
 	releaseOnce.Do(func() { close(release) })
-	if gateway.ErrorCode(r.err) != gateway.ETimeout || r.d > 10*time.Second {
-		t.Fatalf("originate after a lost channel: %v after %v, want timeout at once", r.err, r.d)
+	if gateway.ErrorCode(r.err) != gateway.EOutcomeUnknown || r.d > 10*time.Second {
+		t.Fatalf("originate after a lost channel: %v after %v, want outcome_unknown at once", r.err, r.d)
 	}
 	r = <-res[get.Action]
 	if r.err != nil || !r.rep.OK {

@@ -89,7 +89,10 @@ func (e *env) config(role string) Config {
 		ConnectionName: e.connName(role),
 		ReconnectMin:   20 * time.Millisecond,
 		ReconnectMax:   500 * time.Millisecond,
-		Log:            zaptest.NewLogger(e.t, zaptest.Level(testLogLevel)).Named(role),
+		// Every test's gateway batches as a gateway does once it heard a
+		// version 2 worker; tests of version 1 messages set BatchOff.
+		Batching: BatchOn,
+		Log:      zaptest.NewLogger(e.t, zaptest.Level(testLogLevel)).Named(role),
 	}
 }
 

@@ -44,11 +44,18 @@ type pubWaiter struct {
 	msgID    string
 	returned *amqp.Return   // set by loop only
 	done     chan pubResult // buffered 1
-	quiet    bool           // report failures only (guarded by pubChan.wmu)
-	// verdict is the confirm's outcome once handled (verdicted);
-	// guarded by pubChan.wmu.
+
+	mu    sync.Mutex
+	quiet bool // report failures only
+	// verdict is the confirm's outcome once handled (verdicted).
 	verdict   pubResult
 	verdicted bool
+	// group, for a batch of commands, holds the waiters of its items:
+	// the batch's verdict is theirs (each one quiet or loud on its own).
+	group []*pubWaiter
+	// onVerdict, when set, is called once the verdict is known (from the
+	// channel's loop: it must not block).
+	onVerdict func()
 }
 
 // pubResult is the broker's verdict on one publish.
@@ -56,11 +63,20 @@ type pubResult struct {
 	acked    bool
 	returned *amqp.Return
 	err      error // channel closed before the verdict
+	// unsent: err came before the message was written (nothing reached
+	// the broker), not from a channel lost after the write.
+	unsent bool
 }
+
+// lost reports a channel or connection lost after the message was written
+// but before the broker's verdict: the message may have been routed.
+func (r pubResult) lost() bool { return r.err != nil && !r.unsent }
 
 // err maps the verdict to an error for the caller (nil when routed and acked).
 func (r pubResult) error(op string) error {
 	switch {
+	case r.err != nil && r.unsent:
+		return gateway.Wrap(gateway.ENodeUnavailable, op, r.err, "not published")
 	case r.err != nil:
 		return gateway.Wrap(gateway.ENodeUnavailable, op, r.err, "broker connection lost before the publish was confirmed")
 	case r.returned != nil:
@@ -128,21 +144,17 @@ func (pc *pubChan) loop(returns <-chan amqp.Return, confirms <-chan amqp.Confirm
 			pc.wmu.Lock()
 			w := pc.waiters[c.DeliveryTag]
 			delete(pc.waiters, c.DeliveryTag)
-			notify := false
-			if w != nil {
-				if pc.byMsg[w.msgID] == w {
-					delete(pc.byMsg, w.msgID)
-				}
-				w.verdict, w.verdicted = pubResult{acked: c.Ack, returned: w.returned}, true
-				notify = !w.quiet || !c.Ack || w.returned != nil
+			if w != nil && pc.byMsg[w.msgID] == w {
+				delete(pc.byMsg, w.msgID)
 			}
 			pc.wmu.Unlock()
-			if w != nil && !c.Ack {
+			if w == nil {
+				continue
+			}
+			if !c.Ack {
 				b.stats.nacked.Add(1)
 			}
-			if notify {
-				w.done <- pubResult{acked: c.Ack, returned: w.returned}
-			}
+			pc.settle(w, pubResult{acked: c.Ack, returned: w.returned})
 		case d, ok := <-replies:
 			if !ok {
 				replies = nil
@@ -168,18 +180,47 @@ func (pc *pubChan) die(cause error) {
 	pc.waiters, pc.byMsg = map[uint64]*pubWaiter{}, map[string]*pubWaiter{}
 	pc.wmu.Unlock()
 	for _, w := range ws {
-		w.done <- pubResult{err: cause}
+		pc.settle(w, pubResult{err: cause})
 	}
 	pc.s.b.pending.failWhere(func(c *call) bool { return c.pc == pc }, cause)
 }
 
-// verdict returns the outcome of w's confirm if the broker gave it
+// settle records r as the verdict of w (and of its group's items) and
+// tells those that listen: a loud waiter always, a quiet one only of a
+// failure. Called once per waiter, from the loop (or die).
+func (pc *pubChan) settle(w *pubWaiter, r pubResult) {
+	ws := w.group
+	if ws == nil {
+		ws = []*pubWaiter{w}
+	}
+	for _, x := range ws {
+		x.resolve(r)
+	}
+	if w.onVerdict != nil {
+		w.onVerdict()
+	}
+}
+
+// resolve records r as w's verdict and sends it on w.done unless w is
+// quiet and r a success. Once per waiter.
+func (w *pubWaiter) resolve(r pubResult) {
+	fail := !r.acked || r.returned != nil || r.err != nil
+	w.mu.Lock()
+	w.verdict, w.verdicted = r, true
+	notify := !w.quiet || fail
+	w.mu.Unlock()
+	if notify {
+		w.done <- r // buffered 1, one verdict per waiter: never blocks
+	}
+}
+
+// check returns the outcome of w's confirm if the broker gave it
 // (true); otherwise it makes w loud, so that the outcome, good or bad,
 // arrives on w.done. A quiet publish (a request) learns of a successful
 // confirm without being woken: it asks only once it has its reply.
-func (pc *pubChan) verdict(w *pubWaiter) (pubResult, bool) {
-	pc.wmu.Lock()
-	defer pc.wmu.Unlock()
+func (w *pubWaiter) check() (pubResult, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.verdicted {
 		return w.verdict, true
 	}
@@ -200,13 +241,18 @@ func (pc *pubChan) publish(exchange, key string, mandatory bool, msg amqp.Publis
 
 func (pc *pubChan) send(exchange, key string, mandatory bool, msg amqp.Publishing, quiet bool) (*pubWaiter, error) {
 	w := &pubWaiter{msgID: msg.MessageId, done: make(chan pubResult, 1), quiet: quiet}
+	return w, pc.sendWaiter(exchange, key, mandatory, msg, w)
+}
+
+// sendWaiter publishes msg with w as its waiter (w.msgID = msg.MessageId).
+func (pc *pubChan) sendWaiter(exchange, key string, mandatory bool, msg amqp.Publishing, w *pubWaiter) error {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	seq := pc.ch.GetNextPublishSeqNo()
 	pc.wmu.Lock()
 	if pc.dead {
 		pc.wmu.Unlock()
-		return nil, errChannelClosed
+		return errChannelClosed
 	}
 	pc.waiters[seq] = w
 	if _, dup := pc.byMsg[w.msgID]; !dup {
@@ -220,9 +266,9 @@ func (pc *pubChan) send(exchange, key string, mandatory bool, msg amqp.Publishin
 			delete(pc.byMsg, w.msgID)
 		}
 		pc.wmu.Unlock()
-		return nil, err
+		return err
 	}
-	return w, nil
+	return nil
 }
 
 // publish sends msg on a pooled channel of the current connection,

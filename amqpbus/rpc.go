@@ -105,8 +105,24 @@ func (p *pendingMap) failWhere(f func(*call) bool, err error) {
 	}
 }
 
-// deliverReply routes a direct reply to its request (pubChan loop).
+// deliverReply routes a direct reply (or a batch of replies) to its
+// requests (pubChan loop).
 func (b *Bus) deliverReply(d amqp.Delivery) {
+	if d.Type == TypeBatch {
+		reps, bad, err := decodeReplies(d.Body)
+		if err != nil {
+			b.stats.badReplies.Add(1)
+			b.log.Warn("undecodable reply batch dropped", zap.Error(err))
+			return
+		}
+		b.stats.badReplies.Add(int64(bad))
+		for _, rep := range reps {
+			if !b.pending.deliver(rep.ID, rep) {
+				b.stats.unknownReplies.Add(1)
+			}
+		}
+		return
+	}
 	rep, err := decodeReply(d.Body)
 	if err != nil {
 		b.stats.badReplies.Add(1)
@@ -177,12 +193,15 @@ func checkTarget(t gateway.Target, allowAll bool) error {
 // The reply is returned as is (a failed reply is not a Go error; see
 // gateway.Reply.Err), and only once the broker has also confirmed the
 // publish (docs/protocol.md §4: a return or a nack fails the request even
-// after the reply). Errors: ENodeUnavailable when no queue takes the
-// command (at once), when the broker refuses it, is not connected or
-// blocks publishing until the deadline, or when the channel is lost after
-// the reply but before the confirm; ETimeout when no reply (or no confirm)
-// came in time or the channel carrying the reply was lost (the command may
-// have run).
+// after the reply). Requests to a node that speaks protocol version 2 are
+// batched with the other requests to that node (cmdRoute). Errors:
+// ENodeUnavailable when no queue takes the command (at once), when the
+// broker refuses it, is not connected or blocks publishing until the
+// deadline (nothing was sent); ETimeout when no reply (or no confirm) came
+// in time; EOutcomeUnknown when the connection carrying the command was
+// lost after it was written and before its reply (it may have run; a
+// command that creates nothing is first sent again under the same id,
+// which the worker answers from its memory if it ran).
 func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
 	const op = "amqpbus.Request"
 	if err := checkTarget(target, false); err != nil {
@@ -193,6 +212,9 @@ func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.C
 		return nil, err
 	}
 	defer cancel()
+	if r := b.batchRoute(target, cmd); r != nil {
+		return b.requestBatched(ctx, op, target, r, cmd)
+	}
 	msg, err := encodeCommand(cmd, directReplyTo, time.Now())
 	if err != nil {
 		return nil, err
@@ -201,24 +223,57 @@ func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.C
 	defer b.pending.remove(c)
 	x, key := b.route(target, cmd.Action)
 	for attempt := 0; ; attempt++ {
-		pc, w, err := b.publishOn(ctx, op, x, key, true, msg, c)
+		_, w, err := b.publishOn(ctx, op, x, key, true, msg, c)
 		if err != nil {
 			return nil, err
 		}
-		rep, lost, err := b.await(ctx, op, target, pc, w, c)
+		rep, lost, err := b.await(ctx, op, target, w, c)
 		if lost == nil {
 			return rep, err
 		}
-		// The channel (or connection) carrying the reply is gone. A
-		// command that creates nothing is sent again, under the same id:
-		// the worker answers it from its memory if it already ran. A
-		// creating one is not: it may have run.
-		if cmd.Action.Creates() || attempt >= 2 || ctx.Err() != nil {
-			return nil, gateway.Wrap(gateway.ETimeout, op, lost, "connection lost before the reply; the command may have run")
+		if err := b.afterLoss(ctx, op, cmd, attempt, lost); err != nil {
+			return nil, err
 		}
-		b.stats.retried.Add(1)
-		b.log.Debug("request sent again after a connection loss",
-			zap.String("command_id", cmd.ID), zap.String("action", string(cmd.Action)), zap.Error(lost))
+	}
+}
+
+// afterLoss decides what follows the loss of the channel that carried a
+// request (lost) before its reply: an error, or nil to send it again. A
+// command that creates nothing is sent again, under the same id: the
+// worker answers it from its memory if it already ran. A creating one is
+// not: it may have run, and only the caller can retry it safely (with the
+// same idempotency key).
+func (b *Bus) afterLoss(ctx context.Context, op string, cmd *gateway.Command, attempt int, lost error) error {
+	if cmd.Action.Creates() || attempt >= 2 || ctx.Err() != nil {
+		return gateway.Wrap(gateway.EOutcomeUnknown, op, lost,
+			"broker connection lost after the command was sent and before its reply: it may have run")
+	}
+	b.stats.retried.Add(1)
+	b.log.Debug("request sent again after a connection loss",
+		zap.String("command_id", cmd.ID), zap.String("action", string(cmd.Action)), zap.Error(lost))
+	return nil
+}
+
+// requestBatched is Request through r: the request joins the route's
+// next batch, then waits as a lone request does.
+func (b *Bus) requestBatched(ctx context.Context, op string, target gateway.Target, r *cmdRoute, cmd *gateway.Command) (*gateway.Reply, error) {
+	c := b.pending.add(cmd.ID, 1, false)
+	defer b.pending.remove(c)
+	for attempt := 0; ; attempt++ {
+		select { // a loss already reported belongs to the previous attempt
+		case <-c.lost:
+		default:
+		}
+		q := &queued{cmd: cmd, c: c, w: &pubWaiter{msgID: cmd.ID, done: make(chan pubResult, 1), quiet: true}}
+		r.enqueue(q)
+		rep, lost, err := b.await(ctx, op, target, q.w, c)
+		q.gone.Store(true)
+		if lost == nil {
+			return rep, err
+		}
+		if err := b.afterLoss(ctx, op, cmd, attempt, lost); err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -230,22 +285,31 @@ func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.C
 // usual order (confirm, then reply) nothing wakes the caller but its reply:
 // the confirm is recorded on w and read when the reply is in. lost (not
 // nil) means the channel carrying the reply was lost before the reply.
-func (b *Bus) await(ctx context.Context, op string, target gateway.Target, pc *pubChan, w *pubWaiter, c *call) (rep *gateway.Reply, lost, err error) {
+func (b *Bus) await(ctx context.Context, op string, target gateway.Target, w *pubWaiter, c *call) (rep *gateway.Reply, lost, err error) {
 	res := (<-chan pubResult)(w.done)
 	var got *gateway.Reply
 	for {
 		select {
 		case r := <-c.replies:
-			v, ok := pc.verdict(w)
+			v, ok := w.check()
 			if !ok {
 				got = r // a reply before the confirm: wait for it
 				continue
+			}
+			if v.lost() {
+				return r, nil, nil // the worker's reply says what happened
 			}
 			if err := v.error(op); err != nil {
 				return nil, nil, err
 			}
 			return r, nil, nil
 		case r := <-res:
+			if r.lost() {
+				if got != nil {
+					return got, nil, nil
+				}
+				return nil, r.err, nil
+			}
 			if err := r.error(op); err != nil {
 				return nil, nil, err
 			}
@@ -257,8 +321,9 @@ func (b *Bus) await(ctx context.Context, op string, target gateway.Target, pc *p
 			if got == nil {
 				return nil, err, nil
 			}
-			// The reply came but the publish was never confirmed.
-			return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "broker connection lost before the publish was confirmed")
+			// The reply came but the confirm cannot come any more: the
+			// reply is the worker's own account of the command.
+			return got, nil, nil
 		case <-ctx.Done():
 			if got != nil {
 				return nil, nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "publish not confirmed before the deadline")

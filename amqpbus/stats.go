@@ -13,6 +13,12 @@ type counters struct {
 	expired        atomic.Int64
 	duplicates     atomic.Int64
 	retried        atomic.Int64
+
+	batches         atomic.Int64 // batch messages sent (two or more commands)
+	batchedCommands atomic.Int64 // commands sent in them
+	batchWaits      atomic.Int64 // requests that queued behind a full window
+	replyBatches    atomic.Int64 // reply messages carrying two or more replies
+	batchedReplies  atomic.Int64 // replies sent in them
 }
 
 // Stats are cumulative counters since New, for metrics and tests.
@@ -27,6 +33,12 @@ type Stats struct {
 	Expired        int64 // commands dead-lettered past their deadline, never run
 	Duplicates     int64 // commands answered from the worker's memory
 	Retried        int64 // requests sent again after their channel was lost
+
+	Batches         int64 // command messages carrying two or more commands
+	BatchedCommands int64 // commands sent in such batches
+	BatchWaits      int64 // requests that queued behind a full batch window
+	ReplyBatches    int64 // reply messages carrying two or more replies
+	BatchedReplies  int64 // replies sent in such batches
 }
 
 // Stats returns the counters.
@@ -37,5 +49,7 @@ func (b *Bus) Stats() Stats {
 		UnknownReplies: c.unknownReplies.Load(), BadReplies: c.badReplies.Load(), BadEvents: c.badEvents.Load(),
 		Poison: c.poison.Load(), Expired: c.expired.Load(), Duplicates: c.duplicates.Load(),
 		Retried: c.retried.Load(),
+		Batches: c.batches.Load(), BatchedCommands: c.batchedCommands.Load(), BatchWaits: c.batchWaits.Load(),
+		ReplyBatches: c.replyBatches.Load(), BatchedReplies: c.batchedReplies.Load(),
 	}
 }

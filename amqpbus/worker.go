@@ -56,6 +56,7 @@ type worker struct {
 // workerConsumers are the worker's consumers on one connection.
 type workerConsumers struct {
 	ch          *amqp.Channel
+	replies     *replyFlusher // batched replies, published on ch
 	nodeTag     string
 	anyTag      string
 	dispatchers sync.WaitGroup
@@ -176,6 +177,7 @@ func (w *worker) open(s *session) (*workerConsumers, error) {
 		return fail(err)
 	}
 	wc := &workerConsumers{ch: ch, nodeTag: "node-" + uuid.NewString()}
+	wc.replies = &replyFlusher{w: w, ch: ch}
 	nodeDs, err := ch.Consume(q, wc.nodeTag, false, true, false, false, nil)
 	if err != nil {
 		return fail(err)
@@ -193,7 +195,7 @@ func (w *worker) open(s *session) (*workerConsumers, error) {
 	wc.dispatchers.Add(1)
 	go func() { // owner: start's supervisor
 		defer wc.dispatchers.Done()
-		w.dispatch(nodeDs, false)
+		w.dispatch(nodeDs, false, wc.replies)
 		if !w.stopping.Load() && !ch.IsClosed() {
 			// The node consumer was cancelled under us (its queue was
 			// deleted): close the channel so that the supervisor
@@ -204,7 +206,7 @@ func (w *worker) open(s *session) (*workerConsumers, error) {
 	}()
 	if anyDs != nil {
 		wc.dispatchers.Add(1)
-		go func() { defer wc.dispatchers.Done(); w.dispatch(anyDs, true) }()
+		go func() { defer wc.dispatchers.Done(); w.dispatch(anyDs, true, wc.replies) }()
 	}
 	w.log.Info("serving commands", zap.String("queue", q), zap.Bool("any", anyDs != nil))
 	return wc, nil
@@ -241,10 +243,20 @@ type task struct {
 	d       amqp.Delivery
 	cmd     *gateway.Command
 	fromAny bool
+	// batch is the batch the command came in (protocol version 2); nil
+	// for a command in a message of its own.
+	batch *batchDelivery
+	// replied: the reply went to the batch's reply flusher, which
+	// settles the item once the reply is published.
+	replied bool
 }
 
-func (w *worker) dispatch(ds <-chan amqp.Delivery, fromAny bool) {
+func (w *worker) dispatch(ds <-chan amqp.Delivery, fromAny bool, rf *replyFlusher) {
 	for d := range ds {
+		if d.Type == TypeBatch {
+			w.dispatchBatch(d, fromAny, rf)
+			continue
+		}
 		cmd, err := decodeCommand(d.Body, d.MessageId, d.Headers)
 		if err != nil {
 			w.b.stats.poison.Add(1)
@@ -282,9 +294,9 @@ func (w *worker) run(t *task) {
 		if e.action != cmd.Action {
 			w.b.stats.duplicates.Add(1)
 			log.Warn("command id reused for another action", zap.String("first_action", string(e.action)))
-			w.respond(d, cmd, gateway.ErrReply(cmd.ID, w.node,
+			w.answer(t, gateway.ErrReply(cmd.ID, w.node,
 				gateway.Errorf(gateway.EConflict, "command id %s was already used for %s", cmd.ID, e.action)), log)
-			w.settle(d, log, "ack", d.Ack(false))
+			w.ack(t, log)
 			return
 		}
 		wait, cancel := w.deadlineCtx(cmd)
@@ -298,8 +310,8 @@ func (w *worker) run(t *task) {
 		default:
 			// Still running when this copy's deadline passed.
 			w.b.stats.expired.Add(1)
-			log.Warn("duplicate expired while the original was running: dead-lettered")
-			w.settle(d, log, "nack", d.Nack(false, false))
+			log.Warn("duplicate expired while the original was running: dropped")
+			w.reject(t, log)
 			return
 		}
 		if e.reply == nil {
@@ -307,8 +319,8 @@ func (w *worker) run(t *task) {
 		}
 		w.b.stats.duplicates.Add(1)
 		log.Info("duplicate command answered from memory", zap.Bool("redelivered", d.Redelivered))
-		w.respondDuplicate(d, cmd, e.reply, log)
-		w.settle(d, log, "ack", d.Ack(false))
+		w.answerDuplicate(t, e.reply, log)
+		w.ack(t, log)
 		return
 	}
 }
@@ -325,11 +337,11 @@ func (w *worker) execute(t *task, e *memoEntry, creates bool, log cmdLog) {
 	if !cmd.Deadline.IsZero() && !time.Now().Before(cmd.Deadline) {
 		w.memo.abort(e)
 		w.b.stats.expired.Add(1)
-		log.Warn("command expired before it ran: dead-lettered", zap.Time("deadline", cmd.Deadline))
-		w.settle(d, log, "nack", d.Nack(false, false))
+		log.Warn("command expired before it ran: dropped", zap.Time("deadline", cmd.Deadline))
+		w.reject(t, log)
 		return
 	}
-	if creates {
+	if creates && t.batch == nil { // a batch with a creating command was acked whole
 		// At most once: acknowledged before it runs. If the ack cannot
 		// be sent the command is not run (the broker may redeliver it).
 		if err := d.Ack(false); err != nil {
@@ -341,7 +353,7 @@ func (w *worker) execute(t *task, e *memoEntry, creates bool, log cmdLog) {
 	ctx, cancel := w.deadlineCtx(cmd)
 	rep, panicked := w.handle(ctx, cmd, log)
 	cancel()
-	if panicked && !creates {
+	if panicked && !creates && t.batch == nil {
 		w.memo.abort(e)
 		limit := int64(w.b.cfg.DeliveryLimit)
 		if (t.fromAny && deliveryCount(d.Headers, d.Redelivered)+1 < limit) || (!t.fromAny && !d.Redelivered) {
@@ -355,10 +367,66 @@ func (w *worker) execute(t *task, e *memoEntry, creates bool, log cmdLog) {
 		w.settle(d, log, "nack", d.Nack(false, false))
 		return
 	}
+	if panicked && t.batch != nil {
+		// A batch is settled whole: its crashing item is not returned to
+		// the queue (that would run the others again); it is answered
+		// with the internal error and counted.
+		w.b.stats.poison.Add(1)
+		log.Error("batched command crashed its handler: answered internal")
+	}
 	w.memo.finish(e, rep)
-	w.respond(d, cmd, rep, log)
-	if !creates {
-		w.settle(d, log, "ack", d.Ack(false))
+	w.answer(t, rep, log)
+	if !creates || t.batch != nil {
+		w.ack(t, log)
+	}
+}
+
+// answer sends t's reply: see respond; a batched command's reply goes to
+// the reply flusher, which publishes it with the replies finished at the
+// same time and then settles the item.
+func (w *worker) answer(t *task, rep *gateway.Reply, log cmdLog) {
+	if t.batch == nil || t.d.ReplyTo == "" {
+		w.respond(t.d, t.cmd, rep, log)
+		return
+	}
+	t.replied = true
+	t.batch.rf.add(t.d.ReplyTo, rep, t.batch.itemDone)
+}
+
+// answerDuplicate is answer for a command answered from memory.
+func (w *worker) answerDuplicate(t *task, rep *gateway.Reply, log cmdLog) {
+	if t.d.ReplyTo == "" {
+		return // its command.completed event was published the first time
+	}
+	if t.batch == nil {
+		w.respondDuplicate(t.d, t.cmd, rep, log)
+		return
+	}
+	t.replied = true
+	t.batch.rf.add(t.d.ReplyTo, rep, t.batch.itemDone)
+}
+
+// ack settles t as done: its own message is acked; a batched item counts
+// towards its batch's ack (unless its reply, once published, does).
+func (w *worker) ack(t *task, log cmdLog) {
+	if t.batch == nil {
+		w.settle(t.d, log, "ack", t.d.Ack(false))
+		return
+	}
+	if !t.replied {
+		t.batch.itemDone()
+	}
+}
+
+// reject settles t as never run: its own message is dead-lettered; a
+// batched item is dropped (the others of its batch still run).
+func (w *worker) reject(t *task, log cmdLog) {
+	if t.batch == nil {
+		w.settle(t.d, log, "nack", t.d.Nack(false, false))
+		return
+	}
+	if !t.replied {
+		t.batch.itemDone()
 	}
 }
 

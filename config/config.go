@@ -30,6 +30,9 @@ type Common struct {
 	// MetricsAddr serves /metrics, /healthz, /readyz and /debug/pprof/
 	// (CALLGW_METRICS_ADDR; empty: off).
 	MetricsAddr string
+	// Batching: when gateways send commands to a node in batches
+	// (CALLGW_AMQP_BATCHING: auto, on, off; docs/protocol.md §7).
+	Batching string
 }
 
 // Gateway holds the gateway's options.
@@ -156,6 +159,7 @@ func (s *set) common(c *Common, raw *commonRaw) {
 	s.str(&c.LogLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	s.str(&c.Prefix, "amqp-prefix", "CALLGW_AMQP_PREFIX", "", "prefix of every exchange and queue name (isolates deployments sharing a broker)")
 	s.str(&c.MetricsAddr, "metrics-addr", "CALLGW_METRICS_ADDR", "", "address of the ops endpoint: /metrics, /healthz, /readyz, /debug/pprof/ (empty: off)")
+	s.str(&c.Batching, "amqp-batching", "CALLGW_AMQP_BATCHING", "auto", "command batching to nodes: auto (to nodes announcing protocol 2), on, off (one command per message, protocol 1)")
 }
 
 func (c *Common) finish(raw commonRaw) error {
@@ -174,6 +178,11 @@ func (c *Common) finish(raw commonRaw) error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("config: log-level %q: must be debug, info, warn or error", c.LogLevel)
+	}
+	switch c.Batching {
+	case "auto", "on", "off":
+	default:
+		return fmt.Errorf("config: amqp-batching %q: must be auto, on or off", c.Batching)
 	}
 	return nil
 }

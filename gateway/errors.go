@@ -21,6 +21,11 @@ const (
 	EForbidden       Code = "forbidden"
 	EUnauthorized    Code = "unauthorized"
 	EInternal        Code = "internal"
+	// EOutcomeUnknown: the command reached the broker but the connection
+	// was lost before the broker confirmed it or before its reply came,
+	// so it may have run. Retrying with the same command id (REST: the
+	// same Idempotency-Key) is safe; without one it may run twice.
+	EOutcomeUnknown Code = "outcome_unknown"
 )
 
 // Error is callgw's error type. Msg is safe to show to API callers; Err is

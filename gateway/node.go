@@ -34,6 +34,10 @@ type Heartbeat struct {
 	IntervalMS      int64     `json:"interval_ms"`
 	StartedAt       time.Time `json:"started_at"`
 	Time            time.Time `json:"time"`
+	// Protocol is the highest command protocol version the node's worker
+	// speaks (docs/protocol.md §0); absent (0) means version 1: single
+	// commands only. Gateways batch commands only to nodes of version 2+.
+	Protocol int `json:"protocol,omitempty"`
 }
 
 // Node is a node as the gateway's registry knows it.

@@ -47,6 +47,7 @@ var statusOf = map[gateway.Code]int{
 	gateway.ENodeUnavailable: http.StatusServiceUnavailable,
 	gateway.ETimeout:         http.StatusGatewayTimeout,
 	gateway.EPBX:             http.StatusBadGateway,
+	gateway.EOutcomeUnknown:  http.StatusBadGateway,
 	gateway.EForbidden:       http.StatusForbidden,
 	gateway.EUnauthorized:    http.StatusUnauthorized,
 }
@@ -58,6 +59,7 @@ var titleOf = map[gateway.Code]string{
 	gateway.ENodeUnavailable: "Node unavailable",
 	gateway.ETimeout:         "Timeout",
 	gateway.EPBX:             "PBX error",
+	gateway.EOutcomeUnknown:  "Outcome unknown",
 	gateway.EForbidden:       "Forbidden",
 	gateway.EUnauthorized:    "Unauthorized",
 	gateway.EInternal:        "Internal error",

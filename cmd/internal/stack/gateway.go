@@ -48,6 +48,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	bus, err := amqpbus.New(amqpbus.Config{
 		URLs:           cfg.AMQPURLs,
 		Prefix:         cfg.Prefix,
+		Batching:       cfg.Batching,
 		ConnectionName: "callgw gateway " + host,
 		Log:            log,
 	})

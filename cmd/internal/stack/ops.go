@@ -39,6 +39,12 @@ func registerBus(r prometheus.Registerer, bus *amqpbus.Bus) {
 		counter("poison_total", "Commands dead-lettered as undecodable or crashing.", func(s amqpbus.Stats) int64 { return s.Poison }),
 		counter("expired_total", "Commands dead-lettered past their deadline, never run.", func(s amqpbus.Stats) int64 { return s.Expired }),
 		counter("duplicates_total", "Commands answered from the worker's memory of recent ids.", func(s amqpbus.Stats) int64 { return s.Duplicates }),
+		counter("retried_total", "Requests sent again after their channel was lost.", func(s amqpbus.Stats) int64 { return s.Retried }),
+		counter("batches_total", "Command messages carrying two or more commands (protocol 2).", func(s amqpbus.Stats) int64 { return s.Batches }),
+		counter("batched_commands_total", "Commands sent inside batches.", func(s amqpbus.Stats) int64 { return s.BatchedCommands }),
+		counter("batch_waits_total", "Requests that queued behind a full batch window.", func(s amqpbus.Stats) int64 { return s.BatchWaits }),
+		counter("reply_batches_total", "Reply messages carrying two or more replies.", func(s amqpbus.Stats) int64 { return s.ReplyBatches }),
+		counter("batched_replies_total", "Replies sent inside reply batches.", func(s amqpbus.Stats) int64 { return s.BatchedReplies }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "callgw", Subsystem: "amqp", Name: "connected", Help: "1 while connected to a broker."},
 			func() float64 {
 				if bus.State().Connected {

@@ -37,6 +37,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 	bus, err := amqpbus.New(amqpbus.Config{
 		URLs:           cfg.AMQPURLs,
 		Prefix:         cfg.Prefix,
+		Batching:       cfg.Batching,
 		ConnectionName: fmt.Sprintf("callgw worker %s %s", cfg.NodeID, host),
 		Log:            log,
 	})

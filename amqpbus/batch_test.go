@@ -1,0 +1,336 @@
+package amqpbus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+func batchOn(c *Config) { c.Batching = BatchOn }
+
+// Under load, requests to one node gather into batches and replies into
+// reply batches; every requester gets its own reply.
+func TestBatchGathersUnderLoad(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := newRecorder("pbx1")
+	rec.delay = 2 * time.Millisecond
+	wk := e.worker("pbx1", rec, ServeOptions{NoAny: true}, nil)
+	gw := e.bus("gateway", batchOn)
+
+	const n, rounds = 64, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, n*rounds)
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				cmd := cmdOf(gateway.ActCallGet, fmt.Sprintf("c%d", g))
+				rep, err := gw.Request(ctxFor(t, 10*time.Second), "pbx1", cmd)
+				if err != nil {
+					errs <- fmt.Errorf("request %d/%d: %w", g, i, err)
+					return
+				}
+				var res map[string]string
+				if err := rep.Decode(&res); err != nil || res["echo"] != cmd.ID || rep.ID != cmd.ID {
+					errs <- fmt.Errorf("request %d/%d: reply %+v for %s", g, i, rep, cmd.ID)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	gs, ws := gw.Stats(), wk.Stats()
+	t.Logf("gateway: %d batches carrying %d commands, %d waits; worker: %d reply batches carrying %d replies",
+		gs.Batches, gs.BatchedCommands, gs.BatchWaits, ws.ReplyBatches, ws.BatchedReplies)
+	if gs.Batches == 0 || gs.BatchedCommands < 2*gs.Batches {
+		t.Fatalf("no batching under load: %+v", gs)
+	}
+	if ws.ReplyBatches == 0 {
+		t.Fatalf("no reply batching under load: %+v", ws)
+	}
+	if gs.UnknownReplies != 0 || gs.BadReplies != 0 {
+		t.Fatalf("stray replies: %+v", gs)
+	}
+}
+
+// rawBatch publishes a batch of commands to target by hand, as another
+// AMQP client could, and returns the replies it gets (by command id)
+// within d, once want of them came.
+func rawBatch(t *testing.T, e *env, target string, cmds []batchCommand, want int, d time.Duration) map[string]*gateway.Reply {
+	t.Helper()
+	replies := publishRawBatch(t, e, target, cmds)
+	got := map[string]*gateway.Reply{}
+	timeout := time.After(d)
+	for len(got) < want {
+		select {
+		case m := <-replies:
+			if m.Type == TypeBatch {
+				reps, bad, err := decodeReplies(m.Body)
+				if err != nil || bad != 0 {
+					t.Fatalf("reply batch: %v (%d bad)", err, bad)
+				}
+				for _, r := range reps {
+					got[r.ID] = r
+				}
+				continue
+			}
+			r, err := decodeReply(m.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.CorrelationId != r.ID {
+				t.Fatalf("reply correlation id %q for %q", m.CorrelationId, r.ID)
+			}
+			got[r.ID] = r
+		case <-timeout:
+			return got
+		}
+	}
+	return got
+}
+
+// publishRawBatch publishes the batch and returns its direct replies.
+func publishRawBatch(t *testing.T, e *env, target string, cmds []batchCommand) <-chan amqp.Delivery {
+	t.Helper()
+	ch := rawChannel(t)
+	replies, err := ch.Consume(directReplyTo, "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := json.Marshal(batchBody{V: 2, Commands: cmds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ch.PublishWithContext(ctxFor(t, 5*time.Second), e.names.Commands, "cmd."+target+".batch", true, false, amqp.Publishing{
+		ContentType: contentJSON, Type: TypeBatch, MessageId: newID(), ReplyTo: directReplyTo, Body: body,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return replies
+}
+
+func item(a gateway.Action, call string, deadline time.Time) batchCommand {
+	c := cmdOf(a, call)
+	return batchCommand{Command: *c, DeadlineMS: deadline.UnixMilli()}
+}
+
+// An expired item never runs; the others of its batch do. A malformed
+// item is answered invalid_argument and never runs. A duplicate item is
+// answered from memory (run once).
+func TestBatchItemsOneByOne(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := newRecorder("pbx1")
+	e.worker("pbx1", rec, ServeOptions{NoAny: true}, nil)
+
+	live := time.Now().Add(10 * time.Second)
+	expired := item(gateway.ActCallHangup, "c1", time.Now().Add(-time.Second))
+	ok1 := item(gateway.ActCallGet, "c2", live)
+	dup := ok1
+	noAction := item("", "c3", live)
+	badTenant := item(gateway.ActCallGet, "c4", live)
+	badTenant.Tenant = "a.b"
+	ok2 := item(gateway.ActCallHangup, "c5", live)
+	got := rawBatch(t, e, "pbx1", []batchCommand{expired, ok1, noAction, dup, badTenant, ok2}, 4, 3*time.Second)
+
+	if rec.count(expired.ID) != 0 {
+		t.Fatal("the expired item ran")
+	}
+	if _, ok := got[expired.ID]; ok {
+		t.Fatal("the expired item was answered")
+	}
+	for _, c := range []batchCommand{ok1, ok2} {
+		if r := got[c.ID]; r == nil || !r.OK || rec.count(c.ID) != 1 {
+			t.Fatalf("item %s: reply %+v, ran %d times", c.Action, r, rec.count(c.ID))
+		}
+	}
+	for _, c := range []batchCommand{noAction, badTenant} {
+		r := got[c.ID]
+		if r == nil || r.OK || r.Error.Code != gateway.EInvalid || rec.count(c.ID) != 0 {
+			t.Fatalf("bad item %+v: reply %+v, ran %d times", c.Command, r, rec.count(c.ID))
+		}
+	}
+}
+
+// Commands of one call keep their order across batches (small batches,
+// a full window, a slow handler so that lanes matter).
+func TestBatchKeepsPerCallOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rec := newRecorder("pbx1")
+	rec.delay = time.Millisecond
+	e.worker("pbx1", rec, ServeOptions{NoAny: true}, nil)
+	gw := e.bus("gateway", func(c *Config) { c.Batching, c.BatchMax = BatchOn, 3 })
+
+	const calls, per = 8, 12
+	r := gw.batchRoute("pbx1", cmdOf(gateway.ActCallGet, "x"))
+	if r == nil {
+		t.Fatal("no batch route")
+	}
+	want := map[gateway.CallID][]string{}
+	var qs []*queued
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range per {
+		for c := range calls {
+			cmd := cmdOf(gateway.ActCallHangup, fmt.Sprintf("call%d", c))
+			cmd.Deadline, _ = ctx.Deadline()
+			want[cmd.CallID] = append(want[cmd.CallID], cmd.ID)
+			q := &queued{cmd: cmd, c: gw.pending.add(cmd.ID, 1, false), w: &pubWaiter{msgID: cmd.ID, done: make(chan pubResult, 1), quiet: true}}
+			qs = append(qs, q)
+			r.enqueue(q) // in this order, as requests arriving one after the other
+			_ = i
+		}
+	}
+	for _, q := range qs {
+		rep, lost, err := gw.await(ctx, "test", "pbx1", q.w, q.c)
+		gw.pending.remove(q.c)
+		if err != nil || lost != nil || !rep.OK {
+			t.Fatalf("%s: %+v %v %v", q.cmd.ID, rep, lost, err)
+		}
+	}
+	if gw.Stats().Batches < 2 {
+		t.Fatalf("want several batches, got %+v", gw.Stats())
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for call, ids := range want {
+		if fmt.Sprint(rec.order[call]) != fmt.Sprint(ids) {
+			t.Fatalf("call %s ran %v, sent %v", call, rec.order[call], ids)
+		}
+	}
+}
+
+// A batch nobody routes fails each of its items with node_unavailable at
+// once.
+func TestBatchUnroutableFailsEachItem(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gw := e.bus("gateway", batchOn)
+	const n = 32
+	var wg sync.WaitGroup
+	start := time.Now()
+	codes := make(chan gateway.Code, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := gw.Request(ctxFor(t, 5*time.Second), "ghost", cmdOf(gateway.ActCallGet, fmt.Sprint(i)))
+			codes <- gateway.ErrorCode(err)
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != gateway.ENodeUnavailable {
+			t.Fatalf("item failed with %q, want node_unavailable", c)
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("took %v, want at once", d)
+	}
+}
+
+// Creating commands never travel in a batch; a batch from another client
+// that holds one is acked before anything runs, so a worker killed
+// mid-batch never runs it twice (the shared queue would redeliver an
+// unacked message to the next worker).
+func TestBatchWithCreateRunsAtMostOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gw := e.bus("gateway", batchOn)
+	if gw.batchRoute("pbx1", cmdOf(gateway.ActCallOriginate, "")) != nil {
+		t.Fatal("an originate would be batched")
+	}
+
+	started := make(chan struct{}, 4)
+	block := make(chan struct{})
+	defer close(block)
+	first := newRecorder("pbx1")
+	slow := handlerFunc(func(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+		first.Handle(ctx, cmd)
+		started <- struct{}{}
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+		return gateway.OKReply(cmd.ID, "pbx1", nil)
+	})
+	e.worker("pbx1", slow, ServeOptions{}, nil)
+
+	orig := item(gateway.ActCallOriginate, "", time.Now().Add(20*time.Second))
+	get := item(gateway.ActCallGet, "c9", time.Now().Add(20*time.Second))
+	publishRawBatch(t, e, "any", []batchCommand{orig, get})
+	for range 2 {
+		select {
+		case <-started:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the batch did not run")
+		}
+	}
+	// Kill the first worker's connection mid-batch; a second worker takes
+	// over the shared queue: nothing may be redelivered to it.
+	second := newRecorder("pbx2")
+	e.worker("pbx2", second, ServeOptions{}, nil)
+	if n := e.closeConnections("worker pbx1"); n != 1 {
+		t.Fatalf("closed %d connections", n)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if second.count(orig.ID) != 0 || second.count(get.ID) != 0 || first.count(orig.ID) != 1 {
+		t.Fatalf("originate ran %d+%d times", first.count(orig.ID), second.count(orig.ID))
+	}
+}
+
+// A gateway in auto mode batches to a node only once its heartbeat says
+// it speaks version 2; a worker's bus announces it.
+func TestBatchNegotiatedByHeartbeat(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gw := e.bus("gateway", func(c *Config) { c.Batching = BatchAuto })
+	heard := make(chan gateway.NodeID, 8)
+	if _, err := gw.SubscribeHeartbeats(ctxFor(t, 5*time.Second), func(hb *gateway.Heartbeat) { heard <- hb.Node }); err != nil {
+		t.Fatal(err)
+	}
+	cmd := cmdOf(gateway.ActCallGet, "c1")
+	if gw.batchRoute("pbx1", cmd) != nil {
+		t.Fatal("batching to a node never heard")
+	}
+	old := e.bus("old pbx0", nil) // not serving commands: announces nothing
+	wk := e.worker("pbx1", newRecorder("pbx1"), ServeOptions{NoAny: true}, nil)
+	for _, b := range []struct {
+		bus  *Bus
+		node gateway.NodeID
+	}{{old, "pbx0"}, {wk, "pbx1"}} {
+		if err := b.bus.PublishHeartbeat(ctxFor(t, 5*time.Second), &gateway.Heartbeat{Node: b.node, State: gateway.NodeUp, IntervalMS: 1000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for seen := map[gateway.NodeID]bool{}; len(seen) < 2; {
+		select {
+		case n := <-heard:
+			seen[n] = true
+		case <-time.After(5 * time.Second):
+			t.Fatal("heartbeats not heard")
+		}
+	}
+	if gw.batchRoute("pbx0", cmd) != nil {
+		t.Fatal("batching to a version 1 node")
+	}
+	if gw.batchRoute("pbx1", cmd) == nil {
+		t.Fatal("not batching to a version 2 node")
+	}
+}

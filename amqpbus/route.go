@@ -1,0 +1,258 @@
+package amqpbus
+
+import (
+	"context"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// Batching modes (Config.Batching).
+const (
+	// BatchAuto batches requests to a node whose heartbeat announces
+	// protocol version 2 or later (the default).
+	BatchAuto = "auto"
+	// BatchOn batches requests to every node, heard or not (a gateway
+	// that knows every worker is of version 2; tests and benchmarks).
+	BatchOn = "on"
+	// BatchOff sends one command per message, as protocol version 1.
+	BatchOff = "off"
+)
+
+// cmdRoute gathers the requests for one node into batches (docs/protocol.md
+// §7). Requests queue in arrival order; while fewer than window batches
+// of this route await the broker's confirm, whatever has queued leaves at
+// once as one message (a lone request as a version 1 message, so that at
+// low load nothing changes on the wire). Under load, requests arriving
+// while the window is full gather into the next batch: the broker routes,
+// confirms and delivers one message for many commands. All batches of a
+// route go out on one pooled channel, so commands keep their order.
+//
+// Only requests of commands that create nothing are batched: a batch is
+// one delivery, acknowledged as a whole, and creating commands must be
+// acknowledged before they run (at most once) one by one.
+type cmdRoute struct {
+	b      *Bus
+	node   gateway.NodeID
+	x, key string
+	slot   uint32
+
+	mu       sync.Mutex
+	queue    []*queued
+	inflight int // batches written and not yet confirmed
+}
+
+// queued is one request waiting in a route's queue or in a batch.
+type queued struct {
+	cmd  *gateway.Command
+	c    *call
+	w    *pubWaiter  // quiet: the verdict of the message that carried it
+	gone atomic.Bool // its requester returned: leave it out
+}
+
+// batchRoute returns the route that batches cmd for target, or nil when
+// cmd goes alone (protocol version 1).
+func (b *Bus) batchRoute(target gateway.Target, cmd *gateway.Command) *cmdRoute {
+	if b.cfg.Batching == BatchOff || cmd.Action.Creates() ||
+		target == gateway.TargetAny || target == gateway.TargetAll {
+		return nil
+	}
+	node := gateway.NodeID(target)
+	if b.cfg.Batching == BatchAuto {
+		v, ok := b.peers.Load(node)
+		if !ok || v.(int) < ProtocolVersion {
+			return nil
+		}
+	}
+	if r, ok := b.routes.Load(node); ok {
+		return r.(*cmdRoute)
+	}
+	x, key := b.route(target, gateway.Action("batch"))
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(node))
+	r, _ := b.routes.LoadOrStore(node, &cmdRoute{b: b, node: node, x: x, key: key, slot: h.Sum32()})
+	return r.(*cmdRoute)
+}
+
+// notePeer records the protocol version a node announced (heartbeats).
+func (b *Bus) notePeer(hb *gateway.Heartbeat) {
+	v := hb.Protocol
+	if v == 0 {
+		v = 1
+	}
+	if old, ok := b.peers.Load(hb.Node); !ok || old.(int) != v {
+		b.peers.Store(hb.Node, v)
+	}
+}
+
+// enqueue adds q to the route and sends a batch when the window allows.
+func (r *cmdRoute) enqueue(q *queued) {
+	r.mu.Lock()
+	r.queue = append(r.queue, q)
+	if r.inflight >= r.b.cfg.BatchWindow {
+		r.mu.Unlock()
+		r.b.stats.batchWaits.Add(1)
+		return
+	}
+	batch := r.takeLocked()
+	r.inflight++
+	r.mu.Unlock()
+	r.send(batch) // on the requester's goroutine: no hand-off at low load
+}
+
+// takeLocked removes the next batch from the queue.
+func (r *cmdRoute) takeLocked() []*queued {
+	n := len(r.queue)
+	if n > r.b.cfg.BatchMax {
+		n = r.b.cfg.BatchMax
+	}
+	batch := make([]*queued, n)
+	copy(batch, r.queue)
+	rest := copy(r.queue, r.queue[n:])
+	for i := rest; i < len(r.queue); i++ {
+		r.queue[i] = nil
+	}
+	r.queue = r.queue[:rest]
+	return batch
+}
+
+// release frees a window slot (a batch was confirmed, or failed) and
+// sends what queued meanwhile. Called from a channel's loop, so the send
+// runs on its own goroutine (owned by the bus, which waits for it).
+func (r *cmdRoute) release() {
+	r.mu.Lock()
+	r.inflight--
+	if len(r.queue) == 0 || r.inflight >= r.b.cfg.BatchWindow {
+		r.mu.Unlock()
+		return
+	}
+	batch := r.takeLocked()
+	r.inflight++
+	r.mu.Unlock()
+	r.b.bg.Add(1)
+	go func() {
+		defer r.b.bg.Done()
+		r.send(batch)
+	}()
+}
+
+// send publishes batch as one message (mandatory, confirmed) on the
+// route's channel. Items whose requester is gone or whose deadline passed
+// are left out. The message's verdict (return, nack, confirm, channel
+// lost) becomes every item's; a failure to publish at all fails them as
+// not sent (node_unavailable). Exactly one release follows.
+func (r *cmdRoute) send(batch []*queued) {
+	const op = "amqpbus.Request"
+	now := time.Now()
+	live := batch[:0]
+	var last time.Time
+	for _, q := range batch {
+		if q.gone.Load() || !now.Before(q.cmd.Deadline) {
+			continue
+		}
+		live = append(live, q)
+		if q.cmd.Deadline.After(last) {
+			last = q.cmd.Deadline
+		}
+	}
+	if len(live) == 0 {
+		r.release()
+		return
+	}
+	w, msgErr := r.message(live, now)
+	if msgErr != nil {
+		r.fail(live, msgErr)
+		return
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), last)
+	defer cancel()
+	err := r.publish(ctx, op, live, w)
+	if err != nil {
+		r.fail(live, err)
+	}
+}
+
+// message builds the message of live and its waiter: a lone request goes
+// as a version 1 command with its own waiter; several as a batch whose
+// waiter passes its verdict on to theirs.
+func (r *cmdRoute) message(live []*queued, now time.Time) (*queuedMsg, error) {
+	if len(live) == 1 {
+		q := live[0]
+		msg, err := encodeCommand(q.cmd, directReplyTo, now)
+		if err != nil {
+			return nil, err
+		}
+		q.w.onVerdict = r.release
+		return &queuedMsg{msg: msg, w: q.w}, nil
+	}
+	cmds := make([]*gateway.Command, len(live))
+	ws := make([]*pubWaiter, len(live))
+	for i, q := range live {
+		cmds[i], ws[i] = q.cmd, q.w
+	}
+	id := uuid.NewString()
+	msg, err := encodeBatch(id, cmds, directReplyTo, now)
+	if err != nil {
+		return nil, err
+	}
+	r.b.stats.batches.Add(1)
+	r.b.stats.batchedCommands.Add(int64(len(live)))
+	return &queuedMsg{msg: msg, w: &pubWaiter{msgID: id, done: make(chan pubResult, 1), group: ws, onVerdict: r.release}}, nil
+}
+
+// publish writes m on the route's channel, waiting for a connection (and
+// an unblocked broker) until ctx ends. Each item's request is bound to the
+// channel first, so that it learns of the channel's death.
+func (r *cmdRoute) publish(ctx context.Context, op string, live []*queued, m *queuedMsg) error {
+	b := r.b
+	for attempt := 0; ; attempt++ {
+		s, err := b.waitSession(ctx, op)
+		if err != nil {
+			return err
+		}
+		pc, err := s.channelAt(r.slot)
+		if err == nil {
+			for _, q := range live {
+				b.pending.bind(q.c, pc)
+			}
+			if err = pc.sendWaiter(r.x, r.key, true, m.msg, m.w); err == nil {
+				return nil
+			}
+		}
+		if s.ctx.Err() != nil || s.conn.IsClosed() {
+			attempt--
+			if !sleepCtx(ctx, 5*time.Millisecond) {
+				return gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
+			}
+			continue
+		}
+		if attempt >= 3 {
+			return gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
+		}
+		if !sleepCtx(ctx, b.cfg.ReconnectMin/4) {
+			return gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
+		}
+	}
+}
+
+// fail ends the items of a batch that was never written, then frees its
+// window slot.
+func (r *cmdRoute) fail(live []*queued, err error) {
+	r.b.log.Debug("batch not published", zap.String("node", string(r.node)), zap.Int("commands", len(live)), zap.Error(err))
+	for _, q := range live {
+		q.w.resolve(pubResult{err: err, unsent: true})
+	}
+	r.release()
+}
+
+type queuedMsg struct {
+	msg amqp.Publishing
+	w   *pubWaiter
+}
