@@ -198,6 +198,7 @@ func TestBatchKeepsPerCallOrder(t *testing.T) {
 	}
 	for _, q := range qs {
 		rep, lost, err := gw.await(ctx, "test", "pbx1", q.w, q.c)
+		q.done()
 		gw.pending.remove(q.c)
 		if err != nil || lost != nil || !rep.OK {
 			t.Fatalf("%s: %+v %v %v", q.cmd.ID, rep, lost, err)

@@ -70,10 +70,13 @@ type Config struct {
 	// nodes whose heartbeat announces version 2, BatchOn always, BatchOff
 	// never.
 	Batching string
-	// BatchWindow is how many batches of one node may await the broker's
-	// confirm at once; requests arriving while the window is full gather
-	// into the next batch. BatchMax bounds the commands of one batch.
+	// BatchWindow is how many batches of one node may be in flight at
+	// once: a batch is in flight until each of its requests has its
+	// outcome, or for BatchHold at most. Requests arriving while the
+	// window is full gather into the next batch. BatchMax bounds the
+	// commands of one batch.
 	BatchWindow int
+	BatchHold   time.Duration
 	BatchMax    int
 	// SubscriptionBuffer is how many undelivered events a subscription
 	// holds (its prefetch) before the broker waits.
@@ -101,7 +104,8 @@ func DefaultConfig() Config {
 		DeadMaxLength:      100000,
 		SubscriptionBuffer: 256,
 		Batching:           BatchAuto,
-		BatchWindow:        1,
+		BatchWindow:        2,
+		BatchHold:          5 * time.Millisecond,
 		BatchMax:           128,
 	}
 }
@@ -133,6 +137,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.SubscriptionBuffer, d.SubscriptionBuffer)
 	setInt(&c.BatchWindow, d.BatchWindow)
 	setInt(&c.BatchMax, d.BatchMax)
+	setDur(&c.BatchHold, d.BatchHold)
 	if c.Batching == "" {
 		c.Batching = d.Batching
 	}

@@ -27,13 +27,15 @@ const (
 )
 
 // cmdRoute gathers the requests for one node into batches (docs/protocol.md
-// §7). Requests queue in arrival order; while fewer than window batches
-// of this route await the broker's confirm, whatever has queued leaves at
-// once as one message (a lone request as a version 1 message, so that at
-// low load nothing changes on the wire). Under load, requests arriving
-// while the window is full gather into the next batch: the broker routes,
-// confirms and delivers one message for many commands. All batches of a
-// route go out on one pooled channel, so commands keep their order.
+// §10). Requests queue in arrival order; while fewer than window batches
+// of this route are in flight, whatever has queued leaves at once as one
+// message (a lone request as a version 1 message, so that at low load
+// nothing changes on the wire). A batch is in flight until every one of
+// its requests has its outcome (reply or error), or for BatchHold at most,
+// so that one slow command cannot hold the route up. Under load, requests
+// arriving while the window is full gather into the next batch: the broker
+// routes, confirms and delivers one message for many commands. All batches
+// of a route go out on one pooled channel, so commands keep their order.
 //
 // Only requests of commands that create nothing are batched: a batch is
 // one delivery, acknowledged as a whole, and creating commands must be
@@ -46,7 +48,11 @@ type cmdRoute struct {
 
 	mu       sync.Mutex
 	queue    []*queued
-	inflight int // batches written and not yet confirmed
+	inflight int // batches in flight (see flight), and slots being filled
+
+	// pubMu makes taking a batch from the queue and writing it one step,
+	// so that batches leave in the order their commands arrived.
+	pubMu sync.Mutex
 }
 
 // queued is one request waiting in a route's queue or in a batch.
@@ -55,6 +61,40 @@ type queued struct {
 	c    *call
 	w    *pubWaiter  // quiet: the verdict of the message that carried it
 	gone atomic.Bool // its requester returned: leave it out
+	fl   atomic.Pointer[flight]
+}
+
+// done tells q's batch that q's requester has its outcome.
+func (q *queued) done() {
+	q.gone.Store(true)
+	if fl := q.fl.Load(); fl != nil {
+		fl.itemDone()
+	}
+}
+
+// flight is one batch in flight: it holds a window slot until each of its
+// requests is done, or until its hold time passed.
+type flight struct {
+	r        *cmdRoute
+	left     atomic.Int32
+	released atomic.Bool
+	timer    atomic.Pointer[time.Timer]
+}
+
+func (f *flight) itemDone() {
+	if f.left.Add(-1) == 0 {
+		f.release()
+	}
+}
+
+func (f *flight) release() {
+	if !f.released.CompareAndSwap(false, true) {
+		return
+	}
+	if t := f.timer.Load(); t != nil {
+		t.Stop()
+	}
+	f.r.release()
 }
 
 // batchRoute returns the route that batches cmd for target, or nil when
@@ -101,10 +141,24 @@ func (r *cmdRoute) enqueue(q *queued) {
 		r.b.stats.batchWaits.Add(1)
 		return
 	}
-	batch := r.takeLocked()
 	r.inflight++
 	r.mu.Unlock()
-	r.send(batch) // on the requester's goroutine: no hand-off at low load
+	r.sendNext() // on the requester's goroutine: no hand-off at low load
+}
+
+// sendNext fills a reserved window slot with what has queued.
+func (r *cmdRoute) sendNext() {
+	r.pubMu.Lock()
+	r.mu.Lock()
+	batch := r.takeLocked()
+	r.mu.Unlock()
+	if len(batch) == 0 { // another sender took them: give the slot back
+		r.pubMu.Unlock()
+		r.release()
+		return
+	}
+	r.send(batch)
+	r.pubMu.Unlock()
 }
 
 // takeLocked removes the next batch from the queue.
@@ -123,9 +177,10 @@ func (r *cmdRoute) takeLocked() []*queued {
 	return batch
 }
 
-// release frees a window slot (a batch was confirmed, or failed) and
-// sends what queued meanwhile. Called from a channel's loop, so the send
-// runs on its own goroutine (owned by the bus, which waits for it).
+// release frees a window slot (a batch is done, failed, or held long
+// enough) and sends what queued meanwhile. Called by a requester or a
+// timer, so the send runs on its own goroutine (owned by the bus, which
+// waits for it).
 func (r *cmdRoute) release() {
 	r.mu.Lock()
 	r.inflight--
@@ -133,13 +188,12 @@ func (r *cmdRoute) release() {
 		r.mu.Unlock()
 		return
 	}
-	batch := r.takeLocked()
 	r.inflight++
 	r.mu.Unlock()
 	r.b.bg.Add(1)
 	go func() {
 		defer r.b.bg.Done()
-		r.send(batch)
+		r.sendNext()
 	}()
 }
 
@@ -166,16 +220,22 @@ func (r *cmdRoute) send(batch []*queued) {
 		r.release()
 		return
 	}
+	fl := &flight{r: r}
+	fl.left.Store(int32(len(live)))
 	w, msgErr := r.message(live, now)
 	if msgErr != nil {
-		r.fail(live, msgErr)
+		r.fail(live, fl, msgErr)
 		return
+	}
+	fl.timer.Store(time.AfterFunc(r.b.cfg.BatchHold, fl.release))
+	for _, q := range live {
+		q.fl.Store(fl)
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), last)
 	defer cancel()
 	err := r.publish(ctx, op, live, w)
 	if err != nil {
-		r.fail(live, err)
+		r.fail(live, fl, err)
 	}
 }
 
@@ -189,7 +249,6 @@ func (r *cmdRoute) message(live []*queued, now time.Time) (*queuedMsg, error) {
 		if err != nil {
 			return nil, err
 		}
-		q.w.onVerdict = r.release
 		return &queuedMsg{msg: msg, w: q.w}, nil
 	}
 	cmds := make([]*gateway.Command, len(live))
@@ -204,7 +263,7 @@ func (r *cmdRoute) message(live []*queued, now time.Time) (*queuedMsg, error) {
 	}
 	r.b.stats.batches.Add(1)
 	r.b.stats.batchedCommands.Add(int64(len(live)))
-	return &queuedMsg{msg: msg, w: &pubWaiter{msgID: id, done: make(chan pubResult, 1), group: ws, onVerdict: r.release}}, nil
+	return &queuedMsg{msg: msg, w: &pubWaiter{msgID: id, done: make(chan pubResult, 1), group: ws}}, nil
 }
 
 // publish writes m on the route's channel, waiting for a connection (and
@@ -244,12 +303,12 @@ func (r *cmdRoute) publish(ctx context.Context, op string, live []*queued, m *qu
 
 // fail ends the items of a batch that was never written, then frees its
 // window slot.
-func (r *cmdRoute) fail(live []*queued, err error) {
+func (r *cmdRoute) fail(live []*queued, fl *flight, err error) {
 	r.b.log.Debug("batch not published", zap.String("node", string(r.node)), zap.Int("commands", len(live)), zap.Error(err))
 	for _, q := range live {
 		q.w.resolve(pubResult{err: err, unsent: true})
 	}
-	r.release()
+	fl.release()
 }
 
 type queuedMsg struct {

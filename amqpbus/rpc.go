@@ -267,7 +267,7 @@ func (b *Bus) requestBatched(ctx context.Context, op string, target gateway.Targ
 		q := &queued{cmd: cmd, c: c, w: &pubWaiter{msgID: cmd.ID, done: make(chan pubResult, 1), quiet: true}}
 		r.enqueue(q)
 		rep, lost, err := b.await(ctx, op, target, q.w, c)
-		q.gone.Store(true)
+		q.done()
 		if lost == nil {
 			return rep, err
 		}

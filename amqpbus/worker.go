@@ -30,6 +30,10 @@ type ServeOptions struct {
 	// MemorySize is how many recent command ids the worker remembers to
 	// answer duplicates from (default 10000).
 	MemorySize int
+	// ReplyLinger is how long the replies of a batch's first items wait
+	// for the rest of the batch, so that the batch is answered with one
+	// message (default 2ms); past it, replies go out as they come.
+	ReplyLinger time.Duration
 }
 
 // worker consumes a node's queue and the shared any queue and runs the
@@ -78,6 +82,9 @@ func (b *Bus) ServeCommands(node gateway.NodeID, h gateway.CommandHandler, opts 
 	}
 	if opts.MemorySize <= 0 {
 		opts.MemorySize = 10000
+	}
+	if opts.ReplyLinger <= 0 {
+		opts.ReplyLinger = 2 * time.Millisecond
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &worker{
@@ -390,7 +397,7 @@ func (w *worker) answer(t *task, rep *gateway.Reply, log cmdLog) {
 		return
 	}
 	t.replied = true
-	t.batch.rf.add(t.d.ReplyTo, rep, t.batch.itemDone)
+	t.batch.reply(rep)
 }
 
 // answerDuplicate is answer for a command answered from memory.
@@ -403,7 +410,7 @@ func (w *worker) answerDuplicate(t *task, rep *gateway.Reply, log cmdLog) {
 		return
 	}
 	t.replied = true
-	t.batch.rf.add(t.d.ReplyTo, rep, t.batch.itemDone)
+	t.batch.reply(rep)
 }
 
 // ack settles t as done: its own message is acked; a batched item counts
@@ -414,7 +421,7 @@ func (w *worker) ack(t *task, log cmdLog) {
 		return
 	}
 	if !t.replied {
-		t.batch.itemDone()
+		t.batch.noReply()
 	}
 }
 
@@ -426,7 +433,7 @@ func (w *worker) reject(t *task, log cmdLog) {
 		return
 	}
 	if !t.replied {
-		t.batch.itemDone()
+		t.batch.noReply()
 	}
 }
 

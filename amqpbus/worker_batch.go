@@ -16,20 +16,96 @@ import (
 // version 2). It is settled whole: acked once every item is settled (each
 // reply published), or, when the batch holds a command that creates
 // something, acked before any item runs (at most once for all of them).
+//
+// Its replies are held until every item has finished, so that the batch is
+// answered with one message; but for ReplyLinger at most after the first
+// reply, so that one slow item does not hold up the others' replies.
 type batchDelivery struct {
 	w          *worker
 	d          amqp.Delivery
 	rf         *replyFlusher
-	left       atomic.Int32
 	ackedEarly bool
+	unsettled  atomic.Int32 // items whose reply is not yet written (or that have none)
+
+	mu      sync.Mutex
+	waiting int              // items not yet finished
+	held    []*gateway.Reply // replies held for one message
+	through bool             // lingered long enough: replies go out as they come
+	timer   *time.Timer
 }
 
-// itemDone settles one item; the last one acks the delivery.
-func (bd *batchDelivery) itemDone() {
-	if bd.left.Add(-1) != 0 || bd.ackedEarly {
+func newBatchDelivery(w *worker, d amqp.Delivery, rf *replyFlusher, n int) *batchDelivery {
+	bd := &batchDelivery{w: w, d: d, rf: rf, waiting: n}
+	bd.unsettled.Store(int32(n))
+	return bd
+}
+
+// settle settles n items; the last one acks the delivery.
+func (bd *batchDelivery) settle(n int) {
+	if bd.unsettled.Add(-int32(n)) != 0 || bd.ackedEarly {
 		return
 	}
 	bd.w.settle(bd.d, cmdLog{l: bd.w.log}, "ack", bd.d.Ack(false))
+}
+
+// reply hands over one item's reply (to the batch's reply_to).
+func (bd *batchDelivery) reply(rep *gateway.Reply) {
+	bd.mu.Lock()
+	if bd.through {
+		bd.mu.Unlock()
+		bd.rf.add(bd.d.ReplyTo, []*gateway.Reply{rep}, bd.settle)
+		return
+	}
+	bd.held = append(bd.held, rep)
+	bd.waiting--
+	if bd.waiting > 0 {
+		if bd.timer == nil {
+			bd.timer = time.AfterFunc(bd.w.opts.ReplyLinger, bd.linger)
+		}
+		bd.mu.Unlock()
+		return
+	}
+	held := bd.takeLocked()
+	bd.mu.Unlock()
+	bd.rf.add(bd.d.ReplyTo, held, bd.settle)
+}
+
+// noReply settles an item that has no reply to send (expired, refused
+// without an id, or answered by an event).
+func (bd *batchDelivery) noReply() {
+	bd.mu.Lock()
+	bd.waiting--
+	var held []*gateway.Reply
+	if bd.waiting == 0 && !bd.through {
+		held = bd.takeLocked()
+	}
+	bd.mu.Unlock()
+	if len(held) > 0 {
+		bd.rf.add(bd.d.ReplyTo, held, bd.settle)
+	}
+	bd.settle(1)
+}
+
+// linger sends the replies held so far; later ones go out as they come.
+func (bd *batchDelivery) linger() {
+	bd.mu.Lock()
+	if bd.through || len(bd.held) == 0 {
+		bd.mu.Unlock()
+		return
+	}
+	bd.through = true
+	held := bd.takeLocked()
+	bd.mu.Unlock()
+	bd.rf.add(bd.d.ReplyTo, held, bd.settle)
+}
+
+func (bd *batchDelivery) takeLocked() []*gateway.Reply {
+	held := bd.held
+	bd.held = nil
+	if bd.timer != nil {
+		bd.timer.Stop()
+	}
+	return held
 }
 
 // dispatchBatch decodes a batch and submits its commands in order (so
@@ -45,8 +121,7 @@ func (w *worker) dispatchBatch(d amqp.Delivery, fromAny bool, rf *replyFlusher) 
 		w.settle(d, cmdLog{l: w.log}, "nack", d.Nack(false, false))
 		return
 	}
-	bd := &batchDelivery{w: w, d: d, rf: rf}
-	bd.left.Store(int32(len(items)))
+	bd := newBatchDelivery(w, d, rf, len(items))
 	for _, it := range items {
 		if it.err == nil && it.cmd.Action.Creates() {
 			bd.ackedEarly = true
@@ -93,17 +168,19 @@ type replyFlusher struct {
 }
 
 type pendingReply struct {
-	to   string
-	rep  *gateway.Reply
-	done func() // settles the item once its reply is written
+	to     string
+	reps   []*gateway.Reply
+	settle func(n int) // settles n items once their replies are written
 }
 
 // maxReplyBatch bounds the replies of one reply message.
 const maxReplyBatch = 256
 
-func (f *replyFlusher) add(to string, rep *gateway.Reply, done func()) {
+// add queues reps for to and, unless another task is writing, writes
+// everything queued.
+func (f *replyFlusher) add(to string, reps []*gateway.Reply, settle func(int)) {
 	f.mu.Lock()
-	f.q = append(f.q, pendingReply{to: to, rep: rep, done: done})
+	f.q = append(f.q, pendingReply{to: to, reps: reps, settle: settle})
 	if f.busy {
 		f.mu.Unlock()
 		return
@@ -124,25 +201,26 @@ func (f *replyFlusher) add(to string, rep *gateway.Reply, done func()) {
 	f.mu.Unlock()
 }
 
-// flush writes q, one message per reply-to (in order of first reply),
-// then settles each item.
+// flush writes q, one message per reply-to (in order of first reply, at
+// most maxReplyBatch replies each), then settles the items.
 func (f *replyFlusher) flush(q []pendingReply) {
 	for start := 0; start < len(q); {
 		to := q[start].to
 		var reps []*gateway.Reply
-		var dones []func()
+		var settles []pendingReply
 		for i := start; i < len(q) && len(reps) < maxReplyBatch; i++ {
-			if q[i].to == to && q[i].rep != nil {
-				reps = append(reps, q[i].rep)
-				dones = append(dones, q[i].done)
-				q[i].rep = nil // taken
+			if q[i].to != to || q[i].reps == nil || len(reps)+len(q[i].reps) > maxReplyBatch && len(reps) > 0 {
+				continue
 			}
+			reps = append(reps, q[i].reps...)
+			settles = append(settles, q[i])
+			q[i].reps = nil // taken
 		}
 		f.publish(to, reps)
-		for _, d := range dones {
-			d()
+		for _, p := range settles {
+			p.settle(len(p.reps))
 		}
-		for start < len(q) && q[start].rep == nil {
+		for start < len(q) && q[start].reps == nil {
 			start++
 		}
 	}
