@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/CyCoreSystems/ari-proxy/v5/client"
+	"github.com/CyCoreSystems/ari-proxy/v5/proxy"
 	"github.com/CyCoreSystems/ari/v5"
 	"github.com/inconshreveable/log15"
+	"github.com/nats-io/nats.go"
 )
 
 // opTimeout bounds every request, as callgw-bench's own loops do.
@@ -68,7 +70,22 @@ func runClient(ctx context.Context, args []string) error {
 	// 256 in flight on a busy machine; the harness's loops allow 15 s.
 	client.DefaultRequestTimeout = opTimeout
 	log := log15.New()
-	log.SetHandler(log15.LvlFilterHandler(log15.LvlWarn, log15.StreamHandler(os.Stderr, log15.LogfmtFormat())))
+	log.SetHandler(log15.LvlFilterHandler(log15.LvlInfo, log15.StreamHandler(os.Stderr, log15.LogfmtFormat())))
+	// A NATS connection of our own, beside the client's, on which /readyz
+	// pings the proxies: a proxy announces itself on a ping, else only
+	// once a minute. (The client keeps its own connection: one given with
+	// client.WithNATS gets no request timeout, and every request fails.)
+	nc, err := nats.Connect(*natsURL, nats.Name("callgw-bench ari-proxy client pings"))
+	if err != nil {
+		return fmt.Errorf("nats: %w", err)
+	}
+	defer nc.Close()
+	ec, err := nats.NewEncodedConn(nc, nats.JSON_ENCODER)
+	if err != nil {
+		return fmt.Errorf("nats: %w", err)
+	}
+	// The library's logger stays its default (discarded): its makeRequest
+	// logs every request at error level.
 	cl, err := client.New(ctx, client.WithURI(*natsURL), client.WithPrefix(*prefix), client.WithApplication(*app))
 	if err != nil {
 		return fmt.Errorf("ari-proxy client: %w", err)
@@ -79,6 +96,7 @@ func runClient(ctx context.Context, args []string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !cl.Connected() {
+			_ = ec.Publish(proxy.PingSubject(*prefix), &proxy.Request{})
 			http.Error(w, "no ari-proxy of application "+*app+" announced itself yet", http.StatusServiceUnavailable)
 			return
 		}

@@ -6,6 +6,7 @@ require (
 	github.com/CyCoreSystems/ari-proxy/v5 v5.3.1
 	github.com/CyCoreSystems/ari/v5 v5.3.1
 	github.com/inconshreveable/log15 v2.16.0+incompatible
+	github.com/nats-io/nats.go v1.28.0
 )
 
 require (
@@ -17,7 +18,6 @@ require (
 	github.com/mattn/go-isatty v0.0.19 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
 	github.com/nats-io/jwt/v2 v2.8.3 // indirect
-	github.com/nats-io/nats.go v1.28.0 // indirect
 	github.com/nats-io/nkeys v0.4.17 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/oklog/ulid v1.3.1 // indirect
