@@ -181,15 +181,12 @@ func startEnv(ctx context.Context, o options, argv0 []string, log *zap.Logger, o
 // contender is skipped, and says so.
 func (e *env) startAriProxy(ctx context.Context) error {
 	o := e.o
-	switch {
-	case o.AriProxy == "":
+	if o.AriProxy == "" {
 		e.apxSkipped = "--ariproxy is empty"
-	case func() bool { _, err := os.Stat(o.AriProxy); return err != nil }():
+	} else if _, err := os.Stat(o.AriProxy); err != nil {
 		e.apxSkipped = fmt.Sprintf("no binary %s (make bench builds it: cd bench/ariproxy && go build -o ../../bin/ariproxy-bench .)", o.AriProxy)
-	default:
-		if err := checkNATS(ctx, o.NATSURL); err != nil {
-			e.apxSkipped = err.Error()
-		}
+	} else if err := checkNATS(ctx, o.NATSURL); err != nil {
+		e.apxSkipped = err.Error()
 	}
 	if e.apxSkipped != "" {
 		e.log.Warn("ari-proxy over NATS contender SKIPPED", zap.String("reason", e.apxSkipped))

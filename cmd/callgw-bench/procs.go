@@ -41,8 +41,8 @@ type supervisor struct {
 	procs  []*proc
 }
 
-// start runs argv0 + args with env added to the harness's environment,
-// stderr and stdout to <logDir>/<name>.log.
+// start runs argv0 + args with env added to the children's environment
+// (s.env), stderr and stdout to <logDir>/<name>.log.
 func (s *supervisor) start(name string, args []string, env ...string) (*proc, error) {
 	return s.startArgv(name, append(append([]string(nil), s.argv0...), args...), env...)
 }
@@ -222,8 +222,8 @@ func findBeam() int { return findOldest("beam.smp") }
 // findNATS returns the pid of the oldest nats-server process, or 0.
 func findNATS() int { return findOldest("nats-server") }
 
-// findOldest returns the pid of the oldest process whose command name is
-// comm, or 0.
+// findOldest returns the pid of the oldest process whose command name
+// (/proc/<pid>/comm) is name, or 0.
 func findOldest(name string) int {
 	ents, _ := os.ReadDir("/proc") // entries read before an error are still good
 	best, bestStart := 0, uint64(0)
