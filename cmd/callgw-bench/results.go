@@ -138,13 +138,13 @@ type Results struct {
 	Prefix      string    `json:"amqp_prefix"`
 	CommandB    int       `json:"command_body_bytes"`
 	ReplyB      int       `json:"reply_body_bytes"`
-	// The command-path contenders, each at every --inflight level (see
-	// contenders for what each measures).
+	// The command-path contenders, each at every --inflight level, in the
+	// order of contenders (and of the table).
 	CallgwPut    []Point `json:"callgw_put_variable"`
-	CallgwGet    []Point `json:"callgw_get_call"`
 	AriProxy     []Point `json:"ariproxy_nats_set_variable"`
 	BareRPC      []Point `json:"bare_rpc"`
 	DirectARIPut []Point `json:"direct_ari_set_variable"`
+	CallgwGet    []Point `json:"callgw_get_call"`
 	DirectARIGet []Point `json:"direct_ari_get_channel"`
 	// AriProxySkipped says why the ari-proxy contender did not run.
 	AriProxySkipped string              `json:"ariproxy_skipped,omitempty"`
