@@ -3,6 +3,7 @@
 GO      ?= go
 BIN     := bin/callgw
 BENCH   := bin/callgw-bench
+ARIPROXY := bin/ariproxy-bench
 BENCH_OUT ?= bench-results.json
 PKGS    := ./...
 
@@ -32,12 +33,14 @@ bench-bus: ## amqpbus RPC against a bare amqp091-go loop, same run
 bench-sim: ## ARI simulator against a bare net/http floor, same run
 	$(GO) test -run '^$$' -bench . ./asterisk/arisim/
 
-bench: build ## the benchmark harness, full run (a few minutes; docs/performance.md)
+bench-build: build ## build the harness and its ari-proxy contender (bench/ariproxy, a module of its own)
 	$(GO) build -o $(BENCH) ./cmd/callgw-bench
-	./$(BENCH) --callgw $(BIN) --out $(BENCH_OUT) --profile-dir bin/bench-profiles
+	cd bench/ariproxy && $(GO) build -o ../../$(ARIPROXY) .
 
-bench-quick: build ## the same scenarios, shorter: under a minute, no soak
-	$(GO) build -o $(BENCH) ./cmd/callgw-bench
-	./$(BENCH) --callgw $(BIN) --out $(BENCH_OUT) --quick
+bench: bench-build ## the benchmark harness, full run (~9 min; docs/performance.md)
+	./$(BENCH) --callgw $(BIN) --ariproxy $(ARIPROXY) --out $(BENCH_OUT) --profile-dir bin/bench-profiles
 
-.PHONY: help build dev test lint bench bench-quick bench-bus bench-sim
+bench-quick: bench-build ## the same scenarios, shorter (~1.5 min), no soak
+	./$(BENCH) --callgw $(BIN) --ariproxy $(ARIPROXY) --out $(BENCH_OUT) --quick
+
+.PHONY: help build dev test lint bench-build bench bench-quick bench-bus bench-sim

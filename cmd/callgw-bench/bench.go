@@ -101,10 +101,20 @@ func (b *bench) all(ctx context.Context) error {
 	return nil
 }
 
+// windowFunc runs one closed-loop window of inflight requests for d.
+type windowFunc func(ctx context.Context, inflight int, d time.Duration) window
+
+// local runs op in the harness's own closed loop.
+func local(op opFunc) windowFunc {
+	return func(ctx context.Context, inflight int, d time.Duration) window {
+		return closedLoop(ctx, inflight, d, 0, opTimeout, op)
+	}
+}
+
 // point measures one closed-loop level: warm-up, then o.Reps windows.
 // When cpu is set, the CPU split of the measured windows is recorded.
-func (b *bench) point(ctx context.Context, inflight int, cpu string, op opFunc) Point {
-	closedLoop(ctx, inflight, b.o.Warmup, 0, opTimeout, op)
+func (b *bench) point(ctx context.Context, inflight int, cpu string, run windowFunc) Point {
+	run(ctx, inflight, b.o.Warmup)
 	var rates, p50, p90, p99 []float64
 	p := Point{Inflight: inflight}
 	var meter *cpuMeter
@@ -112,7 +122,7 @@ func (b *bench) point(ctx context.Context, inflight int, cpu string, op opFunc) 
 		meter = newCPUMeter(b.e.pids())
 	}
 	for range b.o.Reps {
-		w := closedLoop(ctx, inflight, b.o.Duration, 0, opTimeout, op)
+		w := run(ctx, inflight, b.o.Duration)
 		rates = append(rates, w.Rate())
 		p50 = append(p50, ms(percentile(w.Lat, 50)))
 		p90 = append(p90, ms(percentile(w.Lat, 90)))
@@ -207,6 +217,9 @@ func (b *bench) commandPath(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := e.setVariable(ctx, ids[0]); err != nil {
+		return fmt.Errorf("PUT variable (this build of callgw must have the route): %w", err)
+	}
 	var call json.RawMessage = body
 	cmd, _ := json.Marshal(&gateway.Command{ID: uuid.NewString(), Action: gateway.ActCallGet, Tenant: tenant, CallID: gateway.CallID(ids[0])})
 	rep, _ := json.Marshal(gateway.OKReply(uuid.NewString(), node, call))
@@ -221,53 +234,48 @@ func (b *bench) commandPath(ctx context.Context) error {
 	}
 	defer bare.close()
 
-	// GET a call and, when this build has the route, set a variable: one
-	// of each in turn.
-	withPut := e.setVariable(ctx, ids[0]) == nil
-	b.res.CommandMix = "GET /v1/calls/{id}"
-	if withPut {
-		b.res.CommandMix += " and PUT /v1/calls/{id}/variables/BENCH, alternating"
-	}
-	b.log.Info("command path", zap.String("mix", b.res.CommandMix))
+	// Every contender spreads its requests over the same calls.
 	pick := func(seq int64) string { return ids[int(seq%int64(len(ids)))] }
-	cmdOp := func(ctx context.Context, _ int, seq int64) error {
-		if withPut && seq%2 == 1 {
-			return e.setVariable(ctx, pick(seq/2))
-		}
-		_, err := e.getCall(ctx, pick(seq/2))
-		return err
+	putOp := func(ctx context.Context, _ int, seq int64) error { return e.setVariable(ctx, pick(seq)) }
+	run := map[string]windowFunc{
+		"callgw_put": local(putOp),
+		"callgw_get": local(func(ctx context.Context, _ int, seq int64) error {
+			_, err := e.getCall(ctx, pick(seq))
+			return err
+		}),
+		"bare_rpc":       local(func(ctx context.Context, _ int, _ int64) error { return bare.call(ctx) }),
+		"direct_ari_put": local(func(ctx context.Context, _ int, seq int64) error { return e.ariSetVariable(ctx, pick(seq)) }),
+		"direct_ari_get": local(func(ctx context.Context, _ int, seq int64) error { return e.ariGet(ctx, pick(seq)) }),
 	}
-	ariOp := func(ctx context.Context, _ int, seq int64) error { return e.ariGet(ctx, pick(seq)) }
-	bareOp := func(ctx context.Context, _ int, _ int64) error { return bare.call(ctx) }
+	b.res.AriProxySkipped = e.apxSkipped
+	if e.apxSkipped == "" {
+		run["ariproxy_nats"] = func(ctx context.Context, inflight int, d time.Duration) window {
+			return e.apxWindow(ctx, ids, inflight, d)
+		}
+	}
 	// Contenders alternate at each level, so that all see the same
 	// machine; a point is measured only while ctx lasts.
 	for _, n := range b.o.Inflight {
-		cpuTag := func(s string) string {
-			if n == 64 {
-				return s + "@64"
+		for _, c := range b.res.contenders() {
+			fn := run[c.tag]
+			if fn == nil {
+				continue // skipped, and said so at the start
 			}
-			return ""
-		}
-		for _, c := range []struct {
-			name, tag string
-			op        opFunc
-			out       *[]Point
-		}{
-			{"command path", "command_path", cmdOp, &b.res.CommandPath},
-			{"bare rpc", "bare_rpc", bareOp, &b.res.BareRPC},
-			{"direct ari", "direct_ari", ariOp, &b.res.DirectARI},
-		} {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			p := b.point(ctx, n, cpuTag(c.tag), c.op)
+			cpuTag := ""
+			if n == 64 {
+				cpuTag = c.tag + "@64"
+			}
+			p := b.point(ctx, n, cpuTag, fn)
 			if ctx.Err() != nil {
 				return ctx.Err() // a window cut short is not a measurement
 			}
-			*c.out = append(*c.out, p)
-			b.logPoint(c.name, p)
-			if n == 64 && c.tag == "command_path" && b.o.ProfileDir != "" {
-				if err := b.profile(ctx, cmdOp); err != nil {
+			*c.points = append(*c.points, p)
+			b.logPoint(c.label, p)
+			if n == 64 && c.tag == "callgw_put" && b.o.ProfileDir != "" {
+				if err := b.profile(ctx, putOp); err != nil {
 					b.fail("profile", err)
 				}
 			}
@@ -281,7 +289,7 @@ func (b *bench) logPoint(what string, p Point) {
 		zap.Float64("p50_ms", round3(p.P50.Median)), zap.Float64("p99_ms", round3(p.P99.Median)), zap.Int64("errors", p.Errors))
 }
 
-// profile takes CPU profiles of gateway and worker while the command path
+// profile takes CPU profiles of gateway and worker while callgw's PUT
 // runs at 64 in flight, and writes them with their `go tool pprof -top`.
 func (b *bench) profile(ctx context.Context, op opFunc) error {
 	if err := os.MkdirAll(b.o.ProfileDir, 0o755); err != nil {

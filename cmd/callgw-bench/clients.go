@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -84,20 +87,69 @@ func (e *env) getCall(ctx context.Context, id string) ([]byte, error) {
 	return do(ctx, e.http, http.MethodGet, e.gwURL+"/v1/calls/"+url.PathEscape(id), nil, http.StatusOK, "", "")
 }
 
-var setVariableBody = []byte(`{"value":"4711"}`)
+// The variable every set-variable contender sets, and its value.
+const (
+	benchVar   = "BENCH"
+	benchValue = "4711"
+)
 
-// setVariable is the command path's other cheap command:
+var setVariableBody = []byte(`{"value":"` + benchValue + `"}`)
+
+// setVariable is the command path's command that reaches the PBX:
 // PUT /v1/calls/{id}/variables/BENCH.
 func (e *env) setVariable(ctx context.Context, id string) error {
-	_, err := do(ctx, e.http, http.MethodPut, e.gwURL+"/v1/calls/"+url.PathEscape(id)+"/variables/BENCH", setVariableBody, http.StatusNoContent, "", "")
+	_, err := do(ctx, e.http, http.MethodPut, e.gwURL+"/v1/calls/"+url.PathEscape(id)+"/variables/"+benchVar, setVariableBody, http.StatusNoContent, "", "")
 	return err
 }
 
-// ariGet is the PBX side's ceiling: GET /ari/channels/{id} straight to the
-// simulator.
+// ariGet is the PBX side's ceiling for GET: GET /ari/channels/{id}
+// straight to the simulator.
 func (e *env) ariGet(ctx context.Context, id string) error {
 	_, err := do(ctx, e.http, http.MethodGet, e.simURL+"/channels/"+url.PathEscape(id), nil, http.StatusOK, e.ariUser, e.ariPass)
 	return err
+}
+
+var ariSetVariableQuery = url.Values{"variable": {benchVar}, "value": {benchValue}}.Encode()
+
+// ariSetVariable is the PBX side's ceiling for PUT: POST
+// /ari/channels/{id}/variable straight to the simulator, the request the
+// worker makes for a PUT.
+func (e *env) ariSetVariable(ctx context.Context, id string) error {
+	_, err := do(ctx, e.http, http.MethodPost, e.simURL+"/channels/"+url.PathEscape(id)+"/variable?"+ariSetVariableQuery, nil, http.StatusNoContent, e.ariUser, e.ariPass)
+	return err
+}
+
+// apxWindow runs one closed-loop window of the ari-proxy contender: its
+// client process sets BENCH on ids through ari-proxy over NATS, inflight
+// at a time, for d, and answers what it saw (bench/ariproxy, Window).
+// A failed exchange with the client counts as one failed request.
+func (e *env) apxWindow(ctx context.Context, ids []string, inflight int, d time.Duration) window {
+	body, _ := json.Marshal(map[string]any{"inflight": inflight, "duration_ns": d, "ids": ids, "variable": benchVar, "value": benchValue})
+	ctx, cancel := context.WithTimeout(ctx, d+opTimeout+30*time.Second)
+	defer cancel()
+	b, err := do(ctx, e.http, http.MethodPost, e.apxURL+"/window", body, http.StatusOK, "", "")
+	var r struct {
+		OK       int64   `json:"ok"`
+		Errors   int64   `json:"errors"`
+		Elapsed  int64   `json:"elapsed_ns"`
+		LatNS    []int64 `json:"lat_ns"`
+		FirstErr string  `json:"first_error"`
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &r)
+	}
+	if err != nil {
+		return window{Errors: 1, FirstErr: fmt.Errorf("ari-proxy client: %w", err)}
+	}
+	w := window{OK: r.OK, Errors: r.Errors, Elapsed: time.Duration(r.Elapsed), Lat: make([]time.Duration, len(r.LatNS))}
+	for i, l := range r.LatNS {
+		w.Lat[i] = time.Duration(l)
+	}
+	slices.Sort(w.Lat)
+	if r.FirstErr != "" {
+		w.FirstErr = errors.New(r.FirstErr)
+	}
+	return w
 }
 
 // subscriber is a customer's queue bound to callapi.events.routed, on its

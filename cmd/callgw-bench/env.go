@@ -25,6 +25,9 @@ const (
 	node   = "bench1"
 	tenant = gateway.DefaultTenant
 	ariApp = "callgw"
+	// apxApp is the ARI application of the ari-proxy contender's server:
+	// not callgw's, whose WebSocket it would replace.
+	apxApp = "ariproxy"
 )
 
 // env is one running system: the three processes and the harness's own
@@ -40,6 +43,14 @@ type env struct {
 	gwURL, gwOps, workerOps  string // http://127.0.0.1:p
 	sim, worker, gw          *proc
 	beam                     int
+
+	// The ari-proxy contender: its server and client processes, the
+	// client's control endpoint and the NATS server's pid; or why it is
+	// skipped.
+	apxServer, apxClient *proc
+	apxURL               string
+	nats                 int
+	apxSkipped           string
 
 	rabbitVersion string
 }
@@ -157,9 +168,55 @@ func startEnv(ctx context.Context, o options, argv0 []string, log *zap.Logger, o
 	if e.beam == 0 {
 		log.Warn("no beam.smp process found: RabbitMQ's CPU is not measured")
 	}
+	if err = e.startAriProxy(wctx); err != nil {
+		return e, fmt.Errorf("ari-proxy contender: %w (pass --ariproxy '' to run without it)", err)
+	}
 	log.Info("system up", zap.String("gateway", e.gwURL), zap.String("simulator", e.simURL),
 		zap.Int("gateway_pid", e.gw.pid()), zap.Int("worker_pid", e.worker.pid()), zap.Int("simulator_pid", e.sim.pid()), zap.Int("beam_pid", e.beam))
 	return e, nil
+}
+
+// startAriProxy starts the ari-proxy contender (server, then client)
+// when its binary is there and NATS answers; otherwise it records why the
+// contender is skipped, and says so.
+func (e *env) startAriProxy(ctx context.Context) error {
+	o := e.o
+	if o.AriProxy == "" {
+		e.apxSkipped = "--ariproxy is empty"
+	} else if _, err := os.Stat(o.AriProxy); err != nil {
+		e.apxSkipped = fmt.Sprintf("no binary %s (make bench builds it: cd bench/ariproxy && go build -o ../../bin/ariproxy-bench .)", o.AriProxy)
+	} else if err := checkNATS(ctx, o.NATSURL); err != nil {
+		e.apxSkipped = err.Error()
+	}
+	if e.apxSkipped != "" {
+		e.log.Warn("ari-proxy over NATS contender SKIPPED", zap.String("reason", e.apxSkipped))
+		return nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	prefix := e.prefix + "ari." // ari-proxy's subjects, run-unique on a shared NATS
+	if e.apxServer, err = e.sup.startArgv("ariproxy-server", []string{o.AriProxy, "server", "-nats", o.NATSURL, "-prefix", prefix,
+		"-ari-url", e.simURL, "-ari-user", e.ariUser, "-app", apxApp}, "ARI_PASSWORD="+e.ariPass); err != nil {
+		return err
+	}
+	e.apxURL = "http://127.0.0.1:" + strconv.Itoa(port)
+	if e.apxClient, err = e.sup.startArgv("ariproxy-client", []string{o.AriProxy, "client", "-nats", o.NATSURL, "-prefix", prefix,
+		"-app", apxApp, "-node", node, "-listen", strings.TrimPrefix(e.apxURL, "http://")}); err != nil {
+		return err
+	}
+	// Ready once the client has seen the server's announcement on NATS.
+	if err := waitHTTP(ctx, e.http, e.apxClient, e.apxURL+"/readyz", "", ""); err != nil {
+		return err
+	}
+	e.nats = findNATS()
+	if e.nats == 0 {
+		e.log.Warn("no nats-server process found: NATS's CPU is not measured")
+	}
+	e.log.Info("ari-proxy over NATS up", zap.String("nats", o.NATSURL), zap.String("prefix", prefix),
+		zap.Int("server_pid", e.apxServer.pid()), zap.Int("client_pid", e.apxClient.pid()), zap.Int("nats_pid", e.nats))
+	return nil
 }
 
 // pids are the processes of the CPU split.
@@ -167,7 +224,11 @@ func (e *env) pids() map[string]int {
 	if e.beam == 0 {
 		e.beam = findBeam()
 	}
-	return map[string]int{"gateway": e.gw.pid(), "worker": e.worker.pid(), "simulator": e.sim.pid(), "rabbitmq": e.beam, "loadgen": os.Getpid()}
+	m := map[string]int{"gateway": e.gw.pid(), "worker": e.worker.pid(), "simulator": e.sim.pid(), "rabbitmq": e.beam, "loadgen": os.Getpid()}
+	if e.apxServer != nil {
+		m["ari-proxy"], m["ari-proxy client"], m["nats"] = e.apxServer.pid(), e.apxClient.pid(), e.nats
+	}
+	return m
 }
 
 // close stops the children (gateway first, simulator last), deletes what

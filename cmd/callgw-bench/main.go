@@ -1,13 +1,15 @@
-// Command callgw-bench measures callgw against its own ceilings, side by
-// side in one run (issue 7): it starts the ARI simulator, a worker and a
-// gateway as separate processes (bin/callgw) on the local RabbitMQ under a
-// run-unique name prefix, drives them, measures the same work through a
-// bare amqp091-go loop and straight against the simulator, and writes one
-// JSON results file plus a table that ends with a one-line summary of the
-// targets. It stops everything it started, also on error and Ctrl-C, and
-// deletes what it declared on the broker.
+// Command callgw-bench measures callgw against its own ceilings and its
+// peer, side by side in one run (issues 7 and 10): it starts the ARI
+// simulator, a worker and a gateway as separate processes (bin/callgw) on
+// the local RabbitMQ under a run-unique name prefix, and, when NATS runs,
+// ari-proxy's server and client (bin/ariproxy-bench, built from the
+// bench-only module bench/ariproxy); it drives them, measures the same work
+// through a bare amqp091-go loop and straight against the simulator, and
+// writes one JSON results file plus a table that ends with a one-line
+// summary of the targets. It stops everything it started, also on error
+// and Ctrl-C, and deletes what it declared on the broker.
 //
-//	make bench-quick   # under a minute
+//	make bench-quick   # about a minute and a half
 //	make bench         # the full run, with the soak and CPU profiles
 //
 // All traffic stays on 127.0.0.1.
@@ -54,6 +56,8 @@ type options struct {
 	Out            string        `json:"-"`
 	Callgw         string        `json:"-"`
 	AMQPURL        string        `json:"-"`
+	AriProxy       string        `json:"-"`
+	NATSURL        string        `json:"-"`
 	Inflight       []int         `json:"inflight"`
 	Reps           int           `json:"reps"`
 	Warmup         time.Duration `json:"warmup_ns"`
@@ -77,16 +81,21 @@ var presets = map[bool]options{
 	true:  {Reps: 3, Warmup: 250 * time.Millisecond, Duration: 600 * time.Millisecond, ScaleCalls: 2000, SoakCalls: 0, Timeout: 3 * time.Minute},
 }
 
-const usage = `callgw-bench — callgw's benchmark harness (issue 7)
+const usage = `callgw-bench — callgw's benchmark harness (issues 7 and 10)
 
 Usage: callgw-bench [flags]
 
 Starts ` + "`callgw simulator`, `callgw worker` and `callgw gateway`" + ` as separate processes
 against the local RabbitMQ (under a run-unique exchange/queue prefix), runs:
-  1. command path: GET /v1/calls/{id} on existing calls, REST → gateway → RabbitMQ →
-     worker → simulator → reply, at each --inflight level: rate, p50/p90/p99
-  2. baselines at the same levels: a bare amqp091-go direct reply-to RPC loop with
-     the same payload sizes, and GET /ari/channels/{id} straight to the simulator
+  1. command path, two contenders on existing calls at each --inflight level:
+     PUT /v1/calls/{id}/variables/BENCH (REST → gateway → RabbitMQ → worker →
+     simulator → reply) and GET /v1/calls/{id} (answered by the worker): rate,
+     p50/p90/p99
+  2. at the same levels, side by side: the peer, ari-proxy over NATS setting the
+     same variable (--ariproxy; skipped, saying why, without NATS or the binary);
+     a bare amqp091-go direct reply-to RPC loop with the same payload sizes; and
+     straight to the simulator, POST /ari/channels/{id}/variable and
+     GET /ari/channels/{id}
   3. call churn: originate (wait answered) → hang up → call.hangup consumed from a
      queue bound to callapi.events.routed; complete calls/s
   4. events: short calls driven straight over ARI; events/s arriving on a bound
@@ -112,6 +121,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Out, "out", "bench-results.json", "path of the JSON results file")
 	fs.StringVar(&o.Callgw, "callgw", "bin/callgw", "the callgw binary to start (make build)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URL; must be on 127.0.0.1 or localhost")
+	fs.StringVar(&o.AriProxy, "ariproxy", "bin/ariproxy-bench", "the ari-proxy contender's binary (bench/ariproxy, make bench builds it); empty: skip that contender")
+	fs.StringVar(&o.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS URL of the ari-proxy contender; must be on 127.0.0.1 or localhost")
 	fs.StringVar(&inflight, "inflight", "1,16,64,256", "requests in flight of the command path and its baselines, comma-separated")
 	fs.IntVar(&o.Reps, "reps", presets[false].Reps, "* measured repetitions of each point")
 	fs.DurationVar(&o.Warmup, "warmup", presets[false].Warmup, "* warm-up before each point (not measured)")
@@ -185,12 +196,17 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	default:
 		return o, fmt.Errorf("--log-level %q: must be debug, info, warn or error", o.LogLevel)
 	}
-	u, err := url.Parse(o.AMQPURL)
-	if err != nil {
-		return o, fmt.Errorf("--amqp-url: %w", err)
-	}
-	if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" {
-		return o, fmt.Errorf("--amqp-url: host %q: the harness only talks to 127.0.0.1", h)
+	for _, x := range []struct{ flag, url, scheme string }{{"--amqp-url", o.AMQPURL, "amqp"}, {"--nats-url", o.NATSURL, "nats"}} {
+		u, err := url.Parse(x.url)
+		if err != nil {
+			return o, fmt.Errorf("%s: %w", x.flag, err)
+		}
+		if u.Scheme != x.scheme {
+			return o, fmt.Errorf("%s: %q is not a %s:// URL", x.flag, x.url, x.scheme)
+		}
+		if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" {
+			return o, fmt.Errorf("%s: host %q: the harness only talks to 127.0.0.1", x.flag, h)
+		}
 	}
 	return o, nil
 }
@@ -220,6 +236,32 @@ func checkBroker(ctx context.Context, rawURL string) error {
 		return fmt.Errorf("no RabbitMQ at 127.0.0.1:%s (%v): start one (rabbitmq-server -detached) or pass --amqp-url", port, err)
 	}
 	return c.Close()
+}
+
+// checkNATS dials the NATS server of rawURL and reads its INFO greeting,
+// so that a missing NATS is reported in plain words.
+func checkNATS(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	port := u.Port()
+	if port == "" {
+		port = "4222"
+	}
+	addr := net.JoinHostPort("127.0.0.1", port)
+	d := net.Dialer{Timeout: 2 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("no NATS at %s (%v): install and start nats-server (Debian package nats-server), or pass --nats-url", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	b := make([]byte, 5)
+	if _, err := io.ReadFull(c, b); err != nil || string(b) != "INFO " {
+		return fmt.Errorf("%s does not greet as a NATS server does (%q, %v)", addr, b, err)
+	}
+	return nil
 }
 
 // run is the harness; argv0, when not nil, replaces the callgw binary

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -120,29 +121,75 @@ func children(t *testing.T) []int {
 	return out
 }
 
+// natsURL is where the ari-proxy contender's NATS runs on this machine.
+const natsURL = "nats://127.0.0.1:4222"
+
+// ariProxyBinary builds bench/ariproxy (its own module) into dir when
+// NATS answers and returns its path; without NATS it returns "" (and
+// fails under CI, where NATS is required).
+func ariProxyBinary(t *testing.T, dir string) string {
+	t.Helper()
+	if err := checkNATS(context.Background(), natsURL); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("NATS is required under CI: %v", err)
+		}
+		t.Logf("the ari-proxy contender is tested skipped: %v", err)
+		return ""
+	}
+	bin := filepath.Join(dir, "ariproxy-bench")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join("..", "..", "bench", "ariproxy")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build bench/ariproxy: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // TestSmoke runs the whole harness in a tiny mode against the real broker
 // with this test binary as callgw: every scenario runs, the results file
-// and the summary line are written, and nothing is left running.
+// and the summary line are written, and nothing is left running. The
+// ari-proxy contender runs when NATS answers, and is skipped with its
+// reason in the table and the summary when it does not.
 func TestSmoke(t *testing.T) {
 	const url = "amqp://guest:guest@127.0.0.1:5672/"
 	requireBroker(t, url)
+	dir := t.TempDir()
+	apx := ariProxyBinary(t, dir)
+	nats := natsURL
+	if apx == "" {
+		// A port where nothing listens: the skip path, said plainly.
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		apx, nats = filepath.Join(dir, "ariproxy-bench-never-run"), fmt.Sprintf("nats://127.0.0.1:%d", port)
+		if err := os.WriteFile(apx, nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	t.Setenv(childEnvVar, "1")
-	dir := t.TempDir()
 	out := filepath.Join(dir, "results.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	t.Cleanup(func() {
-		if t.Failed() { // the harness's progress lines say what happened
+		if t.Failed() { // the harness's progress lines and the children's logs say what happened
 			t.Logf("harness stderr:\n%s\nstdout:\n%s", stderr.String(), stdout.String())
+			logs, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("%s (last 4 KiB):\n%s", filepath.Base(l), b[max(0, len(b)-4096):])
+			}
 		}
 	})
 	start := time.Now()
 	err := run(ctx, []string{"--quick", "--amqp-url", url, "--out", out, "--log-dir", filepath.Join(dir, "logs"),
 		"--reps", "1", "--warmup", "50ms", "--duration", "250ms", "--inflight", "1,64",
 		"--calls", "16", "--churn-inflight", "4", "--event-inflight", "8", "--scale-calls", "50", "--soak-calls", "100",
-		"--log-level", "warn"}, &stdout, &stderr, []string{os.Args[0]})
+		"--log-level", "warn", "--ariproxy", apx, "--nats-url", nats}, &stdout, &stderr, []string{os.Args[0]})
 	t.Logf("harness took %v", time.Since(start))
 	if testing.Verbose() {
 		t.Log(stderr.String())
@@ -170,18 +217,37 @@ func TestSmoke(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
-	for _, ps := range [][]Point{r.CommandPath, r.BareRPC, r.DirectARI} {
+	skipped := nats != natsURL
+	for _, c := range r.contenders() {
+		ps := *c.points
+		if c.tag == "ariproxy_nats" && skipped {
+			if len(ps) != 0 || !strings.Contains(r.AriProxySkipped, "no NATS at") || !strings.Contains(stdout.String(), "ari-proxy over NATS: SKIPPED: no NATS at") ||
+				!strings.Contains(r.Summary, "put@64/ari-proxy not run (ari-proxy skipped") {
+				t.Errorf("ari-proxy not skipped plainly: points %+v, reason %q, summary %q", ps, r.AriProxySkipped, r.Summary)
+			}
+			continue
+		}
 		if len(ps) != 2 {
-			t.Fatalf("points: %+v", ps)
+			t.Fatalf("%s: points: %+v", c.label, ps)
 		}
 		for _, p := range ps {
 			if p.Requests == 0 || p.Errors != 0 || p.Rate.Median <= 0 || p.P50.Median <= 0 {
-				t.Errorf("point %+v", p)
+				t.Errorf("%s: point %+v", c.label, p)
 			}
 		}
+		driver := "loadgen" // the harness drives every contender but the peer, whose client does
+		if c.tag == "ariproxy_nats" {
+			driver = "ari-proxy client"
+		}
+		if cpu, ok := r.CPU[c.tag+"@64"]; !ok || cpu.Requests == 0 || cpu.Cores[driver] <= 0 {
+			t.Errorf("%s: cpu split %+v", c.label, cpu)
+		}
 	}
-	if c := r.CPU["command_path@64"]; c.Cores["gateway"] <= 0 || c.Cores["worker"] <= 0 || c.Cores["loadgen"] <= 0 {
+	if c := r.CPU["callgw_put@64"]; c.Cores["gateway"] <= 0 || c.Cores["worker"] <= 0 || c.Cores["simulator"] <= 0 {
 		t.Errorf("cpu split %+v", c)
+	}
+	if c := r.CPU["ariproxy_nats@64"]; !skipped && (c.Cores["ari-proxy"] <= 0 || c.Cores["ari-proxy client"] <= 0 || c.Cores["simulator"] <= 0) {
+		t.Errorf("ari-proxy cpu split %+v", c)
 	}
 	if r.Churn == nil || r.Churn.Calls == 0 || r.Churn.EventsPerCall < 2 {
 		t.Errorf("churn %+v", r.Churn)
@@ -195,7 +261,42 @@ func TestSmoke(t *testing.T) {
 	if r.Soak == nil || r.Soak.Calls != 100 || r.Soak.Gateway[1].Goroutines == 0 {
 		t.Errorf("soak %+v", r.Soak)
 	}
-	if len(r.Targets) != 6 || r.Summary != lines[len(lines)-1] {
+	if len(r.Targets) != 8 || r.Summary != lines[len(lines)-1] {
 		t.Errorf("targets %+v, summary %q", r.Targets, r.Summary)
+	}
+}
+
+// TestAriProxySkipped: without the binary or without NATS the ari-proxy
+// contender is skipped, and the reason says which and what to do.
+func TestAriProxySkipped(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ariproxy-bench")
+	if err := os.WriteFile(bin, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port, err := freePort() // nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	for _, tc := range []struct {
+		name, bin, nats, want string
+	}{
+		{"flag empty", "", natsURL, "--ariproxy is empty"},
+		{"no binary", filepath.Join(dir, "missing"), natsURL, "no binary " + filepath.Join(dir, "missing") + " (make bench builds it"},
+		{"no NATS", bin, dead, fmt.Sprintf("no NATS at 127.0.0.1:%d", port)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &env{o: options{AriProxy: tc.bin, NATSURL: tc.nats}, log: zap.NewNop()}
+			if err := e.startAriProxy(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(e.apxSkipped, tc.want) || e.apxServer != nil {
+				t.Fatalf("skipped %q, want it to start with %q", e.apxSkipped, tc.want)
+			}
+			if tc.name == "no NATS" && !strings.Contains(e.apxSkipped, "Debian package nats-server") {
+				t.Errorf("%q does not say how to get NATS", e.apxSkipped)
+			}
+		})
 	}
 }

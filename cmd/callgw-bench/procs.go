@@ -34,23 +34,28 @@ type proc struct {
 // reverse order of start, whatever happens.
 type supervisor struct {
 	argv0  []string // the callgw command line prefix, e.g. [bin/callgw]
-	env    []string // extra environment of every child
+	env    []string // environment of every child (childEnv), before its own
 	logDir string
 	onExit func(error) // called when a child exits without being asked to
 	mu     sync.Mutex
 	procs  []*proc
 }
 
-// start runs argv0 + args with env added to the harness's environment,
-// stderr and stdout to <logDir>/<name>.log.
+// start runs argv0 + args with env added to the children's environment
+// (s.env), stderr and stdout to <logDir>/<name>.log.
 func (s *supervisor) start(name string, args []string, env ...string) (*proc, error) {
+	return s.startArgv(name, append(append([]string(nil), s.argv0...), args...), env...)
+}
+
+// startArgv runs argv (another program than callgw) as start does.
+func (s *supervisor) startArgv(name string, argv []string, env ...string) (*proc, error) {
 	logPath := filepath.Join(s.logDir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(s.argv0[0], append(append([]string(nil), s.argv0[1:]...), args...)...)
-	cmd.Env = append(append(os.Environ(), s.env...), env...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append([]string(nil), s.env...), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Own process group: a terminal's Ctrl-C reaches only the harness,
 	// which then stops the children in order. Pdeathsig kills a child if
@@ -212,7 +217,14 @@ func rssBytes(pid int) (float64, error) {
 // findBeam returns the pid of RabbitMQ's Erlang VM, or 0: the oldest
 // beam.smp process (rabbitmqctl and rabbitmq-diagnostics run short-lived
 // beam.smp VMs of their own).
-func findBeam() int {
+func findBeam() int { return findOldest("beam.smp") }
+
+// findNATS returns the pid of the oldest nats-server process, or 0.
+func findNATS() int { return findOldest("nats-server") }
+
+// findOldest returns the pid of the oldest process whose command name
+// (/proc/<pid>/comm) is name, or 0.
+func findOldest(name string) int {
 	ents, _ := os.ReadDir("/proc") // entries read before an error are still good
 	best, bestStart := 0, uint64(0)
 	for _, e := range ents {
@@ -221,7 +233,7 @@ func findBeam() int {
 			continue
 		}
 		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err != nil || strings.TrimSpace(string(comm)) != "beam.smp" {
+		if err != nil || strings.TrimSpace(string(comm)) != name {
 			continue
 		}
 		start, err := startTime(pid)

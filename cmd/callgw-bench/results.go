@@ -20,6 +20,26 @@ type Point struct {
 	FirstError string `json:"first_error,omitempty"`
 }
 
+// contender names one command-path contender: its label in the table, its
+// tag in the CPU split (<tag>@64) and where its points are.
+type contender struct {
+	label, tag string
+	points     *[]Point
+}
+
+// contenders lists the command-path contenders in the order they run at
+// each level and appear in the table.
+func (r *Results) contenders() []contender {
+	return []contender{
+		{"callgw PUT /v1/calls/{id}/variables/X", "callgw_put", &r.CallgwPut},
+		{"ari-proxy over NATS, set variable", "ariproxy_nats", &r.AriProxy},
+		{"bare amqp091 RPC", "bare_rpc", &r.BareRPC},
+		{"direct ARI POST channels/{id}/variable", "direct_ari_put", &r.DirectARIPut},
+		{"callgw GET /v1/calls/{id}", "callgw_get", &r.CallgwGet},
+		{"direct ARI GET channels/{id}", "direct_ari_get", &r.DirectARIGet},
+	}
+}
+
 // Churn is the call-churn scenario.
 type Churn struct {
 	Inflight      int     `json:"inflight"`
@@ -110,28 +130,34 @@ type Target struct {
 
 // Results is the JSON results file.
 type Results struct {
-	Started     time.Time           `json:"started"`
-	WallSeconds float64             `json:"wall_seconds"`
-	Mode        string              `json:"mode"`
-	Options     options             `json:"options"`
-	Machine     Machine             `json:"machine"`
-	Prefix      string              `json:"amqp_prefix"`
-	CommandMix  string              `json:"command_mix"`
-	CommandB    int                 `json:"command_body_bytes"`
-	ReplyB      int                 `json:"reply_body_bytes"`
-	CommandPath []Point             `json:"command_path"`
-	BareRPC     []Point             `json:"bare_rpc"`
-	DirectARI   []Point             `json:"direct_ari"`
-	CPU         map[string]CPUSplit `json:"cpu_split"`
-	Profiles    map[string]string   `json:"profiles,omitempty"`
-	Churn       *Churn              `json:"churn,omitempty"`
-	Events      *Events             `json:"events,omitempty"`
-	Scale       *Scale              `json:"scale,omitempty"`
-	Soak        *Soak               `json:"soak,omitempty"`
-	Targets     []Target            `json:"targets"`
-	Info        []Target            `json:"info"`
-	Summary     string              `json:"summary"`
-	Errors      []string            `json:"errors,omitempty"`
+	Started     time.Time `json:"started"`
+	WallSeconds float64   `json:"wall_seconds"`
+	Mode        string    `json:"mode"`
+	Options     options   `json:"options"`
+	Machine     Machine   `json:"machine"`
+	Prefix      string    `json:"amqp_prefix"`
+	CommandB    int       `json:"command_body_bytes"`
+	ReplyB      int       `json:"reply_body_bytes"`
+	// The command-path contenders, each at every --inflight level, in the
+	// order of contenders (and of the table).
+	CallgwPut    []Point `json:"callgw_put_variable"`
+	AriProxy     []Point `json:"ariproxy_nats_set_variable"`
+	BareRPC      []Point `json:"bare_rpc"`
+	DirectARIPut []Point `json:"direct_ari_set_variable"`
+	CallgwGet    []Point `json:"callgw_get_call"`
+	DirectARIGet []Point `json:"direct_ari_get_channel"`
+	// AriProxySkipped says why the ari-proxy contender did not run.
+	AriProxySkipped string              `json:"ariproxy_skipped,omitempty"`
+	CPU             map[string]CPUSplit `json:"cpu_split"`
+	Profiles        map[string]string   `json:"profiles,omitempty"`
+	Churn           *Churn              `json:"churn,omitempty"`
+	Events          *Events             `json:"events,omitempty"`
+	Scale           *Scale              `json:"scale,omitempty"`
+	Soak            *Soak               `json:"soak,omitempty"`
+	Targets         []Target            `json:"targets"`
+	Info            []Target            `json:"info"`
+	Summary         string              `json:"summary"`
+	Errors          []string            `json:"errors,omitempty"`
 }
 
 func writeResults(path string, r *Results) error {

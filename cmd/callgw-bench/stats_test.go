@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -138,6 +139,8 @@ func TestParseOptions(t *testing.T) {
 		{"--inflight", "1,x"},
 		{"--reps", "0"},
 		{"--log-level", "loud"},
+		{"--nats-url", "nats://10.0.0.1:4222"},
+		{"--nats-url", "http://127.0.0.1:4222"},
 		{"extra"},
 	} {
 		if _, err := parseOptions(bad, io.Discard); err == nil {
@@ -147,25 +150,78 @@ func TestParseOptions(t *testing.T) {
 }
 
 func TestEvaluate(t *testing.T) {
-	r := &Results{
-		Mode:        "quick",
-		CommandPath: []Point{{Inflight: 1, P50: Spread{Median: 0.8}}, {Inflight: 64, Rate: Spread{Median: 6000}}},
-		BareRPC:     []Point{{Inflight: 1, P50: Spread{Median: 0.4}}, {Inflight: 64, Rate: Spread{Median: 10000}}},
-		DirectARI:   []Point{{Inflight: 64, Rate: Spread{Median: 12000}}},
-		Events:      &Events{Playbacks: EventRun{EventsPerS: Spread{Median: 9000}}, BareFanoutPerS: Spread{Median: 10000}},
-		Scale:       &Scale{Calls: 10, Worker: PerCall{After: MemSnap{HeapBytes: 1}, HeapBytes: 20 * 1024}},
+	pts := func(p50at1, rateAt64 float64) []Point {
+		return []Point{{Inflight: 1, P50: Spread{Median: p50at1}}, {Inflight: 64, Rate: Spread{Median: rateAt64}}}
 	}
-	evaluate(r)
-	want := map[string]bool{"cmd@64/bare": true, "p50@1 - bare": true, "events/bare fanout": true, "ari@64/cmd": false, "worker heap/call": false}
-	for _, tg := range r.Targets {
-		if w, ok := want[tg.Name]; ok && (tg.Met != w || !tg.Run) {
-			t.Errorf("%s: met=%v run=%v, want met=%v", tg.Name, tg.Met, tg.Run, w)
-		}
-		if tg.Name == "soak" && tg.Run {
-			t.Error("soak evaluated without a soak")
+	split := func(cores float64, requests int64) CPUSplit {
+		return CPUSplit{WallSeconds: 1, TotalCores: cores, Requests: requests}
+	}
+	base := func() *Results {
+		return &Results{
+			Mode:         "quick",
+			CallgwPut:    pts(0.79, 7000), // bare + ARI set + 0.24 ms; 0.7 × bare
+			CallgwGet:    pts(0.64, 9000), // bare + 0.24 ms
+			BareRPC:      pts(0.40, 10000),
+			AriProxy:     pts(0.50, 4000),
+			DirectARIPut: pts(0.15, 20000),
+			DirectARIGet: pts(0.10, 30000),
+			CPU: map[string]CPUSplit{
+				"bare_rpc@64":   split(1.2, 10000), // 120 µs per round trip
+				"callgw_put@64": split(1.61, 7000), // 230 µs
+				"callgw_get@64": split(1.8, 9000),  // 200 µs
+			},
+			Events: &Events{Playbacks: EventRun{EventsPerS: Spread{Median: 5000}}, BareFanoutPerS: Spread{Median: 10000}},
+			Scale:  &Scale{Calls: 10, Worker: PerCall{After: MemSnap{HeapBytes: 1}, HeapBytes: 20 * 1024}},
 		}
 	}
-	if r.Summary == "" || r.Summary[:7] != "SUMMARY" {
-		t.Fatalf("summary %q", r.Summary)
+	type want map[string]bool // target name → met; absent: not run
+	for _, tc := range []struct {
+		name   string
+		change func(r *Results)
+		want   want
+	}{
+		{"met, at or near their limits", nil, want{
+			"put@64/bare": true, "put@64/ari-proxy": true, "put p50@1 - (bare + ARI set)": true, "get p50@1 - bare": true,
+			"put cpu/req@64 / bare": true, "events/bare fanout": true, "worker heap/call": false,
+		}},
+		{"each just past its limit", func(r *Results) {
+			r.CallgwPut = pts(0.81, 6999)              // + 0.26 ms; 0.6999 × bare
+			r.AriProxy = pts(0.5, 4700)                // PUT 1.489 × ari-proxy
+			r.CallgwGet = pts(0.66, 9000)              // bare + 0.26 ms
+			r.CPU["callgw_put@64"] = split(1.75, 7000) // 250 µs
+			r.Events.Playbacks.EventsPerS.Median = 4999
+		}, want{
+			"put@64/bare": false, "put@64/ari-proxy": false, "put p50@1 - (bare + ARI set)": false, "get p50@1 - bare": false,
+			"put cpu/req@64 / bare": false, "events/bare fanout": false, "worker heap/call": false,
+		}},
+		{"ari-proxy skipped", func(r *Results) {
+			r.AriProxy, r.AriProxySkipped = nil, "no NATS at 127.0.0.1:4222"
+		}, want{
+			"put@64/bare": true, "put p50@1 - (bare + ARI set)": true, "get p50@1 - bare": true,
+			"put cpu/req@64 / bare": true, "events/bare fanout": true, "worker heap/call": false,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := base()
+			if tc.change != nil {
+				tc.change(r)
+			}
+			evaluate(r)
+			if len(r.Targets) != 8 {
+				t.Fatalf("%d targets: %+v", len(r.Targets), r.Targets)
+			}
+			for _, tg := range r.Targets {
+				met, run := tc.want[tg.Name]
+				if tg.Run != run || tg.Met != met {
+					t.Errorf("%s = %.4f: run=%v met=%v, want run=%v met=%v (%s)", tg.Name, tg.Value, tg.Run, tg.Met, run, met, tg.Detail)
+				}
+			}
+			if !strings.HasPrefix(r.Summary, "SUMMARY [quick] ") {
+				t.Fatalf("summary %q", r.Summary)
+			}
+			if r.AriProxySkipped != "" && !strings.Contains(r.Summary, "put@64/ari-proxy not run (ari-proxy skipped") {
+				t.Errorf("summary does not say the peer was skipped: %q", r.Summary)
+			}
+		})
 	}
 }
