@@ -411,3 +411,40 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+func TestPeekType(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		want string
+		ok   bool
+	}{
+		{`{"type":"ChannelVarset","timestamp":"x"}`, "ChannelVarset", true},
+		{` { "type" : "Dial" ,"x":1}`, "Dial", true},
+		{`{"timestamp":"x","type":"Dial"}`, "", false}, // not first: decode it all
+		{`{"type":"Ch\u0061nnel"}`, "", false},
+		{`{"type":""}`, "", false},
+		{`{"type":"Dial`, "", false},
+		{`[]`, "", false},
+		{``, "", false},
+	} {
+		got, ok := peekType([]byte(tc.raw))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("peekType(%s) = %q %v, want %q %v", tc.raw, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzPeekType(f *testing.F) {
+	f.Add([]byte(`{"type":"ChannelVarset","timestamp":"x"}`))
+	f.Add([]byte(`{"type":"StasisStart","channel":{"id":"a"}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		typ, ok := peekType(raw)
+		if !ok {
+			return
+		}
+		// Whatever peekType reads, a full decode of a valid message agrees.
+		if ev, err := decodeEvent(raw); err == nil && ev.Type != typ {
+			t.Fatalf("peekType %q, decodeEvent %q", typ, ev.Type)
+		}
+	})
+}

@@ -368,13 +368,14 @@ type Stats struct {
 	EventsDropped     int64 // ARI events dropped because a call queue stayed full
 	PublishErrors     int64 // CallAPI events the sink refused (logged)
 	DecodeErrors      int64 // undecodable ARI messages (logged)
+	EventsSkipped     int64 // ARI events of types callgw ignores, dropped before decoding
 	RequestsAbandoned int64 // ARI REST calls given up because their ctx ended
 	Connects          int64 // successful events WebSocket connections
 	Calls             int   // live calls
 }
 
 type stats struct {
-	in, published, dropped, publishErr, decodeErr, connects atomic.Int64
+	in, published, dropped, publishErr, decodeErr, connects, skipped atomic.Int64
 }
 
 // Stats returns the PBX's counters.
@@ -383,7 +384,7 @@ func (p *PBX) Stats() Stats {
 		EventsIn: p.stats.in.Load(), EventsPublished: p.stats.published.Load(),
 		EventsDropped: p.stats.dropped.Load(), PublishErrors: p.stats.publishErr.Load(),
 		DecodeErrors: p.stats.decodeErr.Load(), RequestsAbandoned: p.rest.abandoned.Load(),
-		Connects: p.stats.connects.Load(), Calls: p.calls.count(),
+		Connects: p.stats.connects.Load(), Calls: p.calls.count(), EventsSkipped: p.stats.skipped.Load(),
 	}
 }
 

@@ -95,6 +95,39 @@ func decodeEvent(raw []byte) (*ariEvent, error) {
 	return &ev, nil
 }
 
+// peekType returns the event type when raw begins with it ({"type":"X",
+// as Asterisk writes every event), without decoding the rest; ok is false
+// for anything else (the caller then decodes the whole message).
+func peekType(raw []byte) (string, bool) {
+	i := 0
+	skip := func() {
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r') {
+			i++
+		}
+	}
+	lit := func(s string) bool {
+		skip()
+		if len(raw)-i < len(s) || string(raw[i:i+len(s)]) != s {
+			return false
+		}
+		i += len(s)
+		return true
+	}
+	if !lit("{") || !lit(`"type"`) || !lit(":") || !lit(`"`) {
+		return "", false
+	}
+	start := i
+	for ; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '"':
+			return string(raw[start:i]), i > start
+		case c == '\\' || c < 0x20 || c >= 0x80: // escapes, controls, non-ASCII: decode it all
+			return "", false
+		}
+	}
+	return "", false
+}
+
 // ariTimeLayout is Asterisk's timestamp layout: 2026-11-25T14:16:14.626+0000.
 const ariTimeLayout = "2006-01-02T15:04:05.000-0700"
 
