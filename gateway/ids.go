@@ -1,6 +1,5 @@
 package gateway
 
-
 // CallID identifies a call across the cluster. Originated calls get a UUID
 // chosen by the gateway (passed to ARI as channelId); inbound calls keep
 // Asterisk's channel id, made unique by the node's systemname.
