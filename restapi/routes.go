@@ -157,7 +157,23 @@ func readyReason(err error) string {
 
 // nodeList is the body of GET /v1/nodes.
 type nodeList struct {
-	Nodes []gateway.Node `json:"nodes"`
+	Nodes []nodeView `json:"nodes"`
+}
+
+// nodeView is a node as one principal may see it. The heartbeat's call
+// count is node-wide, all tenants together, so only an admin token sees it:
+// a tenant's token would otherwise learn how busy the other tenants are.
+type nodeView struct {
+	gateway.Node
+	Calls *int `json:"calls,omitempty"` // shadows Node.Calls
+}
+
+func viewNode(n gateway.Node, p Principal) nodeView {
+	v := nodeView{Node: n}
+	if p.Has(ScopeAdmin) {
+		v.Calls = &n.Calls
+	}
+	return v
 }
 
 func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
@@ -165,11 +181,12 @@ func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	nodes := s.nodes.List(s.now())
-	if nodes == nil {
-		nodes = []gateway.Node{}
+	p := principalOf(r.Context())
+	out := nodeList{Nodes: []nodeView{}}
+	for _, n := range s.nodes.List(s.now()) {
+		out.Nodes = append(out.Nodes, viewNode(n, p))
 	}
-	writeJSON(w, http.StatusOK, nodeList{Nodes: nodes})
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
@@ -187,7 +204,7 @@ func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, gateway.Errorf(gateway.ENotFound, "node %s is not known", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, n)
+	writeJSON(w, http.StatusOK, viewNode(n, principalOf(r.Context())))
 }
 
 // needDeps answers 503 on routes whose dependency NewServer was not given.

@@ -163,13 +163,13 @@ func (g *Gateway) observe(ctx context.Context) error {
 func (g *Gateway) learn(e *gateway.Event) {
 	switch e.Type {
 	case gateway.EvCallCreated:
-		g.locs.Put(gateway.CallKey(e.CallID), e.Node)
+		g.locs.Put(gateway.CallKey(e.Tenant, e.CallID), e.Node)
 	case gateway.EvCallHangup:
-		g.locs.Forget(gateway.CallKey(e.CallID))
+		g.locs.Forget(gateway.CallKey(e.Tenant, e.CallID))
 	case gateway.EvBridgeCreated:
-		g.locs.Put(gateway.BridgeKey(e.BridgeID), e.Node)
+		g.locs.Put(gateway.BridgeKey(e.Tenant, e.BridgeID), e.Node)
 	case gateway.EvBridgeDestroyed:
-		g.locs.Forget(gateway.BridgeKey(e.BridgeID))
+		g.locs.Forget(gateway.BridgeKey(e.Tenant, e.BridgeID))
 	}
 }
 
