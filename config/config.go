@@ -33,6 +33,15 @@ type Common struct {
 	// Batching: when gateways send commands to a node in batches
 	// (CALLGW_AMQP_BATCHING: auto, on, off; docs/protocol.md §7).
 	Batching string
+	// Input rules (gateway.InputRules), read by the gateway (early 400s)
+	// and by the worker (the trust boundary): give both the same values.
+	MediaHosts        []string // CALLGW_MEDIA_HOSTS: hosts http(s) media may come from
+	VariableFunctions []string // CALLGW_VARIABLE_FUNCTIONS: dialplan functions usable as variable names
+}
+
+// Rules returns the input rules of these options.
+func (c *Common) Rules() *gateway.InputRules {
+	return &gateway.InputRules{MediaHosts: c.MediaHosts, VariableFunctions: c.VariableFunctions}
 }
 
 // Gateway holds the gateway's options.
@@ -152,14 +161,27 @@ func (s *set) parse(args []string) error {
 	return errors.Join(s.errs...)
 }
 
-type commonRaw struct{ urls string }
+type commonRaw struct{ urls, mediaHosts, varFuncs string }
 
 func (s *set) common(c *Common, raw *commonRaw) {
 	s.str(&raw.urls, "amqp-url", "CALLGW_AMQP_URL", DefaultAMQPURL, "RabbitMQ URL(s), comma-separated: connections fail over between them")
 	s.str(&c.LogLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	s.str(&c.Prefix, "amqp-prefix", "CALLGW_AMQP_PREFIX", "", "prefix of every exchange and queue name (isolates deployments sharing a broker)")
-	s.str(&c.MetricsAddr, "metrics-addr", "CALLGW_METRICS_ADDR", "", "address of the ops endpoint: /metrics, /healthz, /readyz, /debug/pprof/ (empty: off)")
+	s.str(&c.MetricsAddr, "metrics-addr", "CALLGW_METRICS_ADDR", "", "address of the ops endpoint: /metrics, /healthz, /readyz, /debug/pprof/ (empty: off; never served on the API port)")
 	s.str(&c.Batching, "amqp-batching", "CALLGW_AMQP_BATCHING", "auto", "command batching to nodes: auto (to nodes announcing protocol 2), on, off (one command per message, protocol 1)")
+	s.str(&raw.mediaHosts, "media-hosts", "CALLGW_MEDIA_HOSTS", "", "comma-separated hosts (or host:port) that http(s) media URIs may point to (empty: no http(s) media)")
+	s.str(&raw.varFuncs, "variable-functions", "CALLGW_VARIABLE_FUNCTIONS", "", "comma-separated dialplan functions allowed as channel variable names, e.g. CALLERID,PJSIP_HEADER (empty: plain names only)")
+}
+
+// list splits a comma-separated option, dropping empty items.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (c *Common) finish(raw commonRaw) error {
@@ -183,6 +205,17 @@ func (c *Common) finish(raw commonRaw) error {
 	case "auto", "on", "off":
 	default:
 		return fmt.Errorf("config: amqp-batching %q: must be auto, on or off", c.Batching)
+	}
+	c.MediaHosts, c.VariableFunctions = list(raw.mediaHosts), list(raw.varFuncs)
+	for _, h := range c.MediaHosts {
+		if strings.ContainsAny(h, "/@\\ *") {
+			return fmt.Errorf("config: media-hosts %q: give a host name, address or host:port", h)
+		}
+	}
+	for _, f := range c.VariableFunctions {
+		if strings.ContainsAny(f, "() ") {
+			return fmt.Errorf("config: variable-functions %q: give a function name without parentheses", f)
+		}
 	}
 	return nil
 }

@@ -17,7 +17,10 @@ type Service struct {
 	Bus       Bus
 	Nodes     *Registry
 	Locations *Locations
-	Now       func() time.Time // nil = time.Now
+	// Rules are checked before a command is published, for an early 400;
+	// the workers check them again (nil: the strict defaults).
+	Rules *InputRules
+	Now   func() time.Time // nil = time.Now
 }
 
 // NewService wires a Service.
@@ -131,6 +134,9 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 	if err := req.Args.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if err := s.Rules.CheckArgs(ActCallOriginate, &req.Args); err != nil {
+		return nil, nil, err
+	}
 	target := TargetAny
 	if req.Node != "" {
 		if err := s.checkNode(req.Node); err != nil {
@@ -223,6 +229,9 @@ func (s *Service) routed(ctx context.Context, o Options, r resource, a Action, a
 		if err := v.Validate(); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.Rules.CheckArgs(a, args); err != nil {
+		return nil, err
 	}
 	node, err := s.locate(ctx, o, r)
 	if err != nil {

@@ -57,6 +57,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry(), locs: gateway.NewLocations(0)}
 	g.svc = gateway.NewService(bus, g.reg, g.locs)
+	g.svc.Rules = cfg.Rules()
 	metrics := newMetrics()
 	registerBus(metrics, bus)
 	g.ops = metrics
