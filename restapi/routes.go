@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/callgw/callgw/gateway"
 )
@@ -20,7 +18,12 @@ func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 
 // routes builds the router. Middleware order: request id, access log (and
 // metrics), recoverer; then per group authentication and scopes.
-func (s *Server) routes(reg *prometheus.Registry) http.Handler {
+//
+// Metrics are not served here: the API port may face the internet, and
+// /metrics would tell anyone the traffic of every tenant. They belong on
+// the ops address (MetricsHandler; callgw serves them on
+// CALLGW_METRICS_ADDR), so /metrics on the API port answers 404.
+func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(requestID, s.accessLog, s.recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +43,6 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	r.Post("/oauth/token", s.handleToken)
 	r.Get("/v1/openapi.json", s.handleOpenAPI)
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/gateway"
@@ -128,10 +129,12 @@ type Config struct {
 	// AccessLogOff. Metrics count every request regardless.
 	AccessLog   string
 	SlowRequest time.Duration // threshold of AccessLogErrors: 1s
-	// Registry receives the server's metrics and is served at /metrics.
-	// nil: a new registry with the Go and process collectors. Pass one to
-	// share it (e.g. with HubConfig.Registerer); add those collectors to it
-	// yourself if you want them.
+	// Registry receives the server's metrics. It is not served on Addr
+	// (the API port answers 404 for /metrics): serve it on an ops address
+	// of its own, or serve MetricsHandler. nil: a new registry with the Go
+	// and process collectors. Pass one to share it (e.g. with
+	// HubConfig.Registerer); add those collectors to it yourself if you
+	// want them.
 	Registry *prometheus.Registry
 	Now      func() time.Time // nil: time.Now
 }
@@ -216,6 +219,7 @@ type Server struct {
 	auth    *authenticator
 
 	handler http.Handler
+	reg     *prometheus.Registry
 	metrics *metrics
 	cfgErr  error // from Config.Validate; returned by Listen
 
@@ -262,9 +266,16 @@ func NewServer(cfg Config, calls Calls, nodes Nodes, events Events, health Healt
 	s.bridges, _ = calls.(Bridges)
 	s.media, _ = calls.(Media)
 	s.auth = newAuthenticator(cfg.Auth, s.now)
+	s.reg = reg
 	s.metrics = newMetrics(reg)
-	s.handler = s.routes(reg)
+	s.handler = s.routes()
 	return s
+}
+
+// MetricsHandler serves the server's metrics registry in the Prometheus
+// text format, for an ops listener of the caller's (never the API port).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
 }
 
 func (s *Server) now() time.Time {
