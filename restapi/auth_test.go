@@ -17,9 +17,12 @@ import (
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
+// cheapArgon keeps the tests fast; TestHashSecret covers the real cost.
+var cheapArgon = argonParams{Time: 1, Memory: 64, Threads: 1}
+
 func mustHash(t *testing.T, secret string) string {
 	t.Helper()
-	h, err := HashSecret(secret)
+	h, err := hashSecretWith(secret, cheapArgon) // HashSecret's cost is for production, not for every test
 	if err != nil {
 		t.Fatal(err)
 	}

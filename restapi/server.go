@@ -120,6 +120,8 @@ type Config struct {
 	// open the WebSocket stream besides the gateway's own; clients that
 	// send no Origin (non-browsers) are always allowed.
 	WSOriginPatterns []string
+	// Streams bounds the open event streams per token and per tenant.
+	Streams StreamLimits
 
 	Auth AuthConfig
 
@@ -150,7 +152,8 @@ func DefaultConfig() Config {
 		ShutdownTimeout:    10 * time.Second,
 		StreamHeartbeat:    15 * time.Second,
 		StreamWriteTimeout: 10 * time.Second,
-		Auth:               AuthConfig{TokenTTL: time.Hour},
+		Streams:            StreamLimits{PerToken: 8, PerTenant: 64},
+		Auth:               AuthConfig{TokenTTL: time.Hour, MaxTokenLifetime: 12 * time.Hour, FailuresPerMinute: 10, FailureBurst: 10},
 	}
 }
 
@@ -178,8 +181,23 @@ func (c Config) withDefaults() Config {
 	if c.StreamWriteTimeout <= 0 {
 		c.StreamWriteTimeout = d.StreamWriteTimeout
 	}
+	if c.Streams.PerToken <= 0 {
+		c.Streams.PerToken = d.Streams.PerToken
+	}
+	if c.Streams.PerTenant <= 0 {
+		c.Streams.PerTenant = d.Streams.PerTenant
+	}
 	if c.Auth.TokenTTL <= 0 {
 		c.Auth.TokenTTL = d.Auth.TokenTTL
+	}
+	if c.Auth.MaxTokenLifetime <= 0 {
+		c.Auth.MaxTokenLifetime = max(d.Auth.MaxTokenLifetime, c.Auth.TokenTTL)
+	}
+	if c.Auth.FailuresPerMinute <= 0 {
+		c.Auth.FailuresPerMinute = d.Auth.FailuresPerMinute
+	}
+	if c.Auth.FailureBurst <= 0 {
+		c.Auth.FailureBurst = d.Auth.FailureBurst
 	}
 	return c
 }
@@ -233,6 +251,8 @@ type Server struct {
 	// streams counts running stream handlers: WebSocket connections are
 	// hijacked, so http.Server.Shutdown does not wait for them; Serve does.
 	streams sync.WaitGroup
+	// open counts the open streams per token and per tenant.
+	open streamCounts
 }
 
 // NewServer builds a server; it does no I/O. Zero Config fields take the
