@@ -5,6 +5,7 @@ BIN     := bin/callgw
 BENCH   := bin/callgw-bench
 BENCH_OUT ?= bench-results.json
 PKGS    := ./...
+FUZZTIME ?= 30s
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n",$$1,$$2}'
@@ -21,6 +22,9 @@ test: ## gofmt check, go vet and every test (race detector on, real RabbitMQ)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s: make fuzz FUZZTIME=5m)
+	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME)
 
 lint: ## gofmt check and go vet
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
@@ -40,4 +44,4 @@ bench-quick: build ## the same scenarios, shorter: under a minute, no soak
 	$(GO) build -o $(BENCH) ./cmd/callgw-bench
 	./$(BENCH) --callgw $(BIN) --out $(BENCH_OUT) --quick
 
-.PHONY: help build dev test lint bench bench-quick bench-bus bench-sim
+.PHONY: help build dev test fuzz lint bench bench-quick bench-bus bench-sim

@@ -20,7 +20,7 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 // cheapArgon keeps the tests fast; TestHashSecret covers the real cost.
 var cheapArgon = argonParams{Time: 1, Memory: 64, Threads: 1}
 
-func mustHash(t *testing.T, secret string) string {
+func mustHash(t testing.TB, secret string) string {
 	t.Helper()
 	h, err := hashSecretWith(secret, cheapArgon) // HashSecret's cost is for production, not for every test
 	if err != nil {
@@ -29,7 +29,7 @@ func mustHash(t *testing.T, secret string) string {
 	return h
 }
 
-func authConfig(t *testing.T) AuthConfig {
+func authConfig(t testing.TB) AuthConfig {
 	return AuthConfig{Enabled: true, SigningKey: testKey, Clients: []Client{
 		{ID: "acme-app", SecretHash: mustHash(t, "s3cret"), Tenant: "acme", Scopes: []string{ScopeCallsRead, ScopeCallsWrite, ScopeEventsRead}},
 		{ID: "reader", SecretHash: mustHash(t, "r"), Tenant: "acme", Scopes: []string{ScopeCallsRead}},
