@@ -6,6 +6,7 @@ BENCH   := bin/callgw-bench
 ARIPROXY := bin/ariproxy-bench
 BENCH_OUT ?= bench-results.json
 PKGS    := ./...
+FUZZTIME ?= 30s
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n",$$1,$$2}'
@@ -22,6 +23,9 @@ test: ## gofmt check, go vet and every test (race detector on, real RabbitMQ)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s: make fuzz FUZZTIME=5m)
+	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME)
 
 lint: ## gofmt check and go vet
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
@@ -43,4 +47,4 @@ bench: bench-build ## the benchmark harness, full run (~9 min; docs/performance.
 bench-quick: bench-build ## the same scenarios, shorter (~1.5 min), no soak
 	./$(BENCH) --callgw $(BIN) --ariproxy $(ARIPROXY) --out $(BENCH_OUT) --quick
 
-.PHONY: help build dev test lint bench-build bench bench-quick bench-bus bench-sim
+.PHONY: help build dev test fuzz lint bench-build bench bench-quick bench-bus bench-sim

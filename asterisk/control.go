@@ -338,7 +338,7 @@ func (p *PBX) SetVariable(ctx context.Context, tenant string, id gateway.CallID,
 	if err := va.Validate(); err != nil {
 		return err
 	}
-	if strings.HasPrefix(strings.ToUpper(name), "CALLGW_") {
+	if gateway.IsReservedVariable(name) { // also _CALLGW_*, __CALLGW_* (inherited)
 		return gateway.Invalid("name", "%s is reserved for callgw", name)
 	}
 	q := url.Values{"variable": {name}, "value": {value}}

@@ -33,6 +33,15 @@ type Common struct {
 	// Batching: when gateways send commands to a node in batches
 	// (CALLGW_AMQP_BATCHING: auto, on, off; docs/protocol.md §7).
 	Batching string
+	// Input rules (gateway.InputRules), read by the gateway (early 400s)
+	// and by the worker (the trust boundary): give both the same values.
+	MediaHosts        []string // CALLGW_MEDIA_HOSTS: hosts http(s) media may come from
+	VariableFunctions []string // CALLGW_VARIABLE_FUNCTIONS: dialplan functions usable as variable names
+}
+
+// Rules returns the input rules of these options.
+func (c *Common) Rules() *gateway.InputRules {
+	return &gateway.InputRules{MediaHosts: c.MediaHosts, VariableFunctions: c.VariableFunctions}
 }
 
 // Gateway holds the gateway's options.
@@ -45,21 +54,67 @@ type Gateway struct {
 	AuthClientsFile string        // CALLGW_AUTH_CLIENTS_FILE
 	AuthSigningKey  string        // CALLGW_AUTH_SIGNING_KEY (>= 32 bytes)
 	AuthTokenTTL    time.Duration // CALLGW_AUTH_TOKEN_TTL
-	AuthClients     []AuthClient  // read from AuthClientsFile
-	AccessLog       string        // CALLGW_ACCESS_LOG: all, errors, off
+	// AuthMaxTokenLifetime refuses any token living longer (exp - iat) or
+	// older than this (CALLGW_AUTH_MAX_TOKEN_LIFETIME).
+	AuthMaxTokenLifetime  time.Duration
+	AuthFailuresPerMinute int          // CALLGW_AUTH_FAILURES_PER_MINUTE: failed token requests refilled per client id and per address
+	AuthFailureBurst      int          // CALLGW_AUTH_FAILURE_BURST: failed token requests allowed at once
+	AuthClients           []AuthClient // read from AuthClientsFile (and re-read on change or SIGHUP)
+	AccessLog             string       // CALLGW_ACCESS_LOG: all, errors, off
+	StreamsPerToken       int          // CALLGW_STREAMS_PER_TOKEN: open event streams per token
+	StreamsPerTenant      int          // CALLGW_STREAMS_PER_TENANT: open event streams per tenant, all gateways' tokens of it on this gateway
 }
 
 // AuthClient is one OAuth2 client as written in the clients file (JSON):
 //
-//	[{"id": "acme-app", "secret_hash": "sha256$…$…", "tenant": "acme",
+//	[{"id": "acme-app", "secret_hash": "$argon2id$v=19$m=19456,t=2,p=1$…$…", "tenant": "acme",
 //	  "scopes": ["calls:read", "calls:write", "events:read"]}]
 //
-// `callgw hash-secret` prints the secret_hash of a secret.
+// `callgw hash-secret` prints the secret_hash of a secret. "disabled": true
+// refuses the client and every token it holds.
 type AuthClient struct {
 	ID         string   `json:"id"`
 	SecretHash string   `json:"secret_hash"`
 	Tenant     string   `json:"tenant"`
 	Scopes     []string `json:"scopes"`
+	Disabled   bool     `json:"disabled,omitempty"`
+}
+
+// MaxClientsFile bounds the size of the clients file.
+const MaxClientsFile = 4 << 20
+
+// ParseAuthClients decodes a clients file (strictly: unknown fields are
+// errors). It checks only the JSON shape; restapi checks the clients.
+func ParseAuthClients(b []byte) ([]AuthClient, error) {
+	if len(b) > MaxClientsFile {
+		return nil, fmt.Errorf("larger than %d bytes", MaxClientsFile)
+	}
+	var out []AuthClient
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the client list")
+	}
+	if len(out) == 0 {
+		return nil, errors.New("lists no client")
+	}
+	return out, nil
+}
+
+// ReadAuthClients reads and decodes the clients file at path.
+func ReadAuthClients(path string) ([]AuthClient, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: auth-clients-file: %w", err)
+	}
+	clients, err := ParseAuthClients(b)
+	if err != nil {
+		return nil, fmt.Errorf("config: auth-clients-file %s: %w", path, err)
+	}
+	return clients, nil
 }
 
 // Worker holds a worker's options.
@@ -152,14 +207,27 @@ func (s *set) parse(args []string) error {
 	return errors.Join(s.errs...)
 }
 
-type commonRaw struct{ urls string }
+type commonRaw struct{ urls, mediaHosts, varFuncs string }
 
 func (s *set) common(c *Common, raw *commonRaw) {
 	s.str(&raw.urls, "amqp-url", "CALLGW_AMQP_URL", DefaultAMQPURL, "RabbitMQ URL(s), comma-separated: connections fail over between them")
 	s.str(&c.LogLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	s.str(&c.Prefix, "amqp-prefix", "CALLGW_AMQP_PREFIX", "", "prefix of every exchange and queue name (isolates deployments sharing a broker)")
-	s.str(&c.MetricsAddr, "metrics-addr", "CALLGW_METRICS_ADDR", "", "address of the ops endpoint: /metrics, /healthz, /readyz, /debug/pprof/ (empty: off)")
+	s.str(&c.MetricsAddr, "metrics-addr", "CALLGW_METRICS_ADDR", "", "address of the ops endpoint: /metrics, /healthz, /readyz, /debug/pprof/ (empty: off; never served on the API port)")
 	s.str(&c.Batching, "amqp-batching", "CALLGW_AMQP_BATCHING", "auto", "command batching to nodes: auto (to nodes announcing protocol 2), on, off (one command per message, protocol 1)")
+	s.str(&raw.mediaHosts, "media-hosts", "CALLGW_MEDIA_HOSTS", "", "comma-separated hosts (or host:port) that http(s) media URIs may point to (empty: no http(s) media)")
+	s.str(&raw.varFuncs, "variable-functions", "CALLGW_VARIABLE_FUNCTIONS", "", "comma-separated dialplan functions allowed as channel variable names, e.g. CALLERID,PJSIP_HEADER (empty: plain names only)")
+}
+
+// list splits a comma-separated option, dropping empty items.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (c *Common) finish(raw commonRaw) error {
@@ -184,6 +252,17 @@ func (c *Common) finish(raw commonRaw) error {
 	default:
 		return fmt.Errorf("config: amqp-batching %q: must be auto, on or off", c.Batching)
 	}
+	c.MediaHosts, c.VariableFunctions = list(raw.mediaHosts), list(raw.varFuncs)
+	for _, h := range c.MediaHosts {
+		if strings.ContainsAny(h, "/@\\ *") {
+			return fmt.Errorf("config: media-hosts %q: give a host name, address or host:port", h)
+		}
+	}
+	for _, f := range c.VariableFunctions {
+		if strings.ContainsAny(f, "() ") {
+			return fmt.Errorf("config: variable-functions %q: give a function name without parentheses", f)
+		}
+	}
 	return nil
 }
 
@@ -194,6 +273,11 @@ func (s *set) gateway(g *Gateway) {
 	s.str(&g.AuthClientsFile, "auth-clients-file", "CALLGW_AUTH_CLIENTS_FILE", "", "JSON file of OAuth2 clients; setting it turns token auth on (off: every request acts for tenant default)")
 	s.str(&g.AuthSigningKey, "auth-signing-key", "CALLGW_AUTH_SIGNING_KEY", "", "HS256 key of issued tokens, at least 32 bytes (required with auth)")
 	s.dur(&g.AuthTokenTTL, "auth-token-ttl", "CALLGW_AUTH_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
+	s.dur(&g.AuthMaxTokenLifetime, "auth-max-token-lifetime", "CALLGW_AUTH_MAX_TOKEN_LIFETIME", 12*time.Hour, "tokens living (exp - iat) or aged longer than this are refused, whatever they say; >= auth-token-ttl")
+	s.num(&g.AuthFailuresPerMinute, "auth-failures-per-minute", "CALLGW_AUTH_FAILURES_PER_MINUTE", 10, "failed token requests allowed per minute, per client id and per client address (past the burst: 429)")
+	s.num(&g.AuthFailureBurst, "auth-failure-burst", "CALLGW_AUTH_FAILURE_BURST", 10, "failed token requests allowed in a row before the per-minute rate applies")
+	s.num(&g.StreamsPerToken, "streams-per-token", "CALLGW_STREAMS_PER_TOKEN", 8, "open event streams (SSE and WebSocket) one token may hold; past it: 429")
+	s.num(&g.StreamsPerTenant, "streams-per-tenant", "CALLGW_STREAMS_PER_TENANT", 64, "open event streams (SSE and WebSocket) all tokens of one tenant may hold on this gateway; past it: 429")
 	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
 }
 
@@ -206,25 +290,24 @@ func (g *Gateway) finish() error {
 	default:
 		return fmt.Errorf("config: access-log %q: must be all, errors or off", g.AccessLog)
 	}
+	if g.StreamsPerToken < 1 || g.StreamsPerTenant < 1 {
+		return errors.New("config: streams-per-token and streams-per-tenant must be at least 1")
+	}
+	if g.AuthFailuresPerMinute < 1 || g.AuthFailureBurst < 1 {
+		return errors.New("config: auth-failures-per-minute and auth-failure-burst must be at least 1")
+	}
+	if g.AuthTokenTTL <= 0 || g.AuthMaxTokenLifetime < g.AuthTokenTTL {
+		return errors.New("config: auth-token-ttl must be > 0 and <= auth-max-token-lifetime")
+	}
 	if g.AuthClientsFile == "" {
 		return nil
 	}
 	if len(g.AuthSigningKey) < 32 {
 		return errors.New("config: auth-signing-key (CALLGW_AUTH_SIGNING_KEY) must be at least 32 bytes when auth is on")
 	}
-	b, err := os.ReadFile(g.AuthClientsFile)
-	if err != nil {
-		return fmt.Errorf("config: auth-clients-file: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&g.AuthClients); err != nil {
-		return fmt.Errorf("config: auth-clients-file %s: %w", g.AuthClientsFile, err)
-	}
-	if len(g.AuthClients) == 0 {
-		return fmt.Errorf("config: auth-clients-file %s lists no client", g.AuthClientsFile)
-	}
-	return nil
+	var err error
+	g.AuthClients, err = ReadAuthClients(g.AuthClientsFile)
+	return err
 }
 
 func hostname() string {

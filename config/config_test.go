@@ -136,3 +136,23 @@ func TestAuthClientsFile(t *testing.T) {
 		})
 	}
 }
+
+func TestInputRulesOptions(t *testing.T) {
+	env := envOf(map[string]string{"CALLGW_ARI_URL": "http://x/ari", "CALLGW_MEDIA_HOSTS": "media.example.com, cdn.example.com:8443,", "CALLGW_VARIABLE_FUNCTIONS": "CALLERID"})
+	w, err := LoadWorker(nil, env, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.Rules()
+	if strings.Join(r.MediaHosts, "|") != "media.example.com|cdn.example.com:8443" || strings.Join(r.VariableFunctions, "|") != "CALLERID" {
+		t.Errorf("rules %+v", r)
+	}
+	if d, err := LoadDev(nil, envOf(nil), &bytes.Buffer{}); err != nil || len(d.Gateway.MediaHosts) != 0 || len(d.Worker.VariableFunctions) != 0 {
+		t.Errorf("defaults: %v %+v", err, d)
+	}
+	for _, bad := range []map[string]string{{"CALLGW_MEDIA_HOSTS": "http://x/"}, {"CALLGW_VARIABLE_FUNCTIONS": "SHELL(id)"}} {
+		if _, err := LoadGateway(nil, envOf(bad), &bytes.Buffer{}); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

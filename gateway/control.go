@@ -247,7 +247,7 @@ type VariableArgs struct {
 
 // Validate checks the variable name.
 func (a *VariableArgs) Validate() error {
-	if !varNameRe.MatchString(a.Name) {
+	if !validVarShape(a.Name) {
 		return Invalid("name", "%q is not a valid channel variable name", a.Name)
 	}
 	return nil

@@ -20,6 +20,7 @@ const (
 	EPBX             Code = "pbx_error"
 	EForbidden       Code = "forbidden"
 	EUnauthorized    Code = "unauthorized"
+	ERateLimited     Code = "rate_limited" // too many requests: retry later (HTTP 429 with Retry-After)
 	EInternal        Code = "internal"
 	// EOutcomeUnknown: the command reached the broker but the connection
 	// was lost before the broker confirmed it or before its reply came,

@@ -12,7 +12,11 @@ import (
 type Executor struct {
 	Node NodeID
 	PBX  PBX
-	Now  func() time.Time // nil = time.Now
+	// Rules are the content rules every command's arguments must pass
+	// before it runs (nil: the strict defaults). The executor is the trust
+	// boundary: any AMQP client with publish rights reaches it.
+	Rules *InputRules
+	Now   func() time.Time // nil = time.Now
 }
 
 var _ CommandHandler = (*Executor)(nil)
@@ -60,6 +64,9 @@ func (x *Executor) Handle(ctx context.Context, cmd *Command) *Reply {
 	}
 	if needsCall(cmd.Action) && cmd.CallID == "" {
 		return ErrReply(cmd.ID, x.Node, Invalid("call_id", "required for %s", cmd.Action))
+	}
+	if err := x.Rules.CheckCommand(cmd); err != nil {
+		return ErrReply(cmd.ID, x.Node, err)
 	}
 	res, err := f(x, ctx, cmd)
 	if err != nil {

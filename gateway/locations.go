@@ -81,8 +81,29 @@ func (l *Locations) Len() int {
 	return len(l.m)
 }
 
-// Location keys: one namespace per kind of resource.
-func CallKey(id CallID) string        { return string(id) }
-func BridgeKey(id BridgeID) string    { return "bridge:" + string(id) }
-func PlaybackKey(id string) string    { return "playback:" + id }
-func RecordingKey(name string) string { return "recording:" + name }
+// Location keys: one namespace per tenant and kind of resource. The tenant
+// leads every key, so that a location learnt for one tenant is never found
+// by another: another tenant's id misses the cache and goes to a locate
+// broadcast, which the workers answer per tenant (not_found), the same as
+// for an id that does not exist. Without it an async request would answer
+// 202 with the owner's node for another tenant's call.
+func CallKey(tenant string, id CallID) string { return locKey(tenant, "call", string(id)) }
+
+// BridgeKey is the location key of a bridge of tenant.
+func BridgeKey(tenant string, id BridgeID) string { return locKey(tenant, "bridge", string(id)) }
+
+// PlaybackKey is the location key of a playback of tenant.
+func PlaybackKey(tenant, id string) string { return locKey(tenant, "playback", id) }
+
+// RecordingKey is the location key of a live recording of tenant.
+func RecordingKey(tenant, name string) string { return locKey(tenant, "recording", name) }
+
+// StoredKey is the location key of a stored recording of tenant.
+func StoredKey(tenant, name string) string { return locKey(tenant, "stored", name) }
+
+func locKey(tenant, kind, id string) string {
+	if tenant == "" {
+		tenant = DefaultTenant
+	}
+	return tenant + "\x00" + kind + "\x00" + id
+}

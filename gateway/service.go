@@ -17,7 +17,10 @@ type Service struct {
 	Bus       Bus
 	Nodes     *Registry
 	Locations *Locations
-	Now       func() time.Time // nil = time.Now
+	// Rules are checked before a command is published, for an early 400;
+	// the workers check them again (nil: the strict defaults).
+	Rules *InputRules
+	Now   func() time.Time // nil = time.Now
 }
 
 // NewService wires a Service.
@@ -131,6 +134,9 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 	if err := req.Args.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if err := s.Rules.CheckArgs(ActCallOriginate, &req.Args); err != nil {
+		return nil, nil, err
+	}
 	target := TargetAny
 	if req.Node != "" {
 		if err := s.checkNode(req.Node); err != nil {
@@ -151,7 +157,7 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 		return nil, acc, err
 	}
 	if call.Hangup == nil {
-		s.Locations.Put(CallKey(call.ID), call.Node)
+		s.Locations.Put(CallKey(o.tenant(), call.ID), call.Node)
 	}
 	return &call, nil, nil
 }
@@ -164,20 +170,20 @@ type resource struct {
 	what   string             // for messages: "call 4f7c…"
 }
 
-func callRes(id CallID) resource {
-	return resource{CallKey(id), ActCallLocate, func(c *Command) { c.CallID = id }, "call " + string(id)}
+func callRes(tenant string, id CallID) resource {
+	return resource{CallKey(tenant, id), ActCallLocate, func(c *Command) { c.CallID = id }, "call " + string(id)}
 }
 
-func bridgeRes(id BridgeID) resource {
-	return resource{BridgeKey(id), ActBridgeLocate, func(c *Command) { c.BridgeID = id }, "bridge " + string(id)}
+func bridgeRes(tenant string, id BridgeID) resource {
+	return resource{BridgeKey(tenant, id), ActBridgeLocate, func(c *Command) { c.BridgeID = id }, "bridge " + string(id)}
 }
 
-func playbackRes(id string) resource {
-	return resource{PlaybackKey(id), ActPlaybackGet, func(c *Command) { c.ResourceID = id }, "playback " + id}
+func playbackRes(tenant, id string) resource {
+	return resource{PlaybackKey(tenant, id), ActPlaybackGet, func(c *Command) { c.ResourceID = id }, "playback " + id}
 }
 
-func recordingRes(name string) resource {
-	return resource{RecordingKey(name), ActRecordingGet, func(c *Command) { c.ResourceID = name }, "recording " + name}
+func recordingRes(tenant, name string) resource {
+	return resource{RecordingKey(tenant, name), ActRecordingGet, func(c *Command) { c.ResourceID = name }, "recording " + name}
 }
 
 // Locate returns the node that owns a call: from the cache, else by
@@ -186,7 +192,7 @@ func (s *Service) Locate(ctx context.Context, o Options, id CallID) (NodeID, err
 	if !ValidID(string(id)) {
 		return "", Invalid("id", "%q is not a valid call id", id)
 	}
-	return s.locate(ctx, o, callRes(id))
+	return s.locate(ctx, o, callRes(o.tenant(), id))
 }
 
 func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, error) {
@@ -224,6 +230,9 @@ func (s *Service) routed(ctx context.Context, o Options, r resource, a Action, a
 			return nil, err
 		}
 	}
+	if err := s.Rules.CheckArgs(a, args); err != nil {
+		return nil, err
+	}
 	node, err := s.locate(ctx, o, r)
 	if err != nil {
 		return nil, err
@@ -248,7 +257,7 @@ func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Actio
 	if !ValidID(string(id)) {
 		return nil, Invalid("id", "%q is not a valid call id", id)
 	}
-	return s.routed(ctx, o, callRes(id), a, args, out)
+	return s.routed(ctx, o, callRes(o.tenant(), id), a, args, out)
 }
 
 // CallAction runs a call-scoped action (answer, hold, dtmf, variables, …)
@@ -271,7 +280,7 @@ func (s *Service) Play(ctx context.Context, o Options, id CallID, args PlayArgs)
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
-	s.Locations.Put(PlaybackKey(pb.ID), pb.Node)
+	s.Locations.Put(PlaybackKey(o.tenant(), pb.ID), pb.Node)
 	return &pb, nil, nil
 }
 
@@ -282,7 +291,7 @@ func (s *Service) Record(ctx context.Context, o Options, id CallID, args RecordA
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
-	s.Locations.Put(RecordingKey(rec.Name), rec.Node)
+	s.Locations.Put(RecordingKey(o.tenant(), rec.Name), rec.Node)
 	return &rec, nil, nil
 }
 
@@ -296,7 +305,7 @@ func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArg
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
-	s.Locations.Put(CallKey(c.ID), c.Node)
+	s.Locations.Put(CallKey(o.tenant(), c.ID), c.Node)
 	return &c, nil, nil
 }
 
@@ -340,7 +349,7 @@ func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateR
 	if _, err := s.send(ctx, target, cmd, Options{Tenant: o.Tenant}, &b); err != nil {
 		return nil, err
 	}
-	s.Locations.Put(BridgeKey(b.ID), b.Node)
+	s.Locations.Put(BridgeKey(o.tenant(), b.ID), b.Node)
 	for _, c := range req.Calls {
 		// A retried creation (same idempotency key) re-sends the same
 		// additions, which the worker answers from its memory.
@@ -367,18 +376,18 @@ func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Ac
 	if p, ok := args.(*PlayArgs); ok && a == ActBridgePlay && p.PlaybackID == "" {
 		p.PlaybackID = uuid.NewString()
 	}
-	acc, err := s.routed(ctx, o, bridgeRes(id), a, args, out)
+	acc, err := s.routed(ctx, o, bridgeRes(o.tenant(), id), a, args, out)
 	if err != nil || acc != nil {
 		return acc, err
 	}
 	switch v := out.(type) {
 	case *Playback:
-		s.Locations.Put(PlaybackKey(v.ID), v.Node)
+		s.Locations.Put(PlaybackKey(o.tenant(), v.ID), v.Node)
 	case *Recording:
-		s.Locations.Put(RecordingKey(v.Name), v.Node)
+		s.Locations.Put(RecordingKey(o.tenant(), v.Name), v.Node)
 	}
 	if a == ActBridgeDestroy {
-		s.Locations.Forget(BridgeKey(id))
+		s.Locations.Forget(BridgeKey(o.tenant(), id))
 	}
 	return nil, nil
 }
@@ -392,7 +401,7 @@ func (s *Service) Bridges(ctx context.Context, o Options) ([]*Bridge, []NodeID, 
 			return err
 		}
 		for _, b := range l.Bridges {
-			s.Locations.Put(BridgeKey(b.ID), b.Node)
+			s.Locations.Put(BridgeKey(o.tenant(), b.ID), b.Node)
 		}
 		out = append(out, l.Bridges...)
 		return nil
@@ -445,8 +454,8 @@ func (s *Service) Transfer(ctx context.Context, o Options, a TransferArgs) (*Bri
 	if _, err := s.send(ctx, NodeTarget(node), cmd, Options{Tenant: o.Tenant}, &b); err != nil {
 		return nil, err
 	}
-	s.Locations.Put(BridgeKey(b.ID), b.Node)
-	s.Locations.Forget(CallKey(a.Transferer))
+	s.Locations.Put(BridgeKey(o.tenant(), b.ID), b.Node)
+	s.Locations.Forget(CallKey(o.tenant(), a.Transferer))
 	return &b, nil
 }
 
@@ -455,7 +464,7 @@ func (s *Service) PlaybackAction(ctx context.Context, o Options, id string, a Ac
 	if !ValidID(id) {
 		return Invalid("id", "%q is not a valid playback id", id)
 	}
-	_, err := s.routed(ctx, o, playbackRes(id), a, nil, out)
+	_, err := s.routed(ctx, o, playbackRes(o.tenant(), id), a, nil, out)
 	return err
 }
 
@@ -465,7 +474,7 @@ func (s *Service) RecordingAction(ctx context.Context, o Options, name string, a
 	if !ValidID(name) {
 		return Invalid("name", "%q is not a valid recording name", name)
 	}
-	_, err := s.routed(ctx, o, recordingRes(name), a, nil, out)
+	_, err := s.routed(ctx, o, recordingRes(o.tenant(), name), a, nil, out)
 	return err
 }
 
@@ -489,7 +498,7 @@ func (s *Service) StoredRecording(ctx context.Context, o Options, name string, a
 	if !ValidID(name) {
 		return Invalid("name", "%q is not a valid recording name", name)
 	}
-	r := resource{"stored:" + name, ActStoredGet, func(c *Command) { c.ResourceID = name }, "stored recording " + name}
+	r := resource{StoredKey(o.tenant(), name), ActStoredGet, func(c *Command) { c.ResourceID = name }, "stored recording " + name}
 	_, err := s.routed(ctx, o, r, a, nil, out)
 	return err
 }
@@ -542,7 +551,7 @@ func (s *Service) Hangup(ctx context.Context, o Options, id CallID, reason strin
 	}
 	acc, err := s.callCommand(ctx, o, id, ActCallHangup, args, nil)
 	if err == nil && acc == nil {
-		s.Locations.Forget(CallKey(id))
+		s.Locations.Forget(CallKey(o.tenant(), id))
 	}
 	return acc, err
 }
@@ -564,7 +573,7 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*Cal
 			return err
 		}
 		for _, c := range l.Calls {
-			s.Locations.Put(CallKey(c.ID), c.Node)
+			s.Locations.Put(CallKey(o.tenant(), c.ID), c.Node)
 		}
 		calls = append(calls, l.Calls...)
 		return nil

@@ -10,7 +10,13 @@ import (
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 var endpointRe = regexp.MustCompile(`^[A-Za-z0-9_]+/[^\s]{1,200}$`)
-var varNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_()\.:-]{0,79}$`)
+
+// validVarShape reports whether name has the shape of a channel variable
+// name: plain, or FUNCTION(args). Which ones may be used is for
+// InputRules.CheckVariableName to say.
+func validVarShape(name string) bool {
+	return plainVarRe.MatchString(name) || funcVarRe.MatchString(name)
+}
 
 // MaxRingTimeout is the longest ring timeout an originate may ask for.
 const MaxRingTimeout = 600
@@ -39,7 +45,7 @@ func (a *OriginateArgs) Validate() error {
 		return Invalid("timeout", "must be between 0 and %d seconds", MaxRingTimeout)
 	}
 	for k := range a.Variables {
-		if !varNameRe.MatchString(k) {
+		if !validVarShape(k) {
 			return Invalid("variables", "%q is not a valid channel variable name", k)
 		}
 	}

@@ -2,18 +2,22 @@ package restapi
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/gateway"
 )
@@ -38,15 +42,26 @@ type AuthConfig struct {
 	Issuer     string        // "iss" of issued tokens, checked on incoming ones; default "callgw"
 	SigningKey []byte        // HS256 key, at least 32 bytes
 	TokenTTL   time.Duration // lifetime of issued tokens: 1h
-	Clients    []Client
+	// MaxTokenLifetime refuses tokens whose lifetime (exp - iat) or age
+	// exceeds it, whatever they say: 12h. TokenTTL may not exceed it.
+	MaxTokenLifetime time.Duration
+	// Failed token requests are limited per client id and per client
+	// address: FailuresPerMinute refill a bucket of FailureBurst; past it
+	// POST /oauth/token answers 429 with Retry-After: 10 and 10.
+	FailuresPerMinute int
+	FailureBurst      int
+	// Clients may be replaced while the server runs (Server.SetClients):
+	// a token of a client that is gone or disabled is refused from then on.
+	Clients []Client
 }
 
 // Client is one OAuth2 client allowed to obtain tokens.
 type Client struct {
 	ID         string
-	SecretHash string // from HashSecret: "sha256$<salt hex>$<digest hex>"
+	SecretHash string // from HashSecret (argon2id); legacy "sha256$<salt hex>$<digest hex>" still verified
 	Tenant     string
 	Scopes     []string // granted scopes (a token request may ask for fewer)
+	Disabled   bool     // refused at the token endpoint; its tokens are refused too
 }
 
 func (c AuthConfig) validate() error {
@@ -56,8 +71,16 @@ func (c AuthConfig) validate() error {
 	if len(c.SigningKey) < 32 {
 		return errors.New("restapi: auth signing key must be at least 32 bytes")
 	}
+	if c.MaxTokenLifetime > 0 && c.TokenTTL > c.MaxTokenLifetime {
+		return fmt.Errorf("restapi: auth token TTL %s exceeds the maximum token lifetime %s", c.TokenTTL, c.MaxTokenLifetime)
+	}
+	return validateClients(c.Clients)
+}
+
+// validateClients checks a client list.
+func validateClients(clients []Client) error {
 	seen := map[string]bool{}
-	for i, cl := range c.Clients {
+	for i, cl := range clients {
 		switch {
 		case cl.ID == "":
 			return fmt.Errorf("restapi: auth client %d: id required", i)
@@ -66,7 +89,7 @@ func (c AuthConfig) validate() error {
 		case !gateway.ValidTenant(cl.Tenant):
 			return fmt.Errorf("restapi: auth client %q: tenant %q is not 1-64 of [A-Za-z0-9_-]", cl.ID, cl.Tenant)
 		}
-		if _, _, err := splitHash(cl.SecretHash); err != nil {
+		if _, err := parseHash(cl.SecretHash); err != nil {
 			return fmt.Errorf("restapi: auth client %q: %w", cl.ID, err)
 		}
 		for _, s := range cl.Scopes {
@@ -79,48 +102,12 @@ func (c AuthConfig) validate() error {
 	return nil
 }
 
-// HashSecret returns the storable form of a client secret: a random
-// 16-byte salt and SHA-256(salt || secret), hex encoded. Client secrets are
-// generated, high-entropy strings, so a fast salted hash is enough; it is
-// compared in constant time.
-func HashSecret(secret string) (string, error) {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("restapi: salt: %w", err)
-	}
-	sum := sha256.Sum256(append(salt, secret...))
-	return "sha256$" + hex.EncodeToString(salt) + "$" + hex.EncodeToString(sum[:]), nil
-}
-
-func splitHash(h string) (salt, sum []byte, err error) {
-	parts := strings.Split(h, "$")
-	if len(parts) != 3 || parts[0] != "sha256" {
-		return nil, nil, errors.New(`secret hash must look like "sha256$<salt hex>$<digest hex>" (see restapi.HashSecret)`)
-	}
-	if salt, err = hex.DecodeString(parts[1]); err != nil || len(salt) == 0 {
-		return nil, nil, errors.New("secret hash: bad salt")
-	}
-	if sum, err = hex.DecodeString(parts[2]); err != nil || len(sum) != sha256.Size {
-		return nil, nil, errors.New("secret hash: bad digest")
-	}
-	return salt, sum, nil
-}
-
-// CheckSecret reports whether secret matches a HashSecret hash.
-func CheckSecret(hash, secret string) bool {
-	salt, want, err := splitHash(hash)
-	if err != nil {
-		return false
-	}
-	got := sha256.Sum256(append(salt, secret...))
-	return subtle.ConstantTimeCompare(got[:], want) == 1
-}
-
 // Principal is who a request acts for.
 type Principal struct {
 	ClientID string
 	Tenant   string
 	Scopes   []string
+	TokenID  string // the token's "jti" (or a digest of it): event streams are counted per token
 }
 
 // Has reports whether p holds scope (admin holds them all).
@@ -149,35 +136,99 @@ type claims struct {
 }
 
 type authenticator struct {
-	cfg     AuthConfig
-	now     func() time.Time
+	cfg    AuthConfig
+	now    func() time.Time
+	issuer string
+
+	mu      sync.RWMutex
 	clients map[string]Client
-	issuer  string
+
+	byClient, byAddr *keyedLimiter
+	// slots bounds the argon2id verifications running at once (each takes
+	// ~19 MiB and a core for tens of milliseconds).
+	slots chan struct{}
 }
 
 func newAuthenticator(cfg AuthConfig, now func() time.Time) *authenticator {
-	a := &authenticator{cfg: cfg, now: now, clients: map[string]Client{}, issuer: cfg.Issuer}
+	a := &authenticator{cfg: cfg, now: now, issuer: cfg.Issuer,
+		byClient: newKeyedLimiter(cfg.FailuresPerMinute, cfg.FailureBurst, 100000),
+		byAddr:   newKeyedLimiter(cfg.FailuresPerMinute, cfg.FailureBurst, 100000),
+		slots:    make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+	}
 	if a.issuer == "" {
 		a.issuer = "callgw"
 	}
-	for _, c := range cfg.Clients {
-		a.clients[c.ID] = c
-	}
+	a.setClients(cfg.Clients)
 	return a
 }
 
+func (a *authenticator) setClients(clients []Client) {
+	m := make(map[string]Client, len(clients))
+	for _, c := range clients {
+		m[c.ID] = c
+	}
+	a.mu.Lock()
+	a.clients = m
+	a.mu.Unlock()
+}
+
+func (a *authenticator) client(id string) (Client, bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	c, ok := a.clients[id]
+	return c, ok
+}
+
+// SetClients replaces the OAuth2 clients while the server runs (callgw
+// re-reads its clients file on change and on SIGHUP). Tokens already
+// issued to a client that is no longer listed, or now disabled, are
+// refused from the next request on; so are tokens whose tenant or scopes
+// the client no longer has. An invalid list is refused and the old one
+// kept.
+func (s *Server) SetClients(clients []Client) error {
+	if err := validateClients(clients); err != nil {
+		return err
+	}
+	s.auth.setClients(clients)
+	return nil
+}
+
 // dummyHash keeps the timing of an unknown client id like a known one.
-var dummyHash = "sha256$00000000000000000000000000000000$" + strings.Repeat("0", 64)
+var dummyHash = func() string {
+	h, err := HashSecret("callgw dummy secret for unknown clients")
+	if err != nil {
+		panic(err) // crypto/rand failing at start-up: nothing can work
+	}
+	return h
+}()
+
+// checkSecret verifies a secret against a stored hash, holding one of the
+// verification slots.
+func (a *authenticator) checkSecret(ctx context.Context, hash, secret string) (bool, error) {
+	select {
+	case a.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-a.slots }()
+	return CheckSecret(hash, secret), nil
+}
+
+var errBadClient = gateway.Errorf(gateway.EUnauthorized, "unknown client or wrong secret")
 
 // issue checks client credentials and returns a signed token.
-func (a *authenticator) issue(id, secret, scope string) (tokenResponse, error) {
-	c, ok := a.clients[id]
+func (a *authenticator) issue(ctx context.Context, id, secret, scope string) (tokenResponse, error) {
+	c, ok := a.client(id)
 	h := c.SecretHash
 	if !ok {
 		h = dummyHash
 	}
-	if !CheckSecret(h, secret) || !ok {
-		return tokenResponse{}, oauthErr("invalid_client", gateway.Errorf(gateway.EUnauthorized, "unknown client or wrong secret"))
+	match, err := a.checkSecret(ctx, h, secret)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	if !match || !ok || c.Disabled {
+		return tokenResponse{}, oauthErr("invalid_client", errBadClient)
 	}
 	granted := c.Scopes
 	if scope != "" {
@@ -193,7 +244,7 @@ func (a *authenticator) issue(id, secret, scope string) (tokenResponse, error) {
 	}
 	now := a.now()
 	cl := claims{Tenant: c.Tenant, Scope: strings.Join(granted, " "), RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: a.issuer, Subject: c.ID, IssuedAt: jwt.NewNumericDate(now),
+		Issuer: a.issuer, Subject: c.ID, IssuedAt: jwt.NewNumericDate(now), ID: uuid.NewString(),
 		NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(a.cfg.TokenTTL)),
 	}}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, cl).SignedString(a.cfg.SigningKey)
@@ -203,12 +254,15 @@ func (a *authenticator) issue(id, secret, scope string) (tokenResponse, error) {
 	return tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(a.cfg.TokenTTL.Seconds()), Scope: cl.Scope}, nil
 }
 
-// verify checks a bearer token and returns its principal.
+// verify checks a bearer token and returns its principal: signature,
+// issuer, expiry, a lifetime within MaxTokenLifetime, and a client that is
+// still listed, enabled, of the same tenant and granted every scope the
+// token carries.
 func (a *authenticator) verify(tok string) (Principal, error) {
 	var cl claims
 	_, err := jwt.ParseWithClaims(tok, &cl, func(*jwt.Token) (any, error) { return a.cfg.SigningKey, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(a.issuer),
-		jwt.WithExpirationRequired(), jwt.WithTimeFunc(a.now), jwt.WithLeeway(5*time.Second))
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(a.now), jwt.WithLeeway(5*time.Second))
 	if err != nil {
 		msg := "invalid token"
 		if errors.Is(err, jwt.ErrTokenExpired) {
@@ -219,7 +273,27 @@ func (a *authenticator) verify(tok string) (Principal, error) {
 	if !gateway.ValidTenant(cl.Tenant) {
 		return Principal{}, gateway.Errorf(gateway.EUnauthorized, "token carries no valid tenant")
 	}
-	return Principal{ClientID: cl.Subject, Tenant: cl.Tenant, Scopes: strings.Fields(cl.Scope)}, nil
+	if maxLife := a.cfg.MaxTokenLifetime; maxLife > 0 {
+		if cl.IssuedAt == nil || cl.ExpiresAt.Sub(cl.IssuedAt.Time) > maxLife || a.now().Sub(cl.IssuedAt.Time) > maxLife {
+			return Principal{}, gateway.Errorf(gateway.EUnauthorized, "token lifetime exceeds the maximum of %s", maxLife)
+		}
+	}
+	scopes := strings.Fields(cl.Scope)
+	c, ok := a.client(cl.Subject)
+	if !ok || c.Disabled || c.Tenant != cl.Tenant {
+		return Principal{}, gateway.Errorf(gateway.EUnauthorized, "the token's client is no longer allowed")
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(c.Scopes, sc) && !slices.Contains(c.Scopes, ScopeAdmin) {
+			return Principal{}, gateway.Errorf(gateway.EUnauthorized, "the token's client is no longer granted %s", sc)
+		}
+	}
+	id := cl.ID
+	if id == "" {
+		sum := sha256.Sum256([]byte(tok))
+		id = hex.EncodeToString(sum[:12])
+	}
+	return Principal{ClientID: cl.Subject, Tenant: cl.Tenant, Scopes: scopes, TokenID: id}, nil
 }
 
 // oauthError carries an RFC 6749 §5.2 error code ("invalid_client", …),
@@ -269,8 +343,21 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, oauthErr("invalid_request", gateway.Invalid("client_id", "required (in the body or HTTP Basic auth)")))
 		return
 	}
-	tok, err := s.auth.issue(id, secret, form.Get("scope"))
+	addr := remoteHost(r)
+	now := s.now()
+	if d := max(s.auth.byClient.wait(id, now), s.auth.byAddr.wait(addr, now)); d > 0 {
+		s.log.Debug("token request throttled", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr), zap.Duration("retry_after", d))
+		s.fail(w, r, retryAfter(d, oauthErr("slow_down", gateway.Errorf(gateway.ERateLimited, "too many failed token requests; retry in %s", d.Round(time.Second)))))
+		return
+	}
+	tok, err := s.auth.issue(r.Context(), id, secret, form.Get("scope"))
 	if err != nil {
+		if code := gateway.ErrorCode(err); code == gateway.EUnauthorized || code == gateway.EInvalid {
+			s.auth.byClient.fail(id, now)
+			s.auth.byAddr.fail(addr, now)
+			s.log.Warn("token request refused", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr),
+				zap.String("reason", gateway.ErrorMessage(err)), zap.String("request_id", middleware.GetReqID(r.Context())))
+		}
 		s.fail(w, r, err)
 		return
 	}
@@ -300,6 +387,25 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// remoteHost is the client's address without the port. Behind a reverse
+// proxy it is the proxy's: the per-address limit then covers everyone
+// behind it, and the per-client limit still holds (docs/security.md).
+func remoteHost(r *http.Request) string {
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return h
+}
+
+// logValue bounds a value taken from a request before it is logged.
+func logValue(s string) string {
+	if len(s) > 128 {
+		return s[:128] + "…"
+	}
+	return s
 }
 
 func bearer(r *http.Request) (string, error) {

@@ -17,16 +17,19 @@ import (
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-func mustHash(t *testing.T, secret string) string {
+// cheapArgon keeps the tests fast; TestHashSecret covers the real cost.
+var cheapArgon = argonParams{Time: 1, Memory: 64, Threads: 1}
+
+func mustHash(t testing.TB, secret string) string {
 	t.Helper()
-	h, err := HashSecret(secret)
+	h, err := hashSecretWith(secret, cheapArgon) // HashSecret's cost is for production, not for every test
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h
 }
 
-func authConfig(t *testing.T) AuthConfig {
+func authConfig(t testing.TB) AuthConfig {
 	return AuthConfig{Enabled: true, SigningKey: testKey, Clients: []Client{
 		{ID: "acme-app", SecretHash: mustHash(t, "s3cret"), Tenant: "acme", Scopes: []string{ScopeCallsRead, ScopeCallsWrite, ScopeEventsRead}},
 		{ID: "reader", SecretHash: mustHash(t, "r"), Tenant: "acme", Scopes: []string{ScopeCallsRead}},

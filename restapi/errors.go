@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -50,6 +52,7 @@ var statusOf = map[gateway.Code]int{
 	gateway.EOutcomeUnknown:  http.StatusBadGateway,
 	gateway.EForbidden:       http.StatusForbidden,
 	gateway.EUnauthorized:    http.StatusUnauthorized,
+	gateway.ERateLimited:     http.StatusTooManyRequests,
 }
 
 var titleOf = map[gateway.Code]string{
@@ -62,6 +65,7 @@ var titleOf = map[gateway.Code]string{
 	gateway.EOutcomeUnknown:  "Outcome unknown",
 	gateway.EForbidden:       "Forbidden",
 	gateway.EUnauthorized:    "Unauthorized",
+	gateway.ERateLimited:     "Too many requests",
 	gateway.EInternal:        "Internal error",
 }
 
@@ -141,11 +145,27 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="callgw"`)
 	}
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (ra.after+time.Second-1)/time.Second))))
+	}
 	w.Header().Set("Content-Type", ProblemContentType)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(st)
 	_ = json.NewEncoder(w).Encode(p)
 }
+
+// retryAfterError carries how long the client should wait (the
+// Retry-After header of a 429).
+type retryAfterError struct {
+	after time.Duration
+	err   error
+}
+
+func retryAfter(d time.Duration, err error) error { return &retryAfterError{after: d, err: err} }
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
 
 // writeJSON writes v with status st.
 func writeJSON(w http.ResponseWriter, st int, v any) {

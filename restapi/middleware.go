@@ -106,8 +106,9 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			route := routePattern(r)
-			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(st)).Inc()
-			s.metrics.duration.WithLabelValues(route, r.Method, strconv.Itoa(st)).Observe(d.Seconds())
+			method, status := methodLabel(r.Method), statusLabel(st)
+			s.metrics.requests.WithLabelValues(route, method, status).Inc()
+			s.metrics.duration.WithLabelValues(route, method, status).Observe(d.Seconds())
 			switch s.cfg.AccessLog {
 			case AccessLogOff:
 				return
@@ -142,6 +143,27 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
 	})
+}
+
+// methodLabel bounds the method label of the request metrics: a client
+// may send any token as the method, and each new one would be a new series
+// (unbounded memory from unauthenticated traffic). The route label is
+// bounded by the router (a pattern or "unmatched").
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// statusLabel bounds the status label to the codes HTTP defines.
+func statusLabel(st int) string {
+	if st < 100 || st > 599 {
+		return "other"
+	}
+	return strconv.Itoa(st)
 }
 
 // recoverer turns a handler panic into a 500 problem (when nothing was

@@ -128,6 +128,9 @@ func checkQuery(q url.Values, allowed ...string) error {
 			}
 		}
 		if !known {
+			if k == "" { // "?=x": no name to blame
+				return gateway.Invalid("query", "a query parameter without a name")
+			}
 			return gateway.Invalid(k, "unknown query parameter (allowed: %s)", strings.Join(allowed, ", "))
 		}
 	}

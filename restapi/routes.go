@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/callgw/callgw/gateway"
 )
@@ -20,7 +18,12 @@ func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 
 // routes builds the router. Middleware order: request id, access log (and
 // metrics), recoverer; then per group authentication and scopes.
-func (s *Server) routes(reg *prometheus.Registry) http.Handler {
+//
+// Metrics are not served here: the API port may face the internet, and
+// /metrics would tell anyone the traffic of every tenant. They belong on
+// the ops address (MetricsHandler; callgw serves them on
+// CALLGW_METRICS_ADDR), so /metrics on the API port answers 404.
+func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(requestID, s.accessLog, s.recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +43,6 @@ func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	r.Post("/oauth/token", s.handleToken)
 	r.Get("/v1/openapi.json", s.handleOpenAPI)
 
@@ -157,7 +159,23 @@ func readyReason(err error) string {
 
 // nodeList is the body of GET /v1/nodes.
 type nodeList struct {
-	Nodes []gateway.Node `json:"nodes"`
+	Nodes []nodeView `json:"nodes"`
+}
+
+// nodeView is a node as one principal may see it. The heartbeat's call
+// count is node-wide, all tenants together, so only an admin token sees it:
+// a tenant's token would otherwise learn how busy the other tenants are.
+type nodeView struct {
+	gateway.Node
+	Calls *int `json:"calls,omitempty"` // shadows Node.Calls
+}
+
+func viewNode(n gateway.Node, p Principal) nodeView {
+	v := nodeView{Node: n}
+	if p.Has(ScopeAdmin) {
+		v.Calls = &n.Calls
+	}
+	return v
 }
 
 func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
@@ -165,11 +183,12 @@ func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	nodes := s.nodes.List(s.now())
-	if nodes == nil {
-		nodes = []gateway.Node{}
+	p := principalOf(r.Context())
+	out := nodeList{Nodes: []nodeView{}}
+	for _, n := range s.nodes.List(s.now()) {
+		out.Nodes = append(out.Nodes, viewNode(n, p))
 	}
-	writeJSON(w, http.StatusOK, nodeList{Nodes: nodes})
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
@@ -187,7 +206,7 @@ func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, gateway.Errorf(gateway.ENotFound, "node %s is not known", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, n)
+	writeJSON(w, http.StatusOK, viewNode(n, principalOf(r.Context())))
 }
 
 // needDeps answers 503 on routes whose dependency NewServer was not given.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/gateway"
@@ -119,6 +120,8 @@ type Config struct {
 	// open the WebSocket stream besides the gateway's own; clients that
 	// send no Origin (non-browsers) are always allowed.
 	WSOriginPatterns []string
+	// Streams bounds the open event streams per token and per tenant.
+	Streams StreamLimits
 
 	Auth AuthConfig
 
@@ -128,10 +131,12 @@ type Config struct {
 	// AccessLogOff. Metrics count every request regardless.
 	AccessLog   string
 	SlowRequest time.Duration // threshold of AccessLogErrors: 1s
-	// Registry receives the server's metrics and is served at /metrics.
-	// nil: a new registry with the Go and process collectors. Pass one to
-	// share it (e.g. with HubConfig.Registerer); add those collectors to it
-	// yourself if you want them.
+	// Registry receives the server's metrics. It is not served on Addr
+	// (the API port answers 404 for /metrics): serve it on an ops address
+	// of its own, or serve MetricsHandler. nil: a new registry with the Go
+	// and process collectors. Pass one to share it (e.g. with
+	// HubConfig.Registerer); add those collectors to it yourself if you
+	// want them.
 	Registry *prometheus.Registry
 	Now      func() time.Time // nil: time.Now
 }
@@ -147,7 +152,8 @@ func DefaultConfig() Config {
 		ShutdownTimeout:    10 * time.Second,
 		StreamHeartbeat:    15 * time.Second,
 		StreamWriteTimeout: 10 * time.Second,
-		Auth:               AuthConfig{TokenTTL: time.Hour},
+		Streams:            StreamLimits{PerToken: 8, PerTenant: 64},
+		Auth:               AuthConfig{TokenTTL: time.Hour, MaxTokenLifetime: 12 * time.Hour, FailuresPerMinute: 10, FailureBurst: 10},
 	}
 }
 
@@ -175,8 +181,23 @@ func (c Config) withDefaults() Config {
 	if c.StreamWriteTimeout <= 0 {
 		c.StreamWriteTimeout = d.StreamWriteTimeout
 	}
+	if c.Streams.PerToken <= 0 {
+		c.Streams.PerToken = d.Streams.PerToken
+	}
+	if c.Streams.PerTenant <= 0 {
+		c.Streams.PerTenant = d.Streams.PerTenant
+	}
 	if c.Auth.TokenTTL <= 0 {
 		c.Auth.TokenTTL = d.Auth.TokenTTL
+	}
+	if c.Auth.MaxTokenLifetime <= 0 {
+		c.Auth.MaxTokenLifetime = max(d.Auth.MaxTokenLifetime, c.Auth.TokenTTL)
+	}
+	if c.Auth.FailuresPerMinute <= 0 {
+		c.Auth.FailuresPerMinute = d.Auth.FailuresPerMinute
+	}
+	if c.Auth.FailureBurst <= 0 {
+		c.Auth.FailureBurst = d.Auth.FailureBurst
 	}
 	return c
 }
@@ -216,6 +237,7 @@ type Server struct {
 	auth    *authenticator
 
 	handler http.Handler
+	reg     *prometheus.Registry
 	metrics *metrics
 	cfgErr  error // from Config.Validate; returned by Listen
 
@@ -229,6 +251,8 @@ type Server struct {
 	// streams counts running stream handlers: WebSocket connections are
 	// hijacked, so http.Server.Shutdown does not wait for them; Serve does.
 	streams sync.WaitGroup
+	// open counts the open streams per token and per tenant.
+	open streamCounts
 }
 
 // NewServer builds a server; it does no I/O. Zero Config fields take the
@@ -262,9 +286,16 @@ func NewServer(cfg Config, calls Calls, nodes Nodes, events Events, health Healt
 	s.bridges, _ = calls.(Bridges)
 	s.media, _ = calls.(Media)
 	s.auth = newAuthenticator(cfg.Auth, s.now)
+	s.reg = reg
 	s.metrics = newMetrics(reg)
-	s.handler = s.routes(reg)
+	s.handler = s.routes()
 	return s
+}
+
+// MetricsHandler serves the server's metrics registry in the Prometheus
+// text format, for an ops listener of the caller's (never the API port).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
 }
 
 func (s *Server) now() time.Time {

@@ -110,6 +110,12 @@ var shutdownNotice = dropNotice{Code: "shutdown", Message: "the gateway is shutt
 // event id, "data:" the event JSON; a comment line every StreamHeartbeat
 // keeps idle connections open.
 func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
+	release, err := s.open.acquire(principalOf(r.Context()), s.cfg.Streams)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer release()
 	ch, unsub, err := s.subscribe(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -219,6 +225,12 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "event streaming is not configured"))
 		return
 	}
+	release, err := s.open.acquire(principalOf(r.Context()), s.cfg.Streams)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer release()
 	s.streams.Add(1)
 	defer s.streams.Done()
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.WSOriginPatterns})

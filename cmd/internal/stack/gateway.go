@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,14 +59,19 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry(), locs: gateway.NewLocations(0)}
 	g.svc = gateway.NewService(bus, g.reg, g.locs)
+	g.svc.Rules = cfg.Rules()
 	metrics := newMetrics()
 	registerBus(metrics, bus)
 	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
 	g.streams = &streams{g: g, linger: time.Minute}
-	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL}
+	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL,
+		MaxTokenLifetime: cfg.AuthMaxTokenLifetime, FailuresPerMinute: cfg.AuthFailuresPerMinute, FailureBurst: cfg.AuthFailureBurst,
+		Clients: authClients(cfg.AuthClients)}
 	for _, c := range cfg.AuthClients {
-		auth.Clients = append(auth.Clients, restapi.Client{ID: c.ID, SecretHash: c.SecretHash, Tenant: c.Tenant, Scopes: c.Scopes})
+		if restapi.IsLegacyHash(c.SecretHash) {
+			log.Warn("auth client has a legacy sha256 secret hash: replace it with the output of callgw hash-secret", zap.String("client_id", c.ID))
+		}
 	}
 	if !auth.Enabled {
 		log.Warn("token auth is off: every request acts for the default tenant with every scope (set CALLGW_AUTH_CLIENTS_FILE to turn it on)")
@@ -77,8 +84,63 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		AccessLog:      cfg.AccessLog,
 		Log:            log,
 		Registry:       metrics,
+		Streams:        restapi.StreamLimits{PerToken: cfg.StreamsPerToken, PerTenant: cfg.StreamsPerTenant},
 	}, g.svc, g.reg, g.streams, g)
 	return g, nil
+}
+
+func authClients(in []config.AuthClient) []restapi.Client {
+	out := make([]restapi.Client, 0, len(in))
+	for _, c := range in {
+		out = append(out, restapi.Client{ID: c.ID, SecretHash: c.SecretHash, Tenant: c.Tenant, Scopes: c.Scopes, Disabled: c.Disabled})
+	}
+	return out
+}
+
+// watchClients re-reads the auth clients file when it changes (checked
+// every interval) and on SIGHUP, and hands the new list to the REST
+// server: a removed or disabled client's tokens are refused from then on.
+// A file that does not read or validate is logged and the old list kept.
+func (g *Gateway) watchClients(ctx context.Context, hup <-chan os.Signal, interval time.Duration) error {
+	path := g.cfg.AuthClientsFile
+	if path == "" {
+		return nil
+	}
+	stamp := func() string {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return "missing"
+		}
+		return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
+	}
+	last := stamp()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		why := ""
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			why = "SIGHUP"
+		case <-t.C:
+			if st := stamp(); st != last {
+				last, why = st, "file changed"
+			}
+		}
+		if why == "" {
+			continue
+		}
+		clients, err := config.ReadAuthClients(path)
+		if err == nil {
+			err = g.api.SetClients(authClients(clients))
+		}
+		if err != nil {
+			g.log.Error("auth clients not reloaded; the previous list stays in force", zap.String("why", why), zap.Error(err))
+			continue
+		}
+		g.log.Info("auth clients reloaded", zap.String("why", why), zap.Int("clients", len(clients)))
+	}
 }
 
 // Ready reports whether the gateway can serve: broker connected and at
@@ -163,13 +225,13 @@ func (g *Gateway) observe(ctx context.Context) error {
 func (g *Gateway) learn(e *gateway.Event) {
 	switch e.Type {
 	case gateway.EvCallCreated:
-		g.locs.Put(gateway.CallKey(e.CallID), e.Node)
+		g.locs.Put(gateway.CallKey(e.Tenant, e.CallID), e.Node)
 	case gateway.EvCallHangup:
-		g.locs.Forget(gateway.CallKey(e.CallID))
+		g.locs.Forget(gateway.CallKey(e.Tenant, e.CallID))
 	case gateway.EvBridgeCreated:
-		g.locs.Put(gateway.BridgeKey(e.BridgeID), e.Node)
+		g.locs.Put(gateway.BridgeKey(e.Tenant, e.BridgeID), e.Node)
 	case gateway.EvBridgeDestroyed:
-		g.locs.Forget(gateway.BridgeKey(e.BridgeID))
+		g.locs.Forget(gateway.BridgeKey(e.Tenant, e.BridgeID))
 	}
 }
 
@@ -283,6 +345,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 	})
 	eg.Go(func() error { return g.observe(gctx) })
 	eg.Go(func() error { return serveOps(gctx, g.cfg.MetricsAddr, g.ops, g.Ready, g.log) })
+	if g.cfg.AuthClientsFile != "" {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		eg.Go(func() error { return g.watchClients(gctx, hup, 2*time.Second) })
+	}
 	eg.Go(func() error {
 		defer stopBus()
 		defer g.hub.Close()

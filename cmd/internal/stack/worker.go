@@ -51,7 +51,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	exec := &gateway.Executor{Node: node, PBX: pbx}
+	exec := &gateway.Executor{Node: node, PBX: pbx, Rules: cfg.Rules()}
 	if err := bus.ServeCommands(node, exec, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
 		return nil, err
 	}

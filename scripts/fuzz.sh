@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs every fuzz target of the module, one after the other, for the given
+# time each (go test -fuzz takes one target at a time). Usage:
+#   scripts/fuzz.sh [FUZZTIME]     e.g. scripts/fuzz.sh 30s (the default)
+# New crashers are written to the package's testdata/fuzz/<Target>/ by go
+# test: commit them, they become regression seeds.
+set -eu
+fuzztime=${1:-30s}
+go=${GO:-go}
+cd "$(dirname "$0")/.."
+failed=0
+n=0
+for dir in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
+	for target in $(grep -h '^func Fuzz' "$dir"/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/' | sort -u); do
+		n=$((n + 1))
+		echo "== $dir $target ($fuzztime)"
+		if ! "$go" test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$dir"; then
+			echo "FAIL: $dir $target"
+			failed=$((failed + 1))
+		fi
+	done
+done
+echo "fuzz: $n targets, $failed failed"
+[ "$failed" -eq 0 ]
