@@ -40,4 +40,10 @@ bench-quick: build ## the same scenarios, shorter: under a minute, no soak
 	$(GO) build -o $(BENCH) ./cmd/callgw-bench
 	./$(BENCH) --callgw $(BIN) --out $(BENCH_OUT) --quick
 
-.PHONY: help build dev test lint bench bench-quick bench-bus bench-sim
+cluster: ## start a local 3-node RabbitMQ cluster (ports 5681-5683) beside the default broker; prints the URLs
+	@./scripts/cluster.sh start
+
+cluster-stop: ## stop the local cluster and remove its files (the default broker is left alone)
+	@./scripts/cluster.sh stop
+
+.PHONY: help build dev test lint bench bench-quick bench-bus bench-sim cluster cluster-stop
