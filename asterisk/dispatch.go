@@ -39,6 +39,7 @@ const (
 	kindVerify                     // check over REST whether a call's channel still exists
 	kindHold                       // a hold (on) or unhold command succeeded on call id
 	kindBridgeGone                 // callgw destroyed bridge id (or found it missing)
+	kindBarrier                    // nothing: its done closes once the items before it were processed
 )
 
 type item struct {
@@ -48,6 +49,9 @@ type item struct {
 	raw  []byte
 	ch   *ariChannel
 	id   string // channel id for kindGone/kindVerify/kindHold; "bridge:<id>" for kindBridgeGone
+	// done, when not nil, is closed once the item was processed and its
+	// events handed to the publisher (a command waiting for an adoption).
+	done chan struct{}
 }
 
 // relevant lists the ARI event types the normalizer uses; the others
@@ -110,6 +114,28 @@ func (p *PBX) enqueue(ctx context.Context, it item) bool {
 	return false
 }
 
+// flush waits until every shard processed the items queued before it was
+// called (or ctx ended).
+func (p *PBX) flush(ctx context.Context) {
+	dones := make([]chan struct{}, 0, len(p.shards))
+	for _, q := range p.shards {
+		done := make(chan struct{})
+		select {
+		case q <- item{kind: kindBarrier, done: done}:
+			dones = append(dones, done)
+		case <-ctx.Done():
+			return
+		}
+	}
+	for _, d := range dones {
+		select {
+		case <-d:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // runShards starts one worker per shard; they stop when ctx ends.
 func (p *PBX) runShards(ctx context.Context, wg *sync.WaitGroup) {
 	async, _ := p.sink.(asyncSink)
@@ -136,6 +162,9 @@ func (p *PBX) runShards(ctx context.Context, wg *sync.WaitGroup) {
 				case it := <-q:
 					for _, e := range p.process(ctx, it) {
 						publish(e)
+					}
+					if it.done != nil {
+						close(it.done)
 					}
 				}
 			}
