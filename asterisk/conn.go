@@ -37,6 +37,7 @@ func (p *PBX) Run(ctx context.Context) error {
 	defer p.running.Store(false)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	p.bgCtx, p.bgWG = ctx, &wg
 	p.runShards(ctx, &wg)
 	defer func() {
 		cancel()

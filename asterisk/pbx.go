@@ -126,6 +126,11 @@ type PBX struct {
 	astVer   string
 
 	stats stats
+
+	// bgCtx and bgWG own the background retries of call.hangup (set by
+	// Run before any event is processed).
+	bgCtx context.Context
+	bgWG  *sync.WaitGroup
 }
 
 var _ gateway.PBX = (*PBX)(nil)
@@ -472,11 +477,12 @@ type Stats struct {
 	DecodeErrors      int64 // undecodable ARI messages (logged)
 	RequestsAbandoned int64 // ARI REST calls given up because their ctx ended
 	Connects          int64 // successful events WebSocket connections
+	Republished       int64 // call.hangup events published on retry (also in EventsPublished)
 	Calls             int   // live calls
 }
 
 type stats struct {
-	in, published, dropped, publishErr, decodeErr, connects atomic.Int64
+	in, published, dropped, publishErr, decodeErr, connects, republished atomic.Int64
 }
 
 // Stats returns the PBX's counters.
@@ -485,7 +491,7 @@ func (p *PBX) Stats() Stats {
 		EventsIn: p.stats.in.Load(), EventsPublished: p.stats.published.Load(),
 		EventsDropped: p.stats.dropped.Load(), PublishErrors: p.stats.publishErr.Load(),
 		DecodeErrors: p.stats.decodeErr.Load(), RequestsAbandoned: p.rest.abandoned.Load(),
-		Connects: p.stats.connects.Load(), Calls: p.calls.count(),
+		Connects: p.stats.connects.Load(), Calls: p.calls.count(), Republished: p.stats.republished.Load(),
 	}
 }
 

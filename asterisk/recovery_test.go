@@ -2,10 +2,14 @@ package asterisk
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zaptest"
 
 	"github.com/callgw/callgw/gateway"
 )
@@ -159,5 +163,45 @@ func TestPBXFailedOriginateNotListed(t *testing.T) {
 	}
 	if n := h.pbx.Stats().Calls; n != 0 {
 		t.Errorf("%d live calls counted", n)
+	}
+}
+
+// flakySink refuses the first n call.hangup events it is given (as a
+// broker restart does), then takes everything.
+type flakySink struct {
+	*recSink
+	mu sync.Mutex
+	n  int
+}
+
+func (s *flakySink) PublishEvent(ctx context.Context, e *gateway.Event) error {
+	s.mu.Lock()
+	if e.Type == gateway.EvCallHangup && s.n > 0 {
+		s.n--
+		s.mu.Unlock()
+		return errors.New("test: channel closed")
+	}
+	s.mu.Unlock()
+	return s.recSink.PublishEvent(ctx, e)
+}
+
+// A call.hangup the broker did not take (its connection was lost) is
+// retried, not dropped.
+func TestPBXHangupRetriedAcrossBrokerLoss(t *testing.T) {
+	_, ts := newSim(t)
+	sink := &flakySink{recSink: newRecSink(), n: 2}
+	p, _ := runPBX(t, Config{Node: "pbx1", URL: ts.URL + "/ari", User: "u", Password: "p", App: "callgw", Tenant: "acme",
+		Log: zaptest.NewLogger(t), PublishWindow: 1}, sink)
+	ctx := ctxT(t, 10*time.Second)
+	id := newID()
+	if _, err := p.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Hangup(ctx, "acme", id, ""); err != nil {
+		t.Fatal(err)
+	}
+	sink.waitFor(t, id, gateway.EvCallHangup)
+	if s := p.Stats(); s.Republished != 1 {
+		t.Errorf("stats %+v, want one republished", s)
 	}
 }
