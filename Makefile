@@ -47,4 +47,10 @@ bench: bench-build ## the benchmark harness, full run (~9 min; docs/performance.
 bench-quick: bench-build ## the same scenarios, shorter (~1.5 min), no soak
 	./$(BENCH) --callgw $(BIN) --ariproxy $(ARIPROXY) --out $(BENCH_OUT) --quick
 
-.PHONY: help build dev test fuzz lint bench-build bench bench-quick bench-bus bench-sim
+cluster: ## start a local 3-node RabbitMQ cluster (ports 5681-5683) beside the default broker; prints the URLs
+	@./scripts/cluster.sh start
+
+cluster-stop: ## stop the local cluster and remove its files (the default broker is left alone)
+	@./scripts/cluster.sh stop
+
+.PHONY: help build dev test fuzz lint bench-build bench bench-quick bench-bus bench-sim cluster cluster-stop

@@ -93,7 +93,7 @@ func DefaultConfig() Config {
 		Prefetch:           64,
 		PublishChannels:    4,
 		ReconnectMin:       100 * time.Millisecond,
-		ReconnectMax:       10 * time.Second,
+		ReconnectMax:       time.Second,
 		DialTimeout:        5 * time.Second,
 		Heartbeat:          10 * time.Second,
 		ShutdownTimeout:    10 * time.Second,

@@ -48,12 +48,37 @@ func (m *memo) begin(cmd *gateway.Command) (*memoEntry, bool) {
 	return e, false
 }
 
-// finish records the reply of e.
+// finish records the reply of e. A failure that may be transient is given
+// to the duplicates already waiting but not remembered: a later retry (the
+// same command id: the same Idempotency-Key) runs again instead of getting
+// the old error for as long as the entry lives (retryable).
 func (m *memo) finish(e *memoEntry, rep *gateway.Reply) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e.reply = rep
+	if !rep.OK && rep.Error != nil && retryable(rep.Error.Code) {
+		if el, ok := m.m[e.key]; ok && el.Value == e {
+			m.ll.Remove(el)
+			delete(m.m, e.key)
+		}
+	}
 	close(e.done)
+}
+
+// retryable reports whether a failure may be transient and left nothing
+// behind: the node could not serve (node_unavailable: e.g. its ARI was
+// away, nothing was attempted), Asterisk failed or was unreachable
+// (pbx_error: a call that may have been placed was hung up before the
+// error was answered), or the worker failed (internal). Definitive
+// answers (not_found, invalid_argument, conflict, forbidden) and timeout
+// (the command may have run: a call not answered in time was placed and
+// hung up) are remembered, so a retry gets the same answer.
+func retryable(c gateway.Code) bool {
+	switch c {
+	case gateway.ENodeUnavailable, gateway.EPBX, gateway.EInternal:
+		return true
+	}
+	return false
 }
 
 // abort forgets e (the command did not run): a later delivery runs it.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/gateway"
 )
@@ -20,7 +21,8 @@ import (
 //	exchange callapi.events.routed  topic  durable, bound to callapi.events (all keys)
 //	exchange callapi.nodes          fanout durable
 //	exchange callapi.dead           fanout durable
-//	queue    callapi.dead           classic durable, x-message-ttl, x-max-length, x-overflow drop-head
+//	queue    callapi.dead           quorum durable, x-message-ttl, x-max-length, x-overflow drop-head
+//	                                (a classic one left by protocol 1.x is kept: see declareDeadQueue)
 //	queue    callapi.any            quorum durable, x-delivery-limit, x-dead-letter-exchange callapi.dead,
 //	                                x-max-length, x-overflow reject-publish; bound cmd.any.#
 //	queue    callapi.node.<id>      (worker only) classic exclusive, x-dead-letter-exchange callapi.dead,
@@ -30,7 +32,11 @@ func declareTopology(conn *amqp.Connection, n Names, cfg Config) error {
 	if err != nil {
 		return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.declare", err, "cannot open channel")
 	}
-	defer func() { _ = ch.Close() }()
+	defer func() {
+		if ch != nil {
+			_ = ch.Close()
+		}
+	}()
 	for _, x := range []struct{ name, kind string }{
 		{n.Commands, amqp.ExchangeTopic},
 		{n.Events, amqp.ExchangeFanout},
@@ -45,12 +51,8 @@ func declareTopology(conn *amqp.Connection, n Names, cfg Config) error {
 	if err := ch.ExchangeBind(n.EventsRouted, "", n.Events, false, nil); err != nil {
 		return declareErr("binding "+n.Events+" -> "+n.EventsRouted, err)
 	}
-	if _, err := ch.QueueDeclare(n.DeadQueue, true, false, false, false, amqp.Table{
-		"x-message-ttl": cfg.DeadTTL.Milliseconds(),
-		"x-max-length":  int64(cfg.DeadMaxLength),
-		"x-overflow":    "drop-head",
-	}); err != nil {
-		return declareErr("queue "+n.DeadQueue, err)
+	if ch, err = declareDeadQueue(conn, ch, n, cfg); err != nil {
+		return err
 	}
 	if err := ch.QueueBind(n.DeadQueue, "#", n.Dead, false, nil); err != nil {
 		return declareErr("binding "+n.DeadQueue, err)
@@ -62,6 +64,43 @@ func declareTopology(conn *amqp.Connection, n Names, cfg Config) error {
 		return declareErr("binding "+n.Any, err)
 	}
 	return nil
+}
+
+func deadQueueArgs(cfg Config) amqp.Table {
+	return amqp.Table{
+		"x-queue-type":  amqp.QueueTypeQuorum,
+		"x-message-ttl": cfg.DeadTTL.Milliseconds(),
+		"x-max-length":  int64(cfg.DeadMaxLength),
+		"x-overflow":    "drop-head",
+	}
+}
+
+// declareDeadQueue declares the dead-letter queue as a quorum queue, so
+// that dead letters survive a broker node like the any queue's work does.
+// Brokers that ran an earlier protocol version hold a classic callapi.dead,
+// and a queue's type cannot change in place (PRECONDITION_FAILED): then the
+// classic queue is kept as it is (a passive declare checks it exists), with
+// a warning that says how to migrate. It returns the channel to go on with
+// (a new one when the first was closed by the refusal).
+func declareDeadQueue(conn *amqp.Connection, ch *amqp.Channel, n Names, cfg Config) (*amqp.Channel, error) {
+	_, err := ch.QueueDeclare(n.DeadQueue, true, false, false, false, deadQueueArgs(cfg))
+	if err == nil {
+		return ch, nil
+	}
+	var ae *amqp.Error
+	if !errors.As(err, &ae) || ae.Code != amqp.PreconditionFailed {
+		return ch, declareErr("queue "+n.DeadQueue, err)
+	}
+	if ch, err = conn.Channel(); err != nil {
+		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.declare", err, "cannot open channel")
+	}
+	if _, err := ch.QueueDeclarePassive(n.DeadQueue, true, false, false, false, nil); err != nil {
+		_ = ch.Close()
+		return nil, declareErr("queue "+n.DeadQueue, err)
+	}
+	cfg.Log.Warn("the dead-letter queue is not a quorum queue (declared by protocol 1.x): kept as it is; delete it (rabbitmqctl delete_queue "+n.DeadQueue+") once empty to have it re-declared as a quorum queue",
+		zap.String("queue", n.DeadQueue), zap.String("refused", ae.Reason))
+	return ch, nil
 }
 
 func anyQueueArgs(n Names, cfg Config) amqp.Table {

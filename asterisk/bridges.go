@@ -232,7 +232,7 @@ func (p *PBX) AddToBridge(ctx context.Context, tenant string, id gateway.BridgeI
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return err
 	}
-	if _, err := p.ctlCall(tenant, callID); err != nil {
+	if _, err := p.ctlCall(ctx, tenant, callID); err != nil {
 		return err
 	}
 	// ari/v5's Bridge.AddChannel drops its options; the query is ours.
@@ -251,7 +251,7 @@ func (p *PBX) RemoveFromBridge(ctx context.Context, tenant string, id gateway.Br
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return err
 	}
-	if _, err := p.ctlCall(tenant, callID); err != nil {
+	if _, err := p.ctlCall(ctx, tenant, callID); err != nil {
 		return err
 	}
 	err := p.rest.do(ctx, http.MethodPost, "/bridges/"+seg(string(id))+"/removeChannel", url.Values{"channel": {string(callID)}}, nil, nil)
@@ -320,7 +320,7 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a gateway.TransferArg
 	}
 	calls := make([]*call, 3)
 	for i, id := range ids {
-		c, err := p.ctlCall(tenant, id)
+		c, err := p.ctlCall(ctx, tenant, id)
 		if err != nil {
 			return nil, err
 		}

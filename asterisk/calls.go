@@ -1,6 +1,7 @@
 package asterisk
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"sync"
@@ -38,6 +39,8 @@ type call struct {
 
 	created    bool   // call.created published
 	pending    bool   // Originate registered it; POST /channels not answered yet
+	abandoned  bool   // its originate failed; kept (unlisted) only until its channel is known gone
+	tryReason  string // ARI reason of our DELETE in flight, until it answers
 	dialStatus string // last final dialstatus of a Dial event for it
 	ourReason  string // ARI reason of our own DELETE, "" if none
 	why        string // ReasonAPI / ReasonTimeout when we hung it up
@@ -156,10 +159,42 @@ func (t *tracker) get(tenant string, id gateway.CallID) *call {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.calls[id]
-	if c == nil || c.tenant != tenant {
+	if c == nil || c.tenant != tenant || c.abandoned {
 		return nil
 	}
 	return c
+}
+
+// isAbandoned reports whether id is a call whose originate failed.
+func (t *tracker) isAbandoned(id gateway.CallID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.calls[id]
+	return c != nil && c.abandoned
+}
+
+// abandon marks a call whose originate failed: it is no longer listed nor
+// found, and ends (without any event unless it was announced) once its
+// channel is known to be gone.
+func (t *tracker) abandon(c *call) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.abandoned, c.pending = true, false
+}
+
+// setTry records (or, with "", clears) the reason of our DELETE in flight.
+func (t *tracker) setTry(c *call, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.tryReason = reason
+}
+
+// hungUp commits the reason of our DELETE that Asterisk accepted.
+func (t *tracker) hungUp(c *call, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.tryReason = ""
+	c.ourReason, c.why = reason, ReasonAPI
 }
 
 func (t *tracker) known(id gateway.CallID) bool {
@@ -172,7 +207,13 @@ func (t *tracker) known(id gateway.CallID) bool {
 func (t *tracker) count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.calls)
+	n := 0
+	for _, c := range t.calls {
+		if !c.abandoned {
+			n++
+		}
+	}
+	return n
 }
 
 // ids returns the ids of the calls whose channel exists for sure (not
@@ -200,7 +241,7 @@ func (t *tracker) list(tenant string) []*gateway.Call {
 	defer t.mu.Unlock()
 	out := make([]*gateway.Call, 0, len(t.calls))
 	for _, c := range t.calls {
-		if c.tenant == tenant && !c.pending {
+		if c.tenant == tenant && !c.pending && !c.abandoned {
 			out = append(out, c.snapshot(t.node))
 		}
 	}
@@ -269,8 +310,13 @@ func (t *tracker) endLocked(c *call, cause int, text, reason string, at time.Tim
 	if ds == "" && c.answeredAt.IsZero() {
 		ds = causeDialStatus(cause)
 	}
-	if c.why != "" {
+	switch {
+	case c.why != "":
 		reason = c.why
+	case c.tryReason != "" && reason != ReasonLost:
+		// Ended by an event while our DELETE was in flight: most likely
+		// by it (its answer comes after the events it caused).
+		reason = ReasonAPI
 	}
 	c.hangup = &gateway.Hangup{Cause: cause, CauseText: text, DialStatus: ds}
 	c.state = gateway.StateEnded
@@ -350,8 +396,8 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 		// ChannelDestroyed after StasisEnd (inbound-sip.txt): the call ends
 		// here, with the best cause known.
 		cause, reason := 16, ReasonLeftStasis
-		if c.ourReason != "" {
-			cause, reason = reasonCause[c.ourReason], ReasonAPI
+		if r := cmp.Or(c.ourReason, c.tryReason); r != "" {
+			cause, reason = reasonCause[r], ReasonAPI
 		}
 		out = append(out, t.endLocked(c, cause, "", reason, at, raw))
 	case "ChannelDestroyed":

@@ -37,6 +37,7 @@ func (p *PBX) Run(ctx context.Context) error {
 	defer p.running.Store(false)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	p.bgCtx, p.bgWG = ctx, &wg
 	p.runShards(ctx, &wg)
 	defer func() {
 		cancel()
@@ -121,7 +122,12 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 		defer wg.Done()
 		p.awaitRegistered(sctx)
 		p.reconcile(sctx)
-		p.readyOnce.Do(func() { close(p.ready) })
+		// Ready (and so commands on calls this worker does not know yet)
+		// only once the adoptions the re-read queued have been processed.
+		p.flush(sctx)
+		if sctx.Err() == nil {
+			p.readyOnce.Do(func() { close(p.ready) })
+		}
 	}()
 	go func() {
 		defer wg.Done()
@@ -262,6 +268,12 @@ func (p *PBX) reconcile(ctx context.Context) {
 	gone, adopted := 0, 0
 	for _, id := range tracked {
 		if ch, ok := byID[string(id)]; ok {
+			if p.calls.isAbandoned(id) {
+				// Its originate failed and its cleanup could not reach
+				// Asterisk: nobody holds this call, hang it up now.
+				p.hangupAbandoned(ctx, id)
+				continue
+			}
 			p.enqueue(ctx, item{kind: kindSeen, ch: ch})
 			continue
 		}

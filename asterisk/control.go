@@ -20,20 +20,16 @@ import (
 
 var _ gateway.CallControl = (*PBX)(nil)
 
-// ctlCall returns the live call id of tenant, or ENotFound.
-func (p *PBX) ctlCall(tenant string, id gateway.CallID) (*call, error) {
-	c := p.calls.get(p.tenantOr(tenant), id)
-	if c == nil {
-		return nil, gateway.Errorf(gateway.ENotFound, "call %s not found", id)
-	}
-	return c, nil
+// ctlCall returns the live call id of tenant, or ENotFound (findCall).
+func (p *PBX) ctlCall(ctx context.Context, tenant string, id gateway.CallID) (*call, error) {
+	return p.findCall(ctx, "asterisk.control", tenant, id)
 }
 
 // chanOp runs one ARI request on the channel of a call of tenant: method on
 // /channels/{id}<sub>. A 404 (the channel vanished) makes the call's event
 // worker check whether it ended.
 func (p *PBX) chanOp(ctx context.Context, op, tenant string, id gateway.CallID, method, sub string, q url.Values, body, out any) error {
-	if _, err := p.ctlCall(tenant, id); err != nil {
+	if _, err := p.ctlCall(ctx, tenant, id); err != nil {
 		return err
 	}
 	err := p.rest.do(ctx, method, "/channels/"+seg(string(id))+sub, q, body, out)
@@ -235,7 +231,7 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 	if a.SnoopID == "" || !gateway.ValidID(string(a.SnoopID)) {
 		return nil, gateway.Invalid("snoop_id", "%q is not a valid call id", a.SnoopID)
 	}
-	target, err := p.ctlCall(tenant, id)
+	target, err := p.ctlCall(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}

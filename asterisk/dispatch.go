@@ -28,7 +28,10 @@ import (
 // order and does the accounting. Every event ends in exactly one of
 // Stats.EventsPublished (confirmed) and Stats.PublishErrors (refused,
 // unconfirmed within PublishTimeout of its publishing, or its channel lost:
-// logged), as with a synchronous sink; nothing is retried, as before.
+// logged), as with a synchronous sink. Only call.hangup is retried (for
+// HangupRetryFor, in the background): it is the event a subscriber must
+// not miss — without it the call stays alive in its books — and, being a
+// call's last, it cannot overtake another of its events.
 
 type itemKind uint8
 
@@ -39,6 +42,7 @@ const (
 	kindVerify                     // check over REST whether a call's channel still exists
 	kindHold                       // a hold (on) or unhold command succeeded on call id
 	kindBridgeGone                 // callgw destroyed bridge id (or found it missing)
+	kindBarrier                    // nothing: its done closes once the items before it were processed
 )
 
 type item struct {
@@ -48,6 +52,9 @@ type item struct {
 	raw  []byte
 	ch   *ariChannel
 	id   string // channel id for kindGone/kindVerify/kindHold; "bridge:<id>" for kindBridgeGone
+	// done, when not nil, is closed once the item was processed and its
+	// events handed to the publisher (a command waiting for an adoption).
+	done chan struct{}
 }
 
 // relevant lists the ARI event types the normalizer uses; the others
@@ -110,6 +117,28 @@ func (p *PBX) enqueue(ctx context.Context, it item) bool {
 	return false
 }
 
+// flush waits until every shard processed the items queued before it was
+// called (or ctx ended).
+func (p *PBX) flush(ctx context.Context) {
+	dones := make([]chan struct{}, 0, len(p.shards))
+	for _, q := range p.shards {
+		done := make(chan struct{})
+		select {
+		case q <- item{kind: kindBarrier, done: done}:
+			dones = append(dones, done)
+		case <-ctx.Done():
+			return
+		}
+	}
+	for _, d := range dones {
+		select {
+		case <-d:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // runShards starts one worker per shard; they stop when ctx ends.
 func (p *PBX) runShards(ctx context.Context, wg *sync.WaitGroup) {
 	async, _ := p.sink.(asyncSink)
@@ -136,6 +165,9 @@ func (p *PBX) runShards(ctx context.Context, wg *sync.WaitGroup) {
 				case it := <-q:
 					for _, e := range p.process(ctx, it) {
 						publish(e)
+					}
+					if it.done != nil {
+						close(it.done)
 					}
 				}
 			}
@@ -179,18 +211,73 @@ func (p *PBX) publish(ctx context.Context, e *gateway.Event) {
 	pctx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)
 	defer cancel()
 	if err := p.sink.PublishEvent(pctx, e); err != nil {
-		p.publishFailed(sent{callID: e.CallID, bridgeID: e.BridgeID, typ: e.Type, seq: e.Seq}, err)
+		p.publishFailed(newSent(e), err)
 		return
 	}
 	p.stats.published.Add(1)
 }
 
+// HangupRetryFor is how long a call.hangup the sink refused (or did not
+// confirm: the broker connection was lost) is retried in the background.
+const HangupRetryFor = time.Minute
+
+func newSent(e *gateway.Event) sent {
+	s := sent{callID: e.CallID, bridgeID: e.BridgeID, typ: e.Type, seq: e.Seq}
+	if e.Type == gateway.EvCallHangup {
+		s.ev = e
+	}
+	return s
+}
+
 // publishFailed counts and logs an event the sink refused or did not
-// confirm.
+// confirm; a call.hangup is retried.
 func (p *PBX) publishFailed(s sent, err error) {
 	p.stats.publishErr.Add(1)
+	if s.ev != nil && p.retryHangup(s.ev, err) {
+		return
+	}
 	p.log.Error("publishing event failed", zap.String("call_id", string(s.callID)), zap.String("bridge_id", string(s.bridgeID)),
 		zap.String("type", string(s.typ)), zap.Uint64("seq", s.seq), zap.Error(err))
+}
+
+// retryHangup republishes e in the background until the sink takes it,
+// HangupRetryFor passed or the PBX stops; false when the PBX is stopping.
+func (p *PBX) retryHangup(e *gateway.Event, first error) bool {
+	ctx, wg := p.bgCtx, p.bgWG
+	if ctx == nil || ctx.Err() != nil {
+		return false
+	}
+	log := p.log.With(zap.String("call_id", string(e.CallID)), zap.Uint64("seq", e.Seq))
+	log.Warn("call.hangup not published, retrying", zap.Error(first))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		deadline := time.Now().Add(HangupRetryFor)
+		for d := 100 * time.Millisecond; ; d = min(2*d, 2*time.Second) {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				log.Error("stopping: call.hangup not published", zap.Error(first))
+				return
+			case <-t.C:
+			}
+			pctx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)
+			err := p.sink.PublishEvent(pctx, e)
+			cancel()
+			if err == nil {
+				p.stats.published.Add(1)
+				p.stats.republished.Add(1)
+				log.Info("call.hangup published on retry")
+				return
+			}
+			if time.Now().After(deadline) {
+				log.Error("call.hangup not published: giving up", zap.Duration("retried_for", HangupRetryFor), zap.Error(err))
+				return
+			}
+		}
+	}()
+	return true
 }
 
 // confirm is the broker's pending verdict on an event published
@@ -219,6 +306,7 @@ type sent struct {
 	bridgeID gateway.BridgeID
 	typ      gateway.EventType
 	seq      uint64
+	ev       *gateway.Event // call.hangup only: retried when it fails
 }
 
 // window is a shard's published events waiting for their confirms, at
@@ -250,7 +338,8 @@ func (p *PBX) newWindow(ctx context.Context, sink asyncSink) *window {
 // published and confirmed.
 func (w *window) publish(e *gateway.Event) {
 	w.slots <- struct{}{} // freed by the confirmer, each wait bounded by a deadline
-	s := sent{deadline: time.Now().Add(w.p.cfg.PublishTimeout), callID: e.CallID, bridgeID: e.BridgeID, typ: e.Type, seq: e.Seq}
+	s := newSent(e)
+	s.deadline = time.Now().Add(w.p.cfg.PublishTimeout)
 	pctx, cancel := context.WithDeadline(w.ctx, s.deadline)
 	c, err := w.sink.PublishEventAsync(pctx, e)
 	cancel()

@@ -40,7 +40,7 @@ type Config struct {
 	RequestTimeout time.Duration // per ARI REST call whose ctx has no deadline [5s]
 	MaxConns       int           // ARI REST connection pool per host [64]
 	ReconnectMin   time.Duration // first reconnect delay [100ms]
-	ReconnectMax   time.Duration // longest reconnect delay [10s]
+	ReconnectMax   time.Duration // longest reconnect delay [500ms: recovery within 1 s of the PBX's return]
 	PublishTimeout time.Duration // per EventSink.PublishEvent [5s]
 	EnqueueTimeout time.Duration // how long ARI intake waits for a full call queue before dropping [2s]
 	Shards         int           // event workers; a call's events always go to the same one [32]
@@ -80,7 +80,7 @@ func (c *Config) validate() error {
 	}
 	def(&c.RequestTimeout, 5*time.Second)
 	def(&c.ReconnectMin, 100*time.Millisecond)
-	def(&c.ReconnectMax, 10*time.Second)
+	def(&c.ReconnectMax, 500*time.Millisecond)
 	def(&c.PublishTimeout, 5*time.Second)
 	def(&c.EnqueueTimeout, 2*time.Second)
 	if c.ReconnectMax < c.ReconnectMin {
@@ -126,6 +126,11 @@ type PBX struct {
 	astVer   string
 
 	stats stats
+
+	// bgCtx and bgWG own the background retries of call.hangup (set by
+	// Run before any event is processed).
+	bgCtx context.Context
+	bgWG  *sync.WaitGroup
 }
 
 var _ gateway.PBX = (*PBX)(nil)
@@ -182,6 +187,12 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 	if err := args.Validate(); err != nil {
 		return nil, err
 	}
+	if err := p.serving(); err != nil {
+		// Without the events WebSocket the call could be placed but never
+		// followed (no call.created, no call.hangup, wait=answered blind):
+		// refuse it, retryable, before anything is created.
+		return nil, err
+	}
 	log := p.log.With(zap.String("call_id", string(id)), zap.String("tenant", tenant))
 	c := &call{
 		id: id, tenant: tenant, tags: args.Tags, dir: gateway.Outbound, from: args.From, to: args.To,
@@ -226,6 +237,7 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 		// Transport failure or deadline: the channel may exist. Hang it up
 		// and let the re-read settle what subscribers saw.
 		log.Warn("originate failed, cleaning up", zap.Error(err))
+		p.calls.abandon(c)
 		p.cleanup(ctx, c)
 		return nil, mapErr(op, err, "endpoint "+args.To, "")
 	}
@@ -267,6 +279,7 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 	p.calls.mu.Lock()
 	c.why = ReasonTimeout
 	p.calls.mu.Unlock()
+	p.calls.abandon(c)
 	p.cleanup(ctx, c)
 	return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "call "+string(id)+" was not answered in time and was hung up")
 }
@@ -292,6 +305,92 @@ func (p *PBX) cleanup(ctx context.Context, c *call) {
 	}
 }
 
+// hangupAbandoned hangs up the channel of a call whose originate failed and
+// whose cleanup did not reach Asterisk, found still up by a re-read.
+func (p *PBX) hangupAbandoned(ctx context.Context, id gateway.CallID) {
+	err := p.rest.do(ctx, http.MethodDelete, "/channels/"+seg(string(id)), url.Values{"reason": {"normal"}}, nil, nil)
+	switch {
+	case ariStatus(err) == http.StatusNotFound:
+		p.verify(ctx, id)
+	case err != nil:
+		p.log.Warn("hanging up the channel of a failed originate failed", zap.String("call_id", string(id)), zap.Error(err))
+	default:
+		p.log.Info("hung up the channel of a failed originate found on re-read", zap.String("call_id", string(id)))
+	}
+}
+
+// serving reports why the PBX cannot take new calls: the events WebSocket
+// is down, the first re-read is not done, or the app was taken over. The
+// error is node_unavailable (nothing was done: retry, elsewhere or later).
+func (p *PBX) serving() error {
+	switch {
+	case p.isReplaced():
+		return gateway.Errorf(gateway.ENodeUnavailable, "node %s is unhealthy: its ARI application was taken over by another connection", p.cfg.Node)
+	case !p.connected.Load():
+		return gateway.Errorf(gateway.ENodeUnavailable, "node %s is unhealthy: ARI events not connected", p.cfg.Node)
+	}
+	select {
+	case <-p.ready:
+		return nil
+	default:
+		return gateway.Errorf(gateway.ENodeUnavailable, "node %s is starting: the calls on its PBX are not re-read yet", p.cfg.Node)
+	}
+}
+
+// findCall returns the live call id of tenant. A call this worker does not
+// track is not declared absent on its own word: a command waits until the
+// first re-read has adopted the PBX's calls, then Asterisk is asked, and a
+// channel in the app that the worker missed (created by an earlier worker
+// and not yet adopted, or whose StasisStart was lost) is adopted through
+// its event shard, in order with its events. A call of another tenant, or
+// one that ended here, is not_found without asking Asterisk.
+func (p *PBX) findCall(ctx context.Context, op, tenant string, id gateway.CallID) (*call, error) {
+	tenant = p.tenantOr(tenant)
+	if c := p.calls.get(tenant, id); c != nil {
+		return c, nil
+	}
+	notFound := gateway.Errorf(gateway.ENotFound, "call %s not found", id)
+	if p.calls.known(id) {
+		return nil, notFound
+	}
+	select {
+	case <-p.ready:
+	case <-ctx.Done():
+		return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "node "+string(p.cfg.Node)+" has not re-read its PBX's calls yet: retry")
+	}
+	if c := p.calls.get(tenant, id); c != nil {
+		return c, nil
+	}
+	if p.calls.known(id) {
+		return nil, notFound
+	}
+	var ch ariChannel
+	err := p.rest.do(ctx, http.MethodGet, "/channels/"+seg(string(id)), nil, nil, &ch)
+	if ariStatus(err) == http.StatusNotFound {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, mapErr(op, err, "call "+string(id), "")
+	}
+	if ch.stasisApp() != p.cfg.App {
+		return nil, notFound
+	}
+	done := make(chan struct{})
+	if !p.enqueue(ctx, item{kind: kindSeen, ch: &ch, done: done}) {
+		return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "call "+string(id)+" could not be adopted in time")
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "call "+string(id)+" could not be adopted in time")
+	}
+	if c := p.calls.get(tenant, id); c != nil {
+		p.log.Info("adopted a call the worker did not track, on a command", zap.String("call_id", string(id)))
+		return c, nil
+	}
+	return nil, notFound
+}
+
 // verify asks the call's event worker to check that the channel still
 // exists, and to end the call if it does not.
 func (p *PBX) verify(ctx context.Context, id gateway.CallID) {
@@ -300,9 +399,9 @@ func (p *PBX) verify(ctx context.Context, id gateway.CallID) {
 
 // Call returns a live call of tenant.
 func (p *PBX) Call(ctx context.Context, tenant string, id gateway.CallID) (*gateway.Call, error) {
-	c := p.calls.get(p.tenantOr(tenant), id)
-	if c == nil {
-		return nil, gateway.Errorf(gateway.ENotFound, "call %s not found", id)
+	c, err := p.findCall(ctx, "asterisk.Call", tenant, id)
+	if err != nil {
+		return nil, err
 	}
 	return p.calls.snapshot(c), nil
 }
@@ -316,22 +415,30 @@ func (p *PBX) Calls(ctx context.Context, tenant string) ([]*gateway.Call, error)
 // Hangup hangs a call of tenant up with an ARI reason (default normal).
 func (p *PBX) Hangup(ctx context.Context, tenant string, id gateway.CallID, reason string) error {
 	const op = "asterisk.Hangup"
-	c := p.calls.get(p.tenantOr(tenant), id)
-	if c == nil {
-		return gateway.Errorf(gateway.ENotFound, "call %s not found", id)
-	}
 	if reason == "" {
 		reason = "normal"
 	}
 	if _, ok := reasonCause[reason]; !ok {
 		return gateway.Invalid("reason", "%q is not one of %v", reason, gateway.HangupReasons)
 	}
-	p.calls.mu.Lock()
-	c.ourReason, c.why = reason, ReasonAPI
-	p.calls.mu.Unlock()
-	err := p.rest.do(ctx, http.MethodDelete, "/channels/"+seg(string(id)), url.Values{"reason": {reason}}, nil, nil)
-	if ariStatus(err) == http.StatusNotFound {
+	c, err := p.findCall(ctx, op, tenant, id)
+	if err != nil {
+		return err
+	}
+	// The reason is ours only once Asterisk took the DELETE: a call whose
+	// DELETE failed and that is later found gone (lost with the PBX) ends
+	// with the PBX's reason, not "api". Events the DELETE causes may be
+	// processed before its answer: they see the reason in flight.
+	p.calls.setTry(c, reason)
+	err = p.rest.do(ctx, http.MethodDelete, "/channels/"+seg(string(id)), url.Values{"reason": {reason}}, nil, nil)
+	switch {
+	case err == nil:
+		p.calls.hungUp(c, reason)
+	case ariStatus(err) == http.StatusNotFound:
+		p.calls.setTry(c, "")
 		p.verify(ctx, id) // gone already: make sure subscribers hear of it
+	default:
+		p.calls.setTry(c, "")
 	}
 	return mapErr(op, err, "call "+string(id), notInStasis)
 }
@@ -371,11 +478,12 @@ type Stats struct {
 	EventsSkipped     int64 // ARI events of types callgw ignores, dropped before decoding
 	RequestsAbandoned int64 // ARI REST calls given up because their ctx ended
 	Connects          int64 // successful events WebSocket connections
+	Republished       int64 // call.hangup events published on retry (also in EventsPublished)
 	Calls             int   // live calls
 }
 
 type stats struct {
-	in, published, dropped, publishErr, decodeErr, connects, skipped atomic.Int64
+	in, published, dropped, publishErr, decodeErr, connects, skipped, republished atomic.Int64
 }
 
 // Stats returns the PBX's counters.
@@ -385,6 +493,7 @@ func (p *PBX) Stats() Stats {
 		EventsDropped: p.stats.dropped.Load(), PublishErrors: p.stats.publishErr.Load(),
 		DecodeErrors: p.stats.decodeErr.Load(), RequestsAbandoned: p.rest.abandoned.Load(),
 		Connects: p.stats.connects.Load(), Calls: p.calls.count(), EventsSkipped: p.stats.skipped.Load(),
+		Republished: p.stats.republished.Load(),
 	}
 }
 

@@ -238,8 +238,8 @@ func TestServiceRoutes(t *testing.T) {
 	bus := &loopBus{nodes: map[NodeID]*Executor{"pbx1": {Node: "pbx1", PBX: p1}, "pbx2": {Node: "pbx2", PBX: p2}}}
 	reg := NewRegistry()
 	now := time.Now()
-	reg.Observe(Heartbeat{Node: "pbx1", State: NodeUp, IntervalMS: 1000}, now)
-	reg.Observe(Heartbeat{Node: "pbx2", State: NodeUp, IntervalMS: 1000}, now)
+	reg.Observe(Heartbeat{Node: "pbx1", State: NodeUp, Healthy: true, IntervalMS: 1000}, now)
+	reg.Observe(Heartbeat{Node: "pbx2", State: NodeUp, Healthy: true, IntervalMS: 1000}, now)
 	s := NewService(bus, reg, NewLocations(0))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

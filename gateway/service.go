@@ -123,6 +123,50 @@ func (s *Service) checkNode(n NodeID) error {
 	return nil
 }
 
+// createTarget picks where a command that creates something goes: the
+// named node if it is up and healthy; otherwise the shared any queue while
+// every live node is healthy, or the healthy up node with the fewest calls
+// while some are not (a node whose ARI is away must get no new work, and
+// it would still take from the any queue). No healthy node: node_unavailable
+// at once, before publishing.
+func (s *Service) createTarget(node NodeID) (Target, error) {
+	now := s.now()
+	if node != "" {
+		if err := s.checkNode(node); err != nil {
+			return "", err
+		}
+		if n, ok := s.Nodes.Get(node, now); ok && !n.Healthy {
+			return "", Errorf(ENodeUnavailable, "node %s is unhealthy: %s", node, n.Reason)
+		}
+		return NodeTarget(node), nil
+	}
+	var up, healthy []Node
+	for _, n := range s.Nodes.List(now) {
+		if n.State != NodeUp {
+			continue
+		}
+		up = append(up, n)
+		if n.Healthy {
+			healthy = append(healthy, n)
+		}
+	}
+	switch {
+	case len(up) == 0:
+		return "", Errorf(ENodeUnavailable, "no node is up")
+	case len(healthy) == 0:
+		return "", Errorf(ENodeUnavailable, "no healthy node: %s is %s", up[0].Node, up[0].Reason)
+	case len(healthy) == len(up):
+		return TargetAny, nil
+	}
+	best := healthy[0]
+	for _, n := range healthy[1:] {
+		if n.Calls < best.Calls {
+			best = n
+		}
+	}
+	return NodeTarget(best.Node), nil
+}
+
 // OriginateRequest is an originate as the API receives it.
 type OriginateRequest struct {
 	Node NodeID
@@ -137,14 +181,9 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 	if err := s.Rules.CheckArgs(ActCallOriginate, &req.Args); err != nil {
 		return nil, nil, err
 	}
-	target := TargetAny
-	if req.Node != "" {
-		if err := s.checkNode(req.Node); err != nil {
-			return nil, nil, err
-		}
-		target = NodeTarget(req.Node)
-	} else if len(s.Nodes.Live(s.now())) == 0 {
-		return nil, nil, Errorf(ENodeUnavailable, "no node is up")
+	target, err := s.createTarget(req.Node)
+	if err != nil {
+		return nil, nil, err
 	}
 	cmd, err := s.newCommand(o, ActCallOriginate, req.Args)
 	if err != nil {
@@ -322,22 +361,18 @@ func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateR
 	if err := req.Args.Validate(); err != nil {
 		return nil, err
 	}
-	target := TargetAny
+	var target Target
 	switch {
-	case req.Node != "":
-		if err := s.checkNode(req.Node); err != nil {
-			return nil, err
-		}
-		target = NodeTarget(req.Node)
-	case len(req.Calls) > 0:
+	case req.Node == "" && len(req.Calls) > 0:
 		n, err := s.Locate(ctx, o, req.Calls[0])
 		if err != nil {
 			return nil, err
 		}
 		target = NodeTarget(n)
 	default:
-		if len(s.Nodes.Live(s.now())) == 0 {
-			return nil, Errorf(ENodeUnavailable, "no node is up")
+		var err error
+		if target, err = s.createTarget(req.Node); err != nil {
+			return nil, err
 		}
 	}
 	cmd, err := s.newCommand(o, ActBridgeCreate, req.Args)

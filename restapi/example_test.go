@@ -15,7 +15,7 @@ import (
 // out: the hub is fed by hand.
 func ExampleNewServer() {
 	reg := gateway.NewRegistry()
-	reg.Observe(gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, IntervalMS: 2000}, time.Now())
+	reg.Observe(gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, Healthy: true, IntervalMS: 2000}, time.Now())
 	svc := gateway.NewService(nil, reg, gateway.NewLocations(0)) // the bus: amqpbus.New(...)
 	hub := restapi.NewHub(restapi.HubConfig{})                   // feed it: bus.SubscribeEvents(ctx, nil, hub.Publish)
 	ready := restapi.HealthFunc(func() error { return nil })     // broker connected and a node up

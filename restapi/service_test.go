@@ -36,7 +36,7 @@ var _ gateway.Bus = (*fakeBus)(nil)
 func serviceServer(t *testing.T, bus *fakeBus, cfg Config) *Server {
 	t.Helper()
 	reg := gateway.NewRegistry()
-	reg.Observe(gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, IntervalMS: 60000}, time.Now())
+	reg.Observe(gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
 	svc := gateway.NewService(bus, reg, gateway.NewLocations(0))
 	return MustNewServer(t, cfg, deps{calls: svc, nodes: reg})
 }
@@ -198,7 +198,7 @@ func TestCallActionRoutedToOwner(t *testing.T) {
 	}
 	reg := gateway.NewRegistry()
 	for _, n := range []gateway.NodeID{"pbx1", "pbx2"} {
-		reg.Observe(gateway.Heartbeat{Node: n, State: gateway.NodeUp, IntervalMS: 60000}, time.Now())
+		reg.Observe(gateway.Heartbeat{Node: n, State: gateway.NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
 	}
 	s := MustNewServer(t, Config{}, deps{calls: gateway.NewService(bus, reg, gateway.NewLocations(0)), nodes: reg})
 	h := s.Handler()

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -44,6 +45,7 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go hardStop(ctx, stop)
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
@@ -51,6 +53,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "callgw:", err)
 		os.Exit(1)
 	}
+}
+
+// hardStopAfter bounds a graceful stop: a worker drains its commands for
+// at most stack.DrainTimeout, then the bus and ARI close.
+const hardStopAfter = stack.DrainTimeout + 15*time.Second
+
+// hardStop makes sure that SIGINT and SIGTERM always end the process:
+// after the first signal (ctx done) the signal handling is reset, so that
+// a second one ends it at once, and a graceful stop that outlives
+// hardStopAfter ends it with exit status 1. It runs for the process's life.
+func hardStop(ctx context.Context, reset func()) {
+	<-ctx.Done()
+	reset()
+	time.Sleep(hardStopAfter)
+	fmt.Fprintf(os.Stderr, "callgw: not stopped %v after the signal: exiting\n", hardStopAfter)
+	os.Exit(1)
 }
 
 func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {

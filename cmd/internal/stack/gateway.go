@@ -330,8 +330,35 @@ func (s *streams) close() {
 	}
 }
 
-// Run serves until ctx ends: the HTTP server stops first (draining
-// requests in flight), then the bus.
+// StartupWait bounds how long a starting gateway waits, before it serves
+// HTTP, to have heard the live nodes (Ready): requests it took earlier would
+// fail with 503 "no node is up" although nodes are up. With no node at all
+// it serves after StartupWait anyway (/healthz, /readyz answer, the API
+// says no node is up).
+const StartupWait = 10 * time.Second
+
+// awaitNodes waits until the gateway is ready (broker connected, a node up,
+// every node heard), for at most d or until ctx ends.
+func (g *Gateway) awaitNodes(ctx context.Context, d time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for g.Ready() != nil {
+		select {
+		case <-ctx.Done():
+			if err := g.Ready(); err != nil {
+				g.log.Warn("serving HTTP without knowing a live node", zap.Duration("waited", d), zap.Error(err))
+			}
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Run serves until ctx ends: HTTP once the nodes were heard (StartupWait);
+// at the end the HTTP server stops first (draining requests in flight),
+// then the bus.
 func (g *Gateway) Run(ctx context.Context) error {
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBus()
@@ -354,6 +381,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	eg.Go(func() error {
 		defer stopBus()
 		defer g.hub.Close()
+		g.awaitNodes(gctx, StartupWait)
+		if gctx.Err() != nil {
+			return nil
+		}
 		return g.api.Run(gctx)
 	})
 	return eg.Wait()

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -23,12 +25,45 @@ import (
 // Worker is one worker: the bus, the PBX adapter, the executor and the
 // heartbeat announcer.
 type Worker struct {
-	cfg *config.Worker
-	log *zap.Logger
-	bus *amqpbus.Bus
-	pbx *asterisk.PBX
-	ann *gateway.Announcer
+	cfg  *config.Worker
+	log  *zap.Logger
+	bus  *amqpbus.Bus
+	pbx  *asterisk.PBX
+	ann  *gateway.Announcer
+	work *inflight
 }
+
+// inflight counts the commands running in the executor, so that a
+// graceful stop announces node.down only once they have finished.
+type inflight struct {
+	h gateway.CommandHandler
+	n atomic.Int64
+}
+
+func (f *inflight) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+	f.n.Add(1)
+	defer f.n.Add(-1)
+	return f.h.Handle(ctx, cmd)
+}
+
+// wait returns once no command runs, or when ctx ends.
+func (f *inflight) wait(ctx context.Context) bool {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for f.n.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+// DrainTimeout bounds how long a stopping worker waits for its commands in
+// flight (a wait=answered originate holds its command until answered)
+// before it announces node.down and closes.
+const DrainTimeout = 30 * time.Second
 
 // NewWorker builds a worker; it does no I/O until Run.
 func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
@@ -51,19 +86,22 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	exec := &gateway.Executor{Node: node, PBX: pbx, Rules: cfg.Rules()}
-	if err := bus.ServeCommands(node, exec, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
+	work := &inflight{h: &gateway.Executor{Node: node, PBX: pbx, Rules: cfg.Rules()}}
+	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
 		return nil, err
 	}
 	ann := gateway.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
 	ann.Events = bus
 	ann.OnError = func(err error) { log.Warn("heartbeat not published", zap.String("node", cfg.NodeID), zap.Error(err)) }
-	return &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann}, nil
+	return &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann, work: work}, nil
 }
 
 // Run runs the worker until ctx ends, then shuts down in order: announce
-// draining and stop taking shared work, send the last heartbeat, let the
-// bus finish and ack in-flight commands, and only then close ARI.
+// draining and stop taking shared work, wait for the commands in flight
+// (bounded by DrainTimeout) while still serving the node's own queue (its
+// calls stay controllable: the gateway routes to a draining node), then
+// announce node.down with the last heartbeat, let the bus finish and ack
+// what is left, and only then close ARI.
 func (w *Worker) Run(ctx context.Context) error {
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBus()
@@ -82,7 +120,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	})
 	g.Go(func() error {
 		if err := w.bus.Ready(annCtx); err != nil {
-			return nil // shutting down before the broker answered
+			stopBus() // shutting down before the broker answered
+			return nil
 		}
 		w.log.Info("worker up", zap.String("ari", w.cfg.ARIURL), zap.String("app", w.cfg.ARIApp))
 		err := w.ann.Run(annCtx)
@@ -101,6 +140,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Info("worker draining")
 			w.ann.Drain()
 			w.bus.StopAny()
+			dctx, cancel := context.WithTimeout(gctx, DrainTimeout)
+			if !w.work.wait(dctx) && gctx.Err() == nil {
+				w.log.Warn("commands still running after the drain timeout", zap.Int64("commands", w.work.n.Load()))
+			}
+			cancel()
 			stopAnn()
 		case <-gctx.Done():
 			stopAnn()

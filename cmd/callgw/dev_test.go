@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// devEnv is the environment of a `callgw dev` on the test broker, under a
+// test-unique prefix.
+func devEnv(t *testing.T, httpAddr string) func(string) string {
+	url := brokerURL(t)
+	prefix := "t" + uuid.NewString()[:8] + "."
+	t.Cleanup(func() { deleteTopology(t, url, prefix) })
+	env := map[string]string{
+		"CALLGW_AMQP_URL": url, "CALLGW_AMQP_PREFIX": prefix, "CALLGW_HTTP_ADDR": httpAddr,
+		"CALLGW_SIM_ADDR": "127.0.0.1:0", "CALLGW_LOG_LEVEL": "error",
+	}
+	return func(k string) string { return env[k] }
+}
+
+// `callgw dev` whose HTTP port is taken says so and ends (it used to hang
+// with the worker and simulator running, deaf to SIGINT and SIGTERM).
+func TestDevReportsTakenPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	env := devEnv(t, ln.Addr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- runDev(ctx, nil, env, &out, &errOut) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("runDev = %v, want the bind error", err)
+		}
+		t.Logf("ended after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	case <-time.After(10 * time.Second):
+		cancel() // as SIGINT does
+		select {
+		case <-done:
+			t.Fatal("runDev with its port taken did not end on its own within 10s")
+		case <-time.After(10 * time.Second):
+			t.Fatal("runDev with its port taken did not end on its own, nor when its context ended")
+		}
+	}
+}
+
+// `callgw dev` ends promptly when its context ends (SIGINT, SIGTERM).
+func TestDevStopsOnSignal(t *testing.T) {
+	env := devEnv(t, "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- runDev(ctx, nil, env, &out, &errOut) }()
+	time.Sleep(time.Second) // up or getting there
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("runDev: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("runDev did not end within 15s of its context")
+	}
+}
