@@ -45,9 +45,15 @@ func TestRetries(t *testing.T) {
 		code     Code
 	}{
 		{"originate after node_unavailable", func(w http.ResponseWriter) { problem(w, 503, "node_unavailable", "pbx1 down") }, 2,
-			func(c *Client) error { _, err := c.Originate(context.Background(), OriginateRequest{To: "PJSIP/1"}); return err }, 3, ""},
+			func(c *Client) error {
+				_, err := c.Originate(context.Background(), OriginateRequest{To: "PJSIP/1"})
+				return err
+			}, 3, ""},
 		{"gives up after the retries", func(w http.ResponseWriter) { problem(w, 503, "node_unavailable", "pbx1 down") }, 5,
-			func(c *Client) error { _, err := c.Originate(context.Background(), OriginateRequest{To: "PJSIP/1"}); return err }, 3, CodeNodeUnavailable},
+			func(c *Client) error {
+				_, err := c.Originate(context.Background(), OriginateRequest{To: "PJSIP/1"})
+				return err
+			}, 3, CodeNodeUnavailable},
 		{"invalid is final", func(w http.ResponseWriter) { problem(w, 400, "invalid_argument", "to: required") }, 5,
 			func(c *Client) error { _, err := c.Originate(context.Background(), OriginateRequest{}); return err }, 1, CodeInvalidArgument},
 		{"not found is final", func(w http.ResponseWriter) { problem(w, 404, "not_found", "no call") }, 5,
@@ -325,7 +331,7 @@ func TestEveryOperationHasAMethod(t *testing.T) {
 }
 
 type openAPI struct {
-	Paths map[string]map[string]json.RawMessage `json:"paths"`
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
 	Components struct {
 		Schemas map[string]struct {
 			Properties map[string]json.RawMessage `json:"properties"`
