@@ -145,6 +145,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if a.env("NO_COLOR") != "" || a.env("TERM") == "dumb" {
 		a.colour = false
 	}
+	args = hoistCommand(args)
 	if len(args) == 0 {
 		a.usage(a.errOut)
 		return errors.New("no command given (callctl help)")
@@ -191,6 +192,23 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return err
 	}
 	return runFn(ctx, pos)
+}
+
+// hoistCommand moves the command name to the front when global flags
+// come first: callctl --url U list → callctl list --url U.
+func hoistCommand(args []string) []string {
+	valued := map[string]bool{"url": true, "token": true, "timeout": true, "color": true}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if !strings.HasPrefix(arg, "-") {
+			out := append([]string{arg}, args[:i]...)
+			return append(out, args[i+1:]...)
+		}
+		if name := strings.TrimLeft(arg, "-"); !strings.Contains(name, "=") && valued[name] {
+			i++
+		}
+	}
+	return args
 }
 
 func plural(n int, args string) string {

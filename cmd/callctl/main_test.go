@@ -97,6 +97,7 @@ func TestCommands(t *testing.T) {
 			`POST /v1/calls?timeout=3s {"to":"PJSIP/alice","variables":{"A":"b"},"tags":["t1"],"wait":"answered"} Bearer tok`, []string{"id         c1", "state      up"}, ""},
 		{[]string{"list", "--node", "pbx1"}, "GET /v1/calls?node=pbx1  Bearer tok",
 			[]string{"ID  NODE  STATE  DIR       FROM  TO           AGE", "c1  pbx1  up     outbound  -     PJSIP/alice", "1 call(s); nodes that did not answer (their calls are missing): pbx2"}, ""},
+		{[]string{"--json", "--token", "t2", "list"}, "GET /v1/calls  Bearer t2", []string{`"missing_nodes": [`, `"id": "c1"`}, ""},
 		{[]string{"list", "--json"}, "GET /v1/calls  Bearer tok", []string{`"missing_nodes": [`, `"id": "c1"`}, ""},
 		{[]string{"hangup", "c1", "--reason", "busy"}, "DELETE /v1/calls/c1?reason=busy  Bearer tok", []string{"hung up c1"}, ""},
 		{[]string{"get", "missing"}, "GET /v1/calls/missing  Bearer tok", nil, "404 not_found: call missing not found (request rq1)"},
