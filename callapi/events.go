@@ -117,6 +117,9 @@ type StreamOptions struct {
 	// gives up (0: retry until the context ends). A connection that
 	// delivered anything resets the count.
 	MaxReconnects int
+	// OnConnect, when set, is called each time the stream is connected
+	// (the gateway subscribed it: events from now on are delivered).
+	OnConnect func()
 	// OnReconnect, when set, is called before each reconnect with the
 	// reason (a notice, a read error) and the attempt number.
 	OnReconnect func(err error, attempt int)
@@ -294,6 +297,9 @@ func (s *EventStream) connect() error {
 	s.mu.Lock()
 	s.body, s.rd = resp.Body, bufio.NewReaderSize(resp.Body, 64<<10)
 	s.mu.Unlock()
+	if s.opt.OnConnect != nil {
+		s.opt.OnConnect()
+	}
 	return nil
 }
 

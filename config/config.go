@@ -47,6 +47,8 @@ type Gateway struct {
 	AuthTokenTTL    time.Duration // CALLGW_AUTH_TOKEN_TTL
 	AuthClients     []AuthClient  // read from AuthClientsFile
 	AccessLog       string        // CALLGW_ACCESS_LOG: all, errors, off
+	CORSOrigins     []string      // CALLGW_CORS_ORIGINS: browser origins allowed (comma-separated)
+	WSOrigins       []string      // CALLGW_WS_ORIGINS: extra WebSocket origin host patterns
 }
 
 // AuthClient is one OAuth2 client as written in the clients file (JSON):
@@ -195,6 +197,24 @@ func (s *set) gateway(g *Gateway) {
 	s.str(&g.AuthSigningKey, "auth-signing-key", "CALLGW_AUTH_SIGNING_KEY", "", "HS256 key of issued tokens, at least 32 bytes (required with auth)")
 	s.dur(&g.AuthTokenTTL, "auth-token-ttl", "CALLGW_AUTH_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
 	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
+	s.list(&g.CORSOrigins, "cors-origins", "CALLGW_CORS_ORIGINS", "browser origins (scheme://host[:port], comma-separated, or *) that may call the API and open the event streams")
+	s.list(&g.WSOrigins, "ws-origins", "CALLGW_WS_ORIGINS", "host patterns (*.example.com) of further browser origins allowed on the WebSocket stream")
+}
+
+// list is a comma-separated string setting.
+func (s *set) list(p *[]string, name, env, usage string) {
+	s.envs[name] = env
+	split := func(raw string) []string {
+		var out []string
+		for _, v := range strings.Split(raw, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	*p = split(s.env(env))
+	s.fs.Func(name, usage, func(v string) error { *p = split(v); return nil })
 }
 
 func (g *Gateway) finish() error {

@@ -19,10 +19,11 @@ var openAPI []byte
 func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 
 // routes builds the router. Middleware order: request id, access log (and
-// metrics), recoverer; then per group authentication and scopes.
+// metrics), recoverer, CORS (cors.go: a preflight needs no token); then
+// per group authentication and scopes.
 func (s *Server) routes(reg *prometheus.Registry) http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, s.accessLog, s.recoverer)
+	r.Use(requestID, s.accessLog, s.recoverer, s.cors)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, gateway.Errorf(gateway.ENotFound, "no such resource: %s", r.URL.Path))
 	})

@@ -119,6 +119,10 @@ type Config struct {
 	// open the WebSocket stream besides the gateway's own; clients that
 	// send no Origin (non-browsers) are always allowed.
 	WSOriginPatterns []string
+	// CORSOrigins lists the browser origins (scheme://host[:port], or "*")
+	// that may call the API and open the event streams from a page
+	// (restapi/cors.go); empty: none.
+	CORSOrigins []string
 
 	Auth AuthConfig
 

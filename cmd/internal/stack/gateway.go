@@ -70,13 +70,15 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		log.Warn("token auth is off: every request acts for the default tenant with every scope (set CALLGW_AUTH_CLIENTS_FILE to turn it on)")
 	}
 	g.api = restapi.NewServer(restapi.Config{
-		Addr:           cfg.HTTPAddr,
-		DefaultTimeout: cfg.DefaultTimeout,
-		MaxTimeout:     cfg.MaxTimeout,
-		Auth:           auth,
-		AccessLog:      cfg.AccessLog,
-		Log:            log,
-		Registry:       metrics,
+		Addr:             cfg.HTTPAddr,
+		DefaultTimeout:   cfg.DefaultTimeout,
+		MaxTimeout:       cfg.MaxTimeout,
+		Auth:             auth,
+		AccessLog:        cfg.AccessLog,
+		CORSOrigins:      cfg.CORSOrigins,
+		WSOriginPatterns: cfg.WSOrigins,
+		Log:              log,
+		Registry:         metrics,
 	}, g.svc, g.reg, g.streams, g)
 	return g, nil
 }
