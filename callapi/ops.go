@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/callgw/callgw/gateway"
@@ -131,6 +132,8 @@ type TransferRequest struct {
 type CallList struct {
 	Calls        []*Call  `json:"calls"`
 	MissingNodes []string `json:"missing_nodes"`
+	// NextCursor is set when a Limit cut the list: pass it as Cursor.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // BridgeList is the answer of GET /v1/bridges.
@@ -156,8 +159,12 @@ type Token struct {
 // ListCallsFilter narrows GET /v1/calls.
 type ListCallsFilter struct {
 	Node  string
-	State CallState
+	State CallState // "ended": the calls that ended recently (call records)
 	Tag   string
+	// Limit cuts the list into pages (1-1000; 0: everything); Cursor is
+	// the NextCursor of the previous page.
+	Limit  int
+	Cursor string
 }
 
 func esc(s string) string { return url.PathEscape(s) }
@@ -239,7 +246,11 @@ func (c *Client) OriginateAsync(ctx context.Context, req OriginateRequest, opts 
 // ListCalls lists the tenant's live calls across all nodes (GET /v1/calls).
 func (c *Client) ListCalls(ctx context.Context, f ListCallsFilter, opts ...CallOption) (*CallList, error) {
 	var l CallList
-	err := c.call(ctx, http.MethodGet, "/v1/calls", nil, &l, opts, "node", f.Node, "state", string(f.State), "tag", f.Tag)
+	limit := ""
+	if f.Limit > 0 {
+		limit = strconv.Itoa(f.Limit)
+	}
+	err := c.call(ctx, http.MethodGet, "/v1/calls", nil, &l, opts, "node", f.Node, "state", string(f.State), "tag", f.Tag, "limit", limit, "cursor", f.Cursor)
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,8 @@ type Gateway struct {
 	AccessLog       string        // CALLGW_ACCESS_LOG: all, errors, off
 	CORSOrigins     []string      // CALLGW_CORS_ORIGINS: browser origins allowed (comma-separated)
 	WSOrigins       []string      // CALLGW_WS_ORIGINS: extra WebSocket origin host patterns
+	CallRecords     int           // CALLGW_CALL_RECORDS: ended calls kept readable (0: off)
+	CallRecordsTTL  time.Duration // CALLGW_CALL_RECORDS_TTL: how long
 }
 
 // AuthClient is one OAuth2 client as written in the clients file (JSON):
@@ -198,6 +200,8 @@ func (s *set) gateway(g *Gateway) {
 	s.dur(&g.AuthTokenTTL, "auth-token-ttl", "CALLGW_AUTH_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
 	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
 	s.list(&g.CORSOrigins, "cors-origins", "CALLGW_CORS_ORIGINS", "browser origins (scheme://host[:port], comma-separated, or *) that may call the API and open the event streams")
+	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended); 0: off")
+	s.dur(&g.CallRecordsTTL, "call-records-ttl", "CALLGW_CALL_RECORDS_TTL", time.Hour, "how long an ended call stays readable")
 	s.list(&g.WSOrigins, "ws-origins", "CALLGW_WS_ORIGINS", "host patterns (*.example.com) of further browser origins allowed on the WebSocket stream")
 }
 
@@ -220,6 +224,9 @@ func (s *set) list(p *[]string, name, env, usage string) {
 func (g *Gateway) finish() error {
 	if g.DefaultTimeout <= 0 || g.MaxTimeout < g.DefaultTimeout {
 		return errors.New("config: default-timeout must be > 0 and <= max-timeout")
+	}
+	if g.CallRecords < 0 || g.CallRecordsTTL <= 0 {
+		return errors.New("config: call-records must be >= 0 and call-records-ttl > 0")
 	}
 	switch g.AccessLog {
 	case "all", "errors", "off":

@@ -87,6 +87,32 @@ func age(t time.Time) string {
 	return time.Since(t).Truncate(time.Second).String()
 }
 
+func endedAt(c *callapi.Call) string {
+	if c.EndedAt == nil {
+		return "-"
+	}
+	return c.EndedAt.Local().Format("15:04:05")
+}
+
+// outcome is "16 Normal Clearing by api".
+func outcome(c *callapi.Call) string {
+	if c.Hangup == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%d %s", c.Hangup.Cause, c.Hangup.CauseText)
+	if c.EndReason != "" {
+		s += " by " + c.EndReason
+	}
+	return s
+}
+
+func ms(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	return (time.Duration(*p) * time.Millisecond).String()
+}
+
 func (a *app) showCall(c *callapi.Call) error {
 	return a.show(c, func() {
 		rows := [][]string{{"id", string(c.ID)}, {"node", string(c.Node)}, {"state", string(c.State)}, {"direction", string(c.Direction)},
@@ -101,7 +127,10 @@ func (a *app) showCall(c *callapi.Call) error {
 			rows = append(rows, []string{"bridge", string(c.BridgeID)})
 		}
 		if c.Hangup != nil {
-			rows = append(rows, []string{"hangup", fmt.Sprintf("%d %s %s", c.Hangup.Cause, c.Hangup.CauseText, c.Hangup.DialStatus)})
+			rows = append(rows, []string{"outcome", outcome(c) + " " + c.Hangup.DialStatus})
+		}
+		if c.EndedAt != nil {
+			rows = append(rows, []string{"ended", c.EndedAt.Local().Format(time.DateTime)}, []string{"duration", ms(c.DurationMS)}, []string{"talk", ms(c.TalkMS)})
 		}
 		for k, v := range c.Variables {
 			rows = append(rows, []string{"var " + k, v})
@@ -156,8 +185,10 @@ func cmdOriginate(a *app, fs *flag.FlagSet) func(context.Context, []string) erro
 func cmdList(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	var f callapi.ListCallsFilter
 	fs.StringVar(&f.Node, "node", "", "only this node")
-	fs.Func("state", "only this state (down, dialing, ringing, up, busy)", func(s string) error { f.State = callapi.CallState(s); return nil })
+	fs.Func("state", "only this state (down, dialing, ringing, up, busy), or ended: the calls that ended recently", func(s string) error { f.State = callapi.CallState(s); return nil })
 	fs.StringVar(&f.Tag, "tag", "", "only calls with this tag")
+	fs.IntVar(&f.Limit, "limit", 0, "at most this many calls, and the cursor of the next page (0: all)")
+	fs.StringVar(&f.Cursor, "cursor", "", "the next page: the cursor a --limit listing printed")
 	return func(ctx context.Context, _ []string) error {
 		l, err := a.client.ListCalls(ctx, f, a.callOpts()...)
 		if err != nil {
@@ -165,11 +196,21 @@ func cmdList(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		return a.show(l, func() {
 			var rows [][]string
-			for _, c := range l.Calls {
-				rows = append(rows, []string{string(c.ID), string(c.Node), string(c.State), string(c.Direction), orDash(c.From), orDash(c.To), age(c.CreatedAt), orDash(strings.Join(c.Tags, ","))})
+			if f.State == "ended" {
+				for _, c := range l.Calls {
+					rows = append(rows, []string{string(c.ID), string(c.Node), orDash(c.From), orDash(c.To), endedAt(c), outcome(c), ms(c.DurationMS), ms(c.TalkMS), orDash(strings.Join(c.Tags, ","))})
+				}
+				a.table("ID\tNODE\tFROM\tTO\tENDED\tOUTCOME\tDURATION\tTALK\tTAGS", rows)
+			} else {
+				for _, c := range l.Calls {
+					rows = append(rows, []string{string(c.ID), string(c.Node), string(c.State), string(c.Direction), orDash(c.From), orDash(c.To), age(c.CreatedAt), orDash(strings.Join(c.Tags, ","))})
+				}
+				a.table("ID\tNODE\tSTATE\tDIR\tFROM\tTO\tAGE\tTAGS", rows)
 			}
-			a.table("ID\tNODE\tSTATE\tDIR\tFROM\tTO\tAGE\tTAGS", rows)
 			fmt.Fprintf(a.out, "%d call(s)", len(l.Calls))
+			if l.NextCursor != "" {
+				fmt.Fprintf(a.out, "; more: --cursor %s", l.NextCursor)
+			}
 			if len(l.MissingNodes) > 0 {
 				fmt.Fprintf(a.out, "; nodes that did not answer (their calls are missing): %s", strings.Join(l.MissingNodes, ", "))
 			}

@@ -98,6 +98,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"list", "--node", "pbx1"}, "GET /v1/calls?node=pbx1  Bearer tok",
 			[]string{"ID  NODE  STATE  DIR       FROM  TO           AGE", "c1  pbx1  up     outbound  -     PJSIP/alice", "1 call(s); nodes that did not answer (their calls are missing): pbx2"}, ""},
 		{[]string{"--json", "--token", "t2", "list"}, "GET /v1/calls  Bearer t2", []string{`"missing_nodes": [`, `"id": "c1"`}, ""},
+		{[]string{"list", "--state", "ended", "--limit", "5"}, "GET /v1/calls?limit=5&state=ended  Bearer tok", []string{"ID  NODE  FROM  TO           ENDED  OUTCOME  DURATION  TALK  TAGS"}, ""},
 		{[]string{"list", "--json"}, "GET /v1/calls  Bearer tok", []string{`"missing_nodes": [`, `"id": "c1"`}, ""},
 		{[]string{"hangup", "c1", "--reason", "busy"}, "DELETE /v1/calls/c1?reason=busy  Bearer tok", []string{"hung up c1"}, ""},
 		{[]string{"get", "missing"}, "GET /v1/calls/missing  Bearer tok", nil, "404 not_found: call missing not found (request rq1)"},

@@ -57,6 +57,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry(), locs: gateway.NewLocations(0)}
 	g.svc = gateway.NewService(bus, g.reg, g.locs)
+	g.svc.Records = gateway.NewRecords(cfg.CallRecords, cfg.CallRecordsTTL)
 	metrics := newMetrics()
 	registerBus(metrics, bus)
 	g.ops = metrics
@@ -131,7 +132,8 @@ func (g *Gateway) observe(ctx context.Context) error {
 	defer hbSub.Close()
 	// The events that call and bridge locations are learnt from. Every
 	// event is taken (for the hub) only while HTTP streams exist.
-	evSub, err := g.bus.SubscribeEvents(ctx, []string{"*.*.call.created.*", "*.*.call.hangup.*", "*.*.bridge.created.*", "*.*.bridge.destroyed.*"}, g.learn)
+	evSub, err := g.bus.SubscribeEvents(ctx, []string{"*.*.call.created.*", "*.*.call.answered.*", "*.*.call.bridged.*", "*.*.call.unbridged.*",
+		"*.*.call.hangup.*", "*.*.bridge.created.*", "*.*.bridge.destroyed.*"}, g.learn)
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe events: %w", err)
 	}
@@ -161,8 +163,9 @@ func (g *Gateway) observe(ctx context.Context) error {
 	}
 }
 
-// learn updates the location cache from an event.
+// learn updates the location cache and the call records from an event.
 func (g *Gateway) learn(e *gateway.Event) {
+	g.svc.Records.Observe(e)
 	switch e.Type {
 	case gateway.EvCallCreated:
 		g.locs.Put(gateway.CallKey(e.CallID), e.Node)
