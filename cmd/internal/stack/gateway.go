@@ -84,6 +84,10 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	return g, nil
 }
 
+// Metrics returns the registry the gateway's ops endpoint serves (callgw
+// dev adds the worker's metrics to it).
+func (g *Gateway) Metrics() *prometheus.Registry { return g.ops }
+
 // Ready reports whether the gateway can serve: broker connected and at
 // least one node up.
 func (g *Gateway) Ready() error {
