@@ -48,6 +48,29 @@ type restClient struct {
 	hc        *http.Client
 	timeout   time.Duration
 	abandoned atomic.Int64
+	// observe, when set, is told of each request (Config.Observer).
+	observe func(method, route string, status int, d time.Duration)
+}
+
+// ariRoute is path with its ids replaced by {id}, a bounded metric label:
+// /channels/4f7c…/play → /channels/{id}/play,
+// /recordings/stored/kept → /recordings/stored/{id}.
+func ariRoute(path string) string {
+	seg := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	id := -1
+	switch seg[0] {
+	case "channels", "bridges", "playbacks", "applications", "deviceStates", "mailboxes", "sounds":
+		id = 1
+	case "recordings", "endpoints":
+		id = 2
+	}
+	if id >= 0 && id < len(seg) && !(seg[0] == "channels" && seg[1] == "create") {
+		seg[id] = "{id}"
+	}
+	if seg[0] == "endpoints" && len(seg) > 1 && len(seg[1]) > 16 {
+		seg[1] = "{tech}"
+	}
+	return "/" + strings.Join(seg, "/")
 }
 
 func newRESTClient(base, user, password string, timeout time.Duration, maxConns int) *restClient {
@@ -87,7 +110,7 @@ func (e *ariError) Error() string {
 
 // do runs one request. path is already escaped (use seg for ids); q and body
 // may be nil; out, when not nil, receives the decoded 2xx JSON answer.
-func (c *restClient) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+func (c *restClient) do(ctx context.Context, method, path string, q url.Values, body, out any) (err error) {
 	if _, ok := ctx.Deadline(); !ok && c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -113,7 +136,15 @@ func (c *restClient) do(ctx context.Context, method, path string, q url.Values, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.SetBasicAuth(c.user, c.password)
+	status := 0 // 0: no answer
+	if c.observe != nil {
+		start := time.Now()
+		defer func() { c.observe(method, ariRoute(path), status, time.Since(start)) }()
+	}
 	resp, err := c.hc.Do(req)
+	if err == nil {
+		status = resp.StatusCode
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			c.abandoned.Add(1)

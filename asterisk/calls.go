@@ -116,10 +116,12 @@ type meta struct {
 // is safe for concurrent use; the events of one call must be fed in ARI's
 // order by one goroutine at a time (the dispatcher's shard of that call).
 type tracker struct {
-	node   gateway.NodeID
-	app    string
-	tenant string // of events of bridges not created through callgw: the node's default tenant
-	now    func() time.Time
+	// onEnded, when set, is told of each announced call's end (metrics).
+	onEnded func(cause int, reason string)
+	node    gateway.NodeID
+	app     string
+	tenant  string // of events of bridges not created through callgw: the node's default tenant
+	now     func() time.Time
 
 	mu      sync.Mutex
 	calls   map[gateway.CallID]*call
@@ -327,6 +329,9 @@ func (t *tracker) endLocked(c *call, cause int, text, reason string, at time.Tim
 		// Never announced (its originate failed before any sign of it):
 		// nothing to close for subscribers.
 		return nil
+	}
+	if t.onEnded != nil {
+		t.onEnded(cause, reason)
 	}
 	return t.event(c, gateway.EvCallHangup, at, gateway.HangupData{Hangup: *c.hangup, Reason: reason}, raw)
 }

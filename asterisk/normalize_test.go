@@ -448,3 +448,22 @@ func FuzzPeekType(f *testing.F) {
 		}
 	})
 }
+
+func TestARIRoute(t *testing.T) {
+	for path, want := range map[string]string{
+		"/channels/4f7c-1/play":             "/channels/{id}/play",
+		"/channels":                         "/channels",
+		"/channels/create":                  "/channels/create",
+		"/bridges/b1/addChannel":            "/bridges/{id}/addChannel",
+		"/recordings/stored/kept":           "/recordings/stored/{id}",
+		"/recordings/live/r1/stop":          "/recordings/live/{id}/stop",
+		"/asterisk/info":                    "/asterisk/info",
+		"/playbacks/p1":                     "/playbacks/{id}",
+		"/endpoints/PJSIP/alice":            "/endpoints/PJSIP/{id}",
+		"/applications/callgw/subscription": "/applications/{id}/subscription",
+	} {
+		if got := ariRoute(path); got != want {
+			t.Errorf("ariRoute(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

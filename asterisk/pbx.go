@@ -50,6 +50,21 @@ type Config struct {
 	// asynchronously (amqpbus.Bus does); it waits only when the window is
 	// full. 1 publishes synchronously, one confirm at a time [256].
 	PublishWindow int
+	// Observer, when set, is told of every ARI REST request and every call
+	// that ended (metrics: see cmd/internal/stack).
+	Observer Observer
+}
+
+// Observer receives the adapter's measurements. Its methods are called
+// from the request and event paths and must return promptly.
+type Observer interface {
+	// ARIRequest is one ARI REST call: its method, the route with ids
+	// replaced by {id} (a bounded label), the HTTP status (0 when no
+	// answer came) and how long it took.
+	ARIRequest(method, route string, status int, d time.Duration)
+	// CallEnded is a call's end: its Q.850 cause and who or what ended it
+	// (the reason of call.hangup).
+	CallEnded(cause int, reason string)
 }
 
 func (c *Config) validate() error {
@@ -150,6 +165,10 @@ func NewPBX(cfg Config, events gateway.EventSink) (*PBX, error) {
 		rest:  newRESTClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConns),
 		calls: newTracker(cfg.Node, cfg.App, cfg.Tenant),
 		ready: make(chan struct{}),
+	}
+	if cfg.Observer != nil {
+		p.rest.observe = cfg.Observer.ARIRequest
+		p.calls.onEnded = cfg.Observer.CallEnded
 	}
 	p.shards = make([]chan item, cfg.Shards)
 	for i := range p.shards {

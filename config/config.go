@@ -57,12 +57,16 @@ type Gateway struct {
 	// AuthMaxTokenLifetime refuses any token living longer (exp - iat) or
 	// older than this (CALLGW_AUTH_MAX_TOKEN_LIFETIME).
 	AuthMaxTokenLifetime  time.Duration
-	AuthFailuresPerMinute int          // CALLGW_AUTH_FAILURES_PER_MINUTE: failed token requests refilled per client id and per address
-	AuthFailureBurst      int          // CALLGW_AUTH_FAILURE_BURST: failed token requests allowed at once
-	AuthClients           []AuthClient // read from AuthClientsFile (and re-read on change or SIGHUP)
-	AccessLog             string       // CALLGW_ACCESS_LOG: all, errors, off
-	StreamsPerToken       int          // CALLGW_STREAMS_PER_TOKEN: open event streams per token
-	StreamsPerTenant      int          // CALLGW_STREAMS_PER_TENANT: open event streams per tenant, all gateways' tokens of it on this gateway
+	AuthFailuresPerMinute int           // CALLGW_AUTH_FAILURES_PER_MINUTE: failed token requests refilled per client id and per address
+	AuthFailureBurst      int           // CALLGW_AUTH_FAILURE_BURST: failed token requests allowed at once
+	AuthClients           []AuthClient  // read from AuthClientsFile (and re-read on change or SIGHUP)
+	AccessLog             string        // CALLGW_ACCESS_LOG: all, errors, off
+	StreamsPerToken       int           // CALLGW_STREAMS_PER_TOKEN: open event streams per token
+	StreamsPerTenant      int           // CALLGW_STREAMS_PER_TENANT: open event streams per tenant, all gateways' tokens of it on this gateway
+	CORSOrigins           []string      // CALLGW_CORS_ORIGINS: browser origins allowed (comma-separated)
+	WSOrigins             []string      // CALLGW_WS_ORIGINS: extra WebSocket origin host patterns
+	CallRecords           int           // CALLGW_CALL_RECORDS: ended calls kept readable (0: off)
+	CallRecordsTTL        time.Duration // CALLGW_CALL_RECORDS_TTL: how long
 }
 
 // AuthClient is one OAuth2 client as written in the clients file (JSON):
@@ -279,11 +283,34 @@ func (s *set) gateway(g *Gateway) {
 	s.num(&g.StreamsPerToken, "streams-per-token", "CALLGW_STREAMS_PER_TOKEN", 8, "open event streams (SSE and WebSocket) one token may hold; past it: 429")
 	s.num(&g.StreamsPerTenant, "streams-per-tenant", "CALLGW_STREAMS_PER_TENANT", 64, "open event streams (SSE and WebSocket) all tokens of one tenant may hold on this gateway; past it: 429")
 	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
+	s.list(&g.CORSOrigins, "cors-origins", "CALLGW_CORS_ORIGINS", "browser origins (scheme://host[:port], comma-separated, or *) that may call the API and open the event streams")
+	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended); 0: off")
+	s.dur(&g.CallRecordsTTL, "call-records-ttl", "CALLGW_CALL_RECORDS_TTL", time.Hour, "how long an ended call stays readable")
+	s.list(&g.WSOrigins, "ws-origins", "CALLGW_WS_ORIGINS", "host patterns (*.example.com) of further browser origins allowed on the WebSocket stream")
+}
+
+// list is a comma-separated string setting.
+func (s *set) list(p *[]string, name, env, usage string) {
+	s.envs[name] = env
+	split := func(raw string) []string {
+		var out []string
+		for _, v := range strings.Split(raw, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	*p = split(s.env(env))
+	s.fs.Func(name, usage, func(v string) error { *p = split(v); return nil })
 }
 
 func (g *Gateway) finish() error {
 	if g.DefaultTimeout <= 0 || g.MaxTimeout < g.DefaultTimeout {
 		return errors.New("config: default-timeout must be > 0 and <= max-timeout")
+	}
+	if g.CallRecords < 0 || g.CallRecordsTTL <= 0 {
+		return errors.New("config: call-records must be >= 0 and call-records-ttl > 0")
 	}
 	switch g.AccessLog {
 	case "all", "errors", "off":

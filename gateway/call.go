@@ -42,6 +42,14 @@ type Call struct {
 	Variables  map[string]string `json:"variables,omitempty"`
 	BridgeID   BridgeID          `json:"bridge_id,omitempty"`
 	Hangup     *Hangup           `json:"hangup,omitempty"` // set once the call ended
+	// The outcome of an ended call, kept by the gateway's call records
+	// (Records): when it ended, who or what ended it (the reason of
+	// call.hangup: api, remote, timeout, left_stasis, lost), how long it
+	// lasted from creation and from the answer.
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	EndReason  string     `json:"end_reason,omitempty"`
+	DurationMS *int64     `json:"duration_ms,omitempty"`
+	TalkMS     *int64     `json:"talk_ms,omitempty"`
 }
 
 // Hangup says how a call ended.

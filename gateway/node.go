@@ -58,10 +58,31 @@ type NodeChange struct {
 type Registry struct {
 	mu    sync.Mutex
 	nodes map[NodeID]*Node
+	// silent are the nodes that went down by missing heartbeats (not by
+	// announcing it): their calls may still exist, unseen.
+	silent map[NodeID]bool
 }
 
 // NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{nodes: make(map[NodeID]*Node)} }
+func NewRegistry() *Registry {
+	return &Registry{nodes: make(map[NodeID]*Node), silent: make(map[NodeID]bool)}
+}
+
+// Silent returns, sorted, the nodes that stopped beating without
+// announcing they were going down, until they beat again: listings name
+// them in missing_nodes, since the calls they held may still be up.
+func (r *Registry) Silent(now time.Time) []NodeID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []NodeID
+	for id, n := range r.nodes {
+		if r.silent[id] || (n.State != NodeDown && n.stateAt(now) == NodeDown) {
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
 
 func (n *Node) stateAt(now time.Time) NodeState {
 	iv := time.Duration(n.IntervalMS) * time.Millisecond
@@ -85,6 +106,7 @@ func (r *Registry) Observe(hb Heartbeat, now time.Time) *NodeChange {
 		from = old.stateAt(now)
 	}
 	r.nodes[hb.Node] = &Node{Heartbeat: hb, LastSeen: now}
+	delete(r.silent, hb.Node)
 	to := r.nodes[hb.Node].stateAt(now)
 	if !ok || from != to {
 		return &NodeChange{Node: hb.Node, From: from, To: to}
@@ -102,6 +124,7 @@ func (r *Registry) Sweep(now time.Time) []NodeChange {
 		if n.State != NodeDown && n.stateAt(now) == NodeDown {
 			out = append(out, NodeChange{Node: id, From: n.State, To: NodeDown})
 			n.State = NodeDown
+			r.silent[id] = true
 		}
 	}
 	return out

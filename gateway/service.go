@@ -20,7 +20,10 @@ type Service struct {
 	// Rules are checked before a command is published, for an early 400;
 	// the workers check them again (nil: the strict defaults).
 	Rules *InputRules
-	Now   func() time.Time // nil = time.Now
+	// Records, when set, answers for calls that ended (Call, and Calls
+	// with state ended).
+	Records *Records
+	Now     func() time.Time // nil = time.Now
 }
 
 // NewService wires a Service.
@@ -543,7 +546,7 @@ func (s *Service) StoredRecording(ctx context.Context, o Options, name string, a
 func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, each func(*Reply) error) ([]NodeID, error) {
 	expect := s.Nodes.Live(s.now())
 	if len(expect) == 0 {
-		return nil, nil
+		return s.Nodes.Silent(s.now()), nil
 	}
 	cmd, err := s.newCommand(Options{Tenant: o.Tenant}, a, args)
 	if err != nil {
@@ -566,11 +569,15 @@ func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, 
 			missing = append(missing, n)
 		}
 	}
-	return missing, nil
+	// Nodes that went silent were not asked, but may hold calls.
+	return append(missing, s.Nodes.Silent(s.now())...), nil
 }
 
 // Call returns one call.
 func (s *Service) Call(ctx context.Context, o Options, id CallID) (*Call, error) {
+	if rec, ok := s.Records.Ended(o.Tenant, id, s.now()); ok {
+		return rec, nil // ended: its record, without asking the nodes
+	}
 	var c Call
 	if _, err := s.callCommand(ctx, Options{Tenant: o.Tenant}, id, ActCallGet, nil, &c); err != nil {
 		return nil, err
@@ -614,6 +621,9 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*Cal
 		return nil
 	}
 	var missing []NodeID
+	if req.State == StateEnded {
+		return s.Records.List(o.Tenant, req.Node, req.ListArgs, s.now()), nil, nil
+	}
 	if req.Node != "" {
 		if err := s.checkNode(req.Node); err != nil {
 			return nil, nil, err

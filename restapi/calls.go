@@ -12,11 +12,12 @@ import (
 type callList struct {
 	Calls        []*gateway.Call  `json:"calls"`
 	MissingNodes []gateway.NodeID `json:"missing_nodes"`
+	NextCursor   string           `json:"next_cursor,omitempty"`
 }
 
 var callStates = map[gateway.CallState]bool{
 	gateway.StateDown: true, gateway.StateDialing: true, gateway.StateRinging: true,
-	gateway.StateUp: true, gateway.StateBusy: true,
+	gateway.StateUp: true, gateway.StateBusy: true, gateway.StateEnded: true,
 }
 
 func callURL(id gateway.CallID) string { return "/v1/calls/" + url.PathEscape(string(id)) }
@@ -80,7 +81,12 @@ func (s *Server) handleOriginate(w http.ResponseWriter, r *http.Request) {
 // handleListCalls serves GET /v1/calls.
 func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if err := checkQuery(q, "node", "state", "tag", "timeout"); err != nil {
+	if err := checkQuery(q, "node", "state", "tag", "timeout", "limit", "cursor"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pg, err := pageOf(q)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -92,7 +98,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Has("state") && !callStates[req.State] {
-		s.fail(w, r, gateway.Invalid("state", "%q is not one of down, dialing, ringing, up, busy", req.State))
+		s.fail(w, r, gateway.Invalid("state", "%q is not one of down, dialing, ringing, up, busy, ended", req.State))
 		return
 	}
 	if q.Has("tag") && !gateway.ValidTag(req.Tag) {
@@ -121,7 +127,8 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	if missing == nil {
 		missing = []gateway.NodeID{}
 	}
-	writeJSON(w, http.StatusOK, callList{Calls: calls, MissingNodes: missing})
+	calls, next := pg.apply(calls)
+	writeJSON(w, http.StatusOK, callList{Calls: calls, MissingNodes: missing, NextCursor: next})
 }
 
 // callID reads and checks the {id} path parameter.

@@ -32,7 +32,9 @@ type EventFilter struct {
 
 // Match reports whether e passes f (LastEventID aside).
 func (f EventFilter) Match(e *gateway.Event) bool {
-	if f.Tenant != "" && e.Tenant != f.Tenant {
+	// Node events belong to no tenant (their key starts with "_"): every
+	// tenant's streams carry them, as docs/events.md promises.
+	if f.Tenant != "" && e.Tenant != f.Tenant && (e.Tenant != "" || e.Type.Resource() != "node") {
 		return false
 	}
 	if f.Node != "" && e.Node != f.Node {

@@ -17,7 +17,8 @@ var openAPI []byte
 func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 
 // routes builds the router. Middleware order: request id, access log (and
-// metrics), recoverer; then per group authentication and scopes.
+// metrics), recoverer, CORS (cors.go: a preflight needs no token); then
+// per group authentication and scopes.
 //
 // Metrics are not served here: the API port may face the internet, and
 // /metrics would tell anyone the traffic of every tenant. They belong on
@@ -25,7 +26,7 @@ func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 // CALLGW_METRICS_ADDR), so /metrics on the API port answers 404.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, s.accessLog, s.recoverer)
+	r.Use(requestID, s.accessLog, s.recoverer, s.cors)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, gateway.Errorf(gateway.ENotFound, "no such resource: %s", r.URL.Path))
 	})

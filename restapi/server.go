@@ -123,6 +123,11 @@ type Config struct {
 	// Streams bounds the open event streams per token and per tenant.
 	Streams StreamLimits
 
+	// CORSOrigins lists the browser origins (scheme://host[:port], or "*")
+	// that may call the API and open the event streams from a page
+	// (restapi/cors.go); empty: none.
+	CORSOrigins []string
+
 	Auth AuthConfig
 
 	Log *zap.Logger // nil: no logging

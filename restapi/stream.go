@@ -43,6 +43,9 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 			if !validTypePattern(t) {
 				return f, gateway.Invalid("type", "%q is not an event type (call.hangup) or prefix (call. or call.*)", t)
 			}
+			if !gateway.KnownEventTypePattern(t) {
+				return f, gateway.Invalid("type", "%q matches no event type (%s)", t, knownTypes())
+			}
 			f.Types = append(f.Types, t)
 		}
 	}
@@ -59,6 +62,18 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 		return f, gateway.Invalid("Last-Event-ID", "longer than 128 characters")
 	}
 	return f, nil
+}
+
+// knownTypes lists the event types for an error message.
+func knownTypes() string {
+	var b strings.Builder
+	for i, t := range gateway.EventTypes() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(t))
+	}
+	return b.String()
 }
 
 func validTypePattern(t string) bool {
@@ -233,7 +248,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	s.streams.Add(1)
 	defer s.streams.Done()
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.cfg.WSOriginPatterns})
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.wsOriginPatterns()})
 	if err != nil {
 		return // Accept answered the client already
 	}

@@ -1,75 +1,222 @@
-// Command callctl is a command-line client of the callgw CallAPI: place,
-// list, inspect and hang up calls, list nodes, and tail events.
+// Command callctl is the command-line client of the callgw CallAPI: every
+// operation of the API, tables for people and --json for scripts, and a
+// live, readable event tail.
 //
 //	callctl originate Local/answer@callgw-test --wait answered
 //	callctl list
-//	callctl get <call-id>
-//	callctl hangup <call-id> [--reason busy]
-//	callctl nodes
-//	callctl events [--call <id>] [--type call.] [--tag t]
+//	callctl events --type call. --call <id>
+//	callctl timeline <call-id>
+//	callctl hangup <call-id>
 //
-// CALLGW_URL (default http://127.0.0.1:8080) names the gateway and
-// CALLGW_TOKEN, when set, is sent as a bearer token.
+// `callctl help` lists every command; `callctl <command> --help` its flags.
+// The gateway is --url or CALLGW_URL (default http://127.0.0.1:8080); the
+// token is --token, CALLGW_TOKEN, or the one `callctl login` saved.
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
+
+	"github.com/callgw/callgw/callapi"
 )
-
-const usage = `callctl — command-line client of the callgw CallAPI
-
-Usage:
-  callctl originate <endpoint> [--from F] [--node N] [--wait none|answered] [--tag T] [--var K=V] [--timeout 5s]
-  callctl list [--node N] [--state S] [--tag T]
-  callctl get <call-id>
-  callctl hangup <call-id> [--reason R]
-  callctl nodes
-  callctl events [--call ID] [--type T] [--node N] [--tag T]
-
-Environment: CALLGW_URL (default http://127.0.0.1:8080), CALLGW_TOKEN (bearer token).
-`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c := &client{base: strings.TrimRight(envOr("CALLGW_URL", "http://127.0.0.1:8080"), "/"), token: os.Getenv("CALLGW_TOKEN"), http: http.DefaultClient, out: os.Stdout}
-	if err := c.run(ctx, os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "callctl:", err)
+	a := &app{out: os.Stdout, errOut: os.Stderr, env: os.Getenv, in: os.Stdin, colour: isTerminal(os.Stdout)}
+	if err := a.run(ctx, os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "callctl:", describe(err))
 		os.Exit(1)
 	}
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
+// describe is the text of an error for a person: a gateway error with its
+// code and request id.
+func describe(err error) string {
+	var pe *callapi.Error
+	if errors.As(err, &pe) {
+		msg := fmt.Sprintf("%d %s", pe.Status, pe.Code)
+		if pe.Detail != "" {
+			msg += ": " + pe.Detail
+		} else if pe.ErrorDescription != "" {
+			msg += ": " + pe.ErrorDescription
+		}
+		if pe.RequestID != "" {
+			msg += " (request " + pe.RequestID + ")"
+		}
+		return msg
+	}
+	return err.Error()
+}
+
+// app is one invocation: global settings and where output goes.
+type app struct {
+	out, errOut io.Writer
+	in          io.Reader
+	env         func(string) string
+	colour      bool // stdout is a terminal (--color=auto)
+
+	url, token string
+	json       bool
+	timeout    time.Duration
+	client     *callapi.Client
+	opts       []callapi.Option // added to the client's (tests: the HTTP client)
+}
+
+// command is one callctl command.
+type command struct {
+	name    string
+	args    string // positional arguments, for help
+	summary string
+	// flags declares the command's flags on fs and returns the function
+	// that runs it with the positional arguments.
+	flags func(a *app, fs *flag.FlagSet) func(ctx context.Context, pos []string) error
+	// nargs is the number of positional arguments: exact when >= 0;
+	// -1 means at least min.
+	nargs, min int
+}
+
+// global declares the flags every command takes.
+func (a *app) global(fs *flag.FlagSet) {
+	fs.StringVar(&a.url, "url", envOr(a.env, "CALLGW_URL", "http://127.0.0.1:8080"), "gateway base URL (CALLGW_URL)")
+	fs.StringVar(&a.token, "token", a.env("CALLGW_TOKEN"), "bearer token (CALLGW_TOKEN; default: the one `callctl login` saved)")
+	fs.BoolVar(&a.json, "json", false, "print the API's JSON instead of tables and lines")
+	fs.DurationVar(&a.timeout, "timeout", 0, "command deadline on the gateway, e.g. 30s (default: the gateway's, 5s)")
+	fs.Func("color", "colour: auto (when a terminal), always, never (NO_COLOR also turns it off)", func(s string) error {
+		switch s {
+		case "auto":
+		case "always":
+			a.colour = true
+		case "never":
+			a.colour = false
+		default:
+			return fmt.Errorf("want auto, always or never")
+		}
+		return nil
+	})
+}
+
+func envOr(env func(string) string, k, def string) string {
+	if v := env(k); v != "" {
 		return v
 	}
 	return def
 }
 
-type client struct {
-	base  string
-	token string
-	http  *http.Client
-	out   io.Writer
+// callOpts are the per-request options from the global flags.
+func (a *app) callOpts() []callapi.CallOption {
+	if a.timeout > 0 {
+		return []callapi.CallOption{callapi.WithTimeout(a.timeout)}
+	}
+	return nil
 }
 
-type multi []string
+// connect makes the API client from the global flags and the saved login.
+func (a *app) connect() error {
+	tok := a.token
+	if tok == "" {
+		if s, err := loadLogin(a.env); err == nil && s.URL == strings.TrimRight(a.url, "/") && time.Now().Before(s.Expires) {
+			tok = s.Token
+		}
+	}
+	opts := append([]callapi.Option{callapi.WithUserAgent("callctl")}, a.opts...)
+	if tok != "" {
+		opts = append(opts, callapi.WithToken(tok))
+	}
+	c, err := callapi.New(a.url, opts...)
+	if err != nil {
+		return err
+	}
+	a.client = c
+	return nil
+}
 
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+func (a *app) run(ctx context.Context, args []string) error {
+	if a.env("NO_COLOR") != "" || a.env("TERM") == "dumb" {
+		a.colour = false
+	}
+	args = hoistCommand(args)
+	if len(args) == 0 {
+		a.usage(a.errOut)
+		return errors.New("no command given (callctl help)")
+	}
+	name := args[0]
+	switch name {
+	case "__flags": // for the completion scripts
+		if len(args) == 2 {
+			if c, ok := commandByName(args[1]); ok {
+				fmt.Fprintln(a.out, strings.Join(flagNames(a, c), " "))
+			}
+		}
+		return nil
+	case "help", "-h", "--help":
+		if len(args) > 1 {
+			return a.run(ctx, []string{args[1], "--help"})
+		}
+		a.usage(a.out)
+		return nil
+	}
+	cmd, ok := commandByName(name)
+	if !ok {
+		return fmt.Errorf("unknown command %q (callctl help lists them)", name)
+	}
+	fs := flag.NewFlagSet("callctl "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(a.errOut)
+	a.global(fs)
+	runFn := cmd.flags(a, fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: callctl %s %s\n\n%s\n\nFlags:\n", cmd.name, cmd.args, cmd.summary)
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	switch {
+	case cmd.nargs >= 0 && len(pos) != cmd.nargs:
+		return fmt.Errorf("%s takes %s (callctl %s --help)", cmd.name, plural(cmd.nargs, cmd.args), cmd.name)
+	case cmd.nargs < 0 && len(pos) < cmd.min:
+		return fmt.Errorf("%s takes %s (callctl %s --help)", cmd.name, cmd.args, cmd.name)
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	return runFn(ctx, pos)
+}
+
+// hoistCommand moves the command name to the front when global flags
+// come first: callctl --url U list → callctl list --url U.
+func hoistCommand(args []string) []string {
+	valued := map[string]bool{"url": true, "token": true, "timeout": true, "color": true}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if !strings.HasPrefix(arg, "-") {
+			out := append([]string{arg}, args[:i]...)
+			return append(out, args[i+1:]...)
+		}
+		if name := strings.TrimLeft(arg, "-"); !strings.Contains(name, "=") && valued[name] {
+			i++
+		}
+	}
+	return args
+}
+
+func plural(n int, args string) string {
+	if n == 0 {
+		return "no arguments"
+	}
+	return args
+}
 
 // parse parses flags that may come after positional arguments.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -86,182 +233,41 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func (c *client) run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(os.Stderr, usage)
-		return errors.New("no command given")
+func (a *app) usage(w io.Writer) {
+	fmt.Fprint(w, "callctl — command-line client of the callgw CallAPI\n\nUsage: callctl <command> [arguments] [flags]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
 	}
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	switch args[0] {
-	case "originate":
-		from, node, wait, timeout := fs.String("from", "", "caller id"), fs.String("node", "", "node (default: any)"), fs.String("wait", "none", "none or answered"), fs.String("timeout", "", "deadline, e.g. 30s")
-		var tags, vars multi
-		fs.Var(&tags, "tag", "tag (repeatable)")
-		fs.Var(&vars, "var", "channel variable K=V (repeatable)")
-		pos, err := parse(fs, args[1:])
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return errors.New("originate takes one endpoint, e.g. PJSIP/alice")
-		}
-		body := map[string]any{"to": pos[0], "wait": *wait}
-		if *from != "" {
-			body["from"] = *from
-		}
-		if *node != "" {
-			body["node"] = *node
-		}
-		if len(tags) > 0 {
-			body["tags"] = tags
-		}
-		if len(vars) > 0 {
-			m := map[string]string{}
-			for _, kv := range vars {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok {
-					return fmt.Errorf("--var %q: want K=V", kv)
-				}
-				m[k] = v
-			}
-			body["variables"] = m
-		}
-		q := url.Values{}
-		if *timeout != "" {
-			q.Set("timeout", *timeout)
-		}
-		return c.do(ctx, "POST", "/v1/calls", q, body)
-	case "list":
-		node, state, tag := fs.String("node", "", "only this node"), fs.String("state", "", "only this state"), fs.String("tag", "", "only this tag")
-		if _, err := parse(fs, args[1:]); err != nil {
-			return err
-		}
-		q := url.Values{}
-		for k, v := range map[string]string{"node": *node, "state": *state, "tag": *tag} {
-			if v != "" {
-				q.Set(k, v)
-			}
-		}
-		return c.do(ctx, "GET", "/v1/calls", q, nil)
-	case "get", "hangup":
-		reason := fs.String("reason", "", "hangup reason: normal, busy, congestion, no_answer, …")
-		pos, err := parse(fs, args[1:])
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return fmt.Errorf("%s takes one call id", args[0])
-		}
-		if args[0] == "get" {
-			return c.do(ctx, "GET", "/v1/calls/"+url.PathEscape(pos[0]), nil, nil)
-		}
-		q := url.Values{}
-		if *reason != "" {
-			q.Set("reason", *reason)
-		}
-		return c.do(ctx, "DELETE", "/v1/calls/"+url.PathEscape(pos[0]), q, nil)
-	case "nodes":
-		return c.do(ctx, "GET", "/v1/nodes", nil, nil)
-	case "events":
-		call, typ, node, tag := fs.String("call", "", "one call"), fs.String("type", "", "event type or prefix (call.)"), fs.String("node", "", "one node"), fs.String("tag", "", "one tag")
-		if _, err := parse(fs, args[1:]); err != nil {
-			return err
-		}
-		q := url.Values{}
-		for k, v := range map[string]string{"call_id": *call, "type": *typ, "node": *node, "tag": *tag} {
-			if v != "" {
-				q.Set(k, v)
-			}
-		}
-		return c.tail(ctx, q)
-	case "help", "-h", "--help":
-		fmt.Fprint(c.out, usage)
-		return nil
-	}
-	return fmt.Errorf("unknown command %q (callctl help)", args[0])
+	fmt.Fprint(w, `
+Every command takes --url (CALLGW_URL), --token (CALLGW_TOKEN), --json, --timeout and --color.
+callctl <command> --help shows a command's arguments and flags.
+`)
 }
 
-func (c *client) request(ctx context.Context, method, path string, q url.Values, body any) (*http.Response, error) {
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
+var commandIndex = sync.OnceValue(func() map[string]command {
+	m := map[string]command{}
+	for _, c := range commands() {
+		m[c.name] = c
 	}
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, r)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	return c.http.Do(req)
+	return m
+})
+
+func commandByName(name string) (command, bool) {
+	c, ok := commandIndex()[name]
+	return c, ok
 }
 
-// do prints the JSON answer; an error status returns the problem's detail.
-func (c *client) do(ctx context.Context, method, path string, q url.Values, body any) error {
-	resp, err := c.request(ctx, method, path, q, body)
-	if err != nil {
-		return err
+// commandNames is the sorted list of command names (completion).
+func commandNames() []string {
+	var out []string
+	for _, c := range commands() {
+		out = append(out, c.name)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var p struct {
-			Code   string `json:"code"`
-			Detail string `json:"detail"`
-		}
-		if json.Unmarshal(b, &p) == nil && p.Code != "" {
-			return fmt.Errorf("%d %s: %s", resp.StatusCode, p.Code, p.Detail)
-		}
-		return fmt.Errorf("%s", resp.Status)
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		_, err = fmt.Fprintln(c.out, resp.Status)
-		return err
-	}
-	var pretty bytes.Buffer
-	if json.Indent(&pretty, b, "", "  ") != nil {
-		pretty.Reset()
-		pretty.Write(b)
-	}
-	_, err = fmt.Fprintln(c.out, pretty.String())
-	return err
+	sort.Strings(out)
+	return out
 }
 
-// tail prints each event of the SSE stream as one JSON line until ctx ends.
-func (c *client) tail(ctx context.Context, q url.Values) error {
-	resp, err := c.request(ctx, "GET", "/v1/events", q, nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("events: %s", resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-			if _, err := fmt.Fprintln(c.out, data); err != nil {
-				return err
-			}
-		}
-	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	return sc.Err()
-}
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }

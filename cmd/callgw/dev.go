@@ -92,6 +92,11 @@ func runDev(ctx context.Context, args []string, env func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// One process, one ops endpoint: the worker's metrics (commands per
+	// action, ARI latency, call outcomes) are served with the gateway's.
+	if err := w.Register(g.Metrics()); err != nil {
+		return err
+	}
 	eg.Go(func() error { return w.Run(gctx) })
 	eg.Go(func() error { return g.Run(gctx) })
 	eg.Go(func() error {

@@ -133,7 +133,8 @@ func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan st
 	t := s.t
 	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix},
 		HTTPAddr: "127.0.0.1:0", DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
-		AuthClients: s.auth, AuthSigningKey: strings.Repeat("s", 32), AuthTokenTTL: time.Hour}, log.Named("gateway"))
+		AuthClients: s.auth, AuthSigningKey: strings.Repeat("s", 32), AuthTokenTTL: time.Hour,
+		CallRecords: 1000, CallRecordsTTL: time.Hour}, log.Named("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,11 +303,35 @@ func TestCallLifecycle(t *testing.T) {
 		t.Fatalf("after hangup: %s", e.Type)
 	}
 
-	st, hdr, body = s.do("GET", "/v1/calls/"+string(c.ID), nil)
-	var p problem
-	mustJSON(t, body, &p)
-	if st != http.StatusNotFound || p.Code != "not_found" || !strings.HasPrefix(hdr.Get("Content-Type"), "application/problem+json") {
-		t.Fatalf("get after hangup: %d %s %s", st, hdr.Get("Content-Type"), body)
+	// The call is gone from the node; its record remains.
+	if rec := s.ended(c.ID); rec.EndReason != "api" || rec.Hangup == nil || rec.Hangup.Cause != 16 {
+		t.Fatalf("record after hangup: %+v", rec)
+	}
+	st, _, body = s.do("GET", "/v1/calls", nil)
+	if st != http.StatusOK || strings.Contains(string(body), string(c.ID)) {
+		t.Fatalf("live list after hangup: %d %s", st, body)
+	}
+	_ = hdr
+}
+
+// ended waits until GET /v1/calls/{id} answers the call's record (the
+// gateway learns the end from call.hangup, a moment after the node).
+func (s *system) ended(id gateway.CallID) *gateway.Call {
+	s.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _, body := s.do("GET", "/v1/calls/"+string(id), nil)
+		var c gateway.Call
+		if st == http.StatusOK {
+			mustJSON(s.t, body, &c)
+			if c.State == gateway.StateEnded {
+				return &c
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("call %s: no ended record: %d %s", id, st, body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -334,11 +359,11 @@ func TestBusyOutcome(t *testing.T) {
 		}
 		break
 	}
-	// No call is left behind.
-	st, _, body = s.do("GET", "/v1/calls/"+string(c.ID), nil)
-	if st != http.StatusNotFound {
-		t.Fatalf("busy call still there: %d %s", st, body)
+	// No call is left behind: only its record.
+	if rec := s.ended(c.ID); rec.Hangup == nil || rec.Hangup.Cause != 17 || rec.TalkMS != nil {
+		t.Fatalf("busy call's record: %+v", rec)
 	}
+	_ = body
 }
 
 func TestNodeUnavailableFailsFast(t *testing.T) {
@@ -475,8 +500,8 @@ func TestTwoNodes(t *testing.T) {
 	// The locate broadcast (cmd.all.*) is seen by every node; the hangup
 	// itself must not reach pbx1.
 	spy1.noneMatching("cmd.pbx1.", 300*time.Millisecond)
-	if st, _, _ := late.do("GET", "/v1/calls/"+string(ids["pbx2"]), nil); st != http.StatusNotFound {
-		t.Fatalf("pbx2 call still there: %d", st)
+	if rec := late.ended(ids["pbx2"]); rec.Node != "pbx2" {
+		t.Fatalf("pbx2 call's record: %+v", rec)
 	}
 	if st, _, body := late.do("DELETE", "/v1/calls/"+string(ids["pbx1"]), nil); st != http.StatusNoContent {
 		t.Fatalf("late gateway hangup on pbx1: %d %s", st, body)

@@ -60,6 +60,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry(), locs: gateway.NewLocations(0)}
 	g.svc = gateway.NewService(bus, g.reg, g.locs)
 	g.svc.Rules = cfg.Rules()
+	g.svc.Records = gateway.NewRecords(cfg.CallRecords, cfg.CallRecordsTTL)
 	metrics := newMetrics()
 	registerBus(metrics, bus)
 	g.ops = metrics
@@ -77,14 +78,16 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		log.Warn("token auth is off: every request acts for the default tenant with every scope (set CALLGW_AUTH_CLIENTS_FILE to turn it on)")
 	}
 	g.api = restapi.NewServer(restapi.Config{
-		Addr:           cfg.HTTPAddr,
-		DefaultTimeout: cfg.DefaultTimeout,
-		MaxTimeout:     cfg.MaxTimeout,
-		Auth:           auth,
-		AccessLog:      cfg.AccessLog,
-		Log:            log,
-		Registry:       metrics,
-		Streams:        restapi.StreamLimits{PerToken: cfg.StreamsPerToken, PerTenant: cfg.StreamsPerTenant},
+		Addr:             cfg.HTTPAddr,
+		DefaultTimeout:   cfg.DefaultTimeout,
+		MaxTimeout:       cfg.MaxTimeout,
+		Auth:             auth,
+		AccessLog:        cfg.AccessLog,
+		CORSOrigins:      cfg.CORSOrigins,
+		WSOriginPatterns: cfg.WSOrigins,
+		Log:              log,
+		Registry:         metrics,
+		Streams:          restapi.StreamLimits{PerToken: cfg.StreamsPerToken, PerTenant: cfg.StreamsPerTenant},
 	}, g.svc, g.reg, g.streams, g)
 	return g, nil
 }
@@ -143,6 +146,10 @@ func (g *Gateway) watchClients(ctx context.Context, hup <-chan os.Signal, interv
 	}
 }
 
+// Metrics returns the registry the gateway's ops endpoint serves (callgw
+// dev adds the worker's metrics to it).
+func (g *Gateway) Metrics() *prometheus.Registry { return g.ops }
+
 // Ready reports whether the gateway can serve: broker connected and at
 // least one node up.
 func (g *Gateway) Ready() error {
@@ -191,7 +198,8 @@ func (g *Gateway) observe(ctx context.Context) error {
 	defer hbSub.Close()
 	// The events that call and bridge locations are learnt from. Every
 	// event is taken (for the hub) only while HTTP streams exist.
-	evSub, err := g.bus.SubscribeEvents(ctx, []string{"*.*.call.created.*", "*.*.call.hangup.*", "*.*.bridge.created.*", "*.*.bridge.destroyed.*"}, g.learn)
+	evSub, err := g.bus.SubscribeEvents(ctx, []string{"*.*.call.created.*", "*.*.call.answered.*", "*.*.call.bridged.*", "*.*.call.unbridged.*",
+		"*.*.call.hangup.*", "*.*.bridge.created.*", "*.*.bridge.destroyed.*"}, g.learn)
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe events: %w", err)
 	}
@@ -221,8 +229,9 @@ func (g *Gateway) observe(ctx context.Context) error {
 	}
 }
 
-// learn updates the location cache from an event.
+// learn updates the location cache and the call records from an event.
 func (g *Gateway) learn(e *gateway.Event) {
+	g.svc.Records.Observe(e)
 	switch e.Type {
 	case gateway.EvCallCreated:
 		g.locs.Put(gateway.CallKey(e.Tenant, e.CallID), e.Node)

@@ -56,12 +56,12 @@ func registerBus(r prometheus.Registerer, bus *amqpbus.Bus) {
 }
 
 // registerPBX exposes the ARI adapter's counters as metrics.
-func registerPBX(r prometheus.Registerer, p *asterisk.PBX) {
+func registerPBX(r prometheus.Registerer, p *asterisk.PBX) error {
 	counter := func(name, help string, f func(asterisk.Stats) int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "ari", Name: name, Help: help},
 			func() float64 { return float64(f(p.Stats())) })
 	}
-	r.MustRegister(
+	for _, c := range []prometheus.Collector{
 		counter("events_in_total", "ARI events received.", func(s asterisk.Stats) int64 { return s.EventsIn }),
 		counter("events_published_total", "CallAPI events published.", func(s asterisk.Stats) int64 { return s.EventsPublished }),
 		counter("events_dropped_total", "CallAPI events that could not be published.", func(s asterisk.Stats) int64 { return s.EventsDropped }),
@@ -71,7 +71,12 @@ func registerPBX(r prometheus.Registerer, p *asterisk.PBX) {
 		counter("connects_total", "Events WebSocket connections made.", func(s asterisk.Stats) int64 { return s.Connects }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "callgw", Subsystem: "ari", Name: "calls", Help: "Live calls on this node."},
 			func() float64 { return float64(p.Stats().Calls) }),
-	)
+	} {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // serveOps serves /healthz, /readyz, /metrics and /debug/pprof/ on addr

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -31,6 +32,10 @@ type Worker struct {
 	pbx  *asterisk.PBX
 	ann  *gateway.Announcer
 	work *inflight
+	// metrics is the worker's registry (its ops endpoint); wm its
+	// command, ARI and outcome metrics.
+	metrics *prometheus.Registry
+	wm      *workerMetrics
 }
 
 // inflight counts the commands running in the executor, so that a
@@ -79,21 +84,40 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	wm := newWorkerMetrics()
 	pbx, err := asterisk.NewPBX(asterisk.Config{
 		Node: node, URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword,
-		App: cfg.ARIApp, Tenant: cfg.Tenant, Log: log,
+		App: cfg.ARIApp, Tenant: cfg.Tenant, Log: log, Observer: wm,
 	}, bus)
 	if err != nil {
 		return nil, err
 	}
-	work := &inflight{h: &gateway.Executor{Node: node, PBX: pbx, Rules: cfg.Rules()}}
+	work := &inflight{h: metered{next: &gateway.Executor{Node: node, PBX: pbx, Rules: cfg.Rules()}, m: wm}}
 	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
 		return nil, err
 	}
 	ann := gateway.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
 	ann.Events = bus
 	ann.OnError = func(err error) { log.Warn("heartbeat not published", zap.String("node", cfg.NodeID), zap.Error(err)) }
-	return &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann, work: work}, nil
+	w := &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann, work: work, metrics: newMetrics(), wm: wm}
+	registerBus(w.metrics, bus)
+	if err := w.Register(w.metrics); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Register adds the worker's own metrics (commands per action, ARI
+// requests and counters, call outcomes; not the bus's, which a gateway in
+// the same process exports under the same names) to r: callgw dev serves
+// them on the gateway's ops endpoint.
+func (w *Worker) Register(r prometheus.Registerer) error {
+	for _, c := range w.wm.collectors() {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return registerPBX(r, w.pbx)
 }
 
 // Run runs the worker until ctx ends, then shuts down in order: announce
@@ -129,10 +153,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	})
 	g.Go(func() error {
-		metrics := newMetrics()
-		registerBus(metrics, w.bus)
-		registerPBX(metrics, w.pbx)
-		return serveOps(pbxCtx, w.cfg.MetricsAddr, metrics, w.Ready, w.log)
+		return serveOps(pbxCtx, w.cfg.MetricsAddr, w.metrics, w.Ready, w.log)
 	})
 	g.Go(func() error {
 		select {

@@ -1,0 +1,380 @@
+package callapi
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// Event is a CallAPI event (docs/events.md). Data decodes to the payload
+// type of its Type with DecodeData.
+type Event = gateway.Event
+
+// EventType names an event type (call.hangup, …).
+type EventType = gateway.EventType
+
+// The event payloads, one type per event type (docs/events.schema.json).
+type (
+	CreatedData          = gateway.CreatedData
+	StateData            = gateway.StateData
+	HangupData           = gateway.HangupData
+	DTMFData             = gateway.DTMFData
+	HoldData             = gateway.HoldData
+	PlaybackData         = gateway.PlaybackData
+	RecordingData        = gateway.RecordingData
+	BridgedData          = gateway.BridgedData
+	BridgeData           = gateway.BridgeData
+	Heartbeat            = gateway.Heartbeat
+	CommandCompletedData = gateway.CommandCompletedData
+)
+
+// DecodeData decodes e.Data into the payload type of e.Type and returns a
+// pointer to it (*HangupData for call.hangup, …). An unknown type (from a
+// newer gateway) gives json.RawMessage.
+func DecodeData(e *Event) (any, error) {
+	var v any
+	switch e.Type {
+	case gateway.EvCallCreated:
+		v = new(CreatedData)
+	case gateway.EvCallRinging, gateway.EvCallAnswered:
+		v = new(StateData)
+	case gateway.EvCallHangup:
+		v = new(HangupData)
+	case gateway.EvCallDTMF:
+		v = new(DTMFData)
+	case gateway.EvCallHold, gateway.EvCallUnhold:
+		v = new(HoldData)
+	case gateway.EvCallPlaybackStarted, gateway.EvCallPlaybackFinished:
+		v = new(PlaybackData)
+	case gateway.EvCallRecordingStarted, gateway.EvCallRecordingFinished, gateway.EvCallRecordingFailed:
+		v = new(RecordingData)
+	case gateway.EvCallBridged, gateway.EvCallUnbridged:
+		v = new(BridgedData)
+	case gateway.EvBridgeCreated, gateway.EvBridgeDestroyed:
+		v = new(BridgeData)
+	case gateway.EvNodeUp, gateway.EvNodeDraining, gateway.EvNodeDown:
+		v = new(Heartbeat)
+	case gateway.EvCommandCompleted:
+		v = new(CommandCompletedData)
+	default:
+		return json.RawMessage(e.Data), nil
+	}
+	if len(e.Data) == 0 {
+		return v, nil
+	}
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return nil, fmt.Errorf("callapi: %s data: %w", e.Type, err)
+	}
+	return v, nil
+}
+
+// EventFilter narrows an event stream. Types are event types or prefixes
+// (call.hangup, call., call.*).
+type EventFilter struct {
+	Types  []string
+	Node   string
+	CallID string
+	Tag    string
+}
+
+func (f EventFilter) query() url.Values {
+	q := url.Values{}
+	if len(f.Types) > 0 {
+		q.Set("type", strings.Join(f.Types, ","))
+	}
+	for k, v := range map[string]string{"node": f.Node, "call_id": f.CallID, "tag": f.Tag} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// StreamNotice is a message the gateway sends before it ends a stream:
+// code "shutdown" (the gateway stops) or "slow_consumer" (the client did
+// not keep up). The stream reconnects after either.
+type StreamNotice struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// StreamOptions tune an EventStream.
+type StreamOptions struct {
+	// LastEventID resumes after this event (from an earlier stream).
+	LastEventID string
+	// MaxReconnects bounds the reconnects in a row that fail before Next
+	// gives up (0: retry until the context ends). A connection that
+	// delivered anything resets the count.
+	MaxReconnects int
+	// OnConnect, when set, is called each time the stream is connected
+	// (the gateway subscribed it: events from now on are delivered).
+	OnConnect func()
+	// OnReconnect, when set, is called before each reconnect with the
+	// reason (a notice, a read error) and the attempt number.
+	OnReconnect func(err error, attempt int)
+}
+
+// EventStream reads events from GET /v1/events (Server-Sent Events). Next
+// returns them one by one; the stream reconnects by itself with
+// Last-Event-ID. It is meant for one reading goroutine; Close may be
+// called from any.
+type EventStream struct {
+	c      *Client
+	filter EventFilter
+	opt    StreamOptions
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	lastID string
+	body   io.ReadCloser
+	rd     *bufio.Reader
+	fails  int
+	seen   *seenIDs
+}
+
+// Events opens an event stream; it connects on the first Next. The stream
+// ends when ctx ends or Close is called.
+func (c *Client) Events(ctx context.Context, f EventFilter, opt StreamOptions) *EventStream {
+	sctx, cancel := context.WithCancel(ctx)
+	return &EventStream{c: c, filter: f, opt: opt, ctx: sctx, cancel: cancel, lastID: opt.LastEventID, seen: newSeenIDs(1024)}
+}
+
+// LastEventID is the id of the last event Next returned.
+func (s *EventStream) LastEventID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastID
+}
+
+// Close ends the stream; a blocked Next returns.
+func (s *EventStream) Close() error {
+	s.cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.body != nil {
+		err := s.body.Close()
+		s.body = nil
+		return err
+	}
+	return nil
+}
+
+// All iterates over the events until the stream ends; the error, if any,
+// is the last value.
+func (s *EventStream) All() iter.Seq2[*Event, error] {
+	return func(yield func(*Event, error) bool) {
+		for {
+			e, err := s.Next()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// errPermanent marks a connect failure that reconnecting cannot cure (a
+// refused filter, a missing scope).
+type errPermanent struct{ err error }
+
+func (e errPermanent) Error() string { return e.err.Error() }
+func (e errPermanent) Unwrap() error { return e.err }
+
+// Next returns the next event, reconnecting as needed. It returns an
+// error when the stream's context ended (ctx.Err()), when the gateway
+// refuses the stream (an *Error: bad filter, no permission) or after
+// MaxReconnects failed reconnects.
+func (s *EventStream) Next() (*Event, error) {
+	for {
+		if err := s.ctx.Err(); err != nil {
+			return nil, err
+		}
+		if s.rd == nil {
+			if err := s.connect(); err != nil {
+				var p errPermanent
+				if errors.As(err, &p) {
+					return nil, p.err
+				}
+				if err := s.retry(err); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		e, notice, err := s.read()
+		if err == nil && notice == nil {
+			s.fails = 0
+			if !s.seen.add(e.ID) {
+				continue
+			}
+			s.mu.Lock()
+			s.lastID = e.ID
+			s.mu.Unlock()
+			return e, nil
+		}
+		s.drop()
+		if notice != nil {
+			err = fmt.Errorf("callapi: the gateway ended the stream: %s: %s", notice.Code, notice.Message)
+		}
+		if s.ctx.Err() != nil {
+			return nil, s.ctx.Err()
+		}
+		if err := s.retry(err); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *EventStream) retry(cause error) error {
+	s.fails++
+	if s.opt.MaxReconnects > 0 && s.fails > s.opt.MaxReconnects {
+		return fmt.Errorf("callapi: event stream: %d reconnects failed: %w", s.opt.MaxReconnects, cause)
+	}
+	if s.opt.OnReconnect != nil {
+		s.opt.OnReconnect(cause, s.fails)
+	}
+	return sleep(s.ctx, backoff(s.fails-1, s.c.backoffMin, 5*time.Second))
+}
+
+func (s *EventStream) drop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.body != nil {
+		_ = s.body.Close()
+		s.body = nil
+	}
+	s.rd = nil
+}
+
+func (s *EventStream) connect() error {
+	u := *s.c.base
+	u.Path += "/v1/events"
+	u.RawQuery = s.filter.query().Encode()
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return errPermanent{err}
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("User-Agent", s.c.userAgent)
+	if id := s.LastEventID(); id != "" {
+		req.Header.Set("Last-Event-ID", id)
+	}
+	tok, err := s.c.bearer(s.ctx)
+	if err != nil {
+		return err
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := s.c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("callapi: event stream: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+		e := problemOf(resp, raw)
+		if e.Temporary() {
+			return e
+		}
+		return errPermanent{e}
+	}
+	s.mu.Lock()
+	s.body, s.rd = resp.Body, bufio.NewReaderSize(resp.Body, 64<<10)
+	s.mu.Unlock()
+	if s.opt.OnConnect != nil {
+		s.opt.OnConnect()
+	}
+	return nil
+}
+
+// read reads one SSE message: an event, or a notice (event: shutdown or
+// error). Comments and retry lines are skipped.
+func (s *EventStream) read() (*Event, *StreamNotice, error) {
+	var kind, data string
+	for {
+		line, err := s.rd.ReadString('\n')
+		if err != nil {
+			return nil, nil, fmt.Errorf("callapi: event stream: %w", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			if data == "" {
+				kind = ""
+				continue
+			}
+			break
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "event":
+			kind = value
+		case "data":
+			if data != "" {
+				data += "\n"
+			}
+			data += value
+		}
+	}
+	if kind != "" {
+		var n StreamNotice
+		if err := json.Unmarshal([]byte(data), &n); err != nil {
+			n = StreamNotice{Code: kind, Message: data}
+		}
+		return nil, &n, nil
+	}
+	var e Event
+	if err := json.Unmarshal([]byte(data), &e); err != nil {
+		return nil, nil, fmt.Errorf("callapi: event stream: undecodable event: %w", err)
+	}
+	return &e, nil, nil
+}
+
+// seenIDs is a bounded set of recent event ids (a ring): a resume or
+// several gateways announcing the same node.down repeat an id.
+type seenIDs struct {
+	set  map[string]struct{}
+	ring []string
+	pos  int
+}
+
+func newSeenIDs(n int) *seenIDs {
+	return &seenIDs{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+func (r *seenIDs) has(id string) bool {
+	_, ok := r.set[id]
+	return ok
+}
+
+func (r *seenIDs) add(id string) bool {
+	if id == "" {
+		return true
+	}
+	if _, ok := r.set[id]; ok {
+		return false
+	}
+	if old := r.ring[r.pos]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.pos] = id
+	r.pos = (r.pos + 1) % len(r.ring)
+	r.set[id] = struct{}{}
+	return true
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/callgw/callgw/callapi"
+)
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestDevOpsMetrics: `callgw dev` serves, on its one ops endpoint, the
+// worker's metrics next to the gateway's: commands per action and
+// outcome with their latency, ARI request latency by route, and call
+// outcomes by cause and reason.
+func TestDevOpsMetrics(t *testing.T) {
+	url := brokerURL(t)
+	prefix := "m" + uuid.NewString()[:8] + "."
+	ops := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut lockedBuf
+	done := make(chan error, 1)
+	env := func(k string) string {
+		return map[string]string{"CALLGW_AMQP_URL": url, "CALLGW_AMQP_PREFIX": prefix, "CALLGW_LOG_LEVEL": "warn"}[k]
+	}
+	go func() {
+		done <- runDev(ctx, []string{"--http-addr", "127.0.0.1:0", "--sim-addr", "127.0.0.1:0", "--metrics-addr", ops}, env, &out, &errOut)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("dev: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("dev did not stop")
+		}
+		deleteTopology(t, url, prefix)
+	})
+	re := regexp.MustCompile(`gateway (http://\S+),`)
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == ""; time.Sleep(50 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("dev not up:\n%s", errOut.String())
+		}
+	}
+	c, err := callapi.New(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
+	defer ccancel()
+	call, err := c.Originate(cctx, callapi.OriginateRequest{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hangup(cctx, string(call.ID), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetCall(cctx, "no-such-call"); callapi.ErrorCode(err) != callapi.CodeNotFound {
+		t.Fatalf("get unknown: %v", err)
+	}
+	want := []string{
+		`callgw_worker_commands_total{action="call.originate",code="ok"} 1`,
+		`callgw_worker_commands_total{action="call.hangup",code="ok"} 1`,
+		`callgw_worker_command_duration_seconds_count{action="call.originate"} 1`,
+		`callgw_ari_request_duration_seconds_count{method="POST",route="/channels",status="200"} 1`,
+		`callgw_ari_request_duration_seconds_count{method="DELETE",route="/channels/{id}"`,
+		`callgw_calls_ended_total{cause="16",reason="api"} 1`,
+		`callgw_ari_calls `,
+		`callgw_amqp_connected 1`,
+	}
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get("http://" + ops + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ops /metrics lacks %s\n%s", missing, grepLines(body, "callgw_worker|callgw_ari_request|callgw_calls"))
+		}
+	}
+}
+
+func grepLines(s, pattern string) string {
+	re := regexp.MustCompile(pattern)
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if re.MatchString(l) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
