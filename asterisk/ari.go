@@ -163,12 +163,21 @@ func (c *restClient) do(ctx context.Context, method, path string, q url.Values, 
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &ariError{Method: method, Path: path, Status: resp.StatusCode}
+		// Asterisk answers {"message": …}, except res_ari's canned answer to a
+		// failed allocation (an originate to an unknown endpoint among them):
+		// {"error": "Allocation failed"}.
 		var m struct {
 			Message string `json:"message"`
+			Error   string `json:"error"`
 		}
-		if json.Unmarshal(b, &m) == nil && m.Message != "" {
+		switch {
+		case json.Unmarshal(b, &m) != nil:
+			e.Message = http.StatusText(resp.StatusCode)
+		case m.Message != "":
 			e.Message = m.Message
-		} else {
+		case m.Error != "":
+			e.Message = m.Error
+		default:
 			e.Message = http.StatusText(resp.StatusCode)
 		}
 		return e

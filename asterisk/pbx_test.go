@@ -3,6 +3,7 @@ package asterisk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -331,8 +332,11 @@ func TestPBXOriginateFailures(t *testing.T) {
 	if _, err := h.pbx.Originate(ctx, "acme", newID(), gateway.OriginateArgs{To: "Local/answer@callgw-test"}); gateway.ErrorCode(err) != gateway.EPBX {
 		t.Errorf("500: %v", err)
 	}
-	if _, err := h.pbx.Originate(ctx, "acme", newID(), gateway.OriginateArgs{To: "Bogus/x"}); gateway.ErrorCode(err) == "" {
-		t.Error("bogus technology accepted")
+	_, err := h.pbx.Originate(ctx, "acme", newID(), gateway.OriginateArgs{To: "Bogus/x"})
+	var ae *ariError
+	if gateway.ErrorCode(err) == "" || !errors.As(err, &ae) || ae.Status != 500 || ae.Message != "Allocation failed" {
+		// Asterisk's {"error": "Allocation failed"} keeps its message.
+		t.Errorf("bogus technology: %v", err)
 	}
 
 	h.srv.SlowRequests("POST", "/channels", 2*time.Second)

@@ -37,23 +37,39 @@ func (b *bridge) json() bridgeJSON {
 	}
 }
 
-// createBridge implements POST /bridges[/{id}].
-func (s *Server) createBridge(id, types, name string) (*bridge, error) {
-	if id == "" {
-		id = newUUID()
-	}
-	if s.bridges[id] != nil {
+// createBridge implements POST /bridges[/{id}] (withID: the id came in the path). The types are
+// parsed as res_stasis.c's bridge_create_common does: unknown words are ignored, and a request
+// that leaves no capability ("dtmf_events" alone, a misspelt type) or asks for holding and mixing
+// at once makes stasis_app_bridge_create fail, which resource_bridges.c answers with 500.
+func (s *Server) createBridge(id, types, name string, withID bool) (*bridge, error) {
+	if id != "" && s.bridges[id] != nil {
 		return nil, errf(409, "Bridge with id '"+id+"' already exists")
 	}
-	typ := "mixing"
-	for _, t := range splitList(types) {
-		switch t {
-		case "mixing", "dtmf_events", "proxy_media", "video_sfu", "video_single", "sdp_label":
+	if types == "" {
+		types = "mixing"
+	}
+	typ, mixing, holding, sfu := "mixing", false, false, false
+	for _, t := range strings.Split(types, ",") {
+		switch strings.TrimSpace(t) {
+		case "mixing":
+			mixing = true
 		case "holding":
-			typ = "holding"
-		default:
-			return nil, errf(400, "Invalid bridge type '"+t+"'")
+			holding, typ = true, "holding"
+		case "video_sfu":
+			sfu = true
 		}
+	}
+	if sfu { // an SFU bridge is always multimix
+		mixing, holding, typ = true, false, "mixing"
+	}
+	if !mixing && !holding || mixing && holding {
+		if withID {
+			return nil, errf(500, "Unable to create bridge")
+		}
+		return nil, errf(500, "Unable to create bridge. Possible duplicate bridge id '"+nullStr(id)+"'")
+	}
+	if id == "" {
+		id = newUUID()
 	}
 	b := &bridge{id: id, name: name, typ: typ, created: time.Now(), vars: map[string]string{}}
 	s.bridges[id] = b
@@ -166,4 +182,12 @@ func (s *Server) bridgeList() []bridgeJSON {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Creationtime+out[i].ID < out[j].Creationtime+out[j].ID })
 	return out
+}
+
+// nullStr is what Asterisk's printf shows for a NULL string argument.
+func nullStr(s string) string {
+	if s == "" {
+		return "(null)"
+	}
+	return s
 }

@@ -118,7 +118,7 @@ func (s *Server) originate(r originateReq) (*channel, error) {
 		ep := s.endpoints[res]
 		if ep == nil || ep.Offline {
 			// chan_pjsip: "Unable to create PJSIP channel - endpoint was not found" → ast_dial_prerun fails.
-			return nil, errf(500, "Allocation failed")
+			return nil, errAllocFailed
 		}
 		id := r.channelID
 		if id == "" {
@@ -131,7 +131,7 @@ func (s *Server) originate(r originateReq) (*channel, error) {
 		ep.channels[id] = true
 	default:
 		// ast_request fails for an unknown technology → ast_dial_prerun fails.
-		return nil, errf(500, "Allocation failed")
+		return nil, errAllocFailed
 	}
 	if r.callerID != "" {
 		name, num := parseCallerID(r.callerID)
@@ -416,9 +416,9 @@ func (s *Server) localOutcome(c *channel, lp localPlan, prio int64, dialEv func(
 			cause, status, app = 34, "CONGESTION", "Congestion"
 		}
 		s.setDialplan(p, ctx, p.ext, prio, app, "", true)
-		if lp.outcome == "busy" {
-			s.setState(p, "Busy")
-		}
+		// Busy() and Congestion() both set the state of a channel that is not up to Busy
+		// (pbx_builtins.c indicate_busy/indicate_congestion): a ChannelStateChange before the Dial.
+		s.setState(p, "Busy")
 		dialEv(status)
 		s.emit(s.chanEvent("ChannelHangupRequest", p, "cause", 0))
 		c.hungup = true

@@ -678,7 +678,7 @@ func (s *Server) routeBridges(w http.ResponseWriter, method string, seg []string
 		case http.MethodGet:
 			reply(w, s.bridgeList(), nil)
 		case http.MethodPost:
-			b, err := s.createBridge(p.str("bridgeId"), p.str("type"), p.str("name"))
+			b, err := s.createBridge(p.str("bridgeId"), p.str("type"), p.str("name"), false)
 			if err != nil {
 				reply(w, nil, err)
 				return
@@ -705,7 +705,7 @@ func (s *Server) routeBridges(w http.ResponseWriter, method string, seg []string
 				reply(w, b.json(), nil)
 				return
 			}
-			nb, err := s.createBridge(id, p.str("type"), p.str("name"))
+			nb, err := s.createBridge(id, p.str("type"), p.str("name"), true)
 			if err != nil {
 				reply(w, nil, err)
 				return

@@ -261,6 +261,7 @@ func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
 type apiError struct {
 	status int
 	msg    string
+	key    string // JSON key of msg: "message", or "error" for res_ari's canned out-of-memory answer
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -272,6 +273,9 @@ var (
 	errNotInStasis     = errf(409, "Channel not in Stasis application")
 	errInvalidState    = errf(412, "Channel in invalid state")
 	errBridgeNotFound  = errf(404, "Bridge not found")
+	// errAllocFailed is ast_ari_response_alloc_failed: res_ari's canned {"error": "Allocation failed"}
+	// (not {"message": …}), which resource_channels.c also answers when ast_dial_prerun fails.
+	errAllocFailed = &apiError{status: 500, msg: "Allocation failed", key: "error"}
 )
 
 // reply writes v (200, or 204 when v is nil) or the error.
@@ -279,6 +283,10 @@ func reply(w http.ResponseWriter, v any, err error) {
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) {
+			if ae.key != "" {
+				writeJSON(w, ae.status, map[string]string{ae.key: ae.msg})
+				return
+			}
 			writeError(w, ae.status, ae.msg)
 			return
 		}

@@ -1,0 +1,127 @@
+package arisim_test
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callgw/callgw/asterisk/arisim"
+)
+
+// The differences a probe of the simulator against a real Asterisk 22.10.1 found (issue 15). Each
+// test states Asterisk's behaviour and runs against the simulator, or against the real Asterisk
+// when CALLGW_TEST_ARI_URL is set.
+
+// TestAllocationFailedBody: a channel that cannot be allocated (unknown technology, unknown PJSIP
+// endpoint) makes ast_dial_prerun fail, and resource_channels.c answers with res_ari's canned
+// out-of-memory answer: 500 {"error": "Allocation failed"}, not {"message": …}.
+func TestAllocationFailedBody(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	tg.listen(t, tg.app, false)
+	for _, endpoint := range []string{"Bogus/x", "PJSIP/nobody-here"} {
+		t.Run(endpoint, func(t *testing.T) {
+			st, b := tg.do(t, "POST", "/channels", url.Values{"endpoint": {endpoint}, "app": {tg.app}}, nil)
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatalf("undecodable %s: %v", b, err)
+			}
+			if st != 500 || len(m) != 1 || m["error"] != "Allocation failed" {
+				t.Fatalf(`got %d %s, want 500 {"error":"Allocation failed"}`, st, b)
+			}
+		})
+	}
+}
+
+// TestBridgeCreateBadInput: stasis_app_bridge_create ignores unknown type words and fails when no
+// capability is left or holding and mixing are asked together; resource_bridges.c answers that
+// with 500 (not 400).
+func TestBridgeCreateBadInput(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	for _, tc := range []struct {
+		name, typ string
+		withID    bool
+		want      int
+		msg       string // prefix
+	}{
+		{"unknown type", "bogus", false, 500, "Unable to create bridge"},
+		{"unknown type with id", "bogus", true, 500, "Unable to create bridge"},
+		{"holding and mixing", "holding,mixing", false, 500, "Unable to create bridge"},
+		{"dtmf_events alone", "dtmf_events", false, 500, "Unable to create bridge"},
+		{"unknown word ignored", "mixing,bogus", false, 200, ""},
+		{"mixing with dtmf_events", "mixing,dtmf_events", true, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := uniq("br")
+			path, q := "/bridges", url.Values{"type": {tc.typ}, "bridgeId": {id}}
+			if tc.withID {
+				path, q = "/bridges/"+id, url.Values{"type": {tc.typ}}
+			}
+			st, b := tg.do(t, "POST", path, q, nil)
+			var m map[string]any
+			_ = json.Unmarshal(b, &m)
+			if st == 200 {
+				t.Cleanup(func() { tg.do(t, "DELETE", "/bridges/"+id, nil, nil) })
+			}
+			msg, _ := m["message"].(string)
+			if st != tc.want || !strings.HasPrefix(msg, tc.msg) {
+				t.Fatalf("got %d %s, want %d %q…", st, b, tc.want, tc.msg)
+			}
+			if st == 200 && m["id"] != id {
+				t.Fatalf("created %s, want id %s", b, id)
+			}
+		})
+	}
+}
+
+// TestLocalCongestionState: Congestion() on the ;2 half sets its state to Busy (pbx_builtins.c
+// indicate_congestion), so the app sees a ChannelStateChange of ;2 to Busy before the Dial with
+// CONGESTION, and the later events of ;2 carry state Busy.
+func TestLocalCongestionState(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	ev := tg.listen(t, tg.app, false)
+	id := uniq("cong")
+	tg.mustDo(t, 200, "POST", "/channels", url.Values{"endpoint": {"Local/congestion@callgw-test"}, "app": {tg.app}, "channelId": {id}}, nil)
+	ev.wait(t, "ChannelDestroyed", isChan(id+";2"), 5*time.Second)
+	ev.wait(t, "ChannelDestroyed", isChan(id), 5*time.Second)
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	busyAt, dialAt := -1, -1
+	for i, m := range ev.all {
+		switch {
+		case m["type"] == "ChannelStateChange" && chanID(m) == id+";2" && state(m) == "Busy" && busyAt < 0:
+			busyAt = i
+		case m["type"] == "Dial" && chanID(m) == id && m["dialstatus"] == "CONGESTION":
+			dialAt = i
+		}
+	}
+	if busyAt < 0 || dialAt < 0 || busyAt > dialAt {
+		t.Fatalf("ChannelStateChange(;2 Busy) at %d, Dial CONGESTION at %d: want the state change first", busyAt, dialAt)
+	}
+	for _, m := range ev.all[dialAt:] {
+		if chanID(m) == id+";2" && (m["type"] == "ChannelHangupRequest" || m["type"] == "ChannelDestroyed") && state(m) != "Busy" {
+			t.Errorf("%s of ;2 in state %q, want Busy", m["type"], state(m))
+		}
+	}
+	if d := find(ev.all, "ChannelDestroyed", id+";2"); d["cause"] != float64(34) {
+		t.Errorf(";2 destroyed with cause %v, want 34", d["cause"])
+	}
+}
+
+func state(m map[string]any) string {
+	if c, ok := m["channel"].(map[string]any); ok {
+		s, _ := c["state"].(string)
+		return s
+	}
+	return ""
+}
+
+func find(all []map[string]any, typ, ch string) map[string]any {
+	for _, m := range all {
+		if m["type"] == typ && chanID(m) == ch {
+			return m
+		}
+	}
+	return nil
+}
