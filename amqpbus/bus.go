@@ -3,7 +3,6 @@ package amqpbus
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -166,7 +165,7 @@ func (b *Bus) Run(ctx context.Context) error {
 			if failed%n != 0 {
 				continue // try the rest of the cluster at once
 			}
-			if !sleepCtx(ctx, backoff(failed/n-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)) {
+			if !gateway.Sleep(ctx, gateway.Backoff(failed/n-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)) {
 				return nil
 			}
 			continue
@@ -186,7 +185,7 @@ func (b *Bus) Run(ctx context.Context) error {
 		if n > 1 {
 			idx = (idx + 1) % n // fail over: the next broker first
 		}
-		delay := backoff(0, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
+		delay := gateway.Backoff(0, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
 		if ready {
 			failed = 0
 			b.log.Warn("amqp connection lost", zap.String("url", redact(url)), zap.Error(err))
@@ -194,10 +193,10 @@ func (b *Bus) Run(ctx context.Context) error {
 			// Connected but could not set up (e.g. a queue declared
 			// elsewhere with other arguments): back off as for a dial.
 			failed++
-			delay = backoff(failed-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
+			delay = gateway.Backoff(failed-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
 			b.log.Error("amqp setup failed", zap.String("url", redact(url)), zap.Int("attempt", failed), zap.Error(err))
 		}
-		if !sleepCtx(ctx, delay) {
+		if !gateway.Sleep(ctx, delay) {
 			return nil
 		}
 	}
@@ -210,31 +209,6 @@ func (b *Bus) setLastErr(err error) {
 	b.mu.Lock()
 	b.lastErr = err.Error()
 	b.mu.Unlock()
-}
-
-// backoff returns the delay before round attempt (0-based): exponential
-// from min, capped at max, with jitter in [d/2, d].
-func backoff(attempt int, min, max time.Duration) time.Duration {
-	d := min
-	for i := 0; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	half := d / 2
-	return half + rand.N(half+1)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 func (b *Bus) dial(ctx context.Context, url string) (*amqp.Connection, error) {

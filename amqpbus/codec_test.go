@@ -181,12 +181,12 @@ func TestMemoEvictsOnlyFinished(t *testing.T) {
 
 func TestBackoff(t *testing.T) {
 	for attempt := 0; attempt < 20; attempt++ {
-		d := backoff(attempt, 100*time.Millisecond, 2*time.Second)
+		d := gateway.Backoff(attempt, 100*time.Millisecond, 2*time.Second)
 		if d < 50*time.Millisecond || d > 2*time.Second {
 			t.Fatalf("attempt %d: %v", attempt, d)
 		}
 	}
-	if d := backoff(10, 100*time.Millisecond, 2*time.Second); d < time.Second {
+	if d := gateway.Backoff(10, 100*time.Millisecond, 2*time.Second); d < time.Second {
 		t.Fatalf("capped backoff %v below max/2", d)
 	}
 }

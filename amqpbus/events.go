@@ -214,7 +214,7 @@ func (sub *Subscription) start(s *session) error {
 			sub.mu.Lock()
 			closed := sub.closed
 			sub.mu.Unlock()
-			if closed || s.ctx.Err() != nil || !sleepCtx(s.ctx, time.Second) {
+			if closed || s.ctx.Err() != nil || !gateway.Sleep(s.ctx, time.Second) {
 				return
 			}
 		}

@@ -320,7 +320,7 @@ func (b *Bus) publishVia(ctx context.Context, op string, pick func(*session) (*p
 		// for the reconnection, or try another channel.
 		if s.ctx.Err() != nil || s.conn.IsClosed() {
 			attempt--
-			if !sleepCtx(ctx, 5*time.Millisecond) {
+			if !gateway.Sleep(ctx, 5*time.Millisecond) {
 				return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
 			}
 			continue
@@ -328,7 +328,7 @@ func (b *Bus) publishVia(ctx context.Context, op string, pick func(*session) (*p
 		if attempt >= 3 || ctx.Err() != nil {
 			return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
 		}
-		if !sleepCtx(ctx, b.cfg.ReconnectMin/4) {
+		if !gateway.Sleep(ctx, b.cfg.ReconnectMin/4) {
 			return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
 		}
 	}

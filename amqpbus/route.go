@@ -287,7 +287,7 @@ func (r *cmdRoute) publish(ctx context.Context, op string, live []*queued, m *qu
 		}
 		if s.ctx.Err() != nil || s.conn.IsClosed() {
 			attempt--
-			if !sleepCtx(ctx, 5*time.Millisecond) {
+			if !gateway.Sleep(ctx, 5*time.Millisecond) {
 				return gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
 			}
 			continue
@@ -295,7 +295,7 @@ func (r *cmdRoute) publish(ctx context.Context, op string, live []*queued, m *qu
 		if attempt >= 3 {
 			return gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
 		}
-		if !sleepCtx(ctx, b.cfg.ReconnectMin/4) {
+		if !gateway.Sleep(ctx, b.cfg.ReconnectMin/4) {
 			return gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
 		}
 	}

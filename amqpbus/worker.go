@@ -153,7 +153,7 @@ func (w *worker) start(s *session) error {
 			if s.ctx.Err() != nil || w.stopping.Load() {
 				return
 			}
-			if !sleepCtx(s.ctx, time.Second) {
+			if !gateway.Sleep(s.ctx, time.Second) {
 				return
 			}
 		}

@@ -3,7 +3,6 @@ package asterisk
 import (
 	"context"
 	"encoding/base64"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,7 +56,7 @@ func (p *PBX) Run(ctx context.Context) error {
 		if connected {
 			attempt = 0
 		}
-		d := backoff(attempt, p.cfg.ReconnectMin, p.cfg.ReconnectMax)
+		d := gateway.Backoff(attempt, p.cfg.ReconnectMin, p.cfg.ReconnectMax)
 		attempt++
 		p.log.Warn("ARI events websocket down", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("retry_in", d))
 		t := time.NewTimer(d)
@@ -68,17 +67,6 @@ func (p *PBX) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-}
-
-// backoff is min·2^attempt capped at max, with ±25 % jitter.
-func backoff(attempt int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 0; i < attempt && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	j := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
-	return max(d+j, time.Millisecond)
 }
 
 func (p *PBX) eventsURL() string {

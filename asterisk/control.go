@@ -284,7 +284,7 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 	for _, kv := range vars {
 		q := url.Values{"variable": {kv[0]}, "value": {kv[1]}}
 		err := p.rest.do(ctx, http.MethodPost, "/channels/"+seg(string(sid))+"/variable", q, nil, nil)
-		for try := 1; ariStatus(err) == http.StatusConflict && try < 10 && sleepCtx(ctx, 20*time.Millisecond); try++ {
+		for try := 1; ariStatus(err) == http.StatusConflict && try < 10 && gateway.Sleep(ctx, 20*time.Millisecond); try++ {
 			err = p.rest.do(ctx, http.MethodPost, "/channels/"+seg(string(sid))+"/variable", q, nil, nil)
 		}
 		if err != nil {
@@ -294,18 +294,6 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 	}
 	log.Debug("snooping", zap.String("channel", ch.Name))
 	return p.calls.snapshot(c), nil
-}
-
-// sleepCtx waits d; false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // Variable reads a channel variable (or dialplan function) of a call.

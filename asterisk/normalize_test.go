@@ -364,16 +364,6 @@ func TestMapErr(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	lo, hi := 100*time.Millisecond, 2*time.Second
-	for a := range 20 {
-		d := backoff(a, lo, hi)
-		if d < lo*3/4 || d > hi*5/4 {
-			t.Errorf("attempt %d: %v", a, d)
-		}
-	}
-}
-
 func TestCauseText(t *testing.T) {
 	if CauseText(17) != "User busy" || CauseText(999) != "Unknown" {
 		t.Error("cause text")
