@@ -10,10 +10,12 @@ go=${GO:-go}
 cd "$(dirname "$0")/.."
 failed=0
 n=0
-for dir in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
+# The packages of this module only (bench/ariproxy is a module of its own).
+for dir in $("$go" list -f '{{.Dir}}' ./...); do
+	ls "$dir"/*_test.go >/dev/null 2>&1 || continue
 	for target in $(grep -h '^func Fuzz' "$dir"/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/' | sort -u); do
 		n=$((n + 1))
-		echo "== $dir $target ($fuzztime)"
+		echo "== ${dir#"$PWD"/} $target ($fuzztime)"
 		if ! "$go" test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$dir"; then
 			echo "FAIL: $dir $target"
 			failed=$((failed + 1))
