@@ -348,19 +348,29 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	addr := remoteHost(r)
 	now := s.now()
-	if d := max(s.auth.byClient.wait(id, now), s.auth.byAddr.wait(addr, now)); d > 0 {
+	undoClient, waitClient := s.auth.byClient.take(id, now)
+	undoAddr, waitAddr := s.auth.byAddr.take(addr, now)
+	undo := func() {
+		for _, u := range []func(){undoClient, undoAddr} {
+			if u != nil {
+				u()
+			}
+		}
+	}
+	if d := max(waitClient, waitAddr); d > 0 {
+		undo()
 		s.log.Debug("token request throttled", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr), zap.Duration("retry_after", d))
 		s.fail(w, r, retryAfter(d, oauthErr("slow_down", gateway.Errorf(gateway.ERateLimited, "too many failed token requests; retry in %s", d.Round(time.Second)))))
 		return
 	}
 	tok, err := s.auth.issue(r.Context(), id, secret, form.Get("scope"))
+	if code := gateway.ErrorCode(err); code != gateway.EUnauthorized && code != gateway.EInvalid {
+		undo() // success, or not the client's fault: no charge
+	} else {
+		s.log.Warn("token request refused", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr),
+			zap.String("reason", gateway.ErrorMessage(err)), zap.String("request_id", middleware.GetReqID(r.Context())))
+	}
 	if err != nil {
-		if code := gateway.ErrorCode(err); code == gateway.EUnauthorized || code == gateway.EInvalid {
-			s.auth.byClient.fail(id, now)
-			s.auth.byAddr.fail(addr, now)
-			s.log.Warn("token request refused", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr),
-				zap.String("reason", gateway.ErrorMessage(err)), zap.String("request_id", middleware.GetReqID(r.Context())))
-		}
 		s.fail(w, r, err)
 		return
 	}
