@@ -193,14 +193,17 @@ func (s *Server) SetClients(clients []Client) error {
 	return nil
 }
 
-// dummyHash keeps the timing of an unknown client id like a known one.
-var dummyHash = func() string {
+// dummyHash keeps the timing of an unknown client id like a known one. It
+// is made on first use: hashing costs tens of milliseconds.
+var dummyHash = sync.OnceValue(func() string {
 	h, err := HashSecret("callgw dummy secret for unknown clients")
 	if err != nil {
-		panic(err) // crypto/rand failing at start-up: nothing can work
+		// crypto/rand failed: an unknown client then compares against a
+		// hash no secret matches, at legacy (fast) cost.
+		return "sha256$00$" + strings.Repeat("0", 64)
 	}
 	return h
-}()
+})
 
 // checkSecret verifies a secret against a stored hash, holding one of the
 // verification slots.
@@ -221,7 +224,7 @@ func (a *authenticator) issue(ctx context.Context, id, secret, scope string) (to
 	c, ok := a.client(id)
 	h := c.SecretHash
 	if !ok {
-		h = dummyHash
+		h = dummyHash()
 	}
 	match, err := a.checkSecret(ctx, h, secret)
 	if err != nil {
@@ -345,19 +348,29 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	addr := remoteHost(r)
 	now := s.now()
-	if d := max(s.auth.byClient.wait(id, now), s.auth.byAddr.wait(addr, now)); d > 0 {
+	undoClient, waitClient := s.auth.byClient.take(id, now)
+	undoAddr, waitAddr := s.auth.byAddr.take(addr, now)
+	undo := func() {
+		for _, u := range []func(){undoClient, undoAddr} {
+			if u != nil {
+				u()
+			}
+		}
+	}
+	if d := max(waitClient, waitAddr); d > 0 {
+		undo()
 		s.log.Debug("token request throttled", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr), zap.Duration("retry_after", d))
 		s.fail(w, r, retryAfter(d, oauthErr("slow_down", gateway.Errorf(gateway.ERateLimited, "too many failed token requests; retry in %s", d.Round(time.Second)))))
 		return
 	}
 	tok, err := s.auth.issue(r.Context(), id, secret, form.Get("scope"))
+	if code := gateway.ErrorCode(err); code != gateway.EUnauthorized && code != gateway.EInvalid {
+		undo() // success, or not the client's fault: no charge
+	} else {
+		s.log.Warn("token request refused", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr),
+			zap.String("reason", gateway.ErrorMessage(err)), zap.String("request_id", middleware.GetReqID(r.Context())))
+	}
 	if err != nil {
-		if code := gateway.ErrorCode(err); code == gateway.EUnauthorized || code == gateway.EInvalid {
-			s.auth.byClient.fail(id, now)
-			s.auth.byAddr.fail(addr, now)
-			s.log.Warn("token request refused", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr),
-				zap.String("reason", gateway.ErrorMessage(err)), zap.String("request_id", middleware.GetReqID(r.Context())))
-		}
 		s.fail(w, r, err)
 		return
 	}

@@ -148,7 +148,7 @@ func FuzzParseHash(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{h, dummyHash, "sha256$00$" + strings.Repeat("0", 64), "$argon2id$v=19$m=64,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAA",
+	for _, s := range []string{h, dummyHash(), "sha256$00$" + strings.Repeat("0", 64), "$argon2id$v=19$m=64,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAA",
 		"$argon2id$v=19$m=99999999,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAA", "$argon2id$v=19$t=1$$", "garbage", ""} {
 		f.Add(s, "s3cret")
 	}

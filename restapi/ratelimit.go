@@ -9,8 +9,9 @@ import (
 )
 
 // keyedLimiter is a token bucket per key (a client id, an address), for
-// failed token requests: a key whose bucket is empty is refused before its
-// credentials are even checked. Buckets that refilled completely are
+// failed token requests: every attempt is charged up front and a
+// successful one gets its charge back; a key whose bucket is empty is
+// refused before its credentials are even checked. Buckets that refilled completely are
 // dropped, and at most maxKeys are kept (the oldest idle ones go first),
 // so that a flood of made-up client ids cannot grow memory without bound.
 type keyedLimiter struct {
@@ -31,23 +32,12 @@ func newKeyedLimiter(perMinute, burst, maxKeys int) *keyedLimiter {
 	return &keyedLimiter{limit: rate.Limit(float64(perMinute) / 60), burst: burst, maxKeys: maxKeys, keys: map[string]*bucket{}}
 }
 
-// wait returns how long key must wait before its next attempt (0: go on).
-func (l *keyedLimiter) wait(key string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.keys[key]
-	if !ok {
-		return 0
-	}
-	tokens := b.lim.TokensAt(now)
-	if tokens >= 1 {
-		return 0
-	}
-	return time.Duration(math.Ceil((1 - tokens) / float64(l.limit) * float64(time.Second)))
-}
-
-// fail takes one token from key's bucket (a failed attempt).
-func (l *keyedLimiter) fail(key string, now time.Time) {
+// take charges one attempt to key's bucket before the attempt runs, so
+// that concurrent attempts cannot all pass a check made before any of them
+// failed. It returns how long key must wait (> 0: refused, nothing
+// charged), or an undo func that gives the charge back (for an attempt
+// that succeeded).
+func (l *keyedLimiter) take(key string, now time.Time) (undo func(), wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.keys[key]
@@ -58,8 +48,12 @@ func (l *keyedLimiter) fail(key string, now time.Time) {
 		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
 		l.keys[key] = b
 	}
-	b.lim.AllowN(now, 1)
+	if tokens := b.lim.TokensAt(now); tokens < 1 {
+		return nil, time.Duration(math.Ceil((1 - tokens) / float64(l.limit) * float64(time.Second)))
+	}
+	res := b.lim.ReserveN(now, 1)
 	b.last = now
+	return func() { res.CancelAt(now) }, 0
 }
 
 // pruneLocked drops full buckets, then, if still too many, those whose
@@ -97,10 +91,4 @@ func midTime(ts []time.Time) time.Time {
 		}
 	}
 	return lo.Add(hi.Sub(lo) / 2)
-}
-
-func (l *keyedLimiter) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.keys)
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,6 +123,40 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 	now = now.Add(2 * time.Minute)
 	if rec := postToken(s, tokenForm("acme-app", "s3cret"), "198.51.100.7:4000"); rec.Code != 200 {
 		t.Errorf("after the refill: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestTokenEndpointRateLimitConcurrent: attempts are charged before the
+// secret is checked, so 50 wrong secrets sent at once cannot all pass the
+// limit while the first ones are still being hashed: at most the burst
+// is checked, the rest get 429.
+func TestTokenEndpointRateLimitConcurrent(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	cfg := Config{Auth: authConfig(t), Log: zap.NewNop(), Now: func() time.Time { return now }}
+	// A hash that takes a few milliseconds, so that the attempts overlap.
+	h, err := hashSecretWith("s3cret", argonParams{Time: 1, Memory: 4096, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Auth.Clients[0].SecretHash = h
+	s := NewServer(cfg, nil, nil, nil, nil)
+	codes := make(chan int, 50)
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- postToken(s, tokenForm("acme-app", "wrong-"+strconv.Itoa(i)), "198.51.100.8:4000").Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	if n[401] > 10 || n[401]+n[429] != 50 {
+		t.Errorf("statuses %v: want at most 10 checked (401), the rest 429", n)
 	}
 }
 

@@ -19,8 +19,9 @@ import (
 )
 
 // TestClientsFileReload: the gateway re-reads its clients file on SIGHUP
-// (and when it changes); a removed client's token is refused from then on,
-// and a broken file keeps the previous list. Issue 12, finding 6.
+// and when it changes; a removed client's token is refused from then on
+// (and accepted again if the client comes back), and a broken file keeps
+// the previous list. Issue 12, finding 6.
 func TestClientsFileReload(t *testing.T) {
 	hash, err := restapi.HashSecret("a-secret-of-enough-length")
 	if err != nil {
@@ -96,6 +97,24 @@ func TestClientsFileReload(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// Without a signal: a change of the file is noticed by polling.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	go func() { done <- g.watchClients(ctx2, nil, 10*time.Millisecond) }()
+	time.Sleep(30 * time.Millisecond) // the watcher took its first stamp
+	write([]config.AuthClient{app, other, {ID: "third", SecretHash: hash, Tenant: "acme"}})
+	deadline = time.Now().Add(5 * time.Second)
+	for nodes() != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("the re-added client's token is still refused: the file change was not noticed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel2()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
