@@ -228,17 +228,6 @@ func (w *pubWaiter) check() (pubResult, bool) {
 	return pubResult{}, false
 }
 
-// publish sends msg and returns the channel on which its verdict arrives
-// (a deferred confirm: see pubResult). quiet: only a failure (return,
-// nack, channel lost) is sent on it, until verdict is called.
-func (pc *pubChan) publish(exchange, key string, mandatory bool, msg amqp.Publishing, quiet bool) (<-chan pubResult, error) {
-	w, err := pc.send(exchange, key, mandatory, msg, quiet)
-	if err != nil {
-		return nil, err
-	}
-	return w.done, nil
-}
-
 func (pc *pubChan) send(exchange, key string, mandatory bool, msg amqp.Publishing, quiet bool) (*pubWaiter, error) {
 	w := &pubWaiter{msgID: msg.MessageId, done: make(chan pubResult, 1), quiet: quiet}
 	return w, pc.sendWaiter(exchange, key, mandatory, msg, w)

@@ -62,6 +62,10 @@ type queued struct {
 	w    *pubWaiter  // quiet: the verdict of the message that carried it
 	gone atomic.Bool // its requester returned: leave it out
 	fl   atomic.Pointer[flight]
+	// written is set just before the message carrying it is handed to
+	// the channel: until then a request that times out says
+	// node_unavailable (nothing reached the broker), after it timeout.
+	written atomic.Bool
 }
 
 // done tells q's batch that q's requester has its outcome.
@@ -280,6 +284,7 @@ func (r *cmdRoute) publish(ctx context.Context, op string, live []*queued, m *qu
 		if err == nil {
 			for _, q := range live {
 				b.pending.bind(q.c, pc)
+				q.written.Store(true)
 			}
 			if err = pc.sendWaiter(r.x, r.key, true, m.msg, m.w); err == nil {
 				return nil

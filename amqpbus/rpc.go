@@ -269,6 +269,11 @@ func (b *Bus) requestBatched(ctx context.Context, op string, target gateway.Targ
 		rep, lost, err := b.await(ctx, op, target, q.w, c)
 		q.done()
 		if lost == nil {
+			if err != nil && !q.written.Load() && gateway.ErrorCode(err) == gateway.ETimeout {
+				// Never handed to the broker (not connected, or blocked,
+				// until the deadline): no worker can have it.
+				return nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "not published before the deadline: broker not connected or blocking")
+			}
 			return rep, err
 		}
 		if err := b.afterLoss(ctx, op, cmd, attempt, lost); err != nil {

@@ -19,9 +19,6 @@ func CommandKey(t Target, a Action) string {
 	return "cmd." + string(t) + "." + string(a)
 }
 
-// NodeQueue is the name of a node's command queue.
-func NodeQueue(n NodeID) string { return QueueNodePrefix + string(n) }
-
 // keyWord makes s usable as one word of a topic routing key: dots become
 // underscores; "*" and "#" too; empty becomes "_".
 func keyWord(s string) string {
