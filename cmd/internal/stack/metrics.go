@@ -66,11 +66,16 @@ var _ gateway.CommandHandler = metered{}
 func (h metered) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
 	start := time.Now()
 	rep := h.next.Handle(ctx, cmd)
-	code := "ok"
+	code, action := "ok", string(cmd.Action)
 	if rep != nil && !rep.OK && rep.Error != nil {
 		code = string(rep.Error.Code)
+		if rep.Error.Code == gateway.EInvalid && rep.Error.Field == "action" {
+			// Any AMQP client can name any action: an unknown one must
+			// not become a new series (unbounded memory).
+			action = "other"
+		}
 	}
-	h.m.commands.WithLabelValues(string(cmd.Action), code).Inc()
-	h.m.cmdLatency.WithLabelValues(string(cmd.Action)).Observe(time.Since(start).Seconds())
+	h.m.commands.WithLabelValues(action, code).Inc()
+	h.m.cmdLatency.WithLabelValues(action).Observe(time.Since(start).Seconds())
 	return rep
 }
