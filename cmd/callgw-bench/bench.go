@@ -646,6 +646,10 @@ func (b *bench) heapDiff(before, after string) {
 // final snapshot: the worker's idle runners exit after 10 s (amqpbus).
 const soakSettle = 11 * time.Second
 
+// soakWarmup is how many lifecycles precede the soak's first snapshot:
+// 12,000 commands, more than the worker's memory of 10,000 command ids.
+const soakWarmup = 6000
+
 func (b *bench) soak(ctx context.Context) error {
 	n := b.o.SoakCalls
 	if n == 0 {
@@ -657,15 +661,34 @@ func (b *bench) soak(ctx context.Context) error {
 	}
 	s := &Soak{}
 	b.res.Soak = s
-	var err error
-	if s.Worker[0], s.Gateway[0], err = b.snapshot(ctx, "soak-before"); err != nil {
-		return err
-	}
 	sub, err := e.subscribe(ctx, tenant+".#")
 	if err != nil {
 		return err
 	}
 	defer sub.close()
+	// A leak test compares steady states: first a warm-up that fills the
+	// worker's bounded memory of recent commands (10,000 ids, two per
+	// lifecycle), then the settle time that lets the command runners of
+	// the scenarios before exit; only then the "before" snapshot.
+	warm := min(soakWarmup, n/4)
+	b.log.Info("soak warm-up", zap.Int("lifecycles", warm))
+	w := closedLoop(ctx, b.o.ChurnInflight, 24*time.Hour, int64(warm), opTimeout, func(ctx context.Context, _ int, _ int64) error {
+		return e.lifecycle(ctx, sub)
+	})
+	if w.Errors > 0 {
+		return fmt.Errorf("soak warm-up: %d of %d lifecycles failed; first: %v", w.Errors, warm, w.FirstErr)
+	}
+	if err := b.waitCalls(ctx, 0, time.Minute); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(soakSettle):
+	}
+	if s.Worker[0], s.Gateway[0], err = b.snapshot(ctx, "soak-before"); err != nil {
+		return err
+	}
 	b.log.Info("soak", zap.Int("lifecycles", n), zap.Int("inflight", b.o.ChurnInflight))
 	// Two halves with a snapshot between: growth in the first half that
 	// stops in the second is a bounded cache filling up, not a leak.
