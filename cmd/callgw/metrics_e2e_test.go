@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -125,6 +126,7 @@ func TestDevOpsMetrics(t *testing.T) {
 			}
 		}
 		if missing == "" {
+			checkDeployMetrics(t, body)
 			return
 		}
 		if time.Now().After(deadline) {
@@ -142,4 +144,37 @@ func grepLines(s, pattern string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// checkDeployMetrics: every metric the Grafana dashboard and the alert
+// rules in deploy/ query is one the processes export (present in the
+// scrape of a dev process that served a call).
+func checkDeployMetrics(t *testing.T, scrape string) {
+	t.Helper()
+	exported := map[string]bool{"up": true} // Prometheus's own, per target
+	for _, l := range strings.Split(scrape, "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		name, _, _ := strings.Cut(l, "{")
+		name, _, _ = strings.Cut(name, " ")
+		exported[name] = true
+	}
+	metric := regexp.MustCompile(`\b((?:callgw|go|process)_[a-z0-9_]+|up)\b`)
+	for _, f := range []string{"../../deploy/grafana/callgw-dashboard.json", "../../deploy/prometheus/callgw-alerts.yml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range metric.FindAllString(string(b), -1) {
+			n++
+			if !exported[m] {
+				t.Errorf("%s queries %s, which no callgw process exports", f, m)
+			}
+		}
+		if n < 10 {
+			t.Errorf("%s: only %d metric names found", f, n)
+		}
+	}
 }
