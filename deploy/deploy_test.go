@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,5 +101,26 @@ func TestDashboard(t *testing.T) {
 	}
 	if len(d.Panels) < 10 {
 		t.Errorf("%d panels", len(d.Panels))
+	}
+}
+
+// TestExampleOpsAddresses: the example ops endpoints do not take the
+// ports of Prometheus itself (9090) or its Pushgateway (9091), which run
+// next to callgw on a monitored host.
+func TestExampleOpsAddresses(t *testing.T) {
+	files, err := filepath.Glob("systemd/*.env.example")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "CALLGW_METRICS_ADDR=") && (strings.HasSuffix(l, ":9090") || strings.HasSuffix(l, ":9091")) {
+				t.Errorf("%s: %s collides with Prometheus", f, l)
+			}
+		}
 	}
 }

@@ -37,6 +37,14 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(404)
 		_, _ = io.WriteString(w, `{"status":404,"code":"not_found","detail":"call missing not found","request_id":"rq1"}`)
+	case p == "/ari-sim/inbound":
+		if u, pw, ok := r.BasicAuth(); !ok || u != "callgw" || pw != "callgw" {
+			w.WriteHeader(401)
+			_, _ = io.WriteString(w, `{"message":"Authentication required"}`)
+			return
+		}
+		w.WriteHeader(201)
+		_, _ = io.WriteString(w, `{"channel_id":"pbx1-1.1","from":"alice","to":"100","app":"callgw"}`)
 	case p == "/oauth/token":
 		_, _ = io.WriteString(w, `{"access_token":"T9","token_type":"Bearer","expires_in":3600,"scope":"calls:read"}`)
 	case p == "/v1/events":
@@ -118,6 +126,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"events", "--call", "c1", "--type", "call.hangup,call.created", "--color", "never", "--max", "2"}, "GET /v1/events?call_id=c1&type=call.hangup%2Ccall.created  Bearer tok",
 			[]string{"pbx1   4f7c1a2b call.created            dir=outbound to=PJSIP/alice\n", "pbx1   4f7c1a2b call.hangup             cause=16(Normal Clearing) by=api\n"}, ""},
 		{[]string{"timeline", "c1", "--color", "never"}, "", []string{"call c1 on pbx1: - → PJSIP/alice, up since", "   +0.000s pbx1   4f7c1a2b call.created", "   +2.500s pbx1   4f7c1a2b call.hangup"}, ""},
+		{[]string{"inbound", "alice", "100", "--sim", "SIM", "--hangup-after", "5s"}, `POST /ari-sim/inbound {"from":"alice","hangup_after":"5s","to":"100"} Basic Y2FsbGd3OmNhbGxndw==`, []string{"inbound call pbx1-1.1 from alice to 100 entered Stasis(callgw)"}, ""},
+		{[]string{"inbound", "alice", "--sim", "SIM", "--sim-password", "wrong"}, "", nil, "401 Unauthorized: Authentication required"},
 		{[]string{"completion", "bash"}, "", []string{"complete -o default -F _callctl callctl", "originate", "timeline"}, ""},
 		{[]string{"originate"}, "", nil, "originate takes <endpoint>"},
 		{[]string{"frobnicate"}, "", nil, "unknown command"},
@@ -129,7 +139,13 @@ func TestCommands(t *testing.T) {
 			var out bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			err := newApp(t, srv, &out, env).run(ctx, tc.args)
+			args := append([]string(nil), tc.args...)
+			for i, a := range args {
+				if a == "SIM" {
+					args[i] = srv.URL
+				}
+			}
+			err := newApp(t, srv, &out, env).run(ctx, args)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(describe(err), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
