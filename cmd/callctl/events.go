@@ -146,9 +146,18 @@ func eventLine(e *callapi.Event, colour bool, since time.Time) string {
 
 // tail prints the stream's events until ctx ends or stop says so.
 func (a *app) tail(ctx context.Context, f callapi.EventFilter, lastID string, stop func(*callapi.Event) bool, since func(*callapi.Event) time.Time) error {
-	st := a.client.Events(ctx, f, callapi.StreamOptions{LastEventID: lastID, OnReconnect: func(err error, n int) {
-		fmt.Fprintf(a.errOut, "callctl: event stream lost (%v); reconnecting (attempt %d), resuming after the last event\n", err, n)
-	}})
+	lost := false
+	st := a.client.Events(ctx, f, callapi.StreamOptions{LastEventID: lastID,
+		OnReconnect: func(err error, n int) {
+			lost = true
+			fmt.Fprintf(a.errOut, "callctl: event stream lost (%v); reconnecting (attempt %d), resuming after the last event\n", err, n)
+		},
+		OnConnect: func() {
+			if lost {
+				lost = false
+				fmt.Fprintln(a.errOut, "callctl: event stream connected again; resumed after the last event")
+			}
+		}})
 	defer st.Close()
 	enc := json.NewEncoder(a.out)
 	for e, err := range st.All() {
