@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -234,5 +235,30 @@ func TestEventLineColour(t *testing.T) {
 	}
 	if len(plain) > 120 {
 		t.Errorf("line of %d characters: %q", len(plain), plain)
+	}
+}
+
+// TestBashCompletion: the bash script completes command names and a
+// command's flags (asking the built callctl for them).
+func TestBashCompletion(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "callctl"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	script := `source <(callctl completion bash)
+COMP_WORDS=(callctl ori); COMP_CWORD=1; _callctl; echo "${COMPREPLY[@]}"
+COMP_WORDS=(callctl hangup --re); COMP_CWORD=2; _callctl; echo "${COMPREPLY[@]}"`
+	cmd := exec.Command(bash, "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	if got := string(out); got != "originate\n--reason\n" {
+		t.Errorf("completions %q, want originate and --reason", got)
 	}
 }
