@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/callgw/callgw/callapi"
 )
 
@@ -48,6 +50,14 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"channel_id":"pbx1-1.1","from":"alice","to":"100","app":"callgw"}`)
 	case p == "/oauth/token":
 		_, _ = io.WriteString(w, `{"access_token":"T9","token_type":"Bearer","expires_in":3600,"scope":"calls:read"}`)
+	case p == "/v1/events/ws":
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"id":"e9","type":"call.answered","time":"2026-01-02T03:04:05Z","node":"pbx1","call_id":"c1","data":{"state":"up"}}`))
+		_, _, _ = c.Read(r.Context())
 	case p == "/v1/events":
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, ": connected\n\n"+
@@ -126,6 +136,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"nodes"}, "GET /v1/nodes  Bearer tok", []string{"NODE  STATE  CALLS  HEALTHY", "pbx1  up     2/100  yes"}, ""},
 		{[]string{"events", "--call", "c1", "--type", "call.hangup,call.created", "--color", "never", "--max", "2"}, "GET /v1/events?call_id=c1&type=call.hangup%2Ccall.created  Bearer tok",
 			[]string{"pbx1   4f7c1a2b call.created            dir=outbound to=PJSIP/alice\n", "pbx1   4f7c1a2b call.hangup             cause=16(Normal Clearing) by=api\n"}, ""},
+		{[]string{"events", "--ws", "--max", "1", "--color", "never"}, "GET /v1/events/ws  Bearer tok", []string{"pbx1   c1       call.answered           state=up\n"}, ""},
 		{[]string{"timeline", "c1", "--color", "never"}, "", []string{"call c1 on pbx1: - → PJSIP/alice, up since", "   +0.000s pbx1   4f7c1a2b call.created", "   +2.500s pbx1   4f7c1a2b call.hangup"}, ""},
 		{[]string{"inbound", "alice", "100", "--sim", "SIM", "--hangup-after", "5s"}, `POST /ari-sim/inbound {"from":"alice","hangup_after":"5s","to":"100"} Basic Y2FsbGd3OmNhbGxndw==`, []string{"inbound call pbx1-1.1 from alice to 100 entered Stasis(callgw)"}, ""},
 		{[]string{"inbound", "alice", "--sim", "SIM", "--sim-password", "wrong"}, "", nil, "401 Unauthorized: Authentication required"},
