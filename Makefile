@@ -6,14 +6,23 @@ BENCH   := bin/callgw-bench
 ARIPROXY := bin/ariproxy-bench
 BENCH_OUT ?= bench-results.json
 PKGS    := ./...
+# Version stamping: the release is VERSION (also openapi.json's info.version),
+# or the git tag on HEAD; `callgw version` prints it with the commit and date.
+TAG     ?= $(shell git describe --tags --exact-match 2>/dev/null || echo v$$(cat VERSION))
+COMMIT  ?= $(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -X main.version=$(TAG) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 FUZZTIME ?= 30s
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n",$$1,$$2}'
 
-build: ## build bin/callgw and bin/callctl
-	$(GO) build -o $(BIN) ./cmd/callgw
-	$(GO) build -o bin/callctl ./cmd/callctl
+build: ## build bin/callgw and bin/callctl, stamped with the version
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/callgw
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/callctl ./cmd/callctl
+
+print-ldflags: ## the -ldflags `make build` stamps the binaries with
+	@echo '$(LDFLAGS)'
 
 dev: build ## run gateway + worker + simulated PBX against the local RabbitMQ
 	@./scripts/broker-check.sh

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -135,6 +137,8 @@ type EventStream struct {
 	opt    StreamOptions
 	ctx    context.Context
 	cancel context.CancelFunc
+	ws     bool            // GET /v1/events/ws instead of SSE
+	conn   *websocket.Conn // the WebSocket, when ws and connected
 
 	mu     sync.Mutex
 	lastID string
@@ -151,6 +155,15 @@ func (c *Client) Events(ctx context.Context, f EventFilter, opt StreamOptions) *
 	return &EventStream{c: c, filter: f, opt: opt, ctx: sctx, cancel: cancel, lastID: opt.LastEventID, seen: newSeenIDs(1024)}
 }
 
+// EventsWS is Events over the WebSocket stream (GET /v1/events/ws): the
+// same events, filters, reconnects and resume (last_event_id), for
+// networks where long-lived HTTP responses are cut but WebSockets pass.
+func (c *Client) EventsWS(ctx context.Context, f EventFilter, opt StreamOptions) *EventStream {
+	s := c.Events(ctx, f, opt)
+	s.ws = true
+	return s
+}
+
 // LastEventID is the id of the last event Next returned.
 func (s *EventStream) LastEventID() string {
 	s.mu.Lock()
@@ -163,6 +176,13 @@ func (s *EventStream) Close() error {
 	s.cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.conn != nil {
+		// No close handshake: it can wait 5 s on a server that is not
+		// reading, and the gateway treats a dropped stream the same.
+		err := s.conn.CloseNow()
+		s.conn = nil
+		return err
+	}
 	if s.body != nil {
 		err := s.body.Close()
 		s.body = nil
@@ -204,7 +224,7 @@ func (s *EventStream) Next() (*Event, error) {
 		if err := s.ctx.Err(); err != nil {
 			return nil, err
 		}
-		if s.rd == nil {
+		if !s.connected() {
 			if err := s.connect(); err != nil {
 				var p errPermanent
 				if errors.As(err, &p) {
@@ -251,9 +271,19 @@ func (s *EventStream) retry(cause error) error {
 	return sleep(s.ctx, backoff(s.fails-1, s.c.backoffMin, 5*time.Second))
 }
 
+func (s *EventStream) connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rd != nil || s.conn != nil
+}
+
 func (s *EventStream) drop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.conn != nil {
+		_ = s.conn.CloseNow()
+		s.conn = nil
+	}
 	if s.body != nil {
 		_ = s.body.Close()
 		s.body = nil
@@ -262,6 +292,9 @@ func (s *EventStream) drop() {
 }
 
 func (s *EventStream) connect() error {
+	if s.ws {
+		return s.connectWS()
+	}
 	u := *s.c.base
 	u.Path += "/v1/events"
 	u.RawQuery = s.filter.query().Encode()
@@ -303,9 +336,83 @@ func (s *EventStream) connect() error {
 	return nil
 }
 
+// connectWS opens the WebSocket stream, resuming with last_event_id.
+func (s *EventStream) connectWS() error {
+	u := *s.c.base
+	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	u.Path += "/v1/events/ws"
+	q := s.filter.query()
+	if id := s.LastEventID(); id != "" {
+		q.Set("last_event_id", id)
+	}
+	u.RawQuery = q.Encode()
+	h := http.Header{"User-Agent": {s.c.userAgent}}
+	tok, err := s.c.bearer(s.ctx)
+	if err != nil {
+		return err
+	}
+	if tok != "" {
+		h.Set("Authorization", "Bearer "+tok)
+	}
+	conn, resp, err := websocket.Dial(s.ctx, u.String(), &websocket.DialOptions{HTTPClient: s.c.hc, HTTPHeader: h})
+	if err != nil {
+		switch {
+		case resp != nil && resp.StatusCode >= 400:
+			raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+			e := problemOf(resp, raw)
+			if e.Temporary() {
+				return e
+			}
+			return errPermanent{e}
+		case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
+			// Something answered that does not speak WebSocket here.
+			return errPermanent{fmt.Errorf("callapi: event stream: %s answered %s, not a WebSocket: %w", u.Redacted(), resp.Status, err)}
+		}
+		return fmt.Errorf("callapi: event stream: %w", err)
+	}
+	conn.SetReadLimit(4 << 20)
+	s.mu.Lock()
+	s.conn = conn
+	s.mu.Unlock()
+	if s.opt.OnConnect != nil {
+		s.opt.OnConnect()
+	}
+	return nil
+}
+
+// readWS reads one WebSocket message: an event, or the server's
+// stream.error notice before it closes.
+func (s *EventStream) readWS() (*Event, *StreamNotice, error) {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return nil, nil, errors.New("callapi: event stream closed")
+	}
+	_, b, err := conn.Read(s.ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("callapi: event stream: %w", err)
+	}
+	var m struct {
+		Type  string        `json:"type"`
+		Error *StreamNotice `json:"error"`
+	}
+	if json.Unmarshal(b, &m) == nil && m.Type == "stream.error" && m.Error != nil {
+		return nil, m.Error, nil
+	}
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, nil, fmt.Errorf("callapi: event stream: undecodable event: %w", err)
+	}
+	return &e, nil, nil
+}
+
 // read reads one SSE message: an event, or a notice (event: shutdown or
 // error). Comments and retry lines are skipped.
 func (s *EventStream) read() (*Event, *StreamNotice, error) {
+	if s.ws {
+		return s.readWS()
+	}
 	var kind, data string
 	for {
 		line, err := s.rd.ReadString('\n')

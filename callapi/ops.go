@@ -2,6 +2,7 @@ package callapi
 
 import (
 	"context"
+	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -255,6 +256,37 @@ func (c *Client) ListCalls(ctx context.Context, f ListCallsFilter, opts ...CallO
 		return nil, err
 	}
 	return &l, nil
+}
+
+// AllCalls iterates over every call of the listing, fetching it a page of
+// f.Limit (100 when 0) at a time; the nodes missing from any page are
+// reported by missing when it is not nil. The error, if any, is the last
+// value.
+func (c *Client) AllCalls(ctx context.Context, f ListCallsFilter, missing func([]string), opts ...CallOption) iter.Seq2[*Call, error] {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	return func(yield func(*Call, error) bool) {
+		for {
+			l, err := c.ListCalls(ctx, f, opts...)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if missing != nil && len(l.MissingNodes) > 0 {
+				missing(l.MissingNodes)
+			}
+			for _, call := range l.Calls {
+				if !yield(call, nil) {
+					return
+				}
+			}
+			if l.NextCursor == "" {
+				return
+			}
+			f.Cursor = l.NextCursor
+		}
+	}
 }
 
 // GetCall returns one call (GET /v1/calls/{id}).

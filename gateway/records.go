@@ -97,6 +97,9 @@ func (r *Records) Observe(e *Event) {
 		}
 		if c.AnsweredAt != nil {
 			ms := end.Sub(*c.AnsweredAt).Milliseconds()
+			if c.DurationMS != nil && ms > *c.DurationMS {
+				ms = *c.DurationMS // answered_at has ms precision, created_at ns
+			}
 			c.TalkMS = &ms
 		}
 		r.ended[e.CallID] = c

@@ -125,3 +125,19 @@ func TestNodeEventsReachTenantStreams(t *testing.T) {
 		t.Error("a call event without tenant acme passed acme's filter")
 	}
 }
+
+// TestNodeEventsHideCallsFromTenants: on a tenant's stream a node event's
+// node-wide call count is left out; an admin sees it.
+func TestNodeEventsHideCallsFromTenants(t *testing.T) {
+	e := &gateway.Event{ID: "n", Type: gateway.EvNodeUp, Node: "pbx1", Data: []byte(`{"node":"pbx1","state":"up","calls":42,"capacity":100}`)}
+	tenant := streamView(e, Principal{Tenant: "acme", Scopes: []string{ScopeEventsRead}})
+	if strings.Contains(string(tenant.Data), "calls") || !strings.Contains(string(tenant.Data), `"capacity":100`) || e.Data == nil {
+		t.Errorf("tenant sees %s", tenant.Data)
+	}
+	if admin := streamView(e, Principal{Tenant: "acme", Scopes: []string{ScopeAdmin}}); !strings.Contains(string(admin.Data), `"calls":42`) {
+		t.Errorf("admin sees %s", admin.Data)
+	}
+	if call := ev("c", gateway.EvCallHangup, "c1"); streamView(call, Principal{}) != call {
+		t.Error("a call event was rewritten")
+	}
+}

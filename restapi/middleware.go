@@ -71,6 +71,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"transport"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.inflight, m.streams, m.panics, m.streamDropped)
+	for _, t := range []string{"sse", "websocket"} { // exported from the start: rate() and alerts see 0
+		m.streams.WithLabelValues(t)
+		m.streamDropped.WithLabelValues(t)
+	}
 	return m
 }
 

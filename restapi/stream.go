@@ -189,7 +189,7 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 				send(time.Second)
 				return
 			}
-			writeSSE(&buf, e.ID, "", e)
+			writeSSE(&buf, e.ID, "", streamView(e, principalOf(r.Context())))
 			if !send(s.cfg.StreamWriteTimeout) {
 				return
 			}
@@ -297,7 +297,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 				} // else the client takes nothing at all: no close handshake, just drop it
 				return
 			}
-			if !write(e, s.cfg.StreamWriteTimeout) {
+			if !write(streamView(e, principalOf(r.Context())), s.cfg.StreamWriteTimeout) {
 				return
 			}
 		}

@@ -8,28 +8,71 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 )
 
 // Main runs the simulator as `callgw simulator [flags]` until ctx ends. It writes the listening
-// address to stdout once it accepts connections.
+// address to stdout once it accepts connections. Flags only: MainEnv also reads CALLGW_*
+// variables.
 func Main(ctx context.Context, args []string, stdout io.Writer) error {
+	return MainEnv(ctx, args, func(string) string { return "" }, stdout)
+}
+
+// MainEnv is Main where every flag can also be set by the environment variable --help names
+// (looked up with env; a flag on the command line wins).
+func MainEnv(ctx context.Context, args []string, env func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	addr := fs.String("listen", "127.0.0.1:8088", "listen address (host:port; port 0 picks one)")
+	envOf := map[string]string{}
+	str := func(p *string, name, variable, def, usage string) {
+		envOf[name] = variable
+		if v := env(variable); v != "" {
+			def = v
+		}
+		fs.StringVar(p, name, def, usage)
+	}
+	var errs []error
+	dur := func(p *time.Duration, name, variable string, def time.Duration, usage string) {
+		envOf[name] = variable
+		if v := env(variable); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("arisim: %s=%q: %w", variable, v, err))
+			}
+			def = d
+		}
+		fs.DurationVar(p, name, def, usage)
+	}
+	var addr, logLevel string
 	cfg := Config{}
-	fs.StringVar(&cfg.User, "ari-user", "callgw", "ARI user name")
-	fs.StringVar(&cfg.Password, "ari-password", "callgw", "ARI password")
-	fs.StringVar(&cfg.AsteriskID, "asterisk-id", "sim", "asterisk_id reported in events and /asterisk/info")
-	fs.StringVar(&cfg.SystemName, "node-id", "sim", "Asterisk systemname (node id): prefix of generated channel ids")
-	fs.DurationVar(&cfg.PlaybackDuration, "playback-duration", 200*time.Millisecond, "time each media item of a playback takes")
-	fs.DurationVar(&cfg.DTMFInterval, "dtmf-interval", 350*time.Millisecond, "gap between digits the dtmf extension sends")
-	fs.DurationVar(&cfg.DialplanStep, "dialplan-step", 500*time.Millisecond, "delay before the dialplan application that follows Answer()")
-	fs.DurationVar(&cfg.RingTimeout, "ring-timeout", 30*time.Second, "originate timeout when the request gives none")
-	fs.StringVar(&cfg.InboundApp, "inbound-app", "callgw", "Stasis app of simulated inbound calls")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	str(&addr, "listen", "CALLGW_SIM_ADDR", "127.0.0.1:8088", "listen address (host:port; port 0 picks one)")
+	str(&cfg.User, "ari-user", "CALLGW_ARI_USER", "callgw", "ARI user name")
+	str(&cfg.Password, "ari-password", "CALLGW_ARI_PASSWORD", "callgw", "ARI password")
+	str(&cfg.AsteriskID, "asterisk-id", "CALLGW_SIM_ASTERISK_ID", "sim", "asterisk_id reported in events and /asterisk/info")
+	str(&cfg.SystemName, "node-id", "CALLGW_NODE_ID", "sim", "Asterisk systemname (node id): prefix of generated channel ids")
+	dur(&cfg.PlaybackDuration, "playback-duration", "CALLGW_SIM_PLAYBACK_DURATION", 200*time.Millisecond, "time each media item of a playback takes")
+	dur(&cfg.DTMFInterval, "dtmf-interval", "CALLGW_SIM_DTMF_INTERVAL", 350*time.Millisecond, "gap between digits the dtmf extension sends")
+	dur(&cfg.DialplanStep, "dialplan-step", "CALLGW_SIM_DIALPLAN_STEP", 500*time.Millisecond, "delay before the dialplan application that follows Answer()")
+	dur(&cfg.RingTimeout, "ring-timeout", "CALLGW_SIM_RING_TIMEOUT", 30*time.Second, "originate timeout when the request gives none")
+	str(&cfg.InboundApp, "inbound-app", "CALLGW_ARI_APP", "callgw", "Stasis app of simulated inbound calls (POST /ari-sim/inbound places one)")
+	str(&logLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(stdout, "Usage: callgw simulator [flags]\n\nAn ARI server that behaves like Asterisk 22 for callgw's tests and callgw dev.\n"+
+			"Every flag can also be set by the environment variable named in brackets;\na flag given on the command line wins over the environment.\n\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			def := fmt.Sprintf("%q", f.DefValue)
+			if strings.Contains(f.Name, "password") {
+				def = "(set)"
+			}
+			fmt.Fprintf(stdout, "  --%s [%s]\n    \t%s (default %s)\n", f.Name, envOf[f.Name], f.Usage, def)
+		})
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -39,7 +82,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg.User == "" || cfg.Password == "" {
 		return errors.New("arisim: -ari-user and -ari-password must not be empty")
 	}
-	lvl, err := zap.ParseAtomicLevel(*logLevel)
+	lvl, err := zap.ParseAtomicLevel(logLevel)
 	if err != nil {
 		return fmt.Errorf("arisim: %w", err)
 	}
@@ -52,7 +95,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	defer func() { _ = log.Sync() }()
 	cfg.Log = log
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("arisim: %w", err)
 	}

@@ -184,6 +184,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.URL.Path == InboundPath {
+		if !s.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
+			writeError(w, http.StatusUnauthorized, "Authentication required")
+			return
+		}
+		s.serveInbound(w, r)
+		return
+	}
 	path, ok := strings.CutPrefix(r.URL.Path, "/ari/")
 	if !ok {
 		writeError(w, http.StatusNotFound, "Resource not found")

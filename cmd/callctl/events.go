@@ -146,9 +146,22 @@ func eventLine(e *callapi.Event, colour bool, since time.Time) string {
 
 // tail prints the stream's events until ctx ends or stop says so.
 func (a *app) tail(ctx context.Context, f callapi.EventFilter, lastID string, stop func(*callapi.Event) bool, since func(*callapi.Event) time.Time) error {
-	st := a.client.Events(ctx, f, callapi.StreamOptions{LastEventID: lastID, OnReconnect: func(err error, n int) {
-		fmt.Fprintf(a.errOut, "callctl: event stream lost (%v); reconnecting (attempt %d), resuming after the last event\n", err, n)
-	}})
+	lost := false
+	open := a.client.Events
+	if a.ws {
+		open = a.client.EventsWS
+	}
+	st := open(ctx, f, callapi.StreamOptions{LastEventID: lastID,
+		OnReconnect: func(err error, n int) {
+			lost = true
+			fmt.Fprintf(a.errOut, "callctl: event stream lost (%v); reconnecting (attempt %d), resuming after the last event\n", err, n)
+		},
+		OnConnect: func() {
+			if lost {
+				lost = false
+				fmt.Fprintln(a.errOut, "callctl: event stream connected again; resumed after the last event")
+			}
+		}})
 	defer st.Close()
 	enc := json.NewEncoder(a.out)
 	for e, err := range st.All() {
@@ -186,6 +199,7 @@ func cmdEvents(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	fs.StringVar(&f.Tag, "tag", "", "only events of calls with this tag")
 	last := fs.String("since", "", "resume after this event id (Last-Event-ID)")
 	maxN := fs.Int("max", 0, "exit after this many events (0: until Ctrl-C)")
+	fs.BoolVar(&a.ws, "ws", false, "read the WebSocket stream instead of Server-Sent Events")
 	return func(ctx context.Context, _ []string) error {
 		for _, t := range types {
 			f.Types = append(f.Types, strings.Split(t, ",")...)

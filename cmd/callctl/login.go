@@ -92,6 +92,8 @@ func cmdLogin(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 // call (POST /ari-sim/inbound), as a phone calling in would.
 func cmdInbound(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	sim := fs.String("sim", envOr(a.env, "CALLGW_SIM_URL", "http://127.0.0.1:8088"), "the simulator's base URL (CALLGW_SIM_URL; callgw dev's --sim-addr)")
+	user := fs.String("sim-user", envOr(a.env, "CALLGW_SIM_USER", "callgw"), "the simulator's ARI user (CALLGW_SIM_USER; callgw dev's: callgw)")
+	password := fs.String("sim-password", envOr(a.env, "CALLGW_SIM_PASSWORD", "callgw"), "the simulator's ARI password (CALLGW_SIM_PASSWORD)")
 	answerAfter := fs.Duration("hangup-after", 0, "the caller hangs up after this long (0: stays until hung up)")
 	return func(ctx context.Context, pos []string) error {
 		body := map[string]any{"from": pos[0]}
@@ -111,6 +113,7 @@ func cmdInbound(a *app, fs *flag.FlagSet) func(context.Context, []string) error 
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth(*user, *password)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return fmt.Errorf("simulator: %w", err)
@@ -121,7 +124,7 @@ func cmdInbound(a *app, fs *flag.FlagSet) func(context.Context, []string) error 
 			return fmt.Errorf("simulator: %s: %w", resp.Status, err)
 		}
 		if resp.StatusCode >= 300 {
-			return fmt.Errorf("simulator: %s: %v", resp.Status, out["error"])
+			return fmt.Errorf("simulator: %s: %v", resp.Status, out["message"])
 		}
 		return a.show(out, func() {
 			fmt.Fprintf(a.out, "inbound call %v from %v to %v entered Stasis(%v): watch it with callctl events --type call.\n", out["channel_id"], out["from"], out["to"], out["app"])

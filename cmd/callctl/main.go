@@ -68,6 +68,7 @@ type app struct {
 
 	url, token string
 	json       bool
+	ws         bool // events over the WebSocket stream
 	timeout    time.Duration
 	client     *callapi.Client
 	opts       []callapi.Option // added to the client's (tests: the HTTP client)

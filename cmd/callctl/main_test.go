@@ -7,12 +7,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/callgw/callgw/callapi"
 )
@@ -37,8 +40,24 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(404)
 		_, _ = io.WriteString(w, `{"status":404,"code":"not_found","detail":"call missing not found","request_id":"rq1"}`)
+	case p == "/ari-sim/inbound":
+		if u, pw, ok := r.BasicAuth(); !ok || u != "callgw" || pw != "callgw" {
+			w.WriteHeader(401)
+			_, _ = io.WriteString(w, `{"message":"Authentication required"}`)
+			return
+		}
+		w.WriteHeader(201)
+		_, _ = io.WriteString(w, `{"channel_id":"pbx1-1.1","from":"alice","to":"100","app":"callgw"}`)
 	case p == "/oauth/token":
 		_, _ = io.WriteString(w, `{"access_token":"T9","token_type":"Bearer","expires_in":3600,"scope":"calls:read"}`)
+	case p == "/v1/events/ws":
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"id":"e9","type":"call.answered","time":"2026-01-02T03:04:05Z","node":"pbx1","call_id":"c1","data":{"state":"up"}}`))
+		_, _, _ = c.Read(r.Context())
 	case p == "/v1/events":
 		w.Header().Set("Content-Type", "text/event-stream")
 		_, _ = io.WriteString(w, ": connected\n\n"+
@@ -117,7 +136,10 @@ func TestCommands(t *testing.T) {
 		{[]string{"nodes"}, "GET /v1/nodes  Bearer tok", []string{"NODE  STATE  CALLS  HEALTHY", "pbx1  up     2/100  yes"}, ""},
 		{[]string{"events", "--call", "c1", "--type", "call.hangup,call.created", "--color", "never", "--max", "2"}, "GET /v1/events?call_id=c1&type=call.hangup%2Ccall.created  Bearer tok",
 			[]string{"pbx1   4f7c1a2b call.created            dir=outbound to=PJSIP/alice\n", "pbx1   4f7c1a2b call.hangup             cause=16(Normal Clearing) by=api\n"}, ""},
+		{[]string{"events", "--ws", "--max", "1", "--color", "never"}, "GET /v1/events/ws  Bearer tok", []string{"pbx1   c1       call.answered           state=up\n"}, ""},
 		{[]string{"timeline", "c1", "--color", "never"}, "", []string{"call c1 on pbx1: - → PJSIP/alice, up since", "   +0.000s pbx1   4f7c1a2b call.created", "   +2.500s pbx1   4f7c1a2b call.hangup"}, ""},
+		{[]string{"inbound", "alice", "100", "--sim", "SIM", "--hangup-after", "5s"}, `POST /ari-sim/inbound {"from":"alice","hangup_after":"5s","to":"100"} Basic Y2FsbGd3OmNhbGxndw==`, []string{"inbound call pbx1-1.1 from alice to 100 entered Stasis(callgw)"}, ""},
+		{[]string{"inbound", "alice", "--sim", "SIM", "--sim-password", "wrong"}, "", nil, "401 Unauthorized: Authentication required"},
 		{[]string{"completion", "bash"}, "", []string{"complete -o default -F _callctl callctl", "originate", "timeline"}, ""},
 		{[]string{"originate"}, "", nil, "originate takes <endpoint>"},
 		{[]string{"frobnicate"}, "", nil, "unknown command"},
@@ -129,7 +151,13 @@ func TestCommands(t *testing.T) {
 			var out bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			err := newApp(t, srv, &out, env).run(ctx, tc.args)
+			args := append([]string(nil), tc.args...)
+			for i, a := range args {
+				if a == "SIM" {
+					args[i] = srv.URL
+				}
+			}
+			err := newApp(t, srv, &out, env).run(ctx, args)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(describe(err), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -201,8 +229,8 @@ func TestEveryOperationHasACommand(t *testing.T) {
 	for i := range ct.NumMethod() {
 		m := ct.Method(i).Name
 		switch m {
-		case "BaseURL", "OpenAPI", "Ready":
-			continue // not operations a person runs from callctl
+		case "BaseURL", "OpenAPI", "Ready", "AllCalls":
+			continue // not operations a person runs from callctl (AllCalls: list pages through --cursor)
 		}
 		if !strings.Contains(src.String(), "a.client."+m) {
 			t.Errorf("no callctl command calls callapi.Client.%s", m)
@@ -218,5 +246,30 @@ func TestEventLineColour(t *testing.T) {
 	}
 	if len(plain) > 120 {
 		t.Errorf("line of %d characters: %q", len(plain), plain)
+	}
+}
+
+// TestBashCompletion: the bash script completes command names and a
+// command's flags (asking the built callctl for them).
+func TestBashCompletion(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "callctl"), ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	script := `source <(callctl completion bash)
+COMP_WORDS=(callctl ori); COMP_CWORD=1; _callctl; echo "${COMPREPLY[@]}"
+COMP_WORDS=(callctl hangup --re); COMP_CWORD=2; _callctl; echo "${COMPREPLY[@]}"`
+	cmd := exec.Command(bash, "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	if got := string(out); got != "originate\n--reason\n" {
+		t.Errorf("completions %q, want originate and --reason", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -61,7 +62,8 @@ func runDev(ctx context.Context, args []string, env func(string) string, stdout,
 	eg, gctx := errgroup.WithContext(ctx)
 	wcfg := cfg.Worker
 	if wcfg.ARIURL == "" {
-		sim := arisim.New(arisim.Config{User: devSimUser, Password: devSimPassword, AsteriskID: wcfg.NodeID, SystemName: wcfg.NodeID, Log: log.Named("arisim")})
+		sim := arisim.New(arisim.Config{User: devSimUser, Password: devSimPassword, AsteriskID: wcfg.NodeID, SystemName: wcfg.NodeID,
+			InboundApp: wcfg.ARIApp, Log: log.Named("arisim")})
 		defer sim.Close()
 		ln, err := net.Listen("tcp", cfg.SimAddr)
 		if err != nil {
@@ -104,16 +106,23 @@ func runDev(ctx context.Context, args []string, env func(string) string, stdout,
 		if err != nil {
 			return nil
 		}
-		fmt.Fprint(stdout, devBanner(base, wcfg.NodeID))
+		fmt.Fprint(stdout, devBanner(base, wcfg.NodeID, strings.TrimSuffix(wcfg.ARIURL, "/ari")))
 		return nil
 	})
 	return eg.Wait()
 }
 
-func devBanner(base, node string) string {
+func devBanner(base, node, sim string) string {
 	return fmt.Sprintf(`
 callgw dev is up: gateway %[1]s, worker node %[2]s, simulated PBX.
-Try, in another terminal:
+Try, in another terminal (make build; PATH=$PWD/bin:$PATH):
+
+  callctl originate Local/answer@callgw-test --wait answered   # a call, answered
+  callctl list                                                # the calls, as a table
+  callctl events                                              # every event, one line each
+  callctl inbound alice 100 --sim %[3]s     # a phone calling in (direction inbound)
+
+or with curl:
 
   # place a call that answers at once (holds the answer until it is answered)
   curl -s -X POST %[1]s/v1/calls -H 'Content-Type: application/json' \
@@ -128,9 +137,9 @@ Try, in another terminal:
   curl -s %[1]s/v1/nodes
 
 Ctrl-C stops everything.
-`, base, node)
+`, base, node, sim)
 }
 
-func runSimulator(ctx context.Context, args []string, stdout io.Writer) error {
-	return arisim.Main(ctx, args, stdout)
+func runSimulator(ctx context.Context, args []string, env func(string) string, stdout io.Writer) error {
+	return arisim.MainEnv(ctx, args, env, stdout)
 }

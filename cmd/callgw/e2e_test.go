@@ -57,6 +57,7 @@ type system struct {
 	sims   map[string]*arisim.Server
 	cancel context.CancelFunc
 	auth   []config.AuthClient // token auth on when set
+	cors   []string            // CALLGW_CORS_ORIGINS of the gateway
 	// stopWorker stops one node's worker gracefully and waits for it.
 	stopWorker map[string]func()
 }
@@ -75,7 +76,14 @@ func startStack(t *testing.T, nodes ...string) *system {
 
 func startStackAuth(t *testing.T, auth []config.AuthClient, nodes ...string) *system {
 	t.Helper()
-	s := &system{t: t, url: brokerURL(t), prefix: "t" + uuid.NewString()[:8] + ".", sims: map[string]*arisim.Server{}, auth: auth, stopWorker: map[string]func(){}}
+	return startStackWith(t, &system{auth: auth}, nodes...)
+}
+
+// startStackWith starts a system whose gateway settings (auth, cors) come
+// from s.
+func startStackWith(t *testing.T, s *system, nodes ...string) *system {
+	t.Helper()
+	s.t, s.url, s.prefix, s.sims, s.stopWorker = t, brokerURL(t), "t"+uuid.NewString()[:8]+".", map[string]*arisim.Server{}, map[string]func(){}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	done := make(chan struct{}, len(nodes)+1)
@@ -134,7 +142,7 @@ func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan st
 	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix},
 		HTTPAddr: "127.0.0.1:0", DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
 		AuthClients: s.auth, AuthSigningKey: strings.Repeat("s", 32), AuthTokenTTL: time.Hour,
-		CallRecords: 1000, CallRecordsTTL: time.Hour}, log.Named("gateway"))
+		CallRecords: 1000, CallRecordsTTL: time.Hour, CORSOrigins: s.cors}, log.Named("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -34,13 +36,51 @@ Commands:
   dev         gateway + worker + simulated PBX in one process (make dev)
   simulator   the ARI simulator on its own
   hash-secret print the secret_hash of an OAuth2 client secret (read from stdin)
-  version     print the version
+  version     print the version: release tag, commit, build date
 
 Run 'callgw <command> --help' for its flags and CALLGW_* variables.
 `
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// Set at build time by the Makefile (-ldflags "-X main.version=v1.2.3
+// -X main.commit=… -X main.date=…"); a plain `go build` in a git checkout
+// still knows its commit and date from the module's build info.
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+// versionLine is what `callgw version` prints:
+// callgw v1.0.0 (commit 4f7c1a2, built 2026-12-03T08:00:00Z, go1.26.8).
+func versionLine() string {
+	c, d := commit, date
+	modified := false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if c == "" && len(s.Value) >= 7 {
+					c = s.Value[:7]
+				}
+			case "vcs.time":
+				if d == "" {
+					d = s.Value
+				}
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if c == "" {
+		c = "unknown"
+	} else if modified && commit == "" {
+		c += "-dirty"
+	}
+	if d == "" {
+		d = "unknown"
+	}
+	return fmt.Sprintf("callgw %s (commit %s, built %s, %s)", version, c, d, runtime.Version())
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -84,11 +124,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	case "dev":
 		return runDev(ctx, args[1:], env, stdout, stderr)
 	case "simulator":
-		return runSimulator(ctx, args[1:], stdout)
+		return runSimulator(ctx, args[1:], env, stdout)
 	case "hash-secret":
-		return hashSecret(os.Stdin, stdout)
+		return runHashSecret(args[1:], os.Stdin, stdout)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "callgw", version)
+		fmt.Fprintln(stdout, versionLine())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -136,6 +176,34 @@ func runWorker(ctx context.Context, args []string, env func(string) string, stdo
 		return err
 	}
 	return w.Run(ctx)
+}
+
+// runHashSecret is `callgw hash-secret`: --help explains it (without
+// waiting for standard input); it takes no other argument.
+func runHashSecret(args []string, r io.Reader, w io.Writer) error {
+	fs := flag.NewFlagSet("hash-secret", flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		fmt.Fprint(w, `Usage: callgw hash-secret < secret.txt
+
+Reads an OAuth2 client secret (at least 16 characters; one trailing newline is
+ignored) from standard input and prints its secret_hash, the value to put in
+the auth clients file (CALLGW_AUTH_CLIENTS_FILE):
+
+  [{"id": "acme-app", "secret_hash": "<printed here>", "tenant": "acme",
+    "scopes": ["calls:read", "calls:write", "events:read"]}]
+
+The secret itself is never stored. It takes no flags and no environment
+variables.
+`)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("hash-secret: unexpected argument %q: the secret is read from standard input", fs.Arg(0))
+	}
+	return hashSecret(r, w)
 }
 
 // hashSecret reads a client secret from r and prints the secret_hash to put

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -44,22 +45,29 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// TestDevOpsMetrics: `callgw dev` serves, on its one ops endpoint, the
-// worker's metrics next to the gateway's: commands per action and
-// outcome with their latency, ARI request latency by route, and call
-// outcomes by cause and reason.
-func TestDevOpsMetrics(t *testing.T) {
+// devProcess is `callgw dev` run in-process on free ports and a
+// run-unique prefix.
+type devProcess struct {
+	base, sim, ops string
+	ctx            context.Context
+}
+
+func startDevProcess(t *testing.T) *devProcess {
+	t.Helper()
 	url := brokerURL(t)
 	prefix := "m" + uuid.NewString()[:8] + "."
-	ops := freeAddr(t)
+	d := &devProcess{ops: freeAddr(t)}
+	simAddr := freeAddr(t)
+	d.sim = "http://" + simAddr
 	ctx, cancel := context.WithCancel(context.Background())
+	d.ctx = ctx
 	var out, errOut lockedBuf
 	done := make(chan error, 1)
 	env := func(k string) string {
 		return map[string]string{"CALLGW_AMQP_URL": url, "CALLGW_AMQP_PREFIX": prefix, "CALLGW_LOG_LEVEL": "warn"}[k]
 	}
 	go func() {
-		done <- runDev(ctx, []string{"--http-addr", "127.0.0.1:0", "--sim-addr", "127.0.0.1:0", "--metrics-addr", ops}, env, &out, &errOut)
+		done <- runDev(ctx, []string{"--http-addr", "127.0.0.1:0", "--sim-addr", simAddr, "--metrics-addr", d.ops}, env, &out, &errOut)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -74,14 +82,26 @@ func TestDevOpsMetrics(t *testing.T) {
 		deleteTopology(t, url, prefix)
 	})
 	re := regexp.MustCompile(`gateway (http://\S+),`)
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == ""; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); d.base == ""; time.Sleep(50 * time.Millisecond) {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
+			d.base = m[1]
 		} else if time.Now().After(deadline) {
 			t.Fatalf("dev not up:\n%s", errOut.String())
 		}
 	}
+	if !strings.Contains(out.String(), "callctl inbound alice 100 --sim "+d.sim) {
+		t.Errorf("banner does not show callctl inbound with the simulator's address:\n%s", out.String())
+	}
+	return d
+}
+
+// TestDevOpsMetrics: `callgw dev` serves, on its one ops endpoint, the
+// worker's metrics next to the gateway's: commands per action and
+// outcome with their latency, ARI request latency by route, and call
+// outcomes by cause and reason.
+func TestDevOpsMetrics(t *testing.T) {
+	d := startDevProcess(t)
+	base, ops, ctx := d.base, d.ops, d.ctx
 	c, err := callapi.New(base)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +145,7 @@ func TestDevOpsMetrics(t *testing.T) {
 			}
 		}
 		if missing == "" {
+			checkDeployMetrics(t, body)
 			return
 		}
 		if time.Now().After(deadline) {
@@ -142,4 +163,37 @@ func grepLines(s, pattern string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// checkDeployMetrics: every metric the Grafana dashboard and the alert
+// rules in deploy/ query is one the processes export (present in the
+// scrape of a dev process that served a call).
+func checkDeployMetrics(t *testing.T, scrape string) {
+	t.Helper()
+	exported := map[string]bool{"up": true} // Prometheus's own, per target
+	for _, l := range strings.Split(scrape, "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		name, _, _ := strings.Cut(l, "{")
+		name, _, _ = strings.Cut(name, " ")
+		exported[name] = true
+	}
+	metric := regexp.MustCompile(`\b((?:callgw|go|process)_[a-z0-9_]+|up)\b`)
+	for _, f := range []string{"../../deploy/grafana/callgw-dashboard.json", "../../deploy/prometheus/callgw-alerts.yml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range metric.FindAllString(string(b), -1) {
+			n++
+			if !exported[m] {
+				t.Errorf("%s queries %s, which no callgw process exports", f, m)
+			}
+		}
+		if n < 10 {
+			t.Errorf("%s: only %d metric names found", f, n)
+		}
+	}
 }

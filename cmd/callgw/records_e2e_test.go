@@ -48,6 +48,16 @@ func TestCallRecords(t *testing.T) {
 	if len(paged) != 3 {
 		t.Fatalf("paged through %v, want the 3 calls %v", paged, ids)
 	}
+	var all []string
+	for call, err := range c.AllCalls(ctx, callapi.ListCallsFilter{Tag: "rec", Limit: 1}, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, string(call.ID))
+	}
+	if len(all) != 3 || all[0] != paged[0] || all[2] != paged[2] {
+		t.Fatalf("AllCalls %v, pages %v", all, paged)
+	}
 
 	time.Sleep(50 * time.Millisecond) // some talk time
 	if err := c.Hangup(ctx, ids[0], "busy"); err != nil {

@@ -9,10 +9,10 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
-// TestNodeEventsOnSSE: a worker stopping shows on the gateway's SSE stream
-// as node.draining then node.down (they belong to no tenant, and a
-// tenant's stream carries them), read with the SDK.
-func TestNodeEventsOnSSE(t *testing.T) {
+// TestNodeEventsOnStreams: a worker stopping shows on the gateway's SSE
+// and WebSocket streams as node.draining then node.down (they belong to no
+// tenant, and a tenant's stream carries them), read with the SDK.
+func TestNodeEventsOnStreams(t *testing.T) {
 	s := startStack(t, "pbx1", "pbx2")
 	c, err := callapi.New(s.base)
 	if err != nil {
@@ -20,41 +20,48 @@ func TestNodeEventsOnSSE(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	connected := make(chan struct{}, 1)
-	st := c.Events(ctx, callapi.EventFilter{Types: []string{"node."}, Node: "pbx2"}, callapi.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
-	defer st.Close()
-	got := make(chan *callapi.Event, 8)
-	go func() {
-		for e, err := range st.All() {
-			if err != nil {
-				close(got)
-				return
+	f := callapi.EventFilter{Types: []string{"node."}, Node: "pbx2"}
+	type result struct {
+		name  string
+		types []gateway.EventType
+		err   error
+	}
+	results := make(chan result, 2)
+	for name, open := range map[string]func(context.Context, callapi.EventFilter, callapi.StreamOptions) *callapi.EventStream{"sse": c.Events, "websocket": c.EventsWS} {
+		connected := make(chan struct{}, 1)
+		st := open(ctx, f, callapi.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
+		defer st.Close()
+		go func() {
+			r := result{name: name}
+			for len(r.types) < 2 {
+				e, err := st.Next()
+				if err != nil {
+					r.err = err
+					break
+				}
+				if e.Node != "pbx2" {
+					r.err = errNode(e.Node)
+					break
+				}
+				r.types = append(r.types, e.Type)
 			}
-			got <- e
+			results <- r
+		}()
+		select {
+		case <-connected:
+		case <-ctx.Done():
+			t.Fatalf("%s stream not connected", name)
 		}
-	}()
-	select {
-	case <-connected:
-	case <-ctx.Done():
-		t.Fatal("stream not connected")
 	}
 	s.stopWorker["pbx2"]()
-	var types []gateway.EventType
-	for len(types) < 2 {
-		select {
-		case e, ok := <-got:
-			if !ok {
-				t.Fatalf("stream ended after %v", types)
-			}
-			if e.Node != "pbx2" {
-				t.Fatalf("event of node %s on a node=pbx2 stream", e.Node)
-			}
-			types = append(types, e.Type)
-		case <-ctx.Done():
-			t.Fatalf("node events on SSE: %v, want node.draining and node.down", types)
+	for range 2 {
+		r := <-results
+		if r.err != nil || len(r.types) != 2 || r.types[0] != gateway.EvNodeDraining || r.types[1] != gateway.EvNodeDown {
+			t.Errorf("%s: node events %v (%v), want [node.draining node.down]", r.name, r.types, r.err)
 		}
 	}
-	if types[0] != gateway.EvNodeDraining || types[1] != gateway.EvNodeDown {
-		t.Fatalf("node events on SSE = %v, want [node.draining node.down]", types)
-	}
 }
+
+type errNode gateway.NodeID
+
+func (e errNode) Error() string { return "event of node " + string(e) + " on a node=pbx2 stream" }

@@ -196,10 +196,14 @@ func (g *Gateway) observe(ctx context.Context) error {
 	}
 	g.hbSince.Store(time.Now().UnixNano())
 	defer hbSub.Close()
-	// The events that call and bridge locations are learnt from. Every
-	// event is taken (for the hub) only while HTTP streams exist.
-	evSub, err := g.bus.SubscribeEvents(ctx, []string{"*.*.call.created.*", "*.*.call.answered.*", "*.*.call.bridged.*", "*.*.call.unbridged.*",
-		"*.*.call.hangup.*", "*.*.bridge.created.*", "*.*.bridge.destroyed.*"}, g.learn)
+	// The events that call and bridge locations are learnt from, and the
+	// call records when they are on. Every event is taken (for the hub)
+	// only while HTTP streams exist.
+	patterns := []string{"*.*.call.created.*", "*.*.call.hangup.*", "*.*.bridge.created.*", "*.*.bridge.destroyed.*"}
+	if g.cfg.CallRecords > 0 {
+		patterns = append(patterns, "*.*.call.answered.*", "*.*.call.bridged.*", "*.*.call.unbridged.*")
+	}
+	evSub, err := g.bus.SubscribeEvents(ctx, patterns, g.learn)
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe events: %w", err)
 	}

@@ -10,8 +10,9 @@
 //
 // It uses amqpbus, the same layer callgw's gateways use: the queue is
 // server-named, exclusive and auto-deleted, and declared again after a
-// reconnect. For a queue that keeps events while your program is down,
-// declare a durable queue of your own and bind it the same way.
+// reconnect. For a queue that keeps events while your program is down
+// (durable, named, shared by competing consumers), use the SDK's
+// callapi.ConsumeEvents (docs/sdk.md).
 package main
 
 import (
