@@ -2,6 +2,7 @@ package arisim_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -106,6 +107,33 @@ func TestLocalCongestionState(t *testing.T) {
 	}
 	if d := find(ev.all, "ChannelDestroyed", id+";2"); d["cause"] != float64(34) {
 		t.Errorf(";2 destroyed with cause %v, want 34", d["cause"])
+	}
+}
+
+// TestRingTimeoutHangupRequests: at the originate timeout the ;2 half gets a hang-up request with
+// cause 19 and then, as the ;1 half goes, a soft one with cause 16. Issue 15 reported that Asterisk
+// sends no second request; the recording (ring-timeout.txt) and every run on the Asterisk 22.10.1
+// built for issue 15 (timeouts of 1, 2 and 3 s) show it, so this pins the observed behaviour.
+func TestRingTimeoutHangupRequests(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	ev := tg.listen(t, tg.app, false)
+	id := uniq("ring")
+	tg.mustDo(t, 200, "POST", "/channels", url.Values{"endpoint": {"Local/ring@callgw-test"}, "app": {tg.app}, "channelId": {id}, "timeout": {"1"}}, nil)
+	ev.wait(t, "ChannelDestroyed", isChan(id+";2"), 5*time.Second)
+	ev.wait(t, "ChannelDestroyed", isChan(id), 5*time.Second)
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	var got []string
+	for _, m := range ev.all {
+		if m["type"] == "ChannelHangupRequest" && chanID(m) == id+";2" {
+			got = append(got, fmt.Sprintf("%v/%v", m["cause"], m["soft"] == true))
+		}
+	}
+	if strings.Join(got, " ") != "19/false 16/true" {
+		t.Fatalf("hang-up requests of ;2 (cause/soft): %v, want [19/false 16/true]", got)
+	}
+	if d := find(ev.all, "ChannelDestroyed", id+";2"); d["cause"] != float64(19) {
+		t.Errorf(";2 destroyed with cause %v, want 19", d["cause"])
 	}
 }
 
