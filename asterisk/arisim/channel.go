@@ -291,6 +291,7 @@ func (s *Server) Restart() {
 	s.bridges = map[string]*bridge{}
 	s.playbacks = map[string]*playback{}
 	s.liveRecs = map[string]*liveRec{}
+	s.mediaQueue = map[string][]func(){}
 	for _, ep := range s.endpoints {
 		ep.channels = map[string]bool{}
 	}

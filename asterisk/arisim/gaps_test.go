@@ -153,3 +153,51 @@ func find(all []map[string]any, typ, ch string) map[string]any {
 	}
 	return nil
 }
+
+// TestRecordWaitsForPlayback: a channel's playback and recording share the Stasis control queue, so
+// a recording asked for while a tone plays stays queued (no RecordingStarted) until the playback
+// ends, and a playback asked for while a recording runs starts only after it. Found by running
+// cmd/callgw's end-to-end tests on Asterisk 22.10.1.
+func TestRecordWaitsForPlayback(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	ev := tg.listen(t, tg.app, false)
+	id := tg.originate(t, ev, tg.app, "answer")
+	t.Cleanup(func() { tg.do(t, "DELETE", "/channels/"+id, nil, nil) })
+	pb, rec := uniq("pb"), uniq("rec")
+	tg.mustDo(t, 201, "POST", "/channels/"+id+"/play/"+pb, url.Values{"media": {"tone:ring"}}, nil)
+	ev.wait(t, "PlaybackStarted", func(m map[string]any) bool { return playbackID(m) == pb }, 5*time.Second)
+	tg.mustDo(t, 201, "POST", "/channels/"+id+"/record", url.Values{"name": {rec}, "format": {"wav"}}, nil)
+	t.Cleanup(func() { tg.do(t, "DELETE", "/recordings/stored/"+rec, nil, nil) })
+	// Nothing to wait for: the recording must not start while the tone plays.
+	ev.none(t, "RecordingStarted", 300*time.Millisecond)
+	if m := tg.mustDo(t, 200, "GET", "/recordings/live/"+rec, nil, nil); m["state"] != "queued" {
+		t.Fatalf("recording behind a playback: state %v, want queued", m["state"])
+	}
+	tg.mustDo(t, 204, "DELETE", "/playbacks/"+pb, nil, nil)
+	ev.wait(t, "RecordingStarted", func(m map[string]any) bool { return recordingName(m) == rec }, 5*time.Second)
+	if i, j := ev.index("PlaybackFinished", func(m map[string]any) bool { return playbackID(m) == pb }), ev.index("RecordingStarted", nil); i < 0 || i > j {
+		t.Fatalf("RecordingStarted (%d) before PlaybackFinished (%d)", j, i)
+	}
+	// And the other way round.
+	pb2 := uniq("pb")
+	tg.mustDo(t, 201, "POST", "/channels/"+id+"/play/"+pb2, url.Values{"media": {"tone:ring"}}, nil)
+	ev.none(t, "PlaybackStarted", 300*time.Millisecond, func(m map[string]any) bool { return playbackID(m) == pb2 })
+	if m := tg.mustDo(t, 200, "GET", "/playbacks/"+pb2, nil, nil); m["state"] != "queued" {
+		t.Fatalf("playback behind a recording: state %v, want queued", m["state"])
+	}
+	tg.mustDo(t, 204, "POST", "/recordings/live/"+rec+"/stop", nil, nil)
+	ev.wait(t, "PlaybackStarted", func(m map[string]any) bool { return playbackID(m) == pb2 }, 5*time.Second)
+	tg.mustDo(t, 204, "DELETE", "/playbacks/"+pb2, nil, nil)
+}
+
+func playbackID(m map[string]any) string {
+	p, _ := m["playback"].(map[string]any)
+	s, _ := p["id"].(string)
+	return s
+}
+
+func recordingName(m map[string]any) string {
+	r, _ := m["recording"].(map[string]any)
+	s, _ := r["name"].(string)
+	return s
+}

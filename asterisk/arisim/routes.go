@@ -590,8 +590,13 @@ func (s *Server) handleRedirect(id string, p params) error {
 		return errf(422, "Endpoint technology '"+tech+"' does not match channel technology '"+c.tech+"'")
 	}
 	if c.tech == "PJSIP" {
-		// A SIP 302: the channel leaves and hangs up.
-		s.after(0, func() { s.farEndHangup(c, 16) })
+		if !strings.Contains(strings.ToLower(res), "sip:") && !strings.HasPrefix(strings.ToLower(strings.TrimLeft(res, "<")), "tel:") {
+			// chan_pjsip: "Failed to parse destination URI": the transfer fails, 204 all the same.
+			return nil
+		}
+		// A SIP 302: the channel leaves and hangs up with cause 23, "Redirected to new
+		// destination" (observed on 22.10.1 with a sipp call).
+		s.after(0, func() { s.farEndHangup(c, 23) })
 	}
 	// Local: "Unsupported transfer requested" — 204 and nothing happens (observed).
 	return nil
