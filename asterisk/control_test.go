@@ -504,6 +504,27 @@ func TestBridges(t *testing.T) {
 	checkSeq(t, h.sink.of(a))
 }
 
+// TestBridgeTypes: every bridge type the CallAPI accepts creates a bridge;
+// dtmf_events and proxy_media alone would make Asterisk answer 500.
+func TestBridgeTypes(t *testing.T) {
+	h := newHarness(t)
+	ctx := ctxT(t, 10*time.Second)
+	for _, typ := range []string{"", "mixing", "holding", "dtmf_events", "proxy_media", "mixing,dtmf_events"} {
+		args := gateway.BridgeCreateArgs{Type: typ}
+		if err := args.Validate(); err != nil {
+			t.Fatalf("%q: %v", typ, err)
+		}
+		br := gateway.BridgeID(newID())
+		if _, err := h.pbx.CreateBridge(ctx, "acme", br, args); err != nil {
+			t.Errorf("type %q: %v", typ, err)
+			continue
+		}
+		if err := h.pbx.DestroyBridge(ctx, "acme", br); err != nil {
+			t.Errorf("destroy %q: %v", typ, err)
+		}
+	}
+}
+
 // TestBridgeDestroyedElsewhere: a bridge destroyed by another ARI client is
 // announced (BridgeDestroyed, subscribed) with its tenant, once.
 func TestBridgeDestroyedElsewhere(t *testing.T) {
