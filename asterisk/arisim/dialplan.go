@@ -330,6 +330,8 @@ func (s *Server) plan(ctx, exten string) (localPlan, bool) {
 		return localPlan{outcome: "answer", next: "SendDTMF", data: "123#", dtmf: "123#"}, true
 	case "busy", "congestion", "ring":
 		return localPlan{outcome: exten}, true
+	case "slow":
+		return localPlan{ringFor: 1500 * time.Millisecond, outcome: "answer", next: "Wait", data: "3600"}, true
 	}
 	return localPlan{}, false
 }

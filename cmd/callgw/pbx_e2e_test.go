@@ -64,6 +64,10 @@ type pbx interface {
 	// InboundCall makes a call for exten arrive in context callgw-in, which
 	// sends it to Stasis(callgw,exten), and returns its channel id.
 	InboundCall(from, exten string) (string, error)
+	// AddExtension gives context callgw-test an extension for one test. A
+	// real Asterisk must have it in its dialplan already: the tests use only
+	// extensions that deploy/asterisk/extensions.conf defines.
+	AddExtension(exten string, ep arisim.Endpoint)
 }
 
 // simPBX is a simulated node.
@@ -130,6 +134,9 @@ func (p *ariPBX) ids(path, key string) map[string]bool {
 	}
 	return out
 }
+
+// AddExtension does nothing: the extension is in the Asterisk's dialplan.
+func (p *ariPBX) AddExtension(string, arisim.Endpoint) {}
 
 func (p *ariPBX) ChannelCount() int {
 	n := 0
