@@ -466,12 +466,17 @@ func TestBridges(t *testing.T) {
 	if c, _ := p.Call(ctx, "acme", a); c.BridgeID != br {
 		t.Errorf("call's bridge = %q", c.BridgeID)
 	}
-	pb, err := p.PlayOnBridge(ctx, "acme", br, gateway.PlayArgs{Media: []string{"sound:conf-joined"}, PlaybackID: "bpb"})
+	// A tone, which plays until stopped: Asterisk forgets a playback as soon
+	// as its media ended (a short sound may be gone before the GET).
+	pb, err := p.PlayOnBridge(ctx, "acme", br, gateway.PlayArgs{Media: []string{"tone:ring"}, PlaybackID: "bpb"})
 	if err != nil || pb.TargetID != string(br) {
 		t.Errorf("PlayOnBridge = %+v, %v", pb, err)
 	}
 	if got, err := p.Playback(ctx, "acme", "bpb"); err != nil || got.ID != "bpb" {
 		t.Errorf("bridge playback = %+v, %v", got, err)
+	}
+	if err := p.StopPlayback(ctx, "acme", "bpb"); err != nil {
+		t.Errorf("stop bridge playback: %v", err)
 	}
 	rec, err := p.RecordBridge(ctx, "acme", br, gateway.RecordArgs{Name: "conf-rec"})
 	if err != nil || rec.Name != "conf-rec" || rec.TargetID != string(br) {
