@@ -196,7 +196,9 @@ func (s *Server) subscription(a *app, src string, add bool) error {
 		return nil
 	}
 	if !set[id] {
-		return errf(409, "Application not subscribed to event source")
+		// resource_applications.c: STASIS_ASR_EVENT_SOURCE_NOT_FOUND (the spec's 409 is not what
+		// Asterisk 22 answers; observed 2026-12-03 on 22.10.1).
+		return errf(422, "Event source was not subscribed to")
 	}
 	delete(set, id)
 	return nil
