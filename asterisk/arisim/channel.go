@@ -197,6 +197,10 @@ func (s *Server) hangup(c *channel, cause int, explicit bool) {
 	s.rtpStats(c)
 	if explicit {
 		s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", 32, "soft", true))
+		if c.tech == "Local" && c.half == 1 && c.state != "Up" && c.dialstring != "" {
+			// The originate's dial is still ringing: it ends with NOANSWER (observed on 22.10.1).
+			s.emit(&event{typ: "Dial", body: map[string]any{"dialstatus": "NOANSWER", "forward": "", "dialstring": c.dialstring, "peer": c.json()}, channels: []string{c.id}})
+		}
 	} else {
 		s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", cause))
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +201,44 @@ func recordingName(m map[string]any) string {
 	r, _ := m["recording"].(map[string]any)
 	s, _ := r["name"].(string)
 	return s
+}
+
+// TestHangupWhileRinging: DELETE of a ringing originate. The ;1 half gets the soft hang-up request
+// (32), the dial ends with a Dial NOANSWER, then the ;2 half gets a hang-up request with the cause
+// (16, normal) and both halves are destroyed with it. Observed on 22.10.1 (the order of the last
+// three events varies there).
+func TestHangupWhileRinging(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	ev := tg.listen(t, tg.app, false)
+	id := uniq("rr")
+	tg.mustDo(t, 200, "POST", "/channels", url.Values{"endpoint": {"Local/ring@callgw-test"}, "app": {tg.app}, "channelId": {id}, "timeout": {"30"}}, nil)
+	ev.wait(t, "Dial", func(m map[string]any) bool { return chanID(m) == id && m["dialstatus"] == "RINGING" }, 5*time.Second)
+	from := ev.index("Dial", func(m map[string]any) bool { return chanID(m) == id && m["dialstatus"] == "RINGING" }) + 1
+	tg.mustDo(t, 204, "DELETE", "/channels/"+id, nil, nil)
+	ev.wait(t, "ChannelDestroyed", isChan(id+";2"), 5*time.Second)
+	ev.wait(t, "ChannelDestroyed", isChan(id), 5*time.Second)
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	var got []string
+	for _, m := range ev.all[from:] {
+		if c := chanID(m); c == id || c == id+";2" {
+			s := fmt.Sprintf("%s%s/%v", m["type"], strings.TrimPrefix(c, id), m["cause"])
+			if m["soft"] == true {
+				s += "/soft"
+			}
+			if ds, ok := m["dialstatus"]; ok {
+				s += "/" + fmt.Sprint(ds)
+			}
+			got = append(got, s)
+		}
+	}
+	head := []string{"ChannelHangupRequest/32/soft", "Dial/<nil>/NOANSWER", "ChannelHangupRequest;2/16"}
+	if len(got) != 6 || strings.Join(got[:3], " ") != strings.Join(head, " ") {
+		t.Fatalf("events %v, want %v then the ;2 soft request and both ChannelDestroyed", got, head)
+	}
+	rest := append([]string(nil), got[3:]...)
+	sort.Strings(rest)
+	if want := []string{"ChannelDestroyed/16", "ChannelDestroyed;2/16", "ChannelHangupRequest;2/16/soft"}; strings.Join(rest, " ") != strings.Join(want, " ") {
+		t.Fatalf("last events %v, want (in any order) %v", got[3:], want)
+	}
 }
