@@ -913,6 +913,11 @@ func TestInboundSIP(t *testing.T) {
 		t.Errorf("call.hangup %s", e.Data)
 	}
 	sippDone() // sipp answered the BYE
+	for _, e := range l.all {
+		if e.CallID == id {
+			t.Logf("%s seq=%d node=%s %s", e.Type, e.Seq, e.Node, e.Data)
+		}
+	}
 	if got := l.types(id); !slices.Equal(got[:3], []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallBridged}) || got[len(got)-1] != gateway.EvCallHangup {
 		t.Errorf("events of the inbound call: %v", got)
 	}
