@@ -98,10 +98,12 @@ func TestLocalCongestionState(t *testing.T) {
 			dialAt = i
 		}
 	}
-	if busyAt < 0 || dialAt < 0 || busyAt > dialAt {
+	// The simulator raises the state change first, as Asterisk did in the probe of issue 15 and in
+	// busy.txt; Asterisk also sends it after the Dial at times (seen once in ~10 runs on 22.10.1).
+	if busyAt < 0 || dialAt < 0 || tg.sim != nil && busyAt > dialAt {
 		t.Fatalf("ChannelStateChange(;2 Busy) at %d, Dial CONGESTION at %d: want the state change first", busyAt, dialAt)
 	}
-	for _, m := range ev.all[dialAt:] {
+	for _, m := range ev.all[max(busyAt, dialAt):] {
 		if chanID(m) == id+";2" && (m["type"] == "ChannelHangupRequest" || m["type"] == "ChannelDestroyed") && state(m) != "Busy" {
 			t.Errorf("%s of ;2 in state %q, want Busy", m["type"], state(m))
 		}
