@@ -75,7 +75,7 @@ func (p *PBX) createBridge(ctx context.Context, tenant string, id gateway.Bridge
 	// POST /bridges?bridgeId= and not POST /bridges/{id}: on an id in use
 	// the first answers 409, the second (createWithId) "creates or
 	// updates" and would silently take over another bridge.
-	q := url.Values{"bridgeId": {string(id)}, "type": {b.typ}}
+	q := url.Values{"bridgeId": {string(id)}, "type": {ariBridgeType(b.typ)}}
 	if a.Name != "" {
 		q.Set("name", a.Name)
 	}
@@ -419,4 +419,16 @@ func (p *PBX) culprit(ctx context.Context, ids ...gateway.CallID) gateway.CallID
 		}
 	}
 	return ids[0]
+}
+
+// ariBridgeType is the ARI type list for a CallAPI bridge type. Asterisk's
+// bridge_create_common makes dtmf_events and proxy_media only take a
+// capability away: asked alone they leave none, and the create fails with
+// 500. They are modifiers of a mixing bridge.
+func ariBridgeType(t string) string {
+	switch t {
+	case "dtmf_events", "proxy_media":
+		return "mixing," + t
+	}
+	return t
 }

@@ -46,6 +46,12 @@ type call struct {
 	why        string // ReasonAPI / ReasonTimeout when we hung it up
 	hangup     *gateway.Hangup
 	done       chan struct{} // closed when answered or ended (only for wait=answered)
+	// toStasis: an originate into the app. Asterisk reports the answer
+	// (ChannelStateChange Up, Dial ANSWER) before StasisStart, and until
+	// StasisStart ARI refuses control with 409 "not in Stasis": such a call
+	// is answered for the CallAPI (call.answered, wait=answered) only once
+	// it is in Stasis, so that a command sent on the answer finds it there.
+	toStasis, inStasis bool
 }
 
 func (c *call) signal() {
@@ -280,6 +286,10 @@ func (t *tracker) stateLocked(c *call, st gateway.CallState, at time.Time, raw [
 		if !c.answeredAt.IsZero() {
 			return nil
 		}
+		if c.toStasis && !c.inStasis {
+			c.state = gateway.StateUp
+			return nil // call.answered comes with StasisStart
+		}
 		c.state, c.answeredAt = gateway.StateUp, at
 		a := at
 		c.signal()
@@ -375,6 +385,7 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 	}
 	switch ev.Type {
 	case "StasisStart":
+		c.inStasis = true
 		if ev.Channel != nil {
 			c.channel = ev.Channel.Name
 			out = append(out, t.stateLocked(c, stateOf(ev.Channel.State), at, raw)...)

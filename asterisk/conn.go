@@ -3,6 +3,7 @@ package asterisk
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -199,8 +200,10 @@ func (p *PBX) read(ctx context.Context, ws *websocket.Conn) error {
 			continue
 		}
 		if ev.Type == "ApplicationReplaced" {
+			// Asterisk 22 keeps the socket open but sends nothing more
+			// for the app: end the session (Run does not reconnect).
 			p.markReplaced()
-			continue
+			return errAppReplaced
 		}
 		if !relevant[ev.Type] || (ev.Application != "" && ev.Application != p.cfg.App) {
 			continue
@@ -208,6 +211,9 @@ func (p *PBX) read(ctx context.Context, ws *websocket.Conn) error {
 		p.enqueue(ctx, item{kind: kindEvent, ev: ev, raw: data})
 	}
 }
+
+// errAppReplaced ends a session whose app another connection took over.
+var errAppReplaced = errors.New("asterisk: ARI application replaced by another connection")
 
 func (p *PBX) markReplaced() {
 	p.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -191,10 +192,20 @@ func or(s, def string) string {
 // Redirect transfers a call blindly to endpoint (same technology as the
 // call's channel). Asterisk answers a redirect of a Local channel with 204
 // and does nothing ("Unsupported transfer requested", recordings README).
+// sipURIRe matches what pjsip_parse_uri takes as a name-addr: a sip:, sips:
+// or tel: URI, optionally in angle brackets after a display name.
+var sipURIRe = regexp.MustCompile(`^(?:(?:"[^"]*"\s*|[^<"]*)<)?(?i:sips?|tel):[^\s<>]+>?$`)
+
 func (p *PBX) Redirect(ctx context.Context, tenant string, id gateway.CallID, endpoint string) error {
 	ra := gateway.RedirectArgs{Endpoint: endpoint}
 	if err := ra.Validate(); err != nil {
 		return err
+	}
+	if tech, res, _ := strings.Cut(endpoint, "/"); strings.EqualFold(tech, "PJSIP") && !sipURIRe.MatchString(res) {
+		// chan_pjsip puts the resource in the Contact of a 302 (or the
+		// Refer-To of a REFER): a bare endpoint name fails to parse there,
+		// and Asterisk still answers 204 while nothing happens.
+		return gateway.Invalid("endpoint", "a PJSIP redirect needs a SIP URI as resource (PJSIP/sip:bob@pbx.example.com), not %q", res)
 	}
 	return p.chanOp(ctx, "asterisk.Redirect", tenant, id, http.MethodPost, "/redirect", url.Values{"endpoint": {endpoint}}, nil, nil)
 }

@@ -104,7 +104,8 @@ func TestCallControlOperations(t *testing.T) {
 		{"moh start", func() error { return p.MOH(ctx, "acme", id, true, "default") }, ""},
 		{"moh stop", func() error { return p.MOH(ctx, "acme", id, false, "") }, ""},
 		{"redirect local (asterisk: 204, nothing happens)", func() error { return p.Redirect(ctx, "acme", id, "Local/echo@callgw-test") }, ""},
-		{"redirect other technology", func() error { return p.Redirect(ctx, "acme", id, "PJSIP/alice") }, gateway.EInvalid},
+		{"redirect other technology", func() error { return p.Redirect(ctx, "acme", id, "PJSIP/sip:alice@example.com") }, gateway.EInvalid},
+		{"redirect pjsip to a bare name", func() error { return p.Redirect(ctx, "acme", id, "PJSIP/alice") }, gateway.EInvalid},
 		{"set variable", func() error { return p.SetVariable(ctx, "acme", id, "FOO", "bar baz") }, ""},
 		{"set reserved variable", func() error { return p.SetVariable(ctx, "acme", id, VarTenant, "other") }, gateway.EInvalid},
 		{"unknown call", func() error { return p.Answer(ctx, "acme", newID()) }, gateway.ENotFound},
@@ -167,10 +168,13 @@ func TestCallControlTenantIsolation(t *testing.T) {
 	if _, err := p.Play(ctx, "acme", id, gateway.PlayArgs{Media: []string{"tone:ring"}, PlaybackID: "pb-iso"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Record(ctx, "acme", id, gateway.RecordArgs{Name: "iso"}); err != nil {
+	// On a second call: a channel's recording waits in Asterisk's control
+	// queue until its playback ends.
+	recCall := h.answered(t, "acme")
+	if _, err := p.Record(ctx, "acme", recCall, gateway.RecordArgs{Name: "iso"}); err != nil {
 		t.Fatal(err)
 	}
-	h.sink.waitFor(t, id, gateway.EvCallRecordingStarted)
+	h.sink.waitFor(t, recCall, gateway.EvCallRecordingStarted)
 	const o = "other"
 	for name, f := range map[string]func() error{
 		"answer":     func() error { return p.Answer(ctx, o, id) },
@@ -221,7 +225,7 @@ func TestCallControlTenantIsolation(t *testing.T) {
 	if _, err := p.Playback(ctx, "acme", "pb-iso"); err != nil {
 		t.Error(err)
 	}
-	if r, err := p.LiveRecording(ctx, "acme", "iso"); err != nil || r.Name != "iso" || r.TargetID != string(id) {
+	if r, err := p.LiveRecording(ctx, "acme", "iso"); err != nil || r.Name != "iso" || r.TargetID != string(recCall) {
 		t.Errorf("LiveRecording = %+v, %v", r, err)
 	}
 	if l, err := p.StoredRecordings(ctx, "acme"); err != nil || len(l) != 1 || l[0].Name != "iso" {
@@ -462,12 +466,17 @@ func TestBridges(t *testing.T) {
 	if c, _ := p.Call(ctx, "acme", a); c.BridgeID != br {
 		t.Errorf("call's bridge = %q", c.BridgeID)
 	}
-	pb, err := p.PlayOnBridge(ctx, "acme", br, gateway.PlayArgs{Media: []string{"sound:conf-joined"}, PlaybackID: "bpb"})
+	// A tone, which plays until stopped: Asterisk forgets a playback as soon
+	// as its media ended (a short sound may be gone before the GET).
+	pb, err := p.PlayOnBridge(ctx, "acme", br, gateway.PlayArgs{Media: []string{"tone:ring"}, PlaybackID: "bpb"})
 	if err != nil || pb.TargetID != string(br) {
 		t.Errorf("PlayOnBridge = %+v, %v", pb, err)
 	}
 	if got, err := p.Playback(ctx, "acme", "bpb"); err != nil || got.ID != "bpb" {
 		t.Errorf("bridge playback = %+v, %v", got, err)
+	}
+	if err := p.StopPlayback(ctx, "acme", "bpb"); err != nil {
+		t.Errorf("stop bridge playback: %v", err)
 	}
 	rec, err := p.RecordBridge(ctx, "acme", br, gateway.RecordArgs{Name: "conf-rec"})
 	if err != nil || rec.Name != "conf-rec" || rec.TargetID != string(br) {
@@ -498,6 +507,27 @@ func TestBridges(t *testing.T) {
 		t.Errorf("call events %v", got)
 	}
 	checkSeq(t, h.sink.of(a))
+}
+
+// TestBridgeTypes: every bridge type the CallAPI accepts creates a bridge;
+// dtmf_events and proxy_media alone would make Asterisk answer 500.
+func TestBridgeTypes(t *testing.T) {
+	h := newHarness(t)
+	ctx := ctxT(t, 10*time.Second)
+	for _, typ := range []string{"", "mixing", "holding", "dtmf_events", "proxy_media", "mixing,dtmf_events"} {
+		args := gateway.BridgeCreateArgs{Type: typ}
+		if err := args.Validate(); err != nil {
+			t.Fatalf("%q: %v", typ, err)
+		}
+		br := gateway.BridgeID(newID())
+		if _, err := h.pbx.CreateBridge(ctx, "acme", br, args); err != nil {
+			t.Errorf("type %q: %v", typ, err)
+			continue
+		}
+		if err := h.pbx.DestroyBridge(ctx, "acme", br); err != nil {
+			t.Errorf("destroy %q: %v", typ, err)
+		}
+	}
 }
 
 // TestBridgeDestroyedElsewhere: a bridge destroyed by another ARI client is
@@ -872,6 +902,27 @@ func TestARIRequests(t *testing.T) {
 			if !strings.Contains(seen[key], w) {
 				t.Errorf("%s request %q lacks %q", key, seen[key], w)
 			}
+		}
+	}
+}
+
+// TestSIPURIRe: what chan_pjsip's redirect can put in a Contact.
+func TestSIPURIRe(t *testing.T) {
+	for in, want := range map[string]bool{
+		"sip:bob@pbx.example.com":          true,
+		"sips:bob@pbx.example.com:5061":    true,
+		"<sip:bob@10.0.0.1;transport=tcp>": true,
+		`"Bob" <sip:bob@10.0.0.1>`:         true,
+		"tel:+4930123456":                  true,
+		"SIP:bob@x":                        true,
+		"bob":                              false,
+		"bob@pbx.example.com":              false,
+		"http://example.com":               false,
+		"sip:":                             false,
+		"sip:bob@x sip:eve@y":              false,
+	} {
+		if got := sipURIRe.MatchString(in); got != want {
+			t.Errorf("%q: %v, want %v", in, got, want)
 		}
 	}
 }

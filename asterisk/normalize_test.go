@@ -457,3 +457,38 @@ func TestARIRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestAnsweredOnlyInStasis: Asterisk reports an originated call's answer
+// (ChannelStateChange Up, Dial ANSWER) before its StasisStart, and ARI
+// refuses control (409 "not in Stasis") until then. A call originated into
+// the app is answered for the CallAPI (call.answered, wait=answered) at its
+// StasisStart, so that a command sent on the answer finds it in Stasis
+// (issue 15: TestOpRecord on Asterisk 22.10.1 got that 409).
+func TestAnsweredOnlyInStasis(t *testing.T) {
+	tr := newTracker("pbx1", "callgwprobe", "acme")
+	c := outbound(tr, "probe-A", "normal")
+	c.toStasis = true
+	c.done = make(chan struct{})
+	answeredOn := ""
+	for _, r := range recorded["answer-lifecycle"] {
+		ev, err := decodeEvent([]byte(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-c.done:
+			if answeredOn == "" {
+				t.Fatalf("wait=answered released before %s", ev.Type)
+			}
+		default:
+		}
+		for _, e := range tr.handleEvent(ev, []byte(r), nil) {
+			if e.Type == gateway.EvCallAnswered && string(e.CallID) == "probe-A" {
+				answeredOn = ev.Type
+			}
+		}
+	}
+	if answeredOn != "StasisStart" {
+		t.Fatalf("call.answered on %q, want on StasisStart", answeredOn)
+	}
+}

@@ -216,6 +216,7 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 	c := &call{
 		id: id, tenant: tenant, tags: args.Tags, dir: gateway.Outbound, from: args.From, to: args.To,
 		state: gateway.StateDown, createdAt: time.Now(), vars: args.Variables, pending: true,
+		toStasis: args.Context == "",
 	}
 	if args.Wait == gateway.WaitAnswered {
 		c.done = make(chan struct{})

@@ -197,6 +197,10 @@ func (s *Server) hangup(c *channel, cause int, explicit bool) {
 	s.rtpStats(c)
 	if explicit {
 		s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", 32, "soft", true))
+		if c.tech == "Local" && c.half == 1 && c.state != "Up" && c.dialstring != "" {
+			// The originate's dial is still ringing: it ends with NOANSWER (observed on 22.10.1).
+			s.emit(&event{typ: "Dial", body: map[string]any{"dialstatus": "NOANSWER", "forward": "", "dialstring": c.dialstring, "peer": c.json()}, channels: []string{c.id}})
+		}
 	} else {
 		s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", cause))
 	}
@@ -291,6 +295,7 @@ func (s *Server) Restart() {
 	s.bridges = map[string]*bridge{}
 	s.playbacks = map[string]*playback{}
 	s.liveRecs = map[string]*liveRec{}
+	s.mediaQueue = map[string][]func(){}
 	for _, ep := range s.endpoints {
 		ep.channels = map[string]bool{}
 	}

@@ -330,6 +330,8 @@ func (s *Server) plan(ctx, exten string) (localPlan, bool) {
 		return localPlan{outcome: "answer", next: "SendDTMF", data: "123#", dtmf: "123#"}, true
 	case "busy", "congestion", "ring":
 		return localPlan{outcome: exten}, true
+	case "slow":
+		return localPlan{ringFor: 1500 * time.Millisecond, outcome: "answer", next: "Wait", data: "3600"}, true
 	}
 	return localPlan{}, false
 }
@@ -521,6 +523,7 @@ func (s *Server) sendDigits(c *channel, digits string, interval time.Duration, d
 		s.after(time.Duration(i)*interval, func() {
 			if !c.hungup {
 				s.emit(s.chanEvent("ChannelDtmfReceived", c, "digit", digit, "duration_ms", 100))
+				s.bridgeDTMF(c, digit, 100)
 			}
 		})
 	}
@@ -616,4 +619,18 @@ func (s *Server) InboundCallApp(appName, from, exten string, appArgs ...string) 
 	s.emit(&event{typ: "ChannelDialplan", body: map[string]any{"channel": c.json(), "dialplan_app": "Stasis", "dialplan_app_data": appData}, allOnly: true})
 	s.enterStasis(c, appName, appArgs, false)
 	return id, nil
+}
+
+// bridgeDTMF passes a digit c received on to the other channels of c's bridge, as a bridge does
+// with DTMF frames: a Local ;1 half sends it through its pair, so its ;2 half raises
+// ChannelDtmfReceived (observed on 22.10.1); other channels send it to their far end (no event).
+func (s *Server) bridgeDTMF(c *channel, digit string, duration int) {
+	if c.bridge == nil {
+		return
+	}
+	for _, o := range c.bridge.channels {
+		if o != c && o.half == 1 && o.peer != nil && !o.peer.hungup {
+			s.emit(s.chanEvent("ChannelDtmfReceived", o.peer, "digit", digit, "duration_ms", duration))
+		}
+	}
 }

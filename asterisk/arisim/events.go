@@ -60,7 +60,11 @@ type wsConn struct {
 	send   chan []byte
 	quit   chan struct{} // closed to stop the writer
 	closed bool          // under Server.mu
-	done   chan struct{} // closed when the handler returned
+	// replaced: another WebSocket took the app over. Asterisk 22 sends ApplicationReplaced
+	// and then nothing more for the app, but keeps the socket open (ari_websockets.c
+	// drops the app from the session); so does the simulator.
+	replaced bool
+	done     chan struct{} // closed when the handler returned
 }
 
 func (c *wsConn) stop() {
@@ -109,8 +113,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 			// Asterisk: a second connection for the same app replaces the first.
 			old := a.conn
 			s.deliverLocked(old, &event{typ: "ApplicationReplaced", body: map[string]any{"timestamp": stamp(time.Now())}})
-			old.stop()
-			delete(s.conns, old)
+			old.replaced = true
 		}
 		a.conn = c
 		s.conns[c] = struct{}{}
@@ -259,7 +262,7 @@ func (s *Server) emit(e *event) {
 		e.body["timestamp"] = stamp(time.Now())
 	}
 	for c := range s.conns {
-		if c.closed || !s.wants(c, e) {
+		if c.closed || c.replaced || !s.wants(c, e) {
 			continue
 		}
 		s.deliverLocked(c, e)

@@ -15,6 +15,7 @@ type playback struct {
 	idx              int
 	state            string // queued, playing, paused, done
 	seq              int    // bumped on every reschedule; stale timers do nothing
+	waiting          bool   // queued behind a recording of its channel (mediaQueue)
 }
 
 func (p *playback) json() playbackJSON {
@@ -77,6 +78,15 @@ func (s *Server) play(target, id, lang string, media []string, notBefore time.Ti
 	}
 	p := &playback{id: id, target: target, lang: lang, media: media, state: "queued"}
 	s.playbacks[id] = p
+	if s.recordingOn(target) {
+		// A recording holds the channel's control queue until it ends (observed on 22.10.1).
+		p.waiting = true
+		s.mediaQueue[target] = append(s.mediaQueue[target], func() {
+			p.waiting = false
+			s.startPlayback(p)
+		})
+		return p, nil
+	}
 	delay := time.Until(notBefore)
 	// Playbacks on one target run one after another, as Stasis' control queue does.
 	for _, o := range s.playbacks {
@@ -126,6 +136,60 @@ func (s *Server) finishPlayback(p *playback) {
 	p.seq++
 	s.emit(s.playbackEvent("PlaybackFinished", p))
 	delete(s.playbacks, p.id)
+	s.kickMedia(p.target)
+}
+
+// recordingOn reports whether a recording holds or waits for the control queue of channel target.
+func (s *Server) recordingOn(target string) bool {
+	if !strings.HasPrefix(target, "channel:") {
+		return false
+	}
+	for _, r := range s.liveRecs {
+		if r.target == target && (r.state == "queued" || r.state == "recording" || r.state == "paused") {
+			return true
+		}
+	}
+	return false
+}
+
+// playingOn reports whether a playback holds or waits for the control queue of channel target.
+func (s *Server) playingOn(target string) bool {
+	if !strings.HasPrefix(target, "channel:") {
+		return false
+	}
+	for _, p := range s.playbacks {
+		if p.target == target && p.state != "done" {
+			return true
+		}
+	}
+	return false
+}
+
+// mediaBusy reports whether a started (or scheduled) playback or recording holds target.
+func (s *Server) mediaBusy(target string) bool {
+	for _, p := range s.playbacks {
+		if p.target == target && !p.waiting && p.state != "done" {
+			return true
+		}
+	}
+	for _, r := range s.liveRecs {
+		if r.target == target && !r.waiting && (r.state == "queued" || r.state == "recording" || r.state == "paused") {
+			return true
+		}
+	}
+	return false
+}
+
+// kickMedia starts what waits in target's control queue once nothing holds it.
+func (s *Server) kickMedia(target string) {
+	for len(s.mediaQueue[target]) > 0 && !s.mediaBusy(target) {
+		fn := s.mediaQueue[target][0]
+		s.mediaQueue[target] = s.mediaQueue[target][1:]
+		fn()
+	}
+	if len(s.mediaQueue[target]) == 0 {
+		delete(s.mediaQueue, target)
+	}
 }
 
 // stopMediaOn ends the playbacks on target (channel hangup, StasisEnd, bridge destroyed).
@@ -137,6 +201,7 @@ func (s *Server) stopMediaOn(target string) {
 		}
 	}
 	sort.Slice(ps, func(i, j int) bool { return ps[i].id < ps[j].id })
+	delete(s.mediaQueue, target)
 	for _, p := range ps {
 		if p.state == "queued" {
 			delete(s.playbacks, p.id) // never started: no events
@@ -189,6 +254,7 @@ type liveRec struct {
 	audio                bool // the target delivers audio frames (PJSIP); Local channels do not
 	maxDur               int
 	seq                  int
+	waiting              bool // queued behind a playback of its channel (mediaQueue)
 }
 
 func (r *liveRec) duration() int {
@@ -260,31 +326,46 @@ func (s *Server) record(target string, audio bool, p params) (*liveRec, error) {
 	}
 	r := &liveRec{name: name, format: format, target: target, state: "queued", audio: audio, maxDur: maxDur}
 	s.liveRecs[name] = r
-	s.after(time.Millisecond, func() {
-		if s.liveRecs[name] != r || r.state != "queued" {
-			return
-		}
-		r.state = "recording"
-		r.started = time.Now()
-		// The file exists on disk as soon as recording starts.
-		s.stored[name] = &storedRec{name: name, format: format}
-		s.emit(s.recEvent("RecordingStarted", r, false))
-		if r.audio && r.maxDur > 0 {
-			seq := r.seq
-			s.after(time.Duration(r.maxDur)*time.Second, func() {
-				if s.liveRecs[name] == r && r.seq == seq && r.state == "recording" {
-					s.finishRecording(r, "done")
-				}
-			})
-		}
-	})
+	if s.playingOn(target) {
+		// A playback holds the channel's control queue: the recording starts after it (observed
+		// on 22.10.1: no RecordingStarted while a tone plays).
+		r.waiting = true
+		s.mediaQueue[target] = append(s.mediaQueue[target], func() {
+			r.waiting = false
+			s.startRecording(r)
+		})
+		return r, nil
+	}
+	s.after(time.Millisecond, func() { s.startRecording(r) })
 	return r, nil
+}
+
+// startRecording starts the queued recording r.
+func (s *Server) startRecording(r *liveRec) {
+	name := r.name
+	if s.liveRecs[name] != r || r.state != "queued" {
+		return
+	}
+	r.state = "recording"
+	r.started = time.Now()
+	// The file exists on disk as soon as recording starts.
+	s.stored[name] = &storedRec{name: name, format: r.format}
+	s.emit(s.recEvent("RecordingStarted", r, false))
+	if r.audio && r.maxDur > 0 {
+		seq := r.seq
+		s.after(time.Duration(r.maxDur)*time.Second, func() {
+			if s.liveRecs[name] == r && r.seq == seq && r.state == "recording" {
+				s.finishRecording(r, "done")
+			}
+		})
+	}
 }
 
 func (s *Server) finishRecording(r *liveRec, state string) {
 	if r.state == "done" || r.state == "canceled" || r.state == "failed" {
 		return
 	}
+	defer s.kickMedia(r.target)
 	wasQueued := r.state == "queued"
 	r.seq++
 	r.state = state

@@ -118,6 +118,7 @@ var causeText = map[int]string{
 	20:  "Subscriber absent",
 	21:  "Call Rejected",
 	22:  "Number changed",
+	23:  "Redirected to new destination",
 	26:  "Answered elsewhere",
 	27:  "Destination out of order",
 	28:  "Invalid number format",

@@ -196,7 +196,9 @@ func (s *Server) subscription(a *app, src string, add bool) error {
 		return nil
 	}
 	if !set[id] {
-		return errf(409, "Application not subscribed to event source")
+		// resource_applications.c: STASIS_ASR_EVENT_SOURCE_NOT_FOUND (the spec's 409 is not what
+		// Asterisk 22 answers; observed 2026-12-03 on 22.10.1).
+		return errf(422, "Event source was not subscribed to")
 	}
 	delete(set, id)
 	return nil
@@ -590,8 +592,13 @@ func (s *Server) handleRedirect(id string, p params) error {
 		return errf(422, "Endpoint technology '"+tech+"' does not match channel technology '"+c.tech+"'")
 	}
 	if c.tech == "PJSIP" {
-		// A SIP 302: the channel leaves and hangs up.
-		s.after(0, func() { s.farEndHangup(c, 16) })
+		if !strings.Contains(strings.ToLower(res), "sip:") && !strings.HasPrefix(strings.ToLower(strings.TrimLeft(res, "<")), "tel:") {
+			// chan_pjsip: "Failed to parse destination URI": the transfer fails, 204 all the same.
+			return nil
+		}
+		// A SIP 302: the channel leaves and hangs up with cause 23, "Redirected to new
+		// destination" (observed on 22.10.1 with a sipp call).
+		s.after(0, func() { s.farEndHangup(c, 23) })
 	}
 	// Local: "Unsupported transfer requested" — 204 and nothing happens (observed).
 	return nil

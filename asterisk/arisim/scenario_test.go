@@ -198,20 +198,24 @@ func TestAuth(t *testing.T) {
 // DTMF from the far end of a bridged channel is raised on that channel only; neither the other
 // bridge member nor a snoop channel on it gets a ChannelDtmfReceived.
 func TestDTMFInBridgeAndSnoop(t *testing.T) {
-	tg := newSim(t, arisim.Config{DialplanStep: 300 * time.Millisecond})
+	tg := newTarget(t, arisim.Config{DialplanStep: 300 * time.Millisecond})
 	ev := tg.listen(t, tg.app, false)
 	d := tg.originate(t, ev, tg.app, "dtmf")
 	other := tg.originate(t, ev, tg.app, "answer")
-	tg.mustDo(t, 200, "POST", "/bridges/bd", nil, nil)
-	tg.mustDo(t, 204, "POST", "/bridges/bd/addChannel", url.Values{"channel": {d + "," + other}}, nil)
+	bd := uniq("bd")
+	tg.mustDo(t, 200, "POST", "/bridges/"+bd, nil, nil)
+	t.Cleanup(func() { tg.do(t, "DELETE", "/bridges/"+bd, nil, nil) })
+	tg.mustDo(t, 204, "POST", "/bridges/"+bd+"/addChannel", url.Values{"channel": {d + "," + other}}, nil)
 	sn := tg.mustDo(t, 200, "POST", "/channels/"+d+"/snoop", url.Values{"spy": {"both"}, "app": {tg.app}}, nil)
 	snID := sn["id"].(string)
-	ev.wait(t, "ChannelDtmfReceived", func(m map[string]any) bool { return m["digit"] == "#" }, 3*time.Second)
+	ev.wait(t, "ChannelDtmfReceived", func(m map[string]any) bool { return m["digit"] == "#" && chanID(m) == d }, 3*time.Second)
+	// The bridge passes the digits on to the other Local call, whose ;2 half receives them.
+	ev.wait(t, "ChannelDtmfReceived", func(m map[string]any) bool { return m["digit"] == "#" && chanID(m) == other+";2" }, 3*time.Second)
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	for _, m := range ev.all {
-		if m["type"] == "ChannelDtmfReceived" && chanID(m) != d {
-			t.Fatalf("DTMF raised on %s (want only %s; snoop %s)", chanID(m), d, snID)
+		if m["type"] == "ChannelDtmfReceived" && chanID(m) != d && chanID(m) != other+";2" {
+			t.Fatalf("DTMF raised on %s (want only %s and %s;2; not the snoop %s)", chanID(m), d, other, snID)
 		}
 	}
 }
@@ -219,7 +223,7 @@ func TestDTMFInBridgeAndSnoop(t *testing.T) {
 // StasisStart/StasisEnd reach only the app that owns the channel, not a subscribeAll listener of
 // another app (Asterisk sends them with app_send).
 func TestStasisEventsOnlyToOwner(t *testing.T) {
-	tg := newSim(t, arisim.Config{})
+	tg := newTarget(t, arisim.Config{})
 	ev := tg.listen(t, tg.app, false)
 	spy := tg.listen(t, tg.app+"spy", true)
 	id := tg.originate(t, ev, tg.app, "answer")
@@ -263,7 +267,7 @@ func TestAddExtension(t *testing.T) {
 
 // One WebSocket may serve several apps (?app=a,b); "channel:" subscribes an app to all channels.
 func TestMultiAppSocketAndSubscribeAllChannels(t *testing.T) {
-	tg := newSim(t, arisim.Config{})
+	tg := newTarget(t, arisim.Config{})
 	a, b := tg.app+"a", tg.app+"b"
 	ev := tg.listen(t, a+","+b, false)
 	tg.mustDo(t, 200, "GET", "/applications/"+b, nil, nil)
@@ -282,34 +286,37 @@ func TestMultiAppSocketAndSubscribeAllChannels(t *testing.T) {
 	wev.wait(t, "ChannelVarset", isChan(ida), time.Second)
 	tg.mustDo(t, 422, "POST", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"channel:nope"}}, nil)
 	tg.mustDo(t, 400, "POST", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"bogus"}}, nil)
-	tg.mustDo(t, 422, "DELETE", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"bridge:x"}}, nil)
-	tg.mustDo(t, 200, "POST", "/bridges/x", nil, nil)
-	tg.mustDo(t, 409, "DELETE", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"bridge:x"}}, nil)
+	bx := uniq("bx")
+	tg.mustDo(t, 422, "DELETE", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"bridge:" + bx}}, nil)
+	tg.mustDo(t, 200, "POST", "/bridges/"+bx, nil, nil)
+	tg.mustDo(t, 422, "DELETE", "/applications/"+watcher+"/subscription", url.Values{"eventSource": {"bridge:" + bx}}, nil)
+	tg.mustDo(t, 204, "DELETE", "/bridges/"+bx, nil, nil)
 }
 
 // Stasis subscribes an app to a bridge while one of its channels is in it: bridge playbacks are
 // seen then, BridgeDestroyed after the channels left is not (as recorded); an explicit bridge
 // subscription sees it. addChannel moves a channel that is in another bridge.
 func TestBridgeSubscriptions(t *testing.T) {
-	tg := newSim(t, arisim.Config{})
+	tg := newTarget(t, arisim.Config{})
 	ev := tg.listen(t, tg.app, false)
+	b1, b2 := uniq("b1"), uniq("b2")
 	id := tg.originate(t, ev, tg.app, "answer")
-	tg.mustDo(t, 200, "POST", "/bridges/b1", nil, nil)
-	tg.mustDo(t, 200, "POST", "/bridges/b2", nil, nil)
-	tg.mustDo(t, 204, "POST", "/bridges/b1/addChannel", url.Values{"channel": {id}}, nil)
-	tg.mustDo(t, 201, "POST", "/bridges/b1/play/bp", url.Values{"media": {"sound:x"}}, nil)
+	tg.mustDo(t, 200, "POST", "/bridges/"+b1, nil, nil)
+	tg.mustDo(t, 200, "POST", "/bridges/"+b2, nil, nil)
+	tg.mustDo(t, 204, "POST", "/bridges/"+b1+"/addChannel", url.Values{"channel": {id}}, nil)
+	tg.mustDo(t, 201, "POST", "/bridges/"+b1+"/play/bp", url.Values{"media": {"sound:x"}}, nil)
 	ev.wait(t, "PlaybackFinished", nil, 2*time.Second)
-	tg.mustDo(t, 204, "POST", "/bridges/b2/addChannel", url.Values{"channel": {id}}, nil)
-	ev.wait(t, "ChannelLeftBridge", func(m map[string]any) bool { return m["bridge"].(map[string]any)["id"] == "b1" }, time.Second)
-	ev.wait(t, "ChannelEnteredBridge", func(m map[string]any) bool { return m["bridge"].(map[string]any)["id"] == "b2" }, time.Second)
-	tg.mustDo(t, 204, "DELETE", "/bridges/b1", nil, nil)
-	tg.mustDo(t, 200, "POST", "/applications/"+tg.app+"/subscription", url.Values{"eventSource": {"bridge:b2"}}, nil)
-	tg.mustDo(t, 204, "DELETE", "/bridges/b2", nil, nil)
-	ev.wait(t, "BridgeDestroyed", func(m map[string]any) bool { return m["bridge"].(map[string]any)["id"] == "b2" }, time.Second)
+	tg.mustDo(t, 204, "POST", "/bridges/"+b2+"/addChannel", url.Values{"channel": {id}}, nil)
+	ev.wait(t, "ChannelLeftBridge", func(m map[string]any) bool { return m["bridge"].(map[string]any)["id"] == b1 }, time.Second)
+	ev.wait(t, "ChannelEnteredBridge", func(m map[string]any) bool { return m["bridge"].(map[string]any)["id"] == b2 }, time.Second)
+	tg.mustDo(t, 204, "DELETE", "/bridges/"+b1, nil, nil)
+	tg.mustDo(t, 200, "POST", "/applications/"+tg.app+"/subscription", url.Values{"eventSource": {"bridge:" + b2}}, nil)
+	tg.mustDo(t, 204, "DELETE", "/bridges/"+b2, nil, nil)
+	ev.wait(t, "BridgeDestroyed", func(m map[string]any) bool { return m["bridge"].(map[string]any)["id"] == b2 }, time.Second)
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
 	for _, m := range ev.all {
-		if m["type"] == "BridgeDestroyed" && m["bridge"].(map[string]any)["id"] == "b1" {
+		if m["type"] == "BridgeDestroyed" && m["bridge"].(map[string]any)["id"] == b1 {
 			t.Fatal("BridgeDestroyed of b1 reached an app whose channel had left it")
 		}
 		if m["type"] == "BridgeCreated" {

@@ -72,10 +72,13 @@ type Server struct {
 	localN  int // Local/…-%08x sequence
 	techN   map[string]int
 
-	channels   map[string]*channel
-	bridges    map[string]*bridge
-	playbacks  map[string]*playback
-	liveRecs   map[string]*liveRec
+	channels  map[string]*channel
+	bridges   map[string]*bridge
+	playbacks map[string]*playback
+	liveRecs  map[string]*liveRec
+	// mediaQueue holds, per channel target, the playbacks and recordings waiting for the
+	// channel's control queue: Stasis runs one media operation of a channel at a time.
+	mediaQueue map[string][]func()
 	stored     map[string]*storedRec
 	apps       map[string]*app
 	conns      map[*wsConn]struct{}
@@ -104,6 +107,7 @@ func New(cfg Config) *Server {
 		bridges:    map[string]*bridge{},
 		playbacks:  map[string]*playback{},
 		liveRecs:   map[string]*liveRec{},
+		mediaQueue: map[string][]func(){},
 		stored:     map[string]*storedRec{},
 		apps:       map[string]*app{},
 		conns:      map[*wsConn]struct{}{},

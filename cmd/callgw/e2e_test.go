@@ -54,7 +54,8 @@ type system struct {
 	prefix string
 	base   string
 	gw     *stack.Gateway
-	sims   map[string]*arisim.Server
+	sims   map[string]*arisim.Server // the simulated nodes
+	pbxs   map[string]pbx            // every node, simulated or real
 	cancel context.CancelFunc
 	auth   []config.AuthClient // token auth on when set
 	cors   []string            // CALLGW_CORS_ORIGINS of the gateway
@@ -83,17 +84,27 @@ func startStackAuth(t *testing.T, auth []config.AuthClient, nodes ...string) *sy
 // from s.
 func startStackWith(t *testing.T, s *system, nodes ...string) *system {
 	t.Helper()
-	s.t, s.url, s.prefix, s.sims, s.stopWorker = t, brokerURL(t), "t"+uuid.NewString()[:8]+".", map[string]*arisim.Server{}, map[string]func(){}
+	s.t, s.url, s.prefix, s.sims, s.pbxs, s.stopWorker = t, brokerURL(t), "t"+uuid.NewString()[:8]+".", map[string]*arisim.Server{}, map[string]pbx{}, map[string]func(){}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	done := make(chan struct{}, len(nodes)+1)
 	log := testLogger(t)
 	common := config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix}
 	for _, n := range nodes {
-		sim := arisim.New(arisim.Config{User: "u", Password: "p", AsteriskID: n, SystemName: n})
-		ts := httptest.NewServer(sim.Handler())
-		s.sims[n] = sim
-		w, err := stack.NewWorker(&config.Worker{Common: common, NodeID: n, ARIURL: ts.URL + "/ari", ARIUser: "u", ARIPassword: "p",
+		ariURL, ariUser, ariPass := "", "u", "p"
+		if onRealPBX(n) {
+			real := newARIPBX(t)
+			s.pbxs[n] = real
+			t.Cleanup(real.cleanup) // after the stack stopped (cleanups run last first)
+			ariURL, ariUser, ariPass = realARI()
+		} else {
+			sim := arisim.New(arisim.Config{User: "u", Password: "p", AsteriskID: n, SystemName: n})
+			ts := httptest.NewServer(sim.Handler())
+			s.sims[n], s.pbxs[n] = sim, simPBX{sim}
+			t.Cleanup(func() { ts.Close(); sim.Close() })
+			ariURL = ts.URL + "/ari"
+		}
+		w, err := stack.NewWorker(&config.Worker{Common: common, NodeID: n, ARIURL: ariURL, ARIUser: ariUser, ARIPassword: ariPass,
 			ARIApp: "callgw", Tenant: gateway.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 64}, log.Named(n))
 		if err != nil {
 			t.Fatal(err)
@@ -108,7 +119,6 @@ func startStackWith(t *testing.T, s *system, nodes ...string) *system {
 				t.Errorf("worker %s: %v", n, err)
 			}
 		}()
-		t.Cleanup(func() { ts.Close(); sim.Close() })
 	}
 	s.startGateway(ctx, log, done)
 	t.Cleanup(func() {
@@ -579,8 +589,8 @@ func TestIdempotentOriginate(t *testing.T) {
 		t.Fatalf("retry: %d %s", st, body)
 	}
 	time.Sleep(200 * time.Millisecond)
-	if n := s.sims["pbx1"].ChannelCount(); n != 2 { // one Local call = two channels (;1 and ;2)
-		t.Fatalf("simulator has %d channels, want 2 (one Local call)", n)
+	if n := s.pbx("pbx1").ChannelCount(); n != 2 { // one Local call = two channels (;1 and ;2)
+		t.Fatalf("PBX has %d channels, want 2 (one Local call)", n)
 	}
 	st, _, body = s.do("GET", "/v1/calls", nil)
 	if c := strings.Count(string(body), `"id"`); st != 200 || c != 1 {

@@ -126,6 +126,7 @@ func TestRoutedPatterns(t *testing.T) {
 // after the reconnect subscribers get its call.hangup and the other calls
 // keep working.
 func TestHangupWhileEventsDown(t *testing.T) {
+	simOnly(t, "pbx1", "the ARI WebSocket is cut with the simulator's RefuseFor")
 	s := startStack(t, "pbx1")
 	sp := s.spy(gateway.ExchangeEvents)
 	var ids []gateway.CallID

@@ -175,7 +175,7 @@ func (s *system) answeredCall(l *evlog, tags ...string) gateway.CallID {
 // inboundCall makes a call from PJSIP/from arrive in the app, ringing.
 func (s *system) inboundCall(l *evlog, from string) gateway.CallID {
 	s.t.Helper()
-	id, err := s.sims["pbx1"].InboundCall(from, "5551000")
+	id, err := s.pbx("pbx1").InboundCall(from, "5551000")
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -186,6 +186,25 @@ func (s *system) inboundCall(l *evlog, from string) gateway.CallID {
 		s.t.Fatalf("inbound call.created %s", e.Data)
 	}
 	return gateway.CallID(id)
+}
+
+// sipInboundCall waits for the call.created of an inbound SIP call for
+// exten (from sipCall) and returns its id.
+func (s *system) sipInboundCall(l *evlog, exten string) gateway.CallID {
+	s.t.Helper()
+	e := l.await("call.created of the inbound SIP call for "+exten, func(e *gateway.Event) bool {
+		if e.Type != gateway.EvCallCreated {
+			return false
+		}
+		var d gateway.CreatedData
+		return json.Unmarshal(e.Data, &d) == nil && d.Direction == gateway.Inbound && d.To == exten && strings.HasPrefix(d.Channel, "PJSIP/")
+	})
+	var d gateway.CreatedData
+	mustJSON(s.t, e.Data, &d)
+	if d.State != gateway.StateRinging || e.Node != "pbx1" || !slices.Equal(d.Args, []string{exten}) {
+		s.t.Fatalf("inbound SIP call.created %+v %s", e, e.Data)
+	}
+	return e.CallID
 }
 
 func callPath(id gateway.CallID, rest string) string { return "/v1/calls/" + string(id) + rest }
@@ -400,15 +419,30 @@ func TestOpStoredRecordings(t *testing.T) {
 func TestOpRedirect(t *testing.T) {
 	s := opsStack(t)
 	l := s.events()
-	// A SIP call is redirected (302): it leaves, and ends.
-	id := s.inboundCall(l, "alice")
-	s.want(http.StatusNoContent, "POST", callPath(id, "/answer"), nil)
-	s.want(http.StatusNoContent, "POST", callPath(id, "/redirect"), map[string]any{"endpoint": "PJSIP/bob"})
-	e := l.call(id, gateway.EvCallHangup)
-	var h gateway.HangupData
-	mustJSON(t, e.Data, &h)
-	if h.Cause != 16 {
-		t.Errorf("hangup after redirect %s", e.Data)
+	// A ringing SIP call is redirected (302): it leaves, and ends. On a real
+	// Asterisk the SIP call comes from sipp.
+	var id gateway.CallID
+	sippDone := func() {}
+	switch {
+	case !onRealPBX("pbx1"):
+		id = s.inboundCall(l, "alice")
+	case sipTarget() != "":
+		sippDone = sipCall(t, "alice", "5551000")
+		id = s.sipInboundCall(l, "5551000")
+	default:
+		t.Log("no CALLGW_TEST_SIP_TARGET: the SIP redirect is not tested on the real Asterisk")
+	}
+	if id != "" {
+		// chan_pjsip needs a SIP URI: a bare name would be a silent no-op on Asterisk.
+		s.wantProblem(http.StatusBadRequest, "invalid_argument", "POST", callPath(id, "/redirect"), map[string]any{"endpoint": "PJSIP/bob"})
+		s.want(http.StatusNoContent, "POST", callPath(id, "/redirect"), map[string]any{"endpoint": "PJSIP/sip:bob@127.0.0.1:5999"})
+		e := l.call(id, gateway.EvCallHangup)
+		var h gateway.HangupData
+		mustJSON(t, e.Data, &h)
+		if h.Cause != 23 { // Redirected to new destination
+			t.Errorf("hangup after redirect %s", e.Data)
+		}
+		sippDone()
 	}
 	// Another technology than the channel's is refused by Asterisk (422).
 	id2 := s.inboundCall(l, "carol")
@@ -568,7 +602,7 @@ func TestOpBridgeAddRemove(t *testing.T) {
 	}
 	var got gateway.Bridge
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/bridges/"+string(br.ID), nil), &got)
-	if !slices.Equal(got.Calls, []gateway.CallID{a, b}) {
+	if !sameCalls(got.Calls, a, b) {
 		t.Errorf("bridge calls %v", got.Calls)
 	}
 	s.wantProblem(http.StatusNotFound, "not_found", "POST", "/v1/bridges/"+string(br.ID)+"/calls", map[string]any{"call_id": "no-such-call"})
@@ -659,7 +693,7 @@ func TestOpTransfer(t *testing.T) {
 	}
 	var br gateway.Bridge
 	mustJSON(t, body, &br)
-	if br.ID == "" || br.ID == ab.ID || !slices.Equal(br.Calls, []gateway.CallID{a, c}) || hdr.Get("Location") != "/v1/bridges/"+string(br.ID) {
+	if br.ID == "" || br.ID == ab.ID || !sameCalls(br.Calls, a, c) || hdr.Get("Location") != "/v1/bridges/"+string(br.ID) {
 		t.Fatalf("transfer bridge %s", body)
 	}
 	e := l.call(b, gateway.EvCallHangup)
@@ -680,7 +714,7 @@ func TestOpTransfer(t *testing.T) {
 	}
 	var got gateway.Bridge
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/bridges/"+string(br.ID), nil), &got)
-	if !slices.Equal(got.Calls, []gateway.CallID{a, c}) {
+	if !sameCalls(got.Calls, a, c) {
 		t.Errorf("bridge calls %v", got.Calls)
 	}
 }
@@ -738,8 +772,12 @@ func TestOpTenantIsolation(t *testing.T) {
 	}
 	var pb gateway.Playback
 	mustJSON(t, as(acme, http.StatusCreated, "POST", callPath(c.ID, "/play"), map[string]any{"media": []string{"tone:ring"}}), &pb)
-	as(acme, http.StatusCreated, "POST", callPath(c.ID, "/record"), map[string]any{"name": "mine"})
-	l.call(c.ID, gateway.EvCallRecordingStarted)
+	// The recording on a second call: on one channel it would wait in
+	// Asterisk's control queue until the tone ends.
+	var c2 gateway.Call
+	mustJSON(t, as(acme, http.StatusCreated, "POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}), &c2)
+	as(acme, http.StatusCreated, "POST", callPath(c2.ID, "/record"), map[string]any{"name": "mine"})
+	l.call(c2.ID, gateway.EvCallRecordingStarted)
 	for _, r := range []struct {
 		method, path string
 		body         any
@@ -771,7 +809,7 @@ func TestOpTenantIsolation(t *testing.T) {
 	as(acme, http.StatusOK, "GET", "/v1/recordings/live/mine", nil)
 	as(acme, http.StatusOK, "GET", "/v1/bridges/"+string(br.ID), nil)
 	as(acme, http.StatusNoContent, "POST", "/v1/recordings/live/mine/stop", nil)
-	l.call(c.ID, gateway.EvCallRecordingFinished)
+	l.call(c2.ID, gateway.EvCallRecordingFinished)
 	var rl struct {
 		Recordings []gateway.Recording `json:"recordings"`
 	}
@@ -822,10 +860,65 @@ func TestWaitAnsweredOutcomes(t *testing.T) {
 	if len(list.Calls) != 0 {
 		t.Errorf("calls left: %+v", list.Calls)
 	}
-	for i := 0; i < 100 && s.sims["pbx1"].ChannelCount() > 0; i++ {
+	for i := 0; i < 100 && s.pbx("pbx1").ChannelCount() > 0; i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := s.sims["pbx1"].ChannelCount(); n != 0 {
+	if n := s.pbx("pbx1").ChannelCount(); n != 0 {
 		t.Errorf("%d channels left on the PBX", n)
+	}
+}
+
+// sameCalls reports whether got holds exactly want, in any order: Asterisk
+// lists a bridge's channels in no particular order.
+func sameCalls(got []gateway.CallID, want ...gateway.CallID) bool {
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	return slices.Equal(g, w)
+}
+
+// TestInboundSIP: a SIP call from sipp enters Stasis(callgw) through the
+// dialplan of deploy/asterisk and becomes call.created, inbound, with the
+// dialled number; it is answered, bridged with an originated call and hung
+// up through the CallAPI (sipp gets the BYE). It needs a real Asterisk
+// (CALLGW_TEST_ARI_URL) and CALLGW_TEST_SIP_TARGET, and skips without them.
+func TestInboundSIP(t *testing.T) {
+	if sipTarget() == "" {
+		t.Skip("needs CALLGW_TEST_ARI_URL and CALLGW_TEST_SIP_TARGET (a real Asterisk and sipp)")
+	}
+	s := opsStack(t)
+	l := s.events()
+	sippDone := sipCall(t, "alice", "5551234")
+	id := s.sipInboundCall(l, "5551234")
+	var c gateway.Call
+	mustJSON(t, s.want(http.StatusOK, "GET", callPath(id, ""), nil), &c)
+	if c.Direction != gateway.Inbound || c.To != "5551234" || c.From != "alice" || c.Node != "pbx1" {
+		t.Errorf("inbound call %+v", c)
+	}
+	s.want(http.StatusNoContent, "POST", callPath(id, "/answer"), nil)
+	l.call(id, gateway.EvCallAnswered)
+	other := s.answeredCall(l)
+	var br gateway.Bridge
+	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []gateway.CallID{id, other}}), &br)
+	for _, cid := range []gateway.CallID{id, other} {
+		if e := l.call(cid, gateway.EvCallBridged); e.BridgeID != br.ID {
+			t.Errorf("call.bridged of %s: %+v", cid, e)
+		}
+	}
+	s.want(http.StatusNoContent, "DELETE", callPath(id, ""), nil)
+	e := l.call(id, gateway.EvCallHangup)
+	var h gateway.HangupData
+	mustJSON(t, e.Data, &h)
+	if h.Cause != 16 || h.Reason != "api" {
+		t.Errorf("call.hangup %s", e.Data)
+	}
+	sippDone() // sipp answered the BYE
+	for _, e := range l.all {
+		if e.CallID == id {
+			t.Logf("%s seq=%d node=%s %s", e.Type, e.Seq, e.Node, e.Data)
+		}
+	}
+	if got := l.types(id); !slices.Equal(got[:3], []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallBridged}) || got[len(got)-1] != gateway.EvCallHangup {
+		t.Errorf("events of the inbound call: %v", got)
 	}
 }

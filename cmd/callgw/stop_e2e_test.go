@@ -20,7 +20,7 @@ import (
 // node.down: no 503 "node is down" during the drain.
 func TestGracefulStopDrainsBeforeDown(t *testing.T) {
 	s := startStack(t, "pbx1")
-	s.sims["pbx1"].AddExtension("slow", arisim.Endpoint{RingFor: 1500 * time.Millisecond})
+	s.pbx("pbx1").AddExtension("slow", arisim.Endpoint{RingFor: 1500 * time.Millisecond}) // in deploy/asterisk too
 	sp := s.spy(gateway.ExchangeEventsRouted, "_.pbx1.node.#")
 	st, _, b := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"})
 	if st != http.StatusCreated {
