@@ -132,6 +132,12 @@ type Worker struct {
 	Tenant            string        // CALLGW_TENANT: tenant of inbound calls
 	HeartbeatInterval time.Duration // CALLGW_HEARTBEAT_INTERVAL
 	Concurrency       int           // CALLGW_CONCURRENCY
+	// StateDir holds the worker's idempotency journal (CALLGW_STATE_DIR);
+	// "" keeps it in memory only (it does not survive the process).
+	StateDir string
+	// IdempotencyWindow is how long the journal keeps a keyed originate
+	// (CALLGW_IDEMPOTENCY_WINDOW).
+	IdempotencyWindow time.Duration
 }
 
 // Dev holds the options of `callgw dev`: a gateway and a worker in one
@@ -363,6 +369,20 @@ func (s *set) worker(w *Worker, nodeDefault string) {
 	s.str(&w.Tenant, "tenant", "CALLGW_TENANT", gateway.DefaultTenant, "tenant of inbound calls (the channel variable CALLGW_TENANT overrides)")
 	s.dur(&w.HeartbeatInterval, "heartbeat-interval", "CALLGW_HEARTBEAT_INTERVAL", 2*time.Second, "interval of node heartbeats; a node missing 3 is down")
 	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", 256, "commands run concurrently (commands for one call always run in order)")
+	s.str(&w.StateDir, "state-dir", "CALLGW_STATE_DIR", defaultStateDir(), "directory of the worker's idempotency journal (node-local, kept across restarts; empty: memory only)")
+	s.dur(&w.IdempotencyWindow, "idempotency-window", "CALLGW_IDEMPOTENCY_WINDOW", 24*time.Hour, "how long a retry with the same Idempotency-Key is answered from the journal")
+}
+
+// defaultStateDir is $XDG_STATE_HOME/callgw, else ~/.local/state/callgw,
+// else "" (memory only).
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return d + "/callgw"
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return h + "/.local/state/callgw"
+	}
+	return ""
 }
 
 func (w *Worker) finish(needARI bool) error {
@@ -383,6 +403,9 @@ func (w *Worker) finish(needARI bool) error {
 	}
 	if w.Concurrency < 1 {
 		return errors.New("config: concurrency must be at least 1")
+	}
+	if w.IdempotencyWindow < time.Minute {
+		return errors.New("config: idempotency-window must be at least 1m")
 	}
 	return nil
 }
