@@ -59,7 +59,10 @@ bench-quick: bench-build ## the same scenarios, shorter (~1.5 min), no soak
 cluster: ## start a local 3-node RabbitMQ cluster (ports 5681-5683) beside the default broker; prints the URLs
 	@./scripts/cluster.sh start
 
+chaos: ## fault suite under load, long: private single broker, then the cluster if up (tables in bin/chaos-report.md)
+	@./scripts/chaos.sh
+
 cluster-stop: ## stop the local cluster and remove its files (the default broker is left alone)
 	@./scripts/cluster.sh stop
 
-.PHONY: help build dev test fuzz lint bench-build bench bench-quick bench-bus bench-sim cluster cluster-stop
+.PHONY: help build dev test fuzz lint bench-build bench bench-quick bench-bus bench-sim cluster cluster-stop chaos

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -130,7 +131,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 		URLs:           cfg.AMQPURLs,
 		Prefix:         cfg.Prefix,
 		Batching:       cfg.Batching,
-		ConnectionName: fmt.Sprintf("callgw worker %s %s", cfg.NodeID, host),
+		ConnectionName: connName(fmt.Sprintf("callgw worker %s %s", cfg.NodeID, host), cfg.Prefix),
 		Log:            log,
 	})
 	if err != nil {
@@ -236,6 +237,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.log.Info("worker stopped", zap.Error(err))
 	return err
+}
+
+// connName is an AMQP connection name, with the deployment's prefix when
+// it has one: several deployments on one broker (and fault tests, which
+// close their own connections by name) tell theirs apart.
+func connName(name, prefix string) string {
+	if prefix == "" {
+		return name
+	}
+	return name + " " + strings.TrimSuffix(prefix, ".")
 }
 
 // awaitServing waits until the node queue is consumed: the first heartbeat
