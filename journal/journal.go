@@ -392,3 +392,33 @@ func Retryable(c gateway.Code) bool {
 	}
 	return false
 }
+
+// Unended returns the records whose call has no recorded end: after a
+// restart, those whose call is not up any more ended while no worker
+// listened, and their call.hangup is still owed to subscribers.
+func (j *Journal) Unended() ([]Record, error) {
+	var out []Record
+	keep := func(r *Record) bool {
+		return r.CallID != "" && r.Hangup == nil && !j.RunningHere(r) && (r.State == Running || (r.Reply != nil && r.Reply.OK))
+	}
+	if j.db == nil {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		for _, r := range j.mem {
+			if keep(r) {
+				out = append(out, *r)
+			}
+		}
+		return out, nil
+	}
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
+			var r Record
+			if json.Unmarshal(v, &r) == nil && keep(&r) {
+				out = append(out, r)
+			}
+			return nil
+		})
+	})
+	return out, err
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -175,5 +176,27 @@ func TestKeyedOriginateWaitsForMissingNode(t *testing.T) {
 	}
 	if n := ks.sims[other].ChannelCount(); n != 0 {
 		t.Fatalf("%s placed a second call: %d channels", other, n)
+	}
+}
+
+// A keyed call that ends while its worker is down gets its call.hangup
+// when the worker is back: the journal knows the call, the re-read does
+// not (a new process tracks no call).
+func TestHangupOfCallLostWhileWorkerDown(t *testing.T) {
+	ks := startKeyedStack(t, "pbx1")
+	sp := ks.spy(gateway.ExchangeEventsRouted, "*.*.call.hangup.*")
+	st, _, b := ks.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}, "Idempotency-Key", "idem-"+uuid.NewString())
+	if st != http.StatusCreated {
+		t.Fatalf("originate: %d %s", st, b)
+	}
+	var c gateway.Call
+	mustJSON(t, b, &c)
+	ks.stop["pbx1"]()
+	ks.sims["pbx1"].HangupChannel(string(c.ID), 16) // nobody listens
+	ks.startWorker("pbx1")
+	e := sp.next(c.ID, 5*time.Second)
+	var hd gateway.HangupData
+	if err := json.Unmarshal(e.Data, &hd); err != nil || e.Type != gateway.EvCallHangup || hd.Reason != "lost" {
+		t.Fatalf("event %+v %+v %v, want call.hangup reason lost", e, hd, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/amqpbus"
@@ -130,6 +131,48 @@ func (k *keyed) lookup(ctx context.Context, cmd *gateway.Command) *gateway.Reply
 		res.Found, res.Reply = true, k.answer(ctx, a.CommandID, rec)
 	}
 	return gateway.OKReply(cmd.ID, k.node, res)
+}
+
+// closeLost publishes, once the PBX's calls were re-read after a start, the
+// call.hangup of every journaled call that is not up any more and whose
+// end was never recorded: it ended while no worker listened (the worker was
+// dead), and no re-read can tell, since a new process tracks no call. The
+// event carries reason lost and cause 0 (unknown), like a call found gone
+// on re-read. A call that was never placed (an originate interrupted
+// before Asterisk took it) gets one too; subscribers that never saw it
+// ignore it.
+func (k *keyed) closeLost(ctx context.Context, sink gateway.EventSink) {
+	recs, err := k.j.Unended()
+	if err != nil {
+		k.log.Warn("idempotency journal: unended calls not read", zap.Error(err))
+		return
+	}
+	n := 0
+	for _, r := range recs {
+		if _, err := k.pbx.Call(ctx, r.Tenant, r.CallID); gateway.ErrorCode(err) != gateway.ENotFound {
+			continue // up (adopted), or cannot tell now
+		}
+		var call gateway.Call
+		if r.Reply != nil {
+			_ = r.Reply.Decode(&call)
+		}
+		now := k.now().UTC()
+		h := gateway.Hangup{CauseText: "Unknown"}
+		data, _ := json.Marshal(gateway.HangupData{Hangup: h, Reason: "lost"})
+		e := &gateway.Event{ID: uuid.NewString(), Type: gateway.EvCallHangup, Time: now, Node: k.node, Tenant: r.Tenant,
+			CallID: r.CallID, Seq: uint64(now.UnixMicro()), Tags: call.Tags, Data: data}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := sink.PublishEvent(pctx, e) // journalSink: records the end
+		cancel()
+		if err != nil {
+			k.log.Warn("call.hangup of a call lost while the worker was down not published", zap.String("call_id", string(r.CallID)), zap.Error(err))
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		k.log.Info("published the hang-up of calls that ended while the worker was down", zap.Int("calls", n))
+	}
 }
 
 // journalSink passes a worker's events to the bus and notes in the journal

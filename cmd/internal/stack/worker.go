@@ -41,6 +41,7 @@ type Worker struct {
 	metrics *prometheus.Registry
 	wm      *workerMetrics
 	keys    *keyed
+	sink    *journalSink
 }
 
 // JournalPath is where a worker keeps its idempotency journal in dir:
@@ -139,10 +140,11 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 	}
 	wm := newWorkerMetrics()
 	keys := &keyed{node: node, log: log.Named("journal").With(zap.String("node", cfg.NodeID)), now: time.Now}
+	sink := &journalSink{bus: bus, k: keys}
 	pbx, err := asterisk.NewPBX(asterisk.Config{
 		Node: node, URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword,
 		App: cfg.ARIApp, Tenant: cfg.Tenant, Log: log, Observer: wm,
-	}, &journalSink{bus: bus, k: keys})
+	}, sink)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +156,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 	ann := gateway.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
 	ann.Events = bus
 	ann.OnError = func(err error) { log.Warn("heartbeat not published", zap.String("node", cfg.NodeID), zap.Error(err)) }
-	w := &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann, work: work, metrics: newMetrics(), wm: wm, keys: keys}
+	w := &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann, work: work, metrics: newMetrics(), wm: wm, keys: keys, sink: sink}
 	registerBus(w.metrics, bus)
 	if err := w.Register(w.metrics); err != nil {
 		return nil, err
@@ -206,6 +208,12 @@ func (w *Worker) Run(ctx context.Context) error {
 			return nil
 		}
 		w.log.Info("worker up", zap.String("ari", w.cfg.ARIURL), zap.String("app", w.cfg.ARIApp))
+		g.Go(func() error {
+			if w.pbx.Ready(annCtx) == nil {
+				w.keys.closeLost(annCtx, w.sink)
+			}
+			return nil
+		})
 		err := w.ann.Run(annCtx)
 		stopBus() // after the last heartbeat: drain in-flight commands, close
 		return err
