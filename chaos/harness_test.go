@@ -815,6 +815,9 @@ func (s *system) check(l *load, fault string, faultEnd time.Time) result {
 			}
 			if hungup == 0 {
 				missing++
+				if time.Now().After(deadline) {
+					s.t.Logf("call %s has no call.hangup: %v", id, s.ledger.of(id))
+				}
 			}
 		}
 		r.leaked, r.missing = left, missing

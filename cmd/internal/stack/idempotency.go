@@ -176,7 +176,9 @@ func (k *keyed) closeLost(ctx context.Context, sink gateway.EventSink) {
 }
 
 // journalSink passes a worker's events to the bus and notes in the journal
-// how journaled calls end.
+// how journaled calls end — once the broker took the call.hangup: one lost
+// at a stop (the bus closed first) is published again after the restart
+// (closeLost).
 type journalSink struct {
 	bus *amqpbus.Bus
 	k   *keyed
@@ -196,11 +198,36 @@ func (s *journalSink) note(e *gateway.Event) {
 }
 
 func (s *journalSink) PublishEvent(ctx context.Context, e *gateway.Event) error {
-	s.note(e)
-	return s.bus.PublishEvent(ctx, e)
+	err := s.bus.PublishEvent(ctx, e)
+	if err == nil {
+		s.note(e)
+	}
+	return err
 }
 
 func (s *journalSink) PublishEventAsync(ctx context.Context, e *gateway.Event) (amqpbus.Confirm, error) {
-	s.note(e)
-	return s.bus.PublishEventAsync(ctx, e)
+	c, err := s.bus.PublishEventAsync(ctx, e)
+	if err != nil || e.Type != gateway.EvCallHangup {
+		return c, err
+	}
+	if c == nil {
+		s.note(e)
+		return nil, nil
+	}
+	return &notedConfirm{c: c, s: s, e: e}, nil
+}
+
+// notedConfirm records a call.hangup in the journal once it is confirmed.
+type notedConfirm struct {
+	c amqpbus.Confirm
+	s *journalSink
+	e *gateway.Event
+}
+
+func (n *notedConfirm) Wait(ctx context.Context) error {
+	err := n.c.Wait(ctx)
+	if err == nil {
+		n.s.note(n.e)
+	}
+	return err
 }
