@@ -59,7 +59,14 @@ bench-quick: bench-build ## the same scenarios, shorter (~1.5 min), no soak
 cluster: ## start a local 3-node RabbitMQ cluster (ports 5681-5683) beside the default broker; prints the URLs
 	@./scripts/cluster.sh start
 
+chaos: ## fault suite under load, long: private single broker, then the cluster if up (tables in bin/chaos-report.md)
+	@./scripts/chaos.sh
+
+scale: build ## scale-out on one box: 1, 2, 4, 8 workers behind 2 gateways (on make cluster when up; docs/scaling.md)
+	CALLGW_BIN=$(CURDIR)/$(BIN) CALLGW_SCALE=1 CALLGW_CHAOS_URLS="$$(test -f /tmp/callgw-cluster/urls && cat /tmp/callgw-cluster/urls)" \
+		$(GO) test -count=1 -timeout 20m -v -run TestScaleOut ./chaos/ | grep -E '^\s+scale_test.go|^(ok|FAIL|---)'
+
 cluster-stop: ## stop the local cluster and remove its files (the default broker is left alone)
 	@./scripts/cluster.sh stop
 
-.PHONY: help build dev test fuzz lint bench-build bench bench-quick bench-bus bench-sim cluster cluster-stop
+.PHONY: help build dev test fuzz lint bench-build bench bench-quick bench-bus bench-sim cluster cluster-stop chaos scale

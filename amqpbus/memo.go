@@ -69,13 +69,14 @@ func (m *memo) finish(e *memoEntry, rep *gateway.Reply) {
 // behind: the node could not serve (node_unavailable: e.g. its ARI was
 // away, nothing was attempted), Asterisk failed or was unreachable
 // (pbx_error: a call that may have been placed was hung up before the
-// error was answered), or the worker failed (internal). Definitive
+// error was answered), the worker failed (internal), or the command is
+// still running elsewhere (outcome_unknown: retry). Definitive
 // answers (not_found, invalid_argument, conflict, forbidden) and timeout
 // (the command may have run: a call not answered in time was placed and
 // hung up) are remembered, so a retry gets the same answer.
 func retryable(c gateway.Code) bool {
 	switch c {
-	case gateway.ENodeUnavailable, gateway.EPBX, gateway.EInternal:
+	case gateway.ENodeUnavailable, gateway.EPBX, gateway.EInternal, gateway.EOutcomeUnknown:
 		return true
 	}
 	return false

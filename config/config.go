@@ -132,6 +132,12 @@ type Worker struct {
 	Tenant            string        // CALLGW_TENANT: tenant of inbound calls
 	HeartbeatInterval time.Duration // CALLGW_HEARTBEAT_INTERVAL
 	Concurrency       int           // CALLGW_CONCURRENCY
+	// StateDir holds the worker's idempotency journal (CALLGW_STATE_DIR);
+	// "" keeps it in memory only (it does not survive the process).
+	StateDir string
+	// IdempotencyWindow is how long the journal keeps a keyed originate
+	// (CALLGW_IDEMPOTENCY_WINDOW).
+	IdempotencyWindow time.Duration
 }
 
 // Dev holds the options of `callgw dev`: a gateway and a worker in one
@@ -354,7 +360,7 @@ func hostname() string {
 	return h
 }
 
-func (s *set) worker(w *Worker, nodeDefault string) {
+func (s *set) worker(w *Worker, nodeDefault, stateDefault string) {
 	s.str(&w.NodeID, "node", "CALLGW_NODE_ID", nodeDefault, "this worker's node id (1-64 of [A-Za-z0-9_-]; a routing-key word)")
 	s.str(&w.ARIURL, "ari-url", "CALLGW_ARI_URL", "", "Asterisk ARI base URL, e.g. http://127.0.0.1:8088/ari (dev: empty runs the built-in simulator)")
 	s.str(&w.ARIUser, "ari-user", "CALLGW_ARI_USER", "", "ARI user name")
@@ -363,6 +369,20 @@ func (s *set) worker(w *Worker, nodeDefault string) {
 	s.str(&w.Tenant, "tenant", "CALLGW_TENANT", gateway.DefaultTenant, "tenant of inbound calls (the channel variable CALLGW_TENANT overrides)")
 	s.dur(&w.HeartbeatInterval, "heartbeat-interval", "CALLGW_HEARTBEAT_INTERVAL", 2*time.Second, "interval of node heartbeats; a node missing 3 is down")
 	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", 256, "commands run concurrently (commands for one call always run in order)")
+	s.str(&w.StateDir, "state-dir", "CALLGW_STATE_DIR", stateDefault, "directory of the worker's idempotency journal (node-local, kept across restarts; empty: memory only)")
+	s.dur(&w.IdempotencyWindow, "idempotency-window", "CALLGW_IDEMPOTENCY_WINDOW", 24*time.Hour, "how long a retry with the same Idempotency-Key is answered from the journal")
+}
+
+// defaultStateDir is $XDG_STATE_HOME/callgw, else ~/.local/state/callgw,
+// else "" (memory only).
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return d + "/callgw"
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return h + "/.local/state/callgw"
+	}
+	return ""
 }
 
 func (w *Worker) finish(needARI bool) error {
@@ -383,6 +403,9 @@ func (w *Worker) finish(needARI bool) error {
 	}
 	if w.Concurrency < 1 {
 		return errors.New("config: concurrency must be at least 1")
+	}
+	if w.IdempotencyWindow < time.Minute {
+		return errors.New("config: idempotency-window must be at least 1m")
 	}
 	return nil
 }
@@ -409,7 +432,7 @@ func LoadWorker(args []string, env func(string) string, out io.Writer) (*Worker,
 	var raw commonRaw
 	s := newSet("worker", env, out)
 	s.common(&w.Common, &raw)
-	s.worker(&w, hostname())
+	s.worker(&w, hostname(), defaultStateDir())
 	if err := s.parse(args); err != nil {
 		return nil, err
 	}
@@ -426,7 +449,7 @@ func LoadDev(args []string, env func(string) string, out io.Writer) (*Dev, error
 	s := newSet("dev", env, out)
 	s.common(&d.Gateway.Common, &raw)
 	s.gateway(&d.Gateway)
-	s.worker(&d.Worker, "pbx1")
+	s.worker(&d.Worker, "pbx1", "") // dev: its simulated PBX forgets its calls with the process too
 	s.str(&d.SimAddr, "sim-addr", "CALLGW_SIM_ADDR", "127.0.0.1:8088", "listen address of the built-in ARI simulator (when no ari-url is given)")
 	if err := s.parse(args); err != nil {
 		return nil, err

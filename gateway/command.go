@@ -50,6 +50,9 @@ const (
 	ActStoredGet     Action = "recording.stored.get"
 	ActStoredDelete  Action = "recording.stored.delete"
 	ActNodePing      Action = "node.ping"
+	// ActKeyLookup asks every node's journal about an idempotency key
+	// (KeyLookupArgs → KeyLookup) before an originate with that key runs.
+	ActKeyLookup Action = "idempotency.lookup"
 )
 
 // Creates reports whether the action creates something on the PBX. Such

@@ -184,7 +184,13 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 	if err := s.Rules.CheckArgs(ActCallOriginate, &req.Args); err != nil {
 		return nil, nil, err
 	}
-	target, err := s.createTarget(req.Node)
+	var target Target
+	var err error
+	if o.IdempotencyKey != "" && req.Node == "" {
+		target, err = s.keyTarget(o.tenant() + "\x00" + o.IdempotencyKey)
+	} else {
+		target, err = s.createTarget(req.Node)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -193,6 +199,29 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 		return nil, nil, err
 	}
 	cmd.CallID = CallIDFor(cmd.ID)
+	if o.IdempotencyKey != "" {
+		ko, err := s.lookupKey(ctx, o, cmd, target)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case ko.reply != nil && o.Async:
+			// The node that holds the record answers the copy from it and
+			// publishes command.completed.
+			target = NodeTarget(ko.reply.Node)
+		case ko.reply != nil:
+			var call Call
+			if err := ko.reply.Decode(&call); err != nil {
+				return nil, nil, err
+			}
+			if call.Hangup == nil {
+				s.Locations.Put(CallKey(o.tenant(), call.ID), call.Node)
+			}
+			return &call, nil, nil
+		case ko.running != "":
+			target = NodeTarget(ko.running)
+		}
+	}
 	var call Call
 	acc, err := s.send(ctx, target, cmd, o, &call)
 	if err != nil || acc != nil {

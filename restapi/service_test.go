@@ -48,7 +48,11 @@ func TestWithService(t *testing.T) {
 	bus := &fakeBus{
 		RequestFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
 			got = cmd
-			if target != gateway.TargetAny || cmd.Action != gateway.ActCallOriginate {
+			want := gateway.TargetAny
+			if cmd.IdempotencyKey != "" {
+				want = gateway.NodeTarget("pbx1") // keyed originates go to one node (protocol.md §11)
+			}
+			if target != want || cmd.Action != gateway.ActCallOriginate {
 				t.Errorf("target %s action %s", target, cmd.Action)
 			}
 			return gateway.OKReply(cmd.ID, "pbx1", &gateway.Call{ID: cmd.CallID, Node: "pbx1", Tenant: cmd.Tenant, State: gateway.StateUp}), nil

@@ -17,16 +17,20 @@
 #   scripts/cluster.sh urls     the comma-separated URLs (CALLGW_AMQP_URL)
 #   scripts/cluster.sh stop-node N / start-node N   one node (fault tests)
 #   scripts/cluster.sh leader QUEUE                 node leading a quorum queue
+# CALLGW_CLUSTER_NODES (3), CALLGW_CLUSTER_NAME (rabbit-c), CALLGW_CLUSTER_BASE_PORT
+# (5681) and CALLGW_CLUSTER_DIR make other instances, e.g. the private single
+# broker the chaos suite restarts (scripts/solo-broker.sh).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
 DIR="${CALLGW_CLUSTER_DIR:-/tmp/callgw-cluster}"
 BASE_PORT="${CALLGW_CLUSTER_BASE_PORT:-5681}"
-N=3
+N="${CALLGW_CLUSTER_NODES:-3}"
+NAME="${CALLGW_CLUSTER_NAME:-rabbit-c}"
 RMQ=/usr/lib/rabbitmq/bin
 [ -x "$RMQ/rabbitmq-server" ] || RMQ="$(dirname "$(readlink -f "$(command -v rabbitmq-server)")")"
 
-node_name() { echo "rabbit-c$1@localhost"; }
+node_name() { echo "$NAME$1@localhost"; }
 port() { echo $((BASE_PORT + $1 - 1)); }
 
 # env_for N sets ENVV to the environment of node N (also used for its CLI).
@@ -90,7 +94,9 @@ start_node() {
 }
 
 await_node() {
-  local i=$1
+  local i=$1 k
+  # await_startup fails at once for a node not registered in epmd yet.
+  for k in $(seq 1 120); do running "$i" && break; sleep 0.5; done
   env_for "$i"
   if ! timeout 90 env "${ENVV[@]}" "$RMQ/rabbitmqctl" -n "$(node_name "$i")" -q await_startup >/dev/null 2>&1; then
     echo "cluster: node $(node_name "$i") did not start; see $DIR/c$i/log" >&2
@@ -99,7 +105,7 @@ await_node() {
 }
 
 running_nodes() { # the running nodes of rabbit-c1's cluster, one a line
-  ctl 1 -q cluster_status --formatter json 2>/dev/null | grep -o '"running_nodes":[^]]*]' | grep -o 'rabbit-c[0-9]*@localhost' | sort
+  ctl 1 -q cluster_status --formatter json 2>/dev/null | grep -o '"running_nodes":[^]]*]' | grep -o "$NAME[0-9]*@localhost" | sort
 }
 
 joined() { # node N runs in rabbit-c1's cluster
@@ -146,7 +152,7 @@ cmd_stop() {
   for i in $(seq 1 $N); do
     if [ -f "$DIR/c$i/pid" ]; then
       pid=$(cat "$DIR/c$i/pid" 2>/dev/null || true)
-      if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null && grep -q "rabbit-c$i@" "/proc/$pid/cmdline" 2>/dev/null; then
+      if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null && grep -q "$NAME$i@" "/proc/$pid/cmdline" 2>/dev/null; then
         kill "$pid" 2>/dev/null || true
         sleep 2
         kill -9 "$pid" 2>/dev/null || true
@@ -165,7 +171,7 @@ urls) urls ;;
 stop-node) ctl "$2" -q stop_app ;;
 start-node) ctl "$2" -q start_app && await_node "$2" ;;
 kill-node) ctl "$2" -q stop ;;
-leader) ctl 1 -q list_queues name leader --formatter json | tr '}' '\n' | grep "\"name\":\"$2\"" | grep -o 'rabbit-c[0-9]@localhost' | head -1 ;;
+leader) ctl 1 -q list_queues name leader --formatter json | tr '}' '\n' | grep "\"name\":\"$2\"" | grep -o "$NAME[0-9]*@localhost" | head -1 ;;
 ctl) shift; i=$1; shift; ctl "$i" "$@" ;;
 *)
   echo "usage: $0 start|stop|status|urls|stop-node N|start-node N|leader QUEUE" >&2

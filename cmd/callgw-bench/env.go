@@ -140,7 +140,8 @@ func startEnv(ctx context.Context, o options, argv0 []string, log *zap.Logger, o
 		return e, err
 	}
 	common := []string{"CALLGW_AMQP_URL=" + o.AMQPURL, "CALLGW_AMQP_PREFIX=" + e.prefix, "CALLGW_LOG_LEVEL=" + o.LogLevel}
-	if e.worker, err = e.sup.start("worker", []string{"worker"}, append(common,
+	// --state-dir= : the idempotency journal in memory (the bench sends no keys).
+	if e.worker, err = e.sup.start("worker", []string{"worker", "--state-dir="}, append(common,
 		"CALLGW_NODE_ID="+node, "CALLGW_ARI_URL="+e.simURL, "CALLGW_ARI_USER="+e.ariUser, "CALLGW_ARI_PASSWORD="+e.ariPass,
 		"CALLGW_ARI_APP="+ariApp, "CALLGW_METRICS_ADDR="+strings.TrimPrefix(e.workerOps, "http://"))...); err != nil {
 		return e, err

@@ -19,7 +19,7 @@ func devEnv(t *testing.T, httpAddr string) func(string) string {
 	t.Cleanup(func() { deleteTopology(t, url, prefix) })
 	env := map[string]string{
 		"CALLGW_AMQP_URL": url, "CALLGW_AMQP_PREFIX": prefix, "CALLGW_HTTP_ADDR": httpAddr,
-		"CALLGW_SIM_ADDR": "127.0.0.1:0", "CALLGW_LOG_LEVEL": "error",
+		"CALLGW_SIM_ADDR": "127.0.0.1:0", "CALLGW_LOG_LEVEL": "error", "CALLGW_STATE_DIR": t.TempDir(),
 	}
 	return func(k string) string { return env[k] }
 }

@@ -51,7 +51,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		URLs:           cfg.AMQPURLs,
 		Prefix:         cfg.Prefix,
 		Batching:       cfg.Batching,
-		ConnectionName: "callgw gateway " + host,
+		ConnectionName: connName("callgw gateway "+host, cfg.Prefix),
 		Log:            log,
 	})
 	if err != nil {

@@ -10,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -21,6 +24,7 @@ import (
 	"github.com/callgw/callgw/asterisk"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/journal"
 )
 
 // Worker is one worker: the bus, the PBX adapter, the executor and the
@@ -36,6 +40,56 @@ type Worker struct {
 	// command, ARI and outcome metrics.
 	metrics *prometheus.Registry
 	wm      *workerMetrics
+	keys    *keyed
+	sink    *journalSink
+}
+
+// JournalPath is where a worker keeps its idempotency journal in dir:
+// one file per node (and bus prefix), so that workers of several nodes
+// can share a directory.
+func JournalPath(dir, prefix, node string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, prefix+node+".journal")
+}
+
+// openJournal opens the worker's journal and starts pruning it (every
+// tenth of the window, at most every 10 minutes) until ctx ends. Run closes
+// it once everything stopped.
+func (w *Worker) openJournal(ctx context.Context, g *errgroup.Group) error {
+	window := w.cfg.IdempotencyWindow
+	if window <= 0 {
+		window = 24 * time.Hour
+	}
+	path := JournalPath(w.cfg.StateDir, w.cfg.Prefix, w.cfg.NodeID)
+	j, err := journal.Open(path, window, uuid.NewString())
+	if err != nil {
+		return err
+	}
+	w.keys.j = j
+	if j.Durable() {
+		w.log.Info("idempotency journal open", zap.String("path", path), zap.Int("records", j.Len()), zap.Duration("window", window))
+	} else {
+		w.log.Warn("idempotency journal in memory only (no state directory): a retry after this worker's restart may place a second call")
+	}
+	g.Go(func() error {
+		t := time.NewTicker(min(window/10, 10*time.Minute))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				if n, err := j.Prune(); err != nil {
+					w.log.Warn("idempotency journal: prune failed", zap.Error(err))
+				} else if n > 0 {
+					w.log.Info("idempotency journal pruned", zap.Int("records", n))
+				}
+			}
+		}
+	})
+	return nil
 }
 
 // inflight counts the commands running in the executor, so that a
@@ -78,28 +132,31 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 		URLs:           cfg.AMQPURLs,
 		Prefix:         cfg.Prefix,
 		Batching:       cfg.Batching,
-		ConnectionName: fmt.Sprintf("callgw worker %s %s", cfg.NodeID, host),
+		ConnectionName: connName(fmt.Sprintf("callgw worker %s %s", cfg.NodeID, host), cfg.Prefix),
 		Log:            log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	wm := newWorkerMetrics()
+	keys := &keyed{node: node, log: log.Named("journal").With(zap.String("node", cfg.NodeID)), now: time.Now}
+	sink := &journalSink{bus: bus, k: keys}
 	pbx, err := asterisk.NewPBX(asterisk.Config{
 		Node: node, URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword,
 		App: cfg.ARIApp, Tenant: cfg.Tenant, Log: log, Observer: wm,
-	}, bus)
+	}, sink)
 	if err != nil {
 		return nil, err
 	}
-	work := &inflight{h: metered{next: &gateway.Executor{Node: node, PBX: pbx, Rules: cfg.Rules()}, m: wm}}
+	keys.pbx, keys.next = pbx, &gateway.Executor{Node: node, PBX: pbx, Rules: cfg.Rules()}
+	work := &inflight{h: metered{next: keys, m: wm}}
 	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
 		return nil, err
 	}
 	ann := gateway.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
 	ann.Events = bus
 	ann.OnError = func(err error) { log.Warn("heartbeat not published", zap.String("node", cfg.NodeID), zap.Error(err)) }
-	w := &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann, work: work, metrics: newMetrics(), wm: wm}
+	w := &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann, work: work, metrics: newMetrics(), wm: wm, keys: keys, sink: sink}
 	registerBus(w.metrics, bus)
 	if err := w.Register(w.metrics); err != nil {
 		return nil, err
@@ -134,6 +191,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(context.Background())
 	annCtx, stopAnn := context.WithCancel(context.WithoutCancel(ctx)) // stopped after Drain
 	defer stopAnn()
+	if err := w.openJournal(pbxCtx, g); err != nil {
+		return err
+	}
 	g.Go(func() error {
 		defer stopBus()
 		return w.pbx.Run(pbxCtx)
@@ -143,11 +203,17 @@ func (w *Worker) Run(ctx context.Context) error {
 		return w.bus.Run(busCtx)
 	})
 	g.Go(func() error {
-		if err := w.bus.Ready(annCtx); err != nil {
+		if err := w.bus.Ready(annCtx); err != nil || !w.awaitServing(annCtx) {
 			stopBus() // shutting down before the broker answered
 			return nil
 		}
 		w.log.Info("worker up", zap.String("ari", w.cfg.ARIURL), zap.String("app", w.cfg.ARIApp))
+		g.Go(func() error {
+			if w.pbx.Ready(annCtx) == nil {
+				w.keys.closeLost(annCtx, w.sink)
+			}
+			return nil
+		})
 		err := w.ann.Run(annCtx)
 		stopBus() // after the last heartbeat: drain in-flight commands, close
 		return err
@@ -174,14 +240,46 @@ func (w *Worker) Run(ctx context.Context) error {
 		return nil
 	})
 	err := g.Wait()
+	if cerr := w.keys.j.Close(); cerr != nil {
+		w.log.Warn("idempotency journal not closed cleanly", zap.Error(cerr))
+	}
 	w.log.Info("worker stopped", zap.Error(err))
 	return err
 }
 
-// Ready reports whether the worker serves: broker connected and ARI up.
+// connName is an AMQP connection name, with the deployment's prefix when
+// it has one: several deployments on one broker (and fault tests, which
+// close their own connections by name) tell theirs apart.
+func connName(name, prefix string) string {
+	if prefix == "" {
+		return name
+	}
+	return name + " " + strings.TrimSuffix(prefix, ".")
+}
+
+// awaitServing waits until the node queue is consumed: the first heartbeat
+// ("up") must not precede it, or the gateways' first commands for this node
+// would find no queue (node_unavailable).
+func (w *Worker) awaitServing(ctx context.Context) bool {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !w.bus.State().Serving {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+// Ready reports whether the worker serves: broker connected, node queue
+// consumed and ARI up.
 func (w *Worker) Ready() error {
-	if !w.bus.State().Connected {
+	if st := w.bus.State(); !st.Connected {
 		return errors.New("not connected to the broker")
+	} else if !st.Serving {
+		return errors.New("not consuming its node queue")
 	}
 	info, err := w.pbx.Info(context.Background())
 	if err != nil {

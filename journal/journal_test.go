@@ -1,0 +1,113 @@
+package journal
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+func cmdOf(id string) *gateway.Command {
+	return &gateway.Command{ID: id, Tenant: "acme", Action: gateway.ActCallOriginate, CallID: gateway.CallIDFor(id), IdempotencyKey: "k-" + id}
+}
+
+func open(t *testing.T, path, boot string) *Journal {
+	t.Helper()
+	j, err := Open(path, time.Hour, boot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// The journal's contract, in memory and on disk: a command is begun once;
+// a copy gets the record; a transient failure is forgotten; how the call
+// ended is kept; on disk all of it survives a reopen by another process,
+// where a record left running reads as interrupted.
+func TestJournal(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		name := map[bool]string{false: "memory", true: "bolt"}[durable]
+		t.Run(name, func(t *testing.T) {
+			path := ""
+			if durable {
+				path = filepath.Join(t.TempDir(), "pbx1.journal")
+			}
+			j := open(t, path, "boot1")
+			ok, failed, transient, crashed := cmdOf("ok"), cmdOf("failed"), cmdOf("transient"), cmdOf("crashed")
+			for _, c := range []*gateway.Command{ok, failed, transient, crashed} {
+				if rec, err := j.Begin(c); err != nil || rec != nil {
+					t.Fatalf("Begin %s: %+v %v", c.ID, rec, err)
+				}
+			}
+			if rec, _ := j.Begin(ok); rec == nil || !j.RunningHere(rec) {
+				t.Fatalf("second Begin while running: %+v", rec)
+			}
+			if rec, _ := j.Get("acme", "ok"); rec == nil || !j.RunningHere(rec) {
+				t.Fatalf("Get while running: %+v", rec)
+			}
+			okRep := gateway.OKReply("ok", "pbx1", gateway.Call{ID: ok.CallID, State: gateway.StateUp})
+			must(t, j.Finish(ok, okRep))
+			must(t, j.Finish(failed, gateway.ErrReply("failed", "pbx1", gateway.Errorf(gateway.EInvalid, "bad endpoint"))))
+			must(t, j.Finish(transient, gateway.ErrReply("transient", "pbx1", gateway.Errorf(gateway.EPBX, "asterisk unreachable"))))
+			must(t, j.Ended(ok.CallID, gateway.Hangup{Cause: 16, CauseText: "Normal Clearing"}))
+			must(t, j.Ended("unknown-call", gateway.Hangup{Cause: 16})) // ignored
+
+			check := func(j *Journal, reopened bool) {
+				t.Helper()
+				rec, err := j.Begin(ok)
+				if err != nil || rec == nil || rec.State != Done || !rec.Reply.OK || rec.Hangup == nil || rec.Hangup.Cause != 16 {
+					t.Fatalf("ok: %+v %v", rec, err)
+				}
+				if rec, _ := j.Begin(failed); rec == nil || rec.Reply.OK || rec.Reply.Error.Code != gateway.EInvalid {
+					t.Fatalf("failed: %+v", rec)
+				}
+				if rec, _ := j.Get("acme", "transient"); rec != nil {
+					t.Fatalf("transient failure remembered: %+v", rec)
+				}
+				if rec, _ := j.Get("beta", "ok"); rec != nil {
+					t.Fatalf("other tenant sees the record: %+v", rec)
+				}
+				if reopened {
+					rec, _ := j.Get("acme", "crashed")
+					if rec == nil || rec.State != Running || j.RunningHere(rec) {
+						t.Fatalf("interrupted record after reopen: %+v", rec)
+					}
+					must(t, j.Settle(rec, gateway.ErrReply("crashed", "pbx1", gateway.Errorf(gateway.EConflict, "interrupted"))))
+					if rec, _ := j.Get("acme", "crashed"); rec == nil || rec.State != Done {
+						t.Fatalf("settled: %+v", rec)
+					}
+				}
+			}
+			check(j, false)
+			if !durable {
+				return
+			}
+			if _, err := Open(path, time.Hour, "boot2"); !errors.Is(err, ErrLocked) {
+				t.Fatalf("second Open of a held journal: %v, want ErrLocked", err)
+			}
+			must(t, j.Close())
+			j2 := open(t, path, "boot2")
+			defer j2.Close()
+			check(j2, true)
+			if j2.Len() != 3 {
+				t.Fatalf("Len %d, want 3", j2.Len())
+			}
+			j2.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+			if n, err := j2.Prune(); err != nil || n != 3 {
+				t.Fatalf("Prune = %d, %v", n, err)
+			}
+			if rec, _ := j2.Get("acme", "ok"); rec != nil {
+				t.Fatalf("pruned record still there: %+v", rec)
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
