@@ -46,9 +46,9 @@ bench-bus: ## amqpbus RPC against a bare amqp091-go loop, same run
 bench-sim: ## ARI simulator against a bare net/http floor, same run
 	$(GO) test -run '^$$' -bench . ./asterisk/arisim/
 
-bench-build: build ## build the harness and its ari-proxy contender (bench/ariproxy, a module of its own)
+bench-build: build ## build the harness and its ari-proxy contender (cmd/callgw-bench/ariproxy, a module of its own)
 	$(GO) build -o $(BENCH) ./cmd/callgw-bench
-	cd bench/ariproxy && $(GO) build -o ../../$(ARIPROXY) .
+	cd cmd/callgw-bench/ariproxy && $(GO) build -o ../../../$(ARIPROXY) .
 
 bench: bench-build ## the benchmark harness, full run (~9 min; docs/performance.md)
 	./$(BENCH) --callgw $(BIN) --ariproxy $(ARIPROXY) --out $(BENCH_OUT) --profile-dir bin/bench-profiles

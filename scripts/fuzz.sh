@@ -31,7 +31,7 @@ run() {
 	return 1
 }
 
-# The packages of this module only (bench/ariproxy is a module of its own).
+# The packages of this module only (cmd/callgw-bench/ariproxy is a module of its own).
 for dir in $("$go" list -f '{{.Dir}}' ./...); do
 	ls "$dir"/*_test.go >/dev/null 2>&1 || continue
 	for target in $(grep -h '^func Fuzz' "$dir"/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/' | sort -u); do

@@ -121,7 +121,7 @@ func (e *env) ariSetVariable(ctx context.Context, id string) error {
 
 // apxWindow runs one closed-loop window of the ari-proxy contender: its
 // client process sets BENCH on ids through ari-proxy over NATS, inflight
-// at a time, for d, and answers what it saw (bench/ariproxy, Window).
+// at a time, for d, and answers what it saw (cmd/callgw-bench/ariproxy, Window).
 // A failed exchange with the client counts as one failed request.
 func (e *env) apxWindow(ctx context.Context, ids []string, inflight int, d time.Duration) window {
 	body, _ := json.Marshal(map[string]any{"inflight": inflight, "duration_ns": d, "ids": ids, "variable": benchVar, "value": benchValue})

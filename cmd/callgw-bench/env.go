@@ -185,7 +185,7 @@ func (e *env) startAriProxy(ctx context.Context) error {
 	if o.AriProxy == "" {
 		e.apxSkipped = "--ariproxy is empty"
 	} else if _, err := os.Stat(o.AriProxy); err != nil {
-		e.apxSkipped = fmt.Sprintf("no binary %s (make bench builds it: cd bench/ariproxy && go build -o ../../bin/ariproxy-bench .)", o.AriProxy)
+		e.apxSkipped = fmt.Sprintf("no binary %s (make bench builds it: cd cmd/callgw-bench/ariproxy && go build -o ../../../bin/ariproxy-bench .)", o.AriProxy)
 	} else if err := checkNATS(ctx, o.NATSURL); err != nil {
 		e.apxSkipped = err.Error()
 	}

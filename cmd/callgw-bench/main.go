@@ -3,7 +3,7 @@
 // simulator, a worker and a gateway as separate processes (bin/callgw) on
 // the local RabbitMQ under a run-unique name prefix, and, when NATS runs,
 // ari-proxy's server and client (bin/ariproxy-bench, built from the
-// bench-only module bench/ariproxy); it drives them, measures the same work
+// bench-only module cmd/callgw-bench/ariproxy); it drives them, measures the same work
 // through a bare amqp091-go loop and straight against the simulator, and
 // writes one JSON results file plus a table that ends with a one-line
 // summary of the targets. It stops everything it started, also on error
@@ -121,7 +121,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Out, "out", "bench-results.json", "path of the JSON results file")
 	fs.StringVar(&o.Callgw, "callgw", "bin/callgw", "the callgw binary to start (make build)")
 	fs.StringVar(&o.AMQPURL, "amqp-url", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URL; must be on 127.0.0.1 or localhost")
-	fs.StringVar(&o.AriProxy, "ariproxy", "bin/ariproxy-bench", "the ari-proxy contender's binary (bench/ariproxy, make bench builds it); empty: skip that contender")
+	fs.StringVar(&o.AriProxy, "ariproxy", "bin/ariproxy-bench", "the ari-proxy contender's binary (cmd/callgw-bench/ariproxy, make bench builds it); empty: skip that contender")
 	fs.StringVar(&o.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS URL of the ari-proxy contender; must be on 127.0.0.1 or localhost")
 	fs.StringVar(&inflight, "inflight", "1,16,64,256", "requests in flight of the command path and its baselines, comma-separated")
 	fs.IntVar(&o.Reps, "reps", presets[false].Reps, "* measured repetitions of each point")

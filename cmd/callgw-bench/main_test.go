@@ -124,7 +124,7 @@ func children(t *testing.T) []int {
 // natsURL is where the ari-proxy contender's NATS runs on this machine.
 const natsURL = "nats://127.0.0.1:4222"
 
-// ariProxyBinary builds bench/ariproxy (its own module) into dir when
+// ariProxyBinary builds cmd/callgw-bench/ariproxy (its own module) into dir when
 // NATS answers and returns its path; without NATS it returns "" (and
 // fails under CI, where NATS is required).
 func ariProxyBinary(t *testing.T, dir string) string {
@@ -140,9 +140,9 @@ func ariProxyBinary(t *testing.T, dir string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Join("..", "..", "bench", "ariproxy")
+	cmd.Dir = "ariproxy"
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build bench/ariproxy: %v\n%s", err, out)
+		t.Fatalf("go build cmd/callgw-bench/ariproxy: %v\n%s", err, out)
 	}
 	return bin
 }

@@ -1,4 +1,4 @@
-module github.com/callgw/callgw/bench/ariproxy
+module github.com/callgw/callgw/cmd/callgw-bench/ariproxy
 
 go 1.26.8
 
