@@ -275,7 +275,7 @@ func (b *bench) commandPath(ctx context.Context) error {
 			*c.points = append(*c.points, p)
 			b.logPoint(c.label, p)
 			if n == 64 && c.tag == "callgw_put" && b.o.ProfileDir != "" {
-				if err := b.profile(ctx, putOp); err != nil {
+				if err := b.profile(ctx, putOp, "", 64); err != nil {
 					b.fail("profile", err)
 				}
 			}
@@ -289,20 +289,21 @@ func (b *bench) logPoint(what string, p Point) {
 		zap.Float64("p50_ms", round3(p.P50.Median)), zap.Float64("p99_ms", round3(p.P99.Median)), zap.Int64("errors", p.Errors))
 }
 
-// profile takes CPU profiles of gateway and worker while callgw's PUT
-// runs at 64 in flight, and writes them with their `go tool pprof -top`.
-func (b *bench) profile(ctx context.Context, op opFunc) error {
+// profile takes CPU profiles of gateway and worker while op runs at
+// inflight, and writes them (<label>.<process>.cpu.pprof, or without the
+// label for the command path's) with their `go tool pprof -top`.
+func (b *bench) profile(ctx context.Context, op opFunc, label string, inflight int) error {
 	if err := os.MkdirAll(b.o.ProfileDir, 0o755); err != nil {
 		return err
 	}
 	secs := b.o.ProfileSeconds
-	b.log.Info("profiling gateway and worker at 64 in flight", zap.Int("seconds", secs))
+	b.log.Info("profiling gateway and worker", zap.String("load", label), zap.Int("inflight", inflight), zap.Int("seconds", secs))
 	lctx, stopLoad := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		closedLoop(lctx, 64, time.Duration(secs+2)*time.Second, 0, opTimeout, op)
+		closedLoop(lctx, inflight, time.Duration(secs+2)*time.Second, 0, opTimeout, op)
 	}()
 	defer func() { stopLoad(); wg.Wait() }()
 	time.Sleep(500 * time.Millisecond)
@@ -314,7 +315,11 @@ func (b *bench) profile(ctx context.Context, op opFunc) error {
 	var mu sync.Mutex
 	for name, base := range targets {
 		go func() {
-			path := filepath.Join(b.o.ProfileDir, name+".cpu.pprof")
+			file := name + ".cpu.pprof"
+			if label != "" {
+				file = label + "." + file
+			}
+			path := filepath.Join(b.o.ProfileDir, file)
 			pctx, cancel := context.WithTimeout(ctx, time.Duration(secs+15)*time.Second)
 			defer cancel()
 			body, err := do(pctx, b.e.http, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs), nil, http.StatusOK, "", "")
@@ -323,7 +328,7 @@ func (b *bench) profile(ctx context.Context, op opFunc) error {
 			}
 			if err == nil {
 				mu.Lock()
-				b.res.Profiles[name] = path
+				b.res.Profiles[strings.TrimSuffix(file, ".cpu.pprof")] = path
 				mu.Unlock()
 			}
 			errs <- err
@@ -489,9 +494,15 @@ func (b *bench) events(ctx context.Context) error {
 	if w.Errors > 0 {
 		return fmt.Errorf("placing calls: %d errors; first: %v", w.Errors, w.FirstErr)
 	}
-	ev.Playbacks, err = b.eventRun(ctx, "playbacks", sub, n, func(ctx context.Context, worker int, _ int64) error { return e.ariPlay(ctx, sub, ids[worker]) })
+	play := func(ctx context.Context, worker int, _ int64) error { return e.ariPlay(ctx, sub, ids[worker]) }
+	ev.Playbacks, err = b.eventRun(ctx, "playbacks", sub, n, play)
 	if err != nil {
 		return err
+	}
+	if b.o.ProfileDir != "" {
+		if err := b.profile(ctx, play, "events", n); err != nil {
+			b.fail("profile events", err)
+		}
 	}
 
 	// The bare twin: the same body size and key shape, publish → fanout →
