@@ -20,6 +20,9 @@ const (
 	DefaultAMQPURL  = "amqp://guest:guest@127.0.0.1:5672/"
 	DefaultHTTPAddr = ":8080"
 	DefaultARIApp   = "callgw"
+	// DefaultSimAddr is where callgw dev's simulator listens: Asterisk's
+	// own ARI port, so that URLs look the same.
+	DefaultSimAddr = "127.0.0.1:8088"
 )
 
 // Common holds the options every subcommand shares.
@@ -450,7 +453,7 @@ func LoadDev(args []string, env func(string) string, out io.Writer) (*Dev, error
 	s.common(&d.Gateway.Common, &raw)
 	s.gateway(&d.Gateway)
 	s.worker(&d.Worker, "pbx1", "") // dev: its simulated PBX forgets its calls with the process too
-	s.str(&d.SimAddr, "sim-addr", "CALLGW_SIM_ADDR", "127.0.0.1:8088", "listen address of the built-in ARI simulator (when no ari-url is given)")
+	s.str(&d.SimAddr, "sim-addr", "CALLGW_SIM_ADDR", DefaultSimAddr, "listen address of the built-in ARI simulator (when no ari-url is given; when the default's port is taken, e.g. by an Asterisk, any free port)")
 	if err := s.parse(args); err != nil {
 		return nil, err
 	}

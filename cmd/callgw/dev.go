@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -66,6 +67,12 @@ func runDev(ctx context.Context, args []string, env func(string) string, stdout,
 			InboundApp: wcfg.ARIApp, Log: log.Named("arisim")})
 		defer sim.Close()
 		ln, err := net.Listen("tcp", cfg.SimAddr)
+		if err != nil && cfg.SimAddr == config.DefaultSimAddr && errors.Is(err, syscall.EADDRINUSE) {
+			// Asterisk's port is taken (often by an Asterisk): the
+			// simulator's address is internal to dev, any port will do.
+			log.Warn("the simulator's default port is taken; listening on a free one", zap.String("taken", cfg.SimAddr), zap.Error(err))
+			ln, err = net.Listen("tcp", "127.0.0.1:0")
+		}
 		if err != nil {
 			return fmt.Errorf("simulator: %w", err)
 		}
