@@ -50,8 +50,9 @@ bench-build: build ## build the harness and its ari-proxy contender (cmd/callgw-
 	$(GO) build -o $(BENCH) ./cmd/callgw-bench
 	cd cmd/callgw-bench/ariproxy && $(GO) build -o ../../../$(ARIPROXY) .
 
-bench: bench-build ## the benchmark harness, full run (~9 min; docs/performance.md)
+bench: bench-build ## the benchmark harness, full run, then the scale-out run (~11 min; docs/performance.md, docs/scaling.md)
 	./$(BENCH) --callgw $(BIN) --ariproxy $(ARIPROXY) --out $(BENCH_OUT) --profile-dir bin/bench-profiles
+	$(MAKE) --no-print-directory scale
 
 bench-quick: bench-build ## the same scenarios, shorter (~1.5 min), no soak
 	./$(BENCH) --callgw $(BIN) --ariproxy $(ARIPROXY) --out $(BENCH_OUT) --quick
@@ -64,7 +65,7 @@ chaos: ## fault suite under load, long: private single broker, then the cluster 
 
 scale: build ## scale-out on one box: 1, 2, 4, 8 workers behind 2 gateways (on make cluster when up; docs/scaling.md)
 	CALLGW_BIN=$(CURDIR)/$(BIN) CALLGW_SCALE=1 CALLGW_CHAOS_URLS="$$(test -f /tmp/callgw-cluster/urls && cat /tmp/callgw-cluster/urls)" \
-		$(GO) test -count=1 -timeout 20m -v -run TestScaleOut ./chaos/ | grep -E '^\s+scale_test.go|^(ok|FAIL|---)'
+		$(GO) test -count=1 -timeout 20m -v -run TestScaleOut ./deploy/chaos/ | grep -E '^\s+scale_test.go|^(ok|FAIL|---)'
 
 cluster-stop: ## stop the local cluster and remove its files (the default broker is left alone)
 	@./scripts/cluster.sh stop

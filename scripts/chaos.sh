@@ -23,7 +23,7 @@ run() {
     echo "| fault | sent | ok | errors by code | past deadline | duplicate calls | leaked calls | missing call.hangup | first success after |"
     echo "|---|---|---|---|---|---|---|---|---|"
   } >>"$out"
-  CALLGW_CHAOS_URLS="$urls" nice -n 10 go test -count=1 -timeout 40m -v ./chaos/ >>bin/chaos.log 2>&1 || status=1
+  CALLGW_CHAOS_URLS="$urls" nice -n 10 go test -count=1 -timeout 40m -v ./deploy/chaos/ >>bin/chaos.log 2>&1 || status=1
 }
 if ./scripts/solo-broker.sh start; then
   run "single broker" "$(./scripts/solo-broker.sh urls)"

@@ -9,8 +9,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/amqpbus"
+	"github.com/callgw/callgw/asterisk/journal"
 	"github.com/callgw/callgw/gateway"
-	"github.com/callgw/callgw/journal"
 )
 
 // keyed wraps a worker's executor with its journal (package journal): an

@@ -22,9 +22,9 @@ import (
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/asterisk"
+	"github.com/callgw/callgw/asterisk/journal"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/gateway"
-	"github.com/callgw/callgw/journal"
 )
 
 // Worker is one worker: the bus, the PBX adapter, the executor and the

@@ -29,10 +29,11 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
-// repoRoot is the module's root (the chaos package is one level down).
+// repoRoot is the module's root (the chaos package is two levels down:
+// deploy/chaos).
 func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }
 
 var (
