@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"sync"
 	"testing"
@@ -687,5 +688,35 @@ func TestWorkerRedeclaresItsDeletedQueue(t *testing.T) {
 	}
 	if s := w.State(); s.Reconnects != 0 || !s.Serving {
 		t.Fatalf("state %+v", s)
+	}
+}
+
+// A worker bus is ready only once its node queue is consumed: a worker
+// announces itself when ready, and a command routed to it at once must
+// not come back unroutable.
+func TestWorkerReadyMeansServing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	gw := e.bus("gateway", nil)
+	for i := range 5 {
+		cfg := e.config(fmt.Sprintf("worker pbx%d", i))
+		w, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		node := gateway.NodeID(fmt.Sprintf("pbx%d", i))
+		if err := w.ServeCommands(node, newRecorder(node), ServeOptions{NoAny: true}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(runBus(t, w))
+		if err := w.Ready(ctxFor(t, 10*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if !w.State().Serving {
+			t.Fatalf("worker %d ready but not serving", i)
+		}
+		if _, err := gw.Request(ctxFor(t, 5*time.Second), gateway.NodeTarget(node), cmdOf(gateway.ActCallGet, "c")); err != nil {
+			t.Fatalf("worker %d: first command after ready: %v", i, err)
+		}
 	}
 }

@@ -132,11 +132,15 @@ func (b *Bus) StopAny() {
 // start supervises the worker's consumers on s: it opens them and, if
 // they end while the connection lives (a channel error), opens them again.
 func (w *worker) start(s *session) error {
+	// The first open is synchronous: serve declares the bus ready after
+	// its starters started, and a worker announces itself once ready, so
+	// its node queue must be consumed by then (a command routed to it at
+	// once must not come back unroutable).
+	wc, err := w.open(s)
 	s.wg.Add(1)
 	go func() { // owner: the session
 		defer s.wg.Done()
 		for {
-			wc, err := w.open(s)
 			if err == nil {
 				wc.dispatchers.Wait()
 				w.mu.Lock()
@@ -153,9 +157,10 @@ func (w *worker) start(s *session) error {
 			if !gateway.Sleep(s.ctx, time.Second) {
 				return
 			}
+			wc, err = w.open(s)
 		}
 	}()
-	return nil
+	return err
 }
 
 func (w *worker) serving() bool {
