@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -333,5 +335,68 @@ func TestBatchNegotiatedByHeartbeat(t *testing.T) {
 	}
 	if gw.batchRoute("pbx1", cmd) == nil {
 		t.Fatal("not batching to a version 2 node")
+	}
+}
+
+// A gateway bus stopping with requests still queued on a route (window
+// full, slow worker) returns promptly and fails them; nothing waits for
+// their deadlines.
+func TestBatchRouteStopsWithTheBus(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	block := make(chan struct{})
+	defer close(block)
+	slow := handlerFunc(func(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+		return gateway.OKReply(cmd.ID, "pbx1", nil)
+	})
+	e.worker("pbx1", slow, ServeOptions{NoAny: true}, nil)
+	cfg := e.config("gateway")
+	cfg.Batching, cfg.BatchHold = BatchOn, time.Minute
+	gw, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- gw.Run(ctx) }()
+	if err := gw.Ready(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := gw.Request(ctxFor(t, 30*time.Second), "pbx1", cmdOf(gateway.ActCallGet, fmt.Sprint(i)))
+			errs <- err
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // two batches in flight, the rest queued
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+		t.Fatal("Run did not return with requests queued on a route")
+	}
+	for range n {
+		select {
+		case err := <-errs:
+			if err == nil {
+				t.Fatal("a request succeeded though its worker never answered")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a request still waits after Run returned")
+		}
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Fatalf("stopping took %v", d)
 	}
 }

@@ -35,6 +35,7 @@ type Bus struct {
 
 	running atomic.Bool
 	done    chan struct{} // closed when Run returns
+	closing chan struct{} // closed when Run starts returning: nothing waits for a connection any more
 
 	mu        sync.Mutex
 	sess      *session      // current connection, nil while down
@@ -55,7 +56,46 @@ type Bus struct {
 
 	peers  sync.Map       // gateway.NodeID -> int: protocol version heard in its heartbeats
 	routes sync.Map       // gateway.NodeID -> *cmdRoute: request batching per node
-	bg     sync.WaitGroup // batch sends started from a channel's loop; Run waits for them
+	bg     sync.WaitGroup // batch sends started in the background; Run waits for them
+	bgMu   sync.Mutex     // guards bgDone against bg.Add racing Run's bg.Wait
+	bgDone bool
+}
+
+// background runs f on a goroutine the bus owns (Run waits for it); false,
+// without running f, once Run is returning.
+func (b *Bus) background(f func()) bool {
+	b.bgMu.Lock()
+	if b.bgDone {
+		b.bgMu.Unlock()
+		return false
+	}
+	b.bg.Add(1)
+	b.bgMu.Unlock()
+	go func() {
+		defer b.bg.Done()
+		f()
+	}()
+	return true
+}
+
+// waitBackground stops new background work and waits for what runs.
+func (b *Bus) waitBackground() {
+	b.bgMu.Lock()
+	b.bgDone = true
+	b.bgMu.Unlock()
+	b.bg.Wait()
+}
+
+// startClosing makes waiting for a connection fail from now on (Run is
+// returning).
+func (b *Bus) startClosing() {
+	b.bgMu.Lock()
+	defer b.bgMu.Unlock()
+	select {
+	case <-b.closing:
+	default:
+		close(b.closing)
+	}
 }
 
 // starter is something that consumes and must be (re)started on every
@@ -74,12 +114,13 @@ func New(cfg Config) (*Bus, error) {
 		return nil, err
 	}
 	b := &Bus{
-		cfg:   cfg,
-		log:   cfg.Log.Named("amqpbus"),
-		names: newNames(cfg.Prefix),
-		done:  make(chan struct{}),
-		up:    make(chan struct{}),
-		ready: make(chan struct{}),
+		cfg:     cfg,
+		log:     cfg.Log.Named("amqpbus"),
+		names:   newNames(cfg.Prefix),
+		done:    make(chan struct{}),
+		closing: make(chan struct{}),
+		up:      make(chan struct{}),
+		ready:   make(chan struct{}),
 	}
 	b.pending.m = make(map[string][]*call)
 	return b, nil
@@ -143,7 +184,8 @@ func (b *Bus) Run(ctx context.Context) error {
 		return errors.New("amqpbus: Run called twice")
 	}
 	defer close(b.done)
-	defer b.bg.Wait()
+	defer b.waitBackground()
+	defer b.startClosing()
 	defer b.failAllPending()
 	defer b.drainWorker()
 	n := len(b.cfg.URLs)
@@ -392,7 +434,7 @@ func (b *Bus) waitSession(ctx context.Context, op string) (*session, error) {
 		}
 		select {
 		case <-wait:
-		case <-b.done:
+		case <-b.closing:
 			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ErrClosed, "bus closed")
 		case <-ctx.Done():
 			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), msg)

@@ -194,11 +194,9 @@ func (r *cmdRoute) release() {
 	}
 	r.inflight++
 	r.mu.Unlock()
-	r.b.bg.Add(1)
-	go func() {
-		defer r.b.bg.Done()
-		r.sendNext()
-	}()
+	if !r.b.background(r.sendNext) {
+		r.drain(ErrClosed) // Run is returning: nothing will be sent
+	}
 }
 
 // send publishes batch as one message (mandatory, confirmed) on the
@@ -303,6 +301,19 @@ func (r *cmdRoute) publish(ctx context.Context, op string, live []*queued, m *qu
 		if !gateway.Sleep(ctx, b.cfg.ReconnectMin/4) {
 			return gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
 		}
+	}
+}
+
+// drain fails everything queued as not sent and gives back the slot
+// reserved for it.
+func (r *cmdRoute) drain(err error) {
+	r.mu.Lock()
+	queued := r.queue
+	r.queue = nil
+	r.inflight--
+	r.mu.Unlock()
+	for _, q := range queued {
+		q.w.resolve(pubResult{err: err, unsent: true})
 	}
 }
 

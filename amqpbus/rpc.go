@@ -2,6 +2,7 @@ package amqpbus
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -244,6 +245,9 @@ func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.C
 // not: it may have run, and only the caller can retry it safely (with the
 // same idempotency key).
 func (b *Bus) afterLoss(ctx context.Context, op string, cmd *gateway.Command, attempt int, lost error) error {
+	if errors.Is(lost, ErrClosed) { // this process is stopping: no retry
+		return gateway.Wrap(gateway.EOutcomeUnknown, op, lost, "bus closed after the command was sent: it may have run")
+	}
 	if cmd.Action.Creates() || attempt >= 2 || ctx.Err() != nil {
 		return gateway.Wrap(gateway.EOutcomeUnknown, op, lost,
 			"broker connection lost after the command was sent and before its reply: it may have run")
@@ -275,6 +279,9 @@ func (b *Bus) requestBatched(ctx context.Context, op string, target gateway.Targ
 				return nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "not published before the deadline: broker not connected or blocking")
 			}
 			return rep, err
+		}
+		if !q.written.Load() {
+			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, lost, "not published: the bus is closing")
 		}
 		if err := b.afterLoss(ctx, op, cmd, attempt, lost); err != nil {
 			return nil, err
