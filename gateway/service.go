@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,8 +18,9 @@ type Service struct {
 	Bus       Bus
 	Nodes     *Registry
 	Locations *Locations
-	// Rules are checked before a command is published, for an early 400;
-	// the workers check them again (nil: the strict defaults).
+	// Rules are checked (with the rest of the action's Spec.Validate)
+	// before a command is published, for an early 400; the workers check
+	// again (nil: the strict defaults).
 	Rules *InputRules
 	// Records, when set, answers for calls that ended (Call, and Calls
 	// with state ended).
@@ -178,10 +180,7 @@ type OriginateRequest struct {
 
 // Originate places a call on the named node or on any live node.
 func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest) (*Call, *Accepted, error) {
-	if err := req.Args.Validate(); err != nil {
-		return nil, nil, err
-	}
-	if err := s.Rules.CheckArgs(ActCallOriginate, &req.Args); err != nil {
+	if err := ValidateArgs(ActCallOriginate, s.Rules, &req.Args); err != nil {
 		return nil, nil, err
 	}
 	var target Target
@@ -296,12 +295,7 @@ func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, er
 // routed sends a command about one existing resource to the node that owns
 // it. A not_found answer evicts the cached location.
 func (s *Service) routed(ctx context.Context, o Options, r resource, a Action, args, out any) (*Accepted, error) {
-	if v, ok := args.(interface{ Validate() error }); ok {
-		if err := v.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.Rules.CheckArgs(a, args); err != nil {
+	if err := ValidateArgs(a, s.Rules, args); err != nil {
 		return nil, err
 	}
 	node, err := s.locate(ctx, o, r)
@@ -331,11 +325,12 @@ func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Actio
 	return s.routed(ctx, o, callRes(o.tenant(), id), a, args, out)
 }
 
-// CallAction runs a call-scoped action (answer, hold, dtmf, variables, …)
-// on the node that owns the call; args are validated first when they have a
-// Validate method, and the result is decoded into out.
+// CallAction runs an action on an existing call (its Spec's ID is IDCall:
+// answer, hold, dtmf, variables, …) on the node that owns the call; args
+// (nil, or the action's argument type) pass the Spec's Validate first, and
+// the result is decoded into out.
 func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action, args, out any) (*Accepted, error) {
-	if a.Resource() != "call" || a == ActCallOriginate || a == ActCallList {
+	if spec, ok := SpecOf(a); !ok || !spec.needsExisting(IDCall) {
 		return nil, Invalid("action", "%s is not an action on an existing call", a)
 	}
 	return s.callCommand(ctx, o, id, a, args, out)
@@ -390,7 +385,7 @@ type BridgeCreateRequest struct {
 // CreateBridge creates a bridge on the node of its first call, the named
 // node, or any node, and adds the given calls to it.
 func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateRequest) (*Bridge, error) {
-	if err := req.Args.Validate(); err != nil {
+	if err := ValidateArgs(ActBridgeCreate, s.Rules, &req.Args); err != nil {
 		return nil, err
 	}
 	var target Target
@@ -432,12 +427,13 @@ func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateR
 	return &b, nil
 }
 
-// BridgeAction runs a bridge-scoped action on the node that owns the bridge.
+// BridgeAction runs an action on an existing bridge (its Spec's ID is
+// IDBridge) on the node that owns the bridge; args and out as in CallAction.
 func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Action, args, out any) (*Accepted, error) {
 	if !ValidID(string(id)) {
 		return nil, Invalid("id", "%q is not a valid bridge id", id)
 	}
-	if a.Resource() != "bridge" || a == ActBridgeCreate || a == ActBridgeList {
+	if spec, ok := SpecOf(a); !ok || !spec.needsExisting(IDBridge) {
 		return nil, Invalid("action", "%s is not an action on an existing bridge", a)
 	}
 	if p, ok := args.(*PlayArgs); ok && a == ActBridgePlay && p.PlaybackID == "" {
@@ -481,16 +477,8 @@ func (s *Service) Bridges(ctx context.Context, o Options) ([]*Bridge, []NodeID, 
 // transferee: the transferee and the target are bridged, the transferring
 // party is hung up.
 func (s *Service) Transfer(ctx context.Context, o Options, a TransferArgs) (*Bridge, error) {
-	for _, f := range []struct {
-		name string
-		id   CallID
-	}{{"transferee", a.Transferee}, {"target", a.Target}, {"transferer", a.Transferer}} {
-		if f.id == "" || !ValidID(string(f.id)) {
-			return nil, Invalid(f.name, "a call id is required")
-		}
-	}
-	if a.Transferee == a.Target || a.Transferee == a.Transferer || a.Target == a.Transferer {
-		return nil, Invalid("target", "transferee, target and transferer must be three different calls")
+	if err := ValidateArgs(ActCallTransfer, s.Rules, &a); err != nil {
+		return nil, err
 	}
 	nodes := map[NodeID]bool{}
 	for _, id := range []CallID{a.Transferee, a.Target, a.Transferer} {
@@ -531,6 +519,9 @@ func (s *Service) PlaybackAction(ctx context.Context, o Options, id string, a Ac
 	if !ValidID(id) {
 		return Invalid("id", "%q is not a valid playback id", id)
 	}
+	if err := onResource(a, "playback"); err != nil {
+		return err
+	}
 	_, err := s.routed(ctx, o, playbackRes(o.tenant(), id), a, nil, out)
 	return err
 }
@@ -540,6 +531,9 @@ func (s *Service) PlaybackAction(ctx context.Context, o Options, id string, a Ac
 func (s *Service) RecordingAction(ctx context.Context, o Options, name string, a Action, out any) error {
 	if !ValidID(name) {
 		return Invalid("name", "%q is not a valid recording name", name)
+	}
+	if err := onResource(a, "recording"); err != nil {
+		return err
 	}
 	_, err := s.routed(ctx, o, recordingRes(o.tenant(), name), a, nil, out)
 	return err
@@ -564,6 +558,9 @@ func (s *Service) StoredRecordings(ctx context.Context, o Options) ([]*Recording
 func (s *Service) StoredRecording(ctx context.Context, o Options, name string, a Action, out any) error {
 	if !ValidID(name) {
 		return Invalid("name", "%q is not a valid recording name", name)
+	}
+	if err := onResource(a, "recording.stored"); err != nil {
+		return err
 	}
 	r := resource{StoredKey(o.tenant(), name), ActStoredGet, func(c *Command) { c.ResourceID = name }, "stored recording " + name}
 	_, err := s.routed(ctx, o, r, a, nil, out)
@@ -616,11 +613,7 @@ func (s *Service) Call(ctx context.Context, o Options, id CallID) (*Call, error)
 
 // Hangup ends a call.
 func (s *Service) Hangup(ctx context.Context, o Options, id CallID, reason string) (*Accepted, error) {
-	args := HangupArgs{Reason: reason}
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
-	acc, err := s.callCommand(ctx, o, id, ActCallHangup, args, nil)
+	acc, err := s.callCommand(ctx, o, id, ActCallHangup, &HangupArgs{Reason: reason}, nil)
 	if err == nil && acc == nil {
 		s.Locations.Forget(CallKey(o.tenant(), id))
 	}
@@ -650,6 +643,9 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*Cal
 		return nil
 	}
 	var missing []NodeID
+	if err := ValidateArgs(ActCallList, s.Rules, &req.ListArgs); err != nil {
+		return nil, nil, err
+	}
 	if req.State == StateEnded {
 		return s.Records.List(o.Tenant, req.Node, req.ListArgs, s.now()), nil, nil
 	}
@@ -677,4 +673,15 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*Cal
 	}
 	sort.SliceStable(calls, func(i, j int) bool { return calls[i].CreatedAt.Before(calls[j].CreatedAt) })
 	return calls, missing, nil
+}
+
+// onResource checks that a is an action on an existing playback or
+// recording whose actions start with prefix.
+func onResource(a Action, prefix string) error {
+	spec, ok := SpecOf(a)
+	if !ok || !spec.needsExisting(IDResource) || !strings.HasPrefix(string(a), prefix+".") ||
+		(prefix == "recording" && strings.HasPrefix(string(a), "recording.stored.")) {
+		return Invalid("action", "%s is not an action on an existing %s", a, prefix)
+	}
+	return nil
 }
