@@ -53,6 +53,7 @@ var statusOf = map[gateway.Code]int{
 	gateway.EForbidden:       http.StatusForbidden,
 	gateway.EUnauthorized:    http.StatusUnauthorized,
 	gateway.ERateLimited:     http.StatusTooManyRequests,
+	gateway.ENotImplemented:  http.StatusNotImplemented,
 }
 
 var titleOf = map[gateway.Code]string{
@@ -66,6 +67,7 @@ var titleOf = map[gateway.Code]string{
 	gateway.EForbidden:       "Forbidden",
 	gateway.EUnauthorized:    "Unauthorized",
 	gateway.ERateLimited:     "Too many requests",
+	gateway.ENotImplemented:  "Not implemented",
 	gateway.EInternal:        "Internal error",
 }
 
