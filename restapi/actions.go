@@ -59,6 +59,7 @@ type actionRoute struct {
 	method, path string
 	spec         *gateway.Spec
 	handler      http.HandlerFunc
+	generic      bool // served by the generic call-action handler
 }
 
 // actionRoutes resolves the REST routes of the registry. A route with
@@ -71,9 +72,10 @@ func (s *Server) actionRoutes() (routes []actionRoute, unserved []string) {
 		for _, rt := range spec.REST {
 			method, path, _ := strings.Cut(rt, " ")
 			h, ok := own[rt]
+			generic := !ok && genericCallAction(spec)
 			switch {
 			case ok:
-			case genericCallAction(spec):
+			case generic:
 				h = s.callAction(spec.Action, specArgs(spec))
 			default:
 				unserved = append(unserved, rt)
@@ -81,7 +83,7 @@ func (s *Server) actionRoutes() (routes []actionRoute, unserved []string) {
 					s.fail(w, r, gateway.Errorf(gateway.ENotImplemented, "%s has no REST handler", spec.Action))
 				}
 			}
-			routes = append(routes, actionRoute{method: method, path: path, spec: spec, handler: h})
+			routes = append(routes, actionRoute{method: method, path: path, spec: spec, handler: h, generic: generic})
 		}
 	}
 	return routes, unserved
