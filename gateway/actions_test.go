@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -384,6 +385,21 @@ func TestExecutorNotImplemented(t *testing.T) {
 			t.Errorf("%s: core action not implemented", s.Action)
 		case s.Port != PortPBX && (rep.OK || rep.Error.Code != ENotImplemented):
 			t.Errorf("%s needs %s: reply %+v %+v, want not_implemented", s.Action, s.Port, rep, rep.Error)
+		}
+	}
+}
+
+// TestProtocolNamesEveryAction: docs/protocol.md lists every action of the
+// registry, and says which are AMQP-only.
+func TestProtocolNamesEveryAction(t *testing.T) {
+	b, err := os.ReadFile("../docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, s := range Specs() {
+		if !strings.Contains(doc, "`"+string(s.Action)+"`") {
+			t.Errorf("docs/protocol.md does not name %s", s.Action)
 		}
 	}
 }
