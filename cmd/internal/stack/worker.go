@@ -1,8 +1,10 @@
 // Package stack wires callgw's processes from their packages: a Worker is
 // the bus, the PBX adapter, the executor and the heartbeat announcer of one
-// node; a Gateway is the bus, the node registry, the location cache, the
-// domain service and the REST server. cmd/callgw and the benchmarks run the
-// same wiring.
+// node; a Gateway is the bus, the cluster view (gateway.Observer), the
+// domain service and the REST server with its event feed (restapi.Feed).
+// cmd/callgw and the benchmarks run the same wiring. Behaviour belongs in
+// the packages it wires, with their tests; what is here is wiring and the
+// order of startup and shutdown.
 package stack
 
 import (
