@@ -138,7 +138,7 @@ type Spec struct {
 	AMQPOnly string
 
 	newArgs func() Validator
-	run     func(ctx context.Context, p *Ports, cmd *Command, args Validator) (any, error)
+	run     func(ctx context.Context, p Ports, cmd *Command, args Validator) (any, error)
 }
 
 // NewArgs returns a new zero value of the action's argument type.
@@ -235,14 +235,14 @@ type argPtr[A any] interface {
 type none struct{}
 
 // def completes s with the argument and result types of run and run itself.
-func def[A any, P argPtr[A], R any](s Spec, run func(ctx context.Context, p *Ports, cmd *Command, a P) (R, error)) *Spec {
+func def[A any, P argPtr[A], R any](s Spec, run func(ctx context.Context, p Ports, cmd *Command, a P) (R, error)) *Spec {
 	s.Args = reflect.TypeFor[A]()
 	if t := reflect.TypeFor[R](); t != reflect.TypeFor[none]() {
 		s.Result = t
 	}
 	s.newArgs = func() Validator { return P(new(A)) }
 	hasResult := s.Result != nil
-	s.run = func(ctx context.Context, p *Ports, cmd *Command, a Validator) (any, error) {
+	s.run = func(ctx context.Context, p Ports, cmd *Command, a Validator) (any, error) {
 		r, err := run(ctx, p, cmd, a.(P))
 		if err != nil || !hasResult {
 			return nil, err

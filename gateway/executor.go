@@ -67,7 +67,7 @@ func (x *Executor) run(ctx context.Context, cmd *Command) (any, error) {
 	if err := spec.Validate(x.Rules, args); err != nil {
 		return nil, err
 	}
-	return spec.run(ctx, &ports, cmd, args)
+	return spec.run(ctx, ports, cmd, args)
 }
 
 // decodeArgs decodes cmd.Args strictly into v.
