@@ -101,11 +101,6 @@ func httpStatus(r *http.Request, err error) int {
 	return http.StatusInternalServerError
 }
 
-// commandIDer is implemented by errors that know the command they are
-// about (a future gateway.Error field; the handlers also record the
-// deterministic id of idempotent requests).
-type commandIDer interface{ CommandID() string }
-
 // fail writes err as a problem+json answer. It is the only function that
 // turns errors into HTTP answers. The cause is logged only for internal
 // errors; other codes are the caller's business.
@@ -138,11 +133,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &oe) {
 		p.OAuthError, p.OAuthDescription = oe.code, detail
 	}
-	var ci commandIDer
-	if errors.As(err, &ci) {
-		p.CommandID = ci.CommandID()
-	} else if info := infoOf(r.Context()); info != nil {
-		p.CommandID = info.commandID
+	if info := infoOf(r.Context()); info != nil {
+		p.CommandID = info.commandID // recorded by the handler that sent the command
 	}
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="callgw"`)
