@@ -63,6 +63,11 @@ func TestSpecsWalk(t *testing.T) {
 			t.Errorf("%s is neither reachable from REST nor documented AMQP-only", spec.Action)
 		}
 	}
+	for k := range s.actionHandlers() {
+		if _, ok := owner[k]; !ok {
+			t.Errorf("handler for %s, which no gateway.Spec lists", k)
+		}
+	}
 	if len(owner) != len(routes) {
 		t.Errorf("%d routes for %d owners", len(routes), len(owner))
 	}
