@@ -123,9 +123,6 @@ func pathParam(r *http.Request, key string) (string, error) {
 // pointer, or nil for actions without arguments.
 type argsFunc func(body io.Reader) (any, error)
 
-// noArgs accepts an empty body or {}.
-func noArgs(b io.Reader) (any, error) { return nil, decodeEmpty(b) }
-
 // ringOff is the argument of POST /v1/calls/{id}/ring/stop.
 func ringOff(b io.Reader) (any, error) {
 	off := false
