@@ -105,6 +105,9 @@ func TestSpecsWalk(t *testing.T) {
 		if err := json.Unmarshal(raw, &op); err != nil {
 			t.Fatalf("%s %s: %v", rt.method, rt.path, err)
 		}
+		if _, ok := op.Responses["501"]; ok != (rt.spec.Port != gateway.PortPBX) {
+			t.Errorf("%s %s: 501 described %v, but %s needs %s", rt.method, rt.path, ok, rt.spec.Action, rt.spec.Port)
+		}
 		if !rt.generic {
 			continue // its own handler; its body: TestBodiesMatchOpenAPI
 		}
