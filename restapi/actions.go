@@ -38,9 +38,7 @@ func (s *Server) actionHandlers() map[string]http.HandlerFunc {
 		"POST /v1/bridges":                        s.handleCreateBridge,
 		"GET /v1/bridges":                         s.handleListBridges,
 		"GET /v1/bridges/{id}":                    s.handleGetBridge,
-		"DELETE /v1/bridges/{id}":                 s.handleDestroyBridge(),
-		"POST /v1/bridges/{id}/calls":             s.handleBridgeAdd(),
-		"DELETE /v1/bridges/{id}/calls/{call_id}": s.handleBridgeRemove(),
+		"DELETE /v1/bridges/{id}/calls/{call_id}": s.handleBridgeRemove,
 		"POST /v1/bridges/{id}/play":              s.handleBridgePlay,
 		"POST /v1/bridges/{id}/record":            s.handleBridgeRecord,
 		"POST /v1/transfers":                      s.handleTransfer,
@@ -63,7 +61,7 @@ type actionRoute struct {
 }
 
 // actionRoutes resolves the REST routes of the registry. A route with
-// neither its own handler nor the shape of a generic call action (a
+// neither its own handler nor the shape of a generic action (a
 // registry entry restapi cannot serve) answers not_implemented; the
 // returned list names them (TestSpecsWalk requires it empty).
 func (s *Server) actionRoutes() (routes []actionRoute, unserved []string) {
@@ -72,11 +70,13 @@ func (s *Server) actionRoutes() (routes []actionRoute, unserved []string) {
 		for _, rt := range spec.REST {
 			method, path, _ := strings.Cut(rt, " ")
 			h, ok := own[rt]
-			generic := !ok && genericCallAction(spec)
+			generic := !ok && genericAction(spec)
 			switch {
 			case ok:
-			case generic:
+			case generic && spec.ID == gateway.IDCall:
 				h = s.callAction(spec.Action, specArgs(spec))
+			case generic:
+				h = s.bridgeAction(spec.Action, specArgs(spec))
 			default:
 				unserved = append(unserved, rt)
 				h = func(w http.ResponseWriter, r *http.Request) {
@@ -89,10 +89,10 @@ func (s *Server) actionRoutes() (routes []actionRoute, unserved []string) {
 	return routes, unserved
 }
 
-// genericCallAction reports whether spec can be served by callAction: an
-// action on an existing call without a result.
-func genericCallAction(spec *gateway.Spec) bool {
-	return spec.ID == gateway.IDCall && !spec.NewID && spec.Result == nil
+// genericAction reports whether spec can be served by callAction or
+// bridgeAction: an action on an existing call or bridge without a result.
+func genericAction(spec *gateway.Spec) bool {
+	return (spec.ID == gateway.IDCall || spec.ID == gateway.IDBridge) && !spec.NewID && spec.Result == nil
 }
 
 // registerActions adds the registry's routes to r.

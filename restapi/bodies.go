@@ -129,19 +129,6 @@ func decodeBridge(body io.Reader) (gateway.BridgeCreateRequest, error) {
 	return req, nil
 }
 
-// bridgeCallBody is the body of POST /v1/bridges/{id}/calls.
-type bridgeCallBody struct {
-	CallID gateway.CallID `json:"call_id"`
-}
-
-func decodeBridgeCall(body io.Reader) (*gateway.BridgeCallArgs, error) {
-	var b bridgeCallBody
-	if err := decodeJSON(body, &b); err != nil {
-		return nil, err
-	}
-	return &gateway.BridgeCallArgs{CallID: b.CallID}, nil
-}
-
 // transferBody is the body of POST /v1/transfers.
 type transferBody struct {
 	Transferee gateway.CallID `json:"transferee"`

@@ -106,7 +106,7 @@ var bodyDecoders = []struct {
 		r, err := decodeBridge(bytes.NewReader(b))
 		return err != nil || len(r.Calls) <= MaxBridgeCalls, err
 	}},
-	{"bridge call", func(b []byte) (bool, error) { _, err := decodeBridgeCall(bytes.NewReader(b)); return true, err }},
+	{"bridge call", genericDecoder(gateway.ActBridgeAdd)},
 	{"transfer", func(b []byte) (bool, error) {
 		a, err := decodeTransfer(bytes.NewReader(b))
 		return err != nil || a.BridgeID == "", err

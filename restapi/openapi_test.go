@@ -132,7 +132,7 @@ func TestBodiesMatchOpenAPI(t *testing.T) {
 		{"MOHRequest", gateway.MOHArgs{}, true},
 		{"VariableRequest", variableBody{}, true},
 		{"BridgeRequest", bridgeBody{}, true},
-		{"BridgeCallRequest", bridgeCallBody{}, true},
+		{"BridgeCallRequest", gateway.BridgeCallArgs{}, true},
 		{"TransferRequest", transferBody{}, true},
 		{"Call", gateway.Call{}, false},
 		{"CallList", callList{}, false},
