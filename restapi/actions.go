@@ -16,11 +16,12 @@ import (
 // of every gateway.Spec is registered here, with the handler of
 // actionHandlers when the route needs its own (a created resource, a path
 // parameter beyond the id, a listing), else with the generic handler of an
-// action on an existing call: the body decoded strictly into the action's
-// argument type, validated by the service through the same Spec, answered
-// 204 (202 when asynchronous). A GET needs the read scope, everything else
-// the write scope. So adding a call action is one gateway.Spec (and its PBX
-// method); TestSpecsWalk holds the router and openapi.json to the registry.
+// action on an existing call or bridge: the body decoded strictly into the
+// action's argument type, validated by the service through the same Spec,
+// answered 204 (202 when asynchronous). A GET needs the read scope,
+// everything else the write scope. So adding a call or bridge action is one
+// gateway.Spec (and its PBX method; its route in openapi.json);
+// TestSpecsWalk holds the router and openapi.json to the registry.
 
 // actionHandlers are the routes of the registry that need their own handler.
 func (s *Server) actionHandlers() map[string]http.HandlerFunc {
