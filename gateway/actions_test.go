@@ -403,3 +403,35 @@ func TestProtocolNamesEveryAction(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSpecBoundary: whatever arguments any action gets, the executor
+// answers, and the PBX runs only arguments that decode into the action's
+// argument type and pass its Spec's Validate.
+func FuzzSpecBoundary(f *testing.F) {
+	specs := Specs()
+	for i, s := range specs {
+		f.Add(uint8(i), []byte(validArgs[s.Action]))
+		for _, a := range invalidArgs[s.Action] {
+			f.Add(uint8(i), []byte(a))
+		}
+	}
+	f.Add(uint8(0), []byte(`null`))
+	f.Fuzz(func(t *testing.T, which uint8, args []byte) {
+		s := specs[int(which)%len(specs)]
+		pbx := &fullPBX{fakePBX: &fakePBX{calls: map[CallID]*Call{}}}
+		rep := (&Executor{Node: "pbx1", PBX: pbx}).Handle(context.Background(), commandFor(s, string(args)))
+		if rep == nil || rep.ID != "c" {
+			t.Fatalf("reply %+v", rep)
+		}
+		if len(pbx.ran) == 0 {
+			return
+		}
+		v := s.NewArgs()
+		if err := decodeArgs(&Command{Args: args}, v); err != nil {
+			t.Fatalf("%s ran with undecodable %q", s.Action, args)
+		}
+		if err := s.Validate(nil, v); err != nil {
+			t.Fatalf("%s ran with %q, which Validate refuses: %v", s.Action, args, err)
+		}
+	})
+}
