@@ -68,8 +68,11 @@ func (c *rawClient) request(node gateway.NodeID, cmd gateway.Command) *gateway.R
 			cancel()
 			time.Sleep(100 * time.Millisecond)
 			continue
-		case d := <-c.replies:
+		case d, ok := <-c.replies:
 			cancel()
+			if !ok {
+				c.t.Fatalf("the client's channel closed: %v", c.ch.IsClosed())
+			}
 			var rep gateway.Reply
 			if err := json.Unmarshal(d.Body, &rep); err != nil || d.CorrelationId != cmd.ID {
 				c.t.Fatalf("reply %s (%v), correlation %q", d.Body, err, d.CorrelationId)
@@ -125,6 +128,13 @@ func TestBusRefusesInvalidCommands(t *testing.T) {
 		}
 		deleteTopology(t, url, prefix)
 	})
+	// Publishing to an exchange not declared yet would close the client's
+	// channel: wait for the worker's bus to have declared the topology.
+	rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer rcancel()
+	if err := w.Bus().Ready(rctx); err != nil {
+		t.Fatalf("worker's bus not ready: %v", err)
+	}
 	c := newRawClient(t, url, prefix)
 	if rep := c.request("pbx1", gateway.Command{Action: gateway.ActNodePing, Tenant: "acme"}); !rep.OK {
 		t.Fatalf("ping: %+v", rep.Error)
