@@ -56,17 +56,11 @@ func (p *PBX) snapshotBridge(b *bridgeRec, ab *ariBridge) *gateway.Bridge {
 
 // CreateBridge creates bridge id (the id the gateway chose) for tenant.
 func (p *PBX) CreateBridge(ctx context.Context, tenant string, id gateway.BridgeID, a gateway.BridgeCreateArgs) (*gateway.Bridge, error) {
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
 	return p.createBridge(ctx, p.tenantOr(tenant), id, a)
 }
 
 func (p *PBX) createBridge(ctx context.Context, tenant string, id gateway.BridgeID, a gateway.BridgeCreateArgs) (*gateway.Bridge, error) {
 	const op = "asterisk.CreateBridge"
-	if !gateway.ValidID(string(id)) {
-		return nil, gateway.Invalid("bridge_id", "%q is not a valid bridge id", id)
-	}
 	log := p.log.With(zap.String("bridge_id", string(id)), zap.String("tenant", tenant))
 	b := &bridgeRec{id: id, tenant: tenant, typ: or(a.Type, "mixing"), name: a.Name, createdAt: time.Now(), pending: true}
 	if !p.calls.addBridge(b) {
@@ -265,9 +259,6 @@ func (p *PBX) RemoveFromBridge(ctx context.Context, tenant string, id gateway.Br
 // PlayOnBridge plays media to everyone in a bridge of tenant.
 func (p *PBX) PlayOnBridge(ctx context.Context, tenant string, id gateway.BridgeID, a gateway.PlayArgs) (*gateway.Playback, error) {
 	tenant = p.tenantOr(tenant)
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return nil, err
 	}
@@ -286,9 +277,6 @@ func (p *PBX) PlayOnBridge(ctx context.Context, tenant string, id gateway.Bridge
 // RecordBridge records the mix of a bridge of tenant.
 func (p *PBX) RecordBridge(ctx context.Context, tenant string, id gateway.BridgeID, a gateway.RecordArgs) (*gateway.Recording, error) {
 	tenant = p.tenantOr(tenant)
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return nil, err
 	}
@@ -310,14 +298,6 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a gateway.TransferArg
 	const op = "asterisk.Transfer"
 	tenant = p.tenantOr(tenant)
 	ids := []gateway.CallID{a.Transferee, a.Target, a.Transferer}
-	for i, f := range []string{"transferee", "target", "transferer"} {
-		if ids[i] == "" || !gateway.ValidID(string(ids[i])) {
-			return nil, gateway.Invalid(f, "a call id is required")
-		}
-	}
-	if a.Transferee == a.Target || a.Transferee == a.Transferer || a.Target == a.Transferer {
-		return nil, gateway.Invalid("target", "transferee, target and transferer must be three different calls")
-	}
 	calls := make([]*call, 3)
 	for i, id := range ids {
 		c, err := p.ctlCall(ctx, tenant, id)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -79,12 +78,8 @@ func (p *PBX) Hold(ctx context.Context, tenant string, id gateway.CallID, on boo
 
 // Mute mutes (on) or unmutes the audio of a call in direction in, out or both.
 func (p *PBX) Mute(ctx context.Context, tenant string, id gateway.CallID, direction string, on bool) error {
-	switch direction {
-	case "":
+	if direction == "" {
 		direction = "both"
-	case "both", "in", "out":
-	default:
-		return gateway.Invalid("direction", "must be both, in or out")
 	}
 	return p.chanOp(ctx, "asterisk.Mute", tenant, id, onOff(on), "/mute", url.Values{"direction": {direction}}, nil, nil)
 }
@@ -100,9 +95,6 @@ const (
 
 // SendDTMF sends digits to a call.
 func (p *PBX) SendDTMF(ctx context.Context, tenant string, id gateway.CallID, a gateway.DTMFArgs) error {
-	if err := a.Validate(); err != nil {
-		return err
-	}
 	if a.BetweenMS == 0 {
 		a.BetweenMS = dtmfBetweenMS
 	}
@@ -125,9 +117,6 @@ type playBody struct {
 // the gateway chose (a new UUID when empty).
 func (p *PBX) Play(ctx context.Context, tenant string, id gateway.CallID, a gateway.PlayArgs) (*gateway.Playback, error) {
 	tenant = p.tenantOr(tenant)
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
 	if a.PlaybackID == "" {
 		a.PlaybackID = newPlaybackID()
 	}
@@ -142,9 +131,6 @@ func (p *PBX) Play(ctx context.Context, tenant string, id gateway.CallID, a gate
 // Record records a call into the stored recording a.Name of tenant.
 func (p *PBX) Record(ctx context.Context, tenant string, id gateway.CallID, a gateway.RecordArgs) (*gateway.Recording, error) {
 	tenant = p.tenantOr(tenant)
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
 	var rec ariRecording
 	if err := p.chanOp(ctx, "asterisk.Record", tenant, id, http.MethodPost, "/record", recordQuery(tenant, a), nil, &rec); err != nil {
 		return nil, unprefixed(err, tenant, a.Name)
@@ -192,21 +178,8 @@ func or(s, def string) string {
 // Redirect transfers a call blindly to endpoint (same technology as the
 // call's channel). Asterisk answers a redirect of a Local channel with 204
 // and does nothing ("Unsupported transfer requested", recordings README).
-// sipURIRe matches what pjsip_parse_uri takes as a name-addr: a sip:, sips:
-// or tel: URI, optionally in angle brackets after a display name.
-var sipURIRe = regexp.MustCompile(`^(?:(?:"[^"]*"\s*|[^<"]*)<)?(?i:sips?|tel):[^\s<>]+>?$`)
-
+// A PJSIP endpoint comes checked to be a SIP URI (gateway.RedirectArgs).
 func (p *PBX) Redirect(ctx context.Context, tenant string, id gateway.CallID, endpoint string) error {
-	ra := gateway.RedirectArgs{Endpoint: endpoint}
-	if err := ra.Validate(); err != nil {
-		return err
-	}
-	if tech, res, _ := strings.Cut(endpoint, "/"); strings.EqualFold(tech, "PJSIP") && !sipURIRe.MatchString(res) {
-		// chan_pjsip puts the resource in the Contact of a 302 (or the
-		// Refer-To of a REFER): a bare endpoint name fails to parse there,
-		// and Asterisk still answers 204 while nothing happens.
-		return gateway.Invalid("endpoint", "a PJSIP redirect needs a SIP URI as resource (PJSIP/sip:bob@pbx.example.com), not %q", res)
-	}
 	return p.chanOp(ctx, "asterisk.Redirect", tenant, id, http.MethodPost, "/redirect", url.Values{"endpoint": {endpoint}}, nil, nil)
 }
 
@@ -214,9 +187,6 @@ func (p *PBX) Redirect(ctx context.Context, tenant string, id gateway.CallID, en
 // it was). It leaves the Stasis app, and callgw's control: call.hangup with
 // reason left_stasis follows.
 func (p *PBX) Continue(ctx context.Context, tenant string, id gateway.CallID, a gateway.ContinueArgs) error {
-	if a.Priority < 0 {
-		return gateway.Invalid("priority", "must not be negative")
-	}
 	q := url.Values{}
 	for k, v := range map[string]string{"context": a.Context, "extension": a.Extension, "label": a.Label} {
 		if v != "" {
@@ -236,12 +206,6 @@ func (p *PBX) Continue(ctx context.Context, tenant string, id gateway.CallID, a 
 func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gateway.SnoopArgs) (*gateway.Call, error) {
 	const op = "asterisk.Snoop"
 	tenant = p.tenantOr(tenant)
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	if a.SnoopID == "" || !gateway.ValidID(string(a.SnoopID)) {
-		return nil, gateway.Invalid("snoop_id", "%q is not a valid call id", a.SnoopID)
-	}
 	target, err := p.ctlCall(ctx, tenant, id)
 	if err != nil {
 		return nil, err
@@ -309,10 +273,6 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 
 // Variable reads a channel variable (or dialplan function) of a call.
 func (p *PBX) Variable(ctx context.Context, tenant string, id gateway.CallID, name string) (string, error) {
-	va := gateway.VariableArgs{Name: name}
-	if err := va.Validate(); err != nil {
-		return "", err
-	}
 	var out struct {
 		Value string `json:"value"`
 	}
@@ -326,16 +286,10 @@ func (p *PBX) Variable(ctx context.Context, tenant string, id gateway.CallID, na
 	return out.Value, err
 }
 
-// SetVariable sets a channel variable of a call. callgw's own variables
-// (CALLGW_*) are refused: they carry the call's tenant.
+// SetVariable sets a channel variable of a call. The name and value come
+// checked by the executor (gateway.Spec.Validate): callgw's own variables
+// (CALLGW_*, which carry the call's tenant) never reach here.
 func (p *PBX) SetVariable(ctx context.Context, tenant string, id gateway.CallID, name, value string) error {
-	va := gateway.VariableArgs{Name: name, Value: value}
-	if err := va.Validate(); err != nil {
-		return err
-	}
-	if gateway.IsReservedVariable(name) { // also _CALLGW_*, __CALLGW_* (inherited)
-		return gateway.Invalid("name", "%s is reserved for callgw", name)
-	}
 	q := url.Values{"variable": {name}, "value": {value}}
 	return p.chanOp(ctx, "asterisk.SetVariable", tenant, id, http.MethodPost, "/variable", q, nil, nil)
 }

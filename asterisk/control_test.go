@@ -79,6 +79,11 @@ func wantCode(t *testing.T, what string, err error, code gateway.Code) {
 	}
 }
 
+// TestCallControlOperations runs each operation against the simulator. The
+// PBX trusts its arguments: invalid ones (bad digits, reserved variables,
+// bad ids or bridge types, a transfer naming one call twice) are refused
+// by the worker's executor before they get here (gateway.TestSpecValidation
+// and TestExecutorInputRules).
 func TestCallControlOperations(t *testing.T) {
 	h := newHarness(t)
 	id := h.answered(t, "acme", "sales-42")
@@ -100,14 +105,11 @@ func TestCallControlOperations(t *testing.T) {
 		{"dtmf timing", func() error {
 			return p.SendDTMF(ctx, "acme", id, gateway.DTMFArgs{Digits: "1,2", BetweenMS: 50, DurationMS: 80})
 		}, ""},
-		{"dtmf invalid", func() error { return p.SendDTMF(ctx, "acme", id, gateway.DTMFArgs{Digits: "x"}) }, gateway.EInvalid},
 		{"moh start", func() error { return p.MOH(ctx, "acme", id, true, "default") }, ""},
 		{"moh stop", func() error { return p.MOH(ctx, "acme", id, false, "") }, ""},
 		{"redirect local (asterisk: 204, nothing happens)", func() error { return p.Redirect(ctx, "acme", id, "Local/echo@callgw-test") }, ""},
 		{"redirect other technology", func() error { return p.Redirect(ctx, "acme", id, "PJSIP/sip:alice@example.com") }, gateway.EInvalid},
-		{"redirect pjsip to a bare name", func() error { return p.Redirect(ctx, "acme", id, "PJSIP/alice") }, gateway.EInvalid},
 		{"set variable", func() error { return p.SetVariable(ctx, "acme", id, "FOO", "bar baz") }, ""},
-		{"set reserved variable", func() error { return p.SetVariable(ctx, "acme", id, VarTenant, "other") }, gateway.EInvalid},
 		{"unknown call", func() error { return p.Answer(ctx, "acme", newID()) }, gateway.ENotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -441,10 +443,6 @@ func TestBridges(t *testing.T) {
 	}
 	_, err = p.CreateBridge(ctx, "acme", br, gateway.BridgeCreateArgs{})
 	wantCode(t, "same id", err, gateway.EConflict)
-	_, err = p.CreateBridge(ctx, "acme", "bad id", gateway.BridgeCreateArgs{})
-	wantCode(t, "bad id", err, gateway.EInvalid)
-	_, err = p.CreateBridge(ctx, "acme", gateway.BridgeID(newID()), gateway.BridgeCreateArgs{Type: "weird"})
-	wantCode(t, "bad type", err, gateway.EInvalid)
 
 	for _, c := range []gateway.CallID{a, b} {
 		if err := p.AddToBridge(ctx, "acme", br, c); err != nil {
@@ -605,8 +603,6 @@ func TestTransferFailures(t *testing.T) {
 		code gateway.Code
 	}{
 		{"unknown target", gateway.TransferArgs{Transferee: a, Target: newID(), Transferer: b}, gateway.ENotFound},
-		{"same call twice", gateway.TransferArgs{Transferee: a, Target: a, Transferer: b}, gateway.EInvalid},
-		{"missing transferer", gateway.TransferArgs{Transferee: a, Target: b}, gateway.EInvalid},
 		{"target not in stasis", gateway.TransferArgs{Transferee: a, Target: c, Transferer: b}, gateway.EConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -902,27 +898,6 @@ func TestARIRequests(t *testing.T) {
 			if !strings.Contains(seen[key], w) {
 				t.Errorf("%s request %q lacks %q", key, seen[key], w)
 			}
-		}
-	}
-}
-
-// TestSIPURIRe: what chan_pjsip's redirect can put in a Contact.
-func TestSIPURIRe(t *testing.T) {
-	for in, want := range map[string]bool{
-		"sip:bob@pbx.example.com":          true,
-		"sips:bob@pbx.example.com:5061":    true,
-		"<sip:bob@10.0.0.1;transport=tcp>": true,
-		`"Bob" <sip:bob@10.0.0.1>`:         true,
-		"tel:+4930123456":                  true,
-		"SIP:bob@x":                        true,
-		"bob":                              false,
-		"bob@pbx.example.com":              false,
-		"http://example.com":               false,
-		"sip:":                             false,
-		"sip:bob@x sip:eve@y":              false,
-	} {
-		if got := sipURIRe.MatchString(in); got != want {
-			t.Errorf("%q: %v, want %v", in, got, want)
 		}
 	}
 }

@@ -98,9 +98,6 @@ func (p *PBX) ownsTarget(tenant, uri string) bool {
 func (p *PBX) Playback(ctx context.Context, tenant, id string) (*gateway.Playback, error) {
 	const op = "asterisk.Playback"
 	tenant = p.tenantOr(tenant)
-	if !gateway.ValidID(id) {
-		return nil, gateway.Invalid("id", "%q is not a valid playback id", id)
-	}
 	var pb ariPlayback
 	if err := p.rest.do(ctx, http.MethodGet, "/playbacks/"+seg(id), nil, nil, &pb); err != nil {
 		return nil, mapErr(op, err, "playback "+id, "")
@@ -123,19 +120,9 @@ func (p *PBX) StopPlayback(ctx context.Context, tenant, id string) error {
 	return mapErr("asterisk.StopPlayback", err, "playback "+id, "")
 }
 
-func validRecName(name string) error {
-	if !gateway.ValidID(name) {
-		return gateway.Invalid("name", "%q is not a valid recording name", name)
-	}
-	return nil
-}
-
 // LiveRecording returns a recording of tenant in progress.
 func (p *PBX) LiveRecording(ctx context.Context, tenant, name string) (*gateway.Recording, error) {
 	tenant = p.tenantOr(tenant)
-	if err := validRecName(name); err != nil {
-		return nil, err
-	}
 	var r ariRecording
 	if err := p.rest.do(ctx, http.MethodGet, "/recordings/live/"+seg(ariRecordingName(tenant, name)), nil, nil, &r); err != nil {
 		return nil, mapErr("asterisk.LiveRecording", err, "recording "+name, "")
@@ -147,9 +134,6 @@ func (p *PBX) LiveRecording(ctx context.Context, tenant, name string) (*gateway.
 // (call.recording.finished follows).
 func (p *PBX) StopRecording(ctx context.Context, tenant, name string) error {
 	tenant = p.tenantOr(tenant)
-	if err := validRecName(name); err != nil {
-		return err
-	}
 	err := p.rest.do(ctx, http.MethodPost, "/recordings/live/"+seg(ariRecordingName(tenant, name))+"/stop", nil, nil, nil)
 	if err != nil {
 		p.log.Info("stopping recording failed", zap.String("recording", name), zap.String("tenant", tenant), zap.Error(err))
@@ -183,9 +167,6 @@ func (p *PBX) StoredRecordings(ctx context.Context, tenant string) ([]*gateway.R
 // StoredRecording returns a stored recording of tenant.
 func (p *PBX) StoredRecording(ctx context.Context, tenant, name string) (*gateway.Recording, error) {
 	tenant = p.tenantOr(tenant)
-	if err := validRecName(name); err != nil {
-		return nil, err
-	}
 	var r ariStored
 	if err := p.rest.do(ctx, http.MethodGet, "/recordings/stored/"+seg(ariRecordingName(tenant, name)), nil, nil, &r); err != nil {
 		return nil, mapErr("asterisk.StoredRecording", err, "stored recording "+name, "")
@@ -196,9 +177,6 @@ func (p *PBX) StoredRecording(ctx context.Context, tenant, name string) (*gatewa
 // DeleteStoredRecording deletes a stored recording of tenant.
 func (p *PBX) DeleteStoredRecording(ctx context.Context, tenant, name string) error {
 	tenant = p.tenantOr(tenant)
-	if err := validRecName(name); err != nil {
-		return err
-	}
 	err := p.rest.do(ctx, http.MethodDelete, "/recordings/stored/"+seg(ariRecordingName(tenant, name)), nil, nil, nil)
 	if err == nil {
 		p.log.Info("stored recording deleted", zap.String("recording", name), zap.String("tenant", tenant))

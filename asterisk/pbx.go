@@ -200,12 +200,6 @@ func (p *PBX) tenantOr(t string) string {
 func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, args gateway.OriginateArgs) (*gateway.Call, error) {
 	const op = "asterisk.Originate"
 	tenant = p.tenantOr(tenant)
-	if !gateway.ValidID(string(id)) {
-		return nil, gateway.Invalid("call_id", "%q is not a valid call id", id)
-	}
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
 	if err := p.serving(); err != nil {
 		// Without the events WebSocket the call could be placed but never
 		// followed (no call.created, no call.hangup, wait=answered blind):

@@ -21,6 +21,7 @@ const (
 	CodePBXError        Code = "pbx_error"
 	CodeForbidden       Code = "forbidden"
 	CodeUnauthorized    Code = "unauthorized"
+	CodeNotImplemented  Code = "not_implemented" // the node lacks the capability (HTTP 501)
 	CodeInternal        Code = "internal"
 )
 

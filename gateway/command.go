@@ -58,13 +58,10 @@ const (
 // Creates reports whether the action creates something on the PBX. Such
 // commands are acknowledged before they run (at most once); the others are
 // acknowledged after (at least once, made safe by the dedup memory).
+// It is the Creates of the action's Spec (false for an unknown action).
 func (a Action) Creates() bool {
-	switch a {
-	case ActCallOriginate, ActCallSnoop, ActCallPlay, ActCallRecord,
-		ActBridgeCreate, ActBridgePlay, ActBridgeRecord, ActCallTransfer:
-		return true
-	}
-	return false
+	s, ok := specByAction[a]
+	return ok && s.Creates
 }
 
 // Resource is the first word of the action: call, bridge, playback, recording, node.

@@ -85,6 +85,8 @@ type PlayArgs struct {
 	Lang       string   `json:"lang,omitempty"`
 }
 
+var langRe = regexp.MustCompile(`^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$`)
+
 var mediaRe = regexp.MustCompile(`^(sound|recording|number|digits|characters|tone|https?):[^\s]{1,512}$`)
 
 // Validate checks play arguments.
@@ -99,6 +101,9 @@ func (a *PlayArgs) Validate() error {
 	}
 	if a.PlaybackID != "" && !ValidID(a.PlaybackID) {
 		return Invalid("playback_id", "invalid id")
+	}
+	if a.Lang != "" && !langRe.MatchString(a.Lang) {
+		return Invalid("lang", "%q is not a language code such as en or en_US", a.Lang)
 	}
 	return nil
 }
@@ -123,14 +128,16 @@ type RecordArgs struct {
 	TerminateOn        string `json:"terminate_on,omitempty"`
 }
 
-var recNameRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_./-]{0,127}$`)
+// A recording name is an id of /v1/recordings/… (ValidID): no "/", so no
+// subdirectory, which could not be addressed afterwards.
+var recNameRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$`)
 
 var recFormats = []string{"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "g722", "g729", "ogg"}
 
 // Validate checks record arguments.
 func (a *RecordArgs) Validate() error {
 	if !recNameRe.MatchString(a.Name) || strings.Contains(a.Name, "..") {
-		return Invalid("name", "1-128 of [A-Za-z0-9_./-], not starting with . or / and without ..")
+		return Invalid("name", "required: 1-128 of [A-Za-z0-9_.-], not starting with . and without ..")
 	}
 	if a.Format != "" && !slices.Contains(recFormats, a.Format) {
 		return Invalid("format", "%q is not a recording format", a.Format)
@@ -165,10 +172,20 @@ type RedirectArgs struct {
 	Endpoint string `json:"endpoint"`
 }
 
-// Validate checks redirect arguments.
+// sipURIRe matches what pjsip_parse_uri takes as a name-addr: a sip:, sips:
+// or tel: URI, optionally in angle brackets after a display name.
+var sipURIRe = regexp.MustCompile(`^(?:(?:"[^"]*"\s*|[^<"]*)<)?(?i:sips?|tel):[^\s<>]+>?$`)
+
+// Validate checks redirect arguments. A PJSIP redirect needs a SIP URI as
+// resource: chan_pjsip puts it in the Contact of a 302 (or the Refer-To of
+// a REFER), where a bare endpoint name fails to parse, and Asterisk still
+// answers 204 while nothing happens.
 func (a *RedirectArgs) Validate() error {
 	if !endpointRe.MatchString(a.Endpoint) {
 		return Invalid("endpoint", "%q is not an endpoint of the form Technology/resource", a.Endpoint)
+	}
+	if tech, res, _ := strings.Cut(a.Endpoint, "/"); strings.EqualFold(tech, "PJSIP") && !sipURIRe.MatchString(res) {
+		return Invalid("endpoint", "a PJSIP redirect needs a SIP URI as resource (PJSIP/sip:bob@pbx.example.com), not %q", res)
 	}
 	return nil
 }
@@ -223,6 +240,9 @@ func (a *SnoopArgs) Validate() error {
 	if a.Spy == "none" && (a.Whisper == "" || a.Whisper == "none") {
 		return Invalid("spy", "spy and whisper cannot both be none")
 	}
+	if !ValidID(string(a.SnoopID)) {
+		return Invalid("snoop_id", "%q is not a valid call id (the gateway names the snoop call)", a.SnoopID)
+	}
 	return nil
 }
 
@@ -239,16 +259,30 @@ func (a *MuteArgs) Validate() error {
 	return nil
 }
 
+// direction is the direction to (un)mute: both when not given.
+func (a *MuteArgs) direction() string {
+	if a.Direction == "" {
+		return "both"
+	}
+	return a.Direction
+}
+
 // VariableArgs are the arguments of ActCallVarGet / ActCallVarSet.
 type VariableArgs struct {
 	Name  string `json:"name"`
 	Value string `json:"value,omitempty"`
 }
 
-// Validate checks the variable name.
+// MaxVariableValueLen bounds the value of a channel variable.
+const MaxVariableValueLen = 4096
+
+// Validate checks the variable name and the length of the value.
 func (a *VariableArgs) Validate() error {
 	if !validVarShape(a.Name) {
 		return Invalid("name", "%q is not a valid channel variable name", a.Name)
+	}
+	if len(a.Value) > MaxVariableValueLen {
+		return Invalid("value", "longer than %d bytes", MaxVariableValueLen)
 	}
 	return nil
 }
@@ -305,10 +339,44 @@ type BridgeCallArgs struct {
 	CallID CallID `json:"call_id"`
 }
 
+// Validate checks the call id.
+func (a *BridgeCallArgs) Validate() error {
+	if !ValidID(string(a.CallID)) {
+		return Invalid("call_id", "required: a call id (1-128 of [A-Za-z0-9._:;@-])")
+	}
+	return nil
+}
+
 // TransferArgs are the arguments of an attended transfer.
 type TransferArgs struct {
 	Transferee CallID   `json:"transferee"` // the party being transferred (A)
 	Target     CallID   `json:"target"`     // the party A is joined to (C)
 	Transferer CallID   `json:"transferer"` // the transferring party, dropped (B)
 	BridgeID   BridgeID `json:"bridge_id,omitempty"`
+}
+
+// Validate checks that the transfer names three different valid calls (in
+// a fixed order, so that the same arguments always name the same field)
+// and, when given, a valid id for the new bridge.
+func (a *TransferArgs) Validate() error {
+	for _, f := range []struct {
+		name string
+		id   CallID
+	}{{"transferee", a.Transferee}, {"target", a.Target}, {"transferer", a.Transferer}} {
+		if !ValidID(string(f.id)) {
+			return Invalid(f.name, "required: a call id (1-128 of [A-Za-z0-9._:;@-])")
+		}
+	}
+	switch {
+	case a.Target == a.Transferee:
+		return Invalid("target", "must differ from transferee")
+	case a.Transferer == a.Transferee:
+		return Invalid("transferer", "must differ from transferee")
+	case a.Transferer == a.Target:
+		return Invalid("transferer", "must differ from target")
+	}
+	if a.BridgeID != "" && !ValidID(string(a.BridgeID)) {
+		return Invalid("bridge_id", "%q is not a valid bridge id", a.BridgeID)
+	}
+	return nil
 }

@@ -9,6 +9,14 @@
 //   - PBX (worker side): drive one Asterisk node; implemented by asterisk.
 //   - EventSink (worker side): publish normalized events; implemented by amqpbus.
 //
+// What each action is lives in one place, the action registry (specs.go,
+// one Spec per Action: arguments and their one Validate, the id it needs,
+// whether it creates, the PBX port that runs it, its result, its REST
+// routes). The worker's Executor is the trust boundary and checks every
+// command through it; the Service checks the same before publishing.
+// Observer is a gateway's view of the cluster rebuilt from the bus
+// (nodes, readiness, locations, call records, node.down).
+//
 // Routing keys are spelled in exactly one place (route.go) and documented in
 // docs/protocol.md. Errors carry a stable Code (errors.go) that each edge maps
 // once to its transport: HTTP status in restapi, reply error code in amqpbus.

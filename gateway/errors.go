@@ -22,6 +22,10 @@ const (
 	EUnauthorized    Code = "unauthorized"
 	ERateLimited     Code = "rate_limited" // too many requests: retry later (HTTP 429 with Retry-After)
 	EInternal        Code = "internal"
+	// ENotImplemented: the node's PBX adapter lacks the optional port
+	// (call control, bridges, playback and recording control) an action
+	// needs (HTTP 501).
+	ENotImplemented Code = "not_implemented"
 	// EOutcomeUnknown: the command reached the broker but the connection
 	// was lost before the broker confirmed it or before its reply came,
 	// so it may have run. Retrying with the same command id (REST: the

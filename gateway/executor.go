@@ -7,39 +7,22 @@ import (
 )
 
 // Executor runs commands on a worker against its PBX. It implements
-// CommandHandler: decode the arguments, check the deadline, call the PBX,
-// encode the result or the error as a Reply.
+// CommandHandler and is the trust boundary: any AMQP client with publish
+// rights reaches it, so every command is checked here, through its action's
+// Spec, before the PBX sees it (the PBX adapters trust what they are
+// given): the deadline, the id it must carry, the PBX port it needs, its
+// arguments (strictly decoded, then Spec.Validate). Then the Spec runs it
+// and the result or the error becomes the Reply.
 type Executor struct {
 	Node NodeID
 	PBX  PBX
 	// Rules are the content rules every command's arguments must pass
-	// before it runs (nil: the strict defaults). The executor is the trust
-	// boundary: any AMQP client with publish rights reaches it.
+	// before it runs (nil: the strict defaults).
 	Rules *InputRules
 	Now   func() time.Time // nil = time.Now
 }
 
 var _ CommandHandler = (*Executor)(nil)
-
-type execFunc func(x *Executor, ctx context.Context, cmd *Command) (any, error)
-
-var executors = map[Action]execFunc{
-	ActCallOriginate: (*Executor).originate,
-	ActCallGet: func(x *Executor, ctx context.Context, cmd *Command) (any, error) {
-		return x.PBX.Call(ctx, cmd.Tenant, cmd.CallID)
-	},
-	ActCallLocate: func(x *Executor, ctx context.Context, cmd *Command) (any, error) {
-		if _, err := x.PBX.Call(ctx, cmd.Tenant, cmd.CallID); err != nil {
-			return nil, err
-		}
-		return LocateResult{Node: x.Node}, nil
-	},
-	ActCallList:   (*Executor).list,
-	ActCallHangup: (*Executor).hangup,
-	ActNodePing: func(x *Executor, ctx context.Context, cmd *Command) (any, error) {
-		return x.PBX.Info(ctx)
-	},
-}
 
 // Handle runs cmd and never returns nil.
 func (x *Executor) Handle(ctx context.Context, cmd *Command) *Reply {
@@ -55,31 +38,36 @@ func (x *Executor) Handle(ctx context.Context, cmd *Command) *Reply {
 		ctx, cancel = context.WithDeadline(ctx, cmd.Deadline)
 		defer cancel()
 	}
-	f, ok := executors[cmd.Action]
-	if !ok {
-		return ErrReply(cmd.ID, x.Node, Invalid("action", "unknown action %q", cmd.Action))
-	}
-	if cmd.Tenant == "" {
-		cmd.Tenant = DefaultTenant
-	}
-	if needsCall(cmd.Action) && cmd.CallID == "" {
-		return ErrReply(cmd.ID, x.Node, Invalid("call_id", "required for %s", cmd.Action))
-	}
-	if err := x.Rules.CheckCommand(cmd); err != nil {
-		return ErrReply(cmd.ID, x.Node, err)
-	}
-	res, err := f(x, ctx, cmd)
+	res, err := x.run(ctx, cmd)
 	if err != nil {
 		return ErrReply(cmd.ID, x.Node, err)
 	}
 	return OKReply(cmd.ID, x.Node, res)
 }
 
-func needsCall(a Action) bool {
-	if a == ActCallList || a == ActCallTransfer {
-		return false
+func (x *Executor) run(ctx context.Context, cmd *Command) (any, error) {
+	spec, ok := SpecOf(cmd.Action)
+	if !ok {
+		return nil, Invalid("action", "unknown action %q", cmd.Action)
 	}
-	return a.Resource() == "call"
+	if cmd.Tenant == "" {
+		cmd.Tenant = DefaultTenant
+	}
+	if err := spec.checkID(cmd); err != nil {
+		return nil, err
+	}
+	ports := PortsOf(x.Node, x.PBX)
+	if !ports.Has(spec.Port) {
+		return nil, Errorf(ENotImplemented, "node %s does not implement %s (%s)", x.Node, spec.Port, cmd.Action)
+	}
+	args := spec.newArgs()
+	if err := decodeArgs(cmd, args); err != nil {
+		return nil, err
+	}
+	if err := spec.Validate(x.Rules, args); err != nil {
+		return nil, err
+	}
+	return spec.run(ctx, ports, cmd, args)
 }
 
 // decodeArgs decodes cmd.Args strictly into v.
@@ -93,44 +81,4 @@ func decodeArgs(cmd *Command, v any) error {
 		return Wrap(EInvalid, "gateway.decodeArgs", err, "args: "+err.Error())
 	}
 	return nil
-}
-
-func (x *Executor) originate(ctx context.Context, cmd *Command) (any, error) {
-	var a OriginateArgs
-	if err := decodeArgs(cmd, &a); err != nil {
-		return nil, err
-	}
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	return x.PBX.Originate(ctx, cmd.Tenant, cmd.CallID, a)
-}
-
-func (x *Executor) list(ctx context.Context, cmd *Command) (any, error) {
-	var a ListArgs
-	if err := decodeArgs(cmd, &a); err != nil {
-		return nil, err
-	}
-	calls, err := x.PBX.Calls(ctx, cmd.Tenant)
-	if err != nil {
-		return nil, err
-	}
-	out := CallList{Calls: make([]*Call, 0, len(calls))}
-	for _, c := range calls {
-		if a.Matches(c) {
-			out.Calls = append(out.Calls, c)
-		}
-	}
-	return out, nil
-}
-
-func (x *Executor) hangup(ctx context.Context, cmd *Command) (any, error) {
-	var a HangupArgs
-	if err := decodeArgs(cmd, &a); err != nil {
-		return nil, err
-	}
-	if err := a.Validate(); err != nil {
-		return nil, err
-	}
-	return nil, x.PBX.Hangup(ctx, cmd.Tenant, cmd.CallID, a.Reason)
 }

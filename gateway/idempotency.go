@@ -41,6 +41,14 @@ type KeyLookupArgs struct {
 	CommandID string `json:"command_id"`
 }
 
+// Validate checks that a command id is given.
+func (a *KeyLookupArgs) Validate() error {
+	if a.CommandID == "" {
+		return Invalid("command_id", "required")
+	}
+	return nil
+}
+
 // KeyLookup is a node's answer to ActKeyLookup.
 type KeyLookup struct {
 	Found   bool   `json:"found"`

@@ -32,6 +32,9 @@ func NewRecords(max int, ttl time.Duration) *Records {
 	return &Records{max: max, ttl: ttl, open: map[CallID]*Call{}, ended: map[CallID]*Call{}}
 }
 
+// on reports whether records are kept.
+func (r *Records) on() bool { return r != nil && r.max > 0 }
+
 // Observe updates the records from one event.
 func (r *Records) Observe(e *Event) {
 	if r == nil || r.max <= 0 || e.CallID == "" {

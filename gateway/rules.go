@@ -237,30 +237,16 @@ func (r *InputRules) CheckArgs(a Action, args any) error {
 	return nil
 }
 
-// argsOfAction returns a new value of the argument type the rules check
-// for action a, or nil.
-func argsOfAction(a Action) any {
-	switch a {
-	case ActCallOriginate:
-		return &OriginateArgs{}
-	case ActCallPlay, ActBridgePlay:
-		return &PlayArgs{}
-	case ActCallVarGet, ActCallVarSet:
-		return &VariableArgs{}
-	case ActCallRedirect:
-		return &RedirectArgs{}
-	}
-	return nil
-}
-
 // CheckCommand applies the rules to a command as a worker receives it,
-// before any executor runs it. It decodes the arguments with the
-// executors' own strict decoder, so that both see the same values.
+// decoding the arguments into the action's argument type with the
+// executor's own strict decoder. The Executor runs Spec.Validate, which
+// includes these rules; this is the rules alone, for tests and tools.
 func (r *InputRules) CheckCommand(cmd *Command) error {
-	v := argsOfAction(cmd.Action)
-	if v == nil || len(cmd.Args) == 0 {
+	s, ok := SpecOf(cmd.Action)
+	if !ok || len(cmd.Args) == 0 {
 		return nil
 	}
+	v := s.newArgs()
 	if err := decodeArgs(cmd, v); err != nil {
 		return err
 	}

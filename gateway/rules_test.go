@@ -193,3 +193,24 @@ func FuzzExecutorArgs(f *testing.F) {
 		}
 	})
 }
+
+// TestSIPURIRe: what chan_pjsip's redirect can put in a Contact.
+func TestSIPURIRe(t *testing.T) {
+	for in, want := range map[string]bool{
+		"sip:bob@pbx.example.com":          true,
+		"sips:bob@pbx.example.com:5061":    true,
+		"<sip:bob@10.0.0.1;transport=tcp>": true,
+		`"Bob" <sip:bob@10.0.0.1>`:         true,
+		"tel:+4930123456":                  true,
+		"SIP:bob@x":                        true,
+		"bob":                              false,
+		"bob@pbx.example.com":              false,
+		"http://example.com":               false,
+		"sip:":                             false,
+		"sip:bob@x sip:eve@y":              false,
+	} {
+		if got := sipURIRe.MatchString(in); got != want {
+			t.Errorf("%q: %v, want %v", in, got, want)
+		}
+	}
+}

@@ -17,8 +17,9 @@ type Service struct {
 	Bus       Bus
 	Nodes     *Registry
 	Locations *Locations
-	// Rules are checked before a command is published, for an early 400;
-	// the workers check them again (nil: the strict defaults).
+	// Rules are checked (with the rest of the action's Spec.Validate)
+	// before a command is published, for an early 400; the workers check
+	// again (nil: the strict defaults).
 	Rules *InputRules
 	// Records, when set, answers for calls that ended (Call, and Calls
 	// with state ended).
@@ -178,10 +179,7 @@ type OriginateRequest struct {
 
 // Originate places a call on the named node or on any live node.
 func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest) (*Call, *Accepted, error) {
-	if err := req.Args.Validate(); err != nil {
-		return nil, nil, err
-	}
-	if err := s.Rules.CheckArgs(ActCallOriginate, &req.Args); err != nil {
+	if err := ValidateArgs(ActCallOriginate, s.Rules, &req.Args); err != nil {
 		return nil, nil, err
 	}
 	var target Target
@@ -296,12 +294,7 @@ func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, er
 // routed sends a command about one existing resource to the node that owns
 // it. A not_found answer evicts the cached location.
 func (s *Service) routed(ctx context.Context, o Options, r resource, a Action, args, out any) (*Accepted, error) {
-	if v, ok := args.(interface{ Validate() error }); ok {
-		if err := v.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.Rules.CheckArgs(a, args); err != nil {
+	if err := ValidateArgs(a, s.Rules, args); err != nil {
 		return nil, err
 	}
 	node, err := s.locate(ctx, o, r)
@@ -331,11 +324,12 @@ func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Actio
 	return s.routed(ctx, o, callRes(o.tenant(), id), a, args, out)
 }
 
-// CallAction runs a call-scoped action (answer, hold, dtmf, variables, …)
-// on the node that owns the call; args are validated first when they have a
-// Validate method, and the result is decoded into out.
+// CallAction runs an action on an existing call (its Spec's ID is IDCall:
+// answer, hold, dtmf, variables, …) on the node that owns the call; args
+// (nil, or the action's argument type) pass the Spec's Validate first, and
+// the result is decoded into out.
 func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action, args, out any) (*Accepted, error) {
-	if a.Resource() != "call" || a == ActCallOriginate || a == ActCallList {
+	if spec, ok := SpecOf(a); !ok || !spec.needsExisting(IDCall) {
 		return nil, Invalid("action", "%s is not an action on an existing call", a)
 	}
 	return s.callCommand(ctx, o, id, a, args, out)
@@ -378,196 +372,6 @@ func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArg
 	}
 	s.Locations.Put(CallKey(o.tenant(), c.ID), c.Node)
 	return &c, nil, nil
-}
-
-// BridgeCreateRequest is a bridge creation as the API receives it.
-type BridgeCreateRequest struct {
-	Node  NodeID
-	Calls []CallID // calls to add at once; they decide the node when Node is empty
-	Args  BridgeCreateArgs
-}
-
-// CreateBridge creates a bridge on the node of its first call, the named
-// node, or any node, and adds the given calls to it.
-func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateRequest) (*Bridge, error) {
-	if err := req.Args.Validate(); err != nil {
-		return nil, err
-	}
-	var target Target
-	switch {
-	case req.Node == "" && len(req.Calls) > 0:
-		n, err := s.Locate(ctx, o, req.Calls[0])
-		if err != nil {
-			return nil, err
-		}
-		target = NodeTarget(n)
-	default:
-		var err error
-		if target, err = s.createTarget(req.Node); err != nil {
-			return nil, err
-		}
-	}
-	cmd, err := s.newCommand(o, ActBridgeCreate, req.Args)
-	if err != nil {
-		return nil, err
-	}
-	cmd.BridgeID = BridgeID(CallIDFor(cmd.ID))
-	var b Bridge
-	if _, err := s.send(ctx, target, cmd, Options{Tenant: o.Tenant}, &b); err != nil {
-		return nil, err
-	}
-	s.Locations.Put(BridgeKey(o.tenant(), b.ID), b.Node)
-	for _, c := range req.Calls {
-		// A retried creation (same idempotency key) re-sends the same
-		// additions, which the worker answers from its memory.
-		sub := Options{Tenant: o.Tenant}
-		if o.IdempotencyKey != "" {
-			sub.IdempotencyKey = o.IdempotencyKey + "/add/" + string(c)
-		}
-		if _, err := s.BridgeAction(ctx, sub, b.ID, ActBridgeAdd, &BridgeCallArgs{CallID: c}, nil); err != nil {
-			return &b, err
-		}
-		b.Calls = append(b.Calls, c)
-	}
-	return &b, nil
-}
-
-// BridgeAction runs a bridge-scoped action on the node that owns the bridge.
-func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Action, args, out any) (*Accepted, error) {
-	if !ValidID(string(id)) {
-		return nil, Invalid("id", "%q is not a valid bridge id", id)
-	}
-	if a.Resource() != "bridge" || a == ActBridgeCreate || a == ActBridgeList {
-		return nil, Invalid("action", "%s is not an action on an existing bridge", a)
-	}
-	if p, ok := args.(*PlayArgs); ok && a == ActBridgePlay && p.PlaybackID == "" {
-		p.PlaybackID = uuid.NewString()
-	}
-	acc, err := s.routed(ctx, o, bridgeRes(o.tenant(), id), a, args, out)
-	if err != nil || acc != nil {
-		return acc, err
-	}
-	switch v := out.(type) {
-	case *Playback:
-		s.Locations.Put(PlaybackKey(o.tenant(), v.ID), v.Node)
-	case *Recording:
-		s.Locations.Put(RecordingKey(o.tenant(), v.Name), v.Node)
-	}
-	if a == ActBridgeDestroy {
-		s.Locations.Forget(BridgeKey(o.tenant(), id))
-	}
-	return nil, nil
-}
-
-// Bridges lists the bridges of every live node.
-func (s *Service) Bridges(ctx context.Context, o Options) ([]*Bridge, []NodeID, error) {
-	out := []*Bridge{}
-	missing, err := s.gatherAll(ctx, o, ActBridgeList, nil, func(r *Reply) error {
-		var l BridgeList
-		if err := r.Decode(&l); err != nil {
-			return err
-		}
-		for _, b := range l.Bridges {
-			s.Locations.Put(BridgeKey(o.tenant(), b.ID), b.Node)
-		}
-		out = append(out, l.Bridges...)
-		return nil
-	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
-	return out, missing, err
-}
-
-// Transfer performs an attended transfer on the node that owns the
-// transferee: the transferee and the target are bridged, the transferring
-// party is hung up.
-func (s *Service) Transfer(ctx context.Context, o Options, a TransferArgs) (*Bridge, error) {
-	for _, f := range []struct {
-		name string
-		id   CallID
-	}{{"transferee", a.Transferee}, {"target", a.Target}, {"transferer", a.Transferer}} {
-		if f.id == "" || !ValidID(string(f.id)) {
-			return nil, Invalid(f.name, "a call id is required")
-		}
-	}
-	if a.Transferee == a.Target || a.Transferee == a.Transferer || a.Target == a.Transferer {
-		return nil, Invalid("target", "transferee, target and transferer must be three different calls")
-	}
-	nodes := map[NodeID]bool{}
-	for _, id := range []CallID{a.Transferee, a.Target, a.Transferer} {
-		n, err := s.Locate(ctx, o, id)
-		if err != nil {
-			return nil, err
-		}
-		nodes[n] = true
-	}
-	if len(nodes) != 1 {
-		return nil, Errorf(EConflict, "the calls are on different nodes; a transfer joins calls of one Asterisk")
-	}
-	var node NodeID
-	for n := range nodes {
-		node = n
-	}
-	cmd, err := s.newCommand(o, ActCallTransfer, nil)
-	if err != nil {
-		return nil, err
-	}
-	if a.BridgeID == "" {
-		a.BridgeID = BridgeID(CallIDFor(cmd.ID))
-	}
-	if cmd.Args, err = json.Marshal(a); err != nil {
-		return nil, Wrap(EInternal, "gateway.Transfer", err, "unencodable arguments")
-	}
-	var b Bridge
-	if _, err := s.send(ctx, NodeTarget(node), cmd, Options{Tenant: o.Tenant}, &b); err != nil {
-		return nil, err
-	}
-	s.Locations.Put(BridgeKey(o.tenant(), b.ID), b.Node)
-	s.Locations.Forget(CallKey(o.tenant(), a.Transferer))
-	return &b, nil
-}
-
-// PlaybackAction gets (ActPlaybackGet) or stops (ActPlaybackStop) a playback.
-func (s *Service) PlaybackAction(ctx context.Context, o Options, id string, a Action, out any) error {
-	if !ValidID(id) {
-		return Invalid("id", "%q is not a valid playback id", id)
-	}
-	_, err := s.routed(ctx, o, playbackRes(o.tenant(), id), a, nil, out)
-	return err
-}
-
-// RecordingAction gets (ActRecordingGet) or stops (ActRecordingStop) a
-// live recording.
-func (s *Service) RecordingAction(ctx context.Context, o Options, name string, a Action, out any) error {
-	if !ValidID(name) {
-		return Invalid("name", "%q is not a valid recording name", name)
-	}
-	_, err := s.routed(ctx, o, recordingRes(o.tenant(), name), a, nil, out)
-	return err
-}
-
-// StoredRecordings lists the stored recordings of every live node.
-func (s *Service) StoredRecordings(ctx context.Context, o Options) ([]*Recording, []NodeID, error) {
-	out := []*Recording{}
-	missing, err := s.gatherAll(ctx, o, ActStoredList, nil, func(r *Reply) error {
-		var l RecordingList
-		if err := r.Decode(&l); err != nil {
-			return err
-		}
-		out = append(out, l.Recordings...)
-		return nil
-	})
-	return out, missing, err
-}
-
-// StoredRecording gets (ActStoredGet) or deletes (ActStoredDelete) a stored
-// recording, on whichever node has it.
-func (s *Service) StoredRecording(ctx context.Context, o Options, name string, a Action, out any) error {
-	if !ValidID(name) {
-		return Invalid("name", "%q is not a valid recording name", name)
-	}
-	r := resource{StoredKey(o.tenant(), name), ActStoredGet, func(c *Command) { c.ResourceID = name }, "stored recording " + name}
-	_, err := s.routed(ctx, o, r, a, nil, out)
-	return err
 }
 
 // gatherAll broadcasts a listing to every live node and hands each OK
@@ -616,11 +420,7 @@ func (s *Service) Call(ctx context.Context, o Options, id CallID) (*Call, error)
 
 // Hangup ends a call.
 func (s *Service) Hangup(ctx context.Context, o Options, id CallID, reason string) (*Accepted, error) {
-	args := HangupArgs{Reason: reason}
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
-	acc, err := s.callCommand(ctx, o, id, ActCallHangup, args, nil)
+	acc, err := s.callCommand(ctx, o, id, ActCallHangup, &HangupArgs{Reason: reason}, nil)
 	if err == nil && acc == nil {
 		s.Locations.Forget(CallKey(o.tenant(), id))
 	}
@@ -650,6 +450,9 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*Cal
 		return nil
 	}
 	var missing []NodeID
+	if err := ValidateArgs(ActCallList, s.Rules, &req.ListArgs); err != nil {
+		return nil, nil, err
+	}
 	if req.State == StateEnded {
 		return s.Records.List(o.Tenant, req.Node, req.ListArgs, s.now()), nil, nil
 	}

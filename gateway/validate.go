@@ -72,3 +72,16 @@ func (a *HangupArgs) Validate() error {
 	}
 	return nil
 }
+
+// Validate checks the filters of a call listing.
+func (a *ListArgs) Validate() error {
+	switch a.State {
+	case "", StateDown, StateDialing, StateRinging, StateUp, StateBusy, StateEnded:
+	default:
+		return Invalid("state", "%q is not one of down, dialing, ringing, up, busy, ended", a.State)
+	}
+	if a.Tag != "" && !ValidTag(a.Tag) {
+		return Invalid("tag", "%q: a tag is 1-64 of [A-Za-z0-9_-]", a.Tag)
+	}
+	return nil
+}

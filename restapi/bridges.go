@@ -127,10 +127,10 @@ func (s *Server) handleGetBridge(w http.ResponseWriter, r *http.Request) {
 }
 
 // bridgeAction serves a bridge-scoped action answered 204 (202 when
-// async); args is built from the request.
-func (s *Server) bridgeAction(a gateway.Action, args func(r *http.Request, w http.ResponseWriter) (any, error)) http.HandlerFunc {
+// async); args decodes the body.
+func (s *Server) bridgeAction(a gateway.Action, args argsFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, cancel, ok := parseCommand(s, w, r, true, bridgeID, func(io.Reader) (any, error) { return args(r, w) })
+		c, cancel, ok := parseCommand(s, w, r, true, bridgeID, args)
 		if !ok {
 			return
 		}
@@ -140,30 +140,12 @@ func (s *Server) bridgeAction(a gateway.Action, args func(r *http.Request, w htt
 	}
 }
 
-// handleDestroyBridge serves DELETE /v1/bridges/{id}.
-func (s *Server) handleDestroyBridge() http.HandlerFunc {
-	return s.bridgeAction(gateway.ActBridgeDestroy, func(*http.Request, http.ResponseWriter) (any, error) { return nil, nil })
-}
-
-// handleBridgeAdd serves POST /v1/bridges/{id}/calls ({"call_id"}).
-func (s *Server) handleBridgeAdd() http.HandlerFunc {
-	return s.bridgeAction(gateway.ActBridgeAdd, func(r *http.Request, w http.ResponseWriter) (any, error) {
-		return decodeBridgeCall(s.limitBody(w, r))
-	})
-}
-
 // handleBridgeRemove serves DELETE /v1/bridges/{id}/calls/{call_id}.
-func (s *Server) handleBridgeRemove() http.HandlerFunc {
-	return s.bridgeAction(gateway.ActBridgeRemove, func(r *http.Request, _ http.ResponseWriter) (any, error) {
+func (s *Server) handleBridgeRemove(w http.ResponseWriter, r *http.Request) {
+	s.bridgeAction(gateway.ActBridgeRemove, func(io.Reader) (any, error) {
 		c, err := pathParam(r, "call_id")
-		if err != nil {
-			return nil, err
-		}
-		if !gateway.ValidID(c) {
-			return nil, gateway.Invalid("call_id", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", c)
-		}
-		return &gateway.BridgeCallArgs{CallID: gateway.CallID(c)}, nil
-	})
+		return &gateway.BridgeCallArgs{CallID: gateway.CallID(c)}, err
+	})(w, r)
 }
 
 // handleBridgePlay serves POST /v1/bridges/{id}/play: 201 with the

@@ -123,21 +123,10 @@ func pathParam(r *http.Request, key string) (string, error) {
 // pointer, or nil for actions without arguments.
 type argsFunc func(body io.Reader) (any, error)
 
-// argsOf adapts a typed body decoder.
-func argsOf[T any](dec func(io.Reader) (T, error)) argsFunc {
-	return func(b io.Reader) (any, error) {
-		v, err := dec(b)
-		return v, err
-	}
-}
-
-// noArgs accepts an empty body or {}.
-func noArgs(b io.Reader) (any, error) { return nil, decodeEmpty(b) }
-
 // ringOff is the argument of POST /v1/calls/{id}/ring/stop.
 func ringOff(b io.Reader) (any, error) {
 	off := false
-	return &ringArgs{On: &off}, decodeEmpty(b)
+	return &gateway.RingArgs{On: &off}, decodeEmpty(b)
 }
 
 // callAction serves a call-scoped action answered 204 (202 when async).
@@ -227,14 +216,9 @@ func (s *Server) handleSnoop(w http.ResponseWriter, r *http.Request) {
 	s.created(w, r, loc, call, call == nil, acc, err)
 }
 
-// variableName reads and checks the {name} path parameter.
+// variableName reads the {name} path parameter (the service checks it).
 func variableName(r *http.Request) (string, error) {
-	name, err := pathParam(r, "name")
-	if err != nil {
-		return "", err
-	}
-	a := gateway.VariableArgs{Name: name}
-	return name, a.Validate()
+	return pathParam(r, "name")
 }
 
 // handleGetVariable serves GET /v1/calls/{id}/variables/{name}.

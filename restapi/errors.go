@@ -53,6 +53,7 @@ var statusOf = map[gateway.Code]int{
 	gateway.EForbidden:       http.StatusForbidden,
 	gateway.EUnauthorized:    http.StatusUnauthorized,
 	gateway.ERateLimited:     http.StatusTooManyRequests,
+	gateway.ENotImplemented:  http.StatusNotImplemented,
 }
 
 var titleOf = map[gateway.Code]string{
@@ -66,6 +67,7 @@ var titleOf = map[gateway.Code]string{
 	gateway.EForbidden:       "Forbidden",
 	gateway.EUnauthorized:    "Unauthorized",
 	gateway.ERateLimited:     "Too many requests",
+	gateway.ENotImplemented:  "Not implemented",
 	gateway.EInternal:        "Internal error",
 }
 
@@ -99,11 +101,6 @@ func httpStatus(r *http.Request, err error) int {
 	return http.StatusInternalServerError
 }
 
-// commandIDer is implemented by errors that know the command they are
-// about (a future gateway.Error field; the handlers also record the
-// deterministic id of idempotent requests).
-type commandIDer interface{ CommandID() string }
-
 // fail writes err as a problem+json answer. It is the only function that
 // turns errors into HTTP answers. The cause is logged only for internal
 // errors; other codes are the caller's business.
@@ -136,11 +133,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &oe) {
 		p.OAuthError, p.OAuthDescription = oe.code, detail
 	}
-	var ci commandIDer
-	if errors.As(err, &ci) {
-		p.CommandID = ci.CommandID()
-	} else if info := infoOf(r.Context()); info != nil {
-		p.CommandID = info.commandID
+	if info := infoOf(r.Context()); info != nil {
+		p.CommandID = info.commandID // recorded by the handler that sent the command
 	}
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="callgw"`)

@@ -15,7 +15,9 @@ import (
 )
 
 // fakeCalls is a Calls whose methods are func fields; an unset field fails
-// the test if called.
+// the test if called. Like *gateway.Service, it first checks the arguments
+// with the action's gateway.Spec (strict rules), so invalid arguments
+// never reach a func field.
 type fakeCalls struct {
 	t           testing.TB
 	OriginateFn func(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error)
@@ -47,6 +49,10 @@ var (
 	_ Media   = (*fakeCalls)(nil)
 )
 
+// fakeRules are the input rules the fakes check with: the strict defaults
+// plus the CALLERID function.
+var fakeRules = &gateway.InputRules{VariableFunctions: []string{"CALLERID"}}
+
 // errUnexpected is what an unset func field answers (after failing the test).
 var errUnexpected = gateway.Errorf(gateway.EInternal, "unexpected call of the fake")
 
@@ -57,6 +63,11 @@ func (f *fakeCalls) unexpected(name string) error {
 }
 
 func (f *fakeCalls) CallAction(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
+	if spec, ok := gateway.SpecOf(a); ok && spec.ID == gateway.IDCall {
+		if err := gateway.ValidateArgs(a, fakeRules, args); err != nil {
+			return nil, err
+		}
+	}
 	if f.CallActionFn == nil {
 		return nil, f.unexpected("CallAction " + string(a))
 	}
@@ -64,6 +75,9 @@ func (f *fakeCalls) CallAction(ctx context.Context, o gateway.Options, id gatewa
 }
 
 func (f *fakeCalls) Play(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error) {
+	if err := gateway.ValidateArgs(gateway.ActCallPlay, nil, &args); err != nil {
+		return nil, nil, err
+	}
 	if f.PlayFn == nil {
 		return nil, nil, f.unexpected("Play")
 	}
@@ -71,6 +85,9 @@ func (f *fakeCalls) Play(ctx context.Context, o gateway.Options, id gateway.Call
 }
 
 func (f *fakeCalls) Record(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error) {
+	if err := gateway.ValidateArgs(gateway.ActCallRecord, nil, &args); err != nil {
+		return nil, nil, err
+	}
 	if f.RecordFn == nil {
 		return nil, nil, f.unexpected("Record")
 	}
@@ -78,6 +95,9 @@ func (f *fakeCalls) Record(ctx context.Context, o gateway.Options, id gateway.Ca
 }
 
 func (f *fakeCalls) Snoop(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error) {
+	if err := gateway.ValidateArgs(gateway.ActCallSnoop, nil, &args); err != nil {
+		return nil, nil, err
+	}
 	if f.SnoopFn == nil {
 		return nil, nil, f.unexpected("Snoop")
 	}
@@ -85,6 +105,9 @@ func (f *fakeCalls) Snoop(ctx context.Context, o gateway.Options, id gateway.Cal
 }
 
 func (f *fakeCalls) CreateBridge(ctx context.Context, o gateway.Options, req gateway.BridgeCreateRequest) (*gateway.Bridge, error) {
+	if err := gateway.ValidateArgs(gateway.ActBridgeCreate, nil, &req.Args); err != nil {
+		return nil, err
+	}
 	if f.CreateBridgeFn == nil {
 		return nil, f.unexpected("CreateBridge")
 	}
@@ -99,6 +122,9 @@ func (f *fakeCalls) Bridges(ctx context.Context, o gateway.Options) ([]*gateway.
 }
 
 func (f *fakeCalls) BridgeAction(ctx context.Context, o gateway.Options, id gateway.BridgeID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
+	if err := gateway.ValidateArgs(a, fakeRules, args); err != nil {
+		return nil, err
+	}
 	if f.BridgeActionFn == nil {
 		return nil, f.unexpected("BridgeAction " + string(a))
 	}
@@ -106,6 +132,9 @@ func (f *fakeCalls) BridgeAction(ctx context.Context, o gateway.Options, id gate
 }
 
 func (f *fakeCalls) Transfer(ctx context.Context, o gateway.Options, a gateway.TransferArgs) (*gateway.Bridge, error) {
+	if err := gateway.ValidateArgs(gateway.ActCallTransfer, nil, &a); err != nil {
+		return nil, err
+	}
 	if f.TransferFn == nil {
 		return nil, f.unexpected("Transfer")
 	}
@@ -141,6 +170,9 @@ func (f *fakeCalls) StoredRecording(ctx context.Context, o gateway.Options, name
 }
 
 func (f *fakeCalls) Originate(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error) {
+	if err := gateway.ValidateArgs(gateway.ActCallOriginate, nil, &req.Args); err != nil {
+		return nil, nil, err
+	}
 	if f.OriginateFn == nil {
 		f.t.Error("unexpected Originate")
 		return nil, nil, gateway.Errorf(gateway.EInternal, "unexpected")
@@ -157,6 +189,9 @@ func (f *fakeCalls) Call(ctx context.Context, o gateway.Options, id gateway.Call
 }
 
 func (f *fakeCalls) Calls(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error) {
+	if err := gateway.ValidateArgs(gateway.ActCallList, nil, &req.ListArgs); err != nil {
+		return nil, nil, err
+	}
 	if f.CallsFn == nil {
 		f.t.Error("unexpected Calls")
 		return nil, nil, gateway.Errorf(gateway.EInternal, "unexpected")
@@ -165,6 +200,9 @@ func (f *fakeCalls) Calls(ctx context.Context, o gateway.Options, req gateway.Li
 }
 
 func (f *fakeCalls) Hangup(ctx context.Context, o gateway.Options, id gateway.CallID, reason string) (*gateway.Accepted, error) {
+	if err := gateway.ValidateArgs(gateway.ActCallHangup, nil, &gateway.HangupArgs{Reason: reason}); err != nil {
+		return nil, err
+	}
 	if f.HangupFn == nil {
 		f.t.Error("unexpected Hangup")
 		return nil, gateway.Errorf(gateway.EInternal, "unexpected")

@@ -169,9 +169,6 @@ func decodeOriginate(body io.Reader) (gateway.OriginateRequest, error) {
 	if req.Node != "" && !gateway.ValidNodeID(string(req.Node)) {
 		return req, gateway.Invalid("node", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", req.Node)
 	}
-	if err := req.Args.Validate(); err != nil {
-		return req, err
-	}
 	return req, nil
 }
 

@@ -49,75 +49,13 @@ func (s *Server) routes() http.Handler {
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate, s.needDeps)
-		r.With(s.require(ScopeCallsWrite)).Post("/v1/calls", s.handleOriginate)
-		r.With(s.require(ScopeCallsRead)).Get("/v1/calls", s.handleListCalls)
-		r.With(s.require(ScopeCallsRead)).Get("/v1/calls/{id}", s.handleGetCall)
-		r.With(s.require(ScopeCallsWrite)).Delete("/v1/calls/{id}", s.handleHangup)
-		s.controlRoutes(r)
-		s.bridgeRoutes(r)
-		s.mediaRoutes(r)
+		s.registerActions(r)
 		r.With(s.require(ScopeNodesRead)).Get("/v1/nodes", s.handleListNodes)
 		r.With(s.require(ScopeNodesRead)).Get("/v1/nodes/{id}", s.handleGetNode)
 		r.With(s.require(ScopeEventsRead)).Get("/v1/events", s.handleSSE)
 		r.With(s.require(ScopeEventsRead)).Get("/v1/events/ws", s.handleWS)
 	})
 	return r
-}
-
-// controlRoutes adds the call-control routes under /v1/calls/{id}.
-func (s *Server) controlRoutes(r chi.Router) {
-	read, write := r.With(s.require(ScopeCallsRead)), r.With(s.require(ScopeCallsWrite))
-	for _, rt := range []struct {
-		method, path string
-		action       gateway.Action
-		args         argsFunc
-	}{
-		{http.MethodPost, "/answer", gateway.ActCallAnswer, noArgs},
-		{http.MethodPost, "/ring", gateway.ActCallRing, argsOf(decodeRing)},
-		{http.MethodPost, "/ring/stop", gateway.ActCallRing, ringOff},
-		{http.MethodPost, "/hold", gateway.ActCallHold, noArgs},
-		{http.MethodPost, "/unhold", gateway.ActCallUnhold, noArgs},
-		{http.MethodPost, "/mute", gateway.ActCallMute, argsOf(decodeMute)},
-		{http.MethodPost, "/unmute", gateway.ActCallUnmute, argsOf(decodeMute)},
-		{http.MethodPost, "/dtmf", gateway.ActCallDTMF, argsOf(decodeDTMF)},
-		{http.MethodPost, "/redirect", gateway.ActCallRedirect, argsOf(decodeRedirect)},
-		{http.MethodPost, "/continue", gateway.ActCallContinue, argsOf(decodeContinue)},
-		{http.MethodPost, "/moh", gateway.ActCallMOHStart, argsOf(decodeMOH)},
-		{http.MethodDelete, "/moh", gateway.ActCallMOHStop, noArgs},
-	} {
-		write.Method(rt.method, "/v1/calls/{id}"+rt.path, s.callAction(rt.action, rt.args))
-	}
-	write.Post("/v1/calls/{id}/play", s.handlePlay)
-	write.Post("/v1/calls/{id}/record", s.handleRecord)
-	write.Post("/v1/calls/{id}/snoop", s.handleSnoop)
-	read.Get("/v1/calls/{id}/variables/{name}", s.handleGetVariable)
-	write.Put("/v1/calls/{id}/variables/{name}", s.handleSetVariable)
-}
-
-// bridgeRoutes adds /v1/bridges and /v1/transfers.
-func (s *Server) bridgeRoutes(r chi.Router) {
-	read, write := r.With(s.require(ScopeCallsRead)), r.With(s.require(ScopeCallsWrite))
-	write.Post("/v1/bridges", s.handleCreateBridge)
-	read.Get("/v1/bridges", s.handleListBridges)
-	read.Get("/v1/bridges/{id}", s.handleGetBridge)
-	write.Delete("/v1/bridges/{id}", s.handleDestroyBridge())
-	write.Post("/v1/bridges/{id}/calls", s.handleBridgeAdd())
-	write.Delete("/v1/bridges/{id}/calls/{call_id}", s.handleBridgeRemove())
-	write.Post("/v1/bridges/{id}/play", s.handleBridgePlay)
-	write.Post("/v1/bridges/{id}/record", s.handleBridgeRecord)
-	write.Post("/v1/transfers", s.handleTransfer)
-}
-
-// mediaRoutes adds /v1/playbacks and /v1/recordings.
-func (s *Server) mediaRoutes(r chi.Router) {
-	read, write := r.With(s.require(ScopeCallsRead)), r.With(s.require(ScopeCallsWrite))
-	read.Get("/v1/playbacks/{id}", s.mediaRoute("id", "id", "playback id", newPlayback, s.playbackOp(gateway.ActPlaybackGet)))
-	write.Delete("/v1/playbacks/{id}", s.mediaRoute("id", "id", "playback id", noResult, s.playbackOp(gateway.ActPlaybackStop)))
-	read.Get("/v1/recordings/live/{name}", s.mediaRoute("name", "name", "recording name", newRecording, s.liveRecordingOp(gateway.ActRecordingGet)))
-	write.Post("/v1/recordings/live/{name}/stop", s.mediaRoute("name", "name", "recording name", noResult, s.liveRecordingOp(gateway.ActRecordingStop)))
-	read.Get("/v1/recordings/stored", s.handleListStored)
-	read.Get("/v1/recordings/stored/{name}", s.mediaRoute("name", "name", "recording name", newRecording, s.storedRecordingOp(gateway.ActStoredGet)))
-	write.Delete("/v1/recordings/stored/{name}", s.mediaRoute("name", "name", "recording name", noResult, s.storedRecordingOp(gateway.ActStoredDelete)))
 }
 
 func (s *Server) handleOpenAPI(w http.ResponseWriter, _ *http.Request) {

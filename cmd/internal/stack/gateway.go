@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,26 +21,23 @@ import (
 	"github.com/callgw/callgw/restapi"
 )
 
-// Gateway is one gateway: the bus, the node registry fed by
-// heartbeats, the call-location cache fed by events, the domain service and
-// the REST server.
+// Gateway is one gateway, wired: the bus, the cluster view fed by
+// heartbeats and events (gateway.Observer), the domain service and the
+// REST server with its event feed (restapi.Feed).
 type Gateway struct {
-	cfg  *config.Gateway
-	log  *zap.Logger
-	bus  *amqpbus.Bus
-	reg  *gateway.Registry
-	locs *gateway.Locations
-	svc  *gateway.Service
-	api  *restapi.Server
-	hub  *restapi.Hub
-	// streams feeds the hub from the bus only while HTTP event streams
+	cfg *config.Gateway
+	log *zap.Logger
+	bus *amqpbus.Bus
+	reg *gateway.Registry
+	obs *gateway.Observer
+	svc *gateway.Service
+	api *restapi.Server
+	hub *restapi.Hub
+	// feed feeds the hub from the bus only while HTTP event streams
 	// exist, so that a gateway without stream clients takes only the
 	// events it needs itself.
-	streams *streams
-	ops     *prometheus.Registry
-
-	hbSince     atomic.Int64 // unix ns when the heartbeat subscription started
-	maxInterval atomic.Int64 // longest heartbeat interval seen, ms
+	feed *restapi.Feed
+	ops  *prometheus.Registry
 }
 
 // NewGateway builds a gateway; it does no I/O until Run.
@@ -57,15 +53,19 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry(), locs: gateway.NewLocations(0)}
-	g.svc = gateway.NewService(bus, g.reg, g.locs)
+	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry()}
+	locs := gateway.NewLocations(0)
+	g.svc = gateway.NewService(bus, g.reg, locs)
 	g.svc.Rules = cfg.Rules()
 	g.svc.Records = gateway.NewRecords(cfg.CallRecords, cfg.CallRecordsTTL)
+	g.obs = gateway.NewObserver(g.reg, locs, g.svc.Records)
 	metrics := newMetrics()
 	registerBus(metrics, bus)
 	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
-	g.streams = &streams{g: g, linger: time.Minute}
+	g.feed = restapi.NewFeed(g.hub, func(ctx context.Context, fn func(*gateway.Event)) (io.Closer, error) {
+		return bus.SubscribeEvents(ctx, nil, fn)
+	}, g.obs.Learn, time.Minute, log)
 	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL,
 		MaxTokenLifetime: cfg.AuthMaxTokenLifetime, FailuresPerMinute: cfg.AuthFailuresPerMinute, FailureBurst: cfg.AuthFailureBurst,
 		Clients: authClients(cfg.AuthClients)}
@@ -88,7 +88,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		Log:              log,
 		Registry:         metrics,
 		Streams:          restapi.StreamLimits{PerToken: cfg.StreamsPerToken, PerTenant: cfg.StreamsPerTenant},
-	}, g.svc, g.reg, g.streams, g)
+	}, g.svc, g.reg, g.feed, g)
 	return g, nil
 }
 
@@ -150,197 +150,44 @@ func (g *Gateway) watchClients(ctx context.Context, hup <-chan os.Signal, interv
 // dev adds the worker's metrics to it).
 func (g *Gateway) Metrics() *prometheus.Registry { return g.ops }
 
-// Ready reports whether the gateway can serve: broker connected and at
-// least one node up.
+// Ready reports whether the gateway can serve: broker connected, a node
+// up and every node heard (gateway.Observer.Ready).
 func (g *Gateway) Ready() error {
 	if !g.bus.State().Connected {
 		return gateway.Errorf(gateway.ENodeUnavailable, "not connected to the broker")
 	}
-	if len(g.reg.Live(time.Now())) == 0 {
-		return gateway.Errorf(gateway.ENodeUnavailable, "no node is up")
-	}
-	if !g.warm() {
-		return gateway.Errorf(gateway.ENodeUnavailable, "still learning the nodes from their heartbeats")
-	}
-	return nil
+	return g.obs.Ready()
 }
 
-// warm reports whether the gateway has listened to heartbeats for longer
-// than the nodes' heartbeat interval: only then has every live node beaten
-// at least once, so that listings and locates ask all of them. A gateway
-// that answered earlier would leave out nodes it has not heard yet.
-func (g *Gateway) warm() bool {
-	since := g.hbSince.Load()
-	if since == 0 {
-		return false
-	}
-	iv := time.Duration(g.maxInterval.Load()) * time.Millisecond
-	return time.Since(time.Unix(0, since)) > iv+iv/4
-}
-
-// observe feeds the registry and the location cache from the bus.
+// observe feeds the cluster view from the bus: heartbeats, the events it
+// learns from, and the sweep of nodes that stopped beating.
 func (g *Gateway) observe(ctx context.Context) error {
 	if err := g.bus.Ready(ctx); err != nil {
 		return nil
 	}
 	hbSub, err := g.bus.SubscribeHeartbeats(ctx, func(hb *gateway.Heartbeat) {
-		if hb.IntervalMS > g.maxInterval.Load() {
-			g.maxInterval.Store(hb.IntervalMS)
-		}
-		if ch := g.reg.Observe(*hb, time.Now()); ch != nil {
+		if ch := g.obs.Heartbeat(hb); ch != nil {
 			g.log.Info("node state", zap.String("node", string(ch.Node)), zap.String("from", string(ch.From)), zap.String("to", string(ch.To)), zap.Bool("healthy", hb.Healthy), zap.String("reason", hb.Reason))
 		}
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe heartbeats: %w", err)
 	}
-	g.hbSince.Store(time.Now().UnixNano())
+	g.obs.Listening()
 	defer hbSub.Close()
-	// The events that call and bridge locations are learnt from, and the
-	// call records when they are on. Every event is taken (for the hub)
-	// only while HTTP streams exist.
-	patterns := []string{"*.*.call.created.*", "*.*.call.hangup.*", "*.*.bridge.created.*", "*.*.bridge.destroyed.*"}
-	if g.cfg.CallRecords > 0 {
-		patterns = append(patterns, "*.*.call.answered.*", "*.*.call.bridged.*", "*.*.call.unbridged.*")
-	}
-	evSub, err := g.bus.SubscribeEvents(ctx, patterns, g.learn)
+	// Every event is taken (for the hub) only while HTTP streams exist.
+	evSub, err := g.bus.SubscribeEvents(ctx, g.obs.Patterns(), g.obs.Learn)
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe events: %w", err)
 	}
 	defer evSub.Close()
-	defer g.streams.close()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			for _, ch := range g.reg.Sweep(time.Now()) {
-				g.log.Warn("node down: missed heartbeats", zap.String("node", string(ch.Node)))
-				n, _ := g.reg.Get(ch.Node, time.Now())
-				hb := n.Heartbeat
-				hb.State, hb.Healthy, hb.Reason = gateway.NodeDown, false, "missed heartbeats"
-				// Every gateway that notices publishes the same event id.
-				ev := gateway.NodeEvent(&hb, "missed:"+n.Time.UTC().Format(time.RFC3339Nano))
-				pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				if err := g.bus.PublishEvent(pctx, ev); err != nil {
-					g.log.Warn("node.down not published", zap.String("node", string(ch.Node)), zap.Error(err))
-				}
-				cancel()
-			}
-		}
-	}
-}
-
-// learn updates the location cache and the call records from an event.
-func (g *Gateway) learn(e *gateway.Event) {
-	g.svc.Records.Observe(e)
-	switch e.Type {
-	case gateway.EvCallCreated:
-		g.locs.Put(gateway.CallKey(e.Tenant, e.CallID), e.Node)
-	case gateway.EvCallHangup:
-		g.locs.Forget(gateway.CallKey(e.Tenant, e.CallID))
-	case gateway.EvBridgeCreated:
-		g.locs.Put(gateway.BridgeKey(e.Tenant, e.BridgeID), e.Node)
-	case gateway.EvBridgeDestroyed:
-		g.locs.Forget(gateway.BridgeKey(e.Tenant, e.BridgeID))
-	}
-}
-
-// streams implements restapi.Events over the hub: the first stream makes
-// the gateway subscribe to every event (and returns once that subscription
-// consumes, so the stream misses nothing published after it was accepted);
-// the subscription is kept for linger after the last stream ended, so that
-// a client resuming with Last-Event-ID finds the events in between.
-type streams struct {
-	g      *Gateway
-	linger time.Duration
-
-	mu     sync.Mutex
-	sub    *amqpbus.Subscription
-	users  int
-	idle   *time.Timer
-	closed bool
-}
-
-var _ restapi.Events = (*streams)(nil)
-
-// Subscribe opens one stream.
-func (s *streams) Subscribe(ctx context.Context, f restapi.EventFilter) (<-chan *gateway.Event, func(), error) {
-	if err := s.acquire(ctx); err != nil {
-		return nil, nil, err
-	}
-	ch, cancel, err := s.g.hub.Subscribe(ctx, f)
-	if err != nil {
-		s.release()
-		return nil, nil, err
-	}
-	var once sync.Once
-	release := func() { once.Do(s.release) }
-	stop := context.AfterFunc(ctx, release)
-	return ch, func() {
-		stop()
-		cancel()
-		release()
-	}, nil
-}
-
-func (s *streams) acquire(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return restapi.ErrHubClosed
-	}
-	if s.idle != nil {
-		s.idle.Stop()
-		s.idle = nil
-	}
-	if s.sub == nil {
-		sub, err := s.g.bus.SubscribeEvents(ctx, nil, func(e *gateway.Event) {
-			s.g.learn(e)
-			s.g.hub.Publish(e)
-		})
-		if err != nil {
-			return err
-		}
-		s.sub = sub
-		s.g.log.Info("event streams: taking every event")
-	}
-	s.users++
-	return nil
-}
-
-func (s *streams) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.users--
-	if s.users > 0 || s.sub == nil || s.closed {
-		return
-	}
-	sub := s.sub
-	s.idle = time.AfterFunc(s.linger, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.users == 0 && s.sub == sub {
-			_ = sub.Close()
-			s.sub = nil
-			s.g.log.Info("event streams: no stream left, back to the events the gateway needs")
+	defer g.feed.Close()
+	return g.obs.RunSweeps(ctx, time.Second, g.bus, func(s gateway.Swept) {
+		g.log.Warn("node down: missed heartbeats", zap.String("node", string(s.Node)))
+		if s.Err != nil {
+			g.log.Warn("node.down not published", zap.String("node", string(s.Node)), zap.Error(s.Err))
 		}
 	})
-}
-
-func (s *streams) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	if s.idle != nil {
-		s.idle.Stop()
-	}
-	if s.sub != nil {
-		_ = s.sub.Close()
-		s.sub = nil
-	}
 }
 
 // StartupWait bounds how long a starting gateway waits, before it serves

@@ -1,8 +1,10 @@
 // Package stack wires callgw's processes from their packages: a Worker is
 // the bus, the PBX adapter, the executor and the heartbeat announcer of one
-// node; a Gateway is the bus, the node registry, the location cache, the
-// domain service and the REST server. cmd/callgw and the benchmarks run the
-// same wiring.
+// node; a Gateway is the bus, the cluster view (gateway.Observer), the
+// domain service and the REST server with its event feed (restapi.Feed).
+// cmd/callgw and the benchmarks run the same wiring. Behaviour belongs in
+// the packages it wires, with their tests; what is here is wiring and the
+// order of startup and shutdown.
 package stack
 
 import (
@@ -12,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,7 +36,7 @@ type Worker struct {
 	bus  *amqpbus.Bus
 	pbx  *asterisk.PBX
 	ann  *gateway.Announcer
-	work *inflight
+	work *gateway.InFlight
 	// metrics is the worker's registry (its ops endpoint); wm its
 	// command, ARI and outcome metrics.
 	metrics *prometheus.Registry
@@ -92,33 +93,6 @@ func (w *Worker) openJournal(ctx context.Context, g *errgroup.Group) error {
 	return nil
 }
 
-// inflight counts the commands running in the executor, so that a
-// graceful stop announces node.down only once they have finished.
-type inflight struct {
-	h gateway.CommandHandler
-	n atomic.Int64
-}
-
-func (f *inflight) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
-	f.n.Add(1)
-	defer f.n.Add(-1)
-	return f.h.Handle(ctx, cmd)
-}
-
-// wait returns once no command runs, or when ctx ends.
-func (f *inflight) wait(ctx context.Context) bool {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for f.n.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-		}
-	}
-	return true
-}
-
 // DrainTimeout bounds how long a stopping worker waits for its commands in
 // flight (a wait=answered originate holds its command until answered)
 // before it announces node.down and closes.
@@ -149,7 +123,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 		return nil, err
 	}
 	keys.pbx, keys.next = pbx, &gateway.Executor{Node: node, PBX: pbx, Rules: cfg.Rules()}
-	work := &inflight{h: metered{next: keys, m: wm}}
+	work := &gateway.InFlight{Next: metered{next: keys, m: wm}}
 	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
 		return nil, err
 	}
@@ -228,8 +202,8 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.ann.Drain()
 			w.bus.StopAny()
 			dctx, cancel := context.WithTimeout(gctx, DrainTimeout)
-			if !w.work.wait(dctx) && gctx.Err() == nil {
-				w.log.Warn("commands still running after the drain timeout", zap.Int64("commands", w.work.n.Load()))
+			if !w.work.Wait(dctx) && gctx.Err() == nil {
+				w.log.Warn("commands still running after the drain timeout", zap.Int64("commands", w.work.Running()))
 			}
 			cancel()
 			stopAnn()

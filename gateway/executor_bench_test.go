@@ -1,0 +1,39 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+// BenchmarkExecutorHandle measures the trust boundary: look the action up,
+// check the id and the port, decode and validate, run on a fake PBX.
+func BenchmarkExecutorHandle(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		cmd  Command
+	}{
+		{"originate", Command{ID: "c", Action: ActCallOriginate, Tenant: "acme", CallID: "call1", Args: json.RawMessage(`{"to":"PJSIP/a","from":"100","variables":{"FOO":"1"},"tags":["t"]}`)}},
+		{"get", Command{ID: "c", Action: ActCallGet, Tenant: "acme", CallID: "call1"}},
+		{"hangup", Command{ID: "c", Action: ActCallHangup, Tenant: "acme", CallID: "nocall", Args: json.RawMessage(`{"reason":"busy"}`)}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			x := &Executor{Node: "pbx1", PBX: &fakePBX{calls: map[CallID]*Call{"call1": {ID: "call1", Tenant: "acme"}}}}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				cmd := tc.cmd
+				x.Handle(ctx, &cmd)
+			}
+		})
+	}
+	b.Run("creates", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			if ActCallHangup.Creates() {
+				n++
+			}
+		}
+		_ = n
+	})
+}

@@ -1,0 +1,126 @@
+package restapi
+
+import (
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// The action routes come from gateway's action registry: every REST route
+// of every gateway.Spec is registered here, with the handler of
+// actionHandlers when the route needs its own (a created resource, a path
+// parameter beyond the id, a listing), else with the generic handler of an
+// action on an existing call or bridge: the body decoded strictly into the
+// action's argument type, validated by the service through the same Spec,
+// answered 204 (202 when asynchronous). A GET needs the read scope,
+// everything else the write scope. So adding a call or bridge action is one
+// gateway.Spec (and its PBX method; its route in openapi.json);
+// TestSpecsWalk holds the router and openapi.json to the registry.
+
+// actionHandlers are the routes of the registry that need their own handler.
+func (s *Server) actionHandlers() map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
+		"POST /v1/calls":                          s.handleOriginate,
+		"GET /v1/calls":                           s.handleListCalls,
+		"GET /v1/calls/{id}":                      s.handleGetCall,
+		"DELETE /v1/calls/{id}":                   s.handleHangup,
+		"POST /v1/calls/{id}/ring/stop":           s.callAction(gateway.ActCallRing, ringOff),
+		"POST /v1/calls/{id}/play":                s.handlePlay,
+		"POST /v1/calls/{id}/record":              s.handleRecord,
+		"POST /v1/calls/{id}/snoop":               s.handleSnoop,
+		"GET /v1/calls/{id}/variables/{name}":     s.handleGetVariable,
+		"PUT /v1/calls/{id}/variables/{name}":     s.handleSetVariable,
+		"POST /v1/bridges":                        s.handleCreateBridge,
+		"GET /v1/bridges":                         s.handleListBridges,
+		"GET /v1/bridges/{id}":                    s.handleGetBridge,
+		"DELETE /v1/bridges/{id}/calls/{call_id}": s.handleBridgeRemove,
+		"POST /v1/bridges/{id}/play":              s.handleBridgePlay,
+		"POST /v1/bridges/{id}/record":            s.handleBridgeRecord,
+		"POST /v1/transfers":                      s.handleTransfer,
+		"GET /v1/playbacks/{id}":                  s.mediaRoute("id", "id", "playback id", newPlayback, s.playbackOp(gateway.ActPlaybackGet)),
+		"DELETE /v1/playbacks/{id}":               s.mediaRoute("id", "id", "playback id", noResult, s.playbackOp(gateway.ActPlaybackStop)),
+		"GET /v1/recordings/live/{name}":          s.mediaRoute("name", "name", "recording name", newRecording, s.liveRecordingOp(gateway.ActRecordingGet)),
+		"POST /v1/recordings/live/{name}/stop":    s.mediaRoute("name", "name", "recording name", noResult, s.liveRecordingOp(gateway.ActRecordingStop)),
+		"GET /v1/recordings/stored":               s.handleListStored,
+		"GET /v1/recordings/stored/{name}":        s.mediaRoute("name", "name", "recording name", newRecording, s.storedRecordingOp(gateway.ActStoredGet)),
+		"DELETE /v1/recordings/stored/{name}":     s.mediaRoute("name", "name", "recording name", noResult, s.storedRecordingOp(gateway.ActStoredDelete)),
+	}
+}
+
+// actionRoute is one REST route of a Spec as the router serves it.
+type actionRoute struct {
+	method, path string
+	spec         *gateway.Spec
+	handler      http.HandlerFunc
+	generic      bool // served by the generic call-action handler
+}
+
+// actionRoutes resolves the REST routes of the registry. A route with
+// neither its own handler nor the shape of a generic action (a
+// registry entry restapi cannot serve) answers not_implemented; the
+// returned list names them (TestSpecsWalk requires it empty).
+func (s *Server) actionRoutes() (routes []actionRoute, unserved []string) {
+	own := s.actionHandlers()
+	for _, spec := range gateway.Specs() {
+		for _, rt := range spec.REST {
+			method, path, _ := strings.Cut(rt, " ")
+			h, ok := own[rt]
+			generic := !ok && genericAction(spec)
+			switch {
+			case ok:
+			case generic && spec.ID == gateway.IDCall:
+				h = s.callAction(spec.Action, specArgs(spec))
+			case generic:
+				h = s.bridgeAction(spec.Action, specArgs(spec))
+			default:
+				unserved = append(unserved, rt)
+				h = func(w http.ResponseWriter, r *http.Request) {
+					s.fail(w, r, gateway.Errorf(gateway.ENotImplemented, "%s has no REST handler", spec.Action))
+				}
+			}
+			routes = append(routes, actionRoute{method: method, path: path, spec: spec, handler: h, generic: generic})
+		}
+	}
+	return routes, unserved
+}
+
+// genericAction reports whether spec can be served by callAction or
+// bridgeAction: an action on an existing call or bridge without a result.
+func genericAction(spec *gateway.Spec) bool {
+	return (spec.ID == gateway.IDCall || spec.ID == gateway.IDBridge) && !spec.NewID && spec.Result == nil
+}
+
+// registerActions adds the registry's routes to r.
+func (s *Server) registerActions(r chi.Router) {
+	read, write := r.With(s.require(ScopeCallsRead)), r.With(s.require(ScopeCallsWrite))
+	routes, unserved := s.actionRoutes()
+	for _, rt := range routes {
+		if rt.method == http.MethodGet {
+			read.Method(rt.method, rt.path, rt.handler)
+		} else {
+			write.Method(rt.method, rt.path, rt.handler)
+		}
+	}
+	for _, rt := range unserved {
+		s.log.Error("a registered action has no REST handler: it answers not_implemented", zap.String("route", rt))
+	}
+}
+
+// specArgs decodes an optional body (nothing, or one JSON object with the
+// members of the action's argument type) into a new value of that type;
+// nil for an action without arguments.
+func specArgs(spec *gateway.Spec) argsFunc {
+	if spec.Args == reflect.TypeFor[gateway.NoArgs]() {
+		return func(b io.Reader) (any, error) { return nil, decodeEmpty(b) }
+	}
+	return func(b io.Reader) (any, error) {
+		v := spec.NewArgs()
+		return v, decodeOptionalJSON(b, v)
+	}
+}

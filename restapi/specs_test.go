@@ -1,0 +1,181 @@
+package restapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/callgw/callgw/gateway"
+)
+
+// nonActionRoutes are the routes that run no command: the service's own
+// endpoints, the node registry and the event streams.
+var nonActionRoutes = []string{
+	"GET /healthz", "GET /readyz", "POST /oauth/token", "GET /v1/openapi.json",
+	"GET /v1/nodes", "GET /v1/nodes/{id}", "GET /v1/events", "GET /v1/events/ws",
+}
+
+// TestSpecsWalk walks gateway's action registry against the router and
+// openapi.json: every REST route of every Spec is routed and served by a
+// handler (none falls back to not_implemented), every routed route is one
+// Spec's or a known non-action route, every Spec is reachable from REST or
+// says why it is AMQP-only, and openapi.json describes each route with the
+// request body of the action's argument type where the route decodes it.
+func TestSpecsWalk(t *testing.T) {
+	s := MustNewServer(t, Config{}, deps{})
+	routed := map[string]bool{}
+	err := chi.Walk(s.Handler().(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		routed[method+" "+route] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, unserved := s.actionRoutes()
+	if len(unserved) != 0 {
+		t.Errorf("registry routes without a REST handler: %v", unserved)
+	}
+	owner := map[string]gateway.Action{}
+	for _, rt := range routes {
+		k := rt.method + " " + rt.path
+		if a, dup := owner[k]; dup {
+			t.Errorf("route %s belongs to %s and %s", k, a, rt.spec.Action)
+		}
+		owner[k] = rt.spec.Action
+		if !routed[k] {
+			t.Errorf("%s: route %s is not routed", rt.spec.Action, k)
+		}
+	}
+	for k := range routed {
+		if _, ok := owner[k]; !ok && !slices.Contains(nonActionRoutes, k) {
+			t.Errorf("route %s maps to no gateway.Spec and is not a known non-action route", k)
+		}
+	}
+	for _, spec := range gateway.Specs() {
+		if len(spec.REST) == 0 && spec.AMQPOnly == "" {
+			t.Errorf("%s is neither reachable from REST nor documented AMQP-only", spec.Action)
+		}
+	}
+	for k := range s.actionHandlers() {
+		if _, ok := owner[k]; !ok {
+			t.Errorf("handler for %s, which no gateway.Spec lists", k)
+		}
+	}
+	if len(owner) != len(routes) {
+		t.Errorf("%d routes for %d owners", len(routes), len(owner))
+	}
+
+	// The description matches: each generic route's body is the argument
+	// type, members for members.
+	type operation struct {
+		RequestBody *struct {
+			Content map[string]struct {
+				Schema struct {
+					Ref string `json:"$ref"`
+				} `json:"schema"`
+			} `json:"content"`
+		} `json:"requestBody"`
+		Responses map[string]json.RawMessage `json:"responses"`
+	}
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range routes {
+		raw, ok := doc.Paths[rt.path][strings.ToLower(rt.method)]
+		if !ok {
+			t.Errorf("%s %s (%s) is not in openapi.json", rt.method, rt.path, rt.spec.Action)
+			continue
+		}
+		var op operation
+		if err := json.Unmarshal(raw, &op); err != nil {
+			t.Fatalf("%s %s: %v", rt.method, rt.path, err)
+		}
+		if _, ok := op.Responses["501"]; ok != (rt.spec.Port != gateway.PortPBX) {
+			t.Errorf("%s %s: 501 described %v, but %s needs %s", rt.method, rt.path, ok, rt.spec.Action, rt.spec.Port)
+		}
+		if !rt.generic {
+			continue // its own handler; its body: TestBodiesMatchOpenAPI
+		}
+		if _, ok := op.Responses["204"]; !ok {
+			t.Errorf("%s %s: no 204 response described", rt.method, rt.path)
+		}
+		if rt.spec.Args == reflect.TypeFor[gateway.NoArgs]() {
+			if op.RequestBody != nil {
+				t.Errorf("%s %s: describes a body, %s takes no arguments", rt.method, rt.path, rt.spec.Action)
+			}
+			continue
+		}
+		if op.RequestBody == nil {
+			t.Errorf("%s %s: no request body described (%s takes %s)", rt.method, rt.path, rt.spec.Action, rt.spec.Args)
+			continue
+		}
+		ref := op.RequestBody.Content["application/json"].Schema.Ref
+		schema, ok := doc.Components.Schemas[strings.TrimPrefix(ref, "#/components/schemas/")]
+		if !ok {
+			t.Errorf("%s %s: request schema %q not found", rt.method, rt.path, ref)
+			continue
+		}
+		var described []string
+		for p := range schema.Properties {
+			described = append(described, p)
+		}
+		sort.Strings(described)
+		if want := jsonFields(rt.spec.Args); !slices.Equal(described, want) {
+			t.Errorf("%s %s: schema %s has %v, %s has %v", rt.method, rt.path, ref, described, rt.spec.Args, want)
+		}
+	}
+}
+
+// TestNotImplemented501: a node whose PBX lacks the capability an action
+// needs answers not_implemented, which is 501 (not 400).
+func TestNotImplemented501(t *testing.T) {
+	bus := &fakeBus{
+		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
+			return []*gateway.Reply{gateway.OKReply(cmd.ID, expect[0], gateway.LocateResult{Node: expect[0]})}, nil
+		},
+		RequestFn: func(_ context.Context, _ gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+			x := &gateway.Executor{Node: "pbx1", PBX: corePBX{}}
+			return x.Handle(context.Background(), cmd), nil
+		},
+	}
+	h := serviceServer(t, bus, Config{}).Handler()
+	for _, path := range []string{"/v1/calls/c1/answer", "/v1/calls/c1/hold", "/v1/bridges/b1/calls"} {
+		body := ""
+		if strings.HasPrefix(path, "/v1/bridges") {
+			body = `{"call_id":"c1"}`
+		}
+		rec := do(t, h, "POST", path, body)
+		if rec.Code != http.StatusNotImplemented {
+			t.Fatalf("%s: status %d, want 501; body %s", path, rec.Code, rec.Body)
+		}
+		checkProblem(t, http.StatusNotImplemented, rec.Body.Bytes(), rec.Header().Get("Content-Type"), path, "")
+	}
+}
+
+// corePBX implements only the mandatory port.
+type corePBX struct{}
+
+func (corePBX) Originate(context.Context, string, gateway.CallID, gateway.OriginateArgs) (*gateway.Call, error) {
+	return nil, gateway.Errorf(gateway.EInternal, "not in this test")
+}
+func (corePBX) Call(_ context.Context, _ string, id gateway.CallID) (*gateway.Call, error) {
+	return &gateway.Call{ID: id, Node: "pbx1"}, nil
+}
+func (corePBX) Calls(context.Context, string) ([]*gateway.Call, error)       { return nil, nil }
+func (corePBX) Hangup(context.Context, string, gateway.CallID, string) error { return nil }
+func (corePBX) Info(context.Context) (gateway.PBXInfo, error)                { return gateway.PBXInfo{}, nil }
