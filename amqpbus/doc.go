@@ -37,7 +37,9 @@
 // counted. If the channel carrying the reply dies, a request for an action
 // that creates nothing is published again under the same id (at most twice,
 // within its deadline: the worker's memory answers it if it already ran); a
-// creating one fails at once with ETimeout ("the command may have run").
+// creating one fails at once with EOutcomeUnknown ("it may have run").
+// Requests to a node of protocol version 2 travel in batches (route.go,
+// worker_batch.go; docs/protocol.md §10).
 // Config.DirectRouting sends node and any commands through the default
 // exchange instead of the topic exchange (same returns; faster).
 //

@@ -21,7 +21,8 @@ var _ gateway.CommandHandler = (*gateway.Executor)(nil)
 type ServeOptions struct {
 	// NoAny: do not consume the shared any queue (only the node queue).
 	NoAny bool
-	// Concurrency bounds the commands running at once (default 64).
+	// Concurrency bounds the commands running at once
+	// (gateway.DefaultConcurrency).
 	// Commands of one call (or bridge) run one at a time in any case.
 	Concurrency int
 	// MemorySize is how many recent command ids the worker remembers to
@@ -75,7 +76,7 @@ func (b *Bus) ServeCommands(node gateway.NodeID, h gateway.CommandHandler, opts 
 		return errors.New("amqpbus: ServeCommands needs a handler")
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 64
+		opts.Concurrency = gateway.DefaultConcurrency
 	}
 	if opts.MemorySize <= 0 {
 		opts.MemorySize = 10000

@@ -184,7 +184,7 @@ func (p *PBX) Ready(ctx context.Context) error {
 	case <-p.ready:
 		return nil
 	case <-ctx.Done():
-		return gateway.Wrap(gateway.ETimeout, "asterisk.Ready", ctx.Err(), "ARI not connected")
+		return gateway.Wrap(gateway.ENodeUnavailable, "asterisk.Ready", ctx.Err(), "ARI not connected")
 	}
 }
 

@@ -371,7 +371,7 @@ func (s *set) worker(w *Worker, nodeDefault, stateDefault string) {
 	s.str(&w.ARIApp, "ari-app", "CALLGW_ARI_APP", DefaultARIApp, "Stasis application name")
 	s.str(&w.Tenant, "tenant", "CALLGW_TENANT", gateway.DefaultTenant, "tenant of inbound calls (the channel variable CALLGW_TENANT overrides)")
 	s.dur(&w.HeartbeatInterval, "heartbeat-interval", "CALLGW_HEARTBEAT_INTERVAL", 2*time.Second, "interval of node heartbeats; a node missing 3 is down")
-	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", 256, "commands run concurrently (commands for one call always run in order)")
+	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", gateway.DefaultConcurrency, "commands run concurrently (commands for one call always run in order)")
 	s.str(&w.StateDir, "state-dir", "CALLGW_STATE_DIR", stateDefault, "directory of the worker's idempotency journal (node-local, kept across restarts; empty: memory only)")
 	s.dur(&w.IdempotencyWindow, "idempotency-window", "CALLGW_IDEMPOTENCY_WINDOW", 24*time.Hour, "how long a retry with the same Idempotency-Key is answered from the journal")
 }

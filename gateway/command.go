@@ -55,6 +55,11 @@ const (
 	ActKeyLookup Action = "idempotency.lookup"
 )
 
+// DefaultConcurrency is how many commands a worker runs at once unless
+// configured otherwise (CALLGW_CONCURRENCY): commands of one call always
+// run one at a time, in order. One default, used by amqpbus and config.
+const DefaultConcurrency = 256
+
 // Creates reports whether the action creates something on the PBX. Such
 // commands are acknowledged before they run (at most once); the others are
 // acknowledged after (at least once, made safe by the dedup memory).
