@@ -52,6 +52,10 @@ type call struct {
 	// is answered for the CallAPI (call.answered, wait=answered) only once
 	// it is in Stasis, so that a command sent on the answer finds it there.
 	toStasis, inStasis bool
+	// farEnd: a hard hang-up request without a cause came, as chan_pjsip
+	// raises one for a BYE (recording inbound-sip; 22.10.1 with sipp): the
+	// far end hung up, whatever ends the call next (StasisEnd).
+	farEnd bool
 }
 
 func (c *call) signal() {
@@ -406,6 +410,8 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 		// nothing. A hard request with a cause is the end, and says why.
 		if !ev.Soft && ev.Cause > 0 {
 			out = append(out, t.endLocked(c, ev.Cause, "", ReasonRemote, at, raw))
+		} else if !ev.Soft {
+			c.farEnd = true
 		}
 	case "StasisEnd":
 		// A channel that entered Stasis from the dialplan may deliver no
@@ -414,6 +420,8 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 		cause, reason := 16, ReasonLeftStasis
 		if r := cmp.Or(c.ourReason, c.tryReason); r != "" {
 			cause, reason = reasonCause[r], ReasonAPI
+		} else if c.farEnd {
+			reason = ReasonRemote
 		}
 		out = append(out, t.endLocked(c, cause, "", reason, at, raw))
 	case "ChannelDestroyed":

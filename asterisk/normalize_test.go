@@ -492,3 +492,26 @@ func TestAnsweredOnlyInStasis(t *testing.T) {
 		t.Fatalf("call.answered on %q, want on StasisStart", answeredOn)
 	}
 }
+
+// TestNormalizeFarEndBYE: an inbound SIP call whose far end sends BYE. On
+// Asterisk 22.10.1 (sipp, 2026-12-03) the app gets the RTPAUDIOQOS
+// variables, a hang-up request with neither cause nor soft, and StasisEnd
+// (no ChannelDestroyed: the channel came from the dialplan). The call ends
+// as hung up by the far end, not as having left Stasis.
+func TestNormalizeFarEndBYE(t *testing.T) {
+	tr := newTracker("pbx1", "callgw", "acme")
+	ch := `{"id":"pbx1-1796288126.4751","name":"PJSIP/sipp-00000013","state":"%s","protocol_id":"1-1@127.0.0.1","caller":{"name":"alice","number":"alice"},"connected":{"name":"","number":""},"accountcode":"","dialplan":{"context":"callgw-in","exten":"5550001","priority":2,"app_name":"Stasis","app_data":"callgw,5550001"},"creationtime":"2026-12-03T08:55:26.100+0000","language":"en"}`
+	raws := []string{
+		`{"type":"StasisStart","timestamp":"2026-12-03T08:55:26.101+0000","args":["5550001"],"channel":` + fmt.Sprintf(ch, "Ring") + `,"asterisk_id":"x","application":"callgw"}`,
+		`{"type":"ChannelStateChange","timestamp":"2026-12-03T08:55:26.110+0000","channel":` + fmt.Sprintf(ch, "Up") + `,"asterisk_id":"x","application":"callgw"}`,
+		`{"type":"ChannelHangupRequest","timestamp":"2026-12-03T08:55:27.610+0000","channel":` + fmt.Sprintf(ch, "Up") + `,"asterisk_id":"x","application":"callgw"}`,
+		`{"type":"StasisEnd","timestamp":"2026-12-03T08:55:27.611+0000","channel":` + fmt.Sprintf(ch, "Up") + `,"asterisk_id":"x","application":"callgw"}`,
+	}
+	evs := feed(t, tr, raws, &meta{tenant: "acme", dir: gateway.Inbound})
+	if got := types(evs, "pbx1-1796288126.4751"); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallHangup}) {
+		t.Fatalf("events %v", got)
+	}
+	if h := hangupOf(t, evs, "pbx1-1796288126.4751"); h.Cause != 16 || h.Reason != ReasonRemote {
+		t.Errorf("hangup %+v, want cause 16 by the far end", h)
+	}
+}

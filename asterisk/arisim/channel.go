@@ -233,7 +233,13 @@ func (s *Server) farEndHangup(c *channel, cause int) {
 	c.hungup = true
 	s.finishRecordingsOn("channel:" + c.id)
 	s.rtpStats(c)
-	s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", cause))
+	if c.tech == "PJSIP" && cause == 16 {
+		// A BYE: chan_pjsip raises the hang-up request before any cause is set (recording
+		// inbound-sip; 22.10.1 with sipp, 2026-12-03).
+		s.emit(s.chanEvent("ChannelHangupRequest", c))
+	} else {
+		s.emit(s.chanEvent("ChannelHangupRequest", c, "cause", cause))
+	}
 	s.leaveStasis(c, "SUCCESS")
 	if p != nil && !p.hungup {
 		p.hungup = true

@@ -42,8 +42,10 @@ func newTarget(t testing.TB, cfg arisim.Config) *target {
 		if app == "" {
 			app = "callgwtest"
 		}
-		return &target{url: strings.TrimRight(u, "/"), user: os.Getenv("CALLGW_TEST_ARI_USER"), pass: os.Getenv("CALLGW_TEST_ARI_PASSWORD"),
+		tg := &target{url: strings.TrimRight(u, "/"), user: os.Getenv("CALLGW_TEST_ARI_USER"), pass: os.Getenv("CALLGW_TEST_ARI_PASSWORD"),
 			app: fmt.Sprintf("%s%d", app, appSeq.Add(1)), client: &http.Client{Timeout: 5 * time.Second}}
+		t.Cleanup(func() { tg.cleanupReal(t) }) // registered first: runs after the listeners closed
+		return tg
 	}
 	return newSim(t, cfg)
 }
@@ -361,5 +363,34 @@ func (e *events) none(t testing.TB, typ string, d time.Duration, match ...func(m
 		}
 		from = len(e.all)
 		e.mu.Unlock()
+	}
+}
+
+// cleanupReal hangs up the channels and destroys the bridges that the apps of this target (its app
+// and the names derived from it) still hold on a real Asterisk. On a simulator the server goes
+// away with the test; Asterisk keeps them, and Wait(3600) keeps a Local channel for an hour.
+func (tg *target) cleanupReal(t testing.TB) {
+	st, b := tg.do(t, "GET", "/applications", nil, nil)
+	var apps []struct {
+		Name       string   `json:"name"`
+		ChannelIDs []string `json:"channel_ids"`
+		BridgeIDs  []string `json:"bridge_ids"`
+	}
+	if st != 200 || json.Unmarshal(b, &apps) != nil {
+		t.Logf("cleanup: GET /applications: %d %s", st, b)
+		return
+	}
+	for _, a := range apps {
+		// tg.app, or tg.app and a letter ("…raw", "…w"): callgwtest12 is not callgwtest1's.
+		suffix, ok := strings.CutPrefix(a.Name, tg.app)
+		if !ok || suffix != "" && (suffix[0] < 'a' || suffix[0] > 'z') {
+			continue
+		}
+		for _, id := range a.ChannelIDs {
+			tg.do(t, "DELETE", "/channels/"+url.PathEscape(id), nil, nil)
+		}
+		for _, id := range a.BridgeIDs {
+			tg.do(t, "DELETE", "/bridges/"+url.PathEscape(id), nil, nil)
+		}
 	}
 }

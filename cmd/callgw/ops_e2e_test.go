@@ -922,3 +922,25 @@ func TestInboundSIP(t *testing.T) {
 		t.Errorf("events of the inbound call: %v", got)
 	}
 }
+
+// TestInboundSIPFarEndHangup: the caller (sipp) hangs up an answered
+// inbound SIP call with a BYE: call.hangup says the far end ended it. It
+// needs a real Asterisk and sipp, as TestInboundSIP.
+func TestInboundSIPFarEndHangup(t *testing.T) {
+	if sipTarget() == "" {
+		t.Skip("needs CALLGW_TEST_ARI_URL and CALLGW_TEST_SIP_TARGET (a real Asterisk and sipp)")
+	}
+	s := opsStack(t)
+	l := s.events()
+	sippDone := runSipp(t, sippBYE, "bob", "5551235")
+	id := s.sipInboundCall(l, "5551235")
+	s.want(http.StatusNoContent, "POST", callPath(id, "/answer"), nil)
+	l.call(id, gateway.EvCallAnswered)
+	e := l.call(id, gateway.EvCallHangup)
+	var h gateway.HangupData
+	mustJSON(t, e.Data, &h)
+	if h.Cause != 16 || h.Reason != "remote" {
+		t.Errorf("call.hangup %s, want cause 16 by the far end", e.Data)
+	}
+	sippDone()
+}

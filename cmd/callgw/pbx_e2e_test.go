@@ -290,10 +290,38 @@ const sippUAC = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 `
 
+// sippBYE is sippUAC where sipp hangs up itself, 1.5 s after the answer.
+var sippBYE = func() string {
+	i := strings.Index(sippUAC, `  <recv request="BYE"/>`)
+	j := strings.Index(sippUAC, `  <label id="moved"/>`)
+	return sippUAC[:i] + `  <pause milliseconds="1500"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "[field0]" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: sip:[field0]@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200" next="end"/>
+` + sippUAC[j:]
+}()
+
 // sipCall starts sipp calling exten at sipTarget() as from; the returned
 // function waits for sipp to end and fails the test unless its call
 // completed (sipp exits 0).
 func sipCall(t *testing.T, from, exten string) (wait func()) {
+	t.Helper()
+	return runSipp(t, sippUAC, from, exten)
+}
+
+// runSipp runs sipp with scenario for one call from from to exten.
+func runSipp(t *testing.T, scenario, from, exten string) (wait func()) {
 	t.Helper()
 	bin, err := exec.LookPath("sipp")
 	if err != nil {
@@ -301,7 +329,7 @@ func sipCall(t *testing.T, from, exten string) (wait func()) {
 	}
 	dir := t.TempDir()
 	scen, inj := filepath.Join(dir, "uac.xml"), filepath.Join(dir, "from.csv")
-	if err := os.WriteFile(scen, []byte(sippUAC), 0o600); err != nil {
+	if err := os.WriteFile(scen, []byte(scenario), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(inj, []byte("SEQUENTIAL\n"+from+";\n"), 0o600); err != nil {
