@@ -27,7 +27,7 @@ const bridgeNotInStasis = "bridge is not under callgw's control (not in the Stas
 
 // bridgeOf returns bridge id of tenant, or ENotFound.
 func (p *PBX) bridgeOf(tenant string, id gateway.BridgeID) (*bridgeRec, error) {
-	b := p.calls.bridge(p.tenantOr(tenant), id)
+	b := p.bridges.get(p.tenantOr(tenant), id)
 	if b == nil {
 		return nil, gateway.Errorf(gateway.ENotFound, "bridge %s not found", id)
 	}
@@ -63,7 +63,7 @@ func (p *PBX) createBridge(ctx context.Context, tenant string, id gateway.Bridge
 	const op = "asterisk.CreateBridge"
 	log := p.log.With(zap.String("bridge_id", string(id)), zap.String("tenant", tenant))
 	b := &bridgeRec{id: id, tenant: tenant, typ: or(a.Type, "mixing"), name: a.Name, createdAt: time.Now(), pending: true}
-	if !p.calls.addBridge(b) {
+	if !p.bridges.add(b) {
 		return nil, gateway.Errorf(gateway.EConflict, "bridge %s already exists", id)
 	}
 	// POST /bridges?bridgeId= and not POST /bridges/{id}: on an id in use
@@ -75,7 +75,7 @@ func (p *PBX) createBridge(ctx context.Context, tenant string, id gateway.Bridge
 	}
 	var ab ariBridge
 	if err := p.rest.do(ctx, http.MethodPost, "/bridges", q, nil, &ab); err != nil {
-		p.calls.forgetBridge(id)
+		p.bridges.forget(id)
 		if ariStatus(err) == 0 {
 			// No answer: the bridge may exist. Destroy it (a 404 is fine).
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.RequestTimeout)
@@ -85,15 +85,7 @@ func (p *PBX) createBridge(ctx context.Context, tenant string, id gateway.Bridge
 		log.Info("creating bridge failed", zap.Error(err))
 		return nil, mapErr(op, err, "bridge "+string(id), "bridge "+string(id)+" already exists on the PBX")
 	}
-	p.calls.mu.Lock()
-	b.pending = false
-	if ab.Type != "" {
-		b.typ = ab.Type
-	}
-	if t := parseTime(ab.Creationtime); !t.IsZero() {
-		b.createdAt = t
-	}
-	p.calls.mu.Unlock()
+	p.bridges.settle(b, ab.Type, parseTime(ab.Creationtime))
 	p.subscribeBridge(ctx, id)
 	// The tenant is kept on the bridge too (bridge variable CALLGW_TENANT),
 	// so that a restarted worker adopts the bridge with it.
@@ -101,7 +93,7 @@ func (p *PBX) createBridge(ctx context.Context, tenant string, id gateway.Bridge
 	if err := p.rest.do(ctx, http.MethodPost, "/bridges/"+seg(string(id))+"/variable", q, nil, nil); err != nil {
 		log.Warn("setting the tenant on the bridge failed: a restarted worker will not adopt it", zap.Error(err))
 	}
-	p.publish(context.WithoutCancel(ctx), p.calls.bridgeEvent(b, gateway.EvBridgeCreated, b.createdAt, nil))
+	p.publish(context.WithoutCancel(ctx), p.bridges.event(b, gateway.EvBridgeCreated, b.createdAt, nil))
 	log.Debug("bridge created", zap.String("type", b.typ))
 	return p.snapshotBridge(b, &ab), nil
 }
@@ -135,7 +127,7 @@ func (p *PBX) adoptBridge(ctx context.Context, ab *ariBridge) bool {
 	if b.createdAt.IsZero() {
 		b.createdAt = time.Now()
 	}
-	if !p.calls.addBridge(b) {
+	if !p.bridges.add(b) {
 		return false
 	}
 	p.subscribeBridge(ctx, id)
@@ -161,7 +153,7 @@ func (p *PBX) Bridge(ctx context.Context, tenant string, id gateway.BridgeID) (*
 
 // Bridges lists the bridges of tenant, oldest first.
 func (p *PBX) Bridges(ctx context.Context, tenant string) ([]*gateway.Bridge, error) {
-	mine := p.calls.bridgesOf(p.tenantOr(tenant))
+	mine := p.bridges.of(p.tenantOr(tenant))
 	out := []*gateway.Bridge{}
 	if len(mine) == 0 {
 		return out, nil
@@ -307,7 +299,7 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a gateway.TransferArg
 		calls[i] = c
 	}
 	if a.BridgeID == "" {
-		a.BridgeID = gateway.BridgeID(newPlaybackID())
+		a.BridgeID = newBridgeID()
 	}
 	log := p.log.With(zap.String("bridge_id", string(a.BridgeID)), zap.String("tenant", tenant),
 		zap.String("transferee", string(a.Transferee)), zap.String("target", string(a.Target)), zap.String("transferer", string(a.Transferer)))
@@ -339,9 +331,7 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a gateway.TransferArg
 	// addChannel; taking it out of its bridge first makes the move explicit
 	// and lets the rollback put it back.
 	for _, c := range calls[:2] {
-		p.calls.mu.Lock()
-		from := c.bridge
-		p.calls.mu.Unlock()
+		from := p.calls.bridgeOf(c)
 		if from == "" {
 			continue
 		}
@@ -367,19 +357,15 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a gateway.TransferArg
 		}
 		return nil, bridgeCallErr(op, err, a.BridgeID, who, true)
 	}
-	p.calls.mu.Lock()
-	b := calls[2]
-	b.ourReason, b.why = "normal", ReasonAPI
-	p.calls.mu.Unlock()
+	transferer := calls[2]
+	p.calls.expectHangup(transferer, "normal")
 	err = p.rest.do(ctx, http.MethodDelete, "/channels/"+seg(string(a.Transferer)), url.Values{"reason": {"normal"}}, nil, nil)
 	switch {
 	case err == nil:
 	case ariStatus(err) == http.StatusNotFound:
 		p.verify(ctx, a.Transferer) // gone already: the transfer is done all the same
 	default:
-		p.calls.mu.Lock()
-		b.ourReason, b.why = "", ""
-		p.calls.mu.Unlock()
+		p.calls.unexpectHangup(transferer)
 		undo()
 		log.Info("transfer failed: hanging up the transferer", zap.Error(err))
 		return nil, mapErr(op, err, "call "+string(a.Transferer), notInStasis)

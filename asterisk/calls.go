@@ -68,7 +68,7 @@ func (c *call) signal() {
 	}
 }
 
-// snapshot copies c as the CallAPI shows it. Caller holds tracker.mu.
+// snapshot copies c as the CallAPI shows it. Caller holds callTable.mu.
 func (c *call) snapshot(node gateway.NodeID) *gateway.Call {
 	out := &gateway.Call{
 		ID: c.id, Node: node, Tenant: c.tenant, State: c.state, Direction: c.dir,
@@ -87,32 +87,6 @@ func (c *call) snapshot(node gateway.NodeID) *gateway.Call {
 	return out
 }
 
-// tombstones remembers the last ids of ended calls, so a late event or a
-// stale re-read cannot resurrect them. Fixed size, no growth.
-type tombstones struct {
-	ring []gateway.CallID
-	set  map[gateway.CallID]struct{}
-	next int
-}
-
-func newTombstones(n int) *tombstones {
-	return &tombstones{ring: make([]gateway.CallID, n), set: make(map[gateway.CallID]struct{}, n)}
-}
-
-func (t *tombstones) add(id gateway.CallID) {
-	if _, ok := t.set[id]; ok {
-		return
-	}
-	if old := t.ring[t.next]; old != "" {
-		delete(t.set, old)
-	}
-	t.ring[t.next] = id
-	t.set[id] = struct{}{}
-	t.next = (t.next + 1) % len(t.ring)
-}
-
-func (t *tombstones) has(id gateway.CallID) bool { _, ok := t.set[id]; return ok }
-
 // meta is what the worker learns about a channel it adopts: its tenant,
 // tags and direction (channel variables CALLGW_TENANT, CALLGW_TAGS,
 // CALLGW_DIRECTION).
@@ -122,34 +96,38 @@ type meta struct {
 	dir    gateway.Direction
 }
 
-// tracker turns ARI events into CallAPI events and holds the live calls. It
+// callTable holds the live calls and turns ARI events into CallAPI events
+// (those of bridges through its bridgeTable). It owns its locking: code
+// outside this file reads and changes a call only through its methods. It
 // is safe for concurrent use; the events of one call must be fed in ARI's
 // order by one goroutine at a time (the dispatcher's shard of that call).
-type tracker struct {
+type callTable struct {
 	// onEnded, when set, is told of each announced call's end (metrics).
 	onEnded func(cause int, reason string)
 	node    gateway.NodeID
-	app     string
-	tenant  string // of events of bridges not created through callgw: the node's default tenant
 	now     func() time.Time
 
-	mu      sync.Mutex
-	calls   map[gateway.CallID]*call
-	bridges map[gateway.BridgeID]*bridgeRec // created through callgw, until destroyed
-	dead    *tombstones
-	// deadBridges are the last bridges callgw announced destroyed, so a
-	// BridgeDestroyed arriving after callgw's own DELETE is not announced
-	// again (under the node's default tenant).
-	deadBridges *tombstones
+	// bridges maps the events of bridges (no channel); it has its own lock.
+	bridges *bridgeTable
+
+	mu    sync.Mutex // guards calls, dead and every field of every call in calls
+	calls map[gateway.CallID]*call
+	dead  *ring[gateway.CallID] // the last calls ended
 }
 
-func newTracker(node gateway.NodeID, app, tenant string) *tracker {
-	return &tracker{node: node, app: app, tenant: tenant, now: time.Now, calls: make(map[gateway.CallID]*call), bridges: make(map[gateway.BridgeID]*bridgeRec), dead: newTombstones(4096), deadBridges: newTombstones(256)}
+// newCallTable returns an empty call table of node; tenant is the one of
+// the events of bridges not created through callgw (the node's default).
+func newCallTable(node gateway.NodeID, tenant string) *callTable {
+	return &callTable{
+		node: node, now: time.Now,
+		bridges: newBridgeTable(node, tenant),
+		calls:   make(map[gateway.CallID]*call), dead: newRing[gateway.CallID](4096),
+	}
 }
 
 // register adds a call that Originate is about to create. It fails when the
 // id is in use.
-func (t *tracker) register(c *call) bool {
+func (t *callTable) register(c *call) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.calls[c.id]; ok {
@@ -160,14 +138,14 @@ func (t *tracker) register(c *call) bool {
 }
 
 // forget drops a call without publishing anything (its originate failed).
-func (t *tracker) forget(id gateway.CallID) {
+func (t *callTable) forget(id gateway.CallID) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.calls, id)
 }
 
 // get returns the call id of tenant, or nil.
-func (t *tracker) get(tenant string, id gateway.CallID) *call {
+func (t *callTable) get(tenant string, id gateway.CallID) *call {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.calls[id]
@@ -178,7 +156,7 @@ func (t *tracker) get(tenant string, id gateway.CallID) *call {
 }
 
 // isAbandoned reports whether id is a call whose originate failed.
-func (t *tracker) isAbandoned(id gateway.CallID) bool {
+func (t *callTable) isAbandoned(id gateway.CallID) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.calls[id]
@@ -188,35 +166,95 @@ func (t *tracker) isAbandoned(id gateway.CallID) bool {
 // abandon marks a call whose originate failed: it is no longer listed nor
 // found, and ends (without any event unless it was announced) once its
 // channel is known to be gone.
-func (t *tracker) abandon(c *call) {
+func (t *callTable) abandon(c *call) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c.abandoned, c.pending = true, false
 }
 
 // setTry records (or, with "", clears) the reason of our DELETE in flight.
-func (t *tracker) setTry(c *call, reason string) {
+func (t *callTable) setTry(c *call, reason string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c.tryReason = reason
 }
 
 // hungUp commits the reason of our DELETE that Asterisk accepted.
-func (t *tracker) hungUp(c *call, reason string) {
+func (t *callTable) hungUp(c *call, reason string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c.tryReason = ""
 	c.ourReason, c.why = reason, ReasonAPI
 }
 
-func (t *tracker) known(id gateway.CallID) bool {
+// expectHangup records reason as the one of a DELETE callgw is about to
+// send on c's behalf (the transferer of an attended transfer), so that its
+// hangup says api; unexpectHangup withdraws it when the DELETE failed.
+func (t *callTable) expectHangup(c *call, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.ourReason, c.why = reason, ReasonAPI
+}
+
+// unexpectHangup withdraws what expectHangup recorded.
+func (t *callTable) unexpectHangup(c *call) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.ourReason, c.why = "", ""
+}
+
+// settle records that POST /channels (or /snoop) answered for c: its
+// channel exists, named name unless an event named it first.
+func (t *callTable) settle(c *call, name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.pending = false
+	if c.channel == "" {
+		c.channel = name
+	}
+}
+
+// timedOut marks c as hung up by callgw because it was not answered in
+// time (wait=answered).
+func (t *callTable) timedOut(c *call) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.why = ReasonTimeout
+}
+
+// cleaningUp prepares c for the DELETE that cleans up after a failed
+// originate: the reason is normal unless one was already chosen.
+func (t *callTable) cleaningUp(c *call) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c.ourReason == "" {
+		c.ourReason = "normal"
+	}
+	c.pending = false
+}
+
+// tagsOf returns c's tags.
+func (t *callTable) tagsOf(c *call) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return c.tags
+}
+
+// bridgeOf returns the bridge c is in, "" if none.
+func (t *callTable) bridgeOf(c *call) gateway.BridgeID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return c.bridge
+}
+
+func (t *callTable) known(id gateway.CallID) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, ok := t.calls[id]
 	return ok || t.dead.has(id)
 }
 
-func (t *tracker) count() int {
+func (t *callTable) count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
@@ -230,7 +268,7 @@ func (t *tracker) count() int {
 
 // ids returns the ids of the calls whose channel exists for sure (not
 // pending an originate answer).
-func (t *tracker) settled() []gateway.CallID {
+func (t *callTable) settled() []gateway.CallID {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]gateway.CallID, 0, len(t.calls))
@@ -242,13 +280,13 @@ func (t *tracker) settled() []gateway.CallID {
 	return out
 }
 
-func (t *tracker) snapshot(c *call) *gateway.Call {
+func (t *callTable) snapshot(c *call) *gateway.Call {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return c.snapshot(t.node)
 }
 
-func (t *tracker) list(tenant string) []*gateway.Call {
+func (t *callTable) list(tenant string) []*gateway.Call {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]*gateway.Call, 0, len(t.calls))
@@ -262,7 +300,7 @@ func (t *tracker) list(tenant string) []*gateway.Call {
 }
 
 // event builds the next event of c. Caller holds t.mu.
-func (t *tracker) event(c *call, typ gateway.EventType, at time.Time, data any, raw []byte) *gateway.Event {
+func (t *callTable) event(c *call, typ gateway.EventType, at time.Time, data any, raw []byte) *gateway.Event {
 	c.seq++
 	e := &gateway.Event{
 		ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: c.tenant,
@@ -276,7 +314,7 @@ func (t *tracker) event(c *call, typ gateway.EventType, at time.Time, data any, 
 	return e
 }
 
-func (t *tracker) createdLocked(c *call, at time.Time, args []string, adopted bool, raw []byte) *gateway.Event {
+func (t *callTable) createdLocked(c *call, at time.Time, args []string, adopted bool, raw []byte) *gateway.Event {
 	c.created = true
 	d := gateway.CreatedData{Call: *c.snapshot(t.node), Args: args, Adopted: adopted}
 	return t.event(c, gateway.EvCallCreated, at, d, raw)
@@ -284,7 +322,7 @@ func (t *tracker) createdLocked(c *call, at time.Time, args []string, adopted bo
 
 // stateLocked moves c to st and returns the events it causes: ringing and
 // answered are published once, never backwards.
-func (t *tracker) stateLocked(c *call, st gateway.CallState, at time.Time, raw []byte) []*gateway.Event {
+func (t *callTable) stateLocked(c *call, st gateway.CallState, at time.Time, raw []byte) []*gateway.Event {
 	switch st {
 	case gateway.StateUp:
 		if !c.answeredAt.IsZero() {
@@ -315,7 +353,7 @@ func (t *tracker) stateLocked(c *call, st gateway.CallState, at time.Time, raw [
 // endLocked publishes c's hangup (exactly once) and forgets c. cause 0 is
 // refined by the Dial outcome (busy.txt: the originated side of a busy Local
 // call is destroyed with cause 0, the outcome is in dialstatus).
-func (t *tracker) endLocked(c *call, cause int, text, reason string, at time.Time, raw []byte) *gateway.Event {
+func (t *callTable) endLocked(c *call, cause int, text, reason string, at time.Time, raw []byte) *gateway.Event {
 	if cause == 0 && c.answeredAt.IsZero() && finalDialStatus(c.dialStatus) {
 		cause, text = dialStatusCause[c.dialStatus], ""
 	}
@@ -352,20 +390,20 @@ func (t *tracker) endLocked(c *call, cause int, text, reason string, at time.Tim
 
 // handleEvent maps one ARI event to CallAPI events. adopt, when not nil,
 // is what the dispatcher learnt about an unknown channel entering Stasis.
-func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.Event {
+func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.Event {
 	at := parseTime(ev.Timestamp)
 	if at.IsZero() {
 		at = t.now()
 	}
 	chID, brID := ev.subject()
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if chID == "" {
 		if brID == "" {
 			return nil
 		}
-		return t.bridgeEventLocked(ev, gateway.BridgeID(brID), at, raw)
+		return t.bridges.handleEvent(ev, gateway.BridgeID(brID), at, raw)
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	id := gateway.CallID(chID)
 	c := t.calls[id]
 	if c == nil {
@@ -469,42 +507,10 @@ func (t *tracker) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.
 	return compact(out)
 }
 
-// bridgeEventLocked maps bridge.created/destroyed. A bridge created through
-// callgw carries its creator's tenant; bridge.created was published when
-// CreateBridge succeeded (Asterisk sends BridgeCreated only to apps
-// subscribed to all bridges), and bridge.destroyed is published once, from
-// BridgeDestroyed or from callgw's own DELETE, whichever comes first. Other
-// bridges carry the node's default tenant.
-func (t *tracker) bridgeEventLocked(ev *ariEvent, id gateway.BridgeID, at time.Time, raw []byte) []*gateway.Event {
-	var typ gateway.EventType
-	switch ev.Type {
-	case "BridgeCreated":
-		if t.bridges[id] != nil {
-			return nil // announced by CreateBridge
-		}
-		typ = gateway.EvBridgeCreated
-	case "BridgeDestroyed":
-		if t.bridges[id] != nil {
-			return compact([]*gateway.Event{t.bridgeGoneLocked(id, at, raw)})
-		}
-		if t.deadBridges.has(gateway.CallID(id)) {
-			return nil // announced when callgw destroyed it
-		}
-		typ = gateway.EvBridgeDestroyed
-	default:
-		return nil
-	}
-	e := &gateway.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: t.tenant, BridgeID: id, ARI: raw}
-	if ev.Bridge != nil {
-		e.Data, _ = json.Marshal(gateway.BridgeData{Name: ev.Bridge.Name, Type: ev.Bridge.Type})
-	}
-	return []*gateway.Event{e}
-}
-
 // holdLocked moves c on or off hold and returns call.hold / call.unhold on
 // a change (nil otherwise): an API hold and the party's own hold are one
 // state, so neither is announced twice.
-func (t *tracker) holdLocked(c *call, on bool, source string, at time.Time, raw []byte) *gateway.Event {
+func (t *callTable) holdLocked(c *call, on bool, source string, at time.Time, raw []byte) *gateway.Event {
 	if c.held == on {
 		return nil
 	}
@@ -517,7 +523,7 @@ func (t *tracker) holdLocked(c *call, on bool, source string, at time.Time, raw 
 }
 
 // handleHold applies a successful hold/unhold command to call id.
-func (t *tracker) handleHold(id gateway.CallID, on bool) []*gateway.Event {
+func (t *callTable) handleHold(id gateway.CallID, on bool) []*gateway.Event {
 	at := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -528,109 +534,7 @@ func (t *tracker) handleHold(id gateway.CallID, on bool) []*gateway.Event {
 	return compact([]*gateway.Event{t.holdLocked(c, on, gateway.HoldByAPI, at, nil)})
 }
 
-// bridgeRec is the worker's memory of a bridge created through callgw:
-// small, forgotten once the bridge is destroyed.
-type bridgeRec struct {
-	id        gateway.BridgeID
-	tenant    string
-	typ, name string
-	createdAt time.Time
-	pending   bool // CreateBridge registered it; POST /bridges not answered yet
-}
-
-func (b *bridgeRec) data() gateway.BridgeData { return gateway.BridgeData{Name: b.name, Type: b.typ} }
-
-// addBridge remembers a bridge; false when the id is in use.
-func (t *tracker) addBridge(b *bridgeRec) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.bridges[b.id]; ok {
-		return false
-	}
-	t.bridges[b.id] = b
-	return true
-}
-
-// bridge returns the bridge id of tenant, or nil.
-func (t *tracker) bridge(tenant string, id gateway.BridgeID) *bridgeRec {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b := t.bridges[id]
-	if b == nil || b.tenant != tenant || b.pending {
-		return nil
-	}
-	return b
-}
-
-// bridgesOf returns the bridges of tenant.
-func (t *tracker) bridgesOf(tenant string) []*bridgeRec {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []*bridgeRec
-	for _, b := range t.bridges {
-		if b.tenant == tenant && !b.pending {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-// bridgeIDs returns the ids of the bridges created through callgw.
-func (t *tracker) bridgeIDs() []gateway.BridgeID {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]gateway.BridgeID, 0, len(t.bridges))
-	for id, b := range t.bridges {
-		if !b.pending {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// knownBridge reports whether id is a bridge callgw remembers or destroyed.
-func (t *tracker) knownBridge(id gateway.BridgeID) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	_, ok := t.bridges[id]
-	return ok || t.deadBridges.has(gateway.CallID(id))
-}
-
-// forgetBridge drops a bridge without publishing anything (its creation
-// failed).
-func (t *tracker) forgetBridge(id gateway.BridgeID) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.bridges, id)
-}
-
-// bridgeEvent builds an event of bridge b (no call, no seq).
-func (t *tracker) bridgeEvent(b *bridgeRec, typ gateway.EventType, at time.Time, raw []byte) *gateway.Event {
-	data, _ := json.Marshal(b.data())
-	return &gateway.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: b.tenant, BridgeID: b.id, Data: data, ARI: raw}
-}
-
-// bridgeGoneLocked forgets bridge id and returns its bridge.destroyed, or
-// nil when it was already forgotten.
-func (t *tracker) bridgeGoneLocked(id gateway.BridgeID, at time.Time, raw []byte) *gateway.Event {
-	b := t.bridges[id]
-	if b == nil {
-		return nil
-	}
-	delete(t.bridges, id)
-	t.deadBridges.add(gateway.CallID(id))
-	return t.bridgeEvent(b, gateway.EvBridgeDestroyed, at, raw)
-}
-
-// handleBridgeGone ends a bridge that callgw destroyed or found missing.
-func (t *tracker) handleBridgeGone(id gateway.BridgeID) []*gateway.Event {
-	at := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return compact([]*gateway.Event{t.bridgeGoneLocked(id, at, nil)})
-}
-
-func (t *tracker) adoptLocked(ch *ariChannel, m meta, at time.Time) *call {
+func (t *callTable) adoptLocked(ch *ariChannel, m meta, at time.Time) *call {
 	c := &call{
 		id: gateway.CallID(ch.ID), tenant: m.tenant, tags: m.tags, dir: m.dir,
 		channel: ch.Name, state: stateOf(ch.State), createdAt: parseTime(ch.Creationtime),
@@ -659,7 +563,7 @@ func (t *tracker) adoptLocked(ch *ariChannel, m meta, at time.Time) *call {
 // (re)connect: an unknown channel in the app is adopted (m not nil), a
 // known one is announced if it was not yet and moved forward to the
 // channel's state. Events are published only for what changed.
-func (t *tracker) handleSeen(ch *ariChannel, m *meta) []*gateway.Event {
+func (t *callTable) handleSeen(ch *ariChannel, m *meta) []*gateway.Event {
 	at := t.now()
 	id := gateway.CallID(ch.ID)
 	t.mu.Lock()
@@ -689,7 +593,7 @@ func (t *tracker) handleSeen(ch *ariChannel, m *meta) []*gateway.Event {
 }
 
 // handleGone ends a call whose channel no longer exists (404 on re-read).
-func (t *tracker) handleGone(id gateway.CallID) []*gateway.Event {
+func (t *callTable) handleGone(id gateway.CallID) []*gateway.Event {
 	at := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -290,7 +290,7 @@ func (p *PBX) reconcile(ctx context.Context) {
 // an Asterisk restart), and adopts those a previous worker created (they
 // carry the bridge variable CALLGW_TENANT).
 func (p *PBX) reconcileBridges(ctx context.Context) {
-	tracked := p.calls.bridgeIDs() // before the read: a bridge created later is not judged by it
+	tracked := p.bridges.ids() // before the read: a bridge created later is not judged by it
 	var all []ariBridge
 	if err := p.rest.do(ctx, http.MethodGet, "/bridges", nil, nil, &all); err != nil {
 		p.log.Warn("re-reading bridges after connect failed", zap.Error(err))
@@ -309,7 +309,7 @@ func (p *PBX) reconcileBridges(ctx context.Context) {
 	}
 	adopted := 0
 	for i := range all {
-		if !p.calls.knownBridge(gateway.BridgeID(all[i].ID)) && p.adoptBridge(ctx, &all[i]) {
+		if !p.bridges.known(gateway.BridgeID(all[i].ID)) && p.adoptBridge(ctx, &all[i]) {
 			adopted++
 		}
 	}

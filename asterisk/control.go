@@ -210,9 +210,7 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 	if err != nil {
 		return nil, err
 	}
-	p.calls.mu.Lock()
-	tags := target.tags
-	p.calls.mu.Unlock()
+	tags := p.calls.tagsOf(target)
 	sid := a.SnoopID
 	log := p.log.With(zap.String("call_id", string(sid)), zap.String("snooped", string(id)), zap.String("tenant", tenant))
 	c := &call{
@@ -242,12 +240,7 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 		p.cleanup(ctx, c)
 		return nil, mapErr(op, err, "call "+string(id), notInStasis)
 	}
-	p.calls.mu.Lock()
-	c.pending = false
-	if c.channel == "" {
-		c.channel = ch.Name
-	}
-	p.calls.mu.Unlock()
+	p.calls.settle(c, ch.Name)
 	// Best effort: what a restarted worker needs to adopt the snoop channel
 	// with its tenant and tags (as on originated channels).
 	vars := [][2]string{{VarTenant, tenant}, {VarDirection, string(gateway.Outbound)}}

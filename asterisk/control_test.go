@@ -671,7 +671,7 @@ func TestDTMFReceived(t *testing.T) {
 // hold is announced once (source remote), and recording names lose their
 // tenant prefix.
 func TestNormalizeHoldAndRecordingNames(t *testing.T) {
-	tr := newTracker("pbx1", "callgw", "acme")
+	tr := newCallTable("pbx1", "acme")
 	c := outbound(tr, "c1", "")
 	c.tenant = "acme"
 	ch := `"channel":{"id":"c1","name":"PJSIP/a-1","state":"Up"}`
@@ -709,14 +709,14 @@ func TestNormalizeHoldAndRecordingNames(t *testing.T) {
 // TestNormalizeBridgeTenant: events of a bridge created through callgw carry
 // its tenant; bridge.destroyed is published once.
 func TestNormalizeBridgeTenant(t *testing.T) {
-	tr := newTracker("pbx1", "callgw", "default")
-	tr.addBridge(&bridgeRec{id: "b1", tenant: "acme", typ: "mixing", name: "n"})
+	tr := newCallTable("pbx1", "default")
+	tr.bridges.add(&bridgeRec{id: "b1", tenant: "acme", typ: "mixing", name: "n"})
 	raw := `{"type":"BridgeDestroyed","timestamp":"2026-11-25T14:16:14.626+0000","bridge":{"id":"b1","bridge_type":"mixing","name":"n"}}`
 	evs := feed(t, tr, []string{raw, raw}, nil)
 	if len(evs) != 1 || evs[0].Tenant != "acme" || evs[0].Type != gateway.EvBridgeDestroyed || evs[0].Seq != 0 {
 		t.Fatalf("events %+v", evs)
 	}
-	if evs := tr.handleBridgeGone("b1"); len(evs) != 0 {
+	if evs := tr.bridges.handleGone("b1"); len(evs) != 0 {
 		t.Errorf("second destroyed: %v", evs)
 	}
 	other := `{"type":"BridgeCreated","timestamp":"2026-11-25T14:16:14.626+0000","bridge":{"id":"b2","bridge_type":"mixing"}}`

@@ -201,7 +201,7 @@ func (p *PBX) process(ctx context.Context, it item) []*gateway.Event {
 	case kindHold:
 		evs = p.calls.handleHold(gateway.CallID(it.id), it.on)
 	case kindBridgeGone:
-		evs = p.calls.handleBridgeGone(gateway.BridgeID(strings.TrimPrefix(it.id, "bridge:")))
+		evs = p.bridges.handleGone(gateway.BridgeID(strings.TrimPrefix(it.id, "bridge:")))
 	}
 	return evs
 }

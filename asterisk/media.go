@@ -54,7 +54,12 @@ func userMedia(tenant, uri string) string {
 	return uri
 }
 
+// newPlaybackID mints the id of a playback the gateway left unnamed.
 func newPlaybackID() string { return uuid.NewString() }
+
+// newBridgeID mints the id of a bridge the gateway left unnamed (the
+// bridge of an attended transfer).
+func newBridgeID() gateway.BridgeID { return gateway.BridgeID(uuid.NewString()) }
 
 func asARIError(err error, e **ariError) bool { return errors.As(err, e) }
 
@@ -88,7 +93,7 @@ func (p *PBX) ownsTarget(tenant, uri string) bool {
 	case ch != "":
 		return p.calls.get(tenant, gateway.CallID(ch)) != nil
 	case br != "":
-		return p.calls.bridge(tenant, gateway.BridgeID(br)) != nil
+		return p.bridges.get(tenant, gateway.BridgeID(br)) != nil
 	}
 	return false
 }

@@ -8,10 +8,10 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
-// liveCallBytes measures the tracker's heap per live call, answered, with
+// liveCallBytes measures the call table's heap per live call, answered, with
 // two tags, as the worker holds it between events.
 func liveCallBytes(n int) float64 {
-	tr := newTracker("pbx1", "callgw", "acme")
+	tr := newCallTable("pbx1", "acme")
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -31,7 +31,7 @@ func liveCallBytes(n int) float64 {
 
 func TestLiveCallMemory(t *testing.T) {
 	per := liveCallBytes(20000)
-	t.Logf("tracker heap per live call: %.0f bytes", per)
+	t.Logf("call table heap per live call: %.0f bytes", per)
 	if per > 4096 {
 		t.Errorf("%.0f bytes per live call, budget 4 KiB of the worker's 16 KiB", per)
 	}

@@ -15,10 +15,10 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
-// feed runs the raw events of a recorded scenario through a tracker and
+// feed runs the raw events of a recorded scenario through a call table and
 // returns the CallAPI events, as the dispatcher would (inbound StasisStart
 // of an unknown channel adopted with m).
-func feed(t *testing.T, tr *tracker, raws []string, m *meta) []*gateway.Event {
+func feed(t *testing.T, tr *callTable, raws []string, m *meta) []*gateway.Event {
 	t.Helper()
 	var out []*gateway.Event
 	for _, r := range raws {
@@ -35,7 +35,7 @@ func feed(t *testing.T, tr *tracker, raws []string, m *meta) []*gateway.Event {
 	return out
 }
 
-func outbound(tr *tracker, id string, ourReason string) *call {
+func outbound(tr *callTable, id string, ourReason string) *call {
 	c := &call{
 		id: gateway.CallID(id), tenant: "acme", tags: []string{"sales-42"}, dir: gateway.Outbound,
 		to: "Local/x@callgw-test", state: gateway.StateDown, createdAt: time.Now(), ourReason: ourReason,
@@ -120,7 +120,7 @@ func TestNormalizeRecordings(t *testing.T) {
 		},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
-			tr := newTracker("pbx1", "callgwprobe", "acme")
+			tr := newCallTable("pbx1", "acme")
 			for _, id := range tc.calls {
 				outbound(tr, id, tc.ourReason)
 			}
@@ -181,7 +181,7 @@ func checkEnvelope(t *testing.T, evs []*gateway.Event, raws []string) {
 }
 
 func TestNormalizeInboundCreated(t *testing.T) {
-	tr := newTracker("pbx1", "callgw", "acme")
+	tr := newCallTable("pbx1", "acme")
 	evs := feed(t, tr, recorded["inbound-sip"][:1], &meta{tenant: "acme", dir: gateway.Inbound})
 	if len(evs) != 1 || evs[0].Type != gateway.EvCallCreated {
 		t.Fatalf("got %v", types(evs, ""))
@@ -197,7 +197,7 @@ func TestNormalizeInboundCreated(t *testing.T) {
 }
 
 func TestNormalizeDTMFAndTags(t *testing.T) {
-	tr := newTracker("pbx1", "callgwprobe", "acme")
+	tr := newCallTable("pbx1", "acme")
 	outbound(tr, "probe-D", "")
 	evs := feed(t, tr, recorded["dtmf-in"], nil)
 	var digits string
@@ -227,7 +227,7 @@ func TestNormalizeDTMFAndTags(t *testing.T) {
 }
 
 func TestNormalizeHardHangupCause(t *testing.T) {
-	tr := newTracker("pbx1", "callgw", "acme")
+	tr := newCallTable("pbx1", "acme")
 	outbound(tr, "c1", "")
 	ch := `"channel":{"id":"c1","name":"PJSIP/a-1","state":"Up"}`
 	evs := feed(t, tr, []string{
@@ -256,7 +256,7 @@ func TestNormalizeDialStatusCauses(t *testing.T) {
 		{"CHANUNAVAIL", 20, "Subscriber absent"},
 	} {
 		t.Run(tc.status, func(t *testing.T) {
-			tr := newTracker("pbx1", "callgw", "acme")
+			tr := newCallTable("pbx1", "acme")
 			outbound(tr, "x", "")
 			evs := feed(t, tr, []string{
 				`{"type":"Dial","dialstatus":"","peer":{"id":"x","name":"Local/a@b-1;1","state":"Down"}}`,
@@ -272,7 +272,7 @@ func TestNormalizeDialStatusCauses(t *testing.T) {
 }
 
 func TestReconcileSeenAndGone(t *testing.T) {
-	tr := newTracker("pbx1", "callgw", "acme")
+	tr := newCallTable("pbx1", "acme")
 	c := outbound(tr, "a", "")
 	outbound(tr, "b", "")
 	// a was never seen on the socket: the re-read announces it, answered.
@@ -304,7 +304,7 @@ func TestReconcileSeenAndGone(t *testing.T) {
 }
 
 func TestReconcileAdopt(t *testing.T) {
-	tr := newTracker("pbx1", "callgw", "acme")
+	tr := newCallTable("pbx1", "acme")
 	ch := &ariChannel{ID: "sim-1.1", Name: "PJSIP/x-1", State: "Up", Caller: ariCaller{Number: "100"},
 		Dialplan: ariDialplan{Exten: "200", AppName: "Stasis", AppData: "callgw,a,b"}}
 	evs := tr.handleSeen(ch, &meta{tenant: "acme", dir: gateway.Outbound, tags: []string{"t"}})
@@ -325,7 +325,7 @@ func TestReconcileAdopt(t *testing.T) {
 }
 
 func TestBridgeEvents(t *testing.T) {
-	tr := newTracker("pbx1", "callgw", "acme")
+	tr := newCallTable("pbx1", "acme")
 	evs := feed(t, tr, []string{
 		`{"type":"BridgeCreated","timestamp":"2026-11-25T14:16:20.538+0000","bridge":{"id":"br1","bridge_type":"mixing","name":"conf"}}`,
 		`{"type":"BridgeDestroyed","timestamp":"2026-11-25T14:16:21.538+0000","bridge":{"id":"br1","bridge_type":"mixing","name":"conf"}}`,
@@ -388,7 +388,7 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatal("decoded an event without a type")
 		}
 		ev.subject()
-		tr := newTracker("pbx1", "callgw", "acme")
+		tr := newCallTable("pbx1", "acme")
 		if ch, _ := ev.subject(); ch != "" {
 			outbound(tr, ch, "")
 		}
@@ -465,7 +465,7 @@ func TestARIRoute(t *testing.T) {
 // StasisStart, so that a command sent on the answer finds it in Stasis
 // (issue 15: TestOpRecord on Asterisk 22.10.1 got that 409).
 func TestAnsweredOnlyInStasis(t *testing.T) {
-	tr := newTracker("pbx1", "callgwprobe", "acme")
+	tr := newCallTable("pbx1", "acme")
 	c := outbound(tr, "probe-A", "normal")
 	c.toStasis = true
 	c.done = make(chan struct{})
@@ -499,7 +499,7 @@ func TestAnsweredOnlyInStasis(t *testing.T) {
 // (no ChannelDestroyed: the channel came from the dialplan). The call ends
 // as hung up by the far end, not as having left Stasis.
 func TestNormalizeFarEndBYE(t *testing.T) {
-	tr := newTracker("pbx1", "callgw", "acme")
+	tr := newCallTable("pbx1", "acme")
 	ch := `{"id":"pbx1-1796288126.4751","name":"PJSIP/sipp-00000013","state":"%s","protocol_id":"1-1@127.0.0.1","caller":{"name":"alice","number":"alice"},"connected":{"name":"","number":""},"accountcode":"","dialplan":{"context":"callgw-in","exten":"5550001","priority":2,"app_name":"Stasis","app_data":"callgw,5550001"},"creationtime":"2026-12-03T08:55:26.100+0000","language":"en"}`
 	raws := []string{
 		`{"type":"StasisStart","timestamp":"2026-12-03T08:55:26.101+0000","args":["5550001"],"channel":` + fmt.Sprintf(ch, "Ring") + `,"asterisk_id":"x","application":"callgw"}`,

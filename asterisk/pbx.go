@@ -123,12 +123,13 @@ func (c *Config) validate() error {
 // WebSocket for what happens. It implements gateway.PBX, and
 // gateway.CallControl, gateway.BridgeControl and gateway.MediaControl.
 type PBX struct {
-	cfg    Config
-	log    *zap.Logger
-	sink   gateway.EventSink
-	rest   *restClient
-	calls  *tracker
-	shards []chan item
+	cfg     Config
+	log     *zap.Logger
+	sink    gateway.EventSink
+	rest    *restClient
+	calls   *callTable   // the live calls; maps the ARI events
+	bridges *bridgeTable // the bridges created through callgw (calls.bridges)
+	shards  []chan item
 
 	running   atomic.Bool
 	connected atomic.Bool
@@ -163,9 +164,10 @@ func NewPBX(cfg Config, events gateway.EventSink) (*PBX, error) {
 		log:   cfg.Log.Named("asterisk").With(zap.String("node", string(cfg.Node)), zap.String("app", cfg.App)),
 		sink:  events,
 		rest:  newRESTClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConns),
-		calls: newTracker(cfg.Node, cfg.App, cfg.Tenant),
+		calls: newCallTable(cfg.Node, cfg.Tenant),
 		ready: make(chan struct{}),
 	}
+	p.bridges = p.calls.bridges
 	if cfg.Observer != nil {
 		p.rest.observe = cfg.Observer.ARIRequest
 		p.calls.onEnded = cfg.Observer.CallEnded
@@ -255,12 +257,7 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 		p.cleanup(ctx, c)
 		return nil, mapErr(op, err, "endpoint "+args.To, "")
 	}
-	p.calls.mu.Lock()
-	c.pending = false
-	if c.channel == "" {
-		c.channel = ch.Name
-	}
-	p.calls.mu.Unlock()
+	p.calls.settle(c, ch.Name)
 	log.Debug("originated", zap.String("to", args.To), zap.String("channel", ch.Name))
 	if args.Context != "" {
 		// A channel sent to the dialplan is not subscribed to the app:
@@ -290,9 +287,7 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 		}
 	}
 	log.Info("call not answered before the deadline, hanging up")
-	p.calls.mu.Lock()
-	c.why = ReasonTimeout
-	p.calls.mu.Unlock()
+	p.calls.timedOut(c)
 	p.calls.abandon(c)
 	p.cleanup(ctx, c)
 	return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "call "+string(id)+" was not answered in time and was hung up")
@@ -303,12 +298,7 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 func (p *PBX) cleanup(ctx context.Context, c *call) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.RequestTimeout)
 	defer cancel()
-	p.calls.mu.Lock()
-	if c.ourReason == "" {
-		c.ourReason = "normal"
-	}
-	c.pending = false
-	p.calls.mu.Unlock()
+	p.calls.cleaningUp(c)
 	err := p.rest.do(hctx, http.MethodDelete, "/channels/"+seg(string(c.id)), url.Values{"reason": {"normal"}}, nil, nil)
 	if ariStatus(err) == http.StatusNotFound {
 		p.verify(hctx, c.id)
