@@ -4,6 +4,12 @@
 // (media.go). It turns the ARI events of the calls and bridges it owns
 // into gateway.Events and publishes them through a gateway.EventSink.
 //
+// State: the live calls are held by a callTable (calls.go; its event
+// mapping in callevents.go), the bridges created through callgw by a
+// bridgeTable (bridgetable.go). Each owns its lock; the command paths
+// (originate.go, control.go, bridges.go, media.go) read and change calls
+// and bridges only through their methods.
+//
 // Invariants:
 //
 //   - Control: callgw controls only channels in its Stasis application.
@@ -32,7 +38,8 @@
 //     Asterisk as "<tenant>.<name>".
 //   - Memory: a call is a small struct, forgotten once it ended; a bounded
 //     ring of ended ids keeps late events from resurrecting it. A bridge
-//     created through callgw is a smaller one, forgotten once destroyed;
+//     created through callgw is a smaller one, forgotten once destroyed
+//     (with a ring of its own);
 //     playbacks and recordings take no memory.
 //   - Lifecycle: NewPBX does no I/O; Run owns every goroutine (event
 //     shards, WebSocket reader, keepalive, re-read) and stops them all
