@@ -13,6 +13,18 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
+// callReader is what keyed needs of the PBX: a call as it is now
+// (gateway.ENotFound once it ended).
+type callReader interface {
+	Call(ctx context.Context, tenant string, id gateway.CallID) (*gateway.Call, error)
+}
+
+// eventBus is what journalSink needs of the bus (*amqpbus.Bus).
+type eventBus interface {
+	PublishEvent(ctx context.Context, e *gateway.Event) error
+	PublishEventAsync(ctx context.Context, e *gateway.Event) (amqpbus.Confirm, error)
+}
+
 // keyed wraps a worker's executor with its journal (package journal): an
 // originate with an Idempotency-Key is journaled before it runs and answered
 // from the journal when it comes again (after a restart of this worker, or
@@ -20,7 +32,7 @@ import (
 // gateway.ActKeyLookup), and lookups are answered.
 type keyed struct {
 	node gateway.NodeID
-	pbx  gateway.PBX
+	pbx  callReader
 	next gateway.CommandHandler
 	log  *zap.Logger
 	j    *journal.Journal // set by Worker.Run before the bus runs
@@ -180,7 +192,7 @@ func (k *keyed) closeLost(ctx context.Context, sink gateway.EventSink) {
 // at a stop (the bus closed first) is published again after the restart
 // (closeLost).
 type journalSink struct {
-	bus *amqpbus.Bus
+	bus eventBus
 	k   *keyed
 }
 

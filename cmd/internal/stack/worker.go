@@ -4,7 +4,11 @@
 // domain service and the REST server with its event feed (restapi.Feed).
 // cmd/callgw and the benchmarks run the same wiring. Behaviour belongs in
 // the packages it wires, with their tests; what is here is wiring and the
-// order of startup and shutdown.
+// order of startup and shutdown, tested here. One piece of behaviour stays
+// here, with its tests (idempotency_test.go): the worker's use of its
+// idempotency journal (idempotency.go), which joins the journal's file, the
+// bus and the PBX and so belongs to no single one of them (gateway does no
+// I/O).
 package stack
 
 import (

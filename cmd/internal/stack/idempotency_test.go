@@ -1,0 +1,459 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/amqpbus"
+	"github.com/callgw/callgw/asterisk/journal"
+	"github.com/callgw/callgw/gateway"
+)
+
+// fakeCalls is the PBX as keyed sees it: the calls that are up.
+type fakeCalls struct {
+	mu  sync.Mutex
+	up  map[gateway.CallID]*gateway.Call
+	err error // when set, every read fails with it (ARI away)
+}
+
+func (f *fakeCalls) Call(_ context.Context, tenant string, id gateway.CallID) (*gateway.Call, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	c := f.up[id]
+	if c == nil || c.Tenant != tenant {
+		return nil, gateway.Errorf(gateway.ENotFound, "call %s not found", id)
+	}
+	cc := *c
+	return &cc, nil
+}
+
+func (f *fakeCalls) set(c *gateway.Call) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.up == nil {
+		f.up = map[gateway.CallID]*gateway.Call{}
+	}
+	f.up[c.ID] = c
+}
+
+func (f *fakeCalls) drop(id gateway.CallID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.up, id)
+}
+
+// fakeExec is the executor behind keyed: it counts the commands it ran and
+// answers with reply (or places the call on calls when reply is nil).
+type fakeExec struct {
+	mu    sync.Mutex
+	ran   []*gateway.Command
+	reply func(cmd *gateway.Command) *gateway.Reply
+}
+
+func (f *fakeExec) Handle(_ context.Context, cmd *gateway.Command) *gateway.Reply {
+	f.mu.Lock()
+	f.ran = append(f.ran, cmd)
+	f.mu.Unlock()
+	return f.reply(cmd)
+}
+
+func (f *fakeExec) runs() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.ran)
+}
+
+const testNode gateway.NodeID = "pbx1"
+
+// newKeyed returns a keyed over a journal at path ("" memory only) whose
+// executor places the call on calls and answers it.
+func newKeyed(t *testing.T, path, boot string, calls *fakeCalls) (*keyed, *fakeExec) {
+	t.Helper()
+	j, err := journal.Open(path, time.Hour, boot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = j.Close() })
+	exec := &fakeExec{reply: func(cmd *gateway.Command) *gateway.Reply {
+		c := &gateway.Call{ID: cmd.CallID, Node: testNode, Tenant: cmd.Tenant, State: gateway.StateUp, Direction: gateway.Outbound}
+		calls.set(c)
+		return gateway.OKReply(cmd.ID, testNode, c)
+	}}
+	return &keyed{node: testNode, pbx: calls, next: exec, log: zap.NewNop(), j: j, now: time.Now}, exec
+}
+
+func originate(id string, callID gateway.CallID, key string) *gateway.Command {
+	return &gateway.Command{ID: id, Action: gateway.ActCallOriginate, Tenant: "acme", CallID: callID, IdempotencyKey: key,
+		Args: json.RawMessage(`{"to":"PJSIP/100"}`)}
+}
+
+func lookup(commandID string) *gateway.Command {
+	args, _ := json.Marshal(gateway.KeyLookupArgs{CommandID: commandID})
+	return &gateway.Command{ID: "lk-" + commandID, Action: gateway.ActKeyLookup, Tenant: "acme", Args: args}
+}
+
+func callOf(t *testing.T, r *gateway.Reply) gateway.Call {
+	t.Helper()
+	var c gateway.Call
+	if err := r.Decode(&c); err != nil {
+		t.Fatalf("reply %+v: %v", r, err)
+	}
+	return c
+}
+
+func code(r *gateway.Reply) gateway.Code {
+	if r.OK || r.Error == nil {
+		return ""
+	}
+	return r.Error.Code
+}
+
+// TestKeyedPassesThrough: what is not a keyed originate runs as it is,
+// every time, and is not journaled; a command without tenant gets the
+// default one.
+func TestKeyedPassesThrough(t *testing.T) {
+	expired := originate("c-exp", "call-exp", "k")
+	expired.Deadline = time.Now().Add(-time.Second)
+	for _, tc := range []struct {
+		name string
+		cmd  func() *gateway.Command
+	}{
+		{"other action", func() *gateway.Command {
+			return &gateway.Command{ID: "c-h", Action: gateway.ActCallHangup, Tenant: "acme", CallID: "call-1"}
+		}},
+		{"originate without key", func() *gateway.Command { return originate("c-nokey", "call-nokey", "") }},
+		{"originate without call id", func() *gateway.Command { return originate("c-noid", "", "k") }},
+		{"expired", func() *gateway.Command { c := *expired; return &c }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
+			for range 2 {
+				if r := k.Handle(context.Background(), tc.cmd()); !r.OK {
+					t.Fatalf("reply %+v", r)
+				}
+			}
+			if exec.runs() != 2 {
+				t.Fatalf("executor ran %d times, want 2 (not answered from the journal)", exec.runs())
+			}
+			if n := k.j.Len(); n != 0 {
+				t.Fatalf("journal holds %d records, want 0", n)
+			}
+		})
+	}
+	t.Run("default tenant", func(t *testing.T) {
+		k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
+		k.Handle(context.Background(), &gateway.Command{ID: "c", Action: gateway.ActCallHangup, CallID: "x"})
+		if got := exec.ran[0].Tenant; got != gateway.DefaultTenant {
+			t.Fatalf("tenant %q, want %q", got, gateway.DefaultTenant)
+		}
+	})
+}
+
+// TestKeyedOriginateOnce: a copy of a keyed originate does not run again;
+// it is answered from the journal with the call as it is now, with the
+// recorded refusal, or with the recorded end, and a lookup finds it.
+func TestKeyedOriginateOnce(t *testing.T) {
+	ctx := context.Background()
+	t.Run("up", func(t *testing.T) {
+		calls := &fakeCalls{}
+		k, exec := newKeyed(t, "", "boot1", calls)
+		first := k.Handle(ctx, originate("c1", "call-1", "k1"))
+		calls.set(&gateway.Call{ID: "call-1", Node: testNode, Tenant: "acme", State: gateway.StateRinging})
+		again := k.Handle(ctx, originate("c1", "call-1", "k1"))
+		if exec.runs() != 1 {
+			t.Fatalf("executor ran %d times, want 1", exec.runs())
+		}
+		if !first.OK || !again.OK || again.ID != "c1" {
+			t.Fatalf("replies %+v, %+v", first, again)
+		}
+		if st := callOf(t, again).State; st != gateway.StateRinging {
+			t.Fatalf("copy answered with state %q, want the call as it is now (ringing)", st)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
+		exec.reply = func(cmd *gateway.Command) *gateway.Reply {
+			return gateway.ErrReply(cmd.ID, testNode, gateway.Errorf(gateway.EInvalid, "no such endpoint"))
+		}
+		k.Handle(ctx, originate("c1", "call-1", "k1"))
+		again := k.Handle(ctx, originate("c1", "call-1", "k1"))
+		if exec.runs() != 1 || code(again) != gateway.EInvalid {
+			t.Fatalf("runs %d, copy %+v: want 1 run and the recorded refusal", exec.runs(), again)
+		}
+	})
+	t.Run("retryable failure runs again", func(t *testing.T) {
+		k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
+		exec.reply = func(cmd *gateway.Command) *gateway.Reply {
+			return gateway.ErrReply(cmd.ID, testNode, gateway.Errorf(gateway.ENodeUnavailable, "ARI down"))
+		}
+		k.Handle(ctx, originate("c1", "call-1", "k1"))
+		k.Handle(ctx, originate("c1", "call-1", "k1"))
+		if exec.runs() != 2 {
+			t.Fatalf("executor ran %d times, want 2 (a retryable failure is not remembered)", exec.runs())
+		}
+	})
+	t.Run("ended", func(t *testing.T) {
+		calls := &fakeCalls{}
+		k, exec := newKeyed(t, "", "boot1", calls)
+		bus := &fakeBus{}
+		sink := &journalSink{bus: bus, k: k}
+		k.Handle(ctx, originate("c1", "call-1", "k1"))
+		calls.drop("call-1")
+		if err := sink.PublishEvent(ctx, hangupEvent("call-1", 17)); err != nil {
+			t.Fatal(err)
+		}
+		again := k.Handle(ctx, originate("c1", "call-1", "k1"))
+		c := callOf(t, again)
+		if exec.runs() != 1 || c.State != gateway.StateEnded || c.Hangup == nil || c.Hangup.Cause != 17 {
+			t.Fatalf("runs %d, copy %+v: want the recorded end (cause 17)", exec.runs(), c)
+		}
+	})
+	t.Run("ARI away", func(t *testing.T) {
+		calls := &fakeCalls{}
+		k, _ := newKeyed(t, "", "boot1", calls)
+		k.Handle(ctx, originate("c1", "call-1", "k1"))
+		calls.err = gateway.Errorf(gateway.ENodeUnavailable, "ARI down")
+		if r := k.Handle(ctx, originate("c1", "call-1", "k1")); code(r) != gateway.ENodeUnavailable {
+			t.Fatalf("copy %+v, want node_unavailable (cannot tell now)", r)
+		}
+	})
+	t.Run("still running", func(t *testing.T) {
+		calls := &fakeCalls{}
+		k, exec := newKeyed(t, "", "boot1", calls)
+		started, release := make(chan struct{}), make(chan struct{})
+		placed := exec.reply
+		exec.reply = func(cmd *gateway.Command) *gateway.Reply {
+			close(started)
+			<-release
+			return placed(cmd)
+		}
+		done := make(chan *gateway.Reply)
+		go func() { done <- k.Handle(ctx, originate("c1", "call-1", "k1")) }()
+		<-started
+		copyRep := k.Handle(ctx, originate("c1", "call-1", "k1"))
+		var res gateway.KeyLookup
+		if err := k.Handle(ctx, lookup("c1")).Decode(&res); err != nil {
+			t.Fatal(err)
+		}
+		close(release)
+		if r := <-done; !r.OK {
+			t.Fatalf("first %+v", r)
+		}
+		if code(copyRep) != gateway.EOutcomeUnknown {
+			t.Fatalf("copy while running %+v, want outcome_unknown", copyRep)
+		}
+		if !res.Found || !res.Running {
+			t.Fatalf("lookup while running %+v, want found and running", res)
+		}
+	})
+}
+
+// TestKeyedInterrupted: an originate begun by an earlier process of this
+// worker (it died meanwhile) is answered with its call when the call is
+// up, with conflict when not; that answer is recorded for every later copy.
+func TestKeyedInterrupted(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		up     bool
+		wantOK bool
+		code   gateway.Code
+	}{
+		{"call up", true, true, ""},
+		{"call not up", false, false, gateway.EConflict},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "w.journal")
+			j, err := journal.Open(path, time.Hour, "boot1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec, err := j.Begin(originate("c1", "call-1", "k1")); err != nil || rec != nil {
+				t.Fatalf("begin: %v %v", rec, err)
+			}
+			if err := j.Close(); err != nil { // the worker died with the originate running
+				t.Fatal(err)
+			}
+			calls := &fakeCalls{}
+			if tc.up {
+				calls.set(&gateway.Call{ID: "call-1", Node: testNode, Tenant: "acme", State: gateway.StateUp})
+			}
+			k, exec := newKeyed(t, path, "boot2", calls)
+			r := k.Handle(ctx, originate("c1", "call-1", "k1"))
+			if exec.runs() != 0 || r.OK != tc.wantOK || code(r) != tc.code {
+				t.Fatalf("runs %d, reply %+v: want ok=%v code %q", exec.runs(), r, tc.wantOK, tc.code)
+			}
+			// Settled: a later copy gets the same even once the call is gone.
+			calls.drop("call-1")
+			again := k.Handle(ctx, originate("c1", "call-1", "k1"))
+			if again.OK != tc.wantOK || code(again) != tc.code {
+				t.Fatalf("later copy %+v, want the recorded answer", again)
+			}
+		})
+	}
+}
+
+// TestKeyedLookup: ActKeyLookup answers from the journal.
+func TestKeyedLookup(t *testing.T) {
+	ctx := context.Background()
+	k, _ := newKeyed(t, "", "boot1", &fakeCalls{})
+	if r := k.Handle(ctx, &gateway.Command{ID: "lk", Action: gateway.ActKeyLookup, Tenant: "acme", Args: json.RawMessage(`{}`)}); code(r) != gateway.EInvalid {
+		t.Fatalf("lookup without command_id %+v, want invalid_argument", r)
+	}
+	var res gateway.KeyLookup
+	if err := k.Handle(ctx, lookup("nope")).Decode(&res); err != nil || res.Found {
+		t.Fatalf("unknown: %+v %v, want not found", res, err)
+	}
+	k.Handle(ctx, originate("c1", "call-1", "k1"))
+	if err := k.Handle(ctx, lookup("c1")).Decode(&res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Found || res.Running || res.Reply == nil || !res.Reply.OK || res.Reply.ID != "c1" {
+		t.Fatalf("known: %+v, want found with the call's reply", res)
+	}
+	other := lookup("c1")
+	other.Tenant = "other"
+	if err := k.Handle(ctx, other).Decode(&res); err != nil || res.Found {
+		t.Fatalf("another tenant's lookup: %+v %v, want not found", res, err)
+	}
+}
+
+// TestCloseLost: after a start, the journaled calls that are not up and
+// whose end was never recorded get one call.hangup (reason lost), recorded
+// so that the next start publishes none; calls up get none.
+func TestCloseLost(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.journal")
+	j, err := journal.Open(path, time.Hour, "boot1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []gateway.CallID{"call-gone", "call-up", "call-ended"} {
+		cmd := originate("c-"+string(id), id, "k")
+		if _, err := j.Begin(cmd); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Finish(cmd, gateway.OKReply(cmd.ID, testNode, &gateway.Call{ID: id, Tenant: "acme", Tags: []string{"t1"}})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Ended("call-ended", gateway.Hangup{Cause: 16}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := &fakeCalls{}
+	calls.set(&gateway.Call{ID: "call-up", Tenant: "acme", State: gateway.StateUp})
+	k, _ := newKeyed(t, path, "boot2", calls)
+	bus := &fakeBus{}
+	sink := &journalSink{bus: bus, k: k}
+	k.closeLost(ctx, sink)
+	k.closeLost(ctx, sink)
+	evs := bus.events()
+	if len(evs) != 1 {
+		t.Fatalf("published %d events, want 1 (call-gone, once): %+v", len(evs), evs)
+	}
+	e := evs[0]
+	var hd gateway.HangupData
+	if err := json.Unmarshal(e.Data, &hd); err != nil {
+		t.Fatal(err)
+	}
+	if e.Type != gateway.EvCallHangup || e.CallID != "call-gone" || e.Tenant != "acme" || hd.Reason != "lost" || len(e.Tags) != 1 {
+		t.Fatalf("event %+v data %+v", e, hd)
+	}
+}
+
+// TestJournalSink: a call.hangup is recorded in the journal once the
+// broker took it, not when publishing failed; async, once confirmed.
+func TestJournalSink(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		async    bool
+		fail     error // of the publish
+		failWait error // of the confirm
+		recorded bool
+	}{
+		{"published", false, nil, nil, true},
+		{"publish failed", false, errors.New("broker away"), nil, false},
+		{"async confirmed", true, nil, nil, true},
+		{"async publish failed", true, errors.New("broker away"), nil, false},
+		{"async nacked", true, nil, errors.New("nack"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := &fakeCalls{}
+			k, _ := newKeyed(t, "", "boot1", calls)
+			k.Handle(ctx, originate("c1", "call-1", "k1"))
+			calls.drop("call-1")
+			bus := &fakeBus{fail: tc.fail, failWait: tc.failWait}
+			sink := &journalSink{bus: bus, k: k}
+			e := hangupEvent("call-1", 17)
+			if tc.async {
+				c, err := sink.PublishEventAsync(ctx, e)
+				if err == nil && c != nil {
+					_ = c.Wait(ctx)
+				}
+			} else {
+				_ = sink.PublishEvent(ctx, e)
+			}
+			rec, err := k.j.Get("acme", "c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.Hangup != nil; got != tc.recorded {
+				t.Fatalf("hang-up recorded %v, want %v", got, tc.recorded)
+			}
+		})
+	}
+}
+
+func hangupEvent(id gateway.CallID, cause int) *gateway.Event {
+	data, _ := json.Marshal(gateway.HangupData{Hangup: gateway.Hangup{Cause: cause}, Reason: "remote"})
+	return &gateway.Event{ID: "e-" + string(id), Type: gateway.EvCallHangup, Tenant: "acme", CallID: id, Data: data}
+}
+
+// fakeBus records the events published; fail fails the publish, failWait
+// the confirm of an async one.
+type fakeBus struct {
+	mu             sync.Mutex
+	evs            []*gateway.Event
+	fail, failWait error
+}
+
+func (b *fakeBus) PublishEvent(_ context.Context, e *gateway.Event) error {
+	if b.fail != nil {
+		return b.fail
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.evs = append(b.evs, e)
+	return nil
+}
+
+func (b *fakeBus) PublishEventAsync(ctx context.Context, e *gateway.Event) (amqpbus.Confirm, error) {
+	if err := b.PublishEvent(ctx, e); err != nil {
+		return nil, err
+	}
+	return confirmFunc(func(context.Context) error { return b.failWait }), nil
+}
+
+func (b *fakeBus) events() []*gateway.Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]*gateway.Event(nil), b.evs...)
+}
+
+type confirmFunc func(context.Context) error
+
+func (f confirmFunc) Wait(ctx context.Context) error { return f(ctx) }
