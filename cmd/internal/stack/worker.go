@@ -18,12 +18,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/asterisk"
@@ -60,9 +60,9 @@ func JournalPath(dir, prefix, node string) string {
 }
 
 // openJournal opens the worker's journal and starts pruning it (every
-// tenth of the window, at most every 10 minutes) until ctx ends. Run closes
-// it once everything stopped.
-func (w *Worker) openJournal(ctx context.Context, g *errgroup.Group) error {
+// tenth of the window, at most every 10 minutes) until ctx ends, counted
+// in wg. Run closes it once everything stopped.
+func (w *Worker) openJournal(ctx context.Context, wg *sync.WaitGroup) error {
 	window := w.cfg.IdempotencyWindow
 	if window <= 0 {
 		window = 24 * time.Hour
@@ -78,13 +78,15 @@ func (w *Worker) openJournal(ctx context.Context, g *errgroup.Group) error {
 	} else {
 		w.log.Warn("idempotency journal in memory only (no state directory): a retry after this worker's restart may place a second call")
 	}
-	g.Go(func() error {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		t := time.NewTicker(min(window/10, 10*time.Minute))
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
-				return nil
+				return
 			case <-t.C:
 				if n, err := j.Prune(); err != nil {
 					w.log.Warn("idempotency journal: prune failed", zap.Error(err))
@@ -93,7 +95,7 @@ func (w *Worker) openJournal(ctx context.Context, g *errgroup.Group) error {
 				}
 			}
 		}
-	})
+	}()
 	return nil
 }
 
@@ -155,74 +157,146 @@ func (w *Worker) Register(r prometheus.Registerer) error {
 	return registerPBX(r, w.pbx)
 }
 
-// Run runs the worker until ctx ends, then shuts down in order: announce
-// draining and stop taking shared work, wait for the commands in flight
-// (bounded by DrainTimeout) while still serving the node's own queue (its
-// calls stay controllable: the gateway routes to a draining node), then
-// announce node.down with the last heartbeat, let the bus finish and ack
-// what is left, and only then close ARI.
+// Run runs the worker until ctx ends (or one of its parts fails), then
+// stops it in order (see stop). Run owns every part's context and is the
+// only one to cancel them, in the stop's order; no part stops another.
 func (w *Worker) Run(ctx context.Context) error {
-	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBus()
-	pbxCtx, stopPBX := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopPBX()
-	g, gctx := errgroup.WithContext(context.Background())
-	annCtx, stopAnn := context.WithCancel(context.WithoutCancel(ctx)) // stopped after Drain
+	// Each part lives until the stop ends it; none inherits ctx.
+	base := context.WithoutCancel(ctx)
+	annCtx, stopAnn := context.WithCancel(base)
+	busCtx, stopBus := context.WithCancel(base)
+	pbxCtx, stopPBX := context.WithCancel(base) // also the ops endpoint and the journal's pruning
 	defer stopAnn()
-	if err := w.openJournal(pbxCtx, g); err != nil {
+	defer stopBus()
+	defer stopPBX()
+	// failed ends when a part fails: the worker stops at once, without
+	// draining (its commands cannot complete).
+	failed, fail := context.WithCancelCause(context.Background())
+	defer fail(nil)
+	var (
+		errMu    sync.Mutex
+		firstErr error
+	)
+	report := func(err error) {
+		if err == nil {
+			return
+		}
+		errMu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
+		fail(err)
+	}
+	var pbxParts, busPart, annParts sync.WaitGroup
+	if err := w.openJournal(pbxCtx, &pbxParts); err != nil {
 		return err
 	}
-	g.Go(func() error {
-		defer stopBus()
-		return w.pbx.Run(pbxCtx)
-	})
-	g.Go(func() error {
-		defer stopPBX()
-		return w.bus.Run(busCtx)
-	})
-	g.Go(func() error {
+	pbxParts.Add(2)
+	go func() {
+		defer pbxParts.Done()
+		err := w.pbx.Run(pbxCtx)
+		report(err)
+		fail(errors.New("ARI adapter stopped")) // before the stop: a failure
+	}()
+	go func() {
+		defer pbxParts.Done()
+		report(serveOps(pbxCtx, w.cfg.MetricsAddr, w.metrics, w.Ready, w.log))
+	}()
+	busPart.Add(1)
+	go func() {
+		defer busPart.Done()
+		err := w.bus.Run(busCtx)
+		report(err)
+		fail(errors.New("bus stopped"))
+	}()
+	annParts.Add(1)
+	go func() {
+		defer annParts.Done()
 		if err := w.bus.Ready(annCtx); err != nil || !w.awaitServing(annCtx) {
-			stopBus() // shutting down before the broker answered
-			return nil
+			return // stopping before the broker answered
 		}
 		w.log.Info("worker up", zap.String("ari", w.cfg.ARIURL), zap.String("app", w.cfg.ARIApp))
-		g.Go(func() error {
+		annParts.Add(1)
+		go func() {
+			defer annParts.Done()
 			if w.pbx.Ready(annCtx) == nil {
 				w.keys.closeLost(annCtx, w.sink)
 			}
-			return nil
-		})
-		err := w.ann.Run(annCtx)
-		stopBus() // after the last heartbeat: drain in-flight commands, close
-		return err
-	})
-	g.Go(func() error {
-		return serveOps(pbxCtx, w.cfg.MetricsAddr, w.metrics, w.Ready, w.log)
-	})
-	g.Go(func() error {
-		select {
-		case <-ctx.Done():
-			w.log.Info("worker draining")
-			w.ann.Drain()
-			w.bus.StopAny()
-			dctx, cancel := context.WithTimeout(gctx, DrainTimeout)
-			if !w.work.Wait(dctx) && gctx.Err() == nil {
-				w.log.Warn("commands still running after the drain timeout", zap.Int64("commands", w.work.Running()))
-			}
-			cancel()
-			stopAnn()
-		case <-gctx.Done():
-			stopAnn()
-			stopBus()
-		}
-		return nil
-	})
-	err := g.Wait()
+		}()
+		report(w.ann.Run(annCtx))
+	}()
+
+	graceful := true
+	select {
+	case <-ctx.Done():
+	case <-failed.Done():
+		graceful = false
+	}
+	stop(failed, stopSteps{
+		log:              w.log,
+		drainTimeout:     DrainTimeout,
+		announceDraining: w.ann.Drain,
+		stopAny:          w.bus.StopAny,
+		waitInFlight:     w.work.Wait,
+		running:          w.work.Running,
+		announceDown:     func() { stopAnn(); annParts.Wait() },
+		closeBus:         func() { stopBus(); busPart.Wait() },
+		closeARI:         func() { stopPBX(); pbxParts.Wait() },
+	}, graceful)
 	if cerr := w.keys.j.Close(); cerr != nil {
 		w.log.Warn("idempotency journal not closed cleanly", zap.Error(cerr))
 	}
+	errMu.Lock()
+	err := firstErr
+	errMu.Unlock()
 	w.log.Info("worker stopped", zap.Error(err))
 	return err
+}
+
+// stopSteps are the steps of a worker's stop; each returns once done.
+type stopSteps struct {
+	log          *zap.Logger
+	drainTimeout time.Duration
+	// announceDraining makes the heartbeats say draining: gateways send
+	// the node no new calls but still route commands for its calls.
+	announceDraining func()
+	// stopAny stops taking shared work (the any-node queue).
+	stopAny func()
+	// waitInFlight waits for the commands in flight (false: ctx ended
+	// first); running counts them.
+	waitInFlight func(ctx context.Context) bool
+	running      func() int64
+	// announceDown stops the announcer, which publishes node.down with
+	// the last heartbeat.
+	announceDown func()
+	// closeBus stops the bus: it finishes and acks what is left, then
+	// closes its connection.
+	closeBus func()
+	// closeARI stops the ARI adapter (and the ops endpoint).
+	closeARI func()
+}
+
+// stop runs a worker's stop in order: announce draining, stop taking
+// shared work, wait for the commands in flight (bounded by
+// s.drainTimeout, or until failed ends) while the node's own queue is still
+// served (its calls stay controllable), then announce node.down, close the
+// bus, and only then close ARI. A stop after a failure (graceful false)
+// skips the drain: the commands in flight cannot complete.
+func stop(failed context.Context, s stopSteps, graceful bool) {
+	if graceful {
+		s.log.Info("worker draining")
+		s.announceDraining()
+		s.stopAny()
+		dctx, cancel := context.WithTimeout(failed, s.drainTimeout)
+		if !s.waitInFlight(dctx) && failed.Err() == nil {
+			s.log.Warn("commands still running after the drain timeout", zap.Int64("commands", s.running()))
+		}
+		cancel()
+	}
+	s.announceDown()
+	s.closeBus()
+	s.closeARI()
 }
 
 // connName is an AMQP connection name, with the deployment's prefix when
