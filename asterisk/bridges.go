@@ -41,7 +41,8 @@ func (p *PBX) bridgeGone(ctx context.Context, id gateway.BridgeID) {
 }
 
 // snapshotBridge is the CallAPI view of bridge b as ARI reports it.
-func (p *PBX) snapshotBridge(b *bridgeRec, ab *ariBridge) *gateway.Bridge {
+func (p *PBX) snapshotBridge(rec *bridgeRec, ab *ariBridge) *gateway.Bridge {
+	b := p.bridges.copyOf(rec)
 	out := &gateway.Bridge{ID: b.id, Node: p.cfg.Node, Tenant: b.tenant, Type: b.typ, Name: b.name, Calls: []gateway.CallID{}, CreatedAt: b.createdAt}
 	if ab != nil {
 		for _, c := range ab.Channels {

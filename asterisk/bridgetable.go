@@ -158,6 +158,13 @@ func (t *bridgeTable) handleGone(id gateway.BridgeID) []*gateway.Event {
 	return compact([]*gateway.Event{t.goneLocked(id, at, nil)})
 }
 
+// copyOf returns a copy of b, read under the table's lock.
+func (t *bridgeTable) copyOf(b *bridgeRec) bridgeRec {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return *b
+}
+
 // settle records that POST /bridges answered for b, with the type and
 // creation time Asterisk reports (kept as they were when empty).
 func (t *bridgeTable) settle(b *bridgeRec, typ string, createdAt time.Time) {
