@@ -682,20 +682,31 @@ func (b *bench) soak(ctx context.Context) error {
 	// lifecycle), then the settle time that lets the command runners of
 	// the scenarios before exit; only then the "before" snapshot.
 	warm := min(soakWarmup, n/4)
+	lifecycles := func(ops int) window {
+		return closedLoop(ctx, b.o.ChurnInflight, 24*time.Hour, int64(ops), opTimeout, func(ctx context.Context, _ int, _ int64) error {
+			return e.lifecycle(ctx, sub)
+		})
+	}
+	// settle waits for the calls to end and the worker's idle command
+	// runners to exit (they outlive a burst by runnerIdle, 10 s, by design:
+	// a warm pool): the steady state a reading is about.
+	settle := func() error {
+		if err := b.waitCalls(ctx, 0, time.Minute); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(soakSettle):
+			return nil
+		}
+	}
 	b.log.Info("soak warm-up", zap.Int("lifecycles", warm))
-	w := closedLoop(ctx, b.o.ChurnInflight, 24*time.Hour, int64(warm), opTimeout, func(ctx context.Context, _ int, _ int64) error {
-		return e.lifecycle(ctx, sub)
-	})
-	if w.Errors > 0 {
+	if w := lifecycles(warm); w.Errors > 0 {
 		return fmt.Errorf("soak warm-up: %d of %d lifecycles failed; first: %v", w.Errors, warm, w.FirstErr)
 	}
-	if err := b.waitCalls(ctx, 0, time.Minute); err != nil {
+	if err := settle(); err != nil {
 		return err
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(soakSettle):
 	}
 	if s.Worker[0], s.Gateway[0], err = b.snapshot(ctx, "soak-before"); err != nil {
 		return err
@@ -706,9 +717,7 @@ func (b *bench) soak(ctx context.Context) error {
 	var first error
 	start := time.Now()
 	for half, ops := range []int{n / 2, n - n/2} {
-		w := closedLoop(ctx, b.o.ChurnInflight, 24*time.Hour, int64(ops), opTimeout, func(ctx context.Context, _ int, _ int64) error {
-			return e.lifecycle(ctx, sub)
-		})
+		w := lifecycles(ops)
 		s.Calls, s.Errors = s.Calls+w.OK, s.Errors+w.Errors
 		if w.FirstErr != nil && first == nil {
 			first = w.FirstErr
@@ -726,16 +735,8 @@ func (b *bench) soak(ctx context.Context) error {
 		}
 	}
 	s.CallsPerS = float64(s.Calls) / time.Since(start).Seconds()
-	if err := b.waitCalls(ctx, 0, time.Minute); err != nil {
+	if err := settle(); err != nil {
 		return err
-	}
-	// After the worker's idle command runners had time to exit (they
-	// outlive a burst by runnerIdle, 10 s, by design: a warm pool), then a
-	// GC: the steady state the target asks about, not the tail of the load.
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(soakSettle):
 	}
 	if s.Worker[1], s.Gateway[1], err = b.snapshot(ctx, "soak-after"); err != nil {
 		return err
