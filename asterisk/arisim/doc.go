@@ -58,4 +58,9 @@
 // they happen; a WebSocket that falls more than sendQueue events behind is disconnected and logged,
 // never silently thinned. Timers (dialplan steps, playback durations, ring timeouts) run through
 // Server.after and die with Close or Restart.
+//
+// Long files: dialplan.go is the reference dialplan's extensions, one
+// behaviour each, side by side; routes.go (over 1,000 lines) still
+// dispatches every ARI path with switch statements and is to be rewritten
+// on net/http's ServeMux patterns (issue 11, not done yet).
 package arisim

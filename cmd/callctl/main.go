@@ -11,6 +11,10 @@
 // `callctl help` lists every command; `callctl <command> --help` its flags.
 // The gateway is --url or CALLGW_URL (default http://127.0.0.1:8080); the
 // token is --token, CALLGW_TOKEN, or the one `callctl login` saved.
+//
+// Long files: commands.go (over 500 lines) is the table of commands, one
+// short function per CallAPI operation, kept in one place like the API it
+// mirrors.
 package main
 
 import (

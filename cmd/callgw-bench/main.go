@@ -13,6 +13,10 @@
 //	make bench         # the full run, with the soak and CPU profiles
 //
 // All traffic stays on 127.0.0.1.
+//
+// Long files: bench.go is the scenarios in run order and clients.go the
+// contenders' load generators; each is a list of similar, independent
+// pieces that read best side by side.
 package main
 
 import (
