@@ -2,7 +2,6 @@ package amqpbus
 
 import (
 	"context"
-	"encoding/json"
 	"hash/fnv"
 	"time"
 
@@ -46,7 +45,7 @@ func (b *Bus) PublishEventAsync(ctx context.Context, e *gateway.Event) (Confirm,
 	if e == nil || e.ID == "" || e.Type == "" {
 		return nil, gateway.Invalid("event", "an event needs an id and a type")
 	}
-	body, err := json.Marshal(e)
+	body, err := encodeEvent(e)
 	if err != nil {
 		return nil, gateway.Wrap(gateway.EInternal, op, err, "unencodable event")
 	}
