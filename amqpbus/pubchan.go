@@ -228,11 +228,6 @@ func (w *pubWaiter) check() (pubResult, bool) {
 	return pubResult{}, false
 }
 
-func (pc *pubChan) send(exchange, key string, mandatory bool, msg amqp.Publishing, quiet bool) (*pubWaiter, error) {
-	w := &pubWaiter{msgID: msg.MessageId, done: make(chan pubResult, 1), quiet: quiet}
-	return w, pc.sendWaiter(exchange, key, mandatory, msg, w)
-}
-
 // sendWaiter publishes msg with w as its waiter (w.msgID = msg.MessageId).
 func (pc *pubChan) sendWaiter(exchange, key string, mandatory bool, msg amqp.Publishing, w *pubWaiter) error {
 	pc.mu.Lock()
@@ -274,7 +269,7 @@ func (b *Bus) publish(ctx context.Context, op, exchange, key string, mandatory b
 
 // publishOn is publish, returning the channel used and the publish's
 // waiter. A request's publish (c not nil, single reply) is quiet: see
-// pubChan.verdict.
+// pubWaiter.check.
 func (b *Bus) publishOn(ctx context.Context, op, exchange, key string, mandatory bool, msg amqp.Publishing, c *call) (*pubChan, *pubWaiter, error) {
 	return b.publishVia(ctx, op, (*session).channel, exchange, key, mandatory, msg, c)
 }
@@ -282,27 +277,46 @@ func (b *Bus) publishOn(ctx context.Context, op, exchange, key string, mandatory
 // publishVia is publishOn on the pooled channel that pick chooses: the
 // next in turn (session.channel) or a fixed slot (session.channelAt).
 func (b *Bus) publishVia(ctx context.Context, op string, pick func(*session) (*pubChan, error), exchange, key string, mandatory bool, msg amqp.Publishing, c *call) (*pubChan, *pubWaiter, error) {
+	// A request asks for the confirm once it has its reply: only failures
+	// wake it before (one goroutine hand-off less).
+	w := &pubWaiter{msgID: msg.MessageId, done: make(chan pubResult, 1), quiet: c != nil && !c.multi}
+	var bind func(*pubChan)
+	if c != nil {
+		bind = func(pc *pubChan) {
+			b.pending.bind(c, pc)
+			// A channel that died before this bind may have said so:
+			// from now on only pc's death concerns c.
+			select {
+			case <-c.lost:
+			default:
+			}
+		}
+	}
+	pc, err := b.publishWaiter(ctx, op, pick, exchange, key, mandatory, msg, w, bind)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pc, w, nil
+}
+
+// publishWaiter writes msg with w as its waiter on the channel pick
+// chooses, waiting (until ctx ends) for a connection and for the broker to
+// unblock it, and trying again on another channel when the one picked is
+// gone. bind, when not nil, is called with the channel just before the
+// write (to tie the requests waiting for a reply to it).
+func (b *Bus) publishWaiter(ctx context.Context, op string, pick func(*session) (*pubChan, error), exchange, key string, mandatory bool, msg amqp.Publishing, w *pubWaiter, bind func(*pubChan)) (*pubChan, error) {
 	for attempt := 0; ; attempt++ {
 		s, err := b.waitSession(ctx, op)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		pc, err := pick(s)
 		if err == nil {
-			if c != nil {
-				b.pending.bind(c, pc)
-				// A channel that died before this bind may have said so:
-				// from now on only pc's death concerns c.
-				select {
-				case <-c.lost:
-				default:
-				}
+			if bind != nil {
+				bind(pc)
 			}
-			var w *pubWaiter
-			// A request asks for the confirm once it has its reply: only
-			// failures wake it before (one goroutine hand-off less).
-			if w, err = pc.send(exchange, key, mandatory, msg, c != nil && !c.multi); err == nil {
-				return pc, w, nil
+			if err = pc.sendWaiter(exchange, key, mandatory, msg, w); err == nil {
+				return pc, nil
 			}
 		}
 		// Nothing was sent: the channel or the connection is gone. Wait
@@ -310,15 +324,15 @@ func (b *Bus) publishVia(ctx context.Context, op string, pick func(*session) (*p
 		if s.ctx.Err() != nil || s.conn.IsClosed() {
 			attempt--
 			if !gateway.Sleep(ctx, 5*time.Millisecond) {
-				return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
+				return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
 			}
 			continue
 		}
 		if attempt >= 3 || ctx.Err() != nil {
-			return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
+			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
 		}
 		if !gateway.Sleep(ctx, b.cfg.ReconnectMin/4) {
-			return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
+			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
 		}
 	}
 }

@@ -272,36 +272,14 @@ func (r *cmdRoute) message(live []*queued, now time.Time) (*queuedMsg, error) {
 // an unblocked broker) until ctx ends. Each item's request is bound to the
 // channel first, so that it learns of the channel's death.
 func (r *cmdRoute) publish(ctx context.Context, op string, live []*queued, m *queuedMsg) error {
-	b := r.b
-	for attempt := 0; ; attempt++ {
-		s, err := b.waitSession(ctx, op)
-		if err != nil {
-			return err
+	pick := func(s *session) (*pubChan, error) { return s.channelAt(r.slot) }
+	_, err := r.b.publishWaiter(ctx, op, pick, r.x, r.key, true, m.msg, m.w, func(pc *pubChan) {
+		for _, q := range live {
+			r.b.pending.bind(q.c, pc)
+			q.written.Store(true)
 		}
-		pc, err := s.channelAt(r.slot)
-		if err == nil {
-			for _, q := range live {
-				b.pending.bind(q.c, pc)
-				q.written.Store(true)
-			}
-			if err = pc.sendWaiter(r.x, r.key, true, m.msg, m.w); err == nil {
-				return nil
-			}
-		}
-		if s.ctx.Err() != nil || s.conn.IsClosed() {
-			attempt--
-			if !gateway.Sleep(ctx, 5*time.Millisecond) {
-				return gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
-			}
-			continue
-		}
-		if attempt >= 3 {
-			return gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
-		}
-		if !gateway.Sleep(ctx, b.cfg.ReconnectMin/4) {
-			return gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
-		}
-	}
+	})
+	return err
 }
 
 // drain fails everything queued as not sent and gives back the slot
