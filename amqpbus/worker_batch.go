@@ -241,15 +241,9 @@ func (f *replyFlusher) publish(to string, reps []*gateway.Reply) {
 		log.Error("cannot encode replies", zap.Error(err))
 		return
 	}
-	// As for a single reply (worker.reply): not confirmed, not mandatory,
-	// waiting only while the broker blocks us.
 	ctx, cancel := context.WithTimeout(f.w.runCtx, 5*time.Second)
 	defer cancel()
-	if _, err := f.w.b.waitSession(ctx, "amqpbus.reply"); err != nil {
-		log.Warn("replies not sent", zap.Int("replies", len(reps)), zap.Error(err))
-		return
-	}
-	if err := f.ch.Publish("", to, false, false, msg); err != nil {
+	if err := f.w.sendReply(ctx, f.ch, to, msg); err != nil {
 		log.Warn("replies not sent", zap.Int("replies", len(reps)), zap.Error(err))
 	}
 }

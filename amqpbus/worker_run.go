@@ -241,24 +241,28 @@ func (w *worker) reply(ctx context.Context, d amqp.Delivery, rep *gateway.Reply,
 		log.Error("cannot encode reply", zap.Error(err))
 		return
 	}
-	// Published on the channel the command came from (not in confirm
-	// mode), like any direct reply-to server: a direct reply cannot be
-	// stored or rerouted, so a confirm would say nothing useful; a reply
-	// lost with the connection is answered again from the memory when
-	// the requester retries. Not mandatory: a requester that went away
-	// is not an error here. Still waits while the broker blocks us.
+	ch, _ := d.Acknowledger.(*amqp.Channel)
+	if err := w.sendReply(ctx, ch, d.ReplyTo, msg); err != nil {
+		log.Warn("reply not sent", zap.Error(err))
+	}
+}
+
+// sendReply publishes a reply message to a requester's reply_to, on ch
+// (the channel the command came from) or, without one, on the pool.
+// Not in confirm mode, like any direct reply-to server: a direct reply
+// cannot be stored or rerouted, so a confirm would say nothing useful; a
+// reply lost with the connection is answered again from the memory when
+// the requester retries. Not mandatory: a requester that went away is not
+// an error here. Still waits (until ctx ends) while the broker blocks us.
+func (w *worker) sendReply(ctx context.Context, ch *amqp.Channel, to string, msg amqp.Publishing) error {
 	if _, err := w.b.waitSession(ctx, "amqpbus.reply"); err != nil {
-		log.Warn("reply not sent", zap.Error(err))
-		return
+		return err
 	}
-	if ch, ok := d.Acknowledger.(*amqp.Channel); ok {
-		err = ch.Publish("", d.ReplyTo, false, false, msg)
-	} else {
-		_, err = w.b.publish(ctx, "amqpbus.reply", "", d.ReplyTo, false, msg, nil)
+	if ch != nil {
+		return ch.Publish("", to, false, false, msg)
 	}
-	if err != nil {
-		log.Warn("reply not sent", zap.Error(err))
-	}
+	_, err := w.b.publish(ctx, "amqpbus.reply", "", to, false, msg, nil)
+	return err
 }
 
 func replyTimeout(cmd *gateway.Command) time.Duration {
