@@ -13,21 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// needTool fails under CI (.ci/run installs every tool) and skips
-// elsewhere when a tool is missing.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true (.ci/run installs it): %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
+	"github.com/callgw/callgw/internal/testenv"
+)
 
 func run(t *testing.T, timeout time.Duration, dir, name string, args ...string) string {
 	t.Helper()
@@ -47,7 +35,7 @@ func run(t *testing.T, timeout time.Duration, dir, name string, args ...string) 
 // The metrics they name are checked against a running process by
 // cmd/callgw TestDevOpsMetrics.
 func TestAlertRules(t *testing.T) {
-	promtool := needTool(t, "promtool")
+	promtool := testenv.NeedTool(t, "promtool")
 	out := run(t, time.Minute, ".", promtool, "check", "rules", "prometheus/callgw-alerts.yml")
 	t.Log(out)
 }

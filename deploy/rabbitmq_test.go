@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/internal/testenv"
+
 	"github.com/google/uuid"
 
 	"github.com/callgw/callgw/amqpbus"
@@ -24,7 +26,7 @@ import (
 // tenant's events from a durable queue of its own and is refused anything
 // else.
 func TestRabbitMQDefinitions(t *testing.T) {
-	ctl := needTool(t, "rabbitmqctl")
+	ctl := testenv.NeedTool(t, "rabbitmqctl")
 	raw, err := os.ReadFile("rabbitmq/definitions.json")
 	if err != nil {
 		t.Fatal(err)

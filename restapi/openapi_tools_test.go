@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // The generators and linters openapi.json is checked with, pinned. .ci/run
@@ -22,20 +24,6 @@ const (
 	redoclyCLI         = "@redocly/cli@2.77.0"
 	externalToolBudget = 5 * time.Minute
 )
-
-// needTool fails under CI (the CI installs every tool) and skips elsewhere
-// when a tool is missing.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true (.ci/run installs it): %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 func runTool(t *testing.T, ctx context.Context, dir string, name string, args ...string) []byte {
 	t.Helper()
@@ -57,7 +45,7 @@ func TestOpenAPIGeneratesGoClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go run of a pinned generator: not in -short")
 	}
-	goBin := needTool(t, "go")
+	goBin := testenv.NeedTool(t, "go")
 	ctx, cancel := context.WithTimeout(context.Background(), externalToolBudget)
 	defer cancel()
 	dir := t.TempDir()
@@ -93,7 +81,7 @@ func TestOpenAPIRedoclyLint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs npx: not in -short")
 	}
-	npx := needTool(t, "npx")
+	npx := testenv.NeedTool(t, "npx")
 	ctx, cancel := context.WithTimeout(context.Background(), externalToolBudget)
 	defer cancel()
 	spec, err := filepath.Abs("openapi.json")
