@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/internal/testenv"
+
 	"github.com/callgw/callgw/callapi"
 )
 
@@ -75,7 +77,7 @@ func (d *webDriver) call(method, path string, body any) map[string]any {
 func startBrowser(t *testing.T) *webDriver {
 	t.Helper()
 	chrome, driverBin := browserTools(t)
-	port := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
+	port := strings.TrimPrefix(testenv.FreeAddr(t), "127.0.0.1:")
 	cmd := exec.Command(driverBin, "--port="+port)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callgw/callgw/internal/testenv"
 
 	"github.com/google/uuid"
 
@@ -35,16 +36,6 @@ func (l *lockedBuf) String() string {
 	return l.b.String()
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // devProcess is `callgw dev` run in-process on free ports and a
 // run-unique prefix.
 type devProcess struct {
@@ -56,8 +47,8 @@ func startDevProcess(t *testing.T) *devProcess {
 	t.Helper()
 	url := brokerURL(t)
 	prefix := "m" + uuid.NewString()[:8] + "."
-	d := &devProcess{ops: freeAddr(t)}
-	simAddr := freeAddr(t)
+	d := &devProcess{ops: testenv.FreeAddr(t)}
+	simAddr := testenv.FreeAddr(t)
 	d.sim = "http://" + simAddr
 	ctx, cancel := context.WithCancel(context.Background())
 	d.ctx = ctx

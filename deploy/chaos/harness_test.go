@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/internal/testenv"
+
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/callgw/callgw/amqpbus"
@@ -98,16 +100,6 @@ func needBroker(t *testing.T, url string) {
 		t.Skipf("RabbitMQ not reachable at %s:%d: %v", uri.Host, uri.Port, err)
 	}
 	_ = c.Close()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func randHex(n int) string {
@@ -237,7 +229,7 @@ func startSystem(t *testing.T, o sysOpts) *system {
 		}
 	})
 	for _, n := range o.nodes {
-		s.simAddr[n] = freeAddr(t)
+		s.simAddr[n] = testenv.FreeAddr(t)
 		s.sims[n] = &proc{t: t, name: "sim-" + n, log: filepath.Join(s.dir, "sim-"+n+".log"),
 			args: []string{"simulator", "--listen", s.simAddr[n], "--ari-user", "u", "--ari-password", "p", "--node-id", n, "--asterisk-id", n, "--log-level", "warn"}}
 		s.sims[n].start()
@@ -253,7 +245,7 @@ func startSystem(t *testing.T, o sysOpts) *system {
 		s.workers[n].start()
 	}
 	for i := range o.gateways {
-		addr := freeAddr(t)
+		addr := testenv.FreeAddr(t)
 		s.gwAddrs = append(s.gwAddrs, addr)
 		s.gws = append(s.gws, &proc{t: t, name: fmt.Sprintf("gateway%d", i), log: filepath.Join(s.dir, fmt.Sprintf("gateway%d.log", i)), args: []string{"gateway"},
 			env: []string{"CALLGW_AMQP_URL=" + strings.Join(s.urls, ","), "CALLGW_AMQP_PREFIX=" + s.prefix, "CALLGW_HTTP_ADDR=" + addr,

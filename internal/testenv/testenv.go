@@ -1,8 +1,9 @@
 // Package testenv holds what the tests of several packages need from the
-// machine they run on: external tools today. Tests only.
+// machine they run on: external tools, free ports. Tests only.
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -20,4 +21,16 @@ func NeedTool(t testing.TB, name string) string {
 		t.Skipf("%s not installed: %v", name, err)
 	}
 	return p
+}
+
+// FreeAddr returns a loopback address with a port free at the time of the
+// call, for a server a test starts.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
