@@ -187,7 +187,7 @@ func TestBatchKeepsPerCallOrder(t *testing.T) {
 	var qs []*queued
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for i := range per {
+	for range per {
 		for c := range calls {
 			cmd := cmdOf(gateway.ActCallHangup, fmt.Sprintf("call%d", c))
 			cmd.Deadline, _ = ctx.Deadline()
@@ -195,7 +195,6 @@ func TestBatchKeepsPerCallOrder(t *testing.T) {
 			q := &queued{cmd: cmd, c: gw.pending.add(cmd.ID, 1, false), w: &pubWaiter{msgID: cmd.ID, done: make(chan pubResult, 1), quiet: true}}
 			qs = append(qs, q)
 			r.enqueue(q) // in this order, as requests arriving one after the other
-			_ = i
 		}
 	}
 	for _, q := range qs {
