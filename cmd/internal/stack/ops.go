@@ -64,7 +64,7 @@ func registerPBX(r prometheus.Registerer, p *asterisk.PBX) error {
 	for _, c := range []prometheus.Collector{
 		counter("events_in_total", "ARI events received.", func(s asterisk.Stats) int64 { return s.EventsIn }),
 		counter("events_published_total", "CallAPI events published.", func(s asterisk.Stats) int64 { return s.EventsPublished }),
-		counter("events_dropped_total", "CallAPI events that could not be published.", func(s asterisk.Stats) int64 { return s.EventsDropped }),
+		counter("events_dropped_total", "ARI events dropped because their call's shard queue stayed full (EnqueueTimeout).", func(s asterisk.Stats) int64 { return s.EventsDropped }),
 		counter("publish_errors_total", "Event publishes that failed.", func(s asterisk.Stats) int64 { return s.PublishErrors }),
 		counter("decode_errors_total", "Undecodable ARI messages.", func(s asterisk.Stats) int64 { return s.DecodeErrors }),
 		counter("requests_abandoned_total", "ARI requests given up at their deadline.", func(s asterisk.Stats) int64 { return s.RequestsAbandoned }),
