@@ -59,8 +59,10 @@
 // never silently thinned. Timers (dialplan steps, playback durations, ring timeouts) run through
 // Server.after and die with Close or Restart.
 //
-// Long files: dialplan.go is the reference dialplan's extensions, one
-// behaviour each, side by side; routes.go (over 1,000 lines) still
-// dispatches every ARI path with switch statements and is to be rewritten
-// on net/http's ServeMux patterns (issue 11, not done yet).
+// Routing: routes.go is one table of every path and method of Asterisk's API description, served by
+// net/http's ServeMux through router.go, which answers unknown paths, wrong methods, OPTIONS and
+// trailing slashes as res_ari.c does; the handlers live in routes_*.go by resource.
+//
+// Long files: dialplan.go (over 500 lines) is the reference dialplan's extensions, one behaviour
+// each, side by side.
 package arisim

@@ -40,7 +40,8 @@ func (a *app) json() applicationJSON {
 	}
 }
 
-func sortedKeys(m map[string]bool) []string {
+// sortedKeys returns m's keys in order, never nil (a JSON list, not null).
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

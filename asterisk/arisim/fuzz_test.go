@@ -2,7 +2,9 @@ package arisim
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -67,7 +69,8 @@ func FuzzRoute(f *testing.F) {
 			return
 		}
 		w := httptest.NewRecorder()
-		s.route(w, method, splitPath(path), params{})
+		r := &http.Request{Method: method, URL: &url.URL{Path: "/ari/" + path}, Header: http.Header{}}
+		s.router.route(w, r, path, params{})
 		if w.Code < 200 || w.Code > 599 {
 			t.Fatalf("%s %s -> %d", method, path, w.Code)
 		}

@@ -93,6 +93,7 @@ type Server struct {
 	faults faults
 
 	handler http.Handler
+	router  *router // every ARI path and method (routes.go)
 }
 
 // New builds a simulator. It starts no goroutine until it is used; Close releases everything.
@@ -117,6 +118,7 @@ func New(cfg Config) *Server {
 		devices:    map[string]string{},
 		timers:     map[*time.Timer]struct{}{},
 	}
+	s.router = s.routes()
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s
 }
@@ -197,7 +199,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveInbound(w, r)
 		return
 	}
-	path, ok := strings.CutPrefix(r.URL.Path, "/ari/")
+	rel, ok := strings.CutPrefix(r.URL.EscapedPath(), "/ari/")
 	if !ok {
 		writeError(w, http.StatusNotFound, "Resource not found")
 		return
@@ -207,16 +209,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "Authentication required")
 		return
 	}
-	if path == "events" && r.Method == http.MethodGet {
-		s.serveEvents(w, r)
-		return
-	}
 	p, err := parseParams(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.route(w, r.Method, splitPath(path), p)
+	s.router.route(w, r, rel, p)
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -230,14 +228,6 @@ func (s *Server) authorized(r *http.Request) bool {
 	}
 	return subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User)) == 1 &&
 		subtle.ConstantTimeCompare([]byte(pw), []byte(s.cfg.Password)) == 1
-}
-
-func splitPath(p string) []string {
-	p = strings.Trim(p, "/")
-	if p == "" {
-		return nil
-	}
-	return strings.Split(p, "/")
 }
 
 // refuse hijacks the connection and closes it without an answer, as a refused or reset connection.
