@@ -25,16 +25,19 @@ const (
 	externalToolBudget = 5 * time.Minute
 )
 
-func runTool(t *testing.T, ctx context.Context, dir string, name string, args ...string) []byte {
+// runTool runs a tool and returns its standard output and its standard
+// error apart: what go run prints on stderr while it downloads ("go:
+// downloading …") must not end up in generated code.
+func runTool(t *testing.T, ctx context.Context, dir string, name string, args ...string) (stdout, stderr []byte) {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out.String(), errOut.String())
 	}
-	return out.Bytes()
+	return out.Bytes(), errOut.Bytes()
 }
 
 // TestOpenAPIGeneratesGoClient: oapi-codegen turns openapi.json into a
@@ -53,7 +56,7 @@ func TestOpenAPIGeneratesGoClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen := runTool(t, ctx, dir, goBin, "run", oapiCodegen, "-generate", "types,client,skip-prune", "-package", "callapiclient", spec)
+	gen, _ := runTool(t, ctx, dir, goBin, "run", oapiCodegen, "-generate", "types,client,skip-prune", "-package", "callapiclient", spec)
 	if !bytes.Contains(gen, []byte("func (c *Client) Originate(")) {
 		t.Fatalf("generated client has no Originate method (%d bytes)", len(gen))
 	}
@@ -88,7 +91,8 @@ func TestOpenAPIRedoclyLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := runTool(t, ctx, t.TempDir(), npx, "-y", redoclyCLI, "lint", "--format=summary", spec)
+	stdout, stderr := runTool(t, ctx, t.TempDir(), npx, "-y", redoclyCLI, "lint", "--format=summary", spec)
+	out := append(stdout, stderr...)
 	if bytes.Contains(out, []byte("error ")) || !bytes.Contains(out, []byte("valid")) {
 		t.Errorf("redocly lint:\n%s", out)
 	}
