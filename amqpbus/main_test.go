@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,35 +18,20 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// brokerURL is the shared test broker (CALLGW_AMQP_URL overrides it).
-func brokerURL() string {
-	if u := os.Getenv("CALLGW_AMQP_URL"); u != "" {
-		return strings.Split(u, ",")[0]
-	}
-	return "amqp://guest:guest@127.0.0.1:5672/"
-}
+// brokerURL is the shared test broker (testenv.BrokerURL).
+func brokerURL() string { return testenv.BrokerURL() }
 
 // needBroker fails (CI=true) or skips the test when the broker is absent.
 func needBroker(t testing.TB) {
 	t.Helper()
-	u, err := amqp.ParseURI(brokerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(u.Host, strconv.Itoa(u.Port)), 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("RabbitMQ not reachable at %s (CI=true: integration tests must run): %v", redact(brokerURL()), err)
-		}
-		t.Skipf("RabbitMQ not reachable at %s: %v", redact(brokerURL()), err)
-	}
-	_ = c.Close()
+	testenv.NeedBroker(t, brokerURL())
 }
 
 // env is one test's world on the shared broker: a unique prefix for every

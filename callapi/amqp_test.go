@@ -12,6 +12,7 @@ import (
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 func TestPatterns(t *testing.T) {
@@ -33,10 +34,9 @@ func TestPatterns(t *testing.T) {
 }
 
 func testBroker(t *testing.T) string {
-	u := os.Getenv("CALLGW_AMQP_URL")
-	if u == "" {
-		u = "amqp://guest:guest@127.0.0.1:5672/"
-	}
+	t.Helper()
+	u := testenv.BrokerURL()
+	testenv.NeedBroker(t, u)
 	return u
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/internal/testenv"
 	"github.com/callgw/callgw/restapi"
 )
 
@@ -33,16 +34,8 @@ import (
 // and is skipped on a developer machine.
 func brokerURL(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv("CALLGW_TEST_AMQP_URL")
-	if u == "" {
-		u = config.DefaultAMQPURL
-	}
-	if err := checkBroker(context.Background(), u); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("RabbitMQ is required under CI: %v", err)
-		}
-		t.Skipf("no RabbitMQ: %v", err)
-	}
+	u := testenv.BrokerURL()
+	testenv.NeedBroker(t, u)
 	return u
 }
 

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // TestClusterStartsAndStopsTwice runs scripts/cluster.sh as make cluster
@@ -46,7 +48,7 @@ func TestClusterStartsAndStopsTwice(t *testing.T) {
 			t.Fatalf("round %d: start said:\n%s", round, out)
 		}
 		for _, port := range []string{"5701", "5702", "5703"} {
-			needBroker(t, "amqp://guest:guest@127.0.0.1:"+port+"/")
+			testenv.NeedBroker(t, "amqp://guest:guest@127.0.0.1:"+port+"/")
 		}
 		run("stop")
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,12 +22,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/internal/testenv"
-
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // repoRoot is the module's root (the chaos package is two levels down:
@@ -82,24 +80,8 @@ func brokerURLs(t *testing.T) []string {
 		u = "amqp://guest:guest@127.0.0.1:5672/"
 	}
 	urls := strings.Split(u, ",")
-	needBroker(t, urls[0])
+	testenv.NeedBroker(t, urls[0])
 	return urls
-}
-
-func needBroker(t *testing.T, url string) {
-	t.Helper()
-	uri, err := amqp.ParseURI(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", uri.Host, uri.Port), 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("RabbitMQ not reachable at %s:%d (CI=true): %v", uri.Host, uri.Port, err)
-		}
-		t.Skipf("RabbitMQ not reachable at %s:%d: %v", uri.Host, uri.Port, err)
-	}
-	_ = c.Close()
 }
 
 func randHex(n int) string {

@@ -1,13 +1,49 @@
 // Package testenv holds what the tests of several packages need from the
-// machine they run on: external tools, free ports. Tests only.
+// machine they run on: the broker, external tools, free ports. Tests only.
 package testenv
 
 import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 )
+
+// DefaultBrokerURL is the local RabbitMQ that .ci/run starts.
+const DefaultBrokerURL = "amqp://guest:guest@127.0.0.1:5672/"
+
+// BrokerURL is the RabbitMQ the tests use: the first URL of
+// CALLGW_AMQP_URL (the variable callgw itself reads), or DefaultBrokerURL.
+func BrokerURL() string {
+	if u := os.Getenv("CALLGW_AMQP_URL"); u != "" {
+		return strings.Split(u, ",")[0]
+	}
+	return DefaultBrokerURL
+}
+
+// NeedBroker fails the test under CI=true (.ci/run starts the broker), and
+// skips it elsewhere, when nothing answers at url's address.
+func NeedBroker(t testing.TB, url string) {
+	t.Helper()
+	u, err := amqp.ParseURI(url)
+	if err != nil {
+		t.Fatalf("broker URL: %v", err)
+	}
+	addr := net.JoinHostPort(u.Host, strconv.Itoa(u.Port))
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("RabbitMQ not reachable at %s (CI=true: integration tests must run): %v", addr, err)
+		}
+		t.Skipf("RabbitMQ not reachable at %s: %v", addr, err)
+	}
+	_ = c.Close()
+}
 
 // NeedTool returns the path of the named program. A missing one fails the
 // test under CI=true (.ci/run installs every tool) and skips it elsewhere.

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callgw/callgw/amqpbus"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // startDev builds callgw and runs `callgw dev` on free ports and a
@@ -23,10 +24,8 @@ import (
 // gateway's URL and the prefix.
 func startDev(t *testing.T) (string, string) {
 	t.Helper()
-	amqpURL := os.Getenv("CALLGW_TEST_AMQP_URL")
-	if amqpURL == "" {
-		amqpURL = "amqp://guest:guest@127.0.0.1:5672/"
-	}
+	amqpURL := testenv.BrokerURL()
+	testenv.NeedBroker(t, amqpURL)
 	bin := filepath.Join(t.TempDir(), "callgw")
 	build := exec.Command("go", "build", "-o", bin, "github.com/callgw/callgw/cmd/callgw")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -103,7 +102,7 @@ func TestTourAgainstDev(t *testing.T) {
 		case "CALLGW_AMQP_PREFIX":
 			return prefix
 		case "CALLGW_AMQP_URL":
-			return os.Getenv("CALLGW_TEST_AMQP_URL")
+			return testenv.BrokerURL()
 		}
 		return ""
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 type syncBuf struct {
@@ -36,7 +37,8 @@ func (s *syncBuf) String() string {
 // TestPrintsMatchingEvents runs the example against the real broker: it
 // prints the events its pattern names and no others.
 func TestPrintsMatchingEvents(t *testing.T) {
-	url := "amqp://guest:guest@127.0.0.1:5672/"
+	url := testenv.BrokerURL()
+	testenv.NeedBroker(t, url)
 	prefix := "ex" + uuid.NewString()[:8] + "."
 	pub, err := amqpbus.New(amqpbus.Config{URLs: []string{url}, Prefix: prefix, ConnectionName: "callgw example test"})
 	if err != nil {
