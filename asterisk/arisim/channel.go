@@ -261,6 +261,19 @@ func (s *Server) findControl(id string) (*channel, error) {
 	return c, nil
 }
 
+// findActive is findControl, then stateInvalid: a channel in Stasis that can take media and
+// state operations.
+func (s *Server) findActive(id string) (*channel, error) {
+	c, err := s.findControl(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := stateInvalid(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // stateInvalid mirrors channel_state_invalid: Down, Reserved and Ringing channels refuse media/state ops.
 func stateInvalid(c *channel) error {
 	switch c.state {

@@ -33,6 +33,51 @@ type request struct {
 // path returns the {name} segment of the request's path.
 func (q *request) path(name string) string { return q.r.PathValue(name) }
 
+// onResource adapts a handler of the resource that the path's {name} segment names: find looks it
+// up (under s.mu), and a missing one is answered notFound before any parameter is checked, as
+// Asterisk's resource_*.c do.
+func onResource[T any](name string, find func(id string) *T, notFound error, fn func(http.ResponseWriter, *request, *T)) handlerFunc {
+	return func(w http.ResponseWriter, q *request) {
+		v := find(q.path(name))
+		if v == nil {
+			reply(w, nil, notFound)
+			return
+		}
+		fn(w, q, v)
+	}
+}
+
+var (
+	errNoVariableName   = errf(400, "Variable name is required")
+	errVariableNotFound = errf(404, "Provided variable was not found")
+)
+
+// getVariable serves GET …/variable: the "variable" parameter is required, and get reads it.
+func getVariable(w http.ResponseWriter, q *request, get func(name string) (string, error)) {
+	name := q.str("variable")
+	if name == "" {
+		reply(w, nil, errNoVariableName)
+		return
+	}
+	v, err := get(name)
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	reply(w, map[string]string{"value": v}, nil)
+}
+
+// setVariable serves POST …/variable: the "variable" parameter is required, and set sets it to
+// "value".
+func setVariable(w http.ResponseWriter, q *request, set func(name, value string) error) {
+	name := q.str("variable")
+	if name == "" {
+		reply(w, nil, errNoVariableName)
+		return
+	}
+	reply(w, nil, set(name, q.str("value")))
+}
+
 // methodOrder is Asterisk's enum ast_http_method order, which its Allow header follows.
 var methodOrder = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete}
 

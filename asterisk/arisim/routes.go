@@ -36,10 +36,10 @@ func (s *Server) routes() *router {
 
 	// applications.json
 	m.handle("GET /applications", s.listApplications)
-	m.handle("GET /applications/{applicationName}", s.getApplication)
-	m.handle("POST /applications/{applicationName}/subscription", s.subscribeApplication)
-	m.handle("DELETE /applications/{applicationName}/subscription", s.subscribeApplication)
-	m.handle("PUT /applications/{applicationName}/eventFilter", s.filterApplication)
+	m.handle("GET /applications/{applicationName}", s.onApp(s.getApplication))
+	m.handle("POST /applications/{applicationName}/subscription", s.onApp(s.subscribeApplication))
+	m.handle("DELETE /applications/{applicationName}/subscription", s.onApp(s.subscribeApplication))
+	m.handle("PUT /applications/{applicationName}/eventFilter", s.onApp(s.filterApplication))
 
 	// channels.json
 	m.handle("GET /channels", s.listChannels)
@@ -150,22 +150,11 @@ func (s *Server) getPing(w http.ResponseWriter, _ *request) {
 }
 
 func (s *Server) getGlobalVar(w http.ResponseWriter, q *request) {
-	name := q.str("variable")
-	if name == "" {
-		reply(w, nil, errf(400, "Variable name is required"))
-		return
-	}
-	reply(w, map[string]string{"value": s.globals[name]}, nil)
+	getVariable(w, q, func(name string) (string, error) { return s.globals[name], nil })
 }
 
 func (s *Server) setGlobalVar(w http.ResponseWriter, q *request) {
-	name := q.str("variable")
-	if name == "" {
-		reply(w, nil, errf(400, "Variable name is required"))
-		return
-	}
-	s.globals[name] = q.str("value")
-	reply(w, nil, nil)
+	setVariable(w, q, func(name, value string) error { s.globals[name] = value; return nil })
 }
 
 func (s *Server) info(only []string) map[string]any {
@@ -210,31 +199,21 @@ func (s *Server) listApplications(w http.ResponseWriter, _ *request) {
 	reply(w, out, nil)
 }
 
-// connectedApp returns the named application if a WebSocket serves it.
-func (s *Server) connectedApp(name string) (*app, error) {
-	a := s.apps[name]
-	if a == nil || a.conn == nil {
-		return nil, errf(404, "Application not found")
-	}
-	return a, nil
+// onApp adapts a handler of the application the path's {applicationName} names; one that no
+// WebSocket serves is 404 "Application not found".
+func (s *Server) onApp(fn func(http.ResponseWriter, *request, *app)) handlerFunc {
+	return onResource("applicationName", func(name string) *app {
+		if a := s.apps[name]; a != nil && a.conn != nil {
+			return a
+		}
+		return nil
+	}, errf(404, "Application not found"), fn)
 }
 
-func (s *Server) getApplication(w http.ResponseWriter, q *request) {
-	a, err := s.connectedApp(q.path("applicationName"))
-	if err != nil {
-		reply(w, nil, err)
-		return
-	}
-	reply(w, a.json(), nil)
-}
+func (s *Server) getApplication(w http.ResponseWriter, _ *request, a *app) { reply(w, a.json(), nil) }
 
 // subscribeApplication serves POST (subscribe) and DELETE (unsubscribe) of …/subscription.
-func (s *Server) subscribeApplication(w http.ResponseWriter, q *request) {
-	a, err := s.connectedApp(q.path("applicationName"))
-	if err != nil {
-		reply(w, nil, err)
-		return
-	}
+func (s *Server) subscribeApplication(w http.ResponseWriter, q *request, a *app) {
 	srcs := q.list("eventSource")
 	if len(srcs) == 0 {
 		reply(w, nil, errf(400, "Missing parameter eventSource"))
@@ -250,12 +229,7 @@ func (s *Server) subscribeApplication(w http.ResponseWriter, q *request) {
 }
 
 // filterApplication accepts an event filter and, like an Asterisk without filters set, ignores it.
-func (s *Server) filterApplication(w http.ResponseWriter, q *request) {
-	a, err := s.connectedApp(q.path("applicationName"))
-	if err != nil {
-		reply(w, nil, err)
-		return
-	}
+func (s *Server) filterApplication(w http.ResponseWriter, _ *request, a *app) {
 	reply(w, a.json(), nil)
 }
 

@@ -27,17 +27,9 @@ func (s *Server) postBridge(w http.ResponseWriter, q *request) {
 	reply(w, b.json(), nil)
 }
 
-// onBridge adapts a handler of the {bridgeId} of the path: a missing bridge is 404 "Bridge not
-// found", before any parameter is checked.
-func (s *Server) onBridge(fn func(w http.ResponseWriter, q *request, b *bridge)) handlerFunc {
-	return func(w http.ResponseWriter, q *request) {
-		b := s.bridges[q.path("bridgeId")]
-		if b == nil {
-			reply(w, nil, errBridgeNotFound)
-			return
-		}
-		fn(w, q, b)
-	}
+// onBridge adapts a handler of the path's {bridgeId}: 404 "Bridge not found" when it is missing.
+func (s *Server) onBridge(fn func(http.ResponseWriter, *request, *bridge)) handlerFunc {
+	return onResource("bridgeId", func(id string) *bridge { return s.bridges[id] }, errBridgeNotFound, fn)
 }
 
 func (s *Server) getBridge(w http.ResponseWriter, _ *request, b *bridge) { reply(w, b.json(), nil) }
@@ -128,25 +120,15 @@ func (s *Server) setVideoSource(w http.ResponseWriter, q *request, b *bridge) {
 }
 
 func (s *Server) getBridgeVar(w http.ResponseWriter, q *request, b *bridge) {
-	name := q.str("variable")
-	if name == "" {
-		reply(w, nil, errf(400, "Variable name is required"))
-		return
-	}
-	v, ok := b.vars[name]
-	if !ok {
-		reply(w, nil, errf(404, "Provided variable was not found"))
-		return
-	}
-	reply(w, map[string]string{"value": v}, nil)
+	getVariable(w, q, func(name string) (string, error) {
+		v, ok := b.vars[name]
+		if !ok {
+			return "", errVariableNotFound
+		}
+		return v, nil
+	})
 }
 
 func (s *Server) setBridgeVar(w http.ResponseWriter, q *request, b *bridge) {
-	name := q.str("variable")
-	if name == "" {
-		reply(w, nil, errf(400, "Variable name is required"))
-		return
-	}
-	b.vars[name] = q.str("value")
-	reply(w, nil, nil)
+	setVariable(w, q, func(name, value string) error { b.vars[name] = value; return nil })
 }

@@ -95,11 +95,11 @@ func (s *Server) recordChannel(w http.ResponseWriter, q *request) {
 }
 
 func (s *Server) getChannelVar(w http.ResponseWriter, q *request) {
-	s.handleGetVar(w, q.path("channelId"), q.params)
+	getVariable(w, q, func(name string) (string, error) { return s.channelVar(q.path("channelId"), name) })
 }
 
 func (s *Server) setChannelVar(w http.ResponseWriter, q *request) {
-	reply(w, nil, s.handleSetVar(q.path("channelId"), q.params))
+	setVariable(w, q, func(name, value string) error { return s.setChannelVarNow(q.path("channelId"), name, value) })
 }
 
 func (s *Server) continueChannel(w http.ResponseWriter, q *request) {
@@ -193,21 +193,15 @@ func (s *Server) hangupNow(c *channel, cause int) {
 
 // controlOp runs fn on a channel that must be in Stasis and in a media-capable state.
 func (s *Server) controlOp(id string, fn func(*channel) error) error {
-	c, err := s.findControl(id)
+	c, err := s.findActive(id)
 	if err != nil {
-		return err
-	}
-	if err := stateInvalid(c); err != nil {
 		return err
 	}
 	return fn(c)
 }
 
 func (s *Server) handleChannelPlay(w http.ResponseWriter, id, pbID string, p params) {
-	c, err := s.findControl(id)
-	if err == nil {
-		err = stateInvalid(c)
-	}
+	c, err := s.findActive(id)
 	if err == nil && p.num("skipms", 0) < 0 {
 		err = errf(400, "skipms cannot be negative")
 	}
@@ -246,32 +240,24 @@ func (s *Server) handleChannelRecord(w http.ResponseWriter, id string, p params)
 	writeJSON(w, http.StatusCreated, r.json(false))
 }
 
-func (s *Server) handleGetVar(w http.ResponseWriter, id string, p params) {
-	name := p.str("variable")
-	if name == "" {
-		reply(w, nil, errf(400, "Variable name is required"))
-		return
-	}
+// channelVar reads a channel variable, or one of the few dialplan functions the simulator knows.
+func (s *Server) channelVar(id, name string) (string, error) {
 	c := s.channels[id]
 	if c == nil {
-		reply(w, nil, errf(404, "Provided channel was not found"))
-		return
+		return "", errf(404, "Provided channel was not found")
 	}
 	if strings.HasSuffix(name, ")") {
 		v, ok := channelFunc(c, name)
 		if !ok {
-			reply(w, nil, errf(500, "Unable to read provided function"))
-			return
+			return "", errf(500, "Unable to read provided function")
 		}
-		reply(w, map[string]string{"value": v}, nil)
-		return
+		return v, nil
 	}
 	v, ok := c.vars[name]
 	if !ok {
-		reply(w, nil, errf(404, "Provided variable was not found"))
-		return
+		return "", errVariableNotFound
 	}
-	reply(w, map[string]string{"value": v}, nil)
+	return v, nil
 }
 
 // channelFunc evaluates the few dialplan functions the simulator knows.
@@ -297,16 +283,12 @@ func channelFunc(c *channel, f string) (string, bool) {
 	return "", false
 }
 
-func (s *Server) handleSetVar(id string, p params) error {
-	name := p.str("variable")
-	if name == "" {
-		return errf(400, "Variable name is required")
-	}
+// setChannelVarNow sets a channel variable, or CALLERID(num|name), on a channel in Stasis.
+func (s *Server) setChannelVarNow(id, name, value string) error {
 	c, err := s.findControl(id)
 	if err != nil {
 		return err
 	}
-	value := p.str("value")
 	if strings.HasSuffix(name, ")") {
 		switch name {
 		case "CALLERID(num)", "CALLERID(number)":
@@ -323,11 +305,8 @@ func (s *Server) handleSetVar(id string, p params) error {
 }
 
 func (s *Server) handleContinue(id string, p params) error {
-	c, err := s.findControl(id)
+	c, err := s.findActive(id)
 	if err != nil {
-		return err
-	}
-	if err := stateInvalid(c); err != nil {
 		return err
 	}
 	ctx, exten, prio := p.str("context"), p.str("extension"), int64(p.num("priority", 0))
@@ -387,11 +366,8 @@ func (s *Server) handleMove(id string, p params) error {
 }
 
 func (s *Server) handleRedirect(id string, p params) error {
-	c, err := s.findControl(id)
+	c, err := s.findActive(id)
 	if err != nil {
-		return err
-	}
-	if err := stateInvalid(c); err != nil {
 		return err
 	}
 	ep := p.str("endpoint")

@@ -14,16 +14,9 @@ var (
 	errNotInSession      = errf(409, "Recording not in session")
 )
 
-// onPlayback adapts a handler of the {playbackId} of the path.
-func (s *Server) onPlayback(fn func(w http.ResponseWriter, q *request, pb *playback)) handlerFunc {
-	return func(w http.ResponseWriter, q *request) {
-		pb := s.playbacks[q.path("playbackId")]
-		if pb == nil {
-			reply(w, nil, errPlaybackNotFound)
-			return
-		}
-		fn(w, q, pb)
-	}
+// onPlayback adapts a handler of the path's {playbackId}.
+func (s *Server) onPlayback(fn func(http.ResponseWriter, *request, *playback)) handlerFunc {
+	return onResource("playbackId", func(id string) *playback { return s.playbacks[id] }, errPlaybackNotFound, fn)
 }
 
 func (s *Server) getPlayback(w http.ResponseWriter, _ *request, pb *playback) {
@@ -60,16 +53,9 @@ func (s *Server) listStored(w http.ResponseWriter, _ *request) {
 	reply(w, out, nil)
 }
 
-// onStored adapts a handler of the stored {recordingName} of the path.
-func (s *Server) onStored(fn func(w http.ResponseWriter, q *request, st *storedRec)) handlerFunc {
-	return func(w http.ResponseWriter, q *request) {
-		st := s.stored[q.path("recordingName")]
-		if st == nil {
-			reply(w, nil, errRecordingNotFound)
-			return
-		}
-		fn(w, q, st)
-	}
+// onStored adapts a handler of the stored recording the path's {recordingName} names.
+func (s *Server) onStored(fn func(http.ResponseWriter, *request, *storedRec)) handlerFunc {
+	return onResource("recordingName", func(id string) *storedRec { return s.stored[id] }, errRecordingNotFound, fn)
 }
 
 func (s *Server) getStored(w http.ResponseWriter, _ *request, st *storedRec) {
@@ -128,16 +114,9 @@ func putLE32(b []byte, v uint32) {
 
 // ---- /recordings/live
 
-// onLive adapts a handler of the live {recordingName} of the path.
-func (s *Server) onLive(fn func(w http.ResponseWriter, q *request, r *liveRec)) handlerFunc {
-	return func(w http.ResponseWriter, q *request) {
-		r := s.liveRecs[q.path("recordingName")]
-		if r == nil {
-			reply(w, nil, errRecordingNotFound)
-			return
-		}
-		fn(w, q, r)
-	}
+// onLive adapts a handler of the live recording the path's {recordingName} names.
+func (s *Server) onLive(fn func(http.ResponseWriter, *request, *liveRec)) handlerFunc {
+	return onResource("recordingName", func(id string) *liveRec { return s.liveRecs[id] }, errRecordingNotFound, fn)
 }
 
 // inSession reports whether r records or is paused: pause and mute need one of those.
