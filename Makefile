@@ -13,6 +13,8 @@ COMMIT  ?= $(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -X main.version=$(TAG) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 FUZZTIME ?= 30s
+# staticcheck, pinned: unused code, deprecated APIs and suspicious expressions fail the build.
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-14s %s\n",$$1,$$2}'
@@ -28,17 +30,19 @@ dev: build ## run gateway + worker + simulated PBX against the local RabbitMQ
 	@./scripts/broker-check.sh
 	./$(BIN) dev
 
-test: ## gofmt check, go vet and every test (race detector on, real RabbitMQ)
+test: ## gofmt check, go vet, staticcheck and every test (race detector on, real RabbitMQ)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
+	$(STATICCHECK) $(PKGS)
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s: make fuzz FUZZTIME=5m)
 	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME)
 
-lint: ## gofmt check and go vet
+lint: ## gofmt check, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
 	$(GO) vet $(PKGS)
+	$(STATICCHECK) $(PKGS)
 
 bench-bus: ## amqpbus RPC against a bare amqp091-go loop, same run
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./amqpbus/

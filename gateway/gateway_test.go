@@ -145,16 +145,17 @@ func TestLocationsBounded(t *testing.T) {
 }
 
 func TestCommandIDDeterministic(t *testing.T) {
-	if CommandID("a", "k") != CommandID("a", "k") {
+	first, again := CommandID("a", "k"), CommandID("a", "k")
+	if first != again {
 		t.Fatal("same key, different ids")
 	}
-	if CommandID("a", "k") == CommandID("b", "k") {
+	if other := CommandID("b", "k"); first == other {
 		t.Fatal("tenants share ids")
 	}
-	if CommandID("a", "") == CommandID("a", "") {
+	if n1, n2 := CommandID("a", ""), CommandID("a", ""); n1 == n2 {
 		t.Fatal("no key, same ids")
 	}
-	if CallIDFor("x") != CallIDFor("x") {
+	if c1, c2 := CallIDFor("x"), CallIDFor("x"); c1 != c2 {
 		t.Fatal("call id not deterministic")
 	}
 }

@@ -2,7 +2,6 @@ package arisim
 
 import (
 	"encoding/json"
-	"strconv"
 	"time"
 )
 
@@ -209,5 +208,3 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -498,7 +498,7 @@ func cmdBridge(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 			return a.done(what, rest[1], rest[0])
 		case "play":
 			if len(rest) < 2 {
-				return fmt.Errorf("bridge play takes <bridge-id> <media>...")
+				return fmt.Errorf("bridge play takes <bridge-id> <media> [media...]")
 			}
 			return play(ctx, rest)
 		case "record":

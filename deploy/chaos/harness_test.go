@@ -1,8 +1,6 @@
 package chaos
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -817,31 +815,4 @@ func report(t *testing.T, r result) {
 			f.Close()
 		}
 	}
-}
-
-// tail returns the last lines of a process log containing s (debugging).
-func tail(path, s string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), s) {
-			lines = append(lines, sc.Text())
-		}
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(func() [][]byte {
-		var out [][]byte
-		for _, l := range lines {
-			out = append(out, []byte(l))
-		}
-		return out
-	}(), []byte("\n")))
 }
