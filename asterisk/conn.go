@@ -60,12 +60,8 @@ func (p *PBX) Run(ctx context.Context) error {
 		d := gateway.Backoff(attempt, p.cfg.ReconnectMin, p.cfg.ReconnectMax)
 		attempt++
 		p.log.Warn("ARI events websocket down", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("retry_in", d))
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !gateway.Sleep(ctx, d) {
 			return nil
-		case <-t.C:
 		}
 	}
 }
@@ -135,7 +131,7 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 func (p *PBX) awaitRegistered(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
 	defer cancel()
-	for d := time.Millisecond; ; d = min(2*d, 100*time.Millisecond) {
+	for attempt := 0; ; attempt++ {
 		err := p.rest.do(ctx, http.MethodGet, "/applications/"+seg(p.cfg.App), nil, nil, nil)
 		if err == nil {
 			return
@@ -144,13 +140,9 @@ func (p *PBX) awaitRegistered(ctx context.Context) {
 			p.log.Warn("checking the app registration failed", zap.Error(err))
 			return
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !gateway.Sleep(ctx, gateway.Backoff(attempt, 2*time.Millisecond, 100*time.Millisecond)) {
 			p.log.Warn("app not listed by Asterisk after connect", zap.Error(ctx.Err()))
 			return
-		case <-t.C:
 		}
 	}
 }
@@ -240,15 +232,8 @@ func (p *PBX) reconcile(ctx context.Context) {
 		if err = p.rest.do(ctx, http.MethodGet, "/channels", nil, nil, &chans); err == nil {
 			break
 		}
-		if ctx.Err() != nil {
+		if !gateway.Sleep(ctx, gateway.Backoff(attempt, 200*time.Millisecond, time.Second)) {
 			return
-		}
-		t := time.NewTimer(time.Duration(attempt) * 200 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
 		}
 	}
 	if err != nil {

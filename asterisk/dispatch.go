@@ -253,14 +253,10 @@ func (p *PBX) retryHangup(e *gateway.Event, first error) bool {
 	go func() {
 		defer wg.Done()
 		deadline := time.Now().Add(HangupRetryFor)
-		for d := 100 * time.Millisecond; ; d = min(2*d, 2*time.Second) {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+		for attempt := 0; ; attempt++ {
+			if !gateway.Sleep(ctx, gateway.Backoff(attempt, 100*time.Millisecond, 2*time.Second)) {
 				log.Error("stopping: call.hangup not published", zap.Error(first))
 				return
-			case <-t.C:
 			}
 			pctx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)
 			err := p.sink.PublishEvent(pctx, e)

@@ -9,11 +9,13 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/callgw/callgw/gateway"
 )
 
 // EventsExchange is the topic exchange subscribers bind their queues to
 // (preceded by the deployment's prefix, CALLGW_AMQP_PREFIX, if any).
-const EventsExchange = "callapi.events.routed"
+const EventsExchange = gateway.ExchangeEventsRouted
 
 // Pattern builds a topic pattern on an event's routing key
 // <tenant>.<node>.<resource>.<event>.<id>; an empty word matches any
@@ -27,22 +29,18 @@ func Pattern(tenant, node, resource, event, id string) string {
 		if s == "" {
 			w[i] = "*"
 		} else {
-			w[i] = keyWord(s)
+			w[i] = gateway.KeyWord(s)
 		}
 	}
 	return strings.Join(w, ".")
 }
 
 // TenantPattern is "<tenant>.#": every event of a tenant.
-func TenantPattern(tenant string) string { return keyWord(tenant) + ".#" }
-
-func keyWord(s string) string { return strings.NewReplacer(".", "_", "*", "_", "#", "_").Replace(s) }
+func TenantPattern(tenant string) string { return gateway.KeyWord(tenant) + ".#" }
 
 // TagPattern is "<tenant>.tag.<tag>": the events of the calls carrying a
-// tag, on every node.
-func TagPattern(tenant, tag string) string {
-	return keyWord(tenant) + ".tag." + keyWord(tag)
-}
+// tag, on every node (the key the gateway publishes the tag's copies with).
+func TagPattern(tenant, tag string) string { return gateway.TagKey(tenant, tag) }
 
 // QueueConfig describes a durable event queue of a customer application.
 type QueueConfig struct {
@@ -122,7 +120,7 @@ func ConsumeEvents(ctx context.Context, cfg QueueConfig, h EventHandler) error {
 		}
 		report(fmt.Errorf("callapi: queue %s: %w", cfg.Queue, err))
 		fails++
-		if sleep(ctx, backoff(fails-1, 200*time.Millisecond, 10*time.Second)) != nil {
+		if !gateway.Sleep(ctx, gateway.Backoff(fails-1, 200*time.Millisecond, 10*time.Second)) {
 			return nil
 		}
 	}

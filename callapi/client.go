@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/callgw/callgw/gateway"
 )
 
 // Client calls one gateway (or a load balancer in front of several). It is
@@ -138,7 +139,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (int, error) {
 		if !retryable || attempt >= c.retries || ctx.Err() != nil {
 			return status, lastErr
 		}
-		if err := sleep(ctx, backoff(attempt, c.backoffMin, c.backoffMax)); err != nil {
+		if !gateway.Sleep(ctx, gateway.Backoff(attempt, c.backoffMin, c.backoffMax)) {
 			return status, lastErr
 		}
 	}
@@ -220,27 +221,6 @@ func (c *Client) bearer(ctx context.Context) (string, error) {
 	}
 	c.token, c.exp = tok.AccessToken, time.Now().Add(time.Duration(tok.ExpiresIn)*time.Second)
 	return c.token, nil
-}
-
-// backoff is the wait before retry attempt+1: exponential from min,
-// capped at max, with full jitter in [d/2, d].
-func backoff(attempt int, lo, hi time.Duration) time.Duration {
-	d := lo << min(attempt, 16)
-	if d > hi || d <= 0 {
-		d = hi
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // errNoBody is returned when a 2xx answer that must carry a body had none.

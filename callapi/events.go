@@ -268,7 +268,10 @@ func (s *EventStream) retry(cause error) error {
 	if s.opt.OnReconnect != nil {
 		s.opt.OnReconnect(cause, s.fails)
 	}
-	return sleep(s.ctx, backoff(s.fails-1, s.c.backoffMin, 5*time.Second))
+	if !gateway.Sleep(s.ctx, gateway.Backoff(s.fails-1, s.c.backoffMin, 5*time.Second)) {
+		return s.ctx.Err()
+	}
+	return nil
 }
 
 func (s *EventStream) connected() bool {

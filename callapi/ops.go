@@ -215,7 +215,7 @@ func (c *Client) fetchToken(ctx context.Context, id, secret, scope string) (*Tok
 		if !retry || attempt >= c.retries || ctx.Err() != nil {
 			return nil, err
 		}
-		if sleep(ctx, backoff(attempt, c.backoffMin, c.backoffMax)) != nil {
+		if !gateway.Sleep(ctx, gateway.Backoff(attempt, c.backoffMin, c.backoffMax)) {
 			return nil, err
 		}
 	}

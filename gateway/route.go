@@ -19,9 +19,10 @@ func CommandKey(t Target, a Action) string {
 	return "cmd." + string(t) + "." + string(a)
 }
 
-// keyWord makes s usable as one word of a topic routing key: dots become
-// underscores; "*" and "#" too; empty becomes "_".
-func keyWord(s string) string {
+// KeyWord makes s usable as one word of a topic routing key: dots become
+// underscores; "*" and "#" too; empty becomes "_". Subscribers' patterns
+// (callapi.Pattern) spell their words with it.
+func KeyWord(s string) string {
 	if s == "" {
 		return "_"
 	}
@@ -31,12 +32,12 @@ func keyWord(s string) string {
 // EventKey is an event's routing key, always five words:
 // <tenant>.<node>.<resource>.<event>.<id>, e.g. acme.pbx1.call.hangup.4f7c….
 func EventKey(e *Event) string {
-	return keyWord(e.Tenant) + "." + keyWord(string(e.Node)) + "." +
-		keyWord(e.Type.Resource()) + "." + keyWord(e.Type.Name()) + "." + keyWord(e.SubjectID())
+	return KeyWord(e.Tenant) + "." + KeyWord(string(e.Node)) + "." +
+		KeyWord(e.Type.Resource()) + "." + KeyWord(e.Type.Name()) + "." + KeyWord(e.SubjectID())
 }
 
 // TagKey is the routing key of the copy of an event published for one of
 // its tags: <tenant>.tag.<tag>.
 func TagKey(tenant, tag string) string {
-	return keyWord(tenant) + ".tag." + keyWord(tag)
+	return KeyWord(tenant) + ".tag." + KeyWord(tag)
 }
