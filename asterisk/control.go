@@ -77,11 +77,13 @@ func (p *PBX) Hold(ctx context.Context, tenant string, id gateway.CallID, on boo
 }
 
 // Mute mutes (on) or unmutes the audio of a call in direction in, out or both.
+// An empty direction is left to ARI, whose default is both.
 func (p *PBX) Mute(ctx context.Context, tenant string, id gateway.CallID, direction string, on bool) error {
-	if direction == "" {
-		direction = "both"
+	q := url.Values{}
+	if direction != "" {
+		q.Set("direction", direction)
 	}
-	return p.chanOp(ctx, "asterisk.Mute", tenant, id, onOff(on), "/mute", url.Values{"direction": {direction}}, nil, nil)
+	return p.chanOp(ctx, "asterisk.Mute", tenant, id, onOff(on), "/mute", q, nil, nil)
 }
 
 // Default DTMF timing: Asterisk's own defaults (channels.json: between 100,

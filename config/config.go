@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/restapi"
 )
 
 // Defaults of the fixed options (DESIGN.md "Configuration").
 const (
-	DefaultAMQPURL  = "amqp://guest:guest@127.0.0.1:5672/"
-	DefaultHTTPAddr = ":8080"
-	DefaultARIApp   = "callgw"
+	DefaultAMQPURL = "amqp://guest:guest@127.0.0.1:5672/"
+	DefaultARIApp  = "callgw"
 	// DefaultSimAddr is where callgw dev's simulator listens: Asterisk's
 	// own ARI port, so that URLs look the same.
 	DefaultSimAddr = "127.0.0.1:8088"
@@ -280,17 +280,18 @@ func (c *Common) finish(raw commonRaw) error {
 }
 
 func (s *set) gateway(g *Gateway) {
-	s.str(&g.HTTPAddr, "http-addr", "CALLGW_HTTP_ADDR", DefaultHTTPAddr, "address the REST CallAPI listens on")
-	s.dur(&g.DefaultTimeout, "default-timeout", "CALLGW_DEFAULT_TIMEOUT", 5*time.Second, "deadline of a command when the request names none")
-	s.dur(&g.MaxTimeout, "max-timeout", "CALLGW_MAX_TIMEOUT", 60*time.Second, "longest deadline a request may ask for")
+	d := restapi.DefaultConfig() // the HTTP layer's own defaults, applied when a field is zero
+	s.str(&g.HTTPAddr, "http-addr", "CALLGW_HTTP_ADDR", d.Addr, "address the REST CallAPI listens on")
+	s.dur(&g.DefaultTimeout, "default-timeout", "CALLGW_DEFAULT_TIMEOUT", d.DefaultTimeout, "deadline of a command when the request names none")
+	s.dur(&g.MaxTimeout, "max-timeout", "CALLGW_MAX_TIMEOUT", d.MaxTimeout, "longest deadline a request may ask for")
 	s.str(&g.AuthClientsFile, "auth-clients-file", "CALLGW_AUTH_CLIENTS_FILE", "", "JSON file of OAuth2 clients; setting it turns token auth on (off: every request acts for tenant default)")
 	s.str(&g.AuthSigningKey, "auth-signing-key", "CALLGW_AUTH_SIGNING_KEY", "", "HS256 key of issued tokens, at least 32 bytes (required with auth)")
-	s.dur(&g.AuthTokenTTL, "auth-token-ttl", "CALLGW_AUTH_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
-	s.dur(&g.AuthMaxTokenLifetime, "auth-max-token-lifetime", "CALLGW_AUTH_MAX_TOKEN_LIFETIME", 12*time.Hour, "tokens living (exp - iat) or aged longer than this are refused, whatever they say; >= auth-token-ttl")
-	s.num(&g.AuthFailuresPerMinute, "auth-failures-per-minute", "CALLGW_AUTH_FAILURES_PER_MINUTE", 10, "failed token requests allowed per minute, per client id and per client address (past the burst: 429)")
-	s.num(&g.AuthFailureBurst, "auth-failure-burst", "CALLGW_AUTH_FAILURE_BURST", 10, "failed token requests allowed in a row before the per-minute rate applies")
-	s.num(&g.StreamsPerToken, "streams-per-token", "CALLGW_STREAMS_PER_TOKEN", 8, "open event streams (SSE and WebSocket) one token may hold; past it: 429")
-	s.num(&g.StreamsPerTenant, "streams-per-tenant", "CALLGW_STREAMS_PER_TENANT", 64, "open event streams (SSE and WebSocket) all tokens of one tenant may hold on this gateway; past it: 429")
+	s.dur(&g.AuthTokenTTL, "auth-token-ttl", "CALLGW_AUTH_TOKEN_TTL", d.Auth.TokenTTL, "lifetime of issued tokens")
+	s.dur(&g.AuthMaxTokenLifetime, "auth-max-token-lifetime", "CALLGW_AUTH_MAX_TOKEN_LIFETIME", d.Auth.MaxTokenLifetime, "tokens living (exp - iat) or aged longer than this are refused, whatever they say; >= auth-token-ttl")
+	s.num(&g.AuthFailuresPerMinute, "auth-failures-per-minute", "CALLGW_AUTH_FAILURES_PER_MINUTE", d.Auth.FailuresPerMinute, "failed token requests allowed per minute, per client id and per client address (past the burst: 429)")
+	s.num(&g.AuthFailureBurst, "auth-failure-burst", "CALLGW_AUTH_FAILURE_BURST", d.Auth.FailureBurst, "failed token requests allowed in a row before the per-minute rate applies")
+	s.num(&g.StreamsPerToken, "streams-per-token", "CALLGW_STREAMS_PER_TOKEN", d.Streams.PerToken, "open event streams (SSE and WebSocket) one token may hold; past it: 429")
+	s.num(&g.StreamsPerTenant, "streams-per-tenant", "CALLGW_STREAMS_PER_TENANT", d.Streams.PerTenant, "open event streams (SSE and WebSocket) all tokens of one tenant may hold on this gateway; past it: 429")
 	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
 	s.list(&g.CORSOrigins, "cors-origins", "CALLGW_CORS_ORIGINS", "browser origins (scheme://host[:port], comma-separated, or *) that may call the API and open the event streams")
 	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended); 0: off")
@@ -370,7 +371,7 @@ func (s *set) worker(w *Worker, nodeDefault, stateDefault string) {
 	s.str(&w.ARIPassword, "ari-password", "CALLGW_ARI_PASSWORD", "", "ARI password")
 	s.str(&w.ARIApp, "ari-app", "CALLGW_ARI_APP", DefaultARIApp, "Stasis application name")
 	s.str(&w.Tenant, "tenant", "CALLGW_TENANT", gateway.DefaultTenant, "tenant of inbound calls (the channel variable CALLGW_TENANT overrides)")
-	s.dur(&w.HeartbeatInterval, "heartbeat-interval", "CALLGW_HEARTBEAT_INTERVAL", 2*time.Second, "interval of node heartbeats; a node missing 3 is down")
+	s.dur(&w.HeartbeatInterval, "heartbeat-interval", "CALLGW_HEARTBEAT_INTERVAL", gateway.DefaultHeartbeatInterval, "interval of node heartbeats; a node missing 3 is down")
 	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", gateway.DefaultConcurrency, "commands run concurrently (commands for one call always run in order)")
 	s.str(&w.StateDir, "state-dir", "CALLGW_STATE_DIR", stateDefault, "directory of the worker's idempotency journal (node-local, kept across restarts; empty: memory only)")
 	s.dur(&w.IdempotencyWindow, "idempotency-window", "CALLGW_IDEMPOTENCY_WINDOW", 24*time.Hour, "how long a retry with the same Idempotency-Key is answered from the journal")

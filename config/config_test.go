@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/restapi"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -92,8 +95,33 @@ func TestDevDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Worker.NodeID != "pbx1" || d.HTTPAddr != DefaultHTTPAddr || d.Worker.ARIURL != "" || len(d.Worker.AMQPURLs) != 1 {
+	if d.Worker.NodeID != "pbx1" || d.HTTPAddr != ":8080" || d.Worker.ARIURL != "" || len(d.Worker.AMQPURLs) != 1 {
 		t.Fatalf("dev defaults: %+v", d)
+	}
+}
+
+// TestDefaultsAreTheComponents: with no flag and no variable, every setting
+// is the default of the package that applies it (restapi's, the worker's
+// heartbeat and concurrency), so that `callgw gateway -h` shows what a zero
+// field would become and the two cannot drift.
+func TestDefaultsAreTheComponents(t *testing.T) {
+	g, err := LoadGateway(nil, envOf(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := restapi.DefaultConfig()
+	if g.HTTPAddr != r.Addr || g.DefaultTimeout != r.DefaultTimeout || g.MaxTimeout != r.MaxTimeout ||
+		g.AuthTokenTTL != r.Auth.TokenTTL || g.AuthMaxTokenLifetime != r.Auth.MaxTokenLifetime ||
+		g.AuthFailuresPerMinute != r.Auth.FailuresPerMinute || g.AuthFailureBurst != r.Auth.FailureBurst ||
+		g.StreamsPerToken != r.Streams.PerToken || g.StreamsPerTenant != r.Streams.PerTenant {
+		t.Errorf("gateway defaults %+v differ from restapi.DefaultConfig %+v", g, r)
+	}
+	w, err := LoadWorker([]string{"-ari-url", "http://127.0.0.1:8088/ari"}, envOf(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.HeartbeatInterval != gateway.DefaultHeartbeatInterval || w.Concurrency != gateway.DefaultConcurrency {
+		t.Errorf("worker defaults: heartbeat %v, concurrency %d", w.HeartbeatInterval, w.Concurrency)
 	}
 }
 

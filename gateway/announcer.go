@@ -20,8 +20,16 @@ type Announcer struct {
 	draining chan struct{}
 }
 
+// DefaultHeartbeatInterval is how often a worker announces itself unless
+// configured (CALLGW_HEARTBEAT_INTERVAL); a node whose heartbeat does not
+// say its interval is judged by this one.
+const DefaultHeartbeatInterval = 2 * time.Second
+
 // NewAnnouncer returns an Announcer.
 func NewAnnouncer(node NodeID, pbx PBX, sink HeartbeatSink, interval time.Duration, capacity int) *Announcer {
+	if interval <= 0 {
+		interval = DefaultHeartbeatInterval
+	}
 	return &Announcer{Node: node, PBX: pbx, Sink: sink, Interval: interval, Capacity: capacity, draining: make(chan struct{})}
 }
 

@@ -87,7 +87,7 @@ func (r *Registry) Silent(now time.Time) []NodeID {
 func (n *Node) stateAt(now time.Time) NodeState {
 	iv := time.Duration(n.IntervalMS) * time.Millisecond
 	if iv <= 0 {
-		iv = 2 * time.Second
+		iv = DefaultHeartbeatInterval
 	}
 	if n.State == NodeDown || now.Sub(n.LastSeen) > MissedBeats*iv {
 		return NodeDown
