@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callgw/callgw/asterisk/journal"
 	"github.com/callgw/callgw/gateway"
 	"github.com/callgw/callgw/restapi"
 )
@@ -374,7 +375,7 @@ func (s *set) worker(w *Worker, nodeDefault, stateDefault string) {
 	s.dur(&w.HeartbeatInterval, "heartbeat-interval", "CALLGW_HEARTBEAT_INTERVAL", gateway.DefaultHeartbeatInterval, "interval of node heartbeats; a node missing 3 is down")
 	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", gateway.DefaultConcurrency, "commands run concurrently (commands for one call always run in order)")
 	s.str(&w.StateDir, "state-dir", "CALLGW_STATE_DIR", stateDefault, "directory of the worker's idempotency journal (node-local, kept across restarts; empty: memory only)")
-	s.dur(&w.IdempotencyWindow, "idempotency-window", "CALLGW_IDEMPOTENCY_WINDOW", 24*time.Hour, "how long a retry with the same Idempotency-Key is answered from the journal")
+	s.dur(&w.IdempotencyWindow, "idempotency-window", "CALLGW_IDEMPOTENCY_WINDOW", journal.DefaultWindow, "how long a retry with the same Idempotency-Key is answered from the journal")
 }
 
 // defaultStateDir is $XDG_STATE_HOME/callgw, else ~/.local/state/callgw,

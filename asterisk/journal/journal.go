@@ -9,6 +9,7 @@
 package journal
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,10 +74,18 @@ type Journal struct {
 // second worker for the same node on this machine.
 var ErrLocked = errors.New("journal: the file is locked by another process (is a second worker running for this node?)")
 
+// DefaultWindow is how long records are kept when Open is given no window
+// (CALLGW_IDEMPOTENCY_WINDOW's default).
+const DefaultWindow = 24 * time.Hour
+
 // Open opens (creating it) the journal at path, or a memory-only journal
-// when path is "". window is how long records are kept (Prune). boot names
-// this process instance (records it begins carry it).
+// when path is "". window is how long records are kept (Prune; 0:
+// DefaultWindow). boot names this process instance (records it begins
+// carry it).
 func Open(path string, window time.Duration, boot string) (*Journal, error) {
+	if window <= 0 {
+		window = DefaultWindow
+	}
 	j := &Journal{
 		window: window, boot: boot, now: time.Now,
 		mem: map[string]*Record{}, calls: map[gateway.CallID]string{}, runs: map[string]struct{}{},
@@ -325,6 +334,31 @@ func (j *Journal) Get(tenant, commandID string) (*Record, error) {
 
 // RunningHere reports whether r is being run by this process.
 func (j *Journal) RunningHere(r *Record) bool { return r.State == Running && r.Boot == j.boot }
+
+// Window is how long records are kept.
+func (j *Journal) Window() time.Duration { return j.window }
+
+// PruneInterval is how often RunPruning prunes: a tenth of the window, at
+// most every 10 minutes, so that a record outlives its window by at most a
+// tenth of it.
+func (j *Journal) PruneInterval() time.Duration { return min(j.window/10, 10*time.Minute) }
+
+// RunPruning prunes every PruneInterval until ctx ends. report, if not nil,
+// gets every pass that deleted records or failed.
+func (j *Journal) RunPruning(ctx context.Context, report func(pruned int, err error)) {
+	t := time.NewTicker(j.PruneInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := j.Prune(); (err != nil || n > 0) && report != nil {
+				report(n, err)
+			}
+		}
+	}
+}
 
 // Prune deletes the records older than the window (by their last update)
 // and returns how many.

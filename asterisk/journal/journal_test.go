@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -109,5 +110,58 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRunPruning: the pruning loop deletes finished records once they are
+// older than the window, a tenth of the window after at the latest, reports
+// the pass, and stops with its context. The interval is a tenth of the
+// window, at most 10 minutes; no window is DefaultWindow.
+func TestRunPruning(t *testing.T) {
+	j, err := Open("", 300*time.Millisecond, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := j.PruneInterval(); got != 30*time.Millisecond {
+		t.Fatalf("interval %v, want a tenth of the window", got)
+	}
+	cmd := cmdOf("p1")
+	if _, err := j.Begin(cmd); err != nil {
+		t.Fatal(err)
+	}
+	must(t, j.Finish(cmd, &gateway.Reply{ID: cmd.ID, OK: true}))
+	ctx, cancel := context.WithCancel(context.Background())
+	pruned := make(chan int, 10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		j.RunPruning(ctx, func(n int, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			pruned <- n
+		})
+	}()
+	select {
+	case n := <-pruned:
+		if n != 1 || j.Len() != 0 {
+			t.Errorf("pruned %d, %d left; want 1, 0", n, j.Len())
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the record was never pruned")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("RunPruning did not stop with its context")
+	}
+
+	long, err := Open("", 0, "b2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if long.Window() != DefaultWindow || long.PruneInterval() != 10*time.Minute {
+		t.Errorf("no window: window %v, interval %v; want %v, 10m", long.Window(), long.PruneInterval(), DefaultWindow)
 	}
 }

@@ -24,8 +24,8 @@ func devEnv(t *testing.T, httpAddr string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
-// `callgw dev` whose HTTP port is taken says so and ends (it used to hang
-// with the worker and simulator running, deaf to SIGINT and SIGTERM).
+// `callgw dev` whose HTTP port is taken says so and ends, rather than
+// keeping the worker and simulator running without an API.
 func TestDevReportsTakenPort(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

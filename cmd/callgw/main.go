@@ -85,7 +85,7 @@ func versionLine() string {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go hardStop(ctx, stop)
+	go hardStop(ctx, stop, hardStopAfter, os.Stderr, os.Exit)
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
@@ -101,14 +101,14 @@ const hardStopAfter = stack.DrainTimeout + 15*time.Second
 
 // hardStop makes sure that SIGINT and SIGTERM always end the process:
 // after the first signal (ctx done) the signal handling is reset, so that
-// a second one ends it at once, and a graceful stop that outlives
-// hardStopAfter ends it with exit status 1. It runs for the process's life.
-func hardStop(ctx context.Context, reset func()) {
+// a second one ends it at once, and a graceful stop that outlives after
+// ends it through exit(1). It runs for the process's life.
+func hardStop(ctx context.Context, reset func(), after time.Duration, stderr io.Writer, exit func(code int)) {
 	<-ctx.Done()
 	reset()
-	time.Sleep(hardStopAfter)
-	fmt.Fprintf(os.Stderr, "callgw: not stopped %v after the signal: exiting\n", hardStopAfter)
-	os.Exit(1)
+	time.Sleep(after)
+	fmt.Fprintf(stderr, "callgw: not stopped %v after the signal: exiting\n", after)
+	exit(1)
 }
 
 func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -14,4 +20,60 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
 	)
+}
+
+// TestHardStop: nothing happens before the signal; after it the signal
+// handling is reset at once, and the process is ended with status 1 when
+// the graceful stop outlives its bound.
+func TestHardStop(t *testing.T) {
+	ctx, signal := context.WithCancel(context.Background())
+	var resets atomic.Int32
+	exited := make(chan int, 1)
+	var stderr syncBuffer
+	go hardStop(ctx, func() { resets.Add(1) }, 50*time.Millisecond, &stderr, func(code int) { exited <- code })
+	select {
+	case <-exited:
+		t.Fatal("exited before any signal")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if resets.Load() != 0 {
+		t.Fatal("signal handling reset before any signal")
+	}
+	start := time.Now()
+	signal()
+	select {
+	case code := <-exited:
+		if code != 1 {
+			t.Errorf("exit status %d, want 1", code)
+		}
+		if d := time.Since(start); d < 50*time.Millisecond {
+			t.Errorf("exited %v after the signal, before the bound", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("not exited after the bound")
+	}
+	if resets.Load() != 1 {
+		t.Errorf("signal handling reset %d times, want once", resets.Load())
+	}
+	if !strings.Contains(stderr.String(), "not stopped 50ms after the signal") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -59,42 +59,30 @@ func JournalPath(dir, prefix, node string) string {
 	return filepath.Join(dir, prefix+node+".journal")
 }
 
-// openJournal opens the worker's journal and starts pruning it (every
-// tenth of the window, at most every 10 minutes) until ctx ends, counted
-// in wg. Run closes it once everything stopped.
+// openJournal opens the worker's journal and starts pruning it until ctx
+// ends, counted in wg. Run closes it once everything stopped.
 func (w *Worker) openJournal(ctx context.Context, wg *sync.WaitGroup) error {
-	window := w.cfg.IdempotencyWindow
-	if window <= 0 {
-		window = 24 * time.Hour
-	}
 	path := JournalPath(w.cfg.StateDir, w.cfg.Prefix, w.cfg.NodeID)
-	j, err := journal.Open(path, window, uuid.NewString())
+	j, err := journal.Open(path, w.cfg.IdempotencyWindow, uuid.NewString())
 	if err != nil {
 		return err
 	}
 	w.keys.j = j
 	if j.Durable() {
-		w.log.Info("idempotency journal open", zap.String("path", path), zap.Int("records", j.Len()), zap.Duration("window", window))
+		w.log.Info("idempotency journal open", zap.String("path", path), zap.Int("records", j.Len()), zap.Duration("window", j.Window()))
 	} else {
 		w.log.Warn("idempotency journal in memory only (no state directory): a retry after this worker's restart may place a second call")
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(min(window/10, 10*time.Minute))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if n, err := j.Prune(); err != nil {
-					w.log.Warn("idempotency journal: prune failed", zap.Error(err))
-				} else if n > 0 {
-					w.log.Info("idempotency journal pruned", zap.Int("records", n))
-				}
+		j.RunPruning(ctx, func(n int, err error) {
+			if err != nil {
+				w.log.Warn("idempotency journal: prune failed", zap.Error(err))
+			} else {
+				w.log.Info("idempotency journal pruned", zap.Int("records", n))
 			}
-		}
+		})
 	}()
 	return nil
 }
