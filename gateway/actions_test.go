@@ -250,6 +250,7 @@ var validArgs = map[Action]string{
 	ActBridgePlay:    `{"media":["tone:ring"],"playback_id":"pb2"}`,
 	ActBridgeRecord:  `{"name":"conf"}`,
 	ActCallTransfer:  `{"transferee":"a","target":"b","transferer":"c"}`,
+	ActKeyLookup:     `{"command_id":"c1"}`,
 }
 
 // invalidArgs are arguments each action must refuse at the boundary
@@ -387,6 +388,21 @@ func TestExecutorNotImplemented(t *testing.T) {
 			t.Errorf("%s needs %s: reply %+v %+v, want not_implemented", s.Action, s.Port, rep, rep.Error)
 		}
 	}
+	// A command the node could not serve is still checked first, as the
+	// Service checks it before publishing: a bad request is a 400 anywhere.
+	rep := x.Handle(context.Background(), commandFor(mustSpec(t, ActBridgeAdd), `{"call_id":"a/b"}`))
+	if rep.OK || rep.Error.Code != EInvalid {
+		t.Errorf("invalid bridge.add on a node without bridges: %+v, want invalid_argument", rep.Error)
+	}
+}
+
+func mustSpec(t *testing.T, a Action) *Spec {
+	t.Helper()
+	s, ok := SpecOf(a)
+	if !ok {
+		t.Fatalf("no Spec for %s", a)
+	}
+	return s
 }
 
 // TestProtocolNamesEveryAction: docs/protocol.md lists every action of the
