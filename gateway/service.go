@@ -288,7 +288,36 @@ func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, er
 			return rep.Node, nil
 		}
 	}
+	if err := notImplementedByAll(cmd, reps, live); err != nil {
+		return "", err
+	}
 	return "", Errorf(ENotFound, "%s not found", r.what)
+}
+
+// notImplementedByAll returns a not_implemented error when every node in
+// expect answered the broadcast cmd, and each with not_implemented: no
+// node can hold what was asked for, or serve the action, so the request is
+// one this cluster does not implement (501), not one about something
+// missing (404) or an incomplete answer. Nil otherwise: a node that did
+// not answer may implement it.
+func notImplementedByAll(cmd *Command, reps []*Reply, expect []NodeID) error {
+	said := make(map[NodeID]bool, len(reps))
+	for _, r := range reps {
+		if ErrorCode(r.Err()) != ENotImplemented {
+			return nil
+		}
+		said[r.Node] = true
+	}
+	for _, n := range expect {
+		if !said[n] {
+			return nil
+		}
+	}
+	what := "it"
+	if spec, ok := SpecOf(cmd.Action); ok {
+		what = spec.Port.String()
+	}
+	return Errorf(ENotImplemented, "no node implements %s (%s)", what, cmd.Action)
 }
 
 // routed sends a command about one existing resource to the node that owns
@@ -375,7 +404,10 @@ func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArg
 }
 
 // gatherAll broadcasts a listing to every live node and hands each OK
-// reply to each; it returns the nodes that did not answer.
+// reply to each; it returns the nodes that did not answer. A node that
+// answers not_implemented lacks the capability, so it holds nothing to
+// list: it answered, and is not missing. When every live node answers so
+// and none is silent, the listing fails with not_implemented.
 func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, each func(*Reply) error) ([]NodeID, error) {
 	expect := s.Nodes.Live(s.now())
 	if len(expect) == 0 {
@@ -390,9 +422,15 @@ func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, 
 	if err != nil {
 		return nil, err
 	}
+	silent := s.Nodes.Silent(s.now())
+	if len(silent) == 0 {
+		if err := notImplementedByAll(cmd, reps, expect); err != nil {
+			return nil, err
+		}
+	}
 	answered := map[NodeID]bool{}
 	for _, r := range reps {
-		if each(r) == nil {
+		if ErrorCode(r.Err()) == ENotImplemented || each(r) == nil {
 			answered[r.Node] = true
 		}
 	}
@@ -403,7 +441,7 @@ func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, 
 		}
 	}
 	// Nodes that went silent were not asked, but may hold calls.
-	return append(missing, s.Nodes.Silent(s.now())...), nil
+	return append(missing, silent...), nil
 }
 
 // Call returns one call.
