@@ -265,7 +265,7 @@ var invalidArgs = map[Action][]string{
 	ActCallMute:     {`{"direction":"sideways"}`},
 	ActCallUnmute:   {`{"direction":"up"}`},
 	ActCallDTMF:     {`{}`, `{"digits":"x"}`, `{"digits":"1","between_ms":-1}`, `{"digits":"1","duration_ms":5001}`},
-	ActCallPlay:     {`{}`, `{"media":["sound:/etc/passwd"]}`, `{"media":["http://169.254.169.254/"]}`, `{"media":["sound:a"],"lang":"english!"}`, `{"media":["sound:a"],"playback_id":"a b"}`},
+	ActCallPlay:     {`{"playback_id":"pb1"}`, `{"media":["sound:/etc/passwd"],"playback_id":"pb1"}`, `{"media":["http://169.254.169.254/"],"playback_id":"pb1"}`, `{"media":["sound:a"],"lang":"english!","playback_id":"pb1"}`, `{"media":["sound:a"],"playback_id":"a b"}`, `{"media":["sound:a"]}`},
 	ActCallRecord:   {`{}`, `{"name":"a/b"}`, `{"name":".x"}`, `{"name":"r","format":"mp3"}`, `{"name":"r","if_exists":"maybe"}`, `{"name":"r","max_duration_seconds":-1}`},
 	ActCallRedirect: {`{}`, `{"endpoint":"nope"}`, `{"endpoint":"PJSIP/b\u0000"}`, `{"endpoint":"PJSIP/bob"}`},
 	ActCallContinue: {`{"context":"a,b"}`, `{"priority":-1}`, `{"label":"l","priority":2}`},
@@ -276,7 +276,7 @@ var invalidArgs = map[Action][]string{
 	ActBridgeCreate: {`{"type":"party"}`},
 	ActBridgeAdd:    {`{}`, `{"call_id":"a b"}`},
 	ActBridgeRemove: {`{}`},
-	ActBridgePlay:   {`{}`, `{"media":["sound:../x"]}`},
+	ActBridgePlay:   {`{"playback_id":"pb2"}`, `{"media":["sound:../x"],"playback_id":"pb2"}`, `{"media":["tone:ring"]}`},
 	ActBridgeRecord: {`{"name":""}`},
 	ActCallTransfer: {`{}`, `{"transferee":"a","target":"a","transferer":"c"}`, `{"transferee":"a","target":"b","transferer":"b"}`, `{"transferee":"a","target":"b","transferer":"c","bridge_id":"x y"}`},
 }

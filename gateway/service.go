@@ -76,6 +76,23 @@ type Accepted struct {
 	CommandID string `json:"command_id"`
 	CallID    CallID `json:"call_id,omitempty"`
 	Node      NodeID `json:"node,omitempty"`
+	// Created is the id the Service gave what the command creates (a
+	// playback, a snoop call), for an answer to point to (restapi's
+	// Location); not part of the 202 body.
+	Created string `json:"-"`
+}
+
+// newResourceID names what a request creates besides a call or a bridge
+// (kind "playback", "snoop"): derived from the idempotency key (per
+// tenant) when there is one, so that a retried request names the same
+// resource, else new. It is known before the command runs, so an
+// asynchronous answer can point to it (Accepted.Created). The Service is
+// the one place that names them; the workers require the id.
+func newResourceID(o Options, kind string) string {
+	if o.IdempotencyKey == "" {
+		return uuid.NewString()
+	}
+	return string(CallIDFor(CommandID(o.tenant(), o.IdempotencyKey) + "/" + kind))
 }
 
 func (s *Service) newCommand(o Options, a Action, args any) (*Command, error) {
@@ -364,13 +381,17 @@ func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action
 	return s.callCommand(ctx, o, id, a, args, out)
 }
 
-// Play starts media on a call; the playback id is chosen here when absent.
+// Play starts media on a call; the playback id is chosen here when absent
+// (newResourceID).
 func (s *Service) Play(ctx context.Context, o Options, id CallID, args PlayArgs) (*Playback, *Accepted, error) {
 	if args.PlaybackID == "" {
-		args.PlaybackID = uuid.NewString()
+		args.PlaybackID = newResourceID(o, "playback")
 	}
 	var pb Playback
 	acc, err := s.callCommand(ctx, o, id, ActCallPlay, &args, &pb)
+	if acc != nil {
+		acc.Created = args.PlaybackID
+	}
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
@@ -389,13 +410,17 @@ func (s *Service) Record(ctx context.Context, o Options, id CallID, args RecordA
 	return &rec, nil, nil
 }
 
-// Snoop creates a new call that spies on or whispers to an existing one.
+// Snoop creates a new call that spies on or whispers to an existing one;
+// the snoop call's id is chosen here when absent (newResourceID).
 func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArgs) (*Call, *Accepted, error) {
 	if args.SnoopID == "" {
-		args.SnoopID = CallIDFor(CommandID(o.tenant(), o.IdempotencyKey) + "/snoop")
+		args.SnoopID = CallID(newResourceID(o, "snoop"))
 	}
 	var c Call
 	acc, err := s.callCommand(ctx, o, id, ActCallSnoop, &args, &c)
+	if acc != nil {
+		acc.Created = string(args.SnoopID)
+	}
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
