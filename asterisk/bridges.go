@@ -249,14 +249,12 @@ func (p *PBX) RemoveFromBridge(ctx context.Context, tenant string, id gateway.Br
 	return nil
 }
 
-// PlayOnBridge plays media to everyone in a bridge of tenant.
+// PlayOnBridge plays media to everyone in a bridge of tenant; the
+// playback's id is the one the gateway chose (gateway.PlayArgs requires it).
 func (p *PBX) PlayOnBridge(ctx context.Context, tenant string, id gateway.BridgeID, a gateway.PlayArgs) (*gateway.Playback, error) {
 	tenant = p.tenantOr(tenant)
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return nil, err
-	}
-	if a.PlaybackID == "" {
-		a.PlaybackID = newPlaybackID()
 	}
 	var pb ariPlayback
 	body := playBody{Media: ariMediaList(tenant, a.Media), Lang: a.Lang}

@@ -115,13 +115,10 @@ type playBody struct {
 	Lang  string   `json:"lang,omitempty"`
 }
 
-// Play plays one or several media on a call; the playback id is the one
-// the gateway chose (a new UUID when empty).
+// Play plays one or several media on a call; the playback's id is the one
+// the gateway chose (gateway.PlayArgs requires it).
 func (p *PBX) Play(ctx context.Context, tenant string, id gateway.CallID, a gateway.PlayArgs) (*gateway.Playback, error) {
 	tenant = p.tenantOr(tenant)
-	if a.PlaybackID == "" {
-		a.PlaybackID = newPlaybackID()
-	}
 	var pb ariPlayback
 	body := playBody{Media: ariMediaList(tenant, a.Media), Lang: a.Lang}
 	if err := p.chanOp(ctx, "asterisk.Play", tenant, id, http.MethodPost, "/play/"+seg(a.PlaybackID), nil, body, &pb); err != nil {

@@ -178,6 +178,7 @@ func TestCallControlTenantIsolation(t *testing.T) {
 	}
 	h.sink.waitFor(t, recCall, gateway.EvCallRecordingStarted)
 	const o = "other"
+	play := gateway.PlayArgs{Media: []string{"sound:x"}, PlaybackID: "pb-o"}
 	for name, f := range map[string]func() error{
 		"answer":     func() error { return p.Answer(ctx, o, id) },
 		"ring":       func() error { return p.Ring(ctx, o, id, true) },
@@ -189,12 +190,12 @@ func TestCallControlTenantIsolation(t *testing.T) {
 		"setvar":     func() error { return p.SetVariable(ctx, o, id, "A", "b") },
 		"moh":        func() error { return p.MOH(ctx, o, id, true, "") },
 		"getvar":     func() error { _, err := p.Variable(ctx, o, id, "A"); return err },
-		"play":       func() error { _, err := p.Play(ctx, o, id, gateway.PlayArgs{Media: []string{"sound:x"}}); return err },
+		"play":       func() error { _, err := p.Play(ctx, o, id, play); return err },
 		"record":     func() error { _, err := p.Record(ctx, o, id, gateway.RecordArgs{Name: "x"}); return err },
 		"snoop":      func() error { _, err := p.Snoop(ctx, o, id, gateway.SnoopArgs{SnoopID: newID()}); return err },
 		"bridge get": func() error { _, err := p.Bridge(ctx, o, br); return err },
 		"bridge play": func() error {
-			_, err := p.PlayOnBridge(ctx, o, br, gateway.PlayArgs{Media: []string{"sound:x"}})
+			_, err := p.PlayOnBridge(ctx, o, br, play)
 			return err
 		},
 		"bridge rec": func() error { _, err := p.RecordBridge(ctx, o, br, gateway.RecordArgs{Name: "x"}); return err },
@@ -252,7 +253,7 @@ func TestCallControlNotInStasis(t *testing.T) {
 		"mute":   func() error { return p.Mute(ctx, "acme", id, "both", true) },
 		"dtmf":   func() error { return p.SendDTMF(ctx, "acme", id, gateway.DTMFArgs{Digits: "1"}) },
 		"play": func() error {
-			_, err := p.Play(ctx, "acme", id, gateway.PlayArgs{Media: []string{"sound:x"}})
+			_, err := p.Play(ctx, "acme", id, gateway.PlayArgs{Media: []string{"sound:x"}, PlaybackID: "pb-x"})
 			return err
 		},
 		"record":   func() error { _, err := p.Record(ctx, "acme", id, gateway.RecordArgs{Name: "x"}); return err },
@@ -370,7 +371,7 @@ func TestCallRecording(t *testing.T) {
 		t.Errorf("overwrite: %v", err)
 	}
 	// Playing a recording names the tenant's own.
-	pb, err := p.Play(ctx, "acme", id, gateway.PlayArgs{Media: []string{"recording:rec-1"}})
+	pb, err := p.Play(ctx, "acme", id, gateway.PlayArgs{Media: []string{"recording:rec-1"}, PlaybackID: "pb-rec"})
 	if err != nil || pb.Media != "recording:rec-1" {
 		t.Errorf("Play recording = %+v, %v", pb, err)
 	}

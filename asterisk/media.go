@@ -54,9 +54,6 @@ func userMedia(tenant, uri string) string {
 	return uri
 }
 
-// newPlaybackID mints the id of a playback the gateway left unnamed.
-func newPlaybackID() string { return uuid.NewString() }
-
 // newBridgeID mints the id of a bridge the gateway left unnamed (the
 // bridge of an attended transfer).
 func newBridgeID() gateway.BridgeID { return gateway.BridgeID(uuid.NewString()) }

@@ -250,6 +250,7 @@ var validArgs = map[Action]string{
 	ActBridgePlay:    `{"media":["tone:ring"],"playback_id":"pb2"}`,
 	ActBridgeRecord:  `{"name":"conf"}`,
 	ActCallTransfer:  `{"transferee":"a","target":"b","transferer":"c"}`,
+	ActKeyLookup:     `{"command_id":"c1"}`,
 }
 
 // invalidArgs are arguments each action must refuse at the boundary
@@ -264,7 +265,7 @@ var invalidArgs = map[Action][]string{
 	ActCallMute:     {`{"direction":"sideways"}`},
 	ActCallUnmute:   {`{"direction":"up"}`},
 	ActCallDTMF:     {`{}`, `{"digits":"x"}`, `{"digits":"1","between_ms":-1}`, `{"digits":"1","duration_ms":5001}`},
-	ActCallPlay:     {`{}`, `{"media":["sound:/etc/passwd"]}`, `{"media":["http://169.254.169.254/"]}`, `{"media":["sound:a"],"lang":"english!"}`, `{"media":["sound:a"],"playback_id":"a b"}`},
+	ActCallPlay:     {`{"playback_id":"pb1"}`, `{"media":["sound:/etc/passwd"],"playback_id":"pb1"}`, `{"media":["http://169.254.169.254/"],"playback_id":"pb1"}`, `{"media":["sound:a"],"lang":"english!","playback_id":"pb1"}`, `{"media":["sound:a"],"playback_id":"a b"}`, `{"media":["sound:a"]}`},
 	ActCallRecord:   {`{}`, `{"name":"a/b"}`, `{"name":".x"}`, `{"name":"r","format":"mp3"}`, `{"name":"r","if_exists":"maybe"}`, `{"name":"r","max_duration_seconds":-1}`},
 	ActCallRedirect: {`{}`, `{"endpoint":"nope"}`, `{"endpoint":"PJSIP/b\u0000"}`, `{"endpoint":"PJSIP/bob"}`},
 	ActCallContinue: {`{"context":"a,b"}`, `{"priority":-1}`, `{"label":"l","priority":2}`},
@@ -275,7 +276,7 @@ var invalidArgs = map[Action][]string{
 	ActBridgeCreate: {`{"type":"party"}`},
 	ActBridgeAdd:    {`{}`, `{"call_id":"a b"}`},
 	ActBridgeRemove: {`{}`},
-	ActBridgePlay:   {`{}`, `{"media":["sound:../x"]}`},
+	ActBridgePlay:   {`{"playback_id":"pb2"}`, `{"media":["sound:../x"],"playback_id":"pb2"}`, `{"media":["tone:ring"]}`},
 	ActBridgeRecord: {`{"name":""}`},
 	ActCallTransfer: {`{}`, `{"transferee":"a","target":"a","transferer":"c"}`, `{"transferee":"a","target":"b","transferer":"b"}`, `{"transferee":"a","target":"b","transferer":"c","bridge_id":"x y"}`},
 }
@@ -387,6 +388,21 @@ func TestExecutorNotImplemented(t *testing.T) {
 			t.Errorf("%s needs %s: reply %+v %+v, want not_implemented", s.Action, s.Port, rep, rep.Error)
 		}
 	}
+	// A command the node could not serve is still checked first, as the
+	// Service checks it before publishing: a bad request is a 400 anywhere.
+	rep := x.Handle(context.Background(), commandFor(mustSpec(t, ActBridgeAdd), `{"call_id":"a/b"}`))
+	if rep.OK || rep.Error.Code != EInvalid {
+		t.Errorf("invalid bridge.add on a node without bridges: %+v, want invalid_argument", rep.Error)
+	}
+}
+
+func mustSpec(t *testing.T, a Action) *Spec {
+	t.Helper()
+	s, ok := SpecOf(a)
+	if !ok {
+		t.Fatalf("no Spec for %s", a)
+	}
+	return s
 }
 
 // TestProtocolNamesEveryAction: docs/protocol.md lists every action of the

@@ -81,7 +81,7 @@ func (a *DTMFArgs) Validate() error {
 // PlayArgs are the arguments of ActCallPlay and ActBridgePlay.
 type PlayArgs struct {
 	Media      []string `json:"media"`                 // sound:hello-world, recording:x, tone:ring, digits:123 …
-	PlaybackID string   `json:"playback_id,omitempty"` // chosen by the gateway
+	PlaybackID string   `json:"playback_id,omitempty"` // required: the gateway names the playback (Service)
 	Lang       string   `json:"lang,omitempty"`
 }
 
@@ -99,8 +99,8 @@ func (a *PlayArgs) Validate() error {
 			return Invalid("media", "%q is not a media URI (sound:, recording:, number:, digits:, characters:, tone:, http(s):)", m)
 		}
 	}
-	if a.PlaybackID != "" && !ValidID(a.PlaybackID) {
-		return Invalid("playback_id", "invalid id")
+	if !ValidID(a.PlaybackID) {
+		return Invalid("playback_id", "%q is not a valid playback id (the gateway names the playback)", a.PlaybackID)
 	}
 	if a.Lang != "" && !langRe.MatchString(a.Lang) {
 		return Invalid("lang", "%q is not a language code such as en or en_US", a.Lang)

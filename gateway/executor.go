@@ -10,9 +10,10 @@ import (
 // CommandHandler and is the trust boundary: any AMQP client with publish
 // rights reaches it, so every command is checked here, through its action's
 // Spec, before the PBX sees it (the PBX adapters trust what they are
-// given): the deadline, the id it must carry, the PBX port it needs, its
-// arguments (strictly decoded, then Spec.Validate). Then the Spec runs it
-// and the result or the error becomes the Reply.
+// given): the deadline, then CheckReceived (the id it must carry, its
+// arguments strictly decoded, then Spec.Validate), then the PBX port it
+// needs. Then the Spec runs it and the result or the error becomes the
+// Reply.
 type Executor struct {
 	Node NodeID
 	PBX  PBX
@@ -46,28 +47,46 @@ func (x *Executor) Handle(ctx context.Context, cmd *Command) *Reply {
 }
 
 func (x *Executor) run(ctx context.Context, cmd *Command) (any, error) {
-	spec, ok := SpecOf(cmd.Action)
-	if !ok {
-		return nil, Invalid("action", "unknown action %q", cmd.Action)
-	}
-	if cmd.Tenant == "" {
-		cmd.Tenant = DefaultTenant
-	}
-	if err := spec.checkID(cmd); err != nil {
+	spec, args, err := CheckReceived(x.Rules, cmd)
+	if err != nil {
 		return nil, err
 	}
 	ports := PortsOf(x.Node, x.PBX)
 	if !ports.Has(spec.Port) {
 		return nil, Errorf(ENotImplemented, "node %s does not implement %s (%s)", x.Node, spec.Port, cmd.Action)
 	}
+	return spec.run(ctx, ports, cmd, args)
+}
+
+// CheckReceived is the worker's check of a command, whoever published it:
+// a known action, the id its Spec needs, the arguments strictly decoded,
+// then Spec.Validate with the rules r (nil: the strict defaults). It gives
+// a command without tenant the default one and returns the action's Spec
+// and the decoded arguments. The Executor runs it on every command; a
+// handler in front of the Executor that acts on a command before it runs
+// (the worker's idempotency journal) runs it too, so that what it keeps
+// has passed the same check. Whether the PBX has the port is the
+// Executor's to say: a request the node cannot serve is still checked
+// first, as the Service checks it before publishing.
+func CheckReceived(r *InputRules, cmd *Command) (*Spec, Validator, error) {
+	spec, ok := SpecOf(cmd.Action)
+	if !ok {
+		return nil, nil, Invalid("action", "unknown action %q", cmd.Action)
+	}
+	if cmd.Tenant == "" {
+		cmd.Tenant = DefaultTenant
+	}
+	if err := spec.checkID(cmd); err != nil {
+		return nil, nil, err
+	}
 	args := spec.newArgs()
 	if err := decodeArgs(cmd, args); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := spec.Validate(x.Rules, args); err != nil {
-		return nil, err
+	if err := spec.Validate(r, args); err != nil {
+		return nil, nil, err
 	}
-	return spec.run(ctx, ports, cmd, args)
+	return spec, args, nil
 }
 
 // decodeArgs decodes cmd.Args strictly into v.

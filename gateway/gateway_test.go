@@ -227,7 +227,9 @@ func (b *loopBus) Gather(ctx context.Context, cmd *Command, expect []NodeID) ([]
 	b.sent = append(b.sent, TargetAll)
 	var out []*Reply
 	for _, n := range expect {
-		out = append(out, b.nodes[n].Handle(ctx, cmd))
+		if x, ok := b.nodes[n]; ok { // a node without an executor does not answer
+			out = append(out, x.Handle(ctx, cmd))
+		}
 	}
 	return out, nil
 }

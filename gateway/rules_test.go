@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -101,7 +102,13 @@ func TestExecutorInputRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			pbx := &ctlPBX{fakePBX: &fakePBX{calls: map[CallID]*Call{}}}
 			x := &Executor{Node: "pbx1", PBX: pbx, Rules: rules}
-			rep := x.Handle(context.Background(), &Command{ID: "c", Action: tc.action, Tenant: "acme", CallID: "call1", Args: json.RawMessage(tc.args)})
+			args := tc.args
+			if tc.action == ActCallPlay {
+				// Every playback is named (by the gateway): the rules are
+				// what these cases are about.
+				args = `{"playback_id":"pb1",` + strings.TrimPrefix(args, "{")
+			}
+			rep := x.Handle(context.Background(), &Command{ID: "c", Action: tc.action, Tenant: "acme", CallID: "call1", Args: json.RawMessage(args)})
 			if tc.ok {
 				if !rep.OK || len(pbx.ran) != 1 {
 					t.Fatalf("refused: %+v (ran %v)", rep.Error, pbx.ran)

@@ -76,6 +76,23 @@ type Accepted struct {
 	CommandID string `json:"command_id"`
 	CallID    CallID `json:"call_id,omitempty"`
 	Node      NodeID `json:"node,omitempty"`
+	// Created is the id the Service gave what the command creates (a
+	// playback, a snoop call), for an answer to point to (restapi's
+	// Location); not part of the 202 body.
+	Created string `json:"-"`
+}
+
+// newResourceID names what a request creates besides a call or a bridge
+// (kind "playback", "snoop"): derived from the idempotency key (per
+// tenant) when there is one, so that a retried request names the same
+// resource, else new. It is known before the command runs, so an
+// asynchronous answer can point to it (Accepted.Created). The Service is
+// the one place that names them; the workers require the id.
+func newResourceID(o Options, kind string) string {
+	if o.IdempotencyKey == "" {
+		return uuid.NewString()
+	}
+	return string(CallIDFor(CommandID(o.tenant(), o.IdempotencyKey) + "/" + kind))
 }
 
 func (s *Service) newCommand(o Options, a Action, args any) (*Command, error) {
@@ -288,7 +305,36 @@ func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, er
 			return rep.Node, nil
 		}
 	}
+	if err := notImplementedByAll(cmd, reps, live); err != nil {
+		return "", err
+	}
 	return "", Errorf(ENotFound, "%s not found", r.what)
+}
+
+// notImplementedByAll returns a not_implemented error when every node in
+// expect answered the broadcast cmd, and each with not_implemented: no
+// node can hold what was asked for, or serve the action, so the request is
+// one this cluster does not implement (501), not one about something
+// missing (404) or an incomplete answer. Nil otherwise: a node that did
+// not answer may implement it.
+func notImplementedByAll(cmd *Command, reps []*Reply, expect []NodeID) error {
+	said := make(map[NodeID]bool, len(reps))
+	for _, r := range reps {
+		if ErrorCode(r.Err()) != ENotImplemented {
+			return nil
+		}
+		said[r.Node] = true
+	}
+	for _, n := range expect {
+		if !said[n] {
+			return nil
+		}
+	}
+	what := "it"
+	if spec, ok := SpecOf(cmd.Action); ok {
+		what = spec.Port.String()
+	}
+	return Errorf(ENotImplemented, "no node implements %s (%s)", what, cmd.Action)
 }
 
 // routed sends a command about one existing resource to the node that owns
@@ -335,13 +381,17 @@ func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action
 	return s.callCommand(ctx, o, id, a, args, out)
 }
 
-// Play starts media on a call; the playback id is chosen here when absent.
+// Play starts media on a call; the playback id is chosen here when absent
+// (newResourceID).
 func (s *Service) Play(ctx context.Context, o Options, id CallID, args PlayArgs) (*Playback, *Accepted, error) {
 	if args.PlaybackID == "" {
-		args.PlaybackID = uuid.NewString()
+		args.PlaybackID = newResourceID(o, "playback")
 	}
 	var pb Playback
 	acc, err := s.callCommand(ctx, o, id, ActCallPlay, &args, &pb)
+	if acc != nil {
+		acc.Created = args.PlaybackID
+	}
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
@@ -360,13 +410,17 @@ func (s *Service) Record(ctx context.Context, o Options, id CallID, args RecordA
 	return &rec, nil, nil
 }
 
-// Snoop creates a new call that spies on or whispers to an existing one.
+// Snoop creates a new call that spies on or whispers to an existing one;
+// the snoop call's id is chosen here when absent (newResourceID).
 func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArgs) (*Call, *Accepted, error) {
 	if args.SnoopID == "" {
-		args.SnoopID = CallIDFor(CommandID(o.tenant(), o.IdempotencyKey) + "/snoop")
+		args.SnoopID = CallID(newResourceID(o, "snoop"))
 	}
 	var c Call
 	acc, err := s.callCommand(ctx, o, id, ActCallSnoop, &args, &c)
+	if acc != nil {
+		acc.Created = string(args.SnoopID)
+	}
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
@@ -375,7 +429,10 @@ func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArg
 }
 
 // gatherAll broadcasts a listing to every live node and hands each OK
-// reply to each; it returns the nodes that did not answer.
+// reply to each; it returns the nodes that did not answer. A node that
+// answers not_implemented lacks the capability, so it holds nothing to
+// list: it answered, and is not missing. When every live node answers so
+// and none is silent, the listing fails with not_implemented.
 func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, each func(*Reply) error) ([]NodeID, error) {
 	expect := s.Nodes.Live(s.now())
 	if len(expect) == 0 {
@@ -390,9 +447,15 @@ func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, 
 	if err != nil {
 		return nil, err
 	}
+	silent := s.Nodes.Silent(s.now())
+	if len(silent) == 0 {
+		if err := notImplementedByAll(cmd, reps, expect); err != nil {
+			return nil, err
+		}
+	}
 	answered := map[NodeID]bool{}
 	for _, r := range reps {
-		if each(r) == nil {
+		if ErrorCode(r.Err()) == ENotImplemented || each(r) == nil {
 			answered[r.Node] = true
 		}
 	}
@@ -403,7 +466,7 @@ func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, 
 		}
 	}
 	// Nodes that went silent were not asked, but may hold calls.
-	return append(missing, s.Nodes.Silent(s.now())...), nil
+	return append(missing, silent...), nil
 }
 
 // Call returns one call.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
-
-	"github.com/google/uuid"
 )
 
 // The bridge and transfer side of Service.
@@ -71,10 +69,14 @@ func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Ac
 	if spec, ok := SpecOf(a); !ok || !spec.needsExisting(IDBridge) {
 		return nil, Invalid("action", "%s is not an action on an existing bridge", a)
 	}
-	if p, ok := args.(*PlayArgs); ok && a == ActBridgePlay && p.PlaybackID == "" {
-		p.PlaybackID = uuid.NewString()
+	var created string
+	if a == ActBridgePlay {
+		args, created = namedPlayback(o, args)
 	}
 	acc, err := s.routed(ctx, o, bridgeRes(o.tenant(), id), a, args, out)
+	if acc != nil {
+		acc.Created = created
+	}
 	if err != nil || acc != nil {
 		return acc, err
 	}
@@ -88,6 +90,29 @@ func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Ac
 		s.Locations.Forget(BridgeKey(o.tenant(), id))
 	}
 	return nil, nil
+}
+
+// namedPlayback returns play arguments (a PlayArgs or a pointer to one) as
+// a copy that names its playback, chosen when absent (newResourceID), and
+// that name. Other arguments are returned as they are, for the Spec's
+// validation to refuse.
+func namedPlayback(o Options, args any) (any, string) {
+	var p PlayArgs
+	switch v := args.(type) {
+	case *PlayArgs:
+		if v == nil {
+			return args, ""
+		}
+		p = *v
+	case PlayArgs:
+		p = v
+	default:
+		return args, ""
+	}
+	if p.PlaybackID == "" {
+		p.PlaybackID = newResourceID(o, "playback")
+	}
+	return &p, p.PlaybackID
 }
 
 // Bridges lists the bridges of every live node.

@@ -156,12 +156,9 @@ func (s *Server) handleBridgePlay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
-	// As for calls: the gateway names the playback, so that an
-	// asynchronous answer can point to it.
-	c.args.PlaybackID = newResourceID(c.o, "playback")
 	var pb gateway.Playback
 	acc, err := s.bridges.BridgeAction(c.ctx, c.o, c.id, gateway.ActBridgePlay, &c.args, &pb)
-	s.createdPlayback(w, r, c.args.PlaybackID, &pb, acc, err)
+	s.createdPlayback(w, r, &pb, acc, err)
 }
 
 // handleBridgeRecord serves POST /v1/bridges/{id}/record: 201 with the

@@ -7,7 +7,6 @@ import (
 	"net/url"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	"github.com/callgw/callgw/gateway"
 )
@@ -142,17 +141,6 @@ func (s *Server) callAction(a gateway.Action, args argsFunc) http.HandlerFunc {
 	}
 }
 
-// newResourceID names a resource the gateway creates for a request (a
-// playback, a snoop call): derived from the Idempotency-Key when there is
-// one, so that a retried request names the same resource, else new. It is
-// known before the command runs, so an asynchronous answer can point to it.
-func newResourceID(o gateway.Options, kind string) string {
-	if o.IdempotencyKey == "" {
-		return uuid.NewString()
-	}
-	return string(gateway.CallIDFor(gateway.CommandID(o.Tenant, o.IdempotencyKey) + "/" + kind))
-}
-
 // Location headers of created resources.
 func playbackURL(id string) string         { return "/v1/playbacks/" + url.PathEscape(id) }
 func liveRecordingURL(name string) string  { return "/v1/recordings/live/" + url.PathEscape(name) }
@@ -165,18 +153,31 @@ func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
-	c.args.PlaybackID = newResourceID(c.o, "playback")
 	pb, acc, err := s.calls.Play(c.ctx, c.o, c.id, c.args)
-	s.createdPlayback(w, r, c.args.PlaybackID, pb, acc, err)
+	s.createdPlayback(w, r, pb, acc, err)
 }
 
 // createdPlayback answers a play command: 201 with the playback, 202 with
-// its Location when asynchronous.
-func (s *Server) createdPlayback(w http.ResponseWriter, r *http.Request, id string, pb *gateway.Playback, acc *gateway.Accepted, err error) {
+// its Location when asynchronous (the id the service gave it).
+func (s *Server) createdPlayback(w http.ResponseWriter, r *http.Request, pb *gateway.Playback, acc *gateway.Accepted, err error) {
+	id := createdID(acc)
 	if pb != nil && pb.ID != "" {
 		id = pb.ID
 	}
-	s.created(w, r, playbackURL(id), pb, pb == nil || pb.ID == "", acc, err)
+	loc := ""
+	if id != "" {
+		loc = playbackURL(id)
+	}
+	s.created(w, r, loc, pb, pb == nil || pb.ID == "", acc, err)
+}
+
+// createdID is the id the service gave what an accepted command creates
+// ("" when unknown).
+func createdID(acc *gateway.Accepted) string {
+	if acc == nil {
+		return ""
+	}
+	return acc.Created
 }
 
 // createdRecording answers a record command: 201 with the live recording,
@@ -207,11 +208,13 @@ func (s *Server) handleSnoop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
-	c.args.SnoopID = gateway.CallID(newResourceID(c.o, "snoop"))
 	call, acc, err := s.calls.Snoop(c.ctx, c.o, c.id, c.args)
-	loc := callURL(c.args.SnoopID)
-	if call != nil {
+	loc := ""
+	switch {
+	case call != nil:
 		loc = callURL(call.ID)
+	case createdID(acc) != "":
+		loc = callURL(gateway.CallID(acc.Created))
 	}
 	s.created(w, r, loc, call, call == nil, acc, err)
 }

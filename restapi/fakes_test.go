@@ -15,9 +15,11 @@ import (
 )
 
 // fakeCalls is a Calls whose methods are func fields; an unset field fails
-// the test if called. Like *gateway.Service, it first checks the arguments
-// with the action's gateway.Spec (strict rules), so invalid arguments
-// never reach a func field.
+// the test if called. Like *gateway.Service, it names the playbacks and
+// snoop calls it is asked to create (fakePlaybackID, fakeSnoopID: restapi
+// must name none itself) and first checks the arguments with the action's
+// gateway.Spec (strict rules), so invalid arguments never reach a func
+// field.
 type fakeCalls struct {
 	t           testing.TB
 	OriginateFn func(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error)
@@ -74,7 +76,24 @@ func (f *fakeCalls) CallAction(ctx context.Context, o gateway.Options, id gatewa
 	return f.CallActionFn(ctx, o, id, a, args, out)
 }
 
+// The ids the fake service names what it creates with.
+const (
+	fakePlaybackID = "pb-named"
+	fakeSnoopID    = "snoop-named"
+)
+
+// named checks that restapi left id to the service and returns the
+// service's name for it.
+func (f *fakeCalls) named(what, id, name string) string {
+	if id != "" {
+		f.t.Helper()
+		f.t.Errorf("restapi named the %s %q: the service names it", what, id)
+	}
+	return name
+}
+
 func (f *fakeCalls) Play(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error) {
+	args.PlaybackID = f.named("playback", args.PlaybackID, fakePlaybackID)
 	if err := gateway.ValidateArgs(gateway.ActCallPlay, nil, &args); err != nil {
 		return nil, nil, err
 	}
@@ -95,6 +114,7 @@ func (f *fakeCalls) Record(ctx context.Context, o gateway.Options, id gateway.Ca
 }
 
 func (f *fakeCalls) Snoop(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error) {
+	args.SnoopID = gateway.CallID(f.named("snoop call", string(args.SnoopID), fakeSnoopID))
 	if err := gateway.ValidateArgs(gateway.ActCallSnoop, nil, &args); err != nil {
 		return nil, nil, err
 	}
@@ -122,6 +142,11 @@ func (f *fakeCalls) Bridges(ctx context.Context, o gateway.Options) ([]*gateway.
 }
 
 func (f *fakeCalls) BridgeAction(ctx context.Context, o gateway.Options, id gateway.BridgeID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
+	if p, ok := args.(*gateway.PlayArgs); ok && a == gateway.ActBridgePlay {
+		c := *p
+		c.PlaybackID = f.named("playback", p.PlaybackID, fakePlaybackID)
+		args = &c
+	}
 	if err := gateway.ValidateArgs(a, fakeRules, args); err != nil {
 		return nil, err
 	}

@@ -287,3 +287,47 @@ func TestCallActionRoutedToOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestAsyncLocationNamesTheServicesID: an asynchronous play or snoop points
+// (Location) to the id the service put in the command, the same for a
+// retry with the same Idempotency-Key.
+func TestAsyncLocationNamesTheServicesID(t *testing.T) {
+	var sent []*gateway.Command
+	bus := &fakeBus{
+		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
+			return []*gateway.Reply{gateway.OKReply(cmd.ID, expect[0], gateway.LocateResult{Node: expect[0]})}, nil
+		},
+		SendFn: func(_ context.Context, _ gateway.Target, cmd *gateway.Command) error {
+			sent = append(sent, cmd)
+			return nil
+		},
+	}
+	h := serviceServer(t, bus, Config{}).Handler()
+	for _, tc := range []struct{ path, body, loc string }{
+		{"/v1/calls/c1/play", `{"media":["tone:ring"]}`, "/v1/playbacks/"},
+		{"/v1/bridges/b1/play", `{"media":["tone:ring"]}`, "/v1/playbacks/"},
+		{"/v1/calls/c1/snoop", `{}`, "/v1/calls/"},
+	} {
+		var locs []string
+		for range 2 {
+			rec := do(t, h, "POST", tc.path, tc.body, "Prefer", "respond-async", "Idempotency-Key", "k-"+tc.path)
+			if rec.Code != 202 {
+				t.Fatalf("%s: %d %s", tc.path, rec.Code, rec.Body)
+			}
+			var a struct {
+				PlaybackID string `json:"playback_id"`
+				SnoopID    string `json:"snoop_id"`
+			}
+			if err := json.Unmarshal(sent[len(sent)-1].Args, &a); err != nil {
+				t.Fatal(err)
+			}
+			if want := tc.loc + a.PlaybackID + a.SnoopID; rec.Header().Get("Location") != want || want == tc.loc {
+				t.Errorf("%s: Location %q, want %q", tc.path, rec.Header().Get("Location"), want)
+			}
+			locs = append(locs, rec.Header().Get("Location"))
+		}
+		if locs[0] != locs[1] {
+			t.Errorf("%s: a retry points to %s, the first to %s", tc.path, locs[1], locs[0])
+		}
+	}
+}

@@ -141,29 +141,69 @@ func TestSpecsWalk(t *testing.T) {
 	}
 }
 
-// TestNotImplemented501: a node whose PBX lacks the capability an action
-// needs answers not_implemented, which is 501 (not 400).
+// TestNotImplemented501: on a cluster whose PBX lacks the capability an
+// action needs, every route of that action answers not_implemented, which
+// is 501 (not 400, nor the 404 of a locate no node could answer, nor a 200
+// listing with every node missing). The workers are real executors, behind
+// Request and Gather alike.
 func TestNotImplemented501(t *testing.T) {
+	run := func(node gateway.NodeID, cmd *gateway.Command) *gateway.Reply {
+		x := &gateway.Executor{Node: node, PBX: corePBX{}}
+		c := *cmd
+		return x.Handle(context.Background(), &c)
+	}
 	bus := &fakeBus{
 		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
-			return []*gateway.Reply{gateway.OKReply(cmd.ID, expect[0], gateway.LocateResult{Node: expect[0]})}, nil
+			var reps []*gateway.Reply
+			for _, n := range expect {
+				reps = append(reps, run(n, cmd))
+			}
+			return reps, nil
 		},
-		RequestFn: func(_ context.Context, _ gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
-			x := &gateway.Executor{Node: "pbx1", PBX: corePBX{}}
-			return x.Handle(context.Background(), cmd), nil
+		RequestFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+			return run(gateway.NodeID(target), cmd), nil
 		},
 	}
-	h := serviceServer(t, bus, Config{}).Handler()
-	for _, path := range []string{"/v1/calls/c1/answer", "/v1/calls/c1/hold", "/v1/bridges/b1/calls"} {
-		body := ""
-		if strings.HasPrefix(path, "/v1/bridges") {
-			body = `{"call_id":"c1"}`
+	h := serviceServer(t, bus, Config{})
+	play, rec := `{"media":["tone:ring"]}`, `{"name":"r1"}`
+	cases := map[string]string{ // route → body
+		"POST /v1/calls/{id}/answer": "", "POST /v1/calls/{id}/ring": "", "POST /v1/calls/{id}/ring/stop": "",
+		"POST /v1/calls/{id}/hold": "", "POST /v1/calls/{id}/unhold": "", "POST /v1/calls/{id}/mute": "{}",
+		"POST /v1/calls/{id}/unmute": "{}", "POST /v1/calls/{id}/dtmf": `{"digits":"1"}`,
+		"POST /v1/calls/{id}/play": play, "POST /v1/calls/{id}/record": rec,
+		"POST /v1/calls/{id}/redirect": `{"endpoint":"PJSIP/sip:b@pbx.example.com"}`,
+		"POST /v1/calls/{id}/continue": `{"context":"default","extension":"s","priority":1}`,
+		"POST /v1/calls/{id}/snoop":    "{}", "GET /v1/calls/{id}/variables/{name}": "",
+		"PUT /v1/calls/{id}/variables/{name}": `{"value":"x"}`, "POST /v1/calls/{id}/moh": "{}",
+		"DELETE /v1/calls/{id}/moh": "",
+		"POST /v1/bridges":          "{}", "GET /v1/bridges": "", "GET /v1/bridges/{id}": "",
+		"DELETE /v1/bridges/{id}": "", "POST /v1/bridges/{id}/calls": `{"call_id":"c1"}`,
+		"DELETE /v1/bridges/{id}/calls/{call_id}": "", "POST /v1/bridges/{id}/play": play,
+		"POST /v1/bridges/{id}/record": rec, "POST /v1/transfers": `{"transferee":"c1","target":"c2","transferer":"c3"}`,
+		"GET /v1/playbacks/{id}": "", "DELETE /v1/playbacks/{id}": "",
+		"GET /v1/recordings/live/{name}": "", "POST /v1/recordings/live/{name}/stop": "",
+		"GET /v1/recordings/stored": "", "GET /v1/recordings/stored/{name}": "",
+		"DELETE /v1/recordings/stored/{name}": "",
+	}
+	fill := strings.NewReplacer("{id}", "x1", "{name}", "FOO", "{call_id}", "c1")
+	for _, spec := range gateway.Specs() {
+		if spec.Port == gateway.PortPBX {
+			continue
 		}
-		rec := do(t, h, "POST", path, body)
-		if rec.Code != http.StatusNotImplemented {
-			t.Fatalf("%s: status %d, want 501; body %s", path, rec.Code, rec.Body)
+		for _, route := range spec.REST {
+			body, ok := cases[route]
+			if !ok {
+				t.Errorf("%s: no case for %s", spec.Action, route)
+				continue
+			}
+			method, path, _ := strings.Cut(route, " ")
+			rec := do(t, h.Handler(), method, fill.Replace(path), body)
+			if rec.Code != http.StatusNotImplemented {
+				t.Errorf("%s (%s): status %d, want 501; body %s", route, spec.Action, rec.Code, rec.Body)
+				continue
+			}
+			checkProblem(t, http.StatusNotImplemented, rec.Body.Bytes(), rec.Header().Get("Content-Type"), fill.Replace(path), "")
 		}
-		checkProblem(t, http.StatusNotImplemented, rec.Body.Bytes(), rec.Header().Get("Content-Type"), path, "")
 	}
 }
 

@@ -29,14 +29,17 @@ type eventBus interface {
 // originate with an Idempotency-Key is journaled before it runs and answered
 // from the journal when it comes again (after a restart of this worker, or
 // sent here by a gateway that found the record through
-// gateway.ActKeyLookup), and lookups are answered.
+// gateway.ActKeyLookup), and lookups are answered. Both are checked first
+// as the executor checks every command (gateway.CheckReceived, with the
+// executor's rules): the journal keeps and answers only what passed it.
 type keyed struct {
-	node gateway.NodeID
-	pbx  callReader
-	next gateway.CommandHandler
-	log  *zap.Logger
-	j    *journal.Journal // set by Worker.Run before the bus runs
-	now  func() time.Time
+	node  gateway.NodeID
+	pbx   callReader
+	next  gateway.CommandHandler
+	rules *gateway.InputRules // the executor's (nil: the strict defaults)
+	log   *zap.Logger
+	j     *journal.Journal // set by Worker.Run before the bus runs
+	now   func() time.Time
 }
 
 func (k *keyed) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
@@ -46,10 +49,13 @@ func (k *keyed) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply
 	switch {
 	case cmd.Action == gateway.ActKeyLookup:
 		return k.lookup(ctx, cmd)
-	case cmd.Action != gateway.ActCallOriginate || cmd.IdempotencyKey == "" || cmd.CallID == "":
+	case cmd.Action != gateway.ActCallOriginate || cmd.IdempotencyKey == "":
 		return k.next.Handle(ctx, cmd)
 	case !cmd.Deadline.IsZero() && !k.now().Before(cmd.Deadline):
 		return k.next.Handle(ctx, cmd) // expired: answered without running, nothing to journal
+	}
+	if _, _, err := gateway.CheckReceived(k.rules, cmd); err != nil {
+		return gateway.ErrReply(cmd.ID, k.node, err) // refused: nothing to journal
 	}
 	rec, err := k.j.Begin(cmd)
 	if err != nil {
@@ -126,10 +132,11 @@ func withID(r *gateway.Reply, id string, node gateway.NodeID) *gateway.Reply {
 
 // lookup answers gateway.ActKeyLookup from the journal.
 func (k *keyed) lookup(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
-	var a gateway.KeyLookupArgs
-	if err := json.Unmarshal(cmd.Args, &a); err != nil || a.CommandID == "" {
-		return gateway.ErrReply(cmd.ID, k.node, gateway.Invalid("command_id", "required"))
+	_, args, err := gateway.CheckReceived(k.rules, cmd)
+	if err != nil {
+		return gateway.ErrReply(cmd.ID, k.node, err)
 	}
+	a := args.(*gateway.KeyLookupArgs)
 	rec, err := k.j.Get(cmd.Tenant, a.CommandID)
 	if err != nil {
 		return gateway.ErrReply(cmd.ID, k.node, gateway.Wrap(gateway.EInternal, "stack.keyed", err, "the idempotency journal is unavailable"))

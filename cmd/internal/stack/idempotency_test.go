@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,7 +133,6 @@ func TestKeyedPassesThrough(t *testing.T) {
 			return &gateway.Command{ID: "c-h", Action: gateway.ActCallHangup, Tenant: "acme", CallID: "call-1"}
 		}},
 		{"originate without key", func() *gateway.Command { return originate("c-nokey", "call-nokey", "") }},
-		{"originate without call id", func() *gateway.Command { return originate("c-noid", "", "k") }},
 		{"expired", func() *gateway.Command { c := *expired; return &c }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,6 +157,40 @@ func TestKeyedPassesThrough(t *testing.T) {
 			t.Fatalf("tenant %q, want %q", got, gateway.DefaultTenant)
 		}
 	})
+}
+
+// TestKeyedRefusesInvalid: a keyed originate the executor would refuse
+// (its id or its arguments, as a raw AMQP client may publish them) is
+// answered invalid_argument before it is journaled, and never runs.
+func TestKeyedRefusesInvalid(t *testing.T) {
+	long := gateway.CallID(strings.Repeat("c", 40000)) // over bbolt's key limit, as well as ValidID's
+	for _, tc := range []struct {
+		name, field string
+		cmd         *gateway.Command
+	}{
+		{"no call id", "call_id", originate("c1", "", "k1")},
+		{"oversized call id", "call_id", originate("c1", long, "k1")},
+		{"call id with a slash", "call_id", originate("c1", "a/b", "k1")},
+		{"no to", "to", withArgs(originate("c1", "call-1", "k1"), `{}`)},
+		{"unknown field", "", withArgs(originate("c1", "call-1", "k1"), `{"to":"PJSIP/100","tooo":1}`)},
+		{"reserved variable", "variables", withArgs(originate("c1", "call-1", "k1"), `{"to":"PJSIP/100","variables":{"__CALLGW_TAGS":"x"}}`)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
+			r := k.Handle(context.Background(), tc.cmd)
+			if code(r) != gateway.EInvalid || (tc.field != "" && r.Error.Field != tc.field) {
+				t.Fatalf("reply %+v, want invalid_argument on %q", r, tc.field)
+			}
+			if exec.runs() != 0 || k.j.Len() != 0 {
+				t.Fatalf("executor ran %d times, journal holds %d records: want none", exec.runs(), k.j.Len())
+			}
+		})
+	}
+}
+
+func withArgs(cmd *gateway.Command, args string) *gateway.Command {
+	cmd.Args = json.RawMessage(args)
+	return cmd
 }
 
 // TestKeyedOriginateOnce: a copy of a keyed originate does not run again;
@@ -307,8 +341,11 @@ func TestKeyedInterrupted(t *testing.T) {
 func TestKeyedLookup(t *testing.T) {
 	ctx := context.Background()
 	k, _ := newKeyed(t, "", "boot1", &fakeCalls{})
-	if r := k.Handle(ctx, &gateway.Command{ID: "lk", Action: gateway.ActKeyLookup, Tenant: "acme", Args: json.RawMessage(`{}`)}); code(r) != gateway.EInvalid {
-		t.Fatalf("lookup without command_id %+v, want invalid_argument", r)
+	for _, args := range []string{`{}`, `{"command_id":""}`, `{"command_id":"c1","extra":1}`, `{"command_id":1}`, `[]`, `{`} {
+		r := k.Handle(ctx, &gateway.Command{ID: "lk", Action: gateway.ActKeyLookup, Tenant: "acme", Args: json.RawMessage(args)})
+		if code(r) != gateway.EInvalid {
+			t.Fatalf("lookup with args %s: %+v, want invalid_argument", args, r)
+		}
 	}
 	var res gateway.KeyLookup
 	if err := k.Handle(ctx, lookup("nope")).Decode(&res); err != nil || res.Found {

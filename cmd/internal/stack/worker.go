@@ -116,7 +116,8 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys.pbx, keys.next = pbx, &gateway.Executor{Node: node, PBX: pbx, Rules: cfg.Rules()}
+	rules := cfg.Rules()
+	keys.pbx, keys.next, keys.rules = pbx, &gateway.Executor{Node: node, PBX: pbx, Rules: rules}, rules
 	work := &gateway.InFlight{Next: metered{next: keys, m: wm}}
 	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
 		return nil, err

@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// namingBus answers creating commands with what they name, and records
+// every command it was given.
+type namingBus struct {
+	sent []*Command
+}
+
+func (b *namingBus) Request(_ context.Context, _ Target, cmd *Command) (*Reply, error) {
+	b.sent = append(b.sent, cmd)
+	switch cmd.Action {
+	case ActCallPlay, ActBridgePlay:
+		var a PlayArgs
+		_ = json.Unmarshal(cmd.Args, &a)
+		return OKReply(cmd.ID, "pbx1", Playback{ID: a.PlaybackID, Node: "pbx1"}), nil
+	case ActCallSnoop:
+		var a SnoopArgs
+		_ = json.Unmarshal(cmd.Args, &a)
+		return OKReply(cmd.ID, "pbx1", Call{ID: a.SnoopID, Node: "pbx1"}), nil
+	}
+	return OKReply(cmd.ID, "pbx1", nil), nil
+}
+
+func (b *namingBus) Gather(_ context.Context, cmd *Command, _ []NodeID) ([]*Reply, error) {
+	return []*Reply{OKReply(cmd.ID, "pbx1", LocateResult{Node: "pbx1"})}, nil
+}
+
+func (b *namingBus) Send(_ context.Context, _ Target, cmd *Command) error {
+	b.sent = append(b.sent, cmd)
+	return nil
+}
+
+// last returns the playback or snoop id the last command carried.
+func (b *namingBus) last(t *testing.T) string {
+	t.Helper()
+	var a struct {
+		PlaybackID string `json:"playback_id"`
+		SnoopID    string `json:"snoop_id"`
+	}
+	if err := json.Unmarshal(b.sent[len(b.sent)-1].Args, &a); err != nil {
+		t.Fatal(err)
+	}
+	return a.PlaybackID + a.SnoopID
+}
+
+// TestServiceNamesWhatItCreates: the Service names the playbacks and snoop
+// calls it creates, from the Idempotency-Key (per tenant, the default one
+// when none is given) when there is one, so that a retried request names
+// the same; the name is in the command, the result, and an async
+// acceptance (Accepted.Created).
+func TestServiceNamesWhatItCreates(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	reg := NewRegistry()
+	reg.Observe(Heartbeat{Node: "pbx1", State: NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
+	bus := &namingBus{}
+	s := NewService(bus, reg, NewLocations(0))
+	// The names restapi gave before the Service did: a retry across an
+	// upgrade names the same resource.
+	keyed := func(tenant, key, kind string) string { return string(CallIDFor(CommandID(tenant, key) + "/" + kind)) }
+	media := PlayArgs{Media: []string{"tone:ring"}}
+
+	t.Run("call play", func(t *testing.T) {
+		want := keyed(DefaultTenant, "k1", "playback")
+		for _, tenant := range []string{"", DefaultTenant} {
+			pb, _, err := s.Play(ctx, Options{Tenant: tenant, IdempotencyKey: "k1"}, "c1", media)
+			if err != nil || pb.ID != want || bus.last(t) != want {
+				t.Errorf("tenant %q: playback %+v (sent %q) %v, want %s", tenant, pb, bus.last(t), err, want)
+			}
+		}
+		_, acc, err := s.Play(ctx, Options{Tenant: "acme", IdempotencyKey: "k1", Async: true}, "c1", media)
+		if want := keyed("acme", "k1", "playback"); err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
+			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
+		}
+		a, _, _ := s.Play(ctx, Options{}, "c1", media)
+		b, _, _ := s.Play(ctx, Options{}, "c1", media)
+		if a == nil || b == nil || a.ID == "" || a.ID == b.ID {
+			t.Errorf("without a key: %+v and %+v, want two new ids", a, b)
+		}
+	})
+
+	t.Run("bridge play", func(t *testing.T) {
+		want := keyed(DefaultTenant, "k2", "playback")
+		args := media
+		var pb Playback
+		if _, err := s.BridgeAction(ctx, Options{IdempotencyKey: "k2"}, "b1", ActBridgePlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
+			t.Errorf("playback %+v (sent %q) %v, want %s", pb, bus.last(t), err, want)
+		}
+		if args.PlaybackID != "" {
+			t.Errorf("the caller's arguments were changed: %+v", args)
+		}
+		acc, err := s.BridgeAction(ctx, Options{IdempotencyKey: "k2", Async: true}, "b1", ActBridgePlay, media, nil)
+		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
+			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
+		}
+	})
+
+	t.Run("snoop", func(t *testing.T) {
+		want := keyed(DefaultTenant, "k3", "snoop")
+		c, _, err := s.Snoop(ctx, Options{IdempotencyKey: "k3"}, "c1", SnoopArgs{})
+		if err != nil || string(c.ID) != want || bus.last(t) != want {
+			t.Errorf("snoop call %+v (sent %q) %v, want %s", c, bus.last(t), err, want)
+		}
+		_, acc, err := s.Snoop(ctx, Options{Tenant: DefaultTenant, IdempotencyKey: "k3", Async: true}, "c1", SnoopArgs{})
+		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
+			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
+		}
+	})
+}
