@@ -60,11 +60,8 @@ func (x *Executor) run(ctx context.Context, cmd *Command) (any, error) {
 	if !ports.Has(spec.Port) {
 		return nil, Errorf(ENotImplemented, "node %s does not implement %s (%s)", x.Node, spec.Port, cmd.Action)
 	}
-	args := spec.newArgs()
-	if err := decodeArgs(cmd, args); err != nil {
-		return nil, err
-	}
-	if err := spec.Validate(x.Rules, args); err != nil {
+	args, err := spec.decode(x.Rules, cmd)
+	if err != nil {
 		return nil, err
 	}
 	return spec.run(ctx, ports, cmd, args)

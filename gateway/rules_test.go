@@ -188,7 +188,7 @@ func FuzzExecutorArgs(f *testing.F) {
 		if rep == nil || rep.ID != "c" {
 			t.Fatalf("reply %+v", rep)
 		}
-		if len(pbx.ran) > 0 && rules.CheckCommand(&Command{Action: cmd.Action, Args: args}) != nil {
+		if len(pbx.ran) > 0 && rules.CheckCommand(&Command{Action: cmd.Action, CallID: cmd.CallID, Args: args}) != nil {
 			t.Fatalf("%s ran with %q, which the rules refuse", cmd.Action, args)
 		}
 	})
