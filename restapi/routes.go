@@ -136,8 +136,8 @@ func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
-	if !gateway.ValidNodeID(id) {
-		s.fail(w, r, gateway.Invalid("id", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", id))
+	if err := gateway.CheckNodeID("id", gateway.NodeID(id)); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	n, ok := s.nodes.Get(gateway.NodeID(id), s.now())
