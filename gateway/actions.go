@@ -146,8 +146,8 @@ type Spec struct {
 func (s *Spec) NewArgs() Validator { return s.newArgs() }
 
 // Validate is the one check of an action's arguments that every layer
-// trusts: the shape (the argument type's Validate), then the content rules
-// (nil: the strict defaults). args is a pointer to or a value of the
+// trusts: the argument type's Validate, then, for the types whose content
+// an operator restricts, the InputRules r (nil: the strict defaults). args is a pointer to or a value of the
 // action's argument type, or nil for its zero value.
 func (s *Spec) Validate(r *InputRules, args any) error {
 	v, err := s.validator(args)
