@@ -99,14 +99,16 @@ func causeDialStatus(cause int) string {
 	return ""
 }
 
-// reasonCause maps the reason of DELETE /channels/{id} (gateway.HangupReasons)
-// to the cause Asterisk sets (res/ari/resource_channels.c).
+// reasonCause maps the reason of DELETE /channels/{id} to the cause Asterisk
+// sets (convert_reason_to_hangup_code in res/ari/resource_channels.c). Its
+// keys are gateway.HangupReasons, the reasons the executor lets through
+// (TestHangupReasonsHaveCauses).
 var reasonCause = map[string]int{
 	"normal":             16,
 	"busy":               17,
 	"congestion":         34,
 	"no_answer":          19,
-	"timeout":            19,
+	"timeout":            18,
 	"rejected":           21,
 	"unallocated":        1,
 	"normal_unspecified": 31,

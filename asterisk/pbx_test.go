@@ -686,15 +686,38 @@ func runFor(t *testing.T, p *PBX, f func(ctx context.Context)) {
 	}
 }
 
-func TestPBXHangupInvalidReason(t *testing.T) {
+// TestHangupReasonsHaveCauses: every reason the executor lets through
+// (gateway.HangupReasons) has the cause Asterisk gives it, and the adapter
+// knows no reason the gateway refuses.
+func TestHangupReasonsHaveCauses(t *testing.T) {
+	for _, r := range gateway.HangupReasons {
+		if reasonCause[r] == 0 {
+			t.Errorf("gateway accepts reason %q, which has no cause here", r)
+		}
+	}
+	for r := range reasonCause {
+		if !slices.Contains(gateway.HangupReasons, r) {
+			t.Errorf("cause for reason %q, which gateway refuses", r)
+		}
+	}
+}
+
+// TestPBXHangupTrustsReason: the adapter does not check the reason again
+// (the executor did, with gateway.HangupArgs.Validate): one it is given goes to
+// Asterisk, whose refusal comes back, and the call stays up.
+func TestPBXHangupTrustsReason(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 5*time.Second)
 	id := newID()
 	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.pbx.Hangup(ctx, "acme", id, "because"); gateway.ErrorCode(err) != gateway.EInvalid {
-		t.Errorf("err %v", err)
+	err := h.pbx.Hangup(ctx, "acme", id, "because")
+	if gateway.ErrorCode(err) != gateway.EInvalid || !strings.Contains(gateway.ErrorMessage(err), "asterisk rejected") {
+		t.Errorf("err %v, want Asterisk's refusal", err)
+	}
+	if c, err := h.pbx.Call(ctx, "acme", id); err != nil || c.State != gateway.StateUp {
+		t.Fatalf("after a refused hangup: %+v %v", c, err)
 	}
 	if err := h.pbx.Hangup(ctx, "acme", id, "no_answer"); err != nil {
 		t.Fatal(err)

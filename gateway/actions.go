@@ -58,9 +58,10 @@ func (p Port) String() string {
 	return "calls"
 }
 
-// Validator is an argument type: Validate checks its shape (required
-// fields, ranges, enums); the InputRules check its content (Spec.Validate
-// runs both).
+// Validator is an argument type: Validate checks everything about it that
+// needs no configuration (required fields, ranges, enums, characters); the
+// types whose content an operator's InputRules restrict check that too,
+// and Spec.Validate runs both.
 type Validator interface {
 	Validate() error
 }
@@ -145,8 +146,8 @@ type Spec struct {
 func (s *Spec) NewArgs() Validator { return s.newArgs() }
 
 // Validate is the one check of an action's arguments that every layer
-// trusts: the shape (the argument type's Validate), then the content rules
-// (nil: the strict defaults). args is a pointer to or a value of the
+// trusts: the argument type's Validate, then, for the types whose content
+// an operator restricts, the InputRules r (nil: the strict defaults). args is a pointer to or a value of the
 // action's argument type, or nil for its zero value.
 func (s *Spec) Validate(r *InputRules, args any) error {
 	v, err := s.validator(args)
@@ -156,7 +157,23 @@ func (s *Spec) Validate(r *InputRules, args any) error {
 	if err := v.Validate(); err != nil {
 		return err
 	}
-	return r.CheckArgs(s.Action, v)
+	if c, ok := v.(ruled); ok {
+		return c.checkRules(r, s.Action)
+	}
+	return nil
+}
+
+// decode decodes the arguments of cmd strictly into a new value of the
+// action's argument type and validates them (Validate).
+func (s *Spec) decode(r *InputRules, cmd *Command) (Validator, error) {
+	args := s.newArgs()
+	if err := decodeArgs(cmd, args); err != nil {
+		return nil, err
+	}
+	if err := s.Validate(r, args); err != nil {
+		return nil, err
+	}
+	return args, nil
 }
 
 // validator returns args as a pointer to the action's argument type.

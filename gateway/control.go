@@ -64,16 +64,19 @@ type DTMFArgs struct {
 
 var dtmfRe = regexp.MustCompile(`^[0-9A-Da-d*#,]{1,64}$`)
 
+// MaxDTMFMS bounds DTMFArgs.BetweenMS and DurationMS.
+const MaxDTMFMS = 5000
+
 // Validate checks DTMF arguments.
 func (a *DTMFArgs) Validate() error {
 	if !dtmfRe.MatchString(a.Digits) {
 		return Invalid("digits", "1-64 of 0-9, A-D, *, # and , (pause)")
 	}
-	if a.BetweenMS < 0 || a.BetweenMS > 5000 {
-		return Invalid("between_ms", "must be between 0 and 5000")
+	if a.BetweenMS < 0 || a.BetweenMS > MaxDTMFMS {
+		return Invalid("between_ms", "must be between 0 and %d", MaxDTMFMS)
 	}
-	if a.DurationMS < 0 || a.DurationMS > 5000 {
-		return Invalid("duration_ms", "must be between 0 and 5000")
+	if a.DurationMS < 0 || a.DurationMS > MaxDTMFMS {
+		return Invalid("duration_ms", "must be between 0 and %d", MaxDTMFMS)
 	}
 	return nil
 }
@@ -87,16 +90,27 @@ type PlayArgs struct {
 
 var langRe = regexp.MustCompile(`^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$`)
 
-var mediaRe = regexp.MustCompile(`^(sound|recording|number|digits|characters|tone|https?):[^\s]{1,512}$`)
+// mediaRe is the shape of a media URI: one of mediaSchemes, then up to 512
+// non-space characters (CheckMediaURI checks them per scheme).
+var mediaRe = func() *regexp.Regexp {
+	names := make([]string, len(mediaSchemes))
+	for i, m := range mediaSchemes {
+		names[i] = m.name
+	}
+	return regexp.MustCompile(`^(` + strings.Join(names, "|") + `):[^\s]{1,512}$`)
+}()
+
+// MaxPlayMedia is the most media URIs one play request may hold.
+const MaxPlayMedia = 32
 
 // Validate checks play arguments.
 func (a *PlayArgs) Validate() error {
-	if len(a.Media) == 0 || len(a.Media) > 32 {
-		return Invalid("media", "1 to 32 media URIs")
+	if len(a.Media) == 0 || len(a.Media) > MaxPlayMedia {
+		return Invalid("media", "1 to %d media URIs", MaxPlayMedia)
 	}
 	for _, m := range a.Media {
 		if !mediaRe.MatchString(m) {
-			return Invalid("media", "%q is not a media URI (sound:, recording:, number:, digits:, characters:, tone:, http(s):)", m)
+			return notMediaURI(m)
 		}
 	}
 	if !ValidID(a.PlaybackID) {
@@ -134,6 +148,12 @@ var recNameRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$`)
 
 var recFormats = []string{"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "g722", "g729", "ogg"}
 
+// The values of RecordArgs.IfExists and TerminateOn.
+var (
+	recIfExists    = []string{"fail", "overwrite", "append"}
+	recTerminateOn = []string{"none", "any", "*", "#"}
+)
+
 // Validate checks record arguments.
 func (a *RecordArgs) Validate() error {
 	if !recNameRe.MatchString(a.Name) || strings.Contains(a.Name, "..") {
@@ -148,10 +168,10 @@ func (a *RecordArgs) Validate() error {
 	if a.MaxSilenceSeconds < 0 {
 		return Invalid("max_silence_seconds", "must not be negative")
 	}
-	if a.IfExists != "" && !slices.Contains([]string{"fail", "overwrite", "append"}, a.IfExists) {
+	if a.IfExists != "" && !slices.Contains(recIfExists, a.IfExists) {
 		return Invalid("if_exists", "must be fail, overwrite or append")
 	}
-	if a.TerminateOn != "" && !slices.Contains([]string{"none", "any", "*", "#"}, a.TerminateOn) {
+	if a.TerminateOn != "" && !slices.Contains(recTerminateOn, a.TerminateOn) {
 		return Invalid("terminate_on", "must be none, any, * or #")
 	}
 	return nil
@@ -199,21 +219,21 @@ type ContinueArgs struct {
 	Label     string `json:"label,omitempty"`
 }
 
-var dialplanWordRe = regexp.MustCompile(`^[A-Za-z0-9_+*#.\-]{1,80}$`)
+// dialplanWordRe is a dialplan context, extension, label or music-on-hold
+// class (CheckDialplanWord).
+var dialplanWordRe = regexp.MustCompile(`^[A-Za-z0-9_+*#.-]{1,80}$`)
 
 // Validate checks continue arguments.
 func (a *ContinueArgs) Validate() error {
-	if a.Context != "" && !dialplanWordRe.MatchString(a.Context) {
-		return Invalid("context", "%q is not a dialplan context name", a.Context)
-	}
-	if a.Extension != "" && !dialplanWordRe.MatchString(a.Extension) {
-		return Invalid("extension", "%q is not a dialplan extension", a.Extension)
+	for _, f := range []struct{ name, v string }{{"context", a.Context}, {"extension", a.Extension}, {"label", a.Label}} {
+		if f.v != "" {
+			if err := CheckDialplanWord(f.name, f.v); err != nil {
+				return err
+			}
+		}
 	}
 	if a.Priority < 0 {
 		return Invalid("priority", "must be positive")
-	}
-	if a.Label != "" && !dialplanWordRe.MatchString(a.Label) {
-		return Invalid("label", "%q is not a dialplan label", a.Label)
 	}
 	if a.Label != "" && a.Priority != 0 {
 		return Invalid("label", "give a label or a priority, not both")
@@ -228,13 +248,15 @@ type SnoopArgs struct {
 	SnoopID CallID `json:"snoop_id,omitempty"`
 }
 
+// snoopDirections are the values of SnoopArgs.Spy and Whisper.
+var snoopDirections = []string{"none", "both", "out", "in"}
+
 // Validate checks snoop arguments.
 func (a *SnoopArgs) Validate() error {
-	dirs := []string{"", "none", "both", "out", "in"}
-	if !slices.Contains(dirs, a.Spy) {
+	if a.Spy != "" && !slices.Contains(snoopDirections, a.Spy) {
 		return Invalid("spy", "must be none, both, out or in")
 	}
-	if !slices.Contains(dirs, a.Whisper) {
+	if a.Whisper != "" && !slices.Contains(snoopDirections, a.Whisper) {
 		return Invalid("whisper", "must be none, both, out or in")
 	}
 	if a.Spy == "none" && (a.Whisper == "" || a.Whisper == "none") {
@@ -251,9 +273,12 @@ type MuteArgs struct {
 	Direction string `json:"direction,omitempty"` // both (default), in, out
 }
 
+// muteDirections are the values of MuteArgs.Direction.
+var muteDirections = []string{"both", "in", "out"}
+
 // Validate checks mute arguments.
 func (a *MuteArgs) Validate() error {
-	if !slices.Contains([]string{"", "both", "in", "out"}, a.Direction) {
+	if a.Direction != "" && !slices.Contains(muteDirections, a.Direction) {
 		return Invalid("direction", "must be both, in or out")
 	}
 	return nil
@@ -276,7 +301,9 @@ type VariableArgs struct {
 // MaxVariableValueLen bounds the value of a channel variable.
 const MaxVariableValueLen = 4096
 
-// Validate checks the variable name and the length of the value.
+// Validate checks the shape of the variable name and the value: its
+// length, no control characters. Which names may be used is for the
+// InputRules (checkRules).
 func (a *VariableArgs) Validate() error {
 	if !validVarShape(a.Name) {
 		return Invalid("name", "%q is not a valid channel variable name", a.Name)
@@ -284,7 +311,7 @@ func (a *VariableArgs) Validate() error {
 	if len(a.Value) > MaxVariableValueLen {
 		return Invalid("value", "longer than %d bytes", MaxVariableValueLen)
 	}
-	return nil
+	return CheckHeaderValue("value", a.Value)
 }
 
 // Variable is the result of ActCallVarGet.
@@ -300,8 +327,8 @@ type MOHArgs struct {
 
 // Validate checks music-on-hold arguments.
 func (a *MOHArgs) Validate() error {
-	if a.Class != "" && !dialplanWordRe.MatchString(a.Class) {
-		return Invalid("class", "%q is not a music-on-hold class name", a.Class)
+	if a.Class != "" {
+		return CheckDialplanWord("class", a.Class)
 	}
 	return nil
 }
@@ -323,15 +350,22 @@ type BridgeCreateArgs struct {
 	Name string `json:"name,omitempty"`
 }
 
-// Validate checks bridge creation arguments.
+// bridgeTypes are the values of BridgeCreateArgs.Type.
+var bridgeTypes = []string{"mixing", "holding", "dtmf_events", "proxy_media", "mixing,dtmf_events"}
+
+// MaxBridgeNameLen bounds BridgeCreateArgs.Name.
+const MaxBridgeNameLen = 128
+
+// Validate checks bridge creation arguments. The name reaches ARI and the
+// bridge's events, so it holds no control characters.
 func (a *BridgeCreateArgs) Validate() error {
-	if !slices.Contains([]string{"", "mixing", "holding", "dtmf_events", "proxy_media", "mixing,dtmf_events"}, a.Type) {
+	if a.Type != "" && !slices.Contains(bridgeTypes, a.Type) {
 		return Invalid("type", "must be mixing, holding, dtmf_events or proxy_media")
 	}
-	if len(a.Name) > 128 {
-		return Invalid("name", "longer than 128 characters")
+	if len(a.Name) > MaxBridgeNameLen {
+		return Invalid("name", "longer than %d characters", MaxBridgeNameLen)
 	}
-	return nil
+	return CheckHeaderValue("name", a.Name)
 }
 
 // BridgeCallArgs are the arguments of ActBridgeAdd / ActBridgeRemove.

@@ -79,11 +79,8 @@ func CheckReceived(r *InputRules, cmd *Command) (*Spec, Validator, error) {
 	if err := spec.checkID(cmd); err != nil {
 		return nil, nil, err
 	}
-	args := spec.newArgs()
-	if err := decodeArgs(cmd, args); err != nil {
-		return nil, nil, err
-	}
-	if err := spec.Validate(r, args); err != nil {
+	args, err := spec.decode(r, cmd)
+	if err != nil {
 		return nil, nil, err
 	}
 	return spec, args, nil

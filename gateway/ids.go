@@ -18,6 +18,14 @@ func ValidNodeID(s string) bool {
 	return isWord(s, 64) && s != string(TargetAny) && s != string(TargetAll)
 }
 
+// CheckNodeID checks a node id given in field (ValidNodeID).
+func CheckNodeID(field string, n NodeID) error {
+	if !ValidNodeID(string(n)) {
+		return Invalid(field, "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", n)
+	}
+	return nil
+}
+
 // ValidID reports whether s is acceptable as a call, bridge, playback or
 // recording id (what ARI accepts in a URL path segment without escaping).
 func ValidID(s string) bool {

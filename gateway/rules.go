@@ -7,14 +7,16 @@ import (
 	"strings"
 )
 
-// InputRules are the content rules of the command arguments that reach a
-// PBX: media URIs, channel variable names and values, dialplan places and
-// caller ids. They are enforced at the trust boundary, the worker's
-// Executor (CheckCommand), which every AMQP client reaches, not only the
-// gateway; the gateway's Service runs the same checks (CheckArgs) to
-// answer 400 before publishing. The Validate methods of the argument types
-// check shape (required fields, ranges, enums); these rules check what the
-// PBX would do with the content.
+// InputRules are the content rules of command arguments that an operator
+// configures: which hosts http(s) media may come from and which dialplan
+// functions may be used as channel variable names. They are part of
+// Spec.Validate (through the argument types that have such content: play
+// media, originate variables, variable names), which the worker's Executor
+// runs on every command (the trust boundary: every AMQP client reaches
+// it) and the gateway's Service before publishing. The rules that need no
+// configuration (dialplan words, control characters) are in the argument
+// types' own Validate methods; callgw's reserved variables are refused by
+// CheckVariableName, which every variable name passes.
 //
 // The zero value (or a nil *InputRules) is the strict default: no http(s)
 // media, plain variable names only.
@@ -49,6 +51,49 @@ var (
 	mediaHostRe = regexp.MustCompile(`^[a-z0-9.-]{1,253}$`)
 )
 
+// mediaSchemes are the schemes of a media URI, each with the check of
+// what follows its colon: the one list behind PlayArgs.Validate (through
+// MediaPattern) and CheckMediaURI.
+var mediaSchemes = []struct {
+	name  string
+	check func(r *InputRules, uri, rest string) error
+}{
+	{"sound", checkSoundName},
+	{"recording", checkSoundName},
+	{"number", matchRest(numberRe, "number: takes an integer")},
+	{"digits", matchRest(digitsRe, "digits: takes 1-64 of 0-9, A-D, * and #")},
+	{"characters", matchRest(charsRe, "characters: takes 1-64 of [A-Za-z0-9]")},
+	{"tone", matchRest(toneRe, "tone: takes a tone name or frequencies of [A-Za-z0-9_;=/,.*#!+-]")},
+	{"http", func(r *InputRules, uri, _ string) error { return r.checkMediaURL(uri) }},
+	{"https", func(r *InputRules, uri, _ string) error { return r.checkMediaURL(uri) }},
+}
+
+func checkSoundName(_ *InputRules, uri, rest string) error {
+	if !soundNameRe.MatchString(rest) || strings.Contains(rest, "..") {
+		scheme, _, _ := strings.Cut(uri, ":")
+		return Invalid("media", "%q: a %s name is a relative path of [A-Za-z0-9_./-], not starting with / or . and without ..", uri, scheme)
+	}
+	return nil
+}
+
+func matchRest(re *regexp.Regexp, says string) func(*InputRules, string, string) error {
+	return func(_ *InputRules, uri, rest string) error {
+		if !re.MatchString(rest) {
+			return Invalid("media", "%q: %s", uri, says)
+		}
+		return nil
+	}
+}
+
+// notMediaURI is the error of a media URI of no known scheme.
+func notMediaURI(uri string) error {
+	names := make([]string, len(mediaSchemes))
+	for i, m := range mediaSchemes {
+		names[i] = m.name + ":"
+	}
+	return Invalid("media", "%q is not a media URI (%s)", uri, strings.Join(names, ", "))
+}
+
 // CheckMediaURI checks one media URI of a play request:
 //   - sound:NAME and recording:NAME: a relative name of [A-Za-z0-9_./-],
 //     not starting with "/" or ".", without ".." (no absolute paths, no
@@ -57,36 +102,14 @@ var (
 //   - number:, digits:, characters:, tone:: their own characters only.
 func (r *InputRules) CheckMediaURI(uri string) error {
 	scheme, rest, ok := strings.Cut(uri, ":")
-	if !ok || rest == "" {
-		return Invalid("media", "%q is not a media URI (sound:, recording:, number:, digits:, characters:, tone:, http(s):)", uri)
+	if ok && rest != "" {
+		for _, m := range mediaSchemes {
+			if m.name == scheme {
+				return m.check(r, uri, rest)
+			}
+		}
 	}
-	switch scheme {
-	case "sound", "recording":
-		if !soundNameRe.MatchString(rest) || strings.Contains(rest, "..") {
-			return Invalid("media", "%q: a %s name is a relative path of [A-Za-z0-9_./-], not starting with / or . and without ..", uri, scheme)
-		}
-	case "number":
-		if !numberRe.MatchString(rest) {
-			return Invalid("media", "%q: number: takes an integer", uri)
-		}
-	case "digits":
-		if !digitsRe.MatchString(rest) {
-			return Invalid("media", "%q: digits: takes 1-64 of 0-9, A-D, * and #", uri)
-		}
-	case "characters":
-		if !charsRe.MatchString(rest) {
-			return Invalid("media", "%q: characters: takes 1-64 of [A-Za-z0-9]", uri)
-		}
-	case "tone":
-		if !toneRe.MatchString(rest) {
-			return Invalid("media", "%q: tone: takes a tone name or frequencies of [A-Za-z0-9_;=/,.*#!+-]", uri)
-		}
-	case "http", "https":
-		return r.checkMediaURL(uri)
-	default:
-		return Invalid("media", "%q is not a media URI (sound:, recording:, number:, digits:, characters:, tone:, http(s):)", uri)
-	}
-	return nil
+	return notMediaURI(uri)
 }
 
 func (r *InputRules) checkMediaURL(uri string) error {
@@ -150,9 +173,7 @@ func CheckHeaderValue(field, v string) error {
 	return nil
 }
 
-func hasControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
-}
+func hasControl(s string) bool { return !noControlRe.MatchString(s) }
 
 // CheckDialplanWord checks a dialplan context, extension, label or class
 // name: 1-80 of [A-Za-z0-9_+*#.-] (no comma, no "|", no spaces or
@@ -164,37 +185,24 @@ func CheckDialplanWord(field, v string) error {
 	return nil
 }
 
-// CheckOriginate applies the rules to originate arguments.
-func (r *InputRules) CheckOriginate(a *OriginateArgs) error {
-	if err := CheckHeaderValue("to", a.To); err != nil {
-		return err
-	}
-	if err := CheckHeaderValue("from", a.From); err != nil {
-		return err
-	}
-	if a.Context != "" {
-		if err := CheckDialplanWord("context", a.Context); err != nil {
-			return err
-		}
-	}
-	if a.Extension != "" {
-		if err := CheckDialplanWord("extension", a.Extension); err != nil {
-			return err
-		}
-	}
-	for k, v := range a.Variables {
+// ruled is an argument type with content rules an operator configures
+// (InputRules); Spec.Validate runs them after the type's Validate.
+type ruled interface {
+	checkRules(r *InputRules, a Action) error
+}
+
+// checkRules checks the names of the channel variables an originate sets.
+func (a *OriginateArgs) checkRules(r *InputRules, _ Action) error {
+	for k := range a.Variables {
 		if err := r.CheckVariableName("variables", k, true); err != nil {
 			return err
-		}
-		if err := CheckHeaderValue("variables", v); err != nil {
-			return Invalid("variables", "%q: the value may not contain control characters (CR, LF, NUL, …)", k)
 		}
 	}
 	return nil
 }
 
-// CheckPlay applies the rules to play arguments.
-func (r *InputRules) CheckPlay(a *PlayArgs) error {
+// checkRules checks each media URI.
+func (a *PlayArgs) checkRules(r *InputRules, _ Action) error {
 	for _, m := range a.Media {
 		if err := r.CheckMediaURI(m); err != nil {
 			return err
@@ -203,52 +211,7 @@ func (r *InputRules) CheckPlay(a *PlayArgs) error {
 	return nil
 }
 
-// CheckVariable applies the rules to a variable read (forWrite false) or
-// write.
-func (r *InputRules) CheckVariable(a *VariableArgs, forWrite bool) error {
-	if err := r.CheckVariableName("name", a.Name, forWrite); err != nil {
-		return err
-	}
-	return CheckHeaderValue("value", a.Value)
-}
-
-// CheckArgs applies the rules to the arguments of action a (a pointer or
-// value of its argument type; other types pass: their Validate method is
-// all they need).
-func (r *InputRules) CheckArgs(a Action, args any) error {
-	switch v := args.(type) {
-	case *OriginateArgs:
-		return r.CheckOriginate(v)
-	case OriginateArgs:
-		return r.CheckOriginate(&v)
-	case *PlayArgs:
-		return r.CheckPlay(v)
-	case PlayArgs:
-		return r.CheckPlay(&v)
-	case *VariableArgs:
-		return r.CheckVariable(v, a != ActCallVarGet)
-	case VariableArgs:
-		return r.CheckVariable(&v, a != ActCallVarGet)
-	case *RedirectArgs:
-		return CheckHeaderValue("endpoint", v.Endpoint)
-	case RedirectArgs:
-		return CheckHeaderValue("endpoint", v.Endpoint)
-	}
-	return nil
-}
-
-// CheckCommand applies the rules to a command as a worker receives it,
-// decoding the arguments into the action's argument type with the
-// executor's own strict decoder. The Executor runs Spec.Validate, which
-// includes these rules; this is the rules alone, for tests and tools.
-func (r *InputRules) CheckCommand(cmd *Command) error {
-	s, ok := SpecOf(cmd.Action)
-	if !ok || len(cmd.Args) == 0 {
-		return nil
-	}
-	v := s.newArgs()
-	if err := decodeArgs(cmd, v); err != nil {
-		return err
-	}
-	return r.CheckArgs(cmd.Action, v)
+// checkRules checks the variable name, for a write unless a reads it.
+func (a *VariableArgs) checkRules(r *InputRules, act Action) error {
+	return r.CheckVariableName("name", a.Name, act != ActCallVarGet)
 }

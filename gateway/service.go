@@ -188,15 +188,9 @@ func (s *Service) createTarget(node NodeID) (Target, error) {
 	return NodeTarget(best.Node), nil
 }
 
-// OriginateRequest is an originate as the API receives it.
-type OriginateRequest struct {
-	Node NodeID
-	Args OriginateArgs
-}
-
 // Originate places a call on the named node or on any live node.
 func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest) (*Call, *Accepted, error) {
-	if err := ValidateArgs(ActCallOriginate, s.Rules, &req.Args); err != nil {
+	if err := req.Validate(s.Rules); err != nil {
 		return nil, nil, err
 	}
 	var target Target

@@ -8,17 +8,10 @@ import (
 
 // The bridge and transfer side of Service.
 
-// BridgeCreateRequest is a bridge creation as the API receives it.
-type BridgeCreateRequest struct {
-	Node  NodeID
-	Calls []CallID // calls to add at once; they decide the node when Node is empty
-	Args  BridgeCreateArgs
-}
-
 // CreateBridge creates a bridge on the node of its first call, the named
 // node, or any node, and adds the given calls to it.
 func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateRequest) (*Bridge, error) {
-	if err := ValidateArgs(ActBridgeCreate, s.Rules, &req.Args); err != nil {
+	if err := req.Validate(s.Rules); err != nil {
 		return nil, err
 	}
 	var target Target

@@ -9,7 +9,23 @@ import (
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-var endpointRe = regexp.MustCompile(`^[A-Za-z0-9_]+/[^\s]{1,200}$`)
+// endpointRe is Technology/resource: no spaces, no control characters
+// (the resource reaches a SIP header).
+var endpointRe = regexp.MustCompile(`^[A-Za-z0-9_]+/[^\s\x00-\x1f\x7f]{1,200}$`)
+
+// noControlRe matches a value without control characters (CR, LF, NUL, …):
+// one that ends up in a SIP header, a channel variable, an event or a log
+// line.
+var noControlRe = regexp.MustCompile(`^[^\x00-\x1f\x7f]*$`)
+
+// tagRe is ValidTag as a pattern, for the API description.
+var tagRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Limits of the originate arguments.
+const (
+	MaxFromLen = 200 // caller id
+	MaxTags    = 16
+)
 
 // validVarShape reports whether name has the shape of a channel variable
 // name: plain, or FUNCTION(args). Which ones may be used is for
@@ -29,8 +45,11 @@ func (a *OriginateArgs) Validate() error {
 	if !endpointRe.MatchString(a.To) {
 		return Invalid("to", "%q is not an endpoint of the form Technology/resource", a.To)
 	}
-	if len(a.From) > 200 {
-		return Invalid("from", "longer than 200 characters")
+	if len(a.From) > MaxFromLen {
+		return Invalid("from", "longer than %d characters", MaxFromLen)
+	}
+	if err := CheckHeaderValue("from", a.From); err != nil {
+		return err
 	}
 	if a.Context != "" && a.Extension == "" {
 		return Invalid("extension", "required with context")
@@ -38,28 +57,37 @@ func (a *OriginateArgs) Validate() error {
 	if a.Extension != "" && a.Context == "" {
 		return Invalid("context", "required with extension")
 	}
+	if a.Context != "" {
+		if err := CheckDialplanWord("context", a.Context); err != nil {
+			return err
+		}
+		if err := CheckDialplanWord("extension", a.Extension); err != nil {
+			return err
+		}
+	}
 	if a.Priority < 0 {
 		return Invalid("priority", "must be positive")
 	}
 	if a.Timeout < 0 || a.Timeout > MaxRingTimeout {
 		return Invalid("timeout", "must be between 0 and %d seconds", MaxRingTimeout)
 	}
-	for k := range a.Variables {
+	for k, v := range a.Variables {
 		if !validVarShape(k) {
 			return Invalid("variables", "%q is not a valid channel variable name", k)
 		}
+		if hasControl(v) {
+			return Invalid("variables", "%q: the value may not contain control characters (CR, LF, NUL, …)", k)
+		}
 	}
-	if len(a.Tags) > 16 {
-		return Invalid("tags", "at most 16 tags")
+	if len(a.Tags) > MaxTags {
+		return Invalid("tags", "at most %d tags", MaxTags)
 	}
 	for _, t := range a.Tags {
 		if !ValidTag(t) {
 			return Invalid("tags", "%q: a tag is 1-64 of [A-Za-z0-9_-]", t)
 		}
 	}
-	switch a.Wait {
-	case "", WaitNone, WaitAnswered:
-	default:
+	if a.Wait != "" && !slices.Contains(waits, a.Wait) {
 		return Invalid("wait", "must be none or answered, not %q", a.Wait)
 	}
 	return nil
@@ -75,13 +103,67 @@ func (a *HangupArgs) Validate() error {
 
 // Validate checks the filters of a call listing.
 func (a *ListArgs) Validate() error {
-	switch a.State {
-	case "", StateDown, StateDialing, StateRinging, StateUp, StateBusy, StateEnded:
-	default:
-		return Invalid("state", "%q is not one of down, dialing, ringing, up, busy, ended", a.State)
+	if a.State != "" && !slices.Contains(callStates, a.State) {
+		return Invalid("state", "%q is not one of %v", a.State, callStates)
 	}
 	if a.Tag != "" && !ValidTag(a.Tag) {
 		return Invalid("tag", "%q: a tag is 1-64 of [A-Za-z0-9_-]", a.Tag)
 	}
 	return nil
+}
+
+// waits are the values of OriginateArgs.Wait.
+var waits = []Wait{WaitNone, WaitAnswered}
+
+// callStates are the states a call listing filters by.
+var callStates = []CallState{StateDown, StateDialing, StateRinging, StateUp, StateBusy, StateEnded}
+
+// OriginateRequest is an originate as the API receives it.
+type OriginateRequest struct {
+	Node NodeID
+	Args OriginateArgs
+}
+
+// Validate checks the node, when one is named, and the arguments
+// (Spec.Validate of ActCallOriginate).
+func (req *OriginateRequest) Validate(r *InputRules) error {
+	if req.Node != "" {
+		if err := CheckNodeID("node", req.Node); err != nil {
+			return err
+		}
+	}
+	return ValidateArgs(ActCallOriginate, r, &req.Args)
+}
+
+// MaxBridgeCalls is the most calls a bridge creation may add at once.
+const MaxBridgeCalls = 32
+
+// BridgeCreateRequest is a bridge creation as the API receives it.
+type BridgeCreateRequest struct {
+	Node  NodeID
+	Calls []CallID // calls to add at once; they decide the node when Node is empty
+	Args  BridgeCreateArgs
+}
+
+// Validate checks the node, when one is named, the calls to add (at most
+// MaxBridgeCalls valid call ids, none twice) and the arguments
+// (Spec.Validate of ActBridgeCreate).
+func (req *BridgeCreateRequest) Validate(r *InputRules) error {
+	if req.Node != "" {
+		if err := CheckNodeID("node", req.Node); err != nil {
+			return err
+		}
+	}
+	if len(req.Calls) > MaxBridgeCalls {
+		return Invalid("calls", "at most %d calls", MaxBridgeCalls)
+	}
+	for i, c := range req.Calls {
+		if !ValidID(string(c)) {
+			return Invalid("calls", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", c)
+		}
+		if slices.Contains(req.Calls[:i], c) {
+			return Invalid("calls", "%q is given twice", c)
+		}
+	}
+	return ValidateArgs(ActBridgeCreate, r, &req.Args)
 }

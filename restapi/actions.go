@@ -96,19 +96,48 @@ func genericAction(spec *gateway.Spec) bool {
 	return (spec.ID == gateway.IDCall || spec.ID == gateway.IDBridge) && !spec.NewID && spec.Result == nil
 }
 
-// registerActions adds the registry's routes to r.
+// registerActions adds the registry's routes to r, each behind the check
+// of the service its Spec's port needs (needPort), then its scope.
 func (s *Server) registerActions(r chi.Router) {
-	read, write := r.With(s.require(ScopeCallsRead)), r.With(s.require(ScopeCallsWrite))
 	routes, unserved := s.actionRoutes()
 	for _, rt := range routes {
+		scope := ScopeCallsWrite
 		if rt.method == http.MethodGet {
-			read.Method(rt.method, rt.path, rt.handler)
-		} else {
-			write.Method(rt.method, rt.path, rt.handler)
+			scope = ScopeCallsRead
 		}
+		r.With(s.needPort(rt.spec.Port), s.require(scope)).Method(rt.method, rt.path, rt.handler)
 	}
 	for _, rt := range unserved {
 		s.log.Error("a registered action has no REST handler: it answers not_implemented", zap.String("route", rt))
+	}
+}
+
+// missingService says which service the routes of an action on PBX port p
+// need and lacks: NewServer's calls for the calls' lifecycle and control,
+// the Bridges or Media it implements for the others; nil when it is there.
+func (s *Server) missingService(p gateway.Port) error {
+	switch {
+	case p == gateway.PortBridges && s.bridges == nil:
+		return gateway.Errorf(gateway.ENodeUnavailable, "bridge control is not configured on this gateway")
+	case p == gateway.PortMedia && s.media == nil:
+		return gateway.Errorf(gateway.ENodeUnavailable, "playback and recording control is not configured on this gateway")
+	case s.calls == nil:
+		return gateway.Errorf(gateway.ENodeUnavailable, "call control is not configured on this gateway")
+	}
+	return nil
+}
+
+// needPort answers 503 on the routes of an action whose service (see
+// missingService) NewServer was not given.
+func (s *Server) needPort(p gateway.Port) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := s.missingService(p); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
 	}
 }
 

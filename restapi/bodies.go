@@ -2,7 +2,6 @@ package restapi
 
 import (
 	"io"
-	"slices"
 
 	"github.com/callgw/callgw/gateway"
 )
@@ -10,8 +9,9 @@ import (
 // The request bodies of the routes whose body is not the gateway's
 // argument type itself. Each decoder reads exactly one JSON object
 // (unknown fields refused, see decodeJSON) and returns the gateway
-// arguments, unchecked: the service checks them with the action's
-// gateway.Spec, as the worker does again. The body types are ours where a
+// arguments, unchecked: the service checks them (the action's
+// gateway.Spec, or the request's Validate where the body holds more than
+// the arguments), as the worker checks the arguments again. The body types are ours where a
 // field the gateway adds for its own use (playback_id, snoop_id,
 // bridge_id) must not be set by API callers, or where the body holds more
 // than the arguments (node, calls); a test (TestBodiesMatchOpenAPI) keeps
@@ -103,30 +103,12 @@ type bridgeBody struct {
 	Calls []gateway.CallID `json:"calls"`
 }
 
-// MaxBridgeCalls is the most calls a bridge creation may add at once.
-const MaxBridgeCalls = 32
-
 func decodeBridge(body io.Reader) (gateway.BridgeCreateRequest, error) {
 	var b bridgeBody
 	if err := decodeJSON(body, &b); err != nil {
 		return gateway.BridgeCreateRequest{}, err
 	}
-	req := gateway.BridgeCreateRequest{Node: b.Node, Calls: b.Calls, Args: gateway.BridgeCreateArgs{Type: b.Type, Name: b.Name}}
-	if req.Node != "" && !gateway.ValidNodeID(string(req.Node)) {
-		return req, gateway.Invalid("node", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", req.Node)
-	}
-	if len(req.Calls) > MaxBridgeCalls {
-		return req, gateway.Invalid("calls", "at most %d calls", MaxBridgeCalls)
-	}
-	for i, c := range req.Calls {
-		if !gateway.ValidID(string(c)) {
-			return req, gateway.Invalid("calls", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", c)
-		}
-		if slices.Contains(req.Calls[:i], c) {
-			return req, gateway.Invalid("calls", "%q is given twice", c)
-		}
-	}
-	return req, nil
+	return gateway.BridgeCreateRequest{Node: b.Node, Calls: b.Calls, Args: gateway.BridgeCreateArgs{Type: b.Type, Name: b.Name}}, nil
 }
 
 // transferBody is the body of POST /v1/transfers.

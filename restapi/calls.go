@@ -88,9 +88,11 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	req := gateway.ListRequest{Node: gateway.NodeID(q.Get("node"))}
 	req.State = gateway.CallState(q.Get("state"))
 	req.Tag = q.Get("tag")
-	if q.Has("node") && !gateway.ValidNodeID(string(req.Node)) {
-		s.fail(w, r, gateway.Invalid("node", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", req.Node))
-		return
+	if q.Has("node") {
+		if err := gateway.CheckNodeID("node", req.Node); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	// The filters are the service's to check (gateway.ListArgs); a filter
 	// given empty is no filter there, but an error here.

@@ -16,9 +16,12 @@
 //     gateway code; httpStatus maps the code to the status. Only internal
 //     errors are logged with their cause, and their cause is never shown.
 //   - Request bodies are decoded strictly (one JSON object, unknown fields
-//     refused, size-limited) and checked at the edge, with errors that name
-//     the field, before any command is built; arguments are handed to the
-//     service as pointers so that their Validate methods run there too.
+//     refused, size-limited) into the gateway's argument or request types,
+//     with errors that name the field. restapi checks only what is its own
+//     (the query, the content type, the ids in the path); the arguments'
+//     rules are the gateway's: the service runs the action's Spec.Validate
+//     (or the request's Validate) before any command is built, and the
+//     worker's executor runs it again.
 //   - Every request that reaches the gateway service carries a deadline:
 //     the "timeout" query (default Config.DefaultTimeout, at most
 //     Config.MaxTimeout).

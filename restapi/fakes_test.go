@@ -125,7 +125,7 @@ func (f *fakeCalls) Snoop(ctx context.Context, o gateway.Options, id gateway.Cal
 }
 
 func (f *fakeCalls) CreateBridge(ctx context.Context, o gateway.Options, req gateway.BridgeCreateRequest) (*gateway.Bridge, error) {
-	if err := gateway.ValidateArgs(gateway.ActBridgeCreate, nil, &req.Args); err != nil {
+	if err := req.Validate(nil); err != nil {
 		return nil, err
 	}
 	if f.CreateBridgeFn == nil {
@@ -195,7 +195,7 @@ func (f *fakeCalls) StoredRecording(ctx context.Context, o gateway.Options, name
 }
 
 func (f *fakeCalls) Originate(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error) {
-	if err := gateway.ValidateArgs(gateway.ActCallOriginate, nil, &req.Args); err != nil {
+	if err := req.Validate(nil); err != nil {
 		return nil, nil, err
 	}
 	if f.OriginateFn == nil {

@@ -104,7 +104,10 @@ var bodyDecoders = []struct {
 	{"variable", func(b []byte) (bool, error) { _, err := decodeVariable(bytes.NewReader(b), "FOO"); return true, err }},
 	{"bridge", func(b []byte) (bool, error) {
 		r, err := decodeBridge(bytes.NewReader(b))
-		return err != nil || len(r.Calls) <= MaxBridgeCalls, err
+		if err == nil {
+			err = r.Validate(nil)
+		}
+		return err != nil || len(r.Calls) <= gateway.MaxBridgeCalls, err
 	}},
 	{"bridge call", genericDecoder(gateway.ActBridgeAdd)},
 	{"transfer", func(b []byte) (bool, error) {

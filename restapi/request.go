@@ -156,20 +156,17 @@ type originateBody struct {
 	Wait      gateway.Wait      `json:"wait"`
 }
 
-// decodeOriginate decodes and checks the body of an originate.
+// decodeOriginate decodes the body of an originate, unchecked: the service
+// checks it (gateway.OriginateRequest.Validate).
 func decodeOriginate(body io.Reader) (gateway.OriginateRequest, error) {
 	var b originateBody
 	if err := decodeJSON(body, &b); err != nil {
 		return gateway.OriginateRequest{}, err
 	}
-	req := gateway.OriginateRequest{Node: b.Node, Args: gateway.OriginateArgs{
+	return gateway.OriginateRequest{Node: b.Node, Args: gateway.OriginateArgs{
 		To: b.To, From: b.From, Context: b.Context, Extension: b.Extension, Priority: b.Priority,
 		Variables: b.Variables, Timeout: b.Timeout, Tags: b.Tags, Wait: b.Wait,
-	}}
-	if req.Node != "" && !gateway.ValidNodeID(string(req.Node)) {
-		return req, gateway.Invalid("node", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", req.Node)
-	}
-	return req, nil
+	}}, nil
 }
 
 // checkContentType accepts application/json (any parameters) or no

@@ -48,10 +48,11 @@ func (s *Server) routes() http.Handler {
 	r.Get("/v1/openapi.json", s.handleOpenAPI)
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.authenticate, s.needDeps)
+		r.Use(s.authenticate)
 		s.registerActions(r)
-		r.With(s.require(ScopeNodesRead)).Get("/v1/nodes", s.handleListNodes)
-		r.With(s.require(ScopeNodesRead)).Get("/v1/nodes/{id}", s.handleGetNode)
+		nodes := r.With(s.needNodes, s.require(ScopeNodesRead))
+		nodes.Get("/v1/nodes", s.handleListNodes)
+		nodes.Get("/v1/nodes/{id}", s.handleGetNode)
 		r.With(s.require(ScopeEventsRead)).Get("/v1/events", s.handleSSE)
 		r.With(s.require(ScopeEventsRead)).Get("/v1/events/ws", s.handleWS)
 	})
@@ -136,8 +137,8 @@ func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
-	if !gateway.ValidNodeID(id) {
-		s.fail(w, r, gateway.Invalid("id", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", id))
+	if err := gateway.CheckNodeID("id", gateway.NodeID(id)); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	n, ok := s.nodes.Get(gateway.NodeID(id), s.now())
@@ -148,20 +149,14 @@ func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, viewNode(n, principalOf(r.Context())))
 }
 
-// needDeps answers 503 on routes whose dependency NewServer was not given.
-func (s *Server) needDeps(next http.Handler) http.Handler {
+// needNodes answers 503 on the node routes when NewServer was given no
+// node registry.
+func (s *Server) needNodes(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch p := r.URL.Path; {
-		case s.calls == nil && strings.HasPrefix(p, "/v1/calls"):
-			s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "call control is not configured on this gateway"))
-		case s.bridges == nil && (strings.HasPrefix(p, "/v1/bridges") || strings.HasPrefix(p, "/v1/transfers")):
-			s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "bridge control is not configured on this gateway"))
-		case s.media == nil && (strings.HasPrefix(p, "/v1/playbacks") || strings.HasPrefix(p, "/v1/recordings")):
-			s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "playback and recording control is not configured on this gateway"))
-		case s.nodes == nil && strings.HasPrefix(p, "/v1/nodes"):
+		if s.nodes == nil {
 			s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "no node registry configured"))
-		default:
-			next.ServeHTTP(w, r)
+			return
 		}
+		next.ServeHTTP(w, r)
 	})
 }

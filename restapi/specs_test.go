@@ -219,3 +219,64 @@ func (corePBX) Call(_ context.Context, _ string, id gateway.CallID) (*gateway.Ca
 func (corePBX) Calls(context.Context, string) ([]*gateway.Call, error)       { return nil, nil }
 func (corePBX) Hangup(context.Context, string, gateway.CallID, string) error { return nil }
 func (corePBX) Info(context.Context) (gateway.PBXInfo, error)                { return gateway.PBXInfo{}, nil }
+
+// TestRoutesNeedTheirPortsService: every action route answers 503
+// node_unavailable when the service its Spec's port needs is missing
+// (no calls at all; calls without Bridges and Media), and no route whose
+// service is there answers so; the node routes need the node registry.
+func TestRoutesNeedTheirPortsService(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		calls   Calls
+		missing func(gateway.Port) bool
+	}{
+		{"no calls", nil, func(gateway.Port) bool { return true }},
+		{"calls only", struct{ callsOnly }{refusingCalls{}}, func(p gateway.Port) bool { return p == gateway.PortBridges || p == gateway.PortMedia }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := MustNewServer(t, Config{}, deps{calls: tc.calls})
+			routes, _ := s.actionRoutes()
+			for _, rt := range routes {
+				path := strings.NewReplacer("{id}", "x1", "{name}", "r1", "{call_id}", "c1").Replace(rt.path)
+				rec := do(t, s.Handler(), rt.method, path, "")
+				unavailable := rec.Code == http.StatusServiceUnavailable && strings.Contains(rec.Body.String(), "is not configured")
+				if unavailable != tc.missing(rt.spec.Port) {
+					t.Errorf("%s %s (%s, port %s): %d %s", rt.method, rt.path, rt.spec.Action, rt.spec.Port, rec.Code, rec.Body)
+				}
+			}
+			if rec := do(t, s.Handler(), "GET", "/v1/nodes", ""); rec.Code != http.StatusServiceUnavailable {
+				t.Errorf("GET /v1/nodes without a registry: %d", rec.Code)
+			}
+		})
+	}
+}
+
+// refusingCalls answers every call with an error (not 503).
+type refusingCalls struct{}
+
+var errRefusing = gateway.Errorf(gateway.EConflict, "refusing")
+
+func (refusingCalls) Originate(context.Context, gateway.Options, gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error) {
+	return nil, nil, errRefusing
+}
+func (refusingCalls) Call(context.Context, gateway.Options, gateway.CallID) (*gateway.Call, error) {
+	return nil, errRefusing
+}
+func (refusingCalls) Calls(context.Context, gateway.Options, gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error) {
+	return nil, nil, errRefusing
+}
+func (refusingCalls) Hangup(context.Context, gateway.Options, gateway.CallID, string) (*gateway.Accepted, error) {
+	return nil, errRefusing
+}
+func (refusingCalls) CallAction(context.Context, gateway.Options, gateway.CallID, gateway.Action, any, any) (*gateway.Accepted, error) {
+	return nil, errRefusing
+}
+func (refusingCalls) Play(context.Context, gateway.Options, gateway.CallID, gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error) {
+	return nil, nil, errRefusing
+}
+func (refusingCalls) Record(context.Context, gateway.Options, gateway.CallID, gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error) {
+	return nil, nil, errRefusing
+}
+func (refusingCalls) Snoop(context.Context, gateway.Options, gateway.CallID, gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error) {
+	return nil, nil, errRefusing
+}

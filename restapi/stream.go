@@ -49,8 +49,10 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 			f.Types = append(f.Types, t)
 		}
 	}
-	if q.Has("node") && !gateway.ValidNodeID(string(f.Node)) {
-		return f, gateway.Invalid("node", "%q is not a node id (1-64 of [A-Za-z0-9_-], not any or all)", f.Node)
+	if q.Has("node") {
+		if err := gateway.CheckNodeID("node", f.Node); err != nil {
+			return f, err
+		}
 	}
 	if q.Has("call_id") && !gateway.ValidID(string(f.CallID)) {
 		return f, gateway.Invalid("call_id", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", f.CallID)
