@@ -106,17 +106,7 @@ func goRules(all map[string]map[string]gateway.FieldRule, types ...string) map[s
 // validation enforces (gateway.ArgRules), in both directions, so the
 // description cannot drift from the rules it restates.
 func TestOpenAPIArgRules(t *testing.T) {
-	var doc struct {
-		Paths      map[string]map[string]json.RawMessage `json:"paths"`
-		Components struct {
-			Schemas map[string]struct {
-				Properties map[string]json.RawMessage `json:"properties"`
-			} `json:"schemas"`
-		} `json:"components"`
-	}
-	if err := json.Unmarshal(openAPI, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := decodeOpenAPI(t)
 	all := gateway.ArgRules()
 	seen := map[string]bool{}
 	names := make([]string, 0, len(requestSchemaArgs))

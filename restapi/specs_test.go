@@ -84,17 +84,7 @@ func TestSpecsWalk(t *testing.T) {
 		} `json:"requestBody"`
 		Responses map[string]json.RawMessage `json:"responses"`
 	}
-	var doc struct {
-		Paths      map[string]map[string]json.RawMessage `json:"paths"`
-		Components struct {
-			Schemas map[string]struct {
-				Properties map[string]json.RawMessage `json:"properties"`
-			} `json:"schemas"`
-		} `json:"components"`
-	}
-	if err := json.Unmarshal(openAPI, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := decodeOpenAPI(t)
 	for _, rt := range routes {
 		raw, ok := doc.Paths[rt.path][strings.ToLower(rt.method)]
 		if !ok {
@@ -279,4 +269,24 @@ func (refusingCalls) Record(context.Context, gateway.Options, gateway.CallID, ga
 }
 func (refusingCalls) Snoop(context.Context, gateway.Options, gateway.CallID, gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error) {
 	return nil, nil, errRefusing
+}
+
+// openAPIDoc is the part of openapi.json the tests walk: operations by path
+// and method, and the schemas' properties.
+type openAPIDoc struct {
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
+	Components struct {
+		Schemas map[string]struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"schemas"`
+	} `json:"components"`
+}
+
+func decodeOpenAPI(t *testing.T) openAPIDoc {
+	t.Helper()
+	var doc openAPIDoc
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }

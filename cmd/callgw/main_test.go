@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,7 +27,7 @@ func TestHardStop(t *testing.T) {
 	ctx, signal := context.WithCancel(context.Background())
 	var resets atomic.Int32
 	exited := make(chan int, 1)
-	var stderr syncBuffer
+	var stderr lockedBuf
 	go hardStop(ctx, func() { resets.Add(1) }, 50*time.Millisecond, &stderr, func(code int) { exited <- code })
 	select {
 	case <-exited:
@@ -58,22 +56,4 @@ func TestHardStop(t *testing.T) {
 	if !strings.Contains(stderr.String(), "not stopped 50ms after the signal") {
 		t.Errorf("stderr %q", stderr.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
