@@ -145,6 +145,7 @@ func decodeBatchCommand(r json.RawMessage) batchItem {
 	case cmd.Tenant != "" && !gateway.ValidTenant(cmd.Tenant):
 		return batchItem{cmd: &cmd, err: fmt.Errorf("tenant %q is not 1-64 of [A-Za-z0-9_-]", cmd.Tenant)}
 	}
+	defaultTenant(&cmd)
 	return batchItem{cmd: &cmd}
 }
 

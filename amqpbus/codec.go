@@ -88,6 +88,7 @@ func decodeCommand(body []byte, messageID string, h amqp.Table) (*gateway.Comman
 	if cmd.Tenant != "" && !gateway.ValidTenant(cmd.Tenant) {
 		return nil, fmt.Errorf("tenant %q is not 1-64 of [A-Za-z0-9_-]", cmd.Tenant)
 	}
+	defaultTenant(&cmd)
 	if v, ok := h[HeaderDeadline]; ok {
 		d, err := deadlineHeader(v)
 		if err != nil {
@@ -226,4 +227,13 @@ func decodeHeartbeat(body []byte) (*gateway.Heartbeat, error) {
 		return nil, fmt.Errorf("heartbeat with invalid node id %q", hb.Node)
 	}
 	return &hb, nil
+}
+
+// defaultTenant gives a command that names no tenant the default one, as it
+// is decoded: the dedup memory and the per-call lanes key on the tenant, so
+// a command without one and a copy saying "default" must be the same.
+func defaultTenant(cmd *gateway.Command) {
+	if cmd.Tenant == "" {
+		cmd.Tenant = gateway.DefaultTenant
+	}
 }

@@ -190,3 +190,26 @@ func TestBackoff(t *testing.T) {
 		t.Fatalf("capped backoff %v below max/2", d)
 	}
 }
+
+// TestTenantDefaultedAtDecode: a command that names no tenant is the
+// default tenant's as soon as it is decoded, single or batched, so that it
+// and a copy saying "default" share the dedup memory and the call's lane.
+func TestTenantDefaultedAtDecode(t *testing.T) {
+	bare, err := decodeCommand([]byte(`{"id":"a","action":"call.get","call_id":"c1"}`), "", amqp.Table{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named, err := decodeCommand([]byte(`{"id":"a","action":"call.get","call_id":"c1","tenant":"default"}`), "", amqp.Table{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := decodeBatch([]byte(`{"v":2,"commands":[{"id":"a","action":"call.get","call_id":"c1"}]}`))
+	if err != nil || len(items) != 1 || items[0].err != nil {
+		t.Fatalf("batch: %v %+v", err, items)
+	}
+	for _, c := range []*gateway.Command{bare, items[0].cmd} {
+		if c.Tenant != gateway.DefaultTenant || memoKey(c) != memoKey(named) || laneKey(c) != laneKey(named) {
+			t.Errorf("tenant %q: memo %q lane %q, want those of %q", c.Tenant, memoKey(c), laneKey(c), named.Tenant)
+		}
+	}
+}

@@ -43,9 +43,6 @@ type keyed struct {
 }
 
 func (k *keyed) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
-	if cmd.Tenant == "" {
-		cmd.Tenant = gateway.DefaultTenant
-	}
 	switch {
 	case cmd.Action == gateway.ActKeyLookup:
 		return k.lookup(ctx, cmd)

@@ -120,8 +120,8 @@ func code(r *gateway.Reply) gateway.Code {
 }
 
 // TestKeyedPassesThrough: what is not a keyed originate runs as it is,
-// every time, and is not journaled; a command without tenant gets the
-// default one.
+// every time, and is not journaled. (A command without tenant is the
+// default tenant's from its decoding on: amqpbus's TestTenantDefaultedAtDecode.)
 func TestKeyedPassesThrough(t *testing.T) {
 	expired := originate("c-exp", "call-exp", "k")
 	expired.Deadline = time.Now().Add(-time.Second)
@@ -150,13 +150,6 @@ func TestKeyedPassesThrough(t *testing.T) {
 			}
 		})
 	}
-	t.Run("default tenant", func(t *testing.T) {
-		k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
-		k.Handle(context.Background(), &gateway.Command{ID: "c", Action: gateway.ActCallHangup, CallID: "x"})
-		if got := exec.ran[0].Tenant; got != gateway.DefaultTenant {
-			t.Fatalf("tenant %q, want %q", got, gateway.DefaultTenant)
-		}
-	})
 }
 
 // TestKeyedRefusesInvalid: a keyed originate the executor would refuse
