@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -413,10 +414,42 @@ func TestProtocolNamesEveryAction(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	for _, s := range Specs() {
-		if !strings.Contains(doc, "`"+string(s.Action)+"`") {
-			t.Errorf("docs/protocol.md does not name %s", s.Action)
+	// between returns the text from the end of from to the start of to.
+	between := func(from, to string) string {
+		t.Helper()
+		_, rest, ok := strings.Cut(doc, from)
+		if !ok {
+			t.Fatalf("docs/protocol.md lost %q", from)
 		}
+		part, _, ok := strings.Cut(rest, to)
+		if !ok {
+			t.Fatalf("docs/protocol.md lost %q after %q", to, from)
+		}
+		return part
+	}
+	named := func(text string) map[Action]bool {
+		out := map[Action]bool{}
+		for _, m := range regexp.MustCompile("`([a-z]+(?:\\.[a-z]+)+)`").FindAllStringSubmatch(text, -1) {
+			out[Action(m[1])] = true
+		}
+		return out
+	}
+	list := named(between("`<action>` is `<resource>.<verb>`", "Each is one entry"))
+	creates := named(between("Commands that create something — ", "are **acked"))
+	noREST := named(between("its REST route);", "have no REST route"))
+	for _, s := range Specs() {
+		if !list[s.Action] {
+			t.Errorf("§2's list of actions does not name %s", s.Action)
+		}
+		if creates[s.Action] != s.Creates {
+			t.Errorf("§5 says %s creates: %v; its Spec: %v", s.Action, creates[s.Action], s.Creates)
+		}
+		if noREST[s.Action] != (len(s.REST) == 0) {
+			t.Errorf("§2 says %s has no REST route: %v; its Spec has %d", s.Action, noREST[s.Action], len(s.REST))
+		}
+	}
+	if len(list) != len(Specs()) {
+		t.Errorf("§2 names %d actions, the registry has %d", len(list), len(Specs()))
 	}
 }
 
