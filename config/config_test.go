@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/asterisk/journal"
 	"github.com/callgw/callgw/gateway"
 	"github.com/callgw/callgw/restapi"
 )
@@ -120,8 +121,9 @@ func TestDefaultsAreTheComponents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.HeartbeatInterval != gateway.DefaultHeartbeatInterval || w.Concurrency != gateway.DefaultConcurrency {
-		t.Errorf("worker defaults: heartbeat %v, concurrency %d", w.HeartbeatInterval, w.Concurrency)
+	if w.HeartbeatInterval != gateway.DefaultHeartbeatInterval || w.Concurrency != gateway.DefaultConcurrency ||
+		w.IdempotencyWindow != journal.DefaultWindow {
+		t.Errorf("worker defaults: heartbeat %v, concurrency %d, idempotency window %v", w.HeartbeatInterval, w.Concurrency, w.IdempotencyWindow)
 	}
 }
 

@@ -8,8 +8,9 @@ import (
 
 // Backoff is the delay before retry number attempt (0 first): lo doubled
 // attempt times, capped at hi, with jitter in [d/2, d] so that processes
-// that lost the same peer do not come back in step. Both the broker and
-// the ARI reconnects use it.
+// that lost the same peer do not come back in step. Every retry loop of
+// callgw uses it: the broker and ARI reconnects, the ARI re-reads, the
+// hang-up republish, the SDK's (callapi) request and stream retries.
 func Backoff(attempt int, lo, hi time.Duration) time.Duration {
 	d := lo
 	for i := 0; i < attempt && d < hi; i++ {

@@ -28,8 +28,9 @@ type Calls interface {
 
 	// CallAction runs a call-scoped action (answer, ring, hold, mute,
 	// dtmf, redirect, continue, variables, music on hold) on the node that
-	// owns the call. args is a pointer (so that its Validate method runs)
-	// or nil; the result is decoded into out when out is not nil.
+	// owns the call. args is the action's argument type (a value or a
+	// pointer) or nil; the Service validates it through the action's Spec.
+	// The result is decoded into out when out is not nil.
 	CallAction(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error)
 	Play(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error)
 	Record(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error)
