@@ -217,10 +217,8 @@ func (s *Spec) checkID(cmd *Command) error {
 		return nil
 	case id == "":
 		return Invalid(field, "required for %s", s.Action)
-	case !ValidID(id):
-		return Invalid(field, "%q is not a valid id (1-128 of [A-Za-z0-9._:;@-])", id)
 	}
-	return nil
+	return CheckID(field, "valid id", id)
 }
 
 // SpecOf returns the Spec of action a.

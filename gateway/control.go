@@ -375,10 +375,7 @@ type BridgeCallArgs struct {
 
 // Validate checks the call id.
 func (a *BridgeCallArgs) Validate() error {
-	if !ValidID(string(a.CallID)) {
-		return Invalid("call_id", "required: a call id (1-128 of [A-Za-z0-9._:;@-])")
-	}
-	return nil
+	return CheckID("call_id", "call id", string(a.CallID))
 }
 
 // TransferArgs are the arguments of an attended transfer.
@@ -397,8 +394,8 @@ func (a *TransferArgs) Validate() error {
 		name string
 		id   CallID
 	}{{"transferee", a.Transferee}, {"target", a.Target}, {"transferer", a.Transferer}} {
-		if !ValidID(string(f.id)) {
-			return Invalid(f.name, "required: a call id (1-128 of [A-Za-z0-9._:;@-])")
+		if err := CheckID(f.name, "call id", string(f.id)); err != nil {
+			return err
 		}
 	}
 	switch {
