@@ -82,17 +82,62 @@ type Accepted struct {
 	Created string `json:"-"`
 }
 
-// newResourceID names what a request creates besides a call or a bridge
-// (kind "playback", "snoop"): derived from the idempotency key (per
-// tenant) when there is one, so that a retried request names the same
-// resource, else new. It is known before the command runs, so an
-// asynchronous answer can point to it (Accepted.Created). The Service is
-// the one place that names them; the workers require the id.
+// newResourceID names what a request creates: derived from the
+// idempotency key (per tenant) when there is one, so that a retried
+// request names the same resource, else new. kind tells apart what one
+// command may create besides its call ("playback", "snoop"); "" is the id
+// of the command's own creation (CallIDFor of the command id, as
+// originate's call and bridge.create's bridge).
 func newResourceID(o Options, kind string) string {
 	if o.IdempotencyKey == "" {
 		return uuid.NewString()
 	}
-	return string(CallIDFor(CommandID(o.tenant(), o.IdempotencyKey) + "/" + kind))
+	id := CommandID(o.tenant(), o.IdempotencyKey)
+	if kind != "" {
+		id += "/" + kind
+	}
+	return string(CallIDFor(id))
+}
+
+// naming is an argument type that names what its command creates (a
+// playback, a snoop call, a transfer's bridge): Validate requires the
+// name, so that a retried command addresses the same resource, and the
+// Service gives it (named) when the caller has not.
+type naming interface {
+	Validator
+	// created returns the name and the kind it is derived with
+	// (newResourceID).
+	created() (id, kind string)
+	// naming returns a copy of the arguments that names id.
+	naming(id string) Validator
+}
+
+// named is the one place the Service names what a command creates: for an
+// action whose Spec creates something and whose arguments name it
+// (naming), it returns args as a copy naming it, chosen when absent
+// (newResourceID), and the name. The name is known before the command
+// runs, so an asynchronous answer can point to it (Accepted.Created).
+// Other arguments are returned as they are, for the Spec's validation to
+// judge; the caller's own are never changed.
+func named(o Options, a Action, args any) (any, string) {
+	spec, ok := SpecOf(a)
+	if !ok || !spec.Creates || args == nil {
+		return args, ""
+	}
+	v, err := spec.validator(args)
+	if err != nil {
+		return args, ""
+	}
+	n, ok := v.(naming)
+	if !ok {
+		return args, ""
+	}
+	id, kind := n.created()
+	if id != "" {
+		return args, id
+	}
+	id = newResourceID(o, kind)
+	return n.naming(id), id
 }
 
 func (s *Service) newCommand(o Options, a Action, args any) (*Command, error) {
@@ -332,8 +377,18 @@ func notImplementedByAll(cmd *Command, reps []*Reply, expect []NodeID) error {
 }
 
 // routed sends a command about one existing resource to the node that owns
-// it. A not_found answer evicts the cached location.
+// it, naming what it creates (named). A not_found answer evicts the cached
+// location.
 func (s *Service) routed(ctx context.Context, o Options, r resource, a Action, args, out any) (*Accepted, error) {
+	args, created := named(o, a, args)
+	acc, err := s.routeNamed(ctx, o, r, a, args, out)
+	if acc != nil {
+		acc.Created = created
+	}
+	return acc, err
+}
+
+func (s *Service) routeNamed(ctx context.Context, o Options, r resource, a Action, args, out any) (*Accepted, error) {
 	if err := ValidateArgs(a, s.Rules, args); err != nil {
 		return nil, err
 	}
@@ -375,17 +430,11 @@ func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action
 	return s.callCommand(ctx, o, id, a, args, out)
 }
 
-// Play starts media on a call; the playback id is chosen here when absent
-// (newResourceID).
+// Play starts media on a call; the playback id is chosen when absent
+// (named).
 func (s *Service) Play(ctx context.Context, o Options, id CallID, args PlayArgs) (*Playback, *Accepted, error) {
-	if args.PlaybackID == "" {
-		args.PlaybackID = newResourceID(o, "playback")
-	}
 	var pb Playback
 	acc, err := s.callCommand(ctx, o, id, ActCallPlay, &args, &pb)
-	if acc != nil {
-		acc.Created = args.PlaybackID
-	}
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
@@ -405,16 +454,10 @@ func (s *Service) Record(ctx context.Context, o Options, id CallID, args RecordA
 }
 
 // Snoop creates a new call that spies on or whispers to an existing one;
-// the snoop call's id is chosen here when absent (newResourceID).
+// the snoop call's id is chosen when absent (named).
 func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArgs) (*Call, *Accepted, error) {
-	if args.SnoopID == "" {
-		args.SnoopID = CallID(newResourceID(o, "snoop"))
-	}
 	var c Call
 	acc, err := s.callCommand(ctx, o, id, ActCallSnoop, &args, &c)
-	if acc != nil {
-		acc.Created = string(args.SnoopID)
-	}
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
