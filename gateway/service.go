@@ -333,7 +333,10 @@ func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Actio
 // CallAction runs an action on an existing call (its Spec's ID is IDCall:
 // answer, hold, dtmf, variables, …) on the node that owns the call; args
 // (nil, or the action's argument type) pass the Spec's Validate first, and
-// the result is decoded into out.
+// the result is decoded into out. What the action creates is named when
+// args leave it out (named: the playback of call.play, the snoop call of
+// call.snoop), and an asynchronous answer carries the name
+// (Accepted.Created).
 func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action, args, out any) (*Accepted, error) {
 	if spec, ok := SpecOf(a); !ok || !spec.needsExisting(IDCall) {
 		return nil, Invalid("action", "%s is not an action on an existing call", a)
