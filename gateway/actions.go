@@ -125,7 +125,9 @@ type Spec struct {
 	NewID bool
 	// Creates: the command creates something on the PBX, so it is
 	// acknowledged before it runs (at most once); the others after (at
-	// least once, made safe by the workers' dedup memory).
+	// least once, made safe by the workers' dedup memory). When the
+	// argument type names what is created (playback_id, snoop_id, a
+	// transfer's bridge_id), the Service names it (named).
 	Creates bool
 	// Port is the PBX interface that runs it.
 	Port Port
