@@ -297,9 +297,6 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a gateway.TransferArg
 		}
 		calls[i] = c
 	}
-	if a.BridgeID == "" {
-		a.BridgeID = newBridgeID()
-	}
 	log := p.log.With(zap.String("bridge_id", string(a.BridgeID)), zap.String("tenant", tenant),
 		zap.String("transferee", string(a.Transferee)), zap.String("target", string(a.Target)), zap.String("transferer", string(a.Transferer)))
 	br, err := p.createBridge(ctx, tenant, a.BridgeID, gateway.BridgeCreateArgs{Type: "mixing", Name: "transfer"})

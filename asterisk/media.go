@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/gateway"
@@ -53,10 +52,6 @@ func userMedia(tenant, uri string) string {
 	}
 	return uri
 }
-
-// newBridgeID mints the id of a bridge the gateway left unnamed (the
-// bridge of an attended transfer).
-func newBridgeID() gateway.BridgeID { return gateway.BridgeID(uuid.NewString()) }
 
 func asARIError(err error, e **ariError) bool { return errors.As(err, e) }
 

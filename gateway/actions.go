@@ -125,7 +125,9 @@ type Spec struct {
 	NewID bool
 	// Creates: the command creates something on the PBX, so it is
 	// acknowledged before it runs (at most once); the others after (at
-	// least once, made safe by the workers' dedup memory).
+	// least once, made safe by the workers' dedup memory). When the
+	// argument type names what is created (playback_id, snoop_id, a
+	// transfer's bridge_id), the Service names it (named).
 	Creates bool
 	// Port is the PBX interface that runs it.
 	Port Port
@@ -217,10 +219,8 @@ func (s *Spec) checkID(cmd *Command) error {
 		return nil
 	case id == "":
 		return Invalid(field, "required for %s", s.Action)
-	case !ValidID(id):
-		return Invalid(field, "%q is not a valid id (1-128 of [A-Za-z0-9._:;@-])", id)
 	}
-	return nil
+	return CheckID(field, "valid id", id)
 }
 
 // SpecOf returns the Spec of action a.

@@ -250,7 +250,7 @@ var validArgs = map[Action]string{
 	ActBridgeRemove:  `{"call_id":"c2"}`,
 	ActBridgePlay:    `{"media":["tone:ring"],"playback_id":"pb2"}`,
 	ActBridgeRecord:  `{"name":"conf"}`,
-	ActCallTransfer:  `{"transferee":"a","target":"b","transferer":"c"}`,
+	ActCallTransfer:  `{"transferee":"a","target":"b","transferer":"c","bridge_id":"b1"}`,
 	ActKeyLookup:     `{"command_id":"c1"}`,
 }
 
@@ -279,7 +279,7 @@ var invalidArgs = map[Action][]string{
 	ActBridgeRemove: {`{}`},
 	ActBridgePlay:   {`{"playback_id":"pb2"}`, `{"media":["sound:../x"],"playback_id":"pb2"}`, `{"media":["tone:ring"]}`},
 	ActBridgeRecord: {`{"name":""}`},
-	ActCallTransfer: {`{}`, `{"transferee":"a","target":"a","transferer":"c"}`, `{"transferee":"a","target":"b","transferer":"b"}`, `{"transferee":"a","target":"b","transferer":"c","bridge_id":"x y"}`},
+	ActCallTransfer: {`{}`, `{"transferee":"a","target":"a","transferer":"c"}`, `{"transferee":"a","target":"b","transferer":"b"}`, `{"transferee":"a","target":"b","transferer":"c","bridge_id":"x y"}`, `{"transferee":"a","target":"b","transferer":"c"}`},
 }
 
 // commandFor builds a command of action a carrying the ids its Spec needs.

@@ -122,6 +122,14 @@ func (a *PlayArgs) Validate() error {
 	return nil
 }
 
+func (a *PlayArgs) created() (string, string) { return a.PlaybackID, "playback" }
+
+func (a *PlayArgs) naming(id string) Validator {
+	c := *a
+	c.PlaybackID = id
+	return &c
+}
+
 // Playback is a playback as the CallAPI shows it.
 type Playback struct {
 	ID       string `json:"id"`
@@ -268,6 +276,14 @@ func (a *SnoopArgs) Validate() error {
 	return nil
 }
 
+func (a *SnoopArgs) created() (string, string) { return string(a.SnoopID), "snoop" }
+
+func (a *SnoopArgs) naming(id string) Validator {
+	c := *a
+	c.SnoopID = CallID(id)
+	return &c
+}
+
 // MuteArgs are the arguments of ActCallMute / ActCallUnmute.
 type MuteArgs struct {
 	Direction string `json:"direction,omitempty"` // both (default), in, out
@@ -375,30 +391,27 @@ type BridgeCallArgs struct {
 
 // Validate checks the call id.
 func (a *BridgeCallArgs) Validate() error {
-	if !ValidID(string(a.CallID)) {
-		return Invalid("call_id", "required: a call id (1-128 of [A-Za-z0-9._:;@-])")
-	}
-	return nil
+	return CheckID("call_id", "call id", string(a.CallID))
 }
 
 // TransferArgs are the arguments of an attended transfer.
 type TransferArgs struct {
-	Transferee CallID   `json:"transferee"` // the party being transferred (A)
-	Target     CallID   `json:"target"`     // the party A is joined to (C)
-	Transferer CallID   `json:"transferer"` // the transferring party, dropped (B)
-	BridgeID   BridgeID `json:"bridge_id,omitempty"`
+	Transferee CallID   `json:"transferee"`          // the party being transferred (A)
+	Target     CallID   `json:"target"`              // the party A is joined to (C)
+	Transferer CallID   `json:"transferer"`          // the transferring party, dropped (B)
+	BridgeID   BridgeID `json:"bridge_id,omitempty"` // required: the gateway names the new bridge (Service)
 }
 
 // Validate checks that the transfer names three different valid calls (in
 // a fixed order, so that the same arguments always name the same field)
-// and, when given, a valid id for the new bridge.
+// and a valid id for the new bridge.
 func (a *TransferArgs) Validate() error {
 	for _, f := range []struct {
 		name string
 		id   CallID
 	}{{"transferee", a.Transferee}, {"target", a.Target}, {"transferer", a.Transferer}} {
-		if !ValidID(string(f.id)) {
-			return Invalid(f.name, "required: a call id (1-128 of [A-Za-z0-9._:;@-])")
+		if err := CheckID(f.name, "call id", string(f.id)); err != nil {
+			return err
 		}
 	}
 	switch {
@@ -409,8 +422,16 @@ func (a *TransferArgs) Validate() error {
 	case a.Transferer == a.Target:
 		return Invalid("transferer", "must differ from target")
 	}
-	if a.BridgeID != "" && !ValidID(string(a.BridgeID)) {
-		return Invalid("bridge_id", "%q is not a valid bridge id", a.BridgeID)
+	if !ValidID(string(a.BridgeID)) {
+		return Invalid("bridge_id", "%q is not a valid bridge id (the gateway names the new bridge)", a.BridgeID)
 	}
 	return nil
+}
+
+func (a *TransferArgs) created() (string, string) { return string(a.BridgeID), "" }
+
+func (a *TransferArgs) naming(id string) Validator {
+	c := *a
+	c.BridgeID = BridgeID(id)
+	return &c
 }

@@ -26,6 +26,22 @@ func CheckNodeID(field string, n NodeID) error {
 	return nil
 }
 
+// idForm describes ValidID's ids in messages.
+const idForm = "1-128 of [A-Za-z0-9._:;@-]"
+
+// CheckID checks an id given in field: ValidID, else invalid_argument
+// saying that id is not a what ("call id", "bridge id", …) and the form an
+// id has, or that one is required when id is empty.
+func CheckID(field, what, id string) error {
+	switch {
+	case id == "":
+		return Invalid(field, "required: a %s (%s)", what, idForm)
+	case !ValidID(id):
+		return Invalid(field, "%q is not a %s (%s)", id, what, idForm)
+	}
+	return nil
+}
+
 // ValidID reports whether s is acceptable as a call, bridge, playback or
 // recording id (what ARI accepts in a URL path segment without escaping).
 func ValidID(s string) bool {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"regexp"
 	"testing"
 )
@@ -46,4 +47,22 @@ func FuzzIDChecks(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(checkIDs)
+}
+
+// TestCheckID: CheckID passes ValidID's ids and refuses the others as
+// invalid_argument on the field, saying what was expected and the form.
+func TestCheckID(t *testing.T) {
+	if err := CheckID("id", "call id", "c1"); err != nil {
+		t.Errorf("valid id: %v", err)
+	}
+	for id, want := range map[string]string{
+		"":    `id: required: a call id (1-128 of [A-Za-z0-9._:;@-])`,
+		"a/b": `id: "a/b" is not a call id (1-128 of [A-Za-z0-9._:;@-])`,
+	} {
+		err := CheckID("id", "call id", id)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != EInvalid || e.Field != "id" || e.Msg != want {
+			t.Errorf("CheckID(%q) = %#v, want invalid_argument %q", id, err, want)
+		}
+	}
 }

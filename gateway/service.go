@@ -82,17 +82,62 @@ type Accepted struct {
 	Created string `json:"-"`
 }
 
-// newResourceID names what a request creates besides a call or a bridge
-// (kind "playback", "snoop"): derived from the idempotency key (per
-// tenant) when there is one, so that a retried request names the same
-// resource, else new. It is known before the command runs, so an
-// asynchronous answer can point to it (Accepted.Created). The Service is
-// the one place that names them; the workers require the id.
+// newResourceID names what a request creates: derived from the
+// idempotency key (per tenant) when there is one, so that a retried
+// request names the same resource, else new. kind tells apart what one
+// command may create besides its call ("playback", "snoop"); "" is the id
+// of the command's own creation (CallIDFor of the command id, as
+// originate's call and bridge.create's bridge).
 func newResourceID(o Options, kind string) string {
 	if o.IdempotencyKey == "" {
 		return uuid.NewString()
 	}
-	return string(CallIDFor(CommandID(o.tenant(), o.IdempotencyKey) + "/" + kind))
+	id := CommandID(o.tenant(), o.IdempotencyKey)
+	if kind != "" {
+		id += "/" + kind
+	}
+	return string(CallIDFor(id))
+}
+
+// naming is an argument type that names what its command creates (a
+// playback, a snoop call, a transfer's bridge): Validate requires the
+// name, so that a retried command addresses the same resource, and the
+// Service gives it (named) when the caller has not.
+type naming interface {
+	Validator
+	// created returns the name and the kind it is derived with
+	// (newResourceID).
+	created() (id, kind string)
+	// naming returns a copy of the arguments that names id.
+	naming(id string) Validator
+}
+
+// named is the one place the Service names what a command creates: for an
+// action whose Spec creates something and whose arguments name it
+// (naming), it returns args as a copy naming it, chosen when absent
+// (newResourceID), and the name. The name is known before the command
+// runs, so an asynchronous answer can point to it (Accepted.Created).
+// Other arguments are returned as they are, for the Spec's validation to
+// judge; the caller's own are never changed.
+func named(o Options, a Action, args any) (any, string) {
+	spec, ok := SpecOf(a)
+	if !ok || !spec.Creates || args == nil {
+		return args, ""
+	}
+	v, err := spec.validator(args)
+	if err != nil {
+		return args, ""
+	}
+	n, ok := v.(naming)
+	if !ok {
+		return args, ""
+	}
+	id, kind := n.created()
+	if id != "" {
+		return args, id
+	}
+	id = newResourceID(o, kind)
+	return n.naming(id), id
 }
 
 func (s *Service) newCommand(o Options, a Action, args any) (*Command, error) {
@@ -242,98 +287,19 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 	return &call, nil, nil
 }
 
-// resource names what a routed command is about, for locating it.
-type resource struct {
-	key    string             // location cache key
-	locate Action             // broadcast to find the owner
-	set    func(cmd *Command) // puts the id into a command
-	what   string             // for messages: "call 4f7c…"
-}
-
-func callRes(tenant string, id CallID) resource {
-	return resource{CallKey(tenant, id), ActCallLocate, func(c *Command) { c.CallID = id }, "call " + string(id)}
-}
-
-func bridgeRes(tenant string, id BridgeID) resource {
-	return resource{BridgeKey(tenant, id), ActBridgeLocate, func(c *Command) { c.BridgeID = id }, "bridge " + string(id)}
-}
-
-func playbackRes(tenant, id string) resource {
-	return resource{PlaybackKey(tenant, id), ActPlaybackGet, func(c *Command) { c.ResourceID = id }, "playback " + id}
-}
-
-func recordingRes(tenant, name string) resource {
-	return resource{RecordingKey(tenant, name), ActRecordingGet, func(c *Command) { c.ResourceID = name }, "recording " + name}
-}
-
-// Locate returns the node that owns a call: from the cache, else by
-// asking every live node.
-func (s *Service) Locate(ctx context.Context, o Options, id CallID) (NodeID, error) {
-	if !ValidID(string(id)) {
-		return "", Invalid("id", "%q is not a valid call id", id)
-	}
-	return s.locate(ctx, o, callRes(o.tenant(), id))
-}
-
-func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, error) {
-	if n, ok := s.Locations.Get(r.key); ok {
-		return n, nil
-	}
-	cmd, err := s.newCommand(Options{Tenant: o.Tenant}, r.locate, nil)
-	if err != nil {
-		return "", err
-	}
-	r.set(cmd)
-	cmd.Deadline = deadlineOf(ctx)
-	live := s.Nodes.Live(s.now())
-	if len(live) == 0 {
-		return "", Errorf(ENodeUnavailable, "no node is up")
-	}
-	reps, err := s.Bus.Gather(ctx, cmd, live)
-	if err != nil {
-		return "", err
-	}
-	for _, rep := range reps {
-		if rep.OK && rep.Node != "" {
-			s.Locations.Put(r.key, rep.Node)
-			return rep.Node, nil
-		}
-	}
-	if err := notImplementedByAll(cmd, reps, live); err != nil {
-		return "", err
-	}
-	return "", Errorf(ENotFound, "%s not found", r.what)
-}
-
-// notImplementedByAll returns a not_implemented error when every node in
-// expect answered the broadcast cmd, and each with not_implemented: no
-// node can hold what was asked for, or serve the action, so the request is
-// one this cluster does not implement (501), not one about something
-// missing (404) or an incomplete answer. Nil otherwise: a node that did
-// not answer may implement it.
-func notImplementedByAll(cmd *Command, reps []*Reply, expect []NodeID) error {
-	said := make(map[NodeID]bool, len(reps))
-	for _, r := range reps {
-		if ErrorCode(r.Err()) != ENotImplemented {
-			return nil
-		}
-		said[r.Node] = true
-	}
-	for _, n := range expect {
-		if !said[n] {
-			return nil
-		}
-	}
-	what := "it"
-	if spec, ok := SpecOf(cmd.Action); ok {
-		what = spec.Port.String()
-	}
-	return Errorf(ENotImplemented, "no node implements %s (%s)", what, cmd.Action)
-}
-
 // routed sends a command about one existing resource to the node that owns
-// it. A not_found answer evicts the cached location.
+// it, naming what it creates (named). A not_found answer evicts the cached
+// location.
 func (s *Service) routed(ctx context.Context, o Options, r resource, a Action, args, out any) (*Accepted, error) {
+	args, created := named(o, a, args)
+	acc, err := s.routeNamed(ctx, o, r, a, args, out)
+	if acc != nil {
+		acc.Created = created
+	}
+	return acc, err
+}
+
+func (s *Service) routeNamed(ctx context.Context, o Options, r resource, a Action, args, out any) (*Accepted, error) {
 	if err := ValidateArgs(a, s.Rules, args); err != nil {
 		return nil, err
 	}
@@ -367,7 +333,10 @@ func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Actio
 // CallAction runs an action on an existing call (its Spec's ID is IDCall:
 // answer, hold, dtmf, variables, …) on the node that owns the call; args
 // (nil, or the action's argument type) pass the Spec's Validate first, and
-// the result is decoded into out.
+// the result is decoded into out. What the action creates is named when
+// args leave it out (named: the playback of call.play, the snoop call of
+// call.snoop), and an asynchronous answer carries the name
+// (Accepted.Created).
 func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action, args, out any) (*Accepted, error) {
 	if spec, ok := SpecOf(a); !ok || !spec.needsExisting(IDCall) {
 		return nil, Invalid("action", "%s is not an action on an existing call", a)
@@ -375,17 +344,11 @@ func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action
 	return s.callCommand(ctx, o, id, a, args, out)
 }
 
-// Play starts media on a call; the playback id is chosen here when absent
-// (newResourceID).
+// Play starts media on a call; the playback id is chosen when absent
+// (named).
 func (s *Service) Play(ctx context.Context, o Options, id CallID, args PlayArgs) (*Playback, *Accepted, error) {
-	if args.PlaybackID == "" {
-		args.PlaybackID = newResourceID(o, "playback")
-	}
 	var pb Playback
 	acc, err := s.callCommand(ctx, o, id, ActCallPlay, &args, &pb)
-	if acc != nil {
-		acc.Created = args.PlaybackID
-	}
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
@@ -405,62 +368,15 @@ func (s *Service) Record(ctx context.Context, o Options, id CallID, args RecordA
 }
 
 // Snoop creates a new call that spies on or whispers to an existing one;
-// the snoop call's id is chosen here when absent (newResourceID).
+// the snoop call's id is chosen when absent (named).
 func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArgs) (*Call, *Accepted, error) {
-	if args.SnoopID == "" {
-		args.SnoopID = CallID(newResourceID(o, "snoop"))
-	}
 	var c Call
 	acc, err := s.callCommand(ctx, o, id, ActCallSnoop, &args, &c)
-	if acc != nil {
-		acc.Created = string(args.SnoopID)
-	}
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
 	s.Locations.Put(CallKey(o.tenant(), c.ID), c.Node)
 	return &c, nil, nil
-}
-
-// gatherAll broadcasts a listing to every live node and hands each OK
-// reply to each; it returns the nodes that did not answer. A node that
-// answers not_implemented lacks the capability, so it holds nothing to
-// list: it answered, and is not missing. When every live node answers so
-// and none is silent, the listing fails with not_implemented.
-func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, each func(*Reply) error) ([]NodeID, error) {
-	expect := s.Nodes.Live(s.now())
-	if len(expect) == 0 {
-		return s.Nodes.Silent(s.now()), nil
-	}
-	cmd, err := s.newCommand(Options{Tenant: o.Tenant}, a, args)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Deadline = deadlineOf(ctx)
-	reps, err := s.Bus.Gather(ctx, cmd, expect)
-	if err != nil {
-		return nil, err
-	}
-	silent := s.Nodes.Silent(s.now())
-	if len(silent) == 0 {
-		if err := notImplementedByAll(cmd, reps, expect); err != nil {
-			return nil, err
-		}
-	}
-	answered := map[NodeID]bool{}
-	for _, r := range reps {
-		if ErrorCode(r.Err()) == ENotImplemented || each(r) == nil {
-			answered[r.Node] = true
-		}
-	}
-	var missing []NodeID
-	for _, n := range expect {
-		if !answered[n] {
-			missing = append(missing, n)
-		}
-	}
-	// Nodes that went silent were not asked, but may hold calls.
-	return append(missing, silent...), nil
 }
 
 // Call returns one call.

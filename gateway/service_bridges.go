@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 )
 
@@ -62,14 +61,7 @@ func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Ac
 	if spec, ok := SpecOf(a); !ok || !spec.needsExisting(IDBridge) {
 		return nil, Invalid("action", "%s is not an action on an existing bridge", a)
 	}
-	var created string
-	if a == ActBridgePlay {
-		args, created = namedPlayback(o, args)
-	}
 	acc, err := s.routed(ctx, o, bridgeRes(o.tenant(), id), a, args, out)
-	if acc != nil {
-		acc.Created = created
-	}
 	if err != nil || acc != nil {
 		return acc, err
 	}
@@ -83,29 +75,6 @@ func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Ac
 		s.Locations.Forget(BridgeKey(o.tenant(), id))
 	}
 	return nil, nil
-}
-
-// namedPlayback returns play arguments (a PlayArgs or a pointer to one) as
-// a copy that names its playback, chosen when absent (newResourceID), and
-// that name. Other arguments are returned as they are, for the Spec's
-// validation to refuse.
-func namedPlayback(o Options, args any) (any, string) {
-	var p PlayArgs
-	switch v := args.(type) {
-	case *PlayArgs:
-		if v == nil {
-			return args, ""
-		}
-		p = *v
-	case PlayArgs:
-		p = v
-	default:
-		return args, ""
-	}
-	if p.PlaybackID == "" {
-		p.PlaybackID = newResourceID(o, "playback")
-	}
-	return &p, p.PlaybackID
 }
 
 // Bridges lists the bridges of every live node.
@@ -128,9 +97,10 @@ func (s *Service) Bridges(ctx context.Context, o Options) ([]*Bridge, []NodeID, 
 
 // Transfer performs an attended transfer on the node that owns the
 // transferee: the transferee and the target are bridged, the transferring
-// party is hung up.
+// party is hung up. The new bridge's id is chosen when absent (named).
 func (s *Service) Transfer(ctx context.Context, o Options, a TransferArgs) (*Bridge, error) {
-	if err := ValidateArgs(ActCallTransfer, s.Rules, &a); err != nil {
+	args, _ := named(o, ActCallTransfer, &a)
+	if err := ValidateArgs(ActCallTransfer, s.Rules, args); err != nil {
 		return nil, err
 	}
 	nodes := map[NodeID]bool{}
@@ -148,15 +118,9 @@ func (s *Service) Transfer(ctx context.Context, o Options, a TransferArgs) (*Bri
 	for n := range nodes {
 		node = n
 	}
-	cmd, err := s.newCommand(o, ActCallTransfer, nil)
+	cmd, err := s.newCommand(o, ActCallTransfer, args)
 	if err != nil {
 		return nil, err
-	}
-	if a.BridgeID == "" {
-		a.BridgeID = BridgeID(CallIDFor(cmd.ID))
-	}
-	if cmd.Args, err = json.Marshal(a); err != nil {
-		return nil, Wrap(EInternal, "gateway.Transfer", err, "unencodable arguments")
 	}
 	var b Bridge
 	if _, err := s.send(ctx, NodeTarget(node), cmd, Options{Tenant: o.Tenant}, &b); err != nil {

@@ -24,6 +24,10 @@ func (b *namingBus) Request(_ context.Context, _ Target, cmd *Command) (*Reply, 
 		var a SnoopArgs
 		_ = json.Unmarshal(cmd.Args, &a)
 		return OKReply(cmd.ID, "pbx1", Call{ID: a.SnoopID, Node: "pbx1"}), nil
+	case ActCallTransfer:
+		var a TransferArgs
+		_ = json.Unmarshal(cmd.Args, &a)
+		return OKReply(cmd.ID, "pbx1", Bridge{ID: a.BridgeID, Node: "pbx1"}), nil
 	}
 	return OKReply(cmd.ID, "pbx1", nil), nil
 }
@@ -37,21 +41,24 @@ func (b *namingBus) Send(_ context.Context, _ Target, cmd *Command) error {
 	return nil
 }
 
-// last returns the playback or snoop id the last command carried.
+// last returns the playback, snoop or bridge id the last command's
+// arguments carried.
 func (b *namingBus) last(t *testing.T) string {
 	t.Helper()
 	var a struct {
 		PlaybackID string `json:"playback_id"`
 		SnoopID    string `json:"snoop_id"`
+		BridgeID   string `json:"bridge_id"`
 	}
 	if err := json.Unmarshal(b.sent[len(b.sent)-1].Args, &a); err != nil {
 		t.Fatal(err)
 	}
-	return a.PlaybackID + a.SnoopID
+	return a.PlaybackID + a.SnoopID + a.BridgeID
 }
 
-// TestServiceNamesWhatItCreates: the Service names the playbacks and snoop
-// calls it creates, from the Idempotency-Key (per tenant, the default one
+// TestServiceNamesWhatItCreates: the Service names the playbacks, snoop
+// calls and transfer bridges it creates, whichever method asks for them,
+// from the Idempotency-Key (per tenant, the default one
 // when none is given) when there is one, so that a retried request names
 // the same; the name is in the command, the result, and an async
 // acceptance (Accepted.Created).
@@ -111,6 +118,54 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 		_, acc, err := s.Snoop(ctx, Options{Tenant: DefaultTenant, IdempotencyKey: "k3", Async: true}, "c1", SnoopArgs{})
 		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
 			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
+		}
+	})
+
+	// CallAction names what it creates as Play and Snoop do, and leaves
+	// the caller's arguments as they are.
+	t.Run("call action play", func(t *testing.T) {
+		want := keyed(DefaultTenant, "k4", "playback")
+		args := media
+		var pb Playback
+		if _, err := s.CallAction(ctx, Options{IdempotencyKey: "k4"}, "c1", ActCallPlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
+			t.Errorf("playback %+v (sent %q) %v, want %s", pb, bus.last(t), err, want)
+		}
+		if args.PlaybackID != "" {
+			t.Errorf("the caller's arguments were changed: %+v", args)
+		}
+		acc, err := s.CallAction(ctx, Options{IdempotencyKey: "k4", Async: true}, "c1", ActCallPlay, media, nil)
+		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
+			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
+		}
+	})
+
+	t.Run("call action snoop", func(t *testing.T) {
+		want := keyed(DefaultTenant, "k5", "snoop")
+		var c Call
+		if _, err := s.CallAction(ctx, Options{IdempotencyKey: "k5"}, "c1", ActCallSnoop, &SnoopArgs{}, &c); err != nil || string(c.ID) != want || bus.last(t) != want {
+			t.Errorf("snoop call %+v (sent %q) %v, want %s", c, bus.last(t), err, want)
+		}
+		acc, err := s.CallAction(ctx, Options{IdempotencyKey: "k5", Async: true}, "c1", ActCallSnoop, SnoopArgs{}, nil)
+		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
+			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
+		}
+		if _, err := s.CallAction(ctx, Options{}, "c1", ActCallSnoop, &SnoopArgs{SnoopID: "mine"}, &c); err != nil || c.ID != "mine" || bus.last(t) != "mine" {
+			t.Errorf("a given id: %+v (sent %q) %v, want mine", c, bus.last(t), err)
+		}
+	})
+
+	// A transfer's bridge: the id of the command's own creation, as
+	// bridge.create's (CallIDFor of the command id).
+	t.Run("transfer", func(t *testing.T) {
+		want := string(CallIDFor(CommandID("acme", "k6")))
+		b, err := s.Transfer(ctx, Options{Tenant: "acme", IdempotencyKey: "k6"}, TransferArgs{Transferee: "c1", Target: "c2", Transferer: "c3"})
+		if err != nil || string(b.ID) != want || bus.last(t) != want {
+			t.Errorf("bridge %+v (sent %q) %v, want %s", b, bus.last(t), err, want)
+		}
+		a, _ := s.Transfer(ctx, Options{}, TransferArgs{Transferee: "c1", Target: "c2", Transferer: "c3"})
+		b, _ = s.Transfer(ctx, Options{}, TransferArgs{Transferee: "c1", Target: "c2", Transferer: "c3"})
+		if a == nil || b == nil || a.ID == "" || a.ID == b.ID {
+			t.Errorf("without a key: %+v and %+v, want two new ids", a, b)
 		}
 	})
 }

@@ -158,8 +158,8 @@ func (req *BridgeCreateRequest) Validate(r *InputRules) error {
 		return Invalid("calls", "at most %d calls", MaxBridgeCalls)
 	}
 	for i, c := range req.Calls {
-		if !ValidID(string(c)) {
-			return Invalid("calls", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", c)
+		if err := CheckID("calls", "call id", string(c)); err != nil {
+			return err
 		}
 		if slices.Contains(req.Calls[:i], c) {
 			return Invalid("calls", "%q is given twice", c)

@@ -42,27 +42,15 @@ func decodePlay(body io.Reader) (gateway.PlayArgs, error) {
 	return gateway.PlayArgs{Media: b.Media, Lang: b.Lang}, nil
 }
 
-// recordBody is the body of POST /v1/calls/{id}/record and
-// /v1/bridges/{id}/record.
-type recordBody struct {
-	Name               string `json:"name"`
-	Format             string `json:"format"`
-	MaxDurationSeconds int    `json:"max_duration_seconds"`
-	MaxSilenceSeconds  int    `json:"max_silence_seconds"`
-	Beep               bool   `json:"beep"`
-	IfExists           string `json:"if_exists"`
-	TerminateOn        string `json:"terminate_on"`
-}
-
+// decodeRecord decodes the body of POST /v1/calls/{id}/record and
+// /v1/bridges/{id}/record, which is the argument type itself; unlike
+// specArgs's, the body is required (a recording needs its name).
 func decodeRecord(body io.Reader) (gateway.RecordArgs, error) {
-	var b recordBody
-	if err := decodeJSON(body, &b); err != nil {
+	var a gateway.RecordArgs
+	if err := decodeJSON(body, &a); err != nil {
 		return gateway.RecordArgs{}, err
 	}
-	return gateway.RecordArgs{
-		Name: b.Name, Format: b.Format, MaxDurationSeconds: b.MaxDurationSeconds, MaxSilenceSeconds: b.MaxSilenceSeconds,
-		Beep: b.Beep, IfExists: b.IfExists, TerminateOn: b.TerminateOn,
-	}, nil
+	return a, nil
 }
 
 // snoopBody is the body of POST /v1/calls/{id}/snoop.

@@ -20,8 +20,8 @@ func bridgeID(r *http.Request) (gateway.BridgeID, error) {
 	if err != nil {
 		return "", err
 	}
-	if !gateway.ValidID(id) {
-		return "", gateway.Invalid("id", "%q is not a bridge id (1-128 of [A-Za-z0-9._:;@-])", id)
+	if err := gateway.CheckID("id", "bridge id", id); err != nil {
+		return "", err
 	}
 	return gateway.BridgeID(id), nil
 }

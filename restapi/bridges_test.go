@@ -285,6 +285,10 @@ func TestTransfer(t *testing.T) {
 				if _, ok := ctx.Deadline(); !ok || o.Async {
 					t.Errorf("deadline %v options %+v", ok, o)
 				}
+				if a.BridgeID != fakeBridgeID {
+					t.Errorf("bridge_id %q, want the service's %q", a.BridgeID, fakeBridgeID)
+				}
+				a.BridgeID = ""
 				if got := argsJSON(t, &a); got != tc.wantArgs {
 					t.Errorf("args %s, want %s", got, tc.wantArgs)
 				}

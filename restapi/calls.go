@@ -134,8 +134,8 @@ func callID(r *http.Request) (gateway.CallID, error) {
 	if err != nil {
 		return "", err
 	}
-	if !gateway.ValidID(id) {
-		return "", gateway.Invalid("id", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", id)
+	if err := gateway.CheckID("id", "call id", id); err != nil {
+		return "", err
 	}
 	return gateway.CallID(id), nil
 }

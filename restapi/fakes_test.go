@@ -15,8 +15,9 @@ import (
 )
 
 // fakeCalls is a Calls whose methods are func fields; an unset field fails
-// the test if called. Like *gateway.Service, it names the playbacks and
-// snoop calls it is asked to create (fakePlaybackID, fakeSnoopID: restapi
+// the test if called. Like *gateway.Service, it names the playbacks, snoop
+// calls and transfer bridges it is asked to create (fakePlaybackID,
+// fakeSnoopID, fakeBridgeID: restapi
 // must name none itself) and first checks the arguments with the action's
 // gateway.Spec (strict rules), so invalid arguments never reach a func
 // field.
@@ -80,6 +81,7 @@ func (f *fakeCalls) CallAction(ctx context.Context, o gateway.Options, id gatewa
 const (
 	fakePlaybackID = "pb-named"
 	fakeSnoopID    = "snoop-named"
+	fakeBridgeID   = "bridge-named"
 )
 
 // named checks that restapi left id to the service and returns the
@@ -157,6 +159,7 @@ func (f *fakeCalls) BridgeAction(ctx context.Context, o gateway.Options, id gate
 }
 
 func (f *fakeCalls) Transfer(ctx context.Context, o gateway.Options, a gateway.TransferArgs) (*gateway.Bridge, error) {
+	a.BridgeID = gateway.BridgeID(f.named("bridge", string(a.BridgeID), fakeBridgeID))
 	if err := gateway.ValidateArgs(gateway.ActCallTransfer, nil, &a); err != nil {
 		return nil, err
 	}

@@ -24,8 +24,8 @@ func mediaID(r *http.Request, param, field, what string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !gateway.ValidID(id) {
-		return "", gateway.Invalid(field, "%q is not a %s (1-128 of [A-Za-z0-9._:;@-])", id, what)
+	if err := gateway.CheckID(field, what, id); err != nil {
+		return "", err
 	}
 	return id, nil
 }

@@ -125,7 +125,7 @@ func TestBodiesMatchOpenAPI(t *testing.T) {
 		{"MuteRequest", gateway.MuteArgs{}, true},
 		{"DTMFRequest", gateway.DTMFArgs{}, true},
 		{"PlayRequest", playBody{}, true},
-		{"RecordRequest", recordBody{}, true},
+		{"RecordRequest", gateway.RecordArgs{}, true},
 		{"RedirectRequest", gateway.RedirectArgs{}, true},
 		{"ContinueRequest", gateway.ContinueArgs{}, true},
 		{"SnoopRequest", snoopBody{}, true},

@@ -54,8 +54,10 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 			return f, err
 		}
 	}
-	if q.Has("call_id") && !gateway.ValidID(string(f.CallID)) {
-		return f, gateway.Invalid("call_id", "%q is not a call id (1-128 of [A-Za-z0-9._:;@-])", f.CallID)
+	if q.Has("call_id") {
+		if err := gateway.CheckID("call_id", "call id", string(f.CallID)); err != nil {
+			return f, err
+		}
 	}
 	if q.Has("tag") && !gateway.ValidTag(f.Tag) {
 		return f, gateway.Invalid("tag", "%q: a tag is 1-64 of [A-Za-z0-9_-]", f.Tag)

@@ -360,8 +360,7 @@ func (j *Journal) RunPruning(ctx context.Context, report func(pruned int, err er
 	}
 }
 
-// Prune deletes the records older than the window (by their last update)
-// and returns how many.
+// Prune deletes the records that may go (prunable) and returns how many.
 func (j *Journal) Prune() (int, error) {
 	cut := j.now().Add(-j.window)
 	n := 0
@@ -369,7 +368,7 @@ func (j *Journal) Prune() (int, error) {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		for k, r := range j.mem {
-			if r.Updated.Before(cut) && r.State == Done {
+			if j.prunable(r, cut) {
 				delete(j.mem, k)
 				delete(j.calls, r.CallID)
 				n++
@@ -383,7 +382,8 @@ func (j *Journal) Prune() (int, error) {
 		var del [][]byte
 		err := b.ForEach(func(k, v []byte) error {
 			var r Record
-			if err := json.Unmarshal(v, &r); err != nil || r.Updated.Before(cut) {
+			err := json.Unmarshal(v, &r)
+			if err != nil || j.prunable(&r, cut) {
 				del = append(del, append([]byte(nil), k...))
 				if err == nil && r.CallID != "" {
 					gone = append(gone, r.CallID)
@@ -415,6 +415,18 @@ func (j *Journal) Prune() (int, error) {
 		j.mu.Unlock()
 	}
 	return n, err
+}
+
+// prunable is the one rule of pruning, in memory and on disk: a record
+// goes once its last update is older than cut (the window), unless this
+// process is running its command. That one must stay, or a retry would
+// find no record and run the command a second time, and its outcome would
+// not be recorded. A record left running by an earlier process
+// (interrupted) is as final as a done one: nothing runs it any more, a
+// copy is answered from it and settles it (Settle), and it goes after the
+// window like the others rather than staying for ever.
+func (j *Journal) prunable(r *Record, cut time.Time) bool {
+	return r.Updated.Before(cut) && !j.RunningHere(r)
 }
 
 // Retryable reports whether a failure may be transient and left nothing

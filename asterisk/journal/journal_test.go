@@ -165,3 +165,73 @@ func TestRunPruning(t *testing.T) {
 		t.Errorf("no window: window %v, interval %v; want %v, 10m", long.Window(), long.PruneInterval(), DefaultWindow)
 	}
 }
+
+// TestPruneKeepsWhatRuns: pruning has one rule in memory and on disk: past
+// the window a finished record goes, and so does one an earlier process
+// left running (interrupted), but not one this process is running: a retry
+// would find no record and run the command twice. Once finished, it goes
+// after the window too.
+func TestPruneKeepsWhatRuns(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		name := map[bool]string{false: "memory", true: "bolt"}[durable]
+		t.Run(name, func(t *testing.T) {
+			path := ""
+			if durable {
+				path = filepath.Join(t.TempDir(), "pbx1.journal")
+			}
+			start := time.Now()
+			at := func(d time.Duration) func() time.Time { return func() time.Time { return start.Add(d) } }
+			j := open(t, path, "boot1")
+			j.now = at(0)
+			interrupted := cmdOf("interrupted")
+			if _, err := j.Begin(interrupted); err != nil {
+				t.Fatal(err)
+			}
+			if durable {
+				// Left running by a process that died: reopened by the next.
+				must(t, j.Close())
+				j = open(t, path, "boot2")
+			} else {
+				// A memory journal dies with its process; the rule is the
+				// same for a record of another boot all the same.
+				j.mu.Lock()
+				j.mem[key(interrupted.Tenant, interrupted.ID)].Boot = "boot0"
+				delete(j.runs, key(interrupted.Tenant, interrupted.ID))
+				j.mu.Unlock()
+			}
+			defer j.Close()
+			j.now = at(0)
+			done, running := cmdOf("done"), cmdOf("running")
+			for _, c := range []*gateway.Command{done, running} {
+				if rec, err := j.Begin(c); err != nil || rec != nil {
+					t.Fatalf("Begin %s: %+v %v", c.ID, rec, err)
+				}
+			}
+			must(t, j.Finish(done, gateway.OKReply("done", "pbx1", gateway.Call{ID: done.CallID})))
+
+			j.now = at(2 * time.Hour) // the window is an hour
+			if n, err := j.Prune(); err != nil || n != 2 {
+				t.Fatalf("Prune = %d, %v; want the done and the interrupted record", n, err)
+			}
+			for _, id := range []string{"done", "interrupted"} {
+				if rec, _ := j.Get("acme", id); rec != nil {
+					t.Errorf("%s: still there after the window: %+v", id, rec)
+				}
+			}
+			if rec, _ := j.Begin(running); rec == nil || !j.RunningHere(rec) {
+				t.Fatalf("a copy of the running command: %+v, want it running here", rec)
+			}
+			must(t, j.Finish(running, gateway.OKReply("running", "pbx1", gateway.Call{ID: running.CallID})))
+			if rec, _ := j.Get("acme", "running"); rec == nil || rec.State != Done || !rec.Reply.OK {
+				t.Fatalf("finished after a prune: %+v, want its outcome recorded", rec)
+			}
+			if n, err := j.Prune(); err != nil || n != 0 {
+				t.Fatalf("Prune of a record just finished = %d, %v", n, err)
+			}
+			j.now = at(4 * time.Hour)
+			if n, err := j.Prune(); err != nil || n != 1 || j.Len() != 0 {
+				t.Fatalf("Prune once finished and past the window = %d, %v, %d left", n, err, j.Len())
+			}
+		})
+	}
+}
