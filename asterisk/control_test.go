@@ -582,9 +582,15 @@ func TestTransfer(t *testing.T) {
 		t.Errorf("transfer bridge = %+v, %v", bg, err)
 	}
 	h.sink.waitBridge(t, br, gateway.EvBridgeCreated)
-	if cl, _ := p.Call(ctx, "acme", a); cl.BridgeID != br {
-		t.Errorf("transferee's bridge = %q, want %q", cl.BridgeID, br)
+	// The transferee's bridge is learnt from its ChannelEnteredBridge, which
+	// may come after the target's.
+	var cl *gateway.Call
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cl, _ = p.Call(ctx, "acme", a); cl != nil && cl.BridgeID == br {
+			return
+		}
 	}
+	t.Errorf("transferee's bridge = %+v, want %q", cl, br)
 }
 
 func TestTransferFailures(t *testing.T) {
