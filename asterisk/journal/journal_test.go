@@ -28,82 +28,75 @@ func open(t *testing.T, path, boot string) *Journal {
 // ended is kept; on disk all of it survives a reopen by another process,
 // where a record left running reads as interrupted.
 func TestJournal(t *testing.T) {
-	for _, durable := range []bool{false, true} {
-		name := map[bool]string{false: "memory", true: "bolt"}[durable]
-		t.Run(name, func(t *testing.T) {
-			path := ""
-			if durable {
-				path = filepath.Join(t.TempDir(), "pbx1.journal")
+	inEachStore(t, func(t *testing.T, path string, durable bool) {
+		j := open(t, path, "boot1")
+		ok, failed, transient, crashed := cmdOf("ok"), cmdOf("failed"), cmdOf("transient"), cmdOf("crashed")
+		for _, c := range []*gateway.Command{ok, failed, transient, crashed} {
+			if rec, err := j.Begin(c); err != nil || rec != nil {
+				t.Fatalf("Begin %s: %+v %v", c.ID, rec, err)
 			}
-			j := open(t, path, "boot1")
-			ok, failed, transient, crashed := cmdOf("ok"), cmdOf("failed"), cmdOf("transient"), cmdOf("crashed")
-			for _, c := range []*gateway.Command{ok, failed, transient, crashed} {
-				if rec, err := j.Begin(c); err != nil || rec != nil {
-					t.Fatalf("Begin %s: %+v %v", c.ID, rec, err)
-				}
-			}
-			if rec, _ := j.Begin(ok); rec == nil || !j.RunningHere(rec) {
-				t.Fatalf("second Begin while running: %+v", rec)
-			}
-			if rec, _ := j.Get("acme", "ok"); rec == nil || !j.RunningHere(rec) {
-				t.Fatalf("Get while running: %+v", rec)
-			}
-			okRep := gateway.OKReply("ok", "pbx1", gateway.Call{ID: ok.CallID, State: gateway.StateUp})
-			must(t, j.Finish(ok, okRep))
-			must(t, j.Finish(failed, gateway.ErrReply("failed", "pbx1", gateway.Errorf(gateway.EInvalid, "bad endpoint"))))
-			must(t, j.Finish(transient, gateway.ErrReply("transient", "pbx1", gateway.Errorf(gateway.EPBX, "asterisk unreachable"))))
-			must(t, j.Ended(ok.CallID, gateway.Hangup{Cause: 16, CauseText: "Normal Clearing"}))
-			must(t, j.Ended("unknown-call", gateway.Hangup{Cause: 16})) // ignored
+		}
+		if rec, _ := j.Begin(ok); rec == nil || !j.RunningHere(rec) {
+			t.Fatalf("second Begin while running: %+v", rec)
+		}
+		if rec, _ := j.Get("acme", "ok"); rec == nil || !j.RunningHere(rec) {
+			t.Fatalf("Get while running: %+v", rec)
+		}
+		okRep := gateway.OKReply("ok", "pbx1", gateway.Call{ID: ok.CallID, State: gateway.StateUp})
+		must(t, j.Finish(ok, okRep))
+		must(t, j.Finish(failed, gateway.ErrReply("failed", "pbx1", gateway.Errorf(gateway.EInvalid, "bad endpoint"))))
+		must(t, j.Finish(transient, gateway.ErrReply("transient", "pbx1", gateway.Errorf(gateway.EPBX, "asterisk unreachable"))))
+		must(t, j.Ended(ok.CallID, gateway.Hangup{Cause: 16, CauseText: "Normal Clearing"}))
+		must(t, j.Ended("unknown-call", gateway.Hangup{Cause: 16})) // ignored
 
-			check := func(j *Journal, reopened bool) {
-				t.Helper()
-				rec, err := j.Begin(ok)
-				if err != nil || rec == nil || rec.State != Done || !rec.Reply.OK || rec.Hangup == nil || rec.Hangup.Cause != 16 {
-					t.Fatalf("ok: %+v %v", rec, err)
+		check := func(j *Journal, reopened bool) {
+			t.Helper()
+			rec, err := j.Begin(ok)
+			if err != nil || rec == nil || rec.State != Done || !rec.Reply.OK || rec.Hangup == nil || rec.Hangup.Cause != 16 {
+				t.Fatalf("ok: %+v %v", rec, err)
+			}
+			if rec, _ := j.Begin(failed); rec == nil || rec.Reply.OK || rec.Reply.Error.Code != gateway.EInvalid {
+				t.Fatalf("failed: %+v", rec)
+			}
+			if rec, _ := j.Get("acme", "transient"); rec != nil {
+				t.Fatalf("transient failure remembered: %+v", rec)
+			}
+			if rec, _ := j.Get("beta", "ok"); rec != nil {
+				t.Fatalf("other tenant sees the record: %+v", rec)
+			}
+			if reopened {
+				rec, _ := j.Get("acme", "crashed")
+				if rec == nil || rec.State != Running || j.RunningHere(rec) {
+					t.Fatalf("interrupted record after reopen: %+v", rec)
 				}
-				if rec, _ := j.Begin(failed); rec == nil || rec.Reply.OK || rec.Reply.Error.Code != gateway.EInvalid {
-					t.Fatalf("failed: %+v", rec)
-				}
-				if rec, _ := j.Get("acme", "transient"); rec != nil {
-					t.Fatalf("transient failure remembered: %+v", rec)
-				}
-				if rec, _ := j.Get("beta", "ok"); rec != nil {
-					t.Fatalf("other tenant sees the record: %+v", rec)
-				}
-				if reopened {
-					rec, _ := j.Get("acme", "crashed")
-					if rec == nil || rec.State != Running || j.RunningHere(rec) {
-						t.Fatalf("interrupted record after reopen: %+v", rec)
-					}
-					must(t, j.Settle(rec, gateway.ErrReply("crashed", "pbx1", gateway.Errorf(gateway.EConflict, "interrupted"))))
-					if rec, _ := j.Get("acme", "crashed"); rec == nil || rec.State != Done {
-						t.Fatalf("settled: %+v", rec)
-					}
+				must(t, j.Settle(rec, gateway.ErrReply("crashed", "pbx1", gateway.Errorf(gateway.EConflict, "interrupted"))))
+				if rec, _ := j.Get("acme", "crashed"); rec == nil || rec.State != Done {
+					t.Fatalf("settled: %+v", rec)
 				}
 			}
-			check(j, false)
-			if !durable {
-				return
-			}
-			if _, err := Open(path, time.Hour, "boot2"); !errors.Is(err, ErrLocked) {
-				t.Fatalf("second Open of a held journal: %v, want ErrLocked", err)
-			}
-			must(t, j.Close())
-			j2 := open(t, path, "boot2")
-			defer j2.Close()
-			check(j2, true)
-			if j2.Len() != 3 {
-				t.Fatalf("Len %d, want 3", j2.Len())
-			}
-			j2.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-			if n, err := j2.Prune(); err != nil || n != 3 {
-				t.Fatalf("Prune = %d, %v", n, err)
-			}
-			if rec, _ := j2.Get("acme", "ok"); rec != nil {
-				t.Fatalf("pruned record still there: %+v", rec)
-			}
-		})
-	}
+		}
+		check(j, false)
+		if !durable {
+			return
+		}
+		if _, err := Open(path, time.Hour, "boot2"); !errors.Is(err, ErrLocked) {
+			t.Fatalf("second Open of a held journal: %v, want ErrLocked", err)
+		}
+		must(t, j.Close())
+		j2 := open(t, path, "boot2")
+		defer j2.Close()
+		check(j2, true)
+		if j2.Len() != 3 {
+			t.Fatalf("Len %d, want 3", j2.Len())
+		}
+		j2.now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		if n, err := j2.Prune(); err != nil || n != 3 {
+			t.Fatalf("Prune = %d, %v", n, err)
+		}
+		if rec, _ := j2.Get("acme", "ok"); rec != nil {
+			t.Fatalf("pruned record still there: %+v", rec)
+		}
+	})
 }
 
 func must(t *testing.T, err error) {
@@ -172,66 +165,73 @@ func TestRunPruning(t *testing.T) {
 // would find no record and run the command twice. Once finished, it goes
 // after the window too.
 func TestPruneKeepsWhatRuns(t *testing.T) {
+	inEachStore(t, func(t *testing.T, path string, durable bool) {
+		start := time.Now()
+		at := func(d time.Duration) func() time.Time { return func() time.Time { return start.Add(d) } }
+		j := open(t, path, "boot1")
+		j.now = at(0)
+		interrupted := cmdOf("interrupted")
+		if _, err := j.Begin(interrupted); err != nil {
+			t.Fatal(err)
+		}
+		if durable {
+			// Left running by a process that died: reopened by the next.
+			must(t, j.Close())
+			j = open(t, path, "boot2")
+		} else {
+			// A memory journal dies with its process; the rule is the
+			// same for a record of another boot all the same.
+			j.mu.Lock()
+			j.mem[key(interrupted.Tenant, interrupted.ID)].Boot = "boot0"
+			delete(j.runs, key(interrupted.Tenant, interrupted.ID))
+			j.mu.Unlock()
+		}
+		defer j.Close()
+		j.now = at(0)
+		done, running := cmdOf("done"), cmdOf("running")
+		for _, c := range []*gateway.Command{done, running} {
+			if rec, err := j.Begin(c); err != nil || rec != nil {
+				t.Fatalf("Begin %s: %+v %v", c.ID, rec, err)
+			}
+		}
+		must(t, j.Finish(done, gateway.OKReply("done", "pbx1", gateway.Call{ID: done.CallID})))
+
+		j.now = at(2 * time.Hour) // the window is an hour
+		if n, err := j.Prune(); err != nil || n != 2 {
+			t.Fatalf("Prune = %d, %v; want the done and the interrupted record", n, err)
+		}
+		for _, id := range []string{"done", "interrupted"} {
+			if rec, _ := j.Get("acme", id); rec != nil {
+				t.Errorf("%s: still there after the window: %+v", id, rec)
+			}
+		}
+		if rec, _ := j.Begin(running); rec == nil || !j.RunningHere(rec) {
+			t.Fatalf("a copy of the running command: %+v, want it running here", rec)
+		}
+		must(t, j.Finish(running, gateway.OKReply("running", "pbx1", gateway.Call{ID: running.CallID})))
+		if rec, _ := j.Get("acme", "running"); rec == nil || rec.State != Done || !rec.Reply.OK {
+			t.Fatalf("finished after a prune: %+v, want its outcome recorded", rec)
+		}
+		if n, err := j.Prune(); err != nil || n != 0 {
+			t.Fatalf("Prune of a record just finished = %d, %v", n, err)
+		}
+		j.now = at(4 * time.Hour)
+		if n, err := j.Prune(); err != nil || n != 1 || j.Len() != 0 {
+			t.Fatalf("Prune once finished and past the window = %d, %v, %d left", n, err, j.Len())
+		}
+	})
+}
+
+// inEachStore runs f on a memory-only journal (path "") and on one in a
+// file (durable), each as a subtest.
+func inEachStore(t *testing.T, f func(t *testing.T, path string, durable bool)) {
 	for _, durable := range []bool{false, true} {
-		name := map[bool]string{false: "memory", true: "bolt"}[durable]
-		t.Run(name, func(t *testing.T) {
+		t.Run(map[bool]string{false: "memory", true: "bolt"}[durable], func(t *testing.T) {
 			path := ""
 			if durable {
 				path = filepath.Join(t.TempDir(), "pbx1.journal")
 			}
-			start := time.Now()
-			at := func(d time.Duration) func() time.Time { return func() time.Time { return start.Add(d) } }
-			j := open(t, path, "boot1")
-			j.now = at(0)
-			interrupted := cmdOf("interrupted")
-			if _, err := j.Begin(interrupted); err != nil {
-				t.Fatal(err)
-			}
-			if durable {
-				// Left running by a process that died: reopened by the next.
-				must(t, j.Close())
-				j = open(t, path, "boot2")
-			} else {
-				// A memory journal dies with its process; the rule is the
-				// same for a record of another boot all the same.
-				j.mu.Lock()
-				j.mem[key(interrupted.Tenant, interrupted.ID)].Boot = "boot0"
-				delete(j.runs, key(interrupted.Tenant, interrupted.ID))
-				j.mu.Unlock()
-			}
-			defer j.Close()
-			j.now = at(0)
-			done, running := cmdOf("done"), cmdOf("running")
-			for _, c := range []*gateway.Command{done, running} {
-				if rec, err := j.Begin(c); err != nil || rec != nil {
-					t.Fatalf("Begin %s: %+v %v", c.ID, rec, err)
-				}
-			}
-			must(t, j.Finish(done, gateway.OKReply("done", "pbx1", gateway.Call{ID: done.CallID})))
-
-			j.now = at(2 * time.Hour) // the window is an hour
-			if n, err := j.Prune(); err != nil || n != 2 {
-				t.Fatalf("Prune = %d, %v; want the done and the interrupted record", n, err)
-			}
-			for _, id := range []string{"done", "interrupted"} {
-				if rec, _ := j.Get("acme", id); rec != nil {
-					t.Errorf("%s: still there after the window: %+v", id, rec)
-				}
-			}
-			if rec, _ := j.Begin(running); rec == nil || !j.RunningHere(rec) {
-				t.Fatalf("a copy of the running command: %+v, want it running here", rec)
-			}
-			must(t, j.Finish(running, gateway.OKReply("running", "pbx1", gateway.Call{ID: running.CallID})))
-			if rec, _ := j.Get("acme", "running"); rec == nil || rec.State != Done || !rec.Reply.OK {
-				t.Fatalf("finished after a prune: %+v, want its outcome recorded", rec)
-			}
-			if n, err := j.Prune(); err != nil || n != 0 {
-				t.Fatalf("Prune of a record just finished = %d, %v", n, err)
-			}
-			j.now = at(4 * time.Hour)
-			if n, err := j.Prune(); err != nil || n != 1 || j.Len() != 0 {
-				t.Fatalf("Prune once finished and past the window = %d, %v, %d left", n, err, j.Len())
-			}
+			f(t, path, durable)
 		})
 	}
 }
