@@ -107,12 +107,7 @@ func TestKeyedOriginateSurvivesWorkerRestart(t *testing.T) {
 	ks := startKeyedStack(t, "pbx1")
 	key := "idem-" + uuid.NewString()
 	body := map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}
-	st, _, b := ks.do("POST", "/v1/calls", body, "Idempotency-Key", key)
-	if st != http.StatusCreated {
-		t.Fatalf("originate: %d %s", st, b)
-	}
-	var first gateway.Call
-	mustJSON(t, b, &first)
+	first := ks.originateKeyed(key, body, "originate")
 	if st, _, b := ks.do("DELETE", "/v1/calls/"+string(first.ID), nil); st != http.StatusNoContent {
 		t.Fatalf("hangup: %d %s", st, b)
 	}
@@ -120,12 +115,7 @@ func TestKeyedOriginateSurvivesWorkerRestart(t *testing.T) {
 	ks.startWorker("pbx1")
 	ks.waitNode("pbx1", gateway.NodeUp)
 
-	st, _, b = ks.do("POST", "/v1/calls", body, "Idempotency-Key", key)
-	if st != http.StatusCreated {
-		t.Fatalf("retry after restart: %d %s", st, b)
-	}
-	var again gateway.Call
-	mustJSON(t, b, &again)
+	again := ks.originateKeyed(key, body, "retry after restart")
 	if again.ID != first.ID || again.State != gateway.StateEnded || again.Hangup == nil {
 		t.Fatalf("retry after restart: %+v, want call %s ended", again, first.ID)
 	}
@@ -144,18 +134,13 @@ func TestKeyedOriginateWaitsForMissingNode(t *testing.T) {
 	ks.waitNode("pbx2", gateway.NodeUp)
 	key := "idem-" + uuid.NewString()
 	body := map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}
-	st, _, b := ks.do("POST", "/v1/calls", body, "Idempotency-Key", key)
-	if st != http.StatusCreated {
-		t.Fatalf("originate: %d %s", st, b)
-	}
-	var first gateway.Call
-	mustJSON(t, b, &first)
+	first := ks.originateKeyed(key, body, "originate")
 	holder := string(first.Node)
 	other := map[string]string{"pbx1": "pbx2", "pbx2": "pbx1"}[holder]
 
 	ks.stop[holder]()
 	ks.waitNode(holder, gateway.NodeDown)
-	st, _, b = ks.do("POST", "/v1/calls", body, "Idempotency-Key", key)
+	st, _, b := ks.do("POST", "/v1/calls", body, "Idempotency-Key", key)
 	if st != http.StatusServiceUnavailable || !strings.Contains(string(b), "node_unavailable") {
 		t.Fatalf("retry while the holder is down: %d %s, want 503 node_unavailable", st, b)
 	}
@@ -165,12 +150,7 @@ func TestKeyedOriginateWaitsForMissingNode(t *testing.T) {
 
 	ks.startWorker(holder)
 	ks.waitNode(holder, gateway.NodeUp)
-	st, _, b = ks.do("POST", "/v1/calls", body, "Idempotency-Key", key)
-	if st != http.StatusCreated {
-		t.Fatalf("retry after the holder is back: %d %s", st, b)
-	}
-	var again gateway.Call
-	mustJSON(t, b, &again)
+	again := ks.originateKeyed(key, body, "retry after the holder is back")
 	if again.ID != first.ID || string(again.Node) != holder {
 		t.Fatalf("retry: %+v, want call %s on %s", again, first.ID, holder)
 	}
@@ -199,4 +179,17 @@ func TestHangupOfCallLostWhileWorkerDown(t *testing.T) {
 	if err := json.Unmarshal(e.Data, &hd); err != nil || e.Type != gateway.EvCallHangup || hd.Reason != "lost" {
 		t.Fatalf("event %+v %+v %v, want call.hangup reason lost", e, hd, err)
 	}
+}
+
+// originateKeyed posts the originate body with the Idempotency-Key key and
+// returns the call of its 201 (what names the attempt in a failure).
+func (ks *keyedStack) originateKeyed(key string, body map[string]any, what string) gateway.Call {
+	ks.t.Helper()
+	st, _, b := ks.do("POST", "/v1/calls", body, "Idempotency-Key", key)
+	if st != http.StatusCreated {
+		ks.t.Fatalf("%s: %d %s", what, st, b)
+	}
+	var c gateway.Call
+	mustJSON(ks.t, b, &c)
+	return c
 }
