@@ -133,29 +133,15 @@ func TestOpenAPIArgRules(t *testing.T) {
 
 	// The parameters that are arguments; every other parameter with a
 	// value constraint must be known not to be one.
-	type param struct {
-		Name   string          `json:"name"`
-		Ref    string          `json:"$ref"`
-		Schema json.RawMessage `json:"schema"`
-	}
 	notArgs := []string{"limit"}
 	for path, ops := range doc.Paths {
 		for method, raw := range ops {
-			var op struct {
-				Parameters  []param `json:"parameters"`
-				RequestBody struct {
-					Content map[string]struct {
-						Schema struct {
-							Ref string `json:"$ref"`
-						} `json:"schema"`
-					} `json:"content"`
-				} `json:"requestBody"`
-			}
+			var op openAPIOperation
 			_ = json.Unmarshal(raw, &op)
-			for _, c := range op.RequestBody.Content {
-				name := strings.TrimPrefix(c.Schema.Ref, "#/components/schemas/")
+			for _, ref := range op.bodyRefs() {
+				name := strings.TrimPrefix(ref, "#/components/schemas/")
 				if _, ok := requestSchemaArgs[name]; !ok && name != "TokenRequest" {
-					t.Errorf("%s %s: request body %q is not in requestSchemaArgs", method, path, c.Schema.Ref)
+					t.Errorf("%s %s: request body %q is not in requestSchemaArgs", method, path, ref)
 				}
 			}
 			for _, p := range op.Parameters {

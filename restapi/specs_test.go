@@ -74,16 +74,6 @@ func TestSpecsWalk(t *testing.T) {
 
 	// The description matches: each generic route's body is the argument
 	// type, members for members.
-	type operation struct {
-		RequestBody *struct {
-			Content map[string]struct {
-				Schema struct {
-					Ref string `json:"$ref"`
-				} `json:"schema"`
-			} `json:"content"`
-		} `json:"requestBody"`
-		Responses map[string]json.RawMessage `json:"responses"`
-	}
 	doc := decodeOpenAPI(t)
 	for _, rt := range routes {
 		raw, ok := doc.Paths[rt.path][strings.ToLower(rt.method)]
@@ -91,7 +81,7 @@ func TestSpecsWalk(t *testing.T) {
 			t.Errorf("%s %s (%s) is not in openapi.json", rt.method, rt.path, rt.spec.Action)
 			continue
 		}
-		var op operation
+		var op openAPIOperation
 		if err := json.Unmarshal(raw, &op); err != nil {
 			t.Fatalf("%s %s: %v", rt.method, rt.path, err)
 		}
@@ -280,6 +270,36 @@ type openAPIDoc struct {
 			Properties map[string]json.RawMessage `json:"properties"`
 		} `json:"schemas"`
 	} `json:"components"`
+}
+
+// openAPIOperation is the part of one operation the tests read.
+type openAPIOperation struct {
+	Parameters []struct {
+		Name   string          `json:"name"`
+		Ref    string          `json:"$ref"`
+		Schema json.RawMessage `json:"schema"`
+	} `json:"parameters"`
+	RequestBody *struct {
+		Content map[string]struct {
+			Schema struct {
+				Ref string `json:"$ref"`
+			} `json:"schema"`
+		} `json:"content"`
+	} `json:"requestBody"`
+	Responses map[string]json.RawMessage `json:"responses"`
+}
+
+// bodyRefs are the schema references of the operation's request body, one
+// per content type (none without a body).
+func (op openAPIOperation) bodyRefs() []string {
+	if op.RequestBody == nil {
+		return nil
+	}
+	var refs []string
+	for _, c := range op.RequestBody.Content {
+		refs = append(refs, c.Schema.Ref)
+	}
+	return refs
 }
 
 func decodeOpenAPI(t *testing.T) openAPIDoc {
