@@ -7,7 +7,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // fakeChan drives a pubChan's loop with hand-made broker events (returns,
@@ -78,7 +78,7 @@ func (f *fakeChan) request(ctx context.Context, id string, tag uint64) (*pubWait
 }
 
 type awaitResult struct {
-	rep       *gateway.Reply
+	rep       *callapi.Reply
 	lost, err error
 }
 
@@ -117,9 +117,9 @@ func result(t *testing.T, out <-chan awaitResult) awaitResult {
 	}
 }
 
-func wantCode(t *testing.T, r awaitResult, code gateway.Code) {
+func wantCode(t *testing.T, r awaitResult, code callapi.Code) {
 	t.Helper()
-	if r.rep != nil || r.lost != nil || gateway.ErrorCode(r.err) != code {
+	if r.rep != nil || r.lost != nil || callapi.ErrorCode(r.err) != code {
 		t.Fatalf("got reply %v, lost %v, error %v; want error %s", r.rep, r.lost, r.err, code)
 	}
 }
@@ -160,7 +160,7 @@ func TestAwaitReturnAfterReply(t *testing.T) {
 	f.waitLoud(t, w)
 	f.returns <- amqp.Return{MessageId: "c1", RoutingKey: "cmd.pbx1.call.get", ReplyCode: 312, ReplyText: "NO_ROUTE"}
 	f.confirms <- amqp.Confirmation{DeliveryTag: 1, Ack: true} // the broker acks a returned message
-	wantCode(t, result(t, out), gateway.ENodeUnavailable)
+	wantCode(t, result(t, out), callapi.CodeNodeUnavailable)
 }
 
 func TestAwaitNackAfterReply(t *testing.T) {
@@ -169,7 +169,7 @@ func TestAwaitNackAfterReply(t *testing.T) {
 	f.reply("c1")
 	f.waitLoud(t, w)
 	f.confirms <- amqp.Confirmation{DeliveryTag: 1, Ack: false}
-	wantCode(t, result(t, out), gateway.ENodeUnavailable)
+	wantCode(t, result(t, out), callapi.CodeNodeUnavailable)
 	if n := f.b.Stats().Nacked; n != 1 {
 		t.Fatalf("nacked = %d, want 1", n)
 	}
@@ -180,14 +180,14 @@ func TestAwaitReturnBeforeReplyFailsAtOnce(t *testing.T) {
 	_, out := f.request(context.Background(), "c1", 1)
 	f.returns <- amqp.Return{MessageId: "c1", ReplyCode: 312, ReplyText: "NO_ROUTE"}
 	f.confirms <- amqp.Confirmation{DeliveryTag: 1, Ack: true}
-	wantCode(t, result(t, out), gateway.ENodeUnavailable)
+	wantCode(t, result(t, out), callapi.CodeNodeUnavailable)
 }
 
 func TestAwaitNackBeforeReplyFailsAtOnce(t *testing.T) {
 	f := newFakeChan(t)
 	_, out := f.request(context.Background(), "c1", 1)
 	f.confirms <- amqp.Confirmation{DeliveryTag: 1, Ack: false}
-	wantCode(t, result(t, out), gateway.ENodeUnavailable)
+	wantCode(t, result(t, out), callapi.CodeNodeUnavailable)
 }
 
 func TestAwaitReplyButNoConfirmBeforeDeadline(t *testing.T) {
@@ -197,7 +197,7 @@ func TestAwaitReplyButNoConfirmBeforeDeadline(t *testing.T) {
 	w, out := f.request(ctx, "c1", 1)
 	f.reply("c1")
 	f.waitLoud(t, w)
-	wantCode(t, result(t, out), gateway.ETimeout)
+	wantCode(t, result(t, out), callapi.CodeTimeout)
 }
 
 func TestAwaitReplyThenChannelLost(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Protocol version 2 (docs/protocol.md §0 and §7): a message may carry a
@@ -30,7 +30,7 @@ const (
 // batchCommand is one item of a command batch: the command body of
 // protocol version 1 plus what travels in a version 1 message's headers.
 type batchCommand struct {
-	gateway.Command
+	callapi.Command
 	DeadlineMS     int64  `json:"deadline,omitempty"`        // unix ms, as x-deadline
 	IdempotencyKey string `json:"idempotency_key,omitempty"` // as x-idempotency-key
 }
@@ -40,14 +40,14 @@ type batchCommand struct {
 type batchBody struct {
 	V        int              `json:"v"`
 	Commands []batchCommand   `json:"commands,omitempty"`
-	Replies  []*gateway.Reply `json:"replies,omitempty"`
+	Replies  []*callapi.Reply `json:"replies,omitempty"`
 }
 
 // encodeBatch builds the message of a batch of commands for a requester
 // (replyTo is direct reply-to). expiration is the latest item's deadline:
 // the message lives as long as one of its items may still run; each
 // item's own deadline is checked by the worker.
-func encodeBatch(id string, cmds []*gateway.Command, replyTo string, now time.Time) (amqp.Publishing, error) {
+func encodeBatch(id string, cmds []*callapi.Command, replyTo string, now time.Time) (amqp.Publishing, error) {
 	body := batchBody{V: ProtocolVersion, Commands: make([]batchCommand, len(cmds))}
 	var last time.Time
 	for i, c := range cmds {
@@ -61,7 +61,7 @@ func encodeBatch(id string, cmds []*gateway.Command, replyTo string, now time.Ti
 	}
 	b, err := json.Marshal(&body)
 	if err != nil {
-		return amqp.Publishing{}, gateway.Wrap(gateway.EInternal, "amqpbus.encodeBatch", err, "unencodable batch")
+		return amqp.Publishing{}, callapi.Wrap(callapi.CodeInternal, "amqpbus.encodeBatch", err, "unencodable batch")
 	}
 	exp := ""
 	if !last.IsZero() {
@@ -86,7 +86,7 @@ func encodeBatch(id string, cmds []*gateway.Command, replyTo string, now time.Ti
 // batchItem is one decoded item of a command batch: the command, or why
 // it is refused (err) when it has at least an id to answer to.
 type batchItem struct {
-	cmd *gateway.Command
+	cmd *callapi.Command
 	err error
 }
 
@@ -126,7 +126,7 @@ func decodeBatchCommand(r json.RawMessage) batchItem {
 			ID string `json:"id"`
 		}
 		_ = json.Unmarshal(r, &id)
-		cmd := &gateway.Command{ID: id.ID}
+		cmd := &callapi.Command{ID: id.ID}
 		return batchItem{cmd: cmd, err: fmt.Errorf("undecodable command: %w", err)}
 	}
 	cmd := bc.Command
@@ -142,7 +142,7 @@ func decodeBatchCommand(r json.RawMessage) batchItem {
 		return batchItem{cmd: &cmd, err: fmt.Errorf("command without a valid id")}
 	case cmd.Action == "":
 		return batchItem{cmd: &cmd, err: fmt.Errorf("command %s without an action", cmd.ID)}
-	case cmd.Tenant != "" && !gateway.ValidTenant(cmd.Tenant):
+	case cmd.Tenant != "" && !callapi.ValidTenant(cmd.Tenant):
 		return batchItem{cmd: &cmd, err: fmt.Errorf("tenant %q is not 1-64 of [A-Za-z0-9_-]", cmd.Tenant)}
 	}
 	defaultTenant(&cmd)
@@ -151,17 +151,17 @@ func decodeBatchCommand(r json.RawMessage) batchItem {
 
 // encodeReplies builds one reply message carrying reps (two or more; a
 // single reply goes as a version 1 reply, see encodeReply).
-func encodeReplies(reps []*gateway.Reply) (amqp.Publishing, error) {
+func encodeReplies(reps []*callapi.Reply) (amqp.Publishing, error) {
 	b, err := json.Marshal(&batchBody{V: ProtocolVersion, Replies: reps})
 	if err != nil {
-		return amqp.Publishing{}, gateway.Wrap(gateway.EInternal, "amqpbus.encodeReplies", err, "unencodable replies")
+		return amqp.Publishing{}, callapi.Wrap(callapi.CodeInternal, "amqpbus.encodeReplies", err, "unencodable replies")
 	}
 	return amqp.Publishing{ContentType: contentJSON, Type: TypeBatch, Body: b}, nil
 }
 
 // decodeReplies decodes a batch of replies; replies without an id, or
 // failed without an error, are left out (and counted by the caller).
-func decodeReplies(body []byte) (reps []*gateway.Reply, bad int, err error) {
+func decodeReplies(body []byte) (reps []*callapi.Reply, bad int, err error) {
 	if len(body) > maxBody {
 		return nil, 0, fmt.Errorf("reply batch of %d bytes exceeds %d", len(body), maxBody)
 	}

@@ -5,16 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // A batch encoded by the gateway decodes to the same commands, with their
 // deadlines and idempotency keys, and an expiration for the latest item.
 func TestBatchRoundTrip(t *testing.T) {
 	now := time.Now()
-	cmds := []*gateway.Command{
-		{ID: "a", Action: gateway.ActCallGet, Tenant: "acme", CallID: "c1", Deadline: now.Add(2 * time.Second)},
-		{ID: "b", Action: gateway.ActCallVarSet, Tenant: "acme", CallID: "c2", Args: json.RawMessage(`{"name":"X","value":"1"}`),
+	cmds := []*callapi.Command{
+		{ID: "a", Action: callapi.ActCallGet, Tenant: "acme", CallID: "c1", Deadline: now.Add(2 * time.Second)},
+		{ID: "b", Action: callapi.ActCallVarSet, Tenant: "acme", CallID: "c2", Args: json.RawMessage(`{"name":"X","value":"1"}`),
 			Deadline: now.Add(5 * time.Second), IdempotencyKey: "k"},
 	}
 	msg, err := encodeBatch("batch1", cmds, directReplyTo, now)
@@ -36,13 +36,13 @@ func TestBatchRoundTrip(t *testing.T) {
 			t.Fatalf("item %d: %+v (%v), want %+v", i, it.cmd, it.err, c)
 		}
 	}
-	reps := []*gateway.Reply{gateway.OKReply("a", "pbx1", map[string]int{"x": 1}), gateway.ErrReply("b", "pbx1", gateway.Errorf(gateway.ENotFound, "no"))}
+	reps := []*callapi.Reply{callapi.OKReply("a", "pbx1", map[string]int{"x": 1}), callapi.ErrReply("b", "pbx1", callapi.Errorf(callapi.CodeNotFound, "no"))}
 	rm, err := encodeReplies(reps)
 	if err != nil || rm.Type != TypeBatch {
 		t.Fatal(err)
 	}
 	got, bad, err := decodeReplies(rm.Body)
-	if err != nil || bad != 0 || len(got) != 2 || got[1].Error.Code != gateway.ENotFound {
+	if err != nil || bad != 0 || len(got) != 2 || got[1].Error.Code != callapi.CodeNotFound {
 		t.Fatalf("%+v %d %v", got, bad, err)
 	}
 }
@@ -80,7 +80,7 @@ func FuzzDecodeBatch(f *testing.F) {
 			if it.cmd == nil {
 				t.Fatal("item without a command")
 			}
-			if it.err == nil && (it.cmd.ID == "" || it.cmd.Action == "" || (it.cmd.Tenant != "" && !gateway.ValidTenant(it.cmd.Tenant))) {
+			if it.err == nil && (it.cmd.ID == "" || it.cmd.Action == "" || (it.cmd.Tenant != "" && !callapi.ValidTenant(it.cmd.Tenant))) {
 				t.Fatalf("accepted a bad item: %+v", it.cmd)
 			}
 		}

@@ -12,7 +12,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 func batchOn(c *Config) { c.Batching = BatchOn }
@@ -35,7 +35,7 @@ func TestBatchGathersUnderLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range rounds {
-				cmd := cmdOf(gateway.ActCallGet, fmt.Sprintf("c%d", g))
+				cmd := cmdOf(callapi.ActCallGet, fmt.Sprintf("c%d", g))
 				rep, err := gw.Request(ctxFor(t, 10*time.Second), "pbx1", cmd)
 				if err != nil {
 					errs <- fmt.Errorf("request %d/%d: %w", g, i, err)
@@ -71,10 +71,10 @@ func TestBatchGathersUnderLoad(t *testing.T) {
 // rawBatch publishes a batch of commands to target by hand, as another
 // AMQP client could, and returns the replies it gets (by command id)
 // within d, once want of them came.
-func rawBatch(t *testing.T, e *env, target string, cmds []batchCommand, want int, d time.Duration) map[string]*gateway.Reply {
+func rawBatch(t *testing.T, e *env, target string, cmds []batchCommand, want int, d time.Duration) map[string]*callapi.Reply {
 	t.Helper()
 	replies := publishRawBatch(t, e, target, cmds)
-	got := map[string]*gateway.Reply{}
+	got := map[string]*callapi.Reply{}
 	timeout := time.After(d)
 	for len(got) < want {
 		select {
@@ -125,7 +125,7 @@ func publishRawBatch(t *testing.T, e *env, target string, cmds []batchCommand) <
 	return replies
 }
 
-func item(a gateway.Action, call string, deadline time.Time) batchCommand {
+func item(a callapi.Action, call string, deadline time.Time) batchCommand {
 	c := cmdOf(a, call)
 	return batchCommand{Command: *c, DeadlineMS: deadline.UnixMilli()}
 }
@@ -140,13 +140,13 @@ func TestBatchItemsOneByOne(t *testing.T) {
 	e.worker("pbx1", rec, ServeOptions{NoAny: true}, nil)
 
 	live := time.Now().Add(10 * time.Second)
-	expired := item(gateway.ActCallHangup, "c1", time.Now().Add(-time.Second))
-	ok1 := item(gateway.ActCallGet, "c2", live)
+	expired := item(callapi.ActCallHangup, "c1", time.Now().Add(-time.Second))
+	ok1 := item(callapi.ActCallGet, "c2", live)
 	dup := ok1
 	noAction := item("", "c3", live)
-	badTenant := item(gateway.ActCallGet, "c4", live)
+	badTenant := item(callapi.ActCallGet, "c4", live)
 	badTenant.Tenant = "a.b"
-	ok2 := item(gateway.ActCallHangup, "c5", live)
+	ok2 := item(callapi.ActCallHangup, "c5", live)
 	got := rawBatch(t, e, "pbx1", []batchCommand{expired, ok1, noAction, dup, badTenant, ok2}, 4, 3*time.Second)
 
 	if rec.count(expired.ID) != 0 {
@@ -162,7 +162,7 @@ func TestBatchItemsOneByOne(t *testing.T) {
 	}
 	for _, c := range []batchCommand{noAction, badTenant} {
 		r := got[c.ID]
-		if r == nil || r.OK || r.Error.Code != gateway.EInvalid || rec.count(c.ID) != 0 {
+		if r == nil || r.OK || r.Error.Code != callapi.CodeInvalidArgument || rec.count(c.ID) != 0 {
 			t.Fatalf("bad item %+v: reply %+v, ran %d times", c.Command, r, rec.count(c.ID))
 		}
 	}
@@ -179,17 +179,17 @@ func TestBatchKeepsPerCallOrder(t *testing.T) {
 	gw := e.bus("gateway", func(c *Config) { c.Batching, c.BatchMax = BatchOn, 3 })
 
 	const calls, per = 8, 12
-	r := gw.batchRoute("pbx1", cmdOf(gateway.ActCallGet, "x"))
+	r := gw.batchRoute("pbx1", cmdOf(callapi.ActCallGet, "x"))
 	if r == nil {
 		t.Fatal("no batch route")
 	}
-	want := map[gateway.CallID][]string{}
+	want := map[callapi.CallID][]string{}
 	var qs []*queued
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for range per {
 		for c := range calls {
-			cmd := cmdOf(gateway.ActCallHangup, fmt.Sprintf("call%d", c))
+			cmd := cmdOf(callapi.ActCallHangup, fmt.Sprintf("call%d", c))
 			cmd.Deadline, _ = ctx.Deadline()
 			want[cmd.CallID] = append(want[cmd.CallID], cmd.ID)
 			q := &queued{cmd: cmd, c: gw.pending.add(cmd.ID, 1, false), w: &pubWaiter{msgID: cmd.ID, done: make(chan pubResult, 1), quiet: true}}
@@ -226,19 +226,19 @@ func TestBatchUnroutableFailsEachItem(t *testing.T) {
 	const n = 32
 	var wg sync.WaitGroup
 	start := time.Now()
-	codes := make(chan gateway.Code, n)
+	codes := make(chan callapi.Code, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := gw.Request(ctxFor(t, 5*time.Second), "ghost", cmdOf(gateway.ActCallGet, fmt.Sprint(i)))
-			codes <- gateway.ErrorCode(err)
+			_, err := gw.Request(ctxFor(t, 5*time.Second), "ghost", cmdOf(callapi.ActCallGet, fmt.Sprint(i)))
+			codes <- callapi.ErrorCode(err)
 		}()
 	}
 	wg.Wait()
 	close(codes)
 	for c := range codes {
-		if c != gateway.ENodeUnavailable {
+		if c != callapi.CodeNodeUnavailable {
 			t.Fatalf("item failed with %q, want node_unavailable", c)
 		}
 	}
@@ -255,7 +255,7 @@ func TestBatchWithCreateRunsAtMostOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	gw := e.bus("gateway", batchOn)
-	if gw.batchRoute("pbx1", cmdOf(gateway.ActCallOriginate, "")) != nil {
+	if gw.batchRoute("pbx1", cmdOf(callapi.ActCallOriginate, "")) != nil {
 		t.Fatal("an originate would be batched")
 	}
 
@@ -263,19 +263,19 @@ func TestBatchWithCreateRunsAtMostOnce(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	first := newRecorder("pbx1")
-	slow := handlerFunc(func(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+	slow := handlerFunc(func(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
 		first.Handle(ctx, cmd)
 		started <- struct{}{}
 		select {
 		case <-block:
 		case <-ctx.Done():
 		}
-		return gateway.OKReply(cmd.ID, "pbx1", nil)
+		return callapi.OKReply(cmd.ID, "pbx1", nil)
 	})
 	e.worker("pbx1", slow, ServeOptions{}, nil)
 
-	orig := item(gateway.ActCallOriginate, "", time.Now().Add(20*time.Second))
-	get := item(gateway.ActCallGet, "c9", time.Now().Add(20*time.Second))
+	orig := item(callapi.ActCallOriginate, "", time.Now().Add(20*time.Second))
+	get := item(callapi.ActCallGet, "c9", time.Now().Add(20*time.Second))
 	publishRawBatch(t, e, "any", []batchCommand{orig, get})
 	for range 2 {
 		select {
@@ -303,11 +303,11 @@ func TestBatchNegotiatedByHeartbeat(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	gw := e.bus("gateway", func(c *Config) { c.Batching = BatchAuto })
-	heard := make(chan gateway.NodeID, 8)
-	if _, err := gw.SubscribeHeartbeats(ctxFor(t, 5*time.Second), func(hb *gateway.Heartbeat) { heard <- hb.Node }); err != nil {
+	heard := make(chan callapi.NodeID, 8)
+	if _, err := gw.SubscribeHeartbeats(ctxFor(t, 5*time.Second), func(hb *callapi.Heartbeat) { heard <- hb.Node }); err != nil {
 		t.Fatal(err)
 	}
-	cmd := cmdOf(gateway.ActCallGet, "c1")
+	cmd := cmdOf(callapi.ActCallGet, "c1")
 	if gw.batchRoute("pbx1", cmd) != nil {
 		t.Fatal("batching to a node never heard")
 	}
@@ -315,13 +315,13 @@ func TestBatchNegotiatedByHeartbeat(t *testing.T) {
 	wk := e.worker("pbx1", newRecorder("pbx1"), ServeOptions{NoAny: true}, nil)
 	for _, b := range []struct {
 		bus  *Bus
-		node gateway.NodeID
+		node callapi.NodeID
 	}{{old, "pbx0"}, {wk, "pbx1"}} {
-		if err := b.bus.PublishHeartbeat(ctxFor(t, 5*time.Second), &gateway.Heartbeat{Node: b.node, State: gateway.NodeUp, IntervalMS: 1000}); err != nil {
+		if err := b.bus.PublishHeartbeat(ctxFor(t, 5*time.Second), &callapi.Heartbeat{Node: b.node, State: callapi.NodeUp, IntervalMS: 1000}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for seen := map[gateway.NodeID]bool{}; len(seen) < 2; {
+	for seen := map[callapi.NodeID]bool{}; len(seen) < 2; {
 		select {
 		case n := <-heard:
 			seen[n] = true
@@ -345,12 +345,12 @@ func TestBatchRouteStopsWithTheBus(t *testing.T) {
 	e := newEnv(t)
 	block := make(chan struct{})
 	defer close(block)
-	slow := handlerFunc(func(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+	slow := handlerFunc(func(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
 		select {
 		case <-block:
 		case <-ctx.Done():
 		}
-		return gateway.OKReply(cmd.ID, "pbx1", nil)
+		return callapi.OKReply(cmd.ID, "pbx1", nil)
 	})
 	e.worker("pbx1", slow, ServeOptions{NoAny: true}, nil)
 	cfg := e.config("gateway")
@@ -369,7 +369,7 @@ func TestBatchRouteStopsWithTheBus(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			_, err := gw.Request(ctxFor(t, 30*time.Second), "pbx1", cmdOf(gateway.ActCallGet, fmt.Sprint(i)))
+			_, err := gw.Request(ctxFor(t, 30*time.Second), "pbx1", cmdOf(callapi.ActCallGet, fmt.Sprint(i)))
 			errs <- err
 		}()
 	}

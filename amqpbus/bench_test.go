@@ -15,7 +15,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // BenchmarkRPC measures, in the same run, request/reply round trips through
@@ -194,9 +194,9 @@ func newBareRPC(b *testing.B, fl *floor) *bareRPC {
 	go func() { // server
 		defer wg.Done()
 		for d := range reqs {
-			var cmd gateway.Command
+			var cmd callapi.Command
 			_ = json.Unmarshal(d.Body, &cmd)
-			body, _ := json.Marshal(gateway.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID}))
+			body, _ := json.Marshal(callapi.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID}))
 			_ = sch.Publish("", d.ReplyTo, false, false, amqp.Publishing{ContentType: contentJSON, CorrelationId: d.CorrelationId, Body: body})
 			_ = d.Ack(false)
 		}
@@ -251,7 +251,7 @@ func newBareRPC(b *testing.B, fl *floor) *bareRPC {
 
 func (r *bareRPC) call() error {
 	id := newID()
-	body, _ := json.Marshal(&gateway.Command{ID: id, Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID())})
+	body, _ := json.Marshal(&callapi.Command{ID: id, Action: callapi.ActCallGet, Tenant: "acme", CallID: callapi.CallID(newID())})
 	c := make(chan []byte, 1)
 	r.mu.Lock()
 	r.wait[id] = c
@@ -261,7 +261,7 @@ func (r *bareRPC) call() error {
 	}
 	if r.wire {
 		now := time.Now()
-		msg, _ = encodeCommand(&gateway.Command{ID: id, Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID()),
+		msg, _ = encodeCommand(&callapi.Command{ID: id, Action: callapi.ActCallGet, Tenant: "acme", CallID: callapi.CallID(newID()),
 			Deadline: now.Add(5 * time.Second)}, directReplyTo, now)
 	}
 	if err := r.ch.Publish(r.exchange, r.key, r.mandatory, false, msg); err != nil {
@@ -269,7 +269,7 @@ func (r *bareRPC) call() error {
 	}
 	select {
 	case body := <-c:
-		var rep gateway.Reply
+		var rep callapi.Reply
 		return json.Unmarshal(body, &rep)
 	case <-time.After(5 * time.Second):
 		r.mu.Lock()
@@ -332,14 +332,14 @@ func cpuTime() time.Duration {
 // echoWorker starts an echoing worker for pbx1 on e and returns a function
 // that builds one round trip to it through a gateway bus.
 func echoWorker(e *env) func(gw *Bus) func() error {
-	e.worker("pbx1", handlerFunc(func(_ context.Context, cmd *gateway.Command) *gateway.Reply {
-		return gateway.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID})
+	e.worker("pbx1", handlerFunc(func(_ context.Context, cmd *callapi.Command) *callapi.Reply {
+		return callapi.OKReply(cmd.ID, "pbx1", map[string]string{"echo": cmd.ID})
 	}), ServeOptions{}, nil)
 	return func(gw *Bus) func() error {
 		return func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			rep, err := gw.Request(ctx, "pbx1", &gateway.Command{ID: newID(), Action: gateway.ActCallGet, Tenant: "acme", CallID: gateway.CallID(newID())})
+			rep, err := gw.Request(ctx, "pbx1", &callapi.Command{ID: newID(), Action: callapi.ActCallGet, Tenant: "acme", CallID: callapi.CallID(newID())})
 			if err == nil && !rep.OK {
 				err = rep.Err()
 			}

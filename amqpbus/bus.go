@@ -11,14 +11,15 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
 )
 
 // Compile-time checks of the seams this package implements.
 var (
-	_ gateway.Bus           = (*Bus)(nil)
-	_ gateway.EventSink     = (*Bus)(nil)
-	_ gateway.HeartbeatSink = (*Bus)(nil)
+	_ callapi.Bus           = (*Bus)(nil)
+	_ callapi.EventSink     = (*Bus)(nil)
+	_ callapi.HeartbeatSink = (*Bus)(nil)
 )
 
 // ErrClosed is returned by operations on a Bus whose Run has returned.
@@ -170,7 +171,7 @@ func (b *Bus) Ready(ctx context.Context) error {
 	case <-b.done:
 		return ErrClosed
 	case <-ctx.Done():
-		return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.Ready", ctx.Err(), "broker not connected")
+		return callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.Ready", ctx.Err(), "broker not connected")
 	}
 }
 
@@ -207,7 +208,7 @@ func (b *Bus) Run(ctx context.Context) error {
 			if failed%n != 0 {
 				continue // try the rest of the cluster at once
 			}
-			if !gateway.Sleep(ctx, gateway.Backoff(failed/n-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)) {
+			if !retry.Sleep(ctx, retry.Backoff(failed/n-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)) {
 				return nil
 			}
 			continue
@@ -227,7 +228,7 @@ func (b *Bus) Run(ctx context.Context) error {
 		if n > 1 {
 			idx = (idx + 1) % n // fail over: the next broker first
 		}
-		delay := gateway.Backoff(0, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
+		delay := retry.Backoff(0, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
 		if ready {
 			failed = 0
 			b.log.Warn("amqp connection lost", zap.String("url", redact(url)), zap.Error(err))
@@ -235,10 +236,10 @@ func (b *Bus) Run(ctx context.Context) error {
 			// Connected but could not set up (e.g. a queue declared
 			// elsewhere with other arguments): back off as for a dial.
 			failed++
-			delay = gateway.Backoff(failed-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
+			delay = retry.Backoff(failed-1, b.cfg.ReconnectMin, b.cfg.ReconnectMax)
 			b.log.Error("amqp setup failed", zap.String("url", redact(url)), zap.Int("attempt", failed), zap.Error(err))
 		}
-		if !gateway.Sleep(ctx, delay) {
+		if !retry.Sleep(ctx, delay) {
 			return nil
 		}
 	}
@@ -277,7 +278,7 @@ func (b *Bus) dial(ctx context.Context, url string) (*amqp.Connection, error) {
 		},
 	})
 	if err != nil {
-		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.dial", err, "cannot connect to broker "+redact(url))
+		return nil, callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.dial", err, "cannot connect to broker "+redact(url))
 	}
 	return conn, nil
 }
@@ -435,9 +436,9 @@ func (b *Bus) waitSession(ctx context.Context, op string) (*session, error) {
 		select {
 		case <-wait:
 		case <-b.closing:
-			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ErrClosed, "bus closed")
+			return nil, callapi.Wrap(callapi.CodeNodeUnavailable, op, ErrClosed, "bus closed")
 		case <-ctx.Done():
-			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), msg)
+			return nil, callapi.Wrap(callapi.CodeNodeUnavailable, op, ctx.Err(), msg)
 		}
 	}
 }

@@ -4,14 +4,14 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // cmdLog logs with the command's id and action, building the fields only
 // for the entries actually written (no per-command logger on the hot path).
 type cmdLog struct {
 	l   *zap.Logger
-	cmd *gateway.Command
+	cmd *callapi.Command
 }
 
 func (c cmdLog) write(lvl zapcore.Level, msg string, fs []zap.Field) {

@@ -8,7 +8,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Header names of command messages (docs/protocol.md).
@@ -26,10 +26,10 @@ const (
 
 // encodeCommand builds the AMQP message of cmd. replyTo is
 // amq.rabbitmq.reply-to for a request and "" for Send.
-func encodeCommand(cmd *gateway.Command, replyTo string, now time.Time) (amqp.Publishing, error) {
+func encodeCommand(cmd *callapi.Command, replyTo string, now time.Time) (amqp.Publishing, error) {
 	body, err := json.Marshal(cmd)
 	if err != nil {
-		return amqp.Publishing{}, gateway.Wrap(gateway.EInternal, "amqpbus.encodeCommand", err, "unencodable command")
+		return amqp.Publishing{}, callapi.Wrap(callapi.CodeInternal, "amqpbus.encodeCommand", err, "unencodable command")
 	}
 	h := amqp.Table{HeaderTenant: cmd.Tenant}
 	exp := ""
@@ -61,11 +61,11 @@ func encodeCommand(cmd *gateway.Command, replyTo string, now time.Time) (amqp.Pu
 // decodeCommand decodes a command delivery: the JSON body, checked against
 // the properties and headers, with Deadline and IdempotencyKey filled from
 // the headers. An error means the message is poison (never retried).
-func decodeCommand(body []byte, messageID string, h amqp.Table) (*gateway.Command, error) {
+func decodeCommand(body []byte, messageID string, h amqp.Table) (*callapi.Command, error) {
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("command body of %d bytes exceeds %d", len(body), maxBody)
 	}
-	var cmd gateway.Command
+	var cmd callapi.Command
 	if err := json.Unmarshal(body, &cmd); err != nil { // rejects trailing data too
 		return nil, fmt.Errorf("undecodable command body: %w", err)
 	}
@@ -85,7 +85,7 @@ func decodeCommand(body []byte, messageID string, h amqp.Table) (*gateway.Comman
 			return nil, fmt.Errorf("header x-tenant %q differs from tenant %q", t, cmd.Tenant)
 		}
 	}
-	if cmd.Tenant != "" && !gateway.ValidTenant(cmd.Tenant) {
+	if cmd.Tenant != "" && !callapi.ValidTenant(cmd.Tenant) {
 		return nil, fmt.Errorf("tenant %q is not 1-64 of [A-Za-z0-9_-]", cmd.Tenant)
 	}
 	defaultTenant(&cmd)
@@ -165,10 +165,10 @@ func deliveryCount(h amqp.Table, redelivered bool) int64 {
 	return 0
 }
 
-func encodeReply(rep *gateway.Reply, correlationID string) (amqp.Publishing, error) {
+func encodeReply(rep *callapi.Reply, correlationID string) (amqp.Publishing, error) {
 	body, err := json.Marshal(rep)
 	if err != nil {
-		return amqp.Publishing{}, gateway.Wrap(gateway.EInternal, "amqpbus.encodeReply", err, "unencodable reply")
+		return amqp.Publishing{}, callapi.Wrap(callapi.CodeInternal, "amqpbus.encodeReply", err, "unencodable reply")
 	}
 	// Only the properties of docs/protocol.md §3: a direct reply is never
 	// stored (no delivery mode) and nobody reads a timestamp on it; each
@@ -182,11 +182,11 @@ func encodeReply(rep *gateway.Reply, correlationID string) (amqp.Publishing, err
 }
 
 // decodeReply decodes a reply body.
-func decodeReply(body []byte) (*gateway.Reply, error) {
+func decodeReply(body []byte) (*callapi.Reply, error) {
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("reply body of %d bytes exceeds %d", len(body), maxBody)
 	}
-	var rep gateway.Reply
+	var rep callapi.Reply
 	if err := json.Unmarshal(body, &rep); err != nil {
 		return nil, fmt.Errorf("undecodable reply: %w", err)
 	}
@@ -200,11 +200,11 @@ func decodeReply(body []byte) (*gateway.Reply, error) {
 }
 
 // decodeEvent decodes an event body.
-func decodeEvent(body []byte) (*gateway.Event, error) {
+func decodeEvent(body []byte) (*callapi.Event, error) {
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("event body of %d bytes exceeds %d", len(body), maxBody)
 	}
-	var e gateway.Event
+	var e callapi.Event
 	if err := json.Unmarshal(body, &e); err != nil {
 		return nil, fmt.Errorf("undecodable event: %w", err)
 	}
@@ -215,15 +215,15 @@ func decodeEvent(body []byte) (*gateway.Event, error) {
 }
 
 // decodeHeartbeat decodes a heartbeat body.
-func decodeHeartbeat(body []byte) (*gateway.Heartbeat, error) {
+func decodeHeartbeat(body []byte) (*callapi.Heartbeat, error) {
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("heartbeat body of %d bytes exceeds %d", len(body), maxBody)
 	}
-	var hb gateway.Heartbeat
+	var hb callapi.Heartbeat
 	if err := json.Unmarshal(body, &hb); err != nil {
 		return nil, fmt.Errorf("undecodable heartbeat: %w", err)
 	}
-	if !gateway.ValidNodeID(string(hb.Node)) {
+	if !callapi.ValidNodeID(string(hb.Node)) {
 		return nil, fmt.Errorf("heartbeat with invalid node id %q", hb.Node)
 	}
 	return &hb, nil
@@ -232,8 +232,8 @@ func decodeHeartbeat(body []byte) (*gateway.Heartbeat, error) {
 // defaultTenant gives a command that names no tenant the default one, as it
 // is decoded: the dedup memory and the per-call lanes key on the tenant, so
 // a command without one and a copy saying "default" must be the same.
-func defaultTenant(cmd *gateway.Command) {
+func defaultTenant(cmd *callapi.Command) {
 	if cmd.Tenant == "" {
-		cmd.Tenant = gateway.DefaultTenant
+		cmd.Tenant = callapi.DefaultTenant
 	}
 }

@@ -8,12 +8,13 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
 )
 
 func TestCommandRoundTrip(t *testing.T) {
 	now := time.Now()
-	cmd := &gateway.Command{ID: "id-1", Action: gateway.ActCallHangup, Tenant: "acme", CallID: "c1",
+	cmd := &callapi.Command{ID: "id-1", Action: callapi.ActCallHangup, Tenant: "acme", CallID: "c1",
 		Args: json.RawMessage(`{"reason":"normal"}`), Deadline: now.Add(1500 * time.Millisecond), IdempotencyKey: "k1"}
 	msg, err := encodeCommand(cmd, directReplyTo, now)
 	if err != nil {
@@ -125,11 +126,11 @@ func FuzzDecodeEvent(f *testing.F) {
 			return
 		}
 		// Every accepted event has a five-word routing key.
-		if k := gateway.EventKey(e); len(bytes.Split([]byte(k), []byte("."))) != 5 {
+		if k := callapi.EventKey(e); len(bytes.Split([]byte(k), []byte("."))) != 5 {
 			t.Fatalf("event key %q is not five words", k)
 		}
 		for _, tag := range e.Tags {
-			if k := gateway.TagKey(e.Tenant, tag); len(bytes.Split([]byte(k), []byte("."))) != 3 {
+			if k := callapi.TagKey(e.Tenant, tag); len(bytes.Split([]byte(k), []byte("."))) != 3 {
 				t.Fatalf("tag key %q is not three words", k)
 			}
 		}
@@ -143,7 +144,7 @@ func FuzzDecodeHeartbeat(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !gateway.ValidNodeID(string(hb.Node)) {
+		if !callapi.ValidNodeID(string(hb.Node)) {
 			t.Fatalf("accepted node %q", hb.Node)
 		}
 	})
@@ -151,42 +152,42 @@ func FuzzDecodeHeartbeat(f *testing.F) {
 
 func TestMemoEvictsOnlyFinished(t *testing.T) {
 	m := newMemo(2)
-	cmd := func(id string) *gateway.Command {
-		return &gateway.Command{ID: id, Tenant: "t", Action: gateway.ActCallGet}
+	cmd := func(id string) *callapi.Command {
+		return &callapi.Command{ID: id, Tenant: "t", Action: callapi.ActCallGet}
 	}
 	a, _ := m.begin(cmd("a")) // stays in progress
 	b, _ := m.begin(cmd("b"))
-	m.finish(b, &gateway.Reply{ID: "b", OK: true})
+	m.finish(b, &callapi.Reply{ID: "b", OK: true})
 	c, _ := m.begin(cmd("c"))
-	m.finish(c, &gateway.Reply{ID: "c", OK: true})
+	m.finish(c, &callapi.Reply{ID: "c", OK: true})
 	if _, dup := m.begin(cmd("a")); !dup {
 		t.Fatal("in-progress entry evicted")
 	}
 	if m.len() > 3 {
 		t.Fatalf("memo holds %d", m.len())
 	}
-	m.finish(a, &gateway.Reply{ID: "a", OK: true})
+	m.finish(a, &callapi.Reply{ID: "a", OK: true})
 	for i := 0; i < 10; i++ {
 		e, _ := m.begin(cmd(string(rune('d' + i))))
-		m.finish(e, &gateway.Reply{OK: true})
+		m.finish(e, &callapi.Reply{OK: true})
 	}
 	if m.len() != 2 {
 		t.Fatalf("memo holds %d, want its size 2", m.len())
 	}
 	// Same id in another tenant is another command.
-	if _, dup := m.begin(&gateway.Command{ID: "m", Tenant: "other", Action: gateway.ActCallGet}); dup {
+	if _, dup := m.begin(&callapi.Command{ID: "m", Tenant: "other", Action: callapi.ActCallGet}); dup {
 		t.Fatal("ids collide across tenants")
 	}
 }
 
 func TestBackoff(t *testing.T) {
 	for attempt := 0; attempt < 20; attempt++ {
-		d := gateway.Backoff(attempt, 100*time.Millisecond, 2*time.Second)
+		d := retry.Backoff(attempt, 100*time.Millisecond, 2*time.Second)
 		if d < 50*time.Millisecond || d > 2*time.Second {
 			t.Fatalf("attempt %d: %v", attempt, d)
 		}
 	}
-	if d := gateway.Backoff(10, 100*time.Millisecond, 2*time.Second); d < time.Second {
+	if d := retry.Backoff(10, 100*time.Millisecond, 2*time.Second); d < time.Second {
 		t.Fatalf("capped backoff %v below max/2", d)
 	}
 }
@@ -207,8 +208,8 @@ func TestTenantDefaultedAtDecode(t *testing.T) {
 	if err != nil || len(items) != 1 || items[0].err != nil {
 		t.Fatalf("batch: %v %+v", err, items)
 	}
-	for _, c := range []*gateway.Command{bare, items[0].cmd} {
-		if c.Tenant != gateway.DefaultTenant || memoKey(c) != memoKey(named) || laneKey(c) != laneKey(named) {
+	for _, c := range []*callapi.Command{bare, items[0].cmd} {
+		if c.Tenant != callapi.DefaultTenant || memoKey(c) != memoKey(named) || laneKey(c) != laneKey(named) {
 			t.Errorf("tenant %q: memo %q lane %q, want those of %q", c.Tenant, memoKey(c), laneKey(c), named.Tenant)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Config configures a Bus. It is plain data: DefaultConfig gives the
@@ -210,16 +210,16 @@ type Names struct {
 
 func newNames(prefix string) Names {
 	return Names{
-		Commands:     prefix + gateway.ExchangeCommands,
-		Events:       prefix + gateway.ExchangeEvents,
-		EventsRouted: prefix + gateway.ExchangeEventsRouted,
-		Nodes:        prefix + gateway.ExchangeNodes,
-		Dead:         prefix + gateway.ExchangeDead,
-		DeadQueue:    prefix + gateway.ExchangeDead,
-		Any:          prefix + gateway.QueueAny,
-		NodePrefix:   prefix + gateway.QueueNodePrefix,
+		Commands:     prefix + callapi.ExchangeCommands,
+		Events:       prefix + callapi.ExchangeEvents,
+		EventsRouted: prefix + callapi.ExchangeEventsRouted,
+		Nodes:        prefix + callapi.ExchangeNodes,
+		Dead:         prefix + callapi.ExchangeDead,
+		DeadQueue:    prefix + callapi.ExchangeDead,
+		Any:          prefix + callapi.QueueAny,
+		NodePrefix:   prefix + callapi.QueueNodePrefix,
 	}
 }
 
 // Node returns the name of a node's command queue.
-func (n Names) Node(id gateway.NodeID) string { return n.NodePrefix + string(id) }
+func (n Names) Node(id callapi.NodeID) string { return n.NodePrefix + string(id) }

@@ -6,7 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // encodeEvent is json.Marshal(e) without its reflection and, above all,
@@ -20,7 +20,7 @@ import (
 // always the same bytes (json.Marshal escapes <, > and & inside raw
 // fields). An event whose raw fields are not valid JSON, or whose time
 // json.Marshal cannot write, goes through json.Marshal, which reports it.
-func encodeEvent(e *gateway.Event) ([]byte, error) {
+func encodeEvent(e *callapi.Event) ([]byte, error) {
 	if (len(e.Data) > 0 && !rawOK(e.Data)) || (len(e.ARI) > 0 && !rawOK(e.ARI)) ||
 		e.Time.Year() < 0 || e.Time.Year() > 9999 {
 		return json.Marshal(e)

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
-func sameJSON(t *testing.T, e *gateway.Event) {
+func sameJSON(t *testing.T, e *callapi.Event) {
 	t.Helper()
 	got, err := encodeEvent(e)
 	want, werr := json.Marshal(e)
@@ -32,10 +32,10 @@ func sameJSON(t *testing.T, e *gateway.Event) {
 func TestEncodeEventMatchesMarshal(t *testing.T) {
 	ts := time.Date(2026, 12, 3, 9, 50, 1, 123456789, time.UTC)
 	ari := json.RawMessage(`{"type":"PlaybackStarted","playback":{"id":"p1","target_uri":"channel:c<1>&x"},"caller":{"name":"\"Sales\" <100>"}}`)
-	for _, e := range []*gateway.Event{
-		{ID: "e1", Type: gateway.EvCallHangup, Time: ts, Node: "pbx1", Tenant: "acme", CallID: "c1", Seq: 7,
+	for _, e := range []*callapi.Event{
+		{ID: "e1", Type: callapi.EvCallHangup, Time: ts, Node: "pbx1", Tenant: "acme", CallID: "c1", Seq: 7,
 			Tags: []string{"t1", "t-2"}, Data: json.RawMessage(`{"cause":16,"cause_text":"Normal Clearing"}`), ARI: ari},
-		{ID: "e2", Type: gateway.EvNodeUp, Time: ts.In(time.FixedZone("x", 3600)), Node: "pbx1"},
+		{ID: "e2", Type: callapi.EvNodeUp, Time: ts.In(time.FixedZone("x", 3600)), Node: "pbx1"},
 		{ID: "é\"\\\n<>&\u2028", Type: "call.x", Node: "n", Tenant: "t", BridgeID: "b1", Tags: []string{}},
 		{ID: "e3", Type: "call.x", Data: json.RawMessage(`  {"a": [1, 2] }  `)},
 		{ID: "e4", Type: "call.x", ARI: json.RawMessage(`[{"a":1},{"b":2}]`)},
@@ -51,8 +51,8 @@ func FuzzEncodeEvent(f *testing.F) {
 	f.Add("e1", "call.hangup", "pbx1", "acme", "c1", uint64(3), "t1", []byte(`{"cause":16}`), []byte(`{"type":"Dial"}`), int64(1764755401123456789))
 	f.Add("é<", "x", "", "", "", uint64(0), "", []byte(`[1]`), []byte(``), int64(0))
 	f.Fuzz(func(t *testing.T, id, typ, node, tenant, call string, seq uint64, tag string, data, ari []byte, ns int64) {
-		e := &gateway.Event{ID: id, Type: gateway.EventType(typ), Node: gateway.NodeID(node), Tenant: tenant,
-			CallID: gateway.CallID(call), Seq: seq, Time: time.Unix(0, ns).UTC()}
+		e := &callapi.Event{ID: id, Type: callapi.EventType(typ), Node: callapi.NodeID(node), Tenant: tenant,
+			CallID: callapi.CallID(call), Seq: seq, Time: time.Unix(0, ns).UTC()}
 		if tag != "" {
 			e.Tags = []string{tag}
 		}
@@ -69,7 +69,7 @@ func FuzzEncodeEvent(f *testing.F) {
 
 func BenchmarkEncodeEvent(b *testing.B) {
 	ari := json.RawMessage(`{"type":"PlaybackFinished","timestamp":"2026-12-03T09:50:01.123+0000","playback":{"id":"pb-4f7c0b1e","media_uri":"sound:hello-world","target_uri":"channel:4f7c0b1e-1234-5678-9abc-def012345678","language":"en","state":"done"},"asterisk_id":"02:fc:00:00:00:01","application":"callgw"}`)
-	e := &gateway.Event{ID: "7d1f0c2e-0b8a-4c47-9a35-3f3b6b1f2a11", Type: "call.playback.finished", Time: time.Now(), Node: "pbx1",
+	e := &callapi.Event{ID: "7d1f0c2e-0b8a-4c47-9a35-3f3b6b1f2a11", Type: "call.playback.finished", Time: time.Now(), Node: "pbx1",
 		Tenant: "default", CallID: "4f7c0b1e-1234-5678-9abc-def012345678", Seq: 5,
 		Data: json.RawMessage(`{"playback_id":"pb-4f7c0b1e","media":"sound:hello-world","state":"done"}`), ARI: ari}
 	b.Run("json.Marshal", func(b *testing.B) {

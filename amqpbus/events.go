@@ -12,12 +12,13 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
 )
 
 var (
-	_ gateway.EventSink     = (*Bus)(nil)
-	_ gateway.HeartbeatSink = (*Bus)(nil)
+	_ callapi.EventSink     = (*Bus)(nil)
+	_ callapi.HeartbeatSink = (*Bus)(nil)
 )
 
 // PublishEvent publishes e to callapi.events (fanout) with the routing key
@@ -25,7 +26,7 @@ var (
 // gateway.TagKey (header x-tag), and returns once the broker confirmed
 // them all: PublishEventAsync, then Wait. Events of one call keep their
 // order.
-func (b *Bus) PublishEvent(ctx context.Context, e *gateway.Event) error {
+func (b *Bus) PublishEvent(ctx context.Context, e *callapi.Event) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.DefaultTimeout)
@@ -47,10 +48,10 @@ func (b *Bus) servesCommands() bool {
 
 // PublishHeartbeat publishes hb to callapi.nodes (routing key: the node
 // id), expiring after three intervals so that a stale beat is never read.
-func (b *Bus) PublishHeartbeat(ctx context.Context, hb *gateway.Heartbeat) error {
+func (b *Bus) PublishHeartbeat(ctx context.Context, hb *callapi.Heartbeat) error {
 	const op = "amqpbus.PublishHeartbeat"
-	if hb == nil || !gateway.ValidNodeID(string(hb.Node)) {
-		return gateway.Invalid("node", "a heartbeat needs a valid node id")
+	if hb == nil || !callapi.ValidNodeID(string(hb.Node)) {
+		return callapi.Invalid("node", "a heartbeat needs a valid node id")
 	}
 	if hb.Protocol == 0 && b.servesCommands() {
 		h := *hb
@@ -59,7 +60,7 @@ func (b *Bus) PublishHeartbeat(ctx context.Context, hb *gateway.Heartbeat) error
 	}
 	body, err := json.Marshal(hb)
 	if err != nil {
-		return gateway.Wrap(gateway.EInternal, op, err, "unencodable heartbeat")
+		return callapi.Wrap(callapi.CodeInternal, op, err, "unencodable heartbeat")
 	}
 	iv := hb.IntervalMS
 	if iv <= 0 {
@@ -72,7 +73,7 @@ func (b *Bus) PublishHeartbeat(ctx context.Context, hb *gateway.Heartbeat) error
 	}
 	return b.publishConfirmed(ctx, op, b.names.Nodes, string(hb.Node), false, amqp.Publishing{
 		ContentType: contentJSON, DeliveryMode: amqp.Transient, MessageId: uuid.NewString(),
-		Timestamp: time.Now(), Type: "node.heartbeat", Expiration: strconv.FormatInt(gateway.MissedBeats*iv, 10),
+		Timestamp: time.Now(), Type: "node.heartbeat", Expiration: strconv.FormatInt(callapi.MissedBeats*iv, 10),
 		Body: body,
 	})
 }
@@ -106,7 +107,7 @@ type Subscription struct {
 // from the fanout. An event is handed to fn once even when several
 // patterns (or its tag copies) match it. It returns once consuming, or
 // fails when ctx ends before the broker is reached.
-func (b *Bus) SubscribeEvents(ctx context.Context, patterns []string, fn func(*gateway.Event)) (*Subscription, error) {
+func (b *Bus) SubscribeEvents(ctx context.Context, patterns []string, fn func(*callapi.Event)) (*Subscription, error) {
 	if fn == nil {
 		return nil, errors.New("amqpbus: SubscribeEvents needs a callback")
 	}
@@ -135,7 +136,7 @@ func (b *Bus) SubscribeEvents(ctx context.Context, patterns []string, fn func(*g
 }
 
 // SubscribeHeartbeats consumes every worker's heartbeats.
-func (b *Bus) SubscribeHeartbeats(ctx context.Context, fn func(*gateway.Heartbeat)) (*Subscription, error) {
+func (b *Bus) SubscribeHeartbeats(ctx context.Context, fn func(*callapi.Heartbeat)) (*Subscription, error) {
 	if fn == nil {
 		return nil, errors.New("amqpbus: SubscribeHeartbeats needs a callback")
 	}
@@ -170,7 +171,7 @@ func (b *Bus) subscribe(ctx context.Context, sub *Subscription) error {
 		return nil
 	case <-ctx.Done():
 		_ = sub.Close()
-		return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.Subscribe", ctx.Err(), "broker not connected")
+		return callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.Subscribe", ctx.Err(), "broker not connected")
 	case <-b.done:
 		_ = sub.Close()
 		return ErrClosed
@@ -214,7 +215,7 @@ func (sub *Subscription) start(s *session) error {
 			sub.mu.Lock()
 			closed := sub.closed
 			sub.mu.Unlock()
-			if closed || s.ctx.Err() != nil || !gateway.Sleep(s.ctx, time.Second) {
+			if closed || s.ctx.Err() != nil || !retry.Sleep(s.ctx, time.Second) {
 				return
 			}
 		}

@@ -8,7 +8,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // collector gathers events by id.
@@ -17,7 +17,7 @@ type collector struct {
 	got map[string]int
 }
 
-func (c *collector) add(e *gateway.Event) {
+func (c *collector) add(e *callapi.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.got == nil {
@@ -87,10 +87,10 @@ func TestEventsRoutingKeysAndTags(t *testing.T) {
 	fan := spy(e.names.Events, "")
 	tag := spy(e.names.EventsRouted, "acme.tag.t1")
 
-	e1 := &gateway.Event{ID: newID(), Type: gateway.EvCallPlaybackStarted, Time: time.Now(), Node: "pbx1", Tenant: "acme",
+	e1 := &callapi.Event{ID: newID(), Type: callapi.EvCallPlaybackStarted, Time: time.Now(), Node: "pbx1", Tenant: "acme",
 		CallID: "pbx1-1732550000.42", Tags: []string{"t1", "t2"}}
-	e2 := &gateway.Event{ID: newID(), Type: gateway.EvCallAnswered, Time: time.Now(), Node: "pbx2", Tenant: "other", CallID: "c2"}
-	for _, ev := range []*gateway.Event{e1, e2} {
+	e2 := &callapi.Event{ID: newID(), Type: callapi.EvCallAnswered, Time: time.Now(), Node: "pbx2", Tenant: "other", CallID: "c2"}
+	for _, ev := range []*callapi.Event{e1, e2} {
 		if err := b.PublishEvent(ctxFor(t, 5*time.Second), ev); err != nil {
 			t.Fatal(err)
 		}
@@ -148,19 +148,19 @@ func TestHeartbeats(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	b := e.bus("nodes", nil)
-	got := make(chan *gateway.Heartbeat, 4)
-	sub, err := b.SubscribeHeartbeats(ctxFor(t, 5*time.Second), func(hb *gateway.Heartbeat) { got <- hb })
+	got := make(chan *callapi.Heartbeat, 4)
+	sub, err := b.SubscribeHeartbeats(ctxFor(t, 5*time.Second), func(hb *callapi.Heartbeat) { got <- hb })
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	hb := &gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, App: "callgw", Capacity: 10, Healthy: true, IntervalMS: 1000, Time: time.Now()}
+	hb := &callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, App: "callgw", Capacity: 10, Healthy: true, IntervalMS: 1000, Time: time.Now()}
 	if err := b.PublishHeartbeat(ctxFor(t, 5*time.Second), hb); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case h := <-got:
-		if h.Node != "pbx1" || h.State != gateway.NodeUp || h.Capacity != 10 {
+		if h.Node != "pbx1" || h.State != callapi.NodeUp || h.Capacity != 10 {
 			t.Fatalf("heartbeat %+v", h)
 		}
 	case <-time.After(5 * time.Second):
@@ -187,7 +187,7 @@ func TestSubscriptionRedeclaredAfterReconnect(t *testing.T) {
 		s := sb.State()
 		return s.Connected && s.Reconnects >= 1 && sub.Queue() != first
 	})
-	ev := &gateway.Event{ID: newID(), Type: gateway.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
+	ev := &callapi.Event{ID: newID(), Type: callapi.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
 	if err := pub.PublishEvent(ctxFor(t, 5*time.Second), ev); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestSubscriptionRedeclaredAfterReconnect(t *testing.T) {
 	if err := sub.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ev2 := &gateway.Event{ID: newID(), Type: gateway.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
+	ev2 := &callapi.Event{ID: newID(), Type: callapi.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
 	if err := pub.PublishEvent(ctxFor(t, 5*time.Second), ev2); err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestSubscriptionSurvivesItsQueueDeleted(t *testing.T) {
 		t.Fatalf("rabbitmqctl delete_queue: %v %s", err, out)
 	}
 	waitFor(t, "a new queue", 5*time.Second, func() bool { return sub.Queue() != first })
-	ev := &gateway.Event{ID: newID(), Type: gateway.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
+	ev := &callapi.Event{ID: newID(), Type: callapi.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
 	if err := b.PublishEvent(ctxFor(t, 5*time.Second), ev); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // TestFailoverDuring1000RPCs closes this test's connections (gateway and
@@ -43,11 +43,11 @@ func TestFailoverDuring1000RPCs(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				target := gateway.Target("pbx1")
+				target := callapi.Target("pbx1")
 				if i%4 == 0 {
-					target = gateway.TargetAny
+					target = callapi.TargetAny
 				}
-				cmd := cmdOf(gateway.ActCallGet, "")
+				cmd := cmdOf(callapi.ActCallGet, "")
 				ctx, cancel := context.WithTimeout(context.Background(), timeout)
 				start := time.Now()
 				rep, err := gw.Request(ctx, target, cmd)
@@ -62,7 +62,7 @@ func TestFailoverDuring1000RPCs(t *testing.T) {
 					}
 				} else {
 					failed.Add(1)
-					codes.Store(gateway.ErrorCode(err), true)
+					codes.Store(callapi.ErrorCode(err), true)
 				}
 				done.Add(1)
 			}
@@ -89,7 +89,7 @@ func TestFailoverDuring1000RPCs(t *testing.T) {
 	wg.Wait()
 
 	var cs []string
-	codes.Range(func(k, _ any) bool { cs = append(cs, string(k.(gateway.Code))); return true })
+	codes.Range(func(k, _ any) bool { cs = append(cs, string(k.(callapi.Code))); return true })
 	t.Logf("%d ok (%d after the close), %d failed (codes %v), %d sent again after a lost channel",
 		ok.Load(), okAfter.Load(), failed.Load(), cs, gw.Stats().Retried)
 	if hung.Load() > 0 {
@@ -135,7 +135,7 @@ func TestFirstURLDead(t *testing.T) {
 	if s := gw.State(); !strings.Contains(s.URL, ":5672") && !strings.Contains(s.URL, "127.0.0.1/") {
 		t.Fatalf("connected to %q", s.URL)
 	}
-	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c")); err != nil {
+	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "c")); err != nil {
 		t.Fatal(err)
 	}
 	// After a loss it tries the next URL (the dead one) and comes back.
@@ -152,7 +152,7 @@ func TestFirstURLDead(t *testing.T) {
 	if s := gw.State(); s.Since.Sub(s.LostAt) > 2*time.Second {
 		t.Fatalf("reconnected after %v", s.Since.Sub(s.LostAt))
 	}
-	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c")); err != nil {
+	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "c")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -168,7 +168,7 @@ func TestRequestSentAgainAfterLostChannel(t *testing.T) {
 	release := make(chan struct{}) // the commands run until the gateway's connection is closed
 	var releaseOnce sync.Once
 	defer releaseOnce.Do(func() { close(release) })
-	e.worker("pbx1", handlerFunc(func(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+	e.worker("pbx1", handlerFunc(func(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
 		rec.inFly.Add(1)
 		rec.mu.Lock()
 		rec.runs[cmd.ID]++
@@ -177,18 +177,18 @@ func TestRequestSentAgainAfterLostChannel(t *testing.T) {
 		case <-release:
 		case <-ctx.Done():
 		}
-		return gateway.OKReply(cmd.ID, "pbx1", nil)
+		return callapi.OKReply(cmd.ID, "pbx1", nil)
 	}), ServeOptions{}, nil)
 	gw := e.bus("gateway", nil)
 
-	get, orig := cmdOf(gateway.ActCallGet, "c1"), cmdOf(gateway.ActCallOriginate, "c2")
+	get, orig := cmdOf(callapi.ActCallGet, "c1"), cmdOf(callapi.ActCallOriginate, "c2")
 	type result struct {
-		rep *gateway.Reply
+		rep *callapi.Reply
 		err error
 		d   time.Duration
 	}
-	res := map[gateway.Action]chan result{get.Action: make(chan result, 1), orig.Action: make(chan result, 1)}
-	for _, cmd := range []*gateway.Command{get, orig} {
+	res := map[callapi.Action]chan result{get.Action: make(chan result, 1), orig.Action: make(chan result, 1)}
+	for _, cmd := range []*callapi.Command{get, orig} {
 		go func() {
 			start := time.Now()
 			rep, err := gw.Request(ctxFor(t, 15*time.Second), "pbx1", cmd)
@@ -203,7 +203,7 @@ func TestRequestSentAgainAfterLostChannel(t *testing.T) {
 	}
 	r := <-res[orig.Action]
 	releaseOnce.Do(func() { close(release) })
-	if gateway.ErrorCode(r.err) != gateway.EOutcomeUnknown || r.d > 10*time.Second {
+	if callapi.ErrorCode(r.err) != callapi.CodeOutcomeUnknown || r.d > 10*time.Second {
 		t.Fatalf("originate after a lost channel: %v after %v, want outcome_unknown at once", r.err, r.d)
 	}
 	r = <-res[get.Action]

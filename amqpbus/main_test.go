@@ -17,7 +17,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/internal/testenv"
 )
 
@@ -123,7 +123,7 @@ func runBus(t testing.TB, b *Bus) (stop func()) {
 }
 
 // worker starts a worker bus for node with h.
-func (e *env) worker(node gateway.NodeID, h gateway.CommandHandler, opts ServeOptions, mod func(*Config)) *Bus {
+func (e *env) worker(node callapi.NodeID, h callapi.CommandHandler, opts ServeOptions, mod func(*Config)) *Bus {
 	e.t.Helper()
 	b := e.bus("worker "+string(node), mod)
 	if err := b.ServeCommands(node, h, opts); err != nil {
@@ -216,28 +216,28 @@ func (e *env) waitDead(id string, within time.Duration) (amqp.Delivery, bool) {
 }
 
 // handlerFunc adapts a function to gateway.CommandHandler.
-type handlerFunc func(ctx context.Context, cmd *gateway.Command) *gateway.Reply
+type handlerFunc func(ctx context.Context, cmd *callapi.Command) *callapi.Reply
 
-func (f handlerFunc) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+func (f handlerFunc) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
 	return f(ctx, cmd)
 }
 
 // recorder is a handler that counts executions per command id.
 type recorder struct {
-	node  gateway.NodeID
+	node  callapi.NodeID
 	delay time.Duration
 	mu    sync.Mutex
 	runs  map[string]int
-	order map[gateway.CallID][]string
+	order map[callapi.CallID][]string
 	inFly atomic.Int32
 	peak  atomic.Int32
 }
 
-func newRecorder(node gateway.NodeID) *recorder {
-	return &recorder{node: node, runs: map[string]int{}, order: map[gateway.CallID][]string{}}
+func newRecorder(node callapi.NodeID) *recorder {
+	return &recorder{node: node, runs: map[string]int{}, order: map[callapi.CallID][]string{}}
 }
 
-func (r *recorder) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+func (r *recorder) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
 	n := r.inFly.Add(1)
 	defer r.inFly.Add(-1)
 	for {
@@ -256,7 +256,7 @@ func (r *recorder) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Re
 		case <-ctx.Done():
 		}
 	}
-	return gateway.OKReply(cmd.ID, r.node, map[string]string{"echo": cmd.ID})
+	return callapi.OKReply(cmd.ID, r.node, map[string]string{"echo": cmd.ID})
 }
 
 func (r *recorder) count(id string) int {
@@ -271,8 +271,8 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func cmdOf(a gateway.Action, call string) *gateway.Command {
-	return &gateway.Command{ID: newID(), Action: a, Tenant: "acme", CallID: gateway.CallID(call)}
+func cmdOf(a callapi.Action, call string) *callapi.Command {
+	return &callapi.Command{ID: newID(), Action: a, Tenant: "acme", CallID: callapi.CallID(call)}
 }
 
 func ctxFor(t testing.TB, d time.Duration) context.Context {

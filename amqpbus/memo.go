@@ -4,7 +4,7 @@ import (
 	"container/list"
 	"sync"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // memo is the worker's bounded memory of recent commands (LRU by command
@@ -21,20 +21,20 @@ type memo struct {
 
 type memoEntry struct {
 	key    string
-	action gateway.Action
+	action callapi.Action
 	done   chan struct{} // closed by finish or abort
-	reply  *gateway.Reply
+	reply  *callapi.Reply
 }
 
 func newMemo(size int) *memo {
 	return &memo{size: size, m: make(map[string]*list.Element), ll: list.New()}
 }
 
-func memoKey(cmd *gateway.Command) string { return cmd.Tenant + "\x00" + cmd.ID }
+func memoKey(cmd *callapi.Command) string { return cmd.Tenant + "\x00" + cmd.ID }
 
 // begin returns the entry of cmd and whether it already existed; a new
 // entry is in progress.
-func (m *memo) begin(cmd *gateway.Command) (*memoEntry, bool) {
+func (m *memo) begin(cmd *callapi.Command) (*memoEntry, bool) {
 	k := memoKey(cmd)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -52,7 +52,7 @@ func (m *memo) begin(cmd *gateway.Command) (*memoEntry, bool) {
 // to the duplicates already waiting but not remembered: a later retry (the
 // same command id: the same Idempotency-Key) runs again instead of getting
 // the old error for as long as the entry lives (retryable).
-func (m *memo) finish(e *memoEntry, rep *gateway.Reply) {
+func (m *memo) finish(e *memoEntry, rep *callapi.Reply) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e.reply = rep
@@ -74,9 +74,9 @@ func (m *memo) finish(e *memoEntry, rep *gateway.Reply) {
 // answers (not_found, invalid_argument, conflict, forbidden) and timeout
 // (the command may have run: a call not answered in time was placed and
 // hung up) are remembered, so a retry gets the same answer.
-func retryable(c gateway.Code) bool {
+func retryable(c callapi.Code) bool {
 	switch c {
-	case gateway.ENodeUnavailable, gateway.EPBX, gateway.EInternal, gateway.EOutcomeUnknown:
+	case callapi.CodeNodeUnavailable, callapi.CodePBXError, callapi.CodeInternal, callapi.CodeOutcomeUnknown:
 		return true
 	}
 	return false

@@ -3,27 +3,27 @@ package amqpbus
 import (
 	"testing"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // A failure that may be transient is not remembered under the command id
 // (the Idempotency-Key's): the retry runs. Definitive answers are.
 func TestMemoForgetsTransientFailures(t *testing.T) {
 	for _, tc := range []struct {
-		rep      *gateway.Reply
+		rep      *callapi.Reply
 		remember bool
 	}{
-		{&gateway.Reply{OK: true}, true},
-		{gateway.ErrReply("c", "n", gateway.Errorf(gateway.ENotFound, "x")), true},
-		{gateway.ErrReply("c", "n", gateway.Errorf(gateway.EConflict, "x")), true},
-		{gateway.ErrReply("c", "n", gateway.Errorf(gateway.EInvalid, "x")), true},
-		{gateway.ErrReply("c", "n", gateway.Errorf(gateway.ETimeout, "x")), true},
-		{gateway.ErrReply("c", "n", gateway.Errorf(gateway.EPBX, "asterisk unreachable")), false},
-		{gateway.ErrReply("c", "n", gateway.Errorf(gateway.ENodeUnavailable, "ARI away")), false},
-		{gateway.ErrReply("c", "n", gateway.Errorf(gateway.EInternal, "x")), false},
+		{&callapi.Reply{OK: true}, true},
+		{callapi.ErrReply("c", "n", callapi.Errorf(callapi.CodeNotFound, "x")), true},
+		{callapi.ErrReply("c", "n", callapi.Errorf(callapi.CodeConflict, "x")), true},
+		{callapi.ErrReply("c", "n", callapi.Errorf(callapi.CodeInvalidArgument, "x")), true},
+		{callapi.ErrReply("c", "n", callapi.Errorf(callapi.CodeTimeout, "x")), true},
+		{callapi.ErrReply("c", "n", callapi.Errorf(callapi.CodePBXError, "asterisk unreachable")), false},
+		{callapi.ErrReply("c", "n", callapi.Errorf(callapi.CodeNodeUnavailable, "ARI away")), false},
+		{callapi.ErrReply("c", "n", callapi.Errorf(callapi.CodeInternal, "x")), false},
 	} {
 		m := newMemo(10)
-		cmd := &gateway.Command{ID: "c", Tenant: "t", Action: gateway.ActCallOriginate}
+		cmd := &callapi.Command{ID: "c", Tenant: "t", Action: callapi.ActCallOriginate}
 		e, dup := m.begin(cmd)
 		if dup {
 			t.Fatal("new entry reported as duplicate")

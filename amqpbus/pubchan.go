@@ -9,7 +9,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
 )
 
 // directReplyTo is RabbitMQ's direct reply-to pseudo-queue.
@@ -76,14 +77,14 @@ func (r pubResult) lost() bool { return r.err != nil && !r.unsent }
 func (r pubResult) error(op string) error {
 	switch {
 	case r.err != nil && r.unsent:
-		return gateway.Wrap(gateway.ENodeUnavailable, op, r.err, "not published")
+		return callapi.Wrap(callapi.CodeNodeUnavailable, op, r.err, "not published")
 	case r.err != nil:
-		return gateway.Wrap(gateway.ENodeUnavailable, op, r.err, "broker connection lost before the publish was confirmed")
+		return callapi.Wrap(callapi.CodeNodeUnavailable, op, r.err, "broker connection lost before the publish was confirmed")
 	case r.returned != nil:
-		return gateway.Errorf(gateway.ENodeUnavailable, "no queue takes %s (%d %s): node unavailable",
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "no queue takes %s (%d %s): node unavailable",
 			r.returned.RoutingKey, r.returned.ReplyCode, r.returned.ReplyText)
 	case !r.acked:
-		return gateway.Errorf(gateway.ENodeUnavailable, "broker refused the message (nack): queue full or unavailable")
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "broker refused the message (nack): queue full or unavailable")
 	}
 	return nil
 }
@@ -91,11 +92,11 @@ func (r pubResult) error(op string) error {
 func (s *session) openPubChan() (*pubChan, error) {
 	ch, err := s.conn.Channel()
 	if err != nil {
-		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.openChannel", err, "cannot open channel")
+		return nil, callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.openChannel", err, "cannot open channel")
 	}
 	if err := ch.Confirm(false); err != nil {
 		_ = ch.Close()
-		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.openChannel", err, "cannot enable confirms")
+		return nil, callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.openChannel", err, "cannot enable confirms")
 	}
 	returns := ch.NotifyReturn(make(chan amqp.Return)) // unbuffered: see pubChan
 	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 4096))
@@ -103,7 +104,7 @@ func (s *session) openPubChan() (*pubChan, error) {
 	replies, err := ch.Consume(directReplyTo, "", true, false, false, false, nil)
 	if err != nil {
 		_ = ch.Close()
-		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.openChannel", err, "cannot consume direct reply-to")
+		return nil, callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.openChannel", err, "cannot consume direct reply-to")
 	}
 	pc := &pubChan{s: s, ch: ch, waiters: make(map[uint64]*pubWaiter), byMsg: make(map[string]*pubWaiter)}
 	s.wg.Add(1)
@@ -323,16 +324,16 @@ func (b *Bus) publishWaiter(ctx context.Context, op string, pick func(*session) 
 		// for the reconnection, or try another channel.
 		if s.ctx.Err() != nil || s.conn.IsClosed() {
 			attempt--
-			if !gateway.Sleep(ctx, 5*time.Millisecond) {
-				return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "broker connection lost")
+			if !retry.Sleep(ctx, 5*time.Millisecond) {
+				return nil, callapi.Wrap(callapi.CodeNodeUnavailable, op, ctx.Err(), "broker connection lost")
 			}
 			continue
 		}
 		if attempt >= 3 || ctx.Err() != nil {
-			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "cannot publish")
+			return nil, callapi.Wrap(callapi.CodeNodeUnavailable, op, err, "cannot publish")
 		}
-		if !gateway.Sleep(ctx, b.cfg.ReconnectMin/4) {
-			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "cannot publish")
+		if !retry.Sleep(ctx, b.cfg.ReconnectMin/4) {
+			return nil, callapi.Wrap(callapi.CodeNodeUnavailable, op, ctx.Err(), "cannot publish")
 		}
 	}
 }
@@ -347,6 +348,6 @@ func (b *Bus) publishConfirmed(ctx context.Context, op, exchange, key string, ma
 	case r := <-res:
 		return r.error(op)
 	case <-ctx.Done():
-		return gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "publish not confirmed before the deadline")
+		return callapi.Wrap(callapi.CodeTimeout, op, ctx.Err(), "publish not confirmed before the deadline")
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Confirm is the broker's verdict on a publish that has been written but
@@ -40,14 +40,14 @@ type Confirm = interface {
 // waiting for their confirms — reach every queue in that order. A channel
 // that dies is replaced in the same slot of the pool; the events written on
 // it before it died fail their Wait.
-func (b *Bus) PublishEventAsync(ctx context.Context, e *gateway.Event) (Confirm, error) {
+func (b *Bus) PublishEventAsync(ctx context.Context, e *callapi.Event) (Confirm, error) {
 	const op = "amqpbus.PublishEventAsync"
 	if e == nil || e.ID == "" || e.Type == "" {
-		return nil, gateway.Invalid("event", "an event needs an id and a type")
+		return nil, callapi.Invalid("event", "an event needs an id and a type")
 	}
 	body, err := encodeEvent(e)
 	if err != nil {
-		return nil, gateway.Wrap(gateway.EInternal, op, err, "unencodable event")
+		return nil, callapi.Wrap(callapi.CodeInternal, op, err, "unencodable event")
 	}
 	// Same message as PublishEvent (docs/protocol.md §6).
 	ts := e.Time
@@ -67,13 +67,13 @@ func (b *Bus) PublishEventAsync(ctx context.Context, e *gateway.Event) (Confirm,
 	}
 	slot := affinity(e)
 	c := &eventConfirm{op: op, sem: make(chan struct{}, 1), res: make([]<-chan pubResult, 0, 1+len(e.Tags))}
-	r, err := b.publishAt(ctx, op, slot, b.names.Events, gateway.EventKey(e), msg(amqp.Table{HeaderTenant: e.Tenant}))
+	r, err := b.publishAt(ctx, op, slot, b.names.Events, callapi.EventKey(e), msg(amqp.Table{HeaderTenant: e.Tenant}))
 	if err != nil {
 		return nil, err
 	}
 	c.res = append(c.res, r)
 	for _, tag := range e.Tags {
-		r, err := b.publishAt(ctx, op, slot, b.names.EventsRouted, gateway.TagKey(e.Tenant, tag),
+		r, err := b.publishAt(ctx, op, slot, b.names.EventsRouted, callapi.TagKey(e.Tenant, tag),
 			msg(amqp.Table{HeaderTenant: e.Tenant, HeaderTag: tag}))
 		if err != nil {
 			return nil, err
@@ -85,7 +85,7 @@ func (b *Bus) PublishEventAsync(ctx context.Context, e *gateway.Event) (Confirm,
 
 // affinity is the pool slot key of e: its call, else its bridge, else its
 // node.
-func affinity(e *gateway.Event) uint32 {
+func affinity(e *callapi.Event) uint32 {
 	k := string(e.CallID)
 	switch {
 	case k != "":
@@ -113,7 +113,7 @@ func (c *eventConfirm) Wait(ctx context.Context) error {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return gateway.Wrap(gateway.ETimeout, c.op, ctx.Err(), "event not confirmed before the deadline")
+		return callapi.Wrap(callapi.CodeTimeout, c.op, ctx.Err(), "event not confirmed before the deadline")
 	}
 	defer func() { <-c.sem }()
 	for c.err == nil && c.n < len(c.res) {
@@ -122,7 +122,7 @@ func (c *eventConfirm) Wait(ctx context.Context) error {
 			c.n++
 			c.err = v.error(c.op)
 		case <-ctx.Done():
-			return gateway.Wrap(gateway.ETimeout, c.op, ctx.Err(), "event not confirmed before the deadline")
+			return callapi.Wrap(callapi.CodeTimeout, c.op, ctx.Err(), "event not confirmed before the deadline")
 		}
 	}
 	return c.err
@@ -151,7 +151,7 @@ func (s *session) channelAt(slot uint32) (*pubChan, error) {
 		return pc, nil
 	}
 	if s.ctx.Err() != nil {
-		return nil, gateway.Errorf(gateway.ENodeUnavailable, "broker connection lost")
+		return nil, callapi.Errorf(callapi.CodeNodeUnavailable, "broker connection lost")
 	}
 	pc, err := s.openPubChan()
 	if err != nil {

@@ -10,14 +10,14 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // The contract asterisk detects with a type assertion (asterisk.asyncSink,
 // which does not import this package): the result is the unnamed interface
 // type that Confirm aliases.
 var _ interface {
-	PublishEventAsync(context.Context, *gateway.Event) (interface{ Wait(context.Context) error }, error)
+	PublishEventAsync(context.Context, *callapi.Event) (interface{ Wait(context.Context) error }, error)
 } = (*Bus)(nil)
 
 // spyQueue declares an exclusive queue on ch bound to exchange with key
@@ -64,9 +64,9 @@ func TestPublishEventAsyncOrderPerCall(t *testing.T) {
 			// Interleave the goroutine's calls: c0#1, c1#1, …, c0#2, …
 			for seq := 1; seq <= perCall; seq++ {
 				for c := range callsEach {
-					ev := &gateway.Event{
-						ID: newID(), Type: gateway.EvCallDTMF, Time: time.Now(), Node: "pbx1", Tenant: "acme",
-						CallID: gateway.CallID(fmt.Sprintf("g%d-c%d", g, c)), Seq: uint64(seq),
+					ev := &callapi.Event{
+						ID: newID(), Type: callapi.EvCallDTMF, Time: time.Now(), Node: "pbx1", Tenant: "acme",
+						CallID: callapi.CallID(fmt.Sprintf("g%d-c%d", g, c)), Seq: uint64(seq),
 					}
 					if c%2 == 0 {
 						ev.Tags = []string{"t1"}
@@ -93,11 +93,11 @@ func TestPublishEventAsyncOrderPerCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	check := func(name string, ds <-chan amqp.Delivery, want int, tagged bool) {
-		last := map[gateway.CallID]uint64{}
+		last := map[callapi.CallID]uint64{}
 		for n := 0; n < want; n++ {
 			select {
 			case d := <-ds:
-				var ev gateway.Event
+				var ev callapi.Event
 				if err := json.Unmarshal(d.Body, &ev); err != nil {
 					t.Fatal(err)
 				}
@@ -130,8 +130,8 @@ func TestPublishEventAsyncFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	b := e.bus("events", func(c *Config) { c.PublishChannels = 1 })
-	ev := func() *gateway.Event {
-		return &gateway.Event{ID: newID(), Type: gateway.EvCallAnswered, Time: time.Now(), Node: "pbx1", Tenant: "acme", CallID: "c1", Seq: 1}
+	ev := func() *callapi.Event {
+		return &callapi.Event{ID: newID(), Type: callapi.EvCallAnswered, Time: time.Now(), Node: "pbx1", Tenant: "acme", CallID: "c1", Seq: 1}
 	}
 	publishWait := func(t *testing.T) error {
 		t.Helper()
@@ -157,7 +157,7 @@ func TestPublishEventAsyncFailures(t *testing.T) {
 		}
 		before := b.Stats().Nacked
 		err = publishWait(t)
-		if gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+		if callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 			t.Fatalf("Wait = %v, want a nack (node_unavailable)", err)
 		}
 		if b.Stats().Nacked != before+1 {
@@ -190,11 +190,11 @@ func TestPublishEventAsyncFailures(t *testing.T) {
 			t.Fatal("nothing published")
 		}
 		for i, cf := range confirms {
-			if err := cf.Wait(ctxFor(t, 5*time.Second)); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+			if err := cf.Wait(ctxFor(t, 5*time.Second)); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 				t.Fatalf("Wait %d = %v, want the channel's loss (node_unavailable)", i, err)
 			}
 			// A verdict is final.
-			if err := cf.Wait(ctxFor(t, time.Second)); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+			if err := cf.Wait(ctxFor(t, time.Second)); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 				t.Fatalf("second Wait %d = %v", i, err)
 			}
 		}
@@ -217,7 +217,7 @@ func TestPublishEventAsyncFailures(t *testing.T) {
 		cancel()
 		// An ended ctx may lose the race with an early confirm; otherwise
 		// it is a timeout and the confirm can still be waited for.
-		if err := cf.Wait(ctx); err != nil && gateway.ErrorCode(err) != gateway.ETimeout {
+		if err := cf.Wait(ctx); err != nil && callapi.ErrorCode(err) != callapi.CodeTimeout {
 			t.Fatalf("Wait(ended ctx) = %v", err)
 		}
 		if err := cf.Wait(ctxFor(t, 5*time.Second)); err != nil {
@@ -225,7 +225,7 @@ func TestPublishEventAsyncFailures(t *testing.T) {
 		}
 	})
 
-	if _, err := b.PublishEventAsync(ctxFor(t, time.Second), &gateway.Event{}); gateway.ErrorCode(err) != gateway.EInvalid {
+	if _, err := b.PublishEventAsync(ctxFor(t, time.Second), &callapi.Event{}); callapi.ErrorCode(err) != callapi.CodeInvalidArgument {
 		t.Fatalf("empty event: %v", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Batching modes (Config.Batching).
@@ -42,7 +42,7 @@ const (
 // acknowledged before they run (at most once) one by one.
 type cmdRoute struct {
 	b      *Bus
-	node   gateway.NodeID
+	node   callapi.NodeID
 	x, key string
 	slot   uint32
 
@@ -57,7 +57,7 @@ type cmdRoute struct {
 
 // queued is one request waiting in a route's queue or in a batch.
 type queued struct {
-	cmd  *gateway.Command
+	cmd  *callapi.Command
 	c    *call
 	w    *pubWaiter  // quiet: the verdict of the message that carried it
 	gone atomic.Bool // its requester returned: leave it out
@@ -103,12 +103,12 @@ func (f *flight) release() {
 
 // batchRoute returns the route that batches cmd for target, or nil when
 // cmd goes alone (protocol version 1).
-func (b *Bus) batchRoute(target gateway.Target, cmd *gateway.Command) *cmdRoute {
+func (b *Bus) batchRoute(target callapi.Target, cmd *callapi.Command) *cmdRoute {
 	if b.cfg.Batching == BatchOff || cmd.Action.Creates() ||
-		target == gateway.TargetAny || target == gateway.TargetAll {
+		target == callapi.TargetAny || target == callapi.TargetAll {
 		return nil
 	}
-	node := gateway.NodeID(target)
+	node := callapi.NodeID(target)
 	if b.cfg.Batching == BatchAuto {
 		v, ok := b.peers.Load(node)
 		if !ok || v.(int) < ProtocolVersion {
@@ -118,7 +118,7 @@ func (b *Bus) batchRoute(target gateway.Target, cmd *gateway.Command) *cmdRoute 
 	if r, ok := b.routes.Load(node); ok {
 		return r.(*cmdRoute)
 	}
-	x, key := b.route(target, gateway.Action("batch"))
+	x, key := b.route(target, callapi.Action("batch"))
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(node))
 	r, _ := b.routes.LoadOrStore(node, &cmdRoute{b: b, node: node, x: x, key: key, slot: h.Sum32()})
@@ -126,7 +126,7 @@ func (b *Bus) batchRoute(target gateway.Target, cmd *gateway.Command) *cmdRoute 
 }
 
 // notePeer records the protocol version a node announced (heartbeats).
-func (b *Bus) notePeer(hb *gateway.Heartbeat) {
+func (b *Bus) notePeer(hb *callapi.Heartbeat) {
 	v := hb.Protocol
 	if v == 0 {
 		v = 1
@@ -253,7 +253,7 @@ func (r *cmdRoute) message(live []*queued, now time.Time) (*queuedMsg, error) {
 		}
 		return &queuedMsg{msg: msg, w: q.w}, nil
 	}
-	cmds := make([]*gateway.Command, len(live))
+	cmds := make([]*callapi.Command, len(live))
 	ws := make([]*pubWaiter, len(live))
 	for i, q := range live {
 		cmds[i], ws[i] = q.cmd, q.w

@@ -9,16 +9,16 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
-var _ gateway.Bus = (*Bus)(nil)
+var _ callapi.Bus = (*Bus)(nil)
 
 // call is a request waiting for its reply (or, for Gather, replies).
 type call struct {
 	id      string
 	pc      *pubChan // channel it was published on; guarded by pendingMap.mu
-	replies chan *gateway.Reply
+	replies chan *callapi.Reply
 	multi   bool
 	lost    chan error // buffered 1: the channel died before the reply
 }
@@ -32,7 +32,7 @@ type pendingMap struct {
 }
 
 func (p *pendingMap) add(id string, buf int, multi bool) *call {
-	c := &call{id: id, replies: make(chan *gateway.Reply, buf), multi: multi, lost: make(chan error, 1)}
+	c := &call{id: id, replies: make(chan *callapi.Reply, buf), multi: multi, lost: make(chan error, 1)}
 	p.mu.Lock()
 	p.m[id] = append(p.m[id], c)
 	p.mu.Unlock()
@@ -65,7 +65,7 @@ func (p *pendingMap) remove(c *call) {
 
 // deliver hands rep to the first request waiting for id; false when none.
 // A single request is answered once: it leaves the map with its reply.
-func (p *pendingMap) deliver(id string, rep *gateway.Reply) bool {
+func (p *pendingMap) deliver(id string, rep *callapi.Reply) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cs := p.m[id]
@@ -140,12 +140,12 @@ func (b *Bus) deliverReply(d amqp.Delivery) {
 
 // prepare validates cmd and sets its deadline from ctx (or the default
 // timeout); the returned ctx carries that deadline.
-func (b *Bus) prepare(ctx context.Context, op string, cmd *gateway.Command) (context.Context, context.CancelFunc, error) {
+func (b *Bus) prepare(ctx context.Context, op string, cmd *callapi.Command) (context.Context, context.CancelFunc, error) {
 	if cmd == nil || cmd.ID == "" {
-		return nil, nil, gateway.Invalid("id", "command id required")
+		return nil, nil, callapi.Invalid("id", "command id required")
 	}
 	if cmd.Action == "" {
-		return nil, nil, gateway.Invalid("action", "command action required")
+		return nil, nil, callapi.Invalid("action", "command action required")
 	}
 	d, ok := ctx.Deadline()
 	switch {
@@ -155,7 +155,7 @@ func (b *Bus) prepare(ctx context.Context, op string, cmd *gateway.Command) (con
 		cmd.Deadline = time.Now().Add(b.cfg.DefaultTimeout)
 	}
 	if !time.Now().Before(cmd.Deadline) {
-		return nil, nil, gateway.Errorf(gateway.ETimeout, "%s: command %s expired before it was sent", op, cmd.ID)
+		return nil, nil, callapi.Errorf(callapi.CodeTimeout, "%s: command %s expired before it was sent", op, cmd.ID)
 	}
 	if ok && d.Equal(cmd.Deadline) {
 		return ctx, func() {}, nil // ctx already ends at the deadline
@@ -165,29 +165,29 @@ func (b *Bus) prepare(ctx context.Context, op string, cmd *gateway.Command) (con
 }
 
 // route returns the exchange and routing key of a command for target.
-func (b *Bus) route(t gateway.Target, a gateway.Action) (exchange, key string) {
+func (b *Bus) route(t callapi.Target, a callapi.Action) (exchange, key string) {
 	switch {
-	case !b.cfg.DirectRouting || t == gateway.TargetAll:
-		return b.names.Commands, gateway.CommandKey(t, a)
-	case t == gateway.TargetAny:
+	case !b.cfg.DirectRouting || t == callapi.TargetAll:
+		return b.names.Commands, callapi.CommandKey(t, a)
+	case t == callapi.TargetAny:
 		return "", b.names.Any
 	}
-	return "", b.names.Node(gateway.NodeID(t))
+	return "", b.names.Node(callapi.NodeID(t))
 }
 
-func checkTarget(t gateway.Target, allowAll bool) error {
+func checkTarget(t callapi.Target, allowAll bool) error {
 	switch {
-	case t == gateway.TargetAny:
+	case t == callapi.TargetAny:
 		return nil
-	case t == gateway.TargetAll:
+	case t == callapi.TargetAll:
 		if allowAll {
 			return nil
 		}
-		return gateway.Invalid("target", "use Gather for target all")
-	case gateway.ValidNodeID(string(t)):
+		return callapi.Invalid("target", "use Gather for target all")
+	case callapi.ValidNodeID(string(t)):
 		return nil
 	}
-	return gateway.Invalid("target", "%q is not a node id, any or all", t)
+	return callapi.Invalid("target", "%q is not a node id, any or all", t)
 }
 
 // Request publishes cmd to target and waits for its reply until ctx ends.
@@ -203,7 +203,7 @@ func checkTarget(t gateway.Target, allowAll bool) error {
 // lost after it was written and before its reply (it may have run; a
 // command that creates nothing is first sent again under the same id,
 // which the worker answers from its memory if it ran).
-func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+func (b *Bus) Request(ctx context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
 	const op = "amqpbus.Request"
 	if err := checkTarget(target, false); err != nil {
 		return nil, err
@@ -244,12 +244,12 @@ func (b *Bus) Request(ctx context.Context, target gateway.Target, cmd *gateway.C
 // worker answers it from its memory if it already ran. A creating one is
 // not: it may have run, and only the caller can retry it safely (with the
 // same idempotency key).
-func (b *Bus) afterLoss(ctx context.Context, op string, cmd *gateway.Command, attempt int, lost error) error {
+func (b *Bus) afterLoss(ctx context.Context, op string, cmd *callapi.Command, attempt int, lost error) error {
 	if errors.Is(lost, ErrClosed) { // this process is stopping: no retry
-		return gateway.Wrap(gateway.EOutcomeUnknown, op, lost, "bus closed after the command was sent: it may have run")
+		return callapi.Wrap(callapi.CodeOutcomeUnknown, op, lost, "bus closed after the command was sent: it may have run")
 	}
 	if cmd.Action.Creates() || attempt >= 2 || ctx.Err() != nil {
-		return gateway.Wrap(gateway.EOutcomeUnknown, op, lost,
+		return callapi.Wrap(callapi.CodeOutcomeUnknown, op, lost,
 			"broker connection lost after the command was sent and before its reply: it may have run")
 	}
 	b.stats.retried.Add(1)
@@ -260,7 +260,7 @@ func (b *Bus) afterLoss(ctx context.Context, op string, cmd *gateway.Command, at
 
 // requestBatched is Request through r: the request joins the route's
 // next batch, then waits as a lone request does.
-func (b *Bus) requestBatched(ctx context.Context, op string, target gateway.Target, r *cmdRoute, cmd *gateway.Command) (*gateway.Reply, error) {
+func (b *Bus) requestBatched(ctx context.Context, op string, target callapi.Target, r *cmdRoute, cmd *callapi.Command) (*callapi.Reply, error) {
 	c := b.pending.add(cmd.ID, 1, false)
 	defer b.pending.remove(c)
 	for attempt := 0; ; attempt++ {
@@ -273,15 +273,15 @@ func (b *Bus) requestBatched(ctx context.Context, op string, target gateway.Targ
 		rep, lost, err := b.await(ctx, op, target, q.w, c)
 		q.done()
 		if lost == nil {
-			if err != nil && !q.written.Load() && gateway.ErrorCode(err) == gateway.ETimeout {
+			if err != nil && !q.written.Load() && callapi.ErrorCode(err) == callapi.CodeTimeout {
 				// Never handed to the broker (not connected, or blocked,
 				// until the deadline): no worker can have it.
-				return nil, gateway.Wrap(gateway.ENodeUnavailable, op, err, "not published before the deadline: broker not connected or blocking")
+				return nil, callapi.Wrap(callapi.CodeNodeUnavailable, op, err, "not published before the deadline: broker not connected or blocking")
 			}
 			return rep, err
 		}
 		if !q.written.Load() {
-			return nil, gateway.Wrap(gateway.ENodeUnavailable, op, lost, "not published: the bus is closing")
+			return nil, callapi.Wrap(callapi.CodeNodeUnavailable, op, lost, "not published: the bus is closing")
 		}
 		if err := b.afterLoss(ctx, op, cmd, attempt, lost); err != nil {
 			return nil, err
@@ -297,9 +297,9 @@ func (b *Bus) requestBatched(ctx context.Context, op string, target gateway.Targ
 // usual order (confirm, then reply) nothing wakes the caller but its reply:
 // the confirm is recorded on w and read when the reply is in. lost (not
 // nil) means the channel carrying the reply was lost before the reply.
-func (b *Bus) await(ctx context.Context, op string, target gateway.Target, w *pubWaiter, c *call) (rep *gateway.Reply, lost, err error) {
+func (b *Bus) await(ctx context.Context, op string, target callapi.Target, w *pubWaiter, c *call) (rep *callapi.Reply, lost, err error) {
 	res := (<-chan pubResult)(w.done)
-	var got *gateway.Reply
+	var got *callapi.Reply
 	for {
 		select {
 		case r := <-c.replies:
@@ -338,9 +338,9 @@ func (b *Bus) await(ctx context.Context, op string, target gateway.Target, w *pu
 			return got, nil, nil
 		case <-ctx.Done():
 			if got != nil {
-				return nil, nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "publish not confirmed before the deadline")
+				return nil, nil, callapi.Wrap(callapi.CodeTimeout, op, ctx.Err(), "publish not confirmed before the deadline")
 			}
-			return nil, nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "no reply from "+string(target)+" before the deadline")
+			return nil, nil, callapi.Wrap(callapi.CodeTimeout, op, ctx.Err(), "no reply from "+string(target)+" before the deadline")
 		}
 	}
 }
@@ -349,7 +349,7 @@ func (b *Bus) await(ctx context.Context, op string, target gateway.Target, w *pu
 // replies until every node in expect answered or ctx ends; then it returns
 // what arrived. It fails only when the broadcast could not be delivered
 // (ENodeUnavailable when no worker is bound at all).
-func (b *Bus) Gather(ctx context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
+func (b *Bus) Gather(ctx context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
 	const op = "amqpbus.Gather"
 	ctx, cancel, err := b.prepare(ctx, op, cmd)
 	if err != nil {
@@ -362,16 +362,16 @@ func (b *Bus) Gather(ctx context.Context, cmd *gateway.Command, expect []gateway
 	}
 	c := b.pending.add(cmd.ID, len(expect)+64, true)
 	defer b.pending.remove(c)
-	res, err := b.publish(ctx, op, b.names.Commands, gateway.CommandKey(gateway.TargetAll, cmd.Action), true, msg, c)
+	res, err := b.publish(ctx, op, b.names.Commands, callapi.CommandKey(callapi.TargetAll, cmd.Action), true, msg, c)
 	if err != nil {
 		return nil, err
 	}
-	want := make(map[gateway.NodeID]bool, len(expect))
+	want := make(map[callapi.NodeID]bool, len(expect))
 	for _, n := range expect {
 		want[n] = true
 	}
-	var out []*gateway.Reply
-	seen := make(map[gateway.NodeID]bool)
+	var out []*callapi.Reply
+	seen := make(map[callapi.NodeID]bool)
 	for {
 		if len(expect) > 0 && len(want) == 0 {
 			return out, nil
@@ -391,12 +391,12 @@ func (b *Bus) Gather(ctx context.Context, cmd *gateway.Command, expect []gateway
 			res = nil
 		case err := <-c.lost:
 			if len(out) == 0 {
-				return nil, gateway.Wrap(gateway.ETimeout, op, err, "connection lost before any reply")
+				return nil, callapi.Wrap(callapi.CodeTimeout, op, err, "connection lost before any reply")
 			}
 			return out, nil
 		case <-ctx.Done():
 			if res != nil && len(out) == 0 {
-				return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "broadcast not confirmed before the deadline")
+				return nil, callapi.Wrap(callapi.CodeTimeout, op, ctx.Err(), "broadcast not confirmed before the deadline")
 			}
 			return out, nil
 		}
@@ -406,7 +406,7 @@ func (b *Bus) Gather(ctx context.Context, cmd *gateway.Command, expect []gateway
 // Send publishes cmd to target without waiting for its reply; it returns
 // once the broker confirmed that a queue took it. The worker publishes the
 // outcome as a command.completed event.
-func (b *Bus) Send(ctx context.Context, target gateway.Target, cmd *gateway.Command) error {
+func (b *Bus) Send(ctx context.Context, target callapi.Target, cmd *callapi.Command) error {
 	const op = "amqpbus.Send"
 	if err := checkTarget(target, true); err != nil {
 		return err

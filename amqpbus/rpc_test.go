@@ -12,7 +12,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 func TestRequestReply(t *testing.T) {
@@ -22,8 +22,8 @@ func TestRequestReply(t *testing.T) {
 	e.worker("pbx1", rec, ServeOptions{}, nil)
 	gw := e.bus("gateway", nil)
 
-	for _, target := range []gateway.Target{"pbx1", gateway.TargetAny} {
-		cmd := cmdOf(gateway.ActCallGet, "c1")
+	for _, target := range []callapi.Target{"pbx1", callapi.TargetAny} {
+		cmd := cmdOf(callapi.ActCallGet, "c1")
 		rep, err := gw.Request(ctxFor(t, 5*time.Second), target, cmd)
 		if err != nil {
 			t.Fatalf("%s: %v", target, err)
@@ -36,18 +36,18 @@ func TestRequestReply(t *testing.T) {
 
 	// A failed reply comes back as a reply, its error decodable.
 	e2 := e.bus("worker pbx2", nil)
-	if err := e2.ServeCommands("pbx2", handlerFunc(func(_ context.Context, cmd *gateway.Command) *gateway.Reply {
-		return gateway.ErrReply(cmd.ID, "pbx2", gateway.Invalid("to", "bad"))
+	if err := e2.ServeCommands("pbx2", handlerFunc(func(_ context.Context, cmd *callapi.Command) *callapi.Reply {
+		return callapi.ErrReply(cmd.ID, "pbx2", callapi.Invalid("to", "bad"))
 	}), ServeOptions{NoAny: true}); err != nil {
 		t.Fatal(err)
 	}
 	e.waitServing(e2)
-	rep, err := gw.Request(ctxFor(t, 5*time.Second), "pbx2", cmdOf(gateway.ActCallHangup, "c2"))
+	rep, err := gw.Request(ctxFor(t, 5*time.Second), "pbx2", cmdOf(callapi.ActCallHangup, "c2"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rep.Err(); gateway.ErrorCode(err) != gateway.EInvalid || gateway.ErrorField(err) != "to" {
-		t.Fatalf("reply error %v (%s)", err, gateway.ErrorCode(err))
+	if err := rep.Err(); callapi.ErrorCode(err) != callapi.CodeInvalidArgument || callapi.ErrorField(err) != "to" {
+		t.Fatalf("reply error %v (%s)", err, callapi.ErrorCode(err))
 	}
 }
 
@@ -57,17 +57,17 @@ func TestNoRouteIsNodeUnavailableAtOnce(t *testing.T) {
 	gw := e.bus("gateway", nil)
 
 	start := time.Now()
-	_, err := gw.Request(ctxFor(t, 5*time.Second), "ghost", cmdOf(gateway.ActCallGet, "c1"))
-	if gateway.ErrorCode(err) != gateway.ENodeUnavailable {
-		t.Fatalf("Request to a node nobody serves: %v (%s), want node_unavailable", err, gateway.ErrorCode(err))
+	_, err := gw.Request(ctxFor(t, 5*time.Second), "ghost", cmdOf(callapi.ActCallGet, "c1"))
+	if callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
+		t.Fatalf("Request to a node nobody serves: %v (%s), want node_unavailable", err, callapi.ErrorCode(err))
 	}
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Fatalf("node_unavailable took %v, want well under a second", d)
 	}
-	if err := gw.Send(ctxFor(t, 5*time.Second), "ghost", cmdOf(gateway.ActCallHangup, "c1")); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+	if err := gw.Send(ctxFor(t, 5*time.Second), "ghost", cmdOf(callapi.ActCallHangup, "c1")); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 		t.Fatalf("Send: %v, want node_unavailable", err)
 	}
-	if _, err := gw.Gather(ctxFor(t, 5*time.Second), cmdOf(gateway.ActCallList, ""), []gateway.NodeID{"ghost"}); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+	if _, err := gw.Gather(ctxFor(t, 5*time.Second), cmdOf(callapi.ActCallList, ""), []callapi.NodeID{"ghost"}); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 		t.Fatalf("Gather with no worker: %v, want node_unavailable", err)
 	}
 	if d := time.Since(start); d > 1500*time.Millisecond {
@@ -93,13 +93,13 @@ func TestNodeQueueLivesWithItsWorker(t *testing.T) {
 	stop := runBus(t, w)
 	t.Cleanup(stop)
 	e.waitServing(w)
-	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c")); err != nil {
+	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "c")); err != nil {
 		t.Fatal(err)
 	}
 	stop()
 	start := time.Now()
-	_, err = gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c"))
-	if gateway.ErrorCode(err) != gateway.ENodeUnavailable || time.Since(start) > time.Second {
+	_, err = gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "c"))
+	if callapi.ErrorCode(err) != callapi.CodeNodeUnavailable || time.Since(start) > time.Second {
 		t.Fatalf("after the worker left: %v after %v, want node_unavailable at once", err, time.Since(start))
 	}
 }
@@ -116,7 +116,7 @@ func TestSecondWorkerForSameNodeIsRefused(t *testing.T) {
 	}
 	gw := e.bus("gateway", nil)
 	for i := 0; i < 10; i++ {
-		if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c")); err != nil {
+		if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "c")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,14 +139,14 @@ func TestExpiredCommandIsDeadLetteredNeverRun(t *testing.T) {
 			e.worker("pbx1", rec, ServeOptions{Concurrency: 1, NoAny: true}, func(c *Config) { c.Prefetch = tc.prefetch })
 			gw := e.bus("gateway", nil)
 
-			slow := cmdOf(gateway.ActCallHangup, "c1")
+			slow := cmdOf(callapi.ActCallHangup, "c1")
 			if err := gw.Send(ctxFor(t, 5*time.Second), "pbx1", slow); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(100 * time.Millisecond) // the slow one is running
-			late := cmdOf(gateway.ActCallHangup, "c2")
+			late := cmdOf(callapi.ActCallHangup, "c2")
 			_, err := gw.Request(ctxFor(t, 200*time.Millisecond), "pbx1", late)
-			if gateway.ErrorCode(err) != gateway.ETimeout {
+			if callapi.ErrorCode(err) != callapi.CodeTimeout {
 				t.Fatalf("Request past its deadline: %v, want timeout", err)
 			}
 			d, ok := e.waitDead(late.ID, 5*time.Second)
@@ -174,7 +174,7 @@ func TestDuplicateAnsweredFromMemory(t *testing.T) {
 	w := e.worker("pbx1", rec, ServeOptions{}, nil)
 	gw := e.bus("gateway", nil)
 
-	for _, a := range []gateway.Action{gateway.ActCallGet, gateway.ActCallOriginate} {
+	for _, a := range []callapi.Action{callapi.ActCallGet, callapi.ActCallOriginate} {
 		cmd := cmdOf(a, "c-"+string(a))
 		first, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmd)
 		if err != nil {
@@ -198,16 +198,16 @@ func TestDuplicateAnsweredFromMemory(t *testing.T) {
 	}
 
 	// The same id for another action is a conflict, not a cached answer.
-	cmd := cmdOf(gateway.ActCallGet, "c9")
+	cmd := cmdOf(callapi.ActCallGet, "c9")
 	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmd); err != nil {
 		t.Fatal(err)
 	}
-	other := &gateway.Command{ID: cmd.ID, Action: gateway.ActCallHangup, Tenant: "acme", CallID: "c9"}
+	other := &callapi.Command{ID: cmd.ID, Action: callapi.ActCallHangup, Tenant: "acme", CallID: "c9"}
 	rep, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", other)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gateway.ErrorCode(rep.Err()) != gateway.EConflict {
+	if callapi.ErrorCode(rep.Err()) != callapi.CodeConflict {
 		t.Fatalf("id reused for another action: %+v", rep)
 	}
 }
@@ -228,7 +228,7 @@ func TestConcurrentDuplicateCreateRunsOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := &gateway.Command{ID: id, Action: gateway.ActCallOriginate, Tenant: "acme"}
+			cmd := &callapi.Command{ID: id, Action: callapi.ActCallOriginate, Tenant: "acme"}
 			rep, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmd)
 			if err == nil && !rep.OK {
 				err = rep.Err()
@@ -253,14 +253,14 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 	e := newEnv(t)
 	var mu sync.Mutex
 	runs := map[string]int{}
-	w := e.worker("pbx1", handlerFunc(func(_ context.Context, cmd *gateway.Command) *gateway.Reply {
+	w := e.worker("pbx1", handlerFunc(func(_ context.Context, cmd *callapi.Command) *callapi.Reply {
 		mu.Lock()
 		runs[cmd.ID]++
 		mu.Unlock()
-		if cmd.Action == gateway.ActCallHangup {
+		if cmd.Action == callapi.ActCallHangup {
 			panic("handler bug")
 		}
-		return gateway.OKReply(cmd.ID, "pbx1", nil)
+		return callapi.OKReply(cmd.ID, "pbx1", nil)
 	}), ServeOptions{}, nil)
 	gw := e.bus("gateway", nil)
 	ch := rawChannel(t)
@@ -283,12 +283,12 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 
 	// A command that crashes its handler: retried up to the delivery
 	// limit on the shared queue, then dead-lettered with an error reply.
-	cmd := cmdOf(gateway.ActCallHangup, "c1")
-	rep, err := gw.Request(ctxFor(t, 10*time.Second), gateway.TargetAny, cmd)
+	cmd := cmdOf(callapi.ActCallHangup, "c1")
+	rep, err := gw.Request(ctxFor(t, 10*time.Second), callapi.TargetAny, cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gateway.ErrorCode(rep.Err()) != gateway.EInternal {
+	if callapi.ErrorCode(rep.Err()) != callapi.CodeInternal {
 		t.Fatalf("reply %+v, want internal", rep)
 	}
 	if _, ok := e.waitDead(cmd.ID, 5*time.Second); !ok {
@@ -315,8 +315,8 @@ func TestQuorumDeliveryLimitDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := cmdOf(gateway.ActCallGet, "c1")
-	if err := gw.Send(ctxFor(t, 5*time.Second), gateway.TargetAny, cmd); err != nil {
+	cmd := cmdOf(callapi.ActCallGet, "c1")
+	if err := gw.Send(ctxFor(t, 5*time.Second), callapi.TargetAny, cmd); err != nil {
 		t.Fatal(err)
 	}
 	deliveries := 0
@@ -356,10 +356,10 @@ func TestOrderPerCallConcurrencyAcrossCalls(t *testing.T) {
 	gw := e.bus("gateway", nil)
 
 	calls := []string{"a", "b", "c", "d", "e", "f"}
-	want := map[gateway.CallID][]string{}
+	want := map[callapi.CallID][]string{}
 	for i := 0; i < 15; i++ {
 		for _, c := range calls {
-			cmd := cmdOf(gateway.ActCallHangup, c)
+			cmd := cmdOf(callapi.ActCallHangup, c)
 			want[cmd.CallID] = append(want[cmd.CallID], cmd.ID)
 			if err := gw.Send(ctxFor(t, 5*time.Second), "pbx1", cmd); err != nil {
 				t.Fatal(err)
@@ -414,7 +414,7 @@ func TestGather(t *testing.T) {
 	gw := e.bus("gateway", nil)
 
 	start := time.Now()
-	reps, err := gw.Gather(ctxFor(t, 5*time.Second), cmdOf(gateway.ActCallList, ""), []gateway.NodeID{"pbx1", "pbx2"})
+	reps, err := gw.Gather(ctxFor(t, 5*time.Second), cmdOf(callapi.ActCallList, ""), []callapi.NodeID{"pbx1", "pbx2"})
 	if err != nil || len(reps) != 2 {
 		t.Fatalf("Gather: %d replies, %v", len(reps), err)
 	}
@@ -423,7 +423,7 @@ func TestGather(t *testing.T) {
 	}
 	// A node that never answers: what arrived, at the deadline, no error.
 	start = time.Now()
-	reps, err = gw.Gather(ctxFor(t, 400*time.Millisecond), cmdOf(gateway.ActCallList, ""), []gateway.NodeID{"pbx1", "pbx2", "pbx3"})
+	reps, err = gw.Gather(ctxFor(t, 400*time.Millisecond), cmdOf(callapi.ActCallList, ""), []callapi.NodeID{"pbx1", "pbx2", "pbx3"})
 	if err != nil || len(reps) != 2 {
 		t.Fatalf("Gather with a silent node: %d replies, %v", len(reps), err)
 	}
@@ -437,23 +437,23 @@ func TestSendPublishesCommandCompleted(t *testing.T) {
 	e := newEnv(t)
 	e.worker("pbx1", newRecorder("pbx1"), ServeOptions{}, nil)
 	gw := e.bus("gateway", nil)
-	got := make(chan *gateway.Event, 4)
-	sub, err := gw.SubscribeEvents(ctxFor(t, 5*time.Second), []string{"acme.*.command.#"}, func(ev *gateway.Event) { got <- ev })
+	got := make(chan *callapi.Event, 4)
+	sub, err := gw.SubscribeEvents(ctxFor(t, 5*time.Second), []string{"acme.*.command.#"}, func(ev *callapi.Event) { got <- ev })
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	cmd := cmdOf(gateway.ActCallHangup, "c1")
+	cmd := cmdOf(callapi.ActCallHangup, "c1")
 	if err := gw.Send(ctxFor(t, 5*time.Second), "pbx1", cmd); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case ev := <-got:
-		var d gateway.CommandCompletedData
+		var d callapi.CommandCompletedData
 		if err := json.Unmarshal(ev.Data, &d); err != nil || d.CommandID != cmd.ID || d.Reply == nil || !d.Reply.OK {
 			t.Fatalf("command.completed %+v: %+v %v", ev, d, err)
 		}
-		if ev.Type != gateway.EvCommandCompleted || ev.Node != "pbx1" || ev.Tenant != "acme" {
+		if ev.Type != callapi.EvCommandCompleted || ev.Node != "pbx1" || ev.Tenant != "acme" {
 			t.Fatalf("event %+v", ev)
 		}
 	case <-time.After(5 * time.Second):
@@ -466,14 +466,14 @@ func TestUnknownReplyDroppedAndCounted(t *testing.T) {
 	e := newEnv(t)
 	rec := newRecorder("pbx1")
 	rec.delay = 300 * time.Millisecond
-	e.worker("pbx1", handlerFunc(func(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+	e.worker("pbx1", handlerFunc(func(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
 		time.Sleep(300 * time.Millisecond) // ignores its deadline on purpose
-		return gateway.OKReply(cmd.ID, "pbx1", nil)
+		return callapi.OKReply(cmd.ID, "pbx1", nil)
 	}), ServeOptions{}, nil)
 	gw := e.bus("gateway", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
-	_, err := gw.Request(ctx, "pbx1", cmdOf(gateway.ActCallGet, "c"))
+	_, err := gw.Request(ctx, "pbx1", cmdOf(callapi.ActCallGet, "c"))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled Request: %v", err)
 	}
@@ -501,12 +501,12 @@ func TestChannelErrorKeepsConnection(t *testing.T) {
 	for i := 0; i < 2*gw.cfg.PublishChannels; i++ {
 		err := gw.publishConfirmed(ctxFor(t, 2*time.Second), "test", e.prefix+"no-such-exchange", "x", false,
 			amqp.Publishing{MessageId: newID(), Body: []byte("{}")})
-		if gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+		if callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 			t.Fatalf("publish to a missing exchange: %v", err)
 		}
 	}
 	for i := 0; i < 10; i++ {
-		if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c")); err != nil {
+		if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "c")); err != nil {
 			t.Fatalf("after channel errors: %v", err)
 		}
 	}
@@ -531,12 +531,12 @@ func TestBlockedConnectionFailsAtDeadline(t *testing.T) {
 		t.Fatal("state not blocked")
 	}
 	start := time.Now()
-	_, err := gw.Request(ctxFor(t, 300*time.Millisecond), "pbx1", cmdOf(gateway.ActCallGet, "c"))
-	if gateway.ErrorCode(err) != gateway.ENodeUnavailable || time.Since(start) < 250*time.Millisecond {
+	_, err := gw.Request(ctxFor(t, 300*time.Millisecond), "pbx1", cmdOf(callapi.ActCallGet, "c"))
+	if callapi.ErrorCode(err) != callapi.CodeNodeUnavailable || time.Since(start) < 250*time.Millisecond {
 		t.Fatalf("blocked: %v after %v", err, time.Since(start))
 	}
 	go func() { time.Sleep(200 * time.Millisecond); gw.setBlocked(s, amqp.Blocking{Active: false}) }()
-	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c")); err != nil {
+	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "c")); err != nil {
 		t.Fatalf("after unblock: %v", err)
 	}
 }
@@ -546,15 +546,15 @@ func TestStopAny(t *testing.T) {
 	e := newEnv(t)
 	w := e.worker("pbx1", newRecorder("pbx1"), ServeOptions{}, nil)
 	gw := e.bus("gateway", nil)
-	if _, err := gw.Request(ctxFor(t, 5*time.Second), gateway.TargetAny, cmdOf(gateway.ActCallGet, "c")); err != nil {
+	if _, err := gw.Request(ctxFor(t, 5*time.Second), callapi.TargetAny, cmdOf(callapi.ActCallGet, "c")); err != nil {
 		t.Fatal(err)
 	}
 	w.StopAny()
-	_, err := gw.Request(ctxFor(t, 400*time.Millisecond), gateway.TargetAny, cmdOf(gateway.ActCallGet, "c"))
-	if gateway.ErrorCode(err) != gateway.ETimeout {
+	_, err := gw.Request(ctxFor(t, 400*time.Millisecond), callapi.TargetAny, cmdOf(callapi.ActCallGet, "c"))
+	if callapi.ErrorCode(err) != callapi.CodeTimeout {
 		t.Fatalf("any after StopAny: %v, want timeout (nobody takes shared work)", err)
 	}
-	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c")); err != nil {
+	if _, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "c")); err != nil {
 		t.Fatalf("node queue after StopAny: %v", err)
 	}
 }
@@ -582,7 +582,7 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(gateway.ActCallGet, newID()))
+			_, err := gw.Request(ctxFor(t, 5*time.Second), "pbx1", cmdOf(callapi.ActCallGet, newID()))
 			errs <- err
 		}()
 	}
@@ -607,12 +607,12 @@ func TestReadyFailsWithoutBroker(t *testing.T) {
 	}
 	stop := runBus(t, b)
 	defer stop()
-	if err := b.Ready(ctxFor(t, 200*time.Millisecond)); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+	if err := b.Ready(ctxFor(t, 200*time.Millisecond)); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 		t.Fatalf("Ready: %v", err)
 	}
 	start := time.Now()
-	_, err = b.Request(ctxFor(t, 200*time.Millisecond), "pbx1", cmdOf(gateway.ActCallGet, "c"))
-	if gateway.ErrorCode(err) != gateway.ENodeUnavailable || time.Since(start) > time.Second {
+	_, err = b.Request(ctxFor(t, 200*time.Millisecond), "pbx1", cmdOf(callapi.ActCallGet, "c"))
+	if callapi.ErrorCode(err) != callapi.CodeNodeUnavailable || time.Since(start) > time.Second {
 		t.Fatalf("Request without broker: %v after %v", err, time.Since(start))
 	}
 	if s := b.State(); s.Connected || s.LastError == "" {
@@ -645,23 +645,23 @@ func TestDirectRouting(t *testing.T) {
 	rec := newRecorder("pbx1")
 	e.worker("pbx1", rec, ServeOptions{}, nil)
 	gw := e.bus("gateway direct", func(c *Config) { c.DirectRouting = true })
-	for _, target := range []gateway.Target{"pbx1", gateway.TargetAny} {
-		rep, err := gw.Request(ctxFor(t, 5*time.Second), target, cmdOf(gateway.ActCallGet, "c"))
+	for _, target := range []callapi.Target{"pbx1", callapi.TargetAny} {
+		rep, err := gw.Request(ctxFor(t, 5*time.Second), target, cmdOf(callapi.ActCallGet, "c"))
 		if err != nil || !rep.OK || rep.Node != "pbx1" {
 			t.Fatalf("%s: %+v %v", target, rep, err)
 		}
 	}
 	start := time.Now()
-	if _, err := gw.Request(ctxFor(t, 5*time.Second), "ghost", cmdOf(gateway.ActCallGet, "c")); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+	if _, err := gw.Request(ctxFor(t, 5*time.Second), "ghost", cmdOf(callapi.ActCallGet, "c")); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 		t.Fatalf("direct to a missing node queue: %v", err)
 	}
-	if err := gw.Send(ctxFor(t, 5*time.Second), "ghost", cmdOf(gateway.ActCallHangup, "c")); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+	if err := gw.Send(ctxFor(t, 5*time.Second), "ghost", cmdOf(callapi.ActCallHangup, "c")); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 		t.Fatalf("Send direct to a missing node queue: %v", err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("returns took %v", d)
 	}
-	reps, err := gw.Gather(ctxFor(t, 5*time.Second), cmdOf(gateway.ActCallList, ""), []gateway.NodeID{"pbx1"})
+	reps, err := gw.Gather(ctxFor(t, 5*time.Second), cmdOf(callapi.ActCallList, ""), []callapi.NodeID{"pbx1"})
 	if err != nil || len(reps) != 1 {
 		t.Fatalf("Gather: %v %v", reps, err)
 	}
@@ -677,7 +677,7 @@ func TestWorkerRedeclaresItsDeletedQueue(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		_, err := gw.Request(ctxFor(t, 2*time.Second), "pbx1", cmdOf(gateway.ActCallGet, "c"))
+		_, err := gw.Request(ctxFor(t, 2*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "c"))
 		if err == nil {
 			break
 		}
@@ -704,7 +704,7 @@ func TestWorkerReadyMeansServing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		node := gateway.NodeID(fmt.Sprintf("pbx%d", i))
+		node := callapi.NodeID(fmt.Sprintf("pbx%d", i))
 		if err := w.ServeCommands(node, newRecorder(node), ServeOptions{NoAny: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -715,7 +715,7 @@ func TestWorkerReadyMeansServing(t *testing.T) {
 		if !w.State().Serving {
 			t.Fatalf("worker %d ready but not serving", i)
 		}
-		if _, err := gw.Request(ctxFor(t, 5*time.Second), gateway.NodeTarget(node), cmdOf(gateway.ActCallGet, "c")); err != nil {
+		if _, err := gw.Request(ctxFor(t, 5*time.Second), callapi.NodeTarget(node), cmdOf(callapi.ActCallGet, "c")); err != nil {
 			t.Fatalf("worker %d: first command after ready: %v", i, err)
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // scheduler runs tasks with bounded concurrency; tasks of one call (or
@@ -41,7 +41,7 @@ func newScheduler(n int, run func(*task)) *scheduler {
 		work: make(chan job), quit: make(chan struct{}), run: run}
 }
 
-func laneKey(cmd *gateway.Command) string {
+func laneKey(cmd *callapi.Command) string {
 	switch {
 	case cmd.CallID != "":
 		return "call\x00" + cmd.Tenant + "\x00" + string(cmd.CallID)

@@ -10,7 +10,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Topology, declared from this one place on every connection (all
@@ -30,7 +30,7 @@ import (
 func declareTopology(conn *amqp.Connection, n Names, cfg Config) error {
 	ch, err := conn.Channel()
 	if err != nil {
-		return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.declare", err, "cannot open channel")
+		return callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.declare", err, "cannot open channel")
 	}
 	defer func() {
 		if ch != nil {
@@ -60,7 +60,7 @@ func declareTopology(conn *amqp.Connection, n Names, cfg Config) error {
 	if _, err := ch.QueueDeclare(n.Any, true, false, false, false, anyQueueArgs(n, cfg)); err != nil {
 		return declareErr("queue "+n.Any, err)
 	}
-	if err := ch.QueueBind(n.Any, gateway.CommandKey(gateway.TargetAny, "#"), n.Commands, false, nil); err != nil {
+	if err := ch.QueueBind(n.Any, callapi.CommandKey(callapi.TargetAny, "#"), n.Commands, false, nil); err != nil {
 		return declareErr("binding "+n.Any, err)
 	}
 	return nil
@@ -92,7 +92,7 @@ func declareDeadQueue(conn *amqp.Connection, ch *amqp.Channel, n Names, cfg Conf
 		return ch, declareErr("queue "+n.DeadQueue, err)
 	}
 	if ch, err = conn.Channel(); err != nil {
-		return nil, gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.declare", err, "cannot open channel")
+		return nil, callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.declare", err, "cannot open channel")
 	}
 	if _, err := ch.QueueDeclarePassive(n.DeadQueue, true, false, false, false, nil); err != nil {
 		_ = ch.Close()
@@ -123,18 +123,18 @@ func nodeQueueArgs(n Names, cfg Config) amqp.Table {
 
 // declareNodeQueue declares node's exclusive command queue on ch and binds
 // it to its own commands and to broadcasts.
-func declareNodeQueue(ch *amqp.Channel, n Names, cfg Config, node gateway.NodeID) (string, error) {
+func declareNodeQueue(ch *amqp.Channel, n Names, cfg Config, node callapi.NodeID) (string, error) {
 	q := n.Node(node)
 	if _, err := ch.QueueDeclare(q, false, false, true, false, nodeQueueArgs(n, cfg)); err != nil {
 		var ae *amqp.Error
 		if errors.As(err, &ae) && ae.Code == amqp.ResourceLocked {
-			return "", gateway.Wrap(gateway.EConflict, "amqpbus.declare", err,
+			return "", callapi.Wrap(callapi.CodeConflict, "amqpbus.declare", err,
 				fmt.Sprintf("node queue %s is held by another connection: is a second worker running as node %s?", q, node))
 		}
 		return "", declareErr("queue "+q, err)
 	}
-	for _, t := range []gateway.Target{gateway.NodeTarget(node), gateway.TargetAll} {
-		if err := ch.QueueBind(q, gateway.CommandKey(t, "#"), n.Commands, false, nil); err != nil {
+	for _, t := range []callapi.Target{callapi.NodeTarget(node), callapi.TargetAll} {
+		if err := ch.QueueBind(q, callapi.CommandKey(t, "#"), n.Commands, false, nil); err != nil {
 			return "", declareErr("binding "+q, err)
 		}
 	}
@@ -142,7 +142,7 @@ func declareNodeQueue(ch *amqp.Channel, n Names, cfg Config, node gateway.NodeID
 }
 
 func declareErr(what string, err error) error {
-	return gateway.Wrap(gateway.ENodeUnavailable, "amqpbus.declare", err, "cannot declare "+what)
+	return callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.declare", err, "cannot declare "+what)
 }
 
 // DeleteTopology deletes the durable exchanges and queues declared with

@@ -11,11 +11,11 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
 )
 
 // ServeCommands calls a gateway.CommandHandler (gateway.Executor in cmd/).
-var _ gateway.CommandHandler = (*gateway.Executor)(nil)
 
 // ServeOptions tune a worker.
 type ServeOptions struct {
@@ -38,8 +38,8 @@ type ServeOptions struct {
 // commands with a gateway.CommandHandler. See doc.go for its invariants.
 type worker struct {
 	b    *Bus
-	node gateway.NodeID
-	h    gateway.CommandHandler
+	node callapi.NodeID
+	h    callapi.CommandHandler
 	opts ServeOptions
 	log  *zap.Logger
 	memo *memo
@@ -68,15 +68,15 @@ type workerConsumers struct {
 // declares the node's exclusive queue (bound to cmd.<node>.# and cmd.all.#)
 // and consumes it and, unless opts.NoAny, the shared any queue, running
 // each command with h. Call it once, before or after Run started.
-func (b *Bus) ServeCommands(node gateway.NodeID, h gateway.CommandHandler, opts ServeOptions) error {
-	if !gateway.ValidNodeID(string(node)) {
-		return gateway.Invalid("node", "%q is not a valid node id", node)
+func (b *Bus) ServeCommands(node callapi.NodeID, h callapi.CommandHandler, opts ServeOptions) error {
+	if !callapi.ValidNodeID(string(node)) {
+		return callapi.Invalid("node", "%q is not a valid node id", node)
 	}
 	if h == nil {
 		return errors.New("amqpbus: ServeCommands needs a handler")
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = gateway.DefaultConcurrency
+		opts.Concurrency = callapi.DefaultConcurrency
 	}
 	if opts.MemorySize <= 0 {
 		opts.MemorySize = 10000
@@ -155,7 +155,7 @@ func (w *worker) start(s *session) error {
 			if s.ctx.Err() != nil || w.stopping.Load() {
 				return
 			}
-			if !gateway.Sleep(s.ctx, time.Second) {
+			if !retry.Sleep(s.ctx, time.Second) {
 				return
 			}
 			wc, err = w.open(s)

@@ -9,7 +9,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // batchDelivery is one delivery carrying a batch of commands (protocol
@@ -29,7 +29,7 @@ type batchDelivery struct {
 
 	mu      sync.Mutex
 	waiting int              // items not yet finished
-	held    []*gateway.Reply // replies held for one message
+	held    []*callapi.Reply // replies held for one message
 	through bool             // lingered long enough: replies go out as they come
 	timer   *time.Timer
 }
@@ -49,11 +49,11 @@ func (bd *batchDelivery) settle(n int) {
 }
 
 // reply hands over one item's reply (to the batch's reply_to).
-func (bd *batchDelivery) reply(rep *gateway.Reply) {
+func (bd *batchDelivery) reply(rep *callapi.Reply) {
 	bd.mu.Lock()
 	if bd.through {
 		bd.mu.Unlock()
-		bd.rf.add(bd.d.ReplyTo, []*gateway.Reply{rep}, bd.settle)
+		bd.rf.add(bd.d.ReplyTo, []*callapi.Reply{rep}, bd.settle)
 		return
 	}
 	bd.held = append(bd.held, rep)
@@ -75,7 +75,7 @@ func (bd *batchDelivery) reply(rep *gateway.Reply) {
 func (bd *batchDelivery) noReply() {
 	bd.mu.Lock()
 	bd.waiting--
-	var held []*gateway.Reply
+	var held []*callapi.Reply
 	if bd.waiting == 0 && !bd.through {
 		held = bd.takeLocked()
 	}
@@ -99,7 +99,7 @@ func (bd *batchDelivery) linger() {
 	bd.rf.add(bd.d.ReplyTo, held, bd.settle)
 }
 
-func (bd *batchDelivery) takeLocked() []*gateway.Reply {
+func (bd *batchDelivery) takeLocked() []*callapi.Reply {
 	held := bd.held
 	bd.held = nil
 	if bd.timer != nil {
@@ -142,7 +142,7 @@ func (w *worker) dispatchBatch(d amqp.Delivery, fromAny bool, rf *replyFlusher) 
 			log := cmdLog{w.log, it.cmd}
 			log.Error("poison command in a batch refused", zap.String("message_id", d.MessageId), zap.Error(it.err))
 			if it.cmd.ID != "" {
-				w.answer(t, gateway.ErrReply(it.cmd.ID, w.node, gateway.Invalid("command", "%v", it.err)), log)
+				w.answer(t, callapi.ErrReply(it.cmd.ID, w.node, callapi.Invalid("command", "%v", it.err)), log)
 			}
 			w.reject(t, log)
 			continue
@@ -169,7 +169,7 @@ type replyFlusher struct {
 
 type pendingReply struct {
 	to     string
-	reps   []*gateway.Reply
+	reps   []*callapi.Reply
 	settle func(n int) // settles n items once their replies are written
 }
 
@@ -178,7 +178,7 @@ const maxReplyBatch = 256
 
 // add queues reps for to and, unless another task is writing, writes
 // everything queued.
-func (f *replyFlusher) add(to string, reps []*gateway.Reply, settle func(int)) {
+func (f *replyFlusher) add(to string, reps []*callapi.Reply, settle func(int)) {
 	f.mu.Lock()
 	f.q = append(f.q, pendingReply{to: to, reps: reps, settle: settle})
 	if f.busy {
@@ -206,7 +206,7 @@ func (f *replyFlusher) add(to string, reps []*gateway.Reply, settle func(int)) {
 func (f *replyFlusher) flush(q []pendingReply) {
 	for start := 0; start < len(q); {
 		to := q[start].to
-		var reps []*gateway.Reply
+		var reps []*callapi.Reply
 		var settles []pendingReply
 		for i := start; i < len(q) && len(reps) < maxReplyBatch; i++ {
 			if q[i].to != to || q[i].reps == nil || len(reps)+len(q[i].reps) > maxReplyBatch && len(reps) > 0 {
@@ -226,7 +226,7 @@ func (f *replyFlusher) flush(q []pendingReply) {
 	}
 }
 
-func (f *replyFlusher) publish(to string, reps []*gateway.Reply) {
+func (f *replyFlusher) publish(to string, reps []*callapi.Reply) {
 	log := cmdLog{l: f.w.log}
 	var msg amqp.Publishing
 	var err error

@@ -10,7 +10,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // The life of one command in a worker: the checks, acks and replies of
@@ -19,7 +19,7 @@ import (
 // task is one command to run, with the delivery that brought it.
 type task struct {
 	d       amqp.Delivery
-	cmd     *gateway.Command
+	cmd     *callapi.Command
 	fromAny bool
 	// batch is the batch the command came in (protocol version 2); nil
 	// for a command in a message of its own.
@@ -53,8 +53,8 @@ func (w *worker) run(t *task) {
 		if e.action != cmd.Action {
 			w.b.stats.duplicates.Add(1)
 			log.Warn("command id reused for another action", zap.String("first_action", string(e.action)))
-			w.answer(t, gateway.ErrReply(cmd.ID, w.node,
-				gateway.Errorf(gateway.EConflict, "command id %s was already used for %s", cmd.ID, e.action)), log)
+			w.answer(t, callapi.ErrReply(cmd.ID, w.node,
+				callapi.Errorf(callapi.CodeConflict, "command id %s was already used for %s", cmd.ID, e.action)), log)
 			w.ack(t, log)
 			return
 		}
@@ -84,7 +84,7 @@ func (w *worker) run(t *task) {
 	}
 }
 
-func (w *worker) deadlineCtx(cmd *gateway.Command) (context.Context, context.CancelFunc) {
+func (w *worker) deadlineCtx(cmd *callapi.Command) (context.Context, context.CancelFunc) {
 	if cmd.Deadline.IsZero() {
 		return context.WithCancel(w.runCtx)
 	}
@@ -143,7 +143,7 @@ func (w *worker) execute(t *task, e *memoEntry, creates bool, log cmdLog) {
 // answer sends t's reply: see respond; a batched command's reply goes to
 // the reply flusher, which publishes it with the replies finished at the
 // same time and then settles the item.
-func (w *worker) answer(t *task, rep *gateway.Reply, log cmdLog) {
+func (w *worker) answer(t *task, rep *callapi.Reply, log cmdLog) {
 	if t.batch == nil || t.d.ReplyTo == "" {
 		w.respond(t.d, t.cmd, rep, log)
 		return
@@ -153,7 +153,7 @@ func (w *worker) answer(t *task, rep *gateway.Reply, log cmdLog) {
 }
 
 // answerDuplicate is answer for a command answered from memory.
-func (w *worker) answerDuplicate(t *task, rep *gateway.Reply, log cmdLog) {
+func (w *worker) answerDuplicate(t *task, rep *callapi.Reply, log cmdLog) {
 	if t.d.ReplyTo == "" {
 		return // its command.completed event was published the first time
 	}
@@ -191,17 +191,17 @@ func (w *worker) reject(t *task, log cmdLog) {
 
 // handle runs the handler, turning a panic or a nil reply into an
 // internal-error reply.
-func (w *worker) handle(ctx context.Context, cmd *gateway.Command, log cmdLog) (rep *gateway.Reply, panicked bool) {
+func (w *worker) handle(ctx context.Context, cmd *callapi.Command, log cmdLog) (rep *callapi.Reply, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			panicked = true
 			log.Error("command handler panicked", zap.Any("panic", r), zap.Stack("stack"))
-			rep = gateway.ErrReply(cmd.ID, w.node, gateway.Errorf(gateway.EInternal, "command %s crashed the worker", cmd.ID))
+			rep = callapi.ErrReply(cmd.ID, w.node, callapi.Errorf(callapi.CodeInternal, "command %s crashed the worker", cmd.ID))
 		}
 	}()
 	rep = w.h.Handle(ctx, cmd)
 	if rep == nil {
-		rep = gateway.ErrReply(cmd.ID, w.node, gateway.Errorf(gateway.EInternal, "command %s produced no reply", cmd.ID))
+		rep = callapi.ErrReply(cmd.ID, w.node, callapi.Errorf(callapi.CodeInternal, "command %s produced no reply", cmd.ID))
 	}
 	if rep.ID == "" {
 		rep.ID = cmd.ID
@@ -214,7 +214,7 @@ func (w *worker) handle(ctx context.Context, cmd *gateway.Command, log cmdLog) (
 
 // respond sends rep to the requester (direct reply-to) or, for a command
 // sent without reply_to, publishes it as a command.completed event.
-func (w *worker) respond(d amqp.Delivery, cmd *gateway.Command, rep *gateway.Reply, log cmdLog) {
+func (w *worker) respond(d amqp.Delivery, cmd *callapi.Command, rep *callapi.Reply, log cmdLog) {
 	ctx, cancel := context.WithTimeout(w.runCtx, replyTimeout(cmd))
 	defer cancel()
 	if d.ReplyTo == "" {
@@ -226,7 +226,7 @@ func (w *worker) respond(d amqp.Delivery, cmd *gateway.Command, rep *gateway.Rep
 	w.reply(ctx, d, rep, log)
 }
 
-func (w *worker) respondDuplicate(d amqp.Delivery, cmd *gateway.Command, rep *gateway.Reply, log cmdLog) {
+func (w *worker) respondDuplicate(d amqp.Delivery, cmd *callapi.Command, rep *callapi.Reply, log cmdLog) {
 	if d.ReplyTo == "" {
 		return // its command.completed event was published the first time
 	}
@@ -235,7 +235,7 @@ func (w *worker) respondDuplicate(d amqp.Delivery, cmd *gateway.Command, rep *ga
 	w.reply(ctx, d, rep, log)
 }
 
-func (w *worker) reply(ctx context.Context, d amqp.Delivery, rep *gateway.Reply, log cmdLog) {
+func (w *worker) reply(ctx context.Context, d amqp.Delivery, rep *callapi.Reply, log cmdLog) {
 	msg, err := encodeReply(rep, d.CorrelationId)
 	if err != nil {
 		log.Error("cannot encode reply", zap.Error(err))
@@ -265,7 +265,7 @@ func (w *worker) sendReply(ctx context.Context, ch *amqp.Channel, to string, msg
 	return err
 }
 
-func replyTimeout(cmd *gateway.Command) time.Duration {
+func replyTimeout(cmd *callapi.Command) time.Duration {
 	d := 5 * time.Second
 	if !cmd.Deadline.IsZero() {
 		if left := time.Until(cmd.Deadline) + time.Second; left < d {
@@ -278,14 +278,14 @@ func replyTimeout(cmd *gateway.Command) time.Duration {
 	return d
 }
 
-func (w *worker) completedEvent(cmd *gateway.Command, rep *gateway.Reply) *gateway.Event {
-	data, err := json.Marshal(gateway.CommandCompletedData{CommandID: cmd.ID, Action: cmd.Action, Reply: rep})
+func (w *worker) completedEvent(cmd *callapi.Command, rep *callapi.Reply) *callapi.Event {
+	data, err := json.Marshal(callapi.CommandCompletedData{CommandID: cmd.ID, Action: cmd.Action, Reply: rep})
 	if err != nil {
 		data = []byte(fmt.Sprintf(`{"command_id":%q,"action":%q}`, cmd.ID, cmd.Action))
 	}
-	return &gateway.Event{
+	return &callapi.Event{
 		ID:       uuid.NewString(),
-		Type:     gateway.EvCommandCompleted,
+		Type:     callapi.EvCommandCompleted,
 		Time:     time.Now().UTC(),
 		Node:     w.node,
 		Tenant:   cmd.Tenant,

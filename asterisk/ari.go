@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // restClient issues ARI REST calls. It is the one place where callgw works
@@ -215,21 +215,21 @@ func mapErr(op string, err error, what, conflict string) error {
 	if errors.As(err, &e) {
 		switch e.Status {
 		case http.StatusNotFound:
-			return gateway.Wrap(gateway.ENotFound, op, err, what+" not found")
+			return callapi.Wrap(callapi.CodeNotFound, op, err, what+" not found")
 		case http.StatusBadRequest, http.StatusUnprocessableEntity:
-			return gateway.Wrap(gateway.EInvalid, op, err, "asterisk rejected the request: "+e.Message)
+			return callapi.Wrap(callapi.CodeInvalidArgument, op, err, "asterisk rejected the request: "+e.Message)
 		case http.StatusConflict:
-			return gateway.Wrap(gateway.EConflict, op, err, conflict)
+			return callapi.Wrap(callapi.CodeConflict, op, err, conflict)
 		}
-		return gateway.Wrap(gateway.EPBX, op, err, fmt.Sprintf("asterisk answered %d", e.Status))
+		return callapi.Wrap(callapi.CodePBXError, op, err, fmt.Sprintf("asterisk answered %d", e.Status))
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return gateway.Wrap(gateway.ETimeout, op, err, "asterisk did not answer in time")
+		return callapi.Wrap(callapi.CodeTimeout, op, err, "asterisk did not answer in time")
 	}
 	if errors.Is(err, context.Canceled) {
-		return gateway.Wrap(gateway.ETimeout, op, err, "request cancelled")
+		return callapi.Wrap(callapi.CodeTimeout, op, err, "request cancelled")
 	}
-	return gateway.Wrap(gateway.EPBX, op, err, "asterisk unreachable")
+	return callapi.Wrap(callapi.CodePBXError, op, err, "asterisk unreachable")
 }
 
 // notInStasis is the conflict message of channel operations.
@@ -247,11 +247,11 @@ func ctlErr(op string, err error, what, stasisMsg string) error {
 		switch e.Status {
 		case http.StatusConflict:
 			if strings.Contains(strings.ToLower(e.Message), "stasis") {
-				return gateway.Wrap(gateway.EConflict, op, err, what+": "+stasisMsg)
+				return callapi.Wrap(callapi.CodeConflict, op, err, what+": "+stasisMsg)
 			}
-			return gateway.Wrap(gateway.EConflict, op, err, what+": "+e.Message)
+			return callapi.Wrap(callapi.CodeConflict, op, err, what+": "+e.Message)
 		case http.StatusPreconditionFailed:
-			return gateway.Wrap(gateway.EConflict, op, err, what+" is not in a state that allows this (asterisk: "+e.Message+")")
+			return callapi.Wrap(callapi.CodeConflict, op, err, what+" is not in a state that allows this (asterisk: "+e.Message+")")
 		}
 	}
 	return mapErr(op, err, what, stasisMsg)

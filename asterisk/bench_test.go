@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // BenchmarkOriginateHangup originates and hangs up calls against the
@@ -24,11 +24,11 @@ func BenchmarkOriginateHangup(b *testing.B) {
 				ctx := context.Background()
 				for pb.Next() {
 					id := newID()
-					if _, err := p.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test"}); err != nil {
+					if _, err := p.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test"}); err != nil {
 						b.Error(err)
 						return
 					}
-					if err := p.Hangup(ctx, "acme", id, ""); err != nil && gateway.ErrorCode(err) != gateway.ENotFound {
+					if err := p.Hangup(ctx, "acme", id, ""); err != nil && callapi.ErrorCode(err) != callapi.CodeNotFound {
 						b.Error(err)
 						return
 					}

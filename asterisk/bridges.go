@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Bridges (gateway.BridgeControl). A bridge created through callgw
@@ -21,32 +21,32 @@ import (
 // bridge.destroyed is published once, from BridgeDestroyed or from
 // callgw's own DELETE, whichever comes first.
 
-var _ gateway.BridgeControl = (*PBX)(nil)
+var _ callapi.BridgeControl = (*PBX)(nil)
 
 const bridgeNotInStasis = "bridge is not under callgw's control (not in the Stasis application)"
 
 // bridgeOf returns bridge id of tenant, or ENotFound.
-func (p *PBX) bridgeOf(tenant string, id gateway.BridgeID) (*bridgeRec, error) {
+func (p *PBX) bridgeOf(tenant string, id callapi.BridgeID) (*bridgeRec, error) {
 	b := p.bridges.get(p.tenantOr(tenant), id)
 	if b == nil {
-		return nil, gateway.Errorf(gateway.ENotFound, "bridge %s not found", id)
+		return nil, callapi.Errorf(callapi.CodeNotFound, "bridge %s not found", id)
 	}
 	return b, nil
 }
 
 // bridgeGone makes the bridge's event worker publish bridge.destroyed (once)
 // and forget it.
-func (p *PBX) bridgeGone(ctx context.Context, id gateway.BridgeID) {
+func (p *PBX) bridgeGone(ctx context.Context, id callapi.BridgeID) {
 	p.enqueue(context.WithoutCancel(ctx), item{kind: kindBridgeGone, id: "bridge:" + string(id)})
 }
 
 // snapshotBridge is the CallAPI view of bridge b as ARI reports it.
-func (p *PBX) snapshotBridge(rec *bridgeRec, ab *ariBridge) *gateway.Bridge {
+func (p *PBX) snapshotBridge(rec *bridgeRec, ab *ariBridge) *callapi.Bridge {
 	b := p.bridges.copyOf(rec)
-	out := &gateway.Bridge{ID: b.id, Node: p.cfg.Node, Tenant: b.tenant, Type: b.typ, Name: b.name, Calls: []gateway.CallID{}, CreatedAt: b.createdAt}
+	out := &callapi.Bridge{ID: b.id, Node: p.cfg.Node, Tenant: b.tenant, Type: b.typ, Name: b.name, Calls: []callapi.CallID{}, CreatedAt: b.createdAt}
 	if ab != nil {
 		for _, c := range ab.Channels {
-			out.Calls = append(out.Calls, gateway.CallID(c))
+			out.Calls = append(out.Calls, callapi.CallID(c))
 		}
 		if ab.Type != "" {
 			out.Type = ab.Type
@@ -56,16 +56,16 @@ func (p *PBX) snapshotBridge(rec *bridgeRec, ab *ariBridge) *gateway.Bridge {
 }
 
 // CreateBridge creates bridge id (the id the gateway chose) for tenant.
-func (p *PBX) CreateBridge(ctx context.Context, tenant string, id gateway.BridgeID, a gateway.BridgeCreateArgs) (*gateway.Bridge, error) {
+func (p *PBX) CreateBridge(ctx context.Context, tenant string, id callapi.BridgeID, a callapi.BridgeCreateArgs) (*callapi.Bridge, error) {
 	return p.createBridge(ctx, p.tenantOr(tenant), id, a)
 }
 
-func (p *PBX) createBridge(ctx context.Context, tenant string, id gateway.BridgeID, a gateway.BridgeCreateArgs) (*gateway.Bridge, error) {
+func (p *PBX) createBridge(ctx context.Context, tenant string, id callapi.BridgeID, a callapi.BridgeCreateArgs) (*callapi.Bridge, error) {
 	const op = "asterisk.CreateBridge"
 	log := p.log.With(zap.String("bridge_id", string(id)), zap.String("tenant", tenant))
 	b := &bridgeRec{id: id, tenant: tenant, typ: or(a.Type, "mixing"), name: a.Name, createdAt: time.Now(), pending: true}
 	if !p.bridges.add(b) {
-		return nil, gateway.Errorf(gateway.EConflict, "bridge %s already exists", id)
+		return nil, callapi.Errorf(callapi.CodeConflict, "bridge %s already exists", id)
 	}
 	// POST /bridges?bridgeId= and not POST /bridges/{id}: on an id in use
 	// the first answers 409, the second (createWithId) "creates or
@@ -94,14 +94,14 @@ func (p *PBX) createBridge(ctx context.Context, tenant string, id gateway.Bridge
 	if err := p.rest.do(ctx, http.MethodPost, "/bridges/"+seg(string(id))+"/variable", q, nil, nil); err != nil {
 		log.Warn("setting the tenant on the bridge failed: a restarted worker will not adopt it", zap.Error(err))
 	}
-	p.publish(context.WithoutCancel(ctx), p.bridges.event(b, gateway.EvBridgeCreated, b.createdAt, nil))
+	p.publish(context.WithoutCancel(ctx), p.bridges.event(b, callapi.EvBridgeCreated, b.createdAt, nil))
 	log.Debug("bridge created", zap.String("type", b.typ))
 	return p.snapshotBridge(b, &ab), nil
 }
 
 // subscribeBridge subscribes the app to bridge id, so that BridgeDestroyed
 // (by anyone) is seen.
-func (p *PBX) subscribeBridge(ctx context.Context, id gateway.BridgeID) {
+func (p *PBX) subscribeBridge(ctx context.Context, id callapi.BridgeID) {
 	q := url.Values{"eventSource": {"bridge:" + string(id)}}
 	if err := p.rest.do(ctx, http.MethodPost, "/applications/"+seg(p.cfg.App)+"/subscription", q, nil, nil); err != nil {
 		p.log.Warn("subscribing to the bridge failed: its destruction by others will not be seen", zap.String("bridge_id", string(id)), zap.Error(err))
@@ -111,7 +111,7 @@ func (p *PBX) subscribeBridge(ctx context.Context, id gateway.BridgeID) {
 // adoptBridge takes over a bridge a previous worker created through callgw
 // (it carries CALLGW_TENANT); it reports whether it did.
 func (p *PBX) adoptBridge(ctx context.Context, ab *ariBridge) bool {
-	id := gateway.BridgeID(ab.ID)
+	id := callapi.BridgeID(ab.ID)
 	var v struct {
 		Value string `json:"value"`
 	}
@@ -121,7 +121,7 @@ func (p *PBX) adoptBridge(ctx context.Context, ab *ariBridge) bool {
 		}
 		return false
 	}
-	if !gateway.ValidTenant(v.Value) {
+	if !callapi.ValidTenant(v.Value) {
 		return false
 	}
 	b := &bridgeRec{id: id, tenant: v.Value, typ: or(ab.Type, "mixing"), name: ab.Name, createdAt: parseTime(ab.Creationtime)}
@@ -137,7 +137,7 @@ func (p *PBX) adoptBridge(ctx context.Context, ab *ariBridge) bool {
 }
 
 // Bridge returns a bridge of tenant with the calls in it.
-func (p *PBX) Bridge(ctx context.Context, tenant string, id gateway.BridgeID) (*gateway.Bridge, error) {
+func (p *PBX) Bridge(ctx context.Context, tenant string, id callapi.BridgeID) (*callapi.Bridge, error) {
 	b, err := p.bridgeOf(tenant, id)
 	if err != nil {
 		return nil, err
@@ -153,9 +153,9 @@ func (p *PBX) Bridge(ctx context.Context, tenant string, id gateway.BridgeID) (*
 }
 
 // Bridges lists the bridges of tenant, oldest first.
-func (p *PBX) Bridges(ctx context.Context, tenant string) ([]*gateway.Bridge, error) {
+func (p *PBX) Bridges(ctx context.Context, tenant string) ([]*callapi.Bridge, error) {
 	mine := p.bridges.of(p.tenantOr(tenant))
-	out := []*gateway.Bridge{}
+	out := []*callapi.Bridge{}
 	if len(mine) == 0 {
 		return out, nil
 	}
@@ -175,12 +175,12 @@ func (p *PBX) Bridges(ctx context.Context, tenant string) ([]*gateway.Bridge, er
 		}
 		out = append(out, p.snapshotBridge(b, ab))
 	}
-	slices.SortFunc(out, func(a, b *gateway.Bridge) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortFunc(out, func(a, b *callapi.Bridge) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out, nil
 }
 
 // DestroyBridge destroys a bridge of tenant; its calls stay, out of it.
-func (p *PBX) DestroyBridge(ctx context.Context, tenant string, id gateway.BridgeID) error {
+func (p *PBX) DestroyBridge(ctx context.Context, tenant string, id callapi.BridgeID) error {
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return err
 	}
@@ -200,21 +200,21 @@ func (p *PBX) DestroyBridge(ctx context.Context, tenant string, id gateway.Bridg
 // "Channel not found" for a missing channel, 422 when the channel is not in
 // Stasis (add) or not in this bridge (remove), 404 for the bridge, 409 when
 // the bridge is not in Stasis or the channel is being recorded.
-func bridgeCallErr(op string, err error, bridge gateway.BridgeID, id gateway.CallID, add bool) error {
+func bridgeCallErr(op string, err error, bridge callapi.BridgeID, id callapi.CallID, add bool) error {
 	switch ariStatus(err) {
 	case http.StatusBadRequest:
-		return gateway.Wrap(gateway.ENotFound, op, err, "call "+string(id)+" not found")
+		return callapi.Wrap(callapi.CodeNotFound, op, err, "call "+string(id)+" not found")
 	case http.StatusUnprocessableEntity:
 		if add {
-			return gateway.Wrap(gateway.EConflict, op, err, "call "+string(id)+": "+notInStasis)
+			return callapi.Wrap(callapi.CodeConflict, op, err, "call "+string(id)+": "+notInStasis)
 		}
-		return gateway.Wrap(gateway.ENotFound, op, err, "call "+string(id)+" is not in bridge "+string(bridge))
+		return callapi.Wrap(callapi.CodeNotFound, op, err, "call "+string(id)+" is not in bridge "+string(bridge))
 	}
 	return ctlErr(op, err, "bridge "+string(bridge), bridgeNotInStasis)
 }
 
 // AddToBridge adds a call of tenant to a bridge of tenant (call.bridged).
-func (p *PBX) AddToBridge(ctx context.Context, tenant string, id gateway.BridgeID, callID gateway.CallID) error {
+func (p *PBX) AddToBridge(ctx context.Context, tenant string, id callapi.BridgeID, callID callapi.CallID) error {
 	const op = "asterisk.AddToBridge"
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return err
@@ -233,7 +233,7 @@ func (p *PBX) AddToBridge(ctx context.Context, tenant string, id gateway.BridgeI
 
 // RemoveFromBridge takes a call of tenant out of a bridge (call.unbridged);
 // the call stays in the app.
-func (p *PBX) RemoveFromBridge(ctx context.Context, tenant string, id gateway.BridgeID, callID gateway.CallID) error {
+func (p *PBX) RemoveFromBridge(ctx context.Context, tenant string, id callapi.BridgeID, callID callapi.CallID) error {
 	const op = "asterisk.RemoveFromBridge"
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return err
@@ -251,7 +251,7 @@ func (p *PBX) RemoveFromBridge(ctx context.Context, tenant string, id gateway.Br
 
 // PlayOnBridge plays media to everyone in a bridge of tenant; the
 // playback's id is the one the gateway chose (gateway.PlayArgs requires it).
-func (p *PBX) PlayOnBridge(ctx context.Context, tenant string, id gateway.BridgeID, a gateway.PlayArgs) (*gateway.Playback, error) {
+func (p *PBX) PlayOnBridge(ctx context.Context, tenant string, id callapi.BridgeID, a callapi.PlayArgs) (*callapi.Playback, error) {
 	tenant = p.tenantOr(tenant)
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return nil, err
@@ -266,7 +266,7 @@ func (p *PBX) PlayOnBridge(ctx context.Context, tenant string, id gateway.Bridge
 }
 
 // RecordBridge records the mix of a bridge of tenant.
-func (p *PBX) RecordBridge(ctx context.Context, tenant string, id gateway.BridgeID, a gateway.RecordArgs) (*gateway.Recording, error) {
+func (p *PBX) RecordBridge(ctx context.Context, tenant string, id callapi.BridgeID, a callapi.RecordArgs) (*callapi.Recording, error) {
 	tenant = p.tenantOr(tenant)
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return nil, err
@@ -285,10 +285,10 @@ func (p *PBX) RecordBridge(ctx context.Context, tenant string, id gateway.Bridge
 // callgw's control (else conflict). On failure nothing is left half done:
 // the new bridge is destroyed and calls taken out of a bridge for it are
 // put back.
-func (p *PBX) Transfer(ctx context.Context, tenant string, a gateway.TransferArgs) (*gateway.Bridge, error) {
+func (p *PBX) Transfer(ctx context.Context, tenant string, a callapi.TransferArgs) (*callapi.Bridge, error) {
 	const op = "asterisk.Transfer"
 	tenant = p.tenantOr(tenant)
-	ids := []gateway.CallID{a.Transferee, a.Target, a.Transferer}
+	ids := []callapi.CallID{a.Transferee, a.Target, a.Transferer}
 	calls := make([]*call, 3)
 	for i, id := range ids {
 		c, err := p.ctlCall(ctx, tenant, id)
@@ -299,14 +299,14 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a gateway.TransferArg
 	}
 	log := p.log.With(zap.String("bridge_id", string(a.BridgeID)), zap.String("tenant", tenant),
 		zap.String("transferee", string(a.Transferee)), zap.String("target", string(a.Target)), zap.String("transferer", string(a.Transferer)))
-	br, err := p.createBridge(ctx, tenant, a.BridgeID, gateway.BridgeCreateArgs{Type: "mixing", Name: "transfer"})
+	br, err := p.createBridge(ctx, tenant, a.BridgeID, callapi.BridgeCreateArgs{Type: "mixing", Name: "transfer"})
 	if err != nil {
 		return nil, err
 	}
 	// Undo on failure, on a ctx of its own: the caller's may be what ended.
 	type move struct {
-		id   gateway.CallID
-		from gateway.BridgeID
+		id   callapi.CallID
+		from callapi.BridgeID
 	}
 	var moved []move
 	undo := func() {
@@ -367,13 +367,13 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a gateway.TransferArg
 		return nil, mapErr(op, err, "call "+string(a.Transferer), notInStasis)
 	}
 	log.Info("attended transfer done")
-	br.Calls = []gateway.CallID{a.Transferee, a.Target}
+	br.Calls = []callapi.CallID{a.Transferee, a.Target}
 	return br, nil
 }
 
 // culprit returns which of two calls Asterisk refused to bridge: the first
 // whose channel is missing or not in Stasis, else the first.
-func (p *PBX) culprit(ctx context.Context, ids ...gateway.CallID) gateway.CallID {
+func (p *PBX) culprit(ctx context.Context, ids ...callapi.CallID) callapi.CallID {
 	for _, id := range ids {
 		var ch ariChannel
 		if err := p.rest.do(ctx, http.MethodGet, "/channels/"+seg(string(id)), nil, nil, &ch); err != nil || ch.stasisApp() != p.cfg.App {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // ring remembers the last ids added to it, so that a late event or a stale
@@ -40,33 +40,33 @@ func (r *ring[K]) has(id K) bool { _, ok := r.set[id]; return ok }
 // bridgeTable holds the bridges created (or adopted) through callgw and
 // maps the ARI events of bridges. It is safe for concurrent use.
 type bridgeTable struct {
-	node   gateway.NodeID
+	node   callapi.NodeID
 	now    func() time.Time
 	tenant string // of events of bridges not created through callgw: the node's default tenant
 
 	mu      sync.Mutex // guards bridges, dead and every field of every bridge in bridges
-	bridges map[gateway.BridgeID]*bridgeRec
+	bridges map[callapi.BridgeID]*bridgeRec
 	// dead are the last bridges callgw announced destroyed, so a
 	// BridgeDestroyed arriving after callgw's own DELETE is not announced
 	// again (under the node's default tenant).
-	dead *ring[gateway.BridgeID]
+	dead *ring[callapi.BridgeID]
 }
 
-func newBridgeTable(node gateway.NodeID, tenant string) *bridgeTable {
-	return &bridgeTable{node: node, now: time.Now, tenant: tenant, bridges: make(map[gateway.BridgeID]*bridgeRec), dead: newRing[gateway.BridgeID](256)}
+func newBridgeTable(node callapi.NodeID, tenant string) *bridgeTable {
+	return &bridgeTable{node: node, now: time.Now, tenant: tenant, bridges: make(map[callapi.BridgeID]*bridgeRec), dead: newRing[callapi.BridgeID](256)}
 }
 
 // bridgeRec is the worker's memory of a bridge created through callgw:
 // small, forgotten once the bridge is destroyed.
 type bridgeRec struct {
-	id        gateway.BridgeID
+	id        callapi.BridgeID
 	tenant    string
 	typ, name string
 	createdAt time.Time
 	pending   bool // CreateBridge registered it; POST /bridges not answered yet
 }
 
-func (b *bridgeRec) data() gateway.BridgeData { return gateway.BridgeData{Name: b.name, Type: b.typ} }
+func (b *bridgeRec) data() callapi.BridgeData { return callapi.BridgeData{Name: b.name, Type: b.typ} }
 
 // add remembers a bridge; false when the id is in use.
 func (t *bridgeTable) add(b *bridgeRec) bool {
@@ -80,7 +80,7 @@ func (t *bridgeTable) add(b *bridgeRec) bool {
 }
 
 // get returns the bridge id of tenant, or nil.
-func (t *bridgeTable) get(tenant string, id gateway.BridgeID) *bridgeRec {
+func (t *bridgeTable) get(tenant string, id callapi.BridgeID) *bridgeRec {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.bridges[id]
@@ -104,10 +104,10 @@ func (t *bridgeTable) of(tenant string) []*bridgeRec {
 }
 
 // ids returns the ids of the bridges created through callgw.
-func (t *bridgeTable) ids() []gateway.BridgeID {
+func (t *bridgeTable) ids() []callapi.BridgeID {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]gateway.BridgeID, 0, len(t.bridges))
+	out := make([]callapi.BridgeID, 0, len(t.bridges))
 	for id, b := range t.bridges {
 		if !b.pending {
 			out = append(out, id)
@@ -117,7 +117,7 @@ func (t *bridgeTable) ids() []gateway.BridgeID {
 }
 
 // known reports whether id is a bridge callgw remembers or destroyed.
-func (t *bridgeTable) known(id gateway.BridgeID) bool {
+func (t *bridgeTable) known(id callapi.BridgeID) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, ok := t.bridges[id]
@@ -126,36 +126,36 @@ func (t *bridgeTable) known(id gateway.BridgeID) bool {
 
 // forget drops a bridge without publishing anything (its creation
 // failed).
-func (t *bridgeTable) forget(id gateway.BridgeID) {
+func (t *bridgeTable) forget(id callapi.BridgeID) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.bridges, id)
 }
 
 // event builds an event of bridge b (no call, no seq).
-func (t *bridgeTable) event(b *bridgeRec, typ gateway.EventType, at time.Time, raw []byte) *gateway.Event {
+func (t *bridgeTable) event(b *bridgeRec, typ callapi.EventType, at time.Time, raw []byte) *callapi.Event {
 	data, _ := json.Marshal(b.data())
-	return &gateway.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: b.tenant, BridgeID: b.id, Data: data, ARI: raw}
+	return &callapi.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: b.tenant, BridgeID: b.id, Data: data, ARI: raw}
 }
 
 // goneLocked forgets bridge id and returns its bridge.destroyed, or
 // nil when it was already forgotten.
-func (t *bridgeTable) goneLocked(id gateway.BridgeID, at time.Time, raw []byte) *gateway.Event {
+func (t *bridgeTable) goneLocked(id callapi.BridgeID, at time.Time, raw []byte) *callapi.Event {
 	b := t.bridges[id]
 	if b == nil {
 		return nil
 	}
 	delete(t.bridges, id)
 	t.dead.add(id)
-	return t.event(b, gateway.EvBridgeDestroyed, at, raw)
+	return t.event(b, callapi.EvBridgeDestroyed, at, raw)
 }
 
 // handleGone ends a bridge that callgw destroyed or found missing.
-func (t *bridgeTable) handleGone(id gateway.BridgeID) []*gateway.Event {
+func (t *bridgeTable) handleGone(id callapi.BridgeID) []*callapi.Event {
 	at := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return compact([]*gateway.Event{t.goneLocked(id, at, nil)})
+	return compact([]*callapi.Event{t.goneLocked(id, at, nil)})
 }
 
 // copyOf returns a copy of b, read under the table's lock.
@@ -185,30 +185,30 @@ func (t *bridgeTable) settle(b *bridgeRec, typ string, createdAt time.Time) {
 // subscribed to all bridges), and bridge.destroyed is published once, from
 // BridgeDestroyed or from callgw's own DELETE, whichever comes first. Other
 // bridges carry the node's default tenant.
-func (t *bridgeTable) handleEvent(ev *ariEvent, id gateway.BridgeID, at time.Time, raw []byte) []*gateway.Event {
+func (t *bridgeTable) handleEvent(ev *ariEvent, id callapi.BridgeID, at time.Time, raw []byte) []*callapi.Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var typ gateway.EventType
+	var typ callapi.EventType
 	switch ev.Type {
 	case "BridgeCreated":
 		if t.bridges[id] != nil {
 			return nil // announced by CreateBridge
 		}
-		typ = gateway.EvBridgeCreated
+		typ = callapi.EvBridgeCreated
 	case "BridgeDestroyed":
 		if t.bridges[id] != nil {
-			return compact([]*gateway.Event{t.goneLocked(id, at, raw)})
+			return compact([]*callapi.Event{t.goneLocked(id, at, raw)})
 		}
 		if t.dead.has(id) {
 			return nil // announced when callgw destroyed it
 		}
-		typ = gateway.EvBridgeDestroyed
+		typ = callapi.EvBridgeDestroyed
 	default:
 		return nil
 	}
-	e := &gateway.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: t.tenant, BridgeID: id, ARI: raw}
+	e := &callapi.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: t.tenant, BridgeID: id, ARI: raw}
 	if ev.Bridge != nil {
-		e.Data, _ = json.Marshal(gateway.BridgeData{Name: ev.Bridge.Name, Type: ev.Bridge.Type})
+		e.Data, _ = json.Marshal(callapi.BridgeData{Name: ev.Bridge.Name, Type: ev.Bridge.Type})
 	}
-	return []*gateway.Event{e}
+	return []*callapi.Event{e}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Hangup reasons published in gateway.HangupData.Reason.
@@ -26,13 +26,13 @@ const (
 type meta struct {
 	tenant string
 	tags   []string
-	dir    gateway.Direction
+	dir    callapi.Direction
 }
 
 // event builds the next event of c. Caller holds t.mu.
-func (t *callTable) event(c *call, typ gateway.EventType, at time.Time, data any, raw []byte) *gateway.Event {
+func (t *callTable) event(c *call, typ callapi.EventType, at time.Time, data any, raw []byte) *callapi.Event {
 	c.seq++
-	e := &gateway.Event{
+	e := &callapi.Event{
 		ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: c.tenant,
 		CallID: c.id, Seq: c.seq, Tags: c.tags, BridgeID: c.bridge, ARI: raw,
 	}
@@ -44,36 +44,36 @@ func (t *callTable) event(c *call, typ gateway.EventType, at time.Time, data any
 	return e
 }
 
-func (t *callTable) createdLocked(c *call, at time.Time, args []string, adopted bool, raw []byte) *gateway.Event {
+func (t *callTable) createdLocked(c *call, at time.Time, args []string, adopted bool, raw []byte) *callapi.Event {
 	c.created = true
-	d := gateway.CreatedData{Call: *c.snapshot(t.node), Args: args, Adopted: adopted}
-	return t.event(c, gateway.EvCallCreated, at, d, raw)
+	d := callapi.CreatedData{Call: *c.snapshot(t.node), Args: args, Adopted: adopted}
+	return t.event(c, callapi.EvCallCreated, at, d, raw)
 }
 
 // stateLocked moves c to st and returns the events it causes: ringing and
 // answered are published once, never backwards.
-func (t *callTable) stateLocked(c *call, st gateway.CallState, at time.Time, raw []byte) []*gateway.Event {
+func (t *callTable) stateLocked(c *call, st callapi.CallState, at time.Time, raw []byte) []*callapi.Event {
 	switch st {
-	case gateway.StateUp:
+	case callapi.StateUp:
 		if !c.answeredAt.IsZero() {
 			return nil
 		}
 		if c.toStasis && !c.inStasis {
-			c.state = gateway.StateUp
+			c.state = callapi.StateUp
 			return nil // call.answered comes with StasisStart
 		}
-		c.state, c.answeredAt = gateway.StateUp, at
+		c.state, c.answeredAt = callapi.StateUp, at
 		a := at
 		c.signal()
-		return []*gateway.Event{t.event(c, gateway.EvCallAnswered, at, gateway.StateData{State: st, AnsweredAt: &a}, raw)}
-	case gateway.StateRinging:
-		if c.state == gateway.StateRinging || c.state == gateway.StateUp {
+		return []*callapi.Event{t.event(c, callapi.EvCallAnswered, at, callapi.StateData{State: st, AnsweredAt: &a}, raw)}
+	case callapi.StateRinging:
+		if c.state == callapi.StateRinging || c.state == callapi.StateUp {
 			return nil
 		}
 		c.state = st
-		return []*gateway.Event{t.event(c, gateway.EvCallRinging, at, gateway.StateData{State: st}, raw)}
-	case gateway.StateBusy, gateway.StateDialing:
-		if c.state != gateway.StateUp {
+		return []*callapi.Event{t.event(c, callapi.EvCallRinging, at, callapi.StateData{State: st}, raw)}
+	case callapi.StateBusy, callapi.StateDialing:
+		if c.state != callapi.StateUp {
 			c.state = st
 		}
 	}
@@ -83,7 +83,7 @@ func (t *callTable) stateLocked(c *call, st gateway.CallState, at time.Time, raw
 // endLocked publishes c's hangup (exactly once) and forgets c. cause 0 is
 // refined by the Dial outcome (busy.txt: the originated side of a busy Local
 // call is destroyed with cause 0, the outcome is in dialstatus).
-func (t *callTable) endLocked(c *call, cause int, text, reason string, at time.Time, raw []byte) *gateway.Event {
+func (t *callTable) endLocked(c *call, cause int, text, reason string, at time.Time, raw []byte) *callapi.Event {
 	if cause == 0 && c.answeredAt.IsZero() && finalDialStatus(c.dialStatus) {
 		cause, text = dialStatusCause[c.dialStatus], ""
 	}
@@ -102,8 +102,8 @@ func (t *callTable) endLocked(c *call, cause int, text, reason string, at time.T
 		// by it (its answer comes after the events it caused).
 		reason = ReasonAPI
 	}
-	c.hangup = &gateway.Hangup{Cause: cause, CauseText: text, DialStatus: ds}
-	c.state = gateway.StateEnded
+	c.hangup = &callapi.Hangup{Cause: cause, CauseText: text, DialStatus: ds}
+	c.state = callapi.StateEnded
 	delete(t.calls, c.id)
 	t.dead.add(c.id)
 	c.signal()
@@ -115,12 +115,12 @@ func (t *callTable) endLocked(c *call, cause int, text, reason string, at time.T
 	if t.onEnded != nil {
 		t.onEnded(cause, reason)
 	}
-	return t.event(c, gateway.EvCallHangup, at, gateway.HangupData{Hangup: *c.hangup, Reason: reason}, raw)
+	return t.event(c, callapi.EvCallHangup, at, callapi.HangupData{Hangup: *c.hangup, Reason: reason}, raw)
 }
 
 // handleEvent maps one ARI event to CallAPI events. adopt, when not nil,
 // is what the dispatcher learnt about an unknown channel entering Stasis.
-func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gateway.Event {
+func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*callapi.Event {
 	at := parseTime(ev.Timestamp)
 	if at.IsZero() {
 		at = t.now()
@@ -130,20 +130,20 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gatewa
 		if brID == "" {
 			return nil
 		}
-		return t.bridges.handleEvent(ev, gateway.BridgeID(brID), at, raw)
+		return t.bridges.handleEvent(ev, callapi.BridgeID(brID), at, raw)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	id := gateway.CallID(chID)
+	id := callapi.CallID(chID)
 	c := t.calls[id]
 	if c == nil {
 		if ev.Type == "StasisStart" && adopt != nil && ev.Channel != nil && !t.dead.has(id) {
 			c = t.adoptLocked(ev.Channel, *adopt, at)
-			return []*gateway.Event{t.createdLocked(c, at, ev.Args, false, raw)}
+			return []*callapi.Event{t.createdLocked(c, at, ev.Args, false, raw)}
 		}
 		return nil
 	}
-	var out []*gateway.Event
+	var out []*callapi.Event
 	if !c.created {
 		// The first sign of an originated channel announces it (the Dial
 		// event, in every recording): busy and ringing calls never reach
@@ -166,7 +166,7 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gatewa
 		out = append(out, t.stateLocked(c, stateOf(ev.Channel.State), at, raw)...)
 	case "Dial":
 		if ev.DialStatus == "RINGING" {
-			out = append(out, t.stateLocked(c, gateway.StateRinging, at, raw)...)
+			out = append(out, t.stateLocked(c, callapi.StateRinging, at, raw)...)
 		}
 		if finalDialStatus(ev.DialStatus) {
 			c.dialStatus = ev.DialStatus
@@ -195,42 +195,42 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gatewa
 	case "ChannelDestroyed":
 		out = append(out, t.endLocked(c, ev.Cause, ev.CauseText, ReasonRemote, at, raw))
 	case "ChannelDtmfReceived":
-		out = append(out, t.event(c, gateway.EvCallDTMF, at, gateway.DTMFData{Digit: ev.Digit, DurationMS: ev.DurationMS}, raw))
+		out = append(out, t.event(c, callapi.EvCallDTMF, at, callapi.DTMFData{Digit: ev.Digit, DurationMS: ev.DurationMS}, raw))
 	case "ChannelHold":
-		out = append(out, t.holdLocked(c, true, gateway.HoldByRemote, at, raw))
+		out = append(out, t.holdLocked(c, true, callapi.HoldByRemote, at, raw))
 	case "ChannelUnhold":
-		out = append(out, t.holdLocked(c, false, gateway.HoldByRemote, at, raw))
+		out = append(out, t.holdLocked(c, false, callapi.HoldByRemote, at, raw))
 	case "PlaybackStarted", "PlaybackFinished":
 		if ev.Playback == nil {
 			break
 		}
-		typ := gateway.EvCallPlaybackStarted
+		typ := callapi.EvCallPlaybackStarted
 		if ev.Type == "PlaybackFinished" {
-			typ = gateway.EvCallPlaybackFinished
+			typ = callapi.EvCallPlaybackFinished
 		}
-		out = append(out, t.event(c, typ, at, gateway.PlaybackData{PlaybackID: ev.Playback.ID, Media: userMedia(c.tenant, ev.Playback.MediaURI), State: ev.Playback.State}, raw))
+		out = append(out, t.event(c, typ, at, callapi.PlaybackData{PlaybackID: ev.Playback.ID, Media: userMedia(c.tenant, ev.Playback.MediaURI), State: ev.Playback.State}, raw))
 	case "RecordingStarted", "RecordingFinished", "RecordingFailed":
 		if ev.Recording == nil {
 			break
 		}
-		typ := map[string]gateway.EventType{
-			"RecordingStarted":  gateway.EvCallRecordingStarted,
-			"RecordingFinished": gateway.EvCallRecordingFinished,
-			"RecordingFailed":   gateway.EvCallRecordingFailed,
+		typ := map[string]callapi.EventType{
+			"RecordingStarted":  callapi.EvCallRecordingStarted,
+			"RecordingFinished": callapi.EvCallRecordingFinished,
+			"RecordingFailed":   callapi.EvCallRecordingFailed,
 		}[ev.Type]
 		r := ev.Recording
 		name := userRecordingName(c.tenant, r.Name)
-		out = append(out, t.event(c, typ, at, gateway.RecordingData{Name: name, Format: r.Format, State: r.State, Duration: r.Duration, Cause: r.Cause}, raw))
+		out = append(out, t.event(c, typ, at, callapi.RecordingData{Name: name, Format: r.Format, State: r.State, Duration: r.Duration, Cause: r.Cause}, raw))
 	case "ChannelEnteredBridge", "ChannelLeftBridge":
 		if ev.Bridge == nil {
 			break
 		}
-		b := gateway.BridgeID(ev.Bridge.ID)
+		b := callapi.BridgeID(ev.Bridge.ID)
 		if ev.Type == "ChannelEnteredBridge" {
 			c.bridge = b
-			out = append(out, t.event(c, gateway.EvCallBridged, at, gateway.BridgedData{BridgeID: b}, raw))
+			out = append(out, t.event(c, callapi.EvCallBridged, at, callapi.BridgedData{BridgeID: b}, raw))
 		} else {
-			out = append(out, t.event(c, gateway.EvCallUnbridged, at, gateway.BridgedData{BridgeID: b}, raw))
+			out = append(out, t.event(c, callapi.EvCallUnbridged, at, callapi.BridgedData{BridgeID: b}, raw))
 			c.bridge = ""
 		}
 	}
@@ -240,20 +240,20 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gatewa
 // holdLocked moves c on or off hold and returns call.hold / call.unhold on
 // a change (nil otherwise): an API hold and the party's own hold are one
 // state, so neither is announced twice.
-func (t *callTable) holdLocked(c *call, on bool, source string, at time.Time, raw []byte) *gateway.Event {
+func (t *callTable) holdLocked(c *call, on bool, source string, at time.Time, raw []byte) *callapi.Event {
 	if c.held == on {
 		return nil
 	}
 	c.held = on
-	typ := gateway.EvCallHold
+	typ := callapi.EvCallHold
 	if !on {
-		typ = gateway.EvCallUnhold
+		typ = callapi.EvCallUnhold
 	}
-	return t.event(c, typ, at, gateway.HoldData{Source: source}, raw)
+	return t.event(c, typ, at, callapi.HoldData{Source: source}, raw)
 }
 
 // handleHold applies a successful hold/unhold command to call id.
-func (t *callTable) handleHold(id gateway.CallID, on bool) []*gateway.Event {
+func (t *callTable) handleHold(id callapi.CallID, on bool) []*callapi.Event {
 	at := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -261,28 +261,28 @@ func (t *callTable) handleHold(id gateway.CallID, on bool) []*gateway.Event {
 	if c == nil || !c.created {
 		return nil
 	}
-	return compact([]*gateway.Event{t.holdLocked(c, on, gateway.HoldByAPI, at, nil)})
+	return compact([]*callapi.Event{t.holdLocked(c, on, callapi.HoldByAPI, at, nil)})
 }
 
 func (t *callTable) adoptLocked(ch *ariChannel, m meta, at time.Time) *call {
 	c := &call{
-		id: gateway.CallID(ch.ID), tenant: m.tenant, tags: m.tags, dir: m.dir,
+		id: callapi.CallID(ch.ID), tenant: m.tenant, tags: m.tags, dir: m.dir,
 		channel: ch.Name, state: stateOf(ch.State), createdAt: parseTime(ch.Creationtime),
 	}
 	if c.createdAt.IsZero() {
 		c.createdAt = at
 	}
 	if c.dir == "" {
-		c.dir = gateway.Inbound
+		c.dir = callapi.Inbound
 	}
-	if c.dir == gateway.Inbound {
+	if c.dir == callapi.Inbound {
 		c.from = ch.Caller.Number
 		if c.from == "" {
 			c.from = ch.Caller.Name
 		}
 		c.to = ch.Dialplan.Exten
 	}
-	if c.state == gateway.StateUp {
+	if c.state == callapi.StateUp {
 		c.answeredAt = at
 	}
 	t.calls[c.id] = c
@@ -293,9 +293,9 @@ func (t *callTable) adoptLocked(ch *ariChannel, m meta, at time.Time) *call {
 // (re)connect: an unknown channel in the app is adopted (m not nil), a
 // known one is announced if it was not yet and moved forward to the
 // channel's state. Events are published only for what changed.
-func (t *callTable) handleSeen(ch *ariChannel, m *meta) []*gateway.Event {
+func (t *callTable) handleSeen(ch *ariChannel, m *meta) []*callapi.Event {
 	at := t.now()
-	id := gateway.CallID(ch.ID)
+	id := callapi.CallID(ch.ID)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.calls[id]
@@ -309,9 +309,9 @@ func (t *callTable) handleSeen(ch *ariChannel, m *meta) []*gateway.Event {
 		// increasing across worker restarts (a call never has a million
 		// events per second) and below 2^53, exact in JavaScript.
 		c.seq = uint64(at.UnixMicro())
-		return []*gateway.Event{t.createdLocked(c, at, ch.stasisArgs(), true, nil)}
+		return []*callapi.Event{t.createdLocked(c, at, ch.stasisArgs(), true, nil)}
 	}
-	var out []*gateway.Event
+	var out []*callapi.Event
 	if c.channel == "" {
 		c.channel = ch.Name
 	}
@@ -323,7 +323,7 @@ func (t *callTable) handleSeen(ch *ariChannel, m *meta) []*gateway.Event {
 }
 
 // handleGone ends a call whose channel no longer exists (404 on re-read).
-func (t *callTable) handleGone(id gateway.CallID) []*gateway.Event {
+func (t *callTable) handleGone(id callapi.CallID) []*callapi.Event {
 	at := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -335,9 +335,9 @@ func (t *callTable) handleGone(id gateway.CallID) []*gateway.Event {
 	if c.ourReason != "" {
 		cause = reasonCause[c.ourReason]
 	}
-	return compact([]*gateway.Event{t.endLocked(c, cause, "", ReasonLost, at, nil)})
+	return compact([]*callapi.Event{t.endLocked(c, cause, "", ReasonLost, at, nil)})
 }
 
-func compact(evs []*gateway.Event) []*gateway.Event {
-	return slices.DeleteFunc(evs, func(e *gateway.Event) bool { return e == nil })
+func compact(evs []*callapi.Event) []*callapi.Event {
+	return slices.DeleteFunc(evs, func(e *callapi.Event) bool { return e == nil })
 }

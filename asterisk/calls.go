@@ -5,21 +5,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // call is the worker's memory of one live call: small, forgotten on hangup.
 type call struct {
-	id         gateway.CallID
+	id         callapi.CallID
 	tenant     string
 	tags       []string
-	dir        gateway.Direction
+	dir        callapi.Direction
 	from, to   string
 	channel    string
-	state      gateway.CallState
+	state      callapi.CallState
 	createdAt  time.Time
 	answeredAt time.Time
-	bridge     gateway.BridgeID
+	bridge     callapi.BridgeID
 	vars       map[string]string
 	seq        uint64
 	held       bool // on hold (call.hold published, call.unhold not yet)
@@ -31,7 +31,7 @@ type call struct {
 	dialStatus string // last final dialstatus of a Dial event for it
 	ourReason  string // ARI reason of our own DELETE, "" if none
 	why        string // ReasonAPI / ReasonTimeout when we hung it up
-	hangup     *gateway.Hangup
+	hangup     *callapi.Hangup
 	done       chan struct{} // closed when answered or ended (only for wait=answered)
 	// toStasis: an originate into the app. Asterisk reports the answer
 	// (ChannelStateChange Up, Dial ANSWER) before StasisStart, and until
@@ -56,8 +56,8 @@ func (c *call) signal() {
 }
 
 // snapshot copies c as the CallAPI shows it. Caller holds callTable.mu.
-func (c *call) snapshot(node gateway.NodeID) *gateway.Call {
-	out := &gateway.Call{
+func (c *call) snapshot(node callapi.NodeID) *callapi.Call {
+	out := &callapi.Call{
 		ID: c.id, Node: node, Tenant: c.tenant, State: c.state, Direction: c.dir,
 		From: c.from, To: c.to, Channel: c.channel, CreatedAt: c.createdAt,
 		Tags: c.tags, Variables: c.vars, BridgeID: c.bridge,
@@ -69,7 +69,7 @@ func (c *call) snapshot(node gateway.NodeID) *gateway.Call {
 	if c.hangup != nil {
 		h := *c.hangup
 		out.Hangup = &h
-		out.State = gateway.StateEnded
+		out.State = callapi.StateEnded
 	}
 	return out
 }
@@ -83,24 +83,24 @@ func (c *call) snapshot(node gateway.NodeID) *gateway.Call {
 type callTable struct {
 	// onEnded, when set, is told of each announced call's end (metrics).
 	onEnded func(cause int, reason string)
-	node    gateway.NodeID
+	node    callapi.NodeID
 	now     func() time.Time
 
 	// bridges maps the events of bridges (no channel); it has its own lock.
 	bridges *bridgeTable
 
 	mu    sync.Mutex // guards calls, dead and every field of every call in calls
-	calls map[gateway.CallID]*call
-	dead  *ring[gateway.CallID] // the last calls ended
+	calls map[callapi.CallID]*call
+	dead  *ring[callapi.CallID] // the last calls ended
 }
 
 // newCallTable returns an empty call table of node; tenant is the one of
 // the events of bridges not created through callgw (the node's default).
-func newCallTable(node gateway.NodeID, tenant string) *callTable {
+func newCallTable(node callapi.NodeID, tenant string) *callTable {
 	return &callTable{
 		node: node, now: time.Now,
 		bridges: newBridgeTable(node, tenant),
-		calls:   make(map[gateway.CallID]*call), dead: newRing[gateway.CallID](4096),
+		calls:   make(map[callapi.CallID]*call), dead: newRing[callapi.CallID](4096),
 	}
 }
 
@@ -117,14 +117,14 @@ func (t *callTable) register(c *call) bool {
 }
 
 // forget drops a call without publishing anything (its originate failed).
-func (t *callTable) forget(id gateway.CallID) {
+func (t *callTable) forget(id callapi.CallID) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.calls, id)
 }
 
 // get returns the call id of tenant, or nil.
-func (t *callTable) get(tenant string, id gateway.CallID) *call {
+func (t *callTable) get(tenant string, id callapi.CallID) *call {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.calls[id]
@@ -135,7 +135,7 @@ func (t *callTable) get(tenant string, id gateway.CallID) *call {
 }
 
 // isAbandoned reports whether id is a call whose originate failed.
-func (t *callTable) isAbandoned(id gateway.CallID) bool {
+func (t *callTable) isAbandoned(id callapi.CallID) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.calls[id]
@@ -220,13 +220,13 @@ func (t *callTable) tagsOf(c *call) []string {
 }
 
 // bridgeOf returns the bridge c is in, "" if none.
-func (t *callTable) bridgeOf(c *call) gateway.BridgeID {
+func (t *callTable) bridgeOf(c *call) callapi.BridgeID {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return c.bridge
 }
 
-func (t *callTable) known(id gateway.CallID) bool {
+func (t *callTable) known(id callapi.CallID) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, ok := t.calls[id]
@@ -247,10 +247,10 @@ func (t *callTable) count() int {
 
 // ids returns the ids of the calls whose channel exists for sure (not
 // pending an originate answer).
-func (t *callTable) settled() []gateway.CallID {
+func (t *callTable) settled() []callapi.CallID {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]gateway.CallID, 0, len(t.calls))
+	out := make([]callapi.CallID, 0, len(t.calls))
 	for id, c := range t.calls {
 		if !c.pending {
 			out = append(out, id)
@@ -259,21 +259,21 @@ func (t *callTable) settled() []gateway.CallID {
 	return out
 }
 
-func (t *callTable) snapshot(c *call) *gateway.Call {
+func (t *callTable) snapshot(c *call) *callapi.Call {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return c.snapshot(t.node)
 }
 
-func (t *callTable) list(tenant string) []*gateway.Call {
+func (t *callTable) list(tenant string) []*callapi.Call {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]*gateway.Call, 0, len(t.calls))
+	out := make([]*callapi.Call, 0, len(t.calls))
 	for _, c := range t.calls {
 		if c.tenant == tenant && !c.pending && !c.abandoned {
 			out = append(out, c.snapshot(t.node))
 		}
 	}
-	slices.SortFunc(out, func(a, b *gateway.Call) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortFunc(out, func(a, b *callapi.Call) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return out
 }

@@ -3,7 +3,7 @@ package asterisk
 import (
 	"strings"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // causeText is Asterisk's ast_cause2str (main/causes.c) for Q.850 causes.
@@ -120,16 +120,16 @@ var reasonCause = map[string]int{
 }
 
 // stateOf maps an ARI channel state to a call state.
-func stateOf(ariState string) gateway.CallState {
+func stateOf(ariState string) callapi.CallState {
 	switch strings.ToLower(ariState) {
 	case "up":
-		return gateway.StateUp
+		return callapi.StateUp
 	case "ring", "ringing":
-		return gateway.StateRinging
+		return callapi.StateRinging
 	case "busy":
-		return gateway.StateBusy
+		return callapi.StateBusy
 	case "dialing", "pre-ring", "dialing offhook", "offhook":
-		return gateway.StateDialing
+		return callapi.StateDialing
 	}
-	return gateway.StateDown
+	return callapi.StateDown
 }

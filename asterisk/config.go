@@ -6,7 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Channel variables callgw reads and sets.
@@ -18,7 +18,7 @@ const (
 
 // Config configures a PBX. Node, URL, User, Password and App are required.
 type Config struct {
-	Node     gateway.NodeID
+	Node     callapi.NodeID
 	URL      string // http://host:8088/ari
 	User     string
 	Password string
@@ -61,24 +61,24 @@ type Observer interface {
 
 func (c *Config) validate() error {
 	switch {
-	case !gateway.ValidNodeID(string(c.Node)):
-		return gateway.Invalid("node", "%q is not a valid node id", c.Node)
+	case !callapi.ValidNodeID(string(c.Node)):
+		return callapi.Invalid("node", "%q is not a valid node id", c.Node)
 	case c.URL == "":
-		return gateway.Invalid("url", "ARI URL required (http://host:8088/ari)")
+		return callapi.Invalid("url", "ARI URL required (http://host:8088/ari)")
 	case c.App == "":
-		return gateway.Invalid("app", "Stasis application name required")
+		return callapi.Invalid("app", "Stasis application name required")
 	case c.User == "":
-		return gateway.Invalid("user", "ARI user required")
+		return callapi.Invalid("user", "ARI user required")
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return gateway.Invalid("url", "%q is not an http(s) URL", c.URL)
+		return callapi.Invalid("url", "%q is not an http(s) URL", c.URL)
 	}
 	if c.Tenant == "" {
-		c.Tenant = gateway.DefaultTenant
+		c.Tenant = callapi.DefaultTenant
 	}
-	if !gateway.ValidTenant(c.Tenant) {
-		return gateway.Invalid("tenant", "%q is not a valid tenant", c.Tenant)
+	if !callapi.ValidTenant(c.Tenant) {
+		return callapi.Invalid("tenant", "%q is not a valid tenant", c.Tenant)
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {

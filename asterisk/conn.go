@@ -13,7 +13,8 @@ import (
 	"github.com/coder/websocket"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
 )
 
 // The events WebSocket is ours too, not the native client's: its
@@ -57,10 +58,10 @@ func (p *PBX) Run(ctx context.Context) error {
 		if connected {
 			attempt = 0
 		}
-		d := gateway.Backoff(attempt, p.cfg.ReconnectMin, p.cfg.ReconnectMax)
+		d := retry.Backoff(attempt, p.cfg.ReconnectMin, p.cfg.ReconnectMax)
 		attempt++
 		p.log.Warn("ARI events websocket down", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("retry_in", d))
-		if !gateway.Sleep(ctx, d) {
+		if !retry.Sleep(ctx, d) {
 			return nil
 		}
 	}
@@ -140,7 +141,7 @@ func (p *PBX) awaitRegistered(ctx context.Context) {
 			p.log.Warn("checking the app registration failed", zap.Error(err))
 			return
 		}
-		if !gateway.Sleep(ctx, gateway.Backoff(attempt, 2*time.Millisecond, 100*time.Millisecond)) {
+		if !retry.Sleep(ctx, retry.Backoff(attempt, 2*time.Millisecond, 100*time.Millisecond)) {
 			p.log.Warn("app not listed by Asterisk after connect", zap.Error(ctx.Err()))
 			return
 		}
@@ -232,7 +233,7 @@ func (p *PBX) reconcile(ctx context.Context) {
 		if err = p.rest.do(ctx, http.MethodGet, "/channels", nil, nil, &chans); err == nil {
 			break
 		}
-		if !gateway.Sleep(ctx, gateway.Backoff(attempt, 200*time.Millisecond, time.Second)) {
+		if !retry.Sleep(ctx, retry.Backoff(attempt, 200*time.Millisecond, time.Second)) {
 			return
 		}
 	}
@@ -260,7 +261,7 @@ func (p *PBX) reconcile(ctx context.Context) {
 		p.enqueue(ctx, item{kind: kindGone, id: string(id)})
 	}
 	for _, ch := range byID {
-		if ch.stasisApp() != p.cfg.App || p.calls.known(gateway.CallID(ch.ID)) {
+		if ch.stasisApp() != p.cfg.App || p.calls.known(callapi.CallID(ch.ID)) {
 			continue
 		}
 		adopted++
@@ -294,7 +295,7 @@ func (p *PBX) reconcileBridges(ctx context.Context) {
 	}
 	adopted := 0
 	for i := range all {
-		if !p.bridges.known(gateway.BridgeID(all[i].ID)) && p.adoptBridge(ctx, &all[i]) {
+		if !p.bridges.known(callapi.BridgeID(all[i].ID)) && p.adoptBridge(ctx, &all[i]) {
 			adopted++
 		}
 	}

@@ -10,7 +10,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
 )
 
 // The call operations of the CallAPI beyond the lifecycle (gateway.CallControl).
@@ -18,17 +19,17 @@ import (
 // not_found, without asking Asterisk) and is one ARI request on a channel
 // in the Stasis app; ARI's 409/412 become EConflict (ctlErr).
 
-var _ gateway.CallControl = (*PBX)(nil)
+var _ callapi.CallControl = (*PBX)(nil)
 
 // ctlCall returns the live call id of tenant, or ENotFound (findCall).
-func (p *PBX) ctlCall(ctx context.Context, tenant string, id gateway.CallID) (*call, error) {
+func (p *PBX) ctlCall(ctx context.Context, tenant string, id callapi.CallID) (*call, error) {
 	return p.findCall(ctx, "asterisk.control", tenant, id)
 }
 
 // chanOp runs one ARI request on the channel of a call of tenant: method on
 // /channels/{id}<sub>. A 404 (the channel vanished) makes the call's event
 // worker check whether it ended.
-func (p *PBX) chanOp(ctx context.Context, op, tenant string, id gateway.CallID, method, sub string, q url.Values, body, out any) error {
+func (p *PBX) chanOp(ctx context.Context, op, tenant string, id callapi.CallID, method, sub string, q url.Values, body, out any) error {
 	if _, err := p.ctlCall(ctx, tenant, id); err != nil {
 		return err
 	}
@@ -54,12 +55,12 @@ func onOff(on bool) string {
 }
 
 // Answer answers a call that is ringing in the app.
-func (p *PBX) Answer(ctx context.Context, tenant string, id gateway.CallID) error {
+func (p *PBX) Answer(ctx context.Context, tenant string, id callapi.CallID) error {
 	return p.chanOp(ctx, "asterisk.Answer", tenant, id, http.MethodPost, "/answer", nil, nil, nil)
 }
 
 // Ring indicates ringing to the caller (on) or stops it.
-func (p *PBX) Ring(ctx context.Context, tenant string, id gateway.CallID, on bool) error {
+func (p *PBX) Ring(ctx context.Context, tenant string, id callapi.CallID, on bool) error {
 	return p.chanOp(ctx, "asterisk.Ring", tenant, id, onOff(on), "/ring", nil, nil, nil)
 }
 
@@ -68,7 +69,7 @@ func (p *PBX) Ring(ctx context.Context, tenant string, id gateway.CallID, on boo
 // hold locally), so callgw announces the change itself: call.hold /
 // call.unhold with source "api", through the call's event worker, in order
 // with its other events.
-func (p *PBX) Hold(ctx context.Context, tenant string, id gateway.CallID, on bool) error {
+func (p *PBX) Hold(ctx context.Context, tenant string, id callapi.CallID, on bool) error {
 	if err := p.chanOp(ctx, "asterisk.Hold", tenant, id, onOff(on), "/hold", nil, nil, nil); err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (p *PBX) Hold(ctx context.Context, tenant string, id gateway.CallID, on boo
 
 // Mute mutes (on) or unmutes the audio of a call in direction in, out or both.
 // An empty direction is left to ARI, whose default is both.
-func (p *PBX) Mute(ctx context.Context, tenant string, id gateway.CallID, direction string, on bool) error {
+func (p *PBX) Mute(ctx context.Context, tenant string, id callapi.CallID, direction string, on bool) error {
 	q := url.Values{}
 	if direction != "" {
 		q.Set("direction", direction)
@@ -96,7 +97,7 @@ const (
 )
 
 // SendDTMF sends digits to a call.
-func (p *PBX) SendDTMF(ctx context.Context, tenant string, id gateway.CallID, a gateway.DTMFArgs) error {
+func (p *PBX) SendDTMF(ctx context.Context, tenant string, id callapi.CallID, a callapi.DTMFArgs) error {
 	if a.BetweenMS == 0 {
 		a.BetweenMS = dtmfBetweenMS
 	}
@@ -117,7 +118,7 @@ type playBody struct {
 
 // Play plays one or several media on a call; the playback's id is the one
 // the gateway chose (gateway.PlayArgs requires it).
-func (p *PBX) Play(ctx context.Context, tenant string, id gateway.CallID, a gateway.PlayArgs) (*gateway.Playback, error) {
+func (p *PBX) Play(ctx context.Context, tenant string, id callapi.CallID, a callapi.PlayArgs) (*callapi.Playback, error) {
 	tenant = p.tenantOr(tenant)
 	var pb ariPlayback
 	body := playBody{Media: ariMediaList(tenant, a.Media), Lang: a.Lang}
@@ -128,7 +129,7 @@ func (p *PBX) Play(ctx context.Context, tenant string, id gateway.CallID, a gate
 }
 
 // Record records a call into the stored recording a.Name of tenant.
-func (p *PBX) Record(ctx context.Context, tenant string, id gateway.CallID, a gateway.RecordArgs) (*gateway.Recording, error) {
+func (p *PBX) Record(ctx context.Context, tenant string, id callapi.CallID, a callapi.RecordArgs) (*callapi.Recording, error) {
 	tenant = p.tenantOr(tenant)
 	var rec ariRecording
 	if err := p.chanOp(ctx, "asterisk.Record", tenant, id, http.MethodPost, "/record", recordQuery(tenant, a), nil, &rec); err != nil {
@@ -140,7 +141,7 @@ func (p *PBX) Record(ctx context.Context, tenant string, id gateway.CallID, a ga
 // unprefixed rewrites Asterisk's name of a recording ("<tenant>.<name>")
 // in the caller-safe message of err to the CallAPI's name.
 func unprefixed(err error, tenant, name string) error {
-	var e *gateway.Error
+	var e *callapi.Error
 	if asGatewayError(err, &e) {
 		e.Msg = strings.ReplaceAll(e.Msg, ariRecordingName(tenant, name), name)
 	}
@@ -150,7 +151,7 @@ func unprefixed(err error, tenant, name string) error {
 // recordQuery is the query of POST /channels|bridges/{id}/record, with every
 // option spelled out (Asterisk's defaults: format is required, ifExists
 // fail, terminateOn none).
-func recordQuery(tenant string, a gateway.RecordArgs) url.Values {
+func recordQuery(tenant string, a callapi.RecordArgs) url.Values {
 	q := url.Values{
 		"name":        {ariRecordingName(tenant, a.Name)},
 		"format":      {or(a.Format, "wav")},
@@ -178,14 +179,14 @@ func or(s, def string) string {
 // call's channel). Asterisk answers a redirect of a Local channel with 204
 // and does nothing ("Unsupported transfer requested", recordings README).
 // A PJSIP endpoint comes checked to be a SIP URI (gateway.RedirectArgs).
-func (p *PBX) Redirect(ctx context.Context, tenant string, id gateway.CallID, endpoint string) error {
+func (p *PBX) Redirect(ctx context.Context, tenant string, id callapi.CallID, endpoint string) error {
 	return p.chanOp(ctx, "asterisk.Redirect", tenant, id, http.MethodPost, "/redirect", url.Values{"endpoint": {endpoint}}, nil, nil)
 }
 
 // Continue hands a call back to the dialplan (at the given place, or where
 // it was). It leaves the Stasis app, and callgw's control: call.hangup with
 // reason left_stasis follows.
-func (p *PBX) Continue(ctx context.Context, tenant string, id gateway.CallID, a gateway.ContinueArgs) error {
+func (p *PBX) Continue(ctx context.Context, tenant string, id callapi.CallID, a callapi.ContinueArgs) error {
 	q := url.Values{}
 	for k, v := range map[string]string{"context": a.Context, "extension": a.Extension, "label": a.Label} {
 		if v != "" {
@@ -202,7 +203,7 @@ func (p *PBX) Continue(ctx context.Context, tenant string, id gateway.CallID, a 
 // speaks into (whisper) call id. The snoop channel enters the Stasis app
 // and is a call of the same tenant, with the snooped call's tags, and its
 // own events (call.created, call.answered, …, call.hangup).
-func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gateway.SnoopArgs) (*gateway.Call, error) {
+func (p *PBX) Snoop(ctx context.Context, tenant string, id callapi.CallID, a callapi.SnoopArgs) (*callapi.Call, error) {
 	const op = "asterisk.Snoop"
 	tenant = p.tenantOr(tenant)
 	target, err := p.ctlCall(ctx, tenant, id)
@@ -213,11 +214,11 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 	sid := a.SnoopID
 	log := p.log.With(zap.String("call_id", string(sid)), zap.String("snooped", string(id)), zap.String("tenant", tenant))
 	c := &call{
-		id: sid, tenant: tenant, tags: tags, dir: gateway.Outbound, to: "Snoop/" + string(id),
-		state: gateway.StateDown, createdAt: time.Now(), pending: true,
+		id: sid, tenant: tenant, tags: tags, dir: callapi.Outbound, to: "Snoop/" + string(id),
+		state: callapi.StateDown, createdAt: time.Now(), pending: true,
 	}
 	if !p.calls.register(c) {
-		return nil, gateway.Errorf(gateway.EConflict, "call %s already exists", sid)
+		return nil, callapi.Errorf(callapi.CodeConflict, "call %s already exists", sid)
 	}
 	q := url.Values{"spy": {or(a.Spy, "both")}, "whisper": {or(a.Whisper, "none")}, "app": {p.cfg.App}, "snoopId": {string(sid)}}
 	var ch ariChannel
@@ -242,7 +243,7 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 	p.calls.settle(c, ch.Name)
 	// Best effort: what a restarted worker needs to adopt the snoop channel
 	// with its tenant and tags (as on originated channels).
-	vars := [][2]string{{VarTenant, tenant}, {VarDirection, string(gateway.Outbound)}}
+	vars := [][2]string{{VarTenant, tenant}, {VarDirection, string(callapi.Outbound)}}
 	if len(tags) > 0 {
 		vars = append(vars, [2]string{VarTags, strings.Join(tags, ",")})
 	}
@@ -251,7 +252,7 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 	for _, kv := range vars {
 		q := url.Values{"variable": {kv[0]}, "value": {kv[1]}}
 		err := p.rest.do(ctx, http.MethodPost, "/channels/"+seg(string(sid))+"/variable", q, nil, nil)
-		for try := 1; ariStatus(err) == http.StatusConflict && try < 10 && gateway.Sleep(ctx, 20*time.Millisecond); try++ {
+		for try := 1; ariStatus(err) == http.StatusConflict && try < 10 && retry.Sleep(ctx, 20*time.Millisecond); try++ {
 			err = p.rest.do(ctx, http.MethodPost, "/channels/"+seg(string(sid))+"/variable", q, nil, nil)
 		}
 		if err != nil {
@@ -264,16 +265,16 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id gateway.CallID, a gat
 }
 
 // Variable reads a channel variable (or dialplan function) of a call.
-func (p *PBX) Variable(ctx context.Context, tenant string, id gateway.CallID, name string) (string, error) {
+func (p *PBX) Variable(ctx context.Context, tenant string, id callapi.CallID, name string) (string, error) {
 	var out struct {
 		Value string `json:"value"`
 	}
 	err := p.chanOp(ctx, "asterisk.Variable", tenant, id, http.MethodGet, "/variable", url.Values{"variable": {name}}, nil, &out)
 	var e *ariError
-	if gateway.ErrorCode(err) == gateway.ENotFound && asARIError(err, &e) && strings.Contains(strings.ToLower(e.Message), "variable") {
+	if callapi.ErrorCode(err) == callapi.CodeNotFound && asARIError(err, &e) && strings.Contains(strings.ToLower(e.Message), "variable") {
 		// "Provided variable was not found": the call is there, the
 		// variable is not set.
-		return "", gateway.Wrap(gateway.ENotFound, "asterisk.Variable", err, "variable "+name+" is not set on call "+string(id))
+		return "", callapi.Wrap(callapi.CodeNotFound, "asterisk.Variable", err, "variable "+name+" is not set on call "+string(id))
 	}
 	return out.Value, err
 }
@@ -281,13 +282,13 @@ func (p *PBX) Variable(ctx context.Context, tenant string, id gateway.CallID, na
 // SetVariable sets a channel variable of a call. The name and value come
 // checked by the executor (gateway.Spec.Validate): callgw's own variables
 // (CALLGW_*, which carry the call's tenant) never reach here.
-func (p *PBX) SetVariable(ctx context.Context, tenant string, id gateway.CallID, name, value string) error {
+func (p *PBX) SetVariable(ctx context.Context, tenant string, id callapi.CallID, name, value string) error {
 	q := url.Values{"variable": {name}, "value": {value}}
 	return p.chanOp(ctx, "asterisk.SetVariable", tenant, id, http.MethodPost, "/variable", q, nil, nil)
 }
 
 // MOH starts music on hold (class "" = the channel's default) or stops it.
-func (p *PBX) MOH(ctx context.Context, tenant string, id gateway.CallID, on bool, class string) error {
+func (p *PBX) MOH(ctx context.Context, tenant string, id callapi.CallID, on bool, class string) error {
 	var q url.Values
 	if on && class != "" {
 		q = url.Values{"mohClass": {class}}

@@ -11,7 +11,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
 )
 
 // Event flow: the WebSocket reader decodes each ARI message and hands it to
@@ -149,7 +150,7 @@ func (p *PBX) runShards(ctx context.Context, wg *sync.WaitGroup) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			publish := func(e *gateway.Event) { p.publish(ctx, e) }
+			publish := func(e *callapi.Event) { p.publish(ctx, e) }
 			if async != nil {
 				w := p.newWindow(ctx, async)
 				defer w.close() // after the loop: waits for the confirms still due
@@ -176,38 +177,38 @@ func (p *PBX) runShards(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // process maps one item to the CallAPI events to publish, in order.
-func (p *PBX) process(ctx context.Context, it item) []*gateway.Event {
-	var evs []*gateway.Event
+func (p *PBX) process(ctx context.Context, it item) []*callapi.Event {
+	var evs []*callapi.Event
 	switch it.kind {
 	case kindEvent:
 		var m *meta
-		if it.ev.Type == "StasisStart" && it.ev.Channel != nil && !p.calls.known(gateway.CallID(it.ev.Channel.ID)) {
+		if it.ev.Type == "StasisStart" && it.ev.Channel != nil && !p.calls.known(callapi.CallID(it.ev.Channel.ID)) {
 			m = p.lookupMeta(ctx, it.ev.Channel)
 		}
 		evs = p.calls.handleEvent(it.ev, it.raw, m)
 	case kindSeen:
 		var m *meta
-		if !p.calls.known(gateway.CallID(it.ch.ID)) && it.ch.stasisApp() == p.cfg.App {
+		if !p.calls.known(callapi.CallID(it.ch.ID)) && it.ch.stasisApp() == p.cfg.App {
 			m = p.lookupMeta(ctx, it.ch)
 		}
 		evs = p.calls.handleSeen(it.ch, m)
 	case kindGone:
-		evs = p.calls.handleGone(gateway.CallID(it.id))
+		evs = p.calls.handleGone(callapi.CallID(it.id))
 	case kindVerify:
 		err := p.rest.do(ctx, http.MethodGet, "/channels/"+seg(it.id), nil, nil, nil)
 		if ariStatus(err) == http.StatusNotFound {
-			evs = p.calls.handleGone(gateway.CallID(it.id))
+			evs = p.calls.handleGone(callapi.CallID(it.id))
 		}
 	case kindHold:
-		evs = p.calls.handleHold(gateway.CallID(it.id), it.on)
+		evs = p.calls.handleHold(callapi.CallID(it.id), it.on)
 	case kindBridgeGone:
-		evs = p.bridges.handleGone(gateway.BridgeID(strings.TrimPrefix(it.id, "bridge:")))
+		evs = p.bridges.handleGone(callapi.BridgeID(strings.TrimPrefix(it.id, "bridge:")))
 	}
 	return evs
 }
 
 // publish publishes e and waits for the sink's verdict.
-func (p *PBX) publish(ctx context.Context, e *gateway.Event) {
+func (p *PBX) publish(ctx context.Context, e *callapi.Event) {
 	pctx, cancel := context.WithTimeout(ctx, p.cfg.PublishTimeout)
 	defer cancel()
 	if err := p.sink.PublishEvent(pctx, e); err != nil {
@@ -221,9 +222,9 @@ func (p *PBX) publish(ctx context.Context, e *gateway.Event) {
 // confirm: the broker connection was lost) is retried in the background.
 const HangupRetryFor = time.Minute
 
-func newSent(e *gateway.Event) sent {
+func newSent(e *callapi.Event) sent {
 	s := sent{callID: e.CallID, bridgeID: e.BridgeID, typ: e.Type, seq: e.Seq}
-	if e.Type == gateway.EvCallHangup {
+	if e.Type == callapi.EvCallHangup {
 		s.ev = e
 	}
 	return s
@@ -242,7 +243,7 @@ func (p *PBX) publishFailed(s sent, err error) {
 
 // retryHangup republishes e in the background until the sink takes it,
 // HangupRetryFor passed or the PBX stops; false when the PBX is stopping.
-func (p *PBX) retryHangup(e *gateway.Event, first error) bool {
+func (p *PBX) retryHangup(e *callapi.Event, first error) bool {
 	ctx, wg := p.bgCtx, p.bgWG
 	if ctx == nil || ctx.Err() != nil {
 		return false
@@ -254,7 +255,7 @@ func (p *PBX) retryHangup(e *gateway.Event, first error) bool {
 		defer wg.Done()
 		deadline := time.Now().Add(HangupRetryFor)
 		for attempt := 0; ; attempt++ {
-			if !gateway.Sleep(ctx, gateway.Backoff(attempt, 100*time.Millisecond, 2*time.Second)) {
+			if !retry.Sleep(ctx, retry.Backoff(attempt, 100*time.Millisecond, 2*time.Second)) {
 				log.Error("stopping: call.hangup not published", zap.Error(first))
 				return
 			}
@@ -290,7 +291,7 @@ type confirm = interface {
 // Wait returns nil once the event is confirmed, an error when it was
 // refused or its channel was lost, or when ctx ends first.
 type asyncSink interface {
-	PublishEventAsync(ctx context.Context, e *gateway.Event) (confirm, error)
+	PublishEventAsync(ctx context.Context, e *callapi.Event) (confirm, error)
 }
 
 // sent is an event waiting for its confirm: what accounting and the log
@@ -298,11 +299,11 @@ type asyncSink interface {
 type sent struct {
 	c        confirm
 	deadline time.Time
-	callID   gateway.CallID
-	bridgeID gateway.BridgeID
-	typ      gateway.EventType
+	callID   callapi.CallID
+	bridgeID callapi.BridgeID
+	typ      callapi.EventType
 	seq      uint64
-	ev       *gateway.Event // call.hangup only: retried when it fails
+	ev       *callapi.Event // call.hangup only: retried when it fails
 }
 
 // window is a shard's published events waiting for their confirms, at
@@ -332,7 +333,7 @@ func (p *PBX) newWindow(ctx context.Context, sink asyncSink) *window {
 // publish publishes e, first waiting for a free slot while the window is
 // full. Like a synchronous publish, e has PublishTimeout from here to be
 // published and confirmed.
-func (w *window) publish(e *gateway.Event) {
+func (w *window) publish(e *callapi.Event) {
 	w.slots <- struct{}{} // freed by the confirmer, each wait bounded by a deadline
 	s := newSent(e)
 	s.deadline = time.Now().Add(w.p.cfg.PublishTimeout)
@@ -395,20 +396,20 @@ func (p *PBX) lookupMeta(ctx context.Context, ch *ariChannel) *meta {
 		}
 		return out.Value
 	}
-	m := &meta{tenant: get(VarTenant), dir: gateway.Inbound}
+	m := &meta{tenant: get(VarTenant), dir: callapi.Inbound}
 	if m.tenant == "" { // callgw sets CALLGW_TENANT on every call it originates
 		m.tenant = p.cfg.Tenant
 		return m
 	}
-	if !gateway.ValidTenant(m.tenant) {
+	if !callapi.ValidTenant(m.tenant) {
 		p.log.Warn("invalid CALLGW_TENANT on channel, using the default", zap.String("call_id", ch.ID), zap.String("value", m.tenant))
 		m.tenant = p.cfg.Tenant
 	}
-	if get(VarDirection) == string(gateway.Outbound) {
-		m.dir = gateway.Outbound
+	if get(VarDirection) == string(callapi.Outbound) {
+		m.dir = callapi.Outbound
 		if tags := get(VarTags); tags != "" {
 			for _, t := range strings.Split(tags, ",") {
-				if gateway.ValidTag(t) {
+				if callapi.ValidTag(t) {
 					m.tags = append(m.tags, t)
 				}
 			}

@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Playbacks and recordings (gateway.MediaControl).
@@ -23,7 +23,7 @@ import (
 // only its own. Recordings made outside callgw (no tenant prefix) are not
 // visible through the CallAPI.
 
-var _ gateway.MediaControl = (*PBX)(nil)
+var _ callapi.MediaControl = (*PBX)(nil)
 
 // ariRecordingName is the name on Asterisk of tenant's recording name.
 func ariRecordingName(tenant, name string) string { return tenant + "." + name }
@@ -55,7 +55,7 @@ func userMedia(tenant, uri string) string {
 
 func asARIError(err error, e **ariError) bool { return errors.As(err, e) }
 
-func asGatewayError(err error, e **gateway.Error) bool { return errors.As(err, e) }
+func asGatewayError(err error, e **callapi.Error) bool { return errors.As(err, e) }
 
 // targetID is the id of a "channel:<id>" or "bridge:<id>" target.
 func targetID(uri string) string {
@@ -64,13 +64,13 @@ func targetID(uri string) string {
 }
 
 // playback converts an ARI playback of tenant.
-func (p *PBX) playback(tenant string, pb *ariPlayback) *gateway.Playback {
-	return &gateway.Playback{ID: pb.ID, Node: p.cfg.Node, Media: userMedia(tenant, pb.MediaURI), State: pb.State, TargetID: targetID(pb.TargetURI)}
+func (p *PBX) playback(tenant string, pb *ariPlayback) *callapi.Playback {
+	return &callapi.Playback{ID: pb.ID, Node: p.cfg.Node, Media: userMedia(tenant, pb.MediaURI), State: pb.State, TargetID: targetID(pb.TargetURI)}
 }
 
 // recording converts an ARI live recording of tenant.
-func (p *PBX) recording(tenant string, r *ariRecording) *gateway.Recording {
-	out := &gateway.Recording{Name: userRecordingName(tenant, r.Name), Node: p.cfg.Node, Format: r.Format, State: r.State, TargetID: targetID(r.TargetURI)}
+func (p *PBX) recording(tenant string, r *ariRecording) *callapi.Recording {
+	out := &callapi.Recording{Name: userRecordingName(tenant, r.Name), Node: p.cfg.Node, Format: r.Format, State: r.State, TargetID: targetID(r.TargetURI)}
 	if r.Duration != nil {
 		out.DurationSeconds = *r.Duration
 	}
@@ -83,16 +83,16 @@ func (p *PBX) ownsTarget(tenant, uri string) bool {
 	ch, br := splitTarget(uri)
 	switch {
 	case ch != "":
-		return p.calls.get(tenant, gateway.CallID(ch)) != nil
+		return p.calls.get(tenant, callapi.CallID(ch)) != nil
 	case br != "":
-		return p.bridges.get(tenant, gateway.BridgeID(br)) != nil
+		return p.bridges.get(tenant, callapi.BridgeID(br)) != nil
 	}
 	return false
 }
 
 // Playback returns a playback of tenant (queued or playing: a finished
 // playback is gone).
-func (p *PBX) Playback(ctx context.Context, tenant, id string) (*gateway.Playback, error) {
+func (p *PBX) Playback(ctx context.Context, tenant, id string) (*callapi.Playback, error) {
 	const op = "asterisk.Playback"
 	tenant = p.tenantOr(tenant)
 	var pb ariPlayback
@@ -100,7 +100,7 @@ func (p *PBX) Playback(ctx context.Context, tenant, id string) (*gateway.Playbac
 		return nil, mapErr(op, err, "playback "+id, "")
 	}
 	if !p.ownsTarget(tenant, pb.TargetURI) {
-		return nil, gateway.Errorf(gateway.ENotFound, "playback %s not found", id)
+		return nil, callapi.Errorf(callapi.CodeNotFound, "playback %s not found", id)
 	}
 	return p.playback(tenant, &pb), nil
 }
@@ -118,7 +118,7 @@ func (p *PBX) StopPlayback(ctx context.Context, tenant, id string) error {
 }
 
 // LiveRecording returns a recording of tenant in progress.
-func (p *PBX) LiveRecording(ctx context.Context, tenant, name string) (*gateway.Recording, error) {
+func (p *PBX) LiveRecording(ctx context.Context, tenant, name string) (*callapi.Recording, error) {
 	tenant = p.tenantOr(tenant)
 	var r ariRecording
 	if err := p.rest.do(ctx, http.MethodGet, "/recordings/live/"+seg(ariRecordingName(tenant, name)), nil, nil, &r); err != nil {
@@ -145,30 +145,30 @@ type ariStored struct {
 }
 
 // StoredRecordings lists the stored recordings of tenant, by name.
-func (p *PBX) StoredRecordings(ctx context.Context, tenant string) ([]*gateway.Recording, error) {
+func (p *PBX) StoredRecordings(ctx context.Context, tenant string) ([]*callapi.Recording, error) {
 	tenant = p.tenantOr(tenant)
 	var all []ariStored
 	if err := p.rest.do(ctx, http.MethodGet, "/recordings/stored", nil, nil, &all); err != nil {
 		return nil, mapErr("asterisk.StoredRecordings", err, "stored recordings", "")
 	}
-	out := []*gateway.Recording{}
+	out := []*callapi.Recording{}
 	for _, r := range all {
 		if name, ok := strings.CutPrefix(r.Name, tenant+"."); ok && name != "" {
-			out = append(out, &gateway.Recording{Name: name, Node: p.cfg.Node, Format: r.Format})
+			out = append(out, &callapi.Recording{Name: name, Node: p.cfg.Node, Format: r.Format})
 		}
 	}
-	slices.SortFunc(out, func(a, b *gateway.Recording) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b *callapi.Recording) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
 // StoredRecording returns a stored recording of tenant.
-func (p *PBX) StoredRecording(ctx context.Context, tenant, name string) (*gateway.Recording, error) {
+func (p *PBX) StoredRecording(ctx context.Context, tenant, name string) (*callapi.Recording, error) {
 	tenant = p.tenantOr(tenant)
 	var r ariStored
 	if err := p.rest.do(ctx, http.MethodGet, "/recordings/stored/"+seg(ariRecordingName(tenant, name)), nil, nil, &r); err != nil {
 		return nil, mapErr("asterisk.StoredRecording", err, "stored recording "+name, "")
 	}
-	return &gateway.Recording{Name: name, Node: p.cfg.Node, Format: r.Format}, nil
+	return &callapi.Recording{Name: name, Node: p.cfg.Node, Format: r.Format}, nil
 }
 
 // DeleteStoredRecording deletes a stored recording of tenant.

@@ -5,7 +5,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // liveCallBytes measures the call table's heap per live call, answered, with
@@ -17,8 +17,8 @@ func liveCallBytes(n int) float64 {
 	runtime.ReadMemStats(&before)
 	for i := range n {
 		id := fmt.Sprintf("c7d1e2f3-0000-4000-8000-%012d", i)
-		c := &call{id: gateway.CallID(id), tenant: "acme", tags: []string{"sales-42", "campaign-7"}, dir: gateway.Outbound,
-			from: "+4930123456", to: "PJSIP/alice", state: gateway.StateDown}
+		c := &call{id: callapi.CallID(id), tenant: "acme", tags: []string{"sales-42", "campaign-7"}, dir: callapi.Outbound,
+			from: "+4930123456", to: "PJSIP/alice", state: callapi.StateDown}
 		tr.register(c)
 		ch := &ariChannel{ID: id, Name: "PJSIP/alice-0000abcd", State: "Up"}
 		tr.handleSeen(ch, nil)

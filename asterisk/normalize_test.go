@@ -12,22 +12,22 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // feed runs the raw events of a recorded scenario through a call table and
 // returns the CallAPI events, as the dispatcher would (inbound StasisStart
 // of an unknown channel adopted with m).
-func feed(t *testing.T, tr *callTable, raws []string, m *meta) []*gateway.Event {
+func feed(t *testing.T, tr *callTable, raws []string, m *meta) []*callapi.Event {
 	t.Helper()
-	var out []*gateway.Event
+	var out []*callapi.Event
 	for _, r := range raws {
 		ev, err := decodeEvent([]byte(r))
 		if err != nil {
 			t.Fatalf("decode %s: %v", r, err)
 		}
 		var adopt *meta
-		if ev.Type == "StasisStart" && ev.Channel != nil && !tr.known(gateway.CallID(ev.Channel.ID)) {
+		if ev.Type == "StasisStart" && ev.Channel != nil && !tr.known(callapi.CallID(ev.Channel.ID)) {
 			adopt = m
 		}
 		out = append(out, tr.handleEvent(ev, []byte(r), adopt)...)
@@ -37,8 +37,8 @@ func feed(t *testing.T, tr *callTable, raws []string, m *meta) []*gateway.Event 
 
 func outbound(tr *callTable, id string, ourReason string) *call {
 	c := &call{
-		id: gateway.CallID(id), tenant: "acme", tags: []string{"sales-42"}, dir: gateway.Outbound,
-		to: "Local/x@callgw-test", state: gateway.StateDown, createdAt: time.Now(), ourReason: ourReason,
+		id: callapi.CallID(id), tenant: "acme", tags: []string{"sales-42"}, dir: callapi.Outbound,
+		to: "Local/x@callgw-test", state: callapi.StateDown, createdAt: time.Now(), ourReason: ourReason,
 	}
 	if !tr.register(c) {
 		panic("duplicate " + id)
@@ -46,8 +46,8 @@ func outbound(tr *callTable, id string, ourReason string) *call {
 	return c
 }
 
-func types(evs []*gateway.Event, id string) []gateway.EventType {
-	var out []gateway.EventType
+func types(evs []*callapi.Event, id string) []callapi.EventType {
+	var out []callapi.EventType
 	for _, e := range evs {
 		if id == "" || string(e.CallID) == id {
 			out = append(out, e.Type)
@@ -56,12 +56,12 @@ func types(evs []*gateway.Event, id string) []gateway.EventType {
 	return out
 }
 
-func hangupOf(t *testing.T, evs []*gateway.Event, id string) gateway.HangupData {
+func hangupOf(t *testing.T, evs []*callapi.Event, id string) callapi.HangupData {
 	t.Helper()
-	var h gateway.HangupData
+	var h callapi.HangupData
 	n := 0
 	for _, e := range evs {
-		if e.Type == gateway.EvCallHangup && string(e.CallID) == id {
+		if e.Type == callapi.EvCallHangup && string(e.CallID) == id {
 			n++
 			if err := json.Unmarshal(e.Data, &h); err != nil {
 				t.Fatal(err)
@@ -81,42 +81,42 @@ func TestNormalizeRecordings(t *testing.T) {
 		ourReason string   // reason of a Hangup by callgw, "" if none
 		inbound   *meta
 		id        string // the call checked
-		want      []gateway.EventType
-		hangup    gateway.HangupData
+		want      []callapi.EventType
+		hangup    callapi.HangupData
 	}{
 		{
 			scenario: "answer-lifecycle", calls: []string{"probe-A"}, ourReason: "normal", id: "probe-A",
-			want: []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered,
-				gateway.EvCallPlaybackStarted, gateway.EvCallPlaybackFinished,
-				gateway.EvCallRecordingStarted, gateway.EvCallRecordingFinished, gateway.EvCallHangup},
-			hangup: gateway.HangupData{Hangup: gateway.Hangup{Cause: 16, CauseText: "Normal Clearing", DialStatus: "ANSWER"}, Reason: ReasonAPI},
+			want: []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered,
+				callapi.EvCallPlaybackStarted, callapi.EvCallPlaybackFinished,
+				callapi.EvCallRecordingStarted, callapi.EvCallRecordingFinished, callapi.EvCallHangup},
+			hangup: callapi.HangupData{Hangup: callapi.Hangup{Cause: 16, CauseText: "Normal Clearing", DialStatus: "ANSWER"}, Reason: ReasonAPI},
 		},
 		{
 			scenario: "busy", calls: []string{"probe-Busy"}, id: "probe-Busy",
-			want:   []gateway.EventType{gateway.EvCallCreated, gateway.EvCallHangup},
-			hangup: gateway.HangupData{Hangup: gateway.Hangup{Cause: 17, CauseText: "User busy", DialStatus: "BUSY"}, Reason: ReasonRemote},
+			want:   []callapi.EventType{callapi.EvCallCreated, callapi.EvCallHangup},
+			hangup: callapi.HangupData{Hangup: callapi.Hangup{Cause: 17, CauseText: "User busy", DialStatus: "BUSY"}, Reason: ReasonRemote},
 		},
 		{
 			scenario: "ring-timeout", calls: []string{"probe-Ring"}, id: "probe-Ring",
-			want:   []gateway.EventType{gateway.EvCallCreated, gateway.EvCallRinging, gateway.EvCallHangup},
-			hangup: gateway.HangupData{Hangup: gateway.Hangup{Cause: 19, CauseText: "User alerting, no answer", DialStatus: "NOANSWER"}, Reason: ReasonRemote},
+			want:   []callapi.EventType{callapi.EvCallCreated, callapi.EvCallRinging, callapi.EvCallHangup},
+			hangup: callapi.HangupData{Hangup: callapi.Hangup{Cause: 19, CauseText: "User alerting, no answer", DialStatus: "NOANSWER"}, Reason: ReasonRemote},
 		},
 		{
 			scenario: "dtmf-in", calls: []string{"probe-D"}, ourReason: "normal", id: "probe-D",
-			want: []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered,
-				gateway.EvCallDTMF, gateway.EvCallDTMF, gateway.EvCallDTMF, gateway.EvCallDTMF, gateway.EvCallHangup},
-			hangup: gateway.HangupData{Hangup: gateway.Hangup{Cause: 16, CauseText: "Normal Clearing", DialStatus: "ANSWER"}, Reason: ReasonAPI},
+			want: []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered,
+				callapi.EvCallDTMF, callapi.EvCallDTMF, callapi.EvCallDTMF, callapi.EvCallDTMF, callapi.EvCallHangup},
+			hangup: callapi.HangupData{Hangup: callapi.Hangup{Cause: 16, CauseText: "Normal Clearing", DialStatus: "ANSWER"}, Reason: ReasonAPI},
 		},
 		{
 			scenario: "bridge", calls: []string{"probe-BA", "probe-BB"}, ourReason: "busy", id: "probe-BA",
-			want: []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered,
-				gateway.EvCallBridged, gateway.EvCallUnbridged, gateway.EvCallHangup},
-			hangup: gateway.HangupData{Hangup: gateway.Hangup{Cause: 17, CauseText: "User busy", DialStatus: "ANSWER"}, Reason: ReasonAPI},
+			want: []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered,
+				callapi.EvCallBridged, callapi.EvCallUnbridged, callapi.EvCallHangup},
+			hangup: callapi.HangupData{Hangup: callapi.Hangup{Cause: 17, CauseText: "User busy", DialStatus: "ANSWER"}, Reason: ReasonAPI},
 		},
 		{
-			scenario: "inbound-sip", inbound: &meta{tenant: "acme", dir: gateway.Inbound}, id: "1795615917.89",
-			want:   []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallHangup},
-			hangup: gateway.HangupData{Hangup: gateway.Hangup{Cause: 16, CauseText: "Normal Clearing"}, Reason: ReasonLeftStasis},
+			scenario: "inbound-sip", inbound: &meta{tenant: "acme", dir: callapi.Inbound}, id: "1795615917.89",
+			want:   []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered, callapi.EvCallHangup},
+			hangup: callapi.HangupData{Hangup: callapi.Hangup{Cause: 16, CauseText: "Normal Clearing"}, Reason: ReasonLeftStasis},
 		},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
@@ -149,9 +149,9 @@ func TestNormalizeRecordings(t *testing.T) {
 
 // checkEnvelope asserts the per-event fields: seq strictly increasing per
 // call from 1, node, tenant, tags, unique UUIDs, raw ARI kept.
-func checkEnvelope(t *testing.T, evs []*gateway.Event, raws []string) {
+func checkEnvelope(t *testing.T, evs []*callapi.Event, raws []string) {
 	t.Helper()
-	seq := map[gateway.CallID]uint64{}
+	seq := map[callapi.CallID]uint64{}
 	ids := map[string]bool{}
 	for _, e := range evs {
 		if e.Seq != seq[e.CallID]+1 {
@@ -171,8 +171,8 @@ func checkEnvelope(t *testing.T, evs []*gateway.Event, raws []string) {
 		if e.Time.IsZero() {
 			t.Errorf("%s: zero time", e.Type)
 		}
-		if e.Type == gateway.EvCallCreated {
-			var d gateway.CreatedData
+		if e.Type == callapi.EvCallCreated {
+			var d callapi.CreatedData
 			if err := json.Unmarshal(e.Data, &d); err != nil || d.ID != e.CallID {
 				t.Errorf("created data %s: %v", e.Data, err)
 			}
@@ -182,16 +182,16 @@ func checkEnvelope(t *testing.T, evs []*gateway.Event, raws []string) {
 
 func TestNormalizeInboundCreated(t *testing.T) {
 	tr := newCallTable("pbx1", "acme")
-	evs := feed(t, tr, recorded["inbound-sip"][:1], &meta{tenant: "acme", dir: gateway.Inbound})
-	if len(evs) != 1 || evs[0].Type != gateway.EvCallCreated {
+	evs := feed(t, tr, recorded["inbound-sip"][:1], &meta{tenant: "acme", dir: callapi.Inbound})
+	if len(evs) != 1 || evs[0].Type != callapi.EvCallCreated {
 		t.Fatalf("got %v", types(evs, ""))
 	}
-	var d gateway.CreatedData
+	var d callapi.CreatedData
 	if err := json.Unmarshal(evs[0].Data, &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.Direction != gateway.Inbound || d.From != "sipp" || d.To != "5551000" || !slices.Equal(d.Args, []string{"5551000"}) ||
-		d.Channel != "PJSIP/sipp-00000008" || d.State != gateway.StateRinging {
+	if d.Direction != callapi.Inbound || d.From != "sipp" || d.To != "5551000" || !slices.Equal(d.Args, []string{"5551000"}) ||
+		d.Channel != "PJSIP/sipp-00000008" || d.State != callapi.StateRinging {
 		t.Errorf("created data = %+v", d)
 	}
 }
@@ -202,8 +202,8 @@ func TestNormalizeDTMFAndTags(t *testing.T) {
 	evs := feed(t, tr, recorded["dtmf-in"], nil)
 	var digits string
 	for _, e := range evs {
-		if e.Type == gateway.EvCallDTMF {
-			var d gateway.DTMFData
+		if e.Type == callapi.EvCallDTMF {
+			var d callapi.DTMFData
 			if err := json.Unmarshal(e.Data, &d); err != nil {
 				t.Fatal(err)
 			}
@@ -236,7 +236,7 @@ func TestNormalizeHardHangupCause(t *testing.T) {
 		`{"type":"StasisEnd","timestamp":"2026-11-25T14:16:15.001+0000",` + ch + `}`,
 		`{"type":"ChannelDestroyed","timestamp":"2026-11-25T14:16:15.002+0000","cause":21,"cause_txt":"Call Rejected",` + ch + `}`,
 	}, nil)
-	if got := types(evs, ""); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallHangup}) {
+	if got := types(evs, ""); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered, callapi.EvCallHangup}) {
 		t.Fatalf("got %v", got)
 	}
 	if h := hangupOf(t, evs, "c1"); h.Cause != 21 || h.CauseText != "Call Rejected" || h.Reason != ReasonRemote {
@@ -277,13 +277,13 @@ func TestReconcileSeenAndGone(t *testing.T) {
 	outbound(tr, "b", "")
 	// a was never seen on the socket: the re-read announces it, answered.
 	evs := tr.handleSeen(&ariChannel{ID: "a", Name: "PJSIP/a-1", State: "Up"}, nil)
-	if got := types(evs, ""); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered}) {
+	if got := types(evs, ""); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered}) {
 		t.Fatalf("seen: %v", got)
 	}
 	if again := tr.handleSeen(&ariChannel{ID: "a", State: "Up"}, nil); len(again) != 0 {
 		t.Errorf("second re-read published %v", types(again, ""))
 	}
-	if s := tr.snapshot(c); s.State != gateway.StateUp || s.AnsweredAt == nil {
+	if s := tr.snapshot(c); s.State != callapi.StateUp || s.AnsweredAt == nil {
 		t.Errorf("snapshot %+v", s)
 	}
 	// b is missing: it was never announced, so it is forgotten silently.
@@ -307,13 +307,13 @@ func TestReconcileAdopt(t *testing.T) {
 	tr := newCallTable("pbx1", "acme")
 	ch := &ariChannel{ID: "sim-1.1", Name: "PJSIP/x-1", State: "Up", Caller: ariCaller{Number: "100"},
 		Dialplan: ariDialplan{Exten: "200", AppName: "Stasis", AppData: "callgw,a,b"}}
-	evs := tr.handleSeen(ch, &meta{tenant: "acme", dir: gateway.Outbound, tags: []string{"t"}})
-	if len(evs) != 1 || evs[0].Type != gateway.EvCallCreated || evs[0].Seq < 1<<40 || evs[0].Seq > 1<<53 {
+	evs := tr.handleSeen(ch, &meta{tenant: "acme", dir: callapi.Outbound, tags: []string{"t"}})
+	if len(evs) != 1 || evs[0].Type != callapi.EvCallCreated || evs[0].Seq < 1<<40 || evs[0].Seq > 1<<53 {
 		t.Fatalf("adopt: %v seq %d", types(evs, ""), evs[0].Seq)
 	}
-	var d gateway.CreatedData
+	var d callapi.CreatedData
 	_ = json.Unmarshal(evs[0].Data, &d)
-	if !d.Adopted || d.Direction != gateway.Outbound || !slices.Equal(d.Args, []string{"a", "b"}) || d.AnsweredAt == nil {
+	if !d.Adopted || d.Direction != callapi.Outbound || !slices.Equal(d.Args, []string{"a", "b"}) || d.AnsweredAt == nil {
 		t.Errorf("created %+v", d)
 	}
 	if got := tr.list("acme"); len(got) != 1 || got[0].ID != "sim-1.1" {
@@ -330,7 +330,7 @@ func TestBridgeEvents(t *testing.T) {
 		`{"type":"BridgeCreated","timestamp":"2026-11-25T14:16:20.538+0000","bridge":{"id":"br1","bridge_type":"mixing","name":"conf"}}`,
 		`{"type":"BridgeDestroyed","timestamp":"2026-11-25T14:16:21.538+0000","bridge":{"id":"br1","bridge_type":"mixing","name":"conf"}}`,
 	}, nil)
-	if got := types(evs, ""); !slices.Equal(got, []gateway.EventType{gateway.EvBridgeCreated, gateway.EvBridgeDestroyed}) {
+	if got := types(evs, ""); !slices.Equal(got, []callapi.EventType{callapi.EvBridgeCreated, callapi.EvBridgeDestroyed}) {
 		t.Fatalf("got %v", got)
 	}
 	if evs[0].BridgeID != "br1" || evs[0].SubjectID() != "br1" || evs[0].Tenant != "acme" || evs[0].Seq != 0 {
@@ -341,20 +341,20 @@ func TestBridgeEvents(t *testing.T) {
 func TestMapErr(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
-		want gateway.Code
+		want callapi.Code
 	}{
-		{&ariError{Status: http.StatusNotFound}, gateway.ENotFound},
-		{&ariError{Status: http.StatusBadRequest}, gateway.EInvalid},
-		{&ariError{Status: http.StatusUnprocessableEntity}, gateway.EInvalid},
-		{&ariError{Status: http.StatusConflict}, gateway.EConflict},
-		{&ariError{Status: http.StatusInternalServerError}, gateway.EPBX},
-		{&ariError{Status: http.StatusServiceUnavailable}, gateway.EPBX},
-		{fmt.Errorf("ari GET /x: %w", context.DeadlineExceeded), gateway.ETimeout},
-		{errors.New("connection refused"), gateway.EPBX},
+		{&ariError{Status: http.StatusNotFound}, callapi.CodeNotFound},
+		{&ariError{Status: http.StatusBadRequest}, callapi.CodeInvalidArgument},
+		{&ariError{Status: http.StatusUnprocessableEntity}, callapi.CodeInvalidArgument},
+		{&ariError{Status: http.StatusConflict}, callapi.CodeConflict},
+		{&ariError{Status: http.StatusInternalServerError}, callapi.CodePBXError},
+		{&ariError{Status: http.StatusServiceUnavailable}, callapi.CodePBXError},
+		{fmt.Errorf("ari GET /x: %w", context.DeadlineExceeded), callapi.CodeTimeout},
+		{errors.New("connection refused"), callapi.CodePBXError},
 	} {
 		t.Run(tc.err.Error(), func(t *testing.T) {
 			err := mapErr("op", fmt.Errorf("wrapped: %w", tc.err), "call x", notInStasis)
-			if got := gateway.ErrorCode(err); got != tc.want {
+			if got := callapi.ErrorCode(err); got != tc.want {
 				t.Errorf("code %s, want %s", got, tc.want)
 			}
 			if !errors.Is(err, tc.err) {
@@ -483,7 +483,7 @@ func TestAnsweredOnlyInStasis(t *testing.T) {
 		default:
 		}
 		for _, e := range tr.handleEvent(ev, []byte(r), nil) {
-			if e.Type == gateway.EvCallAnswered && string(e.CallID) == "probe-A" {
+			if e.Type == callapi.EvCallAnswered && string(e.CallID) == "probe-A" {
 				answeredOn = ev.Type
 			}
 		}
@@ -507,8 +507,8 @@ func TestNormalizeFarEndBYE(t *testing.T) {
 		`{"type":"ChannelHangupRequest","timestamp":"2026-12-03T08:55:27.610+0000","channel":` + fmt.Sprintf(ch, "Up") + `,"asterisk_id":"x","application":"callgw"}`,
 		`{"type":"StasisEnd","timestamp":"2026-12-03T08:55:27.611+0000","channel":` + fmt.Sprintf(ch, "Up") + `,"asterisk_id":"x","application":"callgw"}`,
 	}
-	evs := feed(t, tr, raws, &meta{tenant: "acme", dir: gateway.Inbound})
-	if got := types(evs, "pbx1-1796288126.4751"); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallHangup}) {
+	evs := feed(t, tr, raws, &meta{tenant: "acme", dir: callapi.Inbound})
+	if got := types(evs, "pbx1-1796288126.4751"); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered, callapi.EvCallHangup}) {
 		t.Fatalf("events %v", got)
 	}
 	if h := hangupOf(t, evs, "pbx1-1796288126.4751"); h.Cause != 16 || h.Reason != ReasonRemote {

@@ -10,12 +10,12 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Originate places a call with channelId = id, into Stasis(app) under API
 // control or into the dialplan when args.Context is set.
-func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, args gateway.OriginateArgs) (*gateway.Call, error) {
+func (p *PBX) Originate(ctx context.Context, tenant string, id callapi.CallID, args callapi.OriginateArgs) (*callapi.Call, error) {
 	const op = "asterisk.Originate"
 	tenant = p.tenantOr(tenant)
 	if err := p.serving(); err != nil {
@@ -26,22 +26,22 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 	}
 	log := p.log.With(zap.String("call_id", string(id)), zap.String("tenant", tenant))
 	c := &call{
-		id: id, tenant: tenant, tags: args.Tags, dir: gateway.Outbound, from: args.From, to: args.To,
-		state: gateway.StateDown, createdAt: time.Now(), vars: args.Variables, pending: true,
+		id: id, tenant: tenant, tags: args.Tags, dir: callapi.Outbound, from: args.From, to: args.To,
+		state: callapi.StateDown, createdAt: time.Now(), vars: args.Variables, pending: true,
 		toStasis: args.Context == "",
 	}
-	if args.Wait == gateway.WaitAnswered {
+	if args.Wait == callapi.WaitAnswered {
 		c.done = make(chan struct{})
 	}
 	if !p.calls.register(c) {
-		return nil, gateway.Errorf(gateway.EConflict, "call %s already exists", id)
+		return nil, callapi.Errorf(callapi.CodeConflict, "call %s already exists", id)
 	}
 	vars := make(map[string]string, len(args.Variables)+3)
 	for k, v := range args.Variables {
 		vars[k] = v
 	}
 	vars[VarTenant] = tenant
-	vars[VarDirection] = string(gateway.Outbound)
+	vars[VarDirection] = string(callapi.Outbound)
 	if len(args.Tags) > 0 {
 		vars[VarTags] = strings.Join(args.Tags, ",")
 	}
@@ -106,7 +106,7 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id gateway.CallID, a
 	p.calls.timedOut(c)
 	p.calls.abandon(c)
 	p.cleanup(ctx, c)
-	return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "call "+string(id)+" was not answered in time and was hung up")
+	return nil, callapi.Wrap(callapi.CodeTimeout, op, ctx.Err(), "call "+string(id)+" was not answered in time and was hung up")
 }
 
 // cleanup hangs c up after a failed or timed-out originate, on a short ctx
@@ -127,7 +127,7 @@ func (p *PBX) cleanup(ctx context.Context, c *call) {
 
 // hangupAbandoned hangs up the channel of a call whose originate failed and
 // whose cleanup did not reach Asterisk, found still up by a re-read.
-func (p *PBX) hangupAbandoned(ctx context.Context, id gateway.CallID) {
+func (p *PBX) hangupAbandoned(ctx context.Context, id callapi.CallID) {
 	err := p.rest.do(ctx, http.MethodDelete, "/channels/"+seg(string(id)), url.Values{"reason": {"normal"}}, nil, nil)
 	switch {
 	case ariStatus(err) == http.StatusNotFound:

@@ -12,7 +12,7 @@ import (
 	"github.com/CyCoreSystems/ari/v5"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // PBX drives one Asterisk over ARI: REST calls for commands, the events
@@ -21,7 +21,7 @@ import (
 type PBX struct {
 	cfg     Config
 	log     *zap.Logger
-	sink    gateway.EventSink
+	sink    callapi.EventSink
 	rest    *restClient
 	calls   *callTable   // the live calls; maps the ARI events
 	bridges *bridgeTable // the bridges created through callgw (calls.bridges)
@@ -45,15 +45,15 @@ type PBX struct {
 	bgWG  *sync.WaitGroup
 }
 
-var _ gateway.PBX = (*PBX)(nil)
+var _ callapi.PBX = (*PBX)(nil)
 
 // NewPBX builds a PBX. It does no I/O: Run connects.
-func NewPBX(cfg Config, events gateway.EventSink) (*PBX, error) {
+func NewPBX(cfg Config, events callapi.EventSink) (*PBX, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("asterisk: %w", err)
 	}
 	if events == nil {
-		return nil, fmt.Errorf("asterisk: %w", gateway.Invalid("events", "an EventSink is required"))
+		return nil, fmt.Errorf("asterisk: %w", callapi.Invalid("events", "an EventSink is required"))
 	}
 	p := &PBX{
 		cfg:   cfg,
@@ -82,13 +82,13 @@ func (p *PBX) Ready(ctx context.Context) error {
 	case <-p.ready:
 		return nil
 	case <-ctx.Done():
-		return gateway.Wrap(gateway.ENodeUnavailable, "asterisk.Ready", ctx.Err(), "ARI not connected")
+		return callapi.Wrap(callapi.CodeNodeUnavailable, "asterisk.Ready", ctx.Err(), "ARI not connected")
 	}
 }
 
 func (p *PBX) tenantOr(t string) string {
 	if t == "" {
-		return gateway.DefaultTenant
+		return callapi.DefaultTenant
 	}
 	return t
 }
@@ -99,15 +99,15 @@ func (p *PBX) tenantOr(t string) string {
 func (p *PBX) serving() error {
 	switch {
 	case p.isReplaced():
-		return gateway.Errorf(gateway.ENodeUnavailable, "node %s is unhealthy: its ARI application was taken over by another connection", p.cfg.Node)
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "node %s is unhealthy: its ARI application was taken over by another connection", p.cfg.Node)
 	case !p.connected.Load():
-		return gateway.Errorf(gateway.ENodeUnavailable, "node %s is unhealthy: ARI events not connected", p.cfg.Node)
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "node %s is unhealthy: ARI events not connected", p.cfg.Node)
 	}
 	select {
 	case <-p.ready:
 		return nil
 	default:
-		return gateway.Errorf(gateway.ENodeUnavailable, "node %s is starting: the calls on its PBX are not re-read yet", p.cfg.Node)
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "node %s is starting: the calls on its PBX are not re-read yet", p.cfg.Node)
 	}
 }
 
@@ -118,19 +118,19 @@ func (p *PBX) serving() error {
 // and not yet adopted, or whose StasisStart was lost) is adopted through
 // its event shard, in order with its events. A call of another tenant, or
 // one that ended here, is not_found without asking Asterisk.
-func (p *PBX) findCall(ctx context.Context, op, tenant string, id gateway.CallID) (*call, error) {
+func (p *PBX) findCall(ctx context.Context, op, tenant string, id callapi.CallID) (*call, error) {
 	tenant = p.tenantOr(tenant)
 	if c := p.calls.get(tenant, id); c != nil {
 		return c, nil
 	}
-	notFound := gateway.Errorf(gateway.ENotFound, "call %s not found", id)
+	notFound := callapi.Errorf(callapi.CodeNotFound, "call %s not found", id)
 	if p.calls.known(id) {
 		return nil, notFound
 	}
 	select {
 	case <-p.ready:
 	case <-ctx.Done():
-		return nil, gateway.Wrap(gateway.ENodeUnavailable, op, ctx.Err(), "node "+string(p.cfg.Node)+" has not re-read its PBX's calls yet: retry")
+		return nil, callapi.Wrap(callapi.CodeNodeUnavailable, op, ctx.Err(), "node "+string(p.cfg.Node)+" has not re-read its PBX's calls yet: retry")
 	}
 	if c := p.calls.get(tenant, id); c != nil {
 		return c, nil
@@ -151,12 +151,12 @@ func (p *PBX) findCall(ctx context.Context, op, tenant string, id gateway.CallID
 	}
 	done := make(chan struct{})
 	if !p.enqueue(ctx, item{kind: kindSeen, ch: &ch, done: done}) {
-		return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "call "+string(id)+" could not be adopted in time")
+		return nil, callapi.Wrap(callapi.CodeTimeout, op, ctx.Err(), "call "+string(id)+" could not be adopted in time")
 	}
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return nil, gateway.Wrap(gateway.ETimeout, op, ctx.Err(), "call "+string(id)+" could not be adopted in time")
+		return nil, callapi.Wrap(callapi.CodeTimeout, op, ctx.Err(), "call "+string(id)+" could not be adopted in time")
 	}
 	if c := p.calls.get(tenant, id); c != nil {
 		p.log.Info("adopted a call the worker did not track, on a command", zap.String("call_id", string(id)))
@@ -167,12 +167,12 @@ func (p *PBX) findCall(ctx context.Context, op, tenant string, id gateway.CallID
 
 // verify asks the call's event worker to check that the channel still
 // exists, and to end the call if it does not.
-func (p *PBX) verify(ctx context.Context, id gateway.CallID) {
+func (p *PBX) verify(ctx context.Context, id callapi.CallID) {
 	p.enqueue(context.WithoutCancel(ctx), item{kind: kindVerify, id: string(id)})
 }
 
 // Call returns a live call of tenant.
-func (p *PBX) Call(ctx context.Context, tenant string, id gateway.CallID) (*gateway.Call, error) {
+func (p *PBX) Call(ctx context.Context, tenant string, id callapi.CallID) (*callapi.Call, error) {
 	c, err := p.findCall(ctx, "asterisk.Call", tenant, id)
 	if err != nil {
 		return nil, err
@@ -182,14 +182,14 @@ func (p *PBX) Call(ctx context.Context, tenant string, id gateway.CallID) (*gate
 
 // Calls returns the live calls of tenant, oldest first (not those whose
 // originate is still waiting for Asterisk's answer).
-func (p *PBX) Calls(ctx context.Context, tenant string) ([]*gateway.Call, error) {
+func (p *PBX) Calls(ctx context.Context, tenant string) ([]*callapi.Call, error) {
 	return p.calls.list(p.tenantOr(tenant)), nil
 }
 
 // Hangup hangs a call of tenant up with an ARI reason (default normal). The
 // reason is one of gateway.HangupReasons (the executor checked it; Asterisk
 // refuses any other).
-func (p *PBX) Hangup(ctx context.Context, tenant string, id gateway.CallID, reason string) error {
+func (p *PBX) Hangup(ctx context.Context, tenant string, id callapi.CallID, reason string) error {
 	const op = "asterisk.Hangup"
 	if reason == "" {
 		reason = "normal"
@@ -218,7 +218,7 @@ func (p *PBX) Hangup(ctx context.Context, tenant string, id gateway.CallID, reas
 
 // Info describes the node for heartbeats. It answers even when Asterisk is
 // unreachable (Healthy false, with the reason).
-func (p *PBX) Info(ctx context.Context) (gateway.PBXInfo, error) {
+func (p *PBX) Info(ctx context.Context) (callapi.PBXInfo, error) {
 	var ai ari.AsteriskInfo
 	err := p.rest.do(ctx, http.MethodGet, "/asterisk/info", nil, nil, &ai)
 	p.mu.Lock()
@@ -226,7 +226,7 @@ func (p *PBX) Info(ctx context.Context) (gateway.PBXInfo, error) {
 	if err == nil {
 		p.astID, p.astVer = ai.SystemInfo.EntityID, ai.SystemInfo.Version
 	}
-	info := gateway.PBXInfo{
+	info := callapi.PBXInfo{
 		AsteriskID: p.astID, AsteriskVersion: p.astVer, App: p.cfg.App,
 		Calls: p.calls.count(), Healthy: true,
 	}
@@ -234,7 +234,7 @@ func (p *PBX) Info(ctx context.Context) (gateway.PBXInfo, error) {
 	case p.replaced != "":
 		info.Healthy, info.Reason = false, p.replaced
 	case err != nil:
-		info.Healthy, info.Reason = false, "asterisk unreachable: "+gateway.ErrorMessage(mapErr("asterisk.Info", err, "asterisk info", ""))
+		info.Healthy, info.Reason = false, "asterisk unreachable: "+callapi.ErrorMessage(mapErr("asterisk.Info", err, "asterisk info", ""))
 	case !p.connected.Load():
 		info.Healthy, info.Reason = false, "ARI events websocket not connected"
 	}

@@ -17,19 +17,19 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/callgw/callgw/asterisk/arisim"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // recSink is a gateway.EventSink that records what it is given.
 type recSink struct {
 	mu     sync.Mutex
-	evs    []*gateway.Event
+	evs    []*callapi.Event
 	notify chan struct{}
 }
 
 func newRecSink() *recSink { return &recSink{notify: make(chan struct{}, 1)} }
 
-func (s *recSink) PublishEvent(ctx context.Context, e *gateway.Event) error {
+func (s *recSink) PublishEvent(ctx context.Context, e *callapi.Event) error {
 	s.mu.Lock()
 	s.evs = append(s.evs, e)
 	s.mu.Unlock()
@@ -41,10 +41,10 @@ func (s *recSink) PublishEvent(ctx context.Context, e *gateway.Event) error {
 }
 
 // of returns the events of call id, in publish order.
-func (s *recSink) of(id gateway.CallID) []*gateway.Event {
+func (s *recSink) of(id callapi.CallID) []*callapi.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*gateway.Event
+	var out []*callapi.Event
 	for _, e := range s.evs {
 		if e.CallID == id {
 			out = append(out, e)
@@ -54,7 +54,7 @@ func (s *recSink) of(id gateway.CallID) []*gateway.Event {
 }
 
 // waitFor waits until call id has an event of type typ and returns it.
-func (s *recSink) waitFor(t *testing.T, id gateway.CallID, typ gateway.EventType) *gateway.Event {
+func (s *recSink) waitFor(t *testing.T, id callapi.CallID, typ callapi.EventType) *callapi.Event {
 	t.Helper()
 	deadline := time.NewTimer(5 * time.Second)
 	defer deadline.Stop()
@@ -111,7 +111,7 @@ func startPBX(t testing.TB, ts *httptest.Server, tweak func(*Config)) (*PBX, *re
 
 // runPBX runs a PBX with cfg until the test ends (or stop is called), and
 // waits until it is connected.
-func runPBX(t testing.TB, cfg Config, sink gateway.EventSink) (*PBX, func()) {
+func runPBX(t testing.TB, cfg Config, sink callapi.EventSink) (*PBX, func()) {
 	t.Helper()
 	p, err := NewPBX(cfg, sink)
 	if err != nil {
@@ -150,7 +150,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func newID() gateway.CallID { return gateway.CallID(uuid.NewString()) }
+func newID() callapi.CallID { return callapi.CallID(uuid.NewString()) }
 
 func waitNoChannels(t *testing.T, srv *arisim.Server) {
 	t.Helper()
@@ -162,9 +162,9 @@ func waitNoChannels(t *testing.T, srv *arisim.Server) {
 	}
 }
 
-func hangupData(t *testing.T, e *gateway.Event) gateway.HangupData {
+func hangupData(t *testing.T, e *callapi.Event) callapi.HangupData {
 	t.Helper()
-	var h gateway.HangupData
+	var h callapi.HangupData
 	if err := json.Unmarshal(e.Data, &h); err != nil {
 		t.Fatal(err)
 	}
@@ -175,17 +175,17 @@ func TestPBXAnswerLifecycle(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	c, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", From: "100", Tags: []string{"sales-42"}})
+	c, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", From: "100", Tags: []string{"sales-42"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ID != id || c.Node != "pbx1" || c.Tenant != "acme" || c.Direction != gateway.Outbound {
+	if c.ID != id || c.Node != "pbx1" || c.Tenant != "acme" || c.Direction != callapi.Outbound {
 		t.Errorf("originate returned %+v", c)
 	}
-	h.sink.waitFor(t, id, gateway.EvCallAnswered)
+	h.sink.waitFor(t, id, callapi.EvCallAnswered)
 
 	got, err := h.pbx.Call(ctx, "acme", id)
-	if err != nil || got.State != gateway.StateUp || got.AnsweredAt == nil || !slices.Equal(got.Tags, []string{"sales-42"}) {
+	if err != nil || got.State != callapi.StateUp || got.AnsweredAt == nil || !slices.Equal(got.Tags, []string{"sales-42"}) {
 		t.Fatalf("Call = %+v, %v", got, err)
 	}
 	list, err := h.pbx.Calls(ctx, "acme")
@@ -196,17 +196,17 @@ func TestPBXAnswerLifecycle(t *testing.T) {
 	if err := h.pbx.Hangup(ctx, "acme", id, ""); err != nil {
 		t.Fatal(err)
 	}
-	e := h.sink.waitFor(t, id, gateway.EvCallHangup)
+	e := h.sink.waitFor(t, id, callapi.EvCallHangup)
 	if hd := hangupData(t, e); hd.Cause != 16 || hd.CauseText != "Normal Clearing" || hd.Reason != ReasonAPI {
 		t.Errorf("hangup %+v", hd)
 	}
-	if _, err := h.pbx.Call(ctx, "acme", id); gateway.ErrorCode(err) != gateway.ENotFound {
+	if _, err := h.pbx.Call(ctx, "acme", id); callapi.ErrorCode(err) != callapi.CodeNotFound {
 		t.Errorf("Call after hangup: %v", err)
 	}
 	waitNoChannels(t, h.srv)
 	time.Sleep(100 * time.Millisecond) // late ARI events must not add anything
 	evs := h.sink.of(id)
-	if got := types(evs, ""); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallHangup}) {
+	if got := types(evs, ""); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered, callapi.EvCallHangup}) {
 		t.Fatalf("events %v", got)
 	}
 	for i, e := range evs {
@@ -223,25 +223,25 @@ func TestPBXTenantIsolation(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.pbx.Call(ctx, "beta", id); gateway.ErrorCode(err) != gateway.ENotFound {
+	if _, err := h.pbx.Call(ctx, "beta", id); callapi.ErrorCode(err) != callapi.CodeNotFound {
 		t.Errorf("other tenant Call: %v", err)
 	}
 	if l, _ := h.pbx.Calls(ctx, "beta"); len(l) != 0 {
 		t.Errorf("other tenant Calls: %v", l)
 	}
-	if err := h.pbx.Hangup(ctx, "beta", id, ""); gateway.ErrorCode(err) != gateway.ENotFound {
+	if err := h.pbx.Hangup(ctx, "beta", id, ""); callapi.ErrorCode(err) != callapi.CodeNotFound {
 		t.Errorf("other tenant Hangup: %v", err)
 	}
 	if _, err := h.pbx.Call(ctx, "acme", id); err != nil {
 		t.Errorf("own Call: %v", err)
 	}
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test"}); gateway.ErrorCode(err) != gateway.EConflict {
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test"}); callapi.ErrorCode(err) != callapi.CodeConflict {
 		t.Errorf("same id twice: %v", err)
 	}
-	if err := h.pbx.Hangup(ctx, "acme", "nope", ""); gateway.ErrorCode(err) != gateway.ENotFound {
+	if err := h.pbx.Hangup(ctx, "acme", "nope", ""); callapi.ErrorCode(err) != callapi.CodeNotFound {
 		t.Errorf("unknown Hangup: %v", err)
 	}
 	for _, e := range h.sink.of(id) {
@@ -255,14 +255,14 @@ func TestPBXBusy(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/busy@callgw-test"}); err != nil {
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/busy@callgw-test"}); err != nil {
 		t.Fatal(err)
 	}
-	e := h.sink.waitFor(t, id, gateway.EvCallHangup)
+	e := h.sink.waitFor(t, id, callapi.EvCallHangup)
 	if hd := hangupData(t, e); hd.Cause != 17 || hd.CauseText != "User busy" || hd.DialStatus != "BUSY" {
 		t.Errorf("hangup %+v", hd)
 	}
-	if got := types(h.sink.of(id), ""); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallHangup}) {
+	if got := types(h.sink.of(id), ""); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated, callapi.EvCallHangup}) {
 		t.Errorf("events %v", got)
 	}
 }
@@ -273,17 +273,17 @@ func TestPBXWaitAnswered(t *testing.T) {
 		name    string
 		to      string
 		timeout int
-		state   gateway.CallState
-		hangup  *gateway.Hangup
+		state   callapi.CallState
+		hangup  *callapi.Hangup
 	}{
-		{"answer", "Local/answer@callgw-test", 0, gateway.StateUp, nil},
-		{"busy", "Local/busy@callgw-test", 0, gateway.StateEnded, &gateway.Hangup{Cause: 17, CauseText: "User busy", DialStatus: "BUSY"}},
-		{"ring timeout", "Local/ring@callgw-test", 1, gateway.StateEnded, &gateway.Hangup{Cause: 19, CauseText: "User alerting, no answer", DialStatus: "NOANSWER"}},
+		{"answer", "Local/answer@callgw-test", 0, callapi.StateUp, nil},
+		{"busy", "Local/busy@callgw-test", 0, callapi.StateEnded, &callapi.Hangup{Cause: 17, CauseText: "User busy", DialStatus: "BUSY"}},
+		{"ring timeout", "Local/ring@callgw-test", 1, callapi.StateEnded, &callapi.Hangup{Cause: 19, CauseText: "User alerting, no answer", DialStatus: "NOANSWER"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := ctxT(t, 10*time.Second)
 			id := newID()
-			c, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: tc.to, Timeout: tc.timeout, Wait: gateway.WaitAnswered})
+			c, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: tc.to, Timeout: tc.timeout, Wait: callapi.WaitAnswered})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,7 +294,7 @@ func TestPBXWaitAnswered(t *testing.T) {
 				t.Errorf("hangup %+v, want %+v", c.Hangup, tc.hangup)
 			}
 			if tc.hangup != nil {
-				if _, err := h.pbx.Call(ctx, "acme", id); gateway.ErrorCode(err) != gateway.ENotFound {
+				if _, err := h.pbx.Call(ctx, "acme", id); callapi.ErrorCode(err) != callapi.CodeNotFound {
 					t.Errorf("ended call still known: %v", err)
 				}
 			} else if err := h.pbx.Hangup(ctx, "acme", id, ""); err != nil {
@@ -310,11 +310,11 @@ func TestPBXWaitDeadlineLeavesNoCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	id := newID()
-	_, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/ring@callgw-test", Wait: gateway.WaitAnswered})
-	if gateway.ErrorCode(err) != gateway.ETimeout {
+	_, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/ring@callgw-test", Wait: callapi.WaitAnswered})
+	if callapi.ErrorCode(err) != callapi.CodeTimeout {
 		t.Fatalf("err %v, want timeout", err)
 	}
-	e := h.sink.waitFor(t, id, gateway.EvCallHangup)
+	e := h.sink.waitFor(t, id, callapi.EvCallHangup)
 	if hd := hangupData(t, e); hd.Reason != ReasonTimeout {
 		t.Errorf("hangup %+v", hd)
 	}
@@ -329,12 +329,12 @@ func TestPBXOriginateFailures(t *testing.T) {
 	ctx := ctxT(t, 10*time.Second)
 
 	h.srv.FailRequests("POST", "/channels", http.StatusInternalServerError, 1)
-	if _, err := h.pbx.Originate(ctx, "acme", newID(), gateway.OriginateArgs{To: "Local/answer@callgw-test"}); gateway.ErrorCode(err) != gateway.EPBX {
+	if _, err := h.pbx.Originate(ctx, "acme", newID(), callapi.OriginateArgs{To: "Local/answer@callgw-test"}); callapi.ErrorCode(err) != callapi.CodePBXError {
 		t.Errorf("500: %v", err)
 	}
-	_, err := h.pbx.Originate(ctx, "acme", newID(), gateway.OriginateArgs{To: "Bogus/x"})
+	_, err := h.pbx.Originate(ctx, "acme", newID(), callapi.OriginateArgs{To: "Bogus/x"})
 	var ae *ariError
-	if gateway.ErrorCode(err) == "" || !errors.As(err, &ae) || ae.Status != 500 || ae.Message != "Allocation failed" {
+	if callapi.ErrorCode(err) == "" || !errors.As(err, &ae) || ae.Status != 500 || ae.Message != "Allocation failed" {
 		// Asterisk's {"error": "Allocation failed"} keeps its message.
 		t.Errorf("bogus technology: %v", err)
 	}
@@ -342,7 +342,7 @@ func TestPBXOriginateFailures(t *testing.T) {
 	h.srv.SlowRequests("POST", "/channels", 2*time.Second)
 	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	if _, err := h.pbx.Originate(sctx, "acme", newID(), gateway.OriginateArgs{To: "Local/answer@callgw-test"}); gateway.ErrorCode(err) != gateway.ETimeout {
+	if _, err := h.pbx.Originate(sctx, "acme", newID(), callapi.OriginateArgs{To: "Local/answer@callgw-test"}); callapi.ErrorCode(err) != callapi.CodeTimeout {
 		t.Errorf("slow: %v", err)
 	}
 	h.srv.ClearFaults()
@@ -364,15 +364,15 @@ func TestPBXReconnectPublishesDifferences(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 10*time.Second)
 	a, b := newID(), newID()
-	for _, id := range []gateway.CallID{a, b} {
-		if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	for _, id := range []callapi.CallID{a, b} {
+		if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	h.srv.RefuseFor(500 * time.Millisecond) // drops the WebSocket, refuses reconnects
 	time.Sleep(50 * time.Millisecond)
 	h.srv.HangupChannel(string(a), 16) // unseen: nobody listens
-	e := h.sink.waitFor(t, a, gateway.EvCallHangup)
+	e := h.sink.waitFor(t, a, callapi.EvCallHangup)
 	if hd := hangupData(t, e); hd.Reason != ReasonLost {
 		t.Errorf("hangup %+v, want reason %s", hd, ReasonLost)
 	}
@@ -382,12 +382,12 @@ func TestPBXReconnectPublishesDifferences(t *testing.T) {
 	if err := h.pbx.Hangup(ctx, "acme", b, "busy"); err != nil {
 		t.Fatal(err)
 	}
-	if hd := hangupData(t, h.sink.waitFor(t, b, gateway.EvCallHangup)); hd.Cause != 17 {
+	if hd := hangupData(t, h.sink.waitFor(t, b, callapi.EvCallHangup)); hd.Cause != 17 {
 		t.Errorf("b hangup %+v", hd)
 	}
-	for _, id := range []gateway.CallID{a, b} {
+	for _, id := range []callapi.CallID{a, b} {
 		evs := h.sink.of(id)
-		if n := len(types(evs, "")); types(evs, "")[n-1] != gateway.EvCallHangup {
+		if n := len(types(evs, "")); types(evs, "")[n-1] != callapi.EvCallHangup {
 			t.Errorf("%s: %v", id, types(evs, ""))
 		}
 		for i := 1; i < len(evs); i++ {
@@ -404,46 +404,46 @@ func TestPBXRestartReadopts(t *testing.T) {
 	p1, sink1, stop1 := startPBX(t, ts, nil)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := p1.Originate(ctx, "beta", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Tags: []string{"t1", "t2"}, Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := p1.Originate(ctx, "beta", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Tags: []string{"t1", "t2"}, Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
 	inID, err := srv.InboundCall("alice", "5551000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink1.waitFor(t, gateway.CallID(inID), gateway.EvCallCreated)
+	sink1.waitFor(t, callapi.CallID(inID), callapi.EvCallCreated)
 	last := sink1.of(id)[len(sink1.of(id))-1].Seq
 	stop1()
 
 	p2, sink2, _ := startPBX(t, ts, nil)
-	e := sink2.waitFor(t, id, gateway.EvCallCreated)
-	var d gateway.CreatedData
+	e := sink2.waitFor(t, id, callapi.EvCallCreated)
+	var d callapi.CreatedData
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		t.Fatal(err)
 	}
-	if !d.Adopted || d.Tenant != "beta" || d.Direction != gateway.Outbound || !slices.Equal(d.Tags, []string{"t1", "t2"}) || d.State != gateway.StateUp {
+	if !d.Adopted || d.Tenant != "beta" || d.Direction != callapi.Outbound || !slices.Equal(d.Tags, []string{"t1", "t2"}) || d.State != callapi.StateUp {
 		t.Errorf("adopted %+v", d)
 	}
 	if e.Seq <= last {
 		t.Errorf("seq went back from %d to %d", last, e.Seq)
 	}
-	sink2.waitFor(t, gateway.CallID(inID), gateway.EvCallCreated)
+	sink2.waitFor(t, callapi.CallID(inID), callapi.EvCallCreated)
 	c, err := p2.Call(ctx, "beta", id)
-	if err != nil || c.Direction != gateway.Outbound {
+	if err != nil || c.Direction != callapi.Outbound {
 		t.Fatalf("Call %+v %v", c, err)
 	}
-	in, err := p2.Call(ctx, "acme", gateway.CallID(inID))
-	if err != nil || in.Direction != gateway.Inbound || in.From != "alice" || in.To != "5551000" {
+	in, err := p2.Call(ctx, "acme", callapi.CallID(inID))
+	if err != nil || in.Direction != callapi.Inbound || in.From != "alice" || in.To != "5551000" {
 		t.Fatalf("inbound %+v %v", in, err)
 	}
 	if err := p2.Hangup(ctx, "beta", id, ""); err != nil {
 		t.Fatal(err)
 	}
-	sink2.waitFor(t, id, gateway.EvCallHangup)
-	if err := p2.Hangup(ctx, "acme", gateway.CallID(inID), ""); err != nil {
+	sink2.waitFor(t, id, callapi.EvCallHangup)
+	if err := p2.Hangup(ctx, "acme", callapi.CallID(inID), ""); err != nil {
 		t.Fatal(err)
 	}
-	sink2.waitFor(t, gateway.CallID(inID), gateway.EvCallHangup)
+	sink2.waitFor(t, callapi.CallID(inID), callapi.EvCallHangup)
 	waitNoChannels(t, srv)
 }
 
@@ -454,23 +454,23 @@ func TestPBXInbound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := h.sink.waitFor(t, gateway.CallID(id), gateway.EvCallCreated)
-	var d gateway.CreatedData
+	e := h.sink.waitFor(t, callapi.CallID(id), callapi.EvCallCreated)
+	var d callapi.CreatedData
 	if err := json.Unmarshal(e.Data, &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.Direction != gateway.Inbound || d.From != "alice" || d.To != "5551000" || !slices.Equal(d.Args, []string{"5551000"}) || e.Tenant != "acme" {
+	if d.Direction != callapi.Inbound || d.From != "alice" || d.To != "5551000" || !slices.Equal(d.Args, []string{"5551000"}) || e.Tenant != "acme" {
 		t.Errorf("created %+v tenant %s", d, e.Tenant)
 	}
 	// CALLGW_TENANT on the channel overrides the node's default tenant.
 	if err := h.pbx.rest.do(ctx, http.MethodPost, "/channels/"+seg(id)+"/variable", map[string][]string{"variable": {VarTenant}, "value": {"beta"}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if m := h.pbx.lookupMeta(ctx, &ariChannel{ID: id}); m.tenant != "beta" || m.dir != gateway.Inbound {
+	if m := h.pbx.lookupMeta(ctx, &ariChannel{ID: id}); m.tenant != "beta" || m.dir != callapi.Inbound {
 		t.Errorf("meta %+v", m)
 	}
 	h.srv.HangupChannel(id, 16)
-	if hd := hangupData(t, h.sink.waitFor(t, gateway.CallID(id), gateway.EvCallHangup)); hd.Cause != 16 || hd.Reason != ReasonRemote {
+	if hd := hangupData(t, h.sink.waitFor(t, callapi.CallID(id), callapi.EvCallHangup)); hd.Cause != 16 || hd.Reason != ReasonRemote {
 		t.Errorf("hangup %+v", hd)
 	}
 }
@@ -514,7 +514,7 @@ func TestNewPBXValidates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok
 			tc.mod(&c)
-			if _, err := NewPBX(c, newRecSink()); gateway.ErrorCode(err) != gateway.EInvalid {
+			if _, err := NewPBX(c, newRecSink()); callapi.ErrorCode(err) != callapi.CodeInvalidArgument {
 				t.Errorf("err %v", err)
 			}
 		})
@@ -530,17 +530,17 @@ func TestPBXDialplanOriginate(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{
 		To: "Local/answer@callgw-test", Context: "callgw-test", Extension: "echo", Priority: 1,
 		Variables: map[string]string{"FOO": "bar"},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	h.sink.waitFor(t, id, gateway.EvCallAnswered)
+	h.sink.waitFor(t, id, callapi.EvCallAnswered)
 	if err := h.pbx.Hangup(ctx, "acme", id, "normal"); err != nil {
 		t.Fatal(err)
 	}
-	if hd := hangupData(t, h.sink.waitFor(t, id, gateway.EvCallHangup)); hd.Cause != 16 {
+	if hd := hangupData(t, h.sink.waitFor(t, id, callapi.EvCallHangup)); hd.Cause != 16 {
 		t.Errorf("hangup %+v", hd)
 	}
 	waitNoChannels(t, h.srv)
@@ -552,7 +552,7 @@ func TestPBXConcurrentOrder(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 20*time.Second)
 	const n = 200
-	ids := make([]gateway.CallID, n)
+	ids := make([]callapi.CallID, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range ids {
@@ -564,7 +564,7 @@ func TestPBXConcurrentOrder(t *testing.T) {
 			if i%3 == 0 {
 				to = "Local/busy@callgw-test"
 			}
-			if _, err := h.pbx.Originate(ctx, "acme", ids[i], gateway.OriginateArgs{To: to, Wait: gateway.WaitAnswered}); err != nil {
+			if _, err := h.pbx.Originate(ctx, "acme", ids[i], callapi.OriginateArgs{To: to, Wait: callapi.WaitAnswered}); err != nil {
 				errs <- err
 				return
 			}
@@ -581,15 +581,15 @@ func TestPBXConcurrentOrder(t *testing.T) {
 		t.Error(err)
 	}
 	for _, id := range ids {
-		h.sink.waitFor(t, id, gateway.EvCallHangup)
+		h.sink.waitFor(t, id, callapi.EvCallHangup)
 	}
 	waitNoChannels(t, h.srv)
 	time.Sleep(50 * time.Millisecond)
 	for i, id := range ids {
 		got := types(h.sink.of(id), "")
-		want := []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallHangup}
+		want := []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered, callapi.EvCallHangup}
 		if i%3 == 0 {
-			want = []gateway.EventType{gateway.EvCallCreated, gateway.EvCallHangup}
+			want = []callapi.EventType{callapi.EvCallCreated, callapi.EvCallHangup}
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: %v, want %v", id, got, want)
@@ -608,11 +608,11 @@ func TestPBXConcurrentOrder(t *testing.T) {
 // failSink refuses every event; blockSink holds each until released.
 type failSink struct{}
 
-func (failSink) PublishEvent(context.Context, *gateway.Event) error { return context.DeadlineExceeded }
+func (failSink) PublishEvent(context.Context, *callapi.Event) error { return context.DeadlineExceeded }
 
 type blockSink struct{ release chan struct{} }
 
-func (s blockSink) PublishEvent(ctx context.Context, e *gateway.Event) error {
+func (s blockSink) PublishEvent(ctx context.Context, e *callapi.Event) error {
 	select {
 	case <-s.release:
 		return nil
@@ -631,7 +631,7 @@ func TestPBXSinkTrouble(t *testing.T) {
 			t.Fatal(err)
 		}
 		runFor(t, p, func(ctx context.Context) {
-			if _, err := p.Originate(ctx, "acme", newID(), gateway.OriginateArgs{To: "Local/busy@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+			if _, err := p.Originate(ctx, "acme", newID(), callapi.OriginateArgs{To: "Local/busy@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 				t.Fatal(err)
 			}
 			waitNoChannels(t, srv)
@@ -653,7 +653,7 @@ func TestPBXSinkTrouble(t *testing.T) {
 		}
 		runFor(t, p, func(ctx context.Context) {
 			for range 3 {
-				if _, err := p.Originate(ctx, "acme", newID(), gateway.OriginateArgs{To: "Local/answer@callgw-test"}); err != nil {
+				if _, err := p.Originate(ctx, "acme", newID(), callapi.OriginateArgs{To: "Local/answer@callgw-test"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -690,13 +690,13 @@ func runFor(t *testing.T, p *PBX, f func(ctx context.Context)) {
 // (gateway.HangupReasons) has the cause Asterisk gives it, and the adapter
 // knows no reason the gateway refuses.
 func TestHangupReasonsHaveCauses(t *testing.T) {
-	for _, r := range gateway.HangupReasons {
+	for _, r := range callapi.HangupReasons {
 		if reasonCause[r] == 0 {
 			t.Errorf("gateway accepts reason %q, which has no cause here", r)
 		}
 	}
 	for r := range reasonCause {
-		if !slices.Contains(gateway.HangupReasons, r) {
+		if !slices.Contains(callapi.HangupReasons, r) {
 			t.Errorf("cause for reason %q, which gateway refuses", r)
 		}
 	}
@@ -709,20 +709,20 @@ func TestPBXHangupTrustsReason(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 5*time.Second)
 	id := newID()
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
 	err := h.pbx.Hangup(ctx, "acme", id, "because")
-	if gateway.ErrorCode(err) != gateway.EInvalid || !strings.Contains(gateway.ErrorMessage(err), "asterisk rejected") {
+	if callapi.ErrorCode(err) != callapi.CodeInvalidArgument || !strings.Contains(callapi.ErrorMessage(err), "asterisk rejected") {
 		t.Errorf("err %v, want Asterisk's refusal", err)
 	}
-	if c, err := h.pbx.Call(ctx, "acme", id); err != nil || c.State != gateway.StateUp {
+	if c, err := h.pbx.Call(ctx, "acme", id); err != nil || c.State != callapi.StateUp {
 		t.Fatalf("after a refused hangup: %+v %v", c, err)
 	}
 	if err := h.pbx.Hangup(ctx, "acme", id, "no_answer"); err != nil {
 		t.Fatal(err)
 	}
-	if hd := hangupData(t, h.sink.waitFor(t, id, gateway.EvCallHangup)); hd.Cause != 19 {
+	if hd := hangupData(t, h.sink.waitFor(t, id, callapi.EvCallHangup)); hd.Cause != 19 {
 		t.Errorf("hangup %+v", hd)
 	}
 }
@@ -733,11 +733,11 @@ func TestPBXAsteriskRestart(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
 	h.srv.Restart()
-	if hd := hangupData(t, h.sink.waitFor(t, id, gateway.EvCallHangup)); hd.Reason != ReasonLost {
+	if hd := hangupData(t, h.sink.waitFor(t, id, callapi.EvCallHangup)); hd.Reason != ReasonLost {
 		t.Errorf("hangup %+v", hd)
 	}
 	for i := 0; i < 250; i++ { // reconnected and the app registered again
@@ -747,8 +747,8 @@ func TestPBXAsteriskRestart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	id2 := newID()
-	c, err := h.pbx.Originate(ctx, "acme", id2, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered})
-	if err != nil || c.State != gateway.StateUp {
+	c, err := h.pbx.Originate(ctx, "acme", id2, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered})
+	if err != nil || c.State != callapi.StateUp {
 		t.Fatalf("after restart: %+v %v", c, err)
 	}
 }
@@ -759,17 +759,17 @@ func TestPBXDropWebSockets(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
 	h.srv.DropWebSockets()
 	h.srv.HangupChannel(string(id), 17)
-	h.sink.waitFor(t, id, gateway.EvCallHangup)
+	h.sink.waitFor(t, id, callapi.EvCallHangup)
 	waitNoChannels(t, h.srv)
 	time.Sleep(100 * time.Millisecond)
 	n := 0
 	for _, e := range h.sink.of(id) {
-		if e.Type == gateway.EvCallHangup {
+		if e.Type == callapi.EvCallHangup {
 			n++
 		}
 	}

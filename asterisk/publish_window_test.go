@@ -11,13 +11,13 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // amqpbus.Bus's method, spelled as amqpbus declares it (amqpbus asserts
 // the same literal against *Bus): it is an asyncSink.
 var _ asyncSink = (interface {
-	PublishEventAsync(context.Context, *gateway.Event) (interface{ Wait(context.Context) error }, error)
+	PublishEventAsync(context.Context, *callapi.Event) (interface{ Wait(context.Context) error }, error)
 })(nil)
 
 // asyncRecSink is an asyncSink that records events in publish order and
@@ -26,8 +26,8 @@ var _ asyncSink = (interface {
 // calls in refuse are refused at publish.
 type asyncRecSink struct {
 	*recSink
-	failType gateway.EventType
-	refuse   map[gateway.CallID]bool
+	failType callapi.EventType
+	refuse   map[callapi.CallID]bool
 
 	mu          sync.Mutex
 	pending     []*fakeConfirm
@@ -54,12 +54,12 @@ var errNacked = errors.New("test: nacked")
 
 func newAsyncRecSink() *asyncRecSink { return &asyncRecSink{recSink: newRecSink()} }
 
-func (s *asyncRecSink) PublishEvent(ctx context.Context, e *gateway.Event) error {
+func (s *asyncRecSink) PublishEvent(ctx context.Context, e *callapi.Event) error {
 	s.syncCalls.Add(1)
 	return s.recSink.PublishEvent(ctx, e)
 }
 
-func (s *asyncRecSink) PublishEventAsync(ctx context.Context, e *gateway.Event) (confirm, error) {
+func (s *asyncRecSink) PublishEventAsync(ctx context.Context, e *callapi.Event) (confirm, error) {
 	if s.refuse[e.CallID] {
 		return nil, errors.New("test: refused")
 	}
@@ -123,7 +123,7 @@ func (s *asyncRecSink) peakOutstanding() int {
 
 // runWithSink runs a PBX on sink against ts; stop (also at cleanup) ends
 // Run and waits for it.
-func runWithSink(t *testing.T, sink gateway.EventSink, tweak func(*Config)) (*PBX, func()) {
+func runWithSink(t *testing.T, sink callapi.EventSink, tweak func(*Config)) (*PBX, func()) {
 	t.Helper()
 	_, ts := newSim(t)
 	cfg := Config{
@@ -139,10 +139,10 @@ func runWithSink(t *testing.T, sink gateway.EventSink, tweak func(*Config)) (*PB
 
 // placeCalls runs n calls at once: every third busy, the others answered
 // then hung up. It returns their ids.
-func placeCalls(t *testing.T, p *PBX, n int) []gateway.CallID {
+func placeCalls(t *testing.T, p *PBX, n int) []callapi.CallID {
 	t.Helper()
 	ctx := ctxT(t, 20*time.Second)
-	ids := make([]gateway.CallID, n)
+	ids := make([]callapi.CallID, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := range ids {
@@ -154,7 +154,7 @@ func placeCalls(t *testing.T, p *PBX, n int) []gateway.CallID {
 			if i%3 == 0 {
 				to = "Local/busy@callgw-test"
 			}
-			if _, err := p.Originate(ctx, "acme", ids[i], gateway.OriginateArgs{To: to, Wait: gateway.WaitAnswered}); err != nil {
+			if _, err := p.Originate(ctx, "acme", ids[i], callapi.OriginateArgs{To: to, Wait: callapi.WaitAnswered}); err != nil {
 				errs <- err
 				return
 			}
@@ -173,11 +173,11 @@ func placeCalls(t *testing.T, p *PBX, n int) []gateway.CallID {
 	return ids
 }
 
-func wantTypes(i int) []gateway.EventType {
+func wantTypes(i int) []callapi.EventType {
 	if i%3 == 0 {
-		return []gateway.EventType{gateway.EvCallCreated, gateway.EvCallHangup}
+		return []callapi.EventType{callapi.EvCallCreated, callapi.EvCallHangup}
 	}
-	return []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallHangup}
+	return []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered, callapi.EvCallHangup}
 }
 
 // waitAccounted waits until every event the sink was given is counted as
@@ -207,7 +207,7 @@ func TestPBXPublishWindowOrder(t *testing.T) {
 	p, _ := runWithSink(t, sink, func(c *Config) { c.Shards, c.PublishWindow = shards, window })
 	ids := placeCalls(t, p, 200)
 	for _, id := range ids {
-		sink.waitFor(t, id, gateway.EvCallHangup)
+		sink.waitFor(t, id, callapi.EvCallHangup)
 	}
 	s := waitAccounted(t, p, sink.count)
 	time.Sleep(50 * time.Millisecond) // late ARI events must not add anything
@@ -238,10 +238,10 @@ func TestPBXPublishWindowOrder(t *testing.T) {
 // in order, and each call still ends once.
 func TestPBXPublishWindowFailures(t *testing.T) {
 	sink := newAsyncRecSink()
-	sink.failType = gateway.EvCallAnswered
+	sink.failType = callapi.EvCallAnswered
 	// Every event of these calls is refused at publish.
-	refused := []gateway.CallID{newID(), newID(), newID()}
-	sink.refuse = map[gateway.CallID]bool{}
+	refused := []callapi.CallID{newID(), newID(), newID()}
+	sink.refuse = map[callapi.CallID]bool{}
 	for _, id := range refused {
 		sink.refuse[id] = true
 	}
@@ -249,7 +249,7 @@ func TestPBXPublishWindowFailures(t *testing.T) {
 	p, _ := runWithSink(t, sink, func(c *Config) { c.Shards, c.PublishWindow = 4, 4 })
 	ctx := ctxT(t, 10*time.Second)
 	for _, id := range refused {
-		if _, err := p.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+		if _, err := p.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 			t.Fatal(err)
 		}
 		if err := p.Hangup(ctx, "acme", id, ""); err != nil {
@@ -258,7 +258,7 @@ func TestPBXPublishWindowFailures(t *testing.T) {
 	}
 	ids := placeCalls(t, p, 60)
 	for _, id := range ids {
-		sink.waitFor(t, id, gateway.EvCallHangup)
+		sink.waitFor(t, id, callapi.EvCallHangup)
 	}
 	answered := 0
 	for i := range ids {
@@ -289,7 +289,7 @@ func TestPBXPublishWindowFailures(t *testing.T) {
 	}
 	s = p.Stats()
 	for _, id := range refused {
-		if got := types(sink.of(id), ""); !slices.Equal(got, []gateway.EventType{gateway.EvCallHangup}) {
+		if got := types(sink.of(id), ""); !slices.Equal(got, []callapi.EventType{callapi.EvCallHangup}) {
 			t.Errorf("refused call %s: %v, want only its retried call.hangup", id, got)
 		}
 	}
@@ -312,10 +312,10 @@ func TestPBXPublishWindowStop(t *testing.T) {
 			p, stop := runWithSink(t, sink, func(c *Config) { c.PublishWindow, c.PublishTimeout = 64, timeout })
 			ctx := ctxT(t, 10*time.Second)
 			id := newID()
-			if _, err := p.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+			if _, err := p.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 				t.Fatal(err)
 			}
-			sink.waitFor(t, id, gateway.EvCallAnswered)
+			sink.waitFor(t, id, callapi.EvCallAnswered)
 			if s := p.Stats(); s.EventsPublished != 0 || s.PublishErrors != 0 {
 				t.Fatalf("accounted before any confirm: %+v", s)
 			}
@@ -347,10 +347,10 @@ func TestPBXPublishWindowOne(t *testing.T) {
 	p, _ := runWithSink(t, sink, func(c *Config) { c.PublishWindow = 1 })
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := p.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/busy@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := p.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/busy@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
-	sink.waitFor(t, id, gateway.EvCallHangup)
+	sink.waitFor(t, id, callapi.EvCallHangup)
 	s := waitAccounted(t, p, sink.count)
 	if n := sink.syncCalls.Load(); n != 2 || s.EventsPublished != 2 || sink.peakOutstanding() != 0 {
 		t.Errorf("sync publishes %d, stats %+v", n, s)

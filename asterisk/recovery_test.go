@@ -11,7 +11,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // A worker restarted while calls are up serves a command on such a call
@@ -22,7 +22,7 @@ func TestPBXCommandWaitsForReread(t *testing.T) {
 	p1, _, stop1 := startPBX(t, ts, nil)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := p1.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := p1.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
 	stop1()
@@ -43,7 +43,7 @@ func TestPBXCommandWaitsForReread(t *testing.T) {
 		t.Fatalf("hangup at start: %v (want it served after the re-read)", err)
 	}
 	srv.SlowRequests("GET", "/channels", 0)
-	sink.waitFor(t, id, gateway.EvCallHangup)
+	sink.waitFor(t, id, callapi.EvCallHangup)
 	waitNoChannels(t, srv)
 }
 
@@ -53,22 +53,22 @@ func TestPBXUnknownCallAskedOfARI(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
 	h.pbx.calls.forget(id) // as if its StasisStart had been lost
 	c, err := h.pbx.Call(ctx, "acme", id)
-	if err != nil || c.State != gateway.StateUp {
+	if err != nil || c.State != callapi.StateUp {
 		t.Fatalf("Call on an untracked live call: %+v %v", c, err)
 	}
-	if _, err := h.pbx.Call(ctx, "beta", id); gateway.ErrorCode(err) != gateway.ENotFound {
+	if _, err := h.pbx.Call(ctx, "beta", id); callapi.ErrorCode(err) != callapi.CodeNotFound {
 		t.Fatalf("other tenant: %v", err)
 	}
 	if err := h.pbx.Hangup(ctx, "acme", id, ""); err != nil {
 		t.Fatal(err)
 	}
-	h.sink.waitFor(t, id, gateway.EvCallHangup)
-	if _, err := h.pbx.Call(ctx, "acme", newID()); gateway.ErrorCode(err) != gateway.ENotFound {
+	h.sink.waitFor(t, id, callapi.EvCallHangup)
+	if _, err := h.pbx.Call(ctx, "acme", newID()); callapi.ErrorCode(err) != callapi.CodeNotFound {
 		t.Fatalf("unknown id: %v", err)
 	}
 }
@@ -98,8 +98,8 @@ func TestPBXAwayRefusesOriginatesAndRecoversFast(t *testing.T) {
 	srv.RefuseFor(away)
 	back := time.Now().Add(away)
 	waitConnected(t, p, false, time.Second)
-	_, err := p.Originate(ctx, "acme", newID(), gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered})
-	if gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+	_, err := p.Originate(ctx, "acme", newID(), callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered})
+	if callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 		t.Fatalf("originate while ARI is away: %v, want node_unavailable", err)
 	}
 	if n := srv.ChannelCount(); n != 0 {
@@ -112,11 +112,11 @@ func TestPBXAwayRefusesOriginatesAndRecoversFast(t *testing.T) {
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	for {
-		_, err := p.Originate(rctx, "acme", newID(), gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered})
+		_, err := p.Originate(rctx, "acme", newID(), callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered})
 		if err == nil {
 			break
 		}
-		if gateway.ErrorCode(err) != gateway.ENodeUnavailable || rctx.Err() != nil {
+		if callapi.ErrorCode(err) != callapi.CodeNodeUnavailable || rctx.Err() != nil {
 			t.Fatalf("originate after recovery: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -129,7 +129,7 @@ func TestPBXHangupReasonWhenLostWithPBX(t *testing.T) {
 	h := newHarness(t)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
 	h.srv.RefuseFor(300 * time.Millisecond)
@@ -137,7 +137,7 @@ func TestPBXHangupReasonWhenLostWithPBX(t *testing.T) {
 		t.Fatal("hangup succeeded while ARI refused")
 	}
 	h.srv.HangupChannel(string(id), 16) // ends while nobody listens
-	hd := hangupData(t, h.sink.waitFor(t, id, gateway.EvCallHangup))
+	hd := hangupData(t, h.sink.waitFor(t, id, callapi.EvCallHangup))
 	if hd.Reason != ReasonLost || hd.Cause == 17 {
 		t.Errorf("hangup %+v, want reason %s and not our busy cause", hd, ReasonLost)
 	}
@@ -151,14 +151,14 @@ func TestPBXFailedOriginateNotListed(t *testing.T) {
 	id := newID()
 	h.srv.FailRequests("POST", "/channels", http.StatusInternalServerError, 1)
 	h.srv.FailRequests("DELETE", "/channels", http.StatusInternalServerError, 1)
-	if _, err := h.pbx.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test"}); err == nil {
+	if _, err := h.pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test"}); err == nil {
 		t.Fatal("originate succeeded")
 	}
 	calls, _ := h.pbx.Calls(ctx, "acme")
-	if slices.ContainsFunc(calls, func(c *gateway.Call) bool { return c.ID == id }) {
+	if slices.ContainsFunc(calls, func(c *callapi.Call) bool { return c.ID == id }) {
 		t.Errorf("failed originate listed: %+v", calls)
 	}
-	if _, err := h.pbx.Call(ctx, "acme", id); gateway.ErrorCode(err) != gateway.ENotFound {
+	if _, err := h.pbx.Call(ctx, "acme", id); callapi.ErrorCode(err) != callapi.CodeNotFound {
 		t.Errorf("failed originate found: %v", err)
 	}
 	if n := h.pbx.Stats().Calls; n != 0 {
@@ -174,9 +174,9 @@ type flakySink struct {
 	n  int
 }
 
-func (s *flakySink) PublishEvent(ctx context.Context, e *gateway.Event) error {
+func (s *flakySink) PublishEvent(ctx context.Context, e *callapi.Event) error {
 	s.mu.Lock()
-	if e.Type == gateway.EvCallHangup && s.n > 0 {
+	if e.Type == callapi.EvCallHangup && s.n > 0 {
 		s.n--
 		s.mu.Unlock()
 		return errors.New("test: channel closed")
@@ -194,13 +194,13 @@ func TestPBXHangupRetriedAcrossBrokerLoss(t *testing.T) {
 		Log: zaptest.NewLogger(t), PublishWindow: 1}, sink)
 	ctx := ctxT(t, 10*time.Second)
 	id := newID()
-	if _, err := p.Originate(ctx, "acme", id, gateway.OriginateArgs{To: "Local/answer@callgw-test", Wait: gateway.WaitAnswered}); err != nil {
+	if _, err := p.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Hangup(ctx, "acme", id, ""); err != nil {
 		t.Fatal(err)
 	}
-	sink.waitFor(t, id, gateway.EvCallHangup)
+	sink.waitFor(t, id, callapi.EvCallHangup)
 	// The retry counts its success just after the sink took the event.
 	deadline := time.Now().Add(2 * time.Second)
 	for p.Stats().Republished != 1 && time.Now().Before(deadline) {

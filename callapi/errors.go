@@ -1,17 +1,16 @@
 package callapi
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
-	"net/http"
-	"strings"
+	"fmt"
 )
 
-// Code is the stable machine code of an error answer (problem+json
-// "code"), the same codes the AMQP replies carry (docs/api.md).
+// Code is a stable, machine-readable error code. The values are part of the
+// public protocol (REST problem+json "code" and AMQP reply "error.code").
 type Code string
 
-// The codes the gateway answers with.
+// The stable error codes.
 const (
 	CodeNotFound        Code = "not_found"
 	CodeInvalidArgument Code = "invalid_argument"
@@ -21,60 +20,60 @@ const (
 	CodePBXError        Code = "pbx_error"
 	CodeForbidden       Code = "forbidden"
 	CodeUnauthorized    Code = "unauthorized"
-	CodeNotImplemented  Code = "not_implemented" // the node lacks the capability (HTTP 501)
+	CodeRateLimited     Code = "rate_limited" // too many requests: retry later (HTTP 429 with Retry-After)
 	CodeInternal        Code = "internal"
+	// CodeNotImplemented: the node's PBX adapter lacks the optional port
+	// (call control, bridges, playback and recording control) an action
+	// needs (HTTP 501).
+	CodeNotImplemented Code = "not_implemented"
+	// CodeOutcomeUnknown: the command reached the broker but the connection
+	// was lost before the broker confirmed it or before its reply came,
+	// so it may have run. Retrying with the same command id (REST: the
+	// same Idempotency-Key) is safe; without one it may run twice.
+	CodeOutcomeUnknown Code = "outcome_unknown"
 )
 
-// Error is an error answer of the gateway: its RFC 9457 problem+json body
-// with the HTTP status.
+// Error is callgw's error type. Msg is safe to show to API callers; Err is
+// the cause, for logs only.
 type Error struct {
-	Status    int    `json:"status"`
-	Code      Code   `json:"code"`
-	Type      string `json:"type,omitempty"`
-	Title     string `json:"title,omitempty"`
-	Detail    string `json:"detail,omitempty"`
-	Field     string `json:"field,omitempty"`      // the request member at fault (invalid_argument)
-	CommandID string `json:"command_id,omitempty"` // the command the error is about, when one was sent
-	RequestID string `json:"request_id,omitempty"` // quote it when reporting a problem
-	// OAuth2 error members (POST /oauth/token).
-	OAuthError       string `json:"error,omitempty"`
-	ErrorDescription string `json:"error_description,omitempty"`
+	Code  Code
+	Op    string // e.g. "asterisk.Hangup"
+	Msg   string
+	Field string // for CodeInvalidArgument: the offending field, when known
+	Err   error
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("callapi: ")
-	b.WriteString(string(e.Code))
-	if e.Detail != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Detail)
-	} else if e.ErrorDescription != "" {
-		b.WriteString(": ")
-		b.WriteString(e.ErrorDescription)
-	} else if e.Title != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Title)
+	s := e.Msg
+	if e.Op != "" {
+		s = e.Op + ": " + s
 	}
-	return b.String()
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
-// Temporary reports whether the same request may succeed later: the node
-// was unavailable, the command timed out, or a proxy in front of the
-// gateway failed.
-func (e *Error) Temporary() bool {
-	switch e.Code {
-	case CodeNodeUnavailable, CodeTimeout:
-		return true
-	}
-	switch e.Status {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusTooManyRequests:
-		return true
-	}
-	return false
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error with a formatted, caller-safe message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the Code of err when it is (or wraps) an *Error, ""
-// for nil and CodeInternal for any other error.
+// Wrap builds an *Error around a cause.
+func Wrap(code Code, op string, err error, msg string) *Error {
+	return &Error{Code: code, Op: op, Msg: msg, Err: err}
+}
+
+// Invalid reports a bad value in one named field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidArgument, Field: field, Msg: field + ": " + fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the Code of err: the first *Error in its chain, CodeTimeout
+// for context deadlines, "" for nil and CodeInternal for anything else.
 func ErrorCode(err error) Code {
 	if err == nil {
 		return ""
@@ -83,42 +82,32 @@ func ErrorCode(err error) Code {
 	if errors.As(err, &e) {
 		return e.Code
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return CodeTimeout
+	}
 	return CodeInternal
 }
 
-// problemOf decodes an error answer. A body that is not problem+json
-// (a proxy's error page) still gives an *Error with the status and a code
-// derived from it.
-func problemOf(resp *http.Response, raw []byte) *Error {
-	e := &Error{}
-	if len(raw) > 0 && json.Unmarshal(raw, e) == nil && (e.Code != "" || e.OAuthError != "") {
-		e.Status = resp.StatusCode
-		if e.Code == "" {
-			e.Code = CodeUnauthorized
-		}
-		return e
+// ErrorMessage returns the caller-safe message of err.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
 	}
-	e = &Error{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Detail: strings.TrimSpace(string(raw))}
-	if len(e.Detail) > 200 {
-		e.Detail = e.Detail[:200]
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Msg
 	}
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		e.Code = CodeNotFound
-	case resp.StatusCode == http.StatusUnauthorized:
-		e.Code = CodeUnauthorized
-	case resp.StatusCode == http.StatusForbidden:
-		e.Code = CodeForbidden
-	case resp.StatusCode == http.StatusConflict:
-		e.Code = CodeConflict
-	case resp.StatusCode == http.StatusGatewayTimeout:
-		e.Code = CodeTimeout
-	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway:
-		e.Code = CodeNodeUnavailable
-	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		e.Code = CodeInvalidArgument
-	default:
-		e.Code = CodeInternal
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "deadline exceeded"
 	}
-	return e
+	return "internal error"
+}
+
+// ErrorField returns the offending field of an CodeInvalidArgument error, if any.
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
 }

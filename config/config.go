@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/asterisk/journal"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/restapi"
 )
 
@@ -44,8 +44,8 @@ type Common struct {
 }
 
 // Rules returns the input rules of these options.
-func (c *Common) Rules() *gateway.InputRules {
-	return &gateway.InputRules{MediaHosts: c.MediaHosts, VariableFunctions: c.VariableFunctions}
+func (c *Common) Rules() *callapi.InputRules {
+	return &callapi.InputRules{MediaHosts: c.MediaHosts, VariableFunctions: c.VariableFunctions}
 }
 
 // Gateway holds the gateway's options.
@@ -359,7 +359,7 @@ func hostname() string {
 		}
 		return '-'
 	}, h)
-	if !gateway.ValidNodeID(h) {
+	if !callapi.ValidNodeID(h) {
 		return "node1"
 	}
 	return h
@@ -371,9 +371,9 @@ func (s *set) worker(w *Worker, nodeDefault, stateDefault string) {
 	s.str(&w.ARIUser, "ari-user", "CALLGW_ARI_USER", "", "ARI user name")
 	s.str(&w.ARIPassword, "ari-password", "CALLGW_ARI_PASSWORD", "", "ARI password")
 	s.str(&w.ARIApp, "ari-app", "CALLGW_ARI_APP", DefaultARIApp, "Stasis application name")
-	s.str(&w.Tenant, "tenant", "CALLGW_TENANT", gateway.DefaultTenant, "tenant of inbound calls (the channel variable CALLGW_TENANT overrides)")
-	s.dur(&w.HeartbeatInterval, "heartbeat-interval", "CALLGW_HEARTBEAT_INTERVAL", gateway.DefaultHeartbeatInterval, "interval of node heartbeats; a node missing 3 is down")
-	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", gateway.DefaultConcurrency, "commands run concurrently (commands for one call always run in order)")
+	s.str(&w.Tenant, "tenant", "CALLGW_TENANT", callapi.DefaultTenant, "tenant of inbound calls (the channel variable CALLGW_TENANT overrides)")
+	s.dur(&w.HeartbeatInterval, "heartbeat-interval", "CALLGW_HEARTBEAT_INTERVAL", callapi.DefaultHeartbeatInterval, "interval of node heartbeats; a node missing 3 is down")
+	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", callapi.DefaultConcurrency, "commands run concurrently (commands for one call always run in order)")
 	s.str(&w.StateDir, "state-dir", "CALLGW_STATE_DIR", stateDefault, "directory of the worker's idempotency journal (node-local, kept across restarts; empty: memory only)")
 	s.dur(&w.IdempotencyWindow, "idempotency-window", "CALLGW_IDEMPOTENCY_WINDOW", journal.DefaultWindow, "how long a retry with the same Idempotency-Key is answered from the journal")
 }
@@ -391,7 +391,7 @@ func defaultStateDir() string {
 }
 
 func (w *Worker) finish(needARI bool) error {
-	if !gateway.ValidNodeID(w.NodeID) {
+	if !callapi.ValidNodeID(w.NodeID) {
 		return fmt.Errorf("config: node %q: must be 1-64 of [A-Za-z0-9_-] and not any/all", w.NodeID)
 	}
 	if needARI && w.ARIURL == "" {
@@ -400,7 +400,7 @@ func (w *Worker) finish(needARI bool) error {
 	if w.ARIApp == "" || strings.ContainsAny(w.ARIApp, " /?&") {
 		return fmt.Errorf("config: ari-app %q is not a valid Stasis application name", w.ARIApp)
 	}
-	if !gateway.ValidTenant(w.Tenant) {
+	if !callapi.ValidTenant(w.Tenant) {
 		return fmt.Errorf("config: tenant %q: must be 1-64 of [A-Za-z0-9_-]", w.Tenant)
 	}
 	if w.HeartbeatInterval < 100*time.Millisecond {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/asterisk/journal"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/restapi"
 )
 
@@ -121,7 +121,7 @@ func TestDefaultsAreTheComponents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.HeartbeatInterval != gateway.DefaultHeartbeatInterval || w.Concurrency != gateway.DefaultConcurrency ||
+	if w.HeartbeatInterval != callapi.DefaultHeartbeatInterval || w.Concurrency != callapi.DefaultConcurrency ||
 		w.IdempotencyWindow != journal.DefaultWindow {
 		t.Errorf("worker defaults: heartbeat %v, concurrency %d, idempotency window %v", w.HeartbeatInterval, w.Concurrency, w.IdempotencyWindow)
 	}

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/callapi/client"
 	"github.com/callgw/callgw/internal/testenv"
 
 	"github.com/google/uuid"
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/callapi"
-	"github.com/callgw/callgw/gateway"
 )
 
 // TestRabbitMQDefinitions loads deploy/rabbitmq/definitions.json on a
@@ -101,8 +101,8 @@ func TestRabbitMQDefinitions(t *testing.T) {
 	cctx, stopConsumer := context.WithCancel(ctx)
 	consumerDone := make(chan error, 1)
 	go func() {
-		consumerDone <- callapi.ConsumeEvents(cctx, callapi.QueueConfig{URLs: []string{tenantURL}, Queue: "acme.billing",
-			Patterns: []string{callapi.Pattern("acme", "", "call", "created", "")}, OnConsuming: func() { consuming <- struct{}{} }},
+		consumerDone <- client.ConsumeEvents(cctx, client.QueueConfig{URLs: []string{tenantURL}, Queue: "acme.billing",
+			Patterns: []string{client.Pattern("acme", "", "call", "created", "")}, OnConsuming: func() { consuming <- struct{}{} }},
 			func(_ context.Context, e *callapi.Event) error {
 				mu.Lock()
 				defer mu.Unlock()
@@ -118,7 +118,7 @@ func TestRabbitMQDefinitions(t *testing.T) {
 		t.Fatal("tenant consumer not up")
 	}
 	for _, tn := range []string{"beta", "acme"} {
-		e := &gateway.Event{ID: uuid.NewString(), Type: gateway.EvCallCreated, Time: time.Now(), Node: "pbx1", Tenant: tn, CallID: gateway.CallID(uuid.NewString()), Data: []byte(`{}`)}
+		e := &callapi.Event{ID: uuid.NewString(), Type: callapi.EvCallCreated, Time: time.Now(), Node: "pbx1", Tenant: tn, CallID: callapi.CallID(uuid.NewString()), Data: []byte(`{}`)}
 		if err := bus.PublishEvent(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +154,7 @@ func TestRabbitMQDefinitions(t *testing.T) {
 		err := func() error {
 			errc := make(chan error, 1)
 			go func() {
-				errc <- callapi.ConsumeEvents(rctx, callapi.QueueConfig{URLs: []string{tenantURL}, Queue: tc.queue, Patterns: []string{tc.pattern},
+				errc <- client.ConsumeEvents(rctx, client.QueueConfig{URLs: []string{tenantURL}, Queue: tc.queue, Patterns: []string{tc.pattern},
 					OnConsuming: func() { ok <- struct{}{}; rcancel() }}, func(context.Context, *callapi.Event) error { return nil })
 			}()
 			return <-errc

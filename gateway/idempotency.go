@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"github.com/callgw/callgw/callapi"
 	"hash/fnv"
 	"time"
 )
@@ -27,62 +28,37 @@ import (
 // hashing of the key over the healthy up nodes (not to the any queue), so
 // that concurrent copies of one key meet in one worker's memory.
 
-// KeyHorizon is how long after a node went down the gateway still counts it
-// as one that may hold an idempotency key's call: a keyed originate that no
-// live node knows is refused (retryable) while such a node is missing.
-const KeyHorizon = 5 * time.Minute
-
 // keyLookupTimeout bounds the lookup broadcast: a live node that does not
 // answer within it counts as missing.
 const keyLookupTimeout = time.Second
 
-// KeyLookupArgs are the arguments of ActKeyLookup.
-type KeyLookupArgs struct {
-	CommandID string `json:"command_id"`
-}
-
-// Validate checks that a command id is given.
-func (a *KeyLookupArgs) Validate() error {
-	if a.CommandID == "" {
-		return Invalid("command_id", "required")
-	}
-	return nil
-}
-
-// KeyLookup is a node's answer to ActKeyLookup.
-type KeyLookup struct {
-	Found   bool   `json:"found"`
-	Running bool   `json:"running,omitempty"` // the original still runs on this node
-	Reply   *Reply `json:"reply,omitempty"`   // what a retry gets (when it finished or was interrupted)
-}
-
 // keyOutcome is what the lookup decided for a keyed originate.
 type keyOutcome struct {
-	reply   *Reply // answer with this
-	running NodeID // send the retry to this node
+	reply   *callapi.Reply // answer with this
+	running callapi.NodeID // send the retry to this node
 }
 
 // lookupKey asks the live nodes' journals about cmd (a keyed originate).
 // The node the command is about to go to (target) checks its own journal
 // when it runs the command, so with no other node that may hold the key
 // nothing is asked.
-func (s *Service) lookupKey(ctx context.Context, o Options, cmd *Command, target Target) (*keyOutcome, error) {
+func (s *Service) lookupKey(ctx context.Context, o Options, cmd *callapi.Command, target callapi.Target) (*keyOutcome, error) {
 	now := s.now()
-	var live []NodeID
-	var missing []NodeID
+	var live []callapi.NodeID
+	var missing []callapi.NodeID
 	for _, n := range s.Nodes.List(now) {
 		switch {
-		case n.State != NodeDown:
+		case n.State != callapi.NodeDown:
 			live = append(live, n.Node)
-		case now.Sub(n.LastSeen) < KeyHorizon:
+		case now.Sub(n.LastSeen) < callapi.KeyHorizon:
 			missing = append(missing, n.Node)
 		}
 	}
-	if len(missing) == 0 && (len(live) == 0 || (len(live) == 1 && target == NodeTarget(live[0]))) {
+	if len(missing) == 0 && (len(live) == 0 || (len(live) == 1 && target == callapi.NodeTarget(live[0]))) {
 		return &keyOutcome{}, nil
 	}
 	if len(live) > 0 {
-		q, err := s.newCommand(Options{Tenant: o.Tenant}, ActKeyLookup, KeyLookupArgs{CommandID: cmd.ID})
+		q, err := s.newCommand(Options{Tenant: o.Tenant}, callapi.ActKeyLookup, callapi.KeyLookupArgs{CommandID: cmd.ID})
 		if err != nil {
 			return nil, err
 		}
@@ -93,13 +69,13 @@ func (s *Service) lookupKey(ctx context.Context, o Options, cmd *Command, target
 		if err != nil {
 			return nil, err
 		}
-		answered := make(map[NodeID]bool, len(reps))
+		answered := make(map[callapi.NodeID]bool, len(reps))
 		for _, rep := range reps {
 			answered[rep.Node] = true
 			if !rep.OK {
 				continue // an older worker (unknown action): it journals nothing
 			}
-			var kl KeyLookup
+			var kl callapi.KeyLookup
 			if err := json.Unmarshal(rep.Result, &kl); err != nil || !kl.Found {
 				continue
 			}
@@ -117,7 +93,7 @@ func (s *Service) lookupKey(ctx context.Context, o Options, cmd *Command, target
 		}
 	}
 	if len(missing) > 0 {
-		return nil, Errorf(ENodeUnavailable, "node %s, which may hold the call of this Idempotency-Key, is unavailable: retry later with the same key", missing[0])
+		return nil, callapi.Errorf(callapi.CodeNodeUnavailable, "node %s, which may hold the call of this Idempotency-Key, is unavailable: retry later with the same key", missing[0])
 	}
 	return &keyOutcome{}, nil
 }
@@ -126,11 +102,11 @@ func (s *Service) lookupKey(ctx context.Context, o Options, cmd *Command, target
 // (highest random weight) hashing of the key over the healthy up nodes, so
 // that every gateway sends the copies of one key to the same node while
 // the set of nodes stays the same.
-func (s *Service) keyTarget(key string) (Target, error) {
-	var best NodeID
+func (s *Service) keyTarget(key string) (callapi.Target, error) {
+	var best callapi.NodeID
 	var bestW uint64
 	for _, n := range s.Nodes.List(s.now()) {
-		if n.State != NodeUp || !n.Healthy {
+		if n.State != callapi.NodeUp || !n.Healthy {
 			continue
 		}
 		h := fnv.New64a()
@@ -144,5 +120,5 @@ func (s *Service) keyTarget(key string) (Target, error) {
 	if best == "" {
 		return s.createTarget("") // says why: no node up, or none healthy
 	}
-	return NodeTarget(best), nil
+	return callapi.NodeTarget(best), nil
 }

@@ -4,22 +4,24 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/callgw/callgw/callapi"
 )
 
 // keyBus answers the idempotency.lookup broadcast with preset answers per
 // node (a node without one does not answer).
 type keyBus struct {
 	loopBus
-	answers  map[NodeID]KeyLookup
+	answers  map[callapi.NodeID]callapi.KeyLookup
 	gathered int
 }
 
-func (b *keyBus) Gather(ctx context.Context, cmd *Command, expect []NodeID) ([]*Reply, error) {
+func (b *keyBus) Gather(ctx context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
 	b.gathered++
-	var out []*Reply
+	var out []*callapi.Reply
 	for _, n := range expect {
 		if a, ok := b.answers[n]; ok {
-			out = append(out, OKReply(cmd.ID, n, a))
+			out = append(out, callapi.OKReply(cmd.ID, n, a))
 		}
 	}
 	return out, nil
@@ -28,32 +30,34 @@ func (b *keyBus) Gather(ctx context.Context, cmd *Command, expect []NodeID) ([]*
 // What a keyed originate does after asking the nodes' journals.
 func TestLookupKey(t *testing.T) {
 	now := time.Now()
-	up := func(n NodeID) Heartbeat { return Heartbeat{Node: n, State: NodeUp, Healthy: true, IntervalMS: 1000} }
-	done := OKReply("c", "pbx2", Call{ID: "x", Node: "pbx2", State: StateEnded})
+	up := func(n callapi.NodeID) callapi.Heartbeat {
+		return callapi.Heartbeat{Node: n, State: callapi.NodeUp, Healthy: true, IntervalMS: 1000}
+	}
+	done := callapi.OKReply("c", "pbx2", callapi.Call{ID: "x", Node: "pbx2", State: callapi.StateEnded})
 	for _, tc := range []struct {
 		name     string
-		nodes    []Heartbeat
-		seen     map[NodeID]time.Time // LastSeen of the heartbeat, default now
-		answers  map[NodeID]KeyLookup
-		target   Target
+		nodes    []callapi.Heartbeat
+		seen     map[callapi.NodeID]time.Time // LastSeen of the heartbeat, default now
+		answers  map[callapi.NodeID]callapi.KeyLookup
+		target   callapi.Target
 		reply    bool
-		running  NodeID
-		code     Code
+		running  callapi.NodeID
+		code     callapi.Code
 		gathered int
 	}{
-		{name: "one node, the target: nothing to ask", nodes: []Heartbeat{up("pbx1")}, target: "pbx1"},
-		{name: "nobody has it", nodes: []Heartbeat{up("pbx1"), up("pbx2")}, target: "pbx1",
-			answers: map[NodeID]KeyLookup{"pbx1": {}, "pbx2": {}}, gathered: 1},
-		{name: "another node ran it", nodes: []Heartbeat{up("pbx1"), up("pbx2")}, target: "pbx1",
-			answers: map[NodeID]KeyLookup{"pbx1": {}, "pbx2": {Found: true, Reply: done}}, reply: true, gathered: 1},
-		{name: "another node runs it", nodes: []Heartbeat{up("pbx1"), up("pbx2")}, target: "pbx1",
-			answers: map[NodeID]KeyLookup{"pbx1": {}, "pbx2": {Found: true, Running: true}}, running: "pbx2", gathered: 1},
-		{name: "a live node does not answer", nodes: []Heartbeat{up("pbx1"), up("pbx2")}, target: "pbx1",
-			answers: map[NodeID]KeyLookup{"pbx1": {}}, code: ENodeUnavailable, gathered: 1},
-		{name: "a node down within the horizon", nodes: []Heartbeat{up("pbx1"), {Node: "pbx2", State: NodeDown, IntervalMS: 1000}}, target: "pbx1",
-			answers: map[NodeID]KeyLookup{"pbx1": {}}, code: ENodeUnavailable, gathered: 1},
-		{name: "a node down for longer", nodes: []Heartbeat{up("pbx1"), {Node: "pbx2", State: NodeDown, IntervalMS: 1000}}, target: "pbx1",
-			seen: map[NodeID]time.Time{"pbx2": now.Add(-KeyHorizon - time.Minute)}, answers: map[NodeID]KeyLookup{"pbx1": {}}},
+		{name: "one node, the target: nothing to ask", nodes: []callapi.Heartbeat{up("pbx1")}, target: "pbx1"},
+		{name: "nobody has it", nodes: []callapi.Heartbeat{up("pbx1"), up("pbx2")}, target: "pbx1",
+			answers: map[callapi.NodeID]callapi.KeyLookup{"pbx1": {}, "pbx2": {}}, gathered: 1},
+		{name: "another node ran it", nodes: []callapi.Heartbeat{up("pbx1"), up("pbx2")}, target: "pbx1",
+			answers: map[callapi.NodeID]callapi.KeyLookup{"pbx1": {}, "pbx2": {Found: true, Reply: done}}, reply: true, gathered: 1},
+		{name: "another node runs it", nodes: []callapi.Heartbeat{up("pbx1"), up("pbx2")}, target: "pbx1",
+			answers: map[callapi.NodeID]callapi.KeyLookup{"pbx1": {}, "pbx2": {Found: true, Running: true}}, running: "pbx2", gathered: 1},
+		{name: "a live node does not answer", nodes: []callapi.Heartbeat{up("pbx1"), up("pbx2")}, target: "pbx1",
+			answers: map[callapi.NodeID]callapi.KeyLookup{"pbx1": {}}, code: callapi.CodeNodeUnavailable, gathered: 1},
+		{name: "a node down within the horizon", nodes: []callapi.Heartbeat{up("pbx1"), {Node: "pbx2", State: callapi.NodeDown, IntervalMS: 1000}}, target: "pbx1",
+			answers: map[callapi.NodeID]callapi.KeyLookup{"pbx1": {}}, code: callapi.CodeNodeUnavailable, gathered: 1},
+		{name: "a node down for longer", nodes: []callapi.Heartbeat{up("pbx1"), {Node: "pbx2", State: callapi.NodeDown, IntervalMS: 1000}}, target: "pbx1",
+			seen: map[callapi.NodeID]time.Time{"pbx2": now.Add(-callapi.KeyHorizon - time.Minute)}, answers: map[callapi.NodeID]callapi.KeyLookup{"pbx1": {}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := NewRegistry()
@@ -67,8 +71,8 @@ func TestLookupKey(t *testing.T) {
 			bus := &keyBus{answers: tc.answers}
 			s := NewService(bus, reg, NewLocations(0))
 			s.Now = func() time.Time { return now }
-			ko, err := s.lookupKey(context.Background(), Options{Tenant: "acme", IdempotencyKey: "k"}, &Command{ID: "c"}, tc.target)
-			if ErrorCode(err) != tc.code {
+			ko, err := s.lookupKey(context.Background(), Options{Tenant: "acme", IdempotencyKey: "k"}, &callapi.Command{ID: "c"}, tc.target)
+			if callapi.ErrorCode(err) != tc.code {
 				t.Fatalf("err %v, want code %q", err, tc.code)
 			}
 			if err == nil && ((ko.reply != nil) != tc.reply || ko.running != tc.running) {
@@ -86,12 +90,12 @@ func TestLookupKey(t *testing.T) {
 func TestKeyTarget(t *testing.T) {
 	reg := NewRegistry()
 	now := time.Now()
-	for _, n := range []NodeID{"a", "b", "c"} {
-		reg.Observe(Heartbeat{Node: n, State: NodeUp, Healthy: true, IntervalMS: 1000}, now)
+	for _, n := range []callapi.NodeID{"a", "b", "c"} {
+		reg.Observe(callapi.Heartbeat{Node: n, State: callapi.NodeUp, Healthy: true, IntervalMS: 1000}, now)
 	}
-	reg.Observe(Heartbeat{Node: "sick", State: NodeUp, Healthy: false, IntervalMS: 1000}, now)
+	reg.Observe(callapi.Heartbeat{Node: "sick", State: callapi.NodeUp, Healthy: false, IntervalMS: 1000}, now)
 	s := NewService(&loopBus{}, reg, NewLocations(0))
-	seen := map[Target]int{}
+	seen := map[callapi.Target]int{}
 	for i := range 300 {
 		k := string(rune('A'+i%26)) + string(rune('a'+i/26))
 		t1, err := s.keyTarget(k)

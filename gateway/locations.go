@@ -1,6 +1,9 @@
 package gateway
 
-import "sync"
+import (
+	"github.com/callgw/callgw/callapi"
+	"sync"
+)
 
 // Locations is a bounded cache of which node owns which call, bridge,
 // playback or recording (keys from CallKey, BridgeKey, PlaybackKey, RecordingKey). It is learnt
@@ -9,7 +12,7 @@ import "sync"
 type Locations struct {
 	mu    sync.Mutex
 	max   int
-	m     map[string]NodeID
+	m     map[string]callapi.NodeID
 	order []string // FIFO of insertions, for eviction
 }
 
@@ -18,11 +21,11 @@ func NewLocations(max int) *Locations {
 	if max <= 0 {
 		max = 100000
 	}
-	return &Locations{max: max, m: make(map[string]NodeID)}
+	return &Locations{max: max, m: make(map[string]callapi.NodeID)}
 }
 
 // Put records that node owns id.
-func (l *Locations) Put(id string, node NodeID) {
+func (l *Locations) Put(id string, node callapi.NodeID) {
 	if id == "" || node == "" {
 		return
 	}
@@ -59,7 +62,7 @@ func (l *Locations) compactLocked() {
 }
 
 // Get returns the node of id, if cached.
-func (l *Locations) Get(id string) (NodeID, bool) {
+func (l *Locations) Get(id string) (callapi.NodeID, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n, ok := l.m[id]
@@ -87,10 +90,12 @@ func (l *Locations) Len() int {
 // broadcast, which the workers answer per tenant (not_found), the same as
 // for an id that does not exist. Without it an async request would answer
 // 202 with the owner's node for another tenant's call.
-func CallKey(tenant string, id CallID) string { return locKey(tenant, "call", string(id)) }
+func CallKey(tenant string, id callapi.CallID) string { return locKey(tenant, "call", string(id)) }
 
 // BridgeKey is the location key of a bridge of tenant.
-func BridgeKey(tenant string, id BridgeID) string { return locKey(tenant, "bridge", string(id)) }
+func BridgeKey(tenant string, id callapi.BridgeID) string {
+	return locKey(tenant, "bridge", string(id))
+}
 
 // PlaybackKey is the location key of a playback of tenant.
 func PlaybackKey(tenant, id string) string { return locKey(tenant, "playback", id) }
@@ -103,7 +108,7 @@ func StoredKey(tenant, name string) string { return locKey(tenant, "stored", nam
 
 func locKey(tenant, kind, id string) string {
 	if tenant == "" {
-		tenant = DefaultTenant
+		tenant = callapi.DefaultTenant
 	}
 	return tenant + "\x00" + kind + "\x00" + id
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"github.com/callgw/callgw/callapi"
 	"sync/atomic"
 	"time"
 )
@@ -44,7 +45,7 @@ func (o *Observer) Listening() {
 }
 
 // Heartbeat records a heartbeat and returns the node's state change, if any.
-func (o *Observer) Heartbeat(hb *Heartbeat) *NodeChange {
+func (o *Observer) Heartbeat(hb *callapi.Heartbeat) *callapi.NodeChange {
 	for {
 		cur := o.maxInterval.Load()
 		if hb.IntervalMS <= cur || o.maxInterval.CompareAndSwap(cur, hb.IntervalMS) {
@@ -72,10 +73,10 @@ func (o *Observer) Warm() bool {
 // gateway is warm (ENodeUnavailable otherwise, saying which).
 func (o *Observer) Ready() error {
 	if len(o.Nodes.Live(o.now())) == 0 {
-		return Errorf(ENodeUnavailable, "no node is up")
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "no node is up")
 	}
 	if !o.Warm() {
-		return Errorf(ENodeUnavailable, "still learning the nodes from their heartbeats")
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "still learning the nodes from their heartbeats")
 	}
 	return nil
 }
@@ -93,18 +94,18 @@ func (o *Observer) Patterns() []string {
 }
 
 // Learn updates the location cache and the call records from an event.
-func (o *Observer) Learn(e *Event) {
+func (o *Observer) Learn(e *callapi.Event) {
 	if o.Records != nil {
 		o.Records.Observe(e)
 	}
 	switch e.Type {
-	case EvCallCreated:
+	case callapi.EvCallCreated:
 		o.Locations.Put(CallKey(e.Tenant, e.CallID), e.Node)
-	case EvCallHangup:
+	case callapi.EvCallHangup:
 		o.Locations.Forget(CallKey(e.Tenant, e.CallID))
-	case EvBridgeCreated:
+	case callapi.EvBridgeCreated:
 		o.Locations.Put(BridgeKey(e.Tenant, e.BridgeID), e.Node)
-	case EvBridgeDestroyed:
+	case callapi.EvBridgeDestroyed:
 		o.Locations.Forget(BridgeKey(e.Tenant, e.BridgeID))
 	}
 }
@@ -115,7 +116,7 @@ const NodeDownTimeout = 2 * time.Second
 // Swept is a node Sweep declared down, and the outcome of publishing its
 // node.down event (nil: published).
 type Swept struct {
-	Node NodeID
+	Node callapi.NodeID
 	Err  error
 }
 
@@ -123,14 +124,14 @@ type Swept struct {
 // node.down for each to sink. Every gateway that notices publishes the
 // same event id (derived from the node's last heartbeat), so subscribers
 // drop the copies by id.
-func (o *Observer) Sweep(ctx context.Context, sink EventSink) []Swept {
+func (o *Observer) Sweep(ctx context.Context, sink callapi.EventSink) []Swept {
 	now := o.now()
 	var out []Swept
 	for _, ch := range o.Nodes.Sweep(now) {
 		n, _ := o.Nodes.Get(ch.Node, now)
 		hb := n.Heartbeat
-		hb.State, hb.Healthy, hb.Reason = NodeDown, false, "missed heartbeats"
-		ev := NodeEvent(&hb, "missed:"+n.Time.UTC().Format(time.RFC3339Nano))
+		hb.State, hb.Healthy, hb.Reason = callapi.NodeDown, false, "missed heartbeats"
+		ev := callapi.NodeEvent(&hb, "missed:"+n.Time.UTC().Format(time.RFC3339Nano))
 		pctx, cancel := context.WithTimeout(ctx, NodeDownTimeout)
 		err := sink.PublishEvent(pctx, ev)
 		cancel()
@@ -141,7 +142,7 @@ func (o *Observer) Sweep(ctx context.Context, sink EventSink) []Swept {
 
 // RunSweeps sweeps every interval until ctx ends, handing each result to
 // report (for the log); it returns nil.
-func (o *Observer) RunSweeps(ctx context.Context, interval time.Duration, sink EventSink, report func(Swept)) error {
+func (o *Observer) RunSweeps(ctx context.Context, interval time.Duration, sink callapi.EventSink, report func(Swept)) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

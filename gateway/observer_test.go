@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callgw/callgw/callapi"
 )
 
 // clock is a settable time source.
@@ -34,16 +36,16 @@ func newTestObserver() (*Observer, *clock) {
 // (plus a quarter); ready after.
 func TestObserverReadiness(t *testing.T) {
 	o, c := newTestObserver()
-	if err := o.Ready(); ErrorCode(err) != ENodeUnavailable {
+	if err := o.Ready(); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 		t.Fatalf("no node: %v", err)
 	}
-	o.Heartbeat(&Heartbeat{Node: "pbx1", State: NodeUp, Healthy: true, IntervalMS: 1000})
+	o.Heartbeat(&callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 1000})
 	if o.Warm() || o.Ready() == nil {
 		t.Fatal("warm before listening")
 	}
 	o.Listening()
-	o.Heartbeat(&Heartbeat{Node: "pbx2", State: NodeUp, Healthy: true, IntervalMS: 2000})
-	o.Heartbeat(&Heartbeat{Node: "pbx1", State: NodeUp, Healthy: true, IntervalMS: 1000}) // a shorter one does not lower it
+	o.Heartbeat(&callapi.Heartbeat{Node: "pbx2", State: callapi.NodeUp, Healthy: true, IntervalMS: 2000})
+	o.Heartbeat(&callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 1000}) // a shorter one does not lower it
 	c.Add(2400 * time.Millisecond)
 	if o.Warm() {
 		t.Fatal("warm within 1.25 × the longest interval (2s)")
@@ -62,14 +64,14 @@ func TestObserverReadiness(t *testing.T) {
 // state once.
 func TestObserverHeartbeatChanges(t *testing.T) {
 	o, _ := newTestObserver()
-	hb := &Heartbeat{Node: "pbx1", State: NodeUp, Healthy: true, IntervalMS: 1000}
-	if ch := o.Heartbeat(hb); ch == nil || ch.To != NodeUp {
+	hb := &callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 1000}
+	if ch := o.Heartbeat(hb); ch == nil || ch.To != callapi.NodeUp {
 		t.Fatalf("first beat: %+v", ch)
 	}
 	if ch := o.Heartbeat(hb); ch != nil {
 		t.Fatalf("same state again: %+v", ch)
 	}
-	if ch := o.Heartbeat(&Heartbeat{Node: "pbx1", State: NodeDraining, IntervalMS: 1000}); ch == nil || ch.To != NodeDraining {
+	if ch := o.Heartbeat(&callapi.Heartbeat{Node: "pbx1", State: callapi.NodeDraining, IntervalMS: 1000}); ch == nil || ch.To != callapi.NodeDraining {
 		t.Fatalf("draining: %+v", ch)
 	}
 }
@@ -79,15 +81,15 @@ func TestObserverHeartbeatChanges(t *testing.T) {
 func TestObserverLearn(t *testing.T) {
 	o, c := newTestObserver()
 	for _, tc := range []struct {
-		e       Event
+		e       callapi.Event
 		key     string
 		present bool
 	}{
-		{Event{Type: EvCallCreated, Tenant: "acme", Node: "pbx1", CallID: "c1"}, CallKey("acme", "c1"), true},
-		{Event{Type: EvBridgeCreated, Tenant: "acme", Node: "pbx2", BridgeID: "b1"}, BridgeKey("acme", "b1"), true},
-		{Event{Type: EvCallAnswered, Tenant: "acme", Node: "pbx1", CallID: "c1"}, CallKey("acme", "c1"), true},
-		{Event{Type: EvBridgeDestroyed, Tenant: "acme", Node: "pbx2", BridgeID: "b1"}, BridgeKey("acme", "b1"), false},
-		{Event{Type: EvCallHangup, Tenant: "acme", Node: "pbx1", CallID: "c1", Time: c.Now()}, CallKey("acme", "c1"), false},
+		{callapi.Event{Type: callapi.EvCallCreated, Tenant: "acme", Node: "pbx1", CallID: "c1"}, CallKey("acme", "c1"), true},
+		{callapi.Event{Type: callapi.EvBridgeCreated, Tenant: "acme", Node: "pbx2", BridgeID: "b1"}, BridgeKey("acme", "b1"), true},
+		{callapi.Event{Type: callapi.EvCallAnswered, Tenant: "acme", Node: "pbx1", CallID: "c1"}, CallKey("acme", "c1"), true},
+		{callapi.Event{Type: callapi.EvBridgeDestroyed, Tenant: "acme", Node: "pbx2", BridgeID: "b1"}, BridgeKey("acme", "b1"), false},
+		{callapi.Event{Type: callapi.EvCallHangup, Tenant: "acme", Node: "pbx1", CallID: "c1", Time: c.Now()}, CallKey("acme", "c1"), false},
 	} {
 		o.Learn(&tc.e)
 		n, ok := o.Locations.Get(tc.key)
@@ -101,17 +103,17 @@ func TestObserverLearn(t *testing.T) {
 	if _, ok := o.Locations.Get(CallKey("other", "c1")); ok {
 		t.Error("a location leaked across tenants")
 	}
-	(&Observer{Nodes: NewRegistry(), Locations: NewLocations(0)}).Learn(&Event{Type: EvCallCreated, CallID: "x"}) // no records: no panic
+	(&Observer{Nodes: NewRegistry(), Locations: NewLocations(0)}).Learn(&callapi.Event{Type: callapi.EvCallCreated, CallID: "x"}) // no records: no panic
 }
 
 // recSink records published events; fail makes it refuse them.
 type recSink struct {
 	mu   sync.Mutex
-	evs  []*Event
+	evs  []*callapi.Event
 	fail error
 }
 
-func (s *recSink) PublishEvent(ctx context.Context, e *Event) error {
+func (s *recSink) PublishEvent(ctx context.Context, e *callapi.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := ctx.Deadline(); !ok {
@@ -130,15 +132,15 @@ func (s *recSink) PublishEvent(ctx context.Context, e *Event) error {
 func TestObserverSweep(t *testing.T) {
 	o1, c1 := newTestObserver()
 	o2, c2 := newTestObserver()
-	hb := &Heartbeat{Node: "pbx1", State: NodeUp, Healthy: true, IntervalMS: 1000, Time: c1.Now()}
+	hb := &callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 1000, Time: c1.Now()}
 	o1.Heartbeat(hb)
 	o2.Heartbeat(hb)
 	sink := &recSink{}
 	if got := o1.Sweep(context.Background(), sink); len(got) != 0 {
 		t.Fatalf("swept a live node: %+v", got)
 	}
-	c1.Add(MissedBeats*time.Second + time.Millisecond)
-	c2.Add(MissedBeats*time.Second + time.Millisecond)
+	c1.Add(callapi.MissedBeats*time.Second + time.Millisecond)
+	c2.Add(callapi.MissedBeats*time.Second + time.Millisecond)
 	got := o1.Sweep(context.Background(), sink)
 	if len(got) != 1 || got[0].Node != "pbx1" || got[0].Err != nil {
 		t.Fatalf("sweep: %+v", got)
@@ -146,7 +148,7 @@ func TestObserverSweep(t *testing.T) {
 	if again := o1.Sweep(context.Background(), sink); len(again) != 0 {
 		t.Fatalf("declared down twice: %+v", again)
 	}
-	if n, _ := o1.Nodes.Get("pbx1", c1.Now()); n.State != NodeDown {
+	if n, _ := o1.Nodes.Get("pbx1", c1.Now()); n.State != callapi.NodeDown {
 		t.Fatalf("registry says %s", n.State)
 	}
 	other := &recSink{fail: errors.New("broker away")}
@@ -155,9 +157,9 @@ func TestObserverSweep(t *testing.T) {
 	}
 	o3, c3 := newTestObserver()
 	o3.Heartbeat(hb)
-	c3.Add(MissedBeats*time.Second + time.Millisecond)
+	c3.Add(callapi.MissedBeats*time.Second + time.Millisecond)
 	o3.Sweep(context.Background(), sink)
-	if len(sink.evs) != 2 || sink.evs[0].Type != EvNodeDown || sink.evs[0].Node != "pbx1" || sink.evs[0].ID != sink.evs[1].ID {
+	if len(sink.evs) != 2 || sink.evs[0].Type != callapi.EvNodeDown || sink.evs[0].Node != "pbx1" || sink.evs[0].ID != sink.evs[1].ID {
 		t.Fatalf("node.down events %+v", sink.evs)
 	}
 }
@@ -165,7 +167,7 @@ func TestObserverSweep(t *testing.T) {
 // TestObserverRunSweeps: the sweep loop reports and ends with its context.
 func TestObserverRunSweeps(t *testing.T) {
 	o, c := newTestObserver()
-	o.Heartbeat(&Heartbeat{Node: "pbx1", State: NodeUp, IntervalMS: 1000})
+	o.Heartbeat(&callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, IntervalMS: 1000})
 	c.Add(time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
 	reported := make(chan Swept, 1)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"github.com/callgw/callgw/callapi"
 	"sort"
 	"sync"
 	"time"
@@ -20,23 +21,23 @@ type Records struct {
 	ttl time.Duration
 
 	mu        sync.Mutex
-	open      map[CallID]*Call // seen created, not yet ended
-	openOrder []CallID         // FIFO of open, to bound it
-	ended     map[CallID]*Call
-	endOrder  []CallID // FIFO of ended
+	open      map[callapi.CallID]*callapi.Call // seen created, not yet ended
+	openOrder []callapi.CallID                 // FIFO of open, to bound it
+	ended     map[callapi.CallID]*callapi.Call
+	endOrder  []callapi.CallID // FIFO of ended
 }
 
 // NewRecords returns a store of at most max ended calls kept for ttl
 // (max <= 0: records off, every method is a no-op).
 func NewRecords(max int, ttl time.Duration) *Records {
-	return &Records{max: max, ttl: ttl, open: map[CallID]*Call{}, ended: map[CallID]*Call{}}
+	return &Records{max: max, ttl: ttl, open: map[callapi.CallID]*callapi.Call{}, ended: map[callapi.CallID]*callapi.Call{}}
 }
 
 // on reports whether records are kept.
 func (r *Records) on() bool { return r != nil && r.max > 0 }
 
 // Observe updates the records from one event.
-func (r *Records) Observe(e *Event) {
+func (r *Records) Observe(e *callapi.Event) {
 	if r == nil || r.max <= 0 || e.CallID == "" {
 		return
 	}
@@ -46,11 +47,11 @@ func (r *Records) Observe(e *Event) {
 		return
 	}
 	switch e.Type {
-	case EvCallCreated:
+	case callapi.EvCallCreated:
 		if _, ok := r.open[e.CallID]; ok {
 			return
 		}
-		var d CreatedData
+		var d callapi.CreatedData
 		_ = json.Unmarshal(e.Data, &d)
 		c := d.Call
 		c.ID, c.Node, c.Tenant = e.CallID, e.Node, e.Tenant
@@ -63,37 +64,37 @@ func (r *Records) Observe(e *Event) {
 		r.open[e.CallID] = &c
 		r.openOrder = append(r.openOrder, e.CallID)
 		r.trimOpenLocked()
-	case EvCallAnswered:
+	case callapi.EvCallAnswered:
 		if c, ok := r.open[e.CallID]; ok && c.AnsweredAt == nil {
-			var d StateData
+			var d callapi.StateData
 			_ = json.Unmarshal(e.Data, &d)
 			at := e.Time
 			if d.AnsweredAt != nil {
 				at = *d.AnsweredAt
 			}
-			c.AnsweredAt, c.State = &at, StateUp
+			c.AnsweredAt, c.State = &at, callapi.StateUp
 		}
-	case EvCallBridged:
+	case callapi.EvCallBridged:
 		if c, ok := r.open[e.CallID]; ok {
-			var d BridgedData
+			var d callapi.BridgedData
 			_ = json.Unmarshal(e.Data, &d)
 			c.BridgeID = d.BridgeID
 		}
-	case EvCallUnbridged:
+	case callapi.EvCallUnbridged:
 		if c, ok := r.open[e.CallID]; ok {
 			c.BridgeID = ""
 		}
-	case EvCallHangup:
+	case callapi.EvCallHangup:
 		c, ok := r.open[e.CallID]
 		if !ok { // created before this gateway listened: what the hangup says
-			c = &Call{ID: e.CallID, Node: e.Node, Tenant: e.Tenant, Tags: e.Tags}
+			c = &callapi.Call{ID: e.CallID, Node: e.Node, Tenant: e.Tenant, Tags: e.Tags}
 		}
 		delete(r.open, e.CallID)
-		var d HangupData
+		var d callapi.HangupData
 		_ = json.Unmarshal(e.Data, &d)
 		end := e.Time
 		h := d.Hangup
-		c.State, c.Hangup, c.EndedAt, c.EndReason, c.BridgeID = StateEnded, &h, &end, d.Reason, ""
+		c.State, c.Hangup, c.EndedAt, c.EndReason, c.BridgeID = callapi.StateEnded, &h, &end, d.Reason, ""
 		if !c.CreatedAt.IsZero() {
 			ms := end.Sub(c.CreatedAt).Milliseconds()
 			c.DurationMS = &ms
@@ -140,12 +141,12 @@ func (r *Records) trimEndedLocked(now time.Time) {
 	}
 }
 
-func (r *Records) fresh(c *Call, now time.Time) bool {
+func (r *Records) fresh(c *callapi.Call, now time.Time) bool {
 	return r.ttl <= 0 || now.Sub(*c.EndedAt) <= r.ttl
 }
 
 // Ended returns the record of an ended call of tenant (a copy), if kept.
-func (r *Records) Ended(tenant string, id CallID, now time.Time) (*Call, bool) {
+func (r *Records) Ended(tenant string, id callapi.CallID, now time.Time) (*callapi.Call, bool) {
 	if r == nil {
 		return nil, false
 	}
@@ -161,19 +162,19 @@ func (r *Records) Ended(tenant string, id CallID, now time.Time) (*Call, bool) {
 
 // List returns the kept records of tenant's ended calls that match node
 // (empty: any) and a, by creation time.
-func (r *Records) List(tenant string, node NodeID, a ListArgs, now time.Time) []*Call {
+func (r *Records) List(tenant string, node callapi.NodeID, a callapi.ListArgs, now time.Time) []*callapi.Call {
 	if r == nil {
 		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []*Call
+	var out []*callapi.Call
 	for _, id := range r.endOrder {
 		c := r.ended[id]
 		if c.Tenant != tenant || (node != "" && c.Node != node) || !r.fresh(c, now) {
 			continue
 		}
-		if a.Tag != "" && !(ListArgs{Tag: a.Tag}).Matches(c) {
+		if a.Tag != "" && !(callapi.ListArgs{Tag: a.Tag}).Matches(c) {
 			continue
 		}
 		cp := *c

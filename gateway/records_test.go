@@ -6,15 +6,19 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/fakepbx"
+	"github.com/callgw/callgw/worker"
 )
 
-func recEvent(t *testing.T, typ EventType, id CallID, at time.Time, data any) *Event {
+func recEvent(t *testing.T, typ callapi.EventType, id callapi.CallID, at time.Time, data any) *callapi.Event {
 	t.Helper()
 	b, err := json.Marshal(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Event{ID: fmt.Sprint(typ, id, at.UnixNano()), Type: typ, Time: at, Node: "pbx1", Tenant: "acme", CallID: id, Tags: []string{"t1"}, Data: b}
+	return &callapi.Event{ID: fmt.Sprint(typ, id, at.UnixNano()), Type: typ, Time: at, Node: "pbx1", Tenant: "acme", CallID: id, Tags: []string{"t1"}, Data: b}
 }
 
 // TestRecordsOutcome: a call's record carries who ended it, the cause,
@@ -23,18 +27,18 @@ func recEvent(t *testing.T, typ EventType, id CallID, at time.Time, data any) *E
 func TestRecordsOutcome(t *testing.T) {
 	r := NewRecords(10, time.Hour)
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	created := recEvent(t, EvCallCreated, "c1", t0, CreatedData{Call: Call{ID: "c1", State: StateDown, Direction: Outbound, To: "PJSIP/a", CreatedAt: t0, Tags: []string{"t1"}}})
+	created := recEvent(t, callapi.EvCallCreated, "c1", t0, callapi.CreatedData{Call: callapi.Call{ID: "c1", State: callapi.StateDown, Direction: callapi.Outbound, To: "PJSIP/a", CreatedAt: t0, Tags: []string{"t1"}}})
 	ans := t0.Add(2 * time.Second)
-	answered := recEvent(t, EvCallAnswered, "c1", ans, StateData{State: StateUp, AnsweredAt: &ans})
-	hangup := recEvent(t, EvCallHangup, "c1", t0.Add(12*time.Second), HangupData{Hangup: Hangup{Cause: 16, CauseText: "Normal Clearing", DialStatus: "ANSWER"}, Reason: "remote"})
-	for _, e := range []*Event{created, created, answered, hangup, hangup, answered} {
+	answered := recEvent(t, callapi.EvCallAnswered, "c1", ans, callapi.StateData{State: callapi.StateUp, AnsweredAt: &ans})
+	hangup := recEvent(t, callapi.EvCallHangup, "c1", t0.Add(12*time.Second), callapi.HangupData{Hangup: callapi.Hangup{Cause: 16, CauseText: "Normal Clearing", DialStatus: "ANSWER"}, Reason: "remote"})
+	for _, e := range []*callapi.Event{created, created, answered, hangup, hangup, answered} {
 		r.Observe(e)
 	}
 	c, ok := r.Ended("acme", "c1", t0.Add(time.Minute))
 	if !ok {
 		t.Fatal("no record")
 	}
-	if c.State != StateEnded || c.Node != "pbx1" || c.To != "PJSIP/a" || c.EndReason != "remote" || c.Hangup == nil || c.Hangup.Cause != 16 ||
+	if c.State != callapi.StateEnded || c.Node != "pbx1" || c.To != "PJSIP/a" || c.EndReason != "remote" || c.Hangup == nil || c.Hangup.Cause != 16 ||
 		*c.DurationMS != 12000 || *c.TalkMS != 10000 || !c.EndedAt.Equal(t0.Add(12*time.Second)) || len(c.Tags) != 1 {
 		t.Fatalf("record %+v", c)
 	}
@@ -42,14 +46,14 @@ func TestRecordsOutcome(t *testing.T) {
 		t.Error("another tenant sees the record")
 	}
 	// A call whose creation this gateway did not see: what the hangup says.
-	r.Observe(recEvent(t, EvCallHangup, "c2", t0.Add(13*time.Second), HangupData{Hangup: Hangup{Cause: 17, CauseText: "User busy"}, Reason: "remote"}))
+	r.Observe(recEvent(t, callapi.EvCallHangup, "c2", t0.Add(13*time.Second), callapi.HangupData{Hangup: callapi.Hangup{Cause: 17, CauseText: "User busy"}, Reason: "remote"}))
 	if c, ok := r.Ended("acme", "c2", t0); !ok || c.Hangup.Cause != 17 || c.TalkMS != nil || c.DurationMS != nil {
 		t.Fatalf("c2: %+v %v", c, ok)
 	}
-	if l := r.List("acme", "", ListArgs{Tag: "t1"}, t0); len(l) != 2 {
+	if l := r.List("acme", "", callapi.ListArgs{Tag: "t1"}, t0); len(l) != 2 {
 		t.Errorf("list: %d records", len(l))
 	}
-	if l := r.List("acme", "pbx2", ListArgs{}, t0); len(l) != 0 {
+	if l := r.List("acme", "pbx2", callapi.ListArgs{}, t0); len(l) != 0 {
 		t.Errorf("list of pbx2: %d records", len(l))
 	}
 }
@@ -60,9 +64,9 @@ func TestRecordsBounded(t *testing.T) {
 	r := NewRecords(3, time.Minute)
 	t0 := time.Now()
 	for i := range 5 {
-		id := CallID(fmt.Sprint("c", i))
-		r.Observe(recEvent(t, EvCallCreated, id, t0, CreatedData{Call: Call{CreatedAt: t0}}))
-		r.Observe(recEvent(t, EvCallHangup, id, t0.Add(time.Duration(i)*time.Second), HangupData{}))
+		id := callapi.CallID(fmt.Sprint("c", i))
+		r.Observe(recEvent(t, callapi.EvCallCreated, id, t0, callapi.CreatedData{Call: callapi.Call{CreatedAt: t0}}))
+		r.Observe(recEvent(t, callapi.EvCallHangup, id, t0.Add(time.Duration(i)*time.Second), callapi.HangupData{}))
 	}
 	if _, ok := r.Ended("acme", "c1", t0); ok {
 		t.Error("c1 kept past max")
@@ -74,7 +78,7 @@ func TestRecordsBounded(t *testing.T) {
 		t.Error("c4 readable past ttl")
 	}
 	for i := range 100 {
-		r.Observe(recEvent(t, EvCallCreated, CallID(fmt.Sprint("o", i)), t0, CreatedData{}))
+		r.Observe(recEvent(t, callapi.EvCallCreated, callapi.CallID(fmt.Sprint("o", i)), t0, callapi.CreatedData{}))
 	}
 	r.mu.Lock()
 	open, order := len(r.open), len(r.openOrder)
@@ -83,7 +87,7 @@ func TestRecordsBounded(t *testing.T) {
 		t.Errorf("open calls %d, order %d: unbounded", open, order)
 	}
 	off := NewRecords(0, time.Minute)
-	off.Observe(recEvent(t, EvCallHangup, "x", t0, HangupData{}))
+	off.Observe(recEvent(t, callapi.EvCallHangup, "x", t0, callapi.HangupData{}))
 	if _, ok := off.Ended("acme", "x", t0); ok {
 		t.Error("records off, yet kept")
 	}
@@ -93,27 +97,27 @@ func TestRecordsBounded(t *testing.T) {
 // records; listing ended calls reads them; a node that stopped beating
 // without announcing it is named in missing_nodes until it beats again.
 func TestServiceRecordsAndSilentNodes(t *testing.T) {
-	p1 := &fakePBX{calls: map[CallID]*Call{}}
-	bus := &loopBus{nodes: map[NodeID]*Executor{"pbx1": {Node: "pbx1", PBX: p1}, "pbx2": {Node: "pbx2", PBX: &fakePBX{calls: map[CallID]*Call{}}}}}
+	p1 := fakepbx.NewBasic()
+	bus := &loopBus{nodes: map[callapi.NodeID]*worker.Executor{"pbx1": {Node: "pbx1", PBX: p1}, "pbx2": {Node: "pbx2", PBX: fakepbx.NewBasic()}}}
 	reg := NewRegistry()
 	now := time.Now()
-	reg.Observe(Heartbeat{Node: "pbx1", State: NodeUp, IntervalMS: 1000}, now)
-	reg.Observe(Heartbeat{Node: "pbx2", State: NodeUp, IntervalMS: 1000}, now.Add(-10*time.Second)) // silent since
-	reg.Observe(Heartbeat{Node: "pbx3", State: NodeDown, IntervalMS: 1000}, now)                    // said goodbye
+	reg.Observe(callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, IntervalMS: 1000}, now)
+	reg.Observe(callapi.Heartbeat{Node: "pbx2", State: callapi.NodeUp, IntervalMS: 1000}, now.Add(-10*time.Second)) // silent since
+	reg.Observe(callapi.Heartbeat{Node: "pbx3", State: callapi.NodeDown, IntervalMS: 1000}, now)                    // said goodbye
 	s := NewService(bus, reg, NewLocations(0))
 	s.Records = NewRecords(10, time.Hour)
-	s.Records.Observe(recEvent(t, EvCallHangup, "gone", now, HangupData{Hangup: Hangup{Cause: 16}, Reason: "api"}))
+	s.Records.Observe(recEvent(t, callapi.EvCallHangup, "gone", now, callapi.HangupData{Hangup: callapi.Hangup{Cause: 16}, Reason: "api"}))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	bus.sent = nil
 	c, err := s.Call(ctx, Options{Tenant: "acme"}, "gone")
-	if err != nil || c.State != StateEnded || c.EndReason != "api" || len(bus.sent) != 0 {
+	if err != nil || c.State != callapi.StateEnded || c.EndReason != "api" || len(bus.sent) != 0 {
 		t.Fatalf("ended call: %+v %v, sent %v", c, err, bus.sent)
 	}
-	if _, err := s.Call(ctx, Options{Tenant: "default"}, "gone"); ErrorCode(err) != ENotFound {
+	if _, err := s.Call(ctx, Options{Tenant: "default"}, "gone"); callapi.ErrorCode(err) != callapi.CodeNotFound {
 		t.Fatalf("other tenant: %v", err)
 	}
-	l, _, err := s.Calls(ctx, Options{Tenant: "acme"}, ListRequest{ListArgs: ListArgs{State: StateEnded}})
+	l, _, err := s.Calls(ctx, Options{Tenant: "acme"}, ListRequest{ListArgs: callapi.ListArgs{State: callapi.StateEnded}})
 	if err != nil || len(l) != 1 {
 		t.Fatalf("ended list: %v %v", l, err)
 	}
@@ -125,7 +129,7 @@ func TestServiceRecordsAndSilentNodes(t *testing.T) {
 	if _, missing, _ := s.Calls(ctx, Options{Tenant: "acme"}, ListRequest{}); len(missing) != 1 {
 		t.Fatalf("after sweep: missing %v", missing)
 	}
-	reg.Observe(Heartbeat{Node: "pbx2", State: NodeUp, IntervalMS: 1000}, time.Now())
+	reg.Observe(callapi.Heartbeat{Node: "pbx2", State: callapi.NodeUp, IntervalMS: 1000}, time.Now())
 	if _, missing, _ := s.Calls(ctx, Options{Tenant: "acme"}, ListRequest{}); len(missing) != 0 {
 		t.Fatalf("after it beat again: missing %v", missing)
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/google/uuid"
 )
 
@@ -14,13 +15,13 @@ import (
 // no state that cannot be rebuilt from the bus (node registry from
 // heartbeats, call locations from events and locate broadcasts).
 type Service struct {
-	Bus       Bus
+	Bus       callapi.Bus
 	Nodes     *Registry
 	Locations *Locations
 	// Rules are checked (with the rest of the action's Spec.Validate)
 	// before a command is published, for an early 400; the workers check
 	// again (nil: the strict defaults).
-	Rules *InputRules
+	Rules *callapi.InputRules
 	// Records, when set, answers for calls that ended (Call, and Calls
 	// with state ended).
 	Records *Records
@@ -28,7 +29,7 @@ type Service struct {
 }
 
 // NewService wires a Service.
-func NewService(bus Bus, nodes *Registry, locs *Locations) *Service {
+func NewService(bus callapi.Bus, nodes *Registry, locs *Locations) *Service {
 	return &Service{Bus: bus, Nodes: nodes, Locations: locs}
 }
 
@@ -37,24 +38,6 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-// idemNamespace seeds deterministic command ids from idempotency keys.
-var idemNamespace = uuid.MustParse("6f1c1a52-5b0e-4b8a-9d43-0c8d5e0a7c11")
-
-// CommandID returns a new command id, or the deterministic one for an
-// idempotency key (per tenant), so that a retried request reuses it.
-func CommandID(tenant, idemKey string) string {
-	if idemKey == "" {
-		return uuid.NewString()
-	}
-	return uuid.NewSHA1(idemNamespace, []byte(tenant+"\x00"+idemKey)).String()
-}
-
-// CallIDFor derives the id of the call an originate command creates, so that
-// a retried originate addresses the same channel id.
-func CallIDFor(commandID string) CallID {
-	return CallID(uuid.NewSHA1(idemNamespace, []byte("call\x00"+commandID)).String())
 }
 
 // Options are per-request options of the API.
@@ -66,20 +49,9 @@ type Options struct {
 
 func (o Options) tenant() string {
 	if o.Tenant == "" {
-		return DefaultTenant
+		return callapi.DefaultTenant
 	}
 	return o.Tenant
-}
-
-// Accepted is returned (with a nil result) by async requests.
-type Accepted struct {
-	CommandID string `json:"command_id"`
-	CallID    CallID `json:"call_id,omitempty"`
-	Node      NodeID `json:"node,omitempty"`
-	// Created is the id the Service gave what the command creates (a
-	// playback, a snoop call), for an answer to point to (restapi's
-	// Location); not part of the 202 body.
-	Created string `json:"-"`
 }
 
 // newResourceID names what a request creates: derived from the
@@ -92,11 +64,11 @@ func newResourceID(o Options, kind string) string {
 	if o.IdempotencyKey == "" {
 		return uuid.NewString()
 	}
-	id := CommandID(o.tenant(), o.IdempotencyKey)
+	id := callapi.CommandID(o.tenant(), o.IdempotencyKey)
 	if kind != "" {
 		id += "/" + kind
 	}
-	return string(CallIDFor(id))
+	return string(callapi.CallIDFor(id))
 }
 
 // naming is an argument type that names what its command creates (a
@@ -104,12 +76,12 @@ func newResourceID(o Options, kind string) string {
 // name, so that a retried command addresses the same resource, and the
 // Service gives it (named) when the caller has not.
 type naming interface {
-	Validator
+	callapi.Validator
 	// created returns the name and the kind it is derived with
 	// (newResourceID).
-	created() (id, kind string)
+	Created() (id, kind string)
 	// naming returns a copy of the arguments that names id.
-	naming(id string) Validator
+	Named(id string) callapi.Validator
 }
 
 // named is the one place the Service names what a command creates: for an
@@ -119,12 +91,12 @@ type naming interface {
 // runs, so an asynchronous answer can point to it (Accepted.Created).
 // Other arguments are returned as they are, for the Spec's validation to
 // judge; the caller's own are never changed.
-func named(o Options, a Action, args any) (any, string) {
-	spec, ok := SpecOf(a)
+func named(o Options, a callapi.Action, args any) (any, string) {
+	spec, ok := callapi.SpecOf(a)
 	if !ok || !spec.Creates || args == nil {
 		return args, ""
 	}
-	v, err := spec.validator(args)
+	v, err := spec.Validator(args)
 	if err != nil {
 		return args, ""
 	}
@@ -132,20 +104,20 @@ func named(o Options, a Action, args any) (any, string) {
 	if !ok {
 		return args, ""
 	}
-	id, kind := n.created()
+	id, kind := n.Created()
 	if id != "" {
 		return args, id
 	}
 	id = newResourceID(o, kind)
-	return n.naming(id), id
+	return n.Named(id), id
 }
 
-func (s *Service) newCommand(o Options, a Action, args any) (*Command, error) {
-	cmd := &Command{ID: CommandID(o.tenant(), o.IdempotencyKey), Action: a, Tenant: o.tenant(), IdempotencyKey: o.IdempotencyKey}
+func (s *Service) newCommand(o Options, a callapi.Action, args any) (*callapi.Command, error) {
+	cmd := &callapi.Command{ID: callapi.CommandID(o.tenant(), o.IdempotencyKey), Action: a, Tenant: o.tenant(), IdempotencyKey: o.IdempotencyKey}
 	if args != nil {
 		b, err := json.Marshal(args)
 		if err != nil {
-			return nil, Wrap(EInternal, "gateway.newCommand", err, "unencodable arguments")
+			return nil, callapi.Wrap(callapi.CodeInternal, "gateway.newCommand", err, "unencodable arguments")
 		}
 		cmd.Args = b
 	}
@@ -158,15 +130,15 @@ func deadlineOf(ctx context.Context) time.Time {
 }
 
 // send routes cmd to target, sync or async, and decodes the result into out.
-func (s *Service) send(ctx context.Context, target Target, cmd *Command, o Options, out any) (*Accepted, error) {
+func (s *Service) send(ctx context.Context, target callapi.Target, cmd *callapi.Command, o Options, out any) (*callapi.Accepted, error) {
 	cmd.Deadline = deadlineOf(ctx)
 	if o.Async {
 		if err := s.Bus.Send(ctx, target, cmd); err != nil {
 			return nil, err
 		}
-		acc := &Accepted{CommandID: cmd.ID, CallID: cmd.CallID}
-		if target != TargetAny && target != TargetAll {
-			acc.Node = NodeID(target)
+		acc := &callapi.Accepted{CommandID: cmd.ID, CallID: cmd.CallID}
+		if target != callapi.TargetAny && target != callapi.TargetAll {
+			acc.Node = callapi.NodeID(target)
 		}
 		return acc, nil
 	}
@@ -179,12 +151,12 @@ func (s *Service) send(ctx context.Context, target Target, cmd *Command, o Optio
 
 // checkNode fails fast for a node the registry knows to be down. An
 // unknown node is tried: the mandatory publish is the first line.
-func (s *Service) checkNode(n NodeID) error {
-	if !ValidNodeID(string(n)) {
-		return Invalid("node", "%q is not a valid node id", n)
+func (s *Service) checkNode(n callapi.NodeID) error {
+	if !callapi.ValidNodeID(string(n)) {
+		return callapi.Invalid("node", "%q is not a valid node id", n)
 	}
-	if node, ok := s.Nodes.Get(n, s.now()); ok && node.State == NodeDown {
-		return Errorf(ENodeUnavailable, "node %s is down", n)
+	if node, ok := s.Nodes.Get(n, s.now()); ok && node.State == callapi.NodeDown {
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "node %s is down", n)
 	}
 	return nil
 }
@@ -195,20 +167,20 @@ func (s *Service) checkNode(n NodeID) error {
 // while some are not (a node whose ARI is away must get no new work, and
 // it would still take from the any queue). No healthy node: node_unavailable
 // at once, before publishing.
-func (s *Service) createTarget(node NodeID) (Target, error) {
+func (s *Service) createTarget(node callapi.NodeID) (callapi.Target, error) {
 	now := s.now()
 	if node != "" {
 		if err := s.checkNode(node); err != nil {
 			return "", err
 		}
 		if n, ok := s.Nodes.Get(node, now); ok && !n.Healthy {
-			return "", Errorf(ENodeUnavailable, "node %s is unhealthy: %s", node, n.Reason)
+			return "", callapi.Errorf(callapi.CodeNodeUnavailable, "node %s is unhealthy: %s", node, n.Reason)
 		}
-		return NodeTarget(node), nil
+		return callapi.NodeTarget(node), nil
 	}
-	var up, healthy []Node
+	var up, healthy []callapi.Node
 	for _, n := range s.Nodes.List(now) {
-		if n.State != NodeUp {
+		if n.State != callapi.NodeUp {
 			continue
 		}
 		up = append(up, n)
@@ -218,11 +190,11 @@ func (s *Service) createTarget(node NodeID) (Target, error) {
 	}
 	switch {
 	case len(up) == 0:
-		return "", Errorf(ENodeUnavailable, "no node is up")
+		return "", callapi.Errorf(callapi.CodeNodeUnavailable, "no node is up")
 	case len(healthy) == 0:
-		return "", Errorf(ENodeUnavailable, "no healthy node: %s is %s", up[0].Node, up[0].Reason)
+		return "", callapi.Errorf(callapi.CodeNodeUnavailable, "no healthy node: %s is %s", up[0].Node, up[0].Reason)
 	case len(healthy) == len(up):
-		return TargetAny, nil
+		return callapi.TargetAny, nil
 	}
 	best := healthy[0]
 	for _, n := range healthy[1:] {
@@ -230,15 +202,15 @@ func (s *Service) createTarget(node NodeID) (Target, error) {
 			best = n
 		}
 	}
-	return NodeTarget(best.Node), nil
+	return callapi.NodeTarget(best.Node), nil
 }
 
 // Originate places a call on the named node or on any live node.
-func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest) (*Call, *Accepted, error) {
+func (s *Service) Originate(ctx context.Context, o Options, req callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error) {
 	if err := req.Validate(s.Rules); err != nil {
 		return nil, nil, err
 	}
-	var target Target
+	var target callapi.Target
 	var err error
 	if o.IdempotencyKey != "" && req.Node == "" {
 		target, err = s.keyTarget(o.tenant() + "\x00" + o.IdempotencyKey)
@@ -248,11 +220,11 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd, err := s.newCommand(o, ActCallOriginate, req.Args)
+	cmd, err := s.newCommand(o, callapi.ActCallOriginate, req.Args)
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd.CallID = CallIDFor(cmd.ID)
+	cmd.CallID = callapi.CallIDFor(cmd.ID)
 	if o.IdempotencyKey != "" {
 		ko, err := s.lookupKey(ctx, o, cmd, target)
 		if err != nil {
@@ -262,9 +234,9 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 		case ko.reply != nil && o.Async:
 			// The node that holds the record answers the copy from it and
 			// publishes command.completed.
-			target = NodeTarget(ko.reply.Node)
+			target = callapi.NodeTarget(ko.reply.Node)
 		case ko.reply != nil:
-			var call Call
+			var call callapi.Call
 			if err := ko.reply.Decode(&call); err != nil {
 				return nil, nil, err
 			}
@@ -273,10 +245,10 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 			}
 			return &call, nil, nil
 		case ko.running != "":
-			target = NodeTarget(ko.running)
+			target = callapi.NodeTarget(ko.running)
 		}
 	}
-	var call Call
+	var call callapi.Call
 	acc, err := s.send(ctx, target, cmd, o, &call)
 	if err != nil || acc != nil {
 		return nil, acc, err
@@ -290,7 +262,7 @@ func (s *Service) Originate(ctx context.Context, o Options, req OriginateRequest
 // routed sends a command about one existing resource to the node that owns
 // it, naming what it creates (named). A not_found answer evicts the cached
 // location.
-func (s *Service) routed(ctx context.Context, o Options, r resource, a Action, args, out any) (*Accepted, error) {
+func (s *Service) routed(ctx context.Context, o Options, r resource, a callapi.Action, args, out any) (*callapi.Accepted, error) {
 	args, created := named(o, a, args)
 	acc, err := s.routeNamed(ctx, o, r, a, args, out)
 	if acc != nil {
@@ -299,8 +271,8 @@ func (s *Service) routed(ctx context.Context, o Options, r resource, a Action, a
 	return acc, err
 }
 
-func (s *Service) routeNamed(ctx context.Context, o Options, r resource, a Action, args, out any) (*Accepted, error) {
-	if err := ValidateArgs(a, s.Rules, args); err != nil {
+func (s *Service) routeNamed(ctx context.Context, o Options, r resource, a callapi.Action, args, out any) (*callapi.Accepted, error) {
+	if err := callapi.ValidateArgs(a, s.Rules, args); err != nil {
 		return nil, err
 	}
 	node, err := s.locate(ctx, o, r)
@@ -315,17 +287,17 @@ func (s *Service) routeNamed(ctx context.Context, o Options, r resource, a Actio
 		return nil, err
 	}
 	r.set(cmd)
-	acc, err := s.send(ctx, NodeTarget(node), cmd, o, out)
-	if ErrorCode(err) == ENotFound {
+	acc, err := s.send(ctx, callapi.NodeTarget(node), cmd, o, out)
+	if callapi.ErrorCode(err) == callapi.CodeNotFound {
 		s.Locations.Forget(r.key)
 	}
 	return acc, err
 }
 
 // callCommand sends a command about one existing call to its node.
-func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Action, args, out any) (*Accepted, error) {
-	if !ValidID(string(id)) {
-		return nil, Invalid("id", "%q is not a valid call id", id)
+func (s *Service) callCommand(ctx context.Context, o Options, id callapi.CallID, a callapi.Action, args, out any) (*callapi.Accepted, error) {
+	if !callapi.ValidID(string(id)) {
+		return nil, callapi.Invalid("id", "%q is not a valid call id", id)
 	}
 	return s.routed(ctx, o, callRes(o.tenant(), id), a, args, out)
 }
@@ -337,18 +309,18 @@ func (s *Service) callCommand(ctx context.Context, o Options, id CallID, a Actio
 // args leave it out (named: the playback of call.play, the snoop call of
 // call.snoop), and an asynchronous answer carries the name
 // (Accepted.Created).
-func (s *Service) CallAction(ctx context.Context, o Options, id CallID, a Action, args, out any) (*Accepted, error) {
-	if spec, ok := SpecOf(a); !ok || !spec.needsExisting(IDCall) {
-		return nil, Invalid("action", "%s is not an action on an existing call", a)
+func (s *Service) CallAction(ctx context.Context, o Options, id callapi.CallID, a callapi.Action, args, out any) (*callapi.Accepted, error) {
+	if spec, ok := callapi.SpecOf(a); !ok || !spec.NeedsExisting(callapi.IDCall) {
+		return nil, callapi.Invalid("action", "%s is not an action on an existing call", a)
 	}
 	return s.callCommand(ctx, o, id, a, args, out)
 }
 
 // Play starts media on a call; the playback id is chosen when absent
 // (named).
-func (s *Service) Play(ctx context.Context, o Options, id CallID, args PlayArgs) (*Playback, *Accepted, error) {
-	var pb Playback
-	acc, err := s.callCommand(ctx, o, id, ActCallPlay, &args, &pb)
+func (s *Service) Play(ctx context.Context, o Options, id callapi.CallID, args callapi.PlayArgs) (*callapi.Playback, *callapi.Accepted, error) {
+	var pb callapi.Playback
+	acc, err := s.callCommand(ctx, o, id, callapi.ActCallPlay, &args, &pb)
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
@@ -357,9 +329,9 @@ func (s *Service) Play(ctx context.Context, o Options, id CallID, args PlayArgs)
 }
 
 // Record starts a recording of a call.
-func (s *Service) Record(ctx context.Context, o Options, id CallID, args RecordArgs) (*Recording, *Accepted, error) {
-	var rec Recording
-	acc, err := s.callCommand(ctx, o, id, ActCallRecord, &args, &rec)
+func (s *Service) Record(ctx context.Context, o Options, id callapi.CallID, args callapi.RecordArgs) (*callapi.Recording, *callapi.Accepted, error) {
+	var rec callapi.Recording
+	acc, err := s.callCommand(ctx, o, id, callapi.ActCallRecord, &args, &rec)
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
@@ -369,9 +341,9 @@ func (s *Service) Record(ctx context.Context, o Options, id CallID, args RecordA
 
 // Snoop creates a new call that spies on or whispers to an existing one;
 // the snoop call's id is chosen when absent (named).
-func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArgs) (*Call, *Accepted, error) {
-	var c Call
-	acc, err := s.callCommand(ctx, o, id, ActCallSnoop, &args, &c)
+func (s *Service) Snoop(ctx context.Context, o Options, id callapi.CallID, args callapi.SnoopArgs) (*callapi.Call, *callapi.Accepted, error) {
+	var c callapi.Call
+	acc, err := s.callCommand(ctx, o, id, callapi.ActCallSnoop, &args, &c)
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
@@ -380,20 +352,20 @@ func (s *Service) Snoop(ctx context.Context, o Options, id CallID, args SnoopArg
 }
 
 // Call returns one call.
-func (s *Service) Call(ctx context.Context, o Options, id CallID) (*Call, error) {
+func (s *Service) Call(ctx context.Context, o Options, id callapi.CallID) (*callapi.Call, error) {
 	if rec, ok := s.Records.Ended(o.Tenant, id, s.now()); ok {
 		return rec, nil // ended: its record, without asking the nodes
 	}
-	var c Call
-	if _, err := s.callCommand(ctx, Options{Tenant: o.Tenant}, id, ActCallGet, nil, &c); err != nil {
+	var c callapi.Call
+	if _, err := s.callCommand(ctx, Options{Tenant: o.Tenant}, id, callapi.ActCallGet, nil, &c); err != nil {
 		return nil, err
 	}
 	return &c, nil
 }
 
 // Hangup ends a call.
-func (s *Service) Hangup(ctx context.Context, o Options, id CallID, reason string) (*Accepted, error) {
-	acc, err := s.callCommand(ctx, o, id, ActCallHangup, &HangupArgs{Reason: reason}, nil)
+func (s *Service) Hangup(ctx context.Context, o Options, id callapi.CallID, reason string) (*callapi.Accepted, error) {
+	acc, err := s.callCommand(ctx, o, id, callapi.ActCallHangup, &callapi.HangupArgs{Reason: reason}, nil)
 	if err == nil && acc == nil {
 		s.Locations.Forget(CallKey(o.tenant(), id))
 	}
@@ -402,17 +374,17 @@ func (s *Service) Hangup(ctx context.Context, o Options, id CallID, reason strin
 
 // ListRequest filters a call listing.
 type ListRequest struct {
-	Node NodeID
-	ListArgs
+	Node callapi.NodeID
+	callapi.ListArgs
 }
 
 // Calls lists the calls of every live node (or of one), merged and sorted
 // by creation time. Nodes that did not answer in time are left out and
 // named in the second result.
-func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*Call, []NodeID, error) {
-	calls := []*Call{}
-	each := func(r *Reply) error {
-		var l CallList
+func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*callapi.Call, []callapi.NodeID, error) {
+	calls := []*callapi.Call{}
+	each := func(r *callapi.Reply) error {
+		var l callapi.CallList
 		if err := r.Decode(&l); err != nil {
 			return err
 		}
@@ -422,23 +394,23 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*Cal
 		calls = append(calls, l.Calls...)
 		return nil
 	}
-	var missing []NodeID
-	if err := ValidateArgs(ActCallList, s.Rules, &req.ListArgs); err != nil {
+	var missing []callapi.NodeID
+	if err := callapi.ValidateArgs(callapi.ActCallList, s.Rules, &req.ListArgs); err != nil {
 		return nil, nil, err
 	}
-	if req.State == StateEnded {
+	if req.State == callapi.StateEnded {
 		return s.Records.List(o.Tenant, req.Node, req.ListArgs, s.now()), nil, nil
 	}
 	if req.Node != "" {
 		if err := s.checkNode(req.Node); err != nil {
 			return nil, nil, err
 		}
-		cmd, err := s.newCommand(Options{Tenant: o.Tenant}, ActCallList, req.ListArgs)
+		cmd, err := s.newCommand(Options{Tenant: o.Tenant}, callapi.ActCallList, req.ListArgs)
 		if err != nil {
 			return nil, nil, err
 		}
 		cmd.Deadline = deadlineOf(ctx)
-		rep, err := s.Bus.Request(ctx, NodeTarget(req.Node), cmd)
+		rep, err := s.Bus.Request(ctx, callapi.NodeTarget(req.Node), cmd)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -447,7 +419,7 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*Cal
 		}
 	} else {
 		var err error
-		if missing, err = s.gatherAll(ctx, o, ActCallList, req.ListArgs, each); err != nil {
+		if missing, err = s.gatherAll(ctx, o, callapi.ActCallList, req.ListArgs, each); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"github.com/callgw/callgw/callapi"
 	"sort"
 )
 
@@ -9,30 +10,30 @@ import (
 
 // CreateBridge creates a bridge on the node of its first call, the named
 // node, or any node, and adds the given calls to it.
-func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateRequest) (*Bridge, error) {
+func (s *Service) CreateBridge(ctx context.Context, o Options, req callapi.BridgeCreateRequest) (*callapi.Bridge, error) {
 	if err := req.Validate(s.Rules); err != nil {
 		return nil, err
 	}
-	var target Target
+	var target callapi.Target
 	switch {
 	case req.Node == "" && len(req.Calls) > 0:
 		n, err := s.Locate(ctx, o, req.Calls[0])
 		if err != nil {
 			return nil, err
 		}
-		target = NodeTarget(n)
+		target = callapi.NodeTarget(n)
 	default:
 		var err error
 		if target, err = s.createTarget(req.Node); err != nil {
 			return nil, err
 		}
 	}
-	cmd, err := s.newCommand(o, ActBridgeCreate, req.Args)
+	cmd, err := s.newCommand(o, callapi.ActBridgeCreate, req.Args)
 	if err != nil {
 		return nil, err
 	}
-	cmd.BridgeID = BridgeID(CallIDFor(cmd.ID))
-	var b Bridge
+	cmd.BridgeID = callapi.BridgeID(callapi.CallIDFor(cmd.ID))
+	var b callapi.Bridge
 	if _, err := s.send(ctx, target, cmd, Options{Tenant: o.Tenant}, &b); err != nil {
 		return nil, err
 	}
@@ -44,7 +45,7 @@ func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateR
 		if o.IdempotencyKey != "" {
 			sub.IdempotencyKey = o.IdempotencyKey + "/add/" + string(c)
 		}
-		if _, err := s.BridgeAction(ctx, sub, b.ID, ActBridgeAdd, &BridgeCallArgs{CallID: c}, nil); err != nil {
+		if _, err := s.BridgeAction(ctx, sub, b.ID, callapi.ActBridgeAdd, &callapi.BridgeCallArgs{CallID: c}, nil); err != nil {
 			return &b, err
 		}
 		b.Calls = append(b.Calls, c)
@@ -54,34 +55,34 @@ func (s *Service) CreateBridge(ctx context.Context, o Options, req BridgeCreateR
 
 // BridgeAction runs an action on an existing bridge (its Spec's ID is
 // IDBridge) on the node that owns the bridge; args and out as in CallAction.
-func (s *Service) BridgeAction(ctx context.Context, o Options, id BridgeID, a Action, args, out any) (*Accepted, error) {
-	if !ValidID(string(id)) {
-		return nil, Invalid("id", "%q is not a valid bridge id", id)
+func (s *Service) BridgeAction(ctx context.Context, o Options, id callapi.BridgeID, a callapi.Action, args, out any) (*callapi.Accepted, error) {
+	if !callapi.ValidID(string(id)) {
+		return nil, callapi.Invalid("id", "%q is not a valid bridge id", id)
 	}
-	if spec, ok := SpecOf(a); !ok || !spec.needsExisting(IDBridge) {
-		return nil, Invalid("action", "%s is not an action on an existing bridge", a)
+	if spec, ok := callapi.SpecOf(a); !ok || !spec.NeedsExisting(callapi.IDBridge) {
+		return nil, callapi.Invalid("action", "%s is not an action on an existing bridge", a)
 	}
 	acc, err := s.routed(ctx, o, bridgeRes(o.tenant(), id), a, args, out)
 	if err != nil || acc != nil {
 		return acc, err
 	}
 	switch v := out.(type) {
-	case *Playback:
+	case *callapi.Playback:
 		s.Locations.Put(PlaybackKey(o.tenant(), v.ID), v.Node)
-	case *Recording:
+	case *callapi.Recording:
 		s.Locations.Put(RecordingKey(o.tenant(), v.Name), v.Node)
 	}
-	if a == ActBridgeDestroy {
+	if a == callapi.ActBridgeDestroy {
 		s.Locations.Forget(BridgeKey(o.tenant(), id))
 	}
 	return nil, nil
 }
 
 // Bridges lists the bridges of every live node.
-func (s *Service) Bridges(ctx context.Context, o Options) ([]*Bridge, []NodeID, error) {
-	out := []*Bridge{}
-	missing, err := s.gatherAll(ctx, o, ActBridgeList, nil, func(r *Reply) error {
-		var l BridgeList
+func (s *Service) Bridges(ctx context.Context, o Options) ([]*callapi.Bridge, []callapi.NodeID, error) {
+	out := []*callapi.Bridge{}
+	missing, err := s.gatherAll(ctx, o, callapi.ActBridgeList, nil, func(r *callapi.Reply) error {
+		var l callapi.BridgeList
 		if err := r.Decode(&l); err != nil {
 			return err
 		}
@@ -98,13 +99,13 @@ func (s *Service) Bridges(ctx context.Context, o Options) ([]*Bridge, []NodeID, 
 // Transfer performs an attended transfer on the node that owns the
 // transferee: the transferee and the target are bridged, the transferring
 // party is hung up. The new bridge's id is chosen when absent (named).
-func (s *Service) Transfer(ctx context.Context, o Options, a TransferArgs) (*Bridge, error) {
-	args, _ := named(o, ActCallTransfer, &a)
-	if err := ValidateArgs(ActCallTransfer, s.Rules, args); err != nil {
+func (s *Service) Transfer(ctx context.Context, o Options, a callapi.TransferArgs) (*callapi.Bridge, error) {
+	args, _ := named(o, callapi.ActCallTransfer, &a)
+	if err := callapi.ValidateArgs(callapi.ActCallTransfer, s.Rules, args); err != nil {
 		return nil, err
 	}
-	nodes := map[NodeID]bool{}
-	for _, id := range []CallID{a.Transferee, a.Target, a.Transferer} {
+	nodes := map[callapi.NodeID]bool{}
+	for _, id := range []callapi.CallID{a.Transferee, a.Target, a.Transferer} {
 		n, err := s.Locate(ctx, o, id)
 		if err != nil {
 			return nil, err
@@ -112,18 +113,18 @@ func (s *Service) Transfer(ctx context.Context, o Options, a TransferArgs) (*Bri
 		nodes[n] = true
 	}
 	if len(nodes) != 1 {
-		return nil, Errorf(EConflict, "the calls are on different nodes; a transfer joins calls of one Asterisk")
+		return nil, callapi.Errorf(callapi.CodeConflict, "the calls are on different nodes; a transfer joins calls of one Asterisk")
 	}
-	var node NodeID
+	var node callapi.NodeID
 	for n := range nodes {
 		node = n
 	}
-	cmd, err := s.newCommand(o, ActCallTransfer, args)
+	cmd, err := s.newCommand(o, callapi.ActCallTransfer, args)
 	if err != nil {
 		return nil, err
 	}
-	var b Bridge
-	if _, err := s.send(ctx, NodeTarget(node), cmd, Options{Tenant: o.Tenant}, &b); err != nil {
+	var b callapi.Bridge
+	if _, err := s.send(ctx, callapi.NodeTarget(node), cmd, Options{Tenant: o.Tenant}, &b); err != nil {
 		return nil, err
 	}
 	s.Locations.Put(BridgeKey(o.tenant(), b.ID), b.Node)

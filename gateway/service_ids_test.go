@@ -5,38 +5,40 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/callgw/callgw/callapi"
 )
 
 // namingBus answers creating commands with what they name, and records
 // every command it was given.
 type namingBus struct {
-	sent []*Command
+	sent []*callapi.Command
 }
 
-func (b *namingBus) Request(_ context.Context, _ Target, cmd *Command) (*Reply, error) {
+func (b *namingBus) Request(_ context.Context, _ callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
 	b.sent = append(b.sent, cmd)
 	switch cmd.Action {
-	case ActCallPlay, ActBridgePlay:
-		var a PlayArgs
+	case callapi.ActCallPlay, callapi.ActBridgePlay:
+		var a callapi.PlayArgs
 		_ = json.Unmarshal(cmd.Args, &a)
-		return OKReply(cmd.ID, "pbx1", Playback{ID: a.PlaybackID, Node: "pbx1"}), nil
-	case ActCallSnoop:
-		var a SnoopArgs
+		return callapi.OKReply(cmd.ID, "pbx1", callapi.Playback{ID: a.PlaybackID, Node: "pbx1"}), nil
+	case callapi.ActCallSnoop:
+		var a callapi.SnoopArgs
 		_ = json.Unmarshal(cmd.Args, &a)
-		return OKReply(cmd.ID, "pbx1", Call{ID: a.SnoopID, Node: "pbx1"}), nil
-	case ActCallTransfer:
-		var a TransferArgs
+		return callapi.OKReply(cmd.ID, "pbx1", callapi.Call{ID: a.SnoopID, Node: "pbx1"}), nil
+	case callapi.ActCallTransfer:
+		var a callapi.TransferArgs
 		_ = json.Unmarshal(cmd.Args, &a)
-		return OKReply(cmd.ID, "pbx1", Bridge{ID: a.BridgeID, Node: "pbx1"}), nil
+		return callapi.OKReply(cmd.ID, "pbx1", callapi.Bridge{ID: a.BridgeID, Node: "pbx1"}), nil
 	}
-	return OKReply(cmd.ID, "pbx1", nil), nil
+	return callapi.OKReply(cmd.ID, "pbx1", nil), nil
 }
 
-func (b *namingBus) Gather(_ context.Context, cmd *Command, _ []NodeID) ([]*Reply, error) {
-	return []*Reply{OKReply(cmd.ID, "pbx1", LocateResult{Node: "pbx1"})}, nil
+func (b *namingBus) Gather(_ context.Context, cmd *callapi.Command, _ []callapi.NodeID) ([]*callapi.Reply, error) {
+	return []*callapi.Reply{callapi.OKReply(cmd.ID, "pbx1", callapi.LocateResult{Node: "pbx1"})}, nil
 }
 
-func (b *namingBus) Send(_ context.Context, _ Target, cmd *Command) error {
+func (b *namingBus) Send(_ context.Context, _ callapi.Target, cmd *callapi.Command) error {
 	b.sent = append(b.sent, cmd)
 	return nil
 }
@@ -66,17 +68,19 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	reg := NewRegistry()
-	reg.Observe(Heartbeat{Node: "pbx1", State: NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
+	reg.Observe(callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
 	bus := &namingBus{}
 	s := NewService(bus, reg, NewLocations(0))
 	// The names restapi gave before the Service did: a retry across an
 	// upgrade names the same resource.
-	keyed := func(tenant, key, kind string) string { return string(CallIDFor(CommandID(tenant, key) + "/" + kind)) }
-	media := PlayArgs{Media: []string{"tone:ring"}}
+	keyed := func(tenant, key, kind string) string {
+		return string(callapi.CallIDFor(callapi.CommandID(tenant, key) + "/" + kind))
+	}
+	media := callapi.PlayArgs{Media: []string{"tone:ring"}}
 
 	t.Run("call play", func(t *testing.T) {
-		want := keyed(DefaultTenant, "k1", "playback")
-		for _, tenant := range []string{"", DefaultTenant} {
+		want := keyed(callapi.DefaultTenant, "k1", "playback")
+		for _, tenant := range []string{"", callapi.DefaultTenant} {
 			pb, _, err := s.Play(ctx, Options{Tenant: tenant, IdempotencyKey: "k1"}, "c1", media)
 			if err != nil || pb.ID != want || bus.last(t) != want {
 				t.Errorf("tenant %q: playback %+v (sent %q) %v, want %s", tenant, pb, bus.last(t), err, want)
@@ -94,28 +98,28 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 	})
 
 	t.Run("bridge play", func(t *testing.T) {
-		want := keyed(DefaultTenant, "k2", "playback")
+		want := keyed(callapi.DefaultTenant, "k2", "playback")
 		args := media
-		var pb Playback
-		if _, err := s.BridgeAction(ctx, Options{IdempotencyKey: "k2"}, "b1", ActBridgePlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
+		var pb callapi.Playback
+		if _, err := s.BridgeAction(ctx, Options{IdempotencyKey: "k2"}, "b1", callapi.ActBridgePlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
 			t.Errorf("playback %+v (sent %q) %v, want %s", pb, bus.last(t), err, want)
 		}
 		if args.PlaybackID != "" {
 			t.Errorf("the caller's arguments were changed: %+v", args)
 		}
-		acc, err := s.BridgeAction(ctx, Options{IdempotencyKey: "k2", Async: true}, "b1", ActBridgePlay, media, nil)
+		acc, err := s.BridgeAction(ctx, Options{IdempotencyKey: "k2", Async: true}, "b1", callapi.ActBridgePlay, media, nil)
 		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
 			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
 		}
 	})
 
 	t.Run("snoop", func(t *testing.T) {
-		want := keyed(DefaultTenant, "k3", "snoop")
-		c, _, err := s.Snoop(ctx, Options{IdempotencyKey: "k3"}, "c1", SnoopArgs{})
+		want := keyed(callapi.DefaultTenant, "k3", "snoop")
+		c, _, err := s.Snoop(ctx, Options{IdempotencyKey: "k3"}, "c1", callapi.SnoopArgs{})
 		if err != nil || string(c.ID) != want || bus.last(t) != want {
 			t.Errorf("snoop call %+v (sent %q) %v, want %s", c, bus.last(t), err, want)
 		}
-		_, acc, err := s.Snoop(ctx, Options{Tenant: DefaultTenant, IdempotencyKey: "k3", Async: true}, "c1", SnoopArgs{})
+		_, acc, err := s.Snoop(ctx, Options{Tenant: callapi.DefaultTenant, IdempotencyKey: "k3", Async: true}, "c1", callapi.SnoopArgs{})
 		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
 			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
 		}
@@ -124,32 +128,32 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 	// CallAction names what it creates as Play and Snoop do, and leaves
 	// the caller's arguments as they are.
 	t.Run("call action play", func(t *testing.T) {
-		want := keyed(DefaultTenant, "k4", "playback")
+		want := keyed(callapi.DefaultTenant, "k4", "playback")
 		args := media
-		var pb Playback
-		if _, err := s.CallAction(ctx, Options{IdempotencyKey: "k4"}, "c1", ActCallPlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
+		var pb callapi.Playback
+		if _, err := s.CallAction(ctx, Options{IdempotencyKey: "k4"}, "c1", callapi.ActCallPlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
 			t.Errorf("playback %+v (sent %q) %v, want %s", pb, bus.last(t), err, want)
 		}
 		if args.PlaybackID != "" {
 			t.Errorf("the caller's arguments were changed: %+v", args)
 		}
-		acc, err := s.CallAction(ctx, Options{IdempotencyKey: "k4", Async: true}, "c1", ActCallPlay, media, nil)
+		acc, err := s.CallAction(ctx, Options{IdempotencyKey: "k4", Async: true}, "c1", callapi.ActCallPlay, media, nil)
 		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
 			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
 		}
 	})
 
 	t.Run("call action snoop", func(t *testing.T) {
-		want := keyed(DefaultTenant, "k5", "snoop")
-		var c Call
-		if _, err := s.CallAction(ctx, Options{IdempotencyKey: "k5"}, "c1", ActCallSnoop, &SnoopArgs{}, &c); err != nil || string(c.ID) != want || bus.last(t) != want {
+		want := keyed(callapi.DefaultTenant, "k5", "snoop")
+		var c callapi.Call
+		if _, err := s.CallAction(ctx, Options{IdempotencyKey: "k5"}, "c1", callapi.ActCallSnoop, &callapi.SnoopArgs{}, &c); err != nil || string(c.ID) != want || bus.last(t) != want {
 			t.Errorf("snoop call %+v (sent %q) %v, want %s", c, bus.last(t), err, want)
 		}
-		acc, err := s.CallAction(ctx, Options{IdempotencyKey: "k5", Async: true}, "c1", ActCallSnoop, SnoopArgs{}, nil)
+		acc, err := s.CallAction(ctx, Options{IdempotencyKey: "k5", Async: true}, "c1", callapi.ActCallSnoop, callapi.SnoopArgs{}, nil)
 		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
 			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
 		}
-		if _, err := s.CallAction(ctx, Options{}, "c1", ActCallSnoop, &SnoopArgs{SnoopID: "mine"}, &c); err != nil || c.ID != "mine" || bus.last(t) != "mine" {
+		if _, err := s.CallAction(ctx, Options{}, "c1", callapi.ActCallSnoop, &callapi.SnoopArgs{SnoopID: "mine"}, &c); err != nil || c.ID != "mine" || bus.last(t) != "mine" {
 			t.Errorf("a given id: %+v (sent %q) %v, want mine", c, bus.last(t), err)
 		}
 	})
@@ -157,13 +161,13 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 	// A transfer's bridge: the id of the command's own creation, as
 	// bridge.create's (CallIDFor of the command id).
 	t.Run("transfer", func(t *testing.T) {
-		want := string(CallIDFor(CommandID("acme", "k6")))
-		b, err := s.Transfer(ctx, Options{Tenant: "acme", IdempotencyKey: "k6"}, TransferArgs{Transferee: "c1", Target: "c2", Transferer: "c3"})
+		want := string(callapi.CallIDFor(callapi.CommandID("acme", "k6")))
+		b, err := s.Transfer(ctx, Options{Tenant: "acme", IdempotencyKey: "k6"}, callapi.TransferArgs{Transferee: "c1", Target: "c2", Transferer: "c3"})
 		if err != nil || string(b.ID) != want || bus.last(t) != want {
 			t.Errorf("bridge %+v (sent %q) %v, want %s", b, bus.last(t), err, want)
 		}
-		a, _ := s.Transfer(ctx, Options{}, TransferArgs{Transferee: "c1", Target: "c2", Transferer: "c3"})
-		b, _ = s.Transfer(ctx, Options{}, TransferArgs{Transferee: "c1", Target: "c2", Transferer: "c3"})
+		a, _ := s.Transfer(ctx, Options{}, callapi.TransferArgs{Transferee: "c1", Target: "c2", Transferer: "c3"})
+		b, _ = s.Transfer(ctx, Options{}, callapi.TransferArgs{Transferee: "c1", Target: "c2", Transferer: "c3"})
 		if a == nil || b == nil || a.ID == "" || a.ID == b.ID {
 			t.Errorf("without a key: %+v and %+v, want two new ids", a, b)
 		}

@@ -1,6 +1,9 @@
 package gateway
 
-import "context"
+import (
+	"context"
+	"github.com/callgw/callgw/callapi"
+)
 
 // The locating side of Service: finding the node that owns a call, bridge,
 // playback or recording (a cached location, else a broadcast), and
@@ -8,38 +11,38 @@ import "context"
 
 // resource names what a routed command is about, for locating it.
 type resource struct {
-	key    string             // location cache key
-	locate Action             // broadcast to find the owner
-	set    func(cmd *Command) // puts the id into a command
-	what   string             // for messages: "call 4f7c…"
+	key    string                     // location cache key
+	locate callapi.Action             // broadcast to find the owner
+	set    func(cmd *callapi.Command) // puts the id into a command
+	what   string                     // for messages: "call 4f7c…"
 }
 
-func callRes(tenant string, id CallID) resource {
-	return resource{CallKey(tenant, id), ActCallLocate, func(c *Command) { c.CallID = id }, "call " + string(id)}
+func callRes(tenant string, id callapi.CallID) resource {
+	return resource{CallKey(tenant, id), callapi.ActCallLocate, func(c *callapi.Command) { c.CallID = id }, "call " + string(id)}
 }
 
-func bridgeRes(tenant string, id BridgeID) resource {
-	return resource{BridgeKey(tenant, id), ActBridgeLocate, func(c *Command) { c.BridgeID = id }, "bridge " + string(id)}
+func bridgeRes(tenant string, id callapi.BridgeID) resource {
+	return resource{BridgeKey(tenant, id), callapi.ActBridgeLocate, func(c *callapi.Command) { c.BridgeID = id }, "bridge " + string(id)}
 }
 
 func playbackRes(tenant, id string) resource {
-	return resource{PlaybackKey(tenant, id), ActPlaybackGet, func(c *Command) { c.ResourceID = id }, "playback " + id}
+	return resource{PlaybackKey(tenant, id), callapi.ActPlaybackGet, func(c *callapi.Command) { c.ResourceID = id }, "playback " + id}
 }
 
 func recordingRes(tenant, name string) resource {
-	return resource{RecordingKey(tenant, name), ActRecordingGet, func(c *Command) { c.ResourceID = name }, "recording " + name}
+	return resource{RecordingKey(tenant, name), callapi.ActRecordingGet, func(c *callapi.Command) { c.ResourceID = name }, "recording " + name}
 }
 
 // Locate returns the node that owns a call: from the cache, else by
 // asking every live node.
-func (s *Service) Locate(ctx context.Context, o Options, id CallID) (NodeID, error) {
-	if !ValidID(string(id)) {
-		return "", Invalid("id", "%q is not a valid call id", id)
+func (s *Service) Locate(ctx context.Context, o Options, id callapi.CallID) (callapi.NodeID, error) {
+	if !callapi.ValidID(string(id)) {
+		return "", callapi.Invalid("id", "%q is not a valid call id", id)
 	}
 	return s.locate(ctx, o, callRes(o.tenant(), id))
 }
 
-func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, error) {
+func (s *Service) locate(ctx context.Context, o Options, r resource) (callapi.NodeID, error) {
 	if n, ok := s.Locations.Get(r.key); ok {
 		return n, nil
 	}
@@ -51,7 +54,7 @@ func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, er
 	cmd.Deadline = deadlineOf(ctx)
 	live := s.Nodes.Live(s.now())
 	if len(live) == 0 {
-		return "", Errorf(ENodeUnavailable, "no node is up")
+		return "", callapi.Errorf(callapi.CodeNodeUnavailable, "no node is up")
 	}
 	reps, err := s.Bus.Gather(ctx, cmd, live)
 	if err != nil {
@@ -66,7 +69,7 @@ func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, er
 	if err := notImplementedByAll(cmd, reps, live); err != nil {
 		return "", err
 	}
-	return "", Errorf(ENotFound, "%s not found", r.what)
+	return "", callapi.Errorf(callapi.CodeNotFound, "%s not found", r.what)
 }
 
 // notImplementedByAll returns a not_implemented error when every node in
@@ -75,10 +78,10 @@ func (s *Service) locate(ctx context.Context, o Options, r resource) (NodeID, er
 // one this cluster does not implement (501), not one about something
 // missing (404) or an incomplete answer. Nil otherwise: a node that did
 // not answer may implement it.
-func notImplementedByAll(cmd *Command, reps []*Reply, expect []NodeID) error {
-	said := make(map[NodeID]bool, len(reps))
+func notImplementedByAll(cmd *callapi.Command, reps []*callapi.Reply, expect []callapi.NodeID) error {
+	said := make(map[callapi.NodeID]bool, len(reps))
 	for _, r := range reps {
-		if ErrorCode(r.Err()) != ENotImplemented {
+		if callapi.ErrorCode(r.Err()) != callapi.CodeNotImplemented {
 			return nil
 		}
 		said[r.Node] = true
@@ -89,10 +92,10 @@ func notImplementedByAll(cmd *Command, reps []*Reply, expect []NodeID) error {
 		}
 	}
 	what := "it"
-	if spec, ok := SpecOf(cmd.Action); ok {
+	if spec, ok := callapi.SpecOf(cmd.Action); ok {
 		what = spec.Port.String()
 	}
-	return Errorf(ENotImplemented, "no node implements %s (%s)", what, cmd.Action)
+	return callapi.Errorf(callapi.CodeNotImplemented, "no node implements %s (%s)", what, cmd.Action)
 }
 
 // gatherAll broadcasts a listing to every live node and hands each OK
@@ -100,7 +103,7 @@ func notImplementedByAll(cmd *Command, reps []*Reply, expect []NodeID) error {
 // answers not_implemented lacks the capability, so it holds nothing to
 // list: it answered, and is not missing. When every live node answers so
 // and none is silent, the listing fails with not_implemented.
-func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, each func(*Reply) error) ([]NodeID, error) {
+func (s *Service) gatherAll(ctx context.Context, o Options, a callapi.Action, args any, each func(*callapi.Reply) error) ([]callapi.NodeID, error) {
 	expect := s.Nodes.Live(s.now())
 	if len(expect) == 0 {
 		return s.Nodes.Silent(s.now()), nil
@@ -120,13 +123,13 @@ func (s *Service) gatherAll(ctx context.Context, o Options, a Action, args any, 
 			return nil, err
 		}
 	}
-	answered := map[NodeID]bool{}
+	answered := map[callapi.NodeID]bool{}
 	for _, r := range reps {
-		if ErrorCode(r.Err()) == ENotImplemented || each(r) == nil {
+		if callapi.ErrorCode(r.Err()) == callapi.CodeNotImplemented || each(r) == nil {
 			answered[r.Node] = true
 		}
 	}
-	var missing []NodeID
+	var missing []callapi.NodeID
 	for _, n := range expect {
 		if !answered[n] {
 			missing = append(missing, n)

@@ -2,15 +2,16 @@ package gateway
 
 import (
 	"context"
+	"github.com/callgw/callgw/callapi"
 	"strings"
 )
 
 // The playback and recording side of Service.
 
 // PlaybackAction gets (ActPlaybackGet) or stops (ActPlaybackStop) a playback.
-func (s *Service) PlaybackAction(ctx context.Context, o Options, id string, a Action, out any) error {
-	if !ValidID(id) {
-		return Invalid("id", "%q is not a valid playback id", id)
+func (s *Service) PlaybackAction(ctx context.Context, o Options, id string, a callapi.Action, out any) error {
+	if !callapi.ValidID(id) {
+		return callapi.Invalid("id", "%q is not a valid playback id", id)
 	}
 	if err := onResource(a, "playback"); err != nil {
 		return err
@@ -21,9 +22,9 @@ func (s *Service) PlaybackAction(ctx context.Context, o Options, id string, a Ac
 
 // RecordingAction gets (ActRecordingGet) or stops (ActRecordingStop) a
 // live recording.
-func (s *Service) RecordingAction(ctx context.Context, o Options, name string, a Action, out any) error {
-	if !ValidID(name) {
-		return Invalid("name", "%q is not a valid recording name", name)
+func (s *Service) RecordingAction(ctx context.Context, o Options, name string, a callapi.Action, out any) error {
+	if !callapi.ValidID(name) {
+		return callapi.Invalid("name", "%q is not a valid recording name", name)
 	}
 	if err := onResource(a, "recording"); err != nil {
 		return err
@@ -33,10 +34,10 @@ func (s *Service) RecordingAction(ctx context.Context, o Options, name string, a
 }
 
 // StoredRecordings lists the stored recordings of every live node.
-func (s *Service) StoredRecordings(ctx context.Context, o Options) ([]*Recording, []NodeID, error) {
-	out := []*Recording{}
-	missing, err := s.gatherAll(ctx, o, ActStoredList, nil, func(r *Reply) error {
-		var l RecordingList
+func (s *Service) StoredRecordings(ctx context.Context, o Options) ([]*callapi.Recording, []callapi.NodeID, error) {
+	out := []*callapi.Recording{}
+	missing, err := s.gatherAll(ctx, o, callapi.ActStoredList, nil, func(r *callapi.Reply) error {
+		var l callapi.RecordingList
 		if err := r.Decode(&l); err != nil {
 			return err
 		}
@@ -48,25 +49,25 @@ func (s *Service) StoredRecordings(ctx context.Context, o Options) ([]*Recording
 
 // StoredRecording gets (ActStoredGet) or deletes (ActStoredDelete) a stored
 // recording, on whichever node has it.
-func (s *Service) StoredRecording(ctx context.Context, o Options, name string, a Action, out any) error {
-	if !ValidID(name) {
-		return Invalid("name", "%q is not a valid recording name", name)
+func (s *Service) StoredRecording(ctx context.Context, o Options, name string, a callapi.Action, out any) error {
+	if !callapi.ValidID(name) {
+		return callapi.Invalid("name", "%q is not a valid recording name", name)
 	}
 	if err := onResource(a, "recording.stored"); err != nil {
 		return err
 	}
-	r := resource{StoredKey(o.tenant(), name), ActStoredGet, func(c *Command) { c.ResourceID = name }, "stored recording " + name}
+	r := resource{StoredKey(o.tenant(), name), callapi.ActStoredGet, func(c *callapi.Command) { c.ResourceID = name }, "stored recording " + name}
 	_, err := s.routed(ctx, o, r, a, nil, out)
 	return err
 }
 
 // onResource checks that a is an action on an existing playback or
 // recording whose actions start with prefix.
-func onResource(a Action, prefix string) error {
-	spec, ok := SpecOf(a)
-	if !ok || !spec.needsExisting(IDResource) || !strings.HasPrefix(string(a), prefix+".") ||
+func onResource(a callapi.Action, prefix string) error {
+	spec, ok := callapi.SpecOf(a)
+	if !ok || !spec.NeedsExisting(callapi.IDResource) || !strings.HasPrefix(string(a), prefix+".") ||
 		(prefix == "recording" && strings.HasPrefix(string(a), "recording.stored.")) {
-		return Invalid("action", "%s is not an action on an existing %s", a, prefix)
+		return callapi.Invalid("action", "%s is not an action on an existing %s", a, prefix)
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // The action routes come from gateway's action registry: every REST route
@@ -30,7 +30,7 @@ func (s *Server) actionHandlers() map[string]http.HandlerFunc {
 		"GET /v1/calls":                           s.handleListCalls,
 		"GET /v1/calls/{id}":                      s.handleGetCall,
 		"DELETE /v1/calls/{id}":                   s.handleHangup,
-		"POST /v1/calls/{id}/ring/stop":           s.callAction(gateway.ActCallRing, ringOff),
+		"POST /v1/calls/{id}/ring/stop":           s.callAction(callapi.ActCallRing, ringOff),
 		"POST /v1/calls/{id}/play":                s.handlePlay,
 		"POST /v1/calls/{id}/record":              s.handleRecord,
 		"POST /v1/calls/{id}/snoop":               s.handleSnoop,
@@ -43,20 +43,20 @@ func (s *Server) actionHandlers() map[string]http.HandlerFunc {
 		"POST /v1/bridges/{id}/play":              s.handleBridgePlay,
 		"POST /v1/bridges/{id}/record":            s.handleBridgeRecord,
 		"POST /v1/transfers":                      s.handleTransfer,
-		"GET /v1/playbacks/{id}":                  s.mediaRoute("id", "id", "playback id", newPlayback, s.playbackOp(gateway.ActPlaybackGet)),
-		"DELETE /v1/playbacks/{id}":               s.mediaRoute("id", "id", "playback id", noResult, s.playbackOp(gateway.ActPlaybackStop)),
-		"GET /v1/recordings/live/{name}":          s.mediaRoute("name", "name", "recording name", newRecording, s.liveRecordingOp(gateway.ActRecordingGet)),
-		"POST /v1/recordings/live/{name}/stop":    s.mediaRoute("name", "name", "recording name", noResult, s.liveRecordingOp(gateway.ActRecordingStop)),
+		"GET /v1/playbacks/{id}":                  s.mediaRoute("id", "id", "playback id", newPlayback, s.playbackOp(callapi.ActPlaybackGet)),
+		"DELETE /v1/playbacks/{id}":               s.mediaRoute("id", "id", "playback id", noResult, s.playbackOp(callapi.ActPlaybackStop)),
+		"GET /v1/recordings/live/{name}":          s.mediaRoute("name", "name", "recording name", newRecording, s.liveRecordingOp(callapi.ActRecordingGet)),
+		"POST /v1/recordings/live/{name}/stop":    s.mediaRoute("name", "name", "recording name", noResult, s.liveRecordingOp(callapi.ActRecordingStop)),
 		"GET /v1/recordings/stored":               s.handleListStored,
-		"GET /v1/recordings/stored/{name}":        s.mediaRoute("name", "name", "recording name", newRecording, s.storedRecordingOp(gateway.ActStoredGet)),
-		"DELETE /v1/recordings/stored/{name}":     s.mediaRoute("name", "name", "recording name", noResult, s.storedRecordingOp(gateway.ActStoredDelete)),
+		"GET /v1/recordings/stored/{name}":        s.mediaRoute("name", "name", "recording name", newRecording, s.storedRecordingOp(callapi.ActStoredGet)),
+		"DELETE /v1/recordings/stored/{name}":     s.mediaRoute("name", "name", "recording name", noResult, s.storedRecordingOp(callapi.ActStoredDelete)),
 	}
 }
 
 // actionRoute is one REST route of a Spec as the router serves it.
 type actionRoute struct {
 	method, path string
-	spec         *gateway.Spec
+	spec         *callapi.Spec
 	handler      http.HandlerFunc
 	generic      bool // served by the generic call-action handler
 }
@@ -67,21 +67,21 @@ type actionRoute struct {
 // returned list names them (TestSpecsWalk requires it empty).
 func (s *Server) actionRoutes() (routes []actionRoute, unserved []string) {
 	own := s.actionHandlers()
-	for _, spec := range gateway.Specs() {
+	for _, spec := range callapi.Specs() {
 		for _, rt := range spec.REST {
 			method, path, _ := strings.Cut(rt, " ")
 			h, ok := own[rt]
 			generic := !ok && genericAction(spec)
 			switch {
 			case ok:
-			case generic && spec.ID == gateway.IDCall:
+			case generic && spec.ID == callapi.IDCall:
 				h = s.callAction(spec.Action, specArgs(spec))
 			case generic:
 				h = s.bridgeAction(spec.Action, specArgs(spec))
 			default:
 				unserved = append(unserved, rt)
 				h = func(w http.ResponseWriter, r *http.Request) {
-					s.fail(w, r, gateway.Errorf(gateway.ENotImplemented, "%s has no REST handler", spec.Action))
+					s.fail(w, r, callapi.Errorf(callapi.CodeNotImplemented, "%s has no REST handler", spec.Action))
 				}
 			}
 			routes = append(routes, actionRoute{method: method, path: path, spec: spec, handler: h, generic: generic})
@@ -92,8 +92,8 @@ func (s *Server) actionRoutes() (routes []actionRoute, unserved []string) {
 
 // genericAction reports whether spec can be served by callAction or
 // bridgeAction: an action on an existing call or bridge without a result.
-func genericAction(spec *gateway.Spec) bool {
-	return (spec.ID == gateway.IDCall || spec.ID == gateway.IDBridge) && !spec.NewID && spec.Result == nil
+func genericAction(spec *callapi.Spec) bool {
+	return (spec.ID == callapi.IDCall || spec.ID == callapi.IDBridge) && !spec.NewID && spec.Result == nil
 }
 
 // registerActions adds the registry's routes to r, each behind the check
@@ -115,21 +115,21 @@ func (s *Server) registerActions(r chi.Router) {
 // missingService says which service the routes of an action on PBX port p
 // need and lacks: NewServer's calls for the calls' lifecycle and control,
 // the Bridges or Media it implements for the others; nil when it is there.
-func (s *Server) missingService(p gateway.Port) error {
+func (s *Server) missingService(p callapi.Port) error {
 	switch {
-	case p == gateway.PortBridges && s.bridges == nil:
-		return gateway.Errorf(gateway.ENodeUnavailable, "bridge control is not configured on this gateway")
-	case p == gateway.PortMedia && s.media == nil:
-		return gateway.Errorf(gateway.ENodeUnavailable, "playback and recording control is not configured on this gateway")
+	case p == callapi.PortBridges && s.bridges == nil:
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "bridge control is not configured on this gateway")
+	case p == callapi.PortMedia && s.media == nil:
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "playback and recording control is not configured on this gateway")
 	case s.calls == nil:
-		return gateway.Errorf(gateway.ENodeUnavailable, "call control is not configured on this gateway")
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "call control is not configured on this gateway")
 	}
 	return nil
 }
 
 // needPort answers 503 on the routes of an action whose service (see
 // missingService) NewServer was not given.
-func (s *Server) needPort(p gateway.Port) func(http.Handler) http.Handler {
+func (s *Server) needPort(p callapi.Port) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if err := s.missingService(p); err != nil {
@@ -144,8 +144,8 @@ func (s *Server) needPort(p gateway.Port) func(http.Handler) http.Handler {
 // specArgs decodes an optional body (nothing, or one JSON object with the
 // members of the action's argument type) into a new value of that type;
 // nil for an action without arguments.
-func specArgs(spec *gateway.Spec) argsFunc {
-	if spec.Args == reflect.TypeFor[gateway.NoArgs]() {
+func specArgs(spec *callapi.Spec) argsFunc {
+	if spec.Args == reflect.TypeFor[callapi.NoArgs]() {
 		return func(b io.Reader) (any, error) { return nil, decodeEmpty(b) }
 	}
 	return func(b io.Reader) (any, error) {

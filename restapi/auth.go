@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Scopes a token may carry. ScopeAdmin implies every other scope.
@@ -86,7 +86,7 @@ func validateClients(clients []Client) error {
 			return fmt.Errorf("restapi: auth client %d: id required", i)
 		case seen[cl.ID]:
 			return fmt.Errorf("restapi: auth client %q listed twice", cl.ID)
-		case !gateway.ValidTenant(cl.Tenant):
+		case !callapi.ValidTenant(cl.Tenant):
 			return fmt.Errorf("restapi: auth client %q: tenant %q is not 1-64 of [A-Za-z0-9_-]", cl.ID, cl.Tenant)
 		}
 		if _, err := parseHash(cl.SecretHash); err != nil {
@@ -217,7 +217,7 @@ func (a *authenticator) checkSecret(ctx context.Context, hash, secret string) (b
 	return CheckSecret(hash, secret), nil
 }
 
-var errBadClient = gateway.Errorf(gateway.EUnauthorized, "unknown client or wrong secret")
+var errBadClient = callapi.Errorf(callapi.CodeUnauthorized, "unknown client or wrong secret")
 
 // issue checks client credentials and returns a signed token.
 func (a *authenticator) issue(ctx context.Context, id, secret, scope string) (tokenResponse, error) {
@@ -238,7 +238,7 @@ func (a *authenticator) issue(ctx context.Context, id, secret, scope string) (to
 		granted = nil
 		for _, s := range strings.Fields(scope) {
 			if !slices.Contains(c.Scopes, s) && !slices.Contains(c.Scopes, ScopeAdmin) {
-				return tokenResponse{}, oauthErr("invalid_scope", gateway.Invalid("scope", "%q is not granted to this client", s))
+				return tokenResponse{}, oauthErr("invalid_scope", callapi.Invalid("scope", "%q is not granted to this client", s))
 			}
 			if !slices.Contains(granted, s) {
 				granted = append(granted, s)
@@ -271,24 +271,24 @@ func (a *authenticator) verify(tok string) (Principal, error) {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			msg = "token expired"
 		}
-		return Principal{}, gateway.Wrap(gateway.EUnauthorized, "", err, msg)
+		return Principal{}, callapi.Wrap(callapi.CodeUnauthorized, "", err, msg)
 	}
-	if !gateway.ValidTenant(cl.Tenant) {
-		return Principal{}, gateway.Errorf(gateway.EUnauthorized, "token carries no valid tenant")
+	if !callapi.ValidTenant(cl.Tenant) {
+		return Principal{}, callapi.Errorf(callapi.CodeUnauthorized, "token carries no valid tenant")
 	}
 	if maxLife := a.cfg.MaxTokenLifetime; maxLife > 0 {
 		if cl.IssuedAt == nil || cl.ExpiresAt.Sub(cl.IssuedAt.Time) > maxLife || a.now().Sub(cl.IssuedAt.Time) > maxLife {
-			return Principal{}, gateway.Errorf(gateway.EUnauthorized, "token lifetime exceeds the maximum of %s", maxLife)
+			return Principal{}, callapi.Errorf(callapi.CodeUnauthorized, "token lifetime exceeds the maximum of %s", maxLife)
 		}
 	}
 	scopes := strings.Fields(cl.Scope)
 	c, ok := a.client(cl.Subject)
 	if !ok || c.Disabled || c.Tenant != cl.Tenant {
-		return Principal{}, gateway.Errorf(gateway.EUnauthorized, "the token's client is no longer allowed")
+		return Principal{}, callapi.Errorf(callapi.CodeUnauthorized, "the token's client is no longer allowed")
 	}
 	for _, sc := range scopes {
 		if !slices.Contains(c.Scopes, sc) && !slices.Contains(c.Scopes, ScopeAdmin) {
-			return Principal{}, gateway.Errorf(gateway.EUnauthorized, "the token's client is no longer granted %s", sc)
+			return Principal{}, callapi.Errorf(callapi.CodeUnauthorized, "the token's client is no longer granted %s", sc)
 		}
 	}
 	id := cl.ID
@@ -303,10 +303,10 @@ func (a *authenticator) verify(tok string) (Principal, error) {
 // serialized as the "error" member of the problem body.
 type oauthError struct {
 	code string
-	err  *gateway.Error
+	err  *callapi.Error
 }
 
-func oauthErr(code string, err *gateway.Error) error { return &oauthError{code: code, err: err} }
+func oauthErr(code string, err *callapi.Error) error { return &oauthError{code: code, err: err} }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.err.Error() }
 func (e *oauthError) Unwrap() error { return e.err }
@@ -323,7 +323,7 @@ type tokenResponse struct {
 // credentials in the body or in HTTP Basic auth).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.Auth.Enabled {
-		s.fail(w, r, gateway.Errorf(gateway.ENotFound, "authentication is disabled on this gateway"))
+		s.fail(w, r, callapi.Errorf(callapi.CodeNotFound, "authentication is disabled on this gateway"))
 		return
 	}
 	form, err := readForm(s.limitBody(w, r), r.Header.Get("Content-Type"))
@@ -337,13 +337,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	switch gt := form.Get("grant_type"); {
 	case gt == "":
-		s.fail(w, r, oauthErr("invalid_request", gateway.Invalid("grant_type", "required (client_credentials)")))
+		s.fail(w, r, oauthErr("invalid_request", callapi.Invalid("grant_type", "required (client_credentials)")))
 		return
 	case gt != "client_credentials":
-		s.fail(w, r, oauthErr("unsupported_grant_type", gateway.Invalid("grant_type", "%q is not supported (client_credentials)", gt)))
+		s.fail(w, r, oauthErr("unsupported_grant_type", callapi.Invalid("grant_type", "%q is not supported (client_credentials)", gt)))
 		return
 	case id == "":
-		s.fail(w, r, oauthErr("invalid_request", gateway.Invalid("client_id", "required (in the body or HTTP Basic auth)")))
+		s.fail(w, r, oauthErr("invalid_request", callapi.Invalid("client_id", "required (in the body or HTTP Basic auth)")))
 		return
 	}
 	addr := remoteHost(r)
@@ -360,15 +360,15 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if d := max(waitClient, waitAddr); d > 0 {
 		undo()
 		s.log.Debug("token request throttled", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr), zap.Duration("retry_after", d))
-		s.fail(w, r, retryAfter(d, oauthErr("slow_down", gateway.Errorf(gateway.ERateLimited, "too many failed token requests; retry in %s", d.Round(time.Second)))))
+		s.fail(w, r, retryAfter(d, oauthErr("slow_down", callapi.Errorf(callapi.CodeRateLimited, "too many failed token requests; retry in %s", d.Round(time.Second)))))
 		return
 	}
 	tok, err := s.auth.issue(r.Context(), id, secret, form.Get("scope"))
-	if code := gateway.ErrorCode(err); code != gateway.EUnauthorized && code != gateway.EInvalid {
+	if code := callapi.ErrorCode(err); code != callapi.CodeUnauthorized && code != callapi.CodeInvalidArgument {
 		undo() // success, or not the client's fault: no charge
 	} else {
 		s.log.Warn("token request refused", zap.String("client_id", logValue(id)), zap.String("remote_addr", addr),
-			zap.String("reason", gateway.ErrorMessage(err)), zap.String("request_id", middleware.GetReqID(r.Context())))
+			zap.String("reason", callapi.ErrorMessage(err)), zap.String("request_id", middleware.GetReqID(r.Context())))
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -384,7 +384,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // parameter, since browsers' EventSource cannot set headers.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := Principal{Tenant: gateway.DefaultTenant, Scopes: []string{ScopeAdmin}}
+		p := Principal{Tenant: callapi.DefaultTenant, Scopes: []string{ScopeAdmin}}
 		if s.cfg.Auth.Enabled {
 			tok, err := bearer(r)
 			if err == nil {
@@ -429,11 +429,11 @@ func bearer(r *http.Request) (string, error) {
 				return t, nil
 			}
 		}
-		return "", gateway.Errorf(gateway.EUnauthorized, "missing bearer token (Authorization: Bearer <token> from POST /oauth/token)")
+		return "", callapi.Errorf(callapi.CodeUnauthorized, "missing bearer token (Authorization: Bearer <token> from POST /oauth/token)")
 	}
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return "", gateway.Errorf(gateway.EUnauthorized, "Authorization must be \"Bearer <token>\"")
+		return "", callapi.Errorf(callapi.CodeUnauthorized, "Authorization must be \"Bearer <token>\"")
 	}
 	return strings.TrimSpace(tok), nil
 }
@@ -443,7 +443,7 @@ func (s *Server) require(scope string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !principalOf(r.Context()).Has(scope) {
-				s.fail(w, r, gateway.Errorf(gateway.EForbidden, "the token lacks the %s scope", scope))
+				s.fail(w, r, callapi.Errorf(callapi.CodeForbidden, "the token lacks the %s scope", scope))
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -117,14 +118,14 @@ func TestBearerAuth(t *testing.T) {
 	now := time.Now()
 	var gotTenant string
 	calls := &fakeCalls{t: t,
-		CallFn: func(_ context.Context, o gateway.Options, id gateway.CallID) (*gateway.Call, error) {
+		CallFn: func(_ context.Context, o gateway.Options, id callapi.CallID) (*callapi.Call, error) {
 			gotTenant = o.Tenant
 			if o.Tenant != "acme" {
-				return nil, gateway.Errorf(gateway.ENotFound, "call %s not found", id) // as the worker answers
+				return nil, callapi.Errorf(callapi.CodeNotFound, "call %s not found", id) // as the worker answers
 			}
 			return testCall, nil
 		},
-		HangupFn: func(context.Context, gateway.Options, gateway.CallID, string) (*gateway.Accepted, error) {
+		HangupFn: func(context.Context, gateway.Options, callapi.CallID, string) (*callapi.Accepted, error) {
 			return nil, nil
 		},
 	}
@@ -193,9 +194,9 @@ func TestEventsTokenInQuery(t *testing.T) {
 	defer http.DefaultClient.CloseIdleConnections()
 	resp, rd := openSSE(t, ts.URL+"/v1/events?access_token="+tok.AccessToken)
 	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
-	mine := ev("e1", gateway.EvCallCreated, "c1")
+	mine := ev("e1", callapi.EvCallCreated, "c1")
 	mine.Tenant = "acme"
-	hub.Publish(ev("e0", gateway.EvCallCreated, "c0")) // default tenant: not acme's
+	hub.Publish(ev("e0", callapi.EvCallCreated, "c0")) // default tenant: not acme's
 	hub.Publish(mine)
 	if m, err := rd.next(); err != nil || m.id != "e1" {
 		t.Fatalf("got %+v %v", m, err)

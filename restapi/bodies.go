@@ -3,7 +3,7 @@ package restapi
 import (
 	"io"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // The request bodies of the routes whose body is not the gateway's
@@ -34,21 +34,21 @@ type playBody struct {
 	Lang  string   `json:"lang"`
 }
 
-func decodePlay(body io.Reader) (gateway.PlayArgs, error) {
+func decodePlay(body io.Reader) (callapi.PlayArgs, error) {
 	var b playBody
 	if err := decodeJSON(body, &b); err != nil {
-		return gateway.PlayArgs{}, err
+		return callapi.PlayArgs{}, err
 	}
-	return gateway.PlayArgs{Media: b.Media, Lang: b.Lang}, nil
+	return callapi.PlayArgs{Media: b.Media, Lang: b.Lang}, nil
 }
 
 // decodeRecord decodes the body of POST /v1/calls/{id}/record and
 // /v1/bridges/{id}/record, which is the argument type itself; unlike
 // specArgs's, the body is required (a recording needs its name).
-func decodeRecord(body io.Reader) (gateway.RecordArgs, error) {
-	var a gateway.RecordArgs
+func decodeRecord(body io.Reader) (callapi.RecordArgs, error) {
+	var a callapi.RecordArgs
 	if err := decodeJSON(body, &a); err != nil {
-		return gateway.RecordArgs{}, err
+		return callapi.RecordArgs{}, err
 	}
 	return a, nil
 }
@@ -59,12 +59,12 @@ type snoopBody struct {
 	Whisper string `json:"whisper"`
 }
 
-func decodeSnoop(body io.Reader) (gateway.SnoopArgs, error) {
+func decodeSnoop(body io.Reader) (callapi.SnoopArgs, error) {
 	var b snoopBody
 	if err := decodeOptionalJSON(body, &b); err != nil {
-		return gateway.SnoopArgs{}, err
+		return callapi.SnoopArgs{}, err
 	}
-	return gateway.SnoopArgs{Spy: b.Spy, Whisper: b.Whisper}, nil
+	return callapi.SnoopArgs{Spy: b.Spy, Whisper: b.Whisper}, nil
 }
 
 // variableBody is the body of PUT /v1/calls/{id}/variables/{name}.
@@ -72,44 +72,44 @@ type variableBody struct {
 	Value *string `json:"value"`
 }
 
-func decodeVariable(body io.Reader, name string) (*gateway.VariableArgs, error) {
+func decodeVariable(body io.Reader, name string) (*callapi.VariableArgs, error) {
 	var b variableBody
 	if err := decodeJSON(body, &b); err != nil {
 		return nil, err
 	}
 	if b.Value == nil {
-		return nil, gateway.Invalid("value", `required (a string; "" sets the variable empty)`)
+		return nil, callapi.Invalid("value", `required (a string; "" sets the variable empty)`)
 	}
-	return &gateway.VariableArgs{Name: name, Value: *b.Value}, nil
+	return &callapi.VariableArgs{Name: name, Value: *b.Value}, nil
 }
 
 // bridgeBody is the body of POST /v1/bridges.
 type bridgeBody struct {
 	Type  string           `json:"type"`
 	Name  string           `json:"name"`
-	Node  gateway.NodeID   `json:"node"`
-	Calls []gateway.CallID `json:"calls"`
+	Node  callapi.NodeID   `json:"node"`
+	Calls []callapi.CallID `json:"calls"`
 }
 
-func decodeBridge(body io.Reader) (gateway.BridgeCreateRequest, error) {
+func decodeBridge(body io.Reader) (callapi.BridgeCreateRequest, error) {
 	var b bridgeBody
 	if err := decodeJSON(body, &b); err != nil {
-		return gateway.BridgeCreateRequest{}, err
+		return callapi.BridgeCreateRequest{}, err
 	}
-	return gateway.BridgeCreateRequest{Node: b.Node, Calls: b.Calls, Args: gateway.BridgeCreateArgs{Type: b.Type, Name: b.Name}}, nil
+	return callapi.BridgeCreateRequest{Node: b.Node, Calls: b.Calls, Args: callapi.BridgeCreateArgs{Type: b.Type, Name: b.Name}}, nil
 }
 
 // transferBody is the body of POST /v1/transfers.
 type transferBody struct {
-	Transferee gateway.CallID `json:"transferee"`
-	Target     gateway.CallID `json:"target"`
-	Transferer gateway.CallID `json:"transferer"`
+	Transferee callapi.CallID `json:"transferee"`
+	Target     callapi.CallID `json:"target"`
+	Transferer callapi.CallID `json:"transferer"`
 }
 
-func decodeTransfer(body io.Reader) (gateway.TransferArgs, error) {
+func decodeTransfer(body io.Reader) (callapi.TransferArgs, error) {
 	var b transferBody
 	if err := decodeJSON(body, &b); err != nil {
-		return gateway.TransferArgs{}, err
+		return callapi.TransferArgs{}, err
 	}
-	return gateway.TransferArgs{Transferee: b.Transferee, Target: b.Target, Transferer: b.Transferer}, nil
+	return callapi.TransferArgs{Transferee: b.Transferee, Target: b.Target, Transferer: b.Transferer}, nil
 }

@@ -5,25 +5,25 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // bridgeList is the body of GET /v1/bridges.
 type bridgeList struct {
-	Bridges      []*gateway.Bridge `json:"bridges"`
-	MissingNodes []gateway.NodeID  `json:"missing_nodes"`
+	Bridges      []*callapi.Bridge `json:"bridges"`
+	MissingNodes []callapi.NodeID  `json:"missing_nodes"`
 }
 
 // bridgeID reads and checks the {id} path parameter of a bridge route.
-func bridgeID(r *http.Request) (gateway.BridgeID, error) {
+func bridgeID(r *http.Request) (callapi.BridgeID, error) {
 	id, err := pathParam(r, "id")
 	if err != nil {
 		return "", err
 	}
-	if err := gateway.CheckID("id", "bridge id", id); err != nil {
+	if err := callapi.CheckID("id", "bridge id", id); err != nil {
 		return "", err
 	}
-	return gateway.BridgeID(id), nil
+	return callapi.BridgeID(id), nil
 }
 
 // handleCreateBridge serves POST /v1/bridges: 201 with the bridge. It is
@@ -53,13 +53,13 @@ func (s *Server) handleCreateBridge(w http.ResponseWriter, r *http.Request) {
 }
 
 // normBridge makes an empty call list a JSON array.
-func normBridge(b *gateway.Bridge) {
+func normBridge(b *callapi.Bridge) {
 	if b != nil && b.Calls == nil {
-		b.Calls = []gateway.CallID{}
+		b.Calls = []callapi.CallID{}
 	}
 }
 
-func bridgeIDOf(b *gateway.Bridge) gateway.BridgeID {
+func bridgeIDOf(b *callapi.Bridge) callapi.BridgeID {
 	if b == nil {
 		return ""
 	}
@@ -68,12 +68,12 @@ func bridgeIDOf(b *gateway.Bridge) gateway.BridgeID {
 
 // partialBridge keeps the code and field of err and names the bridge that
 // was created in its message.
-func partialBridge(b *gateway.Bridge, err error) error {
-	ge := &gateway.Error{}
+func partialBridge(b *callapi.Bridge, err error) error {
+	ge := &callapi.Error{}
 	if !errors.As(err, &ge) {
 		return err // internal: the message is not shown anyway
 	}
-	return &gateway.Error{
+	return &callapi.Error{
 		Code: ge.Code, Field: ge.Field, Err: err,
 		Msg: "bridge " + string(b.ID) + " was created (Location), but not every call was added: " + ge.Msg,
 	}
@@ -93,13 +93,13 @@ func (s *Server) handleListBridges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if bs == nil {
-		bs = []*gateway.Bridge{}
+		bs = []*callapi.Bridge{}
 	}
 	for _, b := range bs {
 		normBridge(b)
 	}
 	if missing == nil {
-		missing = []gateway.NodeID{}
+		missing = []callapi.NodeID{}
 	}
 	writeJSON(w, http.StatusOK, bridgeList{Bridges: bs, MissingNodes: missing})
 }
@@ -117,8 +117,8 @@ func (s *Server) handleGetBridge(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var b gateway.Bridge
-	if _, err := s.bridges.BridgeAction(ctx, o, id, gateway.ActBridgeGet, nil, &b); err != nil {
+	var b callapi.Bridge
+	if _, err := s.bridges.BridgeAction(ctx, o, id, callapi.ActBridgeGet, nil, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -128,7 +128,7 @@ func (s *Server) handleGetBridge(w http.ResponseWriter, r *http.Request) {
 
 // bridgeAction serves a bridge-scoped action answered 204 (202 when
 // async); args decodes the body.
-func (s *Server) bridgeAction(a gateway.Action, args argsFunc) http.HandlerFunc {
+func (s *Server) bridgeAction(a callapi.Action, args argsFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, cancel, ok := parseCommand(s, w, r, true, bridgeID, args)
 		if !ok {
@@ -142,9 +142,9 @@ func (s *Server) bridgeAction(a gateway.Action, args argsFunc) http.HandlerFunc 
 
 // handleBridgeRemove serves DELETE /v1/bridges/{id}/calls/{call_id}.
 func (s *Server) handleBridgeRemove(w http.ResponseWriter, r *http.Request) {
-	s.bridgeAction(gateway.ActBridgeRemove, func(io.Reader) (any, error) {
+	s.bridgeAction(callapi.ActBridgeRemove, func(io.Reader) (any, error) {
 		c, err := pathParam(r, "call_id")
-		return &gateway.BridgeCallArgs{CallID: gateway.CallID(c)}, err
+		return &callapi.BridgeCallArgs{CallID: callapi.CallID(c)}, err
 	})(w, r)
 }
 
@@ -156,8 +156,8 @@ func (s *Server) handleBridgePlay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
-	var pb gateway.Playback
-	acc, err := s.bridges.BridgeAction(c.ctx, c.o, c.id, gateway.ActBridgePlay, &c.args, &pb)
+	var pb callapi.Playback
+	acc, err := s.bridges.BridgeAction(c.ctx, c.o, c.id, callapi.ActBridgePlay, &c.args, &pb)
 	s.createdPlayback(w, r, &pb, acc, err)
 }
 
@@ -169,8 +169,8 @@ func (s *Server) handleBridgeRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
-	var rec gateway.Recording
-	acc, err := s.bridges.BridgeAction(c.ctx, c.o, c.id, gateway.ActBridgeRecord, &c.args, &rec)
+	var rec callapi.Recording
+	acc, err := s.bridges.BridgeAction(c.ctx, c.o, c.id, callapi.ActBridgeRecord, &c.args, &rec)
 	s.createdRecording(w, r, c.args.Name, &rec, acc, err)
 }
 

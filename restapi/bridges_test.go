@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
-var testBridge = &gateway.Bridge{
-	ID: "b1", Node: "pbx1", Tenant: gateway.DefaultTenant, Type: "mixing", Name: "conf",
-	Calls: []gateway.CallID{"c1", "c2"}, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+var testBridge = &callapi.Bridge{
+	ID: "b1", Node: "pbx1", Tenant: callapi.DefaultTenant, Type: "mixing", Name: "conf",
+	Calls: []callapi.CallID{"c1", "c2"}, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 }
 
 func TestCreateBridge(t *testing.T) {
@@ -21,20 +22,20 @@ func TestCreateBridge(t *testing.T) {
 		name      string
 		body      string
 		hdr       []string
-		res       *gateway.Bridge
+		res       *callapi.Bridge
 		err       error
-		wantReq   *gateway.BridgeCreateRequest
+		wantReq   *callapi.BridgeCreateRequest
 		wantCode  int
 		wantField string
 		wantLoc   string
 		wantIn    string // in the problem detail
 	}{
 		{name: "created", body: `{"type":"mixing","name":"conf","node":"pbx1","calls":["c1","c2"]}`, res: testBridge, wantCode: 201, wantLoc: "/v1/bridges/b1",
-			wantReq: &gateway.BridgeCreateRequest{Node: "pbx1", Calls: []gateway.CallID{"c1", "c2"}, Args: gateway.BridgeCreateArgs{Type: "mixing", Name: "conf"}}},
-		{name: "empty", body: `{}`, res: &gateway.Bridge{ID: "b2", Node: "pbx2"}, wantCode: 201, wantLoc: "/v1/bridges/b2",
-			wantReq: &gateway.BridgeCreateRequest{}},
-		{name: "async is ignored", body: `{}`, hdr: []string{"Prefer", "respond-async"}, res: &gateway.Bridge{ID: "b2", Node: "pbx2"}, wantCode: 201, wantLoc: "/v1/bridges/b2",
-			wantReq: &gateway.BridgeCreateRequest{}},
+			wantReq: &callapi.BridgeCreateRequest{Node: "pbx1", Calls: []callapi.CallID{"c1", "c2"}, Args: callapi.BridgeCreateArgs{Type: "mixing", Name: "conf"}}},
+		{name: "empty", body: `{}`, res: &callapi.Bridge{ID: "b2", Node: "pbx2"}, wantCode: 201, wantLoc: "/v1/bridges/b2",
+			wantReq: &callapi.BridgeCreateRequest{}},
+		{name: "async is ignored", body: `{}`, hdr: []string{"Prefer", "respond-async"}, res: &callapi.Bridge{ID: "b2", Node: "pbx2"}, wantCode: 201, wantLoc: "/v1/bridges/b2",
+			wantReq: &callapi.BridgeCreateRequest{}},
 		{name: "bad type", body: `{"type":"party"}`, wantCode: 400, wantField: "type"},
 		{name: "long name", body: `{"name":"` + strings.Repeat("n", 129) + `"}`, wantCode: 400, wantField: "name"},
 		{name: "bad node", body: `{"node":"all"}`, wantCode: 400, wantField: "node"},
@@ -43,16 +44,16 @@ func TestCreateBridge(t *testing.T) {
 		{name: "calls not an array", body: `{"calls":"c1"}`, wantCode: 400, wantField: "calls"},
 		{name: "bridge_id is not the caller's", body: `{"id":"b1"}`, wantCode: 400, wantField: "id"},
 		{name: "no body", wantCode: 400, wantField: "body"},
-		{name: "call not in stasis, nothing created", body: `{"calls":["c1"]}`, err: gateway.Errorf(gateway.EConflict, "call c1 is not under callgw's control"),
-			wantReq: &gateway.BridgeCreateRequest{Calls: []gateway.CallID{"c1"}}, wantCode: 409},
-		{name: "created, a call not added", body: `{"calls":["c1","c2"]}`, res: &gateway.Bridge{ID: "b3", Node: "pbx1", Calls: []gateway.CallID{"c1"}},
-			err:     gateway.Errorf(gateway.EConflict, "call c2 is not under callgw's control"),
-			wantReq: &gateway.BridgeCreateRequest{Calls: []gateway.CallID{"c1", "c2"}}, wantCode: 409, wantLoc: "/v1/bridges/b3", wantIn: "bridge b3 was created"},
-		{name: "no node up", body: `{}`, err: gateway.Errorf(gateway.ENodeUnavailable, "no node is up"), wantReq: &gateway.BridgeCreateRequest{}, wantCode: 503},
+		{name: "call not in stasis, nothing created", body: `{"calls":["c1"]}`, err: callapi.Errorf(callapi.CodeConflict, "call c1 is not under callgw's control"),
+			wantReq: &callapi.BridgeCreateRequest{Calls: []callapi.CallID{"c1"}}, wantCode: 409},
+		{name: "created, a call not added", body: `{"calls":["c1","c2"]}`, res: &callapi.Bridge{ID: "b3", Node: "pbx1", Calls: []callapi.CallID{"c1"}},
+			err:     callapi.Errorf(callapi.CodeConflict, "call c2 is not under callgw's control"),
+			wantReq: &callapi.BridgeCreateRequest{Calls: []callapi.CallID{"c1", "c2"}}, wantCode: 409, wantLoc: "/v1/bridges/b3", wantIn: "bridge b3 was created"},
+		{name: "no node up", body: `{}`, err: callapi.Errorf(callapi.CodeNodeUnavailable, "no node is up"), wantReq: &callapi.BridgeCreateRequest{}, wantCode: 503},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			called := false
-			calls := &fakeCalls{t: t, CreateBridgeFn: func(ctx context.Context, o gateway.Options, req gateway.BridgeCreateRequest) (*gateway.Bridge, error) {
+			calls := &fakeCalls{t: t, CreateBridgeFn: func(ctx context.Context, o gateway.Options, req callapi.BridgeCreateRequest) (*callapi.Bridge, error) {
 				called = true
 				if _, ok := ctx.Deadline(); !ok {
 					t.Error("no deadline")
@@ -82,7 +83,7 @@ func TestCreateBridge(t *testing.T) {
 				t.Error("Preference-Applied on a synchronous answer")
 			}
 			if rec.Code == 201 {
-				var got gateway.Bridge
+				var got callapi.Bridge
 				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got.ID != tc.res.ID || got.Calls == nil {
 					t.Errorf("bridge %s (%v)", rec.Body, err)
 				}
@@ -103,21 +104,21 @@ func TestListBridges(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		query    string
-		res      []*gateway.Bridge
-		missing  []gateway.NodeID
+		res      []*callapi.Bridge
+		missing  []callapi.NodeID
 		err      error
 		wantCode int
 		wantBody string
 	}{
-		{name: "list", res: []*gateway.Bridge{{ID: "b1", Node: "pbx1", CreatedAt: testBridge.CreatedAt}}, missing: []gateway.NodeID{"pbx2"}, wantCode: 200,
+		{name: "list", res: []*callapi.Bridge{{ID: "b1", Node: "pbx1", CreatedAt: testBridge.CreatedAt}}, missing: []callapi.NodeID{"pbx2"}, wantCode: 200,
 			wantBody: `{"bridges":[{"id":"b1","node":"pbx1","tenant":"","type":"","calls":[],"created_at":"2026-01-02T03:04:05Z"}],"missing_nodes":["pbx2"]}`},
 		{name: "empty lists are arrays", wantCode: 200, wantBody: `{"bridges":[],"missing_nodes":[]}`},
 		{name: "unknown query", query: "?node=pbx1", wantCode: 400},
 		{name: "timeout", query: "?timeout=1s", wantCode: 200, wantBody: `{"bridges":[],"missing_nodes":[]}`},
-		{name: "bus down", err: gateway.Errorf(gateway.ENodeUnavailable, "broker down"), wantCode: 503},
+		{name: "bus down", err: callapi.Errorf(callapi.CodeNodeUnavailable, "broker down"), wantCode: 503},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			calls := &fakeCalls{t: t, BridgesFn: func(ctx context.Context, o gateway.Options) ([]*gateway.Bridge, []gateway.NodeID, error) {
+			calls := &fakeCalls{t: t, BridgesFn: func(ctx context.Context, o gateway.Options) ([]*callapi.Bridge, []callapi.NodeID, error) {
 				return tc.res, tc.missing, tc.err
 			}}
 			s := MustNewServer(t, Config{}, deps{calls: calls})
@@ -140,48 +141,48 @@ func TestBridgeActions(t *testing.T) {
 		path       string // after /v1/bridges/b1
 		body       string
 		hdr        []string
-		acc        *gateway.Accepted
+		acc        *callapi.Accepted
 		err        error
-		wantAction gateway.Action
+		wantAction callapi.Action
 		wantArgs   string // "" = service not called
 		wantCode   int
 		wantField  string
 		wantLoc    string
 		wantBody   string
 	}{
-		{name: "get", method: "GET", wantAction: gateway.ActBridgeGet, wantArgs: "null", wantCode: 200,
+		{name: "get", method: "GET", wantAction: callapi.ActBridgeGet, wantArgs: "null", wantCode: 200,
 			wantBody: `{"id":"b1","node":"pbx1","tenant":"default","type":"mixing","name":"conf","calls":["c1","c2"],"created_at":"2026-01-02T03:04:05Z"}`},
-		{name: "get not found", method: "GET", err: gateway.Errorf(gateway.ENotFound, "bridge b1 not found"), wantAction: gateway.ActBridgeGet, wantArgs: "null", wantCode: 404},
-		{name: "destroy", method: "DELETE", wantAction: gateway.ActBridgeDestroy, wantArgs: "null", wantCode: 204},
-		{name: "destroy async", method: "DELETE", hdr: []string{"Prefer", "respond-async"}, acc: &gateway.Accepted{CommandID: "cmd-1", Node: "pbx1"},
-			wantAction: gateway.ActBridgeDestroy, wantArgs: "null", wantCode: 202},
-		{name: "add", method: "POST", path: "/calls", body: `{"call_id":"c3"}`, wantAction: gateway.ActBridgeAdd, wantArgs: `{"call_id":"c3"}`, wantCode: 204},
-		{name: "add async", method: "POST", path: "/calls", body: `{"call_id":"c3"}`, hdr: []string{"Prefer", "respond-async"}, acc: &gateway.Accepted{CommandID: "cmd-2"},
-			wantAction: gateway.ActBridgeAdd, wantArgs: `{"call_id":"c3"}`, wantCode: 202},
-		{name: "add not in stasis", method: "POST", path: "/calls", body: `{"call_id":"c3"}`, err: gateway.Errorf(gateway.EConflict, "call c3 is not under callgw's control"),
-			wantAction: gateway.ActBridgeAdd, wantArgs: `{"call_id":"c3"}`, wantCode: 409},
+		{name: "get not found", method: "GET", err: callapi.Errorf(callapi.CodeNotFound, "bridge b1 not found"), wantAction: callapi.ActBridgeGet, wantArgs: "null", wantCode: 404},
+		{name: "destroy", method: "DELETE", wantAction: callapi.ActBridgeDestroy, wantArgs: "null", wantCode: 204},
+		{name: "destroy async", method: "DELETE", hdr: []string{"Prefer", "respond-async"}, acc: &callapi.Accepted{CommandID: "cmd-1", Node: "pbx1"},
+			wantAction: callapi.ActBridgeDestroy, wantArgs: "null", wantCode: 202},
+		{name: "add", method: "POST", path: "/calls", body: `{"call_id":"c3"}`, wantAction: callapi.ActBridgeAdd, wantArgs: `{"call_id":"c3"}`, wantCode: 204},
+		{name: "add async", method: "POST", path: "/calls", body: `{"call_id":"c3"}`, hdr: []string{"Prefer", "respond-async"}, acc: &callapi.Accepted{CommandID: "cmd-2"},
+			wantAction: callapi.ActBridgeAdd, wantArgs: `{"call_id":"c3"}`, wantCode: 202},
+		{name: "add not in stasis", method: "POST", path: "/calls", body: `{"call_id":"c3"}`, err: callapi.Errorf(callapi.CodeConflict, "call c3 is not under callgw's control"),
+			wantAction: callapi.ActBridgeAdd, wantArgs: `{"call_id":"c3"}`, wantCode: 409},
 		{name: "add no call", method: "POST", path: "/calls", body: `{}`, wantCode: 400, wantField: "call_id"},
 		{name: "add bad call", method: "POST", path: "/calls", body: `{"call_id":"c 3"}`, wantCode: 400, wantField: "call_id"},
 		{name: "add calls array", method: "POST", path: "/calls", body: `{"calls":["c3"]}`, wantCode: 400, wantField: "calls"},
-		{name: "remove", method: "DELETE", path: "/calls/c2", wantAction: gateway.ActBridgeRemove, wantArgs: `{"call_id":"c2"}`, wantCode: 204},
+		{name: "remove", method: "DELETE", path: "/calls/c2", wantAction: callapi.ActBridgeRemove, wantArgs: `{"call_id":"c2"}`, wantCode: 204},
 		{name: "remove bad call", method: "DELETE", path: "/calls/c%202", wantCode: 400, wantField: "call_id"},
-		{name: "play", method: "POST", path: "/play", body: `{"media":["sound:conf-onlyperson"],"lang":"fr"}`, wantAction: gateway.ActBridgePlay,
+		{name: "play", method: "POST", path: "/play", body: `{"media":["sound:conf-onlyperson"],"lang":"fr"}`, wantAction: callapi.ActBridgePlay,
 			wantArgs: `{"media":["sound:conf-onlyperson"],"playback_id":"*","lang":"fr"}`, wantCode: 201, wantLoc: "/v1/playbacks/pb-1"},
 		{name: "play async", method: "POST", path: "/play", body: `{"media":["tone:beep"]}`, hdr: []string{"Prefer", "respond-async", "Idempotency-Key", "k-bp"},
-			acc: &gateway.Accepted{CommandID: "cmd-3", Created: "pb-k"}, wantAction: gateway.ActBridgePlay, wantArgs: `{"media":["tone:beep"],"playback_id":"*"}`, wantCode: 202,
+			acc: &callapi.Accepted{CommandID: "cmd-3", Created: "pb-k"}, wantAction: callapi.ActBridgePlay, wantArgs: `{"media":["tone:beep"],"playback_id":"*"}`, wantCode: 202,
 			wantLoc: "/v1/playbacks/pb-k"},
 		{name: "play no media", method: "POST", path: "/play", body: `{}`, wantCode: 400, wantField: "media"},
-		{name: "record", method: "POST", path: "/record", body: `{"name":"conf-1","format":"wav"}`, wantAction: gateway.ActBridgeRecord,
+		{name: "record", method: "POST", path: "/record", body: `{"name":"conf-1","format":"wav"}`, wantAction: callapi.ActBridgeRecord,
 			wantArgs: `{"name":"conf-1","format":"wav"}`, wantCode: 201, wantLoc: "/v1/recordings/live/conf-1"},
 		{name: "record bad name", method: "POST", path: "/record", body: `{"name":".hidden"}`, wantCode: 400, wantField: "name"},
-		{name: "record node down", method: "POST", path: "/record", body: `{"name":"r"}`, err: gateway.Errorf(gateway.ENodeUnavailable, "node pbx1 is down"),
-			wantAction: gateway.ActBridgeRecord, wantArgs: `{"name":"r"}`, wantCode: 503},
+		{name: "record node down", method: "POST", path: "/record", body: `{"name":"r"}`, err: callapi.Errorf(callapi.CodeNodeUnavailable, "node pbx1 is down"),
+			wantAction: callapi.ActBridgeRecord, wantArgs: `{"name":"r"}`, wantCode: 503},
 		{name: "bad bridge id", method: "DELETE", path: "%20", wantCode: 400, wantField: "id"},
 		{name: "unknown query", method: "GET", path: "?x=1", wantCode: 400, wantField: "x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			called := false
-			calls := &fakeCalls{t: t, BridgeActionFn: func(ctx context.Context, o gateway.Options, id gateway.BridgeID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
+			calls := &fakeCalls{t: t, BridgeActionFn: func(ctx context.Context, o gateway.Options, id callapi.BridgeID, a callapi.Action, args, out any) (*callapi.Accepted, error) {
 				called = true
 				if _, ok := ctx.Deadline(); !ok {
 					t.Error("no deadline")
@@ -189,7 +190,7 @@ func TestBridgeActions(t *testing.T) {
 				if id != "b1" || a != tc.wantAction || o.Async != (tc.acc != nil) {
 					t.Errorf("id %q action %s options %+v", id, a, o)
 				}
-				if pa, ok := args.(*gateway.PlayArgs); ok {
+				if pa, ok := args.(*callapi.PlayArgs); ok {
 					if pa.PlaybackID != fakePlaybackID {
 						t.Errorf("playback id %q", pa.PlaybackID)
 					}
@@ -204,12 +205,12 @@ func TestBridgeActions(t *testing.T) {
 					return tc.acc, tc.err
 				}
 				switch v := out.(type) {
-				case *gateway.Bridge:
+				case *callapi.Bridge:
 					*v = *testBridge
-				case *gateway.Playback:
+				case *callapi.Playback:
 					*v = *testPlayback
-				case *gateway.Recording:
-					*v = gateway.Recording{Name: "conf-1", Node: "pbx1", Format: "wav", State: "recording", TargetID: "b1"}
+				case *callapi.Recording:
+					*v = callapi.Recording{Name: "conf-1", Node: "pbx1", Format: "wav", State: "recording", TargetID: "b1"}
 				case nil:
 				default:
 					t.Errorf("out %T", out)
@@ -234,7 +235,7 @@ func TestBridgeActions(t *testing.T) {
 			case rec.Code == 204 && rec.Body.Len() != 0:
 				t.Errorf("204 with body %q", rec.Body)
 			case rec.Code == 202:
-				var got gateway.Accepted
+				var got callapi.Accepted
 				want := *tc.acc
 				want.Created = "" // not in the body
 				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got != want || rec.Header().Get("Preference-Applied") != "respond-async" {
@@ -254,16 +255,16 @@ func TestTransfer(t *testing.T) {
 		name      string
 		body      string
 		hdr       []string
-		res       *gateway.Bridge
+		res       *callapi.Bridge
 		err       error
 		wantArgs  string
 		wantCode  int
 		wantField string
 	}{
-		{name: "transferred", body: `{"transferee":"a","target":"c","transferer":"b"}`, res: &gateway.Bridge{ID: "b9", Node: "pbx1", Calls: []gateway.CallID{"a", "c"}},
+		{name: "transferred", body: `{"transferee":"a","target":"c","transferer":"b"}`, res: &callapi.Bridge{ID: "b9", Node: "pbx1", Calls: []callapi.CallID{"a", "c"}},
 			wantArgs: `{"transferee":"a","target":"c","transferer":"b"}`, wantCode: 201},
 		{name: "async is ignored", body: `{"transferee":"a","target":"c","transferer":"b"}`, hdr: []string{"Prefer", "respond-async"},
-			res: &gateway.Bridge{ID: "b9", Node: "pbx1"}, wantArgs: `{"transferee":"a","target":"c","transferer":"b"}`, wantCode: 201},
+			res: &callapi.Bridge{ID: "b9", Node: "pbx1"}, wantArgs: `{"transferee":"a","target":"c","transferer":"b"}`, wantCode: 201},
 		{name: "no transferee", body: `{"target":"c","transferer":"b"}`, wantCode: 400, wantField: "transferee"},
 		{name: "no target", body: `{"transferee":"a","transferer":"b"}`, wantCode: 400, wantField: "target"},
 		{name: "no transferer", body: `{"transferee":"a","target":"c"}`, wantCode: 400, wantField: "transferer"},
@@ -273,14 +274,14 @@ func TestTransfer(t *testing.T) {
 		{name: "transferer is transferee", body: `{"transferee":"a","target":"c","transferer":"a"}`, wantCode: 400, wantField: "transferer"},
 		{name: "transferer is target", body: `{"transferee":"a","target":"c","transferer":"c"}`, wantCode: 400, wantField: "transferer"},
 		{name: "bridge_id is not the caller's", body: `{"transferee":"a","target":"c","transferer":"b","bridge_id":"x"}`, wantCode: 400, wantField: "bridge_id"},
-		{name: "different nodes", body: `{"transferee":"a","target":"c","transferer":"b"}`, err: gateway.Errorf(gateway.EConflict, "the calls are on different nodes"),
+		{name: "different nodes", body: `{"transferee":"a","target":"c","transferer":"b"}`, err: callapi.Errorf(callapi.CodeConflict, "the calls are on different nodes"),
 			wantArgs: `{"transferee":"a","target":"c","transferer":"b"}`, wantCode: 409},
-		{name: "a call is gone", body: `{"transferee":"a","target":"c","transferer":"b"}`, err: gateway.Errorf(gateway.ENotFound, "call c not found"),
+		{name: "a call is gone", body: `{"transferee":"a","target":"c","transferer":"b"}`, err: callapi.Errorf(callapi.CodeNotFound, "call c not found"),
 			wantArgs: `{"transferee":"a","target":"c","transferer":"b"}`, wantCode: 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			called := false
-			calls := &fakeCalls{t: t, TransferFn: func(ctx context.Context, o gateway.Options, a gateway.TransferArgs) (*gateway.Bridge, error) {
+			calls := &fakeCalls{t: t, TransferFn: func(ctx context.Context, o gateway.Options, a callapi.TransferArgs) (*callapi.Bridge, error) {
 				called = true
 				if _, ok := ctx.Deadline(); !ok || o.Async {
 					t.Errorf("deadline %v options %+v", ok, o)
@@ -306,7 +307,7 @@ func TestTransfer(t *testing.T) {
 				if loc := rec.Header().Get("Location"); loc != "/v1/bridges/b9" {
 					t.Errorf("Location %q", loc)
 				}
-				var got gateway.Bridge
+				var got callapi.Bridge
 				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got.ID != "b9" || got.Calls == nil {
 					t.Errorf("bridge %s (%v)", rec.Body, err)
 				}

@@ -5,21 +5,22 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
 // callList is the body of GET /v1/calls.
 type callList struct {
-	Calls        []*gateway.Call  `json:"calls"`
-	MissingNodes []gateway.NodeID `json:"missing_nodes"`
+	Calls        []*callapi.Call  `json:"calls"`
+	MissingNodes []callapi.NodeID `json:"missing_nodes"`
 	NextCursor   string           `json:"next_cursor,omitempty"`
 }
 
-func callURL(id gateway.CallID) string { return "/v1/calls/" + url.PathEscape(string(id)) }
+func callURL(id callapi.CallID) string { return "/v1/calls/" + url.PathEscape(string(id)) }
 
 // accepted answers an async request: 202, the command id, and
 // Preference-Applied.
-func accepted(w http.ResponseWriter, r *http.Request, acc *gateway.Accepted) {
+func accepted(w http.ResponseWriter, r *http.Request, acc *callapi.Accepted) {
 	if info := infoOf(r.Context()); info != nil {
 		info.commandID = acc.CommandID
 		if acc.CallID != "" {
@@ -63,7 +64,7 @@ func (s *Server) handleOriginate(w http.ResponseWriter, r *http.Request) {
 	case acc != nil:
 		accepted(w, r, acc)
 	case call == nil:
-		s.fail(w, r, gateway.Errorf(gateway.EInternal, "originate returned neither a call nor an acceptance"))
+		s.fail(w, r, callapi.Errorf(callapi.CodeInternal, "originate returned neither a call nor an acceptance"))
 	default:
 		if info := infoOf(r.Context()); info != nil {
 			info.callID = call.ID
@@ -85,11 +86,11 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	req := gateway.ListRequest{Node: gateway.NodeID(q.Get("node"))}
-	req.State = gateway.CallState(q.Get("state"))
+	req := gateway.ListRequest{Node: callapi.NodeID(q.Get("node"))}
+	req.State = callapi.CallState(q.Get("state"))
 	req.Tag = q.Get("tag")
 	if q.Has("node") {
-		if err := gateway.CheckNodeID("node", req.Node); err != nil {
+		if err := callapi.CheckNodeID("node", req.Node); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -98,7 +99,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	// given empty is no filter there, but an error here.
 	for _, k := range []string{"state", "tag"} {
 		if q.Has(k) && q.Get(k) == "" {
-			s.fail(w, r, gateway.Invalid(k, "given empty"))
+			s.fail(w, r, callapi.Invalid(k, "given empty"))
 			return
 		}
 	}
@@ -119,25 +120,25 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if calls == nil {
-		calls = []*gateway.Call{}
+		calls = []*callapi.Call{}
 	}
 	if missing == nil {
-		missing = []gateway.NodeID{}
+		missing = []callapi.NodeID{}
 	}
 	calls, next := pg.apply(calls)
 	writeJSON(w, http.StatusOK, callList{Calls: calls, MissingNodes: missing, NextCursor: next})
 }
 
 // callID reads and checks the {id} path parameter.
-func callID(r *http.Request) (gateway.CallID, error) {
+func callID(r *http.Request) (callapi.CallID, error) {
 	id, err := pathParam(r, "id")
 	if err != nil {
 		return "", err
 	}
-	if err := gateway.CheckID("id", "call id", id); err != nil {
+	if err := callapi.CheckID("id", "call id", id); err != nil {
 		return "", err
 	}
-	return gateway.CallID(id), nil
+	return callapi.CallID(id), nil
 }
 
 // handleGetCall serves GET /v1/calls/{id}.
@@ -157,8 +158,8 @@ func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
 
 // handleHangup serves DELETE /v1/calls/{id} (optional query reason).
 func (s *Server) handleHangup(w http.ResponseWriter, r *http.Request) {
-	c, cancel, ok := parseCommand(s, w, r, true, callID, func(io.Reader) (gateway.HangupArgs, error) {
-		return gateway.HangupArgs{Reason: r.URL.Query().Get("reason")}, nil
+	c, cancel, ok := parseCommand(s, w, r, true, callID, func(io.Reader) (callapi.HangupArgs, error) {
+		return callapi.HangupArgs{Reason: r.URL.Query().Get("reason")}, nil
 	}, "reason")
 	if !ok {
 		return

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
-var testCall = &gateway.Call{
-	ID: "c1", Node: "pbx1", Tenant: gateway.DefaultTenant, State: gateway.StateUp, Direction: gateway.Outbound,
+var testCall = &callapi.Call{
+	ID: "c1", Node: "pbx1", Tenant: callapi.DefaultTenant, State: callapi.StateUp, Direction: callapi.Outbound,
 	To: "Local/answer@callgw-test", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 }
 
@@ -27,29 +28,29 @@ func decodeProblem(t *testing.T, body []byte) Problem {
 
 func TestOriginate(t *testing.T) {
 	busy := *testCall
-	busy.State = gateway.StateEnded
-	busy.Hangup = &gateway.Hangup{Cause: 17, CauseText: "User busy", DialStatus: "BUSY"}
+	busy.State = callapi.StateEnded
+	busy.Hangup = &callapi.Hangup{Cause: 17, CauseText: "User busy", DialStatus: "BUSY"}
 	for _, tc := range []struct {
 		name      string
 		body      string
 		hdr       []string
 		query     string
-		call      *gateway.Call
-		acc       *gateway.Accepted
+		call      *callapi.Call
+		acc       *callapi.Accepted
 		err       error
 		wantCode  int
 		wantField string
 		wantCalls int // Originate calls expected
-		check     func(t *testing.T, o gateway.Options, req gateway.OriginateRequest, dl time.Duration)
+		check     func(t *testing.T, o gateway.Options, req callapi.OriginateRequest, dl time.Duration)
 	}{
 		{name: "created", body: `{"to":"Local/answer@callgw-test","node":"pbx1","from":"100","variables":{"X":"1"},"tags":["sales-42"],"timeout":30,"wait":"none"}`,
 			call: testCall, wantCode: 201, wantCalls: 1,
-			check: func(t *testing.T, o gateway.Options, req gateway.OriginateRequest, dl time.Duration) {
+			check: func(t *testing.T, o gateway.Options, req callapi.OriginateRequest, dl time.Duration) {
 				if req.Node != "pbx1" || req.Args.To != "Local/answer@callgw-test" || req.Args.From != "100" ||
 					req.Args.Variables["X"] != "1" || req.Args.Tags[0] != "sales-42" || req.Args.Timeout != 30 {
 					t.Errorf("request = %+v", req)
 				}
-				if o.Tenant != gateway.DefaultTenant || o.Async || o.IdempotencyKey != "" {
+				if o.Tenant != callapi.DefaultTenant || o.Async || o.IdempotencyKey != "" {
 					t.Errorf("options = %+v", o)
 				}
 				if dl <= 4*time.Second || dl > 5*time.Second {
@@ -59,26 +60,26 @@ func TestOriginate(t *testing.T) {
 		{name: "busy outcome is still 201", body: `{"to":"Local/busy@callgw-test","wait":"answered"}`, call: &busy, wantCode: 201, wantCalls: 1},
 		{name: "dialplan target", body: `{"to":"PJSIP/alice","context":"default","extension":"100","priority":1}`, call: testCall, wantCode: 201, wantCalls: 1},
 		{name: "timeout query seconds", body: `{"to":"PJSIP/alice"}`, query: "?timeout=30", call: testCall, wantCode: 201, wantCalls: 1,
-			check: func(t *testing.T, _ gateway.Options, _ gateway.OriginateRequest, dl time.Duration) {
+			check: func(t *testing.T, _ gateway.Options, _ callapi.OriginateRequest, dl time.Duration) {
 				if dl <= 29*time.Second || dl > 30*time.Second {
 					t.Errorf("deadline in %s, want 30s", dl)
 				}
 			}},
 		{name: "timeout query duration", body: `{"to":"PJSIP/alice"}`, query: "?timeout=1500ms", call: testCall, wantCode: 201, wantCalls: 1,
-			check: func(t *testing.T, _ gateway.Options, _ gateway.OriginateRequest, dl time.Duration) {
+			check: func(t *testing.T, _ gateway.Options, _ callapi.OriginateRequest, dl time.Duration) {
 				if dl <= time.Second || dl > 1500*time.Millisecond {
 					t.Errorf("deadline in %s, want 1.5s", dl)
 				}
 			}},
 		{name: "async", body: `{"to":"PJSIP/alice"}`, hdr: []string{"Prefer", "handling=lenient, respond-async"},
-			acc: &gateway.Accepted{CommandID: "cmd-1", CallID: "c9"}, wantCode: 202, wantCalls: 1,
-			check: func(t *testing.T, o gateway.Options, _ gateway.OriginateRequest, _ time.Duration) {
+			acc: &callapi.Accepted{CommandID: "cmd-1", CallID: "c9"}, wantCode: 202, wantCalls: 1,
+			check: func(t *testing.T, o gateway.Options, _ callapi.OriginateRequest, _ time.Duration) {
 				if !o.Async {
 					t.Error("Async not set")
 				}
 			}},
 		{name: "idempotency key", body: `{"to":"PJSIP/alice"}`, hdr: []string{"Idempotency-Key", "k-123"}, call: testCall, wantCode: 201, wantCalls: 1,
-			check: func(t *testing.T, o gateway.Options, _ gateway.OriginateRequest, _ time.Duration) {
+			check: func(t *testing.T, o gateway.Options, _ callapi.OriginateRequest, _ time.Duration) {
 				if o.IdempotencyKey != "k-123" {
 					t.Errorf("IdempotencyKey = %q", o.IdempotencyKey)
 				}
@@ -104,12 +105,12 @@ func TestOriginate(t *testing.T) {
 		{name: "timeout above max", body: `{"to":"PJSIP/alice"}`, query: "?timeout=61s", wantCode: 400, wantField: "timeout"},
 		{name: "zero timeout", body: `{"to":"PJSIP/alice"}`, query: "?timeout=0", wantCode: 400, wantField: "timeout"},
 		{name: "unknown query", body: `{"to":"PJSIP/alice"}`, query: "?wait=answered", wantCode: 400, wantField: "wait"},
-		{name: "node down", body: `{"to":"PJSIP/alice","node":"pbx2"}`, err: gateway.Errorf(gateway.ENodeUnavailable, "node pbx2 is down"), wantCode: 503, wantCalls: 1},
+		{name: "node down", body: `{"to":"PJSIP/alice","node":"pbx2"}`, err: callapi.Errorf(callapi.CodeNodeUnavailable, "node pbx2 is down"), wantCode: 503, wantCalls: 1},
 		{name: "deadline", body: `{"to":"PJSIP/alice"}`, err: context.DeadlineExceeded, wantCode: 504, wantCalls: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := 0
-			calls := &fakeCalls{t: t, OriginateFn: func(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error) {
+			calls := &fakeCalls{t: t, OriginateFn: func(ctx context.Context, o gateway.Options, req callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error) {
 				n++
 				dl, ok := ctx.Deadline()
 				if !ok {
@@ -130,7 +131,7 @@ func TestOriginate(t *testing.T) {
 			}
 			switch {
 			case tc.wantCode == 201:
-				var got gateway.Call
+				var got callapi.Call
 				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 					t.Fatal(err)
 				}
@@ -144,7 +145,7 @@ func TestOriginate(t *testing.T) {
 					t.Errorf("Location = %q", loc)
 				}
 			case tc.wantCode == 202:
-				var got gateway.Accepted
+				var got callapi.Accepted
 				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 					t.Fatal(err)
 				}
@@ -169,13 +170,13 @@ func TestOriginate(t *testing.T) {
 }
 
 func TestOriginateIdempotentErrorCarriesCommandID(t *testing.T) {
-	calls := &fakeCalls{t: t, OriginateFn: func(context.Context, gateway.Options, gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error) {
-		return nil, nil, gateway.Errorf(gateway.ETimeout, "no reply")
+	calls := &fakeCalls{t: t, OriginateFn: func(context.Context, gateway.Options, callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error) {
+		return nil, nil, callapi.Errorf(callapi.CodeTimeout, "no reply")
 	}}
 	s := MustNewServer(t, Config{}, deps{calls: calls})
 	rec := do(t, s.Handler(), "POST", "/v1/calls", `{"to":"PJSIP/alice"}`, "Idempotency-Key", "abc")
 	p := decodeProblem(t, rec.Body.Bytes())
-	if want := gateway.CommandID(gateway.DefaultTenant, "abc"); p.CommandID != want || p.Status != 504 {
+	if want := callapi.CommandID(callapi.DefaultTenant, "abc"); p.CommandID != want || p.Status != 504 {
 		t.Errorf("problem = %+v, want command id %s", p, want)
 	}
 }
@@ -184,17 +185,17 @@ func TestListCalls(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		query     string
-		calls     []*gateway.Call
-		missing   []gateway.NodeID
+		calls     []*callapi.Call
+		missing   []callapi.NodeID
 		wantCode  int
 		wantField string
 		wantReq   gateway.ListRequest
 		wantBody  string
 	}{
-		{name: "all", wantCode: 200, calls: []*gateway.Call{testCall}, missing: []gateway.NodeID{"pbx2"}},
+		{name: "all", wantCode: 200, calls: []*callapi.Call{testCall}, missing: []callapi.NodeID{"pbx2"}},
 		{name: "empty lists are arrays", wantCode: 200, wantBody: `{"calls":[],"missing_nodes":[]}`},
 		{name: "filters", query: "?node=pbx1&state=up&tag=sales-42", wantCode: 200,
-			wantReq: gateway.ListRequest{Node: "pbx1", ListArgs: gateway.ListArgs{State: gateway.StateUp, Tag: "sales-42"}}},
+			wantReq: gateway.ListRequest{Node: "pbx1", ListArgs: callapi.ListArgs{State: callapi.StateUp, Tag: "sales-42"}}},
 		{name: "bad state", query: "?state=happy", wantCode: 400, wantField: "state"},
 		{name: "bad node", query: "?node=a.b", wantCode: 400, wantField: "node"},
 		{name: "bad tag", query: "?tag=", wantCode: 400, wantField: "tag"},
@@ -202,7 +203,7 @@ func TestListCalls(t *testing.T) {
 		{name: "repeated filter", query: "?node=a&node=b", wantCode: 400, wantField: "node"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			calls := &fakeCalls{t: t, CallsFn: func(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error) {
+			calls := &fakeCalls{t: t, CallsFn: func(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error) {
 				if req != tc.wantReq {
 					t.Errorf("request = %+v, want %+v", req, tc.wantReq)
 				}
@@ -241,15 +242,15 @@ func TestGetCall(t *testing.T) {
 		wantCode int
 	}{
 		{"found", "/v1/calls/c1", nil, 200},
-		{"not found", "/v1/calls/c2", gateway.Errorf(gateway.ENotFound, "call c2 not found"), 404},
+		{"not found", "/v1/calls/c2", callapi.Errorf(callapi.CodeNotFound, "call c2 not found"), 404},
 		{"bad id", "/v1/calls/a%20b", nil, 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			calls := &fakeCalls{t: t, CallFn: func(_ context.Context, o gateway.Options, id gateway.CallID) (*gateway.Call, error) {
+			calls := &fakeCalls{t: t, CallFn: func(_ context.Context, o gateway.Options, id callapi.CallID) (*callapi.Call, error) {
 				if tc.err != nil {
 					return nil, tc.err
 				}
-				if id != "c1" || o.Tenant != gateway.DefaultTenant {
+				if id != "c1" || o.Tenant != callapi.DefaultTenant {
 					t.Errorf("id %q options %+v", id, o)
 				}
 				return testCall, nil
@@ -261,7 +262,7 @@ func TestGetCall(t *testing.T) {
 			}
 			if tc.wantCode == 404 {
 				p := decodeProblem(t, rec.Body.Bytes())
-				if p.Code != gateway.ENotFound || p.Instance != tc.path {
+				if p.Code != callapi.CodeNotFound || p.Instance != tc.path {
 					t.Errorf("problem %+v", p)
 				}
 			}
@@ -274,7 +275,7 @@ func TestHangup(t *testing.T) {
 		name       string
 		path       string
 		hdr        []string
-		acc        *gateway.Accepted
+		acc        *callapi.Accepted
 		err        error
 		wantCode   int
 		wantReason string
@@ -282,12 +283,12 @@ func TestHangup(t *testing.T) {
 		{name: "ok", path: "/v1/calls/c1", wantCode: 204},
 		{name: "reason", path: "/v1/calls/c1?reason=busy", wantCode: 204, wantReason: "busy"},
 		{name: "bad reason", path: "/v1/calls/c1?reason=bored", wantCode: 400},
-		{name: "async", path: "/v1/calls/c1", hdr: []string{"Prefer", "respond-async"}, acc: &gateway.Accepted{CommandID: "x", CallID: "c1", Node: "pbx1"}, wantCode: 202},
-		{name: "not found", path: "/v1/calls/c1", err: gateway.Errorf(gateway.ENotFound, "call c1 not found"), wantCode: 404},
-		{name: "not in stasis", path: "/v1/calls/c1", err: gateway.Errorf(gateway.EConflict, "call is not under callgw control"), wantCode: 409},
+		{name: "async", path: "/v1/calls/c1", hdr: []string{"Prefer", "respond-async"}, acc: &callapi.Accepted{CommandID: "x", CallID: "c1", Node: "pbx1"}, wantCode: 202},
+		{name: "not found", path: "/v1/calls/c1", err: callapi.Errorf(callapi.CodeNotFound, "call c1 not found"), wantCode: 404},
+		{name: "not in stasis", path: "/v1/calls/c1", err: callapi.Errorf(callapi.CodeConflict, "call is not under callgw control"), wantCode: 409},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			calls := &fakeCalls{t: t, HangupFn: func(_ context.Context, o gateway.Options, id gateway.CallID, reason string) (*gateway.Accepted, error) {
+			calls := &fakeCalls{t: t, HangupFn: func(_ context.Context, o gateway.Options, id callapi.CallID, reason string) (*callapi.Accepted, error) {
 				if id != "c1" || reason != tc.wantReason {
 					t.Errorf("id %q reason %q", id, reason)
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -75,7 +76,7 @@ func parseCommand[I, A any](s *Server, w http.ResponseWriter, r *http.Request, a
 
 // noContent answers a command without a result: 204, 202 when it was accepted
 // asynchronously, or the error.
-func (s *Server) noContent(w http.ResponseWriter, r *http.Request, acc *gateway.Accepted, err error) {
+func (s *Server) noContent(w http.ResponseWriter, r *http.Request, acc *callapi.Accepted, err error) {
 	switch {
 	case err != nil:
 		s.fail(w, r, err)
@@ -90,7 +91,7 @@ func (s *Server) noContent(w http.ResponseWriter, r *http.Request, acc *gateway.
 // the resource, 202 when accepted asynchronously (with Location too when
 // the resource's name is known in advance), or the error. isNil reports a
 // missing result (a service bug, answered 500).
-func (s *Server) created(w http.ResponseWriter, r *http.Request, loc string, v any, isNil bool, acc *gateway.Accepted, err error) {
+func (s *Server) created(w http.ResponseWriter, r *http.Request, loc string, v any, isNil bool, acc *callapi.Accepted, err error) {
 	switch {
 	case err != nil:
 		s.fail(w, r, err)
@@ -100,7 +101,7 @@ func (s *Server) created(w http.ResponseWriter, r *http.Request, loc string, v a
 		}
 		accepted(w, r, acc)
 	case isNil:
-		s.fail(w, r, gateway.Errorf(gateway.EInternal, "%s returned neither a result nor an acceptance", routePattern(r)))
+		s.fail(w, r, callapi.Errorf(callapi.CodeInternal, "%s returned neither a result nor an acceptance", routePattern(r)))
 	default:
 		w.Header().Set("Location", loc)
 		writeJSON(w, http.StatusCreated, v)
@@ -113,7 +114,7 @@ func pathParam(r *http.Request, key string) (string, error) {
 	v := chi.URLParam(r, key)
 	u, err := url.PathUnescape(v)
 	if err != nil {
-		return v, gateway.Invalid(key, "malformed percent-encoding")
+		return v, callapi.Invalid(key, "malformed percent-encoding")
 	}
 	return u, nil
 }
@@ -125,11 +126,11 @@ type argsFunc func(body io.Reader) (any, error)
 // ringOff is the argument of POST /v1/calls/{id}/ring/stop.
 func ringOff(b io.Reader) (any, error) {
 	off := false
-	return &gateway.RingArgs{On: &off}, decodeEmpty(b)
+	return &callapi.RingArgs{On: &off}, decodeEmpty(b)
 }
 
 // callAction serves a call-scoped action answered 204 (202 when async).
-func (s *Server) callAction(a gateway.Action, args argsFunc) http.HandlerFunc {
+func (s *Server) callAction(a callapi.Action, args argsFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, cancel, ok := parseCommand(s, w, r, true, callID, args)
 		if !ok {
@@ -144,7 +145,7 @@ func (s *Server) callAction(a gateway.Action, args argsFunc) http.HandlerFunc {
 // Location headers of created resources.
 func playbackURL(id string) string         { return "/v1/playbacks/" + url.PathEscape(id) }
 func liveRecordingURL(name string) string  { return "/v1/recordings/live/" + url.PathEscape(name) }
-func bridgeURL(id gateway.BridgeID) string { return "/v1/bridges/" + url.PathEscape(string(id)) }
+func bridgeURL(id callapi.BridgeID) string { return "/v1/bridges/" + url.PathEscape(string(id)) }
 
 // handlePlay serves POST /v1/calls/{id}/play: 201 with the playback.
 func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +160,7 @@ func (s *Server) handlePlay(w http.ResponseWriter, r *http.Request) {
 
 // createdPlayback answers a play command: 201 with the playback, 202 with
 // its Location when asynchronous (the id the service gave it).
-func (s *Server) createdPlayback(w http.ResponseWriter, r *http.Request, pb *gateway.Playback, acc *gateway.Accepted, err error) {
+func (s *Server) createdPlayback(w http.ResponseWriter, r *http.Request, pb *callapi.Playback, acc *callapi.Accepted, err error) {
 	id := createdID(acc)
 	if pb != nil && pb.ID != "" {
 		id = pb.ID
@@ -173,7 +174,7 @@ func (s *Server) createdPlayback(w http.ResponseWriter, r *http.Request, pb *gat
 
 // createdID is the id the service gave what an accepted command creates
 // ("" when unknown).
-func createdID(acc *gateway.Accepted) string {
+func createdID(acc *callapi.Accepted) string {
 	if acc == nil {
 		return ""
 	}
@@ -182,7 +183,7 @@ func createdID(acc *gateway.Accepted) string {
 
 // createdRecording answers a record command: 201 with the live recording,
 // 202 with its Location when asynchronous.
-func (s *Server) createdRecording(w http.ResponseWriter, r *http.Request, name string, rec *gateway.Recording, acc *gateway.Accepted, err error) {
+func (s *Server) createdRecording(w http.ResponseWriter, r *http.Request, name string, rec *callapi.Recording, acc *callapi.Accepted, err error) {
 	if rec != nil && rec.Name != "" {
 		name = rec.Name
 	}
@@ -214,7 +215,7 @@ func (s *Server) handleSnoop(w http.ResponseWriter, r *http.Request) {
 	case call != nil:
 		loc = callURL(call.ID)
 	case createdID(acc) != "":
-		loc = callURL(gateway.CallID(acc.Created))
+		loc = callURL(callapi.CallID(acc.Created))
 	}
 	s.created(w, r, loc, call, call == nil, acc, err)
 }
@@ -226,16 +227,16 @@ func variableName(r *http.Request) (string, error) {
 
 // handleGetVariable serves GET /v1/calls/{id}/variables/{name}.
 func (s *Server) handleGetVariable(w http.ResponseWriter, r *http.Request) {
-	c, cancel, ok := parseCommand(s, w, r, false, callID, func(io.Reader) (*gateway.VariableArgs, error) {
+	c, cancel, ok := parseCommand(s, w, r, false, callID, func(io.Reader) (*callapi.VariableArgs, error) {
 		name, err := variableName(r)
-		return &gateway.VariableArgs{Name: name}, err
+		return &callapi.VariableArgs{Name: name}, err
 	})
 	if !ok {
 		return
 	}
 	defer cancel()
-	var v gateway.Variable
-	if _, err := s.calls.CallAction(c.ctx, c.o, c.id, gateway.ActCallVarGet, c.args, &v); err != nil {
+	var v callapi.Variable
+	if _, err := s.calls.CallAction(c.ctx, c.o, c.id, callapi.ActCallVarGet, c.args, &v); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -247,7 +248,7 @@ func (s *Server) handleGetVariable(w http.ResponseWriter, r *http.Request) {
 
 // handleSetVariable serves PUT /v1/calls/{id}/variables/{name}: 204.
 func (s *Server) handleSetVariable(w http.ResponseWriter, r *http.Request) {
-	c, cancel, ok := parseCommand(s, w, r, true, callID, func(body io.Reader) (*gateway.VariableArgs, error) {
+	c, cancel, ok := parseCommand(s, w, r, true, callID, func(body io.Reader) (*callapi.VariableArgs, error) {
 		name, err := variableName(r)
 		if err != nil {
 			return nil, err
@@ -258,6 +259,6 @@ func (s *Server) handleSetVariable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cancel()
-	acc, err := s.calls.CallAction(c.ctx, c.o, c.id, gateway.ActCallVarSet, c.args, nil)
+	acc, err := s.calls.CallAction(c.ctx, c.o, c.id, callapi.ActCallVarSet, c.args, nil)
 	s.noContent(w, r, acc, err)
 }

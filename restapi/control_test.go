@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -40,38 +41,38 @@ func checkProblem(t *testing.T, code int, body []byte, ct, path, wantField strin
 }
 
 func TestCallActions(t *testing.T) {
-	conflict := gateway.Errorf(gateway.EConflict, "call is not under callgw's control (its channel is not in the Stasis application)")
+	conflict := callapi.Errorf(callapi.CodeConflict, "call is not under callgw's control (its channel is not in the Stasis application)")
 	for _, tc := range []struct {
 		name       string
 		method     string
 		path       string // after /v1/calls/c1
 		body       string
 		hdr        []string
-		acc        *gateway.Accepted
+		acc        *callapi.Accepted
 		err        error
-		wantAction gateway.Action
+		wantAction callapi.Action
 		wantArgs   string // JSON of the args passed; "" = service not called
 		wantCode   int
 		wantField  string
 		check      func(t *testing.T, o gateway.Options, dl time.Duration)
 	}{
-		{name: "answer", path: "/answer", wantAction: gateway.ActCallAnswer, wantArgs: "null", wantCode: 204},
-		{name: "answer with {}", path: "/answer", body: `{}`, wantAction: gateway.ActCallAnswer, wantArgs: "null", wantCode: 204},
+		{name: "answer", path: "/answer", wantAction: callapi.ActCallAnswer, wantArgs: "null", wantCode: 204},
+		{name: "answer with {}", path: "/answer", body: `{}`, wantAction: callapi.ActCallAnswer, wantArgs: "null", wantCode: 204},
 		{name: "answer with a field", path: "/answer", body: `{"now":true}`, wantCode: 400, wantField: "now"},
 		{name: "answer with an array", path: "/answer", body: `[]`, wantCode: 400, wantField: "body"},
-		{name: "ring", path: "/ring", wantAction: gateway.ActCallRing, wantArgs: `{}`, wantCode: 204},
-		{name: "ring on", path: "/ring", body: `{"on":true}`, wantAction: gateway.ActCallRing, wantArgs: `{"on":true}`, wantCode: 204},
-		{name: "ring off", path: "/ring", body: `{"on":false}`, wantAction: gateway.ActCallRing, wantArgs: `{"on":false}`, wantCode: 204},
+		{name: "ring", path: "/ring", wantAction: callapi.ActCallRing, wantArgs: `{}`, wantCode: 204},
+		{name: "ring on", path: "/ring", body: `{"on":true}`, wantAction: callapi.ActCallRing, wantArgs: `{"on":true}`, wantCode: 204},
+		{name: "ring off", path: "/ring", body: `{"on":false}`, wantAction: callapi.ActCallRing, wantArgs: `{"on":false}`, wantCode: 204},
 		{name: "ring wrong type", path: "/ring", body: `{"on":"no"}`, wantCode: 400, wantField: "on"},
-		{name: "ring stop", path: "/ring/stop", wantAction: gateway.ActCallRing, wantArgs: `{"on":false}`, wantCode: 204},
+		{name: "ring stop", path: "/ring/stop", wantAction: callapi.ActCallRing, wantArgs: `{"on":false}`, wantCode: 204},
 		{name: "ring stop with a body", path: "/ring/stop", body: `{"on":true}`, wantCode: 400, wantField: "on"},
-		{name: "hold", path: "/hold", wantAction: gateway.ActCallHold, wantArgs: "null", wantCode: 204},
-		{name: "unhold", path: "/unhold", wantAction: gateway.ActCallUnhold, wantArgs: "null", wantCode: 204},
-		{name: "mute", path: "/mute", wantAction: gateway.ActCallMute, wantArgs: `{}`, wantCode: 204},
-		{name: "mute in", path: "/mute", body: `{"direction":"in"}`, wantAction: gateway.ActCallMute, wantArgs: `{"direction":"in"}`, wantCode: 204},
+		{name: "hold", path: "/hold", wantAction: callapi.ActCallHold, wantArgs: "null", wantCode: 204},
+		{name: "unhold", path: "/unhold", wantAction: callapi.ActCallUnhold, wantArgs: "null", wantCode: 204},
+		{name: "mute", path: "/mute", wantAction: callapi.ActCallMute, wantArgs: `{}`, wantCode: 204},
+		{name: "mute in", path: "/mute", body: `{"direction":"in"}`, wantAction: callapi.ActCallMute, wantArgs: `{"direction":"in"}`, wantCode: 204},
 		{name: "mute bad direction", path: "/mute", body: `{"direction":"up"}`, wantCode: 400, wantField: "direction"},
-		{name: "unmute out", path: "/unmute", body: `{"direction":"out"}`, wantAction: gateway.ActCallUnmute, wantArgs: `{"direction":"out"}`, wantCode: 204},
-		{name: "dtmf", path: "/dtmf", body: `{"digits":"12#,*","between_ms":200,"duration_ms":80}`, wantAction: gateway.ActCallDTMF,
+		{name: "unmute out", path: "/unmute", body: `{"direction":"out"}`, wantAction: callapi.ActCallUnmute, wantArgs: `{"direction":"out"}`, wantCode: 204},
+		{name: "dtmf", path: "/dtmf", body: `{"digits":"12#,*","between_ms":200,"duration_ms":80}`, wantAction: callapi.ActCallDTMF,
 			wantArgs: `{"digits":"12#,*","between_ms":200,"duration_ms":80}`, wantCode: 204},
 		{name: "dtmf no body", path: "/dtmf", wantCode: 400, wantField: "digits"},
 		{name: "dtmf no digits", path: "/dtmf", body: `{"between_ms":200}`, wantCode: 400, wantField: "digits"},
@@ -79,48 +80,48 @@ func TestCallActions(t *testing.T) {
 		{name: "dtmf between too long", path: "/dtmf", body: `{"digits":"1","between_ms":9000}`, wantCode: 400, wantField: "between_ms"},
 		{name: "dtmf negative duration", path: "/dtmf", body: `{"digits":"1","duration_ms":-1}`, wantCode: 400, wantField: "duration_ms"},
 		{name: "dtmf float", path: "/dtmf", body: `{"digits":"1","duration_ms":1.5}`, wantCode: 400, wantField: "duration_ms"},
-		{name: "redirect", path: "/redirect", body: `{"endpoint":"PJSIP/sip:bob@pbx.example.com"}`, wantAction: gateway.ActCallRedirect, wantArgs: `{"endpoint":"PJSIP/sip:bob@pbx.example.com"}`, wantCode: 204},
+		{name: "redirect", path: "/redirect", body: `{"endpoint":"PJSIP/sip:bob@pbx.example.com"}`, wantAction: callapi.ActCallRedirect, wantArgs: `{"endpoint":"PJSIP/sip:bob@pbx.example.com"}`, wantCode: 204},
 		{name: "redirect pjsip to a bare name", path: "/redirect", body: `{"endpoint":"PJSIP/bob"}`, wantCode: 400, wantField: "endpoint"},
 		{name: "redirect no endpoint", path: "/redirect", body: `{}`, wantCode: 400, wantField: "endpoint"},
 		{name: "redirect bad endpoint", path: "/redirect", body: `{"endpoint":"bob"}`, wantCode: 400, wantField: "endpoint"},
-		{name: "continue", path: "/continue", wantAction: gateway.ActCallContinue, wantArgs: `{}`, wantCode: 204},
-		{name: "continue to", path: "/continue", body: `{"context":"from-internal","extension":"100","priority":2}`, wantAction: gateway.ActCallContinue,
+		{name: "continue", path: "/continue", wantAction: callapi.ActCallContinue, wantArgs: `{}`, wantCode: 204},
+		{name: "continue to", path: "/continue", body: `{"context":"from-internal","extension":"100","priority":2}`, wantAction: callapi.ActCallContinue,
 			wantArgs: `{"context":"from-internal","extension":"100","priority":2}`, wantCode: 204},
-		{name: "continue label", path: "/continue", body: `{"context":"ivr","extension":"s","label":"menu"}`, wantAction: gateway.ActCallContinue,
+		{name: "continue label", path: "/continue", body: `{"context":"ivr","extension":"s","label":"menu"}`, wantAction: callapi.ActCallContinue,
 			wantArgs: `{"context":"ivr","extension":"s","label":"menu"}`, wantCode: 204},
 		{name: "continue bad context", path: "/continue", body: `{"context":"a b"}`, wantCode: 400, wantField: "context"},
 		{name: "continue bad extension", path: "/continue", body: `{"extension":"1&2"}`, wantCode: 400, wantField: "extension"},
 		{name: "continue negative priority", path: "/continue", body: `{"priority":-1}`, wantCode: 400, wantField: "priority"},
 		{name: "continue label and priority", path: "/continue", body: `{"priority":1,"label":"x"}`, wantCode: 400, wantField: "label"},
-		{name: "moh", path: "/moh", wantAction: gateway.ActCallMOHStart, wantArgs: `{}`, wantCode: 204},
-		{name: "moh class", path: "/moh", body: `{"class":"jazz"}`, wantAction: gateway.ActCallMOHStart, wantArgs: `{"class":"jazz"}`, wantCode: 204},
+		{name: "moh", path: "/moh", wantAction: callapi.ActCallMOHStart, wantArgs: `{}`, wantCode: 204},
+		{name: "moh class", path: "/moh", body: `{"class":"jazz"}`, wantAction: callapi.ActCallMOHStart, wantArgs: `{"class":"jazz"}`, wantCode: 204},
 		{name: "moh bad class", path: "/moh", body: `{"class":"../etc"}`, wantCode: 400, wantField: "class"},
-		{name: "moh stop", method: "DELETE", path: "/moh", wantAction: gateway.ActCallMOHStop, wantArgs: "null", wantCode: 204},
+		{name: "moh stop", method: "DELETE", path: "/moh", wantAction: callapi.ActCallMOHStop, wantArgs: "null", wantCode: 204},
 
-		{name: "async", path: "/hold", hdr: []string{"Prefer", "respond-async"}, acc: &gateway.Accepted{CommandID: "cmd-1", CallID: "c1", Node: "pbx1"},
-			wantAction: gateway.ActCallHold, wantArgs: "null", wantCode: 202,
+		{name: "async", path: "/hold", hdr: []string{"Prefer", "respond-async"}, acc: &callapi.Accepted{CommandID: "cmd-1", CallID: "c1", Node: "pbx1"},
+			wantAction: callapi.ActCallHold, wantArgs: "null", wantCode: 202,
 			check: func(t *testing.T, o gateway.Options, _ time.Duration) {
 				if !o.Async {
 					t.Error("Async not set")
 				}
 			}},
 		{name: "idempotency key and timeout", path: "/dtmf?timeout=20s", body: `{"digits":"1"}`, hdr: []string{"Idempotency-Key", "k-1"},
-			wantAction: gateway.ActCallDTMF, wantArgs: `{"digits":"1"}`, wantCode: 204,
+			wantAction: callapi.ActCallDTMF, wantArgs: `{"digits":"1"}`, wantCode: 204,
 			check: func(t *testing.T, o gateway.Options, dl time.Duration) {
-				if o.IdempotencyKey != "k-1" || o.Async || o.Tenant != gateway.DefaultTenant {
+				if o.IdempotencyKey != "k-1" || o.Async || o.Tenant != callapi.DefaultTenant {
 					t.Errorf("options %+v", o)
 				}
 				if dl <= 19*time.Second || dl > 20*time.Second {
 					t.Errorf("deadline in %s, want 20s", dl)
 				}
 			}},
-		{name: "not in stasis", path: "/hold", err: conflict, wantAction: gateway.ActCallHold, wantArgs: "null", wantCode: 409},
-		{name: "not found", path: "/answer", err: gateway.Errorf(gateway.ENotFound, "call c1 not found"), wantAction: gateway.ActCallAnswer, wantArgs: "null", wantCode: 404},
-		{name: "node down", path: "/answer", err: gateway.Errorf(gateway.ENodeUnavailable, "node pbx1 is down"), wantAction: gateway.ActCallAnswer, wantArgs: "null", wantCode: 503},
-		{name: "pbx error", path: "/answer", err: gateway.Errorf(gateway.EPBX, "asterisk answered 500"), wantAction: gateway.ActCallAnswer, wantArgs: "null", wantCode: 502},
-		{name: "deadline", path: "/answer", err: context.DeadlineExceeded, wantAction: gateway.ActCallAnswer, wantArgs: "null", wantCode: 504},
-		{name: "worker says invalid", path: "/redirect", body: `{"endpoint":"SIP/bob"}`, err: gateway.Invalid("endpoint", "asterisk rejected the request: not the same type"),
-			wantAction: gateway.ActCallRedirect, wantArgs: `{"endpoint":"SIP/bob"}`, wantCode: 400, wantField: "endpoint"},
+		{name: "not in stasis", path: "/hold", err: conflict, wantAction: callapi.ActCallHold, wantArgs: "null", wantCode: 409},
+		{name: "not found", path: "/answer", err: callapi.Errorf(callapi.CodeNotFound, "call c1 not found"), wantAction: callapi.ActCallAnswer, wantArgs: "null", wantCode: 404},
+		{name: "node down", path: "/answer", err: callapi.Errorf(callapi.CodeNodeUnavailable, "node pbx1 is down"), wantAction: callapi.ActCallAnswer, wantArgs: "null", wantCode: 503},
+		{name: "pbx error", path: "/answer", err: callapi.Errorf(callapi.CodePBXError, "asterisk answered 500"), wantAction: callapi.ActCallAnswer, wantArgs: "null", wantCode: 502},
+		{name: "deadline", path: "/answer", err: context.DeadlineExceeded, wantAction: callapi.ActCallAnswer, wantArgs: "null", wantCode: 504},
+		{name: "worker says invalid", path: "/redirect", body: `{"endpoint":"SIP/bob"}`, err: callapi.Invalid("endpoint", "asterisk rejected the request: not the same type"),
+			wantAction: callapi.ActCallRedirect, wantArgs: `{"endpoint":"SIP/bob"}`, wantCode: 400, wantField: "endpoint"},
 		{name: "unknown query", path: "/hold?force=1", wantCode: 400, wantField: "force"},
 		{name: "bad timeout", path: "/hold?timeout=2m", wantCode: 400, wantField: "timeout"},
 		{name: "wrong content type", path: "/mute", body: `{}`, hdr: []string{"Content-Type", "text/plain"}, wantCode: 415},
@@ -130,7 +131,7 @@ func TestCallActions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			called := false
-			calls := &fakeCalls{t: t, CallActionFn: func(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
+			calls := &fakeCalls{t: t, CallActionFn: func(ctx context.Context, o gateway.Options, id callapi.CallID, a callapi.Action, args, out any) (*callapi.Accepted, error) {
 				called = true
 				dl, ok := ctx.Deadline()
 				if !ok {
@@ -165,7 +166,7 @@ func TestCallActions(t *testing.T) {
 					t.Errorf("204 with body %q", rec.Body)
 				}
 			case 202:
-				var got gateway.Accepted
+				var got callapi.Accepted
 				want := *tc.acc
 				want.Created = "" // not in the body
 				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got != want {
@@ -197,9 +198,9 @@ func TestCallActionBadID(t *testing.T) {
 }
 
 var (
-	testPlayback  = &gateway.Playback{ID: "pb-1", Node: "pbx1", Media: "sound:hello-world", State: "queued", TargetID: "c1"}
-	testRecording = &gateway.Recording{Name: "rec-1", Node: "pbx1", Format: "wav", State: "recording", TargetID: "c1"}
-	testSnoop     = &gateway.Call{ID: "snoop-1", Node: "pbx1", Tenant: gateway.DefaultTenant, State: gateway.StateUp, Direction: gateway.Outbound}
+	testPlayback  = &callapi.Playback{ID: "pb-1", Node: "pbx1", Media: "sound:hello-world", State: "queued", TargetID: "c1"}
+	testRecording = &callapi.Recording{Name: "rec-1", Node: "pbx1", Format: "wav", State: "recording", TargetID: "c1"}
+	testSnoop     = &callapi.Call{ID: "snoop-1", Node: "pbx1", Tenant: callapi.DefaultTenant, State: callapi.StateUp, Direction: callapi.Outbound}
 )
 
 // TestCallCreates covers the call actions that create something: play,
@@ -211,7 +212,7 @@ func TestCallCreates(t *testing.T) {
 		body      string
 		hdr       []string
 		res       any // *gateway.Playback, *gateway.Recording or *gateway.Call returned
-		acc       *gateway.Accepted
+		acc       *callapi.Accepted
 		err       error
 		wantArgs  string
 		wantCode  int
@@ -221,7 +222,7 @@ func TestCallCreates(t *testing.T) {
 		{name: "play", path: "/play", body: `{"media":["sound:hello-world","digits:12"],"lang":"en_US"}`, res: testPlayback,
 			wantArgs: `{"media":["sound:hello-world","digits:12"],"playback_id":"*","lang":"en_US"}`, wantCode: 201, wantLoc: "/v1/playbacks/pb-1"},
 		{name: "play async", path: "/play", body: `{"media":["tone:ring"]}`, hdr: []string{"Prefer", "respond-async", "Idempotency-Key", "k-play"},
-			acc: &gateway.Accepted{CommandID: "cmd-2", CallID: "c1", Node: "pbx1", Created: "pb-k"}, wantArgs: `{"media":["tone:ring"],"playback_id":"*"}`, wantCode: 202,
+			acc: &callapi.Accepted{CommandID: "cmd-2", CallID: "c1", Node: "pbx1", Created: "pb-k"}, wantArgs: `{"media":["tone:ring"],"playback_id":"*"}`, wantCode: 202,
 			wantLoc: "/v1/playbacks/pb-k"},
 		{name: "play no media", path: "/play", body: `{"lang":"en"}`, wantCode: 400, wantField: "media"},
 		{name: "play empty media", path: "/play", body: `{"media":[]}`, wantCode: 400, wantField: "media"},
@@ -229,13 +230,13 @@ func TestCallCreates(t *testing.T) {
 		{name: "play bad lang", path: "/play", body: `{"media":["sound:x"],"lang":"english!"}`, wantCode: 400, wantField: "lang"},
 		{name: "play playback_id is not the caller's", path: "/play", body: `{"media":["sound:x"],"playback_id":"mine"}`, wantCode: 400, wantField: "playback_id"},
 		{name: "play media not an array", path: "/play", body: `{"media":"sound:x"}`, wantCode: 400, wantField: "media"},
-		{name: "play not in stasis", path: "/play", body: `{"media":["sound:x"]}`, err: gateway.Errorf(gateway.EConflict, "not in stasis"),
+		{name: "play not in stasis", path: "/play", body: `{"media":["sound:x"]}`, err: callapi.Errorf(callapi.CodeConflict, "not in stasis"),
 			wantArgs: `{"media":["sound:x"],"playback_id":"*"}`, wantCode: 409},
 		{name: "record", path: "/record", body: `{"name":"rec-1","format":"wav","max_duration_seconds":60,"max_silence_seconds":5,"beep":true,"if_exists":"overwrite","terminate_on":"#"}`,
 			res: testRecording, wantCode: 201, wantLoc: "/v1/recordings/live/rec-1",
 			wantArgs: `{"name":"rec-1","format":"wav","max_duration_seconds":60,"max_silence_seconds":5,"beep":true,"if_exists":"overwrite","terminate_on":"#"}`},
 		{name: "record async", path: "/record", body: `{"name":"r"}`, hdr: []string{"Prefer", "respond-async"},
-			acc: &gateway.Accepted{CommandID: "cmd-3"}, wantArgs: `{"name":"r"}`, wantCode: 202, wantLoc: "/v1/recordings/live/r"},
+			acc: &callapi.Accepted{CommandID: "cmd-3"}, wantArgs: `{"name":"r"}`, wantCode: 202, wantLoc: "/v1/recordings/live/r"},
 		{name: "record no name", path: "/record", body: `{"format":"wav"}`, wantCode: 400, wantField: "name"},
 		{name: "record name with slash", path: "/record", body: `{"name":"a/b"}`, wantCode: 400, wantField: "name"},
 		{name: "record name with dots", path: "/record", body: `{"name":"a..b"}`, wantCode: 400, wantField: "name"},
@@ -245,24 +246,24 @@ func TestCallCreates(t *testing.T) {
 		{name: "record bad if_exists", path: "/record", body: `{"name":"r","if_exists":"rename"}`, wantCode: 400, wantField: "if_exists"},
 		{name: "record bad terminate_on", path: "/record", body: `{"name":"r","terminate_on":"1"}`, wantCode: 400, wantField: "terminate_on"},
 		{name: "record beep not bool", path: "/record", body: `{"name":"r","beep":"yes"}`, wantCode: 400, wantField: "beep"},
-		{name: "record exists", path: "/record", body: `{"name":"r"}`, err: gateway.Errorf(gateway.EConflict, "recording r exists"), wantArgs: `{"name":"r"}`, wantCode: 409},
+		{name: "record exists", path: "/record", body: `{"name":"r"}`, err: callapi.Errorf(callapi.CodeConflict, "recording r exists"), wantArgs: `{"name":"r"}`, wantCode: 409},
 		{name: "snoop", path: "/snoop", body: `{"spy":"in","whisper":"out"}`, res: testSnoop, wantArgs: `{"spy":"in","whisper":"out","snoop_id":"*"}`,
 			wantCode: 201, wantLoc: "/v1/calls/snoop-1"},
 		{name: "snoop defaults", path: "/snoop", res: testSnoop, wantArgs: `{"snoop_id":"*"}`, wantCode: 201, wantLoc: "/v1/calls/snoop-1"},
 		{name: "snoop async", path: "/snoop", body: `{}`, hdr: []string{"Prefer", "respond-async", "Idempotency-Key", "k-snoop"},
-			acc: &gateway.Accepted{CommandID: "cmd-4", CallID: "c1", Created: "snoop-k"}, wantArgs: `{"snoop_id":"*"}`, wantCode: 202, wantLoc: "/v1/calls/snoop-k"},
+			acc: &callapi.Accepted{CommandID: "cmd-4", CallID: "c1", Created: "snoop-k"}, wantArgs: `{"snoop_id":"*"}`, wantCode: 202, wantLoc: "/v1/calls/snoop-k"},
 		{name: "snoop async, id unknown", path: "/snoop", body: `{}`, hdr: []string{"Prefer", "respond-async"},
-			acc: &gateway.Accepted{CommandID: "cmd-5", CallID: "c1"}, wantArgs: `{"snoop_id":"*"}`, wantCode: 202},
+			acc: &callapi.Accepted{CommandID: "cmd-5", CallID: "c1"}, wantArgs: `{"snoop_id":"*"}`, wantCode: 202},
 		{name: "snoop bad spy", path: "/snoop", body: `{"spy":"all"}`, wantCode: 400, wantField: "spy"},
 		{name: "snoop bad whisper", path: "/snoop", body: `{"whisper":"loud"}`, wantCode: 400, wantField: "whisper"},
 		{name: "snoop nothing", path: "/snoop", body: `{"spy":"none"}`, wantCode: 400, wantField: "spy"},
 		{name: "snoop snoop_id is not the caller's", path: "/snoop", body: `{"snoop_id":"x"}`, wantCode: 400, wantField: "snoop_id"},
-		{name: "snoop not found", path: "/snoop", err: gateway.Errorf(gateway.ENotFound, "call c1 not found"), wantArgs: `{"snoop_id":"*"}`, wantCode: 404},
+		{name: "snoop not found", path: "/snoop", err: callapi.Errorf(callapi.CodeNotFound, "call c1 not found"), wantArgs: `{"snoop_id":"*"}`, wantCode: 404},
 		{name: "service returns nothing", path: "/play", body: `{"media":["sound:x"]}`, wantArgs: `{"media":["sound:x"],"playback_id":"*"}`, wantCode: 500},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			called := false
-			check := func(ctx context.Context, o gateway.Options, id gateway.CallID, args any) {
+			check := func(ctx context.Context, o gateway.Options, id callapi.CallID, args any) {
 				called = true
 				if _, ok := ctx.Deadline(); !ok {
 					t.Error("no deadline")
@@ -278,27 +279,27 @@ func TestCallCreates(t *testing.T) {
 				}
 			}
 			calls := &fakeCalls{t: t,
-				PlayFn: func(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error) {
+				PlayFn: func(ctx context.Context, o gateway.Options, id callapi.CallID, a callapi.PlayArgs) (*callapi.Playback, *callapi.Accepted, error) {
 					if a.PlaybackID != fakePlaybackID {
 						t.Errorf("playback id %q", a.PlaybackID)
 					}
 					a.PlaybackID = "*"
 					check(ctx, o, id, &a)
-					pb, _ := tc.res.(*gateway.Playback)
+					pb, _ := tc.res.(*callapi.Playback)
 					return pb, tc.acc, tc.err
 				},
-				RecordFn: func(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error) {
+				RecordFn: func(ctx context.Context, o gateway.Options, id callapi.CallID, a callapi.RecordArgs) (*callapi.Recording, *callapi.Accepted, error) {
 					check(ctx, o, id, &a)
-					rec, _ := tc.res.(*gateway.Recording)
+					rec, _ := tc.res.(*callapi.Recording)
 					return rec, tc.acc, tc.err
 				},
-				SnoopFn: func(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error) {
+				SnoopFn: func(ctx context.Context, o gateway.Options, id callapi.CallID, a callapi.SnoopArgs) (*callapi.Call, *callapi.Accepted, error) {
 					if a.SnoopID != fakeSnoopID {
 						t.Errorf("snoop id %q", a.SnoopID)
 					}
 					a.SnoopID = "*"
 					check(ctx, o, id, &a)
-					c, _ := tc.res.(*gateway.Call)
+					c, _ := tc.res.(*callapi.Call)
 					return c, tc.acc, tc.err
 				},
 			}
@@ -320,7 +321,7 @@ func TestCallCreates(t *testing.T) {
 					t.Errorf("body %s, want %s", got, want)
 				}
 			case 202:
-				var got gateway.Accepted
+				var got callapi.Accepted
 				want := *tc.acc
 				want.Created = "" // not in the body
 				if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got != want {
@@ -343,7 +344,7 @@ func TestVariables(t *testing.T) {
 		path      string // after /v1/calls/c1/variables/
 		body      string
 		hdr       []string
-		acc       *gateway.Accepted
+		acc       *callapi.Accepted
 		err       error
 		wantArgs  string
 		wantCode  int
@@ -355,23 +356,23 @@ func TestVariables(t *testing.T) {
 		{name: "get escaped", method: "GET", path: "CALLERID%28num%29", wantArgs: `{"name":"CALLERID(num)"}`, wantCode: 200, wantBody: `{"name":"CALLERID(num)","value":"bar"}`},
 		{name: "get ignores respond-async", method: "GET", path: "FOO", hdr: []string{"Prefer", "respond-async"}, wantArgs: `{"name":"FOO"}`, wantCode: 200, wantBody: `{"name":"FOO","value":"bar"}`},
 		{name: "get bad name", method: "GET", path: "1FOO", wantCode: 400, wantField: "name"},
-		{name: "get unset", method: "GET", path: "FOO", err: gateway.Errorf(gateway.ENotFound, "variable FOO not found"), wantArgs: `{"name":"FOO"}`, wantCode: 404},
-		{name: "get not in stasis", method: "GET", path: "FOO", err: gateway.Errorf(gateway.EConflict, "not in stasis"), wantArgs: `{"name":"FOO"}`, wantCode: 409},
+		{name: "get unset", method: "GET", path: "FOO", err: callapi.Errorf(callapi.CodeNotFound, "variable FOO not found"), wantArgs: `{"name":"FOO"}`, wantCode: 404},
+		{name: "get not in stasis", method: "GET", path: "FOO", err: callapi.Errorf(callapi.CodeConflict, "not in stasis"), wantArgs: `{"name":"FOO"}`, wantCode: 409},
 		{name: "set", method: "PUT", path: "FOO", body: `{"value":"bar"}`, wantArgs: `{"name":"FOO","value":"bar"}`, wantCode: 204},
 		{name: "set empty", method: "PUT", path: "FOO", body: `{"value":""}`, wantArgs: `{"name":"FOO"}`, wantCode: 204},
 		{name: "set async", method: "PUT", path: "FOO", body: `{"value":"1"}`, hdr: []string{"Prefer", "respond-async"},
-			acc: &gateway.Accepted{CommandID: "cmd-5", CallID: "c1"}, wantArgs: `{"name":"FOO","value":"1"}`, wantCode: 202},
+			acc: &callapi.Accepted{CommandID: "cmd-5", CallID: "c1"}, wantArgs: `{"name":"FOO","value":"1"}`, wantCode: 202},
 		{name: "set no value", method: "PUT", path: "FOO", body: `{}`, wantCode: 400, wantField: "value"},
 		{name: "set null value", method: "PUT", path: "FOO", body: `{"value":null}`, wantCode: 400, wantField: "value"},
 		{name: "set value not a string", method: "PUT", path: "FOO", body: `{"value":1}`, wantCode: 400, wantField: "value"},
-		{name: "set value too long", method: "PUT", path: "FOO", body: `{"value":"` + strings.Repeat("v", gateway.MaxVariableValueLen+1) + `"}`, wantCode: 400, wantField: "value"},
+		{name: "set value too long", method: "PUT", path: "FOO", body: `{"value":"` + strings.Repeat("v", callapi.MaxVariableValueLen+1) + `"}`, wantCode: 400, wantField: "value"},
 		{name: "set name in body", method: "PUT", path: "FOO", body: `{"name":"BAR","value":"1"}`, wantCode: 400, wantField: "name"},
 		{name: "set bad name", method: "PUT", path: "A%20B", body: `{"value":"1"}`, wantCode: 400, wantField: "name"},
 		{name: "set no body", method: "PUT", path: "FOO", wantCode: 400, wantField: "body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			called := false
-			calls := &fakeCalls{t: t, CallActionFn: func(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
+			calls := &fakeCalls{t: t, CallActionFn: func(ctx context.Context, o gateway.Options, id callapi.CallID, a callapi.Action, args, out any) (*callapi.Accepted, error) {
 				called = true
 				if got := argsJSON(t, args); got != tc.wantArgs {
 					t.Errorf("args %s, want %s", got, tc.wantArgs)
@@ -381,15 +382,15 @@ func TestVariables(t *testing.T) {
 				}
 				switch tc.method {
 				case "GET":
-					if a != gateway.ActCallVarGet {
+					if a != callapi.ActCallVarGet {
 						t.Errorf("action %s", a)
 					}
 					if tc.err == nil {
 						// The worker echoes the name it was asked.
-						*out.(*gateway.Variable) = gateway.Variable{Name: args.(*gateway.VariableArgs).Name, Value: "bar"}
+						*out.(*callapi.Variable) = callapi.Variable{Name: args.(*callapi.VariableArgs).Name, Value: "bar"}
 					}
 				case "PUT":
-					if a != gateway.ActCallVarSet || out != nil {
+					if a != callapi.ActCallVarSet || out != nil {
 						t.Errorf("action %s out %v", a, out)
 					}
 				}
@@ -419,19 +420,19 @@ func TestVariables(t *testing.T) {
 // TestControlScopes: reads need calls:read, commands calls:write.
 func TestControlScopes(t *testing.T) {
 	calls := &fakeCalls{t: t,
-		CallActionFn: func(_ context.Context, o gateway.Options, _ gateway.CallID, a gateway.Action, _, out any) (*gateway.Accepted, error) {
+		CallActionFn: func(_ context.Context, o gateway.Options, _ callapi.CallID, a callapi.Action, _, out any) (*callapi.Accepted, error) {
 			if o.Tenant != "acme" {
 				t.Errorf("tenant %q", o.Tenant)
 			}
-			if v, ok := out.(*gateway.Variable); ok {
-				*v = gateway.Variable{Name: "FOO", Value: "1"}
+			if v, ok := out.(*callapi.Variable); ok {
+				*v = callapi.Variable{Name: "FOO", Value: "1"}
 			}
 			return nil, nil
 		},
-		BridgesFn: func(context.Context, gateway.Options) ([]*gateway.Bridge, []gateway.NodeID, error) {
+		BridgesFn: func(context.Context, gateway.Options) ([]*callapi.Bridge, []callapi.NodeID, error) {
 			return nil, nil, nil
 		},
-		StoredRecordingsFn: func(context.Context, gateway.Options) ([]*gateway.Recording, []gateway.NodeID, error) {
+		StoredRecordingsFn: func(context.Context, gateway.Options) ([]*callapi.Recording, []callapi.NodeID, error) {
 			return nil, nil, nil
 		},
 	}
@@ -475,7 +476,7 @@ type callsOnly = Calls
 // TestNoBridgesOrMedia: a Calls that is not also Bridges and Media leaves
 // those routes answering 503, and the call routes working.
 func TestNoBridgesOrMedia(t *testing.T) {
-	calls := &fakeCalls{t: t, CallActionFn: func(context.Context, gateway.Options, gateway.CallID, gateway.Action, any, any) (*gateway.Accepted, error) {
+	calls := &fakeCalls{t: t, CallActionFn: func(context.Context, gateway.Options, callapi.CallID, callapi.Action, any, any) (*callapi.Accepted, error) {
 		return nil, nil
 	}}
 	s := MustNewServer(t, Config{}, deps{calls: struct{ callsOnly }{calls}})

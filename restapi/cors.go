@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // CORS: browsers on the origins of Config.CORSOrigins may call the API
@@ -48,7 +48,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		h.Add("Vary", "Origin")
 		if !s.corsAllowed(origin) {
 			if preflight {
-				s.fail(w, r, gateway.Errorf(gateway.EForbidden, "origin %s is not allowed (CALLGW_CORS_ORIGINS)", origin))
+				s.fail(w, r, callapi.Errorf(callapi.CodeForbidden, "origin %s is not allowed (CALLGW_CORS_ORIGINS)", origin))
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // TestCORS: preflights of allowed origins are answered without a token;
@@ -114,13 +114,13 @@ func mustRequest(t *testing.T, path string) *http.Request {
 // TestNodeEventsReachTenantStreams: node.up/draining/down belong to no
 // tenant, and every tenant's stream carries them.
 func TestNodeEventsReachTenantStreams(t *testing.T) {
-	for _, typ := range []gateway.EventType{gateway.EvNodeUp, gateway.EvNodeDraining, gateway.EvNodeDown} {
-		e := &gateway.Event{ID: "n", Type: typ, Node: "pbx1"}
+	for _, typ := range []callapi.EventType{callapi.EvNodeUp, callapi.EvNodeDraining, callapi.EvNodeDown} {
+		e := &callapi.Event{ID: "n", Type: typ, Node: "pbx1"}
 		if !(EventFilter{Tenant: "acme", Types: []string{"node."}}).Match(e) {
 			t.Errorf("%s not on acme's stream", typ)
 		}
 	}
-	other := ev("x", gateway.EvCallHangup, "c")
+	other := ev("x", callapi.EvCallHangup, "c")
 	if (EventFilter{Tenant: "acme"}).Match(other) {
 		t.Error("a call event without tenant acme passed acme's filter")
 	}
@@ -129,7 +129,7 @@ func TestNodeEventsReachTenantStreams(t *testing.T) {
 // TestNodeEventsHideCallsFromTenants: on a tenant's stream a node event's
 // node-wide call count is left out; an admin sees it.
 func TestNodeEventsHideCallsFromTenants(t *testing.T) {
-	e := &gateway.Event{ID: "n", Type: gateway.EvNodeUp, Node: "pbx1", Data: []byte(`{"node":"pbx1","state":"up","calls":42,"capacity":100}`)}
+	e := &callapi.Event{ID: "n", Type: callapi.EvNodeUp, Node: "pbx1", Data: []byte(`{"node":"pbx1","state":"up","calls":42,"capacity":100}`)}
 	tenant := streamView(e, Principal{Tenant: "acme", Scopes: []string{ScopeEventsRead}})
 	if strings.Contains(string(tenant.Data), "calls") || !strings.Contains(string(tenant.Data), `"capacity":100`) || e.Data == nil {
 		t.Errorf("tenant sees %s", tenant.Data)
@@ -137,7 +137,7 @@ func TestNodeEventsHideCallsFromTenants(t *testing.T) {
 	if admin := streamView(e, Principal{Tenant: "acme", Scopes: []string{ScopeAdmin}}); !strings.Contains(string(admin.Data), `"calls":42`) {
 		t.Errorf("admin sees %s", admin.Data)
 	}
-	if call := ev("c", gateway.EvCallHangup, "c1"); streamView(call, Principal{}) != call {
+	if call := ev("c", callapi.EvCallHangup, "c1"); streamView(call, Principal{}) != call {
 		t.Error("a call event was rewritten")
 	}
 }

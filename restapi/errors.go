@@ -12,7 +12,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // ProblemTypePrefix starts the "type" URI of every problem; the code
@@ -29,7 +29,7 @@ type Problem struct {
 	Status    int          `json:"status"`
 	Detail    string       `json:"detail,omitempty"`
 	Instance  string       `json:"instance,omitempty"`
-	Code      gateway.Code `json:"code"`
+	Code      callapi.Code `json:"code"`
 	Field     string       `json:"field,omitempty"`
 	CommandID string       `json:"command_id,omitempty"`
 	RequestID string       `json:"request_id,omitempty"`
@@ -42,33 +42,33 @@ type Problem struct {
 
 // statusOf maps the stable gateway codes to HTTP statuses. A code that is
 // not here (gateway.EInternal, foreign errors) is 500.
-var statusOf = map[gateway.Code]int{
-	gateway.ENotFound:        http.StatusNotFound,
-	gateway.EInvalid:         http.StatusBadRequest,
-	gateway.EConflict:        http.StatusConflict,
-	gateway.ENodeUnavailable: http.StatusServiceUnavailable,
-	gateway.ETimeout:         http.StatusGatewayTimeout,
-	gateway.EPBX:             http.StatusBadGateway,
-	gateway.EOutcomeUnknown:  http.StatusBadGateway,
-	gateway.EForbidden:       http.StatusForbidden,
-	gateway.EUnauthorized:    http.StatusUnauthorized,
-	gateway.ERateLimited:     http.StatusTooManyRequests,
-	gateway.ENotImplemented:  http.StatusNotImplemented,
+var statusOf = map[callapi.Code]int{
+	callapi.CodeNotFound:        http.StatusNotFound,
+	callapi.CodeInvalidArgument: http.StatusBadRequest,
+	callapi.CodeConflict:        http.StatusConflict,
+	callapi.CodeNodeUnavailable: http.StatusServiceUnavailable,
+	callapi.CodeTimeout:         http.StatusGatewayTimeout,
+	callapi.CodePBXError:        http.StatusBadGateway,
+	callapi.CodeOutcomeUnknown:  http.StatusBadGateway,
+	callapi.CodeForbidden:       http.StatusForbidden,
+	callapi.CodeUnauthorized:    http.StatusUnauthorized,
+	callapi.CodeRateLimited:     http.StatusTooManyRequests,
+	callapi.CodeNotImplemented:  http.StatusNotImplemented,
 }
 
-var titleOf = map[gateway.Code]string{
-	gateway.ENotFound:        "Not found",
-	gateway.EInvalid:         "Invalid argument",
-	gateway.EConflict:        "Conflict",
-	gateway.ENodeUnavailable: "Node unavailable",
-	gateway.ETimeout:         "Timeout",
-	gateway.EPBX:             "PBX error",
-	gateway.EOutcomeUnknown:  "Outcome unknown",
-	gateway.EForbidden:       "Forbidden",
-	gateway.EUnauthorized:    "Unauthorized",
-	gateway.ERateLimited:     "Too many requests",
-	gateway.ENotImplemented:  "Not implemented",
-	gateway.EInternal:        "Internal error",
+var titleOf = map[callapi.Code]string{
+	callapi.CodeNotFound:        "Not found",
+	callapi.CodeInvalidArgument: "Invalid argument",
+	callapi.CodeConflict:        "Conflict",
+	callapi.CodeNodeUnavailable: "Node unavailable",
+	callapi.CodeTimeout:         "Timeout",
+	callapi.CodePBXError:        "PBX error",
+	callapi.CodeOutcomeUnknown:  "Outcome unknown",
+	callapi.CodeForbidden:       "Forbidden",
+	callapi.CodeUnauthorized:    "Unauthorized",
+	callapi.CodeRateLimited:     "Too many requests",
+	callapi.CodeNotImplemented:  "Not implemented",
+	callapi.CodeInternal:        "Internal error",
 }
 
 // Transport-level refusals. They carry gateway.EInvalid (or ENotFound) as
@@ -95,7 +95,7 @@ func httpStatus(r *http.Request, err error) int {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return statusClientClosed
 	}
-	if st, ok := statusOf[gateway.ErrorCode(err)]; ok {
+	if st, ok := statusOf[callapi.ErrorCode(err)]; ok {
 		return st
 	}
 	return http.StatusInternalServerError
@@ -106,15 +106,15 @@ func httpStatus(r *http.Request, err error) int {
 // errors; other codes are the caller's business.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	st := httpStatus(r, err)
-	code := gateway.ErrorCode(err)
-	detail := gateway.ErrorMessage(err)
+	code := callapi.ErrorCode(err)
+	detail := callapi.ErrorMessage(err)
 	switch {
 	case st == statusClientClosed:
 		s.log.Debug("client went away", zap.String("path", r.URL.Path), zap.Error(err))
 		w.WriteHeader(st)
 		return
 	case st == http.StatusInternalServerError:
-		code = gateway.EInternal
+		code = callapi.CodeInternal
 		detail = "internal error"
 		s.log.Error("request failed", zap.String("route", routePattern(r)), zap.String("method", r.Method),
 			zap.String("request_id", middleware.GetReqID(r.Context())), zap.Error(err))
@@ -126,7 +126,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		Detail:    detail,
 		Instance:  r.URL.Path,
 		Code:      code,
-		Field:     gateway.ErrorField(err),
+		Field:     callapi.ErrorField(err),
 		RequestID: middleware.GetReqID(r.Context()),
 	}
 	var oe *oauthError

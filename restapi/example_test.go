@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 	"github.com/callgw/callgw/restapi"
 )
@@ -15,7 +16,7 @@ import (
 // out: the hub is fed by hand.
 func ExampleNewServer() {
 	reg := gateway.NewRegistry()
-	reg.Observe(gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, Healthy: true, IntervalMS: 2000}, time.Now())
+	reg.Observe(callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 2000}, time.Now())
 	svc := gateway.NewService(nil, reg, gateway.NewLocations(0)) // the bus: amqpbus.New(...)
 	hub := restapi.NewHub(restapi.HubConfig{})                   // feed it: bus.SubscribeEvents(ctx, nil, hub.Publish)
 	ready := restapi.HealthFunc(func() error { return nil })     // broker connected and a node up
@@ -28,7 +29,7 @@ func ExampleNewServer() {
 
 	ch, stop, _ := hub.Subscribe(context.Background(), restapi.EventFilter{Types: []string{"call."}, Tenant: "default"})
 	defer stop()
-	hub.Publish(&gateway.Event{ID: "e1", Type: gateway.EvCallHangup, Tenant: "default", CallID: "c1"})
+	hub.Publish(&callapi.Event{ID: "e1", Type: callapi.EvCallHangup, Tenant: "default", CallID: "c1"})
 	fmt.Println((<-ch).Type)
 	// Output:
 	// 200

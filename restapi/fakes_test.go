@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -23,27 +24,27 @@ import (
 // field.
 type fakeCalls struct {
 	t           testing.TB
-	OriginateFn func(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error)
-	CallFn      func(ctx context.Context, o gateway.Options, id gateway.CallID) (*gateway.Call, error)
-	CallsFn     func(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error)
-	HangupFn    func(ctx context.Context, o gateway.Options, id gateway.CallID, reason string) (*gateway.Accepted, error)
+	OriginateFn func(ctx context.Context, o gateway.Options, req callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error)
+	CallFn      func(ctx context.Context, o gateway.Options, id callapi.CallID) (*callapi.Call, error)
+	CallsFn     func(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error)
+	HangupFn    func(ctx context.Context, o gateway.Options, id callapi.CallID, reason string) (*callapi.Accepted, error)
 
-	CallActionFn func(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error)
-	PlayFn       func(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error)
-	RecordFn     func(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error)
-	SnoopFn      func(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error)
+	CallActionFn func(ctx context.Context, o gateway.Options, id callapi.CallID, a callapi.Action, args, out any) (*callapi.Accepted, error)
+	PlayFn       func(ctx context.Context, o gateway.Options, id callapi.CallID, args callapi.PlayArgs) (*callapi.Playback, *callapi.Accepted, error)
+	RecordFn     func(ctx context.Context, o gateway.Options, id callapi.CallID, args callapi.RecordArgs) (*callapi.Recording, *callapi.Accepted, error)
+	SnoopFn      func(ctx context.Context, o gateway.Options, id callapi.CallID, args callapi.SnoopArgs) (*callapi.Call, *callapi.Accepted, error)
 
 	// Bridges
-	CreateBridgeFn func(ctx context.Context, o gateway.Options, req gateway.BridgeCreateRequest) (*gateway.Bridge, error)
-	BridgesFn      func(ctx context.Context, o gateway.Options) ([]*gateway.Bridge, []gateway.NodeID, error)
-	BridgeActionFn func(ctx context.Context, o gateway.Options, id gateway.BridgeID, a gateway.Action, args, out any) (*gateway.Accepted, error)
-	TransferFn     func(ctx context.Context, o gateway.Options, a gateway.TransferArgs) (*gateway.Bridge, error)
+	CreateBridgeFn func(ctx context.Context, o gateway.Options, req callapi.BridgeCreateRequest) (*callapi.Bridge, error)
+	BridgesFn      func(ctx context.Context, o gateway.Options) ([]*callapi.Bridge, []callapi.NodeID, error)
+	BridgeActionFn func(ctx context.Context, o gateway.Options, id callapi.BridgeID, a callapi.Action, args, out any) (*callapi.Accepted, error)
+	TransferFn     func(ctx context.Context, o gateway.Options, a callapi.TransferArgs) (*callapi.Bridge, error)
 
 	// Media
-	PlaybackActionFn   func(ctx context.Context, o gateway.Options, id string, a gateway.Action, out any) error
-	RecordingActionFn  func(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error
-	StoredRecordingsFn func(ctx context.Context, o gateway.Options) ([]*gateway.Recording, []gateway.NodeID, error)
-	StoredRecordingFn  func(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error
+	PlaybackActionFn   func(ctx context.Context, o gateway.Options, id string, a callapi.Action, out any) error
+	RecordingActionFn  func(ctx context.Context, o gateway.Options, name string, a callapi.Action, out any) error
+	StoredRecordingsFn func(ctx context.Context, o gateway.Options) ([]*callapi.Recording, []callapi.NodeID, error)
+	StoredRecordingFn  func(ctx context.Context, o gateway.Options, name string, a callapi.Action, out any) error
 }
 
 var (
@@ -54,10 +55,10 @@ var (
 
 // fakeRules are the input rules the fakes check with: the strict defaults
 // plus the CALLERID function.
-var fakeRules = &gateway.InputRules{VariableFunctions: []string{"CALLERID"}}
+var fakeRules = &callapi.InputRules{VariableFunctions: []string{"CALLERID"}}
 
 // errUnexpected is what an unset func field answers (after failing the test).
-var errUnexpected = gateway.Errorf(gateway.EInternal, "unexpected call of the fake")
+var errUnexpected = callapi.Errorf(callapi.CodeInternal, "unexpected call of the fake")
 
 func (f *fakeCalls) unexpected(name string) error {
 	f.t.Helper()
@@ -65,9 +66,9 @@ func (f *fakeCalls) unexpected(name string) error {
 	return errUnexpected
 }
 
-func (f *fakeCalls) CallAction(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
-	if spec, ok := gateway.SpecOf(a); ok && spec.ID == gateway.IDCall {
-		if err := gateway.ValidateArgs(a, fakeRules, args); err != nil {
+func (f *fakeCalls) CallAction(ctx context.Context, o gateway.Options, id callapi.CallID, a callapi.Action, args, out any) (*callapi.Accepted, error) {
+	if spec, ok := callapi.SpecOf(a); ok && spec.ID == callapi.IDCall {
+		if err := callapi.ValidateArgs(a, fakeRules, args); err != nil {
 			return nil, err
 		}
 	}
@@ -94,9 +95,9 @@ func (f *fakeCalls) named(what, id, name string) string {
 	return name
 }
 
-func (f *fakeCalls) Play(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error) {
+func (f *fakeCalls) Play(ctx context.Context, o gateway.Options, id callapi.CallID, args callapi.PlayArgs) (*callapi.Playback, *callapi.Accepted, error) {
 	args.PlaybackID = f.named("playback", args.PlaybackID, fakePlaybackID)
-	if err := gateway.ValidateArgs(gateway.ActCallPlay, nil, &args); err != nil {
+	if err := callapi.ValidateArgs(callapi.ActCallPlay, nil, &args); err != nil {
 		return nil, nil, err
 	}
 	if f.PlayFn == nil {
@@ -105,8 +106,8 @@ func (f *fakeCalls) Play(ctx context.Context, o gateway.Options, id gateway.Call
 	return f.PlayFn(ctx, o, id, args)
 }
 
-func (f *fakeCalls) Record(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error) {
-	if err := gateway.ValidateArgs(gateway.ActCallRecord, nil, &args); err != nil {
+func (f *fakeCalls) Record(ctx context.Context, o gateway.Options, id callapi.CallID, args callapi.RecordArgs) (*callapi.Recording, *callapi.Accepted, error) {
+	if err := callapi.ValidateArgs(callapi.ActCallRecord, nil, &args); err != nil {
 		return nil, nil, err
 	}
 	if f.RecordFn == nil {
@@ -115,9 +116,9 @@ func (f *fakeCalls) Record(ctx context.Context, o gateway.Options, id gateway.Ca
 	return f.RecordFn(ctx, o, id, args)
 }
 
-func (f *fakeCalls) Snoop(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error) {
-	args.SnoopID = gateway.CallID(f.named("snoop call", string(args.SnoopID), fakeSnoopID))
-	if err := gateway.ValidateArgs(gateway.ActCallSnoop, nil, &args); err != nil {
+func (f *fakeCalls) Snoop(ctx context.Context, o gateway.Options, id callapi.CallID, args callapi.SnoopArgs) (*callapi.Call, *callapi.Accepted, error) {
+	args.SnoopID = callapi.CallID(f.named("snoop call", string(args.SnoopID), fakeSnoopID))
+	if err := callapi.ValidateArgs(callapi.ActCallSnoop, nil, &args); err != nil {
 		return nil, nil, err
 	}
 	if f.SnoopFn == nil {
@@ -126,7 +127,7 @@ func (f *fakeCalls) Snoop(ctx context.Context, o gateway.Options, id gateway.Cal
 	return f.SnoopFn(ctx, o, id, args)
 }
 
-func (f *fakeCalls) CreateBridge(ctx context.Context, o gateway.Options, req gateway.BridgeCreateRequest) (*gateway.Bridge, error) {
+func (f *fakeCalls) CreateBridge(ctx context.Context, o gateway.Options, req callapi.BridgeCreateRequest) (*callapi.Bridge, error) {
 	if err := req.Validate(nil); err != nil {
 		return nil, err
 	}
@@ -136,20 +137,20 @@ func (f *fakeCalls) CreateBridge(ctx context.Context, o gateway.Options, req gat
 	return f.CreateBridgeFn(ctx, o, req)
 }
 
-func (f *fakeCalls) Bridges(ctx context.Context, o gateway.Options) ([]*gateway.Bridge, []gateway.NodeID, error) {
+func (f *fakeCalls) Bridges(ctx context.Context, o gateway.Options) ([]*callapi.Bridge, []callapi.NodeID, error) {
 	if f.BridgesFn == nil {
 		return nil, nil, f.unexpected("Bridges")
 	}
 	return f.BridgesFn(ctx, o)
 }
 
-func (f *fakeCalls) BridgeAction(ctx context.Context, o gateway.Options, id gateway.BridgeID, a gateway.Action, args, out any) (*gateway.Accepted, error) {
-	if p, ok := args.(*gateway.PlayArgs); ok && a == gateway.ActBridgePlay {
+func (f *fakeCalls) BridgeAction(ctx context.Context, o gateway.Options, id callapi.BridgeID, a callapi.Action, args, out any) (*callapi.Accepted, error) {
+	if p, ok := args.(*callapi.PlayArgs); ok && a == callapi.ActBridgePlay {
 		c := *p
 		c.PlaybackID = f.named("playback", p.PlaybackID, fakePlaybackID)
 		args = &c
 	}
-	if err := gateway.ValidateArgs(a, fakeRules, args); err != nil {
+	if err := callapi.ValidateArgs(a, fakeRules, args); err != nil {
 		return nil, err
 	}
 	if f.BridgeActionFn == nil {
@@ -158,9 +159,9 @@ func (f *fakeCalls) BridgeAction(ctx context.Context, o gateway.Options, id gate
 	return f.BridgeActionFn(ctx, o, id, a, args, out)
 }
 
-func (f *fakeCalls) Transfer(ctx context.Context, o gateway.Options, a gateway.TransferArgs) (*gateway.Bridge, error) {
-	a.BridgeID = gateway.BridgeID(f.named("bridge", string(a.BridgeID), fakeBridgeID))
-	if err := gateway.ValidateArgs(gateway.ActCallTransfer, nil, &a); err != nil {
+func (f *fakeCalls) Transfer(ctx context.Context, o gateway.Options, a callapi.TransferArgs) (*callapi.Bridge, error) {
+	a.BridgeID = callapi.BridgeID(f.named("bridge", string(a.BridgeID), fakeBridgeID))
+	if err := callapi.ValidateArgs(callapi.ActCallTransfer, nil, &a); err != nil {
 		return nil, err
 	}
 	if f.TransferFn == nil {
@@ -169,87 +170,87 @@ func (f *fakeCalls) Transfer(ctx context.Context, o gateway.Options, a gateway.T
 	return f.TransferFn(ctx, o, a)
 }
 
-func (f *fakeCalls) PlaybackAction(ctx context.Context, o gateway.Options, id string, a gateway.Action, out any) error {
+func (f *fakeCalls) PlaybackAction(ctx context.Context, o gateway.Options, id string, a callapi.Action, out any) error {
 	if f.PlaybackActionFn == nil {
 		return f.unexpected("PlaybackAction " + string(a))
 	}
 	return f.PlaybackActionFn(ctx, o, id, a, out)
 }
 
-func (f *fakeCalls) RecordingAction(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error {
+func (f *fakeCalls) RecordingAction(ctx context.Context, o gateway.Options, name string, a callapi.Action, out any) error {
 	if f.RecordingActionFn == nil {
 		return f.unexpected("RecordingAction " + string(a))
 	}
 	return f.RecordingActionFn(ctx, o, name, a, out)
 }
 
-func (f *fakeCalls) StoredRecordings(ctx context.Context, o gateway.Options) ([]*gateway.Recording, []gateway.NodeID, error) {
+func (f *fakeCalls) StoredRecordings(ctx context.Context, o gateway.Options) ([]*callapi.Recording, []callapi.NodeID, error) {
 	if f.StoredRecordingsFn == nil {
 		return nil, nil, f.unexpected("StoredRecordings")
 	}
 	return f.StoredRecordingsFn(ctx, o)
 }
 
-func (f *fakeCalls) StoredRecording(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error {
+func (f *fakeCalls) StoredRecording(ctx context.Context, o gateway.Options, name string, a callapi.Action, out any) error {
 	if f.StoredRecordingFn == nil {
 		return f.unexpected("StoredRecording " + string(a))
 	}
 	return f.StoredRecordingFn(ctx, o, name, a, out)
 }
 
-func (f *fakeCalls) Originate(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error) {
+func (f *fakeCalls) Originate(ctx context.Context, o gateway.Options, req callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error) {
 	if err := req.Validate(nil); err != nil {
 		return nil, nil, err
 	}
 	if f.OriginateFn == nil {
 		f.t.Error("unexpected Originate")
-		return nil, nil, gateway.Errorf(gateway.EInternal, "unexpected")
+		return nil, nil, callapi.Errorf(callapi.CodeInternal, "unexpected")
 	}
 	return f.OriginateFn(ctx, o, req)
 }
 
-func (f *fakeCalls) Call(ctx context.Context, o gateway.Options, id gateway.CallID) (*gateway.Call, error) {
+func (f *fakeCalls) Call(ctx context.Context, o gateway.Options, id callapi.CallID) (*callapi.Call, error) {
 	if f.CallFn == nil {
 		f.t.Error("unexpected Call")
-		return nil, gateway.Errorf(gateway.EInternal, "unexpected")
+		return nil, callapi.Errorf(callapi.CodeInternal, "unexpected")
 	}
 	return f.CallFn(ctx, o, id)
 }
 
-func (f *fakeCalls) Calls(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error) {
-	if err := gateway.ValidateArgs(gateway.ActCallList, nil, &req.ListArgs); err != nil {
+func (f *fakeCalls) Calls(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error) {
+	if err := callapi.ValidateArgs(callapi.ActCallList, nil, &req.ListArgs); err != nil {
 		return nil, nil, err
 	}
 	if f.CallsFn == nil {
 		f.t.Error("unexpected Calls")
-		return nil, nil, gateway.Errorf(gateway.EInternal, "unexpected")
+		return nil, nil, callapi.Errorf(callapi.CodeInternal, "unexpected")
 	}
 	return f.CallsFn(ctx, o, req)
 }
 
-func (f *fakeCalls) Hangup(ctx context.Context, o gateway.Options, id gateway.CallID, reason string) (*gateway.Accepted, error) {
-	if err := gateway.ValidateArgs(gateway.ActCallHangup, nil, &gateway.HangupArgs{Reason: reason}); err != nil {
+func (f *fakeCalls) Hangup(ctx context.Context, o gateway.Options, id callapi.CallID, reason string) (*callapi.Accepted, error) {
+	if err := callapi.ValidateArgs(callapi.ActCallHangup, nil, &callapi.HangupArgs{Reason: reason}); err != nil {
 		return nil, err
 	}
 	if f.HangupFn == nil {
 		f.t.Error("unexpected Hangup")
-		return nil, gateway.Errorf(gateway.EInternal, "unexpected")
+		return nil, callapi.Errorf(callapi.CodeInternal, "unexpected")
 	}
 	return f.HangupFn(ctx, o, id, reason)
 }
 
 // fakeNodes is a Nodes backed by a slice.
-type fakeNodes struct{ nodes []gateway.Node }
+type fakeNodes struct{ nodes []callapi.Node }
 
-func (f *fakeNodes) List(time.Time) []gateway.Node { return f.nodes }
+func (f *fakeNodes) List(time.Time) []callapi.Node { return f.nodes }
 
-func (f *fakeNodes) Get(id gateway.NodeID, _ time.Time) (gateway.Node, bool) {
+func (f *fakeNodes) Get(id callapi.NodeID, _ time.Time) (callapi.Node, bool) {
 	for _, n := range f.nodes {
 		if n.Node == id {
 			return n, true
 		}
 	}
-	return gateway.Node{}, false
+	return callapi.Node{}, false
 }
 
 // deps are the dependencies of a test server.

@@ -8,14 +8,14 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // EventSource subscribes to every event on the bus and hands each to
 // handle until the returned Closer is closed. It returns once the
 // subscription consumes, so that nothing published afterwards is missed.
 // cmd wires it to amqpbus.Bus.SubscribeEvents.
-type EventSource func(ctx context.Context, handle func(*gateway.Event)) (io.Closer, error)
+type EventSource func(ctx context.Context, handle func(*callapi.Event)) (io.Closer, error)
 
 // Feed implements Events over a Hub, taking every event from the bus only
 // while HTTP event streams exist: the first stream opens the subscription
@@ -27,7 +27,7 @@ type EventSource func(ctx context.Context, handle func(*gateway.Event)) (io.Clos
 type Feed struct {
 	hub    *Hub
 	source EventSource
-	learn  func(*gateway.Event)
+	learn  func(*callapi.Event)
 	linger time.Duration
 	log    *zap.Logger
 
@@ -42,7 +42,7 @@ type Feed struct {
 var _ Events = (*Feed)(nil)
 
 // NewFeed builds a Feed. learn may be nil; log nil is a no-op logger.
-func NewFeed(hub *Hub, source EventSource, learn func(*gateway.Event), linger time.Duration, log *zap.Logger) *Feed {
+func NewFeed(hub *Hub, source EventSource, learn func(*callapi.Event), linger time.Duration, log *zap.Logger) *Feed {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -50,7 +50,7 @@ func NewFeed(hub *Hub, source EventSource, learn func(*gateway.Event), linger ti
 }
 
 // Subscribe opens one stream.
-func (f *Feed) Subscribe(ctx context.Context, filter EventFilter) (<-chan *gateway.Event, func(), error) {
+func (f *Feed) Subscribe(ctx context.Context, filter EventFilter) (<-chan *callapi.Event, func(), error) {
 	if err := f.acquire(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -87,7 +87,7 @@ func (f *Feed) acquire(ctx context.Context) error {
 		f.idle = nil
 	}
 	if f.sub == nil {
-		sub, err := f.source(ctx, func(e *gateway.Event) {
+		sub, err := f.source(ctx, func(e *callapi.Event) {
 			if f.learn != nil {
 				f.learn(e)
 			}

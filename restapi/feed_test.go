@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // fakeSource is an EventSource that counts its open subscriptions and
@@ -19,7 +19,7 @@ type fakeSource struct {
 	mu     sync.Mutex
 	opened int
 	open   int
-	handle func(*gateway.Event)
+	handle func(*callapi.Event)
 	fail   error
 }
 
@@ -27,7 +27,7 @@ type closer func() error
 
 func (c closer) Close() error { return c() }
 
-func (s *fakeSource) subscribe(_ context.Context, h func(*gateway.Event)) (io.Closer, error) {
+func (s *fakeSource) subscribe(_ context.Context, h func(*callapi.Event)) (io.Closer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
@@ -49,7 +49,7 @@ func (s *fakeSource) state() (opened, open int) {
 	return s.opened, s.open
 }
 
-func (s *fakeSource) deliver(e *gateway.Event) {
+func (s *fakeSource) deliver(e *callapi.Event) {
 	s.mu.Lock()
 	h := s.handle
 	s.mu.Unlock()
@@ -66,9 +66,9 @@ func TestFeedRefCounted(t *testing.T) {
 	src := &fakeSource{}
 	hub := NewHub(HubConfig{Log: zaptest.NewLogger(t)})
 	defer hub.Close()
-	var learnt []gateway.EventType
+	var learnt []callapi.EventType
 	var lmu sync.Mutex
-	f := NewFeed(hub, src.subscribe, func(e *gateway.Event) { lmu.Lock(); learnt = append(learnt, e.Type); lmu.Unlock() }, 50*time.Millisecond, zaptest.NewLogger(t))
+	f := NewFeed(hub, src.subscribe, func(e *callapi.Event) { lmu.Lock(); learnt = append(learnt, e.Type); lmu.Unlock() }, 50*time.Millisecond, zaptest.NewLogger(t))
 	ctx := context.Background()
 
 	if f.Subscribed() {
@@ -85,7 +85,7 @@ func TestFeedRefCounted(t *testing.T) {
 	if opened, open := src.state(); opened != 1 || open != 1 {
 		t.Fatalf("two streams: %d subscriptions opened, %d open; want 1, 1", opened, open)
 	}
-	src.deliver(&gateway.Event{ID: "e1", Type: gateway.EvCallCreated, Tenant: gateway.DefaultTenant, CallID: "c1"})
+	src.deliver(&callapi.Event{ID: "e1", Type: callapi.EvCallCreated, Tenant: callapi.DefaultTenant, CallID: "c1"})
 	select {
 	case e := <-ch1:
 		if e.ID != "e1" {
@@ -95,7 +95,7 @@ func TestFeedRefCounted(t *testing.T) {
 		t.Fatal("the stream did not get the event")
 	}
 	lmu.Lock()
-	if len(learnt) != 1 || learnt[0] != gateway.EvCallCreated {
+	if len(learnt) != 1 || learnt[0] != callapi.EvCallCreated {
 		t.Errorf("learnt %v", learnt)
 	}
 	lmu.Unlock()
@@ -141,11 +141,11 @@ func TestFeedRefCounted(t *testing.T) {
 // TestFeedSourceFails: a subscription that cannot open fails the stream
 // and leaves nothing counted.
 func TestFeedSourceFails(t *testing.T) {
-	src := &fakeSource{fail: gateway.Errorf(gateway.ENodeUnavailable, "broker away")}
+	src := &fakeSource{fail: callapi.Errorf(callapi.CodeNodeUnavailable, "broker away")}
 	hub := NewHub(HubConfig{Log: zaptest.NewLogger(t)})
 	defer hub.Close()
 	f := NewFeed(hub, src.subscribe, nil, time.Millisecond, nil)
-	if _, _, err := f.Subscribe(context.Background(), EventFilter{}); gateway.ErrorCode(err) != gateway.ENodeUnavailable {
+	if _, _, err := f.Subscribe(context.Background(), EventFilter{}); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 		t.Fatalf("err %v", err)
 	}
 	src.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/zap"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -32,8 +33,8 @@ func FuzzQueryStrings(f *testing.F) {
 		f.Add(s, "")
 		f.Add(s, "e1")
 	}
-	calls := &fakeCalls{t: f, CallsFn: func(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error) {
-		if (req.Node != "" && !gateway.ValidNodeID(string(req.Node))) || (req.Tag != "" && !gateway.ValidTag(req.Tag)) {
+	calls := &fakeCalls{t: f, CallsFn: func(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error) {
+		if (req.Node != "" && !callapi.ValidNodeID(string(req.Node))) || (req.Tag != "" && !callapi.ValidTag(req.Tag)) {
 			f.Errorf("listing with invalid filters %+v", req)
 		}
 		if d, ok := ctx.Deadline(); !ok || time.Until(d) > time.Minute {
@@ -47,11 +48,11 @@ func FuzzQueryStrings(f *testing.F) {
 		r.URL.RawQuery = raw
 		r.Header.Set("Last-Event-ID", lastEventID)
 		if fl, err := eventFilter(r); err != nil {
-			if gateway.ErrorCode(err) != gateway.EInvalid || gateway.ErrorField(err) == "" {
+			if callapi.ErrorCode(err) != callapi.CodeInvalidArgument || callapi.ErrorField(err) == "" {
 				t.Fatalf("eventFilter(%q): %v", raw, err)
 			}
 		} else {
-			if fl.Tenant != gateway.DefaultTenant || len(fl.LastEventID) > 128 {
+			if fl.Tenant != callapi.DefaultTenant || len(fl.LastEventID) > 128 {
 				t.Fatalf("eventFilter(%q) = %+v", raw, fl)
 			}
 			for _, typ := range fl.Types {
@@ -60,7 +61,7 @@ func FuzzQueryStrings(f *testing.F) {
 				}
 			}
 		}
-		if _, err := parseTimeout(r.URL.Query(), 5*time.Second, time.Minute); err != nil && gateway.ErrorField(err) != "timeout" {
+		if _, err := parseTimeout(r.URL.Query(), 5*time.Second, time.Minute); err != nil && callapi.ErrorField(err) != "timeout" {
 			t.Fatalf("parseTimeout(%q): %v", raw, err)
 		}
 		rec := httptest.NewRecorder()
@@ -115,8 +116,8 @@ func FuzzVerifyToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tok string) {
 		p, err := a.verify(tok)
 		if err != nil {
-			if gateway.ErrorCode(err) != gateway.EUnauthorized {
-				t.Fatalf("code %s", gateway.ErrorCode(err))
+			if callapi.ErrorCode(err) != callapi.CodeUnauthorized {
+				t.Fatalf("code %s", callapi.ErrorCode(err))
 			}
 			return
 		}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // FuzzDecodeOriginate: any body either decodes into arguments that pass
@@ -25,16 +25,16 @@ func FuzzDecodeOriginate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := decodeOriginate(bytes.NewReader(body))
 		if err != nil {
-			if c := gateway.ErrorCode(err); c != gateway.EInvalid {
+			if c := callapi.ErrorCode(err); c != callapi.CodeInvalidArgument {
 				t.Fatalf("code %s for %q: %v", c, body, err)
 			}
-			if gateway.ErrorMessage(err) == "" {
+			if callapi.ErrorMessage(err) == "" {
 				t.Fatalf("no message for %q", body)
 			}
 			return
 		}
 		// The decoder only decodes; the service validates (gateway.Spec).
-		if req.Node != "" && !gateway.ValidNodeID(string(req.Node)) {
+		if req.Node != "" && !callapi.ValidNodeID(string(req.Node)) {
 			t.Fatalf("decoded %q with an invalid node %q", body, req.Node)
 		}
 	})
@@ -50,8 +50,8 @@ func FuzzReadForm(f *testing.F) {
 		if asJSON {
 			ct = "application/json"
 		}
-		if _, err := readForm(bytes.NewReader(body), ct); err != nil && gateway.ErrorCode(err) != gateway.EInvalid {
-			t.Fatalf("code %s for %q", gateway.ErrorCode(err), body)
+		if _, err := readForm(bytes.NewReader(body), ct); err != nil && callapi.ErrorCode(err) != callapi.CodeInvalidArgument {
+			t.Fatalf("code %s for %q", callapi.ErrorCode(err), body)
 		}
 	})
 }
@@ -65,8 +65,8 @@ func FuzzParseTimeout(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := parseTimeout(url.Values{"timeout": {s}}, 5*time.Second, time.Minute)
 		if err != nil {
-			if gateway.ErrorField(err) != "timeout" {
-				t.Fatalf("field %q", gateway.ErrorField(err))
+			if callapi.ErrorField(err) != "timeout" {
+				t.Fatalf("field %q", callapi.ErrorField(err))
 			}
 			return
 		}
@@ -86,30 +86,30 @@ var bodyDecoders = []struct {
 	check func(body []byte) (validated bool, err error)
 }{
 	{"empty", func(b []byte) (bool, error) { return true, decodeEmpty(bytes.NewReader(b)) }},
-	{"ring", genericDecoder(gateway.ActCallRing)},
-	{"mute", genericDecoder(gateway.ActCallMute)},
-	{"dtmf", genericDecoder(gateway.ActCallDTMF)},
+	{"ring", genericDecoder(callapi.ActCallRing)},
+	{"mute", genericDecoder(callapi.ActCallMute)},
+	{"dtmf", genericDecoder(callapi.ActCallDTMF)},
 	{"play", func(b []byte) (bool, error) {
 		a, err := decodePlay(bytes.NewReader(b))
 		return err != nil || a.PlaybackID == "", err
 	}},
 	{"record", func(b []byte) (bool, error) { _, err := decodeRecord(bytes.NewReader(b)); return true, err }},
-	{"redirect", genericDecoder(gateway.ActCallRedirect)},
-	{"continue", genericDecoder(gateway.ActCallContinue)},
+	{"redirect", genericDecoder(callapi.ActCallRedirect)},
+	{"continue", genericDecoder(callapi.ActCallContinue)},
 	{"snoop", func(b []byte) (bool, error) {
 		a, err := decodeSnoop(bytes.NewReader(b))
 		return err != nil || a.SnoopID == "", err
 	}},
-	{"moh", genericDecoder(gateway.ActCallMOHStart)},
+	{"moh", genericDecoder(callapi.ActCallMOHStart)},
 	{"variable", func(b []byte) (bool, error) { _, err := decodeVariable(bytes.NewReader(b), "FOO"); return true, err }},
 	{"bridge", func(b []byte) (bool, error) {
 		r, err := decodeBridge(bytes.NewReader(b))
 		if err == nil {
 			err = r.Validate(nil)
 		}
-		return err != nil || len(r.Calls) <= gateway.MaxBridgeCalls, err
+		return err != nil || len(r.Calls) <= callapi.MaxBridgeCalls, err
 	}},
-	{"bridge call", genericDecoder(gateway.ActBridgeAdd)},
+	{"bridge call", genericDecoder(callapi.ActBridgeAdd)},
 	{"transfer", func(b []byte) (bool, error) {
 		a, err := decodeTransfer(bytes.NewReader(b))
 		return err != nil || a.BridgeID == "", err
@@ -117,8 +117,8 @@ var bodyDecoders = []struct {
 }
 
 // genericDecoder is the body decoder of a generic call action's route.
-func genericDecoder(a gateway.Action) func([]byte) (bool, error) {
-	spec, _ := gateway.SpecOf(a)
+func genericDecoder(a callapi.Action) func([]byte) (bool, error) {
+	spec, _ := callapi.SpecOf(a)
 	dec := specArgs(spec)
 	return func(b []byte) (bool, error) {
 		v, err := dec(bytes.NewReader(b))
@@ -145,10 +145,10 @@ func FuzzDecodeBodies(f *testing.F) {
 		d := bodyDecoders[int(which)%len(bodyDecoders)]
 		ok, err := d.check(body)
 		if err != nil {
-			if c := gateway.ErrorCode(err); c != gateway.EInvalid {
+			if c := callapi.ErrorCode(err); c != callapi.CodeInvalidArgument {
 				t.Fatalf("%s: code %s for %q: %v", d.name, c, body, err)
 			}
-			if gateway.ErrorMessage(err) == "" || gateway.ErrorField(err) == "" {
+			if callapi.ErrorMessage(err) == "" || callapi.ErrorField(err) == "" {
 				t.Fatalf("%s: no message or field for %q: %v", d.name, body, err)
 			}
 			return

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -22,22 +23,22 @@ import (
 //
 //	go test -run '^$' -bench Handler -benchmem ./restapi/
 func benchServer(b *testing.B) http.Handler {
-	call := &gateway.Call{ID: "c1", Node: "pbx1", Tenant: gateway.DefaultTenant, State: gateway.StateUp,
+	call := &callapi.Call{ID: "c1", Node: "pbx1", Tenant: callapi.DefaultTenant, State: callapi.StateUp,
 		Direction: "outbound", From: "\"Sales\" <100>", To: "Local/answer@callgw-test"}
 	bus := &fakeBus{
-		RequestFn: func(_ context.Context, _ gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
-			if cmd.Action == gateway.ActCallGet {
-				return gateway.OKReply(cmd.ID, "pbx1", call), nil
+		RequestFn: func(_ context.Context, _ callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
+			if cmd.Action == callapi.ActCallGet {
+				return callapi.OKReply(cmd.ID, "pbx1", call), nil
 			}
-			return gateway.OKReply(cmd.ID, "pbx1", nil), nil
+			return callapi.OKReply(cmd.ID, "pbx1", nil), nil
 		},
-		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
-			return []*gateway.Reply{gateway.OKReply(cmd.ID, "pbx1", gateway.LocateResult{Node: "pbx1"})}, nil
+		GatherFn: func(_ context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
+			return []*callapi.Reply{callapi.OKReply(cmd.ID, "pbx1", callapi.LocateResult{Node: "pbx1"})}, nil
 		},
 	}
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel))
 	reg := gateway.NewRegistry()
-	reg.Observe(gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
+	reg.Observe(callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
 	svc := gateway.NewService(bus, reg, gateway.NewLocations(0))
 	s := NewServer(Config{Log: log}, svc, reg, nil, nil)
 	return s.Handler()

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // EventFilter selects the events of a stream. Empty fields match all.
@@ -18,8 +18,8 @@ type EventFilter struct {
 	// ".*" ("call.", "call.*", "call.playback."); an event matching any
 	// one passes.
 	Types  []string
-	Node   gateway.NodeID
-	CallID gateway.CallID
+	Node   callapi.NodeID
+	CallID callapi.CallID
 	Tag    string
 	// Tenant confines the stream to one tenant's events. The server always
 	// sets it from the request's principal.
@@ -31,7 +31,7 @@ type EventFilter struct {
 }
 
 // Match reports whether e passes f (LastEventID aside).
-func (f EventFilter) Match(e *gateway.Event) bool {
+func (f EventFilter) Match(e *callapi.Event) bool {
 	// Node events belong to no tenant (their key starts with "_"): every
 	// tenant's streams carry them, as docs/events.md promises.
 	if f.Tenant != "" && e.Tenant != f.Tenant && (e.Tenant != "" || e.Type.Resource() != "node") {
@@ -104,7 +104,7 @@ type Hub struct {
 
 	mu      sync.Mutex
 	subs    map[*subscriber]struct{}
-	ring    []*gateway.Event // circular, len == cfg.History once full
+	ring    []*callapi.Event // circular, len == cfg.History once full
 	next    int              // next write position in ring
 	closed  bool
 	dropped uint64
@@ -116,7 +116,7 @@ type Hub struct {
 
 type subscriber struct {
 	f    EventFilter
-	c    chan *gateway.Event
+	c    chan *callapi.Event
 	stop func() bool // stops the ctx watcher
 }
 
@@ -134,7 +134,7 @@ func NewHub(cfg HubConfig) *Hub {
 	}
 	h := &Hub{
 		cfg: cfg, log: log.Named("hub"), subs: map[*subscriber]struct{}{},
-		ring: make([]*gateway.Event, 0, cfg.History),
+		ring: make([]*callapi.Event, 0, cfg.History),
 		mPublished: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "callgw", Subsystem: "events", Name: "hub_published_total",
 			Help: "Events published to the HTTP stream hub.",
@@ -156,7 +156,7 @@ func NewHub(cfg HubConfig) *Hub {
 
 // Publish hands e to every matching subscriber without blocking and keeps
 // it for resume. e must not be modified afterwards.
-func (h *Hub) Publish(e *gateway.Event) {
+func (h *Hub) Publish(e *callapi.Event) {
 	if e == nil {
 		return
 	}
@@ -189,11 +189,11 @@ func (h *Hub) Publish(e *gateway.Event) {
 }
 
 // history returns the buffered events, oldest first. h.mu is held.
-func (h *Hub) historyLocked() []*gateway.Event {
+func (h *Hub) historyLocked() []*callapi.Event {
 	if len(h.ring) < h.cfg.History {
 		return h.ring
 	}
-	out := make([]*gateway.Event, 0, len(h.ring))
+	out := make([]*callapi.Event, 0, len(h.ring))
 	out = append(out, h.ring[h.next:]...)
 	return append(out, h.ring[:h.next]...)
 }
@@ -202,13 +202,13 @@ func (h *Hub) historyLocked() []*gateway.Event {
 // until the returned func is called, ctx ends, the subscriber falls behind
 // by more than Buffer events, or the hub closes; in the last three cases
 // the channel is closed.
-func (h *Hub) Subscribe(ctx context.Context, f EventFilter) (<-chan *gateway.Event, func(), error) {
+func (h *Hub) Subscribe(ctx context.Context, f EventFilter) (<-chan *callapi.Event, func(), error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, nil, ErrHubClosed
 	}
-	var replay []*gateway.Event
+	var replay []*callapi.Event
 	if f.LastEventID != "" {
 		hist := h.historyLocked()
 		for i := len(hist) - 1; i >= 0; i-- {
@@ -222,7 +222,7 @@ func (h *Hub) Subscribe(ctx context.Context, f EventFilter) (<-chan *gateway.Eve
 			}
 		}
 	}
-	sub := &subscriber{f: f, c: make(chan *gateway.Event, h.cfg.Buffer+len(replay))}
+	sub := &subscriber{f: f, c: make(chan *callapi.Event, h.cfg.Buffer+len(replay))}
 	for _, e := range replay {
 		sub.c <- e
 	}

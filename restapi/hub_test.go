@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // TestHubConcurrent: publishers, subscribers that read, subscribers that
@@ -20,7 +20,7 @@ func TestHubConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 500 {
-				hub.Publish(ev(fmt.Sprintf("p%d-%d", p, i), gateway.EvCallDTMF, "c1"))
+				hub.Publish(ev(fmt.Sprintf("p%d-%d", p, i), callapi.EvCallDTMF, "c1"))
 			}
 		}()
 	}
@@ -59,7 +59,7 @@ func TestHubConcurrent(t *testing.T) {
 	go func() { // publishers and churners finish; then stop the readers
 		defer close(done)
 		for hub.Stats().Dropped < 4 {
-			hub.Publish(ev("x", gateway.EvCallDTMF, "c1"))
+			hub.Publish(ev("x", callapi.EvCallDTMF, "c1"))
 		}
 	}()
 	<-done

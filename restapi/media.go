@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -13,8 +14,8 @@ import (
 
 // recordingList is the body of GET /v1/recordings/stored.
 type recordingList struct {
-	Recordings   []*gateway.Recording `json:"recordings"`
-	MissingNodes []gateway.NodeID     `json:"missing_nodes"`
+	Recordings   []*callapi.Recording `json:"recordings"`
+	MissingNodes []callapi.NodeID     `json:"missing_nodes"`
 }
 
 // mediaID reads and checks a playback id or recording name path
@@ -24,7 +25,7 @@ func mediaID(r *http.Request, param, field, what string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := gateway.CheckID(field, what, id); err != nil {
+	if err := callapi.CheckID(field, what, id); err != nil {
 		return "", err
 	}
 	return id, nil
@@ -70,23 +71,23 @@ func (s *Server) mediaRoute(param, field, what string, newOut func() any, op med
 	}
 }
 
-func newPlayback() any  { return &gateway.Playback{} }
-func newRecording() any { return &gateway.Recording{} }
+func newPlayback() any  { return &callapi.Playback{} }
+func newRecording() any { return &callapi.Recording{} }
 func noResult() any     { return nil }
 
-func (s *Server) playbackOp(a gateway.Action) mediaOp {
+func (s *Server) playbackOp(a callapi.Action) mediaOp {
 	return func(ctx context.Context, o gateway.Options, id string, out any) error {
 		return s.media.PlaybackAction(ctx, o, id, a, out)
 	}
 }
 
-func (s *Server) liveRecordingOp(a gateway.Action) mediaOp {
+func (s *Server) liveRecordingOp(a callapi.Action) mediaOp {
 	return func(ctx context.Context, o gateway.Options, name string, out any) error {
 		return s.media.RecordingAction(ctx, o, name, a, out)
 	}
 }
 
-func (s *Server) storedRecordingOp(a gateway.Action) mediaOp {
+func (s *Server) storedRecordingOp(a callapi.Action) mediaOp {
 	return func(ctx context.Context, o gateway.Options, name string, out any) error {
 		return s.media.StoredRecording(ctx, o, name, a, out)
 	}
@@ -106,10 +107,10 @@ func (s *Server) handleListStored(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if recs == nil {
-		recs = []*gateway.Recording{}
+		recs = []*callapi.Recording{}
 	}
 	if missing == nil {
-		missing = []gateway.NodeID{}
+		missing = []callapi.NodeID{}
 	}
 	writeJSON(w, http.StatusOK, recordingList{Recordings: recs, MissingNodes: missing})
 }

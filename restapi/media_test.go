@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -24,39 +25,39 @@ func TestMedia(t *testing.T) {
 		err        error
 		wantKind   string // which service method; "" = not called
 		wantID     string
-		wantAction gateway.Action
+		wantAction callapi.Action
 		wantCode   int
 		wantBody   string
 		wantField  string
 	}{
-		{name: "get playback", method: "GET", path: "/v1/playbacks/pb-1", wantKind: playback, wantID: "pb-1", wantAction: gateway.ActPlaybackGet, wantCode: 200,
+		{name: "get playback", method: "GET", path: "/v1/playbacks/pb-1", wantKind: playback, wantID: "pb-1", wantAction: callapi.ActPlaybackGet, wantCode: 200,
 			wantBody: `{"id":"pb-1","node":"pbx1","media":"sound:hello-world","state":"queued","target_id":"c1"}`},
-		{name: "get playback gone", method: "GET", path: "/v1/playbacks/pb-1", err: gateway.Errorf(gateway.ENotFound, "playback pb-1 not found"),
-			wantKind: playback, wantID: "pb-1", wantAction: gateway.ActPlaybackGet, wantCode: 404},
-		{name: "stop playback", method: "DELETE", path: "/v1/playbacks/pb-1", wantKind: playback, wantID: "pb-1", wantAction: gateway.ActPlaybackStop, wantCode: 204},
+		{name: "get playback gone", method: "GET", path: "/v1/playbacks/pb-1", err: callapi.Errorf(callapi.CodeNotFound, "playback pb-1 not found"),
+			wantKind: playback, wantID: "pb-1", wantAction: callapi.ActPlaybackGet, wantCode: 404},
+		{name: "stop playback", method: "DELETE", path: "/v1/playbacks/pb-1", wantKind: playback, wantID: "pb-1", wantAction: callapi.ActPlaybackStop, wantCode: 204},
 		{name: "stop playback: async is ignored", method: "DELETE", path: "/v1/playbacks/pb-1", hdr: []string{"Prefer", "respond-async"},
-			wantKind: playback, wantID: "pb-1", wantAction: gateway.ActPlaybackStop, wantCode: 204},
+			wantKind: playback, wantID: "pb-1", wantAction: callapi.ActPlaybackStop, wantCode: 204},
 		{name: "bad playback id", method: "GET", path: "/v1/playbacks/pb%201", wantCode: 400, wantField: "id"},
-		{name: "get live recording", method: "GET", path: "/v1/recordings/live/rec-1", wantKind: live, wantID: "rec-1", wantAction: gateway.ActRecordingGet, wantCode: 200,
+		{name: "get live recording", method: "GET", path: "/v1/recordings/live/rec-1", wantKind: live, wantID: "rec-1", wantAction: callapi.ActRecordingGet, wantCode: 200,
 			wantBody: `{"name":"rec-1","node":"pbx1","format":"wav","state":"recording","target_id":"c1"}`},
-		{name: "stop live recording", method: "POST", path: "/v1/recordings/live/rec-1/stop", wantKind: live, wantID: "rec-1", wantAction: gateway.ActRecordingStop, wantCode: 204},
-		{name: "stop live recording with {}", method: "POST", path: "/v1/recordings/live/rec-1/stop", body: `{}`, wantKind: live, wantID: "rec-1", wantAction: gateway.ActRecordingStop, wantCode: 204},
+		{name: "stop live recording", method: "POST", path: "/v1/recordings/live/rec-1/stop", wantKind: live, wantID: "rec-1", wantAction: callapi.ActRecordingStop, wantCode: 204},
+		{name: "stop live recording with {}", method: "POST", path: "/v1/recordings/live/rec-1/stop", body: `{}`, wantKind: live, wantID: "rec-1", wantAction: callapi.ActRecordingStop, wantCode: 204},
 		{name: "stop live recording with a field", method: "POST", path: "/v1/recordings/live/rec-1/stop", body: `{"discard":true}`, wantCode: 400, wantField: "discard"},
 		{name: "stop live recording timeout", method: "POST", path: "/v1/recordings/live/rec-1/stop", err: context.DeadlineExceeded,
-			wantKind: live, wantID: "rec-1", wantAction: gateway.ActRecordingStop, wantCode: 504},
+			wantKind: live, wantID: "rec-1", wantAction: callapi.ActRecordingStop, wantCode: 504},
 		{name: "DELETE live recording is not routed", method: "DELETE", path: "/v1/recordings/live/rec-1", wantCode: 405},
 		{name: "bad recording name", method: "GET", path: "/v1/recordings/live/a%2Fb", wantCode: 400, wantField: "name"},
-		{name: "get stored", method: "GET", path: "/v1/recordings/stored/rec-1", wantKind: stored, wantID: "rec-1", wantAction: gateway.ActStoredGet, wantCode: 200,
+		{name: "get stored", method: "GET", path: "/v1/recordings/stored/rec-1", wantKind: stored, wantID: "rec-1", wantAction: callapi.ActStoredGet, wantCode: 200,
 			wantBody: `{"name":"rec-1","node":"pbx1","format":"wav","state":"recording","target_id":"c1"}`},
 		{name: "delete stored", method: "DELETE", path: "/v1/recordings/stored/rec-1", hdr: []string{"Idempotency-Key", "del-1"},
-			wantKind: stored, wantID: "rec-1", wantAction: gateway.ActStoredDelete, wantCode: 204},
-		{name: "delete stored unknown", method: "DELETE", path: "/v1/recordings/stored/rec-1", err: gateway.Errorf(gateway.ENotFound, "stored recording rec-1 not found"),
-			wantKind: stored, wantID: "rec-1", wantAction: gateway.ActStoredDelete, wantCode: 404},
+			wantKind: stored, wantID: "rec-1", wantAction: callapi.ActStoredDelete, wantCode: 204},
+		{name: "delete stored unknown", method: "DELETE", path: "/v1/recordings/stored/rec-1", err: callapi.Errorf(callapi.CodeNotFound, "stored recording rec-1 not found"),
+			wantKind: stored, wantID: "rec-1", wantAction: callapi.ActStoredDelete, wantCode: 404},
 		{name: "delete stored bad timeout", method: "DELETE", path: "/v1/recordings/stored/rec-1?timeout=x", wantCode: 400, wantField: "timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var kind string
-			check := func(ctx context.Context, o gateway.Options, k, id string, a gateway.Action, out any) error {
+			check := func(ctx context.Context, o gateway.Options, k, id string, a callapi.Action, out any) error {
 				kind = k
 				if _, ok := ctx.Deadline(); !ok {
 					t.Error("no deadline")
@@ -74,9 +75,9 @@ func TestMedia(t *testing.T) {
 					return tc.err
 				}
 				switch v := out.(type) {
-				case *gateway.Playback:
+				case *callapi.Playback:
 					*v = *testPlayback
-				case *gateway.Recording:
+				case *callapi.Recording:
 					*v = *testRecording
 				case nil:
 				default:
@@ -85,13 +86,13 @@ func TestMedia(t *testing.T) {
 				return nil
 			}
 			calls := &fakeCalls{t: t,
-				PlaybackActionFn: func(ctx context.Context, o gateway.Options, id string, a gateway.Action, out any) error {
+				PlaybackActionFn: func(ctx context.Context, o gateway.Options, id string, a callapi.Action, out any) error {
 					return check(ctx, o, playback, id, a, out)
 				},
-				RecordingActionFn: func(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error {
+				RecordingActionFn: func(ctx context.Context, o gateway.Options, name string, a callapi.Action, out any) error {
 					return check(ctx, o, live, name, a, out)
 				},
-				StoredRecordingFn: func(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error {
+				StoredRecordingFn: func(ctx context.Context, o gateway.Options, name string, a callapi.Action, out any) error {
 					return check(ctx, o, stored, name, a, out)
 				},
 			}
@@ -121,20 +122,20 @@ func TestMedia(t *testing.T) {
 func TestListStoredRecordings(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		res      []*gateway.Recording
-		missing  []gateway.NodeID
+		res      []*callapi.Recording
+		missing  []callapi.NodeID
 		err      error
 		wantCode int
 		wantBody string
 	}{
-		{name: "list", res: []*gateway.Recording{{Name: "r1", Node: "pbx1", Format: "wav", DurationSeconds: 12}}, missing: []gateway.NodeID{"pbx2"}, wantCode: 200,
+		{name: "list", res: []*callapi.Recording{{Name: "r1", Node: "pbx1", Format: "wav", DurationSeconds: 12}}, missing: []callapi.NodeID{"pbx2"}, wantCode: 200,
 			wantBody: `{"recordings":[{"name":"r1","node":"pbx1","format":"wav","duration_seconds":12}],"missing_nodes":["pbx2"]}`},
 		{name: "empty lists are arrays", wantCode: 200, wantBody: `{"recordings":[],"missing_nodes":[]}`},
-		{name: "error", err: gateway.Errorf(gateway.ETimeout, "no reply"), wantCode: 504},
+		{name: "error", err: callapi.Errorf(callapi.CodeTimeout, "no reply"), wantCode: 504},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			calls := &fakeCalls{t: t, StoredRecordingsFn: func(ctx context.Context, o gateway.Options) ([]*gateway.Recording, []gateway.NodeID, error) {
-				if _, ok := ctx.Deadline(); !ok || o.Tenant != gateway.DefaultTenant {
+			calls := &fakeCalls{t: t, StoredRecordingsFn: func(ctx context.Context, o gateway.Options) ([]*callapi.Recording, []callapi.NodeID, error) {
+				if _, ok := ctx.Deadline(); !ok || o.Tenant != callapi.DefaultTenant {
 					t.Errorf("deadline %v options %+v", ok, o)
 				}
 				return tc.res, tc.missing, tc.err

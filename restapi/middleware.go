@@ -15,13 +15,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // reqInfo is filled in by handlers for the access log and error bodies.
 // Only the request's own goroutine touches it.
 type reqInfo struct {
-	callID    gateway.CallID
+	callID    callapi.CallID
 	commandID string
 	tenant    string
 }
@@ -131,7 +131,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			}
 			callID := info.callID
 			if callID == "" && strings.HasPrefix(route, "/v1/calls/{id}") {
-				callID = gateway.CallID(chi.URLParam(r, "id"))
+				callID = callapi.CallID(chi.URLParam(r, "id"))
 			}
 			// One array for the fields (no growing slice): the access log
 			// is on every request's path (performance.md).

@@ -3,14 +3,14 @@ package restapi
 import (
 	"encoding/json"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // streamView is e as principal p may see it on an event stream. Node
 // events belong to no tenant and reach every tenant's streams, but their
 // heartbeat's call count is node-wide, all tenants together: as in GET
 // /v1/nodes, only an admin token sees it; for others "calls" is left out.
-func streamView(e *gateway.Event, p Principal) *gateway.Event {
+func streamView(e *callapi.Event, p Principal) *callapi.Event {
 	if e.Type.Resource() != "node" || p.Has(ScopeAdmin) || len(e.Data) == 0 {
 		return e
 	}

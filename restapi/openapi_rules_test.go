@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // requestSchemaArgs names, for each request body schema of openapi.json,
@@ -63,7 +63,7 @@ func ecmaPattern(p string) string {
 
 // fieldRules flattens a property's schema as gateway.ArgRules does: "m[]"
 // for its items, "m{}" for its values.
-func fieldRules(name string, raw json.RawMessage, out map[string]gateway.FieldRule, t *testing.T) {
+func fieldRules(name string, raw json.RawMessage, out map[string]callapi.FieldRule, t *testing.T) {
 	var s schemaRule
 	if err := json.Unmarshal(raw, &s); err != nil {
 		t.Fatalf("%s: %v", name, err)
@@ -75,8 +75,8 @@ func fieldRules(name string, raw json.RawMessage, out map[string]gateway.FieldRu
 			t.Errorf("%s: %s is not held to the gateway's rules (add it to gateway.FieldRule and this test)", name, k)
 		}
 	}
-	r := gateway.FieldRule{Pattern: s.Pattern, Enum: s.Enum, Min: s.Minimum, Max: s.Maximum, MaxLen: s.MaxLength, MinItems: s.MinItems, MaxItems: s.MaxItems}
-	if !reflect.DeepEqual(r, gateway.FieldRule{}) {
+	r := callapi.FieldRule{Pattern: s.Pattern, Enum: s.Enum, Min: s.Minimum, Max: s.Maximum, MaxLen: s.MaxLength, MinItems: s.MinItems, MaxItems: s.MaxItems}
+	if !reflect.DeepEqual(r, callapi.FieldRule{}) {
 		out[name] = r
 	}
 	if s.Items != nil {
@@ -90,8 +90,8 @@ func fieldRules(name string, raw json.RawMessage, out map[string]gateway.FieldRu
 
 // goRules is gateway.ArgRules of the given types, merged, with patterns
 // written as openapi.json writes them.
-func goRules(all map[string]map[string]gateway.FieldRule, types ...string) map[string]gateway.FieldRule {
-	out := map[string]gateway.FieldRule{}
+func goRules(all map[string]map[string]callapi.FieldRule, types ...string) map[string]callapi.FieldRule {
+	out := map[string]callapi.FieldRule{}
 	for _, ty := range types {
 		for f, r := range all[ty] {
 			r.Pattern = ecmaPattern(r.Pattern)
@@ -107,7 +107,7 @@ func goRules(all map[string]map[string]gateway.FieldRule, types ...string) map[s
 // description cannot drift from the rules it restates.
 func TestOpenAPIArgRules(t *testing.T) {
 	doc := decodeOpenAPI(t)
-	all := gateway.ArgRules()
+	all := callapi.ArgRules()
 	seen := map[string]bool{}
 	names := make([]string, 0, len(requestSchemaArgs))
 	for n := range requestSchemaArgs {
@@ -120,7 +120,7 @@ func TestOpenAPIArgRules(t *testing.T) {
 			t.Errorf("openapi.json has no schema %s", name)
 			continue
 		}
-		got := map[string]gateway.FieldRule{}
+		got := map[string]callapi.FieldRule{}
 		for prop, raw := range schema.Properties {
 			fieldRules(prop, raw, got, t)
 		}
@@ -148,7 +148,7 @@ func TestOpenAPIArgRules(t *testing.T) {
 				if p.Ref != "" || len(p.Schema) == 0 {
 					continue
 				}
-				got := map[string]gateway.FieldRule{}
+				got := map[string]callapi.FieldRule{}
 				fieldRules(p.Name, p.Schema, got, t)
 				key := strings.ToUpper(method) + " " + path + " " + p.Name
 				arg, isArg := parameterArgs[key]
@@ -156,7 +156,7 @@ func TestOpenAPIArgRules(t *testing.T) {
 				case isArg:
 					ty, member, _ := strings.Cut(arg, ".")
 					seen[ty] = true
-					compareRules(t, key, got, map[string]gateway.FieldRule{p.Name: goRules(all, ty)[member]})
+					compareRules(t, key, got, map[string]callapi.FieldRule{p.Name: goRules(all, ty)[member]})
 				case len(got) > 0 && !slices.Contains(notArgs, p.Name):
 					t.Errorf("%s: parameter constrained by openapi.json but not mapped to a gateway argument", key)
 				}
@@ -170,7 +170,7 @@ func TestOpenAPIArgRules(t *testing.T) {
 	}
 }
 
-func compareRules(t *testing.T, where string, got, want map[string]gateway.FieldRule) {
+func compareRules(t *testing.T, where string, got, want map[string]callapi.FieldRule) {
 	t.Helper()
 	for f, w := range want {
 		if g, ok := got[f]; !ok {
@@ -186,14 +186,14 @@ func compareRules(t *testing.T, where string, got, want map[string]gateway.Field
 	}
 }
 
-func sameRule(a, b gateway.FieldRule) bool {
+func sameRule(a, b callapi.FieldRule) bool {
 	eqInt := func(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
 	return a.Pattern == b.Pattern && slices.Equal(a.Enum, b.Enum) && eqInt(a.Min, b.Min) && eqInt(a.Max, b.Max) &&
 		a.MaxLen == b.MaxLen && a.MinItems == b.MinItems && a.MaxItems == b.MaxItems
 }
 
 // show prints a rule with its bounds as numbers.
-func show(r gateway.FieldRule) string {
+func show(r callapi.FieldRule) string {
 	b, _ := json.Marshal(r)
 	return string(b)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -121,27 +122,27 @@ func TestBodiesMatchOpenAPI(t *testing.T) {
 		request bool
 	}{
 		{"OriginateRequest", originateBody{}, true},
-		{"RingRequest", gateway.RingArgs{}, true},
-		{"MuteRequest", gateway.MuteArgs{}, true},
-		{"DTMFRequest", gateway.DTMFArgs{}, true},
+		{"RingRequest", callapi.RingArgs{}, true},
+		{"MuteRequest", callapi.MuteArgs{}, true},
+		{"DTMFRequest", callapi.DTMFArgs{}, true},
 		{"PlayRequest", playBody{}, true},
-		{"RecordRequest", gateway.RecordArgs{}, true},
-		{"RedirectRequest", gateway.RedirectArgs{}, true},
-		{"ContinueRequest", gateway.ContinueArgs{}, true},
+		{"RecordRequest", callapi.RecordArgs{}, true},
+		{"RedirectRequest", callapi.RedirectArgs{}, true},
+		{"ContinueRequest", callapi.ContinueArgs{}, true},
 		{"SnoopRequest", snoopBody{}, true},
-		{"MOHRequest", gateway.MOHArgs{}, true},
+		{"MOHRequest", callapi.MOHArgs{}, true},
 		{"VariableRequest", variableBody{}, true},
 		{"BridgeRequest", bridgeBody{}, true},
-		{"BridgeCallRequest", gateway.BridgeCallArgs{}, true},
+		{"BridgeCallRequest", callapi.BridgeCallArgs{}, true},
 		{"TransferRequest", transferBody{}, true},
-		{"Call", gateway.Call{}, false},
+		{"Call", callapi.Call{}, false},
 		{"CallList", callList{}, false},
-		{"Accepted", gateway.Accepted{}, false},
-		{"Variable", gateway.Variable{}, false},
-		{"Bridge", gateway.Bridge{}, false},
+		{"Accepted", callapi.Accepted{}, false},
+		{"Variable", callapi.Variable{}, false},
+		{"Bridge", callapi.Bridge{}, false},
 		{"BridgeList", bridgeList{}, false},
-		{"Playback", gateway.Playback{}, false},
-		{"Recording", gateway.Recording{}, false},
+		{"Playback", callapi.Playback{}, false},
+		{"Recording", callapi.Recording{}, false},
 		{"RecordingList", recordingList{}, false},
 	} {
 		s, ok := doc.Components.Schemas[tc.schema]
@@ -173,13 +174,13 @@ func TestOpenAPIScopes(t *testing.T) {
 	if err := json.Unmarshal(openAPI, &doc); err != nil {
 		t.Fatal(err)
 	}
-	down := func() error { return gateway.Errorf(gateway.ENodeUnavailable, "no bus in this test") }
+	down := func() error { return callapi.Errorf(callapi.CodeNodeUnavailable, "no bus in this test") }
 	bus := &fakeBus{
-		RequestFn: func(context.Context, gateway.Target, *gateway.Command) (*gateway.Reply, error) { return nil, down() },
-		GatherFn: func(context.Context, *gateway.Command, []gateway.NodeID) ([]*gateway.Reply, error) {
+		RequestFn: func(context.Context, callapi.Target, *callapi.Command) (*callapi.Reply, error) { return nil, down() },
+		GatherFn: func(context.Context, *callapi.Command, []callapi.NodeID) ([]*callapi.Reply, error) {
 			return nil, down()
 		},
-		SendFn: func(context.Context, gateway.Target, *gateway.Command) error { return down() },
+		SendFn: func(context.Context, callapi.Target, *callapi.Command) error { return down() },
 	}
 	reg := gateway.NewRegistry()
 	s := MustNewServer(t, Config{Auth: authConfig(t)}, deps{calls: gateway.NewService(bus, reg, gateway.NewLocations(0)), nodes: reg})

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // Listings paginate with an opaque cursor: the position (creation time,
@@ -24,7 +24,7 @@ type page struct {
 	limit int // 0: everything
 	after struct {
 		t  time.Time
-		id gateway.CallID
+		id callapi.CallID
 	}
 	hasCursor bool
 }
@@ -34,7 +34,7 @@ func pageOf(q url.Values) (page, error) {
 	if v := q.Get("limit"); q.Has("limit") {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			return p, gateway.Invalid("limit", "%q: want 1 to %d", v, maxPageSize)
+			return p, callapi.Invalid("limit", "%q: want 1 to %d", v, maxPageSize)
 		}
 		p.limit = n
 	}
@@ -42,25 +42,25 @@ func pageOf(q url.Values) (page, error) {
 		raw, err := base64.RawURLEncoding.DecodeString(v)
 		ns, id, ok := strings.Cut(string(raw), "|")
 		n, perr := strconv.ParseInt(ns, 10, 64)
-		if err != nil || !ok || perr != nil || !gateway.ValidID(id) {
-			return p, gateway.Invalid("cursor", "not a cursor of this API: pass next_cursor as it came")
+		if err != nil || !ok || perr != nil || !callapi.ValidID(id) {
+			return p, callapi.Invalid("cursor", "not a cursor of this API: pass next_cursor as it came")
 		}
-		p.after.t, p.after.id, p.hasCursor = time.Unix(0, n), gateway.CallID(id), true
+		p.after.t, p.after.id, p.hasCursor = time.Unix(0, n), callapi.CallID(id), true
 	}
 	return p, nil
 }
 
-func cursorOf(c *gateway.Call) string {
+func cursorOf(c *callapi.Call) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + "|" + string(c.ID)))
 }
 
-func before(a *gateway.Call, t time.Time, id gateway.CallID) bool {
+func before(a *callapi.Call, t time.Time, id callapi.CallID) bool {
 	return a.CreatedAt.Before(t) || (a.CreatedAt.Equal(t) && a.ID < id)
 }
 
 // apply sorts calls by (creation time, id) and returns the page after the
 // cursor, and the cursor of the next page ("" on the last).
-func (p page) apply(calls []*gateway.Call) ([]*gateway.Call, string) {
+func (p page) apply(calls []*callapi.Call) ([]*callapi.Call, string) {
 	if p.limit == 0 && !p.hasCursor {
 		return calls, ""
 	}

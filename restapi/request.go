@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -25,11 +26,11 @@ const MaxIdempotencyKeyLen = 255
 func (s *Server) options(r *http.Request, asyncOK bool) (gateway.Options, error) {
 	o := gateway.Options{Tenant: principalOf(r.Context()).Tenant}
 	if o.Tenant == "" {
-		o.Tenant = gateway.DefaultTenant
+		o.Tenant = callapi.DefaultTenant
 	}
 	if vs := r.Header.Values("Idempotency-Key"); len(vs) > 0 {
 		if len(vs) > 1 {
-			return o, gateway.Invalid("Idempotency-Key", "sent more than once")
+			return o, callapi.Invalid("Idempotency-Key", "sent more than once")
 		}
 		if err := validIdempotencyKey(vs[0]); err != nil {
 			return o, err
@@ -42,7 +43,7 @@ func (s *Server) options(r *http.Request, asyncOK bool) (gateway.Options, error)
 	if info := infoOf(r.Context()); info != nil {
 		info.tenant = o.Tenant
 		if o.IdempotencyKey != "" {
-			info.commandID = gateway.CommandID(o.Tenant, o.IdempotencyKey)
+			info.commandID = callapi.CommandID(o.Tenant, o.IdempotencyKey)
 		}
 	}
 	return o, nil
@@ -52,14 +53,14 @@ func (s *Server) options(r *http.Request, asyncOK bool) (gateway.Options, error)
 // which covers UUIDs, ULIDs and base64 tokens.
 func validIdempotencyKey(k string) error {
 	if k == "" {
-		return gateway.Invalid("Idempotency-Key", "empty")
+		return callapi.Invalid("Idempotency-Key", "empty")
 	}
 	if len(k) > MaxIdempotencyKeyLen {
-		return gateway.Invalid("Idempotency-Key", "longer than %d characters", MaxIdempotencyKeyLen)
+		return callapi.Invalid("Idempotency-Key", "longer than %d characters", MaxIdempotencyKeyLen)
 	}
 	for i := 0; i < len(k); i++ {
 		if k[i] < 0x21 || k[i] > 0x7e {
-			return gateway.Invalid("Idempotency-Key", "character %d is not visible ASCII (allowed: 0x21-0x7E)", i+1)
+			return callapi.Invalid("Idempotency-Key", "character %d is not visible ASCII (allowed: 0x21-0x7E)", i+1)
 		}
 	}
 	return nil
@@ -98,20 +99,20 @@ func parseTimeout(q url.Values, def, max time.Duration) (time.Duration, error) {
 		return def, nil
 	}
 	if len(vs) != 1 {
-		return 0, gateway.Invalid("timeout", "given more than once")
+		return 0, callapi.Invalid("timeout", "given more than once")
 	}
 	v := strings.TrimSpace(vs[0])
 	var d time.Duration
 	if f, err := strconv.ParseFloat(v, 64); err == nil {
 		if f != f || f > max.Seconds()+1 || f < -1 { // NaN or far out of range: avoid overflow
-			return 0, gateway.Invalid("timeout", "%q is out of range (0 < timeout <= %s)", vs[0], max)
+			return 0, callapi.Invalid("timeout", "%q is out of range (0 < timeout <= %s)", vs[0], max)
 		}
 		d = time.Duration(f * float64(time.Second))
 	} else if d, err = time.ParseDuration(v); err != nil {
-		return 0, gateway.Invalid("timeout", "%q is neither a duration such as 5s or 1500ms nor a number of seconds", vs[0])
+		return 0, callapi.Invalid("timeout", "%q is neither a duration such as 5s or 1500ms nor a number of seconds", vs[0])
 	}
 	if d <= 0 || d > max {
-		return 0, gateway.Invalid("timeout", "%q is out of range (0 < timeout <= %s)", vs[0], max)
+		return 0, callapi.Invalid("timeout", "%q is out of range (0 < timeout <= %s)", vs[0], max)
 	}
 	return d, nil
 }
@@ -129,14 +130,14 @@ func checkQuery(q url.Values, allowed ...string) error {
 		}
 		if !known {
 			if k == "" { // "?=x": no name to blame
-				return gateway.Invalid("query", "a query parameter without a name")
+				return callapi.Invalid("query", "a query parameter without a name")
 			}
-			return gateway.Invalid(k, "unknown query parameter (allowed: %s)", strings.Join(allowed, ", "))
+			return callapi.Invalid(k, "unknown query parameter (allowed: %s)", strings.Join(allowed, ", "))
 		}
 	}
 	for _, a := range allowed {
 		if len(q[a]) > 1 {
-			return gateway.Invalid(a, "given more than once")
+			return callapi.Invalid(a, "given more than once")
 		}
 	}
 	return nil
@@ -146,24 +147,24 @@ func checkQuery(q url.Values, allowed ...string) error {
 type originateBody struct {
 	To        string            `json:"to"`
 	From      string            `json:"from"`
-	Node      gateway.NodeID    `json:"node"`
+	Node      callapi.NodeID    `json:"node"`
 	Context   string            `json:"context"`
 	Extension string            `json:"extension"`
 	Priority  int               `json:"priority"`
 	Variables map[string]string `json:"variables"`
 	Timeout   int               `json:"timeout"` // ring timeout, seconds
 	Tags      []string          `json:"tags"`
-	Wait      gateway.Wait      `json:"wait"`
+	Wait      callapi.Wait      `json:"wait"`
 }
 
 // decodeOriginate decodes the body of an originate, unchecked: the service
 // checks it (gateway.OriginateRequest.Validate).
-func decodeOriginate(body io.Reader) (gateway.OriginateRequest, error) {
+func decodeOriginate(body io.Reader) (callapi.OriginateRequest, error) {
 	var b originateBody
 	if err := decodeJSON(body, &b); err != nil {
-		return gateway.OriginateRequest{}, err
+		return callapi.OriginateRequest{}, err
 	}
-	return gateway.OriginateRequest{Node: b.Node, Args: gateway.OriginateArgs{
+	return callapi.OriginateRequest{Node: b.Node, Args: callapi.OriginateArgs{
 		To: b.To, From: b.From, Context: b.Context, Extension: b.Extension, Priority: b.Priority,
 		Variables: b.Variables, Timeout: b.Timeout, Tags: b.Tags, Wait: b.Wait,
 	}}, nil
@@ -178,7 +179,7 @@ func checkContentType(r *http.Request, want string) error {
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || mt != want {
-		return gateway.Wrap(gateway.EInvalid, "", errUnsupportedMedia, "Content-Type must be "+want+", not "+strconv.Quote(ct))
+		return callapi.Wrap(callapi.CodeInvalidArgument, "", errUnsupportedMedia, "Content-Type must be "+want+", not "+strconv.Quote(ct))
 	}
 	return nil
 }
@@ -203,7 +204,7 @@ func decodeObject(body io.Reader, v any, optional bool) error {
 		if errors.As(err, &mbe) {
 			return jsonError(err)
 		}
-		return gateway.Invalid("body", "unexpected data after the JSON object")
+		return callapi.Invalid("body", "unexpected data after the JSON object")
 	}
 	return nil
 }
@@ -216,18 +217,18 @@ func jsonError(err error) error {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return gateway.Wrap(gateway.EInvalid, "", errBodyTooLarge, "request body larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
+		return callapi.Wrap(callapi.CodeInvalidArgument, "", errBodyTooLarge, "request body larger than "+strconv.FormatInt(mbe.Limit, 10)+" bytes")
 	case errors.Is(err, io.EOF):
-		return gateway.Invalid("body", "required (a JSON object)")
+		return callapi.Invalid("body", "required (a JSON object)")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return gateway.Invalid("body", "truncated JSON")
+		return callapi.Invalid("body", "truncated JSON")
 	case errors.As(err, &syn):
-		return gateway.Invalid("body", "malformed JSON at byte %d", syn.Offset)
+		return callapi.Invalid("body", "malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return gateway.Invalid("body", "must be a JSON object, not %s", typ.Value)
+			return callapi.Invalid("body", "must be a JSON object, not %s", typ.Value)
 		}
-		return gateway.Invalid(typ.Field, "must be %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+		return callapi.Invalid(typ.Field, "must be %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
@@ -235,9 +236,9 @@ func jsonError(err error) error {
 		if name == "" {
 			name = f
 		}
-		return gateway.Invalid(name, "unknown field")
+		return callapi.Invalid(name, "unknown field")
 	}
-	return gateway.Invalid("body", "undecodable JSON")
+	return callapi.Invalid("body", "undecodable JSON")
 }
 
 func jsonKind(k string) string {
@@ -274,7 +275,7 @@ func readForm(r io.Reader, contentType string) (url.Values, error) {
 	case "application/x-www-form-urlencoded", "":
 		v, err := url.ParseQuery(string(b))
 		if err != nil {
-			return nil, gateway.Invalid("body", "malformed form encoding")
+			return nil, callapi.Invalid("body", "malformed form encoding")
 		}
 		return v, nil
 	case "application/json":
@@ -288,5 +289,5 @@ func readForm(r io.Reader, contentType string) (url.Values, error) {
 		}
 		return v, nil
 	}
-	return nil, gateway.Wrap(gateway.EInvalid, "", errUnsupportedMedia, "Content-Type must be application/x-www-form-urlencoded or application/json")
+	return nil, callapi.Wrap(callapi.CodeInvalidArgument, "", errUnsupportedMedia, "Content-Type must be application/x-www-form-urlencoded or application/json")
 }

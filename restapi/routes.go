@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 //go:embed openapi.json
@@ -28,7 +28,7 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(requestID, s.accessLog, s.recoverer, s.cors)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, gateway.Errorf(gateway.ENotFound, "no such resource: %s", r.URL.Path))
+		s.fail(w, r, callapi.Errorf(callapi.CodeNotFound, "no such resource: %s", r.URL.Path))
 	})
 	mux := r
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
@@ -39,7 +39,7 @@ func (s *Server) routes() http.Handler {
 			}
 		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		s.fail(w, r, gateway.Wrap(gateway.EInvalid, "", errMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path))
+		s.fail(w, r, callapi.Wrap(callapi.CodeInvalidArgument, "", errMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path))
 	})
 
 	r.Get("/healthz", s.handleHealthz)
@@ -77,11 +77,11 @@ func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 // handleReadyz answers 200 when Health.Ready is nil, else 503.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.health == nil {
-		s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "not ready: no health check configured"))
+		s.fail(w, r, callapi.Errorf(callapi.CodeNodeUnavailable, "not ready: no health check configured"))
 		return
 	}
 	if err := s.health.Ready(); err != nil {
-		s.fail(w, r, gateway.Wrap(gateway.ENodeUnavailable, "", err, "not ready: "+readyReason(err)))
+		s.fail(w, r, callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "not ready: "+readyReason(err)))
 		return
 	}
 	writeJSON(w, http.StatusOK, status{Status: "ready"})
@@ -91,8 +91,8 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 // a gateway error, or the error text (health checks report operational
 // state such as "broker not connected", not secrets).
 func readyReason(err error) string {
-	if gateway.ErrorCode(err) != gateway.EInternal {
-		return gateway.ErrorMessage(err)
+	if callapi.ErrorCode(err) != callapi.CodeInternal {
+		return callapi.ErrorMessage(err)
 	}
 	return err.Error()
 }
@@ -106,11 +106,11 @@ type nodeList struct {
 // count is node-wide, all tenants together, so only an admin token sees it:
 // a tenant's token would otherwise learn how busy the other tenants are.
 type nodeView struct {
-	gateway.Node
+	callapi.Node
 	Calls *int `json:"calls,omitempty"` // shadows Node.Calls
 }
 
-func viewNode(n gateway.Node, p Principal) nodeView {
+func viewNode(n callapi.Node, p Principal) nodeView {
 	v := nodeView{Node: n}
 	if p.Has(ScopeAdmin) {
 		v.Calls = &n.Calls
@@ -137,13 +137,13 @@ func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "id")
-	if err := gateway.CheckNodeID("id", gateway.NodeID(id)); err != nil {
+	if err := callapi.CheckNodeID("id", callapi.NodeID(id)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	n, ok := s.nodes.Get(gateway.NodeID(id), s.now())
+	n, ok := s.nodes.Get(callapi.NodeID(id), s.now())
 	if !ok {
-		s.fail(w, r, gateway.Errorf(gateway.ENotFound, "node %s is not known", id))
+		s.fail(w, r, callapi.Errorf(callapi.CodeNotFound, "node %s is not known", id))
 		return
 	}
 	writeJSON(w, http.StatusOK, viewNode(n, principalOf(r.Context())))
@@ -154,7 +154,7 @@ func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
 func (s *Server) needNodes(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.nodes == nil {
-			s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "no node registry configured"))
+			s.fail(w, r, callapi.Errorf(callapi.CodeNodeUnavailable, "no node registry configured"))
 			return
 		}
 		next.ServeHTTP(w, r)

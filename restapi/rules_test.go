@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // TestInputRulesEarly400: the REST layer runs the gateway's input rules
@@ -16,20 +16,20 @@ import (
 func TestInputRulesEarly400(t *testing.T) {
 	var sent []string
 	bus := &fakeBus{
-		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
-			return []*gateway.Reply{gateway.OKReply(cmd.ID, expect[0], gateway.LocateResult{Node: expect[0]})}, nil
+		GatherFn: func(_ context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
+			return []*callapi.Reply{callapi.OKReply(cmd.ID, expect[0], callapi.LocateResult{Node: expect[0]})}, nil
 		},
-		RequestFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+		RequestFn: func(_ context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
 			sent = append(sent, string(cmd.Action))
 			switch cmd.Action {
-			case gateway.ActCallOriginate:
-				return gateway.OKReply(cmd.ID, "pbx1", &gateway.Call{ID: cmd.CallID, Node: "pbx1", Tenant: cmd.Tenant}), nil
-			case gateway.ActCallPlay:
-				return gateway.OKReply(cmd.ID, "pbx1", &gateway.Playback{ID: "p", Node: "pbx1"}), nil
+			case callapi.ActCallOriginate:
+				return callapi.OKReply(cmd.ID, "pbx1", &callapi.Call{ID: cmd.CallID, Node: "pbx1", Tenant: cmd.Tenant}), nil
+			case callapi.ActCallPlay:
+				return callapi.OKReply(cmd.ID, "pbx1", &callapi.Playback{ID: "p", Node: "pbx1"}), nil
 			}
-			return gateway.OKReply(cmd.ID, "pbx1", nil), nil
+			return callapi.OKReply(cmd.ID, "pbx1", nil), nil
 		},
-		SendFn: func(_ context.Context, _ gateway.Target, cmd *gateway.Command) error {
+		SendFn: func(_ context.Context, _ callapi.Target, cmd *callapi.Command) error {
 			sent = append(sent, string(cmd.Action))
 			return nil
 		},
@@ -66,7 +66,7 @@ func TestInputRulesEarly400(t *testing.T) {
 				t.Fatalf("%d, want %d: %s", rec.Code, tc.want, rec.Body)
 			}
 			if tc.want == 400 {
-				if p := decodeProblem(t, rec.Body.Bytes()); p.Code != gateway.EInvalid {
+				if p := decodeProblem(t, rec.Body.Bytes()); p.Code != callapi.CodeInvalidArgument {
 					t.Errorf("problem %+v", p)
 				}
 				if len(sent) != 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -21,20 +22,20 @@ import (
 // implements it. Methods that return a *gateway.Accepted return it (and no
 // result) when o.Async is set.
 type Calls interface {
-	Originate(ctx context.Context, o gateway.Options, req gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error)
-	Call(ctx context.Context, o gateway.Options, id gateway.CallID) (*gateway.Call, error)
-	Calls(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error)
-	Hangup(ctx context.Context, o gateway.Options, id gateway.CallID, reason string) (*gateway.Accepted, error)
+	Originate(ctx context.Context, o gateway.Options, req callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error)
+	Call(ctx context.Context, o gateway.Options, id callapi.CallID) (*callapi.Call, error)
+	Calls(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error)
+	Hangup(ctx context.Context, o gateway.Options, id callapi.CallID, reason string) (*callapi.Accepted, error)
 
 	// CallAction runs a call-scoped action (answer, ring, hold, mute,
 	// dtmf, redirect, continue, variables, music on hold) on the node that
 	// owns the call. args is the action's argument type (a value or a
 	// pointer) or nil; the Service validates it through the action's Spec.
 	// The result is decoded into out when out is not nil.
-	CallAction(ctx context.Context, o gateway.Options, id gateway.CallID, a gateway.Action, args, out any) (*gateway.Accepted, error)
-	Play(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error)
-	Record(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error)
-	Snoop(ctx context.Context, o gateway.Options, id gateway.CallID, args gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error)
+	CallAction(ctx context.Context, o gateway.Options, id callapi.CallID, a callapi.Action, args, out any) (*callapi.Accepted, error)
+	Play(ctx context.Context, o gateway.Options, id callapi.CallID, args callapi.PlayArgs) (*callapi.Playback, *callapi.Accepted, error)
+	Record(ctx context.Context, o gateway.Options, id callapi.CallID, args callapi.RecordArgs) (*callapi.Recording, *callapi.Accepted, error)
+	Snoop(ctx context.Context, o gateway.Options, id callapi.CallID, args callapi.SnoopArgs) (*callapi.Call, *callapi.Accepted, error)
 }
 
 // Bridges is what the bridge and transfer handlers need. *gateway.Service
@@ -42,30 +43,30 @@ type Calls interface {
 type Bridges interface {
 	// CreateBridge creates a bridge and adds req.Calls to it. When adding
 	// a call fails it returns the bridge it created with the error.
-	CreateBridge(ctx context.Context, o gateway.Options, req gateway.BridgeCreateRequest) (*gateway.Bridge, error)
-	Bridges(ctx context.Context, o gateway.Options) ([]*gateway.Bridge, []gateway.NodeID, error)
+	CreateBridge(ctx context.Context, o gateway.Options, req callapi.BridgeCreateRequest) (*callapi.Bridge, error)
+	Bridges(ctx context.Context, o gateway.Options) ([]*callapi.Bridge, []callapi.NodeID, error)
 	// BridgeAction runs a bridge-scoped action (get, destroy, add, remove,
 	// play, record) on the node that owns the bridge; args and out as in
 	// Calls.CallAction.
-	BridgeAction(ctx context.Context, o gateway.Options, id gateway.BridgeID, a gateway.Action, args, out any) (*gateway.Accepted, error)
-	Transfer(ctx context.Context, o gateway.Options, a gateway.TransferArgs) (*gateway.Bridge, error)
+	BridgeAction(ctx context.Context, o gateway.Options, id callapi.BridgeID, a callapi.Action, args, out any) (*callapi.Accepted, error)
+	Transfer(ctx context.Context, o gateway.Options, a callapi.TransferArgs) (*callapi.Bridge, error)
 }
 
 // Media is what the playback and recording handlers need.
 // *gateway.Service implements it. Its methods always answer synchronously:
 // the handlers never set o.Async for them.
 type Media interface {
-	PlaybackAction(ctx context.Context, o gateway.Options, id string, a gateway.Action, out any) error
-	RecordingAction(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error
-	StoredRecordings(ctx context.Context, o gateway.Options) ([]*gateway.Recording, []gateway.NodeID, error)
-	StoredRecording(ctx context.Context, o gateway.Options, name string, a gateway.Action, out any) error
+	PlaybackAction(ctx context.Context, o gateway.Options, id string, a callapi.Action, out any) error
+	RecordingAction(ctx context.Context, o gateway.Options, name string, a callapi.Action, out any) error
+	StoredRecordings(ctx context.Context, o gateway.Options) ([]*callapi.Recording, []callapi.NodeID, error)
+	StoredRecording(ctx context.Context, o gateway.Options, name string, a callapi.Action, out any) error
 }
 
 // Nodes is the node registry as the node handlers read it.
 // *gateway.Registry implements it.
 type Nodes interface {
-	List(now time.Time) []gateway.Node
-	Get(id gateway.NodeID, now time.Time) (gateway.Node, bool)
+	List(now time.Time) []callapi.Node
+	Get(id callapi.NodeID, now time.Time) (callapi.Node, bool)
 }
 
 // Events streams events to the SSE and WebSocket handlers. *Hub implements
@@ -73,7 +74,7 @@ type Nodes interface {
 // the subscriber (too slow) or shuts down; the returned func unsubscribes
 // and may be called more than once.
 type Events interface {
-	Subscribe(ctx context.Context, f EventFilter) (<-chan *gateway.Event, func(), error)
+	Subscribe(ctx context.Context, f EventFilter) (<-chan *callapi.Event, func(), error)
 }
 
 // Health reports readiness: nil when the broker is connected and at least

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
@@ -25,26 +26,26 @@ import (
 func TestErrorMapping(t *testing.T) {
 	for _, tc := range []struct {
 		err      error
-		wantCode gateway.Code
+		wantCode callapi.Code
 		want     int
 		logged   bool
 	}{
-		{gateway.Errorf(gateway.ENotFound, "call x not found"), gateway.ENotFound, 404, false},
-		{gateway.Invalid("to", "required"), gateway.EInvalid, 400, false},
-		{gateway.Errorf(gateway.EConflict, "not in stasis"), gateway.EConflict, 409, false},
-		{gateway.Errorf(gateway.ENodeUnavailable, "node down"), gateway.ENodeUnavailable, 503, false},
-		{gateway.Errorf(gateway.ETimeout, "no reply"), gateway.ETimeout, 504, false},
-		{fmt.Errorf("bus: %w", context.DeadlineExceeded), gateway.ETimeout, 504, false},
-		{gateway.Errorf(gateway.EPBX, "ari 500"), gateway.EPBX, 502, false},
-		{gateway.Errorf(gateway.EForbidden, "no"), gateway.EForbidden, 403, false},
-		{gateway.Errorf(gateway.EUnauthorized, "who"), gateway.EUnauthorized, 401, false},
-		{gateway.Wrap(gateway.EInternal, "x", errors.New("secret cause"), "boom"), gateway.EInternal, 500, true},
-		{errors.New("secret cause"), gateway.EInternal, 500, true},
-		{fmt.Errorf("wrapped: %w", gateway.Errorf(gateway.ENotFound, "gone")), gateway.ENotFound, 404, false},
+		{callapi.Errorf(callapi.CodeNotFound, "call x not found"), callapi.CodeNotFound, 404, false},
+		{callapi.Invalid("to", "required"), callapi.CodeInvalidArgument, 400, false},
+		{callapi.Errorf(callapi.CodeConflict, "not in stasis"), callapi.CodeConflict, 409, false},
+		{callapi.Errorf(callapi.CodeNodeUnavailable, "node down"), callapi.CodeNodeUnavailable, 503, false},
+		{callapi.Errorf(callapi.CodeTimeout, "no reply"), callapi.CodeTimeout, 504, false},
+		{fmt.Errorf("bus: %w", context.DeadlineExceeded), callapi.CodeTimeout, 504, false},
+		{callapi.Errorf(callapi.CodePBXError, "ari 500"), callapi.CodePBXError, 502, false},
+		{callapi.Errorf(callapi.CodeForbidden, "no"), callapi.CodeForbidden, 403, false},
+		{callapi.Errorf(callapi.CodeUnauthorized, "who"), callapi.CodeUnauthorized, 401, false},
+		{callapi.Wrap(callapi.CodeInternal, "x", errors.New("secret cause"), "boom"), callapi.CodeInternal, 500, true},
+		{errors.New("secret cause"), callapi.CodeInternal, 500, true},
+		{fmt.Errorf("wrapped: %w", callapi.Errorf(callapi.CodeNotFound, "gone")), callapi.CodeNotFound, 404, false},
 	} {
 		t.Run(fmt.Sprintf("%s/%d", tc.wantCode, tc.want), func(t *testing.T) {
 			core, logs := observer.New(zapcore.DebugLevel)
-			calls := &fakeCalls{t: t, CallFn: func(context.Context, gateway.Options, gateway.CallID) (*gateway.Call, error) {
+			calls := &fakeCalls{t: t, CallFn: func(context.Context, gateway.Options, callapi.CallID) (*callapi.Call, error) {
 				return nil, tc.err
 			}}
 			s := NewServer(Config{Log: zap.New(core)}, calls, nil, nil, nil)
@@ -91,7 +92,7 @@ func TestRoutingProblems(t *testing.T) {
 
 func TestPanicBecomes500(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	calls := &fakeCalls{t: t, CallFn: func(context.Context, gateway.Options, gateway.CallID) (*gateway.Call, error) {
+	calls := &fakeCalls{t: t, CallFn: func(context.Context, gateway.Options, callapi.CallID) (*callapi.Call, error) {
 		panic("kaboom")
 	}}
 	s := NewServer(Config{Log: zap.New(core)}, calls, nil, nil, nil)
@@ -99,7 +100,7 @@ func TestPanicBecomes500(t *testing.T) {
 	if rec.Code != 500 {
 		t.Fatalf("status %d", rec.Code)
 	}
-	if p := decodeProblem(t, rec.Body.Bytes()); p.Code != gateway.EInternal || strings.Contains(p.Detail, "kaboom") {
+	if p := decodeProblem(t, rec.Body.Bytes()); p.Code != callapi.CodeInternal || strings.Contains(p.Detail, "kaboom") {
 		t.Errorf("problem %+v", p)
 	}
 	if logs.FilterMessage("handler panic").Len() != 1 {
@@ -137,8 +138,8 @@ func TestHealth(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	calls := &fakeCalls{t: t, CallFn: func(context.Context, gateway.Options, gateway.CallID) (*gateway.Call, error) {
-		return nil, gateway.Errorf(gateway.ENotFound, "no")
+	calls := &fakeCalls{t: t, CallFn: func(context.Context, gateway.Options, callapi.CallID) (*callapi.Call, error) {
+		return nil, callapi.Errorf(callapi.CodeNotFound, "no")
 	}}
 	s := MustNewServer(t, Config{}, deps{calls: calls})
 	do(t, s.Handler(), "GET", "/v1/calls/abc", "")
@@ -196,9 +197,9 @@ func TestRun(t *testing.T) {
 }
 
 func TestNodes(t *testing.T) {
-	nodes := &fakeNodes{nodes: []gateway.Node{
-		{Heartbeat: gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, AsteriskVersion: "20.5.0", Calls: 3}},
-		{Heartbeat: gateway.Heartbeat{Node: "pbx2", State: gateway.NodeDown}},
+	nodes := &fakeNodes{nodes: []callapi.Node{
+		{Heartbeat: callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, AsteriskVersion: "20.5.0", Calls: 3}},
+		{Heartbeat: callapi.Heartbeat{Node: "pbx2", State: callapi.NodeDown}},
 	}}
 	s := MustNewServer(t, Config{}, deps{nodes: nodes})
 	rec := do(t, s.Handler(), "GET", "/v1/nodes", "")
@@ -207,7 +208,7 @@ func TestNodes(t *testing.T) {
 		t.Fatalf("list %d %s", rec.Code, rec.Body)
 	}
 	rec = do(t, s.Handler(), "GET", "/v1/nodes/pbx1", "")
-	var n gateway.Node
+	var n callapi.Node
 	if err := json.Unmarshal(rec.Body.Bytes(), &n); rec.Code != 200 || err != nil || n.Node != "pbx1" || n.Calls != 3 {
 		t.Fatalf("get %d %s", rec.Code, rec.Body)
 	}
@@ -239,7 +240,7 @@ func TestRequestID(t *testing.T) {
 func TestShutdownDrainsInFlight(t *testing.T) {
 	started := make(chan struct{})
 	release := make(chan struct{})
-	calls := &fakeCalls{t: t, OriginateFn: func(context.Context, gateway.Options, gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error) {
+	calls := &fakeCalls{t: t, OriginateFn: func(context.Context, gateway.Options, callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error) {
 		close(started)
 		<-release
 		return testCall, nil, nil
@@ -284,7 +285,7 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 // internal error.
 func TestClientGone(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	calls := &fakeCalls{t: t, CallFn: func(ctx context.Context, _ gateway.Options, _ gateway.CallID) (*gateway.Call, error) {
+	calls := &fakeCalls{t: t, CallFn: func(ctx context.Context, _ gateway.Options, _ callapi.CallID) (*callapi.Call, error) {
 		<-ctx.Done()
 		return nil, fmt.Errorf("bus: %w", ctx.Err())
 	}}
@@ -307,11 +308,11 @@ func TestRunBadConfig(t *testing.T) {
 }
 
 func TestAccessLogModes(t *testing.T) {
-	calls := &fakeCalls{t: t, CallFn: func(_ context.Context, _ gateway.Options, id gateway.CallID) (*gateway.Call, error) {
+	calls := &fakeCalls{t: t, CallFn: func(_ context.Context, _ gateway.Options, id callapi.CallID) (*callapi.Call, error) {
 		if id == "missing" {
-			return nil, gateway.Errorf(gateway.ENotFound, "call missing not found")
+			return nil, callapi.Errorf(callapi.CodeNotFound, "call missing not found")
 		}
-		return &gateway.Call{ID: id}, nil
+		return &callapi.Call{ID: id}, nil
 	}}
 	for _, tc := range []struct {
 		mode string

@@ -8,35 +8,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
 )
 
 // fakeBus is a gateway.Bus with func fields, so that these tests run the
 // real *gateway.Service behind the handlers.
 type fakeBus struct {
-	RequestFn func(ctx context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error)
-	GatherFn  func(ctx context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error)
-	SendFn    func(ctx context.Context, target gateway.Target, cmd *gateway.Command) error
+	RequestFn func(ctx context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error)
+	GatherFn  func(ctx context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error)
+	SendFn    func(ctx context.Context, target callapi.Target, cmd *callapi.Command) error
 }
 
-func (b *fakeBus) Request(ctx context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+func (b *fakeBus) Request(ctx context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
 	return b.RequestFn(ctx, target, cmd)
 }
 
-func (b *fakeBus) Gather(ctx context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
+func (b *fakeBus) Gather(ctx context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
 	return b.GatherFn(ctx, cmd, expect)
 }
 
-func (b *fakeBus) Send(ctx context.Context, target gateway.Target, cmd *gateway.Command) error {
+func (b *fakeBus) Send(ctx context.Context, target callapi.Target, cmd *callapi.Command) error {
 	return b.SendFn(ctx, target, cmd)
 }
 
-var _ gateway.Bus = (*fakeBus)(nil)
+var _ callapi.Bus = (*fakeBus)(nil)
 
 func serviceServer(t *testing.T, bus *fakeBus, cfg Config) *Server {
 	t.Helper()
 	reg := gateway.NewRegistry()
-	reg.Observe(gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
+	reg.Observe(callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
 	svc := gateway.NewService(bus, reg, gateway.NewLocations(0))
 	return MustNewServer(t, cfg, deps{calls: svc, nodes: reg})
 }
@@ -44,20 +45,20 @@ func serviceServer(t *testing.T, bus *fakeBus, cfg Config) *Server {
 // TestWithService: tenant, idempotency key, deadline and async reach the
 // command the real service builds.
 func TestWithService(t *testing.T) {
-	var got *gateway.Command
+	var got *callapi.Command
 	bus := &fakeBus{
-		RequestFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+		RequestFn: func(_ context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
 			got = cmd
-			want := gateway.TargetAny
+			want := callapi.TargetAny
 			if cmd.IdempotencyKey != "" {
-				want = gateway.NodeTarget("pbx1") // keyed originates go to one node (protocol.md §11)
+				want = callapi.NodeTarget("pbx1") // keyed originates go to one node (protocol.md §11)
 			}
-			if target != want || cmd.Action != gateway.ActCallOriginate {
+			if target != want || cmd.Action != callapi.ActCallOriginate {
 				t.Errorf("target %s action %s", target, cmd.Action)
 			}
-			return gateway.OKReply(cmd.ID, "pbx1", &gateway.Call{ID: cmd.CallID, Node: "pbx1", Tenant: cmd.Tenant, State: gateway.StateUp}), nil
+			return callapi.OKReply(cmd.ID, "pbx1", &callapi.Call{ID: cmd.CallID, Node: "pbx1", Tenant: cmd.Tenant, State: callapi.StateUp}), nil
 		},
-		SendFn: func(_ context.Context, _ gateway.Target, cmd *gateway.Command) error {
+		SendFn: func(_ context.Context, _ callapi.Target, cmd *callapi.Command) error {
 			got = cmd
 			return nil
 		},
@@ -67,20 +68,20 @@ func TestWithService(t *testing.T) {
 	if rec.Code != 201 {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	wantID := gateway.CommandID(gateway.DefaultTenant, "key-1")
-	if got.Tenant != gateway.DefaultTenant || got.IdempotencyKey != "key-1" || got.ID != wantID {
+	wantID := callapi.CommandID(callapi.DefaultTenant, "key-1")
+	if got.Tenant != callapi.DefaultTenant || got.IdempotencyKey != "key-1" || got.ID != wantID {
 		t.Errorf("command %+v", got)
 	}
 	if d := time.Until(got.Deadline); d <= 6*time.Second || d > 7*time.Second {
 		t.Errorf("deadline in %s, want 7s", d)
 	}
-	var call gateway.Call
-	if err := json.Unmarshal(rec.Body.Bytes(), &call); err != nil || call.ID != gateway.CallIDFor(wantID) {
+	var call callapi.Call
+	if err := json.Unmarshal(rec.Body.Bytes(), &call); err != nil || call.ID != callapi.CallIDFor(wantID) {
 		t.Errorf("call %+v %v", call, err)
 	}
 
 	rec = do(t, s.Handler(), "POST", "/v1/calls", `{"to":"Local/answer@callgw-test"}`, "Prefer", "respond-async")
-	var acc gateway.Accepted
+	var acc callapi.Accepted
 	if err := json.Unmarshal(rec.Body.Bytes(), &acc); rec.Code != 202 || err != nil || acc.CommandID != got.ID || acc.CallID != got.CallID {
 		t.Errorf("async %d %s", rec.Code, rec.Body)
 	}
@@ -91,27 +92,27 @@ func TestWithService(t *testing.T) {
 // API says 404 — not 403.
 func TestOtherTenantIs404(t *testing.T) {
 	owner := "acme"
-	reply := func(cmd *gateway.Command, node gateway.NodeID) *gateway.Reply {
+	reply := func(cmd *callapi.Command, node callapi.NodeID) *callapi.Reply {
 		if cmd.Tenant != owner {
-			return gateway.ErrReply(cmd.ID, node, gateway.Errorf(gateway.ENotFound, "call %s not found", cmd.CallID))
+			return callapi.ErrReply(cmd.ID, node, callapi.Errorf(callapi.CodeNotFound, "call %s not found", cmd.CallID))
 		}
 		switch cmd.Action {
-		case gateway.ActCallLocate:
-			return gateway.OKReply(cmd.ID, node, gateway.LocateResult{Node: node})
+		case callapi.ActCallLocate:
+			return callapi.OKReply(cmd.ID, node, callapi.LocateResult{Node: node})
 		default:
-			return gateway.OKReply(cmd.ID, node, &gateway.Call{ID: cmd.CallID, Node: node, Tenant: cmd.Tenant})
+			return callapi.OKReply(cmd.ID, node, &callapi.Call{ID: cmd.CallID, Node: node, Tenant: cmd.Tenant})
 		}
 	}
 	bus := &fakeBus{
-		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
-			var out []*gateway.Reply
+		GatherFn: func(_ context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
+			var out []*callapi.Reply
 			for _, n := range expect {
 				out = append(out, reply(cmd, n))
 			}
 			return out, nil
 		},
-		RequestFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
-			return reply(cmd, gateway.NodeID(target)), nil
+		RequestFn: func(_ context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
+			return reply(cmd, callapi.NodeID(target)), nil
 		},
 	}
 	cfg := Config{Auth: authConfig(t)}
@@ -139,8 +140,8 @@ func TestCallActionRoutedToOwner(t *testing.T) {
 		locates int
 		sent    []string // "target action call"
 	)
-	owner := map[gateway.CallID]gateway.NodeID{"c1": "pbx2", "c2": "pbx2"}
-	record := func(target gateway.Target, cmd *gateway.Command) {
+	owner := map[callapi.CallID]callapi.NodeID{"c1": "pbx2", "c2": "pbx2"}
+	record := func(target callapi.Target, cmd *callapi.Command) {
 		mu.Lock()
 		defer mu.Unlock()
 		id := string(cmd.CallID)
@@ -153,56 +154,56 @@ func TestCallActionRoutedToOwner(t *testing.T) {
 		sent = append(sent, string(target)+" "+string(cmd.Action)+" "+id)
 	}
 	bus := &fakeBus{
-		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
-			if cmd.Action != gateway.ActCallLocate {
+		GatherFn: func(_ context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
+			if cmd.Action != callapi.ActCallLocate {
 				t.Errorf("gather %s", cmd.Action)
 			}
 			mu.Lock()
 			locates++
 			mu.Unlock()
-			var out []*gateway.Reply
+			var out []*callapi.Reply
 			for _, n := range expect {
 				if owner[cmd.CallID] == n {
-					out = append(out, gateway.OKReply(cmd.ID, n, gateway.LocateResult{Node: n}))
+					out = append(out, callapi.OKReply(cmd.ID, n, callapi.LocateResult{Node: n}))
 				} else {
-					out = append(out, gateway.ErrReply(cmd.ID, n, gateway.Errorf(gateway.ENotFound, "call %s not found", cmd.CallID)))
+					out = append(out, callapi.ErrReply(cmd.ID, n, callapi.Errorf(callapi.CodeNotFound, "call %s not found", cmd.CallID)))
 				}
 			}
 			return out, nil
 		},
-		RequestFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+		RequestFn: func(_ context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
 			record(target, cmd)
-			node := gateway.NodeID(target)
-			if cmd.Deadline.IsZero() || cmd.Tenant != gateway.DefaultTenant {
+			node := callapi.NodeID(target)
+			if cmd.Deadline.IsZero() || cmd.Tenant != callapi.DefaultTenant {
 				t.Errorf("command %+v", cmd)
 			}
 			switch cmd.Action {
-			case gateway.ActCallDTMF:
-				var a gateway.DTMFArgs
+			case callapi.ActCallDTMF:
+				var a callapi.DTMFArgs
 				if err := json.Unmarshal(cmd.Args, &a); err != nil || a.Digits != "12#" || a.DurationMS != 80 {
 					t.Errorf("dtmf args %s", cmd.Args)
 				}
-			case gateway.ActCallAnswer:
-				return gateway.ErrReply(cmd.ID, node, gateway.Errorf(gateway.EConflict, "call is not under callgw's control (its channel is not in the Stasis application)")), nil
-			case gateway.ActCallPlay:
-				var a gateway.PlayArgs
+			case callapi.ActCallAnswer:
+				return callapi.ErrReply(cmd.ID, node, callapi.Errorf(callapi.CodeConflict, "call is not under callgw's control (its channel is not in the Stasis application)")), nil
+			case callapi.ActCallPlay:
+				var a callapi.PlayArgs
 				_ = json.Unmarshal(cmd.Args, &a)
-				return gateway.OKReply(cmd.ID, node, gateway.Playback{ID: a.PlaybackID, Node: node, Media: a.Media[0], State: "queued", TargetID: string(cmd.CallID)}), nil
-			case gateway.ActPlaybackGet:
-				return gateway.OKReply(cmd.ID, node, gateway.Playback{ID: cmd.ResourceID, Node: node, State: "playing"}), nil
-			case gateway.ActBridgeCreate:
-				return gateway.OKReply(cmd.ID, node, gateway.Bridge{ID: cmd.BridgeID, Node: node, Type: "mixing"}), nil
+				return callapi.OKReply(cmd.ID, node, callapi.Playback{ID: a.PlaybackID, Node: node, Media: a.Media[0], State: "queued", TargetID: string(cmd.CallID)}), nil
+			case callapi.ActPlaybackGet:
+				return callapi.OKReply(cmd.ID, node, callapi.Playback{ID: cmd.ResourceID, Node: node, State: "playing"}), nil
+			case callapi.ActBridgeCreate:
+				return callapi.OKReply(cmd.ID, node, callapi.Bridge{ID: cmd.BridgeID, Node: node, Type: "mixing"}), nil
 			}
-			return gateway.OKReply(cmd.ID, node, nil), nil
+			return callapi.OKReply(cmd.ID, node, nil), nil
 		},
-		SendFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) error {
+		SendFn: func(_ context.Context, target callapi.Target, cmd *callapi.Command) error {
 			record(target, cmd)
 			return nil
 		},
 	}
 	reg := gateway.NewRegistry()
-	for _, n := range []gateway.NodeID{"pbx1", "pbx2"} {
-		reg.Observe(gateway.Heartbeat{Node: n, State: gateway.NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
+	for _, n := range []callapi.NodeID{"pbx1", "pbx2"} {
+		reg.Observe(callapi.Heartbeat{Node: n, State: callapi.NodeUp, Healthy: true, IntervalMS: 60000}, time.Now())
 	}
 	s := MustNewServer(t, Config{}, deps{calls: gateway.NewService(bus, reg, gateway.NewLocations(0)), nodes: reg})
 	h := s.Handler()
@@ -229,7 +230,7 @@ func TestCallActionRoutedToOwner(t *testing.T) {
 	}
 
 	rec := do(t, h, "POST", "/v1/calls/c1/unhold", "", "Prefer", "respond-async")
-	var acc gateway.Accepted
+	var acc callapi.Accepted
 	if err := json.Unmarshal(rec.Body.Bytes(), &acc); rec.Code != 202 || err != nil || acc.Node != "pbx2" || acc.CallID != "c1" || acc.CommandID == "" {
 		t.Errorf("async unhold: %d %s", rec.Code, rec.Body)
 	}
@@ -241,7 +242,7 @@ func TestCallActionRoutedToOwner(t *testing.T) {
 	if rec.Code != 201 {
 		t.Fatalf("play: %d %s", rec.Code, rec.Body)
 	}
-	var pb gateway.Playback
+	var pb callapi.Playback
 	if err := json.Unmarshal(rec.Body.Bytes(), &pb); err != nil || pb.ID == "" || pb.Node != "pbx2" || rec.Header().Get("Location") != "/v1/playbacks/"+pb.ID {
 		t.Errorf("play: %s Location %q", rec.Body, rec.Header().Get("Location"))
 	}
@@ -253,7 +254,7 @@ func TestCallActionRoutedToOwner(t *testing.T) {
 	}
 
 	rec = do(t, h, "POST", "/v1/calls/c1/answer", "")
-	if p := decodeProblem(t, rec.Body.Bytes()); rec.Code != 409 || p.Code != gateway.EConflict || !strings.Contains(p.Detail, "Stasis") {
+	if p := decodeProblem(t, rec.Body.Bytes()); rec.Code != 409 || p.Code != callapi.CodeConflict || !strings.Contains(p.Detail, "Stasis") {
 		t.Errorf("answer outside Stasis: %d %s", rec.Code, rec.Body)
 	}
 
@@ -271,7 +272,7 @@ func TestCallActionRoutedToOwner(t *testing.T) {
 	if rec.Code != 201 {
 		t.Fatalf("create bridge: %d %s", rec.Code, rec.Body)
 	}
-	var b gateway.Bridge
+	var b callapi.Bridge
 	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil || b.Node != "pbx2" || len(b.Calls) != 2 {
 		t.Errorf("bridge %s", rec.Body)
 	}
@@ -292,12 +293,12 @@ func TestCallActionRoutedToOwner(t *testing.T) {
 // (Location) to the id the service put in the command, the same for a
 // retry with the same Idempotency-Key.
 func TestAsyncLocationNamesTheServicesID(t *testing.T) {
-	var sent []*gateway.Command
+	var sent []*callapi.Command
 	bus := &fakeBus{
-		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
-			return []*gateway.Reply{gateway.OKReply(cmd.ID, expect[0], gateway.LocateResult{Node: expect[0]})}, nil
+		GatherFn: func(_ context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
+			return []*callapi.Reply{callapi.OKReply(cmd.ID, expect[0], callapi.LocateResult{Node: expect[0]})}, nil
 		},
-		SendFn: func(_ context.Context, _ gateway.Target, cmd *gateway.Command) error {
+		SendFn: func(_ context.Context, _ callapi.Target, cmd *callapi.Command) error {
 			sent = append(sent, cmd)
 			return nil
 		},

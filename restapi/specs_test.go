@@ -12,7 +12,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/worker"
 )
 
 // nonActionRoutes are the routes that run no command: the service's own
@@ -42,7 +44,7 @@ func TestSpecsWalk(t *testing.T) {
 	if len(unserved) != 0 {
 		t.Errorf("registry routes without a REST handler: %v", unserved)
 	}
-	owner := map[string]gateway.Action{}
+	owner := map[string]callapi.Action{}
 	for _, rt := range routes {
 		k := rt.method + " " + rt.path
 		if a, dup := owner[k]; dup {
@@ -58,7 +60,7 @@ func TestSpecsWalk(t *testing.T) {
 			t.Errorf("route %s maps to no gateway.Spec and is not a known non-action route", k)
 		}
 	}
-	for _, spec := range gateway.Specs() {
+	for _, spec := range callapi.Specs() {
 		if len(spec.REST) == 0 && spec.AMQPOnly == "" {
 			t.Errorf("%s is neither reachable from REST nor documented AMQP-only", spec.Action)
 		}
@@ -85,7 +87,7 @@ func TestSpecsWalk(t *testing.T) {
 		if err := json.Unmarshal(raw, &op); err != nil {
 			t.Fatalf("%s %s: %v", rt.method, rt.path, err)
 		}
-		if _, ok := op.Responses["501"]; ok != (rt.spec.Port != gateway.PortPBX) {
+		if _, ok := op.Responses["501"]; ok != (rt.spec.Port != callapi.PortPBX) {
 			t.Errorf("%s %s: 501 described %v, but %s needs %s", rt.method, rt.path, ok, rt.spec.Action, rt.spec.Port)
 		}
 		if !rt.generic {
@@ -94,7 +96,7 @@ func TestSpecsWalk(t *testing.T) {
 		if _, ok := op.Responses["204"]; !ok {
 			t.Errorf("%s %s: no 204 response described", rt.method, rt.path)
 		}
-		if rt.spec.Args == reflect.TypeFor[gateway.NoArgs]() {
+		if rt.spec.Args == reflect.TypeFor[callapi.NoArgs]() {
 			if op.RequestBody != nil {
 				t.Errorf("%s %s: describes a body, %s takes no arguments", rt.method, rt.path, rt.spec.Action)
 			}
@@ -127,21 +129,21 @@ func TestSpecsWalk(t *testing.T) {
 // listing with every node missing). The workers are real executors, behind
 // Request and Gather alike.
 func TestNotImplemented501(t *testing.T) {
-	run := func(node gateway.NodeID, cmd *gateway.Command) *gateway.Reply {
-		x := &gateway.Executor{Node: node, PBX: corePBX{}}
+	run := func(node callapi.NodeID, cmd *callapi.Command) *callapi.Reply {
+		x := &worker.Executor{Node: node, PBX: corePBX{}}
 		c := *cmd
 		return x.Handle(context.Background(), &c)
 	}
 	bus := &fakeBus{
-		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
-			var reps []*gateway.Reply
+		GatherFn: func(_ context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
+			var reps []*callapi.Reply
 			for _, n := range expect {
 				reps = append(reps, run(n, cmd))
 			}
 			return reps, nil
 		},
-		RequestFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
-			return run(gateway.NodeID(target), cmd), nil
+		RequestFn: func(_ context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
+			return run(callapi.NodeID(target), cmd), nil
 		},
 	}
 	h := serviceServer(t, bus, Config{})
@@ -166,8 +168,8 @@ func TestNotImplemented501(t *testing.T) {
 		"DELETE /v1/recordings/stored/{name}": "",
 	}
 	fill := strings.NewReplacer("{id}", "x1", "{name}", "FOO", "{call_id}", "c1")
-	for _, spec := range gateway.Specs() {
-		if spec.Port == gateway.PortPBX {
+	for _, spec := range callapi.Specs() {
+		if spec.Port == callapi.PortPBX {
 			continue
 		}
 		for _, route := range spec.REST {
@@ -190,15 +192,15 @@ func TestNotImplemented501(t *testing.T) {
 // corePBX implements only the mandatory port.
 type corePBX struct{}
 
-func (corePBX) Originate(context.Context, string, gateway.CallID, gateway.OriginateArgs) (*gateway.Call, error) {
-	return nil, gateway.Errorf(gateway.EInternal, "not in this test")
+func (corePBX) Originate(context.Context, string, callapi.CallID, callapi.OriginateArgs) (*callapi.Call, error) {
+	return nil, callapi.Errorf(callapi.CodeInternal, "not in this test")
 }
-func (corePBX) Call(_ context.Context, _ string, id gateway.CallID) (*gateway.Call, error) {
-	return &gateway.Call{ID: id, Node: "pbx1"}, nil
+func (corePBX) Call(_ context.Context, _ string, id callapi.CallID) (*callapi.Call, error) {
+	return &callapi.Call{ID: id, Node: "pbx1"}, nil
 }
-func (corePBX) Calls(context.Context, string) ([]*gateway.Call, error)       { return nil, nil }
-func (corePBX) Hangup(context.Context, string, gateway.CallID, string) error { return nil }
-func (corePBX) Info(context.Context) (gateway.PBXInfo, error)                { return gateway.PBXInfo{}, nil }
+func (corePBX) Calls(context.Context, string) ([]*callapi.Call, error)       { return nil, nil }
+func (corePBX) Hangup(context.Context, string, callapi.CallID, string) error { return nil }
+func (corePBX) Info(context.Context) (callapi.PBXInfo, error)                { return callapi.PBXInfo{}, nil }
 
 // TestRoutesNeedTheirPortsService: every action route answers 503
 // node_unavailable when the service its Spec's port needs is missing
@@ -208,10 +210,10 @@ func TestRoutesNeedTheirPortsService(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		calls   Calls
-		missing func(gateway.Port) bool
+		missing func(callapi.Port) bool
 	}{
-		{"no calls", nil, func(gateway.Port) bool { return true }},
-		{"calls only", struct{ callsOnly }{refusingCalls{}}, func(p gateway.Port) bool { return p == gateway.PortBridges || p == gateway.PortMedia }},
+		{"no calls", nil, func(callapi.Port) bool { return true }},
+		{"calls only", struct{ callsOnly }{refusingCalls{}}, func(p callapi.Port) bool { return p == callapi.PortBridges || p == callapi.PortMedia }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := MustNewServer(t, Config{}, deps{calls: tc.calls})
@@ -234,30 +236,30 @@ func TestRoutesNeedTheirPortsService(t *testing.T) {
 // refusingCalls answers every call with an error (not 503).
 type refusingCalls struct{}
 
-var errRefusing = gateway.Errorf(gateway.EConflict, "refusing")
+var errRefusing = callapi.Errorf(callapi.CodeConflict, "refusing")
 
-func (refusingCalls) Originate(context.Context, gateway.Options, gateway.OriginateRequest) (*gateway.Call, *gateway.Accepted, error) {
+func (refusingCalls) Originate(context.Context, gateway.Options, callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error) {
 	return nil, nil, errRefusing
 }
-func (refusingCalls) Call(context.Context, gateway.Options, gateway.CallID) (*gateway.Call, error) {
+func (refusingCalls) Call(context.Context, gateway.Options, callapi.CallID) (*callapi.Call, error) {
 	return nil, errRefusing
 }
-func (refusingCalls) Calls(context.Context, gateway.Options, gateway.ListRequest) ([]*gateway.Call, []gateway.NodeID, error) {
+func (refusingCalls) Calls(context.Context, gateway.Options, gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error) {
 	return nil, nil, errRefusing
 }
-func (refusingCalls) Hangup(context.Context, gateway.Options, gateway.CallID, string) (*gateway.Accepted, error) {
+func (refusingCalls) Hangup(context.Context, gateway.Options, callapi.CallID, string) (*callapi.Accepted, error) {
 	return nil, errRefusing
 }
-func (refusingCalls) CallAction(context.Context, gateway.Options, gateway.CallID, gateway.Action, any, any) (*gateway.Accepted, error) {
+func (refusingCalls) CallAction(context.Context, gateway.Options, callapi.CallID, callapi.Action, any, any) (*callapi.Accepted, error) {
 	return nil, errRefusing
 }
-func (refusingCalls) Play(context.Context, gateway.Options, gateway.CallID, gateway.PlayArgs) (*gateway.Playback, *gateway.Accepted, error) {
+func (refusingCalls) Play(context.Context, gateway.Options, callapi.CallID, callapi.PlayArgs) (*callapi.Playback, *callapi.Accepted, error) {
 	return nil, nil, errRefusing
 }
-func (refusingCalls) Record(context.Context, gateway.Options, gateway.CallID, gateway.RecordArgs) (*gateway.Recording, *gateway.Accepted, error) {
+func (refusingCalls) Record(context.Context, gateway.Options, callapi.CallID, callapi.RecordArgs) (*callapi.Recording, *callapi.Accepted, error) {
 	return nil, nil, errRefusing
 }
-func (refusingCalls) Snoop(context.Context, gateway.Options, gateway.CallID, gateway.SnoopArgs) (*gateway.Call, *gateway.Accepted, error) {
+func (refusingCalls) Snoop(context.Context, gateway.Options, callapi.CallID, callapi.SnoopArgs) (*callapi.Call, *callapi.Accepted, error) {
 	return nil, nil, errRefusing
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // streamQuery are the query parameters of the event stream routes.
@@ -25,8 +25,8 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 		return EventFilter{}, err
 	}
 	f := EventFilter{
-		Node:        gateway.NodeID(q.Get("node")),
-		CallID:      gateway.CallID(q.Get("call_id")),
+		Node:        callapi.NodeID(q.Get("node")),
+		CallID:      callapi.CallID(q.Get("call_id")),
 		Tag:         q.Get("tag"),
 		Tenant:      principalOf(r.Context()).Tenant,
 		LastEventID: r.Header.Get("Last-Event-ID"),
@@ -35,35 +35,35 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 		f.LastEventID = q.Get("last_event_id")
 	}
 	if f.Tenant == "" {
-		f.Tenant = gateway.DefaultTenant
+		f.Tenant = callapi.DefaultTenant
 	}
 	if q.Has("type") {
 		for _, t := range strings.Split(q.Get("type"), ",") {
 			t = strings.TrimSpace(t)
 			if !validTypePattern(t) {
-				return f, gateway.Invalid("type", "%q is not an event type (call.hangup) or prefix (call. or call.*)", t)
+				return f, callapi.Invalid("type", "%q is not an event type (call.hangup) or prefix (call. or call.*)", t)
 			}
-			if !gateway.KnownEventTypePattern(t) {
-				return f, gateway.Invalid("type", "%q matches no event type (%s)", t, knownTypes())
+			if !callapi.KnownEventTypePattern(t) {
+				return f, callapi.Invalid("type", "%q matches no event type (%s)", t, knownTypes())
 			}
 			f.Types = append(f.Types, t)
 		}
 	}
 	if q.Has("node") {
-		if err := gateway.CheckNodeID("node", f.Node); err != nil {
+		if err := callapi.CheckNodeID("node", f.Node); err != nil {
 			return f, err
 		}
 	}
 	if q.Has("call_id") {
-		if err := gateway.CheckID("call_id", "call id", string(f.CallID)); err != nil {
+		if err := callapi.CheckID("call_id", "call id", string(f.CallID)); err != nil {
 			return f, err
 		}
 	}
-	if q.Has("tag") && !gateway.ValidTag(f.Tag) {
-		return f, gateway.Invalid("tag", "%q: a tag is 1-64 of [A-Za-z0-9_-]", f.Tag)
+	if q.Has("tag") && !callapi.ValidTag(f.Tag) {
+		return f, callapi.Invalid("tag", "%q: a tag is 1-64 of [A-Za-z0-9_-]", f.Tag)
 	}
 	if len(f.LastEventID) > 128 {
-		return f, gateway.Invalid("Last-Event-ID", "longer than 128 characters")
+		return f, callapi.Invalid("Last-Event-ID", "longer than 128 characters")
 	}
 	return f, nil
 }
@@ -71,7 +71,7 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 // knownTypes lists the event types for an error message.
 func knownTypes() string {
 	var b strings.Builder
-	for i, t := range gateway.EventTypes() {
+	for i, t := range callapi.EventTypes() {
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -97,17 +97,17 @@ func validTypePattern(t string) bool {
 }
 
 // subscribe opens a subscription for a stream request.
-func (s *Server) subscribe(r *http.Request) (<-chan *gateway.Event, func(), error) {
+func (s *Server) subscribe(r *http.Request) (<-chan *callapi.Event, func(), error) {
 	f, err := eventFilter(r)
 	if err != nil {
 		return nil, nil, err
 	}
 	if s.events == nil {
-		return nil, nil, gateway.Errorf(gateway.ENodeUnavailable, "event streaming is not configured")
+		return nil, nil, callapi.Errorf(callapi.CodeNodeUnavailable, "event streaming is not configured")
 	}
 	ch, unsub, err := s.events.Subscribe(r.Context(), f)
 	if err != nil {
-		return nil, nil, gateway.Wrap(gateway.ENodeUnavailable, "", err, "event streaming unavailable")
+		return nil, nil, callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "event streaming unavailable")
 	}
 	return ch, unsub, nil
 }
@@ -241,7 +241,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.events == nil {
-		s.fail(w, r, gateway.Errorf(gateway.ENodeUnavailable, "event streaming is not configured"))
+		s.fail(w, r, callapi.Errorf(callapi.CodeNodeUnavailable, "event streaming is not configured"))
 		return
 	}
 	release, err := s.open.acquire(principalOf(r.Context()), s.cfg.Streams)

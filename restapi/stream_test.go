@@ -16,11 +16,11 @@ import (
 	"github.com/coder/websocket"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
-func ev(id string, typ gateway.EventType, call gateway.CallID) *gateway.Event {
-	return &gateway.Event{ID: id, Type: typ, Node: "pbx1", Tenant: gateway.DefaultTenant, CallID: call, Time: time.Unix(1, 0).UTC()}
+func ev(id string, typ callapi.EventType, call callapi.CallID) *callapi.Event {
+	return &callapi.Event{ID: id, Type: typ, Node: "pbx1", Tenant: callapi.DefaultTenant, CallID: call, Time: time.Unix(1, 0).UTC()}
 }
 
 // sseReader reads SSE messages from a response body.
@@ -109,20 +109,20 @@ func TestSSEFilterAndResume(t *testing.T) {
 	_, rd := openSSE(t, ts.URL+"/v1/events?call_id=c1&type=call.")
 	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
 
-	hub.Publish(ev("e1", gateway.EvCallCreated, "c1"))
-	hub.Publish(ev("e2", gateway.EvCallCreated, "c2"))                          // other call
-	hub.Publish(&gateway.Event{ID: "e3", Type: gateway.EvNodeUp, Node: "pbx1"}) // not call.
-	other := ev("e4", gateway.EvCallAnswered, "c1")
+	hub.Publish(ev("e1", callapi.EvCallCreated, "c1"))
+	hub.Publish(ev("e2", callapi.EvCallCreated, "c2"))                          // other call
+	hub.Publish(&callapi.Event{ID: "e3", Type: callapi.EvNodeUp, Node: "pbx1"}) // not call.
+	other := ev("e4", callapi.EvCallAnswered, "c1")
 	other.Tenant = "acme" // other tenant: never visible
 	hub.Publish(other)
-	hub.Publish(ev("e5", gateway.EvCallAnswered, "c1"))
-	hub.Publish(ev("e6", gateway.EvCallHangup, "c1"))
+	hub.Publish(ev("e5", callapi.EvCallAnswered, "c1"))
+	hub.Publish(ev("e6", callapi.EvCallHangup, "c1"))
 	for _, want := range []string{"e1", "e5", "e6"} {
 		m, err := rd.next()
 		if err != nil {
 			t.Fatal(err)
 		}
-		var e gateway.Event
+		var e callapi.Event
 		if err := json.Unmarshal([]byte(m.data), &e); err != nil {
 			t.Fatal(err)
 		}
@@ -152,15 +152,15 @@ func TestSSEBadFilter(t *testing.T) {
 
 // closingEvents is an Events whose channel the test closes, as a hub does
 // when it drops a slow subscriber.
-type closingEvents struct{ c chan *gateway.Event }
+type closingEvents struct{ c chan *callapi.Event }
 
-func (e closingEvents) Subscribe(context.Context, EventFilter) (<-chan *gateway.Event, func(), error) {
+func (e closingEvents) Subscribe(context.Context, EventFilter) (<-chan *callapi.Event, func(), error) {
 	return e.c, func() {}, nil
 }
 
 func TestSSESlowConsumerNotice(t *testing.T) {
-	evs := closingEvents{c: make(chan *gateway.Event, 1)}
-	evs.c <- ev("e1", gateway.EvCallCreated, "c1")
+	evs := closingEvents{c: make(chan *callapi.Event, 1)}
+	evs.c <- ev("e1", callapi.EvCallCreated, "c1")
 	close(evs.c)
 	s := MustNewServer(t, Config{}, deps{events: evs})
 	rec := do(t, s.Handler(), "GET", "/v1/events", "")
@@ -216,7 +216,7 @@ func TestSlowClientDropped(t *testing.T) {
 	publish := func() {
 		t.Helper()
 		i++
-		e := ev(fmt.Sprintf("e%d", i), gateway.EvCallDTMF, "c1")
+		e := ev(fmt.Sprintf("e%d", i), callapi.EvCallDTMF, "c1")
 		e.Data = big
 		hub.Publish(e)
 		if b := hub.Stats().Buffered; b > maxBuffered {
@@ -265,13 +265,13 @@ func TestWebSocketStream(t *testing.T) {
 	}
 	defer c.CloseNow()
 	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
-	hub.Publish(ev("e1", gateway.EvCallCreated, "c1"))
-	hub.Publish(ev("e2", gateway.EvCallHangup, "c1"))
+	hub.Publish(ev("e1", callapi.EvCallCreated, "c1"))
+	hub.Publish(ev("e2", callapi.EvCallHangup, "c1"))
 	_, b, err := c.Read(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e gateway.Event
+	var e callapi.Event
 	if err := json.Unmarshal(b, &e); err != nil || e.ID != "e2" {
 		t.Fatalf("got %s %v", b, err)
 	}
@@ -311,20 +311,20 @@ func TestShutdownEndsStreams(t *testing.T) {
 func TestHubTenantAndTypeFilter(t *testing.T) {
 	for _, tc := range []struct {
 		f    EventFilter
-		e    *gateway.Event
+		e    *callapi.Event
 		want bool
 	}{
-		{EventFilter{}, ev("1", gateway.EvCallCreated, "c"), true},
-		{EventFilter{Tenant: "acme"}, ev("1", gateway.EvCallCreated, "c"), false},
-		{EventFilter{Types: []string{"call."}}, ev("1", gateway.EvCallPlaybackStarted, "c"), true},
-		{EventFilter{Types: []string{"call.*"}}, ev("1", gateway.EvCallHangup, "c"), true},
-		{EventFilter{Types: []string{"call.playback."}}, ev("1", gateway.EvCallHangup, "c"), false},
-		{EventFilter{Types: []string{"call.hangup"}}, ev("1", gateway.EvCallHangup, "c"), true},
-		{EventFilter{Types: []string{"call.hang"}}, ev("1", gateway.EvCallHangup, "c"), false},
-		{EventFilter{Types: []string{"node.", "call.hangup"}}, ev("1", gateway.EvCallHangup, "c"), true},
-		{EventFilter{Node: "pbx2"}, ev("1", gateway.EvCallHangup, "c"), false},
-		{EventFilter{Tag: "t"}, &gateway.Event{Tags: []string{"x", "t"}}, true},
-		{EventFilter{Tag: "t"}, &gateway.Event{Tags: []string{"x"}}, false},
+		{EventFilter{}, ev("1", callapi.EvCallCreated, "c"), true},
+		{EventFilter{Tenant: "acme"}, ev("1", callapi.EvCallCreated, "c"), false},
+		{EventFilter{Types: []string{"call."}}, ev("1", callapi.EvCallPlaybackStarted, "c"), true},
+		{EventFilter{Types: []string{"call.*"}}, ev("1", callapi.EvCallHangup, "c"), true},
+		{EventFilter{Types: []string{"call.playback."}}, ev("1", callapi.EvCallHangup, "c"), false},
+		{EventFilter{Types: []string{"call.hangup"}}, ev("1", callapi.EvCallHangup, "c"), true},
+		{EventFilter{Types: []string{"call.hang"}}, ev("1", callapi.EvCallHangup, "c"), false},
+		{EventFilter{Types: []string{"node.", "call.hangup"}}, ev("1", callapi.EvCallHangup, "c"), true},
+		{EventFilter{Node: "pbx2"}, ev("1", callapi.EvCallHangup, "c"), false},
+		{EventFilter{Tag: "t"}, &callapi.Event{Tags: []string{"x", "t"}}, true},
+		{EventFilter{Tag: "t"}, &callapi.Event{Tags: []string{"x"}}, false},
 	} {
 		if got := tc.f.Match(tc.e); got != tc.want {
 			t.Errorf("%+v.Match(%s %v) = %v", tc.f, tc.e.Type, tc.e.Tags, got)
@@ -335,7 +335,7 @@ func TestHubTenantAndTypeFilter(t *testing.T) {
 func TestHubHistoryBounded(t *testing.T) {
 	hub := NewHub(HubConfig{History: 4, Buffer: 2})
 	for i := range 10 {
-		hub.Publish(ev(fmt.Sprint(i), gateway.EvCallCreated, "c"))
+		hub.Publish(ev(fmt.Sprint(i), callapi.EvCallCreated, "c"))
 	}
 	if st := hub.Stats(); st.History != 4 {
 		t.Errorf("history %d", st.History)
@@ -390,7 +390,7 @@ func TestSSEOutlivesReadTimeout(t *testing.T) {
 	_, rd := openSSE(t, "http://"+s.Addr().String()+"/v1/events")
 	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
 	time.Sleep(400 * time.Millisecond)
-	hub.Publish(ev("late", gateway.EvCallCreated, "c1"))
+	hub.Publish(ev("late", callapi.EvCallCreated, "c1"))
 	if m, err := rd.next(); err != nil || m.id != "late" {
 		t.Fatalf("got %+v %v", m, err)
 	}
@@ -429,14 +429,14 @@ func TestWebSocketSlowClientDropped(t *testing.T) {
 		if i > 5000 {
 			t.Fatal("slow WebSocket client never dropped")
 		}
-		e := ev(fmt.Sprint(i), gateway.EvCallDTMF, "c1")
+		e := ev(fmt.Sprint(i), callapi.EvCallDTMF, "c1")
 		e.Data = big
 		hub.Publish(e)
 		if id := <-got; id != e.ID {
 			t.Fatalf("SSE client got %q, want %s", id, e.ID)
 		}
 	}
-	hub.Publish(ev("after", gateway.EvCallHangup, "c1"))
+	hub.Publish(ev("after", callapi.EvCallHangup, "c1"))
 	if id := <-got; id != "after" {
 		t.Fatalf("SSE client got %q after the drop", id)
 	}

@@ -3,7 +3,7 @@ package restapi
 import (
 	"sync"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // StreamLimits bounds the event streams (SSE and WebSocket together) open
@@ -31,10 +31,10 @@ func (c *streamCounts) acquire(p Principal, lim StreamLimits) (func(), error) {
 		c.byToken, c.byTenant = map[string]int{}, map[string]int{}
 	}
 	if p.TokenID != "" && c.byToken[p.TokenID] >= lim.PerToken {
-		return nil, gateway.Errorf(gateway.ERateLimited, "this token holds %d event streams already (the limit); close one first", lim.PerToken)
+		return nil, callapi.Errorf(callapi.CodeRateLimited, "this token holds %d event streams already (the limit); close one first", lim.PerToken)
 	}
 	if c.byTenant[p.Tenant] >= lim.PerTenant {
-		return nil, gateway.Errorf(gateway.ERateLimited, "tenant %s holds %d event streams on this gateway already (the limit); close one first", p.Tenant, lim.PerTenant)
+		return nil, callapi.Errorf(callapi.CodeRateLimited, "tenant %s holds %d event streams on this gateway already (the limit); close one first", p.Tenant, lim.PerTenant)
 	}
 	if p.TokenID != "" {
 		c.byToken[p.TokenID]++

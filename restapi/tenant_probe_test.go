@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // TestCrossTenantProbes: with a token of tenant globex, acting on a call or
@@ -18,46 +18,46 @@ import (
 // no command reaches a worker. Issue 12, finding 1.
 func TestCrossTenantProbes(t *testing.T) {
 	type key struct{ kind, id string }
-	owned := map[key]gateway.NodeID{{"call", "c1"}: "pbx1", {"bridge", "b1"}: "pbx1"}
+	owned := map[key]callapi.NodeID{{"call", "c1"}: "pbx1", {"bridge", "b1"}: "pbx1"}
 	var (
 		mu   sync.Mutex
-		sent []*gateway.Command
+		sent []*callapi.Command
 	)
-	reply := func(cmd *gateway.Command, node gateway.NodeID) *gateway.Reply {
+	reply := func(cmd *callapi.Command, node callapi.NodeID) *callapi.Reply {
 		k := key{"call", string(cmd.CallID)}
 		if cmd.BridgeID != "" {
 			k = key{"bridge", string(cmd.BridgeID)}
 		}
 		if n, ok := owned[k]; !ok || n != node || cmd.Tenant != "acme" {
-			return gateway.ErrReply(cmd.ID, node, gateway.Errorf(gateway.ENotFound, "%s %s not found", k.kind, k.id))
+			return callapi.ErrReply(cmd.ID, node, callapi.Errorf(callapi.CodeNotFound, "%s %s not found", k.kind, k.id))
 		}
 		switch cmd.Action {
-		case gateway.ActCallLocate, gateway.ActBridgeLocate:
-			return gateway.OKReply(cmd.ID, node, gateway.LocateResult{Node: node})
-		case gateway.ActBridgeGet:
-			return gateway.OKReply(cmd.ID, node, &gateway.Bridge{ID: cmd.BridgeID, Node: node, Tenant: cmd.Tenant})
+		case callapi.ActCallLocate, callapi.ActBridgeLocate:
+			return callapi.OKReply(cmd.ID, node, callapi.LocateResult{Node: node})
+		case callapi.ActBridgeGet:
+			return callapi.OKReply(cmd.ID, node, &callapi.Bridge{ID: cmd.BridgeID, Node: node, Tenant: cmd.Tenant})
 		default:
-			return gateway.OKReply(cmd.ID, node, &gateway.Call{ID: cmd.CallID, Node: node, Tenant: cmd.Tenant})
+			return callapi.OKReply(cmd.ID, node, &callapi.Call{ID: cmd.CallID, Node: node, Tenant: cmd.Tenant})
 		}
 	}
-	record := func(cmd *gateway.Command) {
+	record := func(cmd *callapi.Command) {
 		mu.Lock()
 		defer mu.Unlock()
 		sent = append(sent, cmd)
 	}
 	bus := &fakeBus{
-		GatherFn: func(_ context.Context, cmd *gateway.Command, expect []gateway.NodeID) ([]*gateway.Reply, error) {
-			var out []*gateway.Reply
+		GatherFn: func(_ context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
+			var out []*callapi.Reply
 			for _, n := range expect {
 				out = append(out, reply(cmd, n))
 			}
 			return out, nil
 		},
-		RequestFn: func(_ context.Context, target gateway.Target, cmd *gateway.Command) (*gateway.Reply, error) {
+		RequestFn: func(_ context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
 			record(cmd)
-			return reply(cmd, gateway.NodeID(target)), nil
+			return reply(cmd, callapi.NodeID(target)), nil
 		},
-		SendFn: func(_ context.Context, _ gateway.Target, cmd *gateway.Command) error {
+		SendFn: func(_ context.Context, _ callapi.Target, cmd *callapi.Command) error {
 			record(cmd)
 			return nil
 		},
@@ -130,7 +130,7 @@ func TestCrossTenantProbes(t *testing.T) {
 // TestNodesHideCallCounts: a node's call count is node-wide (all tenants),
 // so only admin tokens see it. Issue 12, finding 1.
 func TestNodesHideCallCounts(t *testing.T) {
-	nodes := &fakeNodes{nodes: []gateway.Node{{Heartbeat: gateway.Heartbeat{Node: "pbx1", State: gateway.NodeUp, Calls: 3}}}}
+	nodes := &fakeNodes{nodes: []callapi.Node{{Heartbeat: callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Calls: 3}}}}
 	cfg := Config{Auth: authConfig(t)}
 	cfg.Auth.Clients = append(cfg.Auth.Clients, Client{ID: "acme-nodes", SecretHash: mustHash(t, "n"), Tenant: "acme", Scopes: []string{ScopeNodesRead}})
 	s := MustNewServer(t, cfg, deps{nodes: nodes})

@@ -16,7 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // TestHashSecretArgon2id: new hashes are argon2id with the production
@@ -82,7 +82,7 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 		codes = append(codes, rec.Code)
 		if rec.Code == 429 && retry == "" {
 			retry = rec.Header().Get("Retry-After")
-			if p := decodeProblem(t, rec.Body.Bytes()); p.Code != gateway.ERateLimited {
+			if p := decodeProblem(t, rec.Body.Bytes()); p.Code != callapi.CodeRateLimited {
 				t.Errorf("429 problem %+v", p)
 			}
 		}

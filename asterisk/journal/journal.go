@@ -21,7 +21,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // State is where a journaled command is.
@@ -40,12 +40,12 @@ const (
 type Record struct {
 	Tenant    string          `json:"tenant"`
 	CommandID string          `json:"command_id"`
-	Action    gateway.Action  `json:"action"`
-	CallID    gateway.CallID  `json:"call_id"`
+	Action    callapi.Action  `json:"action"`
+	CallID    callapi.CallID  `json:"call_id"`
 	State     State           `json:"state"`
 	Boot      string          `json:"boot"` // the process instance that began it
-	Reply     *gateway.Reply  `json:"reply,omitempty"`
-	Hangup    *gateway.Hangup `json:"hangup,omitempty"` // set once the call ended
+	Reply     *callapi.Reply  `json:"reply,omitempty"`
+	Hangup    *callapi.Hangup `json:"hangup,omitempty"` // set once the call ended
 	Started   time.Time       `json:"started"`
 	Updated   time.Time       `json:"updated"`
 }
@@ -66,7 +66,7 @@ type Journal struct {
 
 	mu    sync.Mutex
 	mem   map[string]*Record        // memory mode: every record
-	calls map[gateway.CallID]string // call id -> key, of every record (both modes)
+	calls map[callapi.CallID]string // call id -> key, of every record (both modes)
 	runs  map[string]struct{}       // keys running in this process
 }
 
@@ -88,7 +88,7 @@ func Open(path string, window time.Duration, boot string) (*Journal, error) {
 	}
 	j := &Journal{
 		window: window, boot: boot, now: time.Now,
-		mem: map[string]*Record{}, calls: map[gateway.CallID]string{}, runs: map[string]struct{}{},
+		mem: map[string]*Record{}, calls: map[callapi.CallID]string{}, runs: map[string]struct{}{},
 	}
 	if path == "" {
 		return j, nil
@@ -110,7 +110,7 @@ func Open(path string, window time.Duration, boot string) (*Journal, error) {
 			}
 		}
 		return tx.Bucket(bucketCalls).ForEach(func(k, v []byte) error {
-			j.calls[gateway.CallID(k)] = string(v)
+			j.calls[callapi.CallID(k)] = string(v)
 			return nil
 		})
 	})
@@ -145,7 +145,7 @@ func key(tenant, commandID string) string { return tenant + "\x00" + commandID }
 // Begin records that cmd is about to run, unless a record of it exists:
 // then it returns that record and records nothing (the command must not
 // run again). The record is on disk before Begin returns.
-func (j *Journal) Begin(cmd *gateway.Command) (*Record, error) {
+func (j *Journal) Begin(cmd *callapi.Command) (*Record, error) {
 	k := key(cmd.Tenant, cmd.ID)
 	now := j.now().UTC()
 	rec := &Record{Tenant: cmd.Tenant, CommandID: cmd.ID, Action: cmd.Action, CallID: cmd.CallID, State: Running, Boot: j.boot, Started: now, Updated: now}
@@ -208,7 +208,7 @@ func (j *Journal) Begin(cmd *gateway.Command) (*Record, error) {
 // Finish records the reply of a command Begin recorded. A failure that may
 // be transient (retryable) removes the record: the command had no effect
 // and a retry runs it.
-func (j *Journal) Finish(cmd *gateway.Command, rep *gateway.Reply) error {
+func (j *Journal) Finish(cmd *callapi.Command, rep *callapi.Reply) error {
 	k := key(cmd.Tenant, cmd.ID)
 	forget := !rep.OK && rep.Error != nil && Retryable(rep.Error.Code)
 	j.mu.Lock()
@@ -244,7 +244,7 @@ func (j *Journal) Finish(cmd *gateway.Command, rep *gateway.Reply) error {
 
 // Settle records the answer given for an interrupted record (found
 // Running from an earlier process), so that every later retry gets it.
-func (j *Journal) Settle(r *Record, rep *gateway.Reply) error {
+func (j *Journal) Settle(r *Record, rep *callapi.Reply) error {
 	k := key(r.Tenant, r.CommandID)
 	if j.db == nil {
 		j.mu.Lock()
@@ -278,7 +278,7 @@ func update(b *bolt.Bucket, k string, f func(*Record)) error {
 
 // Ended records how a journaled call ended; calls not in the journal are
 // ignored (a map lookup: it is called for every call.hangup).
-func (j *Journal) Ended(id gateway.CallID, h gateway.Hangup) error {
+func (j *Journal) Ended(id callapi.CallID, h callapi.Hangup) error {
 	j.mu.Lock()
 	k, ok := j.calls[id]
 	if !ok {
@@ -376,7 +376,7 @@ func (j *Journal) Prune() (int, error) {
 		}
 		return n, nil
 	}
-	var gone []gateway.CallID
+	var gone []callapi.CallID
 	err := j.db.Update(func(tx *bolt.Tx) error {
 		b, calls := tx.Bucket(bucketKeys), tx.Bucket(bucketCalls)
 		var del [][]byte
@@ -432,9 +432,9 @@ func (j *Journal) prunable(r *Record, cut time.Time) bool {
 // Retryable reports whether a failure may be transient and left nothing
 // behind, so that it is not remembered under the key (the same rule as the
 // bus's memory of command ids).
-func Retryable(c gateway.Code) bool {
+func Retryable(c callapi.Code) bool {
 	switch c {
-	case gateway.ENodeUnavailable, gateway.EPBX, gateway.EInternal, gateway.EOutcomeUnknown:
+	case callapi.CodeNodeUnavailable, callapi.CodePBXError, callapi.CodeInternal, callapi.CodeOutcomeUnknown:
 		return true
 	}
 	return false

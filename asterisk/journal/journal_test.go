@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
-func cmdOf(id string) *gateway.Command {
-	return &gateway.Command{ID: id, Tenant: "acme", Action: gateway.ActCallOriginate, CallID: gateway.CallIDFor(id), IdempotencyKey: "k-" + id}
+func cmdOf(id string) *callapi.Command {
+	return &callapi.Command{ID: id, Tenant: "acme", Action: callapi.ActCallOriginate, CallID: callapi.CallIDFor(id), IdempotencyKey: "k-" + id}
 }
 
 func open(t *testing.T, path, boot string) *Journal {
@@ -31,7 +31,7 @@ func TestJournal(t *testing.T) {
 	inEachStore(t, func(t *testing.T, path string, durable bool) {
 		j := open(t, path, "boot1")
 		ok, failed, transient, crashed := cmdOf("ok"), cmdOf("failed"), cmdOf("transient"), cmdOf("crashed")
-		for _, c := range []*gateway.Command{ok, failed, transient, crashed} {
+		for _, c := range []*callapi.Command{ok, failed, transient, crashed} {
 			if rec, err := j.Begin(c); err != nil || rec != nil {
 				t.Fatalf("Begin %s: %+v %v", c.ID, rec, err)
 			}
@@ -42,12 +42,12 @@ func TestJournal(t *testing.T) {
 		if rec, _ := j.Get("acme", "ok"); rec == nil || !j.RunningHere(rec) {
 			t.Fatalf("Get while running: %+v", rec)
 		}
-		okRep := gateway.OKReply("ok", "pbx1", gateway.Call{ID: ok.CallID, State: gateway.StateUp})
+		okRep := callapi.OKReply("ok", "pbx1", callapi.Call{ID: ok.CallID, State: callapi.StateUp})
 		must(t, j.Finish(ok, okRep))
-		must(t, j.Finish(failed, gateway.ErrReply("failed", "pbx1", gateway.Errorf(gateway.EInvalid, "bad endpoint"))))
-		must(t, j.Finish(transient, gateway.ErrReply("transient", "pbx1", gateway.Errorf(gateway.EPBX, "asterisk unreachable"))))
-		must(t, j.Ended(ok.CallID, gateway.Hangup{Cause: 16, CauseText: "Normal Clearing"}))
-		must(t, j.Ended("unknown-call", gateway.Hangup{Cause: 16})) // ignored
+		must(t, j.Finish(failed, callapi.ErrReply("failed", "pbx1", callapi.Errorf(callapi.CodeInvalidArgument, "bad endpoint"))))
+		must(t, j.Finish(transient, callapi.ErrReply("transient", "pbx1", callapi.Errorf(callapi.CodePBXError, "asterisk unreachable"))))
+		must(t, j.Ended(ok.CallID, callapi.Hangup{Cause: 16, CauseText: "Normal Clearing"}))
+		must(t, j.Ended("unknown-call", callapi.Hangup{Cause: 16})) // ignored
 
 		check := func(j *Journal, reopened bool) {
 			t.Helper()
@@ -55,7 +55,7 @@ func TestJournal(t *testing.T) {
 			if err != nil || rec == nil || rec.State != Done || !rec.Reply.OK || rec.Hangup == nil || rec.Hangup.Cause != 16 {
 				t.Fatalf("ok: %+v %v", rec, err)
 			}
-			if rec, _ := j.Begin(failed); rec == nil || rec.Reply.OK || rec.Reply.Error.Code != gateway.EInvalid {
+			if rec, _ := j.Begin(failed); rec == nil || rec.Reply.OK || rec.Reply.Error.Code != callapi.CodeInvalidArgument {
 				t.Fatalf("failed: %+v", rec)
 			}
 			if rec, _ := j.Get("acme", "transient"); rec != nil {
@@ -69,7 +69,7 @@ func TestJournal(t *testing.T) {
 				if rec == nil || rec.State != Running || j.RunningHere(rec) {
 					t.Fatalf("interrupted record after reopen: %+v", rec)
 				}
-				must(t, j.Settle(rec, gateway.ErrReply("crashed", "pbx1", gateway.Errorf(gateway.EConflict, "interrupted"))))
+				must(t, j.Settle(rec, callapi.ErrReply("crashed", "pbx1", callapi.Errorf(callapi.CodeConflict, "interrupted"))))
 				if rec, _ := j.Get("acme", "crashed"); rec == nil || rec.State != Done {
 					t.Fatalf("settled: %+v", rec)
 				}
@@ -122,7 +122,7 @@ func TestRunPruning(t *testing.T) {
 	if _, err := j.Begin(cmd); err != nil {
 		t.Fatal(err)
 	}
-	must(t, j.Finish(cmd, &gateway.Reply{ID: cmd.ID, OK: true}))
+	must(t, j.Finish(cmd, &callapi.Reply{ID: cmd.ID, OK: true}))
 	ctx, cancel := context.WithCancel(context.Background())
 	pruned := make(chan int, 10)
 	done := make(chan struct{})
@@ -189,12 +189,12 @@ func TestPruneKeepsWhatRuns(t *testing.T) {
 		defer j.Close()
 		j.now = at(0)
 		done, running := cmdOf("done"), cmdOf("running")
-		for _, c := range []*gateway.Command{done, running} {
+		for _, c := range []*callapi.Command{done, running} {
 			if rec, err := j.Begin(c); err != nil || rec != nil {
 				t.Fatalf("Begin %s: %+v %v", c.ID, rec, err)
 			}
 		}
-		must(t, j.Finish(done, gateway.OKReply("done", "pbx1", gateway.Call{ID: done.CallID})))
+		must(t, j.Finish(done, callapi.OKReply("done", "pbx1", callapi.Call{ID: done.CallID})))
 
 		j.now = at(2 * time.Hour) // the window is an hour
 		if n, err := j.Prune(); err != nil || n != 2 {
@@ -208,7 +208,7 @@ func TestPruneKeepsWhatRuns(t *testing.T) {
 		if rec, _ := j.Begin(running); rec == nil || !j.RunningHere(rec) {
 			t.Fatalf("a copy of the running command: %+v, want it running here", rec)
 		}
-		must(t, j.Finish(running, gateway.OKReply("running", "pbx1", gateway.Call{ID: running.CallID})))
+		must(t, j.Finish(running, callapi.OKReply("running", "pbx1", callapi.Call{ID: running.CallID})))
 		if rec, _ := j.Get("acme", "running"); rec == nil || rec.State != Done || !rec.Reply.OK {
 			t.Fatalf("finished after a prune: %+v, want its outcome recorded", rec)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/callapi/client"
 )
 
 // commands lists every callctl command: one per API operation, plus the
@@ -144,11 +145,11 @@ func (a *app) showCall(c *callapi.Call) error {
 }
 
 func cmdOriginate(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
-	var req callapi.OriginateRequest
+	var req client.OriginateRequest
 	var tags, vars multi
 	fs.StringVar(&req.From, "from", "", `caller id, e.g. '"Sales" <100>'`)
 	fs.StringVar(&req.Node, "node", "", "node to place it on (default: any)")
-	fs.StringVar(&req.Wait, "wait", "none", "none: answer at once; answered: when the callee answered")
+	fs.StringVar((*string)(&req.Wait), "wait", "none", "none: answer at once; answered: when the callee answered")
 	fs.StringVar(&req.Context, "context", "", "dialplan context to connect the answered call to (default: stay under API control)")
 	fs.StringVar(&req.Extension, "extension", "", "dialplan extension, with --context")
 	fs.IntVar(&req.Timeout, "ring-timeout", 0, "seconds the callee may ring (default: the gateway's)")
@@ -183,7 +184,7 @@ func cmdOriginate(a *app, fs *flag.FlagSet) func(context.Context, []string) erro
 }
 
 func cmdList(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
-	var f callapi.ListCallsFilter
+	var f client.ListCallsFilter
 	fs.StringVar(&f.Node, "node", "", "only this node")
 	fs.Func("state", "only this state (down, dialing, ringing, up, busy), or ended: the calls that ended recently", func(s string) error { f.State = callapi.CallState(s); return nil })
 	fs.StringVar(&f.Tag, "tag", "", "only calls with this tag")
@@ -243,7 +244,7 @@ func cmdHangup(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 func callAction(action string) func(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	return func(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 		return func(ctx context.Context, pos []string) error {
-			fn := map[string]func(context.Context, string, ...callapi.CallOption) error{
+			fn := map[string]func(context.Context, string, ...client.CallOption) error{
 				"answer": a.client.Answer, "hold": a.client.Hold, "unhold": a.client.Unhold,
 			}[action]
 			if err := fn(ctx, pos[0], a.callOpts()...); err != nil {
@@ -288,7 +289,7 @@ func cmdDTMF(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	between := fs.Int("between", 0, "milliseconds between digits (default: Asterisk's)")
 	duration := fs.Int("duration", 0, "milliseconds per digit (default: Asterisk's)")
 	return func(ctx context.Context, pos []string) error {
-		if err := a.client.SendDTMF(ctx, pos[0], callapi.DTMFRequest{Digits: pos[1], BetweenMS: *between, DurationMS: *duration}, a.callOpts()...); err != nil {
+		if err := a.client.SendDTMF(ctx, pos[0], client.DTMFRequest{Digits: pos[1], BetweenMS: *between, DurationMS: *duration}, a.callOpts()...); err != nil {
 			return err
 		}
 		return a.done("sent %s to %s", pos[1], pos[0])
@@ -303,7 +304,7 @@ func cmdPlay(bridge bool) func(a *app, fs *flag.FlagSet) func(context.Context, [
 			if bridge {
 				fn = a.client.PlayOnBridge
 			}
-			p, err := fn(ctx, pos[0], callapi.PlayRequest{Media: pos[1:], Lang: *lang}, a.callOpts()...)
+			p, err := fn(ctx, pos[0], client.PlayRequest{Media: pos[1:], Lang: *lang}, a.callOpts()...)
 			if err != nil {
 				return err
 			}
@@ -314,7 +315,7 @@ func cmdPlay(bridge bool) func(a *app, fs *flag.FlagSet) func(context.Context, [
 
 func cmdRecord(bridge bool) func(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	return func(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
-		var req callapi.RecordRequest
+		var req client.RecordRequest
 		fs.StringVar(&req.Format, "format", "wav", "wav, wav16, gsm, ulaw, alaw, sln, g722, g729, ogg")
 		fs.IntVar(&req.MaxDurationSeconds, "max-duration", 0, "stop after this many seconds (0: no limit)")
 		fs.IntVar(&req.MaxSilenceSeconds, "max-silence", 0, "stop after this many seconds of silence (0: no limit)")
@@ -346,7 +347,7 @@ func cmdRedirect(a *app, _ *flag.FlagSet) func(context.Context, []string) error 
 }
 
 func cmdContinue(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
-	var req callapi.ContinueRequest
+	var req client.ContinueRequest
 	fs.StringVar(&req.Context, "context", "", "dialplan context (default: where the call came from)")
 	fs.StringVar(&req.Extension, "extension", "", "dialplan extension")
 	fs.IntVar(&req.Priority, "priority", 0, "dialplan priority")
@@ -377,7 +378,7 @@ func cmdMOH(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 }
 
 func cmdSnoop(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
-	var req callapi.SnoopRequest
+	var req client.SnoopRequest
 	fs.StringVar(&req.Spy, "spy", "both", "what to hear: none, both, in, out")
 	fs.StringVar(&req.Whisper, "whisper", "none", "where to speak: none, both, in, out")
 	return func(ctx context.Context, pos []string) error {
@@ -410,7 +411,7 @@ func cmdVar(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 
 func cmdTransfer(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, pos []string) error {
-		b, err := a.client.Transfer(ctx, callapi.TransferRequest{Transferee: pos[0], Target: pos[1], Transferer: pos[2]}, a.callOpts()...)
+		b, err := a.client.Transfer(ctx, client.TransferRequest{Transferee: pos[0], Target: pos[1], Transferer: pos[2]}, a.callOpts()...)
 		if err != nil {
 			return err
 		}
@@ -444,7 +445,7 @@ func cmdBridges(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 }
 
 func cmdBridge(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
-	var req callapi.BridgeRequest
+	var req client.BridgeRequest
 	fs.StringVar(&req.Type, "type", "", "create: mixing (default), holding, dtmf_events, proxy_media")
 	fs.StringVar(&req.Name, "name", "", "create: a name")
 	fs.StringVar(&req.Node, "node", "", "create: the node (default: the calls' node)")

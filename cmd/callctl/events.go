@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/callapi/client"
 )
 
 // ANSI colours by event kind.
@@ -145,13 +146,13 @@ func eventLine(e *callapi.Event, colour bool, since time.Time) string {
 }
 
 // tail prints the stream's events until ctx ends or stop says so.
-func (a *app) tail(ctx context.Context, f callapi.EventFilter, lastID string, stop func(*callapi.Event) bool, since func(*callapi.Event) time.Time) error {
+func (a *app) tail(ctx context.Context, f client.EventFilter, lastID string, stop func(*callapi.Event) bool, since func(*callapi.Event) time.Time) error {
 	lost := false
 	open := a.client.Events
 	if a.ws {
 		open = a.client.EventsWS
 	}
-	st := open(ctx, f, callapi.StreamOptions{LastEventID: lastID,
+	st := open(ctx, f, client.StreamOptions{LastEventID: lastID,
 		OnReconnect: func(err error, n int) {
 			lost = true
 			fmt.Fprintf(a.errOut, "callctl: event stream lost (%v); reconnecting (attempt %d), resuming after the last event\n", err, n)
@@ -191,7 +192,7 @@ func (a *app) tail(ctx context.Context, f callapi.EventFilter, lastID string, st
 }
 
 func cmdEvents(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
-	var f callapi.EventFilter
+	var f client.EventFilter
 	var types multi
 	fs.Var(&types, "type", "event type or prefix: call.hangup, call., node. (repeatable)")
 	fs.StringVar(&f.CallID, "call", "", "only this call's events")
@@ -219,7 +220,7 @@ func cmdTimeline(a *app, _ *flag.FlagSet) func(context.Context, []string) error 
 			if !a.json {
 				fmt.Fprintf(a.out, "call %s on %s: %s → %s, %s since %s\n", c.ID, c.Node, orDash(c.From), orDash(c.To), c.State, c.CreatedAt.Local().Format("15:04:05.000"))
 			}
-		case callapi.ErrorCode(err) == callapi.CodeNotFound:
+		case client.ErrorCode(err) == callapi.CodeNotFound:
 			// not yet placed, or ended: follow whatever comes
 		default:
 			return err
@@ -230,7 +231,7 @@ func cmdTimeline(a *app, _ *flag.FlagSet) func(context.Context, []string) error 
 			}
 			return start
 		}
-		return a.tail(ctx, callapi.EventFilter{CallID: pos[0]}, "", func(e *callapi.Event) bool { return e.Type == "call.hangup" }, since)
+		return a.tail(ctx, client.EventFilter{CallID: pos[0]}, "", func(e *callapi.Event) bool { return e.Type == "call.hangup" }, since)
 	}
 }
 

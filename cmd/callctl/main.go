@@ -31,7 +31,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/callapi/client"
 )
 
 func main() {
@@ -47,7 +47,7 @@ func main() {
 // describe is the text of an error for a person: a gateway error with its
 // code and request id.
 func describe(err error) string {
-	var pe *callapi.Error
+	var pe *client.Error
 	if errors.As(err, &pe) {
 		msg := fmt.Sprintf("%d %s", pe.Status, pe.Code)
 		if pe.Detail != "" {
@@ -74,8 +74,8 @@ type app struct {
 	json       bool
 	ws         bool // events over the WebSocket stream
 	timeout    time.Duration
-	client     *callapi.Client
-	opts       []callapi.Option // added to the client's (tests: the HTTP client)
+	client     *client.Client
+	opts       []client.Option // added to the client's (tests: the HTTP client)
 }
 
 // command is one callctl command.
@@ -119,9 +119,9 @@ func envOr(env func(string) string, k, def string) string {
 }
 
 // callOpts are the per-request options from the global flags.
-func (a *app) callOpts() []callapi.CallOption {
+func (a *app) callOpts() []client.CallOption {
 	if a.timeout > 0 {
-		return []callapi.CallOption{callapi.WithTimeout(a.timeout)}
+		return []client.CallOption{client.WithTimeout(a.timeout)}
 	}
 	return nil
 }
@@ -134,11 +134,11 @@ func (a *app) connect() error {
 			tok = s.Token
 		}
 	}
-	opts := append([]callapi.Option{callapi.WithUserAgent("callctl")}, a.opts...)
+	opts := append([]client.Option{client.WithUserAgent("callctl")}, a.opts...)
 	if tok != "" {
-		opts = append(opts, callapi.WithToken(tok))
+		opts = append(opts, client.WithToken(tok))
 	}
-	c, err := callapi.New(a.url, opts...)
+	c, err := client.New(a.url, opts...)
 	if err != nil {
 		return err
 	}

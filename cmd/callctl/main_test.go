@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/callapi/client"
 )
 
 const callJSON = `{"id":"c1","node":"pbx1","tenant":"default","state":"up","direction":"outbound","to":"PJSIP/alice","created_at":"2026-01-02T03:04:05Z","tags":["t1"]}`
@@ -97,7 +98,7 @@ func newApp(t *testing.T, srv *httptest.Server, out *bytes.Buffer, env map[strin
 			return srv.URL
 		}
 		return env[k]
-	}, opts: []callapi.Option{callapi.WithHTTPClient(srv.Client()), callapi.WithRetries(0, time.Millisecond, time.Millisecond)}}
+	}, opts: []client.Option{client.WithHTTPClient(srv.Client()), client.WithRetries(0, time.Millisecond, time.Millisecond)}}
 }
 
 func TestCommands(t *testing.T) {
@@ -225,7 +226,7 @@ func TestEveryOperationHasACommand(t *testing.T) {
 		}
 		src.Write(b)
 	}
-	ct := reflect.TypeOf(&callapi.Client{})
+	ct := reflect.TypeOf(&client.Client{})
 	for i := range ct.NumMethod() {
 		m := ct.Method(i).Name
 		switch m {

@@ -17,7 +17,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // opTimeout bounds every single request of the load loops.
@@ -221,8 +221,8 @@ func (b *bench) commandPath(ctx context.Context) error {
 		return fmt.Errorf("PUT variable (this build of callgw must have the route): %w", err)
 	}
 	var call json.RawMessage = body
-	cmd, _ := json.Marshal(&gateway.Command{ID: uuid.NewString(), Action: gateway.ActCallGet, Tenant: tenant, CallID: gateway.CallID(ids[0])})
-	rep, _ := json.Marshal(gateway.OKReply(uuid.NewString(), node, call))
+	cmd, _ := json.Marshal(&callapi.Command{ID: uuid.NewString(), Action: callapi.ActCallGet, Tenant: tenant, CallID: callapi.CallID(ids[0])})
+	rep, _ := json.Marshal(callapi.OKReply(uuid.NewString(), node, call))
 	b.res.CommandB, b.res.ReplyB = len(cmd), len(rep)
 	prefetch := 64
 	for _, n := range b.o.Inflight {

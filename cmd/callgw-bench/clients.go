@@ -18,7 +18,7 @@ import (
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // do sends one request and reads the whole answer; it fails unless the
@@ -184,7 +184,7 @@ func (e *env) subscribe(ctx context.Context, key string) (*subscriber, error) {
 		if err != nil {
 			return err
 		}
-		if err := ch.QueueBind(q.Name, key, e.prefix+gateway.ExchangeEventsRouted, false, nil); err != nil {
+		if err := ch.QueueBind(q.Name, key, e.prefix+callapi.ExchangeEventsRouted, false, nil); err != nil {
 			return err
 		}
 		d, err = ch.Consume(q.Name, "", true, true, false, false, nil)

@@ -16,14 +16,14 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // node is the worker's node id; tenant the tenant of every call (token
 // auth is off, so every request acts for the default tenant).
 const (
 	node   = "bench1"
-	tenant = gateway.DefaultTenant
+	tenant = callapi.DefaultTenant
 	ariApp = "callgw"
 	// apxApp is the ARI application of the ari-proxy contender's server:
 	// not callgw's, whose WebSocket it would replace.
@@ -294,10 +294,10 @@ func (e *env) deleteTopology() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, x := range []string{gateway.ExchangeEventsRouted, gateway.ExchangeEvents, gateway.ExchangeCommands, gateway.ExchangeNodes, gateway.ExchangeDead} {
+	for _, x := range []string{callapi.ExchangeEventsRouted, callapi.ExchangeEvents, callapi.ExchangeCommands, callapi.ExchangeNodes, callapi.ExchangeDead} {
 		del("exchange "+e.prefix+x, func(ch *amqp.Channel) error { return ch.ExchangeDelete(e.prefix+x, false, false) })
 	}
-	for _, q := range []string{gateway.ExchangeDead, gateway.QueueAny} {
+	for _, q := range []string{callapi.ExchangeDead, callapi.QueueAny} {
 		del("queue "+e.prefix+q, func(ch *amqp.Channel) error { _, err := ch.QueueDelete(e.prefix+q, false, false, false); return err })
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -13,9 +13,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/callgw/callgw/asterisk/arisim"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
-	"github.com/callgw/callgw/gateway"
 )
 
 // rawClient publishes commands straight onto callapi.commands, as any AMQP
@@ -42,20 +42,20 @@ func newRawClient(t *testing.T, url, prefix string) *rawClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rawClient{t: t, ch: ch, exch: prefix + gateway.ExchangeCommands, replies: replies,
+	return &rawClient{t: t, ch: ch, exch: prefix + callapi.ExchangeCommands, replies: replies,
 		returns: ch.NotifyReturn(make(chan amqp.Return, 16))}
 }
 
 // request publishes cmd to node and waits for its reply; a command no
 // queue took yet (the worker is starting) is published again.
-func (c *rawClient) request(node gateway.NodeID, cmd gateway.Command) *gateway.Reply {
+func (c *rawClient) request(node callapi.NodeID, cmd callapi.Command) *callapi.Reply {
 	c.t.Helper()
 	cmd.ID = uuid.NewString()
 	body, _ := json.Marshal(cmd)
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := c.ch.PublishWithContext(ctx, c.exch, gateway.CommandKey(gateway.NodeTarget(node), cmd.Action), true, false, amqp.Publishing{
+		err := c.ch.PublishWithContext(ctx, c.exch, callapi.CommandKey(callapi.NodeTarget(node), cmd.Action), true, false, amqp.Publishing{
 			ContentType: "application/json", MessageId: cmd.ID, CorrelationId: cmd.ID, ReplyTo: "amq.rabbitmq.reply-to",
 			Type: string(cmd.Action), Body: body,
 		})
@@ -73,7 +73,7 @@ func (c *rawClient) request(node gateway.NodeID, cmd gateway.Command) *gateway.R
 			if !ok {
 				c.t.Fatalf("the client's channel closed: %v", c.ch.IsClosed())
 			}
-			var rep gateway.Reply
+			var rep callapi.Reply
 			if err := json.Unmarshal(d.Body, &rep); err != nil || d.CorrelationId != cmd.ID {
 				c.t.Fatalf("reply %s (%v), correlation %q", d.Body, err, d.CorrelationId)
 			}
@@ -107,7 +107,7 @@ func TestBusRefusesInvalidCommands(t *testing.T) {
 	t.Cleanup(func() { ts.Close(); sim.Close() })
 	w, err := stack.NewWorker(&config.Worker{Common: config.Common{AMQPURLs: []string{url}, LogLevel: "info", Prefix: prefix},
 		NodeID: "pbx1", ARIURL: ts.URL + "/ari", ARIUser: "u", ARIPassword: "p", ARIApp: "callgw",
-		Tenant: gateway.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 8}, testLogger(t))
+		Tenant: callapi.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 8}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,12 +136,12 @@ func TestBusRefusesInvalidCommands(t *testing.T) {
 		t.Fatalf("worker's bus not ready: %v", err)
 	}
 	c := newRawClient(t, url, prefix)
-	if rep := c.request("pbx1", gateway.Command{Action: gateway.ActNodePing, Tenant: "acme"}); !rep.OK {
+	if rep := c.request("pbx1", callapi.Command{Action: callapi.ActNodePing, Tenant: "acme"}); !rep.OK {
 		t.Fatalf("ping: %+v", rep.Error)
 	}
 	// A call to act on, placed through the bus too.
-	call := gateway.CallID(uuid.NewString())
-	rep := c.request("pbx1", gateway.Command{Action: gateway.ActCallOriginate, Tenant: "acme", CallID: call,
+	call := callapi.CallID(uuid.NewString())
+	rep := c.request("pbx1", callapi.Command{Action: callapi.ActCallOriginate, Tenant: "acme", CallID: call,
 		Args: json.RawMessage(`{"to":"Local/answer@callgw-test","variables":{"FOO":"1"}}`)})
 	if !rep.OK {
 		t.Fatalf("originate: %+v", rep.Error)
@@ -150,35 +150,35 @@ func TestBusRefusesInvalidCommands(t *testing.T) {
 	before, channels := writes.Load(), sim.ChannelCount()
 	for _, tc := range []struct {
 		name string
-		cmd  gateway.Command
+		cmd  callapi.Command
 	}{
-		{"originate reserved variable", gateway.Command{Action: gateway.ActCallOriginate, CallID: gateway.CallID(uuid.NewString()),
+		{"originate reserved variable", callapi.Command{Action: callapi.ActCallOriginate, CallID: callapi.CallID(uuid.NewString()),
 			Args: json.RawMessage(`{"to":"Local/answer@callgw-test","variables":{"CALLGW_TENANT":"globex"}}`)}},
-		{"originate inherited reserved", gateway.Command{Action: gateway.ActCallOriginate, CallID: gateway.CallID(uuid.NewString()),
+		{"originate inherited reserved", callapi.Command{Action: callapi.ActCallOriginate, CallID: callapi.CallID(uuid.NewString()),
 			Args: json.RawMessage(`{"to":"Local/answer@callgw-test","variables":{"_CALLGW_TAGS":"x"}}`)}},
-		{"originate inherited twice", gateway.Command{Action: gateway.ActCallOriginate, CallID: gateway.CallID(uuid.NewString()),
+		{"originate inherited twice", callapi.Command{Action: callapi.ActCallOriginate, CallID: callapi.CallID(uuid.NewString()),
 			Args: json.RawMessage(`{"to":"Local/answer@callgw-test","variables":{"__CALLGW_DIRECTION":"inbound"}}`)}},
-		{"originate bad endpoint", gateway.Command{Action: gateway.ActCallOriginate, CallID: gateway.CallID(uuid.NewString()),
+		{"originate bad endpoint", callapi.Command{Action: callapi.ActCallOriginate, CallID: callapi.CallID(uuid.NewString()),
 			Args: json.RawMessage(`{"to":"nope"}`)}},
-		{"originate bad call id", gateway.Command{Action: gateway.ActCallOriginate, CallID: "a/b",
+		{"originate bad call id", callapi.Command{Action: callapi.ActCallOriginate, CallID: "a/b",
 			Args: json.RawMessage(`{"to":"Local/answer@callgw-test"}`)}},
-		{"set reserved variable", gateway.Command{Action: gateway.ActCallVarSet, CallID: call,
+		{"set reserved variable", callapi.Command{Action: callapi.ActCallVarSet, CallID: call,
 			Args: json.RawMessage(`{"name":"CALLGW_TENANT","value":"globex"}`)}},
-		{"set inherited reserved", gateway.Command{Action: gateway.ActCallVarSet, CallID: call,
+		{"set inherited reserved", callapi.Command{Action: callapi.ActCallVarSet, CallID: call,
 			Args: json.RawMessage(`{"name":"__CALLGW_TENANT","value":"globex"}`)}},
-		{"set SHELL", gateway.Command{Action: gateway.ActCallVarSet, CallID: call, Args: json.RawMessage(`{"name":"SHELL(id)","value":"x"}`)}},
-		{"play absolute sound", gateway.Command{Action: gateway.ActCallPlay, CallID: call, Args: json.RawMessage(`{"media":["sound:/etc/passwd"]}`)}},
-		{"dtmf bad digits", gateway.Command{Action: gateway.ActCallDTMF, CallID: call, Args: json.RawMessage(`{"digits":"xyz"}`)}},
-		{"continue comma", gateway.Command{Action: gateway.ActCallContinue, CallID: call, Args: json.RawMessage(`{"context":"admin,1"}`)}},
-		{"unknown member", gateway.Command{Action: gateway.ActCallHangup, CallID: call, Args: json.RawMessage(`{"cause":16}`)}},
-		{"transfer one call twice", gateway.Command{Action: gateway.ActCallTransfer,
+		{"set SHELL", callapi.Command{Action: callapi.ActCallVarSet, CallID: call, Args: json.RawMessage(`{"name":"SHELL(id)","value":"x"}`)}},
+		{"play absolute sound", callapi.Command{Action: callapi.ActCallPlay, CallID: call, Args: json.RawMessage(`{"media":["sound:/etc/passwd"]}`)}},
+		{"dtmf bad digits", callapi.Command{Action: callapi.ActCallDTMF, CallID: call, Args: json.RawMessage(`{"digits":"xyz"}`)}},
+		{"continue comma", callapi.Command{Action: callapi.ActCallContinue, CallID: call, Args: json.RawMessage(`{"context":"admin,1"}`)}},
+		{"unknown member", callapi.Command{Action: callapi.ActCallHangup, CallID: call, Args: json.RawMessage(`{"cause":16}`)}},
+		{"transfer one call twice", callapi.Command{Action: callapi.ActCallTransfer,
 			Args: json.RawMessage(`{"transferee":"` + string(call) + `","target":"` + string(call) + `","transferer":"x"}`)}},
-		{"bridge bad type", gateway.Command{Action: gateway.ActBridgeCreate, BridgeID: "b1", Args: json.RawMessage(`{"type":"party"}`)}},
+		{"bridge bad type", callapi.Command{Action: callapi.ActBridgeCreate, BridgeID: "b1", Args: json.RawMessage(`{"type":"party"}`)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cmd.Tenant = "acme"
 			rep := c.request("pbx1", tc.cmd)
-			if rep.OK || rep.Error == nil || rep.Error.Code != gateway.EInvalid {
+			if rep.OK || rep.Error == nil || rep.Error.Code != callapi.CodeInvalidArgument {
 				t.Fatalf("reply %+v %+v, want invalid_argument", rep, rep.Error)
 			}
 		})
@@ -190,14 +190,14 @@ func TestBusRefusesInvalidCommands(t *testing.T) {
 		t.Errorf("%d channels on the PBX, want %d (the valid call's)", v, channels)
 	}
 	// The valid form of the same command does reach the PBX.
-	if rep := c.request("pbx1", gateway.Command{Action: gateway.ActCallVarSet, Tenant: "acme", CallID: call,
+	if rep := c.request("pbx1", callapi.Command{Action: callapi.ActCallVarSet, Tenant: "acme", CallID: call,
 		Args: json.RawMessage(`{"name":"FOO","value":"2"}`)}); !rep.OK {
 		t.Fatalf("set FOO: %+v", rep.Error)
 	}
 	if writes.Load() == before {
 		t.Error("a valid set-variable did not reach the PBX: the counter counts nothing")
 	}
-	if rep := c.request("pbx1", gateway.Command{Action: gateway.ActCallHangup, Tenant: "acme", CallID: call}); !rep.OK {
+	if rep := c.request("pbx1", callapi.Command{Action: callapi.ActCallHangup, Tenant: "acme", CallID: call}); !rep.OK {
 		t.Fatalf("hangup: %+v", rep.Error)
 	}
 }

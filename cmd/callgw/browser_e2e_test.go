@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/callapi/client"
 	"github.com/callgw/callgw/internal/testenv"
-
-	"github.com/callgw/callgw/callapi"
 )
 
 // The browser test drives Debian's chromium through chromedriver
@@ -193,7 +192,7 @@ func TestBrowserStreams(t *testing.T) {
 	if v.Call.Status != http.StatusCreated || v.Call.ID == "" {
 		t.Fatalf("originate from the page: %+v", v.Call)
 	}
-	c, err := callapi.New(s.base)
+	c, err := client.New(s.base)
 	if err != nil {
 		t.Fatal(err)
 	}

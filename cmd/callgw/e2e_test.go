@@ -23,9 +23,9 @@ import (
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/asterisk/arisim"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
-	"github.com/callgw/callgw/gateway"
 	"github.com/callgw/callgw/internal/testenv"
 	"github.com/callgw/callgw/restapi"
 )
@@ -98,7 +98,7 @@ func startStackWith(t *testing.T, s *system, nodes ...string) *system {
 			ariURL = ts.URL + "/ari"
 		}
 		w, err := stack.NewWorker(&config.Worker{Common: common, NodeID: n, ARIURL: ariURL, ARIUser: ariUser, ARIPassword: ariPass,
-			ARIApp: "callgw", Tenant: gateway.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 64}, log.Named(n))
+			ARIApp: "callgw", Tenant: callapi.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 64}, log.Named(n))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,13 +203,13 @@ func (s *system) spy(exchange string, keys ...string) *spy {
 }
 
 // next returns the next event for call id (skipping others) or fails.
-func (sp *spy) next(id gateway.CallID, within time.Duration) *gateway.Event {
+func (sp *spy) next(id callapi.CallID, within time.Duration) *callapi.Event {
 	sp.t.Helper()
 	deadline := time.After(within)
 	for {
 		select {
 		case d := <-sp.d:
-			var e gateway.Event
+			var e callapi.Event
 			if err := json.Unmarshal(d.Body, &e); err != nil {
 				sp.t.Fatalf("undecodable event %s: %v", d.Body, err)
 			}
@@ -273,13 +273,13 @@ type problem struct {
 
 func TestCallLifecycle(t *testing.T) {
 	s := startStack(t, "pbx1")
-	sp := s.spy(gateway.ExchangeEvents)
+	sp := s.spy(callapi.ExchangeEvents)
 
 	st, hdr, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "node": "pbx1", "from": "100"})
 	if st != http.StatusCreated {
 		t.Fatalf("originate: %d %s", st, body)
 	}
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, body, &c)
 	if c.ID == "" || c.Node != "pbx1" {
 		t.Fatalf("originate answer: %s", body)
@@ -287,17 +287,17 @@ func TestCallLifecycle(t *testing.T) {
 	if loc := hdr.Get("Location"); !strings.HasSuffix(loc, "/v1/calls/"+string(c.ID)) {
 		t.Errorf("Location = %q", loc)
 	}
-	if e := sp.next(c.ID, 5*time.Second); e.Type != gateway.EvCallCreated || e.Node != "pbx1" {
+	if e := sp.next(c.ID, 5*time.Second); e.Type != callapi.EvCallCreated || e.Node != "pbx1" {
 		t.Fatalf("first event = %s, want call.created", e.Type)
 	}
-	if e := sp.next(c.ID, 5*time.Second); e.Type != gateway.EvCallAnswered {
+	if e := sp.next(c.ID, 5*time.Second); e.Type != callapi.EvCallAnswered {
 		t.Fatalf("second event = %s, want call.answered", e.Type)
 	}
 
 	st, _, body = s.do("GET", "/v1/calls/"+string(c.ID), nil)
-	var got gateway.Call
+	var got callapi.Call
 	mustJSON(t, body, &got)
-	if st != http.StatusOK || got.ID != c.ID || got.State != gateway.StateUp {
+	if st != http.StatusOK || got.ID != c.ID || got.State != callapi.StateUp {
 		t.Fatalf("get: %d %s", st, body)
 	}
 	st, _, body = s.do("GET", "/v1/calls", nil)
@@ -310,7 +310,7 @@ func TestCallLifecycle(t *testing.T) {
 		t.Fatalf("hangup: %d %s", st, body)
 	}
 	e := sp.next(c.ID, 5*time.Second)
-	if e.Type != gateway.EvCallHangup {
+	if e.Type != callapi.EvCallHangup {
 		t.Fatalf("after hangup: %s", e.Type)
 	}
 
@@ -327,15 +327,15 @@ func TestCallLifecycle(t *testing.T) {
 
 // ended waits until GET /v1/calls/{id} answers the call's record (the
 // gateway learns the end from call.hangup, a moment after the node).
-func (s *system) ended(id gateway.CallID) *gateway.Call {
+func (s *system) ended(id callapi.CallID) *callapi.Call {
 	s.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		st, _, body := s.do("GET", "/v1/calls/"+string(id), nil)
-		var c gateway.Call
+		var c callapi.Call
 		if st == http.StatusOK {
 			mustJSON(s.t, body, &c)
-			if c.State == gateway.StateEnded {
+			if c.State == callapi.StateEnded {
 				return &c
 			}
 		}
@@ -348,22 +348,22 @@ func (s *system) ended(id gateway.CallID) *gateway.Call {
 
 func TestBusyOutcome(t *testing.T) {
 	s := startStack(t, "pbx1")
-	sp := s.spy(gateway.ExchangeEvents)
+	sp := s.spy(callapi.ExchangeEvents)
 	st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/busy@callgw-test", "wait": "answered"})
 	if st != http.StatusCreated {
 		t.Fatalf("originate: %d %s", st, body)
 	}
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, body, &c)
 	if c.Hangup == nil || c.Hangup.Cause != 17 {
 		t.Fatalf("REST answer does not say busy: %s", body)
 	}
 	for {
 		e := sp.next(c.ID, 5*time.Second)
-		if e.Type != gateway.EvCallHangup {
+		if e.Type != callapi.EvCallHangup {
 			continue
 		}
-		var h gateway.HangupData
+		var h callapi.HangupData
 		mustJSON(t, e.Data, &h)
 		if h.Cause != 17 {
 			t.Fatalf("call.hangup cause = %d, want 17: %s", h.Cause, e.Data)
@@ -400,7 +400,7 @@ var _ net.Addr
 func TestEventStreamSSE(t *testing.T) {
 	s := startStack(t, "pbx1")
 	key := "sse-" + uuid.NewString()
-	id := gateway.CallIDFor(gateway.CommandID(gateway.DefaultTenant, key))
+	id := callapi.CallIDFor(callapi.CommandID(callapi.DefaultTenant, key))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -413,21 +413,21 @@ func TestEventStreamSSE(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	events := make(chan gateway.Event, 16)
+	events := make(chan callapi.Event, 16)
 	go func() {
 		defer close(events)
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
 			line := sc.Text()
 			if data, ok := strings.CutPrefix(line, "data: "); ok {
-				var e gateway.Event
+				var e callapi.Event
 				if json.Unmarshal([]byte(data), &e) == nil && e.Type != "" {
 					events <- e
 				}
 			}
 		}
 	}()
-	next := func() gateway.Event {
+	next := func() callapi.Event {
 		t.Helper()
 		select {
 		case e, ok := <-events:
@@ -438,7 +438,7 @@ func TestEventStreamSSE(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("no event on the stream within 5s")
 		}
-		return gateway.Event{}
+		return callapi.Event{}
 	}
 	// The stream is subscribed once the response headers came; originate.
 	st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test"}, "Idempotency-Key", key)
@@ -446,7 +446,7 @@ func TestEventStreamSSE(t *testing.T) {
 		t.Fatalf("originate: %d %s", st, body)
 	}
 	var seq uint64
-	for _, want := range []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered} {
+	for _, want := range []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered} {
 		e := next()
 		if e.Type != want || e.CallID != id || e.Seq <= seq {
 			t.Fatalf("got %s (call %s, seq %d), want %s for %s after seq %d", e.Type, e.CallID, e.Seq, want, id, seq)
@@ -462,7 +462,7 @@ func TestEventStreamSSE(t *testing.T) {
 			t.Fatalf("foreign or out-of-order event: %+v", e)
 		}
 		seq = e.Seq
-		if e.Type == gateway.EvCallHangup {
+		if e.Type == callapi.EvCallHangup {
 			break
 		}
 	}
@@ -473,13 +473,13 @@ func TestEventStreamSSE(t *testing.T) {
 // exist can still hang them up.
 func TestTwoNodes(t *testing.T) {
 	s := startStack(t, "pbx1", "pbx2")
-	spy1 := s.spy(gateway.ExchangeCommands, "cmd.pbx1.#")
-	ids := map[string]gateway.CallID{}
+	spy1 := s.spy(callapi.ExchangeCommands, "cmd.pbx1.#")
+	ids := map[string]callapi.CallID{}
 	for _, n := range []string{"pbx1", "pbx2"} {
 		st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "node": n, "wait": "answered"})
-		var c gateway.Call
+		var c callapi.Call
 		mustJSON(t, body, &c)
-		if st != http.StatusCreated || string(c.Node) != n || c.State != gateway.StateUp {
+		if st != http.StatusCreated || string(c.Node) != n || c.State != callapi.StateUp {
 			t.Fatalf("originate on %s: %d %s", n, st, body)
 		}
 		ids[n] = c.ID
@@ -487,8 +487,8 @@ func TestTwoNodes(t *testing.T) {
 	spy1.drain()
 	st, _, body := s.do("GET", "/v1/calls", nil)
 	var list struct {
-		Calls   []gateway.Call   `json:"calls"`
-		Missing []gateway.NodeID `json:"missing_nodes"`
+		Calls   []callapi.Call   `json:"calls"`
+		Missing []callapi.NodeID `json:"missing_nodes"`
 	}
 	mustJSON(t, body, &list)
 	if st != 200 || len(list.Calls) != 2 || len(list.Missing) != 0 {
@@ -563,13 +563,13 @@ func TestIdempotentOriginate(t *testing.T) {
 			out <- res{st, body}
 		}()
 	}
-	var id gateway.CallID
+	var id callapi.CallID
 	for range 3 {
 		r := <-out
 		if r.st != http.StatusCreated {
 			t.Fatalf("originate: %d %s", r.st, r.body)
 		}
-		var c gateway.Call
+		var c callapi.Call
 		mustJSON(t, r.body, &c)
 		if id != "" && c.ID != id {
 			t.Fatalf("two call ids for one key: %s %s", id, c.ID)
@@ -601,13 +601,13 @@ func TestTenantIsolation(t *testing.T) {
 	if st, _, _ := s.do("GET", "/v1/calls", nil); st != http.StatusUnauthorized {
 		t.Fatalf("no token: %d, want 401", st)
 	}
-	sp := s.spy(gateway.ExchangeEventsRouted, "beta.#")
-	spAcme := s.spy(gateway.ExchangeEventsRouted, "acme.#")
+	sp := s.spy(callapi.ExchangeEventsRouted, "beta.#")
+	spAcme := s.spy(callapi.ExchangeEventsRouted, "acme.#")
 	st, _, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}, "Authorization", acme)
 	if st != http.StatusCreated {
 		t.Fatalf("originate as acme: %d %s", st, body)
 	}
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, body, &c)
 	if c.Tenant != "acme" {
 		t.Fatalf("call tenant = %q", c.Tenant)
@@ -639,27 +639,27 @@ func TestTenantIsolation(t *testing.T) {
 // id at once; the outcome arrives as a command.completed event.
 func TestAsyncOriginate(t *testing.T) {
 	s := startStack(t, "pbx1")
-	sp := s.spy(gateway.ExchangeEventsRouted, "default.*.command.completed.*")
+	sp := s.spy(callapi.ExchangeEventsRouted, "default.*.command.completed.*")
 	st, hdr, body := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}, "Prefer", "respond-async")
 	if st != http.StatusAccepted || !strings.Contains(hdr.Get("Preference-Applied"), "respond-async") {
 		t.Fatalf("async originate: %d %v %s", st, hdr, body)
 	}
-	var acc gateway.Accepted
+	var acc callapi.Accepted
 	mustJSON(t, body, &acc)
 	if acc.CommandID == "" || acc.CallID == "" {
 		t.Fatalf("accepted: %s", body)
 	}
 	select {
 	case d := <-sp.d:
-		var e gateway.Event
+		var e callapi.Event
 		mustJSON(t, d.Body, &e)
-		var done gateway.CommandCompletedData
+		var done callapi.CommandCompletedData
 		mustJSON(t, e.Data, &done)
 		if done.CommandID != acc.CommandID || done.Reply == nil || !done.Reply.OK {
 			t.Fatalf("command.completed: %s", d.Body)
 		}
-		var c gateway.Call
-		if err := done.Reply.Decode(&c); err != nil || c.ID != acc.CallID || c.State != gateway.StateUp {
+		var c callapi.Call
+		if err := done.Reply.Decode(&c); err != nil || c.ID != acc.CallID || c.State != callapi.StateUp {
 			t.Fatalf("completed call: %+v %v", c, err)
 		}
 	case <-time.After(5 * time.Second):

@@ -10,19 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // collect gathers the events a spy receives until no message came for
 // quiet, keyed by event id (a spy may see one event more than once only
 // when it is bound more than once, which these tests do not do).
-func (sp *spy) collect(quiet time.Duration) []gateway.Event {
+func (sp *spy) collect(quiet time.Duration) []callapi.Event {
 	sp.t.Helper()
-	var out []gateway.Event
+	var out []callapi.Event
 	for {
 		select {
 		case d := <-sp.d:
-			var e gateway.Event
+			var e callapi.Event
 			if err := json.Unmarshal(d.Body, &e); err != nil {
 				sp.t.Fatalf("undecodable event %s: %v", d.Body, err)
 			}
@@ -34,7 +34,7 @@ func (sp *spy) collect(quiet time.Duration) []gateway.Event {
 }
 
 // originateAndEnd places an answered call and hangs it up.
-func (s *system) originateAndEnd(node string, tags ...string) gateway.CallID {
+func (s *system) originateAndEnd(node string, tags ...string) callapi.CallID {
 	s.t.Helper()
 	body := map[string]any{"to": "Local/answer@callgw-test", "node": node, "wait": "answered"}
 	if len(tags) > 0 {
@@ -44,7 +44,7 @@ func (s *system) originateAndEnd(node string, tags ...string) gateway.CallID {
 	if st != http.StatusCreated {
 		s.t.Fatalf("originate on %s: %d %s", node, st, b)
 	}
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(s.t, b, &c)
 	if st, _, b := s.do("DELETE", "/v1/calls/"+string(c.ID), nil); st != http.StatusNoContent {
 		s.t.Fatalf("hangup: %d %s", st, b)
@@ -52,7 +52,7 @@ func (s *system) originateAndEnd(node string, tags ...string) gateway.CallID {
 	return c.ID
 }
 
-func hasTag(e gateway.Event, tag string) bool {
+func hasTag(e callapi.Event, tag string) bool {
 	for _, t := range e.Tags {
 		if t == tag {
 			return true
@@ -65,12 +65,12 @@ func hasTag(e gateway.Event, tag string) bool {
 // each got exactly the events its pattern names: none missing, none extra.
 func TestRoutedPatterns(t *testing.T) {
 	s := startStack(t, "pbx1", "pbx2")
-	all := s.spy(gateway.ExchangeEvents) // the fanout: ground truth
-	qNode := s.spy(gateway.ExchangeEventsRouted, "*.pbx1.call.#")
-	qHangup := s.spy(gateway.ExchangeEventsRouted, "#.call.hangup.#")
-	qTag := s.spy(gateway.ExchangeEventsRouted, "*.tag.sales-42")
+	all := s.spy(callapi.ExchangeEvents) // the fanout: ground truth
+	qNode := s.spy(callapi.ExchangeEventsRouted, "*.pbx1.call.#")
+	qHangup := s.spy(callapi.ExchangeEventsRouted, "#.call.hangup.#")
+	qTag := s.spy(callapi.ExchangeEventsRouted, "*.tag.sales-42")
 
-	ours := map[gateway.CallID]bool{
+	ours := map[callapi.CallID]bool{
 		s.originateAndEnd("pbx1", "sales-42"):        true,
 		s.originateAndEnd("pbx2"):                    true,
 		s.originateAndEnd("pbx2", "sales-42", "vip"): true,
@@ -90,7 +90,7 @@ func TestRoutedPatterns(t *testing.T) {
 		if e.Node == "pbx1" && e.Type.Resource() == "call" {
 			want["node"][e.ID] = true
 		}
-		if e.Type == gateway.EvCallHangup {
+		if e.Type == callapi.EvCallHangup {
 			want["hangup"][e.ID] = true
 		}
 		if hasTag(e, "sales-42") {
@@ -128,14 +128,14 @@ func TestRoutedPatterns(t *testing.T) {
 func TestHangupWhileEventsDown(t *testing.T) {
 	simOnly(t, "pbx1", "the ARI WebSocket is cut with the simulator's RefuseFor")
 	s := startStack(t, "pbx1")
-	sp := s.spy(gateway.ExchangeEvents)
-	var ids []gateway.CallID
+	sp := s.spy(callapi.ExchangeEvents)
+	var ids []callapi.CallID
 	for range 2 {
 		st, _, b := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"})
 		if st != http.StatusCreated {
 			t.Fatalf("originate: %d %s", st, b)
 		}
-		var c gateway.Call
+		var c callapi.Call
 		mustJSON(t, b, &c)
 		ids = append(ids, c.ID)
 	}
@@ -145,7 +145,7 @@ func TestHangupWhileEventsDown(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	sim.HangupChannel(string(ids[0]), 16) // the far end hangs up meanwhile
 	e := sp.next(ids[0], 10*time.Second)
-	if e.Type != gateway.EvCallHangup {
+	if e.Type != callapi.EvCallHangup {
 		t.Fatalf("after reconnect: %s, want call.hangup", e.Type)
 	}
 	// The other call is still there and still controllable.
@@ -155,7 +155,7 @@ func TestHangupWhileEventsDown(t *testing.T) {
 	if st, _, b := s.do("DELETE", "/v1/calls/"+string(ids[1]), nil); st != http.StatusNoContent {
 		t.Fatalf("other call hangup: %d %s", st, b)
 	}
-	if e := sp.next(ids[1], 5*time.Second); e.Type != gateway.EvCallHangup {
+	if e := sp.next(ids[1], 5*time.Second); e.Type != callapi.EvCallHangup {
 		t.Fatalf("other call: %s, want call.hangup", e.Type)
 	}
 }
@@ -167,7 +167,7 @@ func TestPerCallOrder(t *testing.T) {
 		t.Skip("200 calls; -short")
 	}
 	s := startStack(t, "pbx1")
-	sp := s.spy(gateway.ExchangeEvents)
+	sp := s.spy(callapi.ExchangeEvents)
 	const n = 200
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 50)
@@ -183,7 +183,7 @@ func TestPerCallOrder(t *testing.T) {
 				errs <- fmt.Errorf("originate: %d %s", st, b)
 				return
 			}
-			var c gateway.Call
+			var c callapi.Call
 			if err := json.Unmarshal(b, &c); err != nil {
 				errs <- err
 				return
@@ -198,7 +198,7 @@ func TestPerCallOrder(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	byCall := map[gateway.CallID][]gateway.Event{}
+	byCall := map[callapi.CallID][]callapi.Event{}
 	for _, e := range sp.collect(time.Second) {
 		if e.Type.Resource() == "call" {
 			byCall[e.CallID] = append(byCall[e.CallID], e)
@@ -207,7 +207,7 @@ func TestPerCallOrder(t *testing.T) {
 	if len(byCall) != n {
 		t.Fatalf("events for %d calls, want %d", len(byCall), n)
 	}
-	rank := map[gateway.EventType]int{gateway.EvCallCreated: 0, gateway.EvCallRinging: 1, gateway.EvCallAnswered: 2, gateway.EvCallHangup: 9}
+	rank := map[callapi.EventType]int{callapi.EvCallCreated: 0, callapi.EvCallRinging: 1, callapi.EvCallAnswered: 2, callapi.EvCallHangup: 9}
 	for id, evs := range byCall {
 		var types []string
 		for i, e := range evs {
@@ -219,7 +219,7 @@ func TestPerCallOrder(t *testing.T) {
 				t.Fatalf("call %s: %s after %s", id, e.Type, evs[i-1].Type)
 			}
 		}
-		if evs[0].Type != gateway.EvCallCreated || evs[len(evs)-1].Type != gateway.EvCallHangup {
+		if evs[0].Type != callapi.EvCallCreated || evs[len(evs)-1].Type != callapi.EvCallHangup {
 			t.Fatalf("call %s: events %v, want call.created first and call.hangup last", id, types)
 		}
 		if !sort.SliceIsSorted(evs, func(i, j int) bool { return evs[i].Seq < evs[j].Seq }) {
@@ -232,19 +232,19 @@ func TestPerCallOrder(t *testing.T) {
 // down; the gateway then refuses its commands at once and shows it down.
 func TestNodeLifecycle(t *testing.T) {
 	s := startStack(t, "pbx1", "pbx2")
-	sp := s.spy(gateway.ExchangeEventsRouted, "_.pbx2.node.#")
+	sp := s.spy(callapi.ExchangeEventsRouted, "_.pbx2.node.#")
 	if st, _, b := s.do("GET", "/v1/nodes/pbx2", nil); st != 200 || !strings.Contains(string(b), `"state":"up"`) {
 		t.Fatalf("pbx2 before: %d %s", st, b)
 	}
 	s.stopWorker["pbx2"]()
-	var types []gateway.EventType
+	var types []callapi.EventType
 	for _, e := range sp.collect(500 * time.Millisecond) {
 		if e.Node != "pbx2" || e.Tenant != "" {
 			t.Fatalf("foreign node event: %+v", e)
 		}
 		types = append(types, e.Type)
 	}
-	if len(types) != 2 || types[0] != gateway.EvNodeDraining || types[1] != gateway.EvNodeDown {
+	if len(types) != 2 || types[0] != callapi.EvNodeDraining || types[1] != callapi.EvNodeDown {
 		t.Fatalf("node events = %v, want [node.draining node.down]", types)
 	}
 	deadline := time.Now().Add(3 * time.Second)

@@ -12,9 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callgw/callgw/asterisk/arisim"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
-	"github.com/callgw/callgw/gateway"
 )
 
 // keyedStack is a system whose workers keep their idempotency journal in a
@@ -62,7 +62,7 @@ func startKeyedStack(t *testing.T, nodes ...string) *keyedStack {
 func (ks *keyedStack) startWorker(n string) {
 	t := ks.t
 	w, err := stack.NewWorker(&config.Worker{Common: config.Common{AMQPURLs: []string{ks.url}, LogLevel: "info", Prefix: ks.prefix},
-		NodeID: n, ARIURL: ks.ts[n].URL + "/ari", ARIUser: "u", ARIPassword: "p", ARIApp: "callgw", Tenant: gateway.DefaultTenant,
+		NodeID: n, ARIURL: ks.ts[n].URL + "/ari", ARIUser: "u", ARIPassword: "p", ARIApp: "callgw", Tenant: callapi.DefaultTenant,
 		HeartbeatInterval: 500 * time.Millisecond, Concurrency: 64, StateDir: ks.stateDir, IdempotencyWindow: time.Hour}, testLogger(t).Named(n))
 	if err != nil {
 		t.Fatal(err)
@@ -86,11 +86,11 @@ func (ks *keyedStack) startWorker(n string) {
 }
 
 // waitNode waits until the gateway sees node in state st.
-func (ks *keyedStack) waitNode(n string, st gateway.NodeState) {
+func (ks *keyedStack) waitNode(n string, st callapi.NodeState) {
 	ks.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if node, ok := ks.gw.Registry().Get(gateway.NodeID(n), time.Now()); ok && node.State == st && (st != gateway.NodeUp || node.Healthy) {
+		if node, ok := ks.gw.Registry().Get(callapi.NodeID(n), time.Now()); ok && node.State == st && (st != callapi.NodeUp || node.Healthy) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -113,10 +113,10 @@ func TestKeyedOriginateSurvivesWorkerRestart(t *testing.T) {
 	}
 	ks.stop["pbx1"]()
 	ks.startWorker("pbx1")
-	ks.waitNode("pbx1", gateway.NodeUp)
+	ks.waitNode("pbx1", callapi.NodeUp)
 
 	again := ks.originateKeyed(key, body, "retry after restart")
-	if again.ID != first.ID || again.State != gateway.StateEnded || again.Hangup == nil {
+	if again.ID != first.ID || again.State != callapi.StateEnded || again.Hangup == nil {
 		t.Fatalf("retry after restart: %+v, want call %s ended", again, first.ID)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -130,8 +130,8 @@ func TestKeyedOriginateSurvivesWorkerRestart(t *testing.T) {
 // call the first attempt placed, and no node places another.
 func TestKeyedOriginateWaitsForMissingNode(t *testing.T) {
 	ks := startKeyedStack(t, "pbx1", "pbx2")
-	ks.waitNode("pbx1", gateway.NodeUp)
-	ks.waitNode("pbx2", gateway.NodeUp)
+	ks.waitNode("pbx1", callapi.NodeUp)
+	ks.waitNode("pbx2", callapi.NodeUp)
 	key := "idem-" + uuid.NewString()
 	body := map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}
 	first := ks.originateKeyed(key, body, "originate")
@@ -139,7 +139,7 @@ func TestKeyedOriginateWaitsForMissingNode(t *testing.T) {
 	other := map[string]string{"pbx1": "pbx2", "pbx2": "pbx1"}[holder]
 
 	ks.stop[holder]()
-	ks.waitNode(holder, gateway.NodeDown)
+	ks.waitNode(holder, callapi.NodeDown)
 	st, _, b := ks.do("POST", "/v1/calls", body, "Idempotency-Key", key)
 	if st != http.StatusServiceUnavailable || !strings.Contains(string(b), "node_unavailable") {
 		t.Fatalf("retry while the holder is down: %d %s, want 503 node_unavailable", st, b)
@@ -149,7 +149,7 @@ func TestKeyedOriginateWaitsForMissingNode(t *testing.T) {
 	}
 
 	ks.startWorker(holder)
-	ks.waitNode(holder, gateway.NodeUp)
+	ks.waitNode(holder, callapi.NodeUp)
 	again := ks.originateKeyed(key, body, "retry after the holder is back")
 	if again.ID != first.ID || string(again.Node) != holder {
 		t.Fatalf("retry: %+v, want call %s on %s", again, first.ID, holder)
@@ -164,32 +164,32 @@ func TestKeyedOriginateWaitsForMissingNode(t *testing.T) {
 // not (a new process tracks no call).
 func TestHangupOfCallLostWhileWorkerDown(t *testing.T) {
 	ks := startKeyedStack(t, "pbx1")
-	sp := ks.spy(gateway.ExchangeEventsRouted, "*.*.call.hangup.*")
+	sp := ks.spy(callapi.ExchangeEventsRouted, "*.*.call.hangup.*")
 	st, _, b := ks.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}, "Idempotency-Key", "idem-"+uuid.NewString())
 	if st != http.StatusCreated {
 		t.Fatalf("originate: %d %s", st, b)
 	}
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, b, &c)
 	ks.stop["pbx1"]()
 	ks.sims["pbx1"].HangupChannel(string(c.ID), 16) // nobody listens
 	ks.startWorker("pbx1")
 	e := sp.next(c.ID, 5*time.Second)
-	var hd gateway.HangupData
-	if err := json.Unmarshal(e.Data, &hd); err != nil || e.Type != gateway.EvCallHangup || hd.Reason != "lost" {
+	var hd callapi.HangupData
+	if err := json.Unmarshal(e.Data, &hd); err != nil || e.Type != callapi.EvCallHangup || hd.Reason != "lost" {
 		t.Fatalf("event %+v %+v %v, want call.hangup reason lost", e, hd, err)
 	}
 }
 
 // originateKeyed posts the originate body with the Idempotency-Key key and
 // returns the call of its 201 (what names the attempt in a failure).
-func (ks *keyedStack) originateKeyed(key string, body map[string]any, what string) gateway.Call {
+func (ks *keyedStack) originateKeyed(key string, body map[string]any, what string) callapi.Call {
 	ks.t.Helper()
 	st, _, b := ks.do("POST", "/v1/calls", body, "Idempotency-Key", key)
 	if st != http.StatusCreated {
 		ks.t.Fatalf("%s: %d %s", what, st, b)
 	}
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(ks.t, b, &c)
 	return c
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/callgw/callgw/asterisk/arisim"
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/callapi/client"
 )
 
 // TestDevInbound: in `callgw dev`, POST /ari-sim/inbound (what `callctl
@@ -18,14 +19,14 @@ import (
 // record says so.
 func TestDevInbound(t *testing.T) {
 	d := startDevProcess(t)
-	c, err := callapi.New(d.base)
+	c, err := client.New(d.base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
 	defer cancel()
 	connected := make(chan struct{}, 1)
-	st := c.Events(ctx, callapi.EventFilter{Types: []string{"call.created"}}, callapi.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
+	st := c.Events(ctx, client.EventFilter{Types: []string{"call.created"}}, client.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
 	defer st.Close()
 	created := make(chan *callapi.Event, 1)
 	go func() {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/callapi/client"
 	"github.com/callgw/callgw/internal/testenv"
 
 	"github.com/google/uuid"
@@ -93,20 +94,20 @@ func startDevProcess(t *testing.T) *devProcess {
 func TestDevOpsMetrics(t *testing.T) {
 	d := startDevProcess(t)
 	base, ops, ctx := d.base, d.ops, d.ctx
-	c, err := callapi.New(base)
+	c, err := client.New(base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
 	defer ccancel()
-	call, err := c.Originate(cctx, callapi.OriginateRequest{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered})
+	call, err := c.Originate(cctx, client.OriginateRequest{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Hangup(cctx, string(call.ID), ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.GetCall(cctx, "no-such-call"); callapi.ErrorCode(err) != callapi.CodeNotFound {
+	if _, err := c.GetCall(cctx, "no-such-call"); client.ErrorCode(err) != callapi.CodeNotFound {
 		t.Fatalf("get unknown: %v", err)
 	}
 	want := []string{

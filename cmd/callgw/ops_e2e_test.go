@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // End-to-end tests of the call-control, bridge and media operations
@@ -44,15 +44,15 @@ func (s *system) waitRoutable(hdr ...string) {
 type evlog struct {
 	t   *testing.T
 	sp  *spy
-	all []gateway.Event
+	all []callapi.Event
 }
 
 func (s *system) events() *evlog {
-	return &evlog{t: s.t, sp: s.spy(gateway.ExchangeEvents)}
+	return &evlog{t: s.t, sp: s.spy(callapi.ExchangeEvents)}
 }
 
 // await returns the first event, received or to come, for which ok holds.
-func (l *evlog) await(what string, ok func(e *gateway.Event) bool) gateway.Event {
+func (l *evlog) await(what string, ok func(e *callapi.Event) bool) callapi.Event {
 	l.t.Helper()
 	for i := range l.all {
 		if ok(&l.all[i]) {
@@ -63,7 +63,7 @@ func (l *evlog) await(what string, ok func(e *gateway.Event) bool) gateway.Event
 	for {
 		select {
 		case d := <-l.sp.d:
-			var e gateway.Event
+			var e callapi.Event
 			if err := json.Unmarshal(d.Body, &e); err != nil {
 				l.t.Fatalf("undecodable event %s: %v", d.Body, err)
 			}
@@ -78,15 +78,15 @@ func (l *evlog) await(what string, ok func(e *gateway.Event) bool) gateway.Event
 }
 
 // call waits for the event typ of call id.
-func (l *evlog) call(id gateway.CallID, typ gateway.EventType) gateway.Event {
+func (l *evlog) call(id callapi.CallID, typ callapi.EventType) callapi.Event {
 	l.t.Helper()
-	return l.await(string(typ)+" of call "+string(id), func(e *gateway.Event) bool { return e.CallID == id && e.Type == typ })
+	return l.await(string(typ)+" of call "+string(id), func(e *callapi.Event) bool { return e.CallID == id && e.Type == typ })
 }
 
 // bridge waits for the event typ of bridge id (not about a call).
-func (l *evlog) bridge(id gateway.BridgeID, typ gateway.EventType) gateway.Event {
+func (l *evlog) bridge(id callapi.BridgeID, typ callapi.EventType) callapi.Event {
 	l.t.Helper()
-	return l.await(string(typ)+" of bridge "+string(id), func(e *gateway.Event) bool {
+	return l.await(string(typ)+" of bridge "+string(id), func(e *callapi.Event) bool {
 		return e.CallID == "" && e.BridgeID == id && e.Type == typ
 	})
 }
@@ -96,7 +96,7 @@ func (l *evlog) drain(d time.Duration) {
 	for {
 		select {
 		case m := <-l.sp.d:
-			var e gateway.Event
+			var e callapi.Event
 			if err := json.Unmarshal(m.Body, &e); err == nil {
 				l.all = append(l.all, e)
 			}
@@ -108,9 +108,9 @@ func (l *evlog) drain(d time.Duration) {
 
 // types returns the types of call id's events received so far, in order,
 // and checks their seq increases.
-func (l *evlog) types(id gateway.CallID) []gateway.EventType {
+func (l *evlog) types(id callapi.CallID) []callapi.EventType {
 	l.t.Helper()
-	var out []gateway.EventType
+	var out []callapi.EventType
 	var seq uint64
 	for _, e := range l.all {
 		if e.CallID != id {
@@ -157,72 +157,72 @@ func (s *system) wantProblem(status int, code, method, path string, body any) pr
 
 // answeredCall originates an answered call under API control and waits
 // for its call.answered.
-func (s *system) answeredCall(l *evlog, tags ...string) gateway.CallID {
+func (s *system) answeredCall(l *evlog, tags ...string) callapi.CallID {
 	s.t.Helper()
 	body := map[string]any{"to": "Local/answer@callgw-test", "node": "pbx1", "wait": "answered"}
 	if len(tags) > 0 {
 		body["tags"] = tags
 	}
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(s.t, s.want(http.StatusCreated, "POST", "/v1/calls", body), &c)
-	if c.State != gateway.StateUp {
+	if c.State != callapi.StateUp {
 		s.t.Fatalf("call not answered: %+v", c)
 	}
-	l.call(c.ID, gateway.EvCallAnswered)
+	l.call(c.ID, callapi.EvCallAnswered)
 	return c.ID
 }
 
 // inboundCall makes a call from PJSIP/from arrive in the app, ringing.
-func (s *system) inboundCall(l *evlog, from string) gateway.CallID {
+func (s *system) inboundCall(l *evlog, from string) callapi.CallID {
 	s.t.Helper()
 	id, err := s.pbx("pbx1").InboundCall(from, "5551000")
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	e := l.call(gateway.CallID(id), gateway.EvCallCreated)
-	var d gateway.CreatedData
+	e := l.call(callapi.CallID(id), callapi.EvCallCreated)
+	var d callapi.CreatedData
 	mustJSON(s.t, e.Data, &d)
-	if d.Direction != gateway.Inbound || d.State != gateway.StateRinging {
+	if d.Direction != callapi.Inbound || d.State != callapi.StateRinging {
 		s.t.Fatalf("inbound call.created %s", e.Data)
 	}
-	return gateway.CallID(id)
+	return callapi.CallID(id)
 }
 
 // sipInboundCall waits for the call.created of an inbound SIP call for
 // exten (from sipCall) and returns its id.
-func (s *system) sipInboundCall(l *evlog, exten string) gateway.CallID {
+func (s *system) sipInboundCall(l *evlog, exten string) callapi.CallID {
 	s.t.Helper()
-	e := l.await("call.created of the inbound SIP call for "+exten, func(e *gateway.Event) bool {
-		if e.Type != gateway.EvCallCreated {
+	e := l.await("call.created of the inbound SIP call for "+exten, func(e *callapi.Event) bool {
+		if e.Type != callapi.EvCallCreated {
 			return false
 		}
-		var d gateway.CreatedData
-		return json.Unmarshal(e.Data, &d) == nil && d.Direction == gateway.Inbound && d.To == exten && strings.HasPrefix(d.Channel, "PJSIP/")
+		var d callapi.CreatedData
+		return json.Unmarshal(e.Data, &d) == nil && d.Direction == callapi.Inbound && d.To == exten && strings.HasPrefix(d.Channel, "PJSIP/")
 	})
-	var d gateway.CreatedData
+	var d callapi.CreatedData
 	mustJSON(s.t, e.Data, &d)
-	if d.State != gateway.StateRinging || e.Node != "pbx1" || !slices.Equal(d.Args, []string{exten}) {
+	if d.State != callapi.StateRinging || e.Node != "pbx1" || !slices.Equal(d.Args, []string{exten}) {
 		s.t.Fatalf("inbound SIP call.created %+v %s", e, e.Data)
 	}
 	return e.CallID
 }
 
-func callPath(id gateway.CallID, rest string) string { return "/v1/calls/" + string(id) + rest }
+func callPath(id callapi.CallID, rest string) string { return "/v1/calls/" + string(id) + rest }
 
 func TestOpAnswer(t *testing.T) {
 	s := opsStack(t)
 	l := s.events()
 	id := s.inboundCall(l, "alice")
 	s.want(http.StatusNoContent, "POST", callPath(id, "/answer"), nil)
-	e := l.call(id, gateway.EvCallAnswered)
-	var d gateway.StateData
+	e := l.call(id, callapi.EvCallAnswered)
+	var d callapi.StateData
 	mustJSON(t, e.Data, &d)
-	if d.State != gateway.StateUp || d.AnsweredAt == nil || e.Tenant != gateway.DefaultTenant {
+	if d.State != callapi.StateUp || d.AnsweredAt == nil || e.Tenant != callapi.DefaultTenant {
 		t.Errorf("call.answered %+v %s", e, e.Data)
 	}
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, s.want(http.StatusOK, "GET", callPath(id, ""), nil), &c)
-	if c.State != gateway.StateUp {
+	if c.State != callapi.StateUp {
 		t.Errorf("state after answer: %s", c.State)
 	}
 }
@@ -235,7 +235,7 @@ func TestOpRing(t *testing.T) {
 	s.want(http.StatusNoContent, "POST", callPath(id, "/ring/stop"), nil)
 	// Ringing indications change nothing a subscriber sees.
 	l.drain(300 * time.Millisecond)
-	if got := l.types(id); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated}) {
+	if got := l.types(id); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated}) {
 		t.Errorf("events %v", got)
 	}
 	s.wantProblem(http.StatusNotFound, "not_found", "POST", callPath("no-such-call", "/ring"), nil)
@@ -246,15 +246,15 @@ func TestOpHold(t *testing.T) {
 	l := s.events()
 	id := s.answeredCall(l, "hold-test")
 	s.want(http.StatusNoContent, "POST", callPath(id, "/hold"), nil)
-	e := l.call(id, gateway.EvCallHold)
-	var d gateway.HoldData
+	e := l.call(id, callapi.EvCallHold)
+	var d callapi.HoldData
 	mustJSON(t, e.Data, &d)
-	if d.Source != gateway.HoldByAPI || !slices.Equal(e.Tags, []string{"hold-test"}) || e.Node != "pbx1" {
+	if d.Source != callapi.HoldByAPI || !slices.Equal(e.Tags, []string{"hold-test"}) || e.Node != "pbx1" {
 		t.Errorf("call.hold %+v %s", e, e.Data)
 	}
 	s.want(http.StatusNoContent, "POST", callPath(id, "/unhold"), nil)
-	l.call(id, gateway.EvCallUnhold)
-	if got := l.types(id); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallHold, gateway.EvCallUnhold}) {
+	l.call(id, callapi.EvCallUnhold)
+	if got := l.types(id); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered, callapi.EvCallHold, callapi.EvCallUnhold}) {
 		t.Errorf("events %v", got)
 	}
 }
@@ -268,7 +268,7 @@ func TestOpMute(t *testing.T) {
 	s.want(http.StatusNoContent, "POST", callPath(id, "/mute"), nil) // both
 	s.wantProblem(http.StatusBadRequest, "invalid_argument", "POST", callPath(id, "/mute"), map[string]any{"direction": "up"})
 	l.drain(200 * time.Millisecond)
-	if got := l.types(id); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered}) {
+	if got := l.types(id); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered}) {
 		t.Errorf("events %v", got)
 	}
 }
@@ -282,15 +282,15 @@ func TestOpDTMF(t *testing.T) {
 	s.wantProblem(http.StatusBadRequest, "invalid_argument", "POST", callPath(id, "/dtmf"), map[string]any{"digits": "x"})
 
 	// DTMF the far end sends arrives as call.dtmf, one event per digit.
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/calls", map[string]any{"to": "Local/dtmf@callgw-test"}), &c)
 	var digits string
 	for len(digits) < 4 {
-		e := l.call(c.ID, gateway.EvCallDTMF)
-		var d gateway.DTMFData
+		e := l.call(c.ID, callapi.EvCallDTMF)
+		var d callapi.DTMFData
 		mustJSON(t, e.Data, &d)
 		digits += d.Digit
-		l.all = slices.DeleteFunc(l.all, func(x gateway.Event) bool { return x.ID == e.ID })
+		l.all = slices.DeleteFunc(l.all, func(x callapi.Event) bool { return x.ID == e.ID })
 	}
 	if digits != "123#" {
 		t.Errorf("digits %q", digits)
@@ -305,14 +305,14 @@ func TestOpPlay(t *testing.T) {
 	if st != http.StatusCreated {
 		t.Fatalf("play: %d %s", st, b)
 	}
-	var pb gateway.Playback
+	var pb callapi.Playback
 	mustJSON(t, b, &pb)
 	if pb.ID == "" || pb.Node != "pbx1" || pb.TargetID != string(id) || hdr.Get("Location") != "/v1/playbacks/"+pb.ID {
 		t.Fatalf("playback %s, Location %q", b, hdr.Get("Location"))
 	}
-	for _, typ := range []gateway.EventType{gateway.EvCallPlaybackStarted, gateway.EvCallPlaybackFinished} {
+	for _, typ := range []callapi.EventType{callapi.EvCallPlaybackStarted, callapi.EvCallPlaybackFinished} {
 		e := l.call(id, typ)
-		var d gateway.PlaybackData
+		var d callapi.PlaybackData
 		mustJSON(t, e.Data, &d)
 		if d.PlaybackID != pb.ID || !slices.Equal(e.Tags, []string{"ivr"}) {
 			t.Errorf("%s %s", typ, e.Data)
@@ -325,17 +325,17 @@ func TestOpPlaybackGetStop(t *testing.T) {
 	s := opsStack(t)
 	l := s.events()
 	id := s.answeredCall(l)
-	var pb gateway.Playback
+	var pb callapi.Playback
 	mustJSON(t, s.want(http.StatusCreated, "POST", callPath(id, "/play"), map[string]any{"media": []string{"tone:ring"}}), &pb)
-	l.call(id, gateway.EvCallPlaybackStarted)
-	var got gateway.Playback
+	l.call(id, callapi.EvCallPlaybackStarted)
+	var got callapi.Playback
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/playbacks/"+pb.ID, nil), &got)
 	if got.ID != pb.ID || got.State != "playing" || got.Media != "tone:ring" {
 		t.Errorf("GET playback: %+v", got)
 	}
 	s.want(http.StatusNoContent, "DELETE", "/v1/playbacks/"+pb.ID, nil)
-	e := l.call(id, gateway.EvCallPlaybackFinished)
-	var d gateway.PlaybackData
+	e := l.call(id, callapi.EvCallPlaybackFinished)
+	var d callapi.PlaybackData
 	mustJSON(t, e.Data, &d)
 	if d.PlaybackID != pb.ID {
 		t.Errorf("finished %s", e.Data)
@@ -352,18 +352,18 @@ func TestOpRecord(t *testing.T) {
 	if st != http.StatusCreated {
 		t.Fatalf("record: %d %s", st, b)
 	}
-	var rec gateway.Recording
+	var rec callapi.Recording
 	mustJSON(t, b, &rec)
 	if rec.Name != "rec-e2e" || rec.Format != "wav" || rec.TargetID != string(id) || hdr.Get("Location") != "/v1/recordings/live/rec-e2e" {
 		t.Fatalf("recording %s, Location %q", b, hdr.Get("Location"))
 	}
-	e := l.call(id, gateway.EvCallRecordingStarted)
-	var d gateway.RecordingData
+	e := l.call(id, callapi.EvCallRecordingStarted)
+	var d callapi.RecordingData
 	mustJSON(t, e.Data, &d)
 	if d.Name != "rec-e2e" || d.State != "recording" {
 		t.Errorf("started %s", e.Data)
 	}
-	var live gateway.Recording
+	var live callapi.Recording
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/recordings/live/rec-e2e", nil), &live)
 	if live.State != "recording" || live.Node != "pbx1" {
 		t.Errorf("live %+v", live)
@@ -371,7 +371,7 @@ func TestOpRecord(t *testing.T) {
 	// A second recording of that name while it runs is a conflict.
 	s.wantProblem(http.StatusConflict, "conflict", "POST", callPath(id, "/record"), map[string]any{"name": "rec-e2e"})
 	s.want(http.StatusNoContent, "POST", "/v1/recordings/live/rec-e2e/stop", nil)
-	e = l.call(id, gateway.EvCallRecordingFinished)
+	e = l.call(id, callapi.EvCallRecordingFinished)
 	mustJSON(t, e.Data, &d)
 	if d.Name != "rec-e2e" || d.State != "done" || d.Duration == nil {
 		t.Errorf("finished %s", e.Data)
@@ -384,26 +384,26 @@ func TestOpStoredRecordings(t *testing.T) {
 	l := s.events()
 	id := s.answeredCall(l)
 	s.want(http.StatusCreated, "POST", callPath(id, "/record"), map[string]any{"name": "kept"})
-	l.call(id, gateway.EvCallRecordingStarted)
+	l.call(id, callapi.EvCallRecordingStarted)
 	s.want(http.StatusNoContent, "POST", "/v1/recordings/live/kept/stop", nil)
-	l.call(id, gateway.EvCallRecordingFinished)
+	l.call(id, callapi.EvCallRecordingFinished)
 
 	var list struct {
-		Recordings []gateway.Recording `json:"recordings"`
+		Recordings []callapi.Recording `json:"recordings"`
 	}
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/recordings/stored", nil), &list)
 	if len(list.Recordings) != 1 || list.Recordings[0].Name != "kept" || list.Recordings[0].Format != "wav" {
 		t.Fatalf("stored list %+v", list)
 	}
-	var rec gateway.Recording
+	var rec callapi.Recording
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/recordings/stored/kept", nil), &rec)
 	if rec.Name != "kept" || rec.Node != "pbx1" {
 		t.Errorf("stored %+v", rec)
 	}
 	// Played back by its CallAPI name.
 	s.want(http.StatusCreated, "POST", callPath(id, "/play"), map[string]any{"media": []string{"recording:kept"}})
-	e := l.call(id, gateway.EvCallPlaybackStarted)
-	var d gateway.PlaybackData
+	e := l.call(id, callapi.EvCallPlaybackStarted)
+	var d callapi.PlaybackData
 	mustJSON(t, e.Data, &d)
 	if d.Media != "recording:kept" {
 		t.Errorf("playback media %q", d.Media)
@@ -421,7 +421,7 @@ func TestOpRedirect(t *testing.T) {
 	l := s.events()
 	// A ringing SIP call is redirected (302): it leaves, and ends. On a real
 	// Asterisk the SIP call comes from sipp.
-	var id gateway.CallID
+	var id callapi.CallID
 	sippDone := func() {}
 	switch {
 	case !onRealPBX("pbx1"):
@@ -436,8 +436,8 @@ func TestOpRedirect(t *testing.T) {
 		// chan_pjsip needs a SIP URI: a bare name would be a silent no-op on Asterisk.
 		s.wantProblem(http.StatusBadRequest, "invalid_argument", "POST", callPath(id, "/redirect"), map[string]any{"endpoint": "PJSIP/bob"})
 		s.want(http.StatusNoContent, "POST", callPath(id, "/redirect"), map[string]any{"endpoint": "PJSIP/sip:bob@127.0.0.1:5999"})
-		e := l.call(id, gateway.EvCallHangup)
-		var h gateway.HangupData
+		e := l.call(id, callapi.EvCallHangup)
+		var h callapi.HangupData
 		mustJSON(t, e.Data, &h)
 		if h.Cause != 23 { // Redirected to new destination
 			t.Errorf("hangup after redirect %s", e.Data)
@@ -455,8 +455,8 @@ func TestOpContinue(t *testing.T) {
 	l := s.events()
 	id := s.answeredCall(l)
 	s.want(http.StatusNoContent, "POST", callPath(id, "/continue"), map[string]any{"context": "callgw-test", "extension": "answer", "priority": 1})
-	e := l.call(id, gateway.EvCallHangup)
-	var h gateway.HangupData
+	e := l.call(id, callapi.EvCallHangup)
+	var h callapi.HangupData
 	mustJSON(t, e.Data, &h)
 	if h.Reason != "left_stasis" {
 		t.Errorf("after continue %s", e.Data)
@@ -473,24 +473,24 @@ func TestOpSnoop(t *testing.T) {
 	if st != http.StatusCreated {
 		t.Fatalf("snoop: %d %s", st, b)
 	}
-	var sn gateway.Call
+	var sn callapi.Call
 	mustJSON(t, b, &sn)
-	if sn.ID == "" || sn.ID == id || sn.Node != "pbx1" || sn.Tenant != gateway.DefaultTenant || hdr.Get("Location") != "/v1/calls/"+string(sn.ID) {
+	if sn.ID == "" || sn.ID == id || sn.Node != "pbx1" || sn.Tenant != callapi.DefaultTenant || hdr.Get("Location") != "/v1/calls/"+string(sn.ID) {
 		t.Fatalf("snoop call %s", b)
 	}
-	e := l.call(sn.ID, gateway.EvCallCreated)
+	e := l.call(sn.ID, callapi.EvCallCreated)
 	if !slices.Equal(e.Tags, []string{"spied"}) || e.Seq == 0 {
 		t.Errorf("snoop call.created %+v", e)
 	}
-	l.call(sn.ID, gateway.EvCallAnswered)
-	var got gateway.Call
+	l.call(sn.ID, callapi.EvCallAnswered)
+	var got callapi.Call
 	mustJSON(t, s.want(http.StatusOK, "GET", callPath(sn.ID, ""), nil), &got)
 	if !strings.HasPrefix(got.Channel, "Snoop/") {
 		t.Errorf("snoop channel %q", got.Channel)
 	}
 	// The snoop ends with the call it spies on.
 	s.want(http.StatusNoContent, "DELETE", callPath(id, ""), nil)
-	l.call(sn.ID, gateway.EvCallHangup)
+	l.call(sn.ID, callapi.EvCallHangup)
 }
 
 func TestOpVariables(t *testing.T) {
@@ -498,7 +498,7 @@ func TestOpVariables(t *testing.T) {
 	l := s.events()
 	id := s.answeredCall(l)
 	s.want(http.StatusNoContent, "PUT", callPath(id, "/variables/ACCOUNT"), map[string]any{"value": "4711"})
-	var v gateway.Variable
+	var v callapi.Variable
 	mustJSON(t, s.want(http.StatusOK, "GET", callPath(id, "/variables/ACCOUNT"), nil), &v)
 	if v.Name != "ACCOUNT" || v.Value != "4711" {
 		t.Errorf("variable %+v", v)
@@ -506,7 +506,7 @@ func TestOpVariables(t *testing.T) {
 	s.wantProblem(http.StatusNotFound, "not_found", "GET", callPath(id, "/variables/NEVER_SET"), nil)
 	s.wantProblem(http.StatusBadRequest, "invalid_argument", "PUT", callPath(id, "/variables/CALLGW_TENANT"), map[string]any{"value": "other"})
 	l.drain(200 * time.Millisecond)
-	if got := l.types(id); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered}) {
+	if got := l.types(id); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered}) {
 		t.Errorf("events %v", got)
 	}
 }
@@ -518,7 +518,7 @@ func TestOpMOH(t *testing.T) {
 	s.want(http.StatusNoContent, "POST", callPath(id, "/moh"), map[string]any{"class": "default"})
 	s.want(http.StatusNoContent, "DELETE", callPath(id, "/moh"), nil)
 	l.drain(200 * time.Millisecond)
-	if got := l.types(id); !slices.Equal(got, []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered}) {
+	if got := l.types(id); !slices.Equal(got, []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered}) {
 		t.Errorf("events %v", got)
 	}
 }
@@ -528,9 +528,9 @@ func TestOpMOH(t *testing.T) {
 func TestOpNotUnderControl(t *testing.T) {
 	s := opsStack(t)
 	l := s.events()
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "context": "callgw-test", "extension": "answer"}), &c)
-	l.call(c.ID, gateway.EvCallAnswered)
+	l.call(c.ID, callapi.EvCallAnswered)
 	for _, op := range []string{"/hold", "/answer"} {
 		p := s.wantProblem(http.StatusConflict, "conflict", "POST", callPath(c.ID, op), nil)
 		if !strings.Contains(p.Detail, "Stasis") {
@@ -548,24 +548,24 @@ func TestOpBridgeCreateGetList(t *testing.T) {
 	if st != http.StatusCreated {
 		t.Fatalf("create: %d %s", st, b)
 	}
-	var br gateway.Bridge
+	var br callapi.Bridge
 	mustJSON(t, b, &br)
-	if br.ID == "" || br.Node != "pbx1" || br.Tenant != gateway.DefaultTenant || br.Type != "mixing" || br.Name != "conf" || hdr.Get("Location") != "/v1/bridges/"+string(br.ID) {
+	if br.ID == "" || br.Node != "pbx1" || br.Tenant != callapi.DefaultTenant || br.Type != "mixing" || br.Name != "conf" || hdr.Get("Location") != "/v1/bridges/"+string(br.ID) {
 		t.Fatalf("bridge %s", b)
 	}
-	e := l.bridge(br.ID, gateway.EvBridgeCreated)
-	var d gateway.BridgeData
+	e := l.bridge(br.ID, callapi.EvBridgeCreated)
+	var d callapi.BridgeData
 	mustJSON(t, e.Data, &d)
-	if e.Tenant != gateway.DefaultTenant || e.Node != "pbx1" || d.Name != "conf" || d.Type != "mixing" {
+	if e.Tenant != callapi.DefaultTenant || e.Node != "pbx1" || d.Name != "conf" || d.Type != "mixing" {
 		t.Errorf("bridge.created %+v %s", e, e.Data)
 	}
-	var got gateway.Bridge
+	var got callapi.Bridge
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/bridges/"+string(br.ID), nil), &got)
 	if got.ID != br.ID || len(got.Calls) != 0 {
 		t.Errorf("get %+v", got)
 	}
 	var list struct {
-		Bridges []gateway.Bridge `json:"bridges"`
+		Bridges []callapi.Bridge `json:"bridges"`
 	}
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/bridges", nil), &list)
 	if len(list.Bridges) != 1 || list.Bridges[0].ID != br.ID {
@@ -573,12 +573,12 @@ func TestOpBridgeCreateGetList(t *testing.T) {
 	}
 	// Created with calls: they are added at once.
 	a := s.answeredCall(l)
-	var br2 gateway.Bridge
-	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []gateway.CallID{a}}), &br2)
-	if !slices.Equal(br2.Calls, []gateway.CallID{a}) {
+	var br2 callapi.Bridge
+	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []callapi.CallID{a}}), &br2)
+	if !slices.Equal(br2.Calls, []callapi.CallID{a}) {
 		t.Errorf("bridge with calls %+v", br2)
 	}
-	l.call(a, gateway.EvCallBridged)
+	l.call(a, callapi.EvCallBridged)
 	s.wantProblem(http.StatusNotFound, "not_found", "GET", "/v1/bridges/no-such-bridge", nil)
 }
 
@@ -586,29 +586,29 @@ func TestOpBridgeAddRemove(t *testing.T) {
 	s := opsStack(t)
 	l := s.events()
 	a, b := s.answeredCall(l, "conf"), s.answeredCall(l)
-	var br gateway.Bridge
+	var br callapi.Bridge
 	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{}), &br)
-	for _, id := range []gateway.CallID{a, b} {
+	for _, id := range []callapi.CallID{a, b} {
 		s.want(http.StatusNoContent, "POST", "/v1/bridges/"+string(br.ID)+"/calls", map[string]any{"call_id": id})
-		e := l.call(id, gateway.EvCallBridged)
-		var d gateway.BridgedData
+		e := l.call(id, callapi.EvCallBridged)
+		var d callapi.BridgedData
 		mustJSON(t, e.Data, &d)
 		if d.BridgeID != br.ID || e.BridgeID != br.ID {
 			t.Errorf("call.bridged %+v %s", e, e.Data)
 		}
 	}
-	if e := l.call(a, gateway.EvCallBridged); !slices.Equal(e.Tags, []string{"conf"}) {
+	if e := l.call(a, callapi.EvCallBridged); !slices.Equal(e.Tags, []string{"conf"}) {
 		t.Errorf("tags %v", e.Tags)
 	}
-	var got gateway.Bridge
+	var got callapi.Bridge
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/bridges/"+string(br.ID), nil), &got)
 	if !sameCalls(got.Calls, a, b) {
 		t.Errorf("bridge calls %v", got.Calls)
 	}
 	s.wantProblem(http.StatusNotFound, "not_found", "POST", "/v1/bridges/"+string(br.ID)+"/calls", map[string]any{"call_id": "no-such-call"})
 	s.want(http.StatusNoContent, "DELETE", "/v1/bridges/"+string(br.ID)+"/calls/"+string(b), nil)
-	e := l.call(b, gateway.EvCallUnbridged)
-	var d gateway.BridgedData
+	e := l.call(b, callapi.EvCallUnbridged)
+	var d callapi.BridgedData
 	mustJSON(t, e.Data, &d)
 	if d.BridgeID != br.ID {
 		t.Errorf("call.unbridged %s", e.Data)
@@ -620,23 +620,23 @@ func TestOpBridgeDestroy(t *testing.T) {
 	s := opsStack(t)
 	l := s.events()
 	a := s.answeredCall(l)
-	var br gateway.Bridge
-	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []gateway.CallID{a}}), &br)
-	l.bridge(br.ID, gateway.EvBridgeCreated)
-	l.call(a, gateway.EvCallBridged)
+	var br callapi.Bridge
+	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []callapi.CallID{a}}), &br)
+	l.bridge(br.ID, callapi.EvBridgeCreated)
+	l.call(a, callapi.EvCallBridged)
 	s.want(http.StatusNoContent, "DELETE", "/v1/bridges/"+string(br.ID), nil)
-	e := l.bridge(br.ID, gateway.EvBridgeDestroyed)
-	if e.Tenant != gateway.DefaultTenant {
+	e := l.bridge(br.ID, callapi.EvBridgeDestroyed)
+	if e.Tenant != callapi.DefaultTenant {
 		t.Errorf("bridge.destroyed %+v", e)
 	}
-	l.call(a, gateway.EvCallUnbridged)
+	l.call(a, callapi.EvCallUnbridged)
 	s.wantProblem(http.StatusNotFound, "not_found", "GET", "/v1/bridges/"+string(br.ID), nil)
 	// The call stays, under control.
 	s.want(http.StatusOK, "GET", callPath(a, ""), nil)
 	l.drain(200 * time.Millisecond)
 	n := 0
 	for _, e := range l.all {
-		if e.Type == gateway.EvBridgeDestroyed && e.BridgeID == br.ID {
+		if e.Type == callapi.EvBridgeDestroyed && e.BridgeID == br.ID {
 			n++
 		}
 	}
@@ -649,13 +649,13 @@ func TestOpBridgePlayRecord(t *testing.T) {
 	s := opsStack(t)
 	l := s.events()
 	a := s.answeredCall(l)
-	var br gateway.Bridge
-	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []gateway.CallID{a}}), &br)
+	var br callapi.Bridge
+	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []callapi.CallID{a}}), &br)
 	st, hdr, b := s.do("POST", "/v1/bridges/"+string(br.ID)+"/play", map[string]any{"media": []string{"tone:ring"}})
 	if st != http.StatusCreated {
 		t.Fatalf("bridge play: %d %s", st, b)
 	}
-	var pb gateway.Playback
+	var pb callapi.Playback
 	mustJSON(t, b, &pb)
 	if pb.TargetID != string(br.ID) || hdr.Get("Location") != "/v1/playbacks/"+pb.ID {
 		t.Errorf("bridge playback %s", b)
@@ -663,7 +663,7 @@ func TestOpBridgePlayRecord(t *testing.T) {
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/playbacks/"+pb.ID, nil), &pb)
 	s.want(http.StatusNoContent, "DELETE", "/v1/playbacks/"+pb.ID, nil)
 
-	var rec gateway.Recording
+	var rec callapi.Recording
 	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges/"+string(br.ID)+"/record", map[string]any{"name": "conf-1", "format": "gsm"}), &rec)
 	if rec.Name != "conf-1" || rec.Format != "gsm" || rec.TargetID != string(br.ID) {
 		t.Errorf("bridge recording %+v", rec)
@@ -671,7 +671,7 @@ func TestOpBridgePlayRecord(t *testing.T) {
 	s.want(http.StatusOK, "GET", "/v1/recordings/live/conf-1", nil)
 	s.want(http.StatusNoContent, "POST", "/v1/recordings/live/conf-1/stop", nil)
 	var list struct {
-		Recordings []gateway.Recording `json:"recordings"`
+		Recordings []callapi.Recording `json:"recordings"`
 	}
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/recordings/stored", nil), &list)
 	if len(list.Recordings) != 1 || list.Recordings[0].Name != "conf-1" {
@@ -684,35 +684,35 @@ func TestOpTransfer(t *testing.T) {
 	l := s.events()
 	a, b, c := s.answeredCall(l), s.answeredCall(l), s.answeredCall(l)
 	// A talks to B; B calls C, then transfers A to C.
-	var ab gateway.Bridge
-	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []gateway.CallID{a, b}}), &ab)
-	l.call(b, gateway.EvCallBridged)
+	var ab callapi.Bridge
+	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []callapi.CallID{a, b}}), &ab)
+	l.call(b, callapi.EvCallBridged)
 	st, hdr, body := s.do("POST", "/v1/transfers", map[string]any{"transferee": a, "target": c, "transferer": b})
 	if st != http.StatusCreated {
 		t.Fatalf("transfer: %d %s", st, body)
 	}
-	var br gateway.Bridge
+	var br callapi.Bridge
 	mustJSON(t, body, &br)
 	if br.ID == "" || br.ID == ab.ID || !sameCalls(br.Calls, a, c) || hdr.Get("Location") != "/v1/bridges/"+string(br.ID) {
 		t.Fatalf("transfer bridge %s", body)
 	}
-	e := l.call(b, gateway.EvCallHangup)
-	var h gateway.HangupData
+	e := l.call(b, callapi.EvCallHangup)
+	var h callapi.HangupData
 	mustJSON(t, e.Data, &h)
 	if h.Reason != "api" {
 		t.Errorf("transferer hangup %s", e.Data)
 	}
-	l.bridge(br.ID, gateway.EvBridgeCreated)
-	l.await("call.bridged of "+string(c)+" into the new bridge", func(e *gateway.Event) bool {
-		return e.CallID == c && e.Type == gateway.EvCallBridged && e.BridgeID == br.ID
+	l.bridge(br.ID, callapi.EvBridgeCreated)
+	l.await("call.bridged of "+string(c)+" into the new bridge", func(e *callapi.Event) bool {
+		return e.CallID == c && e.Type == callapi.EvCallBridged && e.BridgeID == br.ID
 	})
-	l.await("call.bridged of "+string(a)+" into the new bridge", func(e *gateway.Event) bool {
-		return e.CallID == a && e.Type == gateway.EvCallBridged && e.BridgeID == br.ID
+	l.await("call.bridged of "+string(a)+" into the new bridge", func(e *callapi.Event) bool {
+		return e.CallID == a && e.Type == callapi.EvCallBridged && e.BridgeID == br.ID
 	})
 	if rec := s.ended(b); rec.Hangup == nil { // the transferer is gone: only its record
 		t.Fatalf("transferer's record: %+v", rec)
 	}
-	var got gateway.Bridge
+	var got callapi.Bridge
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/bridges/"+string(br.ID), nil), &got)
 	if !sameCalls(got.Calls, a, c) {
 		t.Errorf("bridge calls %v", got.Calls)
@@ -725,14 +725,14 @@ func TestOpTransferFailure(t *testing.T) {
 	s := opsStack(t)
 	l := s.events()
 	a, b := s.answeredCall(l), s.answeredCall(l)
-	var c gateway.Call // in the dialplan: not under callgw's control
+	var c callapi.Call // in the dialplan: not under callgw's control
 	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "context": "callgw-test", "extension": "answer"}), &c)
-	l.call(c.ID, gateway.EvCallAnswered)
+	l.call(c.ID, callapi.EvCallAnswered)
 	s.wantProblem(http.StatusConflict, "conflict", "POST", "/v1/transfers", map[string]any{"transferee": a, "target": c.ID, "transferer": b})
 	s.wantProblem(http.StatusNotFound, "not_found", "POST", "/v1/transfers", map[string]any{"transferee": a, "target": "no-such-call", "transferer": b})
 	s.want(http.StatusOK, "GET", callPath(b, ""), nil)
 	var list struct {
-		Bridges []gateway.Bridge `json:"bridges"`
+		Bridges []callapi.Bridge `json:"bridges"`
 	}
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/bridges", nil), &list)
 	if len(list.Bridges) != 0 {
@@ -740,7 +740,7 @@ func TestOpTransferFailure(t *testing.T) {
 	}
 	l.drain(200 * time.Millisecond)
 	for _, e := range l.all {
-		if e.CallID == b && e.Type == gateway.EvCallHangup {
+		if e.CallID == b && e.Type == callapi.EvCallHangup {
 			t.Error("transferer hung up by a failed transfer")
 		}
 	}
@@ -762,22 +762,22 @@ func TestOpTenantIsolation(t *testing.T) {
 		}
 		return b
 	}
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, as(acme, http.StatusCreated, "POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}), &c)
-	var br gateway.Bridge
+	var br callapi.Bridge
 	mustJSON(t, as(acme, http.StatusCreated, "POST", "/v1/bridges", map[string]any{}), &br)
-	e := l.bridge(br.ID, gateway.EvBridgeCreated)
+	e := l.bridge(br.ID, callapi.EvBridgeCreated)
 	if e.Tenant != "acme" {
 		t.Errorf("bridge.created tenant %q", e.Tenant)
 	}
-	var pb gateway.Playback
+	var pb callapi.Playback
 	mustJSON(t, as(acme, http.StatusCreated, "POST", callPath(c.ID, "/play"), map[string]any{"media": []string{"tone:ring"}}), &pb)
 	// The recording on a second call: on one channel it would wait in
 	// Asterisk's control queue until the tone ends.
-	var c2 gateway.Call
+	var c2 callapi.Call
 	mustJSON(t, as(acme, http.StatusCreated, "POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"}), &c2)
 	as(acme, http.StatusCreated, "POST", callPath(c2.ID, "/record"), map[string]any{"name": "mine"})
-	l.call(c2.ID, gateway.EvCallRecordingStarted)
+	l.call(c2.ID, callapi.EvCallRecordingStarted)
 	for _, r := range []struct {
 		method, path string
 		body         any
@@ -798,7 +798,7 @@ func TestOpTenantIsolation(t *testing.T) {
 		as(beta, http.StatusNotFound, r.method, r.path, r.body)
 	}
 	var bl struct {
-		Bridges []gateway.Bridge `json:"bridges"`
+		Bridges []callapi.Bridge `json:"bridges"`
 	}
 	mustJSON(t, as(beta, http.StatusOK, "GET", "/v1/bridges", nil), &bl)
 	if len(bl.Bridges) != 0 {
@@ -809,9 +809,9 @@ func TestOpTenantIsolation(t *testing.T) {
 	as(acme, http.StatusOK, "GET", "/v1/recordings/live/mine", nil)
 	as(acme, http.StatusOK, "GET", "/v1/bridges/"+string(br.ID), nil)
 	as(acme, http.StatusNoContent, "POST", "/v1/recordings/live/mine/stop", nil)
-	l.call(c2.ID, gateway.EvCallRecordingFinished)
+	l.call(c2.ID, callapi.EvCallRecordingFinished)
 	var rl struct {
-		Recordings []gateway.Recording `json:"recordings"`
+		Recordings []callapi.Recording `json:"recordings"`
 	}
 	mustJSON(t, as(beta, http.StatusOK, "GET", "/v1/recordings/stored", nil), &rl)
 	if len(rl.Recordings) != 0 {
@@ -828,13 +828,13 @@ func TestOpTenantIsolation(t *testing.T) {
 func TestWaitAnsweredOutcomes(t *testing.T) {
 	s := opsStack(t)
 	l := s.events()
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/calls", map[string]any{"to": "Local/busy@callgw-test", "wait": "answered"}), &c)
-	if c.Hangup == nil || c.Hangup.Cause != 17 || c.Hangup.DialStatus != "BUSY" || c.State != gateway.StateEnded {
+	if c.Hangup == nil || c.Hangup.Cause != 17 || c.Hangup.DialStatus != "BUSY" || c.State != callapi.StateEnded {
 		t.Fatalf("busy outcome: %+v", c)
 	}
-	e := l.call(c.ID, gateway.EvCallHangup)
-	var h gateway.HangupData
+	e := l.call(c.ID, callapi.EvCallHangup)
+	var h callapi.HangupData
 	mustJSON(t, e.Data, &h)
 	if h.Cause != 17 || h.DialStatus != "BUSY" {
 		t.Errorf("busy call.hangup %s", e.Data)
@@ -846,15 +846,15 @@ func TestWaitAnsweredOutcomes(t *testing.T) {
 		t.Errorf("504 after %v, want at the 2s deadline", took)
 	}
 	// The ringing call was hung up: its hangup says so.
-	e = l.await("call.hangup of the ringing call", func(e *gateway.Event) bool {
-		return e.Type == gateway.EvCallHangup && e.CallID != c.ID
+	e = l.await("call.hangup of the ringing call", func(e *callapi.Event) bool {
+		return e.Type == callapi.EvCallHangup && e.CallID != c.ID
 	})
 	mustJSON(t, e.Data, &h)
 	if h.Reason != "timeout" {
 		t.Errorf("ring call.hangup %s", e.Data)
 	}
 	var list struct {
-		Calls []gateway.Call `json:"calls"`
+		Calls []callapi.Call `json:"calls"`
 	}
 	mustJSON(t, s.want(http.StatusOK, "GET", "/v1/calls", nil), &list)
 	if len(list.Calls) != 0 {
@@ -870,7 +870,7 @@ func TestWaitAnsweredOutcomes(t *testing.T) {
 
 // sameCalls reports whether got holds exactly want, in any order: Asterisk
 // lists a bridge's channels in no particular order.
-func sameCalls(got []gateway.CallID, want ...gateway.CallID) bool {
+func sameCalls(got []callapi.CallID, want ...callapi.CallID) bool {
 	g, w := slices.Clone(got), slices.Clone(want)
 	slices.Sort(g)
 	slices.Sort(w)
@@ -890,24 +890,24 @@ func TestInboundSIP(t *testing.T) {
 	l := s.events()
 	sippDone := sipCall(t, "alice", "5551234")
 	id := s.sipInboundCall(l, "5551234")
-	var c gateway.Call
+	var c callapi.Call
 	mustJSON(t, s.want(http.StatusOK, "GET", callPath(id, ""), nil), &c)
-	if c.Direction != gateway.Inbound || c.To != "5551234" || c.From != "alice" || c.Node != "pbx1" {
+	if c.Direction != callapi.Inbound || c.To != "5551234" || c.From != "alice" || c.Node != "pbx1" {
 		t.Errorf("inbound call %+v", c)
 	}
 	s.want(http.StatusNoContent, "POST", callPath(id, "/answer"), nil)
-	l.call(id, gateway.EvCallAnswered)
+	l.call(id, callapi.EvCallAnswered)
 	other := s.answeredCall(l)
-	var br gateway.Bridge
-	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []gateway.CallID{id, other}}), &br)
-	for _, cid := range []gateway.CallID{id, other} {
-		if e := l.call(cid, gateway.EvCallBridged); e.BridgeID != br.ID {
+	var br callapi.Bridge
+	mustJSON(t, s.want(http.StatusCreated, "POST", "/v1/bridges", map[string]any{"calls": []callapi.CallID{id, other}}), &br)
+	for _, cid := range []callapi.CallID{id, other} {
+		if e := l.call(cid, callapi.EvCallBridged); e.BridgeID != br.ID {
 			t.Errorf("call.bridged of %s: %+v", cid, e)
 		}
 	}
 	s.want(http.StatusNoContent, "DELETE", callPath(id, ""), nil)
-	e := l.call(id, gateway.EvCallHangup)
-	var h gateway.HangupData
+	e := l.call(id, callapi.EvCallHangup)
+	var h callapi.HangupData
 	mustJSON(t, e.Data, &h)
 	if h.Cause != 16 || h.Reason != "api" {
 		t.Errorf("call.hangup %s", e.Data)
@@ -918,7 +918,7 @@ func TestInboundSIP(t *testing.T) {
 			t.Logf("%s seq=%d node=%s %s", e.Type, e.Seq, e.Node, e.Data)
 		}
 	}
-	if got := l.types(id); !slices.Equal(got[:3], []gateway.EventType{gateway.EvCallCreated, gateway.EvCallAnswered, gateway.EvCallBridged}) || got[len(got)-1] != gateway.EvCallHangup {
+	if got := l.types(id); !slices.Equal(got[:3], []callapi.EventType{callapi.EvCallCreated, callapi.EvCallAnswered, callapi.EvCallBridged}) || got[len(got)-1] != callapi.EvCallHangup {
 		t.Errorf("events of the inbound call: %v", got)
 	}
 }
@@ -935,9 +935,9 @@ func TestInboundSIPFarEndHangup(t *testing.T) {
 	sippDone := runSipp(t, sippBYE, "bob", "5551235")
 	id := s.sipInboundCall(l, "5551235")
 	s.want(http.StatusNoContent, "POST", callPath(id, "/answer"), nil)
-	l.call(id, gateway.EvCallAnswered)
-	e := l.call(id, gateway.EvCallHangup)
-	var h gateway.HangupData
+	l.call(id, callapi.EvCallAnswered)
+	e := l.call(id, callapi.EvCallHangup)
+	var h callapi.HangupData
 	mustJSON(t, e.Data, &h)
 	if h.Cause != 16 || h.Reason != "remote" {
 		t.Errorf("call.hangup %s, want cause 16 by the far end", e.Data)

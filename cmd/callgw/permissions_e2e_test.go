@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // TestTenantTopicPermissions checks the recipe of docs/operations.md: a
@@ -29,7 +29,7 @@ func TestTenantTopicPermissions(t *testing.T) {
 	}
 	ctl("add_user", user, pass)
 	t.Cleanup(func() { _ = exec.Command("rabbitmqctl", "delete_user", user).Run() })
-	routed := s.prefix + gateway.ExchangeEventsRouted
+	routed := s.prefix + callapi.ExchangeEventsRouted
 	q := func(s string) string { return strings.ReplaceAll(s, ".", `\.`) }
 	// Server-named queues only; read on the routed exchange, not the fanout.
 	ctl("set_permissions", "-p", "/", user, `^amq\.gen-.*`, `^amq\.gen-.*`, `^(amq\.gen-.*|`+q(routed)+`)$`)
@@ -62,7 +62,7 @@ func TestTenantTopicPermissions(t *testing.T) {
 		{routed, "beta.#", false},
 		{routed, "#", false},
 		{routed, "*.pbx1.call.#", false},
-		{s.prefix + gateway.ExchangeEvents, "", false}, // the fanout carries every tenant
+		{s.prefix + callapi.ExchangeEvents, "", false}, // the fanout carries every tenant
 	} {
 		err := try(tc.exchange, tc.key)
 		var ae *amqp.Error

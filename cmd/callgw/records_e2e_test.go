@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/callapi/client"
 )
 
 // TestCallRecords: a call that ended stays readable with its outcome;
 // listings of live and ended calls paginate with a cursor.
 func TestCallRecords(t *testing.T) {
 	s := startStack(t, "pbx1")
-	c, err := callapi.New(s.base)
+	c, err := client.New(s.base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +21,7 @@ func TestCallRecords(t *testing.T) {
 	defer cancel()
 	var ids []string
 	for range 3 {
-		call, err := c.Originate(ctx, callapi.OriginateRequest{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered, Tags: []string{"rec"}})
+		call, err := c.Originate(ctx, client.OriginateRequest{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered, Tags: []string{"rec"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +29,7 @@ func TestCallRecords(t *testing.T) {
 	}
 	// Live calls, one page at a time.
 	var paged []string
-	f := callapi.ListCallsFilter{Tag: "rec", Limit: 2}
+	f := client.ListCallsFilter{Tag: "rec", Limit: 2}
 	for pages := 0; ; pages++ {
 		l, err := c.ListCalls(ctx, f)
 		if err != nil {
@@ -49,7 +50,7 @@ func TestCallRecords(t *testing.T) {
 		t.Fatalf("paged through %v, want the 3 calls %v", paged, ids)
 	}
 	var all []string
-	for call, err := range c.AllCalls(ctx, callapi.ListCallsFilter{Tag: "rec", Limit: 1}, nil) {
+	for call, err := range c.AllCalls(ctx, client.ListCallsFilter{Tag: "rec", Limit: 1}, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +80,7 @@ func TestCallRecords(t *testing.T) {
 		rec.EndedAt == nil || rec.DurationMS == nil || rec.TalkMS == nil || *rec.TalkMS < 50 || *rec.DurationMS < *rec.TalkMS {
 		t.Fatalf("record: %+v hangup %+v", rec, rec.Hangup)
 	}
-	ended, err := c.ListCalls(ctx, callapi.ListCallsFilter{State: "ended", Tag: "rec"})
+	ended, err := c.ListCalls(ctx, client.ListCallsFilter{State: "ended", Tag: "rec"})
 	if err != nil || len(ended.Calls) != 1 || string(ended.Calls[0].ID) != ids[0] {
 		t.Fatalf("ended list: %+v %v", ended, err)
 	}
@@ -88,7 +89,7 @@ func TestCallRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.ListCalls(ctx, callapi.ListCallsFilter{Cursor: "garbage!"}); callapi.ErrorCode(err) != callapi.CodeInvalidArgument {
+	if _, err := c.ListCalls(ctx, client.ListCallsFilter{Cursor: "garbage!"}); client.ErrorCode(err) != callapi.CodeInvalidArgument {
 		t.Errorf("bad cursor: %v", err)
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/asterisk/arisim"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
-	"github.com/callgw/callgw/gateway"
 )
 
 // A worker stopped gracefully under work announces node.draining, serves
@@ -21,12 +21,12 @@ import (
 func TestGracefulStopDrainsBeforeDown(t *testing.T) {
 	s := startStack(t, "pbx1")
 	s.pbx("pbx1").AddExtension("slow", arisim.Endpoint{RingFor: 1500 * time.Millisecond}) // in deploy/asterisk too
-	sp := s.spy(gateway.ExchangeEventsRouted, "_.pbx1.node.#")
+	sp := s.spy(callapi.ExchangeEventsRouted, "_.pbx1.node.#")
 	st, _, b := s.do("POST", "/v1/calls", map[string]any{"to": "Local/answer@callgw-test", "wait": "answered"})
 	if st != http.StatusCreated {
 		t.Fatalf("first call: %d %s", st, b)
 	}
-	var live gateway.Call
+	var live callapi.Call
 	mustJSON(t, b, &live)
 
 	var wg sync.WaitGroup
@@ -52,7 +52,7 @@ func TestGracefulStopDrainsBeforeDown(t *testing.T) {
 		t.Fatalf("originate in flight at the stop: %d %s", slowStatus, slowBody)
 	}
 	evs := sp.collect(500 * time.Millisecond)
-	if len(evs) != 2 || evs[0].Type != gateway.EvNodeDraining || evs[1].Type != gateway.EvNodeDown {
+	if len(evs) != 2 || evs[0].Type != callapi.EvNodeDraining || evs[1].Type != callapi.EvNodeDown {
 		t.Fatalf("node events %v, want [node.draining node.down]", evs)
 	}
 	if evs[1].Time.Before(slowDone.Add(-50 * time.Millisecond)) {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/callapi"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi/client"
 )
 
 // TestNodeEventsOnStreams: a worker stopping shows on the gateway's SSE
@@ -14,22 +14,22 @@ import (
 // tenant, and a tenant's stream carries them), read with the SDK.
 func TestNodeEventsOnStreams(t *testing.T) {
 	s := startStack(t, "pbx1", "pbx2")
-	c, err := callapi.New(s.base)
+	c, err := client.New(s.base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	f := callapi.EventFilter{Types: []string{"node."}, Node: "pbx2"}
+	f := client.EventFilter{Types: []string{"node."}, Node: "pbx2"}
 	type result struct {
 		name  string
-		types []gateway.EventType
+		types []callapi.EventType
 		err   error
 	}
 	results := make(chan result, 2)
-	for name, open := range map[string]func(context.Context, callapi.EventFilter, callapi.StreamOptions) *callapi.EventStream{"sse": c.Events, "websocket": c.EventsWS} {
+	for name, open := range map[string]func(context.Context, client.EventFilter, client.StreamOptions) *client.EventStream{"sse": c.Events, "websocket": c.EventsWS} {
 		connected := make(chan struct{}, 1)
-		st := open(ctx, f, callapi.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
+		st := open(ctx, f, client.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
 		defer st.Close()
 		go func() {
 			r := result{name: name}
@@ -56,12 +56,12 @@ func TestNodeEventsOnStreams(t *testing.T) {
 	s.stopWorker["pbx2"]()
 	for range 2 {
 		r := <-results
-		if r.err != nil || len(r.types) != 2 || r.types[0] != gateway.EvNodeDraining || r.types[1] != gateway.EvNodeDown {
+		if r.err != nil || len(r.types) != 2 || r.types[0] != callapi.EvNodeDraining || r.types[1] != callapi.EvNodeDown {
 			t.Errorf("%s: node events %v (%v), want [node.draining node.down]", r.name, r.types, r.err)
 		}
 	}
 }
 
-type errNode gateway.NodeID
+type errNode callapi.NodeID
 
 func (e errNode) Error() string { return "event of node " + string(e) + " on a node=pbx2 stream" }

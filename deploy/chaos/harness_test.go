@@ -23,7 +23,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/callgw/callgw/amqpbus"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/internal/testenv"
 )
 
@@ -247,7 +247,7 @@ func (s *system) waitServing(i int, within time.Duration) {
 		if st == http.StatusOK {
 			st, b, _ := s.do(i, "POST", "/v1/calls", `{"to":"Local/answer@callgw-test","wait":"answered"}`, nil)
 			if st == http.StatusCreated {
-				var c gateway.Call
+				var c callapi.Call
 				_ = json.Unmarshal(b, &c)
 				s.do(i, "DELETE", "/v1/calls/"+string(c.ID), "", nil)
 				return
@@ -429,14 +429,14 @@ type ledger struct {
 	done   chan struct{}
 
 	mu     sync.Mutex
-	events map[gateway.CallID][]gateway.Event
+	events map[callapi.CallID][]callapi.Event
 	seen   map[string]bool
 }
 
 func newLedger(t *testing.T, urls []string, prefix string) *ledger {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &ledger{t: t, urls: urls, queue: prefix + "chaos.ledger", cancel: cancel, done: make(chan struct{}),
-		events: map[gateway.CallID][]gateway.Event{}, seen: map[string]bool{}}
+		events: map[callapi.CallID][]callapi.Event{}, seen: map[string]bool{}}
 	// The exchanges exist once a callgw process connected: declare them
 	// (idempotent, same arguments) so the ledger binds before any worker.
 	ready := make(chan error, 1)
@@ -536,7 +536,7 @@ func (l *ledger) consume(ctx context.Context, url, prefix string, onReady func()
 			if !ok {
 				return nil
 			}
-			var e gateway.Event
+			var e callapi.Event
 			if json.Unmarshal(d.Body, &e) == nil {
 				l.mu.Lock()
 				if !l.seen[e.ID] {
@@ -551,17 +551,17 @@ func (l *ledger) consume(ctx context.Context, url, prefix string, onReady func()
 }
 
 // of returns the events of call id.
-func (l *ledger) of(id gateway.CallID) []gateway.Event {
+func (l *ledger) of(id callapi.CallID) []callapi.Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]gateway.Event(nil), l.events[id]...)
+	return append([]callapi.Event(nil), l.events[id]...)
 }
 
 // calls returns every call id with events.
-func (l *ledger) calls() []gateway.CallID {
+func (l *ledger) calls() []callapi.CallID {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]gateway.CallID, 0, len(l.events))
+	out := make([]callapi.CallID, 0, len(l.events))
 	for id := range l.events {
 		out = append(out, id)
 	}
@@ -577,7 +577,7 @@ type request struct {
 	timeout  time.Duration
 	status   int
 	code     string // problem code, "transport" when no HTTP answer
-	callID   gateway.CallID
+	callID   callapi.CallID
 	answered bool // got an HTTP answer
 }
 
@@ -592,7 +592,7 @@ type load struct {
 
 	mu   sync.Mutex
 	reqs []request
-	keys map[string]gateway.CallID // key -> call id of its 201s
+	keys map[string]callapi.CallID // key -> call id of its 201s
 	dups map[string]bool           // keys that got two different call ids
 
 	wg     sync.WaitGroup
@@ -601,7 +601,7 @@ type load struct {
 
 func (s *system) startLoad(rate int, hold time.Duration) *load {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &load{s: s, rate: rate, hold: hold, timeout: 3 * time.Second, keys: map[string]gateway.CallID{}, dups: map[string]bool{}, cancel: cancel}
+	l := &load{s: s, rate: rate, hold: hold, timeout: 3 * time.Second, keys: map[string]callapi.CallID{}, dups: map[string]bool{}, cancel: cancel}
 	l.wg.Add(1)
 	go func() { // owner: the load; stop ends it
 		defer l.wg.Done()
@@ -659,7 +659,7 @@ func (l *load) send(i int, op, method, path, body, key string) request {
 			r.code = p.Code
 		}
 		if op == "originate" && st == http.StatusCreated {
-			var c gateway.Call
+			var c callapi.Call
 			_ = json.Unmarshal(b, &c)
 			r.callID = c.ID
 		}
@@ -677,7 +677,7 @@ func (l *load) lifecycle(i int) {
 	body := `{"to":"Local/answer@callgw-test","wait":"answered"}`
 	path := fmt.Sprintf("/v1/calls?timeout=%dms", l.timeout.Milliseconds())
 	budget := time.Now().Add(20 * time.Second)
-	var call gateway.CallID
+	var call callapi.CallID
 	for attempt := 0; time.Now().Before(budget); attempt++ {
 		r := l.send(i+attempt, "originate", "POST", path, body, key)
 		if r.status == http.StatusCreated {
@@ -774,12 +774,12 @@ func (s *system) check(l *load, fault string, faultEnd time.Time) result {
 			created, hungup := 0, 0
 			for _, e := range s.ledger.of(id) {
 				switch e.Type {
-				case gateway.EvCallCreated:
-					var d gateway.CreatedData
+				case callapi.EvCallCreated:
+					var d callapi.CreatedData
 					if json.Unmarshal(e.Data, &d) == nil && !d.Adopted {
 						created++
 					}
-				case gateway.EvCallHangup:
+				case callapi.EvCallHangup:
 					hungup++
 				}
 			}

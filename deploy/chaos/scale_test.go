@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // TestScaleOut measures the aggregate command rate of 1, 2, 4 and 8 workers
@@ -62,7 +62,7 @@ func TestScaleOut(t *testing.T) {
 							continue
 						}
 						done.Add(1)
-						var call gateway.Call
+						var call callapi.Call
 						_ = json.Unmarshal(b, &call)
 						hg := i + 1 // the hang-up through the other gateway, as independent clients do
 						if os.Getenv("CALLGW_SCALE_SAMEGW") != "" {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/callgw/callgw/amqpbus"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/gateway"
 	"github.com/callgw/callgw/restapi"
@@ -63,7 +64,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	registerBus(metrics, bus)
 	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
-	g.feed = restapi.NewFeed(g.hub, func(ctx context.Context, fn func(*gateway.Event)) (io.Closer, error) {
+	g.feed = restapi.NewFeed(g.hub, func(ctx context.Context, fn func(*callapi.Event)) (io.Closer, error) {
 		return bus.SubscribeEvents(ctx, nil, fn)
 	}, g.obs.Learn, time.Minute, log)
 	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL,
@@ -154,7 +155,7 @@ func (g *Gateway) Metrics() *prometheus.Registry { return g.ops }
 // up and every node heard (gateway.Observer.Ready).
 func (g *Gateway) Ready() error {
 	if !g.bus.State().Connected {
-		return gateway.Errorf(gateway.ENodeUnavailable, "not connected to the broker")
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "not connected to the broker")
 	}
 	return g.obs.Ready()
 }
@@ -165,7 +166,7 @@ func (g *Gateway) observe(ctx context.Context) error {
 	if err := g.bus.Ready(ctx); err != nil {
 		return nil
 	}
-	hbSub, err := g.bus.SubscribeHeartbeats(ctx, func(hb *gateway.Heartbeat) {
+	hbSub, err := g.bus.SubscribeHeartbeats(ctx, func(hb *callapi.Heartbeat) {
 		if ch := g.obs.Heartbeat(hb); ch != nil {
 			g.log.Info("node state", zap.String("node", string(ch.Node)), zap.String("from", string(ch.From)), zap.String("to", string(ch.To)), zap.Bool("healthy", hb.Healthy), zap.String("reason", hb.Reason))
 		}

@@ -10,19 +10,19 @@ import (
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/asterisk/journal"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // callReader is what keyed needs of the PBX: a call as it is now
 // (gateway.ENotFound once it ended).
 type callReader interface {
-	Call(ctx context.Context, tenant string, id gateway.CallID) (*gateway.Call, error)
+	Call(ctx context.Context, tenant string, id callapi.CallID) (*callapi.Call, error)
 }
 
 // eventBus is what journalSink needs of the bus (*amqpbus.Bus).
 type eventBus interface {
-	PublishEvent(ctx context.Context, e *gateway.Event) error
-	PublishEventAsync(ctx context.Context, e *gateway.Event) (amqpbus.Confirm, error)
+	PublishEvent(ctx context.Context, e *callapi.Event) error
+	PublishEventAsync(ctx context.Context, e *callapi.Event) (amqpbus.Confirm, error)
 }
 
 // keyed wraps a worker's executor with its journal (package journal): an
@@ -33,31 +33,31 @@ type eventBus interface {
 // as the executor checks every command (gateway.CheckReceived, with the
 // executor's rules): the journal keeps and answers only what passed it.
 type keyed struct {
-	node  gateway.NodeID
+	node  callapi.NodeID
 	pbx   callReader
-	next  gateway.CommandHandler
-	rules *gateway.InputRules // the executor's (nil: the strict defaults)
+	next  callapi.CommandHandler
+	rules *callapi.InputRules // the executor's (nil: the strict defaults)
 	log   *zap.Logger
 	j     *journal.Journal // set by Worker.Run before the bus runs
 	now   func() time.Time
 }
 
-func (k *keyed) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+func (k *keyed) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
 	switch {
-	case cmd.Action == gateway.ActKeyLookup:
+	case cmd.Action == callapi.ActKeyLookup:
 		return k.lookup(ctx, cmd)
-	case cmd.Action != gateway.ActCallOriginate || cmd.IdempotencyKey == "":
+	case cmd.Action != callapi.ActCallOriginate || cmd.IdempotencyKey == "":
 		return k.next.Handle(ctx, cmd)
 	case !cmd.Deadline.IsZero() && !k.now().Before(cmd.Deadline):
 		return k.next.Handle(ctx, cmd) // expired: answered without running, nothing to journal
 	}
-	if _, _, err := gateway.CheckReceived(k.rules, cmd); err != nil {
-		return gateway.ErrReply(cmd.ID, k.node, err) // refused: nothing to journal
+	if _, _, err := callapi.CheckReceived(k.rules, cmd); err != nil {
+		return callapi.ErrReply(cmd.ID, k.node, err) // refused: nothing to journal
 	}
 	rec, err := k.j.Begin(cmd)
 	if err != nil {
 		k.log.Error("idempotency journal unavailable", zap.String("command_id", cmd.ID), zap.Error(err))
-		return gateway.ErrReply(cmd.ID, k.node, gateway.Wrap(gateway.EInternal, "stack.keyed", err, "the idempotency journal is unavailable"))
+		return callapi.ErrReply(cmd.ID, k.node, callapi.Wrap(callapi.CodeInternal, "stack.keyed", err, "the idempotency journal is unavailable"))
 	}
 	if rec != nil {
 		k.log.Info("keyed originate answered from the journal", zap.String("command_id", cmd.ID), zap.String("call_id", string(cmd.CallID)), zap.String("state", string(rec.State)))
@@ -75,39 +75,39 @@ func (k *keyed) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply
 // conflict when the originate was interrupted (the worker died) and its
 // call is not up. An answer to an interrupted record is recorded, so every
 // later copy gets the same.
-func (k *keyed) answer(ctx context.Context, id string, rec *journal.Record) *gateway.Reply {
+func (k *keyed) answer(ctx context.Context, id string, rec *journal.Record) *callapi.Reply {
 	if k.j.RunningHere(rec) {
-		return gateway.ErrReply(id, k.node, gateway.Errorf(gateway.EOutcomeUnknown,
+		return callapi.ErrReply(id, k.node, callapi.Errorf(callapi.CodeOutcomeUnknown,
 			"the originate with this Idempotency-Key is still running on node %s: retry with the same key", k.node))
 	}
 	if rec.State == journal.Done && rec.Reply != nil && !rec.Reply.OK {
 		return withID(rec.Reply, id, k.node)
 	}
 	c, err := k.pbx.Call(ctx, rec.Tenant, rec.CallID)
-	var rep *gateway.Reply
+	var rep *callapi.Reply
 	switch {
 	case err == nil:
-		rep = gateway.OKReply(id, k.node, c)
-	case gateway.ErrorCode(err) != gateway.ENotFound:
-		return gateway.ErrReply(id, k.node, err) // cannot tell now (ARI away): retryable
+		rep = callapi.OKReply(id, k.node, c)
+	case callapi.ErrorCode(err) != callapi.CodeNotFound:
+		return callapi.ErrReply(id, k.node, err) // cannot tell now (ARI away): retryable
 	case rec.State == journal.Done && rec.Reply != nil:
-		var call gateway.Call
+		var call callapi.Call
 		if err := rec.Reply.Decode(&call); err != nil {
-			return gateway.ErrReply(id, k.node, err)
+			return callapi.ErrReply(id, k.node, err)
 		}
-		call.State = gateway.StateEnded
+		call.State = callapi.StateEnded
 		if call.Hangup == nil {
 			call.Hangup = rec.Hangup
 		}
 		if call.Hangup == nil {
-			call.Hangup = &gateway.Hangup{CauseText: "Unknown"}
+			call.Hangup = &callapi.Hangup{CauseText: "Unknown"}
 		}
-		rep = gateway.OKReply(id, k.node, &call)
+		rep = callapi.OKReply(id, k.node, &call)
 	case rec.Hangup != nil:
-		rep = gateway.OKReply(id, k.node, &gateway.Call{ID: rec.CallID, Node: k.node, Tenant: rec.Tenant,
-			State: gateway.StateEnded, Direction: gateway.Outbound, CreatedAt: rec.Started, Hangup: rec.Hangup})
+		rep = callapi.OKReply(id, k.node, &callapi.Call{ID: rec.CallID, Node: k.node, Tenant: rec.Tenant,
+			State: callapi.StateEnded, Direction: callapi.Outbound, CreatedAt: rec.Started, Hangup: rec.Hangup})
 	default:
-		rep = gateway.ErrReply(id, k.node, gateway.Errorf(gateway.EConflict,
+		rep = callapi.ErrReply(id, k.node, callapi.Errorf(callapi.CodeConflict,
 			"the originate with this Idempotency-Key was interrupted by a restart of node %s and its call %s is not up (never placed, or ended): use a new key to place a call", k.node, rec.CallID))
 	}
 	if rec.State == journal.Running {
@@ -118,7 +118,7 @@ func (k *keyed) answer(ctx context.Context, id string, rec *journal.Record) *gat
 	return rep
 }
 
-func withID(r *gateway.Reply, id string, node gateway.NodeID) *gateway.Reply {
+func withID(r *callapi.Reply, id string, node callapi.NodeID) *callapi.Reply {
 	c := *r
 	c.ID = id
 	if c.Node == "" {
@@ -128,17 +128,17 @@ func withID(r *gateway.Reply, id string, node gateway.NodeID) *gateway.Reply {
 }
 
 // lookup answers gateway.ActKeyLookup from the journal.
-func (k *keyed) lookup(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
-	_, args, err := gateway.CheckReceived(k.rules, cmd)
+func (k *keyed) lookup(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
+	_, args, err := callapi.CheckReceived(k.rules, cmd)
 	if err != nil {
-		return gateway.ErrReply(cmd.ID, k.node, err)
+		return callapi.ErrReply(cmd.ID, k.node, err)
 	}
-	a := args.(*gateway.KeyLookupArgs)
+	a := args.(*callapi.KeyLookupArgs)
 	rec, err := k.j.Get(cmd.Tenant, a.CommandID)
 	if err != nil {
-		return gateway.ErrReply(cmd.ID, k.node, gateway.Wrap(gateway.EInternal, "stack.keyed", err, "the idempotency journal is unavailable"))
+		return callapi.ErrReply(cmd.ID, k.node, callapi.Wrap(callapi.CodeInternal, "stack.keyed", err, "the idempotency journal is unavailable"))
 	}
-	var res gateway.KeyLookup
+	var res callapi.KeyLookup
 	switch {
 	case rec == nil:
 	case k.j.RunningHere(rec):
@@ -146,7 +146,7 @@ func (k *keyed) lookup(ctx context.Context, cmd *gateway.Command) *gateway.Reply
 	default:
 		res.Found, res.Reply = true, k.answer(ctx, a.CommandID, rec)
 	}
-	return gateway.OKReply(cmd.ID, k.node, res)
+	return callapi.OKReply(cmd.ID, k.node, res)
 }
 
 // closeLost publishes, once the PBX's calls were re-read after a start, the
@@ -157,7 +157,7 @@ func (k *keyed) lookup(ctx context.Context, cmd *gateway.Command) *gateway.Reply
 // on re-read. A call that was never placed (an originate interrupted
 // before Asterisk took it) gets one too; subscribers that never saw it
 // ignore it.
-func (k *keyed) closeLost(ctx context.Context, sink gateway.EventSink) {
+func (k *keyed) closeLost(ctx context.Context, sink callapi.EventSink) {
 	recs, err := k.j.Unended()
 	if err != nil {
 		k.log.Warn("idempotency journal: unended calls not read", zap.Error(err))
@@ -165,17 +165,17 @@ func (k *keyed) closeLost(ctx context.Context, sink gateway.EventSink) {
 	}
 	n := 0
 	for _, r := range recs {
-		if _, err := k.pbx.Call(ctx, r.Tenant, r.CallID); gateway.ErrorCode(err) != gateway.ENotFound {
+		if _, err := k.pbx.Call(ctx, r.Tenant, r.CallID); callapi.ErrorCode(err) != callapi.CodeNotFound {
 			continue // up (adopted), or cannot tell now
 		}
-		var call gateway.Call
+		var call callapi.Call
 		if r.Reply != nil {
 			_ = r.Reply.Decode(&call)
 		}
 		now := k.now().UTC()
-		h := gateway.Hangup{CauseText: "Unknown"}
-		data, _ := json.Marshal(gateway.HangupData{Hangup: h, Reason: "lost"})
-		e := &gateway.Event{ID: uuid.NewString(), Type: gateway.EvCallHangup, Time: now, Node: k.node, Tenant: r.Tenant,
+		h := callapi.Hangup{CauseText: "Unknown"}
+		data, _ := json.Marshal(callapi.HangupData{Hangup: h, Reason: "lost"})
+		e := &callapi.Event{ID: uuid.NewString(), Type: callapi.EvCallHangup, Time: now, Node: k.node, Tenant: r.Tenant,
 			CallID: r.CallID, Seq: uint64(now.UnixMicro()), Tags: call.Tags, Data: data}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := sink.PublishEvent(pctx, e) // journalSink: records the end
@@ -200,11 +200,11 @@ type journalSink struct {
 	k   *keyed
 }
 
-func (s *journalSink) note(e *gateway.Event) {
-	if e.Type != gateway.EvCallHangup || s.k.j == nil {
+func (s *journalSink) note(e *callapi.Event) {
+	if e.Type != callapi.EvCallHangup || s.k.j == nil {
 		return
 	}
-	var hd gateway.HangupData
+	var hd callapi.HangupData
 	if err := json.Unmarshal(e.Data, &hd); err != nil {
 		return
 	}
@@ -213,7 +213,7 @@ func (s *journalSink) note(e *gateway.Event) {
 	}
 }
 
-func (s *journalSink) PublishEvent(ctx context.Context, e *gateway.Event) error {
+func (s *journalSink) PublishEvent(ctx context.Context, e *callapi.Event) error {
 	err := s.bus.PublishEvent(ctx, e)
 	if err == nil {
 		s.note(e)
@@ -221,9 +221,9 @@ func (s *journalSink) PublishEvent(ctx context.Context, e *gateway.Event) error 
 	return err
 }
 
-func (s *journalSink) PublishEventAsync(ctx context.Context, e *gateway.Event) (amqpbus.Confirm, error) {
+func (s *journalSink) PublishEventAsync(ctx context.Context, e *callapi.Event) (amqpbus.Confirm, error) {
 	c, err := s.bus.PublishEventAsync(ctx, e)
-	if err != nil || e.Type != gateway.EvCallHangup {
+	if err != nil || e.Type != callapi.EvCallHangup {
 		return c, err
 	}
 	if c == nil {
@@ -237,7 +237,7 @@ func (s *journalSink) PublishEventAsync(ctx context.Context, e *gateway.Event) (
 type notedConfirm struct {
 	c amqpbus.Confirm
 	s *journalSink
-	e *gateway.Event
+	e *callapi.Event
 }
 
 func (n *notedConfirm) Wait(ctx context.Context) error {

@@ -14,17 +14,17 @@ import (
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/asterisk/journal"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // fakeCalls is the PBX as keyed sees it: the calls that are up.
 type fakeCalls struct {
 	mu  sync.Mutex
-	up  map[gateway.CallID]*gateway.Call
+	up  map[callapi.CallID]*callapi.Call
 	err error // when set, every read fails with it (ARI away)
 }
 
-func (f *fakeCalls) Call(_ context.Context, tenant string, id gateway.CallID) (*gateway.Call, error) {
+func (f *fakeCalls) Call(_ context.Context, tenant string, id callapi.CallID) (*callapi.Call, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -32,22 +32,22 @@ func (f *fakeCalls) Call(_ context.Context, tenant string, id gateway.CallID) (*
 	}
 	c := f.up[id]
 	if c == nil || c.Tenant != tenant {
-		return nil, gateway.Errorf(gateway.ENotFound, "call %s not found", id)
+		return nil, callapi.Errorf(callapi.CodeNotFound, "call %s not found", id)
 	}
 	cc := *c
 	return &cc, nil
 }
 
-func (f *fakeCalls) set(c *gateway.Call) {
+func (f *fakeCalls) set(c *callapi.Call) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.up == nil {
-		f.up = map[gateway.CallID]*gateway.Call{}
+		f.up = map[callapi.CallID]*callapi.Call{}
 	}
 	f.up[c.ID] = c
 }
 
-func (f *fakeCalls) drop(id gateway.CallID) {
+func (f *fakeCalls) drop(id callapi.CallID) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.up, id)
@@ -57,11 +57,11 @@ func (f *fakeCalls) drop(id gateway.CallID) {
 // answers with reply (or places the call on calls when reply is nil).
 type fakeExec struct {
 	mu    sync.Mutex
-	ran   []*gateway.Command
-	reply func(cmd *gateway.Command) *gateway.Reply
+	ran   []*callapi.Command
+	reply func(cmd *callapi.Command) *callapi.Reply
 }
 
-func (f *fakeExec) Handle(_ context.Context, cmd *gateway.Command) *gateway.Reply {
+func (f *fakeExec) Handle(_ context.Context, cmd *callapi.Command) *callapi.Reply {
 	f.mu.Lock()
 	f.ran = append(f.ran, cmd)
 	f.mu.Unlock()
@@ -74,7 +74,7 @@ func (f *fakeExec) runs() int {
 	return len(f.ran)
 }
 
-const testNode gateway.NodeID = "pbx1"
+const testNode callapi.NodeID = "pbx1"
 
 // newKeyed returns a keyed over a journal at path ("" memory only) whose
 // executor places the call on calls and answers it.
@@ -85,34 +85,34 @@ func newKeyed(t *testing.T, path, boot string, calls *fakeCalls) (*keyed, *fakeE
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = j.Close() })
-	exec := &fakeExec{reply: func(cmd *gateway.Command) *gateway.Reply {
-		c := &gateway.Call{ID: cmd.CallID, Node: testNode, Tenant: cmd.Tenant, State: gateway.StateUp, Direction: gateway.Outbound}
+	exec := &fakeExec{reply: func(cmd *callapi.Command) *callapi.Reply {
+		c := &callapi.Call{ID: cmd.CallID, Node: testNode, Tenant: cmd.Tenant, State: callapi.StateUp, Direction: callapi.Outbound}
 		calls.set(c)
-		return gateway.OKReply(cmd.ID, testNode, c)
+		return callapi.OKReply(cmd.ID, testNode, c)
 	}}
 	return &keyed{node: testNode, pbx: calls, next: exec, log: zap.NewNop(), j: j, now: time.Now}, exec
 }
 
-func originate(id string, callID gateway.CallID, key string) *gateway.Command {
-	return &gateway.Command{ID: id, Action: gateway.ActCallOriginate, Tenant: "acme", CallID: callID, IdempotencyKey: key,
+func originate(id string, callID callapi.CallID, key string) *callapi.Command {
+	return &callapi.Command{ID: id, Action: callapi.ActCallOriginate, Tenant: "acme", CallID: callID, IdempotencyKey: key,
 		Args: json.RawMessage(`{"to":"PJSIP/100"}`)}
 }
 
-func lookup(commandID string) *gateway.Command {
-	args, _ := json.Marshal(gateway.KeyLookupArgs{CommandID: commandID})
-	return &gateway.Command{ID: "lk-" + commandID, Action: gateway.ActKeyLookup, Tenant: "acme", Args: args}
+func lookup(commandID string) *callapi.Command {
+	args, _ := json.Marshal(callapi.KeyLookupArgs{CommandID: commandID})
+	return &callapi.Command{ID: "lk-" + commandID, Action: callapi.ActKeyLookup, Tenant: "acme", Args: args}
 }
 
-func callOf(t *testing.T, r *gateway.Reply) gateway.Call {
+func callOf(t *testing.T, r *callapi.Reply) callapi.Call {
 	t.Helper()
-	var c gateway.Call
+	var c callapi.Call
 	if err := r.Decode(&c); err != nil {
 		t.Fatalf("reply %+v: %v", r, err)
 	}
 	return c
 }
 
-func code(r *gateway.Reply) gateway.Code {
+func code(r *callapi.Reply) callapi.Code {
 	if r.OK || r.Error == nil {
 		return ""
 	}
@@ -127,13 +127,13 @@ func TestKeyedPassesThrough(t *testing.T) {
 	expired.Deadline = time.Now().Add(-time.Second)
 	for _, tc := range []struct {
 		name string
-		cmd  func() *gateway.Command
+		cmd  func() *callapi.Command
 	}{
-		{"other action", func() *gateway.Command {
-			return &gateway.Command{ID: "c-h", Action: gateway.ActCallHangup, Tenant: "acme", CallID: "call-1"}
+		{"other action", func() *callapi.Command {
+			return &callapi.Command{ID: "c-h", Action: callapi.ActCallHangup, Tenant: "acme", CallID: "call-1"}
 		}},
-		{"originate without key", func() *gateway.Command { return originate("c-nokey", "call-nokey", "") }},
-		{"expired", func() *gateway.Command { c := *expired; return &c }},
+		{"originate without key", func() *callapi.Command { return originate("c-nokey", "call-nokey", "") }},
+		{"expired", func() *callapi.Command { c := *expired; return &c }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
@@ -156,10 +156,10 @@ func TestKeyedPassesThrough(t *testing.T) {
 // (its id or its arguments, as a raw AMQP client may publish them) is
 // answered invalid_argument before it is journaled, and never runs.
 func TestKeyedRefusesInvalid(t *testing.T) {
-	long := gateway.CallID(strings.Repeat("c", 40000)) // over bbolt's key limit, as well as ValidID's
+	long := callapi.CallID(strings.Repeat("c", 40000)) // over bbolt's key limit, as well as ValidID's
 	for _, tc := range []struct {
 		name, field string
-		cmd         *gateway.Command
+		cmd         *callapi.Command
 	}{
 		{"no call id", "call_id", originate("c1", "", "k1")},
 		{"oversized call id", "call_id", originate("c1", long, "k1")},
@@ -171,7 +171,7 @@ func TestKeyedRefusesInvalid(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
 			r := k.Handle(context.Background(), tc.cmd)
-			if code(r) != gateway.EInvalid || (tc.field != "" && r.Error.Field != tc.field) {
+			if code(r) != callapi.CodeInvalidArgument || (tc.field != "" && r.Error.Field != tc.field) {
 				t.Fatalf("reply %+v, want invalid_argument on %q", r, tc.field)
 			}
 			if exec.runs() != 0 || k.j.Len() != 0 {
@@ -181,7 +181,7 @@ func TestKeyedRefusesInvalid(t *testing.T) {
 	}
 }
 
-func withArgs(cmd *gateway.Command, args string) *gateway.Command {
+func withArgs(cmd *callapi.Command, args string) *callapi.Command {
 	cmd.Args = json.RawMessage(args)
 	return cmd
 }
@@ -195,7 +195,7 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		calls := &fakeCalls{}
 		k, exec := newKeyed(t, "", "boot1", calls)
 		first := k.Handle(ctx, originate("c1", "call-1", "k1"))
-		calls.set(&gateway.Call{ID: "call-1", Node: testNode, Tenant: "acme", State: gateway.StateRinging})
+		calls.set(&callapi.Call{ID: "call-1", Node: testNode, Tenant: "acme", State: callapi.StateRinging})
 		again := k.Handle(ctx, originate("c1", "call-1", "k1"))
 		if exec.runs() != 1 {
 			t.Fatalf("executor ran %d times, want 1", exec.runs())
@@ -203,25 +203,25 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		if !first.OK || !again.OK || again.ID != "c1" {
 			t.Fatalf("replies %+v, %+v", first, again)
 		}
-		if st := callOf(t, again).State; st != gateway.StateRinging {
+		if st := callOf(t, again).State; st != callapi.StateRinging {
 			t.Fatalf("copy answered with state %q, want the call as it is now (ringing)", st)
 		}
 	})
 	t.Run("refused", func(t *testing.T) {
 		k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
-		exec.reply = func(cmd *gateway.Command) *gateway.Reply {
-			return gateway.ErrReply(cmd.ID, testNode, gateway.Errorf(gateway.EInvalid, "no such endpoint"))
+		exec.reply = func(cmd *callapi.Command) *callapi.Reply {
+			return callapi.ErrReply(cmd.ID, testNode, callapi.Errorf(callapi.CodeInvalidArgument, "no such endpoint"))
 		}
 		k.Handle(ctx, originate("c1", "call-1", "k1"))
 		again := k.Handle(ctx, originate("c1", "call-1", "k1"))
-		if exec.runs() != 1 || code(again) != gateway.EInvalid {
+		if exec.runs() != 1 || code(again) != callapi.CodeInvalidArgument {
 			t.Fatalf("runs %d, copy %+v: want 1 run and the recorded refusal", exec.runs(), again)
 		}
 	})
 	t.Run("retryable failure runs again", func(t *testing.T) {
 		k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
-		exec.reply = func(cmd *gateway.Command) *gateway.Reply {
-			return gateway.ErrReply(cmd.ID, testNode, gateway.Errorf(gateway.ENodeUnavailable, "ARI down"))
+		exec.reply = func(cmd *callapi.Command) *callapi.Reply {
+			return callapi.ErrReply(cmd.ID, testNode, callapi.Errorf(callapi.CodeNodeUnavailable, "ARI down"))
 		}
 		k.Handle(ctx, originate("c1", "call-1", "k1"))
 		k.Handle(ctx, originate("c1", "call-1", "k1"))
@@ -241,7 +241,7 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		}
 		again := k.Handle(ctx, originate("c1", "call-1", "k1"))
 		c := callOf(t, again)
-		if exec.runs() != 1 || c.State != gateway.StateEnded || c.Hangup == nil || c.Hangup.Cause != 17 {
+		if exec.runs() != 1 || c.State != callapi.StateEnded || c.Hangup == nil || c.Hangup.Cause != 17 {
 			t.Fatalf("runs %d, copy %+v: want the recorded end (cause 17)", exec.runs(), c)
 		}
 	})
@@ -249,8 +249,8 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		calls := &fakeCalls{}
 		k, _ := newKeyed(t, "", "boot1", calls)
 		k.Handle(ctx, originate("c1", "call-1", "k1"))
-		calls.err = gateway.Errorf(gateway.ENodeUnavailable, "ARI down")
-		if r := k.Handle(ctx, originate("c1", "call-1", "k1")); code(r) != gateway.ENodeUnavailable {
+		calls.err = callapi.Errorf(callapi.CodeNodeUnavailable, "ARI down")
+		if r := k.Handle(ctx, originate("c1", "call-1", "k1")); code(r) != callapi.CodeNodeUnavailable {
 			t.Fatalf("copy %+v, want node_unavailable (cannot tell now)", r)
 		}
 	})
@@ -259,16 +259,16 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		k, exec := newKeyed(t, "", "boot1", calls)
 		started, release := make(chan struct{}), make(chan struct{})
 		placed := exec.reply
-		exec.reply = func(cmd *gateway.Command) *gateway.Reply {
+		exec.reply = func(cmd *callapi.Command) *callapi.Reply {
 			close(started)
 			<-release
 			return placed(cmd)
 		}
-		done := make(chan *gateway.Reply)
+		done := make(chan *callapi.Reply)
 		go func() { done <- k.Handle(ctx, originate("c1", "call-1", "k1")) }()
 		<-started
 		copyRep := k.Handle(ctx, originate("c1", "call-1", "k1"))
-		var res gateway.KeyLookup
+		var res callapi.KeyLookup
 		if err := k.Handle(ctx, lookup("c1")).Decode(&res); err != nil {
 			t.Fatal(err)
 		}
@@ -276,7 +276,7 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		if r := <-done; !r.OK {
 			t.Fatalf("first %+v", r)
 		}
-		if code(copyRep) != gateway.EOutcomeUnknown {
+		if code(copyRep) != callapi.CodeOutcomeUnknown {
 			t.Fatalf("copy while running %+v, want outcome_unknown", copyRep)
 		}
 		if !res.Found || !res.Running {
@@ -294,10 +294,10 @@ func TestKeyedInterrupted(t *testing.T) {
 		name   string
 		up     bool
 		wantOK bool
-		code   gateway.Code
+		code   callapi.Code
 	}{
 		{"call up", true, true, ""},
-		{"call not up", false, false, gateway.EConflict},
+		{"call not up", false, false, callapi.CodeConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "w.journal")
@@ -313,7 +313,7 @@ func TestKeyedInterrupted(t *testing.T) {
 			}
 			calls := &fakeCalls{}
 			if tc.up {
-				calls.set(&gateway.Call{ID: "call-1", Node: testNode, Tenant: "acme", State: gateway.StateUp})
+				calls.set(&callapi.Call{ID: "call-1", Node: testNode, Tenant: "acme", State: callapi.StateUp})
 			}
 			k, exec := newKeyed(t, path, "boot2", calls)
 			r := k.Handle(ctx, originate("c1", "call-1", "k1"))
@@ -335,12 +335,12 @@ func TestKeyedLookup(t *testing.T) {
 	ctx := context.Background()
 	k, _ := newKeyed(t, "", "boot1", &fakeCalls{})
 	for _, args := range []string{`{}`, `{"command_id":""}`, `{"command_id":"c1","extra":1}`, `{"command_id":1}`, `[]`, `{`} {
-		r := k.Handle(ctx, &gateway.Command{ID: "lk", Action: gateway.ActKeyLookup, Tenant: "acme", Args: json.RawMessage(args)})
-		if code(r) != gateway.EInvalid {
+		r := k.Handle(ctx, &callapi.Command{ID: "lk", Action: callapi.ActKeyLookup, Tenant: "acme", Args: json.RawMessage(args)})
+		if code(r) != callapi.CodeInvalidArgument {
 			t.Fatalf("lookup with args %s: %+v, want invalid_argument", args, r)
 		}
 	}
-	var res gateway.KeyLookup
+	var res callapi.KeyLookup
 	if err := k.Handle(ctx, lookup("nope")).Decode(&res); err != nil || res.Found {
 		t.Fatalf("unknown: %+v %v, want not found", res, err)
 	}
@@ -368,23 +368,23 @@ func TestCloseLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []gateway.CallID{"call-gone", "call-up", "call-ended"} {
+	for _, id := range []callapi.CallID{"call-gone", "call-up", "call-ended"} {
 		cmd := originate("c-"+string(id), id, "k")
 		if _, err := j.Begin(cmd); err != nil {
 			t.Fatal(err)
 		}
-		if err := j.Finish(cmd, gateway.OKReply(cmd.ID, testNode, &gateway.Call{ID: id, Tenant: "acme", Tags: []string{"t1"}})); err != nil {
+		if err := j.Finish(cmd, callapi.OKReply(cmd.ID, testNode, &callapi.Call{ID: id, Tenant: "acme", Tags: []string{"t1"}})); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := j.Ended("call-ended", gateway.Hangup{Cause: 16}); err != nil {
+	if err := j.Ended("call-ended", callapi.Hangup{Cause: 16}); err != nil {
 		t.Fatal(err)
 	}
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
 	calls := &fakeCalls{}
-	calls.set(&gateway.Call{ID: "call-up", Tenant: "acme", State: gateway.StateUp})
+	calls.set(&callapi.Call{ID: "call-up", Tenant: "acme", State: callapi.StateUp})
 	k, _ := newKeyed(t, path, "boot2", calls)
 	bus := &fakeBus{}
 	sink := &journalSink{bus: bus, k: k}
@@ -395,11 +395,11 @@ func TestCloseLost(t *testing.T) {
 		t.Fatalf("published %d events, want 1 (call-gone, once): %+v", len(evs), evs)
 	}
 	e := evs[0]
-	var hd gateway.HangupData
+	var hd callapi.HangupData
 	if err := json.Unmarshal(e.Data, &hd); err != nil {
 		t.Fatal(err)
 	}
-	if e.Type != gateway.EvCallHangup || e.CallID != "call-gone" || e.Tenant != "acme" || hd.Reason != "lost" || len(e.Tags) != 1 {
+	if e.Type != callapi.EvCallHangup || e.CallID != "call-gone" || e.Tenant != "acme" || hd.Reason != "lost" || len(e.Tags) != 1 {
 		t.Fatalf("event %+v data %+v", e, hd)
 	}
 }
@@ -448,20 +448,20 @@ func TestJournalSink(t *testing.T) {
 	}
 }
 
-func hangupEvent(id gateway.CallID, cause int) *gateway.Event {
-	data, _ := json.Marshal(gateway.HangupData{Hangup: gateway.Hangup{Cause: cause}, Reason: "remote"})
-	return &gateway.Event{ID: "e-" + string(id), Type: gateway.EvCallHangup, Tenant: "acme", CallID: id, Data: data}
+func hangupEvent(id callapi.CallID, cause int) *callapi.Event {
+	data, _ := json.Marshal(callapi.HangupData{Hangup: callapi.Hangup{Cause: cause}, Reason: "remote"})
+	return &callapi.Event{ID: "e-" + string(id), Type: callapi.EvCallHangup, Tenant: "acme", CallID: id, Data: data}
 }
 
 // fakeBus records the events published; fail fails the publish, failWait
 // the confirm of an async one.
 type fakeBus struct {
 	mu             sync.Mutex
-	evs            []*gateway.Event
+	evs            []*callapi.Event
 	fail, failWait error
 }
 
-func (b *fakeBus) PublishEvent(_ context.Context, e *gateway.Event) error {
+func (b *fakeBus) PublishEvent(_ context.Context, e *callapi.Event) error {
 	if b.fail != nil {
 		return b.fail
 	}
@@ -471,17 +471,17 @@ func (b *fakeBus) PublishEvent(_ context.Context, e *gateway.Event) error {
 	return nil
 }
 
-func (b *fakeBus) PublishEventAsync(ctx context.Context, e *gateway.Event) (amqpbus.Confirm, error) {
+func (b *fakeBus) PublishEventAsync(ctx context.Context, e *callapi.Event) (amqpbus.Confirm, error) {
 	if err := b.PublishEvent(ctx, e); err != nil {
 		return nil, err
 	}
 	return confirmFunc(func(context.Context) error { return b.failWait }), nil
 }
 
-func (b *fakeBus) events() []*gateway.Event {
+func (b *fakeBus) events() []*callapi.Event {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]*gateway.Event(nil), b.evs...)
+	return append([]*callapi.Event(nil), b.evs...)
 }
 
 type confirmFunc func(context.Context) error

@@ -16,8 +16,8 @@ import (
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/asterisk/arisim"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/config"
-	"github.com/callgw/callgw/gateway"
 	"github.com/callgw/callgw/internal/testenv"
 )
 
@@ -59,7 +59,7 @@ func TestLifecycle(t *testing.T) {
 		err := g.Ready()
 		return err != nil && !strings.Contains(err.Error(), "broker")
 	})
-	if code := gateway.ErrorCode(g.Ready()); code != gateway.ENodeUnavailable {
+	if code := callapi.ErrorCode(g.Ready()); code != callapi.CodeNodeUnavailable {
 		t.Fatalf("gateway without nodes: %v (code %s), want node_unavailable", g.Ready(), code)
 	}
 	if g.Addr() != nil {
@@ -75,7 +75,7 @@ func TestLifecycle(t *testing.T) {
 	defer ts.Close()
 	dir := t.TempDir()
 	w, err := NewWorker(&config.Worker{Common: wCommon, NodeID: "pbx1", ARIURL: ts.URL + "/ari", ARIUser: "u", ARIPassword: "p",
-		ARIApp: "callgw", Tenant: gateway.DefaultTenant, HeartbeatInterval: 200 * time.Millisecond, Concurrency: 8,
+		ARIApp: "callgw", Tenant: callapi.DefaultTenant, HeartbeatInterval: 200 * time.Millisecond, Concurrency: 8,
 		StateDir: dir}, log.Named("worker"))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal("worker did not stop")
 	}
 	waitFor(t, "the gateway to see the node down", func() bool {
-		return gateway.ErrorCode(g.Ready()) == gateway.ENodeUnavailable
+		return callapi.ErrorCode(g.Ready()) == callapi.CodeNodeUnavailable
 	})
 	if st := status(t, "http://"+gwOps+"/readyz"); st != http.StatusServiceUnavailable {
 		t.Fatalf("gateway /readyz after the node went down: %d", st)

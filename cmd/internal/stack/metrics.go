@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callgw/callgw/asterisk"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 // workerMetrics are a worker's per-action command metrics, its ARI request
@@ -57,19 +57,19 @@ func (m *workerMetrics) CallEnded(cause int, reason string) {
 
 // metered wraps the worker's command handler with the command metrics.
 type metered struct {
-	next gateway.CommandHandler
+	next callapi.CommandHandler
 	m    *workerMetrics
 }
 
-var _ gateway.CommandHandler = metered{}
+var _ callapi.CommandHandler = metered{}
 
-func (h metered) Handle(ctx context.Context, cmd *gateway.Command) *gateway.Reply {
+func (h metered) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
 	start := time.Now()
 	rep := h.next.Handle(ctx, cmd)
 	code, action := "ok", string(cmd.Action)
 	if rep != nil && !rep.OK && rep.Error != nil {
 		code = string(rep.Error.Code)
-		if rep.Error.Code == gateway.EInvalid && rep.Error.Field == "action" {
+		if rep.Error.Code == callapi.CodeInvalidArgument && rep.Error.Field == "action" {
 			// Any AMQP client can name any action: an unknown one must
 			// not become a new series (unbounded memory).
 			action = "other"

@@ -7,16 +7,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/worker"
 )
 
 // Actions named by AMQP clients are outside input: unknown ones share one
 // series instead of growing the metrics without bound.
 func TestMeteredBoundsActionLabel(t *testing.T) {
 	m := newWorkerMetrics()
-	h := metered{next: &gateway.Executor{Node: "pbx1"}, m: m}
+	h := metered{next: &worker.Executor{Node: "pbx1"}, m: m}
 	for i := range 50 {
-		rep := h.Handle(context.Background(), &gateway.Command{ID: fmt.Sprint(i), Action: gateway.Action(fmt.Sprintf("call.bogus%d", i)), Tenant: "acme"})
+		rep := h.Handle(context.Background(), &callapi.Command{ID: fmt.Sprint(i), Action: callapi.Action(fmt.Sprintf("call.bogus%d", i)), Tenant: "acme"})
 		if rep.OK {
 			t.Fatal("unknown action succeeded")
 		}
@@ -24,7 +25,7 @@ func TestMeteredBoundsActionLabel(t *testing.T) {
 	if n := testutil.CollectAndCount(m.commands); n != 1 {
 		t.Fatalf("%d series for 50 unknown actions, want 1", n)
 	}
-	if v := testutil.ToFloat64(m.commands.WithLabelValues("other", string(gateway.EInvalid))); v != 50 {
+	if v := testutil.ToFloat64(m.commands.WithLabelValues("other", string(callapi.CodeInvalidArgument))); v != 50 {
 		t.Fatalf("other/invalid_argument = %v", v)
 	}
 }

@@ -28,8 +28,9 @@ import (
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/asterisk"
 	"github.com/callgw/callgw/asterisk/journal"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/config"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/worker"
 )
 
 // Worker is one worker: the bus, the PBX adapter, the executor and the
@@ -39,8 +40,8 @@ type Worker struct {
 	log  *zap.Logger
 	bus  *amqpbus.Bus
 	pbx  *asterisk.PBX
-	ann  *gateway.Announcer
-	work *gateway.InFlight
+	ann  *worker.Announcer
+	work *worker.InFlight
 	// metrics is the worker's registry (its ops endpoint); wm its
 	// command, ARI and outcome metrics.
 	metrics *prometheus.Registry
@@ -94,7 +95,7 @@ const DrainTimeout = 30 * time.Second
 
 // NewWorker builds a worker; it does no I/O until Run.
 func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
-	node := gateway.NodeID(cfg.NodeID)
+	node := callapi.NodeID(cfg.NodeID)
 	host, _ := os.Hostname()
 	bus, err := amqpbus.New(amqpbus.Config{
 		URLs:           cfg.AMQPURLs,
@@ -117,12 +118,12 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*Worker, error) {
 		return nil, err
 	}
 	rules := cfg.Rules()
-	keys.pbx, keys.next, keys.rules = pbx, &gateway.Executor{Node: node, PBX: pbx, Rules: rules}, rules
-	work := &gateway.InFlight{Next: metered{next: keys, m: wm}}
+	keys.pbx, keys.next, keys.rules = pbx, &worker.Executor{Node: node, PBX: pbx, Rules: rules}, rules
+	work := &worker.InFlight{Next: metered{next: keys, m: wm}}
 	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
 		return nil, err
 	}
-	ann := gateway.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
+	ann := worker.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
 	ann.Events = bus
 	ann.OnError = func(err error) { log.Warn("heartbeat not published", zap.String("node", cfg.NodeID), zap.Error(err)) }
 	w := &Worker{cfg: cfg, log: log.With(zap.String("node", cfg.NodeID)), bus: bus, pbx: pbx, ann: ann, work: work, metrics: newMetrics(), wm: wm, keys: keys, sink: sink}

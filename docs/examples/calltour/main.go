@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/callapi/client"
 )
 
 func main() {
@@ -113,11 +114,11 @@ func (s *seen) summary(calls []string) string {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	var opts []callapi.Option
+	var opts []client.Option
 	if cfg.Token != "" {
-		opts = append(opts, callapi.WithToken(cfg.Token))
+		opts = append(opts, client.WithToken(cfg.Token))
 	}
-	c, err := callapi.New(cfg.URL, opts...)
+	c, err := client.New(cfg.URL, opts...)
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	// 1. The event stream: every call event of the tenant, over SSE,
 	// resuming by itself after a reconnect.
 	sse := newSeen()
-	stream := c.Events(ctx, callapi.EventFilter{Types: []string{"call."}}, callapi.StreamOptions{
+	stream := c.Events(ctx, client.EventFilter{Types: []string{"call."}}, client.StreamOptions{
 		OnReconnect: func(err error, n int) { fmt.Fprintf(out, "  (event stream reconnecting, attempt %d: %v)\n", n, err) },
 	})
 	defer stream.Close()
@@ -157,9 +158,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	wg.Add(1)
 	go func() { // owner: run; ends with ctx
 		defer wg.Done()
-		err := callapi.ConsumeEvents(ctx, callapi.QueueConfig{
+		err := client.ConsumeEvents(ctx, client.QueueConfig{
 			URLs: []string{cfg.AMQPURL}, Prefix: cfg.AMQPPrefix, Queue: cfg.Queue, ConnectionName: "calltour",
-			Patterns:    []string{callapi.Pattern(cfg.Tenant, "", "call", "", "")},
+			Patterns:    []string{client.Pattern(cfg.Tenant, "", "call", "", "")},
 			OnConsuming: func() { consuming <- struct{}{} },
 		}, func(_ context.Context, e *callapi.Event) error { amqpSeen.add(e); return nil })
 		if err != nil {
@@ -169,7 +170,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	defer func() {
 		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer dcancel()
-		if err := callapi.DeleteQueue(dctx, cfg.AMQPURL, cfg.Queue); err != nil {
+		if err := client.DeleteQueue(dctx, cfg.AMQPURL, cfg.Queue); err != nil {
 			fmt.Fprintf(out, "  (could not delete queue %s: %v)\n", cfg.Queue, err)
 		}
 	}()
@@ -185,9 +186,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	// 3. Two calls, each answered before Originate returns.
 	var calls []string
 	for _, name := range []string{"A", "B"} {
-		call, err := c.Originate(ctx, callapi.OriginateRequest{To: cfg.To, Wait: callapi.WaitAnswered, Tags: []string{"calltour"}})
+		call, err := c.Originate(ctx, client.OriginateRequest{To: cfg.To, Wait: callapi.WaitAnswered, Tags: []string{"calltour"}})
 		if err != nil {
-			var pe *callapi.Error
+			var pe *client.Error
 			if errors.As(err, &pe) {
 				return fmt.Errorf("originate %s: %s (code %s, request %s)", name, pe.Detail, pe.Code, pe.RequestID)
 			}
@@ -197,12 +198,12 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		fmt.Fprintf(out, "call %s %s on %s: %s\n", name, call.ID, call.Node, call.State)
 	}
 	// 4. A greeting on A, then A and B in one bridge.
-	pb, err := c.Play(ctx, calls[0], callapi.PlayRequest{Media: []string{cfg.Media}})
+	pb, err := c.Play(ctx, calls[0], client.PlayRequest{Media: []string{cfg.Media}})
 	if err != nil {
 		return fmt.Errorf("play: %w", err)
 	}
 	fmt.Fprintf(out, "playing %s on A: playback %s\n", cfg.Media, pb.ID)
-	br, err := c.CreateBridge(ctx, callapi.BridgeRequest{Calls: calls})
+	br, err := c.CreateBridge(ctx, client.BridgeRequest{Calls: calls})
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
@@ -213,7 +214,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			return fmt.Errorf("hang up %c: %w", 'A'+i, err)
 		}
 	}
-	if err := c.DestroyBridge(ctx, string(br.ID)); err != nil && callapi.ErrorCode(err) != callapi.CodeNotFound {
+	if err := c.DestroyBridge(ctx, string(br.ID)); err != nil && client.ErrorCode(err) != callapi.CodeNotFound {
 		return fmt.Errorf("destroy bridge: %w", err)
 	}
 	fmt.Fprintln(out, "hung up A and B")

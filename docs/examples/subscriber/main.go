@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/amqpbus"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 )
 
 func main() {
@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	go func() { done <- bus.Run(ctx) }()
 	enc := json.NewEncoder(stdout)
 	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	sub, err := bus.SubscribeEvents(sctx, fs.Args(), func(e *gateway.Event) {
+	sub, err := bus.SubscribeEvents(sctx, fs.Args(), func(e *callapi.Event) {
 		e.ARI = nil // the raw ARI event is there too; left out for brevity
 		_ = enc.Encode(e)
 	})

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/callgw/callgw/amqpbus"
-	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/internal/testenv"
 )
 
@@ -67,10 +67,10 @@ func TestPrintsMatchingEvents(t *testing.T) {
 	case err := <-subDone:
 		t.Fatalf("subscriber: %v %s", err, errOut.String())
 	}
-	for _, e := range []*gateway.Event{
-		{ID: uuid.NewString(), Type: gateway.EvCallCreated, Tenant: "acme", Node: "pbx1", CallID: "c1", Time: time.Now()},
-		{ID: uuid.NewString(), Type: gateway.EvCallCreated, Tenant: "acme", Node: "pbx2", CallID: "c2", Time: time.Now()},
-		{ID: uuid.NewString(), Type: gateway.EvCallHangup, Tenant: "acme", Node: "pbx1", CallID: "c1", Time: time.Now()},
+	for _, e := range []*callapi.Event{
+		{ID: uuid.NewString(), Type: callapi.EvCallCreated, Tenant: "acme", Node: "pbx1", CallID: "c1", Time: time.Now()},
+		{ID: uuid.NewString(), Type: callapi.EvCallCreated, Tenant: "acme", Node: "pbx2", CallID: "c2", Time: time.Now()},
+		{ID: uuid.NewString(), Type: callapi.EvCallHangup, Tenant: "acme", Node: "pbx1", CallID: "c1", Time: time.Now()},
 	} {
 		if err := pub.PublishEvent(ctx, e); err != nil {
 			t.Fatal(err)
@@ -87,7 +87,7 @@ func TestPrintsMatchingEvents(t *testing.T) {
 	}
 	var got []string
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var e gateway.Event
+		var e callapi.Event
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("line %q: %v", line, err)
 		}

@@ -1,0 +1,38 @@
+// Package callapi is the Go client of callgw's REST CallAPI and of its
+// event streams: what a Go program imports to place and control calls.
+//
+//	c, _ := callapi.New("http://127.0.0.1:8080", callapi.WithToken(tok))
+//	call, err := c.Originate(ctx, callapi.OriginateRequest{To: "PJSIP/100", Wait: callapi.WaitAnswered})
+//	var pe *callapi.Error
+//	if errors.As(err, &pe) && pe.Code == callapi.CodeNodeUnavailable { … }
+//
+// Invariants:
+//
+//   - One typed method per operation of docs/openapi.json; every method
+//     takes a context first and honours its deadline. The server-side
+//     deadline of a command is the `timeout` query parameter (WithTimeout).
+//   - Errors answered by the gateway are *Error values carrying the
+//     problem+json body, its stable Code included; transport failures are
+//     returned wrapped (%w) as they come from net/http.
+//   - Retries: a request is retried (capped exponential backoff with
+//     jitter, WithRetries) when the gateway could not be reached or
+//     answered a retryable code (node_unavailable, timeout, 502-504) —
+//     and only when repeating it cannot act twice: reads, and commands
+//     carrying an Idempotency-Key. The client generates one key per
+//     command (a UUID, kept across its retries) unless the caller gives
+//     its own (WithIdempotencyKey), so a retried originate never places a
+//     second call.
+//   - Events (EventStream) come from the Server-Sent Events stream; a lost
+//     connection, or the gateway's own shutdown or slow-consumer notice, is
+//     followed by a reconnect that resumes after the last event received
+//     (Last-Event-ID). Events repeated by a resume are dropped by id.
+//   - AMQP (ConsumeEvents) binds a durable, named queue to
+//     callapi.events.routed: every process consuming the same queue name
+//     shares its events (competing consumers), and events published while
+//     no consumer runs wait in the queue. Messages are acknowledged after
+//     the handler returns nil.
+//
+// Long files: ops.go (over 500 lines) is one typed method per CallAPI
+// operation, each a few lines over the same request helper; splitting the
+// list would only scatter it.
+package client

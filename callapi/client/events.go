@@ -1,0 +1,429 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
+)
+
+// EventFilter narrows an event stream. Types are event types or prefixes
+// (call.hangup, call., call.*).
+type EventFilter struct {
+	Types  []string
+	Node   string
+	CallID string
+	Tag    string
+}
+
+func (f EventFilter) query() url.Values {
+	q := url.Values{}
+	if len(f.Types) > 0 {
+		q.Set("type", strings.Join(f.Types, ","))
+	}
+	for k, v := range map[string]string{"node": f.Node, "call_id": f.CallID, "tag": f.Tag} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// StreamNotice is a message the gateway sends before it ends a stream:
+// code "shutdown" (the gateway stops) or "slow_consumer" (the client did
+// not keep up). The stream reconnects after either.
+type StreamNotice struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// StreamOptions tune an EventStream.
+type StreamOptions struct {
+	// LastEventID resumes after this event (from an earlier stream).
+	LastEventID string
+	// MaxReconnects bounds the reconnects in a row that fail before Next
+	// gives up (0: retry until the context ends). A connection that
+	// delivered anything resets the count.
+	MaxReconnects int
+	// OnConnect, when set, is called each time the stream is connected
+	// (the gateway subscribed it: events from now on are delivered).
+	OnConnect func()
+	// OnReconnect, when set, is called before each reconnect with the
+	// reason (a notice, a read error) and the attempt number.
+	OnReconnect func(err error, attempt int)
+}
+
+// EventStream reads events from GET /v1/events (Server-Sent Events). Next
+// returns them one by one; the stream reconnects by itself with
+// Last-Event-ID. It is meant for one reading goroutine; Close may be
+// called from any.
+type EventStream struct {
+	c      *Client
+	filter EventFilter
+	opt    StreamOptions
+	ctx    context.Context
+	cancel context.CancelFunc
+	ws     bool            // GET /v1/events/ws instead of SSE
+	conn   *websocket.Conn // the WebSocket, when ws and connected
+
+	mu     sync.Mutex
+	lastID string
+	body   io.ReadCloser
+	rd     *bufio.Reader
+	fails  int
+	seen   *seenIDs
+}
+
+// Events opens an event stream; it connects on the first Next. The stream
+// ends when ctx ends or Close is called.
+func (c *Client) Events(ctx context.Context, f EventFilter, opt StreamOptions) *EventStream {
+	sctx, cancel := context.WithCancel(ctx)
+	return &EventStream{c: c, filter: f, opt: opt, ctx: sctx, cancel: cancel, lastID: opt.LastEventID, seen: newSeenIDs(1024)}
+}
+
+// EventsWS is Events over the WebSocket stream (GET /v1/events/ws): the
+// same events, filters, reconnects and resume (last_event_id), for
+// networks where long-lived HTTP responses are cut but WebSockets pass.
+func (c *Client) EventsWS(ctx context.Context, f EventFilter, opt StreamOptions) *EventStream {
+	s := c.Events(ctx, f, opt)
+	s.ws = true
+	return s
+}
+
+// LastEventID is the id of the last event Next returned.
+func (s *EventStream) LastEventID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastID
+}
+
+// Close ends the stream; a blocked Next returns.
+func (s *EventStream) Close() error {
+	s.cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		// No close handshake: it can wait 5 s on a server that is not
+		// reading, and the gateway treats a dropped stream the same.
+		err := s.conn.CloseNow()
+		s.conn = nil
+		return err
+	}
+	if s.body != nil {
+		err := s.body.Close()
+		s.body = nil
+		return err
+	}
+	return nil
+}
+
+// All iterates over the events until the stream ends; the error, if any,
+// is the last value.
+func (s *EventStream) All() iter.Seq2[*callapi.Event, error] {
+	return func(yield func(*callapi.Event, error) bool) {
+		for {
+			e, err := s.Next()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// errPermanent marks a connect failure that reconnecting cannot cure (a
+// refused filter, a missing scope).
+type errPermanent struct{ err error }
+
+func (e errPermanent) Error() string { return e.err.Error() }
+func (e errPermanent) Unwrap() error { return e.err }
+
+// Next returns the next event, reconnecting as needed. It returns an
+// error when the stream's context ended (ctx.Err()), when the gateway
+// refuses the stream (an *Error: bad filter, no permission) or after
+// MaxReconnects failed reconnects.
+func (s *EventStream) Next() (*callapi.Event, error) {
+	for {
+		if err := s.ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !s.connected() {
+			if err := s.connect(); err != nil {
+				var p errPermanent
+				if errors.As(err, &p) {
+					return nil, p.err
+				}
+				if err := s.retry(err); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		e, notice, err := s.read()
+		if err == nil && notice == nil {
+			s.fails = 0
+			if !s.seen.add(e.ID) {
+				continue
+			}
+			s.mu.Lock()
+			s.lastID = e.ID
+			s.mu.Unlock()
+			return e, nil
+		}
+		s.drop()
+		if notice != nil {
+			err = fmt.Errorf("callapi: the gateway ended the stream: %s: %s", notice.Code, notice.Message)
+		}
+		if s.ctx.Err() != nil {
+			return nil, s.ctx.Err()
+		}
+		if err := s.retry(err); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *EventStream) retry(cause error) error {
+	s.fails++
+	if s.opt.MaxReconnects > 0 && s.fails > s.opt.MaxReconnects {
+		return fmt.Errorf("callapi: event stream: %d reconnects failed: %w", s.opt.MaxReconnects, cause)
+	}
+	if s.opt.OnReconnect != nil {
+		s.opt.OnReconnect(cause, s.fails)
+	}
+	if !retry.Sleep(s.ctx, retry.Backoff(s.fails-1, s.c.backoffMin, 5*time.Second)) {
+		return s.ctx.Err()
+	}
+	return nil
+}
+
+func (s *EventStream) connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rd != nil || s.conn != nil
+}
+
+func (s *EventStream) drop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil {
+		_ = s.conn.CloseNow()
+		s.conn = nil
+	}
+	if s.body != nil {
+		_ = s.body.Close()
+		s.body = nil
+	}
+	s.rd = nil
+}
+
+func (s *EventStream) connect() error {
+	if s.ws {
+		return s.connectWS()
+	}
+	u := *s.c.base
+	u.Path += "/v1/events"
+	u.RawQuery = s.filter.query().Encode()
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return errPermanent{err}
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("User-Agent", s.c.userAgent)
+	if id := s.LastEventID(); id != "" {
+		req.Header.Set("Last-Event-ID", id)
+	}
+	tok, err := s.c.bearer(s.ctx)
+	if err != nil {
+		return err
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := s.c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("callapi: event stream: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+		e := problemOf(resp, raw)
+		if e.Temporary() {
+			return e
+		}
+		return errPermanent{e}
+	}
+	s.mu.Lock()
+	s.body, s.rd = resp.Body, bufio.NewReaderSize(resp.Body, 64<<10)
+	s.mu.Unlock()
+	if s.opt.OnConnect != nil {
+		s.opt.OnConnect()
+	}
+	return nil
+}
+
+// connectWS opens the WebSocket stream, resuming with last_event_id.
+func (s *EventStream) connectWS() error {
+	u := *s.c.base
+	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	u.Path += "/v1/events/ws"
+	q := s.filter.query()
+	if id := s.LastEventID(); id != "" {
+		q.Set("last_event_id", id)
+	}
+	u.RawQuery = q.Encode()
+	h := http.Header{"User-Agent": {s.c.userAgent}}
+	tok, err := s.c.bearer(s.ctx)
+	if err != nil {
+		return err
+	}
+	if tok != "" {
+		h.Set("Authorization", "Bearer "+tok)
+	}
+	conn, resp, err := websocket.Dial(s.ctx, u.String(), &websocket.DialOptions{HTTPClient: s.c.hc, HTTPHeader: h})
+	if err != nil {
+		switch {
+		case resp != nil && resp.StatusCode >= 400:
+			raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+			e := problemOf(resp, raw)
+			if e.Temporary() {
+				return e
+			}
+			return errPermanent{e}
+		case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
+			// Something answered that does not speak WebSocket here.
+			return errPermanent{fmt.Errorf("callapi: event stream: %s answered %s, not a WebSocket: %w", u.Redacted(), resp.Status, err)}
+		}
+		return fmt.Errorf("callapi: event stream: %w", err)
+	}
+	conn.SetReadLimit(4 << 20)
+	s.mu.Lock()
+	s.conn = conn
+	s.mu.Unlock()
+	if s.opt.OnConnect != nil {
+		s.opt.OnConnect()
+	}
+	return nil
+}
+
+// readWS reads one WebSocket message: an event, or the server's
+// stream.error notice before it closes.
+func (s *EventStream) readWS() (*callapi.Event, *StreamNotice, error) {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return nil, nil, errors.New("callapi: event stream closed")
+	}
+	_, b, err := conn.Read(s.ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("callapi: event stream: %w", err)
+	}
+	var m struct {
+		Type  string        `json:"type"`
+		Error *StreamNotice `json:"error"`
+	}
+	if json.Unmarshal(b, &m) == nil && m.Type == "stream.error" && m.Error != nil {
+		return nil, m.Error, nil
+	}
+	var e callapi.Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, nil, fmt.Errorf("callapi: event stream: undecodable event: %w", err)
+	}
+	return &e, nil, nil
+}
+
+// read reads one SSE message: an event, or a notice (event: shutdown or
+// error). Comments and retry lines are skipped.
+func (s *EventStream) read() (*callapi.Event, *StreamNotice, error) {
+	if s.ws {
+		return s.readWS()
+	}
+	var kind, data string
+	for {
+		line, err := s.rd.ReadString('\n')
+		if err != nil {
+			return nil, nil, fmt.Errorf("callapi: event stream: %w", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			if data == "" {
+				kind = ""
+				continue
+			}
+			break
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "event":
+			kind = value
+		case "data":
+			if data != "" {
+				data += "\n"
+			}
+			data += value
+		}
+	}
+	if kind != "" {
+		var n StreamNotice
+		if err := json.Unmarshal([]byte(data), &n); err != nil {
+			n = StreamNotice{Code: kind, Message: data}
+		}
+		return nil, &n, nil
+	}
+	var e callapi.Event
+	if err := json.Unmarshal([]byte(data), &e); err != nil {
+		return nil, nil, fmt.Errorf("callapi: event stream: undecodable event: %w", err)
+	}
+	return &e, nil, nil
+}
+
+// seenIDs is a bounded set of recent event ids (a ring): a resume or
+// several gateways announcing the same node.down repeat an id.
+type seenIDs struct {
+	set  map[string]struct{}
+	ring []string
+	pos  int
+}
+
+func newSeenIDs(n int) *seenIDs {
+	return &seenIDs{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+func (r *seenIDs) has(id string) bool {
+	_, ok := r.set[id]
+	return ok
+}
+
+func (r *seenIDs) add(id string) bool {
+	if id == "" {
+		return true
+	}
+	if _, ok := r.set[id]; ok {
+		return false
+	}
+	if old := r.ring[r.pos]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.pos] = id
+	r.pos = (r.pos + 1) % len(r.ring)
+	r.set[id] = struct{}{}
+	return true
+}

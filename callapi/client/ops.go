@@ -1,0 +1,552 @@
+package client
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/retry"
+)
+
+// OriginateRequest is the body of POST /v1/calls (components/schemas/OriginateRequest).
+type OriginateRequest struct {
+	To        string            `json:"to"`
+	From      string            `json:"from,omitempty"`
+	Node      string            `json:"node,omitempty"`
+	Context   string            `json:"context,omitempty"`
+	Extension string            `json:"extension,omitempty"`
+	Priority  int               `json:"priority,omitempty"`
+	Variables map[string]string `json:"variables,omitempty"`
+	Timeout   int               `json:"timeout,omitempty"` // seconds the callee may ring
+	Tags      []string          `json:"tags,omitempty"`
+	Wait      callapi.Wait      `json:"wait,omitempty"` // callapi.WaitNone (default) or callapi.WaitAnswered
+}
+
+// RingRequest is the body of POST /v1/calls/{id}/ring.
+type RingRequest struct {
+	On *bool `json:"on,omitempty"`
+}
+
+// MuteRequest is the body of POST /v1/calls/{id}/mute and /unmute.
+type MuteRequest struct {
+	Direction string `json:"direction,omitempty"` // both (default), in, out
+}
+
+// DTMFRequest is the body of POST /v1/calls/{id}/dtmf.
+type DTMFRequest struct {
+	Digits     string `json:"digits"`
+	BetweenMS  int    `json:"between_ms,omitempty"`
+	DurationMS int    `json:"duration_ms,omitempty"`
+}
+
+// PlayRequest is the body of POST /v1/calls/{id}/play and /v1/bridges/{id}/play.
+type PlayRequest struct {
+	Media []string `json:"media"` // sound:hello-world, tone:ring, …
+	Lang  string   `json:"lang,omitempty"`
+}
+
+// RecordRequest is the body of POST /v1/calls/{id}/record and /v1/bridges/{id}/record.
+type RecordRequest struct {
+	Name               string `json:"name"`
+	Format             string `json:"format,omitempty"`
+	MaxDurationSeconds int    `json:"max_duration_seconds,omitempty"`
+	MaxSilenceSeconds  int    `json:"max_silence_seconds,omitempty"`
+	Beep               bool   `json:"beep,omitempty"`
+	IfExists           string `json:"if_exists,omitempty"`
+	TerminateOn        string `json:"terminate_on,omitempty"`
+}
+
+// RedirectRequest is the body of POST /v1/calls/{id}/redirect.
+type RedirectRequest struct {
+	Endpoint string `json:"endpoint"`
+}
+
+// ContinueRequest is the body of POST /v1/calls/{id}/continue.
+type ContinueRequest struct {
+	Context   string `json:"context,omitempty"`
+	Extension string `json:"extension,omitempty"`
+	Priority  int    `json:"priority,omitempty"`
+	Label     string `json:"label,omitempty"`
+}
+
+// SnoopRequest is the body of POST /v1/calls/{id}/snoop.
+type SnoopRequest struct {
+	Spy     string `json:"spy,omitempty"`
+	Whisper string `json:"whisper,omitempty"`
+}
+
+// MOHRequest is the body of POST /v1/calls/{id}/moh.
+type MOHRequest struct {
+	Class string `json:"class,omitempty"`
+}
+
+// VariableRequest is the body of PUT /v1/calls/{id}/variables/{name}.
+type VariableRequest struct {
+	Value string `json:"value"`
+}
+
+// BridgeRequest is the body of POST /v1/bridges.
+type BridgeRequest struct {
+	Type  string   `json:"type,omitempty"`
+	Name  string   `json:"name,omitempty"`
+	Node  string   `json:"node,omitempty"`
+	Calls []string `json:"calls,omitempty"`
+}
+
+// BridgeCallRequest is the body of POST /v1/bridges/{id}/calls.
+type BridgeCallRequest struct {
+	CallID string `json:"call_id"`
+}
+
+// TransferRequest is the body of POST /v1/transfers.
+type TransferRequest struct {
+	Transferee string `json:"transferee"`
+	Target     string `json:"target"`
+	Transferer string `json:"transferer"`
+}
+
+// CallList is the answer of GET /v1/calls: the calls, and the nodes that
+// did not answer in time (their calls are missing from the list).
+type CallList struct {
+	Calls        []*callapi.Call `json:"calls"`
+	MissingNodes []string        `json:"missing_nodes"`
+	// NextCursor is set when a Limit cut the list: pass it as Cursor.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// BridgeList is the answer of GET /v1/bridges.
+type BridgeList struct {
+	Bridges      []*callapi.Bridge `json:"bridges"`
+	MissingNodes []string          `json:"missing_nodes"`
+}
+
+// RecordingList is the answer of GET /v1/recordings/stored.
+type RecordingList struct {
+	Recordings   []*callapi.Recording `json:"recordings"`
+	MissingNodes []string             `json:"missing_nodes"`
+}
+
+// Token is the answer of POST /oauth/token.
+type Token struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope"`
+}
+
+// ListCallsFilter narrows GET /v1/calls.
+type ListCallsFilter struct {
+	Node  string
+	State callapi.CallState // "ended": the calls that ended recently (call records)
+	Tag   string
+	// Limit cuts the list into pages (1-1000; 0: everything); Cursor is
+	// the NextCursor of the previous page.
+	Limit  int
+	Cursor string
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// call sends method path with body and decodes the answer into out.
+func (c *Client) call(ctx context.Context, method, path string, body, out any, opts []CallOption, query ...string) error {
+	r, err := c.newRequest(method, path, body, opts)
+	if err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(query); i += 2 {
+		if query[i+1] != "" {
+			r.query.Set(query[i], query[i+1])
+		}
+	}
+	_, err = c.do(ctx, r, out)
+	return err
+}
+
+// Token exchanges a client id and secret for a token (POST /oauth/token,
+// client credentials). scope may be empty: every scope the client has.
+func (c *Client) Token(ctx context.Context, clientID, secret, scope string) (*Token, error) {
+	return c.fetchToken(ctx, clientID, secret, scope)
+}
+
+func (c *Client) fetchToken(ctx context.Context, id, secret, scope string) (*Token, error) {
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	u := *c.base
+	u.Path += "/oauth/token"
+	var tok Token
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		_, again, err := c.send(req, true, &tok)
+		if err == nil {
+			if tok.AccessToken == "" {
+				return nil, errNoBody
+			}
+			return &tok, nil
+		}
+		if !again || attempt >= c.retries || ctx.Err() != nil {
+			return nil, err
+		}
+		if !retry.Sleep(ctx, retry.Backoff(attempt, c.backoffMin, c.backoffMax)) {
+			return nil, err
+		}
+	}
+}
+
+// Originate places a call (POST /v1/calls). With Wait: WaitAnswered the
+// answer comes when the callee answered, or an error with the outcome
+// (busy, no answer) when it did not.
+func (c *Client) Originate(ctx context.Context, req OriginateRequest, opts ...CallOption) (*callapi.Call, error) {
+	var call callapi.Call
+	if err := c.call(ctx, http.MethodPost, "/v1/calls", req, &call, opts); err != nil {
+		return nil, err
+	}
+	return &call, nil
+}
+
+// OriginateAsync places a call without waiting for the worker (Prefer:
+// respond-async): the answer is the command id; the outcome arrives as a
+// command.completed event.
+func (c *Client) OriginateAsync(ctx context.Context, req OriginateRequest, opts ...CallOption) (*callapi.Accepted, error) {
+	var acc callapi.Accepted
+	opts = append(opts, func(r *request) { r.header.Set("Prefer", "respond-async") })
+	if err := c.call(ctx, http.MethodPost, "/v1/calls", req, &acc, opts); err != nil {
+		return nil, err
+	}
+	return &acc, nil
+}
+
+// ListCalls lists the tenant's live calls across all nodes (GET /v1/calls).
+func (c *Client) ListCalls(ctx context.Context, f ListCallsFilter, opts ...CallOption) (*CallList, error) {
+	var l CallList
+	limit := ""
+	if f.Limit > 0 {
+		limit = strconv.Itoa(f.Limit)
+	}
+	err := c.call(ctx, http.MethodGet, "/v1/calls", nil, &l, opts, "node", f.Node, "state", string(f.State), "tag", f.Tag, "limit", limit, "cursor", f.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// AllCalls iterates over every call of the listing, fetching it a page of
+// f.Limit (100 when 0) at a time; the nodes missing from any page are
+// reported by missing when it is not nil. The error, if any, is the last
+// value.
+func (c *Client) AllCalls(ctx context.Context, f ListCallsFilter, missing func([]string), opts ...CallOption) iter.Seq2[*callapi.Call, error] {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	return func(yield func(*callapi.Call, error) bool) {
+		for {
+			l, err := c.ListCalls(ctx, f, opts...)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if missing != nil && len(l.MissingNodes) > 0 {
+				missing(l.MissingNodes)
+			}
+			for _, call := range l.Calls {
+				if !yield(call, nil) {
+					return
+				}
+			}
+			if l.NextCursor == "" {
+				return
+			}
+			f.Cursor = l.NextCursor
+		}
+	}
+}
+
+// GetCall returns one call (GET /v1/calls/{id}).
+func (c *Client) GetCall(ctx context.Context, id string, opts ...CallOption) (*callapi.Call, error) {
+	var call callapi.Call
+	if err := c.call(ctx, http.MethodGet, "/v1/calls/"+esc(id), nil, &call, opts); err != nil {
+		return nil, err
+	}
+	return &call, nil
+}
+
+// Hangup ends a call (DELETE /v1/calls/{id}); reason is a hangup reason
+// (normal, busy, …) or "" for normal.
+func (c *Client) Hangup(ctx context.Context, id, reason string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodDelete, "/v1/calls/"+esc(id), nil, nil, opts, "reason", reason)
+}
+
+func (c *Client) callAction(ctx context.Context, method, id, action string, body any, opts []CallOption) error {
+	return c.call(ctx, method, "/v1/calls/"+esc(id)+"/"+action, body, nil, opts)
+}
+
+// Answer answers an inbound call.
+func (c *Client) Answer(ctx context.Context, id string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "answer", nil, opts)
+}
+
+// Ring indicates ringing to the caller of an inbound call.
+func (c *Client) Ring(ctx context.Context, id string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "ring", nil, opts)
+}
+
+// RingStop stops indicating ringing.
+func (c *Client) RingStop(ctx context.Context, id string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "ring/stop", nil, opts)
+}
+
+// Hold puts a call on hold.
+func (c *Client) Hold(ctx context.Context, id string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "hold", nil, opts)
+}
+
+// Unhold takes a call off hold.
+func (c *Client) Unhold(ctx context.Context, id string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "unhold", nil, opts)
+}
+
+// Mute mutes a call in direction (both, in, out; "" for both).
+func (c *Client) Mute(ctx context.Context, id, direction string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "mute", MuteRequest{Direction: direction}, opts)
+}
+
+// Unmute unmutes a call in direction.
+func (c *Client) Unmute(ctx context.Context, id, direction string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "unmute", MuteRequest{Direction: direction}, opts)
+}
+
+// SendDTMF sends digits to a call.
+func (c *Client) SendDTMF(ctx context.Context, id string, req DTMFRequest, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "dtmf", req, opts)
+}
+
+// Redirect moves a call to another endpoint.
+func (c *Client) Redirect(ctx context.Context, id, endpoint string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "redirect", RedirectRequest{Endpoint: endpoint}, opts)
+}
+
+// Continue hands a call back to the dialplan.
+func (c *Client) Continue(ctx context.Context, id string, req ContinueRequest, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "continue", req, opts)
+}
+
+// StartMOH plays music on hold to a call (class "" for the default).
+func (c *Client) StartMOH(ctx context.Context, id, class string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodPost, id, "moh", MOHRequest{Class: class}, opts)
+}
+
+// StopMOH stops music on hold.
+func (c *Client) StopMOH(ctx context.Context, id string, opts ...CallOption) error {
+	return c.callAction(ctx, http.MethodDelete, id, "moh", nil, opts)
+}
+
+// Play plays media to a call; the playback ends with a
+// call.playback.finished event.
+func (c *Client) Play(ctx context.Context, id string, req PlayRequest, opts ...CallOption) (*callapi.Playback, error) {
+	var p callapi.Playback
+	if err := c.call(ctx, http.MethodPost, "/v1/calls/"+esc(id)+"/play", req, &p, opts); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Record records a call.
+func (c *Client) Record(ctx context.Context, id string, req RecordRequest, opts ...CallOption) (*callapi.Recording, error) {
+	var rec callapi.Recording
+	if err := c.call(ctx, http.MethodPost, "/v1/calls/"+esc(id)+"/record", req, &rec, opts); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// Snoop creates a call that listens to (spy) or speaks into (whisper) a call.
+func (c *Client) Snoop(ctx context.Context, id string, req SnoopRequest, opts ...CallOption) (*callapi.Call, error) {
+	var call callapi.Call
+	if err := c.call(ctx, http.MethodPost, "/v1/calls/"+esc(id)+"/snoop", req, &call, opts); err != nil {
+		return nil, err
+	}
+	return &call, nil
+}
+
+// GetVariable reads a channel variable of a call.
+func (c *Client) GetVariable(ctx context.Context, id, name string, opts ...CallOption) (*callapi.Variable, error) {
+	var v callapi.Variable
+	if err := c.call(ctx, http.MethodGet, "/v1/calls/"+esc(id)+"/variables/"+esc(name), nil, &v, opts); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// SetVariable sets a channel variable of a call.
+func (c *Client) SetVariable(ctx context.Context, id, name, value string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodPut, "/v1/calls/"+esc(id)+"/variables/"+esc(name), VariableRequest{Value: value}, nil, opts)
+}
+
+// CreateBridge creates a bridge, with calls in it if given.
+func (c *Client) CreateBridge(ctx context.Context, req BridgeRequest, opts ...CallOption) (*callapi.Bridge, error) {
+	var b callapi.Bridge
+	if err := c.call(ctx, http.MethodPost, "/v1/bridges", req, &b, opts); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// ListBridges lists the tenant's bridges across all nodes.
+func (c *Client) ListBridges(ctx context.Context, opts ...CallOption) (*BridgeList, error) {
+	var l BridgeList
+	if err := c.call(ctx, http.MethodGet, "/v1/bridges", nil, &l, opts); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// GetBridge returns one bridge.
+func (c *Client) GetBridge(ctx context.Context, id string, opts ...CallOption) (*callapi.Bridge, error) {
+	var b callapi.Bridge
+	if err := c.call(ctx, http.MethodGet, "/v1/bridges/"+esc(id), nil, &b, opts); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// DestroyBridge destroys a bridge (its calls stay up).
+func (c *Client) DestroyBridge(ctx context.Context, id string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodDelete, "/v1/bridges/"+esc(id), nil, nil, opts)
+}
+
+// AddToBridge puts a call into a bridge.
+func (c *Client) AddToBridge(ctx context.Context, bridgeID, callID string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodPost, "/v1/bridges/"+esc(bridgeID)+"/calls", BridgeCallRequest{CallID: callID}, nil, opts)
+}
+
+// RemoveFromBridge takes a call out of a bridge.
+func (c *Client) RemoveFromBridge(ctx context.Context, bridgeID, callID string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodDelete, "/v1/bridges/"+esc(bridgeID)+"/calls/"+esc(callID), nil, nil, opts)
+}
+
+// PlayOnBridge plays media to every call in a bridge.
+func (c *Client) PlayOnBridge(ctx context.Context, id string, req PlayRequest, opts ...CallOption) (*callapi.Playback, error) {
+	var p callapi.Playback
+	if err := c.call(ctx, http.MethodPost, "/v1/bridges/"+esc(id)+"/play", req, &p, opts); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// RecordBridge records the mix of a bridge.
+func (c *Client) RecordBridge(ctx context.Context, id string, req RecordRequest, opts ...CallOption) (*callapi.Recording, error) {
+	var rec callapi.Recording
+	if err := c.call(ctx, http.MethodPost, "/v1/bridges/"+esc(id)+"/record", req, &rec, opts); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// Transfer connects the transferee with the target and hangs up the
+// transferer (attended transfer).
+func (c *Client) Transfer(ctx context.Context, req TransferRequest, opts ...CallOption) (*callapi.Bridge, error) {
+	var b callapi.Bridge
+	if err := c.call(ctx, http.MethodPost, "/v1/transfers", req, &b, opts); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// GetPlayback returns a playback.
+func (c *Client) GetPlayback(ctx context.Context, id string, opts ...CallOption) (*callapi.Playback, error) {
+	var p callapi.Playback
+	if err := c.call(ctx, http.MethodGet, "/v1/playbacks/"+esc(id), nil, &p, opts); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// StopPlayback stops a playback.
+func (c *Client) StopPlayback(ctx context.Context, id string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodDelete, "/v1/playbacks/"+esc(id), nil, nil, opts)
+}
+
+// GetLiveRecording returns a recording in progress.
+func (c *Client) GetLiveRecording(ctx context.Context, name string, opts ...CallOption) (*callapi.Recording, error) {
+	var r callapi.Recording
+	if err := c.call(ctx, http.MethodGet, "/v1/recordings/live/"+esc(name), nil, &r, opts); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// StopRecording stops a recording in progress.
+func (c *Client) StopRecording(ctx context.Context, name string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodPost, "/v1/recordings/live/"+esc(name)+"/stop", nil, nil, opts)
+}
+
+// ListStoredRecordings lists the finished recordings across all nodes.
+func (c *Client) ListStoredRecordings(ctx context.Context, opts ...CallOption) (*RecordingList, error) {
+	var l RecordingList
+	if err := c.call(ctx, http.MethodGet, "/v1/recordings/stored", nil, &l, opts); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// GetStoredRecording returns a finished recording.
+func (c *Client) GetStoredRecording(ctx context.Context, name string, opts ...CallOption) (*callapi.Recording, error) {
+	var r callapi.Recording
+	if err := c.call(ctx, http.MethodGet, "/v1/recordings/stored/"+esc(name), nil, &r, opts); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// DeleteStoredRecording deletes a finished recording.
+func (c *Client) DeleteStoredRecording(ctx context.Context, name string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodDelete, "/v1/recordings/stored/"+esc(name), nil, nil, opts)
+}
+
+// ListNodes lists the Asterisk nodes the gateway knows, with their state.
+func (c *Client) ListNodes(ctx context.Context, opts ...CallOption) ([]callapi.Node, error) {
+	var l struct {
+		Nodes []callapi.Node `json:"nodes"`
+	}
+	if err := c.call(ctx, http.MethodGet, "/v1/nodes", nil, &l, opts); err != nil {
+		return nil, err
+	}
+	return l.Nodes, nil
+}
+
+// GetNode returns one node.
+func (c *Client) GetNode(ctx context.Context, id string, opts ...CallOption) (*callapi.Node, error) {
+	var n callapi.Node
+	if err := c.call(ctx, http.MethodGet, "/v1/nodes/"+esc(id), nil, &n, opts); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// Ready reports whether the gateway is ready (GET /readyz): nil, or the
+// *Error saying why not.
+func (c *Client) Ready(ctx context.Context) error {
+	return c.call(ctx, http.MethodGet, "/readyz", nil, nil, nil)
+}
+
+// OpenAPI returns the gateway's OpenAPI description.
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+	var raw jsonRaw
+	if err := c.call(ctx, http.MethodGet, "/v1/openapi.json", nil, &raw, nil); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+type jsonRaw []byte
+
+func (j *jsonRaw) UnmarshalJSON(b []byte) error { *j = append((*j)[:0], b...); return nil }

@@ -1,0 +1,43 @@
+package callapi
+
+import "strings"
+
+// Exchange and queue names of the wire protocol (docs/protocol.md). The bus
+// may prefix them (tests use a per-test prefix on one shared broker).
+const (
+	ExchangeCommands     = "callapi.commands"      // topic
+	ExchangeEvents       = "callapi.events"        // fanout
+	ExchangeEventsRouted = "callapi.events.routed" // topic, bound to ExchangeEvents
+	ExchangeNodes        = "callapi.nodes"         // fanout, heartbeats
+	ExchangeDead         = "callapi.dead"          // dead letters
+	QueueAny             = "callapi.any"           // shared work queue
+	QueueNodePrefix      = "callapi.node."         // + node id
+)
+
+// CommandKey is the routing key of a command: cmd.<target>.<action>.
+func CommandKey(t Target, a Action) string {
+	return "cmd." + string(t) + "." + string(a)
+}
+
+// KeyWord makes s usable as one word of a topic routing key: dots become
+// underscores; "*" and "#" too; empty becomes "_". Subscribers' patterns
+// (callapi.Pattern) spell their words with it.
+func KeyWord(s string) string {
+	if s == "" {
+		return "_"
+	}
+	return strings.NewReplacer(".", "_", "*", "_", "#", "_").Replace(s)
+}
+
+// EventKey is an event's routing key, always five words:
+// <tenant>.<node>.<resource>.<event>.<id>, e.g. acme.pbx1.call.hangup.4f7c….
+func EventKey(e *Event) string {
+	return KeyWord(e.Tenant) + "." + KeyWord(string(e.Node)) + "." +
+		KeyWord(e.Type.Resource()) + "." + KeyWord(e.Type.Name()) + "." + KeyWord(e.SubjectID())
+}
+
+// TagKey is the routing key of the copy of an event published for one of
+// its tags: <tenant>.tag.<tag>.
+func TagKey(tenant, tag string) string {
+	return KeyWord(tenant) + ".tag." + KeyWord(tag)
+}

@@ -1,0 +1,92 @@
+package fakepbx
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/callgw/callgw/callapi"
+)
+
+// ValidArgs are arguments each action accepts.
+var ValidArgs = map[callapi.Action]string{
+	callapi.ActCallOriginate: `{"to":"PJSIP/a","variables":{"FOO":"1"}}`,
+	callapi.ActCallList:      `{"state":"up","tag":"t1"}`,
+	callapi.ActCallHangup:    `{"reason":"busy"}`,
+	callapi.ActCallRing:      `{"on":false}`,
+	callapi.ActCallMute:      `{"direction":"in"}`,
+	callapi.ActCallUnmute:    `{}`,
+	callapi.ActCallDTMF:      `{"digits":"12#"}`,
+	callapi.ActCallPlay:      `{"media":["sound:hello"],"playback_id":"pb1","lang":"en"}`,
+	callapi.ActCallRecord:    `{"name":"r1","format":"wav"}`,
+	callapi.ActCallRedirect:  `{"endpoint":"PJSIP/sip:b@pbx.example.com"}`,
+	callapi.ActCallContinue:  `{"context":"default","extension":"s","priority":1}`,
+	callapi.ActCallSnoop:     `{"spy":"in","snoop_id":"s1"}`,
+	callapi.ActCallVarGet:    `{"name":"FOO"}`,
+	callapi.ActCallVarSet:    `{"name":"FOO","value":"x"}`,
+	callapi.ActCallMOHStart:  `{"class":"default"}`,
+	callapi.ActBridgeCreate:  `{"type":"holding"}`,
+	callapi.ActBridgeAdd:     `{"call_id":"c2"}`,
+	callapi.ActBridgeRemove:  `{"call_id":"c2"}`,
+	callapi.ActBridgePlay:    `{"media":["tone:ring"],"playback_id":"pb2"}`,
+	callapi.ActBridgeRecord:  `{"name":"conf"}`,
+	callapi.ActCallTransfer:  `{"transferee":"a","target":"b","transferer":"c","bridge_id":"b1"}`,
+	callapi.ActKeyLookup:     `{"command_id":"c1"}`,
+}
+
+// InvalidArgs are arguments each action must refuse at the boundary
+// (actions without arguments refuse any member).
+var InvalidArgs = map[callapi.Action][]string{
+	callapi.ActCallOriginate: {`{}`, `{"to":"nope"}`, `{"to":"PJSIP/a","timeout":601}`, `{"to":"PJSIP/a","wait":"forever"}`,
+		`{"to":"PJSIP/a","context":"c"}`, `{"to":"PJSIP/a","tags":["a b"]}`, `{"to":"PJSIP/a","variables":{"CALLGW_TAGS":"x"}}`,
+		`{"to":"PJSIP/a","variables":{"_CALLGW_TENANT":"x"}}`, `{"to":"PJSIP/a","variables":{"__callgw_direction":"x"}}`},
+	callapi.ActCallList:     {`{"state":"happy"}`, `{"tag":"a.b"}`},
+	callapi.ActCallHangup:   {`{"reason":"bored"}`},
+	callapi.ActCallRing:     {`{"on":"yes"}`},
+	callapi.ActCallMute:     {`{"direction":"sideways"}`},
+	callapi.ActCallUnmute:   {`{"direction":"up"}`},
+	callapi.ActCallDTMF:     {`{}`, `{"digits":"x"}`, `{"digits":"1","between_ms":-1}`, `{"digits":"1","duration_ms":5001}`},
+	callapi.ActCallPlay:     {`{"playback_id":"pb1"}`, `{"media":["sound:/etc/passwd"],"playback_id":"pb1"}`, `{"media":["http://169.254.169.254/"],"playback_id":"pb1"}`, `{"media":["sound:a"],"lang":"english!","playback_id":"pb1"}`, `{"media":["sound:a"],"playback_id":"a b"}`, `{"media":["sound:a"]}`},
+	callapi.ActCallRecord:   {`{}`, `{"name":"a/b"}`, `{"name":".x"}`, `{"name":"r","format":"mp3"}`, `{"name":"r","if_exists":"maybe"}`, `{"name":"r","max_duration_seconds":-1}`},
+	callapi.ActCallRedirect: {`{}`, `{"endpoint":"nope"}`, `{"endpoint":"PJSIP/b\u0000"}`, `{"endpoint":"PJSIP/bob"}`},
+	callapi.ActCallContinue: {`{"context":"a,b"}`, `{"priority":-1}`, `{"label":"l","priority":2}`},
+	callapi.ActCallSnoop:    {`{"spy":"none","snoop_id":"s1"}`, `{"spy":"sideways","snoop_id":"s1"}`, `{"spy":"in"}`},
+	callapi.ActCallVarGet:   {`{}`, `{"name":"SHELL(id)"}`},
+	callapi.ActCallVarSet:   {`{"name":"CALLGW_TENANT","value":"x"}`, `{"name":"_CALLGW_TAGS","value":"x"}`, `{"name":"__CALLGW_DIRECTION","value":"x"}`, `{"name":"FOO","value":"a\nb"}`},
+	callapi.ActCallMOHStart: {`{"class":"a b"}`},
+	callapi.ActBridgeCreate: {`{"type":"party"}`},
+	callapi.ActBridgeAdd:    {`{}`, `{"call_id":"a b"}`},
+	callapi.ActBridgeRemove: {`{}`},
+	callapi.ActBridgePlay:   {`{"playback_id":"pb2"}`, `{"media":["sound:../x"],"playback_id":"pb2"}`, `{"media":["tone:ring"]}`},
+	callapi.ActBridgeRecord: {`{"name":""}`},
+	callapi.ActCallTransfer: {`{}`, `{"transferee":"a","target":"a","transferer":"c"}`, `{"transferee":"a","target":"b","transferer":"b"}`, `{"transferee":"a","target":"b","transferer":"c","bridge_id":"x y"}`, `{"transferee":"a","target":"b","transferer":"c"}`},
+}
+
+// CommandFor builds a command of action a carrying the ids its Spec needs.
+func CommandFor(s *callapi.Spec, args string) *callapi.Command {
+	cmd := &callapi.Command{ID: "c", Action: s.Action, Tenant: "acme", Args: json.RawMessage(args)}
+	switch s.ID {
+	case callapi.IDCall:
+		cmd.CallID = "call1"
+	case callapi.IDBridge:
+		cmd.BridgeID = "br1"
+	case callapi.IDResource:
+		cmd.ResourceID = "res1"
+	}
+	return cmd
+}
+
+func OrEmpty(s string) string {
+	if s == "" {
+		return "{}"
+	}
+	return s
+}
+
+func MustSpec(t *testing.T, a callapi.Action) *callapi.Spec {
+	t.Helper()
+	s, ok := callapi.SpecOf(a)
+	if !ok {
+		t.Fatalf("no Spec for %s", a)
+	}
+	return s
+}
