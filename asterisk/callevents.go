@@ -187,7 +187,7 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gatewa
 		// here, with the best cause known.
 		cause, reason := 16, ReasonLeftStasis
 		if r := cmp.Or(c.ourReason, c.tryReason); r != "" {
-			cause, reason = reasonCause[r], ReasonAPI
+			cause, reason = reasonCause(r), ReasonAPI
 		} else if c.farEnd {
 			reason = ReasonRemote
 		}
@@ -333,7 +333,7 @@ func (t *callTable) handleGone(id gateway.CallID) []*gateway.Event {
 	}
 	cause := 0
 	if c.ourReason != "" {
-		cause = reasonCause[c.ourReason]
+		cause = reasonCause(c.ourReason)
 	}
 	return compact([]*gateway.Event{t.endLocked(c, cause, "", ReasonLost, at, nil)})
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/callgw/callgw/asterisk/hangupcause"
 )
 
 // channel is a simulated Asterisk channel.
@@ -173,7 +175,7 @@ func (s *Server) destroy(c *channel, cause int) {
 	s.stopMediaOn("channel:" + c.id)
 	s.leaveBridge(c)
 	c.hungup = true
-	s.emit(s.chanEvent("ChannelDestroyed", c, "cause", cause, "cause_txt", causeTxt(cause)))
+	s.emit(s.chanEvent("ChannelDestroyed", c, "cause", cause, "cause_txt", hangupcause.Text(cause)))
 	delete(s.channels, c.id)
 	s.unsubscribeAll(c.id)
 	for _, sn := range c.snoops {
