@@ -63,6 +63,7 @@
 // net/http's ServeMux through router.go, which answers unknown paths, wrong methods, OPTIONS and
 // trailing slashes as res_ari.c does; the handlers live in routes_*.go by resource.
 //
-// Long files: dialplan.go (over 500 lines) is the reference dialplan's extensions, one behaviour
-// each, side by side.
+// Calls: originate.go checks and creates what POST /channels asks for; dialplan.go runs it (the
+// Dial, Local channels and the reference dialplan's extensions, one behaviour each, side by side);
+// endpoints.go holds the simulated PJSIP endpoints and the inbound calls from them.
 package arisim
