@@ -155,6 +155,14 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gatewa
 		}
 		out = append(out, t.createdLocked(c, at, ev.Args, false, raw))
 	}
+	out = t.lifecycleLocked(out, c, ev, at, raw)
+	out = t.activityLocked(out, c, ev, at, raw)
+	return compact(out)
+}
+
+// lifecycleLocked appends to out the events of c's life that ev causes:
+// Stasis, channel state, Dial outcome and the end of the call.
+func (t *callTable) lifecycleLocked(out []*gateway.Event, c *call, ev *ariEvent, at time.Time, raw []byte) []*gateway.Event {
 	switch ev.Type {
 	case "StasisStart":
 		c.inStasis = true
@@ -194,6 +202,14 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gatewa
 		out = append(out, t.endLocked(c, cause, "", reason, at, raw))
 	case "ChannelDestroyed":
 		out = append(out, t.endLocked(c, ev.Cause, ev.CauseText, ReasonRemote, at, raw))
+	}
+	return out
+}
+
+// activityLocked appends to out the events of what happens during c that ev
+// reports: DTMF, hold, playbacks, recordings and bridges.
+func (t *callTable) activityLocked(out []*gateway.Event, c *call, ev *ariEvent, at time.Time, raw []byte) []*gateway.Event {
+	switch ev.Type {
 	case "ChannelDtmfReceived":
 		out = append(out, t.event(c, gateway.EvCallDTMF, at, gateway.DTMFData{Digit: ev.Digit, DurationMS: ev.DurationMS}, raw))
 	case "ChannelHold":
@@ -234,7 +250,7 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*gatewa
 			c.bridge = ""
 		}
 	}
-	return compact(out)
+	return out
 }
 
 // holdLocked moves c on or off hold and returns call.hold / call.unhold on
