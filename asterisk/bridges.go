@@ -16,8 +16,9 @@ import (
 // belongs to its creator's tenant; the worker remembers it (id, tenant,
 // type, name, creation time) until it is destroyed. Asterisk sends
 // BridgeCreated only to apps subscribed to all bridges, and BridgeDestroyed
-// only to apps subscribed to the bridge (bridge.txt), so CreateBridge
-// announces bridge.created itself and subscribes the app to the bridge;
+// only to apps subscribed to the bridge (shared/ari-recordings/bridge.txt),
+// so CreateBridge announces bridge.created itself and subscribes the app to
+// the bridge;
 // bridge.destroyed is published once, from BridgeDestroyed or from
 // callgw's own DELETE, whichever comes first.
 

@@ -81,8 +81,9 @@ func (t *callTable) stateLocked(c *call, st gateway.CallState, at time.Time, raw
 }
 
 // endLocked publishes c's hangup (exactly once) and forgets c. cause 0 is
-// refined by the Dial outcome (busy.txt: the originated side of a busy Local
-// call is destroyed with cause 0, the outcome is in dialstatus).
+// refined by the Dial outcome (shared/ari-recordings/busy.txt: the originated
+// side of a busy Local call is destroyed with cause 0, the outcome is in
+// dialstatus).
 func (t *callTable) endLocked(c *call, cause int, text, reason string, at time.Time, raw []byte) *gateway.Event {
 	if cause == 0 && c.answeredAt.IsZero() && finalDialStatus(c.dialStatus) {
 		cause, text = dialStatusCause[c.dialStatus], ""
@@ -191,8 +192,8 @@ func (t *callTable) lifecycleLocked(out []*gateway.Event, c *call, ev *ariEvent,
 		}
 	case "StasisEnd":
 		// A channel that entered Stasis from the dialplan may deliver no
-		// ChannelDestroyed after StasisEnd (inbound-sip.txt): the call ends
-		// here, with the best cause known.
+		// ChannelDestroyed after StasisEnd (shared/ari-recordings/inbound-sip.txt):
+		// the call ends here, with the best cause known.
 		cause, reason := 16, ReasonLeftStasis
 		if r := cmp.Or(c.ourReason, c.tryReason); r != "" {
 			cause, reason = reasonCause(r), ReasonAPI

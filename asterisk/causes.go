@@ -12,7 +12,7 @@ func CauseText(cause int) string { return hangupcause.Text(cause) }
 
 // dialStatusCause maps a Dial event's dialstatus to the cause callgw reports
 // when the channel itself was destroyed with cause 0, as Asterisk does for
-// the originated half of a busy or congested Local call (recordings busy.txt).
+// the originated half of a busy or congested Local call (shared/ari-recordings/busy.txt).
 var dialStatusCause = map[string]int{
 	"BUSY":        17,
 	"CONGESTION":  34,

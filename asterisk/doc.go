@@ -52,5 +52,7 @@
 // /asterisk/info (pbx.go). The native client itself runs only in
 // asterisk/arisim's conformance tests, against the simulator.
 //
-// ARI→CallAPI mapping: docs/events.md.
+// ARI→CallAPI mapping: docs/events.md. Comments cite shared/ari-recordings
+// (transcripts of a real Asterisk 22.10.1) and shared/ari-spec (Asterisk's
+// API description): shared/ lies beside the repository, not in it.
 package asterisk

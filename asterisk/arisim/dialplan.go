@@ -216,7 +216,8 @@ func (s *Server) answerStep(p *channel, d time.Duration, fn func()) {
 }
 
 // interruptAnswer: a control frame (hold) towards a Local ;2 half that still sits in Answer()'s wait
-// makes it move on ~100 ms later (observed in answer-lifecycle: Wait 100 ms after the hold).
+// makes it move on ~100 ms later (observed in shared/ari-recordings/answer-lifecycle.txt: Wait
+// 100 ms after the hold).
 func (s *Server) interruptAnswer(c *channel) {
 	p := c.peer
 	if p == nil || p.stepFn == nil {

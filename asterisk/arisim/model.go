@@ -11,7 +11,7 @@ const timeFormat = "2006-01-02T15:04:05.000-0700"
 // stamp formats t the way Asterisk does (UTC, millisecond precision, numeric zone).
 func stamp(t time.Time) string { return t.UTC().Format(timeFormat) }
 
-// Wire models, field for field as Asterisk 22 serializes them (see ../shared/ari-spec).
+// Wire models, field for field as Asterisk 22 serializes them (see shared/ari-spec).
 
 type callerJSON struct {
 	Name   string `json:"name"`

@@ -12,7 +12,7 @@ import (
 const Version = "22.10.1"
 
 // routes is the simulator's whole REST surface: every path and method of Asterisk 22's API
-// description (../shared/ari-spec), in the spec's order, each with its handler or marked not
+// description (shared/ari-spec), in the spec's order, each with its handler or marked not
 // simulated; one function per resource file of the spec. TestRoutesMatchSpec holds the table to
 // the spec.
 func (s *Server) routes() *router {

@@ -63,7 +63,7 @@ func TestText(t *testing.T) {
 		{111, "Protocol error, unspecified"},
 		{127, "Interworking, unspecified"},
 		// Not in the table: ast_cause2str falls back to "Unknown".
-		{0, "Unknown"}, // AST_CAUSE_NOTDEFINED; busy.txt's ChannelDestroyed
+		{0, "Unknown"}, // AST_CAUSE_NOTDEFINED; ChannelDestroyed in shared/ari-recordings/busy.txt
 		{4, "Unknown"},
 		{32, "Unknown"}, // AST_SOFTHANGUP_EXPLICIT, seen as a ChannelHangupRequest cause
 		{128, "Unknown"},
