@@ -16,8 +16,9 @@ import (
 // belongs to its creator's tenant; the worker remembers it (id, tenant,
 // type, name, creation time) until it is destroyed. Asterisk sends
 // BridgeCreated only to apps subscribed to all bridges, and BridgeDestroyed
-// only to apps subscribed to the bridge (bridge.txt), so CreateBridge
-// announces bridge.created itself and subscribes the app to the bridge;
+// only to apps subscribed to the bridge (shared/ari-recordings/bridge.txt),
+// so CreateBridge announces bridge.created itself and subscribes the app to
+// the bridge;
 // bridge.destroyed is published once, from BridgeDestroyed or from
 // callgw's own DELETE, whichever comes first.
 
@@ -303,26 +304,8 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a callapi.TransferArg
 	if err != nil {
 		return nil, err
 	}
-	// Undo on failure, on a ctx of its own: the caller's may be what ended.
-	type move struct {
-		id   callapi.CallID
-		from callapi.BridgeID
-	}
-	var moved []move
-	undo := func() {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.RequestTimeout)
-		defer cancel()
-		if err := p.rest.do(uctx, http.MethodDelete, "/bridges/"+seg(string(a.BridgeID)), nil, nil, nil); err != nil && ariStatus(err) != http.StatusNotFound {
-			log.Error("transfer rollback: destroying the bridge failed", zap.Error(err))
-		}
-		p.bridgeGone(uctx, a.BridgeID)
-		for _, m := range moved {
-			q := url.Values{"channel": {string(m.id)}}
-			if err := p.rest.do(uctx, http.MethodPost, "/bridges/"+seg(string(m.from))+"/addChannel", q, nil, nil); err != nil {
-				log.Warn("transfer rollback: putting a call back into its bridge failed", zap.String("call_id", string(m.id)), zap.String("bridge", string(m.from)), zap.Error(err))
-			}
-		}
-	}
+	var moved []transferMove
+	undo := func() { p.undoTransfer(ctx, log, a.BridgeID, moved) }
 	// Asterisk moves a channel from one Stasis bridge to another on
 	// addChannel; taking it out of its bridge first makes the move explicit
 	// and lets the rollback put it back.
@@ -334,7 +317,7 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a callapi.TransferArg
 		err := p.rest.do(ctx, http.MethodPost, "/bridges/"+seg(string(from))+"/removeChannel", url.Values{"channel": {string(c.id)}}, nil, nil)
 		switch {
 		case err == nil:
-			moved = append(moved, move{c.id, from})
+			moved = append(moved, transferMove{c.id, from})
 		case ariStatus(err) == http.StatusUnprocessableEntity || ariStatus(err) == http.StatusNotFound:
 			// Not in it any more.
 		default:
@@ -369,6 +352,31 @@ func (p *PBX) Transfer(ctx context.Context, tenant string, a callapi.TransferArg
 	log.Info("attended transfer done")
 	br.Calls = []callapi.CallID{a.Transferee, a.Target}
 	return br, nil
+}
+
+// transferMove is a call a transfer took out of its bridge, which a
+// rollback puts back.
+type transferMove struct {
+	id   callapi.CallID
+	from callapi.BridgeID
+}
+
+// undoTransfer rolls a failed transfer back, on a ctx of its own (the
+// caller's may be what ended): it destroys the new bridge and puts the calls
+// taken out of a bridge back.
+func (p *PBX) undoTransfer(ctx context.Context, log *zap.Logger, bridge callapi.BridgeID, moved []transferMove) {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.RequestTimeout)
+	defer cancel()
+	if err := p.rest.do(uctx, http.MethodDelete, "/bridges/"+seg(string(bridge)), nil, nil, nil); err != nil && ariStatus(err) != http.StatusNotFound {
+		log.Error("transfer rollback: destroying the bridge failed", zap.Error(err))
+	}
+	p.bridgeGone(uctx, bridge)
+	for _, m := range moved {
+		q := url.Values{"channel": {string(m.id)}}
+		if err := p.rest.do(uctx, http.MethodPost, "/bridges/"+seg(string(m.from))+"/addChannel", q, nil, nil); err != nil {
+			log.Warn("transfer rollback: putting a call back into its bridge failed", zap.String("call_id", string(m.id)), zap.String("bridge", string(m.from)), zap.Error(err))
+		}
+	}
 }
 
 // culprit returns which of two calls Asterisk refused to bridge: the first

@@ -81,8 +81,9 @@ func (t *callTable) stateLocked(c *call, st callapi.CallState, at time.Time, raw
 }
 
 // endLocked publishes c's hangup (exactly once) and forgets c. cause 0 is
-// refined by the Dial outcome (busy.txt: the originated side of a busy Local
-// call is destroyed with cause 0, the outcome is in dialstatus).
+// refined by the Dial outcome (shared/ari-recordings/busy.txt: the originated
+// side of a busy Local call is destroyed with cause 0, the outcome is in
+// dialstatus).
 func (t *callTable) endLocked(c *call, cause int, text, reason string, at time.Time, raw []byte) *callapi.Event {
 	if cause == 0 && c.answeredAt.IsZero() && finalDialStatus(c.dialStatus) {
 		cause, text = dialStatusCause[c.dialStatus], ""
@@ -155,6 +156,14 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*callap
 		}
 		out = append(out, t.createdLocked(c, at, ev.Args, false, raw))
 	}
+	out = t.lifecycleLocked(out, c, ev, at, raw)
+	out = t.activityLocked(out, c, ev, at, raw)
+	return compact(out)
+}
+
+// lifecycleLocked appends to out the events of c's life that ev causes:
+// Stasis, channel state, Dial outcome and the end of the call.
+func (t *callTable) lifecycleLocked(out []*callapi.Event, c *call, ev *ariEvent, at time.Time, raw []byte) []*callapi.Event {
 	switch ev.Type {
 	case "StasisStart":
 		c.inStasis = true
@@ -183,17 +192,25 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*callap
 		}
 	case "StasisEnd":
 		// A channel that entered Stasis from the dialplan may deliver no
-		// ChannelDestroyed after StasisEnd (inbound-sip.txt): the call ends
-		// here, with the best cause known.
+		// ChannelDestroyed after StasisEnd (shared/ari-recordings/inbound-sip.txt):
+		// the call ends here, with the best cause known.
 		cause, reason := 16, ReasonLeftStasis
 		if r := cmp.Or(c.ourReason, c.tryReason); r != "" {
-			cause, reason = reasonCause[r], ReasonAPI
+			cause, reason = reasonCause(r), ReasonAPI
 		} else if c.farEnd {
 			reason = ReasonRemote
 		}
 		out = append(out, t.endLocked(c, cause, "", reason, at, raw))
 	case "ChannelDestroyed":
 		out = append(out, t.endLocked(c, ev.Cause, ev.CauseText, ReasonRemote, at, raw))
+	}
+	return out
+}
+
+// activityLocked appends to out the events of what happens during c that ev
+// reports: DTMF, hold, playbacks, recordings and bridges.
+func (t *callTable) activityLocked(out []*callapi.Event, c *call, ev *ariEvent, at time.Time, raw []byte) []*callapi.Event {
+	switch ev.Type {
 	case "ChannelDtmfReceived":
 		out = append(out, t.event(c, callapi.EvCallDTMF, at, callapi.DTMFData{Digit: ev.Digit, DurationMS: ev.DurationMS}, raw))
 	case "ChannelHold":
@@ -234,7 +251,7 @@ func (t *callTable) handleEvent(ev *ariEvent, raw []byte, adopt *meta) []*callap
 			c.bridge = ""
 		}
 	}
-	return compact(out)
+	return out
 }
 
 // holdLocked moves c on or off hold and returns call.hold / call.unhold on
@@ -333,7 +350,7 @@ func (t *callTable) handleGone(id callapi.CallID) []*callapi.Event {
 	}
 	cause := 0
 	if c.ourReason != "" {
-		cause = reasonCause[c.ourReason]
+		cause = reasonCause(c.ourReason)
 	}
 	return compact([]*callapi.Event{t.endLocked(c, cause, "", ReasonLost, at, nil)})
 }

@@ -181,7 +181,7 @@ func (p *PBX) read(ctx context.Context, ws *websocket.Conn) error {
 		// every variable set, ChannelDialplan, …): when the type leads
 		// the object, as Asterisk writes it, such an event is dropped
 		// without decoding the rest (5 % of a worker's CPU under a
-		// variable-setting load, performance.md).
+		// variable-setting load, docs/performance.md).
 		if t, ok := peekType(data); ok && !relevant[t] && t != "ApplicationReplaced" {
 			p.stats.skipped.Add(1)
 			continue

@@ -177,7 +177,8 @@ func or(s, def string) string {
 
 // Redirect transfers a call blindly to endpoint (same technology as the
 // call's channel). Asterisk answers a redirect of a Local channel with 204
-// and does nothing ("Unsupported transfer requested", recordings README).
+// and does nothing ("Unsupported transfer requested",
+// shared/ari-recordings/README.md).
 // A PJSIP endpoint comes checked to be a SIP URI (gateway.RedirectArgs).
 func (p *PBX) Redirect(ctx context.Context, tenant string, id callapi.CallID, endpoint string) error {
 	return p.chanOp(ctx, "asterisk.Redirect", tenant, id, http.MethodPost, "/redirect", url.Values{"endpoint": {endpoint}}, nil, nil)

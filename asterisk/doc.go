@@ -18,10 +18,7 @@
 //     dialplan. Channel operations on a channel outside Stasis answer 409,
 //     which maps to gateway.EConflict.
 //   - Deadlines: every ARI REST call is bounded by its ctx (and by
-//     Config.RequestTimeout when the ctx has none). The REST path and the
-//     events WebSocket are implemented here (ari.go, conn.go), not by the
-//     ari/v5 native client, whose defects are listed in ari.go; ari/v5's
-//     wire models are reused.
+//     Config.RequestTimeout when the ctx has none).
 //   - Ordering: the events of one call are published in ARI's order, with a
 //     per-call strictly increasing Seq (dispatch.go: one shard per call id).
 //     Intake never blocks for more than Config.EnqueueTimeout per event;
@@ -45,5 +42,17 @@
 //     shards, WebSocket reader, keepalive, re-read) and stops them all
 //     before it returns.
 //
-// ARI→CallAPI mapping: docs/events.md.
+// ARI client: the package does not run on the CyCoreSystems/ari/v5 native
+// client (client/native is not imported; ari.go lists why). The REST calls
+// are its own restClient over net/http (ari.go), the events WebSocket is
+// github.com/coder/websocket (conn.go), and events and channels decode into
+// its own wire models (wire.go). Of github.com/CyCoreSystems/ari/v5 (v5.3.1
+// in go.mod) it uses two types only: ari.OriginateRequest, the body of POST
+// /channels (originate.go), and ari.AsteriskInfo, the answer of GET
+// /asterisk/info (pbx.go). The native client itself runs only in
+// asterisk/arisim's conformance tests, against the simulator.
+//
+// ARI→CallAPI mapping: docs/events.md. Comments cite shared/ari-recordings
+// (transcripts of a real Asterisk 22.10.1) and shared/ari-spec (Asterisk's
+// API description): shared/ lies beside the repository, not in it.
 package asterisk

@@ -36,27 +36,7 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id callapi.CallID, a
 	if !p.calls.register(c) {
 		return nil, callapi.Errorf(callapi.CodeConflict, "call %s already exists", id)
 	}
-	vars := make(map[string]string, len(args.Variables)+3)
-	for k, v := range args.Variables {
-		vars[k] = v
-	}
-	vars[VarTenant] = tenant
-	vars[VarDirection] = string(callapi.Outbound)
-	if len(args.Tags) > 0 {
-		vars[VarTags] = strings.Join(args.Tags, ",")
-	}
-	req := ari.OriginateRequest{
-		Endpoint: args.To, CallerID: args.From, Timeout: args.Timeout,
-		ChannelID: string(id), Variables: vars,
-	}
-	if args.Context != "" {
-		req.Context, req.Extension, req.Priority = args.Context, args.Extension, int64(args.Priority)
-		if req.Priority == 0 {
-			req.Priority = 1
-		}
-	} else {
-		req.App = p.cfg.App
-	}
+	req := p.originateRequest(tenant, id, args)
 	var ch ariChannel
 	err := p.rest.do(ctx, http.MethodPost, "/channels", nil, req, &ch)
 	if err != nil {
@@ -107,6 +87,34 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id callapi.CallID, a
 	p.calls.abandon(c)
 	p.cleanup(ctx, c)
 	return nil, callapi.Wrap(callapi.CodeTimeout, op, ctx.Err(), "call "+string(id)+" was not answered in time and was hung up")
+}
+
+// originateRequest is the POST /channels body for call id of tenant: the
+// caller's variables plus callgw's own (tenant, direction, tags), into
+// Stasis(app) or, when args.Context is set, into the dialplan.
+func (p *PBX) originateRequest(tenant string, id callapi.CallID, args callapi.OriginateArgs) ari.OriginateRequest {
+	vars := make(map[string]string, len(args.Variables)+3)
+	for k, v := range args.Variables {
+		vars[k] = v
+	}
+	vars[VarTenant] = tenant
+	vars[VarDirection] = string(callapi.Outbound)
+	if len(args.Tags) > 0 {
+		vars[VarTags] = strings.Join(args.Tags, ",")
+	}
+	req := ari.OriginateRequest{
+		Endpoint: args.To, CallerID: args.From, Timeout: args.Timeout,
+		ChannelID: string(id), Variables: vars,
+	}
+	if args.Context != "" {
+		req.Context, req.Extension, req.Priority = args.Context, args.Extension, int64(args.Priority)
+		if req.Priority == 0 {
+			req.Priority = 1
+		}
+	} else {
+		req.App = p.cfg.App
+	}
+	return req
 }
 
 // cleanup hangs c up after a failed or timed-out originate, on a short ctx

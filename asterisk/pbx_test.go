@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/callgw/callgw/asterisk/arisim"
+	"github.com/callgw/callgw/asterisk/hangupcause"
 	"github.com/callgw/callgw/callapi"
 )
 
@@ -691,11 +692,11 @@ func runFor(t *testing.T, p *PBX, f func(ctx context.Context)) {
 // knows no reason the gateway refuses.
 func TestHangupReasonsHaveCauses(t *testing.T) {
 	for _, r := range callapi.HangupReasons {
-		if reasonCause[r] == 0 {
+		if reasonCause(r) == 0 {
 			t.Errorf("gateway accepts reason %q, which has no cause here", r)
 		}
 	}
-	for r := range reasonCause {
+	for _, r := range hangupcause.Reasons() {
 		if !slices.Contains(callapi.HangupReasons, r) {
 			t.Errorf("cause for reason %q, which gateway refuses", r)
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 // ARI wire models: only the fields callgw reads, as Asterisk 22 serializes
-// them (../shared/ari-spec/events.json, channels.json). Unknown fields are
+// them (shared/ari-spec/events.json, channels.json). Unknown fields are
 // ignored; the whole raw event is kept and published under Event.ARI.
 
 type ariCaller struct {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/callgw/callgw/asterisk/hangupcause"
 )
 
 // channel is a simulated Asterisk channel.
@@ -173,7 +175,7 @@ func (s *Server) destroy(c *channel, cause int) {
 	s.stopMediaOn("channel:" + c.id)
 	s.leaveBridge(c)
 	c.hungup = true
-	s.emit(s.chanEvent("ChannelDestroyed", c, "cause", cause, "cause_txt", causeTxt(cause)))
+	s.emit(s.chanEvent("ChannelDestroyed", c, "cause", cause, "cause_txt", hangupcause.Text(cause)))
 	delete(s.channels, c.id)
 	s.unsubscribeAll(c.id)
 	for _, sn := range c.snoops {
@@ -337,7 +339,7 @@ func (s *Server) channelList() []channelJSON {
 }
 
 // rtpQoS are the RTP statistics chan_pjsip sets on an answered channel as it hangs up (recorded in
-// inbound-sip.txt), each raising a ChannelVarset before the ChannelHangupRequest.
+// shared/ari-recordings/inbound-sip.txt), each raising a ChannelVarset before the ChannelHangupRequest.
 var rtpQoS = [][2]string{
 	{"RTPAUDIOQOS", "ssrc=1110360466;themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;txcount=0;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000"},
 	{"RTPAUDIOQOSJITTER", "minrxjitter=000.000000;maxrxjitter=000.000000;avgrxjitter=000.000000;stdevrxjitter=000.000000;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;"},

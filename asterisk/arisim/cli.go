@@ -24,6 +24,36 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 // MainEnv is Main where every flag can also be set by the environment variable --help names
 // (looked up with env; a flag on the command line wins).
 func MainEnv(ctx context.Context, args []string, env func(string) string, stdout io.Writer) error {
+	f, err := parseFlags(args, env, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	lvl, err := zap.ParseAtomicLevel(f.logLevel)
+	if err != nil {
+		return fmt.Errorf("arisim: %w", err)
+	}
+	zc := zap.NewProductionConfig()
+	zc.Level = lvl
+	log, err := zc.Build()
+	if err != nil {
+		return fmt.Errorf("arisim: %w", err)
+	}
+	defer func() { _ = log.Sync() }()
+	f.cfg.Log = log
+	return serve(ctx, f.addr, f.cfg, stdout)
+}
+
+// cliFlags is what the command line of `callgw simulator` sets.
+type cliFlags struct {
+	addr, logLevel string
+	cfg            Config
+}
+
+// parseFlags reads the flags, and the environment variables behind them; it returns
+// flag.ErrHelp when --help was asked for (and printed).
+func parseFlags(args []string, env func(string) string, stdout io.Writer) (cliFlags, error) {
 	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	envOf := map[string]string{}
@@ -46,9 +76,9 @@ func MainEnv(ctx context.Context, args []string, env func(string) string, stdout
 		}
 		fs.DurationVar(p, name, def, usage)
 	}
-	var addr, logLevel string
-	cfg := Config{}
-	str(&addr, "listen", "CALLGW_SIM_ADDR", "127.0.0.1:8088", "listen address (host:port; port 0 picks one)")
+	var f cliFlags
+	cfg := &f.cfg
+	str(&f.addr, "listen", "CALLGW_SIM_ADDR", "127.0.0.1:8088", "listen address (host:port; port 0 picks one)")
 	str(&cfg.User, "ari-user", "CALLGW_ARI_USER", "callgw", "ARI user name")
 	str(&cfg.Password, "ari-password", "CALLGW_ARI_PASSWORD", "callgw", "ARI password")
 	str(&cfg.AsteriskID, "asterisk-id", "CALLGW_SIM_ASTERISK_ID", "sim", "asterisk_id reported in events and /asterisk/info")
@@ -58,43 +88,36 @@ func MainEnv(ctx context.Context, args []string, env func(string) string, stdout
 	dur(&cfg.DialplanStep, "dialplan-step", "CALLGW_SIM_DIALPLAN_STEP", 500*time.Millisecond, "delay before the dialplan application that follows Answer()")
 	dur(&cfg.RingTimeout, "ring-timeout", "CALLGW_SIM_RING_TIMEOUT", 30*time.Second, "originate timeout when the request gives none")
 	str(&cfg.InboundApp, "inbound-app", "CALLGW_ARI_APP", "callgw", "Stasis app of simulated inbound calls (POST /ari-sim/inbound places one)")
-	str(&logLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprint(stdout, "Usage: callgw simulator [flags]\n\nAn ARI server that behaves like Asterisk 22 for callgw's tests and callgw dev.\n"+
-			"Every flag can also be set by the environment variable named in brackets;\na flag given on the command line wins over the environment.\n\n")
-		fs.VisitAll(func(f *flag.Flag) {
-			def := fmt.Sprintf("%q", f.DefValue)
-			if strings.Contains(f.Name, "password") {
-				def = "(set)"
-			}
-			fmt.Fprintf(stdout, "  --%s [%s]\n    \t%s (default %s)\n", f.Name, envOf[f.Name], f.Usage, def)
-		})
-	}
+	str(&f.logLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "debug, info, warn or error")
+	fs.Usage = func() { printUsage(fs, envOf, stdout) }
 	if len(errs) > 0 {
-		return errors.Join(errs...)
+		return f, errors.Join(errs...)
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return f, err
 	}
 	if cfg.User == "" || cfg.Password == "" {
-		return errors.New("arisim: -ari-user and -ari-password must not be empty")
+		return f, errors.New("arisim: -ari-user and -ari-password must not be empty")
 	}
-	lvl, err := zap.ParseAtomicLevel(logLevel)
-	if err != nil {
-		return fmt.Errorf("arisim: %w", err)
-	}
-	zc := zap.NewProductionConfig()
-	zc.Level = lvl
-	log, err := zc.Build()
-	if err != nil {
-		return fmt.Errorf("arisim: %w", err)
-	}
-	defer func() { _ = log.Sync() }()
-	cfg.Log = log
+	return f, nil
+}
 
+// printUsage prints --help: each flag with the environment variable behind it.
+func printUsage(fs *flag.FlagSet, envOf map[string]string, stdout io.Writer) {
+	fmt.Fprint(stdout, "Usage: callgw simulator [flags]\n\nAn ARI server that behaves like Asterisk 22 for callgw's tests and callgw dev.\n"+
+		"Every flag can also be set by the environment variable named in brackets;\na flag given on the command line wins over the environment.\n\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		def := fmt.Sprintf("%q", f.DefValue)
+		if strings.Contains(f.Name, "password") {
+			def = "(set)"
+		}
+		fmt.Fprintf(stdout, "  --%s [%s]\n    \t%s (default %s)\n", f.Name, envOf[f.Name], f.Usage, def)
+	})
+}
+
+// serve runs a simulator on addr until ctx ends, then closes it in bounded time.
+func serve(ctx context.Context, addr string, cfg Config, stdout io.Writer) error {
+	log := cfg.Log
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("arisim: %w", err)

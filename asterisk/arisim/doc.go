@@ -15,9 +15,10 @@
 // Restart, ChannelCount. Main runs the simulator standalone (`callgw simulator`). docs/simulator.md
 // lists what is simulated, what is not, and the operation → test table.
 //
-// The source of truth is Asterisk's own API description (../shared/ari-spec), Asterisk's
+// The source of truth is Asterisk's own API description (shared/ari-spec), Asterisk's
 // res/ari/resource_*.c for status codes and messages, and transcripts of a real Asterisk 22.10.1
-// (../shared/ari-recordings), which fix the event order the simulator reproduces:
+// (shared/ari-recordings), which fix the event order the simulator reproduces. shared/ lies beside
+// the repository, not in it (the spec tests find it at <repo root>/../shared):
 //
 //   - Originate into Stasis (Local/answer@callgw-test): the REST answer (state Down) comes first;
 //     then Dial (dialstatus ""), ChannelDialplan on ;2, ChannelStateChange ;2 Up, ChannelStateChange
@@ -63,6 +64,7 @@
 // net/http's ServeMux through router.go, which answers unknown paths, wrong methods, OPTIONS and
 // trailing slashes as res_ari.c does; the handlers live in routes_*.go by resource.
 //
-// Long files: dialplan.go (over 500 lines) is the reference dialplan's extensions, one behaviour
-// each, side by side.
+// Calls: originate.go checks and creates what POST /channels asks for; dialplan.go runs it (the
+// Dial, Local channels and the reference dialplan's extensions, one behaviour each, side by side);
+// endpoints.go holds the simulated PJSIP endpoints and the inbound calls from them.
 package arisim

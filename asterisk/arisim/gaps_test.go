@@ -99,7 +99,8 @@ func TestLocalCongestionState(t *testing.T) {
 		}
 	}
 	// The simulator raises the state change first, as Asterisk did in the probe of issue 15 and in
-	// busy.txt; Asterisk also sends it after the Dial at times (seen once in ~10 runs on 22.10.1).
+	// shared/ari-recordings/busy.txt; Asterisk also sends it after the Dial at times (seen once in
+	// ~10 runs on 22.10.1).
 	if busyAt < 0 || dialAt < 0 || tg.sim != nil && busyAt > dialAt {
 		t.Fatalf("ChannelStateChange(;2 Busy) at %d, Dial CONGESTION at %d: want the state change first", busyAt, dialAt)
 	}
@@ -115,8 +116,9 @@ func TestLocalCongestionState(t *testing.T) {
 
 // TestRingTimeoutHangupRequests: at the originate timeout the ;2 half gets a hang-up request with
 // cause 19 and then, as the ;1 half goes, a soft one with cause 16. Issue 15 reported that Asterisk
-// sends no second request; the recording (ring-timeout.txt) and every run on the Asterisk 22.10.1
-// built for issue 15 (timeouts of 1, 2 and 3 s) show it, so this pins the observed behaviour.
+// sends no second request; the recording (shared/ari-recordings/ring-timeout.txt) and every run on
+// the Asterisk 22.10.1 built for issue 15 (timeouts of 1, 2 and 3 s) show it, so this pins the
+// observed behaviour.
 func TestRingTimeoutHangupRequests(t *testing.T) {
 	tg := newTarget(t, arisim.Config{})
 	ev := tg.listen(t, tg.app, false)

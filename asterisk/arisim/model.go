@@ -11,7 +11,7 @@ const timeFormat = "2006-01-02T15:04:05.000-0700"
 // stamp formats t the way Asterisk does (UTC, millisecond precision, numeric zone).
 func stamp(t time.Time) string { return t.UTC().Format(timeFormat) }
 
-// Wire models, field for field as Asterisk 22 serializes them (see ../shared/ari-spec).
+// Wire models, field for field as Asterisk 22 serializes them (see shared/ari-spec).
 
 type callerJSON struct {
 	Name   string `json:"name"`
@@ -102,58 +102,6 @@ type deviceStateJSON struct {
 
 type errorJSON struct {
 	Message string `json:"message"`
-}
-
-// causeText is Asterisk's ast_cause2str for the causes the simulator produces.
-var causeText = map[int]string{
-	0:   "Unknown",
-	1:   "Unallocated (unassigned) number",
-	2:   "No route to specified transmit network",
-	3:   "No route to destination",
-	16:  "Normal Clearing",
-	17:  "User busy",
-	18:  "No user responding",
-	19:  "User alerting, no answer",
-	20:  "Subscriber absent",
-	21:  "Call Rejected",
-	22:  "Number changed",
-	23:  "Redirected to new destination",
-	26:  "Answered elsewhere",
-	27:  "Destination out of order",
-	28:  "Invalid number format",
-	29:  "Facility rejected",
-	31:  "Normal, unspecified",
-	34:  "Circuit/channel congestion",
-	38:  "Network out of order",
-	41:  "Temporary failure",
-	42:  "Switching equipment congestion",
-	58:  "Bearer capability not available",
-	102: "Recovery on timer expiry",
-	127: "Interworking, unspecified",
-}
-
-func causeTxt(c int) string {
-	if t, ok := causeText[c]; ok {
-		return t
-	}
-	return "Unknown"
-}
-
-// hangupReasons maps DELETE /channels/{id}?reason= to a cause (convert_reason_to_hangup_code).
-var hangupReasons = map[string]int{
-	"normal":             16,
-	"busy":               17,
-	"congestion":         34,
-	"no_answer":          19,
-	"timeout":            18,
-	"rejected":           21,
-	"unallocated":        1,
-	"normal_unspecified": 31,
-	"number_incomplete":  28,
-	"codec_mismatch":     58,
-	"interworking":       127,
-	"failure":            38,
-	"answered_elsewhere": 26,
 }
 
 // event is one ARI event before "application" is added per subscriber.

@@ -12,12 +12,27 @@ import (
 const Version = "22.10.1"
 
 // routes is the simulator's whole REST surface: every path and method of Asterisk 22's API
-// description (../shared/ari-spec), in the spec's order, each with its handler or marked not
-// simulated. TestRoutesMatchSpec holds the table to the spec.
+// description (shared/ari-spec), in the spec's order, each with its handler or marked not
+// simulated; one function per resource file of the spec. TestRoutesMatchSpec holds the table to
+// the spec.
 func (s *Server) routes() *router {
 	m := newRouter(s)
+	s.asteriskRoutes(m)
+	s.applicationRoutes(m)
+	s.channelRoutes(m)
+	s.bridgeRoutes(m)
+	s.deviceStateRoutes(m)
+	s.endpointRoutes(m)
+	s.eventRoutes(m)
+	s.mailboxRoutes(m)
+	s.playbackRoutes(m)
+	s.recordingRoutes(m)
+	s.soundRoutes(m)
+	return m
+}
 
-	// asterisk.json
+// asteriskRoutes: asterisk.json.
+func (s *Server) asteriskRoutes(m *router) {
 	m.notSimulated(
 		"GET /asterisk/config/dynamic/{configClass}/{objectType}/{id}",
 		"PUT /asterisk/config/dynamic/{configClass}/{objectType}/{id}",
@@ -33,15 +48,19 @@ func (s *Server) routes() *router {
 		"PUT /asterisk/logging/{logChannelName}/rotate")
 	m.handle("GET /asterisk/variable", s.getGlobalVar)
 	m.handle("POST /asterisk/variable", s.setGlobalVar)
+}
 
-	// applications.json
+// applicationRoutes: applications.json.
+func (s *Server) applicationRoutes(m *router) {
 	m.handle("GET /applications", s.listApplications)
 	m.handle("GET /applications/{applicationName}", s.onApp(s.getApplication))
 	m.handle("POST /applications/{applicationName}/subscription", s.onApp(s.subscribeApplication))
 	m.handle("DELETE /applications/{applicationName}/subscription", s.onApp(s.subscribeApplication))
 	m.handle("PUT /applications/{applicationName}/eventFilter", s.onApp(s.filterApplication))
+}
 
-	// channels.json
+// channelRoutes: channels.json.
+func (s *Server) channelRoutes(m *router) {
 	m.handle("GET /channels", s.listChannels)
 	m.handle("POST /channels", s.originateChannel)
 	m.handle("POST /channels/create", s.createChannel)
@@ -75,8 +94,10 @@ func (s *Server) routes() *router {
 	m.handle("POST /channels/{channelId}/dial", s.dialChannel)
 	m.handle("GET /channels/{channelId}/rtp_statistics", s.channelRTPStatistics)
 	m.notSimulated("POST /channels/externalMedia", "POST /channels/{channelId}/transfer_progress")
+}
 
-	// bridges.json
+// bridgeRoutes: bridges.json.
+func (s *Server) bridgeRoutes(m *router) {
 	m.handle("GET /bridges", s.listBridges)
 	m.handle("POST /bridges", s.postBridge)
 	m.handle("POST /bridges/{bridgeId}", s.postBridge)
@@ -94,35 +115,47 @@ func (s *Server) routes() *router {
 	m.handle("POST /bridges/{bridgeId}/play", s.onBridge(s.playOnBridge))
 	m.handle("POST /bridges/{bridgeId}/play/{playbackId}", s.onBridge(s.playOnBridge))
 	m.handle("POST /bridges/{bridgeId}/record", s.onBridge(s.recordBridge))
+}
 
-	// deviceStates.json
+// deviceStateRoutes: deviceStates.json.
+func (s *Server) deviceStateRoutes(m *router) {
 	m.handle("GET /deviceStates", s.listDeviceStates)
 	m.handle("GET /deviceStates/{deviceName}", s.getDeviceState)
 	m.handle("PUT /deviceStates/{deviceName}", s.putDeviceState)
 	m.handle("DELETE /deviceStates/{deviceName}", s.deleteDeviceState)
+}
 
-	// endpoints.json
+// endpointRoutes: endpoints.json.
+func (s *Server) endpointRoutes(m *router) {
 	m.handle("GET /endpoints", s.listEndpoints)
 	m.handle("GET /endpoints/{tech}", s.listEndpoints)
 	m.handle("GET /endpoints/{tech}/{resource}", s.getEndpoint)
 	m.notSimulated("PUT /endpoints/sendMessage", "POST /endpoints/refer",
 		"PUT /endpoints/{tech}/{resource}/sendMessage", "POST /endpoints/{tech}/{resource}/refer")
+}
 
-	// events.json
+// eventRoutes: events.json.
+func (s *Server) eventRoutes(m *router) {
 	m.handleWebSocket("GET /events", func(w http.ResponseWriter, q *request) { s.serveEvents(w, q.r) })
 	m.handle("POST /events/user/{eventName}", s.userEvent)
 	m.notSimulated("POST /events/claim")
+}
 
-	// mailboxes.json
+// mailboxRoutes: mailboxes.json.
+func (s *Server) mailboxRoutes(m *router) {
 	m.notSimulated("GET /mailboxes", "GET /mailboxes/{mailboxName}", "PUT /mailboxes/{mailboxName}",
 		"DELETE /mailboxes/{mailboxName}")
+}
 
-	// playbacks.json
+// playbackRoutes: playbacks.json.
+func (s *Server) playbackRoutes(m *router) {
 	m.handle("GET /playbacks/{playbackId}", s.onPlayback(s.getPlayback))
 	m.handle("DELETE /playbacks/{playbackId}", s.onPlayback(s.stopPlayback))
 	m.handle("POST /playbacks/{playbackId}/control", s.onPlayback(s.postPlaybackControl))
+}
 
-	// recordings.json
+// recordingRoutes: recordings.json.
+func (s *Server) recordingRoutes(m *router) {
 	m.handle("GET /recordings/stored", s.listStored)
 	m.handle("GET /recordings/stored/{recordingName}", s.onStored(s.getStored))
 	m.handle("DELETE /recordings/stored/{recordingName}", s.onStored(s.deleteStored))
@@ -135,10 +168,11 @@ func (s *Server) routes() *router {
 	m.handle("DELETE /recordings/live/{recordingName}/pause", s.onLive(s.unpauseLive))
 	m.handle("POST /recordings/live/{recordingName}/mute", s.onLive(s.muteLive))
 	m.handle("DELETE /recordings/live/{recordingName}/mute", s.onLive(s.muteLive))
+}
 
-	// sounds.json
+// soundRoutes: sounds.json.
+func (s *Server) soundRoutes(m *router) {
 	m.notSimulated("GET /sounds", "GET /sounds/{soundId}")
-	return m
 }
 
 // ---- /asterisk

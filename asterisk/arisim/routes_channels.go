@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/callgw/callgw/asterisk/hangupcause"
 )
 
 // ---- /channels: the handlers of channels.json's operations (routes.go maps the paths).
@@ -167,7 +169,7 @@ func (s *Server) handleHangup(id string, p params) error {
 		}
 		cause = n
 	case reason != "":
-		n, ok := hangupReasons[reason]
+		n, ok := hangupcause.OfReason(reason)
 		if !ok {
 			return errf(400, "Invalid reason for hangup reason provided")
 		}
