@@ -14,9 +14,10 @@
 //
 // All traffic stays on 127.0.0.1.
 //
-// Long files: bench.go is the scenarios in run order and clients.go the
-// contenders' load generators; each is a list of similar, independent
-// pieces that read best side by side.
+// Layout: bench.go runs the scenarios in order, each in its own file
+// (command_path.go, event_path.go, memory.go; profile.go takes the
+// profiles); clients.go is callgw's and the simulator's load generators,
+// bare.go the bare amqp091-go twins; report.go judges and prints.
 package main
 
 import (
