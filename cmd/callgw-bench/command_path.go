@@ -12,6 +12,8 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
+// commandPath measures the command path: every contender on the same
+// calls, kept up for the whole scenario, at each --inflight level.
 func (b *bench) commandPath(ctx context.Context) error {
 	e := b.e
 	b.log.Info("command path: placing calls", zap.Int("calls", b.o.Calls))
@@ -37,20 +39,33 @@ func (b *bench) commandPath(ctx context.Context) error {
 	if err := e.setVariable(ctx, ids[0]); err != nil {
 		return fmt.Errorf("PUT variable (this build of callgw must have the route): %w", err)
 	}
+	bare, err := b.newBareTwin(ctx, ids[0], body)
+	if err != nil {
+		return fmt.Errorf("bare rpc: %w", err)
+	}
+	defer bare.close()
+	run, putOp := b.commandContenders(ids, bare)
+	return b.measureContenders(ctx, run, putOp)
+}
+
+// newBareTwin starts the bare RPC loop with the payload sizes of a
+// call.get of call id, whose answer was body, and records those sizes.
+func (b *bench) newBareTwin(ctx context.Context, id string, body []byte) (*bareRPC, error) {
 	var call json.RawMessage = body
-	cmd, _ := json.Marshal(&gateway.Command{ID: uuid.NewString(), Action: gateway.ActCallGet, Tenant: tenant, CallID: gateway.CallID(ids[0])})
+	cmd, _ := json.Marshal(&gateway.Command{ID: uuid.NewString(), Action: gateway.ActCallGet, Tenant: tenant, CallID: gateway.CallID(id)})
 	rep, _ := json.Marshal(gateway.OKReply(uuid.NewString(), node, call))
 	b.res.CommandB, b.res.ReplyB = len(cmd), len(rep)
 	prefetch := 64
 	for _, n := range b.o.Inflight {
 		prefetch = max(prefetch, n)
 	}
-	bare, err := newBareRPC(ctx, b.o.AMQPURL, "callgw-bench bare rpc "+e.prefix, cmd, rep, prefetch)
-	if err != nil {
-		return fmt.Errorf("bare rpc: %w", err)
-	}
-	defer bare.close()
+	return newBareRPC(ctx, b.o.AMQPURL, "callgw-bench bare rpc "+b.e.prefix, cmd, rep, prefetch)
+}
 
+// commandContenders returns the window of each contender that runs, by
+// tag, and callgw's PUT (the load the profile is taken under).
+func (b *bench) commandContenders(ids []string, bare *bareRPC) (map[string]windowFunc, opFunc) {
+	e := b.e
 	// Every contender spreads its requests over the same calls.
 	pick := func(seq int64) string { return ids[int(seq%int64(len(ids)))] }
 	putOp := func(ctx context.Context, _ int, seq int64) error { return e.setVariable(ctx, pick(seq)) }
@@ -70,8 +85,13 @@ func (b *bench) commandPath(ctx context.Context) error {
 			return e.apxWindow(ctx, ids, inflight, d)
 		}
 	}
-	// Contenders alternate at each level, so that all see the same
-	// machine; a point is measured only while ctx lasts.
+	return run, putOp
+}
+
+// measureContenders measures a point of each contender in run at each
+// --inflight level. Contenders alternate at each level, so that all see
+// the same machine; a point is measured only while ctx lasts.
+func (b *bench) measureContenders(ctx context.Context, run map[string]windowFunc, putOp opFunc) error {
 	for _, n := range b.o.Inflight {
 		for _, c := range b.res.contenders() {
 			fn := run[c.tag]

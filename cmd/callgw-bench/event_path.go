@@ -11,6 +11,8 @@ import (
 	"go.uber.org/zap"
 )
 
+// churn measures complete call lifecycles through the REST API, each
+// ending with its call.hangup consumed from a bound queue.
 func (b *bench) churn(ctx context.Context) error {
 	sub, err := b.e.subscribe(ctx, tenant+".#")
 	if err != nil {
@@ -100,6 +102,8 @@ func (b *bench) eventRun(ctx context.Context, driver string, sub *subscriber, n 
 	return r, nil
 }
 
+// events measures the event path: short calls straight over ARI, then
+// playbacks on live calls, beside the bare fanout twin.
 func (b *bench) events(ctx context.Context) error {
 	e := b.e
 	sub, err := e.subscribe(ctx, tenant+".#")
@@ -125,25 +129,8 @@ func (b *bench) events(ctx context.Context) error {
 	// 2. Playbacks on n live calls: one ARI event per CallAPI event, the
 	// event path's own ceiling.
 	b.log.Info("events: playbacks on live calls", zap.Int("calls", n))
-	ids := make([]string, n)
-	w := closedLoop(ctx, min(n, 32), 24*time.Hour, int64(n), opTimeout, func(ctx context.Context, _ int, seq int64) error {
-		id, err := e.ariUp(ctx, sub)
-		ids[seq] = id
-		return err
-	})
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		closedLoop(dctx, min(n, 32), 24*time.Hour, int64(n), opTimeout, func(ctx context.Context, _ int, seq int64) error {
-			if ids[seq] == "" {
-				return nil
-			}
-			return e.ariDown(ctx, ids[seq])
-		})
-		if err := b.waitCalls(dctx, 0, 30*time.Second); err != nil {
-			b.fail("events cleanup", err)
-		}
-	}()
+	ids, w := b.ariUpCalls(ctx, sub, n)
+	defer b.ariDownCalls(ctx, ids)
 	if w.Errors > 0 {
 		return fmt.Errorf("placing calls: %d errors; first: %v", w.Errors, w.FirstErr)
 	}
@@ -157,9 +144,43 @@ func (b *bench) events(ctx context.Context) error {
 			b.fail("profile events", err)
 		}
 	}
+	return b.bareFanoutRun(ctx, ev)
+}
 
-	// The bare twin: the same body size and key shape, publish → fanout →
-	// consume, on the same broker.
+// ariUpCalls places n calls straight over ARI, 32 at a time, and returns
+// their ids (empty where placing failed) and the window that placed them.
+func (b *bench) ariUpCalls(ctx context.Context, sub *subscriber, n int) ([]string, window) {
+	ids := make([]string, n)
+	w := closedLoop(ctx, min(n, 32), 24*time.Hour, int64(n), opTimeout, func(ctx context.Context, _ int, seq int64) error {
+		id, err := b.e.ariUp(ctx, sub)
+		ids[seq] = id
+		return err
+	})
+	return ids, w
+}
+
+// ariDownCalls hangs up the calls of ariUpCalls, also after ctx ended, and
+// waits until the worker has none left.
+func (b *bench) ariDownCalls(ctx context.Context, ids []string) {
+	n := len(ids)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	closedLoop(dctx, min(n, 32), 24*time.Hour, int64(n), opTimeout, func(ctx context.Context, _ int, seq int64) error {
+		if ids[seq] == "" {
+			return nil
+		}
+		return b.e.ariDown(ctx, ids[seq])
+	})
+	if err := b.waitCalls(dctx, 0, 30*time.Second); err != nil {
+		b.fail("events cleanup", err)
+	}
+}
+
+// bareFanoutRun measures the bare twin of the event path: the same body
+// size as the playbacks' events and their key shape, publish → fanout →
+// consume, on the same broker.
+func (b *bench) bareFanoutRun(ctx context.Context, ev *Events) error {
+	e := b.e
 	body := make([]byte, max(ev.Playbacks.EventBytes, 64))
 	for i := range body {
 		body[i] = 'x'

@@ -11,6 +11,8 @@ import (
 	"go.uber.org/zap"
 )
 
+// scale holds --scale-calls calls up at once and measures what each live
+// call costs the worker and the gateway.
 func (b *bench) scale(ctx context.Context) error {
 	n := b.o.ScaleCalls
 	if n == 0 {
@@ -108,6 +110,9 @@ const soakSettle = 11 * time.Second
 // 12,000 commands, more than the worker's memory of 10,000 command ids.
 const soakWarmup = 6000
 
+// soak runs --soak-calls lifecycles in two halves and snapshots the
+// worker's and the gateway's memory before, between and after, in steady
+// states.
 func (b *bench) soak(ctx context.Context) error {
 	n := b.o.SoakCalls
 	if n == 0 {
@@ -129,60 +134,24 @@ func (b *bench) soak(ctx context.Context) error {
 	// lifecycle), then the settle time that lets the command runners of
 	// the scenarios before exit; only then the "before" snapshot.
 	warm := min(soakWarmup, n/4)
-	lifecycles := func(ops int) window {
-		return closedLoop(ctx, b.o.ChurnInflight, 24*time.Hour, int64(ops), opTimeout, func(ctx context.Context, _ int, _ int64) error {
-			return e.lifecycle(ctx, sub)
-		})
-	}
-	// settle waits for the calls to end and the worker's idle command
-	// runners to exit (they outlive a burst by runnerIdle, 10 s, by design:
-	// a warm pool): the steady state a reading is about.
-	settle := func() error {
-		if err := b.waitCalls(ctx, 0, time.Minute); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(soakSettle):
-			return nil
-		}
-	}
 	b.log.Info("soak warm-up", zap.Int("lifecycles", warm))
-	if w := lifecycles(warm); w.Errors > 0 {
+	if w := b.lifecycles(ctx, sub, warm); w.Errors > 0 {
 		return fmt.Errorf("soak warm-up: %d of %d lifecycles failed; first: %v", w.Errors, warm, w.FirstErr)
 	}
-	if err := settle(); err != nil {
+	if err := b.settle(ctx); err != nil {
 		return err
 	}
 	if s.Worker[0], s.Gateway[0], err = b.snapshot(ctx, "soak-before"); err != nil {
 		return err
 	}
 	b.log.Info("soak", zap.Int("lifecycles", n), zap.Int("inflight", b.o.ChurnInflight))
-	// Two halves with a snapshot between: growth in the first half that
-	// stops in the second is a bounded cache filling up, not a leak.
-	var first error
 	start := time.Now()
-	for half, ops := range []int{n / 2, n - n/2} {
-		w := lifecycles(ops)
-		s.Calls, s.Errors = s.Calls+w.OK, s.Errors+w.Errors
-		if w.FirstErr != nil && first == nil {
-			first = w.FirstErr
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if half == 0 {
-			if err := b.waitCalls(ctx, 0, time.Minute); err != nil {
-				return err
-			}
-			if s.WorkerMid, s.GatewayMid, err = b.snapshot(ctx, "soak-mid"); err != nil {
-				return err
-			}
-		}
+	first, err := b.soakHalves(ctx, sub, s, n)
+	if err != nil {
+		return err
 	}
 	s.CallsPerS = float64(s.Calls) / time.Since(start).Seconds()
-	if err := settle(); err != nil {
+	if err := b.settle(ctx); err != nil {
 		return err
 	}
 	if s.Worker[1], s.Gateway[1], err = b.snapshot(ctx, "soak-after"); err != nil {
@@ -197,4 +166,52 @@ func (b *bench) soak(ctx context.Context) error {
 		return fmt.Errorf("%d of %d lifecycles failed; first: %v", s.Errors, n, first)
 	}
 	return nil
+}
+
+// soakHalves runs the soak's n lifecycles in two halves with a snapshot
+// between: growth in the first half that stops in the second is a
+// bounded cache filling up, not a leak. It counts into s and returns the
+// first lifecycle error.
+func (b *bench) soakHalves(ctx context.Context, sub *subscriber, s *Soak, n int) (first, err error) {
+	for half, ops := range []int{n / 2, n - n/2} {
+		w := b.lifecycles(ctx, sub, ops)
+		s.Calls, s.Errors = s.Calls+w.OK, s.Errors+w.Errors
+		if w.FirstErr != nil && first == nil {
+			first = w.FirstErr
+		}
+		if err := ctx.Err(); err != nil {
+			return first, err
+		}
+		if half == 0 {
+			if err := b.waitCalls(ctx, 0, time.Minute); err != nil {
+				return first, err
+			}
+			if s.WorkerMid, s.GatewayMid, err = b.snapshot(ctx, "soak-mid"); err != nil {
+				return first, err
+			}
+		}
+	}
+	return first, nil
+}
+
+// lifecycles runs ops call lifecycles, --churn-inflight at a time.
+func (b *bench) lifecycles(ctx context.Context, sub *subscriber, ops int) window {
+	return closedLoop(ctx, b.o.ChurnInflight, 24*time.Hour, int64(ops), opTimeout, func(ctx context.Context, _ int, _ int64) error {
+		return b.e.lifecycle(ctx, sub)
+	})
+}
+
+// settle waits for the calls to end and the worker's idle command
+// runners to exit (they outlive a burst by runnerIdle, 10 s, by design:
+// a warm pool): the steady state a reading is about.
+func (b *bench) settle(ctx context.Context) error {
+	if err := b.waitCalls(ctx, 0, time.Minute); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(soakSettle):
+		return nil
+	}
 }
