@@ -160,6 +160,16 @@ func newBareRPC(b *testing.B, fl *floor) *bareRPC {
 	}
 	var wg sync.WaitGroup
 	b.Cleanup(func() { _ = cconn.Close(); _ = sconn.Close(); wg.Wait() })
+	r := &bareRPC{wait: map[string]chan []byte{}, wire: fl != nil && fl.wire}
+	startBareServer(b, sconn, fl, r, &wg)
+	startBareClient(b, cconn, fl, r, &wg)
+	return r
+}
+
+// startBareServer declares the server's queue (with fl, bound to its
+// exchange), points r at it and answers each request with a call.get
+// reply until the connection closes.
+func startBareServer(b *testing.B, sconn *amqp.Connection, fl *floor, r *bareRPC, wg *sync.WaitGroup) {
 	sch, err := sconn.Channel()
 	if err != nil {
 		b.Fatal(err)
@@ -175,7 +185,7 @@ func newBareRPC(b *testing.B, fl *floor) *bareRPC {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := &bareRPC{exchange: "", key: q.Name, wait: map[string]chan []byte{}, wire: fl != nil && fl.wire}
+	r.exchange, r.key = "", q.Name
 	if fl != nil {
 		word := "barefloor"
 		if fl.wire {
@@ -201,6 +211,12 @@ func newBareRPC(b *testing.B, fl *floor) *bareRPC {
 			_ = d.Ack(false)
 		}
 	}()
+}
+
+// startBareClient opens r's publishing channel (with fl, in confirm mode,
+// the confirms and returns drained) and dispatches the direct replies to
+// their waiters until the connection closes.
+func startBareClient(b *testing.B, cconn *amqp.Connection, fl *floor, r *bareRPC, wg *sync.WaitGroup) {
 	cch, err := cconn.Channel()
 	if err != nil {
 		b.Fatal(err)
@@ -246,7 +262,6 @@ func newBareRPC(b *testing.B, fl *floor) *bareRPC {
 			}
 		}
 	}()
-	return r
 }
 
 func (r *bareRPC) call() error {

@@ -9,6 +9,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // collector gathers events by id.
@@ -34,17 +35,6 @@ func (c *collector) snapshot() map[string]int {
 		m[k] = v
 	}
 	return m
-}
-
-func waitFor(t *testing.T, what string, within time.Duration, f func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestEventsRoutingKeysAndTags(t *testing.T) {
@@ -103,7 +93,7 @@ func TestEventsRoutingKeysAndTags(t *testing.T) {
 		"pbx2":       {e2.ID: 1},
 	}
 	for name, w := range want {
-		waitFor(t, name, 5*time.Second, func() bool { return len(subs[name].snapshot()) >= len(w) })
+		testenv.WaitFor(t, name, 5*time.Second, func() bool { return len(subs[name].snapshot()) >= len(w) })
 	}
 	time.Sleep(200 * time.Millisecond) // room for wrong extra copies
 	for name, w := range want {
@@ -183,7 +173,7 @@ func TestSubscriptionRedeclaredAfterReconnect(t *testing.T) {
 	if n := e.closeConnections("subscriber"); n != 1 {
 		t.Fatalf("closed %d connections", n)
 	}
-	waitFor(t, "reconnection", 5*time.Second, func() bool {
+	testenv.WaitFor(t, "reconnection", 5*time.Second, func() bool {
 		s := sb.State()
 		return s.Connected && s.Reconnects >= 1 && sub.Queue() != first
 	})
@@ -191,7 +181,7 @@ func TestSubscriptionRedeclaredAfterReconnect(t *testing.T) {
 	if err := pub.PublishEvent(ctxFor(t, 5*time.Second), ev); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "event after reconnect", 5*time.Second, func() bool { return c.snapshot()[ev.ID] == 1 })
+	testenv.WaitFor(t, "event after reconnect", 5*time.Second, func() bool { return c.snapshot()[ev.ID] == 1 })
 
 	// Closed: nothing more arrives.
 	if err := sub.Close(); err != nil {
@@ -222,12 +212,12 @@ func TestSubscriptionSurvivesItsQueueDeleted(t *testing.T) {
 	if out, err := exec.Command("rabbitmqctl", "-q", "delete_queue", first).CombinedOutput(); err != nil {
 		t.Fatalf("rabbitmqctl delete_queue: %v %s", err, out)
 	}
-	waitFor(t, "a new queue", 5*time.Second, func() bool { return sub.Queue() != first })
+	testenv.WaitFor(t, "a new queue", 5*time.Second, func() bool { return sub.Queue() != first })
 	ev := &callapi.Event{ID: newID(), Type: callapi.EvCallHangup, Node: "pbx1", Tenant: "acme", CallID: "c1"}
 	if err := b.PublishEvent(ctxFor(t, 5*time.Second), ev); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the event", 5*time.Second, func() bool { return c.snapshot()[ev.ID] == 1 })
+	testenv.WaitFor(t, "the event", 5*time.Second, func() bool { return c.snapshot()[ev.ID] == 1 })
 	if s := b.State(); s.Reconnects != 0 {
 		t.Fatalf("a deleted queue cost a reconnection: %+v", s)
 	}

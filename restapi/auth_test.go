@@ -14,6 +14,7 @@ import (
 
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
@@ -193,7 +194,7 @@ func TestEventsTokenInQuery(t *testing.T) {
 	defer ts.Close()
 	defer http.DefaultClient.CloseIdleConnections()
 	resp, rd := openSSE(t, ts.URL+"/v1/events?access_token="+tok.AccessToken)
-	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
+	testenv.WaitFor(t, "subscriber", 5*time.Second, func() bool { return hub.Stats().Subscribers == 1 })
 	mine := ev("e1", callapi.EvCallCreated, "c1")
 	mine.Tenant = "acme"
 	hub.Publish(ev("e0", callapi.EvCallCreated, "c0")) // default tenant: not acme's

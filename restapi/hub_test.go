@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // TestHubConcurrent: publishers, subscribers that read, subscribers that
@@ -65,7 +67,7 @@ func TestHubConcurrent(t *testing.T) {
 	<-done
 	cancel()
 	wg.Wait()
-	waitFor(t, "all unsubscribed", func() bool { return hub.Stats().Subscribers == 0 })
+	testenv.WaitFor(t, "all unsubscribed", 5*time.Second, func() bool { return hub.Stats().Subscribers == 0 })
 	if st := hub.Stats(); st.History != 32 {
 		t.Errorf("stats %+v", st)
 	}

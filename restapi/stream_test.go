@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 func ev(id string, typ callapi.EventType, call callapi.CallID) *callapi.Event {
@@ -76,17 +77,6 @@ func openSSE(t *testing.T, url string, hdr ...string) (*http.Response, *sseReade
 	return resp, newSSEReader(resp.Body)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func newStreamServer(t *testing.T, hub *Hub, cfg Config) *httptest.Server {
 	t.Helper()
 	// Not the test's logger: httptest.Server.Close does not wait for
@@ -107,7 +97,7 @@ func TestSSEFilterAndResume(t *testing.T) {
 	hub := NewHub(HubConfig{})
 	ts := newStreamServer(t, hub, Config{})
 	_, rd := openSSE(t, ts.URL+"/v1/events?call_id=c1&type=call.")
-	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
+	testenv.WaitFor(t, "subscriber", 5*time.Second, func() bool { return hub.Stats().Subscribers == 1 })
 
 	hub.Publish(ev("e1", callapi.EvCallCreated, "c1"))
 	hub.Publish(ev("e2", callapi.EvCallCreated, "c2"))                          // other call
@@ -192,11 +182,11 @@ func TestSlowClientDropped(t *testing.T) {
 		_ = tc.SetReadBuffer(4096)
 	}
 	fmt.Fprintf(conn, "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
-	waitFor(t, "slow subscriber", func() bool { return hub.Stats().Subscribers == 1 })
+	testenv.WaitFor(t, "slow subscriber", 5*time.Second, func() bool { return hub.Stats().Subscribers == 1 })
 
 	// The healthy client reads everything.
 	_, rd := openSSE(t, ts.URL+"/v1/events")
-	waitFor(t, "both subscribers", func() bool { return hub.Stats().Subscribers == 2 })
+	testenv.WaitFor(t, "both subscribers", 5*time.Second, func() bool { return hub.Stats().Subscribers == 2 })
 	got := make(chan string, 16)
 	readErr := make(chan error, 1)
 	go func() {
@@ -264,7 +254,7 @@ func TestWebSocketStream(t *testing.T) {
 		resp.Body.Close()
 	}
 	defer c.CloseNow()
-	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
+	testenv.WaitFor(t, "subscriber", 5*time.Second, func() bool { return hub.Stats().Subscribers == 1 })
 	hub.Publish(ev("e1", callapi.EvCallCreated, "c1"))
 	hub.Publish(ev("e2", callapi.EvCallHangup, "c1"))
 	_, b, err := c.Read(ctx)
@@ -276,7 +266,7 @@ func TestWebSocketStream(t *testing.T) {
 		t.Fatalf("got %s %v", b, err)
 	}
 	c.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, "unsubscribe", func() bool { return hub.Stats().Subscribers == 0 })
+	testenv.WaitFor(t, "unsubscribe", 5*time.Second, func() bool { return hub.Stats().Subscribers == 0 })
 }
 
 // TestShutdownEndsStreams: Run's ctx ending closes open SSE streams with a
@@ -292,7 +282,7 @@ func TestShutdownEndsStreams(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve(ctx, ln) }()
 	_, rd := openSSE(t, "http://"+s.Addr().String()+"/v1/events")
-	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
+	testenv.WaitFor(t, "subscriber", 5*time.Second, func() bool { return hub.Stats().Subscribers == 1 })
 	start := time.Now()
 	cancel()
 	m, err := rd.next()
@@ -360,7 +350,7 @@ func TestHubHistoryBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch, _, _ = hub.Subscribe(ctx, EventFilter{})
 	cancel()
-	waitFor(t, "ctx unsubscribe", func() bool { return hub.Stats().Subscribers == 0 })
+	testenv.WaitFor(t, "ctx unsubscribe", 5*time.Second, func() bool { return hub.Stats().Subscribers == 0 })
 	if _, ok := <-ch; ok {
 		t.Error("channel open after ctx end")
 	}
@@ -388,7 +378,7 @@ func TestSSEOutlivesReadTimeout(t *testing.T) {
 		http.DefaultClient.CloseIdleConnections()
 	}()
 	_, rd := openSSE(t, "http://"+s.Addr().String()+"/v1/events")
-	waitFor(t, "subscriber", func() bool { return hub.Stats().Subscribers == 1 })
+	testenv.WaitFor(t, "subscriber", 5*time.Second, func() bool { return hub.Stats().Subscribers == 1 })
 	time.Sleep(400 * time.Millisecond)
 	hub.Publish(ev("late", callapi.EvCallCreated, "c1"))
 	if m, err := rd.next(); err != nil || m.id != "late" {
@@ -412,7 +402,7 @@ func TestWebSocketSlowClientDropped(t *testing.T) {
 	}
 	defer c.CloseNow()
 	_, rd := openSSE(t, ts.URL+"/v1/events")
-	waitFor(t, "subscribers", func() bool { return hub.Stats().Subscribers == 2 })
+	testenv.WaitFor(t, "subscribers", 5*time.Second, func() bool { return hub.Stats().Subscribers == 2 })
 	got := make(chan string, 4)
 	go func() {
 		for {

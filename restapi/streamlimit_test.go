@@ -10,6 +10,8 @@ import (
 
 	"github.com/coder/websocket"
 	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // TestStreamLimits: one token may hold StreamLimits.PerToken event streams
@@ -96,5 +98,5 @@ func TestStreamLimits(t *testing.T) {
 	}
 	// Closing a stream frees its place.
 	first.Body.Close()
-	waitFor(t, "the closed stream released", func() bool { return sse(a).StatusCode == 200 })
+	testenv.WaitFor(t, "the closed stream released", 5*time.Second, func() bool { return sse(a).StatusCode == 200 })
 }

@@ -160,7 +160,7 @@ func TestConsumeEventsDurableCompeting(t *testing.T) {
 		publish("acme", callapi.EvCallHangup, "y")
 	}
 	want = append(want, publish("acme", callapi.EvCallCreated, "fail-once"))
-	waitFor(t, func() bool {
+	testenv.WaitFor(t, "every event consumed, fail-once twice", 15*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(count) >= len(want) && count[want[len(want)-1]] == 2
@@ -172,7 +172,7 @@ func TestConsumeEventsDurableCompeting(t *testing.T) {
 	later := []string{publish("acme", callapi.EvCallCreated, "l1"), publish("acme", callapi.EvCallCreated, "l2")}
 	want = append(want, later...)
 	c := startConsumer(t, cfg, handler("c"))
-	waitFor(t, func() bool {
+	testenv.WaitFor(t, "the events published while nobody consumed", 15*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return by["c"][later[0]] && by["c"][later[1]]
@@ -193,16 +193,5 @@ func TestConsumeEventsDurableCompeting(t *testing.T) {
 	}
 	if len(by["a"]) == 0 || len(by["b"]) == 0 {
 		t.Errorf("competing consumers: a got %d, b got %d", len(by["a"]), len(by["b"]))
-	}
-}
-
-func waitFor(t *testing.T, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 15s")
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -12,9 +12,10 @@
 // The gateway is --url or CALLGW_URL (default http://127.0.0.1:8080); the
 // token is --token, CALLGW_TOKEN, or the one `callctl login` saved.
 //
-// Long files: commands.go (over 500 lines) is the table of commands, one
-// short function per CallAPI operation, kept in one place like the API it
-// mirrors.
+// Layout: commands.go is the table of commands and the output helpers;
+// the commands themselves, one short function per CallAPI operation, are
+// in calls.go, bridges.go, recordings.go (and playbacks), nodes.go,
+// events.go, login.go and completion.go.
 package main
 
 import (

@@ -14,9 +14,10 @@
 //
 // All traffic stays on 127.0.0.1.
 //
-// Long files: bench.go is the scenarios in run order and clients.go the
-// contenders' load generators; each is a list of similar, independent
-// pieces that read best side by side.
+// Layout: bench.go runs the scenarios in order, each in its own file
+// (command_path.go, event_path.go, memory.go; profile.go takes the
+// profiles); clients.go is callgw's and the simulator's load generators,
+// bare.go the bare amqp091-go twins; report.go judges and prints.
 package main
 
 import (
@@ -116,10 +117,38 @@ or Ctrl-C. Only 127.0.0.1 is contacted.
 Flags (defaults of the full run; --quick changes those marked *):
 `
 
+// parseOptions parses the command line; with --quick, the quick run's
+// defaults replace the full run's for the flags it does not give.
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("callgw-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	inflight := o.register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.Quick {
+		o.applyQuick(set)
+	}
+	var err error
+	if o.Inflight, err = parseInflight(*inflight); err != nil {
+		return o, err
+	}
+	return o, o.validate()
+}
+
+// register defines the flags on fs, with the full run's defaults; it
+// returns where --inflight, parsed later, lands.
+func (o *options) register(fs *flag.FlagSet) *string {
 	var inflight string
 	fs.BoolVar(&o.Quick, "quick", false, "short run (make bench-quick): fewer repetitions, shorter windows, 2,000 calls for scale, no soak")
 	fs.StringVar(&o.Out, "out", "bench-results.json", "path of the JSON results file")
@@ -141,78 +170,80 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.LogDir, "log-dir", "", "where the children's logs go (default: a temporary directory, removed after a successful run)")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "CALLGW_LOG_LEVEL of gateway and worker (info: the product default, one access-log line per request)")
 	fs.DurationVar(&o.Timeout, "timeout", presets[false].Timeout, "* upper bound of the whole run")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
+	return &inflight
+}
+
+// applyQuick replaces the full run's defaults with the quick run's, for
+// the flags not given on the command line (set).
+func (o *options) applyQuick(set map[string]bool) {
+	p := presets[true]
+	if !set["reps"] {
+		o.Reps = p.Reps
 	}
-	if err := fs.Parse(args); err != nil {
-		return o, err
+	if !set["warmup"] {
+		o.Warmup = p.Warmup
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if !set["duration"] {
+		o.Duration = p.Duration
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if o.Quick {
-		p := presets[true]
-		if !set["reps"] {
-			o.Reps = p.Reps
-		}
-		if !set["warmup"] {
-			o.Warmup = p.Warmup
-		}
-		if !set["duration"] {
-			o.Duration = p.Duration
-		}
-		if !set["scale-calls"] {
-			o.ScaleCalls = p.ScaleCalls
-		}
-		if !set["soak-calls"] {
-			o.SoakCalls = p.SoakCalls
-		}
-		if !set["timeout"] {
-			o.Timeout = p.Timeout
-		}
+	if !set["scale-calls"] {
+		o.ScaleCalls = p.ScaleCalls
 	}
-	for _, f := range strings.Split(inflight, ",") {
+	if !set["soak-calls"] {
+		o.SoakCalls = p.SoakCalls
+	}
+	if !set["timeout"] {
+		o.Timeout = p.Timeout
+	}
+}
+
+// parseInflight parses --inflight: comma-separated levels in 1..4096.
+func parseInflight(s string) ([]int, error) {
+	var levels []int
+	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 4096 {
-			return o, fmt.Errorf("--inflight: %q is not a number in 1..4096", f)
+			return nil, fmt.Errorf("--inflight: %q is not a number in 1..4096", f)
 		}
-		o.Inflight = append(o.Inflight, n)
+		levels = append(levels, n)
 	}
+	return levels, nil
+}
+
+// validate checks the values of the flags.
+func (o options) validate() error {
 	switch {
 	case o.Reps < 1:
-		return o, errors.New("--reps must be at least 1")
+		return errors.New("--reps must be at least 1")
 	case o.Duration <= 0 || o.Warmup < 0:
-		return o, errors.New("--duration must be > 0 and --warmup >= 0")
+		return errors.New("--duration must be > 0 and --warmup >= 0")
 	case o.Calls < 1 || o.ChurnInflight < 1 || o.EventInflight < 1:
-		return o, errors.New("--calls, --churn-inflight and --event-inflight must be at least 1")
+		return errors.New("--calls, --churn-inflight and --event-inflight must be at least 1")
 	case o.ScaleCalls < 0 || o.SoakCalls < 0:
-		return o, errors.New("--scale-calls and --soak-calls must not be negative")
+		return errors.New("--scale-calls and --soak-calls must not be negative")
 	case o.ProfileSeconds < 1:
-		return o, errors.New("--profile-seconds must be at least 1")
+		return errors.New("--profile-seconds must be at least 1")
 	case o.Timeout <= 0:
-		return o, errors.New("--timeout must be > 0")
+		return errors.New("--timeout must be > 0")
 	}
 	switch o.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return o, fmt.Errorf("--log-level %q: must be debug, info, warn or error", o.LogLevel)
+		return fmt.Errorf("--log-level %q: must be debug, info, warn or error", o.LogLevel)
 	}
 	for _, x := range []struct{ flag, url, scheme string }{{"--amqp-url", o.AMQPURL, "amqp"}, {"--nats-url", o.NATSURL, "nats"}} {
 		u, err := url.Parse(x.url)
 		if err != nil {
-			return o, fmt.Errorf("%s: %w", x.flag, err)
+			return fmt.Errorf("%s: %w", x.flag, err)
 		}
 		if u.Scheme != x.scheme {
-			return o, fmt.Errorf("%s: %q is not a %s:// URL", x.flag, x.url, x.scheme)
+			return fmt.Errorf("%s: %q is not a %s:// URL", x.flag, x.url, x.scheme)
 		}
 		if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" {
-			return o, fmt.Errorf("%s: host %q: the harness only talks to 127.0.0.1", x.flag, h)
+			return fmt.Errorf("%s: host %q: the harness only talks to 127.0.0.1", x.flag, h)
 		}
 	}
-	return o, nil
+	return nil
 }
 
 // newLogger writes progress lines to w.

@@ -28,72 +28,105 @@ func cpuPerRequest(c CPUSplit) float64 {
 // evaluate checks issue 10's targets (with issue 7's memory and soak
 // targets) and writes the summary line.
 func evaluate(r *Results) {
-	var ts, info []Target
-	add := func(t Target) { ts = append(ts, t) }
-	rate := func(ps []Point, n int) (float64, bool) {
-		p, ok := pointAt(ps, n)
-		return p.Rate.Median, ok && p.Rate.Median > 0
+	ts := targets(r)
+	// Not targets: the GET's figures beside the PUT's, and the simulator's
+	// headroom (it must never be what limits the command path).
+	info := []Target{
+		rateRatio("get@64/bare", "GET", "bare RPC", r.CallgwGet, r.BareRPC, 0),
+		cpuRatio(r, "get cpu/req@64 / bare", "callgw_get"),
+		rateRatio("ari set@64/put", "direct ARI set variable", "PUT", r.DirectARIPut, r.CallgwPut, 0),
 	}
-	p50 := func(ps []Point, n int) (float64, bool) {
-		p, ok := pointAt(ps, n)
-		return p.P50.Median, ok && p.P50.Median > 0
+	for i := range info {
+		info[i].Limit, info[i].Met = "none", info[i].Run
 	}
-	// rateRatio is a target or an info figure: a's rate over b's at 64.
-	rateRatio := func(name, aName, bName string, a, b []Point, min float64) Target {
-		t := Target{Name: name, Limit: fmt.Sprintf(">= %g", min)}
-		ra, ok1 := rate(a, 64)
-		rb, ok2 := rate(b, 64)
-		if t.Run = ok1 && ok2; t.Run {
-			t.Value = ratio(ra, rb)
-			t.Met = t.Value >= min
-			t.Detail = fmt.Sprintf("%s %.0f/s vs %s %.0f/s", aName, ra, bName, rb)
-		}
-		return t
-	}
+	r.Targets, r.Info = ts, info
+	r.Summary = summary(r, ts, info)
+}
 
-	add(rateRatio("put@64/bare", "PUT", "bare RPC", r.CallgwPut, r.BareRPC, 0.7))
+// targets evaluates each of the targets, in the summary's order.
+func targets(r *Results) []Target {
 	t := rateRatio("put@64/ari-proxy", "PUT", "ari-proxy", r.CallgwPut, r.AriProxy, 1.5)
 	if r.AriProxySkipped != "" {
 		t.Detail = "ari-proxy over NATS skipped: " + r.AriProxySkipped
 	}
-	add(t)
-
-	t = Target{Name: "put p50@1 - (bare + ARI set)", Limit: "<= +0.25 ms"}
-	put1, ok1 := p50(r.CallgwPut, 1)
-	bare1, ok2 := p50(r.BareRPC, 1)
-	ariPut1, ok3 := p50(r.DirectARIPut, 1)
-	if t.Run = ok1 && ok2 && ok3; t.Run {
-		t.Value = put1 - bare1 - ariPut1
-		t.Met = t.Value <= 0.25
-		t.Detail = fmt.Sprintf("PUT %.3f ms vs bare RPC %.3f ms + direct ARI set variable %.3f ms", put1, bare1, ariPut1)
+	put1, get1 := latencyTargets(r)
+	return []Target{
+		rateRatio("put@64/bare", "PUT", "bare RPC", r.CallgwPut, r.BareRPC, 0.7),
+		t,
+		put1,
+		get1,
+		cpuRatio(r, "put cpu/req@64 / bare", "callgw_put"),
+		eventsTarget(r),
+		heapTarget(r),
+		soakTarget(r),
 	}
-	add(t)
+}
 
-	t = Target{Name: "get p50@1 - bare", Limit: "<= +0.25 ms"}
-	get1, ok1 := p50(r.CallgwGet, 1)
+// rateAt is the median rate at inflight, if measured and not zero.
+func rateAt(ps []Point, n int) (float64, bool) {
+	p, ok := pointAt(ps, n)
+	return p.Rate.Median, ok && p.Rate.Median > 0
+}
+
+// p50At is the median p50 at inflight, if measured and not zero.
+func p50At(ps []Point, n int) (float64, bool) {
+	p, ok := pointAt(ps, n)
+	return p.P50.Median, ok && p.P50.Median > 0
+}
+
+// rateRatio is a target or an info figure: a's rate over b's at 64.
+func rateRatio(name, aName, bName string, a, b []Point, min float64) Target {
+	t := Target{Name: name, Limit: fmt.Sprintf(">= %g", min)}
+	ra, ok1 := rateAt(a, 64)
+	rb, ok2 := rateAt(b, 64)
 	if t.Run = ok1 && ok2; t.Run {
-		t.Value = get1 - bare1
-		t.Met = t.Value <= 0.25
-		t.Detail = fmt.Sprintf("GET %.3f ms vs bare RPC %.3f ms", get1, bare1)
+		t.Value = ratio(ra, rb)
+		t.Met = t.Value >= min
+		t.Detail = fmt.Sprintf("%s %.0f/s vs %s %.0f/s", aName, ra, bName, rb)
 	}
-	add(t)
+	return t
+}
 
-	// All processes' CPU per command, against the bare loop's per round
-	// trip: the figure that holds when other work takes CPU from the run.
-	cpuRatio := func(name, tag string) Target {
-		t := Target{Name: name, Limit: "<= 2"}
-		c, okc := r.CPU[tag+"@64"]
-		bc, okb := r.CPU["bare_rpc@64"]
-		if t.Run = okc && okb && c.Requests > 0 && bc.Requests > 0; t.Run {
-			t.Value = ratio(cpuPerRequest(c), cpuPerRequest(bc))
-			t.Met = t.Value <= 2
-			t.Detail = fmt.Sprintf("%.0f µs vs %.0f µs of CPU per request, all processes", cpuPerRequest(c), cpuPerRequest(bc))
-		}
-		return t
+// cpuRatio is all processes' CPU per command of contender tag, against
+// the bare loop's per round trip: the figure that holds when other work
+// takes CPU from the run.
+func cpuRatio(r *Results, name, tag string) Target {
+	t := Target{Name: name, Limit: "<= 2"}
+	c, okc := r.CPU[tag+"@64"]
+	bc, okb := r.CPU["bare_rpc@64"]
+	if t.Run = okc && okb && c.Requests > 0 && bc.Requests > 0; t.Run {
+		t.Value = ratio(cpuPerRequest(c), cpuPerRequest(bc))
+		t.Met = t.Value <= 2
+		t.Detail = fmt.Sprintf("%.0f µs vs %.0f µs of CPU per request, all processes", cpuPerRequest(c), cpuPerRequest(bc))
 	}
-	add(cpuRatio("put cpu/req@64 / bare", "callgw_put"))
+	return t
+}
 
-	t = Target{Name: "events/bare fanout", Limit: ">= 0.5"}
+// latencyTargets are PUT's and GET's p50 at 1 in flight over their
+// ceilings: the bare loop (plus, for PUT, setting the variable over ARI).
+func latencyTargets(r *Results) (put, get Target) {
+	put = Target{Name: "put p50@1 - (bare + ARI set)", Limit: "<= +0.25 ms"}
+	put1, ok1 := p50At(r.CallgwPut, 1)
+	bare1, ok2 := p50At(r.BareRPC, 1)
+	ariPut1, ok3 := p50At(r.DirectARIPut, 1)
+	if put.Run = ok1 && ok2 && ok3; put.Run {
+		put.Value = put1 - bare1 - ariPut1
+		put.Met = put.Value <= 0.25
+		put.Detail = fmt.Sprintf("PUT %.3f ms vs bare RPC %.3f ms + direct ARI set variable %.3f ms", put1, bare1, ariPut1)
+	}
+	get = Target{Name: "get p50@1 - bare", Limit: "<= +0.25 ms"}
+	get1, ok1 := p50At(r.CallgwGet, 1)
+	if get.Run = ok1 && ok2; get.Run {
+		get.Value = get1 - bare1
+		get.Met = get.Value <= 0.25
+		get.Detail = fmt.Sprintf("GET %.3f ms vs bare RPC %.3f ms", get1, bare1)
+	}
+	return put, get
+}
+
+// eventsTarget is the playbacks' event rate over the bare fanout's.
+func eventsTarget(r *Results) Target {
+	t := Target{Name: "events/bare fanout", Limit: ">= 0.5"}
 	if t.Run = r.Events != nil && r.Events.BareFanoutPerS.Median > 0; t.Run {
 		ev := r.Events
 		t.Value = ratio(ev.Playbacks.EventsPerS.Median, ev.BareFanoutPerS.Median)
@@ -101,17 +134,24 @@ func evaluate(r *Results) {
 		t.Detail = fmt.Sprintf("playbacks %.0f/s (short calls %.0f/s, %.2f×) vs %.0f/s", ev.Playbacks.EventsPerS.Median,
 			ev.ShortCalls.EventsPerS.Median, ratio(ev.ShortCalls.EventsPerS.Median, ev.BareFanoutPerS.Median), ev.BareFanoutPerS.Median)
 	}
-	add(t)
+	return t
+}
 
-	t = Target{Name: "worker heap/call", Limit: "<= 16 KiB"}
+// heapTarget is the worker's heap per live call in the scale scenario.
+func heapTarget(r *Results) Target {
+	t := Target{Name: "worker heap/call", Limit: "<= 16 KiB"}
 	if t.Run = r.Scale != nil && r.Scale.Worker.After.HeapBytes > 0; t.Run {
 		t.Value = r.Scale.Worker.HeapBytes / 1024
 		t.Met = t.Value <= 16
 		t.Detail = fmt.Sprintf("%d calls", r.Scale.Calls)
 	}
-	add(t)
+	return t
+}
 
-	t = Target{Name: "soak", Limit: "goroutines ±5, heap ±10 %"}
+// soakTarget is the soak's growth of goroutines and heap, worker and
+// gateway.
+func soakTarget(r *Results) Target {
+	t := Target{Name: "soak", Limit: "goroutines ±5, heap ±10 %"}
 	if t.Run = r.Soak != nil && r.Soak.Worker[1].HeapBytes > 0 && r.Soak.Gateway[1].HeapBytes > 0; t.Run {
 		s := r.Soak
 		dgw := s.Gateway[1].Goroutines - s.Gateway[0].Goroutines
@@ -123,19 +163,12 @@ func evaluate(r *Results) {
 		t.Detail = fmt.Sprintf("%d calls; goroutines Δ worker %+.0f gateway %+.0f; heap worker %+.1f%% gateway %+.1f%% (second half: %+.1f%%, %+.1f%%)", s.Calls, dwk, dgw, hwk*100, hgw*100,
 			(ratio(s.Worker[1].HeapBytes, s.WorkerMid.HeapBytes)-1)*100, (ratio(s.Gateway[1].HeapBytes, s.GatewayMid.HeapBytes)-1)*100)
 	}
-	add(t)
+	return t
+}
 
-	// Not targets: the GET's figures beside the PUT's, and the simulator's
-	// headroom (it must never be what limits the command path).
-	info = append(info,
-		rateRatio("get@64/bare", "GET", "bare RPC", r.CallgwGet, r.BareRPC, 0),
-		cpuRatio("get cpu/req@64 / bare", "callgw_get"),
-		rateRatio("ari set@64/put", "direct ARI set variable", "PUT", r.DirectARIPut, r.CallgwPut, 0))
-	for i := range info {
-		info[i].Limit, info[i].Met = "none", info[i].Run
-	}
-	r.Targets, r.Info = ts, info
-
+// summary is the one line that ends the report: each target's verdict,
+// then the info figures.
+func summary(r *Results, ts, info []Target) string {
 	var parts []string
 	met, run := 0, 0
 	for _, t := range ts {
@@ -164,7 +197,7 @@ func evaluate(r *Results) {
 	if len(inf) > 0 {
 		parts = append(parts, "(info: "+strings.Join(inf, ", ")+")")
 	}
-	r.Summary = fmt.Sprintf("SUMMARY [%s] %d/%d targets met: %s", r.Mode, met, run, strings.Join(parts, " | "))
+	return fmt.Sprintf("SUMMARY [%s] %d/%d targets met: %s", r.Mode, met, run, strings.Join(parts, " | "))
 }
 
 // fmtTarget is a target's value as the summary shows it.
@@ -189,6 +222,26 @@ func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
 
 // printReport writes the results table and, last, the summary line.
 func printReport(w io.Writer, r *Results) {
+	printHeader(w, r)
+	printLoad(w, r)
+	if len(r.CPU) > 0 {
+		printCPUSplit(w, r.CPU)
+	}
+	if s := r.Scale; s != nil && s.Worker.After.HeapBytes > 0 {
+		printScale(w, s)
+	}
+	if s := r.Soak; s != nil && s.Worker[1].HeapBytes > 0 {
+		printSoak(w, s)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(w, "ERROR %s\n", e)
+	}
+	fmt.Fprintf(w, "wall time %.1f s\n", r.WallSeconds)
+	fmt.Fprintln(w, r.Summary)
+}
+
+// printHeader writes the run's machine, settings and payloads.
+func printHeader(w io.Writer, r *Results) {
 	fmt.Fprintf(w, "\ncallgw-bench %s run, %s: %d CPUs %s, %s RAM, %s, RabbitMQ %s; %d reps × %v after %v warm-up; median (min–max)\n",
 		r.Mode, r.Started.Format("2006-01-02 15:04 UTC"), r.Machine.CPUs, r.Machine.CPUModel, r.Machine.MemTotal, r.Machine.Go, r.Machine.RabbitMQ,
 		r.Options.Reps, r.Options.Duration, r.Options.Warmup)
@@ -198,6 +251,11 @@ func printReport(w io.Writer, r *Results) {
 		fmt.Fprintf(w, "ari-proxy over NATS: SKIPPED: %s\n", r.AriProxySkipped)
 	}
 	fmt.Fprintln(w)
+}
+
+// printLoad writes the table of the load scenarios (command path, churn,
+// events) and the lines that detail churn and events.
+func printLoad(w io.Writer, r *Results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tin flight\trate /s\tp50 ms\tp90 ms\tp99 ms\terrors")
 	for _, c := range r.contenders() {
@@ -224,68 +282,70 @@ func printReport(w io.Writer, r *Results) {
 				x.Driver, fmtSpread(x.OpsPerS, 0), x.EventsPerOp, x.EventBytes, fmtSpread(x.ARIEventsPerS, 0))
 		}
 	}
-	if len(r.CPU) > 0 {
-		fmt.Fprintln(w, "\nCPU split (cores used; µs of CPU per request, or per event for events_*):")
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		var procs []string // the columns some row has
-		for _, p := range []string{"gateway", "worker", "simulator", "rabbitmq", "ari-proxy", "ari-proxy client", "nats", "loadgen"} {
-			for _, c := range r.CPU {
-				if _, ok := c.Cores[p]; ok {
-					procs = append(procs, p)
-					break
-				}
+}
+
+// printCPUSplit writes the CPU split table: one row per measured load,
+// one column per process some row has.
+func printCPUSplit(w io.Writer, cpu map[string]CPUSplit) {
+	fmt.Fprintln(w, "\nCPU split (cores used; µs of CPU per request, or per event for events_*):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var procs []string // the columns some row has
+	for _, p := range []string{"gateway", "worker", "simulator", "rabbitmq", "ari-proxy", "ari-proxy client", "nats", "loadgen"} {
+		for _, c := range cpu {
+			if _, ok := c.Cores[p]; ok {
+				procs = append(procs, p)
+				break
 			}
 		}
-		fmt.Fprintf(tw, "\t%s\ttotal\tper request\n", strings.Join(procs, "\t"))
-		keys := make([]string, 0, len(r.CPU))
-		for k := range r.CPU {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			c := r.CPU[k]
-			row := []string{k}
-			for _, p := range procs {
-				if v, ok := c.Cores[p]; ok {
-					row = append(row, fmt.Sprintf("%.2f (%.0f µs)", v, c.USPerReq[p]))
-				} else {
-					row = append(row, "–")
-				}
+	}
+	fmt.Fprintf(tw, "\t%s\ttotal\tper request\n", strings.Join(procs, "\t"))
+	keys := make([]string, 0, len(cpu))
+	for k := range cpu {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		c := cpu[k]
+		row := []string{k}
+		for _, p := range procs {
+			if v, ok := c.Cores[p]; ok {
+				row = append(row, fmt.Sprintf("%.2f (%.0f µs)", v, c.USPerReq[p]))
+			} else {
+				row = append(row, "–")
 			}
-			row = append(row, fmt.Sprintf("%.2f of %d", c.TotalCores, c.MachineCPUs), fmt.Sprintf("%.0f µs", cpuPerRequest(c)))
-			fmt.Fprintln(tw, strings.Join(row, "\t"))
 		}
-		tw.Flush()
+		row = append(row, fmt.Sprintf("%.2f of %d", c.TotalCores, c.MachineCPUs), fmt.Sprintf("%.0f µs", cpuPerRequest(c)))
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
-	if s := r.Scale; s != nil && s.Worker.After.HeapBytes > 0 {
-		fmt.Fprintf(w, "\nscale: %d calls up (worker reports %.0f live); originate %.0f/s, hang-up %.0f/s\n", s.Calls, s.LiveAtPeak, s.OriginatePerS, s.HangupPerS)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "per live call\theap\tRSS\tgoroutines\theap before→after")
-		for _, x := range []struct {
-			name string
-			p    PerCall
-		}{{"worker", s.Worker}, {"gateway", s.Gateway}} {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.1f→%.1f MiB\n", x.name, kib(x.p.HeapBytes), kib(x.p.RSSBytes), x.p.Goroutines, x.p.Before.HeapBytes/(1<<20), x.p.After.HeapBytes/(1<<20))
-		}
-		fmt.Fprintf(tw, "simulator\t\t%s\t\t\n", kib(s.SimulatorRSS))
-		tw.Flush()
+	tw.Flush()
+}
+
+// printScale writes the cost of a live call, worker and gateway.
+func printScale(w io.Writer, s *Scale) {
+	fmt.Fprintf(w, "\nscale: %d calls up (worker reports %.0f live); originate %.0f/s, hang-up %.0f/s\n", s.Calls, s.LiveAtPeak, s.OriginatePerS, s.HangupPerS)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "per live call\theap\tRSS\tgoroutines\theap before→after")
+	for _, x := range []struct {
+		name string
+		p    PerCall
+	}{{"worker", s.Worker}, {"gateway", s.Gateway}} {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.1f→%.1f MiB\n", x.name, kib(x.p.HeapBytes), kib(x.p.RSSBytes), x.p.Goroutines, x.p.Before.HeapBytes/(1<<20), x.p.After.HeapBytes/(1<<20))
 	}
-	if s := r.Soak; s != nil && s.Worker[1].HeapBytes > 0 {
-		fmt.Fprintf(w, "\nsoak: %d lifecycles at %.0f/s, %d errors\n", s.Calls, s.CallsPerS, s.Errors)
-		for _, x := range []struct {
-			name string
-			m    [2]MemSnap
-			mid  MemSnap
-		}{{"worker", s.Worker, s.WorkerMid}, {"gateway", s.Gateway, s.GatewayMid}} {
-			fmt.Fprintf(w, "  %-8s goroutines %.0f → %.0f → %.0f, heap %.2f → %.2f → %.2f MiB (start → half → end: %+.1f %% overall, %+.1f %% in the second half)\n",
-				x.name, x.m[0].Goroutines, x.mid.Goroutines, x.m[1].Goroutines,
-				x.m[0].HeapBytes/(1<<20), x.mid.HeapBytes/(1<<20), x.m[1].HeapBytes/(1<<20),
-				(ratio(x.m[1].HeapBytes, x.m[0].HeapBytes)-1)*100, (ratio(x.m[1].HeapBytes, x.mid.HeapBytes)-1)*100)
-		}
+	fmt.Fprintf(tw, "simulator\t\t%s\t\t\n", kib(s.SimulatorRSS))
+	tw.Flush()
+}
+
+// printSoak writes the soak's goroutines and heap at start, half and end.
+func printSoak(w io.Writer, s *Soak) {
+	fmt.Fprintf(w, "\nsoak: %d lifecycles at %.0f/s, %d errors\n", s.Calls, s.CallsPerS, s.Errors)
+	for _, x := range []struct {
+		name string
+		m    [2]MemSnap
+		mid  MemSnap
+	}{{"worker", s.Worker, s.WorkerMid}, {"gateway", s.Gateway, s.GatewayMid}} {
+		fmt.Fprintf(w, "  %-8s goroutines %.0f → %.0f → %.0f, heap %.2f → %.2f → %.2f MiB (start → half → end: %+.1f %% overall, %+.1f %% in the second half)\n",
+			x.name, x.m[0].Goroutines, x.mid.Goroutines, x.m[1].Goroutines,
+			x.m[0].HeapBytes/(1<<20), x.mid.HeapBytes/(1<<20), x.m[1].HeapBytes/(1<<20),
+			(ratio(x.m[1].HeapBytes, x.m[0].HeapBytes)-1)*100, (ratio(x.m[1].HeapBytes, x.mid.HeapBytes)-1)*100)
 	}
-	for _, e := range r.Errors {
-		fmt.Fprintf(w, "ERROR %s\n", e)
-	}
-	fmt.Fprintf(w, "wall time %.1f s\n", r.WallSeconds)
-	fmt.Fprintln(w, r.Summary)
 }

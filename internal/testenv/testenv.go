@@ -1,5 +1,6 @@
 // Package testenv holds what the tests of several packages need from the
-// machine they run on: the broker, external tools, free ports. Tests only.
+// machine they run on (the broker, external tools, free ports) and the
+// polling wait they share. Tests only.
 package testenv
 
 import (
@@ -69,4 +70,17 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// WaitFor polls cond every 10 ms until it holds, and fails the test with
+// "timed out waiting for <what>" once within has passed.
+func WaitFor(t testing.TB, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -55,7 +55,7 @@ func TestLifecycle(t *testing.T) {
 	go func() { gwDone <- g.Run(ctx) }()
 
 	// Connected, and no node: node_unavailable, no HTTP yet, /readyz 503.
-	waitFor(t, "the gateway's bus", func() bool {
+	testenv.WaitFor(t, "the gateway's bus", 15*time.Second, func() bool {
 		err := g.Ready()
 		return err != nil && !strings.Contains(err.Error(), "broker")
 	})
@@ -85,7 +85,7 @@ func TestLifecycle(t *testing.T) {
 	wDone := make(chan error, 1)
 	go func() { wDone <- w.Run(wctx) }()
 
-	waitFor(t, "the worker's readiness", func() bool { return w.Ready() == nil })
+	testenv.WaitFor(t, "the worker's readiness", 15*time.Second, func() bool { return w.Ready() == nil })
 	if st := status(t, "http://"+wOps+"/readyz"); st != http.StatusOK {
 		t.Fatalf("worker /readyz when ready: %d", st)
 	}
@@ -115,7 +115,7 @@ func TestLifecycle(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("worker did not stop")
 	}
-	waitFor(t, "the gateway to see the node down", func() bool {
+	testenv.WaitFor(t, "the gateway to see the node down", 15*time.Second, func() bool {
 		return callapi.ErrorCode(g.Ready()) == callapi.CodeNodeUnavailable
 	})
 	if st := status(t, "http://"+gwOps+"/readyz"); st != http.StatusServiceUnavailable {
@@ -130,17 +130,6 @@ func TestLifecycle(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("gateway did not stop")
-	}
-}
-
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
