@@ -1,23 +1,18 @@
-// Package gateway is callgw's domain: calls, commands, replies, events, nodes
-// and the routing rules that tie them to the message bus.
+// Package gateway is what a callgw gateway process does between the REST
+// edge and the bus, in the vocabulary of package callapi.
 //
-// It imports no I/O library (no AMQP, ARI, HTTP router or logger). The
-// adapters around it implement or consume the small interfaces it defines:
+//   - Service turns API requests into commands: it validates them with the
+//     action's callapi.Spec (the early 400), picks the target (a named node,
+//     the any queue, the node that owns the call from the location cache or
+//     a locate broadcast, every node for a listing, a rendezvous-hashed node
+//     for a keyed originate after asking every journal), refuses a node it
+//     knows to be down, sends the command over callapi.Bus and decodes the
+//     reply.
+//   - Observer is the gateway's view of the cluster rebuilt from the bus:
+//     the node Registry (from heartbeats, with readiness and the sweep that
+//     declares silent nodes down), call and bridge Locations, and the
+//     Records of ended calls, all learnt from events.
 //
-//   - Bus (gateway side): send a Command to a target and wait for its Reply;
-//     implemented by amqpbus.
-//   - PBX (worker side): drive one Asterisk node; implemented by asterisk.
-//   - EventSink (worker side): publish normalized events; implemented by amqpbus.
-//
-// What each action is lives in one place, the action registry (specs.go,
-// one Spec per Action: arguments and their one Validate, the id it needs,
-// whether it creates, the PBX port that runs it, its result, its REST
-// routes). The worker's Executor is the trust boundary and checks every
-// command through it; the Service checks the same before publishing.
-// Observer is a gateway's view of the cluster rebuilt from the bus
-// (nodes, readiness, locations, call records, node.down).
-//
-// Routing keys are spelled in exactly one place (route.go) and documented in
-// docs/protocol.md. Errors carry a stable Code (errors.go) that each edge maps
-// once to its transport: HTTP status in restapi, reply error code in amqpbus.
+// It imports no I/O library (no AMQP, ARI, HTTP router or logger): amqpbus
+// implements its Bus, restapi calls its Service, cmd/callgw wires them.
 package gateway

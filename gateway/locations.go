@@ -6,7 +6,7 @@ import (
 )
 
 // Locations is a bounded cache of which node owns which call, bridge,
-// playback or recording (keys from CallKey, BridgeKey, PlaybackKey, RecordingKey). It is learnt
+// playback or recording (keys from callKey, bridgeKey, playbackKey, recordingKey). It is learnt
 // from replies and events and is only a hint: a not_found from the cached
 // node evicts the entry.
 type Locations struct {
@@ -90,21 +90,21 @@ func (l *Locations) Len() int {
 // broadcast, which the workers answer per tenant (not_found), the same as
 // for an id that does not exist. Without it an async request would answer
 // 202 with the owner's node for another tenant's call.
-func CallKey(tenant string, id callapi.CallID) string { return locKey(tenant, "call", string(id)) }
+func callKey(tenant string, id callapi.CallID) string { return locKey(tenant, "call", string(id)) }
 
-// BridgeKey is the location key of a bridge of tenant.
-func BridgeKey(tenant string, id callapi.BridgeID) string {
+// bridgeKey is the location key of a bridge of tenant.
+func bridgeKey(tenant string, id callapi.BridgeID) string {
 	return locKey(tenant, "bridge", string(id))
 }
 
-// PlaybackKey is the location key of a playback of tenant.
-func PlaybackKey(tenant, id string) string { return locKey(tenant, "playback", id) }
+// playbackKey is the location key of a playback of tenant.
+func playbackKey(tenant, id string) string { return locKey(tenant, "playback", id) }
 
-// RecordingKey is the location key of a live recording of tenant.
-func RecordingKey(tenant, name string) string { return locKey(tenant, "recording", name) }
+// recordingKey is the location key of a live recording of tenant.
+func recordingKey(tenant, name string) string { return locKey(tenant, "recording", name) }
 
-// StoredKey is the location key of a stored recording of tenant.
-func StoredKey(tenant, name string) string { return locKey(tenant, "stored", name) }
+// storedKey is the location key of a stored recording of tenant.
+func storedKey(tenant, name string) string { return locKey(tenant, "stored", name) }
 
 func locKey(tenant, kind, id string) string {
 	if tenant == "" {

@@ -100,18 +100,18 @@ func (o *Observer) Learn(e *callapi.Event) {
 	}
 	switch e.Type {
 	case callapi.EvCallCreated:
-		o.Locations.Put(CallKey(e.Tenant, e.CallID), e.Node)
+		o.Locations.Put(callKey(e.Tenant, e.CallID), e.Node)
 	case callapi.EvCallHangup:
-		o.Locations.Forget(CallKey(e.Tenant, e.CallID))
+		o.Locations.Forget(callKey(e.Tenant, e.CallID))
 	case callapi.EvBridgeCreated:
-		o.Locations.Put(BridgeKey(e.Tenant, e.BridgeID), e.Node)
+		o.Locations.Put(bridgeKey(e.Tenant, e.BridgeID), e.Node)
 	case callapi.EvBridgeDestroyed:
-		o.Locations.Forget(BridgeKey(e.Tenant, e.BridgeID))
+		o.Locations.Forget(bridgeKey(e.Tenant, e.BridgeID))
 	}
 }
 
-// NodeDownTimeout bounds the publication of one node.down event.
-const NodeDownTimeout = 2 * time.Second
+// nodeDownTimeout bounds the publication of one node.down event.
+const nodeDownTimeout = 2 * time.Second
 
 // Swept is a node Sweep declared down, and the outcome of publishing its
 // node.down event (nil: published).
@@ -132,7 +132,7 @@ func (o *Observer) Sweep(ctx context.Context, sink callapi.EventSink) []Swept {
 		hb := n.Heartbeat
 		hb.State, hb.Healthy, hb.Reason = callapi.NodeDown, false, "missed heartbeats"
 		ev := callapi.NodeEvent(&hb, "missed:"+n.Time.UTC().Format(time.RFC3339Nano))
-		pctx, cancel := context.WithTimeout(ctx, NodeDownTimeout)
+		pctx, cancel := context.WithTimeout(ctx, nodeDownTimeout)
 		err := sink.PublishEvent(pctx, ev)
 		cancel()
 		out = append(out, Swept{Node: ch.Node, Err: err})

@@ -85,11 +85,11 @@ func TestObserverLearn(t *testing.T) {
 		key     string
 		present bool
 	}{
-		{callapi.Event{Type: callapi.EvCallCreated, Tenant: "acme", Node: "pbx1", CallID: "c1"}, CallKey("acme", "c1"), true},
-		{callapi.Event{Type: callapi.EvBridgeCreated, Tenant: "acme", Node: "pbx2", BridgeID: "b1"}, BridgeKey("acme", "b1"), true},
-		{callapi.Event{Type: callapi.EvCallAnswered, Tenant: "acme", Node: "pbx1", CallID: "c1"}, CallKey("acme", "c1"), true},
-		{callapi.Event{Type: callapi.EvBridgeDestroyed, Tenant: "acme", Node: "pbx2", BridgeID: "b1"}, BridgeKey("acme", "b1"), false},
-		{callapi.Event{Type: callapi.EvCallHangup, Tenant: "acme", Node: "pbx1", CallID: "c1", Time: c.Now()}, CallKey("acme", "c1"), false},
+		{callapi.Event{Type: callapi.EvCallCreated, Tenant: "acme", Node: "pbx1", CallID: "c1"}, callKey("acme", "c1"), true},
+		{callapi.Event{Type: callapi.EvBridgeCreated, Tenant: "acme", Node: "pbx2", BridgeID: "b1"}, bridgeKey("acme", "b1"), true},
+		{callapi.Event{Type: callapi.EvCallAnswered, Tenant: "acme", Node: "pbx1", CallID: "c1"}, callKey("acme", "c1"), true},
+		{callapi.Event{Type: callapi.EvBridgeDestroyed, Tenant: "acme", Node: "pbx2", BridgeID: "b1"}, bridgeKey("acme", "b1"), false},
+		{callapi.Event{Type: callapi.EvCallHangup, Tenant: "acme", Node: "pbx1", CallID: "c1", Time: c.Now()}, callKey("acme", "c1"), false},
 	} {
 		o.Learn(&tc.e)
 		n, ok := o.Locations.Get(tc.key)
@@ -100,7 +100,7 @@ func TestObserverLearn(t *testing.T) {
 	if _, ok := o.Records.Ended("acme", "c1", c.Now()); !ok {
 		t.Error("the call records did not hear the hangup")
 	}
-	if _, ok := o.Locations.Get(CallKey("other", "c1")); ok {
+	if _, ok := o.Locations.Get(callKey("other", "c1")); ok {
 		t.Error("a location leaked across tenants")
 	}
 	(&Observer{Nodes: NewRegistry(), Locations: NewLocations(0)}).Learn(&callapi.Event{Type: callapi.EvCallCreated, CallID: "x"}) // no records: no panic

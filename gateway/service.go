@@ -241,7 +241,7 @@ func (s *Service) Originate(ctx context.Context, o Options, req callapi.Originat
 				return nil, nil, err
 			}
 			if call.Hangup == nil {
-				s.Locations.Put(CallKey(o.tenant(), call.ID), call.Node)
+				s.Locations.Put(callKey(o.tenant(), call.ID), call.Node)
 			}
 			return &call, nil, nil
 		case ko.running != "":
@@ -254,7 +254,7 @@ func (s *Service) Originate(ctx context.Context, o Options, req callapi.Originat
 		return nil, acc, err
 	}
 	if call.Hangup == nil {
-		s.Locations.Put(CallKey(o.tenant(), call.ID), call.Node)
+		s.Locations.Put(callKey(o.tenant(), call.ID), call.Node)
 	}
 	return &call, nil, nil
 }
@@ -324,7 +324,7 @@ func (s *Service) Play(ctx context.Context, o Options, id callapi.CallID, args c
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
-	s.Locations.Put(PlaybackKey(o.tenant(), pb.ID), pb.Node)
+	s.Locations.Put(playbackKey(o.tenant(), pb.ID), pb.Node)
 	return &pb, nil, nil
 }
 
@@ -335,7 +335,7 @@ func (s *Service) Record(ctx context.Context, o Options, id callapi.CallID, args
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
-	s.Locations.Put(RecordingKey(o.tenant(), rec.Name), rec.Node)
+	s.Locations.Put(recordingKey(o.tenant(), rec.Name), rec.Node)
 	return &rec, nil, nil
 }
 
@@ -347,7 +347,7 @@ func (s *Service) Snoop(ctx context.Context, o Options, id callapi.CallID, args 
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
-	s.Locations.Put(CallKey(o.tenant(), c.ID), c.Node)
+	s.Locations.Put(callKey(o.tenant(), c.ID), c.Node)
 	return &c, nil, nil
 }
 
@@ -367,7 +367,7 @@ func (s *Service) Call(ctx context.Context, o Options, id callapi.CallID) (*call
 func (s *Service) Hangup(ctx context.Context, o Options, id callapi.CallID, reason string) (*callapi.Accepted, error) {
 	acc, err := s.callCommand(ctx, o, id, callapi.ActCallHangup, &callapi.HangupArgs{Reason: reason}, nil)
 	if err == nil && acc == nil {
-		s.Locations.Forget(CallKey(o.tenant(), id))
+		s.Locations.Forget(callKey(o.tenant(), id))
 	}
 	return acc, err
 }
@@ -389,7 +389,7 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*cal
 			return err
 		}
 		for _, c := range l.Calls {
-			s.Locations.Put(CallKey(o.tenant(), c.ID), c.Node)
+			s.Locations.Put(callKey(o.tenant(), c.ID), c.Node)
 		}
 		calls = append(calls, l.Calls...)
 		return nil

@@ -18,19 +18,19 @@ type resource struct {
 }
 
 func callRes(tenant string, id callapi.CallID) resource {
-	return resource{CallKey(tenant, id), callapi.ActCallLocate, func(c *callapi.Command) { c.CallID = id }, "call " + string(id)}
+	return resource{callKey(tenant, id), callapi.ActCallLocate, func(c *callapi.Command) { c.CallID = id }, "call " + string(id)}
 }
 
 func bridgeRes(tenant string, id callapi.BridgeID) resource {
-	return resource{BridgeKey(tenant, id), callapi.ActBridgeLocate, func(c *callapi.Command) { c.BridgeID = id }, "bridge " + string(id)}
+	return resource{bridgeKey(tenant, id), callapi.ActBridgeLocate, func(c *callapi.Command) { c.BridgeID = id }, "bridge " + string(id)}
 }
 
 func playbackRes(tenant, id string) resource {
-	return resource{PlaybackKey(tenant, id), callapi.ActPlaybackGet, func(c *callapi.Command) { c.ResourceID = id }, "playback " + id}
+	return resource{playbackKey(tenant, id), callapi.ActPlaybackGet, func(c *callapi.Command) { c.ResourceID = id }, "playback " + id}
 }
 
 func recordingRes(tenant, name string) resource {
-	return resource{RecordingKey(tenant, name), callapi.ActRecordingGet, func(c *callapi.Command) { c.ResourceID = name }, "recording " + name}
+	return resource{recordingKey(tenant, name), callapi.ActRecordingGet, func(c *callapi.Command) { c.ResourceID = name }, "recording " + name}
 }
 
 // Locate returns the node that owns a call: from the cache, else by

@@ -56,7 +56,7 @@ func (s *Service) StoredRecording(ctx context.Context, o Options, name string, a
 	if err := onResource(a, "recording.stored"); err != nil {
 		return err
 	}
-	r := resource{StoredKey(o.tenant(), name), callapi.ActStoredGet, func(c *callapi.Command) { c.ResourceID = name }, "stored recording " + name}
+	r := resource{storedKey(o.tenant(), name), callapi.ActStoredGet, func(c *callapi.Command) { c.ResourceID = name }, "stored recording " + name}
 	_, err := s.routed(ctx, o, r, a, nil, out)
 	return err
 }

@@ -1,9 +1,10 @@
-// Package callapi is the Go client of callgw's REST CallAPI and of its
-// event streams: what a Go program imports to place and control calls.
+// Package client is the Go client of callgw's REST CallAPI and of its
+// event streams: what a Go program imports, with the vocabulary in package
+// callapi (Call, Event, the error codes, …), to place and control calls.
 //
-//	c, _ := callapi.New("http://127.0.0.1:8080", callapi.WithToken(tok))
-//	call, err := c.Originate(ctx, callapi.OriginateRequest{To: "PJSIP/100", Wait: callapi.WaitAnswered})
-//	var pe *callapi.Error
+//	c, _ := client.New("http://127.0.0.1:8080", client.WithToken(tok))
+//	call, err := c.Originate(ctx, client.OriginateRequest{To: "PJSIP/100", Wait: callapi.WaitAnswered})
+//	var pe *client.Error
 //	if errors.As(err, &pe) && pe.Code == callapi.CodeNodeUnavailable { … }
 //
 // Invariants:

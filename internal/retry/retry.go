@@ -1,3 +1,6 @@
+// Package retry holds the one backoff of callgw: every retry loop (the
+// broker and ARI reconnects, the ARI re-reads, the hang-up republish, the
+// SDK's request and stream retries) waits with Backoff and Sleep.
 package retry
 
 import (
