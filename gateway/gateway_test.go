@@ -254,7 +254,6 @@ func TestExecutorRejects(t *testing.T) {
 		want callapi.Code
 	}{
 		{"unknown action", callapi.Command{ID: "1", Action: "call.explode", CallID: "c"}, callapi.CodeInvalidArgument},
-		{"expired", callapi.Command{ID: "2", Action: callapi.ActCallGet, CallID: "c", Deadline: time.Now().Add(-time.Second)}, callapi.CodeTimeout},
 		{"no call id", callapi.Command{ID: "3", Action: callapi.ActCallHangup}, callapi.CodeInvalidArgument},
 		{"unknown arg", callapi.Command{ID: "4", Action: callapi.ActCallOriginate, CallID: "c", Args: json.RawMessage(`{"to":"PJSIP/a","colour":"red"}`)}, callapi.CodeInvalidArgument},
 		{"missing call", callapi.Command{ID: "5", Action: callapi.ActCallGet, CallID: "c"}, callapi.CodeNotFound},
