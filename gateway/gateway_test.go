@@ -207,7 +207,7 @@ func TestServiceRoutes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 
-	c, _, err := s.Originate(ctx, Options{Tenant: "acme"}, callapi.OriginateRequest{Node: "pbx2", Args: callapi.OriginateArgs{To: "PJSIP/a"}})
+	c, _, err := s.Originate(ctx, Options{Tenant: "acme"}, callapi.OriginateRequest{Node: "pbx2", OriginateArgs: callapi.OriginateArgs{To: "PJSIP/a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestServiceRoutes(t *testing.T) {
 	}
 	// A node the registry knows to be down fails fast.
 	reg.Observe(callapi.Heartbeat{Node: "pbx3", State: callapi.NodeDown, IntervalMS: 1000}, now)
-	if _, _, err := s.Originate(ctx, Options{}, callapi.OriginateRequest{Node: "pbx3", Args: callapi.OriginateArgs{To: "PJSIP/a"}}); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
+	if _, _, err := s.Originate(ctx, Options{}, callapi.OriginateRequest{Node: "pbx3", OriginateArgs: callapi.OriginateArgs{To: "PJSIP/a"}}); callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
 		t.Fatalf("down node: %v", err)
 	}
 }

@@ -216,7 +216,7 @@ func (s *Service) Originate(ctx context.Context, o Options, req callapi.Originat
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd, err := s.newCommand(o, callapi.ActCallOriginate, req.Args)
+	cmd, err := s.newCommand(o, callapi.ActCallOriginate, req.OriginateArgs)
 	if err != nil {
 		return nil, nil, err
 	}

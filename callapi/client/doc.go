@@ -2,7 +2,7 @@
 // event streams: what a Go program imports to place and control calls.
 //
 //	c, _ := callapi.New("http://127.0.0.1:8080", callapi.WithToken(tok))
-//	call, err := c.Originate(ctx, callapi.OriginateRequest{To: "PJSIP/100", Wait: callapi.WaitAnswered})
+//	call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/100", Wait: callapi.WaitAnswered}})
 //	var pe *callapi.Error
 //	if errors.As(err, &pe) && pe.Code == callapi.CodeNodeUnavailable { … }
 //
