@@ -91,6 +91,10 @@ func (w *worker) deadlineCtx(cmd *callapi.Command) (context.Context, context.Can
 	return context.WithDeadline(w.runCtx, cmd.Deadline)
 }
 
+// execute runs t's command down the handler chain. Its deadline is checked
+// here, once for the worker: past it the command is dead-lettered before any
+// work (the requester has given up and sees a timeout); otherwise the chain
+// gets a context bounded by it (a command without one: by the worker's run).
 func (w *worker) execute(t *task, e *memoEntry, creates bool, log cmdLog) {
 	cmd, d := t.cmd, t.d
 	if !cmd.Deadline.IsZero() && !time.Now().Before(cmd.Deadline) {

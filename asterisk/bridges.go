@@ -28,7 +28,7 @@ const bridgeNotInStasis = "bridge is not under callgw's control (not in the Stas
 
 // bridgeOf returns bridge id of tenant, or ENotFound.
 func (p *PBX) bridgeOf(tenant string, id callapi.BridgeID) (*bridgeRec, error) {
-	b := p.bridges.get(p.tenantOr(tenant), id)
+	b := p.bridges.get(tenant, id)
 	if b == nil {
 		return nil, callapi.Errorf(callapi.CodeNotFound, "bridge %s not found", id)
 	}
@@ -58,7 +58,7 @@ func (p *PBX) snapshotBridge(rec *bridgeRec, ab *ariBridge) *callapi.Bridge {
 
 // CreateBridge creates bridge id (the id the gateway chose) for tenant.
 func (p *PBX) CreateBridge(ctx context.Context, tenant string, id callapi.BridgeID, a callapi.BridgeCreateArgs) (*callapi.Bridge, error) {
-	return p.createBridge(ctx, p.tenantOr(tenant), id, a)
+	return p.createBridge(ctx, tenant, id, a)
 }
 
 func (p *PBX) createBridge(ctx context.Context, tenant string, id callapi.BridgeID, a callapi.BridgeCreateArgs) (*callapi.Bridge, error) {
@@ -155,7 +155,7 @@ func (p *PBX) Bridge(ctx context.Context, tenant string, id callapi.BridgeID) (*
 
 // Bridges lists the bridges of tenant, oldest first.
 func (p *PBX) Bridges(ctx context.Context, tenant string) ([]*callapi.Bridge, error) {
-	mine := p.bridges.of(p.tenantOr(tenant))
+	mine := p.bridges.of(tenant)
 	out := []*callapi.Bridge{}
 	if len(mine) == 0 {
 		return out, nil
@@ -253,7 +253,6 @@ func (p *PBX) RemoveFromBridge(ctx context.Context, tenant string, id callapi.Br
 // PlayOnBridge plays media to everyone in a bridge of tenant; the
 // playback's id is the one the gateway chose (gateway.PlayArgs requires it).
 func (p *PBX) PlayOnBridge(ctx context.Context, tenant string, id callapi.BridgeID, a callapi.PlayArgs) (*callapi.Playback, error) {
-	tenant = p.tenantOr(tenant)
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return nil, err
 	}
@@ -268,7 +267,6 @@ func (p *PBX) PlayOnBridge(ctx context.Context, tenant string, id callapi.Bridge
 
 // RecordBridge records the mix of a bridge of tenant.
 func (p *PBX) RecordBridge(ctx context.Context, tenant string, id callapi.BridgeID, a callapi.RecordArgs) (*callapi.Recording, error) {
-	tenant = p.tenantOr(tenant)
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return nil, err
 	}
@@ -288,7 +286,6 @@ func (p *PBX) RecordBridge(ctx context.Context, tenant string, id callapi.Bridge
 // put back.
 func (p *PBX) Transfer(ctx context.Context, tenant string, a callapi.TransferArgs) (*callapi.Bridge, error) {
 	const op = "asterisk.Transfer"
-	tenant = p.tenantOr(tenant)
 	ids := []callapi.CallID{a.Transferee, a.Target, a.Transferer}
 	calls := make([]*call, 3)
 	for i, id := range ids {

@@ -42,7 +42,7 @@ func (p *PBX) chanOp(ctx context.Context, op, tenant string, id callapi.CallID, 
 		p.verify(ctx, id)
 	}
 	p.log.Info("call operation failed", zap.String("op", op), zap.String("call_id", string(id)),
-		zap.String("tenant", p.tenantOr(tenant)), zap.Error(err))
+		zap.String("tenant", tenant), zap.Error(err))
 	return ctlErr(op, err, "call "+string(id), notInStasis)
 }
 
@@ -119,7 +119,6 @@ type playBody struct {
 // Play plays one or several media on a call; the playback's id is the one
 // the gateway chose (gateway.PlayArgs requires it).
 func (p *PBX) Play(ctx context.Context, tenant string, id callapi.CallID, a callapi.PlayArgs) (*callapi.Playback, error) {
-	tenant = p.tenantOr(tenant)
 	var pb ariPlayback
 	body := playBody{Media: ariMediaList(tenant, a.Media), Lang: a.Lang}
 	if err := p.chanOp(ctx, "asterisk.Play", tenant, id, http.MethodPost, "/play/"+seg(a.PlaybackID), nil, body, &pb); err != nil {
@@ -130,7 +129,6 @@ func (p *PBX) Play(ctx context.Context, tenant string, id callapi.CallID, a call
 
 // Record records a call into the stored recording a.Name of tenant.
 func (p *PBX) Record(ctx context.Context, tenant string, id callapi.CallID, a callapi.RecordArgs) (*callapi.Recording, error) {
-	tenant = p.tenantOr(tenant)
 	var rec ariRecording
 	if err := p.chanOp(ctx, "asterisk.Record", tenant, id, http.MethodPost, "/record", recordQuery(tenant, a), nil, &rec); err != nil {
 		return nil, unprefixed(err, tenant, a.Name)
@@ -206,7 +204,6 @@ func (p *PBX) Continue(ctx context.Context, tenant string, id callapi.CallID, a 
 // own events (call.created, call.answered, …, call.hangup).
 func (p *PBX) Snoop(ctx context.Context, tenant string, id callapi.CallID, a callapi.SnoopArgs) (*callapi.Call, error) {
 	const op = "asterisk.Snoop"
-	tenant = p.tenantOr(tenant)
 	target, err := p.ctlCall(ctx, tenant, id)
 	if err != nil {
 		return nil, err

@@ -94,7 +94,6 @@ func (p *PBX) ownsTarget(tenant, uri string) bool {
 // playback is gone).
 func (p *PBX) Playback(ctx context.Context, tenant, id string) (*callapi.Playback, error) {
 	const op = "asterisk.Playback"
-	tenant = p.tenantOr(tenant)
 	var pb ariPlayback
 	if err := p.rest.do(ctx, http.MethodGet, "/playbacks/"+seg(id), nil, nil, &pb); err != nil {
 		return nil, mapErr(op, err, "playback "+id, "")
@@ -119,7 +118,6 @@ func (p *PBX) StopPlayback(ctx context.Context, tenant, id string) error {
 
 // LiveRecording returns a recording of tenant in progress.
 func (p *PBX) LiveRecording(ctx context.Context, tenant, name string) (*callapi.Recording, error) {
-	tenant = p.tenantOr(tenant)
 	var r ariRecording
 	if err := p.rest.do(ctx, http.MethodGet, "/recordings/live/"+seg(ariRecordingName(tenant, name)), nil, nil, &r); err != nil {
 		return nil, mapErr("asterisk.LiveRecording", err, "recording "+name, "")
@@ -130,7 +128,6 @@ func (p *PBX) LiveRecording(ctx context.Context, tenant, name string) (*callapi.
 // StopRecording stops a recording of tenant and keeps the file
 // (call.recording.finished follows).
 func (p *PBX) StopRecording(ctx context.Context, tenant, name string) error {
-	tenant = p.tenantOr(tenant)
 	err := p.rest.do(ctx, http.MethodPost, "/recordings/live/"+seg(ariRecordingName(tenant, name))+"/stop", nil, nil, nil)
 	if err != nil {
 		p.log.Info("stopping recording failed", zap.String("recording", name), zap.String("tenant", tenant), zap.Error(err))
@@ -146,7 +143,6 @@ type ariStored struct {
 
 // StoredRecordings lists the stored recordings of tenant, by name.
 func (p *PBX) StoredRecordings(ctx context.Context, tenant string) ([]*callapi.Recording, error) {
-	tenant = p.tenantOr(tenant)
 	var all []ariStored
 	if err := p.rest.do(ctx, http.MethodGet, "/recordings/stored", nil, nil, &all); err != nil {
 		return nil, mapErr("asterisk.StoredRecordings", err, "stored recordings", "")
@@ -163,7 +159,6 @@ func (p *PBX) StoredRecordings(ctx context.Context, tenant string) ([]*callapi.R
 
 // StoredRecording returns a stored recording of tenant.
 func (p *PBX) StoredRecording(ctx context.Context, tenant, name string) (*callapi.Recording, error) {
-	tenant = p.tenantOr(tenant)
 	var r ariStored
 	if err := p.rest.do(ctx, http.MethodGet, "/recordings/stored/"+seg(ariRecordingName(tenant, name)), nil, nil, &r); err != nil {
 		return nil, mapErr("asterisk.StoredRecording", err, "stored recording "+name, "")
@@ -173,7 +168,6 @@ func (p *PBX) StoredRecording(ctx context.Context, tenant, name string) (*callap
 
 // DeleteStoredRecording deletes a stored recording of tenant.
 func (p *PBX) DeleteStoredRecording(ctx context.Context, tenant, name string) error {
-	tenant = p.tenantOr(tenant)
 	err := p.rest.do(ctx, http.MethodDelete, "/recordings/stored/"+seg(ariRecordingName(tenant, name)), nil, nil, nil)
 	if err == nil {
 		p.log.Info("stored recording deleted", zap.String("recording", name), zap.String("tenant", tenant))

@@ -17,7 +17,6 @@ import (
 // control or into the dialplan when args.Context is set.
 func (p *PBX) Originate(ctx context.Context, tenant string, id callapi.CallID, args callapi.OriginateArgs) (*callapi.Call, error) {
 	const op = "asterisk.Originate"
-	tenant = p.tenantOr(tenant)
 	if err := p.serving(); err != nil {
 		// Without the events WebSocket the call could be placed but never
 		// followed (no call.created, no call.hangup, wait=answered blind):

@@ -86,13 +86,6 @@ func (p *PBX) Ready(ctx context.Context) error {
 	}
 }
 
-func (p *PBX) tenantOr(t string) string {
-	if t == "" {
-		return callapi.DefaultTenant
-	}
-	return t
-}
-
 // serving reports why the PBX cannot take new calls: the events WebSocket
 // is down, the first re-read is not done, or the app was taken over. The
 // error is node_unavailable (nothing was done: retry, elsewhere or later).
@@ -119,7 +112,6 @@ func (p *PBX) serving() error {
 // its event shard, in order with its events. A call of another tenant, or
 // one that ended here, is not_found without asking Asterisk.
 func (p *PBX) findCall(ctx context.Context, op, tenant string, id callapi.CallID) (*call, error) {
-	tenant = p.tenantOr(tenant)
 	if c := p.calls.get(tenant, id); c != nil {
 		return c, nil
 	}
@@ -183,7 +175,7 @@ func (p *PBX) Call(ctx context.Context, tenant string, id callapi.CallID) (*call
 // Calls returns the live calls of tenant, oldest first (not those whose
 // originate is still waiting for Asterisk's answer).
 func (p *PBX) Calls(ctx context.Context, tenant string) ([]*callapi.Call, error) {
-	return p.calls.list(p.tenantOr(tenant)), nil
+	return p.calls.list(tenant), nil
 }
 
 // Hangup hangs a call of tenant up with an ARI reason (default normal). The

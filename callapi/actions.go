@@ -304,9 +304,10 @@ func DecodeArgs(cmd *Command, v any) error {
 
 // CheckReceived is the worker's check of a command, whoever published it:
 // a known action, the id its Spec needs, the arguments strictly decoded,
-// then Spec.Validate with the rules r (nil: the strict defaults). It gives
-// a command without tenant the default one and returns the action's Spec
-// and the decoded arguments. The Executor runs it on every command; a
+// then Spec.Validate with the rules r (nil: the strict defaults). It
+// returns the action's Spec and the decoded arguments. The tenant is the
+// command's as decoded off the bus, which gives one that names none the
+// default tenant. The Executor runs it on every command; a
 // handler in front of the Executor that acts on a command before it runs
 // (the worker's idempotency journal) runs it too, so that what it keeps
 // has passed the same check. Whether the PBX has the port is the
@@ -316,9 +317,6 @@ func CheckReceived(r *InputRules, cmd *Command) (*Spec, Validator, error) {
 	spec, ok := SpecOf(cmd.Action)
 	if !ok {
 		return nil, nil, Invalid("action", "unknown action %q", cmd.Action)
-	}
-	if cmd.Tenant == "" {
-		cmd.Tenant = DefaultTenant
 	}
 	if err := spec.checkID(cmd); err != nil {
 		return nil, nil, err

@@ -23,6 +23,6 @@
 // with its client, callapi/client:
 //
 //	c, _ := client.New("http://127.0.0.1:8080", client.WithToken(tok))
-//	call, err := c.Originate(ctx, client.OriginateRequest{To: "PJSIP/100", Wait: callapi.WaitAnswered})
+//	call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/100", Wait: callapi.WaitAnswered}})
 //	if client.ErrorCode(err) == callapi.CodeNodeUnavailable { … }
 package callapi

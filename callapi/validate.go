@@ -118,10 +118,23 @@ var waits = []Wait{WaitNone, WaitAnswered}
 // callStates are the states a call listing filters by.
 var callStates = []CallState{StateDown, StateDialing, StateRinging, StateUp, StateBusy, StateEnded}
 
-// OriginateRequest is an originate as the API receives it.
+// OriginateRequest is an originate as the API receives it: the JSON body of
+// POST /v1/calls (openapi.json's OriginateRequest), which restapi decodes
+// into it and the Go SDK (callapi/client) sends. It is the originate's
+// arguments, whose members it flattens into the body, and the node to
+// place the call on (empty: any).
+//
+//	req := callapi.OriginateRequest{Node: "pbx1", OriginateArgs: callapi.OriginateArgs{
+//		To: "PJSIP/alice", Wait: callapi.WaitAnswered, Tags: []string{"sales-42"},
+//	}}
+//	// or, member by member:
+//	var req callapi.OriginateRequest
+//	req.To, req.Wait = "PJSIP/alice", callapi.WaitAnswered
+//
+// is the body {"node":"pbx1","to":"PJSIP/alice","tags":["sales-42"],"wait":"answered"}.
 type OriginateRequest struct {
-	Node NodeID
-	Args OriginateArgs
+	Node NodeID `json:"node,omitempty"`
+	OriginateArgs
 }
 
 // Validate checks the node, when one is named, and the arguments
@@ -132,7 +145,7 @@ func (req *OriginateRequest) Validate(r *InputRules) error {
 			return err
 		}
 	}
-	return ValidateArgs(ActCallOriginate, r, &req.Args)
+	return ValidateArgs(ActCallOriginate, r, &req.OriginateArgs)
 }
 
 // MaxBridgeCalls is the most calls a bridge creation may add at once.

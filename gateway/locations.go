@@ -107,8 +107,5 @@ func recordingKey(tenant, name string) string { return locKey(tenant, "recording
 func storedKey(tenant, name string) string { return locKey(tenant, "stored", name) }
 
 func locKey(tenant, kind, id string) string {
-	if tenant == "" {
-		tenant = callapi.DefaultTenant
-	}
 	return tenant + "\x00" + kind + "\x00" + id
 }

@@ -42,16 +42,12 @@ func (s *Service) now() time.Time {
 
 // Options are per-request options of the API.
 type Options struct {
+	// Tenant is the tenant the request acts for, never empty: the edge a
+	// request enters by names it (restapi: the principal's, the default
+	// tenant when auth is off).
 	Tenant         string
 	IdempotencyKey string
 	Async          bool // publish and return the command id; outcome as command.completed
-}
-
-func (o Options) tenant() string {
-	if o.Tenant == "" {
-		return callapi.DefaultTenant
-	}
-	return o.Tenant
 }
 
 // newResourceID names what a request creates: derived from the
@@ -64,7 +60,7 @@ func newResourceID(o Options, kind string) string {
 	if o.IdempotencyKey == "" {
 		return uuid.NewString()
 	}
-	id := callapi.CommandID(o.tenant(), o.IdempotencyKey)
+	id := callapi.CommandID(o.Tenant, o.IdempotencyKey)
 	if kind != "" {
 		id += "/" + kind
 	}
@@ -113,7 +109,7 @@ func named(o Options, a callapi.Action, args any) (any, string) {
 }
 
 func (s *Service) newCommand(o Options, a callapi.Action, args any) (*callapi.Command, error) {
-	cmd := &callapi.Command{ID: callapi.CommandID(o.tenant(), o.IdempotencyKey), Action: a, Tenant: o.tenant(), IdempotencyKey: o.IdempotencyKey}
+	cmd := &callapi.Command{ID: callapi.CommandID(o.Tenant, o.IdempotencyKey), Action: a, Tenant: o.Tenant, IdempotencyKey: o.IdempotencyKey}
 	if args != nil {
 		b, err := json.Marshal(args)
 		if err != nil {
@@ -213,14 +209,14 @@ func (s *Service) Originate(ctx context.Context, o Options, req callapi.Originat
 	var target callapi.Target
 	var err error
 	if o.IdempotencyKey != "" && req.Node == "" {
-		target, err = s.keyTarget(o.tenant() + "\x00" + o.IdempotencyKey)
+		target, err = s.keyTarget(o.Tenant + "\x00" + o.IdempotencyKey)
 	} else {
 		target, err = s.createTarget(req.Node)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd, err := s.newCommand(o, callapi.ActCallOriginate, req.Args)
+	cmd, err := s.newCommand(o, callapi.ActCallOriginate, req.OriginateArgs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,7 +237,7 @@ func (s *Service) Originate(ctx context.Context, o Options, req callapi.Originat
 				return nil, nil, err
 			}
 			if call.Hangup == nil {
-				s.Locations.Put(callKey(o.tenant(), call.ID), call.Node)
+				s.Locations.Put(callKey(o.Tenant, call.ID), call.Node)
 			}
 			return &call, nil, nil
 		case ko.running != "":
@@ -254,7 +250,7 @@ func (s *Service) Originate(ctx context.Context, o Options, req callapi.Originat
 		return nil, acc, err
 	}
 	if call.Hangup == nil {
-		s.Locations.Put(callKey(o.tenant(), call.ID), call.Node)
+		s.Locations.Put(callKey(o.Tenant, call.ID), call.Node)
 	}
 	return &call, nil, nil
 }
@@ -299,7 +295,7 @@ func (s *Service) callCommand(ctx context.Context, o Options, id callapi.CallID,
 	if !callapi.ValidID(string(id)) {
 		return nil, callapi.Invalid("id", "%q is not a valid call id", id)
 	}
-	return s.routed(ctx, o, callRes(o.tenant(), id), a, args, out)
+	return s.routed(ctx, o, callRes(o.Tenant, id), a, args, out)
 }
 
 // CallAction runs an action on an existing call (its Spec's ID is IDCall:
@@ -324,7 +320,7 @@ func (s *Service) Play(ctx context.Context, o Options, id callapi.CallID, args c
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
-	s.Locations.Put(playbackKey(o.tenant(), pb.ID), pb.Node)
+	s.Locations.Put(playbackKey(o.Tenant, pb.ID), pb.Node)
 	return &pb, nil, nil
 }
 
@@ -335,7 +331,7 @@ func (s *Service) Record(ctx context.Context, o Options, id callapi.CallID, args
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
-	s.Locations.Put(recordingKey(o.tenant(), rec.Name), rec.Node)
+	s.Locations.Put(recordingKey(o.Tenant, rec.Name), rec.Node)
 	return &rec, nil, nil
 }
 
@@ -347,7 +343,7 @@ func (s *Service) Snoop(ctx context.Context, o Options, id callapi.CallID, args 
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
-	s.Locations.Put(callKey(o.tenant(), c.ID), c.Node)
+	s.Locations.Put(callKey(o.Tenant, c.ID), c.Node)
 	return &c, nil, nil
 }
 
@@ -367,7 +363,7 @@ func (s *Service) Call(ctx context.Context, o Options, id callapi.CallID) (*call
 func (s *Service) Hangup(ctx context.Context, o Options, id callapi.CallID, reason string) (*callapi.Accepted, error) {
 	acc, err := s.callCommand(ctx, o, id, callapi.ActCallHangup, &callapi.HangupArgs{Reason: reason}, nil)
 	if err == nil && acc == nil {
-		s.Locations.Forget(callKey(o.tenant(), id))
+		s.Locations.Forget(callKey(o.Tenant, id))
 	}
 	return acc, err
 }
@@ -389,7 +385,7 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*cal
 			return err
 		}
 		for _, c := range l.Calls {
-			s.Locations.Put(callKey(o.tenant(), c.ID), c.Node)
+			s.Locations.Put(callKey(o.Tenant, c.ID), c.Node)
 		}
 		calls = append(calls, l.Calls...)
 		return nil

@@ -37,7 +37,7 @@ func (s *Service) CreateBridge(ctx context.Context, o Options, req callapi.Bridg
 	if _, err := s.send(ctx, target, cmd, Options{Tenant: o.Tenant}, &b); err != nil {
 		return nil, err
 	}
-	s.Locations.Put(bridgeKey(o.tenant(), b.ID), b.Node)
+	s.Locations.Put(bridgeKey(o.Tenant, b.ID), b.Node)
 	for _, c := range req.Calls {
 		// A retried creation (same idempotency key) re-sends the same
 		// additions, which the worker answers from its memory.
@@ -62,18 +62,18 @@ func (s *Service) BridgeAction(ctx context.Context, o Options, id callapi.Bridge
 	if spec, ok := callapi.SpecOf(a); !ok || !spec.NeedsExisting(callapi.IDBridge) {
 		return nil, callapi.Invalid("action", "%s is not an action on an existing bridge", a)
 	}
-	acc, err := s.routed(ctx, o, bridgeRes(o.tenant(), id), a, args, out)
+	acc, err := s.routed(ctx, o, bridgeRes(o.Tenant, id), a, args, out)
 	if err != nil || acc != nil {
 		return acc, err
 	}
 	switch v := out.(type) {
 	case *callapi.Playback:
-		s.Locations.Put(playbackKey(o.tenant(), v.ID), v.Node)
+		s.Locations.Put(playbackKey(o.Tenant, v.ID), v.Node)
 	case *callapi.Recording:
-		s.Locations.Put(recordingKey(o.tenant(), v.Name), v.Node)
+		s.Locations.Put(recordingKey(o.Tenant, v.Name), v.Node)
 	}
 	if a == callapi.ActBridgeDestroy {
-		s.Locations.Forget(bridgeKey(o.tenant(), id))
+		s.Locations.Forget(bridgeKey(o.Tenant, id))
 	}
 	return nil, nil
 }
@@ -87,7 +87,7 @@ func (s *Service) Bridges(ctx context.Context, o Options) ([]*callapi.Bridge, []
 			return err
 		}
 		for _, b := range l.Bridges {
-			s.Locations.Put(bridgeKey(o.tenant(), b.ID), b.Node)
+			s.Locations.Put(bridgeKey(o.Tenant, b.ID), b.Node)
 		}
 		out = append(out, l.Bridges...)
 		return nil
@@ -127,7 +127,7 @@ func (s *Service) Transfer(ctx context.Context, o Options, a callapi.TransferArg
 	if _, err := s.send(ctx, callapi.NodeTarget(node), cmd, Options{Tenant: o.Tenant}, &b); err != nil {
 		return nil, err
 	}
-	s.Locations.Put(bridgeKey(o.tenant(), b.ID), b.Node)
-	s.Locations.Forget(callKey(o.tenant(), a.Transferer))
+	s.Locations.Put(bridgeKey(o.Tenant, b.ID), b.Node)
+	s.Locations.Forget(callKey(o.Tenant, a.Transferer))
 	return &b, nil
 }

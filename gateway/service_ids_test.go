@@ -60,8 +60,8 @@ func (b *namingBus) last(t *testing.T) string {
 
 // TestServiceNamesWhatItCreates: the Service names the playbacks, snoop
 // calls and transfer bridges it creates, whichever method asks for them,
-// from the Idempotency-Key (per tenant, the default one
-// when none is given) when there is one, so that a retried request names
+// from the Idempotency-Key (per tenant: the Options name it, restapi
+// gives the default one) when there is one, so that a retried request names
 // the same; the name is in the command, the result, and an async
 // acceptance (Accepted.Created).
 func TestServiceNamesWhatItCreates(t *testing.T) {
@@ -80,11 +80,9 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 
 	t.Run("call play", func(t *testing.T) {
 		want := keyed(callapi.DefaultTenant, "k1", "playback")
-		for _, tenant := range []string{"", callapi.DefaultTenant} {
-			pb, _, err := s.Play(ctx, Options{Tenant: tenant, IdempotencyKey: "k1"}, "c1", media)
-			if err != nil || pb.ID != want || bus.last(t) != want {
-				t.Errorf("tenant %q: playback %+v (sent %q) %v, want %s", tenant, pb, bus.last(t), err, want)
-			}
+		pb, _, err := s.Play(ctx, Options{Tenant: callapi.DefaultTenant, IdempotencyKey: "k1"}, "c1", media)
+		if err != nil || pb.ID != want || bus.last(t) != want {
+			t.Errorf("playback %+v (sent %q) %v, want %s", pb, bus.last(t), err, want)
 		}
 		_, acc, err := s.Play(ctx, Options{Tenant: "acme", IdempotencyKey: "k1", Async: true}, "c1", media)
 		if want := keyed("acme", "k1", "playback"); err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
@@ -101,13 +99,13 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 		want := keyed(callapi.DefaultTenant, "k2", "playback")
 		args := media
 		var pb callapi.Playback
-		if _, err := s.BridgeAction(ctx, Options{IdempotencyKey: "k2"}, "b1", callapi.ActBridgePlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
+		if _, err := s.BridgeAction(ctx, Options{Tenant: callapi.DefaultTenant, IdempotencyKey: "k2"}, "b1", callapi.ActBridgePlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
 			t.Errorf("playback %+v (sent %q) %v, want %s", pb, bus.last(t), err, want)
 		}
 		if args.PlaybackID != "" {
 			t.Errorf("the caller's arguments were changed: %+v", args)
 		}
-		acc, err := s.BridgeAction(ctx, Options{IdempotencyKey: "k2", Async: true}, "b1", callapi.ActBridgePlay, media, nil)
+		acc, err := s.BridgeAction(ctx, Options{Tenant: callapi.DefaultTenant, IdempotencyKey: "k2", Async: true}, "b1", callapi.ActBridgePlay, media, nil)
 		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
 			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
 		}
@@ -115,7 +113,7 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 
 	t.Run("snoop", func(t *testing.T) {
 		want := keyed(callapi.DefaultTenant, "k3", "snoop")
-		c, _, err := s.Snoop(ctx, Options{IdempotencyKey: "k3"}, "c1", callapi.SnoopArgs{})
+		c, _, err := s.Snoop(ctx, Options{Tenant: callapi.DefaultTenant, IdempotencyKey: "k3"}, "c1", callapi.SnoopArgs{})
 		if err != nil || string(c.ID) != want || bus.last(t) != want {
 			t.Errorf("snoop call %+v (sent %q) %v, want %s", c, bus.last(t), err, want)
 		}
@@ -131,13 +129,13 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 		want := keyed(callapi.DefaultTenant, "k4", "playback")
 		args := media
 		var pb callapi.Playback
-		if _, err := s.CallAction(ctx, Options{IdempotencyKey: "k4"}, "c1", callapi.ActCallPlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
+		if _, err := s.CallAction(ctx, Options{Tenant: callapi.DefaultTenant, IdempotencyKey: "k4"}, "c1", callapi.ActCallPlay, &args, &pb); err != nil || pb.ID != want || bus.last(t) != want {
 			t.Errorf("playback %+v (sent %q) %v, want %s", pb, bus.last(t), err, want)
 		}
 		if args.PlaybackID != "" {
 			t.Errorf("the caller's arguments were changed: %+v", args)
 		}
-		acc, err := s.CallAction(ctx, Options{IdempotencyKey: "k4", Async: true}, "c1", callapi.ActCallPlay, media, nil)
+		acc, err := s.CallAction(ctx, Options{Tenant: callapi.DefaultTenant, IdempotencyKey: "k4", Async: true}, "c1", callapi.ActCallPlay, media, nil)
 		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
 			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
 		}
@@ -146,10 +144,10 @@ func TestServiceNamesWhatItCreates(t *testing.T) {
 	t.Run("call action snoop", func(t *testing.T) {
 		want := keyed(callapi.DefaultTenant, "k5", "snoop")
 		var c callapi.Call
-		if _, err := s.CallAction(ctx, Options{IdempotencyKey: "k5"}, "c1", callapi.ActCallSnoop, &callapi.SnoopArgs{}, &c); err != nil || string(c.ID) != want || bus.last(t) != want {
+		if _, err := s.CallAction(ctx, Options{Tenant: callapi.DefaultTenant, IdempotencyKey: "k5"}, "c1", callapi.ActCallSnoop, &callapi.SnoopArgs{}, &c); err != nil || string(c.ID) != want || bus.last(t) != want {
 			t.Errorf("snoop call %+v (sent %q) %v, want %s", c, bus.last(t), err, want)
 		}
-		acc, err := s.CallAction(ctx, Options{IdempotencyKey: "k5", Async: true}, "c1", callapi.ActCallSnoop, callapi.SnoopArgs{}, nil)
+		acc, err := s.CallAction(ctx, Options{Tenant: callapi.DefaultTenant, IdempotencyKey: "k5", Async: true}, "c1", callapi.ActCallSnoop, callapi.SnoopArgs{}, nil)
 		if err != nil || acc == nil || acc.Created != want || bus.last(t) != want {
 			t.Errorf("async: %+v (sent %q) %v, want %s", acc, bus.last(t), err, want)
 		}

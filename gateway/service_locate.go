@@ -39,7 +39,7 @@ func (s *Service) Locate(ctx context.Context, o Options, id callapi.CallID) (cal
 	if !callapi.ValidID(string(id)) {
 		return "", callapi.Invalid("id", "%q is not a valid call id", id)
 	}
-	return s.locate(ctx, o, callRes(o.tenant(), id))
+	return s.locate(ctx, o, callRes(o.Tenant, id))
 }
 
 func (s *Service) locate(ctx context.Context, o Options, r resource) (callapi.NodeID, error) {

@@ -16,7 +16,7 @@ func (s *Service) PlaybackAction(ctx context.Context, o Options, id string, a ca
 	if err := onResource(a, "playback"); err != nil {
 		return err
 	}
-	_, err := s.routed(ctx, o, playbackRes(o.tenant(), id), a, nil, out)
+	_, err := s.routed(ctx, o, playbackRes(o.Tenant, id), a, nil, out)
 	return err
 }
 
@@ -29,7 +29,7 @@ func (s *Service) RecordingAction(ctx context.Context, o Options, name string, a
 	if err := onResource(a, "recording"); err != nil {
 		return err
 	}
-	_, err := s.routed(ctx, o, recordingRes(o.tenant(), name), a, nil, out)
+	_, err := s.routed(ctx, o, recordingRes(o.Tenant, name), a, nil, out)
 	return err
 }
 
@@ -56,7 +56,7 @@ func (s *Service) StoredRecording(ctx context.Context, o Options, name string, a
 	if err := onResource(a, "recording.stored"); err != nil {
 		return err
 	}
-	r := resource{storedKey(o.tenant(), name), callapi.ActStoredGet, func(c *callapi.Command) { c.ResourceID = name }, "stored recording " + name}
+	r := resource{storedKey(o.Tenant, name), callapi.ActStoredGet, func(c *callapi.Command) { c.ResourceID = name }, "stored recording " + name}
 	_, err := s.routed(ctx, o, r, a, nil, out)
 	return err
 }

@@ -23,33 +23,36 @@ import (
 // gateway.Spec (and its PBX method; its route in openapi.json);
 // TestSpecsWalk holds the router and openapi.json to the registry.
 
-// actionHandlers are the routes of the registry that need their own handler.
-func (s *Server) actionHandlers() map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
-		"POST /v1/calls":                          s.handleOriginate,
-		"GET /v1/calls":                           s.handleListCalls,
-		"GET /v1/calls/{id}":                      s.handleGetCall,
-		"DELETE /v1/calls/{id}":                   s.handleHangup,
-		"POST /v1/calls/{id}/ring/stop":           s.callAction(callapi.ActCallRing, ringOff),
-		"POST /v1/calls/{id}/play":                s.handlePlay,
-		"POST /v1/calls/{id}/record":              s.handleRecord,
-		"POST /v1/calls/{id}/snoop":               s.handleSnoop,
-		"GET /v1/calls/{id}/variables/{name}":     s.handleGetVariable,
-		"PUT /v1/calls/{id}/variables/{name}":     s.handleSetVariable,
-		"POST /v1/bridges":                        s.handleCreateBridge,
-		"GET /v1/bridges":                         s.handleListBridges,
-		"GET /v1/bridges/{id}":                    s.handleGetBridge,
-		"DELETE /v1/bridges/{id}/calls/{call_id}": s.handleBridgeRemove,
-		"POST /v1/bridges/{id}/play":              s.handleBridgePlay,
-		"POST /v1/bridges/{id}/record":            s.handleBridgeRecord,
-		"POST /v1/transfers":                      s.handleTransfer,
-		"GET /v1/playbacks/{id}":                  s.mediaRoute("id", "id", "playback id", newPlayback, s.playbackOp(callapi.ActPlaybackGet)),
-		"DELETE /v1/playbacks/{id}":               s.mediaRoute("id", "id", "playback id", noResult, s.playbackOp(callapi.ActPlaybackStop)),
-		"GET /v1/recordings/live/{name}":          s.mediaRoute("name", "name", "recording name", newRecording, s.liveRecordingOp(callapi.ActRecordingGet)),
-		"POST /v1/recordings/live/{name}/stop":    s.mediaRoute("name", "name", "recording name", noResult, s.liveRecordingOp(callapi.ActRecordingStop)),
-		"GET /v1/recordings/stored":               s.handleListStored,
-		"GET /v1/recordings/stored/{name}":        s.mediaRoute("name", "name", "recording name", newRecording, s.storedRecordingOp(callapi.ActStoredGet)),
-		"DELETE /v1/recordings/stored/{name}":     s.mediaRoute("name", "name", "recording name", noResult, s.storedRecordingOp(callapi.ActStoredDelete)),
+// actionHandlers are the actions of the registry whose routes need their
+// own handler: one per route of the Spec's REST, in its order (nil: that
+// route is served by the generic handler). The routes themselves are
+// written once, in the Spec.
+func (s *Server) actionHandlers() map[callapi.Action][]http.HandlerFunc {
+	return map[callapi.Action][]http.HandlerFunc{
+		callapi.ActCallOriginate: {s.handleOriginate},
+		callapi.ActCallList:      {s.handleListCalls},
+		callapi.ActCallGet:       {s.handleGetCall},
+		callapi.ActCallHangup:    {s.handleHangup},
+		callapi.ActCallRing:      {nil, s.callAction(callapi.ActCallRing, ringOff)}, // ring (generic), ring/stop
+		callapi.ActCallPlay:      {s.handlePlay},
+		callapi.ActCallRecord:    {s.handleRecord},
+		callapi.ActCallSnoop:     {s.handleSnoop},
+		callapi.ActCallVarGet:    {s.handleGetVariable},
+		callapi.ActCallVarSet:    {s.handleSetVariable},
+		callapi.ActBridgeCreate:  {s.handleCreateBridge},
+		callapi.ActBridgeList:    {s.handleListBridges},
+		callapi.ActBridgeGet:     {s.handleGetBridge},
+		callapi.ActBridgeRemove:  {s.handleBridgeRemove},
+		callapi.ActBridgePlay:    {s.handleBridgePlay},
+		callapi.ActBridgeRecord:  {s.handleBridgeRecord},
+		callapi.ActCallTransfer:  {s.handleTransfer},
+		callapi.ActPlaybackGet:   {s.mediaRoute("id", "id", "playback id", newPlayback, s.playbackOp(callapi.ActPlaybackGet))},
+		callapi.ActPlaybackStop:  {s.mediaRoute("id", "id", "playback id", noResult, s.playbackOp(callapi.ActPlaybackStop))},
+		callapi.ActRecordingGet:  {s.mediaRoute("name", "name", "recording name", newRecording, s.liveRecordingOp(callapi.ActRecordingGet))},
+		callapi.ActRecordingStop: {s.mediaRoute("name", "name", "recording name", noResult, s.liveRecordingOp(callapi.ActRecordingStop))},
+		callapi.ActStoredList:    {s.handleListStored},
+		callapi.ActStoredGet:     {s.mediaRoute("name", "name", "recording name", newRecording, s.storedRecordingOp(callapi.ActStoredGet))},
+		callapi.ActStoredDelete:  {s.mediaRoute("name", "name", "recording name", noResult, s.storedRecordingOp(callapi.ActStoredDelete))},
 	}
 }
 
@@ -68,9 +71,13 @@ type actionRoute struct {
 func (s *Server) actionRoutes() (routes []actionRoute, unserved []string) {
 	own := s.actionHandlers()
 	for _, spec := range callapi.Specs() {
-		for _, rt := range spec.REST {
+		for i, rt := range spec.REST {
 			method, path, _ := strings.Cut(rt, " ")
-			h, ok := own[rt]
+			var h http.HandlerFunc
+			if hs := own[spec.Action]; i < len(hs) {
+				h = hs[i]
+			}
+			ok := h != nil
 			generic := !ok && genericAction(spec)
 			switch {
 			case ok:

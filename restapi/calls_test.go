@@ -46,8 +46,8 @@ func TestOriginate(t *testing.T) {
 		{name: "created", body: `{"to":"Local/answer@callgw-test","node":"pbx1","from":"100","variables":{"X":"1"},"tags":["sales-42"],"timeout":30,"wait":"none"}`,
 			call: testCall, wantCode: 201, wantCalls: 1,
 			check: func(t *testing.T, o gateway.Options, req callapi.OriginateRequest, dl time.Duration) {
-				if req.Node != "pbx1" || req.Args.To != "Local/answer@callgw-test" || req.Args.From != "100" ||
-					req.Args.Variables["X"] != "1" || req.Args.Tags[0] != "sales-42" || req.Args.Timeout != 30 {
+				if req.Node != "pbx1" || req.To != "Local/answer@callgw-test" || req.From != "100" ||
+					req.Variables["X"] != "1" || req.Tags[0] != "sales-42" || req.Timeout != 30 {
 					t.Errorf("request = %+v", req)
 				}
 				if o.Tenant != callapi.DefaultTenant || o.Async || o.IdempotencyKey != "" {

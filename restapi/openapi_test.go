@@ -92,6 +92,10 @@ func jsonFields(t reflect.Type) []string {
 		if name == "-" || !f.IsExported() {
 			continue
 		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, jsonFields(f.Type)...) // its members are the body's
+			continue
+		}
 		if name == "" {
 			name = f.Name
 		}
@@ -121,7 +125,7 @@ func TestBodiesMatchOpenAPI(t *testing.T) {
 		v       any
 		request bool
 	}{
-		{"OriginateRequest", originateBody{}, true},
+		{"OriginateRequest", callapi.OriginateRequest{}, true},
 		{"RingRequest", callapi.RingArgs{}, true},
 		{"MuteRequest", callapi.MuteArgs{}, true},
 		{"DTMFRequest", callapi.DTMFArgs{}, true},

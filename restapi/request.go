@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -143,31 +144,15 @@ func checkQuery(q url.Values, allowed ...string) error {
 	return nil
 }
 
-// originateBody is the JSON body of POST /v1/calls.
-type originateBody struct {
-	To        string            `json:"to"`
-	From      string            `json:"from"`
-	Node      callapi.NodeID    `json:"node"`
-	Context   string            `json:"context"`
-	Extension string            `json:"extension"`
-	Priority  int               `json:"priority"`
-	Variables map[string]string `json:"variables"`
-	Timeout   int               `json:"timeout"` // ring timeout, seconds
-	Tags      []string          `json:"tags"`
-	Wait      callapi.Wait      `json:"wait"`
-}
-
-// decodeOriginate decodes the body of an originate, unchecked: the service
-// checks it (gateway.OriginateRequest.Validate).
+// decodeOriginate decodes the body of an originate, which is
+// callapi.OriginateRequest itself, unchecked: the service checks it
+// (callapi.OriginateRequest.Validate).
 func decodeOriginate(body io.Reader) (callapi.OriginateRequest, error) {
-	var b originateBody
-	if err := decodeJSON(body, &b); err != nil {
+	var req callapi.OriginateRequest
+	if err := decodeJSON(body, &req); err != nil {
 		return callapi.OriginateRequest{}, err
 	}
-	return callapi.OriginateRequest{Node: b.Node, Args: callapi.OriginateArgs{
-		To: b.To, From: b.From, Context: b.Context, Extension: b.Extension, Priority: b.Priority,
-		Variables: b.Variables, Timeout: b.Timeout, Tags: b.Tags, Wait: b.Wait,
-	}}, nil
+	return req, nil
 }
 
 // checkContentType accepts application/json (any parameters) or no
@@ -197,6 +182,10 @@ func decodeObject(body io.Reader, v any, optional bool) error {
 		if optional && errors.Is(err, io.EOF) {
 			return nil
 		}
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			typ.Field = bodyMember(reflect.TypeOf(v), typ.Field)
+		}
 		return jsonError(err)
 	}
 	if err := dec.Decode(&json.RawMessage{}); !errors.Is(err, io.EOF) {
@@ -207,6 +196,26 @@ func decodeObject(body io.Reader, v any, optional bool) error {
 		return callapi.Invalid("body", "unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// bodyMember is the member of a body of type t that a decoding error's path
+// names: encoding/json puts the Go name of an embedded struct in the path
+// ("OriginateArgs.timeout" for callapi.OriginateRequest), though its members
+// are the body's own ("timeout").
+func bodyMember(t reflect.Type, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return path
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if rest, ok := strings.CutPrefix(path, f.Name+"."); ok && f.Anonymous && f.Tag.Get("json") == "" {
+			return bodyMember(f.Type, rest)
+		}
+	}
+	return path
 }
 
 func jsonError(err error) error {

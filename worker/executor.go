@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"time"
 
 	"github.com/callgw/callgw/callapi"
 )
@@ -11,35 +10,26 @@ import (
 // CommandHandler and is the trust boundary: any AMQP client with publish
 // rights reaches it, so every command is checked here, through its action's
 // Spec, before the PBX sees it (the PBX adapters trust what they are
-// given): the deadline, then CheckReceived (the id it must carry, its
-// arguments strictly decoded, then Spec.Validate), then the PBX port it
-// needs. Then the Spec runs it and the result or the error becomes the
-// Reply.
+// given): CheckReceived (the id it must carry, its arguments strictly
+// decoded, then Spec.Validate), then the PBX port it needs. Then the Spec
+// runs it and the result or the error becomes the Reply.
+//
+// The command's deadline is not checked here: the consumer that takes the
+// command off the bus (amqpbus, worker.execute) refuses an expired one
+// before any work and hands down a context bounded by the deadline, which
+// bounds every PBX call made for it.
 type Executor struct {
 	Node callapi.NodeID
 	PBX  callapi.PBX
 	// Rules are the content rules every command's arguments must pass
 	// before it runs (nil: the strict defaults).
 	Rules *callapi.InputRules
-	Now   func() time.Time // nil = time.Now
 }
 
 var _ callapi.CommandHandler = (*Executor)(nil)
 
 // Handle runs cmd and never returns nil.
 func (x *Executor) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
-	now := time.Now
-	if x.Now != nil {
-		now = x.Now
-	}
-	if !cmd.Deadline.IsZero() {
-		if !now().Before(cmd.Deadline) {
-			return callapi.ErrReply(cmd.ID, x.Node, callapi.Errorf(callapi.CodeTimeout, "command %s expired before it ran", cmd.ID))
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, cmd.Deadline)
-		defer cancel()
-	}
 	res, err := x.run(ctx, cmd)
 	if err != nil {
 		return callapi.ErrReply(cmd.ID, x.Node, err)

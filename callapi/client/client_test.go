@@ -48,16 +48,19 @@ func TestRetries(t *testing.T) {
 	}{
 		{"originate after node_unavailable", func(w http.ResponseWriter) { problem(w, 503, "node_unavailable", "pbx1 down") }, 2,
 			func(c *Client) error {
-				_, err := c.Originate(context.Background(), OriginateRequest{To: "PJSIP/1"})
+				_, err := c.Originate(context.Background(), callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/1"}})
 				return err
 			}, 3, ""},
 		{"gives up after the retries", func(w http.ResponseWriter) { problem(w, 503, "node_unavailable", "pbx1 down") }, 5,
 			func(c *Client) error {
-				_, err := c.Originate(context.Background(), OriginateRequest{To: "PJSIP/1"})
+				_, err := c.Originate(context.Background(), callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/1"}})
 				return err
 			}, 3, callapi.CodeNodeUnavailable},
 		{"invalid is final", func(w http.ResponseWriter) { problem(w, 400, "invalid_argument", "to: required") }, 5,
-			func(c *Client) error { _, err := c.Originate(context.Background(), OriginateRequest{}); return err }, 1, callapi.CodeInvalidArgument},
+			func(c *Client) error {
+				_, err := c.Originate(context.Background(), callapi.OriginateRequest{})
+				return err
+			}, 1, callapi.CodeInvalidArgument},
 		{"not found is final", func(w http.ResponseWriter) { problem(w, 404, "not_found", "no call") }, 5,
 			func(c *Client) error { return c.Hangup(context.Background(), "x1", "") }, 1, callapi.CodeNotFound},
 		{"read after a proxy's 502", func(w http.ResponseWriter) { w.WriteHeader(502); _, _ = io.WriteString(w, "<html>bad gateway</html>") }, 1,
@@ -259,7 +262,7 @@ func TestEventStreamResumes(t *testing.T) {
 func TestRequestTypesMatchOpenAPI(t *testing.T) {
 	doc := openAPIDoc(t)
 	for name, v := range map[string]any{
-		"OriginateRequest": OriginateRequest{}, "RingRequest": RingRequest{}, "MuteRequest": MuteRequest{},
+		"OriginateRequest": callapi.OriginateRequest{}, "RingRequest": RingRequest{}, "MuteRequest": MuteRequest{},
 		"DTMFRequest": DTMFRequest{}, "PlayRequest": PlayRequest{}, "RecordRequest": RecordRequest{},
 		"RedirectRequest": RedirectRequest{}, "ContinueRequest": ContinueRequest{}, "SnoopRequest": SnoopRequest{},
 		"MOHRequest": MOHRequest{}, "VariableRequest": VariableRequest{}, "BridgeRequest": BridgeRequest{},
@@ -271,12 +274,7 @@ func TestRequestTypesMatchOpenAPI(t *testing.T) {
 			described = append(described, p)
 		}
 		sort.Strings(described)
-		var fields []string
-		rt := reflect.TypeOf(v)
-		for i := range rt.NumField() {
-			n, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-			fields = append(fields, n)
-		}
+		fields := jsonMembers(reflect.TypeOf(v))
 		sort.Strings(fields)
 		if !slices.Equal(described, fields) {
 			t.Errorf("%s: openapi %v, Go %v", name, described, fields)
@@ -352,4 +350,20 @@ func openAPIDoc(t *testing.T) *openAPI {
 		t.Fatal(err)
 	}
 	return &doc
+}
+
+// jsonMembers are the JSON members of struct type rt, those of an embedded
+// struct flattened as encoding/json does.
+func jsonMembers(rt reflect.Type) []string {
+	var fields []string
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		n, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && n == "" {
+			fields = append(fields, jsonMembers(f.Type)...)
+			continue
+		}
+		fields = append(fields, n)
+	}
+	return fields
 }

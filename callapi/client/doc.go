@@ -3,7 +3,7 @@
 // callapi (Call, Event, the error codes, …), to place and control calls.
 //
 //	c, _ := client.New("http://127.0.0.1:8080", client.WithToken(tok))
-//	call, err := c.Originate(ctx, client.OriginateRequest{To: "PJSIP/100", Wait: callapi.WaitAnswered})
+//	call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/100", Wait: callapi.WaitAnswered}})
 //	var pe *client.Error
 //	if errors.As(err, &pe) && pe.Code == callapi.CodeNodeUnavailable { … }
 //

@@ -20,7 +20,7 @@ func ExampleClient_Originate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	call, err := c.Originate(ctx, client.OriginateRequest{To: "PJSIP/alice", Wait: callapi.WaitAnswered, Tags: []string{"sales-42"}},
+	call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/alice", Wait: callapi.WaitAnswered, Tags: []string{"sales-42"}}},
 		client.WithTimeout(30*time.Second))
 	var pe *client.Error
 	switch {

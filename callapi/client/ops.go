@@ -12,20 +12,6 @@ import (
 	"github.com/callgw/callgw/internal/retry"
 )
 
-// OriginateRequest is the body of POST /v1/calls (components/schemas/OriginateRequest).
-type OriginateRequest struct {
-	To        string            `json:"to"`
-	From      string            `json:"from,omitempty"`
-	Node      string            `json:"node,omitempty"`
-	Context   string            `json:"context,omitempty"`
-	Extension string            `json:"extension,omitempty"`
-	Priority  int               `json:"priority,omitempty"`
-	Variables map[string]string `json:"variables,omitempty"`
-	Timeout   int               `json:"timeout,omitempty"` // seconds the callee may ring
-	Tags      []string          `json:"tags,omitempty"`
-	Wait      callapi.Wait      `json:"wait,omitempty"` // callapi.WaitNone (default) or callapi.WaitAnswered
-}
-
 // RingRequest is the body of POST /v1/calls/{id}/ring.
 type RingRequest struct {
 	On *bool `json:"on,omitempty"`
@@ -204,8 +190,11 @@ func (c *Client) fetchToken(ctx context.Context, id, secret, scope string) (*Tok
 
 // Originate places a call (POST /v1/calls). With Wait: WaitAnswered the
 // answer comes when the callee answered, or an error with the outcome
-// (busy, no answer) when it did not.
-func (c *Client) Originate(ctx context.Context, req OriginateRequest, opts ...CallOption) (*callapi.Call, error) {
+// (busy, no answer) when it did not. req is the body as the gateway
+// decodes it (callapi.OriginateRequest):
+//
+//	c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/100", Wait: callapi.WaitAnswered}})
+func (c *Client) Originate(ctx context.Context, req callapi.OriginateRequest, opts ...CallOption) (*callapi.Call, error) {
 	var call callapi.Call
 	if err := c.call(ctx, http.MethodPost, "/v1/calls", req, &call, opts); err != nil {
 		return nil, err
@@ -216,7 +205,7 @@ func (c *Client) Originate(ctx context.Context, req OriginateRequest, opts ...Ca
 // OriginateAsync places a call without waiting for the worker (Prefer:
 // respond-async): the answer is the command id; the outcome arrives as a
 // command.completed event.
-func (c *Client) OriginateAsync(ctx context.Context, req OriginateRequest, opts ...CallOption) (*callapi.Accepted, error) {
+func (c *Client) OriginateAsync(ctx context.Context, req callapi.OriginateRequest, opts ...CallOption) (*callapi.Accepted, error) {
 	var acc callapi.Accepted
 	opts = append(opts, func(r *request) { r.header.Set("Prefer", "respond-async") })
 	if err := c.call(ctx, http.MethodPost, "/v1/calls", req, &acc, opts); err != nil {

@@ -43,10 +43,10 @@ func (a *app) showCall(c *callapi.Call) error {
 }
 
 func cmdOriginate(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
-	var req client.OriginateRequest
+	var req callapi.OriginateRequest
 	var tags, vars multi
 	fs.StringVar(&req.From, "from", "", `caller id, e.g. '"Sales" <100>'`)
-	fs.StringVar(&req.Node, "node", "", "node to place it on (default: any)")
+	fs.StringVar((*string)(&req.Node), "node", "", "node to place it on (default: any)")
 	fs.StringVar((*string)(&req.Wait), "wait", "none", "none: answer at once; answered: when the callee answered")
 	fs.StringVar(&req.Context, "context", "", "dialplan context to connect the answered call to (default: stay under API control)")
 	fs.StringVar(&req.Extension, "extension", "", "dialplan extension, with --context")

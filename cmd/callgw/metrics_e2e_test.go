@@ -100,7 +100,7 @@ func TestDevOpsMetrics(t *testing.T) {
 	}
 	cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
 	defer ccancel()
-	call, err := c.Originate(cctx, client.OriginateRequest{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered})
+	call, err := c.Originate(cctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestCallRecords(t *testing.T) {
 	defer cancel()
 	var ids []string
 	for range 3 {
-		call, err := c.Originate(ctx, client.OriginateRequest{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered, Tags: []string{"rec"}})
+		call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered, Tags: []string{"rec"}}})
 		if err != nil {
 			t.Fatal(err)
 		}

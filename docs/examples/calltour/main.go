@@ -186,7 +186,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	// 3. Two calls, each answered before Originate returns.
 	var calls []string
 	for _, name := range []string{"A", "B"} {
-		call, err := c.Originate(ctx, client.OriginateRequest{To: cfg.To, Wait: callapi.WaitAnswered, Tags: []string{"calltour"}})
+		call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: cfg.To, Wait: callapi.WaitAnswered, Tags: []string{"calltour"}}})
 		if err != nil {
 			var pe *client.Error
 			if errors.As(err, &pe) {
