@@ -113,6 +113,18 @@ func (s *seen) summary(calls []string) string {
 	return b.String()
 }
 
+// tour is one run of the tour: the client, and what its two event
+// sources have seen.
+type tour struct {
+	c         *client.Client
+	cfg       config
+	out       io.Writer
+	sse       *seen // events of the SSE stream
+	amqp      *seen // events of the AMQP queue
+	streamErr chan error
+	amqpErr   chan error
+}
+
 func run(ctx context.Context, cfg config, out io.Writer) error {
 	var opts []client.Option
 	if cfg.Token != "" {
@@ -122,123 +134,152 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	t := &tour{c: c, cfg: cfg, out: out, sse: newSeen(), amqp: newSeen(),
+		streamErr: make(chan error, 1), amqpErr: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the readers end with ctx, cancelled first
 	defer cancel()
 
-	// 1. The event stream: every call event of the tenant, over SSE,
-	// resuming by itself after a reconnect.
-	sse := newSeen()
-	stream := c.Events(ctx, client.EventFilter{Types: []string{"call."}}, client.StreamOptions{
-		OnReconnect: func(err error, n int) { fmt.Fprintf(out, "  (event stream reconnecting, attempt %d: %v)\n", n, err) },
+	t.watchStream(ctx, &wg)
+	defer t.deleteQueue()
+	if err := t.consumeQueue(ctx, &wg); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "reading events from %s/v1/events and AMQP queue %s\n", cfg.URL, cfg.Queue)
+	calls, err := t.placeCalls(ctx)
+	if err != nil {
+		return err
+	}
+	if err := t.bridgeAndEnd(ctx, calls); err != nil {
+		return err
+	}
+	return t.awaitEvents(ctx, calls)
+}
+
+// watchStream is step 1, the event stream: every call event of the
+// tenant, over SSE, resuming by itself after a reconnect.
+func (t *tour) watchStream(ctx context.Context, wg *sync.WaitGroup) {
+	stream := t.c.Events(ctx, client.EventFilter{Types: []string{"call."}}, client.StreamOptions{
+		OnReconnect: func(err error, n int) { fmt.Fprintf(t.out, "  (event stream reconnecting, attempt %d: %v)\n", n, err) },
 	})
-	defer stream.Close()
-	var wg sync.WaitGroup
-	defer wg.Wait() // after cancel (deferred later, so run first)
-	defer cancel()
-	streamErr := make(chan error, 1)
 	wg.Add(1)
 	go func() { // owner: run; ends with ctx
 		defer wg.Done()
+		defer stream.Close()
 		for e, err := range stream.All() {
 			if err != nil {
 				if ctx.Err() == nil {
-					streamErr <- err
+					t.streamErr <- err
 				}
 				return
 			}
-			sse.add(e)
+			t.sse.add(e)
 		}
 	}()
+}
 
-	// 2. A durable queue of our own, bound to the tenant's call events.
-	// Several copies of this program would share it (competing consumers).
-	amqpSeen := newSeen()
+// consumeQueue is step 2, a durable queue of our own, bound to the
+// tenant's call events: several copies of this program would share it
+// (competing consumers). It returns once the queue is consumed.
+func (t *tour) consumeQueue(ctx context.Context, wg *sync.WaitGroup) error {
 	consuming := make(chan struct{}, 1)
-	amqpErr := make(chan error, 1)
 	wg.Add(1)
 	go func() { // owner: run; ends with ctx
 		defer wg.Done()
 		err := client.ConsumeEvents(ctx, client.QueueConfig{
-			URLs: []string{cfg.AMQPURL}, Prefix: cfg.AMQPPrefix, Queue: cfg.Queue, ConnectionName: "calltour",
-			Patterns:    []string{client.Pattern(cfg.Tenant, "", "call", "", "")},
+			URLs: []string{t.cfg.AMQPURL}, Prefix: t.cfg.AMQPPrefix, Queue: t.cfg.Queue, ConnectionName: "calltour",
+			Patterns:    []string{client.Pattern(t.cfg.Tenant, "", "call", "", "")},
 			OnConsuming: func() { consuming <- struct{}{} },
-		}, func(_ context.Context, e *callapi.Event) error { amqpSeen.add(e); return nil })
+		}, func(_ context.Context, e *callapi.Event) error { t.amqp.add(e); return nil })
 		if err != nil {
-			amqpErr <- err
-		}
-	}()
-	defer func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer dcancel()
-		if err := client.DeleteQueue(dctx, cfg.AMQPURL, cfg.Queue); err != nil {
-			fmt.Fprintf(out, "  (could not delete queue %s: %v)\n", cfg.Queue, err)
+			t.amqpErr <- err
 		}
 	}()
 	select {
 	case <-consuming:
-	case err := <-amqpErr:
+		return nil
+	case err := <-t.amqpErr:
 		return fmt.Errorf("AMQP queue: %w", err)
 	case <-time.After(10 * time.Second):
 		return errors.New("AMQP queue: not consuming within 10s")
 	}
-	fmt.Fprintf(out, "reading events from %s/v1/events and AMQP queue %s\n", cfg.URL, cfg.Queue)
+}
 
-	// 3. Two calls, each answered before Originate returns.
+func (t *tour) deleteQueue() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := client.DeleteQueue(ctx, t.cfg.AMQPURL, t.cfg.Queue); err != nil {
+		fmt.Fprintf(t.out, "  (could not delete queue %s: %v)\n", t.cfg.Queue, err)
+	}
+}
+
+// placeCalls is step 3: two calls, each answered before Originate returns.
+func (t *tour) placeCalls(ctx context.Context) ([]string, error) {
 	var calls []string
 	for _, name := range []string{"A", "B"} {
-		call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: cfg.To, Wait: callapi.WaitAnswered, Tags: []string{"calltour"}}})
+		call, err := t.c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: t.cfg.To, Wait: callapi.WaitAnswered, Tags: []string{"calltour"}}})
 		if err != nil {
 			var pe *client.Error
 			if errors.As(err, &pe) {
-				return fmt.Errorf("originate %s: %s (code %s, request %s)", name, pe.Detail, pe.Code, pe.RequestID)
+				return nil, fmt.Errorf("originate %s: %s (code %s, request %s)", name, pe.Detail, pe.Code, pe.RequestID)
 			}
-			return fmt.Errorf("originate %s: %w", name, err)
+			return nil, fmt.Errorf("originate %s: %w", name, err)
 		}
 		calls = append(calls, string(call.ID))
-		fmt.Fprintf(out, "call %s %s on %s: %s\n", name, call.ID, call.Node, call.State)
+		fmt.Fprintf(t.out, "call %s %s on %s: %s\n", name, call.ID, call.Node, call.State)
 	}
-	// 4. A greeting on A, then A and B in one bridge.
-	pb, err := c.Play(ctx, calls[0], client.PlayRequest{Media: []string{cfg.Media}})
+	return calls, nil
+}
+
+// bridgeAndEnd is steps 4 and 5: a greeting on A, then A and B in one
+// bridge; then both hung up, and the bridge goes with its last call, or
+// we destroy it.
+func (t *tour) bridgeAndEnd(ctx context.Context, calls []string) error {
+	pb, err := t.c.Play(ctx, calls[0], client.PlayRequest{Media: []string{t.cfg.Media}})
 	if err != nil {
 		return fmt.Errorf("play: %w", err)
 	}
-	fmt.Fprintf(out, "playing %s on A: playback %s\n", cfg.Media, pb.ID)
-	br, err := c.CreateBridge(ctx, client.BridgeRequest{Calls: calls})
+	fmt.Fprintf(t.out, "playing %s on A: playback %s\n", t.cfg.Media, pb.ID)
+	br, err := t.c.CreateBridge(ctx, client.BridgeRequest{Calls: calls})
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
-	fmt.Fprintf(out, "bridge %s holds A and B\n", br.ID)
-	// 5. Hang up both; the bridge goes with its last call, or we destroy it.
+	fmt.Fprintf(t.out, "bridge %s holds A and B\n", br.ID)
 	for i, id := range calls {
-		if err := c.Hangup(ctx, id, ""); err != nil {
+		if err := t.c.Hangup(ctx, id, ""); err != nil {
 			return fmt.Errorf("hang up %c: %w", 'A'+i, err)
 		}
 	}
-	if err := c.DestroyBridge(ctx, string(br.ID)); err != nil && client.ErrorCode(err) != callapi.CodeNotFound {
+	if err := t.c.DestroyBridge(ctx, string(br.ID)); err != nil && client.ErrorCode(err) != callapi.CodeNotFound {
 		return fmt.Errorf("destroy bridge: %w", err)
 	}
-	fmt.Fprintln(out, "hung up A and B")
+	fmt.Fprintln(t.out, "hung up A and B")
+	return nil
+}
 
-	// 6. Both sources must have seen each call from creation to hangup.
+// awaitEvents is step 6: both sources must have seen each call from
+// creation to hangup.
+func (t *tour) awaitEvents(ctx context.Context, calls []string) error {
 	want := []string{"call.created", "call.answered", "call.bridged", "call.hangup"}
-	deadline := time.NewTimer(cfg.Wait)
+	deadline := time.NewTimer(t.cfg.Wait)
 	defer deadline.Stop()
-	for !sse.has(calls, want...) || !amqpSeen.has(calls, want...) {
+	for !t.sse.has(calls, want...) || !t.amqp.has(calls, want...) {
 		select {
-		case <-sse.change:
-		case <-amqpSeen.change:
-		case err := <-streamErr:
+		case <-t.sse.change:
+		case <-t.amqp.change:
+		case err := <-t.streamErr:
 			return fmt.Errorf("event stream: %w", err)
-		case err := <-amqpErr:
+		case err := <-t.amqpErr:
 			return fmt.Errorf("AMQP queue: %w", err)
 		case <-deadline.C:
-			return fmt.Errorf("events missing after %s:\n  SSE:\n%s  AMQP:\n%s", cfg.Wait, sse.summary(calls), amqpSeen.summary(calls))
+			return fmt.Errorf("events missing after %s:\n  SSE:\n%s  AMQP:\n%s", t.cfg.Wait, t.sse.summary(calls), t.amqp.summary(calls))
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	fmt.Fprintf(out, "events over SSE:\n%s", sse.summary(calls))
-	fmt.Fprintf(out, "events over AMQP:\n%s", amqpSeen.summary(calls))
-	fmt.Fprintln(out, "tour complete")
+	fmt.Fprintf(t.out, "events over SSE:\n%s", t.sse.summary(calls))
+	fmt.Fprintf(t.out, "events over AMQP:\n%s", t.amqp.summary(calls))
+	fmt.Fprintln(t.out, "tour complete")
 	return nil
 }
