@@ -151,11 +151,20 @@ func (req *OriginateRequest) Validate(r *InputRules) error {
 // MaxBridgeCalls is the most calls a bridge creation may add at once.
 const MaxBridgeCalls = 32
 
-// BridgeCreateRequest is a bridge creation as the API receives it.
+// BridgeCreateRequest is a bridge creation as the API receives it: the JSON
+// body of POST /v1/bridges (openapi.json's BridgeRequest), which restapi
+// decodes into it and the Go SDK (callapi/client) sends. It is the
+// creation's arguments, whose members it flattens into the body, the node
+// to create the bridge on and the calls to add at once.
+//
+//	req := callapi.BridgeCreateRequest{Calls: []callapi.CallID{a.ID, b.ID}}
+//	req.Type = "mixing"
+//
+// is the body {"calls":["…","…"],"type":"mixing"}.
 type BridgeCreateRequest struct {
-	Node  NodeID
-	Calls []CallID // calls to add at once; they decide the node when Node is empty
-	Args  BridgeCreateArgs
+	Node  NodeID   `json:"node,omitempty"`
+	Calls []CallID `json:"calls,omitempty"` // calls to add at once; they decide the node when Node is empty
+	BridgeCreateArgs
 }
 
 // Validate checks the node, when one is named, the calls to add (at most
@@ -178,5 +187,5 @@ func (req *BridgeCreateRequest) Validate(r *InputRules) error {
 			return Invalid("calls", "%q is given twice", c)
 		}
 	}
-	return ValidateArgs(ActBridgeCreate, r, &req.Args)
+	return ValidateArgs(ActBridgeCreate, r, &req.BridgeCreateArgs)
 }

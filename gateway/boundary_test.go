@@ -64,8 +64,8 @@ func TestCreateBridgeRequestRules(t *testing.T) {
 		{"call twice", callapi.BridgeCreateRequest{Calls: []callapi.CallID{"c1", "c2", "c1"}}, "calls"},
 		{"bad node", callapi.BridgeCreateRequest{Node: "a.b"}, "node"},
 		{"reserved node", callapi.BridgeCreateRequest{Node: "all"}, "node"},
-		{"bad type", callapi.BridgeCreateRequest{Args: callapi.BridgeCreateArgs{Type: "x"}}, "type"},
-		{"name with CRLF", callapi.BridgeCreateRequest{Args: callapi.BridgeCreateArgs{Name: "conf\r\nX: 1"}}, "name"},
+		{"bad type", callapi.BridgeCreateRequest{BridgeCreateArgs: callapi.BridgeCreateArgs{Type: "x"}}, "type"},
+		{"name with CRLF", callapi.BridgeCreateRequest{BridgeCreateArgs: callapi.BridgeCreateArgs{Name: "conf\r\nX: 1"}}, "name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bus := &loopBus{nodes: map[callapi.NodeID]*worker.Executor{"pbx1": {Node: "pbx1", PBX: fakepbx.NewFull()}}}

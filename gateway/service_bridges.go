@@ -28,7 +28,7 @@ func (s *Service) CreateBridge(ctx context.Context, o Options, req callapi.Bridg
 			return nil, err
 		}
 	}
-	cmd, err := s.newCommand(o, callapi.ActBridgeCreate, req.Args)
+	cmd, err := s.newCommand(o, callapi.ActBridgeCreate, req.BridgeCreateArgs)
 	if err != nil {
 		return nil, err
 	}

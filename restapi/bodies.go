@@ -83,20 +83,13 @@ func decodeVariable(body io.Reader, name string) (*callapi.VariableArgs, error) 
 	return &callapi.VariableArgs{Name: name, Value: *b.Value}, nil
 }
 
-// bridgeBody is the body of POST /v1/bridges.
-type bridgeBody struct {
-	Type  string           `json:"type"`
-	Name  string           `json:"name"`
-	Node  callapi.NodeID   `json:"node"`
-	Calls []callapi.CallID `json:"calls"`
-}
-
+// decodeBridge decodes the body of POST /v1/bridges.
 func decodeBridge(body io.Reader) (callapi.BridgeCreateRequest, error) {
-	var b bridgeBody
-	if err := decodeJSON(body, &b); err != nil {
+	var req callapi.BridgeCreateRequest
+	if err := decodeJSON(body, &req); err != nil {
 		return callapi.BridgeCreateRequest{}, err
 	}
-	return callapi.BridgeCreateRequest{Node: b.Node, Calls: b.Calls, Args: callapi.BridgeCreateArgs{Type: b.Type, Name: b.Name}}, nil
+	return req, nil
 }
 
 // transferBody is the body of POST /v1/transfers.

@@ -31,7 +31,7 @@ func TestCreateBridge(t *testing.T) {
 		wantIn    string // in the problem detail
 	}{
 		{name: "created", body: `{"type":"mixing","name":"conf","node":"pbx1","calls":["c1","c2"]}`, res: testBridge, wantCode: 201, wantLoc: "/v1/bridges/b1",
-			wantReq: &callapi.BridgeCreateRequest{Node: "pbx1", Calls: []callapi.CallID{"c1", "c2"}, Args: callapi.BridgeCreateArgs{Type: "mixing", Name: "conf"}}},
+			wantReq: &callapi.BridgeCreateRequest{Node: "pbx1", Calls: []callapi.CallID{"c1", "c2"}, BridgeCreateArgs: callapi.BridgeCreateArgs{Type: "mixing", Name: "conf"}}},
 		{name: "empty", body: `{}`, res: &callapi.Bridge{ID: "b2", Node: "pbx2"}, wantCode: 201, wantLoc: "/v1/bridges/b2",
 			wantReq: &callapi.BridgeCreateRequest{}},
 		{name: "async is ignored", body: `{}`, hdr: []string{"Prefer", "respond-async"}, res: &callapi.Bridge{ID: "b2", Node: "pbx2"}, wantCode: 201, wantLoc: "/v1/bridges/b2",

@@ -136,7 +136,7 @@ func TestBodiesMatchOpenAPI(t *testing.T) {
 		{"SnoopRequest", snoopBody{}, true},
 		{"MOHRequest", callapi.MOHArgs{}, true},
 		{"VariableRequest", variableBody{}, true},
-		{"BridgeRequest", bridgeBody{}, true},
+		{"BridgeRequest", callapi.BridgeCreateRequest{}, true},
 		{"BridgeCallRequest", callapi.BridgeCallArgs{}, true},
 		{"TransferRequest", transferBody{}, true},
 		{"Call", callapi.Call{}, false},

@@ -265,7 +265,7 @@ func TestRequestTypesMatchOpenAPI(t *testing.T) {
 		"OriginateRequest": callapi.OriginateRequest{}, "RingRequest": RingRequest{}, "MuteRequest": MuteRequest{},
 		"DTMFRequest": DTMFRequest{}, "PlayRequest": PlayRequest{}, "RecordRequest": RecordRequest{},
 		"RedirectRequest": RedirectRequest{}, "ContinueRequest": ContinueRequest{}, "SnoopRequest": SnoopRequest{},
-		"MOHRequest": MOHRequest{}, "VariableRequest": VariableRequest{}, "BridgeRequest": BridgeRequest{},
+		"MOHRequest": MOHRequest{}, "VariableRequest": VariableRequest{}, "BridgeRequest": callapi.BridgeCreateRequest{},
 		"BridgeCallRequest": BridgeCallRequest{}, "TransferRequest": TransferRequest{}, "Token": Token{},
 		"CallList": CallList{}, "BridgeList": BridgeList{}, "RecordingList": RecordingList{},
 	} {

@@ -75,13 +75,6 @@ type VariableRequest struct {
 	Value string `json:"value"`
 }
 
-// BridgeRequest is the body of POST /v1/bridges.
-type BridgeRequest struct {
-	Type  string   `json:"type,omitempty"`
-	Name  string   `json:"name,omitempty"`
-	Node  string   `json:"node,omitempty"`
-	Calls []string `json:"calls,omitempty"`
-}
 
 // BridgeCallRequest is the body of POST /v1/bridges/{id}/calls.
 type BridgeCallRequest struct {
@@ -381,7 +374,7 @@ func (c *Client) SetVariable(ctx context.Context, id, name, value string, opts .
 }
 
 // CreateBridge creates a bridge, with calls in it if given.
-func (c *Client) CreateBridge(ctx context.Context, req BridgeRequest, opts ...CallOption) (*callapi.Bridge, error) {
+func (c *Client) CreateBridge(ctx context.Context, req callapi.BridgeCreateRequest, opts ...CallOption) (*callapi.Bridge, error) {
 	var b callapi.Bridge
 	if err := c.call(ctx, http.MethodPost, "/v1/bridges", req, &b, opts); err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/callgw/callgw/callapi"
-	"github.com/callgw/callgw/callapi/client"
 )
 
 func (a *app) bridgeTable(bs []*callapi.Bridge, missing []string) {
@@ -36,10 +35,10 @@ func cmdBridges(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 }
 
 func cmdBridge(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
-	var req client.BridgeRequest
+	var req callapi.BridgeCreateRequest
 	fs.StringVar(&req.Type, "type", "", "create: mixing (default), holding, dtmf_events, proxy_media")
 	fs.StringVar(&req.Name, "name", "", "create: a name")
-	fs.StringVar(&req.Node, "node", "", "create: the node (default: the calls' node)")
+	fs.StringVar((*string)(&req.Node), "node", "", "create: the node (default: the calls' node)")
 	play, record := cmdPlay(true)(a, fs), cmdRecord(true)(a, fs)
 	return func(ctx context.Context, pos []string) error {
 		sub, rest := pos[0], pos[1:]
@@ -51,7 +50,10 @@ func cmdBridge(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		switch sub {
 		case "create":
-			req.Calls = rest
+			req.Calls = nil
+			for _, id := range rest {
+				req.Calls = append(req.Calls, callapi.CallID(id))
+			}
 			b, err := a.client.CreateBridge(ctx, req, a.callOpts()...)
 			if err != nil {
 				return err

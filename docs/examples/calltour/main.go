@@ -241,7 +241,11 @@ func (t *tour) bridgeAndEnd(ctx context.Context, calls []string) error {
 		return fmt.Errorf("play: %w", err)
 	}
 	fmt.Fprintf(t.out, "playing %s on A: playback %s\n", t.cfg.Media, pb.ID)
-	br, err := t.c.CreateBridge(ctx, client.BridgeRequest{Calls: calls})
+	req := callapi.BridgeCreateRequest{}
+	for _, id := range calls {
+		req.Calls = append(req.Calls, callapi.CallID(id))
+	}
+	br, err := t.c.CreateBridge(ctx, req)
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
