@@ -75,7 +75,6 @@ type VariableRequest struct {
 	Value string `json:"value"`
 }
 
-
 // BridgeCallRequest is the body of POST /v1/bridges/{id}/calls.
 type BridgeCallRequest struct {
 	CallID string `json:"call_id"`
