@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/dedupe"
 	"github.com/callgw/callgw/internal/retry"
 )
 
@@ -115,7 +116,7 @@ func (b *Bus) SubscribeEvents(ctx context.Context, patterns []string, fn func(*c
 	if len(patterns) == 0 || (len(patterns) == 1 && patterns[0] == "#") {
 		exchange, keys = b.names.Events, []string{""}
 	}
-	seen := newRecent(4096)
+	seen := dedupe.NewRing[string](4096)
 	sub := &Subscription{
 		b: b, exchange: exchange, keys: keys,
 		queueArg: amqp.Table{"x-max-length": int64(100000), "x-overflow": "drop-head", "x-dead-letter-exchange": b.names.Dead},
@@ -127,7 +128,7 @@ func (b *Bus) SubscribeEvents(ctx context.Context, patterns []string, fn func(*c
 			b.log.Warn("undecodable event dropped", zap.String("message_id", d.MessageId), zap.Error(err))
 			return
 		}
-		if !seen.add(e.ID) {
+		if !seen.Add(e.ID) {
 			return
 		}
 		fn(e)
@@ -297,32 +298,4 @@ func (sub *Subscription) Close() error {
 		return err
 	}
 	return nil
-}
-
-// recent is a bounded set of recently seen ids (a ring).
-type recent struct {
-	mu   sync.Mutex
-	set  map[string]struct{}
-	ring []string
-	pos  int
-}
-
-func newRecent(n int) *recent {
-	return &recent{set: make(map[string]struct{}, n), ring: make([]string, n)}
-}
-
-// add reports whether id is new, remembering it.
-func (r *recent) add(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.set[id]; ok {
-		return false
-	}
-	if old := r.ring[r.pos]; old != "" {
-		delete(r.set, old)
-	}
-	r.ring[r.pos] = id
-	r.set[id] = struct{}{}
-	r.pos = (r.pos + 1) % len(r.ring)
-	return true
 }

@@ -10,25 +10,10 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// Confirm is the broker's verdict on a publish that has been written but
-// not yet confirmed. Wait returns nil once the broker confirmed (acked)
-// every message of the publish; an error when it refused one (nack), when
-// one was returned unroutable (mandatory publishes only), when the channel
-// or the connection was lost before the verdict (ENodeUnavailable), or when
-// ctx ends first (ETimeout; Wait may be called again). Calls to Wait are
-// serialized; after a verdict Wait keeps returning it.
-//
-// Confirm is an alias of an unnamed interface type, so a consumer declares
-// the identical type (interface{ Wait(context.Context) error }) and detects
-// PublishEventAsync with a type assertion without importing amqpbus.
-type Confirm = interface {
-	Wait(ctx context.Context) error
-}
-
 // PublishEventAsync is PublishEvent without the wait: it writes e to
 // callapi.events (and one copy per tag to callapi.events.routed, as
 // PublishEvent does) and returns as soon as the broker has been handed the
-// messages, with a Confirm that reports the broker's verdict on them all.
+// messages, with a confirm that reports the broker's verdict on them all.
 // ctx bounds only the publishing (waiting for a connection, or for a
 // blocked connection to be unblocked); without a deadline it gets
 // Config.DefaultTimeout. An error means nothing needs waiting for: the event
@@ -40,7 +25,19 @@ type Confirm = interface {
 // waiting for their confirms — reach every queue in that order. A channel
 // that dies is replaced in the same slot of the pool; the events written on
 // it before it died fail their Wait.
-func (b *Bus) PublishEventAsync(ctx context.Context, e *callapi.Event) (Confirm, error) {
+//
+// The confirm's Wait returns nil once the broker confirmed (acked) every
+// message of the publish; an error when it refused one (nack), when one
+// was returned unroutable (mandatory publishes only), when the channel or
+// the connection was lost before the verdict (ENodeUnavailable), or when
+// ctx ends first (ETimeout; Wait may be called again). Calls to Wait are
+// serialized; after a verdict Wait keeps returning it.
+//
+// The result type is spelled as a literal, not named here: its consumer
+// declares it (asterisk.Confirm, an alias of this literal, in
+// asterisk.AsyncSink), so that *Bus is an asterisk.AsyncSink without
+// either package importing the other.
+func (b *Bus) PublishEventAsync(ctx context.Context, e *callapi.Event) (interface{ Wait(context.Context) error }, error) {
 	const op = "amqpbus.PublishEventAsync"
 	if e == nil || e.ID == "" || e.Type == "" {
 		return nil, callapi.Invalid("event", "an event needs an id and a type")
@@ -99,7 +96,7 @@ func affinity(e *callapi.Event) uint32 {
 	return h.Sum32()
 }
 
-// eventConfirm is PublishEventAsync's Confirm: the verdicts of the event
+// eventConfirm is PublishEventAsync's confirm: the verdicts of the event
 // and of its tag copies, read in publish order.
 type eventConfirm struct {
 	op  string

@@ -13,13 +13,6 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// The contract asterisk detects with a type assertion (asterisk.asyncSink,
-// which does not import this package): the result is the unnamed interface
-// type that Confirm aliases.
-var _ interface {
-	PublishEventAsync(context.Context, *callapi.Event) (interface{ Wait(context.Context) error }, error)
-} = (*Bus)(nil)
-
 // spyQueue declares an exclusive queue on ch bound to exchange with key
 // and consumes it.
 func spyQueue(t *testing.T, ch *amqp.Channel, exchange, key string) <-chan amqp.Delivery {
@@ -60,7 +53,7 @@ func TestPublishEventAsyncOrderPerCall(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var confirms []Confirm
+			var confirms []interface{ Wait(context.Context) error }
 			// Interleave the goroutine's calls: c0#1, c1#1, …, c0#2, …
 			for seq := 1; seq <= perCall; seq++ {
 				for c := range callsEach {
@@ -178,7 +171,7 @@ func TestPublishEventAsyncFailures(t *testing.T) {
 		if err := ch.ExchangeDelete(e.names.Events, false, false); err != nil {
 			t.Fatal(err)
 		}
-		var confirms []Confirm
+		var confirms []interface{ Wait(context.Context) error }
 		for range 5 {
 			cf, err := b.PublishEventAsync(ctxFor(t, 5*time.Second), ev())
 			if err != nil {

@@ -23,7 +23,7 @@ import (
 // then the event is dropped, counted (Stats.EventsDropped) and logged.
 //
 // When the sink can publish without waiting for the broker's confirm
-// (asyncSink: amqpbus.Bus), a shard keeps up to Config.PublishWindow
+// (AsyncSink: amqpbus.Bus), a shard keeps up to Config.PublishWindow
 // published events waiting for their confirms and blocks only when the
 // window is full; a confirmer goroutine per shard waits for them in publish
 // order and does the accounting. Every event ends in exactly one of
@@ -142,7 +142,7 @@ func (p *PBX) flush(ctx context.Context) {
 
 // runShards starts one worker per shard; they stop when ctx ends.
 func (p *PBX) runShards(ctx context.Context, wg *sync.WaitGroup) {
-	async, _ := p.sink.(asyncSink)
+	async, _ := p.sink.(AsyncSink)
 	if p.cfg.PublishWindow <= 1 {
 		async = nil
 	}
@@ -277,27 +277,34 @@ func (p *PBX) retryHangup(e *callapi.Event, first error) bool {
 	return true
 }
 
-// confirm is the broker's pending verdict on an event published
-// asynchronously. It is the unnamed interface type amqpbus.Confirm
-// aliases too, so asyncSink matches amqpbus.Bus's method without this
-// package importing amqpbus.
-type confirm = interface {
+// Confirm is the broker's pending verdict on an event published
+// asynchronously: Wait returns nil once the broker confirmed every message
+// of the event, an error when it refused one, when one was returned
+// unroutable, when the channel or the connection was lost first, or when
+// ctx ends first (then Wait may be called again). After a verdict Wait
+// keeps returning it.
+//
+// It is declared here, by its consumer, and nowhere else. It is an alias
+// of an unnamed interface type because the publisher (amqpbus.Bus) must not
+// import this package: amqpbus spells the same literal as the result of
+// PublishEventAsync, and Go's identical-type rule makes *amqpbus.Bus an
+// AsyncSink. The wiring (cmd/internal/stack) asserts that at compile time.
+type Confirm = interface {
 	Wait(ctx context.Context) error
 }
 
-// asyncSink is an EventSink that can publish an event without waiting for
+// AsyncSink is an EventSink that can publish an event without waiting for
 // the broker's confirm (amqpbus.Bus). Events of one call published one
 // after the other must reach subscribers in that order, confirmed or not.
-// Wait returns nil once the event is confirmed, an error when it was
-// refused or its channel was lost, or when ctx ends first.
-type asyncSink interface {
-	PublishEventAsync(ctx context.Context, e *callapi.Event) (confirm, error)
+// NewPBX detects it on its EventSink with a type assertion.
+type AsyncSink interface {
+	PublishEventAsync(ctx context.Context, e *callapi.Event) (Confirm, error)
 }
 
 // sent is an event waiting for its confirm: what accounting and the log
 // line of a failure need, not the event (nor its raw ARI payload).
 type sent struct {
-	c        confirm
+	c        Confirm
 	deadline time.Time
 	callID   callapi.CallID
 	bridgeID callapi.BridgeID
@@ -313,13 +320,13 @@ type window struct {
 	p     *PBX
 	ctx   context.Context // the shard's: publishing stops with it
 	base  context.Context // ctx without its cancellation: confirms due at shutdown are still awaited
-	sink  asyncSink
+	sink  AsyncSink
 	slots chan struct{} // one per unconfirmed event
 	sent  chan sent
 	done  chan struct{} // closed when the confirmer has ended
 }
 
-func (p *PBX) newWindow(ctx context.Context, sink asyncSink) *window {
+func (p *PBX) newWindow(ctx context.Context, sink AsyncSink) *window {
 	w := &window{
 		p: p, ctx: ctx, base: context.WithoutCancel(ctx), sink: sink,
 		slots: make(chan struct{}, p.cfg.PublishWindow),

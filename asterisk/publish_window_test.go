@@ -14,13 +14,7 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// amqpbus.Bus's method, spelled as amqpbus declares it (amqpbus asserts
-// the same literal against *Bus): it is an asyncSink.
-var _ asyncSink = (interface {
-	PublishEventAsync(context.Context, *callapi.Event) (interface{ Wait(context.Context) error }, error)
-})(nil)
-
-// asyncRecSink is an asyncSink that records events in publish order and
+// asyncRecSink is an AsyncSink that records events in publish order and
 // confirms them only when release is called, so that a shard's window
 // really fills. Confirms of events of type failType fail; events of the
 // calls in refuse are refused at publish.
@@ -59,7 +53,7 @@ func (s *asyncRecSink) PublishEvent(ctx context.Context, e *callapi.Event) error
 	return s.recSink.PublishEvent(ctx, e)
 }
 
-func (s *asyncRecSink) PublishEventAsync(ctx context.Context, e *callapi.Event) (confirm, error) {
+func (s *asyncRecSink) PublishEventAsync(ctx context.Context, e *callapi.Event) (Confirm, error) {
 	if s.refuse[e.CallID] {
 		return nil, errors.New("test: refused")
 	}

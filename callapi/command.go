@@ -136,10 +136,17 @@ func (r *Reply) Err() error {
 	return &Error{Code: r.Error.Code, Msg: r.Error.Message, Field: r.Error.Field}
 }
 
-// Decode unmarshals the result of a successful reply into v.
+// Decode unmarshals the result of a successful reply into v. A
+// *json.RawMessage gets the result as it is, without a copy or another
+// pass over it (the bus decoded the reply, so it is valid JSON): for a
+// caller that only passes it on (gateway.Service.Call).
 func (r *Reply) Decode(v any) error {
 	if err := r.Err(); err != nil {
 		return err
+	}
+	if raw, ok := v.(*json.RawMessage); ok {
+		*raw = r.Result
+		return nil
 	}
 	if len(r.Result) == 0 || v == nil {
 		return nil

@@ -214,7 +214,7 @@ func TestServiceRoutes(t *testing.T) {
 	// A fresh service (a gateway started later) must locate the call.
 	s2 := NewService(bus, reg, NewLocations(0))
 	bus.sent = nil
-	got, err := s2.Call(ctx, Options{Tenant: "acme"}, c.ID)
+	got, err := decodedCall(s2.Call(ctx, Options{Tenant: "acme"}, c.ID))
 	if err != nil || got.ID != c.ID {
 		t.Fatalf("get: %v %+v", err, got)
 	}
@@ -283,4 +283,16 @@ func TestLocationsForgetKeepsMemoryBounded(t *testing.T) {
 	if n, ok := l.Get("live"); !ok || n != "pbx1" {
 		t.Fatal("live id lost by compaction")
 	}
+}
+
+// decodedCall decodes Service.Call's JSON.
+func decodedCall(raw json.RawMessage, err error) (*callapi.Call, error) {
+	if err != nil {
+		return nil, err
+	}
+	var c callapi.Call
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }

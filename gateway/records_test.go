@@ -110,7 +110,7 @@ func TestServiceRecordsAndSilentNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	bus.sent = nil
-	c, err := s.Call(ctx, Options{Tenant: "acme"}, "gone")
+	c, err := decodedCall(s.Call(ctx, Options{Tenant: "acme"}, "gone"))
 	if err != nil || c.State != callapi.StateEnded || c.EndReason != "api" || len(bus.sent) != 0 {
 		t.Fatalf("ended call: %+v %v, sent %v", c, err, bus.sent)
 	}

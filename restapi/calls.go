@@ -153,7 +153,7 @@ func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, call)
+	writeRawJSON(w, http.StatusOK, call)
 }
 
 // handleHangup serves DELETE /v1/calls/{id} (optional query reason).

@@ -169,6 +169,17 @@ func writeJSON(w http.ResponseWriter, st int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeRawJSON is writeJSON for a body that is JSON already (compact,
+// with <, > and & escaped, as json.Marshal writes it): the same bytes,
+// without another pass over them.
+func writeRawJSON(w http.ResponseWriter, st int, body json.RawMessage) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(st)
+	_, _ = w.Write(body)
+	_, _ = w.Write([]byte{'\n'}) // as json.Encoder ends a value
+}
+
 func routePattern(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
 		if p := rc.RoutePattern(); p != "" {

@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -209,12 +210,16 @@ func (f *fakeCalls) Originate(ctx context.Context, o gateway.Options, req callap
 	return f.OriginateFn(ctx, o, req)
 }
 
-func (f *fakeCalls) Call(ctx context.Context, o gateway.Options, id callapi.CallID) (*callapi.Call, error) {
+func (f *fakeCalls) Call(ctx context.Context, o gateway.Options, id callapi.CallID) (json.RawMessage, error) {
 	if f.CallFn == nil {
 		f.t.Error("unexpected Call")
 		return nil, callapi.Errorf(callapi.CodeInternal, "unexpected")
 	}
-	return f.CallFn(ctx, o, id)
+	c, err := f.CallFn(ctx, o, id)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(c) // as a node encodes its call.get result
 }
 
 func (f *fakeCalls) Calls(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error) {

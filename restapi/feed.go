@@ -21,13 +21,15 @@ type EventSource func(ctx context.Context, handle func(*callapi.Event)) (io.Clos
 // while HTTP event streams exist: the first stream opens the subscription
 // (and Subscribe returns once it consumes), the last one lets it go after
 // Linger, so that a client resuming with Last-Event-ID finds the events in
-// between; a stream opened meanwhile keeps it. Each event also goes to
-// Learn (the gateway's Observer), which otherwise hears only the events it
-// subscribes to itself.
+// between; a stream opened meanwhile keeps it. The feed serves the streams
+// only: the gateway's Observer learns from its own subscription, which
+// it holds all the time (a second feed into Learn while streams exist
+// would learn each event twice, and in no defined order between the two
+// queues: a call.created late from one after the call.hangup from the
+// other would bring back a location just forgotten).
 type Feed struct {
 	hub    *Hub
 	source EventSource
-	learn  func(*callapi.Event)
 	linger time.Duration
 	log    *zap.Logger
 
@@ -41,12 +43,12 @@ type Feed struct {
 
 var _ Events = (*Feed)(nil)
 
-// NewFeed builds a Feed. learn may be nil; log nil is a no-op logger.
-func NewFeed(hub *Hub, source EventSource, learn func(*callapi.Event), linger time.Duration, log *zap.Logger) *Feed {
+// NewFeed builds a Feed. log nil is a no-op logger.
+func NewFeed(hub *Hub, source EventSource, linger time.Duration, log *zap.Logger) *Feed {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Feed{hub: hub, source: source, learn: learn, linger: linger, log: log}
+	return &Feed{hub: hub, source: source, linger: linger, log: log}
 }
 
 // Subscribe opens one stream.
@@ -87,12 +89,7 @@ func (f *Feed) acquire(ctx context.Context) error {
 		f.idle = nil
 	}
 	if f.sub == nil {
-		sub, err := f.source(ctx, func(e *callapi.Event) {
-			if f.learn != nil {
-				f.learn(e)
-			}
-			f.hub.Publish(e)
-		})
+		sub, err := f.source(ctx, f.hub.Publish)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package restapi
 
 import (
 	_ "embed"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -97,25 +98,9 @@ func readyReason(err error) string {
 	return err.Error()
 }
 
-// nodeList is the body of GET /v1/nodes.
+// nodeList is the body of GET /v1/nodes: each node as nodeJSON shows it.
 type nodeList struct {
-	Nodes []nodeView `json:"nodes"`
-}
-
-// nodeView is a node as one principal may see it. The heartbeat's call
-// count is node-wide, all tenants together, so only an admin token sees it:
-// a tenant's token would otherwise learn how busy the other tenants are.
-type nodeView struct {
-	callapi.Node
-	Calls *int `json:"calls,omitempty"` // shadows Node.Calls
-}
-
-func viewNode(n callapi.Node, p Principal) nodeView {
-	v := nodeView{Node: n}
-	if p.Has(ScopeAdmin) {
-		v.Calls = &n.Calls
-	}
-	return v
+	Nodes []json.RawMessage `json:"nodes"`
 }
 
 func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
@@ -124,9 +109,9 @@ func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principalOf(r.Context())
-	out := nodeList{Nodes: []nodeView{}}
+	out := nodeList{Nodes: []json.RawMessage{}}
 	for _, n := range s.nodes.List(s.now()) {
-		out.Nodes = append(out.Nodes, viewNode(n, p))
+		out.Nodes = append(out.Nodes, nodeJSON(n, p))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -146,7 +131,7 @@ func (s *Server) handleGetNode(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, callapi.Errorf(callapi.CodeNotFound, "node %s is not known", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, viewNode(n, principalOf(r.Context())))
+	writeJSON(w, http.StatusOK, nodeJSON(n, principalOf(r.Context())))
 }
 
 // needNodes answers 503 on the node routes when NewServer was given no

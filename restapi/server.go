@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -23,7 +24,9 @@ import (
 // result) when o.Async is set.
 type Calls interface {
 	Originate(ctx context.Context, o gateway.Options, req callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error)
-	Call(ctx context.Context, o gateway.Options, id callapi.CallID) (*callapi.Call, error)
+	// Call is the call's JSON (a callapi.Call), written to the client as
+	// it is: the owning node's result, not decoded and encoded again.
+	Call(ctx context.Context, o gateway.Options, id callapi.CallID) (json.RawMessage, error)
 	Calls(ctx context.Context, o gateway.Options, req gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error)
 	Hangup(ctx context.Context, o gateway.Options, id callapi.CallID, reason string) (*callapi.Accepted, error)
 

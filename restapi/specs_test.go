@@ -241,7 +241,7 @@ var errRefusing = callapi.Errorf(callapi.CodeConflict, "refusing")
 func (refusingCalls) Originate(context.Context, gateway.Options, callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error) {
 	return nil, nil, errRefusing
 }
-func (refusingCalls) Call(context.Context, gateway.Options, callapi.CallID) (*callapi.Call, error) {
+func (refusingCalls) Call(context.Context, gateway.Options, callapi.CallID) (json.RawMessage, error) {
 	return nil, errRefusing
 }
 func (refusingCalls) Calls(context.Context, gateway.Options, gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error) {

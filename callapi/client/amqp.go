@@ -11,6 +11,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/dedupe"
 	"github.com/callgw/callgw/internal/retry"
 )
 
@@ -107,7 +108,7 @@ func ConsumeEvents(ctx context.Context, cfg QueueConfig, h EventHandler) error {
 			cfg.OnError(err)
 		}
 	}
-	seen := newSeenIDs(4096)
+	seen := dedupe.NewRing[string](4096)
 	fails := 0
 	for i := 0; ; i++ {
 		url := cfg.URLs[i%len(cfg.URLs)]
@@ -129,7 +130,7 @@ func ConsumeEvents(ctx context.Context, cfg QueueConfig, h EventHandler) error {
 
 // consumeOnce runs one connection: declare, bind, consume until the
 // connection or ctx ends.
-func consumeOnce(ctx context.Context, cfg QueueConfig, url string, h EventHandler, seen *seenIDs, connected func()) error {
+func consumeOnce(ctx context.Context, cfg QueueConfig, url string, h EventHandler, seen *dedupe.Ring[string], connected func()) error {
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(cfg.ConnectionName)
 	conn, err := amqp.DialConfig(url, amqp.Config{Properties: props, Heartbeat: 10 * time.Second, Dial: amqp.DefaultDial(5 * time.Second)})
@@ -191,13 +192,13 @@ func consumeOnce(ctx context.Context, cfg QueueConfig, url string, h EventHandle
 // handle runs h on one delivery and acknowledges it: ack on success (and
 // for a repeated id), reject without requeue for an undecodable body,
 // requeue once for a handler error.
-func handle(ctx context.Context, d amqp.Delivery, h EventHandler, seen *seenIDs) error {
+func handle(ctx context.Context, d amqp.Delivery, h EventHandler, seen *dedupe.Ring[string]) error {
 	var e callapi.Event
 	if err := json.Unmarshal(d.Body, &e); err != nil || e.ID == "" {
 		_ = d.Reject(false)
 		return fmt.Errorf("callapi: undecodable event %s rejected: %v", d.MessageId, err)
 	}
-	if seen.has(e.ID) { // the same event through a pattern and a tag copy
+	if seen.Seen(e.ID) { // the same event through a pattern and a tag copy
 		return d.Ack(false)
 	}
 	if err := h(ctx, &e); err != nil {
@@ -206,7 +207,7 @@ func handle(ctx context.Context, d amqp.Delivery, h EventHandler, seen *seenIDs)
 		}
 		return fmt.Errorf("callapi: handler failed on event %s (%s): %w", e.ID, e.Type, err)
 	}
-	seen.add(e.ID)
+	seen.Add(e.ID)
 	return d.Ack(false)
 }
 

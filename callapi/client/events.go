@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/dedupe"
 	"github.com/callgw/callgw/internal/retry"
 )
 
@@ -84,14 +85,14 @@ type EventStream struct {
 	body   io.ReadCloser
 	rd     *bufio.Reader
 	fails  int
-	seen   *seenIDs
+	seen   *dedupe.Ring[string]
 }
 
 // Events opens an event stream; it connects on the first Next. The stream
 // ends when ctx ends or Close is called.
 func (c *Client) Events(ctx context.Context, f EventFilter, opt StreamOptions) *EventStream {
 	sctx, cancel := context.WithCancel(ctx)
-	return &EventStream{c: c, filter: f, opt: opt, ctx: sctx, cancel: cancel, lastID: opt.LastEventID, seen: newSeenIDs(1024)}
+	return &EventStream{c: c, filter: f, opt: opt, ctx: sctx, cancel: cancel, lastID: opt.LastEventID, seen: dedupe.NewRing[string](1024)}
 }
 
 // EventsWS is Events over the WebSocket stream (GET /v1/events/ws): the
@@ -178,7 +179,7 @@ func (s *EventStream) Next() (*callapi.Event, error) {
 		e, notice, err := s.read()
 		if err == nil && notice == nil {
 			s.fails = 0
-			if !s.seen.add(e.ID) {
+			if !s.seen.Add(e.ID) {
 				continue
 			}
 			s.mu.Lock()
@@ -393,37 +394,4 @@ func (s *EventStream) read() (*callapi.Event, *StreamNotice, error) {
 		return nil, nil, fmt.Errorf("callapi: event stream: undecodable event: %w", err)
 	}
 	return &e, nil, nil
-}
-
-// seenIDs is a bounded set of recent event ids (a ring): a resume or
-// several gateways announcing the same node.down repeat an id.
-type seenIDs struct {
-	set  map[string]struct{}
-	ring []string
-	pos  int
-}
-
-func newSeenIDs(n int) *seenIDs {
-	return &seenIDs{set: make(map[string]struct{}, n), ring: make([]string, n)}
-}
-
-func (r *seenIDs) has(id string) bool {
-	_, ok := r.set[id]
-	return ok
-}
-
-func (r *seenIDs) add(id string) bool {
-	if id == "" {
-		return true
-	}
-	if _, ok := r.set[id]; ok {
-		return false
-	}
-	if old := r.ring[r.pos]; old != "" {
-		delete(r.set, old)
-	}
-	r.ring[r.pos] = id
-	r.pos = (r.pos + 1) % len(r.ring)
-	r.set[id] = struct{}{}
-	return true
 }

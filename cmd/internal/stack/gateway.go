@@ -66,7 +66,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
 	g.feed = restapi.NewFeed(g.hub, func(ctx context.Context, fn func(*callapi.Event)) (io.Closer, error) {
 		return bus.SubscribeEvents(ctx, nil, fn)
-	}, g.obs.Learn, time.Minute, log)
+	}, time.Minute, log) // streams only: the Observer learns from its own subscription (observe)
 	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL,
 		MaxTokenLifetime: cfg.AuthMaxTokenLifetime, FailuresPerMinute: cfg.AuthFailuresPerMinute, FailureBurst: cfg.AuthFailureBurst,
 		Clients: authClients(cfg.AuthClients)}
@@ -176,7 +176,9 @@ func (g *Gateway) observe(ctx context.Context) error {
 	}
 	g.obs.Listening()
 	defer hbSub.Close()
-	// Every event is taken (for the hub) only while HTTP streams exist.
+	// The one subscription that feeds Learn, held all the time; every
+	// event is taken (for the hub, by g.feed) only while HTTP streams
+	// exist.
 	evSub, err := g.bus.SubscribeEvents(ctx, g.obs.Patterns(), g.obs.Learn)
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe events: %w", err)

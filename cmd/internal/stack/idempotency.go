@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/amqpbus"
+	"github.com/callgw/callgw/asterisk"
 	"github.com/callgw/callgw/asterisk/journal"
 	"github.com/callgw/callgw/callapi"
 )
@@ -19,11 +20,18 @@ type callReader interface {
 	Call(ctx context.Context, tenant string, id callapi.CallID) (*callapi.Call, error)
 }
 
-// eventBus is what journalSink needs of the bus (*amqpbus.Bus).
+// eventBus is what journalSink needs of the bus (*amqpbus.Bus): it
+// passes on both ways of publishing, so that asterisk still finds an
+// AsyncSink behind the journal.
 type eventBus interface {
-	PublishEvent(ctx context.Context, e *callapi.Event) error
-	PublishEventAsync(ctx context.Context, e *callapi.Event) (amqpbus.Confirm, error)
+	callapi.EventSink
+	asterisk.AsyncSink
 }
+
+var (
+	_ eventBus           = (*amqpbus.Bus)(nil)
+	_ asterisk.AsyncSink = (*journalSink)(nil)
+)
 
 // keyed wraps a worker's executor with its journal (package journal): an
 // originate with an Idempotency-Key is journaled before it runs and answered
@@ -221,7 +229,7 @@ func (s *journalSink) PublishEvent(ctx context.Context, e *callapi.Event) error 
 	return err
 }
 
-func (s *journalSink) PublishEventAsync(ctx context.Context, e *callapi.Event) (amqpbus.Confirm, error) {
+func (s *journalSink) PublishEventAsync(ctx context.Context, e *callapi.Event) (asterisk.Confirm, error) {
 	c, err := s.bus.PublishEventAsync(ctx, e)
 	if err != nil || e.Type != callapi.EvCallHangup {
 		return c, err
@@ -235,7 +243,7 @@ func (s *journalSink) PublishEventAsync(ctx context.Context, e *callapi.Event) (
 
 // notedConfirm records a call.hangup in the journal once it is confirmed.
 type notedConfirm struct {
-	c amqpbus.Confirm
+	c asterisk.Confirm
 	s *journalSink
 	e *callapi.Event
 }

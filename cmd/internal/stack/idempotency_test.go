@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/amqpbus"
+	"github.com/callgw/callgw/asterisk"
 	"github.com/callgw/callgw/asterisk/journal"
 	"github.com/callgw/callgw/callapi"
 )
@@ -471,7 +471,7 @@ func (b *fakeBus) PublishEvent(_ context.Context, e *callapi.Event) error {
 	return nil
 }
 
-func (b *fakeBus) PublishEventAsync(ctx context.Context, e *callapi.Event) (amqpbus.Confirm, error) {
+func (b *fakeBus) PublishEventAsync(ctx context.Context, e *callapi.Event) (asterisk.Confirm, error) {
 	if err := b.PublishEvent(ctx, e); err != nil {
 		return nil, err
 	}
