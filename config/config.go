@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callgw/callgw/asterisk/journal"
+	"github.com/callgw/callgw/worker/journal"
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/restapi"
 )

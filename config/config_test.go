@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/asterisk/journal"
+	"github.com/callgw/callgw/worker/journal"
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/restapi"
 )

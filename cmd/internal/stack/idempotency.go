@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/amqpbus"
-	"github.com/callgw/callgw/asterisk/journal"
+	"github.com/callgw/callgw/worker/journal"
 	"github.com/callgw/callgw/callapi"
 )
 

@@ -27,7 +27,7 @@ import (
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/asterisk"
-	"github.com/callgw/callgw/asterisk/journal"
+	"github.com/callgw/callgw/worker/journal"
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/worker"
