@@ -19,6 +19,7 @@ import (
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/internal/ops"
 	"github.com/callgw/callgw/restapi"
 )
 
@@ -60,8 +61,8 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	g.svc.Rules = cfg.Rules()
 	g.svc.Records = gateway.NewRecords(cfg.CallRecords, cfg.CallRecordsTTL)
 	g.obs = gateway.NewObserver(g.reg, locs, g.svc.Records)
-	metrics := newMetrics()
-	registerBus(metrics, bus)
+	metrics := ops.NewRegistry()
+	ops.RegisterBus(metrics, bus)
 	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
 	g.feed = restapi.NewFeed(g.hub, func(ctx context.Context, fn func(*callapi.Event)) (io.Closer, error) {
@@ -232,7 +233,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return err
 	})
 	eg.Go(func() error { return g.observe(gctx) })
-	eg.Go(func() error { return serveOps(gctx, g.cfg.MetricsAddr, g.ops, g.Ready, g.log) })
+	eg.Go(func() error { return ops.Serve(gctx, g.cfg.MetricsAddr, g.ops, g.Ready, g.log) })
 	if g.cfg.AuthClientsFile != "" {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)

@@ -1,4 +1,4 @@
-package stack
+package worker
 
 import (
 	"context"
@@ -13,8 +13,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/amqpbus"
-	"github.com/callgw/callgw/worker/journal"
+	"github.com/callgw/callgw/asterisk"
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/worker/journal"
 )
 
 // fakeCalls is the PBX as keyed sees it: the calls that are up.
@@ -53,19 +54,42 @@ func (f *fakeCalls) drop(id callapi.CallID) {
 	delete(f.up, id)
 }
 
-// fakeExec is the executor behind keyed: it counts the commands it ran and
-// answers with reply (or places the call on calls when reply is nil).
+// fakeExec is the executor behind Keyed: it counts the checks and the
+// commands it ran and answers with reply (or places the call on calls when
+// reply is nil); a lookup it answers as the Executor does, through x.
 type fakeExec struct {
-	mu    sync.Mutex
-	ran   []*callapi.Command
-	reply func(cmd *callapi.Command) *callapi.Reply
+	mu     sync.Mutex
+	ran    []*callapi.Command
+	checks int
+	reply  func(cmd *callapi.Command) *callapi.Reply
+	x      *Executor
 }
 
-func (f *fakeExec) Handle(_ context.Context, cmd *callapi.Command) *callapi.Reply {
+func (f *fakeExec) run(cmd *callapi.Command) *callapi.Reply {
 	f.mu.Lock()
 	f.ran = append(f.ran, cmd)
 	f.mu.Unlock()
 	return f.reply(cmd)
+}
+
+func (f *fakeExec) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
+	if cmd.Action == callapi.ActKeyLookup {
+		return f.x.Handle(ctx, cmd)
+	}
+	return f.run(cmd)
+}
+
+func (f *fakeExec) Expired(cmd *callapi.Command) bool { return f.x.Expired(cmd) }
+
+func (f *fakeExec) Check(cmd *callapi.Command) (*callapi.Spec, callapi.Validator, error) {
+	f.mu.Lock()
+	f.checks++
+	f.mu.Unlock()
+	return f.x.Check(cmd)
+}
+
+func (f *fakeExec) Run(_ context.Context, _ *callapi.Spec, cmd *callapi.Command, _ callapi.Validator) *callapi.Reply {
+	return f.run(cmd)
 }
 
 func (f *fakeExec) runs() int {
@@ -74,11 +98,17 @@ func (f *fakeExec) runs() int {
 	return len(f.ran)
 }
 
+func (f *fakeExec) checked() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checks
+}
+
 const testNode callapi.NodeID = "pbx1"
 
 // newKeyed returns a keyed over a journal at path ("" memory only) whose
 // executor places the call on calls and answers it.
-func newKeyed(t *testing.T, path, boot string, calls *fakeCalls) (*keyed, *fakeExec) {
+func newKeyed(t *testing.T, path, boot string, calls *fakeCalls) (*Keyed, *fakeExec) {
 	t.Helper()
 	j, err := journal.Open(path, time.Hour, boot)
 	if err != nil {
@@ -90,7 +120,9 @@ func newKeyed(t *testing.T, path, boot string, calls *fakeCalls) (*keyed, *fakeE
 		calls.set(c)
 		return callapi.OKReply(cmd.ID, testNode, c)
 	}}
-	return &keyed{node: testNode, pbx: calls, next: exec, log: zap.NewNop(), j: j, now: time.Now}, exec
+	k := &Keyed{node: testNode, pbx: calls, next: exec, log: zap.NewNop(), j: j}
+	exec.x = &Executor{Node: testNode, Journal: k}
+	return k, exec
 }
 
 func originate(id string, callID callapi.CallID, key string) *callapi.Command {
@@ -195,6 +227,9 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		calls := &fakeCalls{}
 		k, exec := newKeyed(t, "", "boot1", calls)
 		first := k.Handle(ctx, originate("c1", "call-1", "k1"))
+		if exec.checked() != 1 {
+			t.Fatalf("the keyed originate was checked %d times, want once (then run through Run)", exec.checked())
+		}
 		calls.set(&callapi.Call{ID: "call-1", Node: testNode, Tenant: "acme", State: callapi.StateRinging})
 		again := k.Handle(ctx, originate("c1", "call-1", "k1"))
 		if exec.runs() != 1 {
@@ -233,7 +268,7 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		calls := &fakeCalls{}
 		k, exec := newKeyed(t, "", "boot1", calls)
 		bus := &fakeBus{}
-		sink := &journalSink{bus: bus, k: k}
+		sink := NewJournalSink(bus, k)
 		k.Handle(ctx, originate("c1", "call-1", "k1"))
 		calls.drop("call-1")
 		if err := sink.PublishEvent(ctx, hangupEvent("call-1", 17)); err != nil {
@@ -387,9 +422,10 @@ func TestCloseLost(t *testing.T) {
 	calls.set(&callapi.Call{ID: "call-up", Tenant: "acme", State: callapi.StateUp})
 	k, _ := newKeyed(t, path, "boot2", calls)
 	bus := &fakeBus{}
-	sink := &journalSink{bus: bus, k: k}
-	k.closeLost(ctx, sink)
-	k.closeLost(ctx, sink)
+	sink := NewJournalSink(bus, k)
+	pbx := lostPBX{calls: calls, sink: sink}
+	k.closeLost(ctx, pbx)
+	k.closeLost(ctx, pbx)
 	evs := bus.events()
 	if len(evs) != 1 {
 		t.Fatalf("published %d events, want 1 (call-gone, once): %+v", len(evs), evs)
@@ -427,7 +463,7 @@ func TestJournalSink(t *testing.T) {
 			k.Handle(ctx, originate("c1", "call-1", "k1"))
 			calls.drop("call-1")
 			bus := &fakeBus{fail: tc.fail, failWait: tc.failWait}
-			sink := &journalSink{bus: bus, k: k}
+			sink := NewJournalSink(bus, k)
 			e := hangupEvent("call-1", 17)
 			if tc.async {
 				c, err := sink.PublishEventAsync(ctx, e)
@@ -451,6 +487,23 @@ func TestJournalSink(t *testing.T) {
 func hangupEvent(id callapi.CallID, cause int) *callapi.Event {
 	data, _ := json.Marshal(callapi.HangupData{Hangup: callapi.Hangup{Cause: cause}, Reason: "remote"})
 	return &callapi.Event{ID: "e-" + string(id), Type: callapi.EvCallHangup, Tenant: "acme", CallID: id, Data: data}
+}
+
+// lostPBX closes lost calls as asterisk.PBX.CloseLost does, on calls.
+type lostPBX struct {
+	calls *fakeCalls
+	sink  callapi.EventSink
+}
+
+func (p lostPBX) CloseLost(ctx context.Context, lost []asterisk.Lost) int {
+	n := 0
+	for _, l := range lost {
+		if _, err := p.calls.Call(ctx, l.Tenant, l.ID); callapi.ErrorCode(err) == callapi.CodeNotFound &&
+			p.sink.PublishEvent(ctx, asterisk.LostHangup(testNode, l, time.Now())) == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // fakeBus records the events published; fail fails the publish, failWait
