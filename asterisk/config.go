@@ -43,7 +43,7 @@ type Config struct {
 	// full. 1 publishes synchronously, one confirm at a time [256].
 	PublishWindow int
 	// Observer, when set, is told of every ARI REST request and every call
-	// that ended (metrics: see cmd/internal/stack).
+	// that ended (metrics: see worker/metrics.go).
 	Observer Observer
 }
 

@@ -39,9 +39,8 @@ const (
 	PortCalls               // CallControl (optional)
 	PortBridges             // BridgeControl (optional)
 	PortMedia               // MediaControl (optional)
-	// PortJournal is the worker's idempotency journal, which answers its
-	// actions in front of the executor (cmd/internal/stack); an executor
-	// reached by one answers not_implemented.
+	// PortJournal is the worker's idempotency journal (Journal,
+	// optional: an executor without one answers not_implemented).
 	PortJournal
 )
 
@@ -82,14 +81,16 @@ type RingArgs struct {
 // Validate accepts every RingArgs.
 func (*RingArgs) Validate() error { return nil }
 
-// Ports are the PBX interfaces an executor runs actions against; an
-// optional port is nil when the PBX does not implement it.
+// Ports are the interfaces an executor runs actions against; an optional
+// port is nil when the PBX does not implement it (Journal: when the
+// worker keeps no journal).
 type Ports struct {
 	Node    NodeID
 	PBX     PBX
 	Calls   CallControl
 	Bridges BridgeControl
 	Media   MediaControl
+	Journal Journal
 }
 
 // PortsOf finds the optional ports a PBX implements.
@@ -111,7 +112,7 @@ func (ps *Ports) Has(p Port) bool {
 	case PortMedia:
 		return ps.Media != nil
 	case PortJournal:
-		return false
+		return ps.Journal != nil
 	}
 	return ps.PBX != nil
 }
@@ -307,10 +308,9 @@ func DecodeArgs(cmd *Command, v any) error {
 // then Spec.Validate with the rules r (nil: the strict defaults). It
 // returns the action's Spec and the decoded arguments. The tenant is the
 // command's as decoded off the bus, which gives one that names none the
-// default tenant. The Executor runs it on every command; a
-// handler in front of the Executor that acts on a command before it runs
-// (the worker's idempotency journal) runs it too, so that what it keeps
-// has passed the same check. Whether the PBX has the port is the
+// default tenant. The Executor runs it once on every command (a keyed
+// originate, which the worker's journal keeps only once it passed, through
+// Executor.Check). Whether the PBX has the port is the
 // Executor's to say: a request the node cannot serve is still checked
 // first, as the Service checks it before publishing.
 func CheckReceived(r *InputRules, cmd *Command) (*Spec, Validator, error) {

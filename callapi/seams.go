@@ -24,6 +24,14 @@ type CommandHandler interface {
 	Handle(ctx context.Context, cmd *Command) *Reply
 }
 
+// Journal is a worker's idempotency journal: it answers ActKeyLookup, a
+// gateway's question whether this node ran (or runs) the keyed originate
+// commandID of tenant. worker.Keyed implements it; an Executor without one
+// answers the action not_implemented.
+type Journal interface {
+	Lookup(ctx context.Context, tenant, commandID string) (KeyLookup, error)
+}
+
 // EventSink publishes normalized events. amqpbus implements it.
 type EventSink interface {
 	PublishEvent(ctx context.Context, e *Event) error

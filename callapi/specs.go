@@ -41,8 +41,8 @@ var specs = []*Spec{
 			return LocateResult{Node: p.Node}, nil
 		}),
 	def(Spec{Action: ActKeyLookup, Port: PortJournal, AMQPOnly: "broadcast by the gateway before a keyed originate (protocol.md §11); the worker's journal answers it"},
-		func(ctx context.Context, p Ports, cmd *Command, _ *KeyLookupArgs) (KeyLookup, error) {
-			return KeyLookup{}, Errorf(CodeNotImplemented, "node %s keeps no idempotency journal", p.Node)
+		func(ctx context.Context, p Ports, cmd *Command, a *KeyLookupArgs) (KeyLookup, error) {
+			return p.Journal.Lookup(ctx, cmd.Tenant, a.CommandID)
 		}),
 	def(Spec{Action: ActNodePing, AMQPOnly: "a probe of one worker (node info); the REST API shows nodes from their heartbeats"},
 		func(ctx context.Context, p Ports, _ *Command, _ *NoArgs) (PBXInfo, error) {

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/callgw/callgw/asterisk/journal"
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/restapi"
+	"github.com/callgw/callgw/worker/journal"
 )
 
 // Defaults of the fixed options (DESIGN.md "Configuration").

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/asterisk/journal"
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/restapi"
+	"github.com/callgw/callgw/worker/journal"
 )
 
 func envOf(m map[string]string) func(string) string {

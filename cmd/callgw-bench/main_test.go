@@ -22,6 +22,7 @@ import (
 	"github.com/callgw/callgw/asterisk/arisim"
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
+	"github.com/callgw/callgw/worker"
 )
 
 // childEnvVar makes the test binary act as callgw (simulator, worker or
@@ -60,7 +61,7 @@ func childMain(args []string) int {
 	case "worker":
 		var cfg *config.Worker
 		if cfg, err = config.LoadWorker(args[1:], os.Getenv, os.Stderr); err == nil {
-			var w *stack.Worker
+			var w *worker.Worker
 			if w, err = stack.NewWorker(cfg, logger(cfg.LogLevel)); err == nil {
 				err = w.Run(ctx)
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/callgw/callgw/cmd/internal/stack"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/restapi"
+	"github.com/callgw/callgw/worker"
 )
 
 const usage = `callgw — call-control gateway for Asterisk over RabbitMQ
@@ -96,8 +97,8 @@ func main() {
 }
 
 // hardStopAfter bounds a graceful stop: a worker drains its commands for
-// at most stack.DrainTimeout, then the bus and ARI close.
-const hardStopAfter = stack.DrainTimeout + 15*time.Second
+// at most worker.DrainTimeout, then the bus and ARI close.
+const hardStopAfter = worker.DrainTimeout + 15*time.Second
 
 // hardStop makes sure that SIGINT and SIGTERM always end the process:
 // after the first signal (ctx done) the signal handling is reset, so that

@@ -19,6 +19,7 @@ import (
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/internal/ops"
 	"github.com/callgw/callgw/restapi"
 )
 
@@ -60,8 +61,8 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	g.svc.Rules = cfg.Rules()
 	g.svc.Records = gateway.NewRecords(cfg.CallRecords, cfg.CallRecordsTTL)
 	g.obs = gateway.NewObserver(g.reg, locs, g.svc.Records)
-	metrics := newMetrics()
-	registerBus(metrics, bus)
+	metrics := ops.NewRegistry()
+	ops.RegisterBus(metrics, bus)
 	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
 	g.feed = restapi.NewFeed(g.hub, func(ctx context.Context, fn func(*callapi.Event)) (io.Closer, error) {
@@ -101,50 +102,21 @@ func authClients(in []config.AuthClient) []restapi.Client {
 	return out
 }
 
-// watchClients re-reads the auth clients file when it changes (checked
-// every interval) and on SIGHUP, and hands the new list to the REST
-// server: a removed or disabled client's tokens are refused from then on.
-// A file that does not read or validate is logged and the old list kept.
+// watchClients hands the REST server the auth clients file's list
+// whenever it changes or on hup (config.WatchAuthClients).
 func (g *Gateway) watchClients(ctx context.Context, hup <-chan os.Signal, interval time.Duration) error {
-	path := g.cfg.AuthClientsFile
-	if path == "" {
+	if g.cfg.AuthClientsFile == "" {
 		return nil
 	}
-	stamp := func() string {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return "missing"
-		}
-		return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
-	}
-	last := stamp()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		why := ""
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-hup:
-			why = "SIGHUP"
-		case <-t.C:
-			if st := stamp(); st != last {
-				last, why = st, "file changed"
+	return config.WatchAuthClients(ctx, g.cfg.AuthClientsFile, hup, interval,
+		func(cs []config.AuthClient) error { return g.api.SetClients(authClients(cs)) },
+		func(why string, n int, err error) {
+			if err != nil {
+				g.log.Error("auth clients not reloaded; the previous list stays in force", zap.String("why", why), zap.Error(err))
+			} else {
+				g.log.Info("auth clients reloaded", zap.String("why", why), zap.Int("clients", n))
 			}
-		}
-		if why == "" {
-			continue
-		}
-		clients, err := config.ReadAuthClients(path)
-		if err == nil {
-			err = g.api.SetClients(authClients(clients))
-		}
-		if err != nil {
-			g.log.Error("auth clients not reloaded; the previous list stays in force", zap.String("why", why), zap.Error(err))
-			continue
-		}
-		g.log.Info("auth clients reloaded", zap.String("why", why), zap.Int("clients", len(clients)))
-	}
+		})
 }
 
 // Metrics returns the registry the gateway's ops endpoint serves (callgw
@@ -234,7 +206,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return err
 	})
 	eg.Go(func() error { return g.observe(gctx) })
-	eg.Go(func() error { return serveOps(gctx, g.cfg.MetricsAddr, g.ops, g.Ready, g.log) })
+	eg.Go(func() error { return ops.Serve(gctx, g.cfg.MetricsAddr, g.ops, g.Ready, g.log) })
 	if g.cfg.AuthClientsFile != "" {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)

@@ -19,6 +19,7 @@ import (
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/internal/testenv"
+	"github.com/callgw/callgw/worker"
 )
 
 // TestLifecycle runs a gateway and a worker (on the simulator) on the real
@@ -89,7 +90,7 @@ func TestLifecycle(t *testing.T) {
 	if st := status(t, "http://"+wOps+"/readyz"); st != http.StatusOK {
 		t.Fatalf("worker /readyz when ready: %d", st)
 	}
-	if _, err := os.Stat(JournalPath(dir, prefix, "pbx1")); err != nil {
+	if _, err := os.Stat(worker.JournalPath(dir, prefix, "pbx1")); err != nil {
 		t.Fatalf("the worker's journal is not where JournalPath says: %v", err)
 	}
 	rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)

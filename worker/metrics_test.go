@@ -1,4 +1,4 @@
-package stack
+package worker
 
 import (
 	"context"
@@ -8,14 +8,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/callgw/callgw/callapi"
-	"github.com/callgw/callgw/worker"
 )
 
 // Actions named by AMQP clients are outside input: unknown ones share one
 // series instead of growing the metrics without bound.
 func TestMeteredBoundsActionLabel(t *testing.T) {
-	m := newWorkerMetrics()
-	h := metered{next: &worker.Executor{Node: "pbx1"}, m: m}
+	m := NewMetrics()
+	h := m.Metered(&Executor{Node: "pbx1"})
 	for i := range 50 {
 		rep := h.Handle(context.Background(), &callapi.Command{ID: fmt.Sprint(i), Action: callapi.Action(fmt.Sprintf("call.bogus%d", i)), Tenant: "acme"})
 		if rep.OK {

@@ -1,4 +1,4 @@
-package stack
+package worker
 
 import (
 	"context"
@@ -11,18 +11,19 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// workerMetrics are a worker's per-action command metrics, its ARI request
+// Metrics are a worker's per-action command metrics, its ARI request
 // latency and its call outcomes. deploy/grafana and deploy/prometheus name
 // these metrics; a test checks that every metric they use is exported.
-type workerMetrics struct {
+type Metrics struct {
 	commands   *prometheus.CounterVec   // action, code
 	cmdLatency *prometheus.HistogramVec // action
 	ariLatency *prometheus.HistogramVec // method, route, status
 	callsEnded *prometheus.CounterVec   // cause, reason
 }
 
-func newWorkerMetrics() *workerMetrics {
-	return &workerMetrics{
+// NewMetrics returns a worker's metrics, registered by Register.
+func NewMetrics() *Metrics {
+	return &Metrics{
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "worker", Name: "commands_total",
 			Help: "Commands executed, by action and outcome code (ok, not_found, conflict, node_unavailable, timeout, pbx_error, …)."}, []string{"action", "code"}),
 		cmdLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "callgw", Subsystem: "worker", Name: "command_duration_seconds",
@@ -36,29 +37,40 @@ func newWorkerMetrics() *workerMetrics {
 	}
 }
 
-func (m *workerMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.commands, m.cmdLatency, m.ariLatency, m.callsEnded}
+// Register adds m, and the counters of the ARI adapter p, to r.
+func (m *Metrics) Register(r prometheus.Registerer, p *asterisk.PBX) error {
+	for _, c := range []prometheus.Collector{m.commands, m.cmdLatency, m.ariLatency, m.callsEnded} {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return registerPBX(r, p)
 }
 
-var _ asterisk.Observer = (*workerMetrics)(nil)
+var _ asterisk.Observer = (*Metrics)(nil)
 
 // ARIRequest implements asterisk.Observer.
-func (m *workerMetrics) ARIRequest(method, route string, status int, d time.Duration) {
+func (m *Metrics) ARIRequest(method, route string, status int, d time.Duration) {
 	m.ariLatency.WithLabelValues(method, route, strconv.Itoa(status)).Observe(d.Seconds())
 }
 
 // CallEnded implements asterisk.Observer.
-func (m *workerMetrics) CallEnded(cause int, reason string) {
+func (m *Metrics) CallEnded(cause int, reason string) {
 	if reason == "" {
 		reason = "unknown"
 	}
 	m.callsEnded.WithLabelValues(strconv.Itoa(cause), reason).Inc()
 }
 
+// Metered returns next counted and timed in m's command metrics.
+func (m *Metrics) Metered(next callapi.CommandHandler) callapi.CommandHandler {
+	return metered{next: next, m: m}
+}
+
 // metered wraps the worker's command handler with the command metrics.
 type metered struct {
 	next callapi.CommandHandler
-	m    *workerMetrics
+	m    *Metrics
 }
 
 var _ callapi.CommandHandler = metered{}
@@ -78,4 +90,28 @@ func (h metered) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Repl
 	h.m.commands.WithLabelValues(action, code).Inc()
 	h.m.cmdLatency.WithLabelValues(action).Observe(time.Since(start).Seconds())
 	return rep
+}
+
+// registerPBX exposes the ARI adapter's counters as metrics.
+func registerPBX(r prometheus.Registerer, p *asterisk.PBX) error {
+	counter := func(name, help string, f func(asterisk.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "ari", Name: name, Help: help},
+			func() float64 { return float64(f(p.Stats())) })
+	}
+	for _, c := range []prometheus.Collector{
+		counter("events_in_total", "ARI events received.", func(s asterisk.Stats) int64 { return s.EventsIn }),
+		counter("events_published_total", "CallAPI events published.", func(s asterisk.Stats) int64 { return s.EventsPublished }),
+		counter("events_dropped_total", "ARI events dropped because their call's shard queue stayed full (EnqueueTimeout).", func(s asterisk.Stats) int64 { return s.EventsDropped }),
+		counter("publish_errors_total", "Event publishes that failed.", func(s asterisk.Stats) int64 { return s.PublishErrors }),
+		counter("decode_errors_total", "Undecodable ARI messages.", func(s asterisk.Stats) int64 { return s.DecodeErrors }),
+		counter("requests_abandoned_total", "ARI requests given up at their deadline.", func(s asterisk.Stats) int64 { return s.RequestsAbandoned }),
+		counter("connects_total", "Events WebSocket connections made.", func(s asterisk.Stats) int64 { return s.Connects }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "callgw", Subsystem: "ari", Name: "calls", Help: "Live calls on this node."},
+			func() float64 { return float64(p.Stats().Calls) }),
+	} {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

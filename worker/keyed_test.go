@@ -1,9 +1,8 @@
-package stack
+package worker
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,9 +11,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/callgw/callgw/asterisk"
-	"github.com/callgw/callgw/asterisk/journal"
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/worker/journal"
 )
 
 // fakeCalls is the PBX as keyed sees it: the calls that are up.
@@ -53,19 +51,40 @@ func (f *fakeCalls) drop(id callapi.CallID) {
 	delete(f.up, id)
 }
 
-// fakeExec is the executor behind keyed: it counts the commands it ran and
-// answers with reply (or places the call on calls when reply is nil).
+// fakeExec is the executor behind Keyed: it counts the checks and the
+// commands it ran and answers with reply (or places the call on calls when
+// reply is nil); a lookup it answers as the Executor does, through x.
 type fakeExec struct {
-	mu    sync.Mutex
-	ran   []*callapi.Command
-	reply func(cmd *callapi.Command) *callapi.Reply
+	mu     sync.Mutex
+	ran    []*callapi.Command
+	checks int
+	reply  func(cmd *callapi.Command) *callapi.Reply
+	x      *Executor
 }
 
-func (f *fakeExec) Handle(_ context.Context, cmd *callapi.Command) *callapi.Reply {
+func (f *fakeExec) run(cmd *callapi.Command) *callapi.Reply {
 	f.mu.Lock()
 	f.ran = append(f.ran, cmd)
 	f.mu.Unlock()
 	return f.reply(cmd)
+}
+
+func (f *fakeExec) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Reply {
+	if cmd.Action == callapi.ActKeyLookup {
+		return f.x.Handle(ctx, cmd)
+	}
+	return f.run(cmd)
+}
+
+func (f *fakeExec) Check(cmd *callapi.Command) (*callapi.Spec, callapi.Validator, error) {
+	f.mu.Lock()
+	f.checks++
+	f.mu.Unlock()
+	return f.x.Check(cmd)
+}
+
+func (f *fakeExec) Run(_ context.Context, _ *callapi.Spec, cmd *callapi.Command, _ callapi.Validator) *callapi.Reply {
+	return f.run(cmd)
 }
 
 func (f *fakeExec) runs() int {
@@ -74,11 +93,17 @@ func (f *fakeExec) runs() int {
 	return len(f.ran)
 }
 
+func (f *fakeExec) checked() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checks
+}
+
 const testNode callapi.NodeID = "pbx1"
 
 // newKeyed returns a keyed over a journal at path ("" memory only) whose
 // executor places the call on calls and answers it.
-func newKeyed(t *testing.T, path, boot string, calls *fakeCalls) (*keyed, *fakeExec) {
+func newKeyed(t *testing.T, path, boot string, calls *fakeCalls) (*Keyed, *fakeExec) {
 	t.Helper()
 	j, err := journal.Open(path, time.Hour, boot)
 	if err != nil {
@@ -90,7 +115,9 @@ func newKeyed(t *testing.T, path, boot string, calls *fakeCalls) (*keyed, *fakeE
 		calls.set(c)
 		return callapi.OKReply(cmd.ID, testNode, c)
 	}}
-	return &keyed{node: testNode, pbx: calls, next: exec, log: zap.NewNop(), j: j, now: time.Now}, exec
+	k := &Keyed{node: testNode, pbx: calls, next: exec, log: zap.NewNop(), j: j}
+	exec.x = &Executor{Node: testNode, Journal: k}
+	return k, exec
 }
 
 func originate(id string, callID callapi.CallID, key string) *callapi.Command {
@@ -121,10 +148,10 @@ func code(r *callapi.Reply) callapi.Code {
 
 // TestKeyedPassesThrough: what is not a keyed originate runs as it is,
 // every time, and is not journaled. (A command without tenant is the
-// default tenant's from its decoding on: amqpbus's TestTenantDefaultedAtDecode.)
+// default tenant's from its decoding on: amqpbus's TestTenantDefaultedAtDecode;
+// an expired command never gets here: amqpbus's
+// TestExpiredCommandIsDeadLetteredNeverRun.)
 func TestKeyedPassesThrough(t *testing.T) {
-	expired := originate("c-exp", "call-exp", "k")
-	expired.Deadline = time.Now().Add(-time.Second)
 	for _, tc := range []struct {
 		name string
 		cmd  func() *callapi.Command
@@ -133,7 +160,6 @@ func TestKeyedPassesThrough(t *testing.T) {
 			return &callapi.Command{ID: "c-h", Action: callapi.ActCallHangup, Tenant: "acme", CallID: "call-1"}
 		}},
 		{"originate without key", func() *callapi.Command { return originate("c-nokey", "call-nokey", "") }},
-		{"expired", func() *callapi.Command { c := *expired; return &c }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k, exec := newKeyed(t, "", "boot1", &fakeCalls{})
@@ -195,6 +221,9 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		calls := &fakeCalls{}
 		k, exec := newKeyed(t, "", "boot1", calls)
 		first := k.Handle(ctx, originate("c1", "call-1", "k1"))
+		if exec.checked() != 1 {
+			t.Fatalf("the keyed originate was checked %d times, want once (then run through Run)", exec.checked())
+		}
 		calls.set(&callapi.Call{ID: "call-1", Node: testNode, Tenant: "acme", State: callapi.StateRinging})
 		again := k.Handle(ctx, originate("c1", "call-1", "k1"))
 		if exec.runs() != 1 {
@@ -233,7 +262,7 @@ func TestKeyedOriginateOnce(t *testing.T) {
 		calls := &fakeCalls{}
 		k, exec := newKeyed(t, "", "boot1", calls)
 		bus := &fakeBus{}
-		sink := &journalSink{bus: bus, k: k}
+		sink := NewJournalSink(bus, k)
 		k.Handle(ctx, originate("c1", "call-1", "k1"))
 		calls.drop("call-1")
 		if err := sink.PublishEvent(ctx, hangupEvent("call-1", 17)); err != nil {
@@ -357,133 +386,3 @@ func TestKeyedLookup(t *testing.T) {
 		t.Fatalf("another tenant's lookup: %+v %v, want not found", res, err)
 	}
 }
-
-// TestCloseLost: after a start, the journaled calls that are not up and
-// whose end was never recorded get one call.hangup (reason lost), recorded
-// so that the next start publishes none; calls up get none.
-func TestCloseLost(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "w.journal")
-	j, err := journal.Open(path, time.Hour, "boot1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []callapi.CallID{"call-gone", "call-up", "call-ended"} {
-		cmd := originate("c-"+string(id), id, "k")
-		if _, err := j.Begin(cmd); err != nil {
-			t.Fatal(err)
-		}
-		if err := j.Finish(cmd, callapi.OKReply(cmd.ID, testNode, &callapi.Call{ID: id, Tenant: "acme", Tags: []string{"t1"}})); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := j.Ended("call-ended", callapi.Hangup{Cause: 16}); err != nil {
-		t.Fatal(err)
-	}
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
-	calls := &fakeCalls{}
-	calls.set(&callapi.Call{ID: "call-up", Tenant: "acme", State: callapi.StateUp})
-	k, _ := newKeyed(t, path, "boot2", calls)
-	bus := &fakeBus{}
-	sink := &journalSink{bus: bus, k: k}
-	k.closeLost(ctx, sink)
-	k.closeLost(ctx, sink)
-	evs := bus.events()
-	if len(evs) != 1 {
-		t.Fatalf("published %d events, want 1 (call-gone, once): %+v", len(evs), evs)
-	}
-	e := evs[0]
-	var hd callapi.HangupData
-	if err := json.Unmarshal(e.Data, &hd); err != nil {
-		t.Fatal(err)
-	}
-	if e.Type != callapi.EvCallHangup || e.CallID != "call-gone" || e.Tenant != "acme" || hd.Reason != "lost" || len(e.Tags) != 1 {
-		t.Fatalf("event %+v data %+v", e, hd)
-	}
-}
-
-// TestJournalSink: a call.hangup is recorded in the journal once the
-// broker took it, not when publishing failed; async, once confirmed.
-func TestJournalSink(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name     string
-		async    bool
-		fail     error // of the publish
-		failWait error // of the confirm
-		recorded bool
-	}{
-		{"published", false, nil, nil, true},
-		{"publish failed", false, errors.New("broker away"), nil, false},
-		{"async confirmed", true, nil, nil, true},
-		{"async publish failed", true, errors.New("broker away"), nil, false},
-		{"async nacked", true, nil, errors.New("nack"), false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			calls := &fakeCalls{}
-			k, _ := newKeyed(t, "", "boot1", calls)
-			k.Handle(ctx, originate("c1", "call-1", "k1"))
-			calls.drop("call-1")
-			bus := &fakeBus{fail: tc.fail, failWait: tc.failWait}
-			sink := &journalSink{bus: bus, k: k}
-			e := hangupEvent("call-1", 17)
-			if tc.async {
-				c, err := sink.PublishEventAsync(ctx, e)
-				if err == nil && c != nil {
-					_ = c.Wait(ctx)
-				}
-			} else {
-				_ = sink.PublishEvent(ctx, e)
-			}
-			rec, err := k.j.Get("acme", "c1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := rec.Hangup != nil; got != tc.recorded {
-				t.Fatalf("hang-up recorded %v, want %v", got, tc.recorded)
-			}
-		})
-	}
-}
-
-func hangupEvent(id callapi.CallID, cause int) *callapi.Event {
-	data, _ := json.Marshal(callapi.HangupData{Hangup: callapi.Hangup{Cause: cause}, Reason: "remote"})
-	return &callapi.Event{ID: "e-" + string(id), Type: callapi.EvCallHangup, Tenant: "acme", CallID: id, Data: data}
-}
-
-// fakeBus records the events published; fail fails the publish, failWait
-// the confirm of an async one.
-type fakeBus struct {
-	mu             sync.Mutex
-	evs            []*callapi.Event
-	fail, failWait error
-}
-
-func (b *fakeBus) PublishEvent(_ context.Context, e *callapi.Event) error {
-	if b.fail != nil {
-		return b.fail
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.evs = append(b.evs, e)
-	return nil
-}
-
-func (b *fakeBus) PublishEventAsync(ctx context.Context, e *callapi.Event) (asterisk.Confirm, error) {
-	if err := b.PublishEvent(ctx, e); err != nil {
-		return nil, err
-	}
-	return confirmFunc(func(context.Context) error { return b.failWait }), nil
-}
-
-func (b *fakeBus) events() []*callapi.Event {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]*callapi.Event(nil), b.evs...)
-}
-
-type confirmFunc func(context.Context) error
-
-func (f confirmFunc) Wait(ctx context.Context) error { return f(ctx) }

@@ -1,4 +1,8 @@
-package stack
+// Package ops is the ops endpoint both callgw processes serve beside their
+// work (never on the API port): /healthz, /readyz, /metrics and
+// /debug/pprof/, and the metrics both export (the Go runtime, the process,
+// the bus).
+package ops
 
 import (
 	"context"
@@ -14,18 +18,17 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/amqpbus"
-	"github.com/callgw/callgw/asterisk"
 )
 
-// newMetrics returns a registry with the Go and process collectors.
-func newMetrics() *prometheus.Registry {
+// NewRegistry returns a registry with the Go and process collectors.
+func NewRegistry() *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
 
-// registerBus exposes the bus's counters and state as metrics.
-func registerBus(r prometheus.Registerer, bus *amqpbus.Bus) {
+// RegisterBus exposes the bus's counters and state as metrics.
+func RegisterBus(r prometheus.Registerer, bus *amqpbus.Bus) {
 	counter := func(name, help string, f func(amqpbus.Stats) int64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "amqp", Name: name, Help: help},
 			func() float64 { return float64(f(bus.Stats())) })
@@ -55,33 +58,9 @@ func registerBus(r prometheus.Registerer, bus *amqpbus.Bus) {
 	)
 }
 
-// registerPBX exposes the ARI adapter's counters as metrics.
-func registerPBX(r prometheus.Registerer, p *asterisk.PBX) error {
-	counter := func(name, help string, f func(asterisk.Stats) int64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "ari", Name: name, Help: help},
-			func() float64 { return float64(f(p.Stats())) })
-	}
-	for _, c := range []prometheus.Collector{
-		counter("events_in_total", "ARI events received.", func(s asterisk.Stats) int64 { return s.EventsIn }),
-		counter("events_published_total", "CallAPI events published.", func(s asterisk.Stats) int64 { return s.EventsPublished }),
-		counter("events_dropped_total", "ARI events dropped because their call's shard queue stayed full (EnqueueTimeout).", func(s asterisk.Stats) int64 { return s.EventsDropped }),
-		counter("publish_errors_total", "Event publishes that failed.", func(s asterisk.Stats) int64 { return s.PublishErrors }),
-		counter("decode_errors_total", "Undecodable ARI messages.", func(s asterisk.Stats) int64 { return s.DecodeErrors }),
-		counter("requests_abandoned_total", "ARI requests given up at their deadline.", func(s asterisk.Stats) int64 { return s.RequestsAbandoned }),
-		counter("connects_total", "Events WebSocket connections made.", func(s asterisk.Stats) int64 { return s.Connects }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "callgw", Subsystem: "ari", Name: "calls", Help: "Live calls on this node."},
-			func() float64 { return float64(p.Stats().Calls) }),
-	} {
-		if err := r.Register(c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// serveOps serves /healthz, /readyz, /metrics and /debug/pprof/ on addr
-// until ctx ends. An empty addr serves nothing.
-func serveOps(ctx context.Context, addr string, metrics *prometheus.Registry, ready func() error, log *zap.Logger) error {
+// Serve serves /healthz, /readyz (ready's verdict), /metrics (of metrics)
+// and /debug/pprof/ on addr until ctx ends. An empty addr serves nothing.
+func Serve(ctx context.Context, addr string, metrics *prometheus.Registry, ready func() error, log *zap.Logger) error {
 	if addr == "" {
 		return nil
 	}

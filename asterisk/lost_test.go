@@ -1,0 +1,53 @@
+package asterisk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/fakepbx"
+)
+
+// lostSink records what closeLost publishes; fail refuses one call's.
+type lostSink struct {
+	got  []*callapi.Event
+	fail callapi.CallID
+}
+
+func (s *lostSink) PublishEvent(_ context.Context, e *callapi.Event) error {
+	if e.CallID == s.fail {
+		return errors.New("broker away")
+	}
+	s.got = append(s.got, e)
+	return nil
+}
+
+// TestCloseLost: of the calls a worker's journal says were never seen to
+// end, those not up get one call.hangup (reason lost, cause unknown, with
+// the call's tenant and tags); calls up get none; a publish that fails is
+// not counted.
+func TestCloseLost(t *testing.T) {
+	pbx := fakepbx.NewBasic(&callapi.Call{ID: "call-up", Tenant: "acme", State: callapi.StateUp})
+	sink := &lostSink{fail: "call-refused"}
+	n := closeLost(context.Background(), pbx, sink, "pbx1", zap.NewNop(), []Lost{
+		{Tenant: "acme", ID: "call-gone", Tags: []string{"t1"}},
+		{Tenant: "acme", ID: "call-up"},
+		{Tenant: "acme", ID: "call-refused"},
+	})
+	if n != 1 || len(sink.got) != 1 {
+		t.Fatalf("published %d (%d events), want 1: %+v", n, len(sink.got), sink.got)
+	}
+	e := sink.got[0]
+	var hd callapi.HangupData
+	if err := json.Unmarshal(e.Data, &hd); err != nil {
+		t.Fatal(err)
+	}
+	if e.Type != callapi.EvCallHangup || e.CallID != "call-gone" || e.Tenant != "acme" || e.Node != "pbx1" ||
+		len(e.Tags) != 1 || hd.Reason != ReasonLost || hd.Cause != 0 || hd.CauseText != "Unknown" || e.Seq == 0 {
+		t.Fatalf("event %+v data %+v", e, hd)
+	}
+}
