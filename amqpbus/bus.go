@@ -55,8 +55,8 @@ type Bus struct {
 	pending pendingMap
 	stats   counters
 
-	peers  sync.Map       // gateway.NodeID -> int: protocol version heard in its heartbeats
-	routes sync.Map       // gateway.NodeID -> *cmdRoute: request batching per node
+	peers  sync.Map       // callapi.NodeID -> int: protocol version heard in its heartbeats
+	routes sync.Map       // callapi.NodeID -> *cmdRoute: request batching per node
 	bg     sync.WaitGroup // batch sends started in the background; Run waits for them
 	bgMu   sync.Mutex     // guards bgDone against bg.Add racing Run's bg.Wait
 	bgDone bool

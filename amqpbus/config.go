@@ -31,7 +31,7 @@ type Config struct {
 	// PublishChannels is the size of the pool of publishing channels.
 	PublishChannels int
 	// ReconnectMin and ReconnectMax bound the backoff between rounds of
-	// connection attempts (jittered in [d/2, d], gateway.Backoff).
+	// connection attempts (jittered in [d/2, d], retry.Backoff).
 	ReconnectMin, ReconnectMax time.Duration
 	// DialTimeout bounds the TCP connect and AMQP handshake of one attempt.
 	DialTimeout time.Duration

@@ -1,6 +1,6 @@
 // Package amqpbus is callgw's RabbitMQ layer, on github.com/rabbitmq/amqp091-go
-// (v1.16.0, pinned in go.mod). It implements gateway.Bus (Request, Gather,
-// Send), gateway.EventSink and gateway.HeartbeatSink, serves a worker's
+// (v1.16.0, pinned in go.mod). It implements callapi.Bus (Request, Gather,
+// Send), callapi.EventSink and callapi.HeartbeatSink, serves a worker's
 // commands (ServeCommands) and offers the subscription helpers a customer
 // would use (SubscribeEvents, SubscribeHeartbeats). The wire protocol is
 // docs/protocol.md.
@@ -21,7 +21,7 @@
 // # Invariants
 //
 // Publishing: every publish is confirmed (publisher confirms) and commands
-// are mandatory. A return (NO_ROUTE) becomes gateway.ENodeUnavailable at
+// are mandatory. A return (NO_ROUTE) becomes callapi.CodeNodeUnavailable at
 // once; a nack, a channel lost before the confirm, or no confirm before the
 // deadline is an error to the caller, never a silent drop. A publish waits
 // for a connection, and for a blocked connection (connection.blocked) to be
@@ -37,7 +37,7 @@
 // counted. If the channel carrying the reply dies, a request for an action
 // that creates nothing is published again under the same id (at most twice,
 // within its deadline: the worker's memory answers it if it already ran); a
-// creating one fails at once with EOutcomeUnknown ("it may have run").
+// creating one fails at once with callapi.CodeOutcomeUnknown ("it may have run").
 // Requests to a node of protocol version 2 travel in batches (route.go,
 // worker_batch.go; docs/protocol.md §10).
 // Config.DirectRouting sends node and any commands through the default
@@ -47,7 +47,7 @@
 // undecodable → dead-lettered (nack, no requeue) and logged with its id;
 // known command id → answered from the bounded memory (a copy of a command
 // still running waits for its outcome) and never run again; past x-deadline
-// → dead-lettered, never run; a creating action (gateway.Action.Creates) is
+// → dead-lettered, never run; a creating action (callapi.Action.Creates) is
 // acked before it runs (at most once; not run if the ack fails), the others
 // after their reply is published (at least once, the memory making repeats
 // harmless). A handler that panics gets its command retried up to the

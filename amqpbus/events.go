@@ -23,8 +23,8 @@ var (
 )
 
 // PublishEvent publishes e to callapi.events (fanout) with the routing key
-// gateway.EventKey(e), and one copy per tag to callapi.events.routed with
-// gateway.TagKey (header x-tag), and returns once the broker confirmed
+// callapi.EventKey(e), and one copy per tag to callapi.events.routed with
+// callapi.TagKey (header x-tag), and returns once the broker confirmed
 // them all: PublishEventAsync, then Wait. Events of one call keep their
 // order.
 func (b *Bus) PublishEvent(ctx context.Context, e *callapi.Event) error {

@@ -215,7 +215,7 @@ func (e *env) waitDead(id string, within time.Duration) (amqp.Delivery, bool) {
 	return amqp.Delivery{}, false
 }
 
-// handlerFunc adapts a function to gateway.CommandHandler.
+// handlerFunc adapts a function to callapi.CommandHandler.
 type handlerFunc func(ctx context.Context, cmd *callapi.Command) *callapi.Reply
 
 func (f handlerFunc) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Reply {

@@ -19,7 +19,7 @@ import (
 // Config.DefaultTimeout. An error means nothing needs waiting for: the event
 // (or, for an event with tags, a copy after the first) was not written.
 //
-// Order: every message of the events of one call (gateway.Event.CallID;
+// Order: every message of the events of one call (callapi.Event.CallID;
 // else its BridgeID; else its node) is published on the same pooled
 // channel, so events of one call published one after the other — without
 // waiting for their confirms — reach every queue in that order. A channel
@@ -29,8 +29,8 @@ import (
 // The confirm's Wait returns nil once the broker confirmed (acked) every
 // message of the publish; an error when it refused one (nack), when one
 // was returned unroutable (mandatory publishes only), when the channel or
-// the connection was lost before the verdict (ENodeUnavailable), or when
-// ctx ends first (ETimeout; Wait may be called again). Calls to Wait are
+// the connection was lost before the verdict (callapi.CodeNodeUnavailable), or when
+// ctx ends first (callapi.CodeTimeout; Wait may be called again). Calls to Wait are
 // serialized; after a verdict Wait keeps returning it.
 //
 // The result type is spelled as a literal, not named here: its consumer

@@ -192,14 +192,14 @@ func checkTarget(t callapi.Target, allowAll bool) error {
 
 // Request publishes cmd to target and waits for its reply until ctx ends.
 // The reply is returned as is (a failed reply is not a Go error; see
-// gateway.Reply.Err), and only once the broker has also confirmed the
+// callapi.Reply.Err), and only once the broker has also confirmed the
 // publish (docs/protocol.md §4: a return or a nack fails the request even
 // after the reply). Requests to a node that speaks protocol version 2 are
 // batched with the other requests to that node (cmdRoute). Errors:
-// ENodeUnavailable when no queue takes the command (at once), when the
+// callapi.CodeNodeUnavailable when no queue takes the command (at once), when the
 // broker refuses it, is not connected or blocks publishing until the
-// deadline (nothing was sent); ETimeout when no reply (or no confirm) came
-// in time; EOutcomeUnknown when the connection carrying the command was
+// deadline (nothing was sent); callapi.CodeTimeout when no reply (or no confirm) came
+// in time; callapi.CodeOutcomeUnknown when the connection carrying the command was
 // lost after it was written and before its reply (it may have run; a
 // command that creates nothing is first sent again under the same id,
 // which the worker answers from its memory if it ran).
@@ -293,7 +293,7 @@ func (b *Bus) requestBatched(ctx context.Context, op string, target callapi.Targ
 // ends. The reply and the publish's confirm are awaited concurrently, and
 // the reply is returned only once the broker confirmed the publish (ack)
 // without returning it: a return or a nack fails the request
-// (ENodeUnavailable) whether it comes before or after the reply. In the
+// (callapi.CodeNodeUnavailable) whether it comes before or after the reply. In the
 // usual order (confirm, then reply) nothing wakes the caller but its reply:
 // the confirm is recorded on w and read when the reply is in. lost (not
 // nil) means the channel carrying the reply was lost before the reply.
@@ -348,7 +348,7 @@ func (b *Bus) await(ctx context.Context, op string, target callapi.Target, w *pu
 // Gather publishes cmd to every worker (cmd.all.<action>) and collects
 // replies until every node in expect answered or ctx ends; then it returns
 // what arrived. It fails only when the broadcast could not be delivered
-// (ENodeUnavailable when no worker is bound at all).
+// (callapi.CodeNodeUnavailable when no worker is bound at all).
 func (b *Bus) Gather(ctx context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
 	const op = "amqpbus.Gather"
 	ctx, cancel, err := b.prepare(ctx, op, cmd)

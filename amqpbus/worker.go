@@ -15,14 +15,14 @@ import (
 	"github.com/callgw/callgw/internal/retry"
 )
 
-// ServeCommands calls a gateway.CommandHandler (gateway.Executor in cmd/).
+// ServeCommands calls a callapi.CommandHandler (worker.Executor in cmd/).
 
 // ServeOptions tune a worker.
 type ServeOptions struct {
 	// NoAny: do not consume the shared any queue (only the node queue).
 	NoAny bool
 	// Concurrency bounds the commands running at once
-	// (gateway.DefaultConcurrency).
+	// (callapi.DefaultConcurrency).
 	// Commands of one call (or bridge) run one at a time in any case.
 	Concurrency int
 	// MemorySize is how many recent command ids the worker remembers to
@@ -35,7 +35,7 @@ type ServeOptions struct {
 }
 
 // worker consumes a node's queue and the shared any queue and runs the
-// commands with a gateway.CommandHandler. See doc.go for its invariants.
+// commands with a callapi.CommandHandler. See doc.go for its invariants.
 type worker struct {
 	b    *Bus
 	node callapi.NodeID

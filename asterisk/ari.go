@@ -190,7 +190,7 @@ func (c *restClient) do(ctx context.Context, method, path string, q url.Values, 
 	return nil
 }
 
-// seg escapes one path segment (ids are validated by gateway.ValidID, but
+// seg escapes one path segment (ids are validated by callapi.ValidID, but
 // an inbound channel id is Asterisk's and is escaped all the same).
 func seg(s string) string { return url.PathEscape(s) }
 
@@ -240,7 +240,7 @@ const notInStasis = "call is not under callgw's control (its channel is not in t
 // stasisMsg) and for other conflicts (a recording of that name in progress,
 // a channel already bridged: Asterisk's text is passed on), and 412 for a
 // channel whose state refuses the operation (not answered yet): all are
-// EConflict. Other statuses map as in mapErr.
+// callapi.CodeConflict. Other statuses map as in mapErr.
 func ctlErr(op string, err error, what, stasisMsg string) error {
 	var e *ariError
 	if errors.As(err, &e) {

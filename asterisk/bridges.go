@@ -12,7 +12,7 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// Bridges (gateway.BridgeControl). A bridge created through callgw
+// Bridges (callapi.BridgeControl). A bridge created through callgw
 // belongs to its creator's tenant; the worker remembers it (id, tenant,
 // type, name, creation time) until it is destroyed. Asterisk sends
 // BridgeCreated only to apps subscribed to all bridges, and BridgeDestroyed
@@ -26,7 +26,7 @@ var _ callapi.BridgeControl = (*PBX)(nil)
 
 const bridgeNotInStasis = "bridge is not under callgw's control (not in the Stasis application)"
 
-// bridgeOf returns bridge id of tenant, or ENotFound.
+// bridgeOf returns bridge id of tenant, or callapi.CodeNotFound.
 func (p *PBX) bridgeOf(tenant string, id callapi.BridgeID) (*bridgeRec, error) {
 	b := p.bridges.get(tenant, id)
 	if b == nil {
@@ -251,7 +251,7 @@ func (p *PBX) RemoveFromBridge(ctx context.Context, tenant string, id callapi.Br
 }
 
 // PlayOnBridge plays media to everyone in a bridge of tenant; the
-// playback's id is the one the gateway chose (gateway.PlayArgs requires it).
+// playback's id is the one the gateway chose (callapi.PlayArgs requires it).
 func (p *PBX) PlayOnBridge(ctx context.Context, tenant string, id callapi.BridgeID, a callapi.PlayArgs) (*callapi.Playback, error) {
 	if _, err := p.bridgeOf(tenant, id); err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// Hangup reasons published in gateway.HangupData.Reason.
+// Hangup reasons published in callapi.HangupData.Reason.
 const (
 	ReasonAPI        = "api"         // hung up by a callgw command
 	ReasonTimeout    = "timeout"     // hung up by callgw: wait=answered deadline passed

@@ -47,7 +47,7 @@ func causeDialStatus(cause int) string {
 
 // reasonCause is the cause Asterisk sets for the reason of DELETE
 // /channels/{id} (hangupcause.OfReason), 0 for a reason it refuses. The
-// reasons the executor lets through (gateway.HangupReasons) all have one
+// reasons the executor lets through (callapi.HangupReasons) all have one
 // (TestHangupReasonsHaveCauses).
 func reasonCause(reason string) int {
 	cause, _ := hangupcause.OfReason(reason)

@@ -24,7 +24,7 @@ type Config struct {
 	Password string
 	App      string // Stasis application, e.g. "callgw"
 	// Tenant is the default tenant of inbound calls; the channel variable
-	// CALLGW_TENANT overrides it. Empty means gateway.DefaultTenant.
+	// CALLGW_TENANT overrides it. Empty means callapi.DefaultTenant.
 	Tenant string
 	Log    *zap.Logger // nil = nop
 

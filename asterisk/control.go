@@ -14,14 +14,14 @@ import (
 	"github.com/callgw/callgw/internal/retry"
 )
 
-// The call operations of the CallAPI beyond the lifecycle (gateway.CallControl).
+// The call operations of the CallAPI beyond the lifecycle (callapi.CallControl).
 // Each one is scoped by tenant like Call/Hangup (another tenant's call is
 // not_found, without asking Asterisk) and is one ARI request on a channel
-// in the Stasis app; ARI's 409/412 become EConflict (ctlErr).
+// in the Stasis app; ARI's 409/412 become callapi.CodeConflict (ctlErr).
 
 var _ callapi.CallControl = (*PBX)(nil)
 
-// ctlCall returns the live call id of tenant, or ENotFound (findCall).
+// ctlCall returns the live call id of tenant, or callapi.CodeNotFound (findCall).
 func (p *PBX) ctlCall(ctx context.Context, tenant string, id callapi.CallID) (*call, error) {
 	return p.findCall(ctx, "asterisk.control", tenant, id)
 }
@@ -117,7 +117,7 @@ type playBody struct {
 }
 
 // Play plays one or several media on a call; the playback's id is the one
-// the gateway chose (gateway.PlayArgs requires it).
+// the gateway chose (callapi.PlayArgs requires it).
 func (p *PBX) Play(ctx context.Context, tenant string, id callapi.CallID, a callapi.PlayArgs) (*callapi.Playback, error) {
 	var pb ariPlayback
 	body := playBody{Media: ariMediaList(tenant, a.Media), Lang: a.Lang}
@@ -177,7 +177,7 @@ func or(s, def string) string {
 // call's channel). Asterisk answers a redirect of a Local channel with 204
 // and does nothing ("Unsupported transfer requested",
 // shared/ari-recordings/README.md).
-// A PJSIP endpoint comes checked to be a SIP URI (gateway.RedirectArgs).
+// A PJSIP endpoint comes checked to be a SIP URI (callapi.RedirectArgs).
 func (p *PBX) Redirect(ctx context.Context, tenant string, id callapi.CallID, endpoint string) error {
 	return p.chanOp(ctx, "asterisk.Redirect", tenant, id, http.MethodPost, "/redirect", url.Values{"endpoint": {endpoint}}, nil, nil)
 }
@@ -278,7 +278,7 @@ func (p *PBX) Variable(ctx context.Context, tenant string, id callapi.CallID, na
 }
 
 // SetVariable sets a channel variable of a call. The name and value come
-// checked by the executor (gateway.Spec.Validate): callgw's own variables
+// checked by the executor (callapi.Spec.Validate): callgw's own variables
 // (CALLGW_*, which carry the call's tenant) never reach here.
 func (p *PBX) SetVariable(ctx context.Context, tenant string, id callapi.CallID, name, value string) error {
 	q := url.Values{"variable": {name}, "value": {value}}

@@ -82,7 +82,7 @@ func wantCode(t *testing.T, what string, err error, code callapi.Code) {
 // TestCallControlOperations runs each operation against the simulator. The
 // PBX trusts its arguments: invalid ones (bad digits, reserved variables,
 // bad ids or bridge types, a transfer naming one call twice) are refused
-// by the worker's executor before they get here (gateway.TestSpecValidation
+// by the worker's executor before they get here (worker.TestSpecValidation
 // and TestExecutorInputRules).
 func TestCallControlOperations(t *testing.T) {
 	h := newHarness(t)

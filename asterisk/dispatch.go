@@ -288,7 +288,7 @@ func (p *PBX) retryHangup(e *callapi.Event, first error) bool {
 // of an unnamed interface type because the publisher (amqpbus.Bus) must not
 // import this package: amqpbus spells the same literal as the result of
 // PublishEventAsync, and Go's identical-type rule makes *amqpbus.Bus an
-// AsyncSink. The wiring (cmd/internal/stack) asserts that at compile time.
+// AsyncSink. worker.JournalSink asserts that at compile time (worker/sink.go).
 type Confirm = interface {
 	Wait(ctx context.Context) error
 }

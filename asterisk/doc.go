@@ -1,8 +1,8 @@
 // Package asterisk drives one Asterisk node over ARI and implements
-// gateway.PBX, gateway.CallControl (control.go), gateway.BridgeControl
-// (bridges.go, attended transfer included) and gateway.MediaControl
+// callapi.PBX, callapi.CallControl (control.go), callapi.BridgeControl
+// (bridges.go, attended transfer included) and callapi.MediaControl
 // (media.go). It turns the ARI events of the calls and bridges it owns
-// into gateway.Events and publishes them through a gateway.EventSink.
+// into callapi.Events and publishes them through a callapi.EventSink.
 //
 // State: the live calls are held by a callTable (calls.go; its event
 // mapping in callevents.go), the bridges created through callgw by a
@@ -16,7 +16,7 @@
 //     Originated calls enter Stasis(app) by construction (or are sent to the
 //     dialplan and merely watched); inbound calls enter it from the
 //     dialplan. Channel operations on a channel outside Stasis answer 409,
-//     which maps to gateway.EConflict.
+//     which maps to callapi.CodeConflict.
 //   - Deadlines: every ARI REST call is bounded by its ctx (and by
 //     Config.RequestTimeout when the ctx has none).
 //   - Ordering: the events of one call are published in ARI's order, with a

@@ -12,7 +12,7 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// Playbacks and recordings (gateway.MediaControl).
+// Playbacks and recordings (callapi.MediaControl).
 //
 // Tenancy without memory: a playback belongs to the tenant of its target
 // (the call or bridge in target_uri, as ARI reports it), so the worker

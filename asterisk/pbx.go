@@ -16,8 +16,8 @@ import (
 )
 
 // PBX drives one Asterisk over ARI: REST calls for commands, the events
-// WebSocket for what happens. It implements gateway.PBX, and
-// gateway.CallControl, gateway.BridgeControl and gateway.MediaControl.
+// WebSocket for what happens. It implements callapi.PBX, and
+// callapi.CallControl, callapi.BridgeControl and callapi.MediaControl.
 type PBX struct {
 	cfg     Config
 	log     *zap.Logger
@@ -179,7 +179,7 @@ func (p *PBX) Calls(ctx context.Context, tenant string) ([]*callapi.Call, error)
 }
 
 // Hangup hangs a call of tenant up with an ARI reason (default normal). The
-// reason is one of gateway.HangupReasons (the executor checked it; Asterisk
+// reason is one of callapi.HangupReasons (the executor checked it; Asterisk
 // refuses any other).
 func (p *PBX) Hangup(ctx context.Context, tenant string, id callapi.CallID, reason string) error {
 	const op = "asterisk.Hangup"

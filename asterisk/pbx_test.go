@@ -21,7 +21,7 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// recSink is a gateway.EventSink that records what it is given.
+// recSink is a callapi.EventSink that records what it is given.
 type recSink struct {
 	mu     sync.Mutex
 	evs    []*callapi.Event
@@ -688,7 +688,7 @@ func runFor(t *testing.T, p *PBX, f func(ctx context.Context)) {
 }
 
 // TestHangupReasonsHaveCauses: every reason the executor lets through
-// (gateway.HangupReasons) has the cause Asterisk gives it, and the adapter
+// (callapi.HangupReasons) has the cause Asterisk gives it, and the adapter
 // knows no reason the gateway refuses.
 func TestHangupReasonsHaveCauses(t *testing.T) {
 	for _, r := range callapi.HangupReasons {
@@ -704,7 +704,7 @@ func TestHangupReasonsHaveCauses(t *testing.T) {
 }
 
 // TestPBXHangupTrustsReason: the adapter does not check the reason again
-// (the executor did, with gateway.HangupArgs.Validate): one it is given goes to
+// (the executor did, with callapi.HangupArgs.Validate): one it is given goes to
 // Asterisk, whose refusal comes back, and the call stays up.
 func TestPBXHangupTrustsReason(t *testing.T) {
 	h := newHarness(t)

@@ -30,7 +30,7 @@ const (
 
 // Port names the PBX interface an action runs against. Only PortPBX is
 // mandatory; a PBX without an optional port answers its actions with
-// ENotImplemented.
+// CodeNotImplemented.
 type Port uint8
 
 // The PBX ports.
@@ -298,7 +298,7 @@ func DecodeArgs(cmd *Command, v any) error {
 	dec := json.NewDecoder(bytesReader(cmd.Args))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return Wrap(CodeInvalidArgument, "gateway.DecodeArgs", err, "args: "+err.Error())
+		return Wrap(CodeInvalidArgument, "callapi.DecodeArgs", err, "args: "+err.Error())
 	}
 	return nil
 }

@@ -152,7 +152,7 @@ func (r *Reply) Decode(v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(r.Result, v); err != nil {
-		return Wrap(CodeInternal, "gateway.Reply.Decode", err, "undecodable reply result")
+		return Wrap(CodeInternal, "callapi.Reply.Decode", err, "undecodable reply result")
 	}
 	return nil
 }
@@ -163,7 +163,7 @@ func OKReply(id string, node NodeID, result any) *Reply {
 	if result != nil {
 		b, err := json.Marshal(result)
 		if err != nil {
-			return ErrReply(id, node, Wrap(CodeInternal, "gateway.OKReply", err, "unencodable result"))
+			return ErrReply(id, node, Wrap(CodeInternal, "callapi.OKReply", err, "unencodable result"))
 		}
 		r.Result = b
 	}

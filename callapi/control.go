@@ -10,8 +10,8 @@ import (
 
 // CallControl is the rest of the call operations of the CallAPI, beyond the
 // lifecycle in PBX. asterisk.PBX implements it. Every method is scoped by
-// tenant (another tenant's call is ENotFound) and needs the call under the
-// worker's control (in its Stasis app): otherwise EConflict.
+// tenant (another tenant's call is CodeNotFound) and needs the call under the
+// worker's control (in its Stasis app): otherwise CodeConflict.
 type CallControl interface {
 	Answer(ctx context.Context, tenant string, id CallID) error
 	Ring(ctx context.Context, tenant string, id CallID, on bool) error

@@ -41,3 +41,32 @@ func EventKey(e *Event) string {
 func TagKey(tenant, tag string) string {
 	return KeyWord(tenant) + ".tag." + KeyWord(tag)
 }
+
+// EventsExchange is the topic exchange subscribers bind their queues to
+// (preceded by the deployment's prefix, CALLGW_AMQP_PREFIX, if any).
+const EventsExchange = ExchangeEventsRouted
+
+// Pattern builds a topic pattern on an event's routing key
+// <tenant>.<node>.<resource>.<event>.<id>; an empty word matches any
+// ("*"). Dots inside a word (call.playback.started's event
+// playback.started, an inbound channel id) are written as "_", as the
+// gateway does. Pattern("acme", "", "call", "created", "") is
+// "acme.*.call.created.*": every new call of tenant acme.
+func Pattern(tenant, node, resource, event, id string) string {
+	w := []string{tenant, node, resource, event, id}
+	for i, s := range w {
+		if s == "" {
+			w[i] = "*"
+		} else {
+			w[i] = KeyWord(s)
+		}
+	}
+	return strings.Join(w, ".")
+}
+
+// TenantPattern is "<tenant>.#": every event of a tenant.
+func TenantPattern(tenant string) string { return KeyWord(tenant) + ".#" }
+
+// TagPattern is "<tenant>.tag.<tag>": the events of the calls carrying a
+// tag, on every node (the key the gateway publishes the tag's copies with).
+func TagPattern(tenant, tag string) string { return TagKey(tenant, tag) }

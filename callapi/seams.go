@@ -6,8 +6,8 @@ import "context"
 type Bus interface {
 	// Request publishes cmd to target and waits for its reply until ctx
 	// ends (cmd.Deadline is set from ctx by the caller). A command that no
-	// queue takes fails with ENodeUnavailable at once; a reply that does
-	// not come in time fails with ETimeout.
+	// queue takes fails with CodeNodeUnavailable at once; a reply that does
+	// not come in time fails with CodeTimeout.
 	Request(ctx context.Context, target Target, cmd *Command) (*Reply, error)
 	// Gather publishes cmd to TargetAll and collects the replies until one
 	// came from every node in expect, or ctx ends (then it returns what it
@@ -19,7 +19,7 @@ type Bus interface {
 }
 
 // CommandHandler runs one command on a worker and returns its reply. It
-// never returns nil. gateway.Executor implements it; amqpbus calls it.
+// never returns nil. worker.Executor implements it; amqpbus calls it.
 type CommandHandler interface {
 	Handle(ctx context.Context, cmd *Command) *Reply
 }
@@ -43,11 +43,11 @@ type HeartbeatSink interface {
 }
 
 // PBX drives calls on one Asterisk node. asterisk.PBX implements it.
-// Calls are scoped by tenant: a call of another tenant is ENotFound.
+// Calls are scoped by tenant: a call of another tenant is CodeNotFound.
 type PBX interface {
 	// Originate places a call whose id is id. With args.Wait ==
 	// WaitAnswered it returns once the call is answered or has ended (the
-	// returned Call then carries Hangup), or fails with ETimeout when ctx
+	// returned Call then carries Hangup), or fails with CodeTimeout when ctx
 	// ends first, after hanging the call up.
 	Originate(ctx context.Context, tenant string, id CallID, args OriginateArgs) (*Call, error)
 	Call(ctx context.Context, tenant string, id CallID) (*Call, error)

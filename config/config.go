@@ -37,7 +37,7 @@ type Common struct {
 	// Batching: when gateways send commands to a node in batches
 	// (CALLGW_AMQP_BATCHING: auto, on, off; docs/protocol.md §7).
 	Batching string
-	// Input rules (gateway.InputRules), read by the gateway (early 400s)
+	// Input rules (callapi.InputRules), read by the gateway (early 400s)
 	// and by the worker (the trust boundary): give both the same values.
 	MediaHosts        []string // CALLGW_MEDIA_HOSTS: hosts http(s) media may come from
 	VariableFunctions []string // CALLGW_VARIABLE_FUNCTIONS: dialplan functions usable as variable names

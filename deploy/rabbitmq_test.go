@@ -102,7 +102,7 @@ func TestRabbitMQDefinitions(t *testing.T) {
 	consumerDone := make(chan error, 1)
 	go func() {
 		consumerDone <- client.ConsumeEvents(cctx, client.QueueConfig{URLs: []string{tenantURL}, Queue: "acme.billing",
-			Patterns: []string{client.Pattern("acme", "", "call", "created", "")}, OnConsuming: func() { consuming <- struct{}{} }},
+			Patterns: []string{callapi.Pattern("acme", "", "call", "created", "")}, OnConsuming: func() { consuming <- struct{}{} }},
 			func(_ context.Context, e *callapi.Event) error {
 				mu.Lock()
 				defer mu.Unlock()

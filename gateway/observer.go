@@ -70,7 +70,7 @@ func (o *Observer) Warm() bool {
 }
 
 // Ready reports whether the cluster can be served: a node is up and the
-// gateway is warm (ENodeUnavailable otherwise, saying which).
+// gateway is warm (callapi.CodeNodeUnavailable otherwise, saying which).
 func (o *Observer) Ready() error {
 	if len(o.Nodes.Live(o.now())) == 0 {
 		return callapi.Errorf(callapi.CodeNodeUnavailable, "no node is up")

@@ -13,14 +13,14 @@ import (
 )
 
 // The action routes come from gateway's action registry: every REST route
-// of every gateway.Spec is registered here, with the handler of
+// of every callapi.Spec is registered here, with the handler of
 // actionHandlers when the route needs its own (a created resource, a path
 // parameter beyond the id, a listing), else with the generic handler of an
 // action on an existing call or bridge: the body decoded strictly into the
 // action's argument type, validated by the service through the same Spec,
 // answered 204 (202 when asynchronous). A GET needs the read scope,
 // everything else the write scope. So adding a call or bridge action is one
-// gateway.Spec (and its PBX method; its route in openapi.json);
+// callapi.Spec (and its PBX method; its route in openapi.json);
 // TestSpecsWalk holds the router and openapi.json to the registry.
 
 // actionHandlers are the actions of the registry whose routes need their

@@ -35,7 +35,7 @@ const (
 var AllScopes = []string{ScopeCallsRead, ScopeCallsWrite, ScopeEventsRead, ScopeNodesRead, ScopeAdmin}
 
 // AuthConfig configures OAuth2 client-credentials auth. With Enabled false
-// (development) every request acts for gateway.DefaultTenant with every
+// (development) every request acts for callapi.DefaultTenant with every
 // scope, and POST /oauth/token answers 404.
 type AuthConfig struct {
 	Enabled    bool

@@ -10,7 +10,7 @@ import (
 // argument type itself. Each decoder reads exactly one JSON object
 // (unknown fields refused, see decodeJSON) and returns the gateway
 // arguments, unchecked: the service checks them (the action's
-// gateway.Spec, or the request's Validate where the body holds more than
+// callapi.Spec, or the request's Validate where the body holds more than
 // the arguments), as the worker checks the arguments again. The body types are ours where a
 // field the gateway adds for its own use (playback_id, snoop_id,
 // bridge_id) must not be set by API callers, or where the body holds more

@@ -95,7 +95,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// The filters are the service's to check (gateway.ListArgs); a filter
+	// The filters are the service's to check (callapi.ListArgs); a filter
 	// given empty is no filter there, but an error here.
 	for _, k := range []string{"state", "tag"} {
 		if q.Has(k) && q.Get(k) == "" {

@@ -211,7 +211,7 @@ func TestCallCreates(t *testing.T) {
 		path      string
 		body      string
 		hdr       []string
-		res       any // *gateway.Playback, *gateway.Recording or *gateway.Call returned
+		res       any // *callapi.Playback, *callapi.Recording or *callapi.Call returned
 		acc       *callapi.Accepted
 		err       error
 		wantArgs  string

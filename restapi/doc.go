@@ -26,7 +26,7 @@
 //     the "timeout" query (default Config.DefaultTimeout, at most
 //     Config.MaxTimeout).
 //   - The tenant passed in gateway.Options always comes from the
-//     authenticated principal (gateway.DefaultTenant when auth is off); the
+//     authenticated principal (callapi.DefaultTenant when auth is off); the
 //     worker enforces it, so another tenant's call is 404, never 403.
 //   - Middleware order: request id, access log and metrics, recoverer (a
 //     panic is a 500 problem, never a dead process), then authentication

@@ -41,7 +41,7 @@ type Problem struct {
 }
 
 // statusOf maps the stable gateway codes to HTTP statuses. A code that is
-// not here (gateway.EInternal, foreign errors) is 500.
+// not here (callapi.CodeInternal, foreign errors) is 500.
 var statusOf = map[callapi.Code]int{
 	callapi.CodeNotFound:        http.StatusNotFound,
 	callapi.CodeInvalidArgument: http.StatusBadRequest,
@@ -71,7 +71,7 @@ var titleOf = map[callapi.Code]string{
 	callapi.CodeInternal:        "Internal error",
 }
 
-// Transport-level refusals. They carry gateway.EInvalid (or ENotFound) as
+// Transport-level refusals. They carry callapi.CodeInvalidArgument (or callapi.CodeNotFound) as
 // their code and refine the status in httpStatus.
 var (
 	errUnsupportedMedia = errors.New("restapi: unsupported media type")

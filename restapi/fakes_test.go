@@ -21,7 +21,7 @@ import (
 // calls and transfer bridges it is asked to create (fakePlaybackID,
 // fakeSnoopID, fakeBridgeID: restapi
 // must name none itself) and first checks the arguments with the action's
-// gateway.Spec (strict rules), so invalid arguments never reach a func
+// callapi.Spec (strict rules), so invalid arguments never reach a func
 // field.
 type fakeCalls struct {
 	t           testing.TB

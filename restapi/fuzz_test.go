@@ -33,7 +33,7 @@ func FuzzDecodeOriginate(f *testing.F) {
 			}
 			return
 		}
-		// The decoder only decodes; the service validates (gateway.Spec).
+		// The decoder only decodes; the service validates (callapi.Spec).
 		if req.Node != "" && !callapi.ValidNodeID(string(req.Node)) {
 			t.Fatalf("decoded %q with an invalid node %q", body, req.Node)
 		}
@@ -78,7 +78,7 @@ func FuzzParseTimeout(f *testing.F) {
 
 // bodyDecoders are the body decoders of the action routes, each with a
 // check of what it returns on success: the decoders only decode (the
-// service validates with the action's gateway.Spec), so the check is that
+// service validates with the action's callapi.Spec), so the check is that
 // no field the gateway sets for itself (playback_id, snoop_id, bridge_id)
 // can come from a body.
 var bodyDecoders = []struct {

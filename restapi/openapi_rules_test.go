@@ -13,7 +13,7 @@ import (
 )
 
 // requestSchemaArgs names, for each request body schema of openapi.json,
-// the gateway types whose rules (gateway.ArgRules) it describes.
+// the gateway types whose rules (callapi.ArgRules) it describes.
 var requestSchemaArgs = map[string][]string{
 	"OriginateRequest":  {"OriginateArgs"},
 	"MuteRequest":       {"MuteArgs"},
@@ -38,7 +38,7 @@ var parameterArgs = map[string]string{
 	"GET /v1/calls state":          "ListArgs.state",
 }
 
-// schemaRule is the part of a JSON schema that a gateway.FieldRule says.
+// schemaRule is the part of a JSON schema that a callapi.FieldRule says.
 type schemaRule struct {
 	Pattern              string          `json:"pattern"`
 	Enum                 []string        `json:"enum"`
@@ -61,7 +61,7 @@ func ecmaPattern(p string) string {
 	return regexp.MustCompile(`\\x([0-9a-fA-F]{2})`).ReplaceAllString(p, `\u00$1`)
 }
 
-// fieldRules flattens a property's schema as gateway.ArgRules does: "m[]"
+// fieldRules flattens a property's schema as callapi.ArgRules does: "m[]"
 // for its items, "m{}" for its values.
 func fieldRules(name string, raw json.RawMessage, out map[string]callapi.FieldRule, t *testing.T) {
 	var s schemaRule
@@ -72,7 +72,7 @@ func fieldRules(name string, raw json.RawMessage, out map[string]callapi.FieldRu
 	_ = json.Unmarshal(raw, &keys)
 	for _, k := range unchecked {
 		if _, ok := keys[k]; ok {
-			t.Errorf("%s: %s is not held to the gateway's rules (add it to gateway.FieldRule and this test)", name, k)
+			t.Errorf("%s: %s is not held to the gateway's rules (add it to callapi.FieldRule and this test)", name, k)
 		}
 	}
 	r := callapi.FieldRule{Pattern: s.Pattern, Enum: s.Enum, Min: s.Minimum, Max: s.Maximum, MaxLen: s.MaxLength, MinItems: s.MinItems, MaxItems: s.MaxItems}
@@ -88,7 +88,7 @@ func fieldRules(name string, raw json.RawMessage, out map[string]callapi.FieldRu
 	}
 }
 
-// goRules is gateway.ArgRules of the given types, merged, with patterns
+// goRules is callapi.ArgRules of the given types, merged, with patterns
 // written as openapi.json writes them.
 func goRules(all map[string]map[string]callapi.FieldRule, types ...string) map[string]callapi.FieldRule {
 	out := map[string]callapi.FieldRule{}
@@ -103,7 +103,7 @@ func goRules(all map[string]map[string]callapi.FieldRule, types ...string) map[s
 
 // TestOpenAPIArgRules: the patterns, enums and numeric limits openapi.json
 // states for the arguments of the actions are the ones the gateway's
-// validation enforces (gateway.ArgRules), in both directions, so the
+// validation enforces (callapi.ArgRules), in both directions, so the
 // description cannot drift from the rules it restates.
 func TestOpenAPIArgRules(t *testing.T) {
 	doc := decodeOpenAPI(t)
@@ -165,7 +165,7 @@ func TestOpenAPIArgRules(t *testing.T) {
 	}
 	for ty := range all {
 		if !seen[ty] {
-			t.Errorf("gateway.ArgRules describes %s, which openapi.json does not show here", ty)
+			t.Errorf("callapi.ArgRules describes %s, which openapi.json does not show here", ty)
 		}
 	}
 }

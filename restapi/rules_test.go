@@ -11,7 +11,7 @@ import (
 // TestInputRulesEarly400: the REST layer runs the gateway's input rules
 // before publishing, so each bad media URI, variable name or value,
 // dialplan place and caller id is a 400 that never reaches the bus (the
-// worker checks again: gateway.TestExecutorInputRules). Issue 12,
+// worker checks again: worker.TestExecutorInputRules). Issue 12,
 // findings 2-4.
 func TestInputRulesEarly400(t *testing.T) {
 	var sent []string

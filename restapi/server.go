@@ -20,7 +20,7 @@ import (
 )
 
 // Calls is what the call handlers need from the gateway. *gateway.Service
-// implements it. Methods that return a *gateway.Accepted return it (and no
+// implements it. Methods that return a *callapi.Accepted return it (and no
 // result) when o.Async is set.
 type Calls interface {
 	Originate(ctx context.Context, o gateway.Options, req callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error)

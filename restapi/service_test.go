@@ -12,7 +12,7 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
-// fakeBus is a gateway.Bus with func fields, so that these tests run the
+// fakeBus is a callapi.Bus with func fields, so that these tests run the
 // real *gateway.Service behind the handlers.
 type fakeBus struct {
 	RequestFn func(ctx context.Context, target callapi.Target, cmd *callapi.Command) (*callapi.Reply, error)

@@ -57,7 +57,7 @@ func TestSpecsWalk(t *testing.T) {
 	}
 	for k := range routed {
 		if _, ok := owner[k]; !ok && !slices.Contains(nonActionRoutes, k) {
-			t.Errorf("route %s maps to no gateway.Spec and is not a known non-action route", k)
+			t.Errorf("route %s maps to no callapi.Spec and is not a known non-action route", k)
 		}
 	}
 	for _, spec := range callapi.Specs() {

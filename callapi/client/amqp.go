@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -14,35 +13,6 @@ import (
 	"github.com/callgw/callgw/internal/dedupe"
 	"github.com/callgw/callgw/internal/retry"
 )
-
-// EventsExchange is the topic exchange subscribers bind their queues to
-// (preceded by the deployment's prefix, CALLGW_AMQP_PREFIX, if any).
-const EventsExchange = callapi.ExchangeEventsRouted
-
-// Pattern builds a topic pattern on an event's routing key
-// <tenant>.<node>.<resource>.<event>.<id>; an empty word matches any
-// ("*"). Dots inside a word (call.playback.started's event
-// playback.started, an inbound channel id) are written as "_", as the
-// gateway does. Pattern("acme", "", "call", "created", "") is
-// "acme.*.call.created.*": every new call of tenant acme.
-func Pattern(tenant, node, resource, event, id string) string {
-	w := []string{tenant, node, resource, event, id}
-	for i, s := range w {
-		if s == "" {
-			w[i] = "*"
-		} else {
-			w[i] = callapi.KeyWord(s)
-		}
-	}
-	return strings.Join(w, ".")
-}
-
-// TenantPattern is "<tenant>.#": every event of a tenant.
-func TenantPattern(tenant string) string { return callapi.KeyWord(tenant) + ".#" }
-
-// TagPattern is "<tenant>.tag.<tag>": the events of the calls carrying a
-// tag, on every node (the key the gateway publishes the tag's copies with).
-func TagPattern(tenant, tag string) string { return callapi.TagKey(tenant, tag) }
 
 // QueueConfig describes a durable event queue of a customer application.
 type QueueConfig struct {
@@ -154,7 +124,7 @@ func consumeOnce(ctx context.Context, cfg QueueConfig, url string, h EventHandle
 		return err
 	}
 	for _, p := range cfg.Patterns {
-		if err := ch.QueueBind(cfg.Queue, p, cfg.Prefix+EventsExchange, false, nil); err != nil {
+		if err := ch.QueueBind(cfg.Queue, p, cfg.Prefix+callapi.EventsExchange, false, nil); err != nil {
 			return err
 		}
 	}

@@ -15,24 +15,6 @@ import (
 	"github.com/callgw/callgw/internal/testenv"
 )
 
-func TestPatterns(t *testing.T) {
-	for _, tc := range []struct{ got, want string }{
-		{Pattern("acme", "", "call", "created", ""), "acme.*.call.created.*"},
-		{Pattern("", "pbx1", "call", "", ""), "*.pbx1.call.*.*"},
-		{Pattern("acme", "", "call", "playback.started", "pbx1-17.4"), "acme.*.call.playback_started.pbx1-17_4"},
-		{TenantPattern("acme"), "acme.#"},
-		{TagPattern("acme", "sales.42"), "acme.tag.sales_42"},
-	} {
-		if tc.got != tc.want {
-			t.Errorf("got %q, want %q", tc.got, tc.want)
-		}
-	}
-	e := &callapi.Event{Tenant: "acme", Node: "pbx1", Type: callapi.EvCallPlaybackStarted, CallID: "pbx1-17.4"}
-	if got := callapi.EventKey(e); got != "acme.pbx1.call.playback_started.pbx1-17_4" {
-		t.Errorf("the gateway's key %q no longer matches Pattern's spelling", got)
-	}
-}
-
 func testBroker(t *testing.T) string {
 	t.Helper()
 	u := testenv.BrokerURL()
@@ -118,7 +100,7 @@ func TestConsumeEventsDurableCompeting(t *testing.T) {
 		}
 	})
 	cfg := QueueConfig{URLs: []string{testBroker(t)}, Prefix: prefix, Queue: queue, Prefetch: 1,
-		Patterns: []string{Pattern("acme", "", "call", "created", "")}}
+		Patterns: []string{callapi.Pattern("acme", "", "call", "created", "")}}
 
 	var mu sync.Mutex
 	count := map[string]int{}          // event id -> handled

@@ -33,7 +33,7 @@
 //     no consumer runs wait in the queue. Messages are acknowledged after
 //     the handler returns nil.
 //
-// Long files: ops.go (over 500 lines) is one typed method per CallAPI
-// operation, each a few lines over the same request helper; splitting the
-// list would only scatter it.
+// Files: ops.go holds the call operations, ops_bridges.go those on
+// bridges, transfers, playbacks and recordings, each a typed method over
+// the same request helper.
 package client

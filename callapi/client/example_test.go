@@ -68,7 +68,7 @@ func ExampleConsumeEvents() {
 	err := client.ConsumeEvents(ctx, client.QueueConfig{
 		URLs:     []string{"amqp://acme-events:secret@127.0.0.1:5672/callgw"},
 		Queue:    "acme.new-calls",
-		Patterns: []string{client.Pattern("acme", "", "call", "created", "")},
+		Patterns: []string{callapi.Pattern("acme", "", "call", "created", "")},
 	}, func(ctx context.Context, e *callapi.Event) error {
 		fmt.Println("new call", e.CallID)
 		return nil // acknowledged

@@ -189,7 +189,7 @@ func (t *tour) consumeQueue(ctx context.Context, wg *sync.WaitGroup) error {
 		defer wg.Done()
 		err := client.ConsumeEvents(ctx, client.QueueConfig{
 			URLs: []string{t.cfg.AMQPURL}, Prefix: t.cfg.AMQPPrefix, Queue: t.cfg.Queue, ConnectionName: "calltour",
-			Patterns:    []string{client.Pattern(t.cfg.Tenant, "", "call", "", "")},
+			Patterns:    []string{callapi.Pattern(t.cfg.Tenant, "", "call", "", "")},
 			OnConsuming: func() { consuming <- struct{}{} },
 		}, func(_ context.Context, e *callapi.Event) error { t.amqp.add(e); return nil })
 		if err != nil {

@@ -12,7 +12,7 @@
 // server-named, exclusive and auto-deleted, and declared again after a
 // reconnect. For a queue that keeps events while your program is down
 // (durable, named, shared by competing consumers), use the SDK's
-// callapi.ConsumeEvents (docs/sdk.md).
+// client.ConsumeEvents (docs/sdk.md).
 package main
 
 import (
