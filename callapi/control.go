@@ -228,14 +228,14 @@ type ContinueArgs struct {
 }
 
 // dialplanWordRe is a dialplan context, extension, label or music-on-hold
-// class (CheckDialplanWord).
+// class (checkDialplanWord).
 var dialplanWordRe = regexp.MustCompile(`^[A-Za-z0-9_+*#.-]{1,80}$`)
 
 // Validate checks continue arguments.
 func (a *ContinueArgs) Validate() error {
 	for _, f := range []struct{ name, v string }{{"context", a.Context}, {"extension", a.Extension}, {"label", a.Label}} {
 		if f.v != "" {
-			if err := CheckDialplanWord(f.name, f.v); err != nil {
+			if err := checkDialplanWord(f.name, f.v); err != nil {
 				return err
 			}
 		}
@@ -327,7 +327,7 @@ func (a *VariableArgs) Validate() error {
 	if len(a.Value) > MaxVariableValueLen {
 		return Invalid("value", "longer than %d bytes", MaxVariableValueLen)
 	}
-	return CheckHeaderValue("value", a.Value)
+	return checkHeaderValue("value", a.Value)
 }
 
 // Variable is the result of ActCallVarGet.
@@ -344,7 +344,7 @@ type MOHArgs struct {
 // Validate checks music-on-hold arguments.
 func (a *MOHArgs) Validate() error {
 	if a.Class != "" {
-		return CheckDialplanWord("class", a.Class)
+		return checkDialplanWord("class", a.Class)
 	}
 	return nil
 }
@@ -381,7 +381,7 @@ func (a *BridgeCreateArgs) Validate() error {
 	if len(a.Name) > MaxBridgeNameLen {
 		return Invalid("name", "longer than %d characters", MaxBridgeNameLen)
 	}
-	return CheckHeaderValue("name", a.Name)
+	return checkHeaderValue("name", a.Name)
 }
 
 // BridgeCallArgs are the arguments of ActBridgeAdd / ActBridgeRemove.

@@ -136,10 +136,10 @@ func (r *InputRules) checkMediaURL(uri string) error {
 	return Invalid("media", "%q: host %s is not among the allowed media hosts", uri, host)
 }
 
-// IsReservedVariable reports whether name is one of callgw's own channel
+// isReservedVariable reports whether name is one of callgw's own channel
 // variables, with or without Asterisk's inheritance prefixes "_" and "__",
 // or mentions one (as a function argument).
-func IsReservedVariable(name string) bool {
+func isReservedVariable(name string) bool {
 	return strings.Contains(strings.ToUpper(name), ReservedVariablePrefix)
 }
 
@@ -148,7 +148,7 @@ func IsReservedVariable(name string) bool {
 // FUNCTION(args) when FUNCTION is in VariableFunctions; callgw's own
 // CALLGW_* variables are refused when set (forWrite), in any form.
 func (r *InputRules) CheckVariableName(field, name string, forWrite bool) error {
-	if forWrite && IsReservedVariable(name) {
+	if forWrite && isReservedVariable(name) {
 		return Invalid(field, "%q: variables named %s* are reserved for callgw", name, ReservedVariablePrefix)
 	}
 	if plainVarRe.MatchString(name) {
@@ -164,9 +164,9 @@ func (r *InputRules) CheckVariableName(field, name string, forWrite bool) error 
 	return nil
 }
 
-// CheckHeaderValue refuses control characters (CR, LF, NUL, …) in a value
+// checkHeaderValue refuses control characters (CR, LF, NUL, …) in a value
 // that ends up in a SIP header, a channel variable or a log line.
-func CheckHeaderValue(field, v string) error {
+func checkHeaderValue(field, v string) error {
 	if hasControl(v) {
 		return Invalid(field, "may not contain control characters (CR, LF, NUL, …)")
 	}
@@ -175,10 +175,10 @@ func CheckHeaderValue(field, v string) error {
 
 func hasControl(s string) bool { return !noControlRe.MatchString(s) }
 
-// CheckDialplanWord checks a dialplan context, extension, label or class
+// checkDialplanWord checks a dialplan context, extension, label or class
 // name: 1-80 of [A-Za-z0-9_+*#.-] (no comma, no "|", no spaces or
 // control characters, which would reach a different place in the dialplan).
-func CheckDialplanWord(field, v string) error {
+func checkDialplanWord(field, v string) error {
 	if !dialplanWordRe.MatchString(v) {
 		return Invalid(field, "%q: 1-80 of [A-Za-z0-9_+*#.-]", v)
 	}

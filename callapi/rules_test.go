@@ -31,10 +31,10 @@ func FuzzInputRules(f *testing.F) {
 		if r.CheckMediaURI(s) == nil && (hasControl(s) || containsDotDotPath(s)) {
 			t.Errorf("media %q accepted", s)
 		}
-		if r.CheckVariableName("name", s, true) == nil && (hasControl(s) || IsReservedVariable(s)) {
+		if r.CheckVariableName("name", s, true) == nil && (hasControl(s) || isReservedVariable(s)) {
 			t.Errorf("variable %q accepted", s)
 		}
-		if CheckDialplanWord("context", s) == nil && (hasControl(s) || len(s) > 80) {
+		if checkDialplanWord("context", s) == nil && (hasControl(s) || len(s) > 80) {
 			t.Errorf("context %q accepted", s)
 		}
 	})

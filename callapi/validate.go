@@ -48,7 +48,7 @@ func (a *OriginateArgs) Validate() error {
 	if len(a.From) > MaxFromLen {
 		return Invalid("from", "longer than %d characters", MaxFromLen)
 	}
-	if err := CheckHeaderValue("from", a.From); err != nil {
+	if err := checkHeaderValue("from", a.From); err != nil {
 		return err
 	}
 	if a.Context != "" && a.Extension == "" {
@@ -58,10 +58,10 @@ func (a *OriginateArgs) Validate() error {
 		return Invalid("context", "required with extension")
 	}
 	if a.Context != "" {
-		if err := CheckDialplanWord("context", a.Context); err != nil {
+		if err := checkDialplanWord("context", a.Context); err != nil {
 			return err
 		}
-		if err := CheckDialplanWord("extension", a.Extension); err != nil {
+		if err := checkDialplanWord("extension", a.Extension); err != nil {
 			return err
 		}
 	}
