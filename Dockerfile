@@ -4,10 +4,20 @@
 #   docker build -t callgw --build-arg VERSION=v$(cat VERSION) \
 #       --build-arg COMMIT=$(git rev-parse --short=7 HEAD) --build-arg DATE=$(date -u +%FT%TZ) .
 #   docker run --rm -p 8080:8080 -e CALLGW_AMQP_URL=amqp://callgw:…@rabbit:5672/callgw callgw gateway
-#   docker run --rm -e CALLGW_NODE_ID=pbx1 -e CALLGW_ARI_URL=http://pbx1:8088/ari … callgw worker
+#   docker run --rm -v callgw-pbx1:/var/lib/callgw -e CALLGW_NODE_ID=pbx1 \
+#       -e CALLGW_ARI_URL=http://pbx1:8088/ari … callgw worker
 #
-# deploy/deploy_test.go builds it when a Docker daemon answers.
+# The worker keeps its idempotency journal in /var/lib/callgw (CALLGW_STATE_DIR),
+# a volume: give each worker its own named volume so the journal outlives the
+# container (docs/containers.md).
+#
+# BINARIES=prebuilt takes the binaries from the build context's out/ instead of
+# compiling them in golang:… (scripts/container-test.sh, where no image can be
+# pulled); the default compiles them here. deploy/docker_test.go checks the
+# shape, and builds and runs the image when a Docker daemon answers.
 ARG GO_VERSION=1.26
+ARG BINARIES=build
+
 FROM golang:${GO_VERSION} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -20,14 +30,24 @@ RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" \
       -o /out/callgw ./cmd/callgw \
  && CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" -o /out/callctl ./cmd/callctl \
- && echo 'callgw:x:65532:65532:callgw:/:/sbin/nologin' > /out/passwd \
- && echo 'callgw:x:65532:' > /out/group
+ && cp deploy/container/passwd deploy/container/group /etc/ssl/certs/ca-certificates.crt /out/ \
+ && mkdir -m 0700 /out/state
+
+# The same /out, built outside: callgw, callctl, passwd, group,
+# ca-certificates.crt and an empty state/.
+FROM scratch AS prebuilt
+COPY out/ /out/
+
+FROM ${BINARIES} AS binaries
 
 FROM scratch
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /out/passwd /etc/passwd
-COPY --from=build /out/group /etc/group
-COPY --from=build /out/callgw /out/callctl /usr/local/bin/
+COPY --from=binaries /out/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY --from=binaries /out/passwd /etc/passwd
+COPY --from=binaries /out/group /etc/group
+COPY --from=binaries /out/callgw /out/callctl /usr/local/bin/
+COPY --from=binaries --chown=65532:65532 /out/state /var/lib/callgw
+ENV CALLGW_STATE_DIR=/var/lib/callgw
+VOLUME /var/lib/callgw
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/callgw"]

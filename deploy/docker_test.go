@@ -37,6 +37,32 @@ func TestDockerfileShape(t *testing.T) {
 	}
 }
 
+// TestDockerfileStateDir: the worker's journal has a home in the image. On
+// scratch, as user 65532 with HOME=/, the default ~/.local/state/callgw
+// cannot be created and the worker would exit; the image names a state
+// directory (CALLGW_STATE_DIR), owns it to the image's user and declares it a
+// volume, so the journal outlives the container.
+func TestDockerfileStateDir(t *testing.T) {
+	b, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := string(b)
+	final := df[strings.LastIndex(df, "\nFROM "):]
+	env := regexp.MustCompile(`(?m)^ENV CALLGW_STATE_DIR=(/\S+)$`).FindStringSubmatch(final)
+	if env == nil {
+		t.Fatal("the final stage sets no absolute ENV CALLGW_STATE_DIR=…")
+	}
+	dir := env[1]
+	if !regexp.MustCompile(`(?m)^VOLUME \[?"?` + regexp.QuoteMeta(dir) + `"?\]?$`).MatchString(final) {
+		t.Errorf("the final stage declares no VOLUME %s", dir)
+	}
+	user := regexp.MustCompile(`(?m)^USER (\S+)$`).FindStringSubmatch(final)
+	if user == nil || !regexp.MustCompile(`(?m)^COPY .*--chown=`+regexp.QuoteMeta(user[1])+` .* `+regexp.QuoteMeta(dir)+`/?$`).MatchString(final) {
+		t.Errorf("the final stage does not create %s owned by its USER %v (scratch has no mkdir: COPY --chown an empty directory)", dir, user)
+	}
+}
+
 // TestStaticBinary: callgw built as the Dockerfile builds it needs no
 // dynamic loader and no shared library, so it runs on scratch.
 func TestStaticBinary(t *testing.T) {
