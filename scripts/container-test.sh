@@ -56,9 +56,11 @@ cleanup() {
     done
   fi
   if [ -n "$BUILT" ]; then
-    "$RT" rm -f -t 2 "$NAME-gateway" "$NAME-worker" "$NAME-sim" >/dev/null 2>&1 || true
+    "$RT" rm -f -v -t 2 "$NAME-gateway" "$NAME-worker" "$NAME-sim" >/dev/null 2>&1 || true
     "$RT" volume rm -f "$VOL" >/dev/null 2>&1 || true
     "$RT" rmi -f "$IMG" >/dev/null 2>&1 || true
+    # and the untagged image of the prebuilt stage
+    "$RT" images -q --filter "label=callgw-ctest=$RUN" 2>/dev/null | xargs -r "$RT" rmi -f >/dev/null 2>&1 || true
   fi
   [ -n "$VHOST" ] && rabbitmqctl delete_vhost "$VHOST" >/dev/null 2>&1
   [ -n "$CTX" ] && rm -rf "$CTX"
@@ -100,7 +102,7 @@ build_image() {
   cp /etc/ssl/certs/ca-certificates.crt "$CTX/out/" 2>/dev/null || : >"$CTX/out/ca-certificates.crt"
   say "building $IMG with $RT (Dockerfile, BINARIES=prebuilt)"
   BUILT=1
-  "$RT" build -q --build-arg BINARIES=prebuilt -t "$IMG" -f Dockerfile "$CTX" >/dev/null
+  "$RT" build -q --build-arg BINARIES=prebuilt --label "callgw-ctest=$RUN" -t "$IMG" -f Dockerfile "$CTX" >/dev/null
 }
 
 # probe: can the runtime run a container here at all? Say why not.
@@ -189,7 +191,7 @@ main() {
 
   say "replacing the worker container (same volume)"
   "$RT" stop -t 10 "$NAME-worker" >/dev/null
-  "$RT" rm -f "$NAME-worker" >/dev/null
+  "$RT" rm -f -v "$NAME-worker" >/dev/null
   start_worker
   wait_for "the new worker opening its journal" 30 journal_opened
   local line
