@@ -140,7 +140,7 @@ func (s *Service) send(ctx context.Context, target callapi.Target, cmd *callapi.
 	}
 	rep, err := s.Bus.Request(ctx, target, cmd)
 	if err != nil {
-		return nil, err
+		return nil, noReply(ctx, err, target, cmd)
 	}
 	return nil, rep.Decode(out)
 }
@@ -246,6 +246,9 @@ func (s *Service) Originate(ctx context.Context, o Options, req callapi.Originat
 	}
 	var call callapi.Call
 	acc, err := s.send(ctx, target, cmd, o, &call)
+	if err != nil && req.Wait == callapi.WaitAnswered {
+		err = unanswered(ctx, err, cmd.CallID)
+	}
 	if err != nil || acc != nil {
 		return nil, acc, err
 	}
@@ -422,7 +425,7 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*cal
 		cmd.Deadline = deadlineOf(ctx)
 		rep, err := s.Bus.Request(ctx, callapi.NodeTarget(req.Node), cmd)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, noReply(ctx, err, callapi.NodeTarget(req.Node), cmd)
 		}
 		if err := each(rep); err != nil {
 			return nil, nil, err

@@ -51,7 +51,7 @@ func (s *Server) handleOriginate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel, err := s.withDeadline(r)
+	ctx, cancel, err := s.originateDeadline(r, req.OriginateArgs)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -24,7 +24,10 @@
 //     worker's executor runs it again.
 //   - Every request that reaches the gateway service carries a deadline:
 //     the "timeout" query (default Config.DefaultTimeout, at most
-//     Config.MaxTimeout).
+//     Config.MaxTimeout). An originate with wait=answered that names none
+//     gets its ring time plus Config.DefaultTimeout (refused when that
+//     exceeds Config.MaxTimeout). A timeout's detail says which deadline
+//     passed and how to ask for another.
 //   - The tenant passed in gateway.Options always comes from the
 //     authenticated principal (callapi.DefaultTenant when auth is off); the
 //     worker enforces it, so another tenant's call is 404, never 403.

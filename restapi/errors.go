@@ -135,6 +135,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if info := infoOf(r.Context()); info != nil {
 		p.CommandID = info.commandID // recorded by the handler that sent the command
+		if code == callapi.CodeTimeout && info.timeoutHint != "" {
+			p.Detail += " (" + info.timeoutHint + ")"
+		}
 	}
 	if st == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="callgw"`)

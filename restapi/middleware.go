@@ -24,6 +24,9 @@ type reqInfo struct {
 	callID    callapi.CallID
 	commandID string
 	tenant    string
+	// timeoutHint says which deadline the request had and how to ask for
+	// another; a timeout answer adds it to its detail.
+	timeoutHint string
 }
 
 type infoKey struct{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -84,14 +85,66 @@ func prefersAsync(h http.Header) bool {
 
 // withDeadline derives the context passed to the service: the "timeout"
 // query ("5s", "1500ms", or seconds as a number) or DefaultTimeout, at most
-// MaxTimeout.
+// MaxTimeout. A timeout then says which deadline passed and how to ask for
+// another.
 func (s *Server) withDeadline(r *http.Request) (context.Context, context.CancelFunc, error) {
 	d, err := parseTimeout(r.URL.Query(), s.cfg.DefaultTimeout, s.cfg.MaxTimeout)
 	if err != nil {
 		return nil, nil, err
 	}
+	hint := fmt.Sprintf("the request's deadline was %s; ask for a longer one with the timeout query parameter (at most %s)", secs(d), secs(s.cfg.MaxTimeout))
+	if d >= s.cfg.MaxTimeout {
+		hint = fmt.Sprintf("the request's deadline was %s, the longest this gateway allows", secs(d))
+	}
+	return s.deadlineCtx(r, d, hint)
+}
+
+// originateDeadline is withDeadline for an originate. One that waits for
+// the answer and names no deadline gets one that covers its ring time
+// (gateway.RingTime) plus DefaultTimeout; when that is beyond MaxTimeout
+// it is refused before a call is placed.
+func (s *Server) originateDeadline(r *http.Request, a callapi.OriginateArgs) (context.Context, context.CancelFunc, error) {
+	if a.Wait != callapi.WaitAnswered {
+		return s.withDeadline(r)
+	}
+	ring := gateway.RingTime(a)
+	need := ring + s.cfg.DefaultTimeout
+	fits := need <= s.cfg.MaxTimeout
+	longest := (s.cfg.MaxTimeout - s.cfg.DefaultTimeout) / time.Second
+	if _, named := r.URL.Query()["timeout"]; named {
+		d, err := parseTimeout(r.URL.Query(), s.cfg.DefaultTimeout, s.cfg.MaxTimeout)
+		if err != nil {
+			return nil, nil, err
+		}
+		hint := fmt.Sprintf("the request's deadline was %s and the call rings for up to %s: leave out the timeout query parameter, or set it to at least %s", secs(d), secs(ring), secs(need))
+		if !fits {
+			hint = fmt.Sprintf("the request's deadline was %s and the call rings for up to %s: ring at most %d s, or originate without wait and follow the call's events", secs(d), secs(ring), longest)
+		}
+		return s.deadlineCtx(r, d, hint)
+	}
+	if !fits {
+		return nil, nil, callapi.Invalid("timeout", "a ring timeout of %s with wait=answered needs a deadline of %s, beyond the longest this gateway allows (%s): ring at most %d s, or originate without wait and follow the call's events", secs(ring), secs(need), secs(s.cfg.MaxTimeout), longest)
+	}
+	hint := fmt.Sprintf("the request's deadline was %s: the call's ring time (%s) plus %s; ask for a longer one with the timeout query parameter (at most %s)", secs(need), secs(ring), secs(s.cfg.DefaultTimeout), secs(s.cfg.MaxTimeout))
+	return s.deadlineCtx(r, need, hint)
+}
+
+// deadlineCtx bounds r's context by d and records hint, which a timeout
+// answer adds to its detail (fail).
+func (s *Server) deadlineCtx(r *http.Request, d time.Duration, hint string) (context.Context, context.CancelFunc, error) {
+	if info := infoOf(r.Context()); info != nil {
+		info.timeoutHint = hint
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), d)
 	return ctx, cancel, nil
+}
+
+// secs spells d as people read a deadline: "35s", "1500ms".
+func secs(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
 }
 
 func parseTimeout(q url.Values, def, max time.Duration) (time.Duration, error) {

@@ -2,6 +2,7 @@ package arisim
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -102,7 +103,21 @@ func (s *Server) plan(ctx, exten string) (localPlan, bool) {
 	case "slow":
 		return localPlan{ringFor: 1500 * time.Millisecond, outcome: "answer", next: "Wait", data: "3600"}, true
 	}
+	if n, ok := slowSeconds(exten); ok {
+		return localPlan{ringFor: time.Duration(n) * time.Second, outcome: "answer", next: "Wait", data: "3600"}, true
+	}
 	return localPlan{}, false
+}
+
+// slowSeconds reads extension slow<N> (_slowZ and _slowZX: N from 1 to 99),
+// which rings N seconds like a real phone, then answers.
+func slowSeconds(exten string) (int, bool) {
+	d, ok := strings.CutPrefix(exten, "slow")
+	if !ok || len(d) < 1 || len(d) > 2 || d[0] == '0' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(d)
+	return n, err == nil && n > 0 && strconv.Itoa(n) == d
 }
 
 // AddExtension adds (or replaces) extension exten of context callgw-test for this simulator only:

@@ -324,3 +324,24 @@ func TestBridgeSubscriptions(t *testing.T) {
 		}
 	}
 }
+
+// slow<N> of the reference dialplan rings N seconds like a real phone
+// (Ringing(), Wait(N)), then answers; N runs from 1 to 99.
+func TestSlowNExtension(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	ev := tg.listen(t, tg.app, false)
+	id := uniq("slow2")
+	start := time.Now()
+	tg.mustDo(t, 200, "POST", "/channels", url.Values{"endpoint": {"Local/slow2@callgw-test"}, "app": {tg.app}, "channelId": {id}}, nil)
+	ev.wait(t, "Dial", func(m map[string]any) bool { return chanID(m) == id && m["dialstatus"] == "RINGING" }, time.Second)
+	ev.wait(t, "StasisStart", isChan(id), 4*time.Second)
+	if d := time.Since(start); d < 2*time.Second {
+		t.Fatalf("answered after %s, want 2 s of ringing", d)
+	}
+	tg.mustDo(t, 204, "DELETE", "/channels/"+id, nil, nil)
+	for _, exten := range []string{"slow0", "slow100", "slow05"} {
+		id := uniq(exten)
+		tg.mustDo(t, 200, "POST", "/channels", url.Values{"endpoint": {"Local/" + exten + "@callgw-test"}, "app": {tg.app}, "channelId": {id}}, nil)
+		ev.wait(t, "Dial", func(m map[string]any) bool { return chanID(m) == id && m["dialstatus"] == "CHANUNAVAIL" }, time.Second)
+	}
+}

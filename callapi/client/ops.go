@@ -182,8 +182,10 @@ func (c *Client) fetchToken(ctx context.Context, id, secret, scope string) (*Tok
 
 // Originate places a call (POST /v1/calls). With Wait: WaitAnswered the
 // answer comes when the callee answered, or an error with the outcome
-// (busy, no answer) when it did not. req is the body as the gateway
-// decodes it (callapi.OriginateRequest):
+// (busy, no answer) when it did not; the gateway then holds the request
+// for the ring time (Timeout, 30 s when 0) plus 5 s unless WithTimeout
+// names a deadline, so ctx must allow that long. req is the body as the
+// gateway decodes it (callapi.OriginateRequest):
 //
 //	c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/100", Wait: callapi.WaitAnswered}})
 func (c *Client) Originate(ctx context.Context, req callapi.OriginateRequest, opts ...CallOption) (*callapi.Call, error) {
