@@ -154,6 +154,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if a.env("NO_COLOR") != "" || a.env("TERM") == "dumb" {
 		a.colour = false
 	}
+	a.output = "table"
 	a.prescanJSON(args)
 	args = hoistCommand(args)
 	if len(args) == 0 {

@@ -102,9 +102,9 @@ func (a *app) setOutput(s string) error {
 	return fmt.Errorf("want %s", strings.Join(outputs, ", "))
 }
 
-// outputFlags declares -o, --output, --json and -q.
+// outputFlags declares -o, --output, --json and -q (the default, table,
+// is set by run, before prescanJSON).
 func (a *app) outputFlags(fs *flag.FlagSet) {
-	a.output = "table"
 	fs.Func("o", "output `format`: table, wide (more columns), json (the API's JSON), id (ids only, one a line)", a.setOutput)
 	fs.Func("output", "same as -o `format`", a.setOutput)
 	fs.BoolFunc("json", "same as -o json", func(s string) error {

@@ -46,6 +46,8 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"get", "missing", "--json"}, 1, "", "", "not_found"},
 		{[]string{"list", "--bogus"}, 2, "", "callctl: unknown flag --bogus (callctl list --help lists its flags)\n", ""},
 		{[]string{"--json", "list", "--bogus"}, 2, "", "", "usage"},
+		{[]string{"list", "--bogus", "--json"}, 2, "", "", "usage"},
+		{[]string{"list", "--bogus", "-o", "json"}, 2, "", "", "usage"},
 		{[]string{"list", "--limit", "x"}, 2, "", "for --limit", ""},
 		{[]string{"list", "-o", "yaml"}, 2, "", "want table, wide, json, id", ""},
 		{[]string{"get"}, 2, "", "get takes <call-id>", ""},
