@@ -1,6 +1,7 @@
 // Command callctl is the command-line client of the callgw CallAPI: every
-// operation of the API, tables for people and --json for scripts, and a
-// live, readable event tail.
+// operation of the API, tables for people and -o json|id for scripts
+// (with exit statuses a script can tell apart: script.go), and a live,
+// readable event tail.
 //
 //	callctl originate Local/answer@callgw-test --wait answered
 //	callctl list
