@@ -134,3 +134,52 @@ func TestServiceRecordsAndSilentNodes(t *testing.T) {
 		t.Fatalf("after it beat again: missing %v", missing)
 	}
 }
+
+// TestHangupOfEndedCall: hanging up a call that already ended, whose record
+// GET still shows, succeeds without asking a node (DELETE is idempotent:
+// the call is down either way), also when the record arrives while the
+// node answers not_found; another tenant, or a bad reason, still fails.
+func TestHangupOfEndedCall(t *testing.T) {
+	bus := &loopBus{nodes: map[callapi.NodeID]*worker.Executor{"pbx1": {Node: "pbx1", PBX: fakepbx.NewBasic()}}}
+	reg := NewRegistry()
+	now := time.Now()
+	reg.Observe(callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, IntervalMS: 1000}, now)
+	s := NewService(bus, reg, NewLocations(0))
+	s.Records = NewRecords(10, time.Hour)
+	s.Records.Observe(recEvent(t, callapi.EvCallHangup, "gone", now, callapi.HangupData{Hangup: callapi.Hangup{Cause: 16}, Reason: "api"}))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	bus.sent = nil
+	if acc, err := s.Hangup(ctx, Options{Tenant: "acme"}, "gone", "busy"); err != nil || acc != nil || len(bus.sent) != 0 {
+		t.Fatalf("hangup of an ended call: %v %v, sent %v", acc, err, bus.sent)
+	}
+	if _, err := s.Hangup(ctx, Options{Tenant: "acme"}, "gone", "bogus"); callapi.ErrorCode(err) != callapi.CodeInvalidArgument {
+		t.Fatalf("bad reason on an ended call: %v", err)
+	}
+	if _, err := s.Hangup(ctx, Options{Tenant: "default"}, "gone", ""); callapi.ErrorCode(err) != callapi.CodeNotFound {
+		t.Fatalf("other tenant: %v", err)
+	}
+	late := &hookBus{loopBus: bus, before: func() {
+		s.Records.Observe(recEvent(t, callapi.EvCallHangup, "late", time.Now(), callapi.HangupData{Hangup: callapi.Hangup{Cause: 16}, Reason: "remote"}))
+	}}
+	s.Bus = late
+	if acc, err := s.Hangup(ctx, Options{Tenant: "acme"}, "late", ""); err != nil || acc != nil {
+		t.Fatalf("hangup as the call ended: %v %v", acc, err)
+	}
+}
+
+// hookBus runs before ahead of each request and gathering.
+type hookBus struct {
+	*loopBus
+	before func()
+}
+
+func (b *hookBus) Request(ctx context.Context, t callapi.Target, cmd *callapi.Command) (*callapi.Reply, error) {
+	b.before()
+	return b.loopBus.Request(ctx, t, cmd)
+}
+
+func (b *hookBus) Gather(ctx context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
+	b.before()
+	return b.loopBus.Gather(ctx, cmd, expect)
+}

@@ -376,9 +376,25 @@ func (s *Service) Call(ctx context.Context, o Options, id callapi.CallID) (json.
 	return raw, nil
 }
 
-// Hangup ends a call.
+// Hangup ends a call. A call that already ended, whose record Call still
+// answers, is left as it is and the hangup succeeds: DELETE is idempotent
+// (RFC 9110 §9.2.2), and a second hangup must not answer not_found while
+// GET shows the call. That holds too when the record arrives while the
+// node answers not_found (the call ended meanwhile).
 func (s *Service) Hangup(ctx context.Context, o Options, id callapi.CallID, reason string) (*callapi.Accepted, error) {
-	acc, err := s.callCommand(ctx, o, id, callapi.ActCallHangup, &callapi.HangupArgs{Reason: reason}, nil)
+	args := &callapi.HangupArgs{Reason: reason}
+	if err := callapi.ValidateArgs(callapi.ActCallHangup, s.Rules, args); err != nil {
+		return nil, err
+	}
+	if _, ended := s.Records.Ended(o.Tenant, id, s.now()); ended {
+		return nil, nil
+	}
+	acc, err := s.callCommand(ctx, o, id, callapi.ActCallHangup, args, nil)
+	if callapi.ErrorCode(err) == callapi.CodeNotFound {
+		if _, ended := s.Records.Ended(o.Tenant, id, s.now()); ended {
+			return nil, nil
+		}
+	}
 	if err == nil && acc == nil {
 		s.Locations.Forget(callKey(o.Tenant, id))
 	}

@@ -75,9 +75,22 @@ func cmdOriginate(a *app, fs *flag.FlagSet) func(context.Context, []string) erro
 		}
 		c, err := a.client.Originate(ctx, req, a.callOpts()...)
 		if err != nil {
+			if req.Wait == callapi.WaitAnswered && client.ErrorCode(err) == callapi.CodeTimeout {
+				return &notMetError{msg: "not answered before the deadline (--timeout): " + describe(err), err: err}
+			}
 			return err
 		}
-		return a.showCall(c)
+		if err := a.showCall(c); err != nil {
+			return err
+		}
+		if req.Wait == callapi.WaitAnswered && c.AnsweredAt == nil && c.State != callapi.StateUp {
+			why := outcome(c)
+			if c.Hangup != nil && c.Hangup.DialStatus != "" {
+				why += " (" + c.Hangup.DialStatus + ")"
+			}
+			return &notMetError{msg: fmt.Sprintf("call %s was not answered: %s", c.ID, why)}
+		}
+		return nil
 	}
 }
 
@@ -94,18 +107,7 @@ func cmdList(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 			return err
 		}
 		return a.show(l, func() {
-			var rows [][]string
-			if f.State == "ended" {
-				for _, c := range l.Calls {
-					rows = append(rows, []string{string(c.ID), string(c.Node), orDash(c.From), orDash(c.To), endedAt(c), outcome(c), ms(c.DurationMS), ms(c.TalkMS), orDash(strings.Join(c.Tags, ","))})
-				}
-				a.table("ID\tNODE\tFROM\tTO\tENDED\tOUTCOME\tDURATION\tTALK\tTAGS", rows)
-			} else {
-				for _, c := range l.Calls {
-					rows = append(rows, []string{string(c.ID), string(c.Node), string(c.State), string(c.Direction), orDash(c.From), orDash(c.To), age(c.CreatedAt), orDash(strings.Join(c.Tags, ","))})
-				}
-				a.table("ID\tNODE\tSTATE\tDIR\tFROM\tTO\tAGE\tTAGS", rows)
-			}
+			a.callTable(l.Calls, f.State == "ended")
 			fmt.Fprintf(a.out, "%d call(s)", len(l.Calls))
 			if l.NextCursor != "" {
 				fmt.Fprintf(a.out, "; more: --cursor %s", l.NextCursor)
@@ -116,6 +118,37 @@ func cmdList(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 			fmt.Fprintln(a.out)
 		})
 	}
+}
+
+// callTable prints calls as a table: live or ended ones, with -o wide
+// more columns (channel, bridge, creation and answer times; dial status).
+func (a *app) callTable(calls []*callapi.Call, ended bool) {
+	wide := a.output == "wide"
+	var rows [][]string
+	for _, c := range calls {
+		var r []string
+		if ended {
+			r = []string{string(c.ID), string(c.Node), orDash(c.From), orDash(c.To), endedAt(c), outcome(c), ms(c.DurationMS), ms(c.TalkMS), orDash(strings.Join(c.Tags, ","))}
+		} else {
+			r = []string{string(c.ID), string(c.Node), string(c.State), string(c.Direction), orDash(c.From), orDash(c.To), age(c.CreatedAt), orDash(strings.Join(c.Tags, ","))}
+		}
+		if wide {
+			dial := "-"
+			if c.Hangup != nil {
+				dial = orDash(c.Hangup.DialStatus)
+			}
+			r = append(r, orDash(c.Channel), orDash(string(c.BridgeID)), timeOf(&c.CreatedAt), timeOf(c.AnsweredAt), dial)
+		}
+		rows = append(rows, r)
+	}
+	header := "ID\tNODE\tSTATE\tDIR\tFROM\tTO\tAGE\tTAGS"
+	if ended {
+		header = "ID\tNODE\tFROM\tTO\tENDED\tOUTCOME\tDURATION\tTALK\tTAGS"
+	}
+	if wide {
+		header += "\tCHANNEL\tBRIDGE\tCREATED\tANSWERED\tDIAL"
+	}
+	a.table(header, rows)
 }
 
 func cmdGet(a *app, _ *flag.FlagSet) func(context.Context, []string) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/callapi/client"
 )
 
 // commands lists every callctl command: one per API operation, plus the
@@ -43,18 +44,60 @@ func commands() []command {
 		{name: "inbound", args: "<from> [to]", summary: "dev only: make the simulator place an inbound call", nargs: -1, min: 1, flags: cmdInbound},
 		{name: "login", summary: "get a token with client credentials and save it for later commands", flags: cmdLogin},
 		{name: "completion", args: "bash|zsh|fish", summary: "print a shell completion script", nargs: 1, flags: cmdCompletion},
+		{name: "version", summary: "print callctl's version and the gateway's API version", flags: cmdVersion},
 	}
 }
 
-// show prints v as JSON with --json, else calls human.
+// show prints v as JSON with -o json, its ids with -o id, else calls
+// human.
 func (a *app) show(v any, human func()) error {
-	if a.json {
+	switch a.output {
+	case "json":
 		enc := json.NewEncoder(a.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
+	case "id":
+		for _, id := range idsOf(v) {
+			fmt.Fprintln(a.out, id)
+		}
+		return nil
 	}
 	human()
 	return nil
+}
+
+// idsOf is what -o id prints of v: the ids (or names) of what it shows.
+func idsOf(v any) []string {
+	var ids []string
+	switch v := v.(type) {
+	case *callapi.Call:
+		ids = append(ids, string(v.ID))
+	case *client.CallList:
+		for _, c := range v.Calls {
+			ids = append(ids, string(c.ID))
+		}
+	case *callapi.Accepted:
+		ids = append(ids, v.CommandID)
+	case *callapi.Bridge:
+		ids = append(ids, string(v.ID))
+	case *client.BridgeList:
+		for _, b := range v.Bridges {
+			ids = append(ids, string(b.ID))
+		}
+	case *callapi.Playback:
+		ids = append(ids, v.ID)
+	case *callapi.Recording:
+		ids = append(ids, v.Name)
+	case *client.RecordingList:
+		for _, r := range v.Recordings {
+			ids = append(ids, r.Name)
+		}
+	case []callapi.Node:
+		for _, n := range v {
+			ids = append(ids, string(n.Node))
+		}
+	}
+	return ids
 }
 
 // done prints a one-line confirmation (or {"ok":true} with --json).
@@ -83,6 +126,14 @@ func age(t time.Time) string {
 		return "-"
 	}
 	return time.Since(t).Truncate(time.Second).String()
+}
+
+// timeOf is a time of day with milliseconds, or "-".
+func timeOf(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("15:04:05.000")
 }
 
 func endedAt(c *callapi.Call) string {

@@ -205,6 +205,11 @@ func cmdEvents(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 		for _, t := range types {
 			f.Types = append(f.Types, strings.Split(t, ",")...)
 		}
+		id, err := a.resolveCall(ctx, f.CallID)
+		if err != nil {
+			return err
+		}
+		f.CallID = id
 		n := 0
 		return a.tail(ctx, f, *last, func(*callapi.Event) bool { n++; return *maxN > 0 && n >= *maxN }, nil)
 	}

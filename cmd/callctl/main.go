@@ -1,6 +1,7 @@
 // Command callctl is the command-line client of the callgw CallAPI: every
-// operation of the API, tables for people and --json for scripts, and a
-// live, readable event tail.
+// operation of the API, tables for people and -o json|id for scripts
+// (with exit statuses a script can tell apart: script.go), and a live,
+// readable event tail.
 //
 //	callctl originate Local/answer@callgw-test --wait answered
 //	callctl list
@@ -39,15 +40,16 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := &app{out: os.Stdout, errOut: os.Stderr, env: os.Getenv, in: os.Stdin, colour: isTerminal(os.Stdout)}
-	if err := a.run(ctx, os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "callctl:", describe(err))
-		os.Exit(1)
-	}
+	os.Exit(a.report(a.run(ctx, os.Args[1:])))
 }
 
 // describe is the text of an error for a person: a gateway error with its
 // code and request id.
 func describe(err error) string {
+	var ne *notMetError
+	if errors.As(err, &ne) {
+		return ne.msg
+	}
 	var pe *client.Error
 	if errors.As(err, &pe) {
 		msg := fmt.Sprintf("%d %s", pe.Status, pe.Code)
@@ -72,11 +74,13 @@ type app struct {
 	colour      bool // stdout is a terminal (--color=auto)
 
 	url, token string
-	json       bool
-	ws         bool // events over the WebSocket stream
+	output     string // -o: table, wide, json, id
+	json       bool   // -o json
+	ws         bool   // events over the WebSocket stream
 	timeout    time.Duration
 	client     *client.Client
 	opts       []client.Option // added to the client's (tests: the HTTP client)
+	known      []string        // the call ids listed to resolve prefixes (resolveCall)
 }
 
 // command is one callctl command.
@@ -95,10 +99,10 @@ type command struct {
 // global declares the flags every command takes.
 func (a *app) global(fs *flag.FlagSet) {
 	fs.StringVar(&a.url, "url", envOr(a.env, "CALLGW_URL", "http://127.0.0.1:8080"), "gateway base URL (CALLGW_URL)")
-	fs.StringVar(&a.token, "token", a.env("CALLGW_TOKEN"), "bearer token (CALLGW_TOKEN; default: the one `callctl login` saved)")
-	fs.BoolVar(&a.json, "json", false, "print the API's JSON instead of tables and lines")
+	fs.StringVar(&a.token, "token", a.env("CALLGW_TOKEN"), "bearer token (CALLGW_TOKEN; default: the one callctl login saved)")
+	a.outputFlags(fs)
 	fs.DurationVar(&a.timeout, "timeout", 0, "command deadline on the gateway, e.g. 30s (default: the gateway's, 5s)")
-	fs.Func("color", "colour: auto (when a terminal), always, never (NO_COLOR also turns it off)", func(s string) error {
+	fs.Func("color", "colour `when`: auto (when a terminal), always, never (NO_COLOR also turns it off)", func(s string) error {
 		switch s {
 		case "auto":
 		case "always":
@@ -151,10 +155,12 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if a.env("NO_COLOR") != "" || a.env("TERM") == "dumb" {
 		a.colour = false
 	}
+	a.output = "table"
+	a.prescanJSON(args)
 	args = hoistCommand(args)
 	if len(args) == 0 {
 		a.usage(a.errOut)
-		return errors.New("no command given (callctl help)")
+		return usagef("no command given (callctl help)")
 	}
 	name := args[0]
 	switch name {
@@ -165,6 +171,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 			}
 		}
 		return nil
+	case "__calls": // for the completion scripts
+		return a.printCallIDs(ctx, args[1:])
 	case "help", "-h", "--help":
 		if len(args) > 1 {
 			return a.run(ctx, []string{args[1], "--help"})
@@ -174,27 +182,30 @@ func (a *app) run(ctx context.Context, args []string) error {
 	}
 	cmd, ok := commandByName(name)
 	if !ok {
-		return fmt.Errorf("unknown command %q (callctl help lists them)", name)
+		return usagef("unknown command %q (callctl help lists them)", name)
 	}
 	fs := flag.NewFlagSet("callctl "+cmd.name, flag.ContinueOnError)
-	fs.SetOutput(a.errOut)
+	fs.SetOutput(io.Discard) // errors are returned, help printed below
 	a.global(fs)
 	runFn := cmd.flags(a, fs)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: callctl %s %s\n\n%s\n\nFlags:\n", cmd.name, cmd.args, cmd.summary)
-		fs.PrintDefaults()
-	}
 	pos, err := parse(fs, args[1:])
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(a.out, "Usage: callctl %s %s\n\n%s\n\nFlags:\n", cmd.name, cmd.args, cmd.summary)
+		printFlags(a.out, fs)
+		return err
+	case err != nil:
+		return usagef("%s (callctl %s --help lists its flags)", flagError(err), cmd.name)
+	case cmd.nargs >= 0 && len(pos) != cmd.nargs:
+		return usagef("%s takes %s (callctl %s --help)", cmd.name, plural(cmd.nargs, cmd.args), cmd.name)
+	case cmd.nargs < 0 && len(pos) < cmd.min:
+		return usagef("%s takes %s (callctl %s --help)", cmd.name, cmd.args, cmd.name)
+	}
+	a.json = a.output == "json"
+	if err := a.connect(); err != nil {
 		return err
 	}
-	switch {
-	case cmd.nargs >= 0 && len(pos) != cmd.nargs:
-		return fmt.Errorf("%s takes %s (callctl %s --help)", cmd.name, plural(cmd.nargs, cmd.args), cmd.name)
-	case cmd.nargs < 0 && len(pos) < cmd.min:
-		return fmt.Errorf("%s takes %s (callctl %s --help)", cmd.name, cmd.args, cmd.name)
-	}
-	if err := a.connect(); err != nil {
+	if err := a.resolveArgs(ctx, cmd, pos); err != nil {
 		return err
 	}
 	return runFn(ctx, pos)
@@ -203,7 +214,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 // hoistCommand moves the command name to the front when global flags
 // come first: callctl --url U list → callctl list --url U.
 func hoistCommand(args []string) []string {
-	valued := map[string]bool{"url": true, "token": true, "timeout": true, "color": true}
+	valued := map[string]bool{"url": true, "token": true, "timeout": true, "color": true, "o": true, "output": true}
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		if !strings.HasPrefix(arg, "-") {
@@ -245,8 +256,10 @@ func (a *app) usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Every command takes --url (CALLGW_URL), --token (CALLGW_TOKEN), --json, --timeout and --color.
-callctl <command> --help shows a command's arguments and flags.
+Every command takes --url (CALLGW_URL), --token (CALLGW_TOKEN), -o table|wide|json|id (--json, -q),
+--timeout and --color. callctl <command> --help shows a command's arguments and flags.
+Call ids may be cut to a unique prefix (the 8 characters events print).
+Exit status: 0 done, 1 the gateway refused or failed, 2 a usage error, 3 a --wait not met.
 `)
 }
 

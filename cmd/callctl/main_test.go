@@ -28,6 +28,9 @@ const callJSON = `{"id":"c1","node":"pbx1","tenant":"default","state":"up","dire
 type fakeGateway struct {
 	mu  sync.Mutex
 	got []string
+	// live and ended, when set, are the calls GET /v1/calls lists
+	// (without and with state=ended), as JSON arrays.
+	live, ended string
 }
 
 func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -64,8 +67,23 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, ": connected\n\n"+
 			`id: e1`+"\n"+`data: {"id":"e1","type":"call.created","time":"2026-01-02T03:04:05Z","node":"pbx1","tenant":"default","call_id":"4f7c1a2b-0000-4000-8000-000000000000","data":{"id":"4f7c1a2b-0000-4000-8000-000000000000","node":"pbx1","state":"down","direction":"outbound","to":"PJSIP/alice","created_at":"2026-01-02T03:04:05Z"}}`+"\n\n"+
 			`id: e2`+"\n"+`data: {"id":"e2","type":"call.hangup","time":"2026-01-02T03:04:07.5Z","node":"pbx1","tenant":"default","call_id":"4f7c1a2b-0000-4000-8000-000000000000","data":{"cause":16,"cause_text":"Normal Clearing","reason":"api"}}`+"\n\n")
+	case p == "/v1/calls" && r.Method == "GET" && g.live != "":
+		list := g.live
+		if r.URL.Query().Get("state") == "ended" {
+			list = g.ended
+		}
+		_, _ = io.WriteString(w, `{"calls":`+list+`,"missing_nodes":[]}`)
 	case p == "/v1/calls" && r.Method == "GET":
 		_, _ = io.WriteString(w, `{"calls":[`+callJSON+`],"missing_nodes":["pbx2"]}`)
+	case p == "/v1/calls" && strings.Contains(string(b), "busy"):
+		w.WriteHeader(201)
+		_, _ = io.WriteString(w, `{"id":"c2","node":"pbx1","state":"ended","direction":"outbound","to":"Local/busy@callgw-test","created_at":"2026-01-02T03:04:05Z","hangup":{"cause":17,"cause_text":"User busy","dial_status":"BUSY"},"end_reason":"remote"}`)
+	case p == "/v1/calls" && strings.Contains(string(b), "slow"):
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(504)
+		_, _ = io.WriteString(w, `{"status":504,"code":"timeout","detail":"no answer before the deadline","request_id":"rq2"}`)
+	case p == "/v1/openapi.json":
+		_, _ = io.WriteString(w, `{"openapi":"3.1.0","info":{"title":"callgw CallAPI","version":"1.0.0"}}`)
 	case p == "/v1/calls" || p == "/v1/calls/c1" || strings.HasSuffix(p, "/snoop"):
 		if r.Method == "DELETE" {
 			w.WriteHeader(204)
@@ -109,7 +127,7 @@ func TestCommands(t *testing.T) {
 	env := map[string]string{"CALLGW_TOKEN": "tok", "XDG_CONFIG_HOME": cfg}
 	for _, tc := range []struct {
 		args    []string
-		want    string // the request, with a generated Idempotency-Key not shown
+		want    string // the last request, with a generated Idempotency-Key not shown
 		out     []string
 		wantErr string
 	}{
@@ -169,7 +187,7 @@ func TestCommands(t *testing.T) {
 			g.mu.Lock()
 			got := g.got
 			g.mu.Unlock()
-			if tc.want != "" && (len(got) == 0 || got[0] != tc.want) {
+			if tc.want != "" && (len(got) == 0 || got[len(got)-1] != tc.want) {
 				t.Fatalf("requests = %q, want %q", got, tc.want)
 			}
 			for _, w := range tc.out {
@@ -250,8 +268,9 @@ func TestEventLineColour(t *testing.T) {
 	}
 }
 
-// TestBashCompletion: the bash script completes command names and a
-// command's flags (asking the built callctl for them).
+// TestBashCompletion: the bash script completes command names, a
+// command's flags and, where a command takes a call id, the live calls'
+// ids (asking the built callctl, which asks the gateway, for them).
 func TestBashCompletion(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
@@ -263,14 +282,18 @@ func TestBashCompletion(t *testing.T) {
 	}
 	script := `source <(callctl completion bash)
 COMP_WORDS=(callctl ori); COMP_CWORD=1; _callctl; echo "${COMPREPLY[@]}"
-COMP_WORDS=(callctl hangup --re); COMP_CWORD=2; _callctl; echo "${COMPREPLY[@]}"`
+COMP_WORDS=(callctl hangup --re); COMP_CWORD=2; _callctl; echo "${COMPREPLY[@]}"
+COMP_WORDS=(callctl hangup ""); COMP_CWORD=2; _callctl; echo "${COMPREPLY[@]}"
+COMP_WORDS=(callctl list ""); COMP_CWORD=2; _callctl; echo "${COMPREPLY[@]}"`
+	srv := httptest.NewServer(&fakeGateway{})
+	defer srv.Close()
 	cmd := exec.Command(bash, "-c", script)
-	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"))
+	cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "CALLGW_URL="+srv.URL, "CALLGW_TOKEN=tok")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("bash: %v\n%s", err, out)
 	}
-	if got := string(out); got != "originate\n--reason\n" {
-		t.Errorf("completions %q, want originate and --reason", got)
+	if got := string(out); got != "originate\n--reason\nc1\n\n" {
+		t.Errorf("completions %q, want originate, --reason, the call c1, nothing", got)
 	}
 }

@@ -33,6 +33,9 @@ func cmdNodes(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 			}
 			nodes = l
 		}
+		if a.output == "id" {
+			return a.show(nodes, nil)
+		}
 		var rows [][]string
 		for _, n := range nodes {
 			health := "yes"

@@ -119,16 +119,39 @@ func runDev(ctx context.Context, args []string, env func(string) string, stdout,
 	return eg.Wait()
 }
 
+// callctlDefaultURL is the gateway callctl talks to without --url.
+const callctlDefaultURL = "http://127.0.0.1:8080"
+
+// callctlLines are the banner's callctl examples, with --url when the
+// gateway is not on callctl's default URL, so that each works as copied.
+func callctlLines(base, sim string) string {
+	url := ""
+	if strings.TrimRight(base, "/") != callctlDefaultURL {
+		url = " --url " + base
+	}
+	lines := [][2]string{
+		{"callctl originate Local/answer@callgw-test --wait answered" + url, "a call, answered"},
+		{"callctl list" + url, "the calls, as a table"},
+		{"callctl events" + url, "every event, one line each"},
+		{"callctl inbound alice 100 --sim " + sim, "a phone calling in (direction inbound)"},
+	}
+	width := 0
+	for _, l := range lines {
+		width = max(width, len(l[0]))
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&b, "  %-*s   # %s\n", width, l[0], l[1])
+	}
+	return b.String()
+}
+
 func devBanner(base, node, sim string) string {
 	return fmt.Sprintf(`
 callgw dev is up: gateway %[1]s, worker node %[2]s, simulated PBX.
 Try, in another terminal (make build; PATH=$PWD/bin:$PATH):
 
-  callctl originate Local/answer@callgw-test --wait answered   # a call, answered
-  callctl list                                                # the calls, as a table
-  callctl events                                              # every event, one line each
-  callctl inbound alice 100 --sim %[3]s     # a phone calling in (direction inbound)
-
+%[3]s
 or with curl:
 
   # place a call that answers at once (holds the answer until it is answered)
@@ -144,7 +167,7 @@ or with curl:
   curl -s %[1]s/v1/nodes
 
 Ctrl-C stops everything.
-`, base, node, sim)
+`, base, node, callctlLines(base, sim))
 }
 
 func runSimulator(ctx context.Context, args []string, env func(string) string, stdout io.Writer) error {

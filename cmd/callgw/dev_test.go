@@ -75,3 +75,18 @@ func TestDevStopsOnSignal(t *testing.T) {
 		t.Fatal("runDev did not end within 15s of its context")
 	}
 }
+
+// TestDevBannerCallctlURL: the banner's callctl lines work as copied: on a
+// gateway URL other than callctl's default they carry --url; on the
+// default they stay short.
+func TestDevBannerCallctlURL(t *testing.T) {
+	b := devBanner("http://127.0.0.1:18414", "pbx1", "http://127.0.0.1:18415")
+	for _, cmd := range []string{"originate Local/answer@callgw-test --wait answered", "list", "events"} {
+		if !strings.Contains(b, "callctl "+cmd+" --url http://127.0.0.1:18414 ") {
+			t.Errorf("banner lacks callctl %s --url …:\n%s", cmd, b)
+		}
+	}
+	if b := devBanner("http://127.0.0.1:8080", "pbx1", "http://127.0.0.1:8088"); strings.Contains(b, "--url") {
+		t.Errorf("banner on the default URL has --url:\n%s", b)
+	}
+}
