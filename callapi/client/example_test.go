@@ -207,3 +207,38 @@ func ExampleError() {
 	// 404 not_found
 	// true
 }
+
+// Follow the tenant's hangups over Server-Sent Events. The stream is
+// connected when Events returns, so the call placed next cannot lose its
+// events; it reconnects and resumes by itself.
+func ExampleClient_Events() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.New(gatewayURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	stream, err := c.Events(ctx, client.EventFilter{Types: []callapi.EventType{callapi.EvCallHangup}, Tag: "example-events"}, client.StreamOptions{})
+	if err != nil {
+		log.Fatal(err) // ctx ended, or the gateway refused the filter (a *client.Error)
+	}
+	defer stream.Close()
+	call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered, Tags: []string{"example-events"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := c.Hangup(ctx, call.ID, ""); err != nil {
+		log.Fatal(err)
+	}
+	e, err := stream.Next()
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := callapi.Data[callapi.HangupData](e)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(e.Type, e.CallID == call.ID, h.CauseText, "by", h.Reason)
+	// Output:
+	// call.hangup true Normal Clearing by api
+}
