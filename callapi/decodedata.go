@@ -44,3 +44,20 @@ func DecodeData(e *Event) (any, error) {
 	}
 	return v, nil
 }
+
+// Data decodes e.Data into T, the payload type of e.Type as DecodeData
+// chooses it, and fails when T is not that type:
+//
+//	h, err := callapi.Data[callapi.HangupData](e) // e.Type == callapi.EvCallHangup
+//	fmt.Println(h.Cause, h.CauseText, h.Reason)
+func Data[T any](e *Event) (*T, error) {
+	v, err := DecodeData(e)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := v.(*T)
+	if !ok {
+		return nil, fmt.Errorf("callapi: %s carries %T, not %T", e.Type, v, d)
+	}
+	return d, nil
+}

@@ -224,7 +224,10 @@ func TestEventStreamResumes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var reasons []string
-	st := c.Events(ctx, EventFilter{Types: []string{"call."}}, StreamOptions{OnReconnect: func(err error, _ int) { reasons = append(reasons, err.Error()) }})
+	st, err := c.Events(ctx, EventFilter{Types: []callapi.EventType{"call."}}, StreamOptions{OnReconnect: func(err error, _ int) { reasons = append(reasons, err.Error()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer st.Close()
 	var ids []string
 	for e, err := range st.All() {
@@ -251,7 +254,7 @@ func TestEventStreamResumes(t *testing.T) {
 		t.Errorf("reconnect reasons %q", reasons)
 	}
 
-	_, err := c.Events(ctx, EventFilter{Types: []string{"bogus"}}, StreamOptions{}).Next()
+	_, err = c.Events(ctx, EventFilter{Types: []callapi.EventType{"bogus"}}, StreamOptions{})
 	if ErrorCode(err) != callapi.CodeInvalidArgument {
 		t.Errorf("bad filter: %v", err)
 	}

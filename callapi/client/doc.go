@@ -3,9 +3,17 @@
 // callapi (Call, Event, the error codes, …), to place and control calls.
 //
 //	c, _ := client.New("http://127.0.0.1:8080", client.WithToken(tok))
-//	call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/100", Wait: callapi.WaitAnswered}})
+//	call, err := c.Dial(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/100", Wait: callapi.WaitAnswered}})
 //	var pe *client.Error
 //	if errors.As(err, &pe) && pe.Code == callapi.CodeNodeUnavailable { … }
+//	events, _ := call.Events(ctx) // every event of the call, from call.created on
+//	_, err = call.PlayAndWait(ctx, client.PlayRequest{Media: []string{"sound:hello-world"}})
+//
+// Where things are: ids (callapi.CallID, BridgeID, NodeID), event types
+// (callapi.EvCallCreated, EvCallAnswered, EvCallHangup, EvCallDTMF, … —
+// `go doc callapi EventType`), their payloads (callapi.HangupData, …,
+// decoded with callapi.Data[T]) and error codes (callapi.Code…) are in
+// package callapi; the guide is docs/sdk.md.
 //
 // Invariants:
 //
@@ -23,7 +31,13 @@
 //     command (a UUID, kept across its retries) unless the caller gives
 //     its own (WithIdempotencyKey), so a retried originate never places a
 //     second call.
-//   - Events (EventStream) come from the Server-Sent Events stream; a lost
+//   - A call: Client.Call(id) is a handle (Hangup, Play, PlayAndWait,
+//     Events, …); Client.Dial originates after subscribing to the events,
+//     so its handle's Events cannot miss the call's first events. A
+//     CallEvents subscription ends after the call's call.hangup.
+//   - With Wait: WaitAnswered, a call that was not answered is a
+//     *NotAnsweredError carrying the ended call.
+//   - Events (EventStream) are connected when Events returns; they come from the Server-Sent Events stream; a lost
 //     connection, or the gateway's own shutdown or slow-consumer notice, is
 //     followed by a reconnect that resumes after the last event received
 //     (Last-Event-ID). Events repeated by a resume are dropped by id.

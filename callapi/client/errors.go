@@ -57,8 +57,31 @@ func (e *Error) Temporary() bool {
 	return false
 }
 
-// ErrorCode returns the Code of err when it is (or wraps) an *Error, ""
-// for nil and CodeInternal for any other error.
+// NotAnsweredError is Originate's (and Dial's) error when it waited for the
+// answer (callapi.WaitAnswered) and the call ended unanswered: busy, no
+// answer, rejected, unreachable. The request itself succeeded: Call is the
+// ended call, its Hangup says how it ended (Cause, CauseText and the dial
+// status BUSY, NOANSWER, CONGESTION, CHANUNAVAIL where Asterisk knows it).
+// ErrorCode gives callapi.CodeConflict: the call is not in the state asked
+// for.
+type NotAnsweredError struct {
+	Call *callapi.Call
+}
+
+func (e *NotAnsweredError) Error() string {
+	s := "callapi: call " + string(e.Call.ID) + " was not answered"
+	if h := e.Call.Hangup; h != nil {
+		s += ": " + h.CauseText
+		if h.DialStatus != "" {
+			s += " (" + h.DialStatus + ")"
+		}
+	}
+	return s
+}
+
+// ErrorCode returns the Code of err when it is (or wraps) an *Error,
+// CodeConflict for a *NotAnsweredError, "" for nil and CodeInternal for
+// any other error.
 func ErrorCode(err error) callapi.Code {
 	if err == nil {
 		return ""
@@ -66,6 +89,10 @@ func ErrorCode(err error) callapi.Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	var na *NotAnsweredError
+	if errors.As(err, &na) {
+		return callapi.CodeConflict
 	}
 	return callapi.CodeInternal
 }

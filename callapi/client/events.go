@@ -21,21 +21,28 @@ import (
 	"github.com/callgw/callgw/internal/retry"
 )
 
-// EventFilter narrows an event stream. Types are event types or prefixes
-// (call.hangup, call., call.*).
+// EventFilter narrows an event stream; its members combine with AND.
+// Types are event types, the Ev… constants of package callapi
+// (callapi.EvCallHangup, callapi.EvCallDTMF, …), or prefixes of them
+// ("call.", "call.playback.*"): an event matches when it matches any of
+// them.
 type EventFilter struct {
-	Types  []string
-	Node   string
-	CallID string
+	Types  []callapi.EventType
+	Node   callapi.NodeID
+	CallID callapi.CallID
 	Tag    string
 }
 
 func (f EventFilter) query() url.Values {
 	q := url.Values{}
 	if len(f.Types) > 0 {
-		q.Set("type", strings.Join(f.Types, ","))
+		types := make([]string, len(f.Types))
+		for i, t := range f.Types {
+			types[i] = string(t)
+		}
+		q.Set("type", strings.Join(types, ","))
 	}
-	for k, v := range map[string]string{"node": f.Node, "call_id": f.CallID, "tag": f.Tag} {
+	for k, v := range map[string]string{"node": string(f.Node), "call_id": string(f.CallID), "tag": f.Tag} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -88,20 +95,34 @@ type EventStream struct {
 	seen   *dedupe.Ring[string]
 }
 
-// Events opens an event stream; it connects on the first Next. The stream
-// ends when ctx ends or Close is called.
-func (c *Client) Events(ctx context.Context, f EventFilter, opt StreamOptions) *EventStream {
-	sctx, cancel := context.WithCancel(ctx)
-	return &EventStream{c: c, filter: f, opt: opt, ctx: sctx, cancel: cancel, lastID: opt.LastEventID, seen: dedupe.NewRing[string](1024)}
+// Events opens an event stream and returns once the gateway subscribed
+// it: every event published from then on is delivered, so a call placed
+// after Events returned cannot lose its first events. A connection that
+// fails is retried as Next retries it (StreamOptions.MaxReconnects, until
+// ctx ends); a filter or a token the gateway refuses is returned at once
+// (an *Error). The stream ends when ctx ends or Close is called.
+//
+// To follow one call, prefer Client.Dial (subscribes, then originates) or
+// CallHandle.Events.
+func (c *Client) Events(ctx context.Context, f EventFilter, opt StreamOptions) (*EventStream, error) {
+	return c.openStream(ctx, f, opt, false)
 }
 
 // EventsWS is Events over the WebSocket stream (GET /v1/events/ws): the
 // same events, filters, reconnects and resume (last_event_id), for
 // networks where long-lived HTTP responses are cut but WebSockets pass.
-func (c *Client) EventsWS(ctx context.Context, f EventFilter, opt StreamOptions) *EventStream {
-	s := c.Events(ctx, f, opt)
-	s.ws = true
-	return s
+func (c *Client) EventsWS(ctx context.Context, f EventFilter, opt StreamOptions) (*EventStream, error) {
+	return c.openStream(ctx, f, opt, true)
+}
+
+func (c *Client) openStream(ctx context.Context, f EventFilter, opt StreamOptions, ws bool) (*EventStream, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	s := &EventStream{c: c, filter: f, opt: opt, ctx: sctx, cancel: cancel, ws: ws, lastID: opt.LastEventID, seen: dedupe.NewRing[string](1024)}
+	if err := s.ensureConnected(); err != nil {
+		cancel()
+		return nil, err
+	}
+	return s, nil
 }
 
 // LastEventID is the id of the last event Next returned.
@@ -164,17 +185,8 @@ func (s *EventStream) Next() (*callapi.Event, error) {
 		if err := s.ctx.Err(); err != nil {
 			return nil, err
 		}
-		if !s.connected() {
-			if err := s.connect(); err != nil {
-				var p errPermanent
-				if errors.As(err, &p) {
-					return nil, p.err
-				}
-				if err := s.retry(err); err != nil {
-					return nil, err
-				}
-				continue
-			}
+		if err := s.ensureConnected(); err != nil {
+			return nil, err
 		}
 		e, notice, err := s.read()
 		if err == nil && notice == nil {
@@ -198,6 +210,29 @@ func (s *EventStream) Next() (*callapi.Event, error) {
 			return nil, err
 		}
 	}
+}
+
+// ensureConnected connects the stream unless it is, retrying failed
+// connects; it returns an error when the stream's context ended, the
+// gateway refused the stream or MaxReconnects connects failed.
+func (s *EventStream) ensureConnected() error {
+	for !s.connected() {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
+		err := s.connect()
+		if err == nil {
+			return nil
+		}
+		var p errPermanent
+		if errors.As(err, &p) {
+			return p.err
+		}
+		if err := s.retry(err); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *EventStream) retry(cause error) error {

@@ -77,14 +77,14 @@ type VariableRequest struct {
 
 // BridgeCallRequest is the body of POST /v1/bridges/{id}/calls.
 type BridgeCallRequest struct {
-	CallID string `json:"call_id"`
+	CallID callapi.CallID `json:"call_id"`
 }
 
 // TransferRequest is the body of POST /v1/transfers.
 type TransferRequest struct {
-	Transferee string `json:"transferee"`
-	Target     string `json:"target"`
-	Transferer string `json:"transferer"`
+	Transferee callapi.CallID `json:"transferee"`
+	Target     callapi.CallID `json:"target"`
+	Transferer callapi.CallID `json:"transferer"`
 }
 
 // CallList is the answer of GET /v1/calls: the calls, and the nodes that
@@ -118,7 +118,7 @@ type Token struct {
 
 // ListCallsFilter narrows GET /v1/calls.
 type ListCallsFilter struct {
-	Node  string
+	Node  callapi.NodeID
 	State callapi.CallState // "ended": the calls that ended recently (call records)
 	Tag   string
 	// Limit cuts the list into pages (1-1000; 0: everything); Cursor is
@@ -180,18 +180,28 @@ func (c *Client) fetchToken(ctx context.Context, id, secret, scope string) (*Tok
 	}
 }
 
-// Originate places a call (POST /v1/calls). With Wait: WaitAnswered the
-// answer comes when the callee answered, or an error with the outcome
-// (busy, no answer) when it did not; the gateway then holds the request
-// for the ring time (Timeout, 30 s when 0) plus 5 s unless WithTimeout
-// names a deadline, so ctx must allow that long. req is the body as the
-// gateway decodes it (callapi.OriginateRequest):
+// Originate places a call (POST /v1/calls) and returns it. With Wait:
+// WaitAnswered the answer comes once the callee answered (state up), or
+// once the call ended unanswered (busy, no answer, rejected, …): Originate
+// then returns the ended call, its Hangup saying why, together with a
+// *NotAnsweredError. The gateway holds a waiting request for the ring
+// time (Timeout, 30 s when 0) plus 5 s unless WithTimeout names a
+// deadline, so ctx must allow that long. req is the body as the gateway
+// decodes it (callapi.OriginateRequest):
 //
-//	c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/100", Wait: callapi.WaitAnswered}})
+//	call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "PJSIP/100", Wait: callapi.WaitAnswered}})
+//	var na *client.NotAnsweredError
+//	if errors.As(err, &na) { fmt.Println(na.Call.Hangup.DialStatus) } // BUSY, NOANSWER, …
+//
+// Dial does the same and returns a handle whose event subscription
+// cannot miss the call's first events.
 func (c *Client) Originate(ctx context.Context, req callapi.OriginateRequest, opts ...CallOption) (*callapi.Call, error) {
 	var call callapi.Call
 	if err := c.call(ctx, http.MethodPost, "/v1/calls", req, &call, opts); err != nil {
 		return nil, err
+	}
+	if req.Wait == callapi.WaitAnswered && call.State != callapi.StateUp {
+		return &call, &NotAnsweredError{Call: &call}
 	}
 	return &call, nil
 }
@@ -215,7 +225,7 @@ func (c *Client) ListCalls(ctx context.Context, f ListCallsFilter, opts ...CallO
 	if f.Limit > 0 {
 		limit = strconv.Itoa(f.Limit)
 	}
-	err := c.call(ctx, http.MethodGet, "/v1/calls", nil, &l, opts, "node", f.Node, "state", string(f.State), "tag", f.Tag, "limit", limit, "cursor", f.Cursor)
+	err := c.call(ctx, http.MethodGet, "/v1/calls", nil, &l, opts, "node", string(f.Node), "state", string(f.State), "tag", f.Tag, "limit", limit, "cursor", f.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -254,9 +264,9 @@ func (c *Client) AllCalls(ctx context.Context, f ListCallsFilter, missing func([
 }
 
 // GetCall returns one call (GET /v1/calls/{id}).
-func (c *Client) GetCall(ctx context.Context, id string, opts ...CallOption) (*callapi.Call, error) {
+func (c *Client) GetCall(ctx context.Context, id callapi.CallID, opts ...CallOption) (*callapi.Call, error) {
 	var call callapi.Call
-	if err := c.call(ctx, http.MethodGet, "/v1/calls/"+esc(id), nil, &call, opts); err != nil {
+	if err := c.call(ctx, http.MethodGet, "/v1/calls/"+esc(string(id)), nil, &call, opts); err != nil {
 		return nil, err
 	}
 	return &call, nil
@@ -264,112 +274,112 @@ func (c *Client) GetCall(ctx context.Context, id string, opts ...CallOption) (*c
 
 // Hangup ends a call (DELETE /v1/calls/{id}); reason is a hangup reason
 // (normal, busy, …) or "" for normal.
-func (c *Client) Hangup(ctx context.Context, id, reason string, opts ...CallOption) error {
-	return c.call(ctx, http.MethodDelete, "/v1/calls/"+esc(id), nil, nil, opts, "reason", reason)
+func (c *Client) Hangup(ctx context.Context, id callapi.CallID, reason string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodDelete, "/v1/calls/"+esc(string(id)), nil, nil, opts, "reason", reason)
 }
 
-func (c *Client) callAction(ctx context.Context, method, id, action string, body any, opts []CallOption) error {
-	return c.call(ctx, method, "/v1/calls/"+esc(id)+"/"+action, body, nil, opts)
+func (c *Client) callAction(ctx context.Context, method string, id callapi.CallID, action string, body any, opts []CallOption) error {
+	return c.call(ctx, method, "/v1/calls/"+esc(string(id))+"/"+action, body, nil, opts)
 }
 
 // Answer answers an inbound call.
-func (c *Client) Answer(ctx context.Context, id string, opts ...CallOption) error {
+func (c *Client) Answer(ctx context.Context, id callapi.CallID, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "answer", nil, opts)
 }
 
 // Ring indicates ringing to the caller of an inbound call.
-func (c *Client) Ring(ctx context.Context, id string, opts ...CallOption) error {
+func (c *Client) Ring(ctx context.Context, id callapi.CallID, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "ring", nil, opts)
 }
 
 // RingStop stops indicating ringing.
-func (c *Client) RingStop(ctx context.Context, id string, opts ...CallOption) error {
+func (c *Client) RingStop(ctx context.Context, id callapi.CallID, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "ring/stop", nil, opts)
 }
 
 // Hold puts a call on hold.
-func (c *Client) Hold(ctx context.Context, id string, opts ...CallOption) error {
+func (c *Client) Hold(ctx context.Context, id callapi.CallID, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "hold", nil, opts)
 }
 
 // Unhold takes a call off hold.
-func (c *Client) Unhold(ctx context.Context, id string, opts ...CallOption) error {
+func (c *Client) Unhold(ctx context.Context, id callapi.CallID, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "unhold", nil, opts)
 }
 
 // Mute mutes a call in direction (both, in, out; "" for both).
-func (c *Client) Mute(ctx context.Context, id, direction string, opts ...CallOption) error {
+func (c *Client) Mute(ctx context.Context, id callapi.CallID, direction string, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "mute", MuteRequest{Direction: direction}, opts)
 }
 
 // Unmute unmutes a call in direction.
-func (c *Client) Unmute(ctx context.Context, id, direction string, opts ...CallOption) error {
+func (c *Client) Unmute(ctx context.Context, id callapi.CallID, direction string, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "unmute", MuteRequest{Direction: direction}, opts)
 }
 
 // SendDTMF sends digits to a call.
-func (c *Client) SendDTMF(ctx context.Context, id string, req DTMFRequest, opts ...CallOption) error {
+func (c *Client) SendDTMF(ctx context.Context, id callapi.CallID, req DTMFRequest, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "dtmf", req, opts)
 }
 
 // Redirect moves a call to another endpoint.
-func (c *Client) Redirect(ctx context.Context, id, endpoint string, opts ...CallOption) error {
+func (c *Client) Redirect(ctx context.Context, id callapi.CallID, endpoint string, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "redirect", RedirectRequest{Endpoint: endpoint}, opts)
 }
 
 // Continue hands a call back to the dialplan.
-func (c *Client) Continue(ctx context.Context, id string, req ContinueRequest, opts ...CallOption) error {
+func (c *Client) Continue(ctx context.Context, id callapi.CallID, req ContinueRequest, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "continue", req, opts)
 }
 
 // StartMOH plays music on hold to a call (class "" for the default).
-func (c *Client) StartMOH(ctx context.Context, id, class string, opts ...CallOption) error {
+func (c *Client) StartMOH(ctx context.Context, id callapi.CallID, class string, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodPost, id, "moh", MOHRequest{Class: class}, opts)
 }
 
 // StopMOH stops music on hold.
-func (c *Client) StopMOH(ctx context.Context, id string, opts ...CallOption) error {
+func (c *Client) StopMOH(ctx context.Context, id callapi.CallID, opts ...CallOption) error {
 	return c.callAction(ctx, http.MethodDelete, id, "moh", nil, opts)
 }
 
 // Play plays media to a call; the playback ends with a
 // call.playback.finished event.
-func (c *Client) Play(ctx context.Context, id string, req PlayRequest, opts ...CallOption) (*callapi.Playback, error) {
+func (c *Client) Play(ctx context.Context, id callapi.CallID, req PlayRequest, opts ...CallOption) (*callapi.Playback, error) {
 	var p callapi.Playback
-	if err := c.call(ctx, http.MethodPost, "/v1/calls/"+esc(id)+"/play", req, &p, opts); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/v1/calls/"+esc(string(id))+"/play", req, &p, opts); err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
 // Record records a call.
-func (c *Client) Record(ctx context.Context, id string, req RecordRequest, opts ...CallOption) (*callapi.Recording, error) {
+func (c *Client) Record(ctx context.Context, id callapi.CallID, req RecordRequest, opts ...CallOption) (*callapi.Recording, error) {
 	var rec callapi.Recording
-	if err := c.call(ctx, http.MethodPost, "/v1/calls/"+esc(id)+"/record", req, &rec, opts); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/v1/calls/"+esc(string(id))+"/record", req, &rec, opts); err != nil {
 		return nil, err
 	}
 	return &rec, nil
 }
 
 // Snoop creates a call that listens to (spy) or speaks into (whisper) a call.
-func (c *Client) Snoop(ctx context.Context, id string, req SnoopRequest, opts ...CallOption) (*callapi.Call, error) {
+func (c *Client) Snoop(ctx context.Context, id callapi.CallID, req SnoopRequest, opts ...CallOption) (*callapi.Call, error) {
 	var call callapi.Call
-	if err := c.call(ctx, http.MethodPost, "/v1/calls/"+esc(id)+"/snoop", req, &call, opts); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/v1/calls/"+esc(string(id))+"/snoop", req, &call, opts); err != nil {
 		return nil, err
 	}
 	return &call, nil
 }
 
 // GetVariable reads a channel variable of a call.
-func (c *Client) GetVariable(ctx context.Context, id, name string, opts ...CallOption) (*callapi.Variable, error) {
+func (c *Client) GetVariable(ctx context.Context, id callapi.CallID, name string, opts ...CallOption) (*callapi.Variable, error) {
 	var v callapi.Variable
-	if err := c.call(ctx, http.MethodGet, "/v1/calls/"+esc(id)+"/variables/"+esc(name), nil, &v, opts); err != nil {
+	if err := c.call(ctx, http.MethodGet, "/v1/calls/"+esc(string(id))+"/variables/"+esc(name), nil, &v, opts); err != nil {
 		return nil, err
 	}
 	return &v, nil
 }
 
 // SetVariable sets a channel variable of a call.
-func (c *Client) SetVariable(ctx context.Context, id, name, value string, opts ...CallOption) error {
-	return c.call(ctx, http.MethodPut, "/v1/calls/"+esc(id)+"/variables/"+esc(name), VariableRequest{Value: value}, nil, opts)
+func (c *Client) SetVariable(ctx context.Context, id callapi.CallID, name, value string, opts ...CallOption) error {
+	return c.call(ctx, http.MethodPut, "/v1/calls/"+esc(string(id))+"/variables/"+esc(name), VariableRequest{Value: value}, nil, opts)
 }

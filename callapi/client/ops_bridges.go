@@ -26,42 +26,42 @@ func (c *Client) ListBridges(ctx context.Context, opts ...CallOption) (*BridgeLi
 }
 
 // GetBridge returns one bridge.
-func (c *Client) GetBridge(ctx context.Context, id string, opts ...CallOption) (*callapi.Bridge, error) {
+func (c *Client) GetBridge(ctx context.Context, id callapi.BridgeID, opts ...CallOption) (*callapi.Bridge, error) {
 	var b callapi.Bridge
-	if err := c.call(ctx, http.MethodGet, "/v1/bridges/"+esc(id), nil, &b, opts); err != nil {
+	if err := c.call(ctx, http.MethodGet, "/v1/bridges/"+esc(string(id)), nil, &b, opts); err != nil {
 		return nil, err
 	}
 	return &b, nil
 }
 
 // DestroyBridge destroys a bridge (its calls stay up).
-func (c *Client) DestroyBridge(ctx context.Context, id string, opts ...CallOption) error {
-	return c.call(ctx, http.MethodDelete, "/v1/bridges/"+esc(id), nil, nil, opts)
+func (c *Client) DestroyBridge(ctx context.Context, id callapi.BridgeID, opts ...CallOption) error {
+	return c.call(ctx, http.MethodDelete, "/v1/bridges/"+esc(string(id)), nil, nil, opts)
 }
 
 // AddToBridge puts a call into a bridge.
-func (c *Client) AddToBridge(ctx context.Context, bridgeID, callID string, opts ...CallOption) error {
-	return c.call(ctx, http.MethodPost, "/v1/bridges/"+esc(bridgeID)+"/calls", BridgeCallRequest{CallID: callID}, nil, opts)
+func (c *Client) AddToBridge(ctx context.Context, bridgeID callapi.BridgeID, callID callapi.CallID, opts ...CallOption) error {
+	return c.call(ctx, http.MethodPost, "/v1/bridges/"+esc(string(bridgeID))+"/calls", BridgeCallRequest{CallID: callID}, nil, opts)
 }
 
 // RemoveFromBridge takes a call out of a bridge.
-func (c *Client) RemoveFromBridge(ctx context.Context, bridgeID, callID string, opts ...CallOption) error {
-	return c.call(ctx, http.MethodDelete, "/v1/bridges/"+esc(bridgeID)+"/calls/"+esc(callID), nil, nil, opts)
+func (c *Client) RemoveFromBridge(ctx context.Context, bridgeID callapi.BridgeID, callID callapi.CallID, opts ...CallOption) error {
+	return c.call(ctx, http.MethodDelete, "/v1/bridges/"+esc(string(bridgeID))+"/calls/"+esc(string(callID)), nil, nil, opts)
 }
 
 // PlayOnBridge plays media to every call in a bridge.
-func (c *Client) PlayOnBridge(ctx context.Context, id string, req PlayRequest, opts ...CallOption) (*callapi.Playback, error) {
+func (c *Client) PlayOnBridge(ctx context.Context, id callapi.BridgeID, req PlayRequest, opts ...CallOption) (*callapi.Playback, error) {
 	var p callapi.Playback
-	if err := c.call(ctx, http.MethodPost, "/v1/bridges/"+esc(id)+"/play", req, &p, opts); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/v1/bridges/"+esc(string(id))+"/play", req, &p, opts); err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
 // RecordBridge records the mix of a bridge.
-func (c *Client) RecordBridge(ctx context.Context, id string, req RecordRequest, opts ...CallOption) (*callapi.Recording, error) {
+func (c *Client) RecordBridge(ctx context.Context, id callapi.BridgeID, req RecordRequest, opts ...CallOption) (*callapi.Recording, error) {
 	var rec callapi.Recording
-	if err := c.call(ctx, http.MethodPost, "/v1/bridges/"+esc(id)+"/record", req, &rec, opts); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/v1/bridges/"+esc(string(id))+"/record", req, &rec, opts); err != nil {
 		return nil, err
 	}
 	return &rec, nil
@@ -140,9 +140,9 @@ func (c *Client) ListNodes(ctx context.Context, opts ...CallOption) ([]callapi.N
 }
 
 // GetNode returns one node.
-func (c *Client) GetNode(ctx context.Context, id string, opts ...CallOption) (*callapi.Node, error) {
+func (c *Client) GetNode(ctx context.Context, id callapi.NodeID, opts ...CallOption) (*callapi.Node, error) {
 	var n callapi.Node
-	if err := c.call(ctx, http.MethodGet, "/v1/nodes/"+esc(id), nil, &n, opts); err != nil {
+	if err := c.call(ctx, http.MethodGet, "/v1/nodes/"+esc(string(id)), nil, &n, opts); err != nil {
 		return nil, err
 	}
 	return &n, nil

@@ -62,7 +62,10 @@ func TestEventStreamWebSocket(t *testing.T) {
 	c := mustClient(t, srv.URL, WithToken("tok"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st := c.EventsWS(ctx, EventFilter{Types: []string{"call."}}, StreamOptions{})
+	st, err := c.EventsWS(ctx, EventFilter{Types: []callapi.EventType{"call."}}, StreamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer st.Close()
 	var ids []string
 	for len(ids) < 4 {
@@ -86,7 +89,7 @@ func TestEventStreamWebSocket(t *testing.T) {
 	if auths[0] != "Bearer tok" {
 		t.Errorf("Authorization %q", auths[0])
 	}
-	if _, err := c.EventsWS(ctx, EventFilter{Types: []string{"bogus"}}, StreamOptions{}).Next(); ErrorCode(err) != callapi.CodeInvalidArgument {
+	if _, err := c.EventsWS(ctx, EventFilter{Types: []callapi.EventType{"bogus"}}, StreamOptions{}); ErrorCode(err) != callapi.CodeInvalidArgument {
 		t.Errorf("refused stream: %v", err)
 	}
 }

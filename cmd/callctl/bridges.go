@@ -65,7 +65,7 @@ func cmdBridge(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 			if err := need(1); err != nil {
 				return err
 			}
-			b, err := a.client.GetBridge(ctx, rest[0], a.callOpts()...)
+			b, err := a.client.GetBridge(ctx, callapi.BridgeID(rest[0]), a.callOpts()...)
 			if err != nil {
 				return err
 			}
@@ -74,7 +74,7 @@ func cmdBridge(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 			if err := need(1); err != nil {
 				return err
 			}
-			if err := a.client.DestroyBridge(ctx, rest[0], a.callOpts()...); err != nil {
+			if err := a.client.DestroyBridge(ctx, callapi.BridgeID(rest[0]), a.callOpts()...); err != nil {
 				return err
 			}
 			return a.done("destroyed bridge %s", rest[0])
@@ -86,7 +86,7 @@ func cmdBridge(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 			if sub == "remove" {
 				fn, what = a.client.RemoveFromBridge, "removed %s from bridge %s"
 			}
-			if err := fn(ctx, rest[0], rest[1], a.callOpts()...); err != nil {
+			if err := fn(ctx, callapi.BridgeID(rest[0]), callapi.CallID(rest[1]), a.callOpts()...); err != nil {
 				return err
 			}
 			return a.done(what, rest[1], rest[0])

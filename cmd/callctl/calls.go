@@ -74,7 +74,7 @@ func cmdOriginate(a *app, fs *flag.FlagSet) func(context.Context, []string) erro
 			return a.show(acc, func() { fmt.Fprintf(a.out, "accepted: command %s, call %s\n", acc.CommandID, acc.CallID) })
 		}
 		c, err := a.client.Originate(ctx, req, a.callOpts()...)
-		if err != nil {
+		if _, unanswered := err.(*client.NotAnsweredError); err != nil && !unanswered {
 			if req.Wait == callapi.WaitAnswered && client.ErrorCode(err) == callapi.CodeTimeout {
 				return &notMetError{msg: "not answered before the deadline (--timeout): " + describe(err), err: err}
 			}
@@ -96,7 +96,7 @@ func cmdOriginate(a *app, fs *flag.FlagSet) func(context.Context, []string) erro
 
 func cmdList(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	var f client.ListCallsFilter
-	fs.StringVar(&f.Node, "node", "", "only this node")
+	fs.StringVar((*string)(&f.Node), "node", "", "only this node")
 	fs.Func("state", "only this state (down, dialing, ringing, up, busy), or ended: the calls that ended recently", func(s string) error { f.State = callapi.CallState(s); return nil })
 	fs.StringVar(&f.Tag, "tag", "", "only calls with this tag")
 	fs.IntVar(&f.Limit, "limit", 0, "at most this many calls, and the cursor of the next page (0: all)")
@@ -153,7 +153,7 @@ func (a *app) callTable(calls []*callapi.Call, ended bool) {
 
 func cmdGet(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, pos []string) error {
-		c, err := a.client.GetCall(ctx, pos[0], a.callOpts()...)
+		c, err := a.client.GetCall(ctx, callapi.CallID(pos[0]), a.callOpts()...)
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func cmdGet(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 func cmdHangup(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	reason := fs.String("reason", "", "hangup reason: normal, busy, congestion, no_answer, rejected, …")
 	return func(ctx context.Context, pos []string) error {
-		if err := a.client.Hangup(ctx, pos[0], *reason, a.callOpts()...); err != nil {
+		if err := a.client.Hangup(ctx, callapi.CallID(pos[0]), *reason, a.callOpts()...); err != nil {
 			return err
 		}
 		return a.done("hung up %s", pos[0])
@@ -175,10 +175,10 @@ func cmdHangup(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 func callAction(action string) func(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	return func(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 		return func(ctx context.Context, pos []string) error {
-			fn := map[string]func(context.Context, string, ...client.CallOption) error{
+			fn := map[string]func(context.Context, callapi.CallID, ...client.CallOption) error{
 				"answer": a.client.Answer, "hold": a.client.Hold, "unhold": a.client.Unhold,
 			}[action]
-			if err := fn(ctx, pos[0], a.callOpts()...); err != nil {
+			if err := fn(ctx, callapi.CallID(pos[0]), a.callOpts()...); err != nil {
 				return err
 			}
 			return a.done("%s: %s", action, pos[0])
@@ -193,7 +193,7 @@ func cmdRing(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 		if *stop {
 			fn, what = a.client.RingStop, "ringing stopped"
 		}
-		if err := fn(ctx, pos[0], a.callOpts()...); err != nil {
+		if err := fn(ctx, callapi.CallID(pos[0]), a.callOpts()...); err != nil {
 			return err
 		}
 		return a.done("%s: %s", what, pos[0])
@@ -208,7 +208,7 @@ func cmdMute(on bool) func(a *app, fs *flag.FlagSet) func(context.Context, []str
 			if !on {
 				fn, what = a.client.Unmute, "unmuted"
 			}
-			if err := fn(ctx, pos[0], *dir, a.callOpts()...); err != nil {
+			if err := fn(ctx, callapi.CallID(pos[0]), *dir, a.callOpts()...); err != nil {
 				return err
 			}
 			return a.done("%s %s (%s)", what, pos[0], *dir)
@@ -220,7 +220,7 @@ func cmdDTMF(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	between := fs.Int("between", 0, "milliseconds between digits (default: Asterisk's)")
 	duration := fs.Int("duration", 0, "milliseconds per digit (default: Asterisk's)")
 	return func(ctx context.Context, pos []string) error {
-		if err := a.client.SendDTMF(ctx, pos[0], client.DTMFRequest{Digits: pos[1], BetweenMS: *between, DurationMS: *duration}, a.callOpts()...); err != nil {
+		if err := a.client.SendDTMF(ctx, callapi.CallID(pos[0]), client.DTMFRequest{Digits: pos[1], BetweenMS: *between, DurationMS: *duration}, a.callOpts()...); err != nil {
 			return err
 		}
 		return a.done("sent %s to %s", pos[1], pos[0])
@@ -231,11 +231,14 @@ func cmdPlay(bridge bool) func(a *app, fs *flag.FlagSet) func(context.Context, [
 	return func(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 		lang := fs.String("lang", "", "sound language, e.g. en")
 		return func(ctx context.Context, pos []string) error {
-			fn := a.client.Play
+			play := client.PlayRequest{Media: pos[1:], Lang: *lang}
+			var p *callapi.Playback
+			var err error
 			if bridge {
-				fn = a.client.PlayOnBridge
+				p, err = a.client.PlayOnBridge(ctx, callapi.BridgeID(pos[0]), play, a.callOpts()...)
+			} else {
+				p, err = a.client.Play(ctx, callapi.CallID(pos[0]), play, a.callOpts()...)
 			}
-			p, err := fn(ctx, pos[0], client.PlayRequest{Media: pos[1:], Lang: *lang}, a.callOpts()...)
 			if err != nil {
 				return err
 			}
@@ -255,11 +258,13 @@ func cmdRecord(bridge bool) func(a *app, fs *flag.FlagSet) func(context.Context,
 		fs.StringVar(&req.TerminateOn, "terminate-on", "", "DTMF that stops it: none, any, *, #")
 		return func(ctx context.Context, pos []string) error {
 			req.Name = pos[1]
-			fn := a.client.Record
+			var r *callapi.Recording
+			var err error
 			if bridge {
-				fn = a.client.RecordBridge
+				r, err = a.client.RecordBridge(ctx, callapi.BridgeID(pos[0]), req, a.callOpts()...)
+			} else {
+				r, err = a.client.Record(ctx, callapi.CallID(pos[0]), req, a.callOpts()...)
 			}
-			r, err := fn(ctx, pos[0], req, a.callOpts()...)
 			if err != nil {
 				return err
 			}
@@ -270,7 +275,7 @@ func cmdRecord(bridge bool) func(a *app, fs *flag.FlagSet) func(context.Context,
 
 func cmdRedirect(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, pos []string) error {
-		if err := a.client.Redirect(ctx, pos[0], pos[1], a.callOpts()...); err != nil {
+		if err := a.client.Redirect(ctx, callapi.CallID(pos[0]), pos[1], a.callOpts()...); err != nil {
 			return err
 		}
 		return a.done("redirected %s to %s", pos[0], pos[1])
@@ -284,7 +289,7 @@ func cmdContinue(a *app, fs *flag.FlagSet) func(context.Context, []string) error
 	fs.IntVar(&req.Priority, "priority", 0, "dialplan priority")
 	fs.StringVar(&req.Label, "label", "", "dialplan label")
 	return func(ctx context.Context, pos []string) error {
-		if err := a.client.Continue(ctx, pos[0], req, a.callOpts()...); err != nil {
+		if err := a.client.Continue(ctx, callapi.CallID(pos[0]), req, a.callOpts()...); err != nil {
 			return err
 		}
 		return a.done("%s continues in the dialplan", pos[0])
@@ -296,12 +301,12 @@ func cmdMOH(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	stop := fs.Bool("stop", false, "stop the music")
 	return func(ctx context.Context, pos []string) error {
 		if *stop {
-			if err := a.client.StopMOH(ctx, pos[0], a.callOpts()...); err != nil {
+			if err := a.client.StopMOH(ctx, callapi.CallID(pos[0]), a.callOpts()...); err != nil {
 				return err
 			}
 			return a.done("music on hold stopped on %s", pos[0])
 		}
-		if err := a.client.StartMOH(ctx, pos[0], *class, a.callOpts()...); err != nil {
+		if err := a.client.StartMOH(ctx, callapi.CallID(pos[0]), *class, a.callOpts()...); err != nil {
 			return err
 		}
 		return a.done("music on hold on %s", pos[0])
@@ -313,7 +318,7 @@ func cmdSnoop(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	fs.StringVar(&req.Spy, "spy", "both", "what to hear: none, both, in, out")
 	fs.StringVar(&req.Whisper, "whisper", "none", "where to speak: none, both, in, out")
 	return func(ctx context.Context, pos []string) error {
-		c, err := a.client.Snoop(ctx, pos[0], req, a.callOpts()...)
+		c, err := a.client.Snoop(ctx, callapi.CallID(pos[0]), req, a.callOpts()...)
 		if err != nil {
 			return err
 		}
@@ -325,13 +330,13 @@ func cmdVar(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, pos []string) error {
 		switch len(pos) {
 		case 2:
-			v, err := a.client.GetVariable(ctx, pos[0], pos[1], a.callOpts()...)
+			v, err := a.client.GetVariable(ctx, callapi.CallID(pos[0]), pos[1], a.callOpts()...)
 			if err != nil {
 				return err
 			}
 			return a.show(v, func() { fmt.Fprintf(a.out, "%s=%s\n", v.Name, v.Value) })
 		case 3:
-			if err := a.client.SetVariable(ctx, pos[0], pos[1], pos[2], a.callOpts()...); err != nil {
+			if err := a.client.SetVariable(ctx, callapi.CallID(pos[0]), pos[1], pos[2], a.callOpts()...); err != nil {
 				return err
 			}
 			return a.done("%s: %s=%s", pos[0], pos[1], pos[2])
@@ -342,7 +347,7 @@ func cmdVar(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 
 func cmdTransfer(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, pos []string) error {
-		b, err := a.client.Transfer(ctx, client.TransferRequest{Transferee: pos[0], Target: pos[1], Transferer: pos[2]}, a.callOpts()...)
+		b, err := a.client.Transfer(ctx, client.TransferRequest{Transferee: callapi.CallID(pos[0]), Target: callapi.CallID(pos[1]), Transferer: callapi.CallID(pos[2])}, a.callOpts()...)
 		if err != nil {
 			return err
 		}

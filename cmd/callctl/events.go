@@ -152,7 +152,7 @@ func (a *app) tail(ctx context.Context, f client.EventFilter, lastID string, sto
 	if a.ws {
 		open = a.client.EventsWS
 	}
-	st := open(ctx, f, client.StreamOptions{LastEventID: lastID,
+	st, err := open(ctx, f, client.StreamOptions{LastEventID: lastID,
 		OnReconnect: func(err error, n int) {
 			lost = true
 			fmt.Fprintf(a.errOut, "callctl: event stream lost (%v); reconnecting (attempt %d), resuming after the last event\n", err, n)
@@ -163,6 +163,12 @@ func (a *app) tail(ctx context.Context, f client.EventFilter, lastID string, sto
 				fmt.Fprintln(a.errOut, "callctl: event stream connected again; resumed after the last event")
 			}
 		}})
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return nil // Ctrl-C
+		}
+		return err
+	}
 	defer st.Close()
 	enc := json.NewEncoder(a.out)
 	for e, err := range st.All() {
@@ -195,21 +201,23 @@ func cmdEvents(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	var f client.EventFilter
 	var types multi
 	fs.Var(&types, "type", "event type or prefix: call.hangup, call., node. (repeatable)")
-	fs.StringVar(&f.CallID, "call", "", "only this call's events")
-	fs.StringVar(&f.Node, "node", "", "only this node's events")
+	fs.StringVar((*string)(&f.CallID), "call", "", "only this call's events")
+	fs.StringVar((*string)(&f.Node), "node", "", "only this node's events")
 	fs.StringVar(&f.Tag, "tag", "", "only events of calls with this tag")
 	last := fs.String("since", "", "resume after this event id (Last-Event-ID)")
 	maxN := fs.Int("max", 0, "exit after this many events (0: until Ctrl-C)")
 	fs.BoolVar(&a.ws, "ws", false, "read the WebSocket stream instead of Server-Sent Events")
 	return func(ctx context.Context, _ []string) error {
 		for _, t := range types {
-			f.Types = append(f.Types, strings.Split(t, ",")...)
+			for _, t := range strings.Split(t, ",") {
+				f.Types = append(f.Types, callapi.EventType(t))
+			}
 		}
-		id, err := a.resolveCall(ctx, f.CallID)
+		id, err := a.resolveCall(ctx, string(f.CallID))
 		if err != nil {
 			return err
 		}
-		f.CallID = id
+		f.CallID = callapi.CallID(id)
 		n := 0
 		return a.tail(ctx, f, *last, func(*callapi.Event) bool { n++; return *maxN > 0 && n >= *maxN }, nil)
 	}
@@ -218,7 +226,7 @@ func cmdEvents(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 func cmdTimeline(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 	return func(ctx context.Context, pos []string) error {
 		var start time.Time
-		c, err := a.client.GetCall(ctx, pos[0], a.callOpts()...)
+		c, err := a.client.GetCall(ctx, callapi.CallID(pos[0]), a.callOpts()...)
 		switch {
 		case err == nil:
 			start = c.CreatedAt
@@ -236,7 +244,7 @@ func cmdTimeline(a *app, _ *flag.FlagSet) func(context.Context, []string) error 
 			}
 			return start
 		}
-		return a.tail(ctx, client.EventFilter{CallID: pos[0]}, "", func(e *callapi.Event) bool { return e.Type == "call.hangup" }, since)
+		return a.tail(ctx, client.EventFilter{CallID: callapi.CallID(pos[0])}, "", func(e *callapi.Event) bool { return e.Type == "call.hangup" }, since)
 	}
 }
 

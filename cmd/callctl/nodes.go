@@ -15,7 +15,7 @@ func cmdNodes(a *app, _ *flag.FlagSet) func(context.Context, []string) error {
 			return fmt.Errorf("nodes takes at most one node id")
 		}
 		if len(pos) == 1 {
-			n, err := a.client.GetNode(ctx, pos[0], a.callOpts()...)
+			n, err := a.client.GetNode(ctx, callapi.NodeID(pos[0]), a.callOpts()...)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/callapi/client"
 	"github.com/callgw/callgw/internal/testenv"
 )
@@ -196,7 +197,7 @@ func TestBrowserStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Hangup(context.Background(), v.Call.ID, ""); err != nil {
+	if err := c.Hangup(context.Background(), callapi.CallID(v.Call.ID), ""); err != nil {
 		t.Fatal(err)
 	}
 	has := func(list []string, typ string) bool {

@@ -26,7 +26,10 @@ func TestDevInbound(t *testing.T) {
 	ctx, cancel := context.WithTimeout(d.ctx, 20*time.Second)
 	defer cancel()
 	connected := make(chan struct{}, 1)
-	st := c.Events(ctx, client.EventFilter{Types: []string{"call.created"}}, client.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
+	st, err := c.Events(ctx, client.EventFilter{Types: []callapi.EventType{callapi.EvCallCreated}}, client.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer st.Close()
 	created := make(chan *callapi.Event, 1)
 	go func() {
@@ -60,18 +63,18 @@ func TestDevInbound(t *testing.T) {
 	if string(e.CallID) != ans.ChannelID || cd.Direction != "inbound" || cd.From != "alice" || len(cd.Args) != 1 || cd.Args[0] != "100" {
 		t.Fatalf("call.created %+v data %+v", e, cd)
 	}
-	if err := c.Answer(ctx, ans.ChannelID); err != nil {
+	if err := c.Answer(ctx, callapi.CallID(ans.ChannelID)); err != nil {
 		t.Fatal(err)
 	}
-	call, err := c.GetCall(ctx, ans.ChannelID)
+	call, err := c.GetCall(ctx, callapi.CallID(ans.ChannelID))
 	if err != nil || call.State != "up" || call.Direction != "inbound" {
 		t.Fatalf("answered inbound call: %+v %v", call, err)
 	}
-	if err := c.Hangup(ctx, ans.ChannelID, ""); err != nil {
+	if err := c.Hangup(ctx, callapi.CallID(ans.ChannelID), ""); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		rec, err := c.GetCall(ctx, ans.ChannelID)
+		rec, err := c.GetCall(ctx, callapi.CallID(ans.ChannelID))
 		if err == nil && rec.State == "ended" {
 			if rec.Direction != "inbound" || rec.EndReason != "api" || rec.TalkMS == nil {
 				t.Fatalf("record %+v", rec)

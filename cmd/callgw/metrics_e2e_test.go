@@ -104,7 +104,7 @@ func TestDevOpsMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Hangup(cctx, string(call.ID), ""); err != nil {
+	if err := c.Hangup(cctx, call.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.GetCall(cctx, "no-such-call"); client.ErrorCode(err) != callapi.CodeNotFound {

@@ -61,13 +61,13 @@ func TestCallRecords(t *testing.T) {
 	}
 
 	time.Sleep(50 * time.Millisecond) // some talk time
-	if err := c.Hangup(ctx, ids[0], "busy"); err != nil {
+	if err := c.Hangup(ctx, callapi.CallID(ids[0]), "busy"); err != nil {
 		t.Fatal(err)
 	}
 	var rec *callapi.Call
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		rec, err = c.GetCall(ctx, ids[0])
+		rec, err = c.GetCall(ctx, callapi.CallID(ids[0]))
 		if err == nil && rec.State == "ended" {
 			break
 		}
@@ -85,7 +85,7 @@ func TestCallRecords(t *testing.T) {
 		t.Fatalf("ended list: %+v %v", ended, err)
 	}
 	for _, id := range ids[1:] {
-		if err := c.Hangup(ctx, id, ""); err != nil {
+		if err := c.Hangup(ctx, callapi.CallID(id), ""); err != nil {
 			t.Fatal(err)
 		}
 	}

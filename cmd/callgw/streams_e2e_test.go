@@ -20,16 +20,19 @@ func TestNodeEventsOnStreams(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	f := client.EventFilter{Types: []string{"node."}, Node: "pbx2"}
+	f := client.EventFilter{Types: []callapi.EventType{"node."}, Node: "pbx2"}
 	type result struct {
 		name  string
 		types []callapi.EventType
 		err   error
 	}
 	results := make(chan result, 2)
-	for name, open := range map[string]func(context.Context, client.EventFilter, client.StreamOptions) *client.EventStream{"sse": c.Events, "websocket": c.EventsWS} {
+	for name, open := range map[string]func(context.Context, client.EventFilter, client.StreamOptions) (*client.EventStream, error){"sse": c.Events, "websocket": c.EventsWS} {
 		connected := make(chan struct{}, 1)
-		st := open(ctx, f, client.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
+		st, err := open(ctx, f, client.StreamOptions{OnConnect: func() { connected <- struct{}{} }})
+		if err != nil {
+			t.Fatal(err)
+		}
 		defer st.Close()
 		go func() {
 			r := result{name: name}

@@ -141,7 +141,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	defer wg.Wait() // the readers end with ctx, cancelled first
 	defer cancel()
 
-	t.watchStream(ctx, &wg)
+	if err := t.watchStream(ctx, &wg); err != nil {
+		return err
+	}
 	defer t.deleteQueue()
 	if err := t.consumeQueue(ctx, &wg); err != nil {
 		return err
@@ -158,11 +160,16 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 }
 
 // watchStream is step 1, the event stream: every call event of the
-// tenant, over SSE, resuming by itself after a reconnect.
-func (t *tour) watchStream(ctx context.Context, wg *sync.WaitGroup) {
-	stream := t.c.Events(ctx, client.EventFilter{Types: []string{"call."}}, client.StreamOptions{
+// tenant, over SSE, resuming by itself after a reconnect. Events returns
+// once the gateway subscribed the stream, so the calls placed next cannot
+// lose their first events.
+func (t *tour) watchStream(ctx context.Context, wg *sync.WaitGroup) error {
+	stream, err := t.c.Events(ctx, client.EventFilter{Types: []callapi.EventType{"call."}}, client.StreamOptions{
 		OnReconnect: func(err error, n int) { fmt.Fprintf(t.out, "  (event stream reconnecting, attempt %d: %v)\n", n, err) },
 	})
+	if err != nil {
+		return fmt.Errorf("event stream: %w", err)
+	}
 	wg.Add(1)
 	go func() { // owner: run; ends with ctx
 		defer wg.Done()
@@ -177,6 +184,7 @@ func (t *tour) watchStream(ctx context.Context, wg *sync.WaitGroup) {
 			t.sse.add(e)
 		}
 	}()
+	return nil
 }
 
 // consumeQueue is step 2, a durable queue of our own, bound to the
@@ -214,9 +222,10 @@ func (t *tour) deleteQueue() {
 	}
 }
 
-// placeCalls is step 3: two calls, each answered before Originate returns.
-func (t *tour) placeCalls(ctx context.Context) ([]string, error) {
-	var calls []string
+// placeCalls is step 3: two calls, each answered before Originate
+// returns (a call that is not answered is a *client.NotAnsweredError).
+func (t *tour) placeCalls(ctx context.Context) ([]*client.CallHandle, error) {
+	var calls []*client.CallHandle
 	for _, name := range []string{"A", "B"} {
 		call, err := t.c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: t.cfg.To, Wait: callapi.WaitAnswered, Tags: []string{"calltour"}}})
 		if err != nil {
@@ -226,7 +235,7 @@ func (t *tour) placeCalls(ctx context.Context) ([]string, error) {
 			}
 			return nil, fmt.Errorf("originate %s: %w", name, err)
 		}
-		calls = append(calls, string(call.ID))
+		calls = append(calls, t.c.Call(call.ID))
 		fmt.Fprintf(t.out, "call %s %s on %s: %s\n", name, call.ID, call.Node, call.State)
 	}
 	return calls, nil
@@ -235,27 +244,27 @@ func (t *tour) placeCalls(ctx context.Context) ([]string, error) {
 // bridgeAndEnd is steps 4 and 5: a greeting on A, then A and B in one
 // bridge; then both hung up, and the bridge goes with its last call, or
 // we destroy it.
-func (t *tour) bridgeAndEnd(ctx context.Context, calls []string) error {
-	pb, err := t.c.Play(ctx, calls[0], client.PlayRequest{Media: []string{t.cfg.Media}})
+func (t *tour) bridgeAndEnd(ctx context.Context, calls []*client.CallHandle) error {
+	pb, err := calls[0].PlayAndWait(ctx, client.PlayRequest{Media: []string{t.cfg.Media}})
 	if err != nil {
 		return fmt.Errorf("play: %w", err)
 	}
-	fmt.Fprintf(t.out, "playing %s on A: playback %s\n", t.cfg.Media, pb.ID)
+	fmt.Fprintf(t.out, "played %s on A: playback %s %s\n", t.cfg.Media, pb.ID, pb.State)
 	req := callapi.BridgeCreateRequest{}
-	for _, id := range calls {
-		req.Calls = append(req.Calls, callapi.CallID(id))
+	for _, call := range calls {
+		req.Calls = append(req.Calls, call.ID())
 	}
 	br, err := t.c.CreateBridge(ctx, req)
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
 	fmt.Fprintf(t.out, "bridge %s holds A and B\n", br.ID)
-	for i, id := range calls {
-		if err := t.c.Hangup(ctx, id, ""); err != nil {
+	for i, call := range calls {
+		if err := call.Hangup(ctx, ""); err != nil {
 			return fmt.Errorf("hang up %c: %w", 'A'+i, err)
 		}
 	}
-	if err := t.c.DestroyBridge(ctx, string(br.ID)); err != nil && client.ErrorCode(err) != callapi.CodeNotFound {
+	if err := t.c.DestroyBridge(ctx, br.ID); err != nil && client.ErrorCode(err) != callapi.CodeNotFound {
 		return fmt.Errorf("destroy bridge: %w", err)
 	}
 	fmt.Fprintln(t.out, "hung up A and B")
@@ -264,7 +273,11 @@ func (t *tour) bridgeAndEnd(ctx context.Context, calls []string) error {
 
 // awaitEvents is step 6: both sources must have seen each call from
 // creation to hangup.
-func (t *tour) awaitEvents(ctx context.Context, calls []string) error {
+func (t *tour) awaitEvents(ctx context.Context, handles []*client.CallHandle) error {
+	var calls []string
+	for _, h := range handles {
+		calls = append(calls, string(h.ID()))
+	}
 	want := []string{"call.created", "call.answered", "call.bridged", "call.hangup"}
 	deadline := time.NewTimer(t.cfg.Wait)
 	defer deadline.Stop()

@@ -113,7 +113,7 @@ func TestTourAgainstDev(t *testing.T) {
 		t.Fatalf("tour: %v\n%s", err, out.String())
 	}
 	t.Logf("tour output:\n%s", out.String())
-	for _, want := range []string{"call A ", "call B ", ": up\n", "playing sound:hello-world on A", "bridge ", "hung up A and B", "events over SSE:", "events over AMQP:", "tour complete"} {
+	for _, want := range []string{"call A ", "call B ", ": up\n", "played sound:hello-world on A", "bridge ", "hung up A and B", "events over SSE:", "events over AMQP:", "tour complete"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
