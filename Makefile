@@ -64,6 +64,9 @@ bench-quick: bench-build ## the same scenarios, shorter (~1.5 min), no soak
 container-test: ## build the image, run gateway, worker and simulator as containers, restart the worker: its journal survives (podman or docker; skips, saying why, where none runs)
 	@GO=$(GO) ./scripts/container-test.sh
 
+redoc: ## refresh the API reference page's renderer (restapi/reference) from the npm package its package-lock.json pins
+	./scripts/redoc.sh
+
 cluster: ## start a local 3-node RabbitMQ cluster (ports 5681-5683) beside the default broker; prints the URLs
 	@./scripts/cluster.sh start
 
@@ -77,4 +80,4 @@ scale: build ## scale-out on one box: 1, 2, 4, 8 workers behind 2 gateways (on m
 cluster-stop: ## stop the local cluster and remove its files (the default broker is left alone)
 	@./scripts/cluster.sh stop
 
-.PHONY: help build dev test fuzz lint bench-build bench bench-quick bench-bus bench-sim cluster cluster-stop chaos scale container-test
+.PHONY: help build dev test fuzz lint redoc bench-build bench bench-quick bench-bus bench-sim cluster cluster-stop chaos scale container-test

@@ -47,6 +47,8 @@ func (s *Server) routes() http.Handler {
 	r.Get("/readyz", s.handleReadyz)
 	r.Post("/oauth/token", s.handleToken)
 	r.Get("/v1/openapi.json", s.handleOpenAPI)
+	r.Get("/v1/docs", s.handleReference)
+	r.Get("/v1/docs/redoc.standalone.js", s.handleRedocBundle)
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate)

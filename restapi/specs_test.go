@@ -21,6 +21,7 @@ import (
 // endpoints, the node registry and the event streams.
 var nonActionRoutes = []string{
 	"GET /healthz", "GET /readyz", "POST /oauth/token", "GET /v1/openapi.json",
+	"GET /v1/docs", "GET /v1/docs/redoc.standalone.js",
 	"GET /v1/nodes", "GET /v1/nodes/{id}", "GET /v1/events", "GET /v1/events/ws",
 }
 

@@ -288,7 +288,7 @@ func TestRequestTypesMatchOpenAPI(t *testing.T) {
 // operations maps each operationId of openapi.json to the Client method
 // that performs it ("" for the ones a client does not call).
 var operations = map[string]string{
-	"healthz": "", "readyz": "Ready", "openapi": "OpenAPI", "token": "Token",
+	"healthz": "", "readyz": "Ready", "openapi": "OpenAPI", "apiReference": "", "apiReferenceRenderer": "", "token": "Token",
 	"originate": "Originate", "listCalls": "ListCalls", "getCall": "GetCall", "hangup": "Hangup",
 	"listNodes": "ListNodes", "getNode": "GetNode", "events": "Events", "eventsWebSocket": "",
 	"answerCall": "Answer", "ringCall": "Ring", "ringStopCall": "RingStop", "holdCall": "Hold", "unholdCall": "Unhold",
