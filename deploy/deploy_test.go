@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,13 +32,56 @@ func run(t *testing.T, timeout time.Duration, dir, name string, args ...string) 
 	return out.String()
 }
 
-// TestAlertRules: promtool (Debian package prometheus) accepts the rules.
+// TestAlertRules: promtool (Debian package prometheus) accepts the rules
+// and the example scrape configuration.
 // The metrics they name are checked against a running process by
 // cmd/callgw TestDevOpsMetrics.
 func TestAlertRules(t *testing.T) {
 	promtool := testenv.NeedTool(t, "promtool")
 	out := run(t, time.Minute, ".", promtool, "check", "rules", "prometheus/callgw-alerts.yml")
 	t.Log(out)
+	t.Log(run(t, time.Minute, "prometheus", promtool, "check", "config", "prometheus.example.yml"))
+}
+
+// runbookBase is where every alert's runbook_url points: a section of
+// docs/runbooks.md, whose anchor is the alert's name in lower case.
+const runbookBase = "https://github.com/callgw/callgw/blob/main/docs/runbooks.md#"
+
+// TestAlertRulesFire: `promtool test rules` makes every alert fire from
+// series in callgw-alerts.test.yml (an alert without a firing test there
+// fails), and every alert links its own section of docs/runbooks.md.
+func TestAlertRulesFire(t *testing.T) {
+	rules, err := os.ReadFile("prometheus/callgw-alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile("prometheus/callgw-alerts.test.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runbooks, err := os.ReadFile("../docs/runbooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := regexp.MustCompile(`(?m)^\s+- alert: (\w+)\n((?:\s{8,}.*\n)*)`).FindAllStringSubmatch(string(rules), -1)
+	if len(alerts) < 15 {
+		t.Fatalf("%d alerts found", len(alerts))
+	}
+	for _, a := range alerts {
+		name, body := a[1], a[2]
+		fires := regexp.MustCompile(`alertname: ` + name + `\n\s+exp_alerts:\n\s+- exp_labels:`)
+		if !fires.Match(tests) {
+			t.Errorf("%s: no test in callgw-alerts.test.yml expects it to fire", name)
+		}
+		if want := `runbook_url: "` + runbookBase + strings.ToLower(name) + `"`; !strings.Contains(body, want) {
+			t.Errorf("%s: no %s", name, want)
+		}
+		if !regexp.MustCompile(`(?m)^## ` + name + `$`).Match(runbooks) {
+			t.Errorf("%s: docs/runbooks.md has no section \"## %s\"", name, name)
+		}
+	}
+	promtool := testenv.NeedTool(t, "promtool")
+	t.Log(run(t, time.Minute, "prometheus", promtool, "test", "rules", "callgw-alerts.test.yml"))
 }
 
 // TestDashboard: the Grafana dashboard is JSON Grafana imports: unique
