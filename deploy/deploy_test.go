@@ -85,8 +85,10 @@ func TestAlertRulesFire(t *testing.T) {
 }
 
 // TestDashboard: the Grafana dashboard is JSON Grafana imports: unique
-// panel ids, a Prometheus query in every target, the datasource and
-// instance variables it refers to.
+// panel ids, a Prometheus query in every target, each following a
+// variable it defines. Node metrics are shown by node (never by instance:
+// one worker per node, but a node's worker moves between hosts), and the
+// dashboard shows node state, ARI connectivity and queue depths.
 func TestDashboard(t *testing.T) {
 	b, err := os.ReadFile("grafana/callgw-dashboard.json")
 	if err != nil {
@@ -116,19 +118,35 @@ func TestDashboard(t *testing.T) {
 	for _, v := range d.Templating.List {
 		vars[v.Name] = true
 	}
-	if d.UID == "" || d.Title == "" || !vars["datasource"] || !vars["instance"] {
+	if d.UID == "" || d.Title == "" || !vars["datasource"] || !vars["node"] || !vars["instance"] || !vars["vhost"] {
 		t.Fatalf("uid %q title %q variables %v", d.UID, d.Title, vars)
 	}
+	nodeMetric := regexp.MustCompile(`callgw_(ari|worker|calls|node)_`)
 	ids := map[int]bool{}
+	shown := map[string]bool{}
 	for _, p := range d.Panels {
 		if ids[p.ID] || p.Title == "" || len(p.Targets) == 0 {
 			t.Errorf("panel %d %q: duplicate id, no title or no query", p.ID, p.Title)
 		}
 		ids[p.ID] = true
 		for _, tg := range p.Targets {
-			if tg.Expr == "" || !bytes.Contains([]byte(tg.Expr), []byte(`instance=~"$instance"`)) {
-				t.Errorf("panel %q: query %q does not follow the instance variable", p.Title, tg.Expr)
+			e := tg.Expr
+			for _, m := range []string{"callgw_node_state", "callgw_ari_connected", "rabbitmq_detailed_queue_messages"} {
+				shown[m] = shown[m] || strings.Contains(e, m)
 			}
+			switch {
+			case e == "":
+				t.Errorf("panel %q: empty query", p.Title)
+			case nodeMetric.MatchString(e) && (!strings.Contains(e, `node=~"$node"`) || strings.Contains(e, "by (instance")):
+				t.Errorf("panel %q: query %q is not by node", p.Title, e)
+			case !strings.Contains(e, `node=~"$node"`) && !strings.Contains(e, `instance=~"$instance"`) && !strings.Contains(e, `vhost=~"$vhost"`):
+				t.Errorf("panel %q: query %q follows no variable", p.Title, e)
+			}
+		}
+	}
+	for m, ok := range shown {
+		if !ok {
+			t.Errorf("no panel shows %s", m)
 		}
 	}
 	if len(d.Panels) < 10 {
