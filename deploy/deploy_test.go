@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,18 +32,63 @@ func run(t *testing.T, timeout time.Duration, dir, name string, args ...string) 
 	return out.String()
 }
 
-// TestAlertRules: promtool (Debian package prometheus) accepts the rules.
+// TestAlertRules: promtool (Debian package prometheus) accepts the rules
+// and the example scrape configuration.
 // The metrics they name are checked against a running process by
 // cmd/callgw TestDevOpsMetrics.
 func TestAlertRules(t *testing.T) {
 	promtool := testenv.NeedTool(t, "promtool")
 	out := run(t, time.Minute, ".", promtool, "check", "rules", "prometheus/callgw-alerts.yml")
 	t.Log(out)
+	t.Log(run(t, time.Minute, "prometheus", promtool, "check", "config", "prometheus.example.yml"))
+}
+
+// runbookBase is where every alert's runbook_url points: a section of
+// docs/runbooks.md, whose anchor is the alert's name in lower case.
+const runbookBase = "https://github.com/callgw/callgw/blob/main/docs/runbooks.md#"
+
+// TestAlertRulesFire: `promtool test rules` makes every alert fire from
+// series in callgw-alerts.test.yml (an alert without a firing test there
+// fails), and every alert links its own section of docs/runbooks.md.
+func TestAlertRulesFire(t *testing.T) {
+	rules, err := os.ReadFile("prometheus/callgw-alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile("prometheus/callgw-alerts.test.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runbooks, err := os.ReadFile("../docs/runbooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := regexp.MustCompile(`(?m)^\s+- alert: (\w+)\n((?:\s{8,}.*\n)*)`).FindAllStringSubmatch(string(rules), -1)
+	if len(alerts) < 15 {
+		t.Fatalf("%d alerts found", len(alerts))
+	}
+	for _, a := range alerts {
+		name, body := a[1], a[2]
+		fires := regexp.MustCompile(`alertname: ` + name + `\n\s+exp_alerts:\n\s+- exp_labels:`)
+		if !fires.Match(tests) {
+			t.Errorf("%s: no test in callgw-alerts.test.yml expects it to fire", name)
+		}
+		if want := `runbook_url: "` + runbookBase + strings.ToLower(name) + `"`; !strings.Contains(body, want) {
+			t.Errorf("%s: no %s", name, want)
+		}
+		if !regexp.MustCompile(`(?m)^## ` + name + `$`).Match(runbooks) {
+			t.Errorf("%s: docs/runbooks.md has no section \"## %s\"", name, name)
+		}
+	}
+	promtool := testenv.NeedTool(t, "promtool")
+	t.Log(run(t, time.Minute, "prometheus", promtool, "test", "rules", "callgw-alerts.test.yml"))
 }
 
 // TestDashboard: the Grafana dashboard is JSON Grafana imports: unique
-// panel ids, a Prometheus query in every target, the datasource and
-// instance variables it refers to.
+// panel ids, a Prometheus query in every target, each following a
+// variable it defines. Node metrics are shown by node (never by instance:
+// one worker per node, but a node's worker moves between hosts), and the
+// dashboard shows node state, ARI connectivity and queue depths.
 func TestDashboard(t *testing.T) {
 	b, err := os.ReadFile("grafana/callgw-dashboard.json")
 	if err != nil {
@@ -72,19 +118,35 @@ func TestDashboard(t *testing.T) {
 	for _, v := range d.Templating.List {
 		vars[v.Name] = true
 	}
-	if d.UID == "" || d.Title == "" || !vars["datasource"] || !vars["instance"] {
+	if d.UID == "" || d.Title == "" || !vars["datasource"] || !vars["node"] || !vars["instance"] || !vars["vhost"] {
 		t.Fatalf("uid %q title %q variables %v", d.UID, d.Title, vars)
 	}
+	nodeMetric := regexp.MustCompile(`callgw_(ari|worker|calls|node)_`)
 	ids := map[int]bool{}
+	shown := map[string]bool{}
 	for _, p := range d.Panels {
 		if ids[p.ID] || p.Title == "" || len(p.Targets) == 0 {
 			t.Errorf("panel %d %q: duplicate id, no title or no query", p.ID, p.Title)
 		}
 		ids[p.ID] = true
 		for _, tg := range p.Targets {
-			if tg.Expr == "" || !bytes.Contains([]byte(tg.Expr), []byte(`instance=~"$instance"`)) {
-				t.Errorf("panel %q: query %q does not follow the instance variable", p.Title, tg.Expr)
+			e := tg.Expr
+			for _, m := range []string{"callgw_node_state", "callgw_ari_connected", "rabbitmq_detailed_queue_messages"} {
+				shown[m] = shown[m] || strings.Contains(e, m)
 			}
+			switch {
+			case e == "":
+				t.Errorf("panel %q: empty query", p.Title)
+			case nodeMetric.MatchString(e) && (!strings.Contains(e, `node=~"$node"`) || strings.Contains(e, "by (instance")):
+				t.Errorf("panel %q: query %q is not by node", p.Title, e)
+			case !strings.Contains(e, `node=~"$node"`) && !strings.Contains(e, `instance=~"$instance"`) && !strings.Contains(e, `vhost=~"$vhost"`):
+				t.Errorf("panel %q: query %q follows no variable", p.Title, e)
+			}
+		}
+	}
+	for m, ok := range shown {
+		if !ok {
+			t.Errorf("no panel shows %s", m)
 		}
 	}
 	if len(d.Panels) < 10 {

@@ -12,13 +12,17 @@ import (
 )
 
 // Metrics are a worker's per-action command metrics, its ARI request
-// latency and its call outcomes. deploy/grafana and deploy/prometheus name
+// latency and connectivity, and its call outcomes, each labelled with the
+// worker's node (Register). deploy/grafana and deploy/prometheus name
 // these metrics; a test checks that every metric they use is exported.
 type Metrics struct {
 	commands   *prometheus.CounterVec   // action, code
 	cmdLatency *prometheus.HistogramVec // action
 	ariLatency *prometheus.HistogramVec // method, route, status
 	callsEnded *prometheus.CounterVec   // cause, reason
+	// ariUp is what the last heartbeat found (Heartbeats): 1 while
+	// Asterisk answers ARI and the events WebSocket is connected.
+	ariUp prometheus.Gauge
 }
 
 // NewMetrics returns a worker's metrics, registered by Register.
@@ -34,12 +38,17 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"method", "route", "status"}),
 		callsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "calls", Name: "ended_total",
 			Help: "Calls that ended, by Q.850 cause and by who or what ended them (api, remote, timeout, left_stasis, lost)."}, []string{"cause", "reason"}),
+		ariUp: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "callgw", Subsystem: "ari", Name: "connected",
+			Help: "1 while the node's Asterisk answers ARI and its events WebSocket is connected (the app not taken over), as of the last heartbeat; 0 before the first."}),
 	}
 }
 
-// Register adds m, and the counters of the ARI adapter p, to r.
-func (m *Metrics) Register(r prometheus.Registerer, p *asterisk.PBX) error {
-	for _, c := range []prometheus.Collector{m.commands, m.cmdLatency, m.ariLatency, m.callsEnded} {
+// Register adds m, and the counters of the ARI adapter p, to r, each
+// series labelled node="<node>": several workers can share a registry,
+// and dashboards and alerts group by node.
+func (m *Metrics) Register(r prometheus.Registerer, node callapi.NodeID, p *asterisk.PBX) error {
+	r = prometheus.WrapRegistererWith(prometheus.Labels{"node": string(node)}, r)
+	for _, c := range []prometheus.Collector{m.commands, m.cmdLatency, m.ariLatency, m.callsEnded, m.ariUp} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
@@ -60,6 +69,28 @@ func (m *Metrics) CallEnded(cause int, reason string) {
 		reason = "unknown"
 	}
 	m.callsEnded.WithLabelValues(strconv.Itoa(cause), reason).Inc()
+}
+
+// Heartbeats returns next, with each heartbeat's verdict on ARI (Healthy:
+// Asterisk answers and the events WebSocket is connected) recorded in
+// callgw_ari_connected first. The Announcer asks the PBX every interval,
+// so the metric follows ARI without a request per scrape.
+func (m *Metrics) Heartbeats(next callapi.HeartbeatSink) callapi.HeartbeatSink {
+	return heartbeats{next: next, m: m}
+}
+
+type heartbeats struct {
+	next callapi.HeartbeatSink
+	m    *Metrics
+}
+
+func (h heartbeats) PublishHeartbeat(ctx context.Context, hb *callapi.Heartbeat) error {
+	if hb.Healthy {
+		h.m.ariUp.Set(1)
+	} else {
+		h.m.ariUp.Set(0)
+	}
+	return h.next.PublishHeartbeat(ctx, hb)
 }
 
 // Metered returns next counted and timed in m's command metrics.

@@ -63,7 +63,8 @@ type Worker struct {
 // New returns the worker of p; it does no I/O until Run.
 func New(p Parts) (*Worker, error) {
 	w := &Worker{p: p, log: p.Log.With(zap.String("node", string(p.Node))), ops: ops.NewRegistry()}
-	ops.RegisterBus(w.ops, p.Bus)
+	ops.RegisterBus(prometheus.WrapRegistererWith(prometheus.Labels{"node": string(p.Node)}, w.ops), p.Bus)
+	p.Announcer.Sink = p.Metrics.Heartbeats(p.Announcer.Sink) // callgw_ari_connected follows the beats
 	if err := w.Register(w.ops); err != nil {
 		return nil, err
 	}
@@ -71,10 +72,13 @@ func New(p Parts) (*Worker, error) {
 }
 
 // Register adds the worker's own metrics (commands per action, ARI
-// requests and counters, call outcomes; not the bus's, which a gateway in
-// the same process exports under the same names) to r: callgw dev serves
-// them on the gateway's ops endpoint.
-func (w *Worker) Register(r prometheus.Registerer) error { return w.p.Metrics.Register(r, w.p.PBX) }
+// requests, connectivity and counters, call outcomes, labelled with the
+// node; not the bus's, which a gateway in the same process exports under
+// the same names) to r: callgw dev serves them on the gateway's ops
+// endpoint.
+func (w *Worker) Register(r prometheus.Registerer) error {
+	return w.p.Metrics.Register(r, w.p.Node, w.p.PBX)
+}
 
 // openJournal opens the worker's journal for Keyed.
 func (w *Worker) openJournal() (*journal.Journal, error) {

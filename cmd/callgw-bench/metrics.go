@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// scrape reads the named metrics (without labels) from a Prometheus text
-// endpoint.
+// scrape reads the named metrics from a Prometheus text endpoint, each the
+// sum of its series (a worker labels its own with its node).
 func scrape(ctx context.Context, c *http.Client, url string, names ...string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -37,7 +37,16 @@ func scrape(ctx context.Context, c *http.Client, url string, names ...string) (m
 		if line == "" || line[0] == '#' {
 			continue
 		}
+		// A worker's metrics carry its node: name{node="…"} value. The
+		// series of one name are summed (one per node on a worker).
 		name, val, ok := strings.Cut(line, " ")
+		if i := strings.IndexByte(line, '{'); i >= 0 && i < len(name) {
+			j := strings.LastIndex(line, "} ")
+			if j < i {
+				continue
+			}
+			name, val, ok = line[:i], line[j+2:], true
+		}
 		if !ok || !want[name] {
 			continue
 		}
@@ -48,7 +57,7 @@ func scrape(ctx context.Context, c *http.Client, url string, names ...string) (m
 		if err != nil {
 			return nil, fmt.Errorf("%s: metric %s: %w", url, name, err)
 		}
-		out[name] = v
+		out[name] += v
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err

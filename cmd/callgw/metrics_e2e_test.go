@@ -90,7 +90,8 @@ func startDevProcess(t *testing.T) *devProcess {
 // TestDevOpsMetrics: `callgw dev` serves, on its one ops endpoint, the
 // worker's metrics next to the gateway's: commands per action and
 // outcome with their latency, ARI request latency by route, and call
-// outcomes by cause and reason.
+// outcomes by cause and reason, each labelled with the node; its ARI
+// connectivity; and the gateway's view of the node's state.
 func TestDevOpsMetrics(t *testing.T) {
 	d := startDevProcess(t)
 	base, ops, ctx := d.base, d.ops, d.ctx
@@ -111,13 +112,15 @@ func TestDevOpsMetrics(t *testing.T) {
 		t.Fatalf("get unknown: %v", err)
 	}
 	want := []string{
-		`callgw_worker_commands_total{action="call.originate",code="ok"} 1`,
-		`callgw_worker_commands_total{action="call.hangup",code="ok"} 1`,
-		`callgw_worker_command_duration_seconds_count{action="call.originate"} 1`,
-		`callgw_ari_request_duration_seconds_count{method="POST",route="/channels",status="200"} 1`,
-		`callgw_ari_request_duration_seconds_count{method="DELETE",route="/channels/{id}"`,
-		`callgw_calls_ended_total{cause="16",reason="api"} 1`,
-		`callgw_ari_calls `,
+		`callgw_worker_commands_total{action="call.originate",code="ok",node="pbx1"} 1`,
+		`callgw_worker_commands_total{action="call.hangup",code="ok",node="pbx1"} 1`,
+		`callgw_worker_command_duration_seconds_count{action="call.originate",node="pbx1"} 1`,
+		`callgw_ari_request_duration_seconds_count{method="POST",node="pbx1",route="/channels",status="200"} 1`,
+		`callgw_ari_request_duration_seconds_count{method="DELETE",node="pbx1",route="/channels/{id}"`,
+		`callgw_calls_ended_total{cause="16",node="pbx1",reason="api"} 1`,
+		`callgw_ari_calls{node="pbx1"} `,
+		`callgw_ari_connected{node="pbx1"} 1`,
+		`callgw_node_state{node="pbx1",state="up"} 1`,
 		`callgw_amqp_connected 1`,
 	}
 	var body string

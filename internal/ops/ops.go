@@ -1,7 +1,9 @@
 // Package ops is the ops endpoint both callgw processes serve beside their
 // work (never on the API port): /healthz, /readyz, /metrics and
 // /debug/pprof/, and the metrics both export (the Go runtime, the process,
-// the bus).
+// the bus; on a gateway, the nodes of its registry). /healthz and /readyz
+// answer as the API's do: {"status":…} when well, an RFC 9457
+// problem+json with code node_unavailable when not ready.
 package ops
 
 import (
@@ -69,14 +71,8 @@ func Serve(ctx context.Context, addr string, metrics *prometheus.Registry, ready
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := ready(); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
+	mux.HandleFunc("GET /healthz", handleHealthz)
+	mux.Handle("GET /readyz", readyHandler(ready))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -63,6 +63,9 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	g.obs = gateway.NewObserver(g.reg, locs, g.svc.Records)
 	metrics := ops.NewRegistry()
 	ops.RegisterBus(metrics, bus)
+	if err := ops.RegisterNodes(metrics, func() []callapi.Node { return g.reg.List(time.Now()) }); err != nil {
+		return nil, err
+	}
 	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
 	g.feed = restapi.NewFeed(g.hub, func(ctx context.Context, fn func(*callapi.Event)) (io.Closer, error) {
