@@ -81,6 +81,14 @@ type Config struct {
 	// SubscriptionBuffer is how many undelivered events a subscription
 	// holds (its prefetch) before the broker waits.
 	SubscriptionBuffer int
+	// SubscribeOnly is for a customer's restricted AMQP user that only
+	// subscribes to events (docs/operations.md, "A customer's own AMQP
+	// user"): the bus declares none of callgw's exchanges and queues
+	// (they need configure rights on callapi.*; callgw's own processes
+	// declare them), and its subscription queues have no dead-letter
+	// exchange (that would need write rights on callapi.dead). Publishing
+	// and commands are refused by the broker for such a user.
+	SubscribeOnly bool
 
 	Log *zap.Logger
 }

@@ -80,11 +80,14 @@ func (s *session) watchBlocked(blocks <-chan amqp.Blocking) {
 	}
 }
 
-// open declares the whole topology and opens the publishing pool.
+// open declares the whole topology (unless the bus only subscribes) and
+// opens the publishing pool.
 func (s *session) open() error {
 	b := s.b
-	if err := declareTopology(s.conn, b.names, b.cfg); err != nil {
-		return err
+	if !b.cfg.SubscribeOnly {
+		if err := declareTopology(s.conn, b.names, b.cfg); err != nil {
+			return err
+		}
 	}
 	s.pool = make([]*pubChan, b.cfg.PublishChannels)
 	for i := range s.pool {

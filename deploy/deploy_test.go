@@ -174,3 +174,31 @@ func TestExampleOpsAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemdUnits: systemd-analyze verify accepts the units (the worker
+// as an instance), with the binary path pointed at an executable and
+// every warning an error.
+func TestSystemdUnits(t *testing.T) {
+	sa := testenv.NeedTool(t, "systemd-analyze")
+	dir := t.TempDir()
+	units, err := filepath.Glob("systemd/*.service")
+	if err != nil || len(units) != 2 {
+		t.Fatalf("units %v %v", units, err)
+	}
+	var args []string
+	for _, u := range units {
+		b, err := os.ReadFile(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.Replace(filepath.Base(u), "@.", "@pbx1.", 1)
+		text := strings.ReplaceAll(string(b), "/usr/local/bin/callgw", "/bin/true")
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, filepath.Join(dir, name))
+	}
+	if out := run(t, time.Minute, dir, sa, append([]string{"verify"}, args...)...); strings.TrimSpace(out) != "" {
+		t.Errorf("systemd-analyze verify:\n%s", out)
+	}
+}

@@ -3,146 +3,205 @@ package deploy
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/callgw/callgw/callapi/client"
-	"github.com/callgw/callgw/internal/testenv"
-
 	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/callapi/client"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
-// TestRabbitMQDefinitions loads deploy/rabbitmq/definitions.json on a
-// run-unique vhost with run-unique users (the shared broker's own are
-// never touched), then checks what it promises: callgw runs as its service
-// user, the policies apply to its queues, and the tenant user consumes its
-// tenant's events from a durable queue of its own and is refused anything
-// else.
-func TestRabbitMQDefinitions(t *testing.T) {
-	ctl := testenv.NeedTool(t, "rabbitmqctl")
+// brokerDefs is deploy/rabbitmq/definitions.json loaded on a run-unique
+// vhost with run-unique users (the shared broker's own are never touched).
+type brokerDefs struct {
+	ctl, host, vhost, svc, tenant string
+}
+
+func loadDefinitions(t *testing.T) brokerDefs {
+	t.Helper()
+	testenv.NeedBroker(t, testenv.BrokerURL())
+	d := brokerDefs{ctl: testenv.NeedTool(t, "rabbitmqctl")}
+	id := uuid.NewString()[:8]
+	d.vhost, d.svc, d.tenant = "cgdefs-"+id, "cgsvc-"+id, "cgacme-"+id
+	d.host = strings.SplitN(strings.SplitN(testenv.BrokerURL(), "@", 2)[1], "/", 2)[0]
 	raw, err := os.ReadFile("rabbitmq/definitions.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := uuid.NewString()[:8]
-	vhost, svc, tenant := "callgwtest-"+id, "cgsvc-"+id, "cgacme-"+id
-	defs := strings.NewReplacer(`"callgw"`, `"`+vhost+`"`, `"name": "callgw"`, `"name": "`+svc+`"`, `"acme-events"`, `"`+tenant+`"`).Replace(string(raw))
-	// The service user is "callgw" in "users" and "permissions"; the vhost
-	// is "callgw" too: the replacer made both the vhost; fix the users.
-	defs = strings.ReplaceAll(defs, `"user": "`+vhost+`"`, `"user": "`+svc+`"`)
-	defs = strings.Replace(defs, `{
-      "name": "`+vhost+`",
-      "password_hash"`, `{
-      "name": "`+svc+`",
-      "password_hash"`, 1)
-	if !strings.Contains(defs, `"name": "`+svc+`"`) || strings.Contains(defs, `"callgw"`) || strings.Contains(defs, "acme-events") {
-		t.Fatalf("could not make the definitions run-unique:\n%s", defs)
+	defs := strings.NewReplacer(`"callgw"`, `"`+d.vhost+`"`, `"callgw-service"`, `"`+d.svc+`"`, `"acme-events"`, `"`+d.tenant+`"`).Replace(string(raw))
+	if !strings.Contains(defs, d.svc) || !strings.Contains(defs, d.tenant) || strings.Count(defs, `"vhost": "`+d.vhost+`"`) < 5 {
+		t.Fatalf("definitions.json: the vhost callgw, users callgw-service and acme-events expected:\n%s", defs)
 	}
 	t.Cleanup(func() {
-		for _, args := range [][]string{{"delete_vhost", vhost}, {"delete_user", svc}, {"delete_user", tenant}} {
-			if out, err := exec.Command(ctl, args...).CombinedOutput(); err != nil {
+		for _, args := range [][]string{{"delete_vhost", d.vhost}, {"delete_user", d.svc}, {"delete_user", d.tenant}} {
+			if out, err := exec.Command(d.ctl, args...).CombinedOutput(); err != nil {
 				t.Errorf("cleanup %v: %v %s", args, err, out)
 			}
 		}
 	})
-	// RabbitMQ 3.10 applies the permissions of an import before the
-	// vhosts it creates are up ("Virtual host … does not exist"): the
-	// vhost is made first, as the README says.
-	run(t, time.Minute, ".", ctl, "add_vhost", vhost)
-	// Through stdin: the broker node reads a file path itself, and may not
-	// see this test's temporary files.
-	imp := exec.Command(ctl, "import_definitions", "--format", "json")
-	imp.Stdin = strings.NewReader(defs)
+	// RabbitMQ 3.10 applies the permissions of an import before the vhosts
+	// it creates are up: the vhost comes first, as the docs say.
+	run(t, time.Minute, ".", d.ctl, "add_vhost", d.vhost)
+	imp := exec.Command(d.ctl, "import_definitions", "--format", "json")
+	imp.Stdin = strings.NewReader(defs) // the broker may not see this test's files
 	if out, err := imp.CombinedOutput(); err != nil {
 		t.Fatalf("import_definitions: %v\n%s", err, out)
 	}
+	testenv.WaitFor(t, "the import", 30*time.Second, func() bool {
+		out, _ := exec.Command(d.ctl, "list_users", "-q").CombinedOutput()
+		return strings.Contains(string(out), d.tenant)
+	})
+	return d
+}
 
-	host := os.Getenv("CALLGW_TEST_AMQP_HOST")
-	if host == "" {
-		host = "127.0.0.1:5672"
-	}
-	svcURL := "amqp://" + svc + ":change-me@" + host + "/" + vhost
-	tenantURL := "amqp://" + tenant + ":change-me@" + host + "/" + vhost
+func (d brokerDefs) url(user, pass string) string {
+	return "amqp://" + user + ":" + pass + "@" + d.host + "/" + d.vhost
+}
 
-	// callgw as its service user: the topology declares, events publish.
-	bus, err := amqpbus.New(amqpbus.Config{URLs: []string{svcURL}, ConnectionName: "callgw definitions test"})
+// envURL is CALLGW_AMQP_URL of a deploy/systemd example with the hosts,
+// names and password substituted.
+func (d brokerDefs) envURL(t *testing.T, file, pass string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	busCtx, stopBus := context.WithCancel(ctx)
-	busDone := make(chan error, 1)
-	go func() { busDone <- bus.Run(busCtx) }()
-	defer func() { stopBus(); <-busDone }()
-	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer rcancel()
-	if err := bus.Ready(rctx); err != nil {
-		t.Fatalf("callgw cannot run as %s on %s with these definitions: %v", svc, vhost, err)
+	m := regexp.MustCompile(`(?m)^CALLGW_AMQP_URL=(.*)$`).FindStringSubmatch(string(b))
+	if m == nil {
+		t.Fatalf("%s sets no CALLGW_AMQP_URL", file)
 	}
-	pol := run(t, time.Minute, ".", ctl, "list_queues", "-p", vhost, "name", "policy")
-	for _, want := range []string{"callapi.any\tcallgw-any", "callapi.dead\tcallgw-dead"} {
-		if !strings.Contains(pol, want) {
-			t.Errorf("policy not applied: want %q in\n%s", want, pol)
+	var out []string
+	for _, raw := range strings.Split(m[1], ",") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		pw, _ := u.User.Password()
+		if u.Path != "/callgw" || u.User.Username() != "callgw-service" || pw != "AMQP_PASSWORD" {
+			t.Fatalf("%s: %s is not vhost callgw as user callgw-service (definitions.json) with the AMQP_PASSWORD placeholder", file, raw)
+		}
+		u.Host, u.Path, u.User = d.host, "/"+d.vhost, url.UserPassword(d.svc, pass)
+		out = append(out, u.String())
+	}
+	return strings.Join(out, ",")
+}
+
+// TestTenantUserOnDefinitions: a gateway and a worker run on the
+// definitions with the examples' broker URLs, and the tenant user of the
+// definitions (the recipe of docs/operations.md) receives its tenant's
+// events, and no other, with SubscribeEvents and ConsumeEvents. Nobody
+// logs in as a user of the definitions until its password is set.
+func TestTenantUserOnDefinitions(t *testing.T) {
+	t.Parallel()
+	d := loadDefinitions(t)
+	for _, u := range []string{d.svc, d.tenant} {
+		if c, err := amqp.Dial(d.url(u, "change-me")); err == nil {
+			_ = c.Close()
+			t.Errorf("%s logs in with a password from definitions.json", u)
 		}
 	}
+	svcPW, tenantPW := uuid.NewString(), uuid.NewString()
+	run(t, time.Minute, ".", d.ctl, "change_password", d.svc, svcPW)
+	run(t, time.Minute, ".", d.ctl, "change_password", d.tenant, tenantPW)
+	gwURL := d.envURL(t, "systemd/gateway.env.example", svcPW)
+	wkURL := d.envURL(t, "systemd/worker-pbx1.env.example", svcPW)
+	for _, u := range strings.Split(gwURL+","+wkURL, ",") {
+		c, err := amqp.Dial(u)
+		if err != nil {
+			t.Fatalf("the examples' URL %s does not reach the definitions' vhost as their user: %v", u, err)
+		}
+		_ = c.Close()
+	}
+	api := startGatewayAndWorker(t, gwURL, wkURL)
 
-	// The tenant user: a durable queue of its own, bound to its tenant.
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	tenantURL := d.url(d.tenant, tenantPW)
 	var mu sync.Mutex
-	var got []string
+	var subscribed, consumed []string
+	bus, err := amqpbus.New(amqpbus.Config{URLs: []string{tenantURL}, SubscribeOnly: true, ConnectionName: "acme app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busDone := make(chan error, 1)
+	bctx, stopBus := context.WithCancel(ctx)
+	go func() { busDone <- bus.Run(bctx) }()
+	defer func() { stopBus(); <-busDone }()
+	if _, err := bus.SubscribeEvents(ctx, []string{"acme.#"}, func(e *callapi.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		subscribed = append(subscribed, e.Tenant+" "+string(e.Type))
+	}); err != nil {
+		t.Fatalf("SubscribeEvents as the tenant user: %v", err)
+	}
 	consuming := make(chan struct{}, 1)
 	cctx, stopConsumer := context.WithCancel(ctx)
 	consumerDone := make(chan error, 1)
 	go func() {
-		consumerDone <- client.ConsumeEvents(cctx, client.QueueConfig{URLs: []string{tenantURL}, Queue: "acme.billing",
+		consumerDone <- client.ConsumeEvents(cctx, client.QueueConfig{URLs: []string{tenantURL}, Queue: "acme.new-calls",
 			Patterns: []string{callapi.Pattern("acme", "", "call", "created", "")}, OnConsuming: func() { consuming <- struct{}{} }},
 			func(_ context.Context, e *callapi.Event) error {
 				mu.Lock()
 				defer mu.Unlock()
-				got = append(got, e.Tenant+" "+string(e.Type))
+				consumed = append(consumed, e.Tenant+" "+string(e.Type))
 				return nil
 			})
 	}()
 	select {
 	case <-consuming:
 	case err := <-consumerDone:
-		t.Fatalf("tenant user cannot consume its queue: %v", err)
+		t.Fatalf("ConsumeEvents as the tenant user: %v", err)
 	case <-ctx.Done():
 		t.Fatal("tenant consumer not up")
 	}
-	for _, tn := range []string{"beta", "acme"} {
-		e := &callapi.Event{ID: uuid.NewString(), Type: callapi.EvCallCreated, Time: time.Now(), Node: "pbx1", Tenant: tn, CallID: callapi.CallID(uuid.NewString()), Data: []byte(`{}`)}
-		if err := bus.PublishEvent(ctx, e); err != nil {
-			t.Fatal(err)
-		}
+
+	for _, tn := range []string{"beta", "acme"} { // beta first: its events would arrive first
+		api.callAndHangUp(t, tn)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testenv.WaitFor(t, "acme's call.hangup", 10*time.Second, func() bool {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 1 || time.Now().After(deadline) {
-			break
+		defer mu.Unlock()
+		return strings.Contains(strings.Join(subscribed, ","), "acme call.hangup") && len(consumed) > 0
+	})
+	time.Sleep(300 * time.Millisecond) // anything else would be here by now
+	mu.Lock()
+	for _, e := range subscribed {
+		if !strings.HasPrefix(e, "acme ") {
+			t.Errorf("SubscribeEvents received %q", e)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // a beta event would arrive by now
-	mu.Lock()
-	if len(got) != 1 || got[0] != "acme call.created" {
-		t.Errorf("tenant user received %q, want only acme's call.created", got)
+	if len(consumed) != 1 || consumed[0] != "acme call.created" {
+		t.Errorf("ConsumeEvents received %q, want only acme's call.created", consumed)
 	}
 	mu.Unlock()
 	stopConsumer()
 	if err := <-consumerDone; err != nil {
 		t.Errorf("consumer: %v", err)
 	}
+	tenantRefusals(ctx, t, bus, tenantURL)
+}
 
-	// Anything outside the tenant is refused, at once.
+// tenantRefusals: everything outside the tenant is refused.
+func tenantRefusals(ctx context.Context, t *testing.T, bus *amqpbus.Bus, tenantURL string) {
+	for _, p := range [][]string{{"beta.#"}, {"#"}, nil} { // nil: the fanout of every tenant
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		sub, err := bus.SubscribeEvents(sctx, p, func(*callapi.Event) {})
+		cancel()
+		if err == nil {
+			_ = sub.Close()
+			t.Errorf("SubscribeEvents %q as the tenant user: allowed", p)
+		}
+	}
 	for _, tc := range []struct{ queue, pattern string }{
 		{"acme.snoop", "beta.#"},      // topic permission: bind key not acme.
 		{"acme.all", "#"},             // ditto
@@ -151,14 +210,8 @@ func TestRabbitMQDefinitions(t *testing.T) {
 	} {
 		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
 		ok := make(chan struct{}, 1)
-		err := func() error {
-			errc := make(chan error, 1)
-			go func() {
-				errc <- client.ConsumeEvents(rctx, client.QueueConfig{URLs: []string{tenantURL}, Queue: tc.queue, Patterns: []string{tc.pattern},
-					OnConsuming: func() { ok <- struct{}{}; rcancel() }}, func(context.Context, *callapi.Event) error { return nil })
-			}()
-			return <-errc
-		}()
+		err := client.ConsumeEvents(rctx, client.QueueConfig{URLs: []string{tenantURL}, Queue: tc.queue, Patterns: []string{tc.pattern},
+			OnConsuming: func() { ok <- struct{}{}; rcancel() }}, func(context.Context, *callapi.Event) error { return nil })
 		rcancel()
 		allowed := len(ok) == 1
 		if want := tc.queue == "acme.fanout"; allowed != want {
