@@ -3,12 +3,16 @@ package restapi
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callgw/callgw/callapi"
 	"github.com/callgw/callgw/gateway"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // Asterisk's channel counter is PBX-wide: only admin tokens read channel
@@ -81,5 +85,45 @@ func TestChannelCounterAdminOnly(t *testing.T) {
 				t.Errorf("%s %s %s: %s = %v, want %s", who.name, req.method, req.path, req.member, v, want)
 			}
 		}
+	}
+}
+
+// An event stream shows a tenant no channel counter, even in an event of
+// a worker that left it in; an admin's stream keeps it.
+func TestStreamHidesChannelCounter(t *testing.T) {
+	hub := NewHub(HubConfig{})
+	s := MustNewServer(t, Config{Auth: authConfig(t)}, deps{events: hub})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	defer http.DefaultClient.CloseIdleConnections()
+	e := ev("e1", callapi.EvCallCreated, "c1")
+	e.Data = json.RawMessage(`{"id":"c1","channel":"PJSIP/alice-0000002a"}`)
+	e.ARI = json.RawMessage(`{"type":"StasisStart","channel":{"id":"c1","name":"Local/a@ctx-0000002b;1"}}`)
+	for _, who := range []struct{ id, secret, tenant, want string }{
+		{"acme-app", "s3cret", "acme", `"PJSIP/alice","Local/a@ctx;1"`},
+		{"ops", "o", "globex", `"PJSIP/alice-0000002a","Local/a@ctx-0000002b;1"`},
+	} {
+		_, tok, _ := getToken(t, s.Handler(), url.Values{"grant_type": {"client_credentials"}, "client_id": {who.id}, "client_secret": {who.secret}})
+		resp, rd := openSSE(t, ts.URL+"/v1/events", "Authorization", "Bearer "+tok.AccessToken)
+		testenv.WaitFor(t, "subscriber", 5*time.Second, func() bool { return hub.Stats().Subscribers == 1 })
+		cp := *e
+		cp.Tenant = who.tenant
+		hub.Publish(&cp)
+		m, err := rd.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Data struct{ Channel string }
+			ARI  struct{ Channel struct{ Name string } }
+		}
+		if err := json.Unmarshal([]byte(m.data), &got); err != nil {
+			t.Fatal(err)
+		}
+		if g := `"` + got.Data.Channel + `","` + got.ARI.Channel.Name + `"`; g != who.want {
+			t.Errorf("%s sees %s, want %s", who.id, g, who.want)
+		}
+		resp.Body.Close()
+		testenv.WaitFor(t, "unsubscribed", 5*time.Second, func() bool { return hub.Stats().Subscribers == 0 })
 	}
 }
