@@ -135,7 +135,7 @@ func (t *bridgeTable) forget(id callapi.BridgeID) {
 // event builds an event of bridge b (no call, no seq).
 func (t *bridgeTable) event(b *bridgeRec, typ callapi.EventType, at time.Time, raw []byte) *callapi.Event {
 	data, _ := json.Marshal(b.data())
-	return &callapi.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: b.tenant, BridgeID: b.id, Data: data, ARI: raw}
+	return &callapi.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: b.tenant, BridgeID: b.id, Data: data, ARI: publicARI(raw)}
 }
 
 // goneLocked forgets bridge id and returns its bridge.destroyed, or
@@ -206,7 +206,7 @@ func (t *bridgeTable) handleEvent(ev *ariEvent, id callapi.BridgeID, at time.Tim
 	default:
 		return nil
 	}
-	e := &callapi.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: t.tenant, BridgeID: id, ARI: raw}
+	e := &callapi.Event{ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: t.tenant, BridgeID: id, ARI: publicARI(raw)}
 	if ev.Bridge != nil {
 		e.Data, _ = json.Marshal(callapi.BridgeData{Name: ev.Bridge.Name, Type: ev.Bridge.Type})
 	}

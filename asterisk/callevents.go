@@ -34,7 +34,7 @@ func (t *callTable) event(c *call, typ callapi.EventType, at time.Time, data any
 	c.seq++
 	e := &callapi.Event{
 		ID: uuid.NewString(), Type: typ, Time: at, Node: t.node, Tenant: c.tenant,
-		CallID: c.id, Seq: c.seq, Tags: c.tags, BridgeID: c.bridge, ARI: raw,
+		CallID: c.id, Seq: c.seq, Tags: c.tags, BridgeID: c.bridge, ARI: publicARI(raw),
 	}
 	if data != nil {
 		if b, err := json.Marshal(data); err == nil {
@@ -46,7 +46,7 @@ func (t *callTable) event(c *call, typ callapi.EventType, at time.Time, data any
 
 func (t *callTable) createdLocked(c *call, at time.Time, args []string, adopted bool, raw []byte) *callapi.Event {
 	c.created = true
-	d := callapi.CreatedData{Call: *c.snapshot(t.node), Args: args, Adopted: adopted}
+	d := callapi.CreatedData{Call: *publicCall(c.snapshot(t.node)), Args: args, Adopted: adopted}
 	return t.event(c, callapi.EvCallCreated, at, d, raw)
 }
 

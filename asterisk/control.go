@@ -259,7 +259,7 @@ func (p *PBX) Snoop(ctx context.Context, tenant string, id callapi.CallID, a cal
 		}
 	}
 	log.Debug("snooping", zap.String("channel", ch.Name))
-	return p.calls.snapshot(c), nil
+	return publicCall(p.calls.snapshot(c)), nil
 }
 
 // Variable reads a channel variable (or dialplan function) of a call.

@@ -69,15 +69,15 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id callapi.CallID, a
 		}
 	}
 	if c.done == nil {
-		return p.calls.snapshot(c), nil
+		return publicCall(p.calls.snapshot(c)), nil
 	}
 	select {
 	case <-c.done:
-		return p.calls.snapshot(c), nil
+		return publicCall(p.calls.snapshot(c)), nil
 	case <-ctx.Done():
 		select {
 		case <-c.done: // answered or ended just in time
-			return p.calls.snapshot(c), nil
+			return publicCall(p.calls.snapshot(c)), nil
 		default:
 		}
 	}

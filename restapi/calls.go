@@ -70,7 +70,7 @@ func (s *Server) handleOriginate(w http.ResponseWriter, r *http.Request) {
 			info.callID = call.ID
 		}
 		w.Header().Set("Location", callURL(call.ID))
-		writeJSON(w, http.StatusCreated, call)
+		writeJSON(w, http.StatusCreated, callView(call, principalOf(r.Context())))
 	}
 }
 
@@ -125,7 +125,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	if missing == nil {
 		missing = []callapi.NodeID{}
 	}
-	calls, next := pg.apply(calls)
+	calls, next := pg.apply(callsView(calls, principalOf(r.Context())))
 	writeJSON(w, http.StatusOK, callList{Calls: calls, MissingNodes: missing, NextCursor: next})
 }
 
@@ -153,7 +153,12 @@ func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeRawJSON(w, http.StatusOK, call)
+	view := callJSONView(call, principalOf(r.Context()))
+	if view == nil {
+		s.fail(w, r, callapi.Errorf(callapi.CodeInternal, "the node answered a call that is not a JSON object"))
+		return
+	}
+	writeRawJSON(w, http.StatusOK, view)
 }
 
 // handleHangup serves DELETE /v1/calls/{id} (optional query reason).

@@ -217,7 +217,7 @@ func (s *Server) handleSnoop(w http.ResponseWriter, r *http.Request) {
 	case createdID(acc) != "":
 		loc = callURL(callapi.CallID(acc.Created))
 	}
-	s.created(w, r, loc, call, call == nil, acc, err)
+	s.created(w, r, loc, callView(call, principalOf(r.Context())), call == nil, acc, err)
 }
 
 // variableName reads the {name} path parameter (the service checks it).
@@ -243,6 +243,7 @@ func (s *Server) handleGetVariable(w http.ResponseWriter, r *http.Request) {
 	if v.Name == "" {
 		v.Name = c.args.Name
 	}
+	v.Value = variableView(v.Value, principalOf(r.Context()))
 	writeJSON(w, http.StatusOK, v)
 }
 

@@ -81,8 +81,9 @@ type HubConfig struct {
 	// Buffer is how many events one subscriber may have waiting; a
 	// subscriber that falls further behind is dropped: 256.
 	Buffer int
-	// History is how many recent events are kept for Last-Event-ID
-	// resume: 1024.
+	// History is how many recent events of each tenant are kept for
+	// Last-Event-ID resume (node events count as one more tenant; at most
+	// 256 tenants are kept): 1024.
 	History int
 	Log     *zap.Logger
 	// Registerer receives the hub's metrics; nil: not registered.
@@ -104,8 +105,7 @@ type Hub struct {
 
 	mu      sync.Mutex
 	subs    map[*subscriber]struct{}
-	ring    []*callapi.Event // circular, len == cfg.History once full
-	next    int              // next write position in ring
+	hist    *history
 	closed  bool
 	dropped uint64
 
@@ -134,7 +134,7 @@ func NewHub(cfg HubConfig) *Hub {
 	}
 	h := &Hub{
 		cfg: cfg, log: log.Named("hub"), subs: map[*subscriber]struct{}{},
-		ring: make([]*callapi.Event, 0, cfg.History),
+		hist: newHistory(cfg.History),
 		mPublished: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "callgw", Subsystem: "events", Name: "hub_published_total",
 			Help: "Events published to the HTTP stream hub.",
@@ -166,12 +166,7 @@ func (h *Hub) Publish(e *callapi.Event) {
 		return
 	}
 	h.mPublished.Inc()
-	if len(h.ring) < h.cfg.History {
-		h.ring = append(h.ring, e)
-	} else {
-		h.ring[h.next] = e
-	}
-	h.next = (h.next + 1) % h.cfg.History
+	h.hist.add(e)
 	for sub := range h.subs {
 		if !sub.f.Match(e) {
 			continue
@@ -188,16 +183,6 @@ func (h *Hub) Publish(e *callapi.Event) {
 	}
 }
 
-// history returns the buffered events, oldest first. h.mu is held.
-func (h *Hub) historyLocked() []*callapi.Event {
-	if len(h.ring) < h.cfg.History {
-		return h.ring
-	}
-	out := make([]*callapi.Event, 0, len(h.ring))
-	out = append(out, h.ring[h.next:]...)
-	return append(out, h.ring[:h.next]...)
-}
-
 // Subscribe starts a subscription. Events matching f arrive on the channel
 // until the returned func is called, ctx ends, the subscriber falls behind
 // by more than Buffer events, or the hub closes; in the last three cases
@@ -210,15 +195,10 @@ func (h *Hub) Subscribe(ctx context.Context, f EventFilter) (<-chan *callapi.Eve
 	}
 	var replay []*callapi.Event
 	if f.LastEventID != "" {
-		hist := h.historyLocked()
-		for i := len(hist) - 1; i >= 0; i-- {
-			if hist[i].ID == f.LastEventID {
-				for _, e := range hist[i+1:] {
-					if f.Match(e) {
-						replay = append(replay, e)
-					}
-				}
-				break
+		later, _ := h.hist.after(f.Tenant, f.LastEventID)
+		for _, e := range later {
+			if f.Match(e) {
+				replay = append(replay, e)
 			}
 		}
 	}
@@ -274,7 +254,7 @@ type HubStats struct {
 func (h *Hub) Stats() HubStats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st := HubStats{Subscribers: len(h.subs), Dropped: h.dropped, History: len(h.ring)}
+	st := HubStats{Subscribers: len(h.subs), Dropped: h.dropped, History: h.hist.len()}
 	for sub := range h.subs {
 		st.Buffered += len(sub.c)
 	}

@@ -81,6 +81,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// closeAfterTransferEncoding closes the connection after answering a
+// request with a Transfer-Encoding. net/http drops a Content-Length sent
+// along with one before a handler sees it, so the two cannot be told apart
+// here; such a request may be a smuggling attempt (a proxy framing it by
+// Content-Length would take a second request for its body), and RFC 9112
+// §6.1 asks the server to close the connection after it. Clients of this
+// API send Content-Length; a chunked request costs only its connection.
+func closeAfterTransferEncoding(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TransferEncoding) > 0 {
+			w.Header().Set("Connection", "close")
+			r.Close = true
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // requestID gives every request an id: the client's X-Request-Id when it
 // is 1–128 visible ASCII characters, else a new UUID. It is echoed in the
 // X-Request-Id response header, logged, and put in problem bodies; stored

@@ -45,7 +45,10 @@ func nodeJSON(n callapi.Node, p Principal) json.RawMessage {
 // events belong to no tenant and reach every tenant's streams; their data
 // goes through nodeView, as on GET /v1/nodes.
 func streamView(e *callapi.Event, p Principal) *callapi.Event {
-	if e.Type.Resource() != "node" || len(e.Data) == 0 {
+	if e.Type.Resource() != "node" {
+		return eventChannelView(e, p)
+	}
+	if len(e.Data) == 0 {
 		return e
 	}
 	data := nodeView(e.Data, p)

@@ -17,7 +17,8 @@ var openAPI []byte
 // OpenAPI returns the OpenAPI 3 description served at /v1/openapi.json.
 func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 
-// routes builds the router. Middleware order: request id, access log (and
+// routes builds the router. Middleware order: closing connections after
+// a Transfer-Encoding (closeAfterTransferEncoding), request id, access log (and
 // metrics), recoverer, CORS (cors.go: a preflight needs no token); then
 // per group authentication and scopes.
 //
@@ -27,7 +28,7 @@ func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 // CALLGW_METRICS_ADDR), so /metrics on the API port answers 404.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(requestID, s.accessLog, s.recoverer, s.cors)
+	r.Use(closeAfterTransferEncoding, requestID, s.accessLog, s.recoverer, s.cors)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, callapi.Errorf(callapi.CodeNotFound, "no such resource: %s", r.URL.Path))
 	})

@@ -173,12 +173,18 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(s.cfg.StreamHeartbeat)
 	defer tick.Stop()
+	auth := s.watchAuthority(principalOf(r.Context()))
+	defer auth.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-s.done:
 			writeSSE(&buf, "", "shutdown", shutdownNotice)
+			send(time.Second)
+			return
+		case <-auth.Done():
+			writeSSE(&buf, "", "error", auth.Notice())
 			send(time.Second)
 			return
 		case <-tick.C:
@@ -278,6 +284,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(s.cfg.StreamHeartbeat)
 	defer tick.Stop()
+	auth := s.watchAuthority(principalOf(r.Context()))
+	defer auth.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -285,6 +293,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		case <-s.done:
 			write(wsMessage{Type: "stream.error", Error: shutdownNotice}, time.Second)
 			_ = c.Close(websocket.StatusGoingAway, "gateway shutting down")
+			return
+		case <-auth.Done():
+			n := auth.Notice()
+			write(wsMessage{Type: "stream.error", Error: n}, time.Second)
+			_ = c.Close(websocket.StatusCode(wsCloseCode(n)), n.Code)
 			return
 		case <-tick.C:
 			pctx, cancel := context.WithTimeout(ctx, s.cfg.StreamWriteTimeout)

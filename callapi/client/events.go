@@ -52,11 +52,21 @@ func (f EventFilter) query() url.Values {
 
 // StreamNotice is a message the gateway sends before it ends a stream:
 // code "shutdown" (the gateway stops) or "slow_consumer" (the client did
-// not keep up). The stream reconnects after either.
+// not keep up), after which the stream reconnects; NoticeTokenExpired or
+// NoticeRevoked when the stream's token lost its authority.
 type StreamNotice struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
+
+// Notices of a stream whose token lost its authority. After
+// NoticeRevoked (the token's client was removed or disabled) Next returns
+// an *Error with code unauthorized; after NoticeTokenExpired too, unless
+// the client has client credentials: it then reconnects with a new token.
+const (
+	NoticeTokenExpired = "token_expired"
+	NoticeRevoked      = "revoked"
+)
 
 // StreamOptions tune an EventStream.
 type StreamOptions struct {
@@ -176,6 +186,17 @@ type errPermanent struct{ err error }
 func (e errPermanent) Error() string { return e.err.Error() }
 func (e errPermanent) Unwrap() error { return e.err }
 
+// permanentAuth marks a failed token request final unless it may succeed
+// later: a client the gateway refuses (removed, disabled, wrong secret)
+// gains nothing from reconnecting.
+func permanentAuth(err error) error {
+	var e *Error
+	if errors.As(err, &e) && !e.Temporary() {
+		return errPermanent{err}
+	}
+	return err
+}
+
 // Next returns the next event, reconnecting as needed. It returns an
 // error when the stream's context ended (ctx.Err()), when the gateway
 // refuses the stream (an *Error: bad filter, no permission) or after
@@ -201,6 +222,9 @@ func (s *EventStream) Next() (*callapi.Event, error) {
 		}
 		s.drop()
 		if notice != nil {
+			if final := s.finalNotice(notice); final != nil {
+				return nil, final
+			}
 			err = fmt.Errorf("callapi: the gateway ended the stream: %s: %s", notice.Code, notice.Message)
 		}
 		if s.ctx.Err() != nil {
@@ -231,6 +255,18 @@ func (s *EventStream) ensureConnected() error {
 		if err := s.retry(err); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// finalNotice is the error that ends the stream for good after notice,
+// nil when reconnecting may help. A token the gateway no longer accepts
+// ("revoked": its client was removed or disabled) is final; so is an
+// expired token unless the client can get a new one (client credentials).
+func (s *EventStream) finalNotice(n *StreamNotice) error {
+	switch {
+	case n.Code == NoticeRevoked, n.Code == NoticeTokenExpired && s.c.creds == nil:
+		return &Error{Status: http.StatusUnauthorized, Code: callapi.CodeUnauthorized, Detail: n.Message}
 	}
 	return nil
 }
@@ -287,7 +323,7 @@ func (s *EventStream) connect() error {
 	}
 	tok, err := s.c.bearer(s.ctx)
 	if err != nil {
-		return err
+		return permanentAuth(err)
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -327,7 +363,7 @@ func (s *EventStream) connectWS() error {
 	h := http.Header{"User-Agent": {s.c.userAgent}}
 	tok, err := s.c.bearer(s.ctx)
 	if err != nil {
-		return err
+		return permanentAuth(err)
 	}
 	if tok != "" {
 		h.Set("Authorization", "Bearer "+tok)
@@ -369,6 +405,11 @@ func (s *EventStream) readWS() (*callapi.Event, *StreamNotice, error) {
 	}
 	_, b, err := conn.Read(s.ctx)
 	if err != nil {
+		var ce websocket.CloseError
+		if errors.As(err, &ce) && (ce.Code == 4401 || ce.Code == 4403) {
+			code := map[websocket.StatusCode]string{4401: NoticeTokenExpired, 4403: NoticeRevoked}[ce.Code]
+			return nil, &StreamNotice{Code: code, Message: "the gateway closed the stream: " + ce.Reason}, nil
+		}
 		return nil, nil, fmt.Errorf("callapi: event stream: %w", err)
 	}
 	var m struct {

@@ -119,3 +119,11 @@ func TestClientsFileReload(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A removed or disabled client's streams end within a second of the
+// clients file changing: the file is checked at least that often.
+func TestClientsPollWithinASecond(t *testing.T) {
+	if ClientsPoll <= 0 || ClientsPoll >= time.Second {
+		t.Fatalf("the clients file is checked every %s", ClientsPoll)
+	}
+}

@@ -105,6 +105,10 @@ func authClients(in []config.AuthClient) []restapi.Client {
 	return out
 }
 
+// ClientsPoll is how often a gateway checks its auth clients file for a
+// change: a removed or disabled client's event streams end within it.
+const ClientsPoll = 500 * time.Millisecond
+
 // watchClients hands the REST server the auth clients file's list
 // whenever it changes or on hup (config.WatchAuthClients).
 func (g *Gateway) watchClients(ctx context.Context, hup <-chan os.Signal, interval time.Duration) error {
@@ -214,7 +218,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
-		eg.Go(func() error { return g.watchClients(gctx, hup, 2*time.Second) })
+		eg.Go(func() error { return g.watchClients(gctx, hup, ClientsPoll) })
 	}
 	eg.Go(func() error {
 		defer stopBus()
