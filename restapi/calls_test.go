@@ -102,7 +102,7 @@ func TestOriginate(t *testing.T) {
 		{name: "too large", body: `{"to":"PJSIP/alice","from":"` + strings.Repeat("x", 70<<10) + `"}`, wantCode: 413},
 		{name: "wrong content type", body: `{"to":"PJSIP/alice"}`, hdr: []string{"Content-Type", "text/plain"}, wantCode: 415},
 		{name: "bad timeout", body: `{"to":"PJSIP/alice"}`, query: "?timeout=soon", wantCode: 400, wantField: "timeout"},
-		{name: "timeout above max", body: `{"to":"PJSIP/alice"}`, query: "?timeout=61s", wantCode: 400, wantField: "timeout"},
+		{name: "timeout above max", body: `{"to":"PJSIP/alice"}`, query: "?timeout=91s", wantCode: 400, wantField: "timeout"},
 		{name: "zero timeout", body: `{"to":"PJSIP/alice"}`, query: "?timeout=0", wantCode: 400, wantField: "timeout"},
 		{name: "unknown query", body: `{"to":"PJSIP/alice"}`, query: "?wait=answered", wantCode: 400, wantField: "wait"},
 		{name: "node down", body: `{"to":"PJSIP/alice","node":"pbx2"}`, err: callapi.Errorf(callapi.CodeNodeUnavailable, "node pbx2 is down"), wantCode: 503, wantCalls: 1},

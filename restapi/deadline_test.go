@@ -30,7 +30,8 @@ func TestOriginateWaitDeadline(t *testing.T) {
 		{name: "explicit deadline kept", query: "?timeout=10s", body: `{"to":"PJSIP/alice","wait":"answered","timeout":30}`, want: 10 * time.Second},
 		{name: "explicit long deadline kept", query: "?timeout=60", body: `{"to":"PJSIP/alice","wait":"answered","timeout":120}`, want: 60 * time.Second},
 		{name: "no wait: default", body: `{"to":"PJSIP/alice","timeout":30}`, want: 5 * time.Second},
-		{name: "ring 60 s beyond the longest deadline", body: `{"to":"PJSIP/alice","wait":"answered","timeout":60}`, wantDetail: "at most 55"},
+		{name: "ring 60 s, as real phones may", body: `{"to":"PJSIP/alice","wait":"answered","timeout":60}`, want: 65 * time.Second},
+		{name: "ring 86 s beyond the longest deadline", body: `{"to":"PJSIP/alice","wait":"answered","timeout":86}`, wantDetail: "at most 85"},
 		{name: "ring 10 min", body: `{"to":"PJSIP/alice","wait":"answered","timeout":600}`, wantDetail: "wait"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +78,7 @@ func TestTimeoutSaysWhatToChange(t *testing.T) {
 		{name: "waiting originate, short explicit deadline", query: "?timeout=10s", body: `{"to":"PJSIP/alice","wait":"answered","timeout":30}`,
 			want: []string{"10s", "rings for up to 30s", "at least 35s", "timeout query parameter"}},
 		{name: "plain originate", body: `{"to":"PJSIP/alice"}`,
-			want: []string{"5s", "timeout query parameter", "at most 60s"}},
+			want: []string{"5s", "timeout query parameter", "at most 90s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := &fakeCalls{t: t, OriginateFn: func(context.Context, gateway.Options, callapi.OriginateRequest) (*callapi.Call, *callapi.Accepted, error) {

@@ -110,7 +110,7 @@ type Config struct {
 	// deadline (DefaultTimeout, or the "timeout" query up to MaxTimeout).
 	RequestTimeout  time.Duration
 	DefaultTimeout  time.Duration // deadline of a command when the request names none: 5s
-	MaxTimeout      time.Duration // largest "timeout" a request may ask for: 60s
+	MaxTimeout      time.Duration // largest "timeout" a request may ask for: 90s, so a phone may ring 60 s and more
 	MaxBodyBytes    int64         // request bodies larger than this are refused with 413: 64 KiB
 	ShutdownTimeout time.Duration // graceful shutdown bound when Run's ctx ends: 10s
 
@@ -157,7 +157,7 @@ func DefaultConfig() Config {
 		Addr:               ":8080",
 		RequestTimeout:     30 * time.Second,
 		DefaultTimeout:     5 * time.Second,
-		MaxTimeout:         60 * time.Second,
+		MaxTimeout:         90 * time.Second,
 		MaxBodyBytes:       64 << 10,
 		ShutdownTimeout:    10 * time.Second,
 		StreamHeartbeat:    15 * time.Second,

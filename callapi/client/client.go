@@ -88,7 +88,7 @@ type CallOption func(*request)
 // WithTimeout sets the command's deadline on the gateway (the `timeout`
 // query parameter: how long the gateway waits for the worker's reply;
 // default 5s, or for an Originate with WaitAnswered its ring time plus 5s;
-// at most 60s). The context bounds the whole call client-side.
+// at most 90s by default). The context bounds the whole call client-side.
 func WithTimeout(d time.Duration) CallOption {
 	return func(r *request) { r.query.Set("timeout", d.String()) }
 }

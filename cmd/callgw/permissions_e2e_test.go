@@ -12,9 +12,12 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// TestTenantTopicPermissions checks the recipe of docs/operations.md: a
+// TestTenantTopicPermissions checks the core of the tenant recipe: a
 // customer's AMQP user with topic permissions on callapi.events.routed can
-// bind its queues to its own tenant's keys and is refused any other.
+// bind its queues to its own tenant's keys and is refused any other (here
+// with server-named queues only, on the test's vhost). The recipe of
+// docs/operations.md as a whole, on deploy/rabbitmq/definitions.json, is
+// deploy's TestTenantUserOnDefinitions.
 func TestTenantTopicPermissions(t *testing.T) {
 	s := startStack(t, "pbx1")
 	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
