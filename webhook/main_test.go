@@ -1,0 +1,190 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/testenv"
+)
+
+// env is a run-unique set of webhook objects on the test broker.
+type env struct {
+	t     *testing.T
+	names Names
+	conn  *amqp.Connection
+	store *Store
+	cfg   Config
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	url := testenv.BrokerURL()
+	testenv.NeedBroker(t, url)
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := Names{Prefix: "t" + uuid.NewString()[:8] + "."}
+	ctx := context.Background()
+	st, err := OpenStore(ctx, conn, n, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, names: n, conn: conn, store: st, cfg: Config{Names: n, Policy: Policy{AllowLoopback: true},
+		Timeout: 500 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, Log: zaptest.NewLogger(t)}}
+	t.Cleanup(func() {
+		ch, err := conn.Channel()
+		if err == nil {
+			for _, s := range st.List("") {
+				deleteSub(ch, n, s.ID)
+			}
+			_ = ch.ExchangeDelete(n.Events(), false, false)
+			_ = ch.Close()
+		}
+		st.Close()
+		_ = DeleteAll(context.Background(), conn, n)
+		_ = conn.Close()
+	})
+	return e
+}
+
+// start runs a delivery process until the test ends or the returned stop.
+func (e *env) start(cfg Config) (stop func()) {
+	conn, err := amqp.Dial(testenv.BrokerURL())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = Run(ctx, conn, cfg) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = conn.Close() // as a crash: nothing acknowledged after this
+			cancel()
+			<-done
+		})
+	}
+	e.t.Cleanup(stop)
+	return stop
+}
+
+func (e *env) subscribe(url string, mod func(*Subscription)) *Subscription {
+	e.t.Helper()
+	now := time.Now().UTC()
+	s := &Subscription{Webhook: callapi.Webhook{ID: uuid.NewString(), Tenant: callapi.DefaultTenant, URL: url, State: StateActive,
+		Created: now, Updated: now}, Secrets: []Secret{{Value: "s3cret"}}}
+	if mod != nil {
+		mod(s)
+	}
+	if err := e.store.Put(context.Background(), s); err != nil {
+		e.t.Fatal(err)
+	}
+	ch, err := e.conn.Channel()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer ch.Close()
+	if err := declareSub(ch, e.names, s.ID); err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+// publish sends n events of one call to the events exchange.
+func (e *env) publish(call string, from, n int) {
+	e.t.Helper()
+	ch, err := e.conn.Channel()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer ch.Close()
+	for i := from; i < from+n; i++ {
+		ev := callapi.Event{ID: uuid.NewString(), Type: callapi.EvCallDTMF, Time: time.Now(), Node: "pbx1", Tenant: callapi.DefaultTenant,
+			CallID: callapi.CallID(call), Seq: uint64(i)}
+		b, _ := json.Marshal(ev)
+		if err := ch.Publish(e.names.Events(), "", false, false, amqp.Publishing{Body: b, DeliveryMode: amqp.Persistent}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// receiver records what it gets; fail decides the answer of each request.
+type receiver struct {
+	mu   sync.Mutex
+	got  []callapi.Event
+	at   []time.Time
+	hits int
+	srv  *httptest.Server
+}
+
+func newReceiver(t *testing.T, h func(n int, w http.ResponseWriter, r *http.Request) bool) *receiver {
+	rc := &receiver{}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.hits++
+		n := rc.hits
+		rc.mu.Unlock()
+		if err := callapi.VerifyWebhook(r.Header.Get(callapi.WebhookSignatureHeader), body, time.Now(), 0, "s3cret"); err != nil {
+			http.Error(w, err.Error(), 401)
+			return
+		}
+		if h != nil && !h(n, w, r) {
+			return
+		}
+		var ev callapi.Event
+		_ = json.Unmarshal(body, &ev)
+		rc.mu.Lock()
+		rc.got = append(rc.got, ev)
+		rc.at = append(rc.at, time.Now())
+		rc.mu.Unlock()
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) events() []callapi.Event {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]callapi.Event(nil), rc.got...)
+}
+
+// seqs returns the distinct seqs received, in order of first receipt.
+func seqs(evs []callapi.Event) []uint64 {
+	seen := map[uint64]bool{}
+	var out []uint64
+	for _, e := range evs {
+		if !seen[e.Seq] {
+			seen[e.Seq] = true
+			out = append(out, e.Seq)
+		}
+	}
+	return out
+}
+
+func wantInOrder(t *testing.T, got []uint64, n int) {
+	t.Helper()
+	if len(got) != n {
+		t.Fatalf("received %d distinct events, want %d", len(got), n)
+	}
+	for i, s := range got {
+		if s != uint64(i) {
+			t.Fatalf("events out of order: %v", got)
+		}
+	}
+}
+
+var _ = fmt.Sprint
