@@ -128,17 +128,22 @@ type receiver struct {
 	at   []time.Time
 	hits int
 	srv  *httptest.Server
+	// secret verifies the signatures: "s3cret" unless set
+	secret string
 }
 
 func newReceiver(t *testing.T, h func(n int, w http.ResponseWriter, r *http.Request) bool) *receiver {
-	rc := &receiver{}
+	rc := &receiver{secret: "s3cret"}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
 		rc.hits++
 		n := rc.hits
 		rc.mu.Unlock()
-		if err := callapi.VerifyWebhook(r.Header.Get(callapi.WebhookSignatureHeader), body, time.Now(), 0, "s3cret"); err != nil {
+		rc.mu.Lock()
+		secret := rc.secret
+		rc.mu.Unlock()
+		if err := callapi.VerifyWebhook(r.Header.Get(callapi.WebhookSignatureHeader), body, time.Now(), 0, secret); err != nil {
 			http.Error(w, err.Error(), 401)
 			return
 		}

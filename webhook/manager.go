@@ -1,0 +1,282 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/callgw/callgw/callapi"
+)
+
+// logDepth is how many attempts per subscription the delivery log keeps.
+const logDepth = 50
+
+// Manager is what the REST API serves /v1/webhooks from: subscriptions per
+// tenant in the Store, the delivery log read back from the log stream.
+type Manager struct {
+	store  *Store
+	conn   *amqp.Connection
+	names  Names
+	policy Policy
+	sender *Sender
+	logCh  *amqp.Channel
+
+	mu       sync.Mutex
+	attempts map[string][]callapi.WebhookAttempt
+}
+
+// NewManager opens the store and follows the delivery log.
+func NewManager(ctx context.Context, conn *amqp.Connection, n Names, p Policy, store *Store) (*Manager, error) {
+	m := &Manager{store: store, conn: conn, names: n, policy: p, sender: NewSender(p, 10*time.Second, 64<<10),
+		attempts: map[string][]callapi.WebhookAttempt{}}
+	ch, err := tailStream(ctx, conn, n.Log(), m.applyLog)
+	if err != nil {
+		return nil, err
+	}
+	m.logCh = ch
+	return m, nil
+}
+
+// Close stops following the log.
+func (m *Manager) Close() { _ = m.logCh.Close() }
+
+func (m *Manager) applyLog(body []byte) {
+	var r logRecord
+	if json.Unmarshal(body, &r) != nil || r.Subscription == "" {
+		return
+	}
+	m.mu.Lock()
+	a := append(m.attempts[r.Subscription], r.WebhookAttempt)
+	if len(a) > logDepth {
+		a = a[len(a)-logDepth:]
+	}
+	m.attempts[r.Subscription] = a
+	m.mu.Unlock()
+}
+
+func newSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "whsec_" + hex.EncodeToString(b)
+}
+
+// apply validates req into s.
+func (m *Manager) apply(ctx context.Context, s *Subscription, req callapi.WebhookRequest) error {
+	if req.URL != nil {
+		if err := m.policy.CheckURL(ctx, *req.URL); err != nil {
+			return err
+		}
+		s.URL = *req.URL
+	}
+	if s.URL == "" {
+		return callapi.Invalid("url", "required")
+	}
+	if req.Types != nil {
+		for _, t := range *req.Types {
+			if !callapi.KnownEventTypePattern(t) {
+				return callapi.Invalid("types", "%q matches no event type", t)
+			}
+		}
+		s.Types = slices.Clone(*req.Types)
+	}
+	if req.Node != nil {
+		if *req.Node != "" {
+			if err := callapi.CheckNodeID("node", *req.Node); err != nil {
+				return err
+			}
+		}
+		s.Node = *req.Node
+	}
+	if req.Tag != nil {
+		if *req.Tag != "" && !callapi.ValidTag(*req.Tag) {
+			return callapi.Invalid("tag", "%q: a tag is 1-64 of [A-Za-z0-9_-]", *req.Tag)
+		}
+		s.Tag = *req.Tag
+	}
+	if req.CallID != nil {
+		if *req.CallID != "" {
+			if err := callapi.CheckID("call_id", "call id", string(*req.CallID)); err != nil {
+				return err
+			}
+		}
+		s.CallID = *req.CallID
+	}
+	if req.Description != nil {
+		if len(*req.Description) > 256 {
+			return callapi.Invalid("description", "longer than 256 characters")
+		}
+		s.Description = *req.Description
+	}
+	return nil
+}
+
+// Create stores a new subscription; its answer carries the secret, once.
+func (m *Manager) Create(ctx context.Context, tenant string, req callapi.WebhookRequest) (*callapi.Webhook, error) {
+	now := time.Now().UTC()
+	s := &Subscription{Webhook: callapi.Webhook{ID: uuid.NewString(), Tenant: tenant, State: StateActive, Created: now, Updated: now}}
+	if err := m.apply(ctx, s, req); err != nil {
+		return nil, err
+	}
+	s.Secrets = []Secret{{Value: newSecret()}}
+	if err := m.put(ctx, s); err != nil {
+		return nil, err
+	}
+	v := s.View()
+	v.Secret = s.Secrets[0].Value
+	return v, nil
+}
+
+func (m *Manager) put(ctx context.Context, s *Subscription) error {
+	ch, err := m.conn.Channel()
+	if err != nil {
+		return callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "broker unavailable")
+	}
+	defer ch.Close()
+	if !s.Deleted {
+		if err := declareSub(ch, m.names, s.ID); err != nil {
+			return callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "broker unavailable")
+		}
+	}
+	if err := m.store.Put(ctx, s); err != nil {
+		return callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "broker unavailable")
+	}
+	return nil
+}
+
+func (m *Manager) get(tenant, id string) (*Subscription, error) {
+	s, ok := m.store.Get(id)
+	if !ok || s.Tenant != tenant {
+		return nil, callapi.Errorf(callapi.CodeNotFound, "webhook %s not found", id)
+	}
+	return s, nil
+}
+
+// List returns a tenant's subscriptions.
+func (m *Manager) List(_ context.Context, tenant string) ([]*callapi.Webhook, error) {
+	out := []*callapi.Webhook{}
+	for _, s := range m.store.List(tenant) {
+		out = append(out, s.View())
+	}
+	return out, nil
+}
+
+// Get returns one subscription with its queue counts.
+func (m *Manager) Get(_ context.Context, tenant, id string) (*callapi.Webhook, error) {
+	s, err := m.get(tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	v := s.View()
+	if ch, err := m.conn.Channel(); err == nil {
+		for q, dst := range map[string]**int{m.names.Queue(id): &v.Pending, m.names.Wait(id): &v.Retrying, m.names.Dead(id): &v.Dead} {
+			if st, err := ch.QueueDeclarePassive(q, true, false, false, false, nil); err == nil {
+				n := st.Messages
+				*dst = &n
+			} else if ch, err = m.conn.Channel(); err != nil {
+				break
+			}
+		}
+		if ch != nil {
+			_ = ch.Close()
+		}
+	}
+	return v, nil
+}
+
+// Update changes the fields req names.
+func (m *Manager) Update(ctx context.Context, tenant, id string, req callapi.WebhookRequest) (*callapi.Webhook, error) {
+	s, err := m.get(tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.apply(ctx, s, req); err != nil {
+		return nil, err
+	}
+	s.Updated = time.Now().UTC()
+	return s.View(), m.put(ctx, s)
+}
+
+// Delete removes a subscription; a delivery process deletes its queues.
+func (m *Manager) Delete(ctx context.Context, tenant, id string) error {
+	s, err := m.get(tenant, id)
+	if err != nil {
+		return err
+	}
+	s.Deleted = true
+	return m.put(ctx, s)
+}
+
+// SetPaused pauses or resumes deliveries; events keep queueing meanwhile.
+func (m *Manager) SetPaused(ctx context.Context, tenant, id string, paused bool) (*callapi.Webhook, error) {
+	s, err := m.get(tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	s.State = StateActive
+	if paused {
+		s.State = StatePaused
+	}
+	s.Updated = time.Now().UTC()
+	return s.View(), m.put(ctx, s)
+}
+
+// Rotate makes a new secret; the old ones keep signing for overlap.
+func (m *Manager) Rotate(ctx context.Context, tenant, id string, overlap time.Duration) (*callapi.Webhook, error) {
+	s, err := m.get(tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	old := s.signing(now)
+	s.Secrets = []Secret{{Value: newSecret()}}
+	for _, v := range old {
+		s.Secrets = append(s.Secrets, Secret{Value: v, Expires: now.Add(overlap)})
+	}
+	s.Updated = now
+	if err := m.put(ctx, s); err != nil {
+		return nil, err
+	}
+	v := s.View()
+	v.Secret = s.Secrets[0].Value
+	return v, nil
+}
+
+// Ping POSTs a webhook.ping to the target now and reports the attempt.
+func (m *Manager) Ping(ctx context.Context, tenant, id string) (*callapi.WebhookAttempt, error) {
+	s, err := m.get(tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	ev := map[string]any{"id": uuid.NewString(), "type": "webhook.ping", "time": now, "tenant": tenant}
+	body, _ := json.Marshal(ev)
+	res := m.sender.Post(ctx, s.URL, s.ID, ev["id"].(string), body, s.signing(now))
+	a := &callapi.WebhookAttempt{Time: now, EventID: ev["id"].(string), EventType: "webhook.ping", Attempt: 1, Status: res.Status,
+		LatencyMS: float64(res.Latency.Microseconds()) / 1000, Outcome: "delivered"}
+	if res.Err != nil {
+		a.Outcome, a.Error = "failed", res.Err.Error()
+	}
+	return a, nil
+}
+
+// Attempts returns the latest attempts, newest first.
+func (m *Manager) Attempts(_ context.Context, tenant, id string) ([]callapi.WebhookAttempt, error) {
+	if _, err := m.get(tenant, id); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	a := slices.Clone(m.attempts[id])
+	m.mu.Unlock()
+	slices.Reverse(a)
+	if a == nil {
+		a = []callapi.WebhookAttempt{}
+	}
+	return a, nil
+}
