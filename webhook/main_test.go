@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -144,7 +143,7 @@ func newReceiver(t *testing.T, h func(n int, w http.ResponseWriter, r *http.Requ
 		secret := rc.secret
 		rc.mu.Unlock()
 		if err := callapi.VerifyWebhook(r.Header.Get(callapi.WebhookSignatureHeader), body, time.Now(), 0, secret); err != nil {
-			http.Error(w, err.Error(), 401)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
 		if h != nil && !h(n, w, r) {
@@ -192,4 +191,4 @@ func wantInOrder(t *testing.T, got []uint64, n int) {
 	}
 }
 
-var _ = fmt.Sprint
+
