@@ -190,5 +190,3 @@ func wantInOrder(t *testing.T, got []uint64, n int) {
 		}
 	}
 }
-
-
