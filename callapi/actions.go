@@ -42,6 +42,9 @@ const (
 	// PortJournal is the worker's idempotency journal (Journal,
 	// optional: an executor without one answers not_implemented).
 	PortJournal
+	// PortNodeRes is NodeControl: endpoints, device states, mailboxes and
+	// global variables (optional).
+	PortNodeRes
 )
 
 func (p Port) String() string {
@@ -54,6 +57,8 @@ func (p Port) String() string {
 		return "playback and recording control"
 	case PortJournal:
 		return "an idempotency journal"
+	case PortNodeRes:
+		return "node resources (endpoints, device states, mailboxes, global variables)"
 	}
 	return "calls"
 }
@@ -91,6 +96,8 @@ type Ports struct {
 	Bridges BridgeControl
 	Media   MediaControl
 	Journal Journal
+	// Resources is the node's NodeControl.
+	Resources NodeControl
 }
 
 // PortsOf finds the optional ports a PBX implements.
@@ -99,6 +106,7 @@ func PortsOf(node NodeID, p PBX) Ports {
 	ps.Calls, _ = p.(CallControl)
 	ps.Bridges, _ = p.(BridgeControl)
 	ps.Media, _ = p.(MediaControl)
+	ps.Resources, _ = p.(NodeControl)
 	return ps
 }
 
@@ -113,6 +121,8 @@ func (ps *Ports) Has(p Port) bool {
 		return ps.Media != nil
 	case PortJournal:
 		return ps.Journal != nil
+	case PortNodeRes:
+		return ps.Resources != nil
 	}
 	return ps.PBX != nil
 }

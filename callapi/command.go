@@ -50,6 +50,19 @@ const (
 	ActStoredGet     Action = "recording.stored.get"
 	ActStoredDelete  Action = "recording.stored.delete"
 	ActNodePing      Action = "node.ping"
+	// Node resources (NodeControl).
+	ActEndpointList    Action = "endpoint.list"
+	ActEndpointGet     Action = "endpoint.get"
+	ActDeviceStateList Action = "devicestate.list"
+	ActDeviceStateGet  Action = "devicestate.get"
+	ActDeviceStateSet  Action = "devicestate.set"
+	ActDeviceStateDel  Action = "devicestate.delete"
+	ActMailboxList     Action = "mailbox.list"
+	ActMailboxGet      Action = "mailbox.get"
+	ActMailboxSet      Action = "mailbox.set"
+	ActMailboxDelete   Action = "mailbox.delete"
+	ActGlobalVarGet    Action = "global.variable.get"
+	ActGlobalVarSet    Action = "global.variable.set"
 	// ActKeyLookup asks every node's journal about an idempotency key
 	// (KeyLookupArgs → KeyLookup) before an originate with that key runs.
 	ActKeyLookup Action = "idempotency.lookup"

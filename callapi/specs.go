@@ -5,7 +5,7 @@ import "context"
 // specs is the action table (see actions.go). A REST route is written as
 // restapi registers it; TestSpecsWalk (restapi) holds the router and
 // openapi.json to it.
-var specs = []*Spec{
+var specs = append([]*Spec{
 	// Calls: lifecycle (the mandatory PBX port).
 	def(Spec{Action: ActCallOriginate, ID: IDCall, NewID: true, Creates: true, REST: []string{"POST /v1/calls"}},
 		func(ctx context.Context, p Ports, cmd *Command, a *OriginateArgs) (*Call, error) {
@@ -199,4 +199,4 @@ var specs = []*Spec{
 		func(ctx context.Context, p Ports, cmd *Command, _ *NoArgs) (none, error) {
 			return none{}, p.Media.DeleteStoredRecording(ctx, cmd.Tenant, cmd.ResourceID)
 		}),
-}
+}, nodeSpecs...)

@@ -143,8 +143,10 @@ func (s *Server) eventRoutes(m *router) {
 
 // mailboxRoutes: mailboxes.json.
 func (s *Server) mailboxRoutes(m *router) {
-	m.notSimulated("GET /mailboxes", "GET /mailboxes/{mailboxName}", "PUT /mailboxes/{mailboxName}",
-		"DELETE /mailboxes/{mailboxName}")
+	m.handle("GET /mailboxes", s.listMailboxes)
+	m.handle("GET /mailboxes/{mailboxName}", s.getMailbox)
+	m.handle("PUT /mailboxes/{mailboxName}", s.putMailbox)
+	m.handle("DELETE /mailboxes/{mailboxName}", s.deleteMailbox)
 }
 
 // playbackRoutes: playbacks.json.

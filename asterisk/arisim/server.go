@@ -86,6 +86,7 @@ type Server struct {
 	extensions map[string]Endpoint  // extra extensions of callgw-test
 	globals    map[string]string
 	devices    map[string]string
+	mailboxes  map[string]mailboxJSON
 
 	timers map[*time.Timer]struct{}
 	wg     sync.WaitGroup // timer callbacks and websocket goroutines
@@ -116,6 +117,7 @@ func New(cfg Config) *Server {
 		extensions: map[string]Endpoint{},
 		globals:    map[string]string{},
 		devices:    map[string]string{},
+		mailboxes:  map[string]mailboxJSON{},
 		timers:     map[*time.Timer]struct{}{},
 	}
 	s.router = s.routes()
