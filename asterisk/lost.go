@@ -25,15 +25,25 @@ type Lost struct {
 // since a new process tracks no call. A call that was never placed (an
 // originate interrupted before Asterisk took it) gets one too; subscribers
 // that never saw it ignore it. It returns how many it published.
+//
+// A call this process tracks, or whose end it published (hung up through
+// the API while the walk went on), is skipped: its end is the call
+// table's to publish, exactly once. A call CloseLost closes is claimed in
+// the table first, so the table never adopts it afterwards.
 func (p *PBX) CloseLost(ctx context.Context, lost []Lost) int {
-	return closeLost(ctx, p, p.sink, p.cfg.Node, p.log, lost)
+	return closeLost(ctx, p, p.calls.claimLost, p.sink, p.cfg.Node, p.log, lost)
 }
 
-func closeLost(ctx context.Context, calls callapi.PBX, sink callapi.EventSink, node callapi.NodeID, log *zap.Logger, lost []Lost) int {
+// closeLost is CloseLost on calls; claim(id) reports whether the end of
+// id is still to be published, and takes it if so.
+func closeLost(ctx context.Context, calls callapi.PBX, claim func(callapi.CallID) bool, sink callapi.EventSink, node callapi.NodeID, log *zap.Logger, lost []Lost) int {
 	n := 0
 	for _, l := range lost {
 		if _, err := calls.Call(ctx, l.Tenant, l.ID); callapi.ErrorCode(err) != callapi.CodeNotFound {
 			continue // up (adopted), or cannot tell now
+		}
+		if !claim(l.ID) {
+			continue // tracked here: its end is (or was) published by the table
 		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := sink.PublishEvent(pctx, LostHangup(node, l, time.Now()))
