@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/callapi"
@@ -62,6 +61,6 @@ func closeLost(ctx context.Context, calls callapi.PBX, claim func(callapi.CallID
 func LostHangup(node callapi.NodeID, l Lost, now time.Time) *callapi.Event {
 	now = now.UTC()
 	data, _ := json.Marshal(callapi.HangupData{Hangup: callapi.Hangup{CauseText: "Unknown"}, Reason: ReasonLost})
-	return &callapi.Event{ID: uuid.NewString(), Type: callapi.EvCallHangup, Time: now, Node: node, Tenant: l.Tenant,
+	return &callapi.Event{ID: callapi.HangupEventID(l.Tenant, l.ID), Type: callapi.EvCallHangup, Time: now, Node: node, Tenant: l.Tenant,
 		CallID: l.ID, Seq: uint64(now.UnixMicro()), Tags: l.Tags, Data: data}
 }

@@ -80,6 +80,13 @@ func TestCloseLostAfterAPIHangup(t *testing.T) {
 	for _, e := range sink2.of(id) {
 		if e.Type == callapi.EvCallHangup {
 			ends = append(ends, hangupData(t, e).Reason)
+			// A worker killed between publishing this end and recording
+			// it in its journal is followed by one that publishes a lost
+			// end: the same event, by id, for subscribers that drop
+			// repeats by id.
+			if lost := LostHangup("pbx1", Lost{Tenant: "beta", ID: id}, time.Now()); lost.ID != e.ID {
+				t.Errorf("lost hang-up id %s, the call's hang-up %s: want one id per call's end", lost.ID, e.ID)
+			}
 		}
 	}
 	if len(ends) != 1 || ends[0] != ReasonAPI {

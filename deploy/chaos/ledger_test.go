@@ -175,7 +175,7 @@ func (s *system) countEnds(r *result) {
 			}
 			var d callapi.HangupData
 			_ = json.Unmarshal(e.Data, &d)
-			reasons = append(reasons, d.Reason)
+			reasons = append(reasons, d.Reason+"@"+e.Time.Format("15:04:05.000"))
 		}
 		if len(reasons) == 0 {
 			continue
