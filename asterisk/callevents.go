@@ -116,7 +116,9 @@ func (t *callTable) endLocked(c *call, cause int, text, reason string, at time.T
 	if t.onEnded != nil {
 		t.onEnded(cause, reason)
 	}
-	return t.event(c, callapi.EvCallHangup, at, callapi.HangupData{Hangup: *c.hangup, Reason: reason}, raw)
+	e := t.event(c, callapi.EvCallHangup, at, callapi.HangupData{Hangup: *c.hangup, Reason: reason}, raw)
+	e.ID = callapi.HangupEventID(c.tenant, c.id)
+	return e
 }
 
 // handleEvent maps one ARI event to CallAPI events. adopt, when not nil,

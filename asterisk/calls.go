@@ -233,6 +233,19 @@ func (t *callTable) known(id callapi.CallID) bool {
 	return ok || t.dead.has(id)
 }
 
+// claimLost takes the end of id for a lost hang-up (PBX.CloseLost): it
+// reports false when the table tracks id or published its end, else it
+// marks id ended, so that no later event or re-read adopts it.
+func (t *callTable) claimLost(id callapi.CallID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.calls[id]; ok || t.dead.has(id) {
+		return false
+	}
+	t.dead.add(id)
+	return true
+}
+
 func (t *callTable) count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()

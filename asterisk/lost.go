@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/callapi"
@@ -25,15 +24,25 @@ type Lost struct {
 // since a new process tracks no call. A call that was never placed (an
 // originate interrupted before Asterisk took it) gets one too; subscribers
 // that never saw it ignore it. It returns how many it published.
+//
+// A call this process tracks, or whose end it published (hung up through
+// the API while the walk went on), is skipped: its end is the call
+// table's to publish, exactly once. A call CloseLost closes is claimed in
+// the table first, so the table never adopts it afterwards.
 func (p *PBX) CloseLost(ctx context.Context, lost []Lost) int {
-	return closeLost(ctx, p, p.sink, p.cfg.Node, p.log, lost)
+	return closeLost(ctx, p, p.calls.claimLost, p.sink, p.cfg.Node, p.log, lost)
 }
 
-func closeLost(ctx context.Context, calls callapi.PBX, sink callapi.EventSink, node callapi.NodeID, log *zap.Logger, lost []Lost) int {
+// closeLost is CloseLost on calls; claim(id) reports whether the end of
+// id is still to be published, and takes it if so.
+func closeLost(ctx context.Context, calls callapi.PBX, claim func(callapi.CallID) bool, sink callapi.EventSink, node callapi.NodeID, log *zap.Logger, lost []Lost) int {
 	n := 0
 	for _, l := range lost {
 		if _, err := calls.Call(ctx, l.Tenant, l.ID); callapi.ErrorCode(err) != callapi.CodeNotFound {
 			continue // up (adopted), or cannot tell now
+		}
+		if !claim(l.ID) {
+			continue // tracked here: its end is (or was) published by the table
 		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := sink.PublishEvent(pctx, LostHangup(node, l, time.Now()))
@@ -52,6 +61,6 @@ func closeLost(ctx context.Context, calls callapi.PBX, sink callapi.EventSink, n
 func LostHangup(node callapi.NodeID, l Lost, now time.Time) *callapi.Event {
 	now = now.UTC()
 	data, _ := json.Marshal(callapi.HangupData{Hangup: callapi.Hangup{CauseText: "Unknown"}, Reason: ReasonLost})
-	return &callapi.Event{ID: uuid.NewString(), Type: callapi.EvCallHangup, Time: now, Node: node, Tenant: l.Tenant,
+	return &callapi.Event{ID: callapi.HangupEventID(l.Tenant, l.ID), Type: callapi.EvCallHangup, Time: now, Node: node, Tenant: l.Tenant,
 		CallID: l.ID, Seq: uint64(now.UnixMicro()), Tags: l.Tags, Data: data}
 }

@@ -106,3 +106,12 @@ func CommandID(tenant, idemKey string) string {
 func CallIDFor(commandID string) CallID {
 	return CallID(uuid.NewSHA1(idemNamespace, []byte("call\x00"+commandID)).String())
 }
+
+// HangupEventID is the id of the call.hangup of call id of tenant: the
+// same whichever path publishes it (the worker that saw the call end, a
+// retry, or a restarted worker that found the call gone), so that a
+// subscriber that drops repeats by event id sees one end per call, also
+// when a worker died between publishing a call's end and recording it.
+func HangupEventID(tenant string, id CallID) string {
+	return uuid.NewSHA1(idemNamespace, []byte("call.hangup\x00"+tenant+"\x00"+string(id))).String()
+}

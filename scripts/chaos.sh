@@ -20,8 +20,8 @@ run() {
     echo
     echo "#### $label (${CALLGW_CHAOS_RATE:-100} lifecycles/s)"
     echo
-    echo "| fault | sent | ok | errors by code | past deadline | duplicate calls | leaked calls | missing call.hangup | first success after |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| fault | sent | ok | errors by code | past deadline | duplicate calls | leaked calls | missing call.hangup | call.hangup per call | calls with two call.hangup | first success after |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
   } >>"$out"
   CALLGW_CHAOS_URLS="$urls" nice -n 10 go test -count=1 -timeout 40m -v ./deploy/chaos/ >>bin/chaos.log 2>&1 || status=1
 }

@@ -24,7 +24,11 @@
 //
 // The JournalSink passes the PBX's events to the bus and records in the
 // journal how journaled calls end; after a start, Keyed hands the PBX the
-// journaled calls whose end was never recorded (asterisk.PBX.CloseLost).
+// journaled calls whose end was never recorded (asterisk.PBX.CloseLost),
+// one at a time, skipping a call whose end was recorded since the walk
+// began (ended through the API meanwhile): one call.hangup per call. The
+// journal indexes those records, so the walk costs what is open, not the
+// window's history.
 // The Announcer sends the heartbeats; Metrics and the ops endpoint
 // (internal/ops) export the rest.
 //

@@ -166,24 +166,33 @@ type lostCloser interface {
 }
 
 // closeLost hands the PBX, once its calls were re-read after a start, the
-// journaled calls whose end was never recorded: the PBX publishes the
-// call.hangup of those not up (asterisk.PBX.CloseLost), which the
-// JournalSink records.
+// journaled calls whose end was never recorded, one at a time: the PBX
+// publishes the call.hangup of those not up (asterisk.PBX.CloseLost),
+// which the JournalSink records. The walk takes time (a question to ARI
+// per call), and meanwhile calls end through the API or the far end: a
+// call whose end was recorded since the walk read the journal is skipped,
+// so that no call gets a second call.hangup.
 func (k *Keyed) closeLost(ctx context.Context, pbx lostCloser) {
 	recs, err := k.j.Unended()
 	if err != nil {
 		k.log.Warn("idempotency journal: unended calls not read", zap.Error(err))
 		return
 	}
-	lost := make([]asterisk.Lost, 0, len(recs))
+	n := 0
 	for _, r := range recs {
+		if ctx.Err() != nil {
+			return
+		}
+		if ended, err := k.j.EndRecorded(r.CallID); ended || err != nil {
+			continue // ended since the walk began (or cannot tell: the next start will)
+		}
 		var call callapi.Call
 		if r.Reply != nil {
 			_ = r.Reply.Decode(&call)
 		}
-		lost = append(lost, asterisk.Lost{Tenant: r.Tenant, ID: r.CallID, Tags: call.Tags})
+		n += pbx.CloseLost(ctx, []asterisk.Lost{{Tenant: r.Tenant, ID: r.CallID, Tags: call.Tags}})
 	}
-	if n := pbx.CloseLost(ctx, lost); n > 0 {
+	if n > 0 {
 		k.log.Info("published the hang-up of calls that ended while the worker was down", zap.Int("calls", n))
 	}
 }

@@ -111,14 +111,19 @@ func hangupEvent(id callapi.CallID, cause int) *callapi.Event {
 }
 
 // lostPBX closes lost calls as asterisk.PBX.CloseLost does, on calls.
+// during, when set, runs as each call's turn begins.
 type lostPBX struct {
-	calls *fakeCalls
-	sink  callapi.EventSink
+	calls  *fakeCalls
+	sink   callapi.EventSink
+	during func(asterisk.Lost)
 }
 
 func (p lostPBX) CloseLost(ctx context.Context, lost []asterisk.Lost) int {
 	n := 0
 	for _, l := range lost {
+		if p.during != nil {
+			p.during(l)
+		}
 		if _, err := p.calls.Call(ctx, l.Tenant, l.ID); callapi.ErrorCode(err) == callapi.CodeNotFound &&
 			p.sink.PublishEvent(ctx, asterisk.LostHangup(testNode, l, time.Now())) == nil {
 			n++
@@ -161,3 +166,49 @@ func (b *fakeBus) events() []*callapi.Event {
 type confirmFunc func(context.Context) error
 
 func (f confirmFunc) Wait(ctx context.Context) error { return f(ctx) }
+
+// TestCloseLostSkipsCallsEndedDuringTheWalk: a call whose call.hangup is
+// published while the walk over the journal's unended calls goes on (a
+// DELETE through the API, a hang-up by the far end) gets no second one
+// (reason lost) when its turn comes: exactly one call.hangup per call.
+func TestCloseLostSkipsCallsEndedDuringTheWalk(t *testing.T) {
+	ctx := context.Background()
+	calls := &fakeCalls{}
+	k, _ := newKeyed(t, filepath.Join(t.TempDir(), "w.journal"), "boot1", calls)
+	ids := []callapi.CallID{"call-a", "call-b"}
+	for _, id := range ids {
+		k.Handle(ctx, originate("c-"+string(id), id, "k-"+string(id)))
+	}
+	bus := &fakeBus{}
+	sink := NewJournalSink(bus, k)
+	// Both calls are gone from the PBX by their turn; the first turn ends
+	// the other call through the API meanwhile, as a DELETE would.
+	turns := 0
+	pbx := lostPBX{calls: calls, sink: sink, during: func(l asterisk.Lost) {
+		if turns++; turns > 1 {
+			return
+		}
+		other := ids[0]
+		if l.ID == other {
+			other = ids[1]
+		}
+		e := hangupEvent(other, 16)
+		e.Data, _ = json.Marshal(callapi.HangupData{Hangup: callapi.Hangup{Cause: 16}, Reason: "api"})
+		if err := sink.PublishEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	for _, id := range ids {
+		calls.drop(id)
+	}
+	k.closeLost(ctx, pbx)
+	ends := map[callapi.CallID]int{}
+	for _, e := range bus.events() {
+		if e.Type == callapi.EvCallHangup {
+			ends[e.CallID]++
+		}
+	}
+	if ends["call-a"] != 1 || ends["call-b"] != 1 {
+		t.Fatalf("call.hangup per call %v, want exactly one each", ends)
+	}
+}

@@ -14,17 +14,18 @@ type plan struct {
 	hold          time.Duration
 	before, after time.Duration
 	down          time.Duration // how long a killed piece stays away
+	endsGrace     time.Duration // how long late call.hangup events may come once settled
 }
 
 func planFor() plan {
 	if os.Getenv("CALLGW_CHAOS") == "long" {
-		p := plan{rate: 100, hold: time.Second, before: 10 * time.Second, after: 15 * time.Second, down: 5 * time.Second}
+		p := plan{rate: 100, hold: time.Second, before: 10 * time.Second, after: 15 * time.Second, down: 5 * time.Second, endsGrace: 2 * time.Second}
 		if r, err := strconv.Atoi(os.Getenv("CALLGW_CHAOS_RATE")); err == nil && r > 0 {
 			p.rate = r
 		}
 		return p
 	}
-	return plan{rate: 20, hold: 300 * time.Millisecond, before: 1500 * time.Millisecond, after: 3 * time.Second, down: 2 * time.Second}
+	return plan{rate: 20, hold: 300 * time.Millisecond, before: 1500 * time.Millisecond, after: 3 * time.Second, down: 2 * time.Second, endsGrace: 500 * time.Millisecond}
 }
 
 func long(t *testing.T) {
@@ -66,7 +67,9 @@ func runFault(t *testing.T, name string, o sysOpts, pr promise, inject func(s *s
 	s := startSystem(t, o)
 	l := s.startLoad(p.rate, p.hold)
 	time.Sleep(p.before)
+	t.Logf("fault injected at %s", time.Now().Format("15:04:05.000"))
 	end := inject(s, p)
+	t.Logf("fault ended at %s", end.Format("15:04:05.000"))
 	time.Sleep(p.after)
 	l.stop()
 	r := s.check(l, name, end)
@@ -82,6 +85,9 @@ func runFault(t *testing.T, name string, o sysOpts, pr promise, inject func(s *s
 	}
 	if r.missing != 0 {
 		t.Errorf("%d calls without call.hangup", r.missing)
+	}
+	if r.twoEnds != 0 {
+		t.Errorf("%d calls with more than one call.hangup (%d call.hangup for %d calls)", r.twoEnds, r.hangups, r.ended)
 	}
 	if n := r.errors["transport"]; n > 0 && !pr.transportOK {
 		t.Errorf("%d requests got no HTTP answer", n)

@@ -418,156 +418,6 @@ func (s *system) connectedNode(namePrefix string) int {
 	return 0
 }
 
-// ledger is every event of the system's calls, from a quorum queue bound
-// to the routed events (it survives broker restarts and node losses), read
-// by a consumer that reconnects on its own.
-type ledger struct {
-	t      *testing.T
-	urls   []string
-	queue  string
-	cancel context.CancelFunc
-	done   chan struct{}
-
-	mu     sync.Mutex
-	events map[callapi.CallID][]callapi.Event
-	seen   map[string]bool
-}
-
-func newLedger(t *testing.T, urls []string, prefix string) *ledger {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &ledger{t: t, urls: urls, queue: prefix + "chaos.ledger", cancel: cancel, done: make(chan struct{}),
-		events: map[callapi.CallID][]callapi.Event{}, seen: map[string]bool{}}
-	// The exchanges exist once a callgw process connected: declare them
-	// (idempotent, same arguments) so the ledger binds before any worker.
-	ready := make(chan error, 1)
-	go l.run(ctx, prefix, ready)
-	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatalf("ledger: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("ledger not consuming after 20s")
-	}
-	return l
-}
-
-func (l *ledger) close() {
-	l.cancel()
-	<-l.done
-	for _, u := range l.urls {
-		if c, err := amqp.Dial(u); err == nil {
-			if ch, err := c.Channel(); err == nil {
-				_, _ = ch.QueueDelete(l.queue, false, false, false)
-			}
-			_ = c.Close()
-			return
-		}
-	}
-}
-
-func (l *ledger) run(ctx context.Context, prefix string, ready chan<- error) {
-	defer close(l.done)
-	first := true
-	for i := 0; ctx.Err() == nil; i++ {
-		url := l.urls[i%len(l.urls)]
-		err := l.consume(ctx, url, prefix, func() {
-			if first {
-				first = false
-				ready <- nil
-			}
-		})
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil && !first {
-			_ = err // reconnect
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func (l *ledger) consume(ctx context.Context, url, prefix string, onReady func()) error {
-	conn, err := amqp.DialConfig(url, amqp.Config{Properties: amqp.Table{"connection_name": "chaos ledger " + strings.TrimSuffix(prefix, ".")}, Dial: amqp.DefaultDial(2 * time.Second)})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	for _, x := range []struct{ name, kind string }{{prefix + "callapi.events", "fanout"}, {prefix + "callapi.events.routed", "topic"}} {
-		if err := ch.ExchangeDeclare(x.name, x.kind, true, false, false, false, nil); err != nil {
-			return err
-		}
-	}
-	if err := ch.ExchangeBind(prefix+"callapi.events.routed", "", prefix+"callapi.events", false, nil); err != nil {
-		return err
-	}
-	if _, err := ch.QueueDeclare(l.queue, true, false, false, false, amqp.Table{"x-queue-type": "quorum"}); err != nil {
-		return err
-	}
-	for _, k := range []string{"*.*.call.created.*", "*.*.call.hangup.*"} {
-		if err := ch.QueueBind(l.queue, k, prefix+"callapi.events.routed", false, nil); err != nil {
-			return err
-		}
-	}
-	if err := ch.Qos(512, 0, false); err != nil {
-		return err
-	}
-	ds, err := ch.Consume(l.queue, "", false, false, false, false, nil)
-	if err != nil {
-		return err
-	}
-	onReady()
-	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e := <-closed:
-			return e
-		case d, ok := <-ds:
-			if !ok {
-				return nil
-			}
-			var e callapi.Event
-			if json.Unmarshal(d.Body, &e) == nil {
-				l.mu.Lock()
-				if !l.seen[e.ID] {
-					l.seen[e.ID] = true
-					l.events[e.CallID] = append(l.events[e.CallID], e)
-				}
-				l.mu.Unlock()
-			}
-			_ = d.Ack(false)
-		}
-	}
-}
-
-// of returns the events of call id.
-func (l *ledger) of(id callapi.CallID) []callapi.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]callapi.Event(nil), l.events[id]...)
-}
-
-// calls returns every call id with events.
-func (l *ledger) calls() []callapi.CallID {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]callapi.CallID, 0, len(l.events))
-	for id := range l.events {
-		out = append(out, id)
-	}
-	return out
-}
-
 // request is one HTTP request of the load, as the ledger keeps it.
 type request struct {
 	key      string
@@ -712,6 +562,9 @@ type result struct {
 	duplicates   int
 	leaked       int
 	missing      int
+	ended        int           // calls with at least one call.hangup
+	hangups      int           // call.hangup events of those calls
+	twoEnds      int           // calls with more than one call.hangup
 	firstOK      time.Duration // from the end of the fault to the first success after it
 }
 
@@ -725,7 +578,12 @@ func (r result) row() string {
 	if errs == "" {
 		errs = "0"
 	}
-	return fmt.Sprintf("| %s | %d | %d | %s | %d | %d | %d | %d | %s |", r.fault, r.sent, r.ok, errs, r.pastDeadline, r.duplicates, r.leaked, r.missing, r.firstOK.Round(10*time.Millisecond))
+	perCall := "—"
+	if r.ended > 0 {
+		perCall = fmt.Sprintf("%.3f", float64(r.hangups)/float64(r.ended))
+	}
+	return fmt.Sprintf("| %s | %d | %d | %s | %d | %d | %d | %d | %s | %d | %s |", r.fault, r.sent, r.ok, errs, r.pastDeadline, r.duplicates, r.leaked, r.missing,
+		perCall, r.twoEnds, r.firstOK.Round(10*time.Millisecond))
 }
 
 // check settles the system after the load and fills r from the ledgers.
@@ -800,13 +658,21 @@ func (s *system) check(l *load, fault string, faultEnd time.Time) result {
 		r.duplicates = len(l.dups)
 		time.Sleep(250 * time.Millisecond)
 	}
+	// A second call.hangup came up to 1.5 s after the first (a restarted
+	// worker's walk over its journal): wait for late ones, then count.
+	time.Sleep(planFor().endsGrace)
+	s.countEnds(&r)
 	return r
 }
+
+// tableHeader is the header of the table of results (scripts/chaos.sh
+// writes the same).
+const tableHeader = "| fault | sent | ok | errors by code | past deadline | duplicate calls | leaked calls | missing call.hangup | call.hangup per call | calls with two call.hangup | first success after |"
 
 // report appends r to the file CALLGW_CHAOS_REPORT names (the tables of
 // docs/operations.md) and logs it.
 func report(t *testing.T, r result) {
-	t.Log("| fault | sent | ok | errors by code | past deadline | duplicate calls | leaked calls | missing call.hangup | first success after |")
+	t.Log(tableHeader)
 	t.Log(r.row())
 	if p := os.Getenv("CALLGW_CHAOS_REPORT"); p != "" {
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

@@ -53,6 +53,10 @@ type Record struct {
 var (
 	bucketKeys  = []byte("keys")  // tenant \x00 command id -> Record (JSON)
 	bucketCalls = []byte("calls") // call id -> tenant \x00 command id
+	// bucketOpen indexes the records whose call may still owe its end
+	// (Unended): tenant \x00 command id -> call id. The walk after a
+	// start reads it, not the whole history.
+	bucketOpen = []byte("open")
 )
 
 // Journal is the store. The zero value is not usable: Open it. Without a
@@ -66,8 +70,11 @@ type Journal struct {
 
 	mu    sync.Mutex
 	mem   map[string]*Record        // memory mode: every record
+	open  map[string]struct{}       // memory mode: the keys bucketOpen holds on disk
 	calls map[callapi.CallID]string // call id -> key, of every record (both modes)
 	runs  map[string]struct{}       // keys running in this process
+
+	walked int // records Unended read (tests: its cost follows the open calls)
 }
 
 // ErrLocked is returned by Open when another process holds the file: a
@@ -88,7 +95,7 @@ func Open(path string, window time.Duration, boot string) (*Journal, error) {
 	}
 	j := &Journal{
 		window: window, boot: boot, now: time.Now,
-		mem: map[string]*Record{}, calls: map[callapi.CallID]string{}, runs: map[string]struct{}{},
+		mem: map[string]*Record{}, open: map[string]struct{}{}, calls: map[callapi.CallID]string{}, runs: map[string]struct{}{},
 	}
 	if path == "" {
 		return j, nil
@@ -104,8 +111,14 @@ func Open(path string, window time.Duration, boot string) (*Journal, error) {
 		return nil, fmt.Errorf("journal: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketKeys, bucketCalls} {
+		indexed := tx.Bucket(bucketOpen) != nil
+		for _, b := range [][]byte{bucketKeys, bucketCalls, bucketOpen} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if !indexed {
+			if err := buildOpen(tx); err != nil {
 				return err
 			}
 		}
@@ -164,6 +177,7 @@ func (j *Journal) Begin(cmd *callapi.Command) (*Record, error) {
 		j.runs[k] = struct{}{}
 		if cmd.CallID != "" {
 			j.calls[cmd.CallID] = k
+			j.open[k] = struct{}{}
 		}
 		return nil, nil
 	}
@@ -188,10 +202,13 @@ func (j *Journal) Begin(cmd *callapi.Command) (*Record, error) {
 		if err := b.Put([]byte(k), v); err != nil {
 			return err
 		}
-		if cmd.CallID != "" {
-			return tx.Bucket(bucketCalls).Put([]byte(cmd.CallID), []byte(k))
+		if cmd.CallID == "" {
+			return nil
 		}
-		return nil
+		if err := tx.Bucket(bucketOpen).Put([]byte(k), []byte(cmd.CallID)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketCalls).Put([]byte(cmd.CallID), []byte(k))
 	})
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -218,6 +235,9 @@ func (j *Journal) Finish(cmd *callapi.Command, rep *callapi.Reply) error {
 	}
 	if j.db == nil {
 		defer j.mu.Unlock()
+		if !rep.OK {
+			delete(j.open, k) // no call: no end owed
+		}
 		if forget {
 			delete(j.mem, k)
 			return nil
@@ -230,6 +250,11 @@ func (j *Journal) Finish(cmd *callapi.Command, rep *callapi.Reply) error {
 	j.mu.Unlock()
 	return j.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketKeys)
+		if !rep.OK {
+			if err := tx.Bucket(bucketOpen).Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
 		if forget {
 			if cmd.CallID != "" {
 				if err := tx.Bucket(bucketCalls).Delete([]byte(cmd.CallID)); err != nil {
@@ -252,9 +277,17 @@ func (j *Journal) Settle(r *Record, rep *callapi.Reply) error {
 		if m := j.mem[k]; m != nil {
 			m.State, m.Reply, m.Updated = Done, rep, j.now().UTC()
 		}
+		if !rep.OK {
+			delete(j.open, k)
+		}
 		return nil
 	}
 	return j.db.Batch(func(tx *bolt.Tx) error {
+		if !rep.OK {
+			if err := tx.Bucket(bucketOpen).Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
 		return update(tx.Bucket(bucketKeys), k, func(r *Record) { r.State, r.Reply, r.Updated = Done, rep, j.now().UTC() })
 	})
 }
@@ -290,10 +323,14 @@ func (j *Journal) Ended(id callapi.CallID, h callapi.Hangup) error {
 		if r := j.mem[k]; r != nil {
 			r.Hangup, r.Updated = &h, j.now().UTC()
 		}
+		delete(j.open, k)
 		return nil
 	}
 	j.mu.Unlock()
 	return j.db.Batch(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketOpen).Delete([]byte(k)); err != nil {
+			return err
+		}
 		return update(tx.Bucket(bucketKeys), k, func(r *Record) { r.Hangup, r.Updated = &h, j.now().UTC() })
 	})
 }
@@ -370,6 +407,7 @@ func (j *Journal) Prune() (int, error) {
 		for k, r := range j.mem {
 			if j.prunable(r, cut) {
 				delete(j.mem, k)
+				delete(j.open, k)
 				delete(j.calls, r.CallID)
 				n++
 			}
@@ -378,7 +416,7 @@ func (j *Journal) Prune() (int, error) {
 	}
 	var gone []callapi.CallID
 	err := j.db.Update(func(tx *bolt.Tx) error {
-		b, calls := tx.Bucket(bucketKeys), tx.Bucket(bucketCalls)
+		b, calls, open := tx.Bucket(bucketKeys), tx.Bucket(bucketCalls), tx.Bucket(bucketOpen)
 		var del [][]byte
 		err := b.ForEach(func(k, v []byte) error {
 			var r Record
@@ -396,6 +434,9 @@ func (j *Journal) Prune() (int, error) {
 		}
 		for _, k := range del {
 			if err := b.Delete(k); err != nil {
+				return err
+			}
+			if err := open.Delete(k); err != nil {
 				return err
 			}
 		}
@@ -438,34 +479,4 @@ func Retryable(c callapi.Code) bool {
 		return true
 	}
 	return false
-}
-
-// Unended returns the records whose call has no recorded end: after a
-// restart, those whose call is not up any more ended while no worker
-// listened, and their call.hangup is still owed to subscribers.
-func (j *Journal) Unended() ([]Record, error) {
-	var out []Record
-	keep := func(r *Record) bool {
-		return r.CallID != "" && r.Hangup == nil && !j.RunningHere(r) && (r.State == Running || (r.Reply != nil && r.Reply.OK))
-	}
-	if j.db == nil {
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		for _, r := range j.mem {
-			if keep(r) {
-				out = append(out, *r)
-			}
-		}
-		return out, nil
-	}
-	err := j.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
-			var r Record
-			if json.Unmarshal(v, &r) == nil && keep(&r) {
-				out = append(out, r)
-			}
-			return nil
-		})
-	})
-	return out, err
 }
