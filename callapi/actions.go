@@ -42,6 +42,8 @@ const (
 	// PortJournal is the worker's idempotency journal (Journal,
 	// optional: an executor without one answers not_implemented).
 	PortJournal
+	PortDial     // DialControl (optional): create, then dial
+	PortMessages // MessageControl (optional): text messages
 )
 
 func (p Port) String() string {
@@ -54,6 +56,10 @@ func (p Port) String() string {
 		return "playback and recording control"
 	case PortJournal:
 		return "an idempotency journal"
+	case PortDial:
+		return "create-then-dial"
+	case PortMessages:
+		return "text messages"
 	}
 	return "calls"
 }
@@ -91,6 +97,8 @@ type Ports struct {
 	Bridges BridgeControl
 	Media   MediaControl
 	Journal Journal
+	Dial    DialControl
+	Msgs    MessageControl
 }
 
 // PortsOf finds the optional ports a PBX implements.
@@ -99,6 +107,8 @@ func PortsOf(node NodeID, p PBX) Ports {
 	ps.Calls, _ = p.(CallControl)
 	ps.Bridges, _ = p.(BridgeControl)
 	ps.Media, _ = p.(MediaControl)
+	ps.Dial, _ = p.(DialControl)
+	ps.Msgs, _ = p.(MessageControl)
 	return ps
 }
 
@@ -113,6 +123,10 @@ func (ps *Ports) Has(p Port) bool {
 		return ps.Media != nil
 	case PortJournal:
 		return ps.Journal != nil
+	case PortDial:
+		return ps.Dial != nil
+	case PortMessages:
+		return ps.Msgs != nil
 	}
 	return ps.PBX != nil
 }
