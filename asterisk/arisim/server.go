@@ -86,6 +86,7 @@ type Server struct {
 	extensions map[string]Endpoint  // extra extensions of callgw-test
 	globals    map[string]string
 	devices    map[string]string
+	messages   []TextMessage // sent with PUT /endpoints/{tech}/{resource}/sendMessage
 
 	timers map[*time.Timer]struct{}
 	wg     sync.WaitGroup // timer callbacks and websocket goroutines
