@@ -26,7 +26,14 @@ type Config struct {
 	// Tenant is the default tenant of inbound calls; the channel variable
 	// CALLGW_TENANT overrides it. Empty means callapi.DefaultTenant.
 	Tenant string
-	Log    *zap.Logger // nil = nop
+	// EndpointTenant says which tenant owns an endpoint (Technology/resource):
+	// the tenant of the text messages it receives, the only one that may send
+	// it messages. nil: every endpoint is Tenant's.
+	EndpointTenant func(endpoint string) string
+	// MessageTechs are the technologies whose endpoints' text messages the
+	// app subscribes to on connect (eventSource endpoint:<tech>) [PJSIP].
+	MessageTechs []string
+	Log          *zap.Logger // nil = nop
 
 	// Optional tuning; zero values take the defaults in brackets.
 	RequestTimeout time.Duration // per ARI REST call whose ctx has no deadline [5s]
@@ -84,6 +91,9 @@ func (c *Config) validate() error {
 		if *d <= 0 {
 			*d = v
 		}
+	}
+	if c.MessageTechs == nil {
+		c.MessageTechs = []string{"PJSIP"}
 	}
 	def(&c.RequestTimeout, 5*time.Second)
 	def(&c.ReconnectMin, 100*time.Millisecond)

@@ -107,6 +107,7 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 	go func() {
 		defer wg.Done()
 		p.awaitRegistered(sctx)
+		p.subscribeMessages(sctx)
 		p.reconcile(sctx)
 		// Ready (and so commands on calls this worker does not know yet)
 		// only once the adoptions the re-read queued have been processed.

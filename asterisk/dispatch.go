@@ -66,6 +66,7 @@ var relevant = map[string]bool{
 	"ChannelHold": true, "ChannelUnhold": true, "PlaybackStarted": true, "PlaybackFinished": true,
 	"RecordingStarted": true, "RecordingFinished": true, "RecordingFailed": true,
 	"ChannelEnteredBridge": true, "ChannelLeftBridge": true, "BridgeCreated": true, "BridgeDestroyed": true,
+	"TextMessageReceived": true,
 }
 
 func (p *PBX) shardOf(key string) chan item {
@@ -181,6 +182,9 @@ func (p *PBX) process(ctx context.Context, it item) []*callapi.Event {
 	var evs []*callapi.Event
 	switch it.kind {
 	case kindEvent:
+		if it.ev.Type == "TextMessageReceived" {
+			return p.messageEvent(it.ev, it.raw)
+		}
 		var m *meta
 		if it.ev.Type == "StasisStart" && it.ev.Channel != nil && !p.calls.known(callapi.CallID(it.ev.Channel.ID)) {
 			m = p.lookupMeta(ctx, it.ev.Channel)

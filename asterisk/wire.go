@@ -78,6 +78,16 @@ type ariEvent struct {
 	Recording   *ariRecording `json:"recording,omitempty"`
 	Variable    string        `json:"variable"`
 	Value       string        `json:"value"`
+	Message     *ariMessage   `json:"message,omitempty"`  // TextMessageReceived
+	Endpoint    *ariEndpoint  `json:"endpoint,omitempty"` // TextMessageReceived: where it came from
+}
+
+// ariMessage is ARI's TextMessage (endpoints.json).
+type ariMessage struct {
+	From      string            `json:"from"`
+	To        string            `json:"to"`
+	Body      string            `json:"body"`
+	Variables map[string]string `json:"variables,omitempty"`
 }
 
 var errNoType = errors.New("ari event without a type")

@@ -45,6 +45,8 @@ const (
 	// PortNodeRes is NodeControl: endpoints, device states, mailboxes and
 	// global variables (optional).
 	PortNodeRes
+	PortDial     // DialControl (optional): create, then dial
+	PortMessages // MessageControl (optional): text messages
 )
 
 func (p Port) String() string {
@@ -59,6 +61,10 @@ func (p Port) String() string {
 		return "an idempotency journal"
 	case PortNodeRes:
 		return "node resources (endpoints, device states, mailboxes, global variables)"
+	case PortDial:
+		return "create-then-dial"
+	case PortMessages:
+		return "text messages"
 	}
 	return "calls"
 }
@@ -98,6 +104,8 @@ type Ports struct {
 	Journal Journal
 	// Resources is the node's NodeControl.
 	Resources NodeControl
+	Dial      DialControl
+	Msgs      MessageControl
 }
 
 // PortsOf finds the optional ports a PBX implements.
@@ -107,6 +115,8 @@ func PortsOf(node NodeID, p PBX) Ports {
 	ps.Bridges, _ = p.(BridgeControl)
 	ps.Media, _ = p.(MediaControl)
 	ps.Resources, _ = p.(NodeControl)
+	ps.Dial, _ = p.(DialControl)
+	ps.Msgs, _ = p.(MessageControl)
 	return ps
 }
 
@@ -123,6 +133,10 @@ func (ps *Ports) Has(p Port) bool {
 		return ps.Journal != nil
 	case PortNodeRes:
 		return ps.Resources != nil
+	case PortDial:
+		return ps.Dial != nil
+	case PortMessages:
+		return ps.Msgs != nil
 	}
 	return ps.PBX != nil
 }

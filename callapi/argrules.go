@@ -76,6 +76,9 @@ func ArgRules() map[string]map[string]FieldRule {
 		"VariableArgs":        {"value": {Pattern: noControlRe.String(), MaxLen: MaxVariableValueLen}},
 		"BridgeCreateArgs":    {"type": enum(bridgeTypes), "name": {Pattern: noControlRe.String(), MaxLen: MaxBridgeNameLen}},
 		"BridgeCreateRequest": {"calls": {MaxItems: MaxBridgeCalls}},
+		"CreateArgs":          {"tags": {MaxItems: MaxTags}, "tags[]": pat(tagRe)},
+		"DialArgs":            {"timeout": ints(zero(), upTo(MaxRingTimeout))},
+		"MessageArgs":         {"from": {MaxLen: MaxFromLen}, "body": {MaxLen: MaxMessageBody}},
 	}
 }
 

@@ -63,6 +63,9 @@ const (
 	ActMailboxDelete   Action = "mailbox.delete"
 	ActGlobalVarGet    Action = "global.variable.get"
 	ActGlobalVarSet    Action = "global.variable.set"
+	ActCallCreate      Action = "call.create"  // a call created, not yet dialled (DialControl)
+	ActCallDial        Action = "call.dial"    // dial a created call (DialControl)
+	ActMessageSend     Action = "message.send" // a text message to an endpoint (MessageControl)
 	// ActKeyLookup asks every node's journal about an idempotency key
 	// (KeyLookupArgs → KeyLookup) before an originate with that key runs.
 	ActKeyLookup Action = "idempotency.lookup"

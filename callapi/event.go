@@ -34,6 +34,7 @@ const (
 	EvNodeDraining          EventType = "node.draining"
 	EvNodeDown              EventType = "node.down"
 	EvCommandCompleted      EventType = "command.completed"
+	EvMessageReceived       EventType = "message.received"
 )
 
 // Resource is the first word of the type: call, bridge, node, command.
@@ -85,6 +86,10 @@ func (e *Event) SubjectID() string {
 		}
 		_ = json.Unmarshal(e.Data, &d)
 		return d.CommandID
+	case "message":
+		var d MessageData
+		_ = json.Unmarshal(e.Data, &d)
+		return d.Endpoint
 	}
 	return ""
 }

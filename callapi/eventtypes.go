@@ -5,7 +5,7 @@ var eventTypes = []EventType{
 	EvCallCreated, EvCallRinging, EvCallAnswered, EvCallHangup, EvCallDTMF, EvCallHold, EvCallUnhold,
 	EvCallPlaybackStarted, EvCallPlaybackFinished, EvCallRecordingStarted, EvCallRecordingFinished, EvCallRecordingFailed,
 	EvCallBridged, EvCallUnbridged, EvBridgeCreated, EvBridgeDestroyed,
-	EvNodeUp, EvNodeDraining, EvNodeDown, EvCommandCompleted,
+	EvNodeUp, EvNodeDraining, EvNodeDown, EvCommandCompleted, EvMessageReceived,
 }
 
 // EventTypes returns every event type (a copy), e.g. to check a

@@ -38,6 +38,7 @@ var eventData = map[EventType]any{
 	EvNodeDraining:          Heartbeat{},
 	EvNodeDown:              Heartbeat{},
 	EvCommandCompleted:      CommandCompletedData{},
+	EvMessageReceived:       MessageData{},
 }
 
 var (

@@ -199,4 +199,23 @@ var specs = append([]*Spec{
 		func(ctx context.Context, p Ports, cmd *Command, _ *NoArgs) (none, error) {
 			return none{}, p.Media.DeleteStoredRecording(ctx, cmd.Tenant, cmd.ResourceID)
 		}),
+
+	// A call created before it is dialled (DialControl).
+	def(Spec{Action: ActCallCreate, ID: IDCall, NewID: true, Creates: true, Port: PortDial, REST: []string{"POST /v1/calls/create"}},
+		func(ctx context.Context, p Ports, cmd *Command, a *CreateArgs) (*Call, error) {
+			return p.Dial.Create(ctx, cmd.Tenant, cmd.CallID, *a)
+		}),
+	def(Spec{Action: ActCallDial, ID: IDCall, Port: PortDial, REST: []string{"POST /v1/calls/{id}/dial"}},
+		func(ctx context.Context, p Ports, cmd *Command, a *DialArgs) (none, error) {
+			return none{}, p.Dial.Dial(ctx, cmd.Tenant, cmd.CallID, *a)
+		}),
+
+	// Text messages (MessageControl).
+	def(Spec{Action: ActMessageSend, Creates: true, Port: PortMessages, REST: []string{"POST /v1/messages"}},
+		func(ctx context.Context, p Ports, cmd *Command, a *MessageArgs) (MessageSent, error) {
+			if err := p.Msgs.SendMessage(ctx, cmd.Tenant, *a); err != nil {
+				return MessageSent{}, err
+			}
+			return MessageSent{Node: p.Node, To: a.To}, nil
+		}),
 }, nodeSpecs...)

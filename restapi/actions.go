@@ -53,6 +53,8 @@ func (s *Server) actionHandlers() map[callapi.Action][]http.HandlerFunc {
 		callapi.ActStoredList:    {s.handleListStored},
 		callapi.ActStoredGet:     {s.mediaRoute("name", "name", "recording name", newRecording, s.storedRecordingOp(callapi.ActStoredGet))},
 		callapi.ActStoredDelete:  {s.mediaRoute("name", "name", "recording name", noResult, s.storedRecordingOp(callapi.ActStoredDelete))},
+		callapi.ActCallCreate:    {s.handleCreateCall},
+		callapi.ActMessageSend:   {s.handleSendMessage},
 	}
 }
 

@@ -29,6 +29,9 @@ var requestSchemaArgs = map[string][]string{
 	"BridgeCallRequest": {"BridgeCallArgs"},
 	"TransferRequest":   {"TransferArgs"},
 	"RingRequest":       {"RingArgs"},
+	"CreateRequest":     {"CreateArgs", "CreateRequest"},
+	"DialRequest":       {"DialArgs"},
+	"MessageRequest":    {"MessageArgs", "MessageRequest"},
 }
 
 // parameterArgs names the query parameters that are arguments of an

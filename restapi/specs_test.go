@@ -167,6 +167,8 @@ func TestNotImplemented501(t *testing.T) {
 		"GET /v1/recordings/live/{name}": "", "POST /v1/recordings/live/{name}/stop": "",
 		"GET /v1/recordings/stored": "", "GET /v1/recordings/stored/{name}": "",
 		"DELETE /v1/recordings/stored/{name}": "",
+		"POST /v1/calls/create":               `{"to":"PJSIP/alice"}`, "POST /v1/calls/{id}/dial": "{}",
+		"POST /v1/messages": `{"to":"PJSIP/alice","from":"sip:a@b"}`,
 	}
 	fill := strings.NewReplacer("{id}", "x1", "{name}", "FOO", "{call_id}", "c1")
 	for _, spec := range callapi.Specs() {

@@ -297,6 +297,12 @@ func (s *Server) wants(c *wsConn, e *event) bool {
 			return true
 		}
 	}
+	for _, id := range e.endpoints {
+		tech, _, _ := strings.Cut(id, "/")
+		if a.endpoints[id] || a.endpoints[tech] {
+			return true
+		}
+	}
 	return false
 }
 

@@ -109,8 +109,9 @@ type event struct {
 	typ  string
 	body map[string]any
 	// subjects decide who receives it: apps subscribed to any of these channels/bridges/endpoints.
-	channels []string
-	bridges  []string
+	channels  []string
+	bridges   []string
+	endpoints []string // "PJSIP/alice": apps subscribed to it or to its technology ("PJSIP")
 	// allOnly: only subscribeAll connections see it (the app was not yet subscribed).
 	allOnly bool
 	// toApp, when set, delivers only to this app (StasisStart/StasisEnd/Application*).

@@ -130,8 +130,8 @@ func (s *Server) endpointRoutes(m *router) {
 	m.handle("GET /endpoints", s.listEndpoints)
 	m.handle("GET /endpoints/{tech}", s.listEndpoints)
 	m.handle("GET /endpoints/{tech}/{resource}", s.getEndpoint)
-	m.notSimulated("PUT /endpoints/sendMessage", "POST /endpoints/refer",
-		"PUT /endpoints/{tech}/{resource}/sendMessage", "POST /endpoints/{tech}/{resource}/refer")
+	m.handle("PUT /endpoints/{tech}/{resource}/sendMessage", s.sendMessage)
+	m.notSimulated("PUT /endpoints/sendMessage", "POST /endpoints/refer", "POST /endpoints/{tech}/{resource}/refer")
 }
 
 // eventRoutes: events.json.

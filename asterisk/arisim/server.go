@@ -87,6 +87,7 @@ type Server struct {
 	globals    map[string]string
 	devices    map[string]string
 	mailboxes  map[string]mailboxJSON
+	messages   []TextMessage // sent with PUT /endpoints/{tech}/{resource}/sendMessage
 
 	timers map[*time.Timer]struct{}
 	wg     sync.WaitGroup // timer callbacks and websocket goroutines

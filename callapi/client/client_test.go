@@ -293,6 +293,7 @@ var operations = map[string]string{
 	"listNodes": "ListNodes", "getNode": "GetNode", "events": "Events", "eventsWebSocket": "",
 	"answerCall": "Answer", "ringCall": "Ring", "ringStopCall": "RingStop", "holdCall": "Hold", "unholdCall": "Unhold",
 	"muteCall": "Mute", "unmuteCall": "Unmute", "sendDTMF": "SendDTMF", "redirectCall": "Redirect",
+	"createCall": "CreateCall", "dialCall": "DialCall", "sendMessage": "SendMessage",
 	"continueCall": "Continue", "startMOH": "StartMOH", "stopMOH": "StopMOH", "playOnCall": "Play",
 	"recordCall": "Record", "snoopCall": "Snoop", "getVariable": "GetVariable", "setVariable": "SetVariable",
 	"createBridge": "CreateBridge", "listBridges": "ListBridges", "getBridge": "GetBridge",

@@ -44,6 +44,9 @@ var ValidArgs = map[callapi.Action]string{
 	callapi.ActMailboxDelete:   `{"name":"100@acme","scope":{"mailboxes":["*@acme"]}}`,
 	callapi.ActGlobalVarGet:    `{"name":"ACME_X","scope":{"variables":["ACME_*"]}}`,
 	callapi.ActGlobalVarSet:    `{"name":"ACME_X","value":"1","scope":{"variables":["ACME_*"]}}`,
+	callapi.ActCallCreate:      `{"to":"PJSIP/a","formats":"ulaw","variables":{"FOO":"1"},"tags":["t1"]}`,
+	callapi.ActCallDial:        `{"timeout":30,"caller":"c2"}`,
+	callapi.ActMessageSend:     `{"to":"PJSIP/a","from":"sip:shop@pbx","body":"hi","variables":{"X-A":"1"}}`,
 }
 
 // InvalidArgs are arguments each action must refuse at the boundary
@@ -82,6 +85,9 @@ var InvalidArgs = map[callapi.Action][]string{
 	callapi.ActGlobalVarGet:   {`{}`, `{"name":"SHELL(id)"}`},
 	callapi.ActGlobalVarSet:   {`{"name":"CALLGW_TENANT","value":"x"}`, `{"name":"FOO","value":"a\nb"}`},
 	callapi.ActCallTransfer:   {`{}`, `{"transferee":"a","target":"a","transferer":"c"}`, `{"transferee":"a","target":"b","transferer":"b"}`, `{"transferee":"a","target":"b","transferer":"c","bridge_id":"x y"}`, `{"transferee":"a","target":"b","transferer":"c"}`},
+	callapi.ActCallCreate:     {`{}`, `{"to":"nope"}`, `{"to":"PJSIP/a","formats":"u law"}`, `{"to":"PJSIP/a","variables":{"CALLGW_TENANT":"other"}}`, `{"to":"PJSIP/a","originator":"a b"}`},
+	callapi.ActCallDial:       {`{"timeout":-1}`, `{"timeout":601}`, `{"caller":"a b"}`},
+	callapi.ActMessageSend:    {`{}`, `{"to":"PJSIP/a"}`, `{"to":"a","from":"sip:x@y"}`, `{"to":"PJSIP/a","from":"sip:x@y\r\nX: 1"}`, `{"to":"PJSIP/a","from":"sip:x@y","variables":{"X Y":"1"}}`},
 }
 
 // CommandFor builds a command of action a carrying the ids its Spec needs.
