@@ -89,6 +89,13 @@ type Config struct {
 	// exchange (that would need write rights on callapi.dead). Publishing
 	// and commands are refused by the broker for such a user.
 	SubscribeOnly bool
+	// Tenant, when set, makes this a tenant's bus (callapi/bus): every
+	// command is published to the commands exchange with the routing key
+	// cmd.<target>.tenant.<tenant>.<action> (callapi.TenantCommandKey),
+	// the only keys the broker lets a tenant's user publish
+	// (docs/protocol.md §12); DirectRouting is ignored, and the bus
+	// declares no topology (as SubscribeOnly).
+	Tenant string
 
 	Log *zap.Logger
 }

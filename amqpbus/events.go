@@ -121,7 +121,7 @@ func (b *Bus) SubscribeEvents(ctx context.Context, patterns []string, fn func(*c
 		b: b, exchange: exchange, keys: keys,
 		queueArg: amqp.Table{"x-max-length": int64(100000), "x-overflow": "drop-head", "x-dead-letter-exchange": b.names.Dead},
 	}
-	if b.cfg.SubscribeOnly {
+	if b.cfg.SubscribeOnly || b.cfg.Tenant != "" {
 		delete(sub.queueArg, "x-dead-letter-exchange")
 	}
 	sub.handle = func(d amqp.Delivery) {

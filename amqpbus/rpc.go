@@ -167,6 +167,8 @@ func (b *Bus) prepare(ctx context.Context, op string, cmd *callapi.Command) (con
 // route returns the exchange and routing key of a command for target.
 func (b *Bus) route(t callapi.Target, a callapi.Action) (exchange, key string) {
 	switch {
+	case b.cfg.Tenant != "":
+		return b.names.Commands, callapi.TenantCommandKey(t, b.cfg.Tenant, a)
 	case !b.cfg.DirectRouting || t == callapi.TargetAll:
 		return b.names.Commands, callapi.CommandKey(t, a)
 	case t == callapi.TargetAny:
@@ -362,7 +364,8 @@ func (b *Bus) Gather(ctx context.Context, cmd *callapi.Command, expect []callapi
 	}
 	c := b.pending.add(cmd.ID, len(expect)+64, true)
 	defer b.pending.remove(c)
-	res, err := b.publish(ctx, op, b.names.Commands, callapi.CommandKey(callapi.TargetAll, cmd.Action), true, msg, c)
+	x, key := b.route(callapi.TargetAll, cmd.Action)
+	res, err := b.publish(ctx, op, x, key, true, msg, c)
 	if err != nil {
 		return nil, err
 	}

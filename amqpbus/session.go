@@ -84,7 +84,7 @@ func (s *session) watchBlocked(blocks <-chan amqp.Blocking) {
 // opens the publishing pool.
 func (s *session) open() error {
 	b := s.b
-	if !b.cfg.SubscribeOnly {
+	if !b.cfg.SubscribeOnly && b.cfg.Tenant == "" {
 		if err := declareTopology(s.conn, b.names, b.cfg); err != nil {
 			return err
 		}

@@ -264,6 +264,29 @@ func (w *worker) dispatch(ds <-chan amqp.Delivery, fromAny bool, rf *replyFlushe
 			w.settle(d, cmdLog{l: w.log}, "nack", d.Nack(false, false))
 			continue
 		}
-		w.sch.submit(&task{d: d, cmd: cmd, fromAny: fromAny})
+		t := &task{d: d, cmd: cmd, fromAny: fromAny}
+		if w.refuseForeign(t) {
+			continue
+		}
+		w.sch.submit(t)
 	}
+}
+
+// refuseForeign refuses a command whose routing key names a tenant
+// (callapi.TenantCommandKey: a tenant's own AMQP user published it) other
+// than the command's: answered forbidden, never run, dead-lettered. The
+// broker's topic permissions make a tenant's user name its own tenant in
+// the key; this makes the body agree with it. A key without tenant (a
+// gateway, an operator's client) is trusted as before.
+func (w *worker) refuseForeign(t *task) bool {
+	kt, ok := callapi.KeyTenant(t.d.RoutingKey)
+	if !ok || kt == t.cmd.Tenant {
+		return false
+	}
+	log := cmdLog{w.log, t.cmd}
+	log.Warn("command for another tenant than its routing key refused", zap.String("routing_key", t.d.RoutingKey))
+	w.answer(t, callapi.ErrReply(t.cmd.ID, w.node, callapi.Errorf(callapi.CodeForbidden,
+		"the command's tenant %q is not its publisher's (%q)", t.cmd.Tenant, kt)), log)
+	w.reject(t, log)
+	return true
 }

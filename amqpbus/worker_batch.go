@@ -147,6 +147,9 @@ func (w *worker) dispatchBatch(d amqp.Delivery, fromAny bool, rf *replyFlusher) 
 			w.reject(t, log)
 			continue
 		}
+		if w.refuseForeign(t) {
+			continue
+		}
 		w.sch.submit(t)
 	}
 }

@@ -19,6 +19,35 @@ func CommandKey(t Target, a Action) string {
 	return "cmd." + string(t) + "." + string(a)
 }
 
+// TenantCommandKey is the routing key of a command published by a tenant's
+// own AMQP user (the bus client of callapi/bus):
+// cmd.<target>.tenant.<tenant>.<action>. It reaches the same queues as
+// CommandKey (their bindings are cmd.<target>.#), and it lets the broker
+// confine the user: a topic permission on the commands exchange that
+// allows only keys starting cmd.*.tenant.<tenant>. makes every command it
+// publishes name its tenant in the key, and a worker refuses a command
+// whose body names another tenant than its key (forbidden).
+func TenantCommandKey(t Target, tenant string, a Action) string {
+	return "cmd." + string(t) + ".tenant." + tenant + "." + string(a)
+}
+
+// KeyTenant returns the tenant named by a command's routing key
+// (TenantCommandKey) and whether it names one; a CommandKey names none.
+func KeyTenant(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, "cmd.")
+	if !ok {
+		return "", false
+	}
+	if _, rest, ok = strings.Cut(rest, "."); !ok {
+		return "", false
+	}
+	if rest, ok = strings.CutPrefix(rest, "tenant."); !ok {
+		return "", false
+	}
+	tenant, _, ok := strings.Cut(rest, ".")
+	return tenant, ok
+}
+
 // KeyWord makes s usable as one word of a topic routing key: dots become
 // underscores; "*" and "#" too; empty becomes "_". Subscribers' patterns
 // (callapi.Pattern) spell their words with it.

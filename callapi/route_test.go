@@ -19,3 +19,25 @@ func TestPatterns(t *testing.T) {
 		t.Errorf("the gateway's key %q no longer matches Pattern's spelling", got)
 	}
 }
+
+func TestKeyTenant(t *testing.T) {
+	if got := TenantCommandKey("pbx1", "acme", ActCallVarSet); got != "cmd.pbx1.tenant.acme.call.variable.set" {
+		t.Errorf("TenantCommandKey = %q", got)
+	}
+	for _, tc := range []struct {
+		key, tenant string
+		ok          bool
+	}{
+		{"cmd.pbx1.tenant.acme.call.hangup", "acme", true},
+		{"cmd.all.tenant.beta.call.list", "beta", true},
+		{"cmd.any.tenant.acme.batch", "acme", true},
+		{"cmd.pbx1.call.hangup", "", false},
+		{"cmd.pbx1.tenant", "", false},
+		{"callapi.node.pbx1", "", false},
+	} {
+		got, ok := KeyTenant(tc.key)
+		if got != tc.tenant || ok != tc.ok {
+			t.Errorf("KeyTenant(%q) = %q, %v; want %q, %v", tc.key, got, ok, tc.tenant, tc.ok)
+		}
+	}
+}

@@ -45,6 +45,14 @@ func (b *bench) commandPath(ctx context.Context) error {
 	}
 	defer bare.close()
 	run, putOp := b.commandContenders(ids, bare)
+	bc, err := e.startBusClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer bc.stop()
+	run["callgw_bus_put"] = local(func(ctx context.Context, _ int, seq int64) error {
+		return bc.setVariable(ctx, ids[int(seq%int64(len(ids)))])
+	})
 	return b.measureContenders(ctx, run, putOp)
 }
 

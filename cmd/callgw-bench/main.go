@@ -98,6 +98,7 @@ against the local RabbitMQ (under a run-unique exchange/queue prefix), runs:
      p50/p90/p99
   2. at the same levels, side by side: the peer, ari-proxy over NATS setting the
      same variable (--ariproxy; skipped, saying why, without NATS or the binary);
+     callgw's SDK bus client (callapi/bus, in this process) setting it over AMQP;
      a bare amqp091-go direct reply-to RPC loop with the same payload sizes; and
      straight to the simulator, POST /ari/channels/{id}/variable and
      GET /ari/channels/{id}

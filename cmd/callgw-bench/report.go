@@ -50,7 +50,18 @@ func targets(r *Results) []Target {
 		t.Detail = "ari-proxy over NATS skipped: " + r.AriProxySkipped
 	}
 	put1, get1 := latencyTargets(r)
+	bus := rateRatio("bus put@64/ari-proxy", "bus client set variable", "ari-proxy", r.BusPut, r.AriProxy, 1.5)
+	bus1 := Target{Name: "bus put p50@1 / ari-proxy", Limit: "<= 1"}
+	if b1, ok1 := p50At(r.BusPut, 1); ok1 {
+		if a1, ok2 := p50At(r.AriProxy, 1); ok2 {
+			bus1.Run, bus1.Value = true, ratio(b1, a1)
+			bus1.Met = bus1.Value <= 1
+			bus1.Detail = fmt.Sprintf("bus client %.3f ms vs ari-proxy %.3f ms", b1, a1)
+		}
+	}
 	return []Target{
+		bus,
+		bus1,
 		rateRatio("put@64/bare", "PUT", "bare RPC", r.CallgwPut, r.BareRPC, 0.7),
 		t,
 		put1,
@@ -203,7 +214,7 @@ func summary(r *Results, ts, info []Target) string {
 // fmtTarget is a target's value as the summary shows it.
 func fmtTarget(t Target) string {
 	switch {
-	case strings.Contains(t.Name, "p50@1"):
+	case strings.Contains(t.Name, "p50@1") && strings.HasPrefix(t.Limit, "<= +"):
 		return fmt.Sprintf("%+.3f ms", t.Value)
 	case t.Name == "worker heap/call":
 		return fmt.Sprintf("%.1f KiB", t.Value)

@@ -33,6 +33,7 @@ func (r *Results) contenders() []contender {
 	return []contender{
 		{"callgw PUT /v1/calls/{id}/variables/X", "callgw_put", &r.CallgwPut},
 		{"ari-proxy over NATS, set variable", "ariproxy_nats", &r.AriProxy},
+		{"callgw bus client (callapi/bus), set variable", "callgw_bus_put", &r.BusPut},
 		{"bare amqp091 RPC", "bare_rpc", &r.BareRPC},
 		{"direct ARI POST channels/{id}/variable", "direct_ari_put", &r.DirectARIPut},
 		{"callgw GET /v1/calls/{id}", "callgw_get", &r.CallgwGet},
@@ -142,6 +143,7 @@ type Results struct {
 	// order of contenders (and of the table).
 	CallgwPut    []Point `json:"callgw_put_variable"`
 	AriProxy     []Point `json:"ariproxy_nats_set_variable"`
+	BusPut       []Point `json:"callgw_bus_set_variable"`
 	BareRPC      []Point `json:"bare_rpc"`
 	DirectARIPut []Point `json:"direct_ari_set_variable"`
 	CallgwGet    []Point `json:"callgw_get_call"`

@@ -163,6 +163,7 @@ func TestEvaluate(t *testing.T) {
 			CallgwGet:    pts(0.64, 9000), // bare + 0.24 ms
 			BareRPC:      pts(0.40, 10000),
 			AriProxy:     pts(0.50, 4000),
+			BusPut:       pts(0.50, 6000), // 1.5 × ari-proxy, its p50
 			DirectARIPut: pts(0.15, 20000),
 			DirectARIGet: pts(0.10, 30000),
 			CPU: map[string]CPUSplit{
@@ -181,7 +182,7 @@ func TestEvaluate(t *testing.T) {
 		want   want
 	}{
 		{"met, at or near their limits", nil, want{
-			"put@64/bare": true, "put@64/ari-proxy": true, "put p50@1 - (bare + ARI set)": true, "get p50@1 - bare": true,
+			"bus put@64/ari-proxy": true, "bus put p50@1 / ari-proxy": true, "put@64/bare": true, "put@64/ari-proxy": true, "put p50@1 - (bare + ARI set)": true, "get p50@1 - bare": true,
 			"put cpu/req@64 / bare": true, "events/bare fanout": true, "worker heap/call": false,
 		}},
 		{"each just past its limit", func(r *Results) {
@@ -190,8 +191,9 @@ func TestEvaluate(t *testing.T) {
 			r.CallgwGet = pts(0.66, 9000)              // bare + 0.26 ms
 			r.CPU["callgw_put@64"] = split(1.75, 7000) // 250 µs
 			r.Events.Playbacks.EventsPerS.Median = 4999
+			r.BusPut = pts(0.51, 7049) // 1.4998 × ari-proxy; p50 over ari-proxy's
 		}, want{
-			"put@64/bare": false, "put@64/ari-proxy": false, "put p50@1 - (bare + ARI set)": false, "get p50@1 - bare": false,
+			"bus put@64/ari-proxy": false, "bus put p50@1 / ari-proxy": false, "put@64/bare": false, "put@64/ari-proxy": false, "put p50@1 - (bare + ARI set)": false, "get p50@1 - bare": false,
 			"put cpu/req@64 / bare": false, "events/bare fanout": false, "worker heap/call": false,
 		}},
 		{"ari-proxy skipped", func(r *Results) {
@@ -207,7 +209,7 @@ func TestEvaluate(t *testing.T) {
 				tc.change(r)
 			}
 			evaluate(r)
-			if len(r.Targets) != 8 {
+			if len(r.Targets) != 10 {
 				t.Fatalf("%d targets: %+v", len(r.Targets), r.Targets)
 			}
 			for _, tg := range r.Targets {
@@ -223,5 +225,16 @@ func TestEvaluate(t *testing.T) {
 				t.Errorf("summary does not say the peer was skipped: %q", r.Summary)
 			}
 		})
+	}
+}
+
+// TestFmtRatioTarget: a p50 target that is a ratio shows as one, not as
+// milliseconds.
+func TestFmtRatioTarget(t *testing.T) {
+	if got := fmtTarget(Target{Name: "bus put p50@1 / ari-proxy", Limit: "<= 1", Value: 0.9}); got != "0.90" {
+		t.Errorf("ratio shown as %q", got)
+	}
+	if got := fmtTarget(Target{Name: "get p50@1 - bare", Limit: "<= +0.25 ms", Value: 0.2}); got != "+0.200 ms" {
+		t.Errorf("delta shown as %q", got)
 	}
 }
