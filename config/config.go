@@ -74,7 +74,7 @@ type Gateway struct {
 	StreamsPerTenant      int           // CALLGW_STREAMS_PER_TENANT: open event streams per tenant, all gateways' tokens of it on this gateway
 	CORSOrigins           []string      // CALLGW_CORS_ORIGINS: browser origins allowed (comma-separated)
 	WSOrigins             []string      // CALLGW_WS_ORIGINS: extra WebSocket origin host patterns
-	CallRecords           int           // CALLGW_CALL_RECORDS: ended calls kept readable (0: off)
+	CallRecords           int           // CALLGW_CALL_RECORDS: ended calls kept readable per tenant (0: off)
 	CallRecordsTTL        time.Duration // CALLGW_CALL_RECORDS_TTL: how long
 }
 
@@ -314,7 +314,7 @@ func (s *set) gateway(g *Gateway) {
 	s.num(&g.StreamsPerTenant, "streams-per-tenant", "CALLGW_STREAMS_PER_TENANT", d.Streams.PerTenant, "open event streams (SSE and WebSocket) all tokens of one tenant may hold on this gateway; past it: 429")
 	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
 	s.list(&g.CORSOrigins, "cors-origins", "CALLGW_CORS_ORIGINS", "browser origins (scheme://host[:port], comma-separated, or *) that may call the API and open the event streams")
-	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended); 0: off")
+	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended), per tenant (10 times as many in all); in memory only, lost on restart; 0: off")
 	s.dur(&g.CallRecordsTTL, "call-records-ttl", "CALLGW_CALL_RECORDS_TTL", time.Hour, "how long an ended call stays readable")
 	s.list(&g.WSOrigins, "ws-origins", "CALLGW_WS_ORIGINS", "host patterns (*.example.com) of further browser origins allowed on the WebSocket stream")
 }
