@@ -3,7 +3,13 @@
 #
 #   docker build -t callgw --build-arg VERSION=v$(cat VERSION) \
 #       --build-arg COMMIT=$(git rev-parse --short=7 HEAD) --build-arg DATE=$(date -u +%FT%TZ) .
-#   docker run --rm -p 8080:8080 -e CALLGW_AMQP_URL=amqp://callgw:…@rabbit:5672/callgw callgw gateway
+#   docker run --rm -p 8080:8080 -e CALLGW_HTTP_ADDR=:8080 -e CALLGW_AMQP_URL=amqp://callgw:…@rabbit:5672/callgw \
+#       -v ./clients.json:/etc/callgw/clients.json:ro -e CALLGW_AUTH_CLIENTS_FILE=/etc/callgw/clients.json \
+#       -e CALLGW_AUTH_SIGNING_KEY="$(head -c 48 /dev/urandom | base64)" callgw gateway
+#
+# The gateway serves other hosts only with token auth on: without a clients
+# file it listens on 127.0.0.1 inside the container, which -p cannot reach
+# (docs/security.md, "Before exposing a gateway").
 #   docker run --rm -v callgw-pbx1:/var/lib/callgw -e CALLGW_NODE_ID=pbx1 \
 #       -e CALLGW_ARI_URL=http://pbx1:8088/ari … callgw worker
 #

@@ -51,9 +51,14 @@ func (c *Common) Rules() *callapi.InputRules {
 // Gateway holds the gateway's options.
 type Gateway struct {
 	Common
-	HTTPAddr       string        // CALLGW_HTTP_ADDR
-	DefaultTimeout time.Duration // CALLGW_DEFAULT_TIMEOUT
-	MaxTimeout     time.Duration // CALLGW_MAX_TIMEOUT
+	// HTTPAddr is where the REST CallAPI listens (CALLGW_HTTP_ADDR; empty:
+	// DefaultHTTPAddr with auth, DefaultHTTPAddrOpen, loopback, without).
+	HTTPAddr string
+	// AllowUnauthenticated lets a gateway without auth listen beyond
+	// loopback (CALLGW_ALLOW_UNAUTHENTICATED).
+	AllowUnauthenticated bool
+	DefaultTimeout       time.Duration // CALLGW_DEFAULT_TIMEOUT
+	MaxTimeout           time.Duration // CALLGW_MAX_TIMEOUT
 	// Auth: enabled when AuthClientsFile is set.
 	AuthClientsFile string        // CALLGW_AUTH_CLIENTS_FILE
 	AuthSigningKey  string        // CALLGW_AUTH_SIGNING_KEY (>= 32 bytes)
@@ -69,7 +74,7 @@ type Gateway struct {
 	StreamsPerTenant      int           // CALLGW_STREAMS_PER_TENANT: open event streams per tenant, all gateways' tokens of it on this gateway
 	CORSOrigins           []string      // CALLGW_CORS_ORIGINS: browser origins allowed (comma-separated)
 	WSOrigins             []string      // CALLGW_WS_ORIGINS: extra WebSocket origin host patterns
-	CallRecords           int           // CALLGW_CALL_RECORDS: ended calls kept readable (0: off)
+	CallRecords           int           // CALLGW_CALL_RECORDS: ended calls kept readable per tenant (0: off)
 	CallRecordsTTL        time.Duration // CALLGW_CALL_RECORDS_TTL: how long
 }
 
@@ -211,6 +216,19 @@ func (s *set) num(p *int, name, env string, def int, usage string) {
 	s.fs.IntVar(p, name, def, usage)
 }
 
+func (s *set) boolean(p *bool, name, env, usage string) {
+	s.envs[name] = env
+	def := false
+	if v := s.env(env); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("config: %s=%q: %w", env, v, err))
+		}
+		def = b
+	}
+	s.fs.BoolVar(p, name, def, usage)
+}
+
 func (s *set) parse(args []string) error {
 	if err := s.fs.Parse(args); err != nil {
 		return err
@@ -282,7 +300,8 @@ func (c *Common) finish(raw commonRaw) error {
 
 func (s *set) gateway(g *Gateway) {
 	d := restapi.DefaultConfig() // the HTTP layer's own defaults, applied when a field is zero
-	s.str(&g.HTTPAddr, "http-addr", "CALLGW_HTTP_ADDR", d.Addr, "address the REST CallAPI listens on")
+	s.str(&g.HTTPAddr, "http-addr", "CALLGW_HTTP_ADDR", "", "address the REST CallAPI listens on (empty: "+DefaultHTTPAddr+" with auth on, "+DefaultHTTPAddrOpen+" with it off)")
+	s.boolean(&g.AllowUnauthenticated, "allow-unauthenticated", "CALLGW_ALLOW_UNAUTHENTICATED", "with auth off, listen on a non-loopback http-addr anyway (everyone reaching it acts for tenant default with every scope)")
 	s.dur(&g.DefaultTimeout, "default-timeout", "CALLGW_DEFAULT_TIMEOUT", d.DefaultTimeout, "deadline of a command when the request names none")
 	s.dur(&g.MaxTimeout, "max-timeout", "CALLGW_MAX_TIMEOUT", d.MaxTimeout, "longest deadline a request may ask for")
 	s.str(&g.AuthClientsFile, "auth-clients-file", "CALLGW_AUTH_CLIENTS_FILE", "", "JSON file of OAuth2 clients; setting it turns token auth on (off: every request acts for tenant default)")
@@ -295,7 +314,7 @@ func (s *set) gateway(g *Gateway) {
 	s.num(&g.StreamsPerTenant, "streams-per-tenant", "CALLGW_STREAMS_PER_TENANT", d.Streams.PerTenant, "open event streams (SSE and WebSocket) all tokens of one tenant may hold on this gateway; past it: 429")
 	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
 	s.list(&g.CORSOrigins, "cors-origins", "CALLGW_CORS_ORIGINS", "browser origins (scheme://host[:port], comma-separated, or *) that may call the API and open the event streams")
-	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended); 0: off")
+	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended), per tenant (10 times as many in all); in memory only, lost on restart; 0: off")
 	s.dur(&g.CallRecordsTTL, "call-records-ttl", "CALLGW_CALL_RECORDS_TTL", time.Hour, "how long an ended call stays readable")
 	s.list(&g.WSOrigins, "ws-origins", "CALLGW_WS_ORIGINS", "host patterns (*.example.com) of further browser origins allowed on the WebSocket stream")
 }
@@ -337,11 +356,11 @@ func (g *Gateway) finish() error {
 	if g.AuthTokenTTL <= 0 || g.AuthMaxTokenLifetime < g.AuthTokenTTL {
 		return errors.New("config: auth-token-ttl must be > 0 and <= auth-max-token-lifetime")
 	}
-	if g.AuthClientsFile == "" {
-		return nil
+	if err := g.checkExposure(); err != nil || g.AuthClientsFile == "" {
+		return err
 	}
-	if len(g.AuthSigningKey) < 32 {
-		return errors.New("config: auth-signing-key (CALLGW_AUTH_SIGNING_KEY) must be at least 32 bytes when auth is on")
+	if err := CheckSigningKey(g.AuthSigningKey); err != nil {
+		return err
 	}
 	var err error
 	g.AuthClients, err = ReadAuthClients(g.AuthClientsFile)

@@ -96,7 +96,7 @@ func TestDevDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Worker.NodeID != "pbx1" || d.HTTPAddr != ":8080" || d.Worker.ARIURL != "" || len(d.Worker.AMQPURLs) != 1 {
+	if d.Worker.NodeID != "pbx1" || d.HTTPAddr != "127.0.0.1:8080" || d.Worker.ARIURL != "" || len(d.Worker.AMQPURLs) != 1 {
 		t.Fatalf("dev defaults: %+v", d)
 	}
 }
@@ -111,7 +111,7 @@ func TestDefaultsAreTheComponents(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := restapi.DefaultConfig()
-	if g.HTTPAddr != r.Addr || g.DefaultTimeout != r.DefaultTimeout || g.MaxTimeout != r.MaxTimeout ||
+	if DefaultHTTPAddr != r.Addr || g.HTTPAddr != DefaultHTTPAddrOpen || g.DefaultTimeout != r.DefaultTimeout || g.MaxTimeout != r.MaxTimeout ||
 		g.AuthTokenTTL != r.Auth.TokenTTL || g.AuthMaxTokenLifetime != r.Auth.MaxTokenLifetime ||
 		g.AuthFailuresPerMinute != r.Auth.FailuresPerMinute || g.AuthFailureBurst != r.Auth.FailureBurst ||
 		g.StreamsPerToken != r.Streams.PerToken || g.StreamsPerTenant != r.Streams.PerTenant {
@@ -137,7 +137,7 @@ func TestAuthClientsFile(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`[{"id":"app","colour":"red"}]`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key := strings.Repeat("k", 32)
+	key := randomKey
 	for _, tc := range []struct {
 		name string
 		args []string

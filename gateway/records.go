@@ -2,35 +2,48 @@ package gateway
 
 import (
 	"encoding/json"
-	"github.com/callgw/callgw/callapi"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/callgw/callgw/callapi"
 )
 
 // Records keeps the calls a gateway saw end, so that a call stays readable
 // with its outcome (who or what ended it, cause, durations, node, tags)
-// after its worker forgot it: for TTL and at most Max of them, oldest
-// dropped first. It is fed with the events every gateway receives
-// (call.created, call.answered, call.hangup), so every gateway holds the
-// same records for the calls that ended while it ran; they do not survive
-// a restart. Safe for concurrent use; an event delivered twice (two
-// subscriptions) counts once.
+// after its worker forgot it: for TTL and at most Max of each tenant,
+// oldest dropped first, and at most Total of all tenants together (past
+// it, the tenant holding the most loses its oldest), so that one tenant's
+// burst of short calls cannot push out another tenant's records. It is
+// fed with the events every gateway receives (call.created,
+// call.answered, call.hangup), so every gateway holds the same records
+// for the calls that ended while it ran; they do not survive a restart.
+// Safe for concurrent use; an event delivered twice (two subscriptions)
+// counts once.
 type Records struct {
-	max int
-	ttl time.Duration
+	max   int // per tenant
+	total int // all tenants
+	ttl   time.Duration
 
-	mu        sync.Mutex
-	open      map[callapi.CallID]*callapi.Call // seen created, not yet ended
-	openOrder []callapi.CallID                 // FIFO of open, to bound it
-	ended     map[callapi.CallID]*callapi.Call
-	endOrder  []callapi.CallID // FIFO of ended
+	mu    sync.Mutex
+	open  map[callapi.CallID]*callapi.Call // seen created, not yet ended
+	opens tenantQueues                     // order of open, to bound it (with ids of calls ended since)
+	openN map[string]int                   // open calls per tenant
+	ended map[callapi.CallID]*callapi.Call
+	ends  tenantQueues // order of ended
 }
 
-// NewRecords returns a store of at most max ended calls kept for ttl
-// (max <= 0: records off, every method is a no-op).
+// RecordsTotalFactor bounds all tenants' records together at this many
+// times the per-tenant bound.
+const RecordsTotalFactor = 10
+
+// NewRecords returns a store of at most max ended calls per tenant (and
+// RecordsTotalFactor times max in all) kept for ttl (max <= 0: records
+// off, every method is a no-op).
 func NewRecords(max int, ttl time.Duration) *Records {
-	return &Records{max: max, ttl: ttl, open: map[callapi.CallID]*callapi.Call{}, ended: map[callapi.CallID]*callapi.Call{}}
+	return &Records{max: max, total: max * RecordsTotalFactor, ttl: ttl,
+		open: map[callapi.CallID]*callapi.Call{}, ended: map[callapi.CallID]*callapi.Call{},
+		opens: newTenantQueues(), openN: map[string]int{}, ends: newTenantQueues()}
 }
 
 // on reports whether records are kept.
@@ -62,8 +75,9 @@ func (r *Records) Observe(e *callapi.Event) {
 			c.CreatedAt = e.Time
 		}
 		r.open[e.CallID] = &c
-		r.openOrder = append(r.openOrder, e.CallID)
-		r.trimOpenLocked()
+		r.openN[c.Tenant]++
+		r.opens.push(c.Tenant, e.CallID)
+		r.trimOpenLocked(c.Tenant)
 	case callapi.EvCallAnswered:
 		if c, ok := r.open[e.CallID]; ok && c.AnsweredAt == nil {
 			var d callapi.StateData
@@ -89,7 +103,7 @@ func (r *Records) Observe(e *callapi.Event) {
 		if !ok { // created before this gateway listened: what the hangup says
 			c = &callapi.Call{ID: e.CallID, Node: e.Node, Tenant: e.Tenant, Tags: e.Tags}
 		}
-		delete(r.open, e.CallID)
+		r.forgetOpenLocked(e.CallID)
 		var d callapi.HangupData
 		_ = json.Unmarshal(e.Data, &d)
 		end := e.Time
@@ -107,37 +121,61 @@ func (r *Records) Observe(e *callapi.Event) {
 			c.TalkMS = &ms
 		}
 		r.ended[e.CallID] = c
-		r.endOrder = append(r.endOrder, e.CallID)
-		r.trimEndedLocked(end)
+		r.ends.push(c.Tenant, e.CallID)
+		r.trimEndedLocked(c.Tenant, end)
 	}
 }
 
-func (r *Records) trimOpenLocked() {
-	for len(r.open) > r.max && len(r.openOrder) > 0 {
-		delete(r.open, r.openOrder[0])
-		r.openOrder = r.openOrder[1:]
+// forgetOpenLocked drops an open call (its id stays queued until the
+// queue is compacted or trimmed).
+func (r *Records) forgetOpenLocked(id callapi.CallID) {
+	c, ok := r.open[id]
+	if !ok {
+		return
 	}
-	if len(r.openOrder) > 2*r.max+16 { // ids of calls that ended: compact
-		kept := r.openOrder[:0]
-		for _, id := range r.openOrder {
-			if _, ok := r.open[id]; ok {
-				kept = append(kept, id)
+	delete(r.open, id)
+	if r.openN[c.Tenant]--; r.openN[c.Tenant] <= 0 {
+		delete(r.openN, c.Tenant)
+	}
+}
+
+// trimOpenLocked bounds the open calls of tenant, then of all tenants
+// (the tenant with the most loses its oldest).
+func (r *Records) trimOpenLocked(tenant string) {
+	live := func(id callapi.CallID) bool { _, ok := r.open[id]; return ok }
+	r.opens.compact(tenant, live, 2*r.max+16)
+	for r.openN[tenant] > r.max && r.opens.len(tenant) > 0 {
+		r.forgetOpenLocked(r.opens.pop(tenant))
+	}
+	for len(r.open) > r.total {
+		most, n := "", 0
+		for t, k := range r.openN {
+			if k > n {
+				most, n = t, k
 			}
 		}
-		r.openOrder = kept
+		if n == 0 || r.opens.len(most) == 0 {
+			return
+		}
+		for r.openN[most] == n && r.opens.len(most) > 0 {
+			r.forgetOpenLocked(r.opens.pop(most))
+		}
 	}
 }
 
-// trimEndedLocked drops the oldest records past max or older than ttl
-// (by the end time of the newest event, so a slow clock cannot keep them).
-func (r *Records) trimEndedLocked(now time.Time) {
-	for len(r.endOrder) > 0 {
-		c := r.ended[r.endOrder[0]]
-		if len(r.endOrder) <= r.max && (r.ttl <= 0 || c == nil || now.Sub(*c.EndedAt) <= r.ttl) {
-			return
+// trimEndedLocked drops tenant's records older than ttl (by the end time
+// of the newest event, so a slow clock cannot keep them) or past max, then
+// the oldest of the tenant holding the most while all are past total.
+func (r *Records) trimEndedLocked(tenant string, now time.Time) {
+	for r.ends.len(tenant) > 0 {
+		c := r.ended[r.ends.first(tenant)]
+		if r.ends.len(tenant) <= r.max && (c == nil || r.fresh(c, now)) {
+			break
 		}
-		delete(r.ended, r.endOrder[0])
-		r.endOrder = r.endOrder[1:]
+		delete(r.ended, r.ends.pop(tenant))
+	}
+	for r.ends.n > r.total {
+		delete(r.ended, r.ends.pop(r.ends.largest()))
 	}
 }
 
@@ -169,9 +207,9 @@ func (r *Records) List(tenant string, node callapi.NodeID, a callapi.ListArgs, n
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []*callapi.Call
-	for _, id := range r.endOrder {
+	for _, id := range r.ends.q[tenant] {
 		c := r.ended[id]
-		if c.Tenant != tenant || (node != "" && c.Node != node) || !r.fresh(c, now) {
+		if c == nil || c.Tenant != tenant || (node != "" && c.Node != node) || !r.fresh(c, now) {
 			continue
 		}
 		if a.Tag != "" && !(callapi.ListArgs{Tag: a.Tag}).Matches(c) {

@@ -81,7 +81,7 @@ func TestRecordsBounded(t *testing.T) {
 		r.Observe(recEvent(t, callapi.EvCallCreated, callapi.CallID(fmt.Sprint("o", i)), t0, callapi.CreatedData{}))
 	}
 	r.mu.Lock()
-	open, order := len(r.open), len(r.openOrder)
+	open, order := len(r.open), r.opens.n
 	r.mu.Unlock()
 	if open > 3 || order > 3*2+16 {
 		t.Errorf("open calls %d, order %d: unbounded", open, order)
@@ -182,4 +182,55 @@ func (b *hookBus) Request(ctx context.Context, t callapi.Target, cmd *callapi.Co
 func (b *hookBus) Gather(ctx context.Context, cmd *callapi.Command, expect []callapi.NodeID) ([]*callapi.Reply, error) {
 	b.before()
 	return b.loopBus.Gather(ctx, cmd, expect)
+}
+
+// TestRecordsPerTenant: one tenant's burst of short calls (and of calls
+// that never end) pushes out only its own records; all tenants together
+// stay bounded, the tenant holding the most losing first.
+func TestRecordsPerTenant(t *testing.T) {
+	r := NewRecords(10, time.Hour)
+	t0 := time.Now()
+	call := func(tenant string, id callapi.CallID, end bool) {
+		c := recEvent(t, callapi.EvCallCreated, id, t0, callapi.CreatedData{Call: callapi.Call{CreatedAt: t0}})
+		c.Tenant = tenant
+		r.Observe(c)
+		if end {
+			h := recEvent(t, callapi.EvCallHangup, id, t0.Add(time.Second), callapi.HangupData{})
+			h.Tenant = tenant
+			r.Observe(h)
+		}
+	}
+	call("globex", "g1", true)
+	call("globex", "g2", false) // open, answered later
+	for i := range 1000 {
+		call("acme", callapi.CallID(fmt.Sprint("a", i)), true)
+		call("acme", callapi.CallID(fmt.Sprint("o", i)), false)
+	}
+	if _, ok := r.Ended("globex", "g1", t0); !ok {
+		t.Fatal("acme's 1000 short calls evicted globex's record")
+	}
+	if l := r.List("acme", "", callapi.ListArgs{}, t0); len(l) != 10 {
+		t.Fatalf("acme keeps %d records, want its bound 10", len(l))
+	}
+	r.mu.Lock()
+	_, g2open := r.open["g2"]
+	r.mu.Unlock()
+	if !g2open {
+		t.Fatal("acme's open calls evicted globex's open call")
+	}
+	// Past the total (10 x 10), the biggest tenant loses first.
+	for i := range 30 {
+		for _, tenant := range []string{"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10"} {
+			call(tenant, callapi.CallID(fmt.Sprint(tenant, "-", i)), true)
+		}
+	}
+	r.mu.Lock()
+	n := len(r.ended)
+	r.mu.Unlock()
+	if n > 10*RecordsTotalFactor {
+		t.Fatalf("%d records in all, bound %d", n, 10*RecordsTotalFactor)
+	}
+	if _, ok := r.Ended("globex", "g1", t0); !ok {
+		t.Fatal("the smallest tenant lost its record to the total bound")
+	}
 }

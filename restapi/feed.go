@@ -89,6 +89,9 @@ func (f *Feed) acquire(ctx context.Context) error {
 		f.idle = nil
 	}
 	if f.sub == nil {
+		// Events went by while no subscription took them: a resume from
+		// before now would skip them silently, so it must find no point.
+		f.hub.forgetHistory()
 		sub, err := f.source(ctx, f.hub.Publish)
 		if err != nil {
 			return err

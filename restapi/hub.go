@@ -26,7 +26,9 @@ type EventFilter struct {
 	Tenant string
 	// LastEventID resumes a stream: buffered events after this id that
 	// match the filter are delivered first. An id no longer buffered (or
-	// never seen) resumes nothing: the stream starts live.
+	// never seen) resumes nothing: the stream starts live, and its first
+	// value is the resume-gap marker (IsResumeGap), so that the client
+	// learns that it may have missed events.
 	LastEventID string
 }
 
@@ -88,6 +90,24 @@ type HubConfig struct {
 	Log     *zap.Logger
 	// Registerer receives the hub's metrics; nil: not registered.
 	Registerer prometheus.Registerer
+}
+
+// resumeGap is the value a subscription starts with when its LastEventID
+// is not in the history: evicted, from before this gateway's history
+// began, or never this tenant's. It is never published.
+var resumeGap = &callapi.Event{Type: "stream.resume_gap"}
+
+// IsResumeGap reports whether e is the marker a subscription starts with
+// when it could not resume from its LastEventID: events may have been
+// missed, and the client should resynchronise (list the calls).
+func IsResumeGap(e *callapi.Event) bool { return e == resumeGap }
+
+// forgetHistory drops the events kept for resume: the hub missed events
+// (its feed stopped taking them), so no resume point before now is whole.
+func (h *Hub) forgetHistory() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.hist = newHistory(h.cfg.History)
 }
 
 // ErrHubClosed is returned by Subscribe after Close.
@@ -195,7 +215,10 @@ func (h *Hub) Subscribe(ctx context.Context, f EventFilter) (<-chan *callapi.Eve
 	}
 	var replay []*callapi.Event
 	if f.LastEventID != "" {
-		later, _ := h.hist.after(f.Tenant, f.LastEventID)
+		later, found := h.hist.after(f.Tenant, f.LastEventID)
+		if !found {
+			replay = append(replay, resumeGap)
+		}
 		for _, e := range later {
 			if f.Match(e) {
 				replay = append(replay, e)

@@ -123,6 +123,12 @@ func (s *Server) slowNotice() dropNotice {
 		"with the event rate (its buffer filled); reconnect with Last-Event-ID to resume from the recent-event buffer"}
 }
 
+// resumeGapNotice tells a resuming stream that its Last-Event-ID is no
+// longer (or was never) in this gateway's recent-event history: the
+// stream goes on live, and events in between may be missing.
+var resumeGapNotice = dropNotice{Code: "resume_gap", Message: "the events after Last-Event-ID are no longer kept " +
+	"(or the id is unknown here): the stream goes on live from now; events in between may be missing, resynchronise (GET /v1/calls)"}
+
 var shutdownNotice = dropNotice{Code: "shutdown", Message: "the gateway is shutting down; reconnect with Last-Event-ID"}
 
 // handleSSE serves GET /v1/events as Server-Sent Events: "id:" is the
@@ -199,7 +205,11 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 				send(time.Second)
 				return
 			}
-			writeSSE(&buf, e.ID, "", streamView(e, principalOf(r.Context())))
+			if IsResumeGap(e) {
+				writeSSE(&buf, "", resumeGapNotice.Code, resumeGapNotice)
+			} else {
+				writeSSE(&buf, e.ID, "", streamView(e, principalOf(r.Context())))
+			}
 			if !send(s.cfg.StreamWriteTimeout) {
 				return
 			}
@@ -234,6 +244,13 @@ func writeSSE(buf *bytes.Buffer, id, event string, v any) {
 type wsMessage struct {
 	Type  string     `json:"type"` // "stream.error"
 	Error dropNotice `json:"error"`
+}
+
+// wsNotice is a notice on the WebSocket stream that does not end it
+// (code resume_gap).
+type wsNotice struct {
+	Type   string     `json:"type"` // "stream.notice"
+	Notice dropNotice `json:"notice"`
 }
 
 // handleWS serves GET /v1/events/ws: each event is one text message with
@@ -314,7 +331,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 				} // else the client takes nothing at all: no close handshake, just drop it
 				return
 			}
-			if !write(streamView(e, principalOf(r.Context())), s.cfg.StreamWriteTimeout) {
+			var msg any = streamView(e, principalOf(r.Context()))
+			if IsResumeGap(e) {
+				msg = wsNotice{Type: "stream.notice", Notice: resumeGapNotice}
+			}
+			if !write(msg, s.cfg.StreamWriteTimeout) {
 				return
 			}
 		}

@@ -39,7 +39,7 @@ func TestClientsFileReload(t *testing.T) {
 	other := config.AuthClient{ID: "other", SecretHash: hash, Tenant: "acme", Scopes: []string{"nodes:read"}}
 	write([]config.AuthClient{app, other})
 	cfg, err := config.LoadGateway(nil, func(k string) string {
-		return map[string]string{"CALLGW_AUTH_CLIENTS_FILE": path, "CALLGW_AUTH_SIGNING_KEY": strings.Repeat("k", 32)}[k]
+		return map[string]string{"CALLGW_AUTH_CLIENTS_FILE": path, "CALLGW_AUTH_SIGNING_KEY": "q3Jb8wW0x1mZ7kP2vN9sT4yH6cL5aR8eU0iO3dF7gB1jK2nM4pQ6rS9tV0wX5zY7"}[k]
 	}, &strings.Builder{})
 	if err != nil {
 		t.Fatal(err)

@@ -80,7 +80,8 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		}
 	}
 	if !auth.Enabled {
-		log.Warn("token auth is off: every request acts for the default tenant with every scope (set CALLGW_AUTH_CLIENTS_FILE to turn it on)")
+		log.Warn("token auth is off: every request acts for the default tenant with every scope (set CALLGW_AUTH_CLIENTS_FILE to turn it on)",
+			zap.String("http_addr", cfg.HTTPAddr), zap.Bool("loopback_only", config.IsLoopback(cfg.HTTPAddr)))
 	}
 	g.api = restapi.NewServer(restapi.Config{
 		Addr:             cfg.HTTPAddr,
