@@ -56,16 +56,11 @@ func cmdOriginate(a *app, fs *flag.FlagSet) func(context.Context, []string) erro
 	async := fs.Bool("async", false, "do not wait for the worker: print the command id (Prefer: respond-async)")
 	return func(ctx context.Context, pos []string) error {
 		req.To, req.Tags = pos[0], tags
-		if len(vars) > 0 {
-			req.Variables = map[string]string{}
-			for _, kv := range vars {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok {
-					return fmt.Errorf("--var %q: want K=V", kv)
-				}
-				req.Variables[k] = v
-			}
+		m, err := keyValues("var", vars)
+		if err != nil {
+			return err
 		}
+		req.Variables = m
 		if *async {
 			acc, err := a.client.OriginateAsync(ctx, req, a.callOpts()...)
 			if err != nil {

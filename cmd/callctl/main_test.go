@@ -84,6 +84,12 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"status":504,"code":"timeout","detail":"no answer before the deadline","request_id":"rq2"}`)
 	case p == "/v1/openapi.json":
 		_, _ = io.WriteString(w, `{"openapi":"3.1.0","info":{"title":"callgw CallAPI","version":"1.0.0"}}`)
+	case p == "/v1/calls/create":
+		w.WriteHeader(201)
+		_, _ = io.WriteString(w, callJSON)
+	case p == "/v1/messages":
+		w.WriteHeader(202)
+		_, _ = io.WriteString(w, `{"node":"pbx1","to":"PJSIP/alice"}`)
 	case p == "/v1/calls" || p == "/v1/calls/c1" || strings.HasSuffix(p, "/snoop"):
 		if r.Method == "DELETE" {
 			w.WriteHeader(204)
@@ -152,6 +158,12 @@ func TestCommands(t *testing.T) {
 		{[]string{"bridge", "add", "b1", "c3"}, `POST /v1/bridges/b1/calls {"call_id":"c3"} Bearer tok`, []string{"added c3 to bridge b1"}, ""},
 		{[]string{"transfer", "c1", "c2", "c3"}, `POST /v1/transfers {"transferee":"c1","target":"c2","transferer":"c3"} Bearer tok`, nil, ""},
 		{[]string{"recording", "stop", "r1"}, "POST /v1/recordings/live/r1/stop  Bearer tok", []string{"stopped recording r1"}, ""},
+		{[]string{"create", "PJSIP/alice", "--formats", "ulaw", "--var", "A=b", "--tag", "t1"},
+			`POST /v1/calls/create {"to":"PJSIP/alice","formats":"ulaw","variables":{"A":"b"},"tags":["t1"]} Bearer tok`, []string{"id         c1"}, ""},
+		{[]string{"create", "PJSIP/alice", "--var", "Ab"}, "", nil, `--var "Ab": want K=V`},
+		{[]string{"dial", "c1", "--ring-timeout", "30", "--caller", "c0"}, `POST /v1/calls/c1/dial {"timeout":30,"caller":"c0"} Bearer tok`, []string{"dialling c1"}, ""},
+		{[]string{"message", "PJSIP/alice", "your order shipped", "--from", "sip:shop@pbx", "--header", "X-Order=42"},
+			`POST /v1/messages {"to":"PJSIP/alice","from":"sip:shop@pbx","body":"your order shipped","variables":{"X-Order":"42"}} Bearer tok`, []string{"sent to PJSIP/alice from node pbx1"}, ""},
 		{[]string{"nodes"}, "GET /v1/nodes  Bearer tok", []string{"NODE  STATE  CALLS  HEALTHY", "pbx1  up     2/100  yes"}, ""},
 		{[]string{"events", "--call", "c1", "--type", "call.hangup,call.created", "--color", "never", "--max", "2"}, "GET /v1/events?call_id=c1&type=call.hangup%2Ccall.created  Bearer tok",
 			[]string{"pbx1   4f7c1a2b call.created            dir=outbound to=PJSIP/alice\n", "pbx1   4f7c1a2b call.hangup             cause=16(Normal Clearing) by=api\n"}, ""},
