@@ -9,6 +9,7 @@ import (
 
 	"github.com/callgw/callgw/asterisk"
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/ops"
 )
 
 // Metrics are a worker's per-action command metrics, its ARI request
@@ -125,10 +126,7 @@ func (h metered) Handle(ctx context.Context, cmd *callapi.Command) *callapi.Repl
 
 // registerPBX exposes the ARI adapter's counters as metrics.
 func registerPBX(r prometheus.Registerer, p *asterisk.PBX) error {
-	counter := func(name, help string, f func(asterisk.Stats) int64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "ari", Name: name, Help: help},
-			func() float64 { return float64(f(p.Stats())) })
-	}
+	counter := ops.StatsCounters("ari", p.Stats)
 	for _, c := range []prometheus.Collector{
 		counter("events_in_total", "ARI events received.", func(s asterisk.Stats) int64 { return s.EventsIn }),
 		counter("events_published_total", "CallAPI events published.", func(s asterisk.Stats) int64 { return s.EventsPublished }),

@@ -29,12 +29,19 @@ func NewRegistry() *prometheus.Registry {
 	return r
 }
 
+// StatsCounters returns a maker of counters callgw_<subsystem>_<name>
+// that read one field (f) of a component's stats snapshot (stats) at each
+// scrape: the bus's and the ARI adapter's counters are such fields.
+func StatsCounters[S any](subsystem string, stats func() S) func(name, help string, f func(S) int64) prometheus.Collector {
+	return func(name, help string, f func(S) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "callgw", Subsystem: subsystem, Name: name, Help: help},
+			func() float64 { return float64(f(stats())) })
+	}
+}
+
 // RegisterBus exposes the bus's counters and state as metrics.
 func RegisterBus(r prometheus.Registerer, bus *amqpbus.Bus) {
-	counter := func(name, help string, f func(amqpbus.Stats) int64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "callgw", Subsystem: "amqp", Name: name, Help: help},
-			func() float64 { return float64(f(bus.Stats())) })
-	}
+	counter := StatsCounters("amqp", bus.Stats)
 	r.MustRegister(
 		counter("reconnects_total", "Connections made after the first.", func(s amqpbus.Stats) int64 { return s.Reconnects }),
 		counter("returned_total", "Commands returned unroutable (node_unavailable).", func(s amqpbus.Stats) int64 { return s.Returned }),
