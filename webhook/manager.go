@@ -140,6 +140,9 @@ func (m *Manager) put(ctx context.Context, s *Subscription) error {
 	}
 	defer ch.Close()
 	if !s.Deleted {
+		if err := declareIntake(ch, m.names); err != nil {
+			return callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "broker unavailable")
+		}
 		if err := declareSub(ch, m.names, s.ID); err != nil {
 			return callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "broker unavailable")
 		}
@@ -203,14 +206,25 @@ func (m *Manager) Update(ctx context.Context, tenant, id string, req callapi.Web
 	return s.View(), m.put(ctx, s)
 }
 
-// Delete removes a subscription; a delivery process deletes its queues.
+// Delete removes a subscription and its queues (with the deliveries still
+// pending in them). The delivery processes stop its lane when they read the
+// deletion; their own deletion of the queues is then a no-op.
 func (m *Manager) Delete(ctx context.Context, tenant, id string) error {
 	s, err := m.get(tenant, id)
 	if err != nil {
 		return err
 	}
 	s.Deleted = true
-	return m.put(ctx, s)
+	if err := m.put(ctx, s); err != nil {
+		return err
+	}
+	ch, err := m.conn.Channel()
+	if err != nil {
+		return callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "broker unavailable")
+	}
+	defer ch.Close()
+	deleteSub(ch, m.names, id)
+	return nil
 }
 
 // SetPaused pauses or resumes deliveries; events keep queueing meanwhile.
