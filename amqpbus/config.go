@@ -97,6 +97,10 @@ type Config struct {
 	// declares no topology (as SubscribeOnly).
 	Tenant string
 
+	// History configures the per-tenant event history streams
+	// (EnsureHistory, ReadHistory).
+	History HistoryConfig
+
 	Log *zap.Logger
 }
 
@@ -150,6 +154,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxQueueLength, d.MaxQueueLength)
 	setInt(&c.DeadMaxLength, d.DeadMaxLength)
 	setInt(&c.SubscriptionBuffer, d.SubscriptionBuffer)
+	c.History = c.History.withDefaults()
 	setInt(&c.BatchWindow, d.BatchWindow)
 	setInt(&c.BatchMax, d.BatchMax)
 	setDur(&c.BatchHold, d.BatchHold)
@@ -221,18 +226,21 @@ type Names struct {
 	DeadQueue    string // durable queue bound to Dead (same name)
 	Any          string // shared quorum work queue
 	NodePrefix   string // node queue = NodePrefix + node id
+	// HistoryPrefix starts each tenant's history stream (History).
+	HistoryPrefix string
 }
 
 func newNames(prefix string) Names {
 	return Names{
-		Commands:     prefix + callapi.ExchangeCommands,
-		Events:       prefix + callapi.ExchangeEvents,
-		EventsRouted: prefix + callapi.ExchangeEventsRouted,
-		Nodes:        prefix + callapi.ExchangeNodes,
-		Dead:         prefix + callapi.ExchangeDead,
-		DeadQueue:    prefix + callapi.ExchangeDead,
-		Any:          prefix + callapi.QueueAny,
-		NodePrefix:   prefix + callapi.QueueNodePrefix,
+		Commands:      prefix + callapi.ExchangeCommands,
+		Events:        prefix + callapi.ExchangeEvents,
+		EventsRouted:  prefix + callapi.ExchangeEventsRouted,
+		Nodes:         prefix + callapi.ExchangeNodes,
+		Dead:          prefix + callapi.ExchangeDead,
+		DeadQueue:     prefix + callapi.ExchangeDead,
+		Any:           prefix + callapi.QueueAny,
+		NodePrefix:    prefix + callapi.QueueNodePrefix,
+		HistoryPrefix: prefix + HistoryQueuePrefix,
 	}
 }
 
