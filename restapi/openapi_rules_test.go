@@ -32,6 +32,10 @@ var requestSchemaArgs = map[string][]string{
 	"CreateRequest":     {"CreateArgs", "CreateRequest"},
 	"DialRequest":       {"DialArgs"},
 	"MessageRequest":    {"MessageArgs", "MessageRequest"},
+	// webhook bodies are no action's arguments: no ArgRules (their limits
+	// are stated in the descriptions and enforced by webhook.Manager)
+	"WebhookRequest":       nil,
+	"WebhookRotateRequest": nil,
 }
 
 // parameterArgs names the query parameters that are arguments of an

@@ -59,6 +59,7 @@ func (s *Server) routes() http.Handler {
 		nodes.Get("/v1/nodes/{id}", s.handleGetNode)
 		r.With(s.require(ScopeEventsRead)).Get("/v1/events", s.handleSSE)
 		r.With(s.require(ScopeEventsRead)).Get("/v1/events/ws", s.handleWS)
+		s.registerWebhooks(r)
 	})
 	return r
 }

@@ -251,8 +251,9 @@ type Server struct {
 	metrics *metrics
 	cfgErr  error // from Config.Validate; returned by Listen
 
-	mu   sync.Mutex
-	addr net.Addr
+	mu       sync.Mutex
+	addr     net.Addr
+	webhooks Webhooks // SetWebhooks
 
 	// done is closed when Run's ctx ends, so that long-lived streams end
 	// before http.Server.Shutdown waits for them.

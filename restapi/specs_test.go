@@ -23,6 +23,10 @@ var nonActionRoutes = []string{
 	"GET /healthz", "GET /readyz", "POST /oauth/token", "GET /v1/openapi.json",
 	"GET /v1/docs", "GET /v1/docs/redoc.standalone.js",
 	"GET /v1/nodes", "GET /v1/nodes/{id}", "GET /v1/events", "GET /v1/events/ws",
+	// webhook subscriptions: served from the gateway's webhook store
+	"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "PATCH /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}",
+	"POST /v1/webhooks/{id}/pause", "POST /v1/webhooks/{id}/resume", "POST /v1/webhooks/{id}/rotate",
+	"POST /v1/webhooks/{id}/ping", "GET /v1/webhooks/{id}/attempts",
 }
 
 // TestSpecsWalk walks gateway's action registry against the router and
