@@ -6,6 +6,7 @@ var eventTypes = []EventType{
 	EvCallPlaybackStarted, EvCallPlaybackFinished, EvCallRecordingStarted, EvCallRecordingFinished, EvCallRecordingFailed,
 	EvCallBridged, EvCallUnbridged, EvBridgeCreated, EvBridgeDestroyed,
 	EvNodeUp, EvNodeDraining, EvNodeDown, EvCommandCompleted, EvMessageReceived,
+	EvEndpointState, EvEndpointContact, EvEndpointPeer, EvDeviceStateChanged, EvMailboxChanged, EvMailboxDeleted,
 }
 
 // EventTypes returns every event type (a copy), e.g. to check a

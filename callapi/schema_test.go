@@ -39,6 +39,12 @@ var eventData = map[EventType]any{
 	EvNodeDown:              Heartbeat{},
 	EvCommandCompleted:      CommandCompletedData{},
 	EvMessageReceived:       MessageData{},
+	EvEndpointState:         EndpointStateData{},
+	EvEndpointContact:       ContactData{},
+	EvEndpointPeer:          PeerData{},
+	EvDeviceStateChanged:    DeviceStateData{},
+	EvMailboxChanged:        MailboxData{},
+	EvMailboxDeleted:        MailboxData{},
 }
 
 var (

@@ -41,6 +41,14 @@ type Common struct {
 	// and by the worker (the trust boundary): give both the same values.
 	MediaHosts        []string // CALLGW_MEDIA_HOSTS: hosts http(s) media may come from
 	VariableFunctions []string // CALLGW_VARIABLE_FUNCTIONS: dialplan functions usable as variable names
+	// Tenants are the node resources (endpoints, device states, mailboxes,
+	// global variables) of each tenant, read from TenantsFile
+	// (CALLGW_TENANTS_FILE): the gateway confines each tenant's token to
+	// them, the worker routes their events to the tenants they match. Give
+	// gateways and workers the same file. Empty: only admin tokens see node
+	// resources, and their events go to the worker's tenant.
+	TenantsFile string
+	Tenants     callapi.TenantScopes
 }
 
 // Rules returns the input rules of these options.
@@ -241,6 +249,59 @@ func (s *set) parse(args []string) error {
 
 type commonRaw struct{ urls, mediaHosts, varFuncs string }
 
+// TenantResources is one tenant's entry in the tenants file: glob patterns
+// (* ? [..]) over the names of the node resources it sees and changes.
+//
+//	{"acme": {"endpoints": ["PJSIP/acme-*"], "device_states": ["Stasis:acme-*"],
+//	          "mailboxes": ["*@acme"], "globals": ["ACME_*"]}}
+type TenantResources struct {
+	Endpoints    []string `json:"endpoints,omitempty"`
+	DeviceStates []string `json:"device_states,omitempty"`
+	Mailboxes    []string `json:"mailboxes,omitempty"`
+	Globals      []string `json:"globals,omitempty"`
+}
+
+// MaxTenantsFile bounds the size of the tenants file.
+const MaxTenantsFile = 4 << 20
+
+// ParseTenants decodes and checks a tenants file (strictly: unknown fields
+// are errors).
+func ParseTenants(b []byte) (callapi.TenantScopes, error) {
+	if len(b) > MaxTenantsFile {
+		return nil, fmt.Errorf("larger than %d bytes", MaxTenantsFile)
+	}
+	var in map[string]TenantResources
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the tenants object")
+	}
+	out := make(callapi.TenantScopes, len(in))
+	for t, r := range in {
+		out[t] = callapi.NameScope{Endpoints: r.Endpoints, DeviceStates: r.DeviceStates, Mailboxes: r.Mailboxes, Variables: r.Globals}
+	}
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReadTenants reads and decodes the tenants file at path.
+func ReadTenants(path string) (callapi.TenantScopes, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: tenants-file: %w", err)
+	}
+	ts, err := ParseTenants(b)
+	if err != nil {
+		return nil, fmt.Errorf("config: tenants-file %s: %w", path, err)
+	}
+	return ts, nil
+}
+
 func (s *set) common(c *Common, raw *commonRaw) {
 	s.str(&raw.urls, "amqp-url", "CALLGW_AMQP_URL", DefaultAMQPURL, "RabbitMQ URL(s), comma-separated: connections fail over between them")
 	s.str(&c.LogLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "log level: debug, info, warn, error")
@@ -248,6 +309,7 @@ func (s *set) common(c *Common, raw *commonRaw) {
 	s.str(&c.MetricsAddr, "metrics-addr", "CALLGW_METRICS_ADDR", "", "address of the ops endpoint: /metrics, /healthz, /readyz, /debug/pprof/ (empty: off; never served on the API port)")
 	s.str(&c.Batching, "amqp-batching", "CALLGW_AMQP_BATCHING", "auto", "command batching to nodes: auto (to nodes announcing protocol 2), on, off (one command per message, protocol 1)")
 	s.str(&raw.mediaHosts, "media-hosts", "CALLGW_MEDIA_HOSTS", "", "comma-separated hosts (or host:port) that http(s) media URIs may point to (empty: no http(s) media)")
+	s.str(&c.TenantsFile, "tenants-file", "CALLGW_TENANTS_FILE", "", "JSON file of each tenant's node resources by name pattern (endpoints, device_states, mailboxes, globals); give gateways and workers the same (empty: node resources for admin tokens only)")
 	s.str(&raw.varFuncs, "variable-functions", "CALLGW_VARIABLE_FUNCTIONS", "", "comma-separated dialplan functions allowed as channel variable names, e.g. CALLERID,PJSIP_HEADER (empty: plain names only)")
 }
 
@@ -294,6 +356,13 @@ func (c *Common) finish(raw commonRaw) error {
 		if strings.ContainsAny(f, "() ") {
 			return fmt.Errorf("config: variable-functions %q: give a function name without parentheses", f)
 		}
+	}
+	if c.TenantsFile != "" {
+		ts, err := ReadTenants(c.TenantsFile)
+		if err != nil {
+			return err
+		}
+		c.Tenants = ts
 	}
 	return nil
 }

@@ -48,6 +48,11 @@ type Options struct {
 	Tenant         string
 	IdempotencyKey string
 	Async          bool // publish and return the command id; outcome as command.completed
+	// Scope is the node resources (endpoints, device states, mailboxes,
+	// global variables) the request may see and change: the edge sets it
+	// from the caller (restapi: every name for an admin, else its tenant's
+	// patterns). Nil: none.
+	Scope *callapi.NameScope
 }
 
 // newResourceID names what a request creates: derived from the

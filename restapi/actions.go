@@ -28,7 +28,7 @@ import (
 // route is served by the generic handler). The routes themselves are
 // written once, in the Spec.
 func (s *Server) actionHandlers() map[callapi.Action][]http.HandlerFunc {
-	return map[callapi.Action][]http.HandlerFunc{
+	m := map[callapi.Action][]http.HandlerFunc{
 		callapi.ActCallOriginate: {s.handleOriginate},
 		callapi.ActCallList:      {s.handleListCalls},
 		callapi.ActCallGet:       {s.handleGetCall},
@@ -56,6 +56,10 @@ func (s *Server) actionHandlers() map[callapi.Action][]http.HandlerFunc {
 		callapi.ActCallCreate:    {s.handleCreateCall},
 		callapi.ActMessageSend:   {s.handleSendMessage},
 	}
+	for a, hs := range s.nodeResourceHandlers() {
+		m[a] = hs
+	}
+	return m
 }
 
 // actionRoute is one REST route of a Spec as the router serves it.
@@ -130,6 +134,8 @@ func (s *Server) missingService(p callapi.Port) error {
 		return callapi.Errorf(callapi.CodeNodeUnavailable, "bridge control is not configured on this gateway")
 	case p == callapi.PortMedia && s.media == nil:
 		return callapi.Errorf(callapi.CodeNodeUnavailable, "playback and recording control is not configured on this gateway")
+	case p == callapi.PortNodeRes && s.noderes == nil:
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "node resource control is not configured on this gateway")
 	case s.calls == nil:
 		return callapi.Errorf(callapi.CodeNodeUnavailable, "call control is not configured on this gateway")
 	}

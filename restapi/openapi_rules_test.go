@@ -36,6 +36,8 @@ var requestSchemaArgs = map[string][]string{
 	// are stated in the descriptions and enforced by webhook.Manager)
 	"WebhookRequest":       nil,
 	"WebhookRotateRequest": nil,
+	"DeviceStateRequest":   {"DeviceStateArgs"},
+	"MailboxRequest":       {"MailboxArgs"},
 }
 
 // parameterArgs names the query parameters that are arguments of an

@@ -134,6 +134,10 @@ type Config struct {
 	CORSOrigins []string
 
 	Auth AuthConfig
+	// Tenants are the node resources (endpoints, device states, mailboxes,
+	// global variables) of each tenant, by name pattern; an admin token sees
+	// every name, a tenant without an entry none.
+	Tenants callapi.TenantScopes
 
 	Log *zap.Logger // nil: no logging
 	// AccessLog says which requests are logged: AccessLogAll (default),
@@ -223,6 +227,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("restapi: access log %q: want all, errors or off", c.AccessLog)
 	}
+	if err := c.Tenants.Validate(); err != nil {
+		return fmt.Errorf("restapi: tenants: %w", err)
+	}
 	return c.Auth.validate()
 }
 
@@ -239,8 +246,9 @@ type Server struct {
 	cfg     Config
 	log     *zap.Logger
 	calls   Calls
-	bridges Bridges // from calls, when it implements Bridges
-	media   Media   // from calls, when it implements Media
+	bridges Bridges       // from calls, when it implements Bridges
+	media   Media         // from calls, when it implements Media
+	noderes NodeResources // from calls, when it implements NodeResources
 	nodes   Nodes
 	events  Events
 	health  Health
@@ -296,6 +304,7 @@ func NewServer(cfg Config, calls Calls, nodes Nodes, events Events, health Healt
 	}
 	s.bridges, _ = calls.(Bridges)
 	s.media, _ = calls.(Media)
+	s.noderes, _ = calls.(NodeResources)
 	s.auth = newAuthenticator(cfg.Auth, s.now)
 	s.reg = reg
 	s.metrics = newMetrics(reg)

@@ -88,6 +88,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		DefaultTimeout:   cfg.DefaultTimeout,
 		MaxTimeout:       cfg.MaxTimeout,
 		Auth:             auth,
+		Tenants:          cfg.Tenants,
 		AccessLog:        cfg.AccessLog,
 		CORSOrigins:      cfg.CORSOrigins,
 		WSOriginPatterns: cfg.WSOrigins,
