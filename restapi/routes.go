@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -52,6 +53,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/v1/docs/redoc.standalone.js", s.handleRedocBundle)
 
 	r.Group(func(r chi.Router) {
+		r.Use(s.startGate)
 		r.Use(s.authenticate)
 		s.registerActions(r)
 		nodes := r.With(s.needNodes, s.require(ScopeNodesRead))
@@ -86,10 +88,40 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.health.Ready(); err != nil {
-		s.fail(w, r, callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "not ready: "+readyReason(err)))
+		s.fail(w, r, retryAfter(time.Second, callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "not ready: "+readyReason(err))))
+		return
+	}
+	if rr, ok := s.health.(ReadyReporter); ok {
+		writeJSON(w, http.StatusOK, rr.Readiness())
 		return
 	}
 	writeJSON(w, http.StatusOK, status{Status: "ready"})
+}
+
+// startGate holds API requests until cfg.StartGate is closed, up to
+// cfg.StartGateWait, then answers 503 node_unavailable with Retry-After.
+func (s *Server) startGate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g := s.cfg.StartGate; g != nil {
+			select {
+			case <-g:
+			default:
+				t := time.NewTimer(s.cfg.StartGateWait)
+				select {
+				case <-g:
+					t.Stop()
+				case <-t.C:
+					s.fail(w, r, retryAfter(time.Second, callapi.Errorf(callapi.CodeNodeUnavailable, "the gateway is starting: still learning the nodes")))
+					return
+				case <-r.Context().Done():
+					t.Stop()
+					s.fail(w, r, callapi.Wrap(callapi.CodeNodeUnavailable, "", r.Context().Err(), "the gateway is starting"))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // readyReason is the caller-safe text of a readiness error: the message of
