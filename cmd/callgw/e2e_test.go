@@ -28,6 +28,7 @@ import (
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/internal/testenv"
 	"github.com/callgw/callgw/restapi"
+	"github.com/callgw/callgw/webhook"
 )
 
 // brokerURL returns the test broker; without one the test fails under CI
@@ -136,6 +137,16 @@ func deleteTopology(t *testing.T, url, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := amqpbus.DeleteTopology(ctx, url, prefix); err != nil {
+		t.Logf("cleanup: %v", err)
+	}
+	// The webhook objects (callgw dev serves and delivers webhooks).
+	conn, err := amqpbus.Dialer([]string{url}, "callgw test cleanup")(ctx)
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	if err := webhook.DeleteAll(ctx, conn, webhook.Names{Prefix: prefix}); err != nil {
 		t.Logf("cleanup: %v", err)
 	}
 }

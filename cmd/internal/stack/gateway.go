@@ -303,6 +303,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	eg.Go(func() error {
 		return ops.ServeReady(gctx, g.cfg.MetricsAddr, g.ops, g.Ready, func() any { return g.Readiness() }, g.log)
 	})
+	if g.cfg.WebhooksOn {
+		eg.Go(func() error { return serveWebhooks(gctx, &g.cfg.Common, g.cfg.Webhook, g.api, g.log) })
+	}
 	if g.cfg.AuthClientsFile != "" {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
