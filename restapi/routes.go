@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/restapi/console"
 )
 
 //go:embed openapi.json
@@ -31,6 +32,12 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(closeAfterTransferEncoding, requestID, s.accessLog, s.recoverer, s.cors)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/console/" && r.Method == http.MethodGet {
+			// the console's modules are relative to /console
+			w.Header().Set("Location", "../console")
+			w.WriteHeader(http.StatusMovedPermanently)
+			return
+		}
 		s.fail(w, r, callapi.Errorf(callapi.CodeNotFound, "no such resource: %s", r.URL.Path))
 	})
 	mux := r
@@ -51,6 +58,13 @@ func (s *Server) routes() http.Handler {
 	r.Get("/v1/openapi.json", s.handleOpenAPI)
 	r.Get("/v1/docs", s.handleReference)
 	r.Get("/v1/docs/redoc.standalone.js", s.handleRedocBundle)
+	// The operator console (package console): static files, no token; the
+	// page signs in and calls the routes below like any client.
+	page := http.StripPrefix("/console", console.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, callapi.Errorf(callapi.CodeNotFound, "no such resource: %s", r.URL.Path))
+	}))).ServeHTTP
+	r.Get("/console", page)
+	r.Get("/console/{file}", page)
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.startGate)

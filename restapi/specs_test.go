@@ -22,6 +22,7 @@ import (
 var nonActionRoutes = []string{
 	"GET /healthz", "GET /readyz", "POST /oauth/token", "GET /v1/openapi.json",
 	"GET /v1/docs", "GET /v1/docs/redoc.standalone.js",
+	"GET /console", "GET /console/{file}",
 	"GET /v1/nodes", "GET /v1/nodes/{id}", "GET /v1/events", "GET /v1/events/ws",
 	// webhook subscriptions: served from the gateway's webhook store
 	"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "PATCH /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}",

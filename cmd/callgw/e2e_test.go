@@ -55,6 +55,12 @@ type system struct {
 	cors   []string            // CALLGW_CORS_ORIGINS of the gateway
 	// stopWorker stops one node's worker gracefully and waits for it.
 	stopWorker map[string]func()
+	// httpAddr is the gateway's address when set (127.0.0.1:0 otherwise):
+	// a gateway restarted by restartGateway keeps it.
+	httpAddr string
+	// restartGateway stops the gateway gracefully and starts another in
+	// its place.
+	restartGateway func()
 }
 
 func testLogger(t *testing.T) *zap.Logger {
@@ -153,19 +159,32 @@ func deleteTopology(t *testing.T, url, prefix string) {
 
 func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan struct{}) {
 	t := s.t
+	addr := s.httpAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
 	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix},
-		HTTPAddr: "127.0.0.1:0", DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
+		HTTPAddr: addr, DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
 		AuthClients: s.auth, AuthSigningKey: strings.Repeat("s", 32), AuthTokenTTL: time.Hour,
 		CallRecords: 1000, CallRecordsTTL: time.Hour, CORSOrigins: s.cors}, log.Named("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	gctx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
 	go func() {
 		defer func() { done <- struct{}{} }()
-		if err := g.Run(ctx); err != nil {
+		defer close(stopped)
+		if err := g.Run(gctx); err != nil {
 			t.Errorf("gateway: %v", err)
 		}
 	}()
+	s.restartGateway = func() {
+		stop()
+		<-stopped
+		<-done // this gateway's, so that the stack's cleanup counts the next one
+		s.startGateway(ctx, log, done)
+	}
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	base, err := g.WaitReady(wctx)
