@@ -79,6 +79,8 @@ func ArgRules() map[string]map[string]FieldRule {
 		"CreateArgs":          {"tags": {MaxItems: MaxTags}, "tags[]": pat(tagRe)},
 		"DialArgs":            {"timeout": ints(zero(), upTo(MaxRingTimeout))},
 		"MessageArgs":         {"from": {MaxLen: MaxFromLen}, "body": {MaxLen: MaxMessageBody}},
+
+		"PlaybackControlArgs": {"operation": enum(PlaybackOperations)},
 	}
 }
 

@@ -6,6 +6,8 @@ var eventTypes = []EventType{
 	EvCallPlaybackStarted, EvCallPlaybackFinished, EvCallRecordingStarted, EvCallRecordingFinished, EvCallRecordingFailed,
 	EvCallBridged, EvCallUnbridged, EvBridgeCreated, EvBridgeDestroyed,
 	EvNodeUp, EvNodeDraining, EvNodeDown, EvCommandCompleted, EvMessageReceived,
+	EvCallPlaybackPaused, EvCallPlaybackUnpaused, EvCallPlaybackRestarted, EvCallPlaybackForwarded, EvCallPlaybackReversed,
+	EvCallRecordingPaused, EvCallRecordingUnpaused, EvCallRecordingMuted, EvCallRecordingUnmuted,
 }
 
 // EventTypes returns every event type (a copy), e.g. to check a

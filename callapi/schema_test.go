@@ -39,6 +39,15 @@ var eventData = map[EventType]any{
 	EvNodeDown:              Heartbeat{},
 	EvCommandCompleted:      CommandCompletedData{},
 	EvMessageReceived:       MessageData{},
+	EvCallPlaybackPaused:    PlaybackData{},
+	EvCallPlaybackUnpaused:  PlaybackData{},
+	EvCallPlaybackRestarted: PlaybackData{},
+	EvCallPlaybackForwarded: PlaybackData{},
+	EvCallPlaybackReversed:  PlaybackData{},
+	EvCallRecordingPaused:   RecordingData{},
+	EvCallRecordingUnpaused: RecordingData{},
+	EvCallRecordingMuted:    RecordingData{},
+	EvCallRecordingUnmuted:  RecordingData{},
 }
 
 var (

@@ -32,6 +32,8 @@ var requestSchemaArgs = map[string][]string{
 	"CreateRequest":     {"CreateArgs", "CreateRequest"},
 	"DialRequest":       {"DialArgs"},
 	"MessageRequest":    {"MessageArgs", "MessageRequest"},
+
+	"PlaybackControlRequest": {"PlaybackControlArgs"},
 }
 
 // parameterArgs names the query parameters that are arguments of an

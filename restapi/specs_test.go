@@ -169,6 +169,10 @@ func TestNotImplemented501(t *testing.T) {
 		"DELETE /v1/recordings/stored/{name}": "",
 		"POST /v1/calls/create":               `{"to":"PJSIP/alice"}`, "POST /v1/calls/{id}/dial": "{}",
 		"POST /v1/messages": `{"to":"PJSIP/alice","from":"sip:a@b"}`,
+
+		"POST /v1/playbacks/{id}/control": `{"operation":"pause"}`, "POST /v1/recordings/live/{name}/pause": "",
+		"DELETE /v1/recordings/live/{name}/pause": "", "POST /v1/recordings/live/{name}/mute": "",
+		"DELETE /v1/recordings/live/{name}/mute": "",
 	}
 	fill := strings.NewReplacer("{id}", "x1", "{name}", "FOO", "{call_id}", "c1")
 	for _, spec := range callapi.Specs() {
