@@ -262,7 +262,9 @@ type liveRec struct {
 	audio                bool // the target delivers audio frames (PJSIP); Local channels do not
 	maxDur               int
 	seq                  int
-	waiting              bool // queued behind a playback of its channel (mediaQueue)
+	waiting              bool   // queued behind a playback of its channel (mediaQueue)
+	muted                bool   // POST …/mute: silence is written
+	samples              []byte // ulaw audio heard (a bridge's external media, extmedia.go)
 }
 
 func (r *liveRec) duration() int {
@@ -295,6 +297,7 @@ func (s *Server) recEvent(typ string, r *liveRec, final bool) *event {
 type storedRec struct {
 	name, format string
 	duration     int
+	samples      []byte // ulaw audio recorded, when the simulator had any
 }
 
 var recordFormats = map[string]bool{"wav": true, "gsm": true, "ulaw": true, "alaw": true, "sln": true, "wav16": true, "g722": true, "ogg": true, "mp3": false}
@@ -388,6 +391,7 @@ func (s *Server) finishRecording(r *liveRec, state string) {
 	}
 	if st := s.stored[r.name]; st != nil {
 		st.duration = r.duration()
+		st.samples = r.samples
 	}
 	s.emit(s.recEvent("RecordingFinished", r, true))
 	delete(s.liveRecs, r.name)
