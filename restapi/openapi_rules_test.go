@@ -34,10 +34,11 @@ var requestSchemaArgs = map[string][]string{
 	"MessageRequest":    {"MessageArgs", "MessageRequest"},
 	// webhook bodies are no action's arguments: no ArgRules (their limits
 	// are stated in the descriptions and enforced by webhook.Manager)
-	"WebhookRequest":       nil,
-	"WebhookRotateRequest": nil,
-	"DeviceStateRequest":   {"DeviceStateArgs"},
-	"MailboxRequest":       {"MailboxArgs"},
+	"WebhookRequest":         nil,
+	"WebhookRotateRequest":   nil,
+	"DeviceStateRequest":     {"DeviceStateArgs"},
+	"MailboxRequest":         {"MailboxArgs"},
+	"PlaybackControlRequest": {"PlaybackControlArgs"},
 }
 
 // parameterArgs names the query parameters that are arguments of an

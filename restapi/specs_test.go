@@ -180,6 +180,9 @@ func TestNotImplemented501(t *testing.T) {
 		"GET /v1/mailboxes": "", "GET /v1/mailboxes/{name}": "",
 		"PUT /v1/mailboxes/{name}": `{"new_messages":1}`, "DELETE /v1/mailboxes/{name}": "",
 		"GET /v1/globals/{name}": "", "PUT /v1/globals/{name}": `{"value":"x"}`,
+		"POST /v1/playbacks/{id}/control": `{"operation":"pause"}`, "POST /v1/recordings/live/{name}/pause": "",
+		"DELETE /v1/recordings/live/{name}/pause": "", "POST /v1/recordings/live/{name}/mute": "",
+		"DELETE /v1/recordings/live/{name}/mute": "",
 	}
 	fill := strings.NewReplacer("/v1/device-states/{name}", "/v1/device-states/Stasis:FOO", "{tech}", "PJSIP", "{resource}", "alice",
 		"{id}", "x1", "{name}", "FOO", "{call_id}", "c1")
