@@ -52,6 +52,9 @@ type system struct {
 	cancel context.CancelFunc
 	auth   []config.AuthClient // token auth on when set
 	cors   []string            // CALLGW_CORS_ORIGINS of the gateway
+	// tenants are the tenants' node resource patterns (CALLGW_TENANTS_FILE)
+	// of the gateway and the workers.
+	tenants callapi.TenantScopes
 	// stopWorker stops one node's worker gracefully and waits for it.
 	stopWorker map[string]func()
 }
@@ -82,7 +85,7 @@ func startStackWith(t *testing.T, s *system, nodes ...string) *system {
 	s.cancel = cancel
 	done := make(chan struct{}, len(nodes)+1)
 	log := testLogger(t)
-	common := config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix}
+	common := config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix, Tenants: s.tenants}
 	for _, n := range nodes {
 		ariURL, ariUser, ariPass := "", "u", "p"
 		if onRealPBX(n) {
@@ -142,7 +145,7 @@ func deleteTopology(t *testing.T, url, prefix string) {
 
 func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan struct{}) {
 	t := s.t
-	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix},
+	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix, Tenants: s.tenants},
 		HTTPAddr: "127.0.0.1:0", DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
 		AuthClients: s.auth, AuthSigningKey: strings.Repeat("s", 32), AuthTokenTTL: time.Hour,
 		CallRecords: 1000, CallRecordsTTL: time.Hour, CORSOrigins: s.cors}, log.Named("gateway"))
@@ -671,6 +674,13 @@ func TestAsyncOriginate(t *testing.T) {
 // tenants acme and beta, with every scope but admin.
 func startTenants(t *testing.T, nodes ...string) *system {
 	t.Helper()
+	return startTenantsWith(t, nil, nodes...)
+}
+
+// startTenantsWith is startTenants with the tenants' node resource
+// patterns.
+func startTenantsWith(t *testing.T, tenants callapi.TenantScopes, nodes ...string) *system {
+	t.Helper()
 	var clients []config.AuthClient
 	for _, tenant := range []string{"acme", "beta"} {
 		h, err := restapi.HashSecret(tenant + "-secret-0123456789")
@@ -680,7 +690,7 @@ func startTenants(t *testing.T, nodes ...string) *system {
 		clients = append(clients, config.AuthClient{ID: tenant + "-app", SecretHash: h, Tenant: tenant,
 			Scopes: []string{"calls:read", "calls:write", "events:read", "nodes:read"}})
 	}
-	return startStackAuth(t, clients, nodes...)
+	return startStackWith(t, &system{auth: clients, tenants: tenants}, nodes...)
 }
 
 // token obtains a bearer token for a tenant of startTenants, as an
