@@ -110,6 +110,7 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 		defer wg.Done()
 		p.awaitRegistered(sctx)
 		p.subscribeMessages(sctx)
+		p.subscribeDeviceStates(sctx)
 		p.reconcile(sctx)
 		// Ready (and so commands on calls this worker does not know yet)
 		// only once the adoptions the re-read queued have been processed.
@@ -123,6 +124,9 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 		p.keepalive(sctx, ws, cancel)
 	}()
 	err = p.read(sctx, ws)
+	if ctx.Err() != nil {
+		p.unsubscribeDeviceStates()
+	}
 	cancel()
 	wg.Wait()
 	return true, err

@@ -70,6 +70,7 @@ var relevant = map[string]bool{
 	"RecordingStarted": true, "RecordingFinished": true, "RecordingFailed": true,
 	"ChannelEnteredBridge": true, "ChannelLeftBridge": true, "BridgeCreated": true, "BridgeDestroyed": true,
 	"TextMessageReceived": true,
+	"EndpointStateChange": true, "ContactStatusChange": true, "PeerStatusChange": true, "DeviceStateChanged": true,
 }
 
 func (p *PBX) shardOf(key string) chan item {
@@ -187,6 +188,9 @@ func (p *PBX) process(ctx context.Context, it item) []*callapi.Event {
 	case kindEvent:
 		if it.ev.Type == "TextMessageReceived" {
 			return p.messageEvent(it.ev, it.raw)
+		}
+		if nodeEventTypes[it.ev.Type] {
+			return p.nodeEvent(it.ev.Type, it.raw)
 		}
 		var m *meta
 		if it.ev.Type == "StasisStart" && it.ev.Channel != nil && !p.calls.known(callapi.CallID(it.ev.Channel.ID)) {

@@ -27,6 +27,11 @@ type PBX struct {
 	bridges *bridgeTable // the bridges created through callgw (calls.bridges)
 	shards  []chan item
 
+	// endpointStates is the last state seen of each endpoint
+	// (EndpointStateChange is sent on any change of the endpoint).
+	nodeMu         sync.Mutex
+	endpointStates map[string]string
+
 	running   atomic.Bool
 	connected atomic.Bool
 	onHealth  atomic.Pointer[func()] // OnHealthChange
@@ -70,12 +75,13 @@ func NewPBX(cfg Config, events callapi.EventSink) (*PBX, error) {
 		return nil, fmt.Errorf("asterisk: %w", callapi.Invalid("events", "an EventSink is required"))
 	}
 	p := &PBX{
-		cfg:   cfg,
-		log:   cfg.Log.Named("asterisk").With(zap.String("node", string(cfg.Node)), zap.String("app", cfg.App)),
-		sink:  events,
-		rest:  newRESTClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConns),
-		calls: newCallTable(cfg.Node, cfg.Tenant),
-		ready: make(chan struct{}),
+		endpointStates: map[string]string{},
+		cfg:            cfg,
+		log:            cfg.Log.Named("asterisk").With(zap.String("node", string(cfg.Node)), zap.String("app", cfg.App)),
+		sink:           events,
+		rest:           newRESTClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConns),
+		calls:          newCallTable(cfg.Node, cfg.Tenant),
+		ready:          make(chan struct{}),
 	}
 	p.bridges = p.calls.bridges
 	if cfg.Observer != nil {

@@ -187,6 +187,7 @@ func (s *Server) destroy(c *channel, cause int) {
 	}
 	if c.endpoint != nil {
 		delete(c.endpoint.channels, c.id)
+		s.endpointChanged(c.resource, c.endpoint)
 	}
 }
 

@@ -198,10 +198,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if r.URL.Path == InboundPath {
+	if r.URL.Path == InboundPath || r.URL.Path == ContactsPath {
 		if !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
 			writeError(w, http.StatusUnauthorized, "Authentication required")
+			return
+		}
+		if r.URL.Path == ContactsPath {
+			s.serveContacts(w, r)
 			return
 		}
 		s.serveInbound(w, r)

@@ -304,6 +304,10 @@ var operations = map[string]string{
 	"getPlayback": "GetPlayback", "stopPlayback": "StopPlayback", "getLiveRecording": "GetLiveRecording",
 	"stopRecording": "StopRecording", "listStoredRecordings": "ListStoredRecordings",
 	"getStoredRecording": "GetStoredRecording", "deleteStoredRecording": "DeleteStoredRecording",
+	"listEndpoints": "ListEndpoints", "getEndpoint": "GetEndpoint", "listDeviceStates": "ListDeviceStates",
+	"getDeviceState": "GetDeviceState", "setDeviceState": "SetDeviceState", "deleteDeviceState": "DeleteDeviceState",
+	"listMailboxes": "ListMailboxes", "getMailbox": "GetMailbox", "setMailbox": "SetMailbox", "deleteMailbox": "DeleteMailbox",
+	"getGlobalVariable": "GetGlobalVariable", "setGlobalVariable": "SetGlobalVariable",
 }
 
 // TestEveryOperationHasAMethod: a new operation in openapi.json fails

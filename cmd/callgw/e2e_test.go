@@ -53,6 +53,9 @@ type system struct {
 	cancel context.CancelFunc
 	auth   []config.AuthClient // token auth on when set
 	cors   []string            // CALLGW_CORS_ORIGINS of the gateway
+	// tenants are the tenants' node resource patterns (CALLGW_TENANTS_FILE)
+	// of the gateway and the workers.
+	tenants callapi.TenantScopes
 	// stopWorker stops one node's worker gracefully and waits for it.
 	stopWorker map[string]func()
 	// httpAddr is the gateway's address when set (127.0.0.1:0 otherwise):
@@ -89,7 +92,7 @@ func startStackWith(t *testing.T, s *system, nodes ...string) *system {
 	s.cancel = cancel
 	done := make(chan struct{}, len(nodes)+1)
 	log := testLogger(t)
-	common := config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix}
+	common := config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix, Tenants: s.tenants}
 	for _, n := range nodes {
 		ariURL, ariUser, ariPass := "", "u", "p"
 		if onRealPBX(n) {
@@ -163,7 +166,7 @@ func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan st
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix},
+	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix, Tenants: s.tenants},
 		HTTPAddr: addr, DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
 		AuthClients: s.auth, AuthSigningKey: strings.Repeat("s", 32), AuthTokenTTL: time.Hour,
 		CallRecords: 1000, CallRecordsTTL: time.Hour, CORSOrigins: s.cors}, log.Named("gateway"))
@@ -701,6 +704,13 @@ func TestAsyncOriginate(t *testing.T) {
 // tenants acme and beta, with every scope but admin.
 func startTenants(t *testing.T, nodes ...string) *system {
 	t.Helper()
+	return startTenantsWith(t, nil, nodes...)
+}
+
+// startTenantsWith is startTenants with the tenants' node resource
+// patterns.
+func startTenantsWith(t *testing.T, tenants callapi.TenantScopes, nodes ...string) *system {
+	t.Helper()
 	var clients []config.AuthClient
 	for _, tenant := range []string{"acme", "beta"} {
 		h, err := restapi.HashSecret(tenant + "-secret-0123456789")
@@ -710,7 +720,7 @@ func startTenants(t *testing.T, nodes ...string) *system {
 		clients = append(clients, config.AuthClient{ID: tenant + "-app", SecretHash: h, Tenant: tenant,
 			Scopes: []string{"calls:read", "calls:write", "events:read", "nodes:read"}})
 	}
-	return startStackAuth(t, clients, nodes...)
+	return startStackWith(t, &system{auth: clients, tenants: tenants}, nodes...)
 }
 
 // token obtains a bearer token for a tenant of startTenants, as an

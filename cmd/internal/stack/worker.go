@@ -40,7 +40,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*worker.Worker, error) {
 	keyed := worker.NewKeyed(node, log.Named("journal").With(zap.String("node", cfg.NodeID)))
 	pbx, err := asterisk.NewPBX(asterisk.Config{
 		Node: node, URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword,
-		App: cfg.ARIApp, Tenant: cfg.Tenant, Log: log, Observer: metrics,
+		App: cfg.ARIApp, Tenant: cfg.Tenant, Log: log, Observer: metrics, ResourceTenants: resourceTenants(cfg.Tenants),
 	}, worker.NewJournalSink(bus, keyed))
 	if err != nil {
 		return nil, err
@@ -70,4 +70,13 @@ func connName(name, prefix string) string {
 		return name
 	}
 	return name + " " + strings.TrimSuffix(prefix, ".")
+}
+
+// resourceTenants routes node resource events by the tenants file (nil
+// without one: the worker's tenant gets them).
+func resourceTenants(ts callapi.TenantScopes) func(kind, name string) []string {
+	if len(ts) == 0 {
+		return nil
+	}
+	return ts.Matching
 }
