@@ -165,8 +165,9 @@ type system struct {
 }
 
 type sysOpts struct {
-	nodes    []string
-	gateways int
+	nodes     []string
+	gateways  int
+	heartbeat string // the workers' CALLGW_HEARTBEAT_INTERVAL: 500ms unless set
 }
 
 func startSystem(t *testing.T, o sysOpts) *system {
@@ -219,6 +220,9 @@ func startSystem(t *testing.T, o sysOpts) *system {
 				"CALLGW_ARI_URL=http://" + s.simAddr[n] + "/ari", "CALLGW_ARI_USER=u", "CALLGW_ARI_PASSWORD=p",
 				"CALLGW_HEARTBEAT_INTERVAL=500ms", "CALLGW_STATE_DIR=" + filepath.Join(s.dir, "state"), "CALLGW_LOG_LEVEL=info",
 			}}
+		if o.heartbeat != "" {
+			s.workers[n].env = append(s.workers[n].env, "CALLGW_HEARTBEAT_INTERVAL="+o.heartbeat) // the last one counts
+		}
 	}
 	s.ledger = newLedger(t, s.urls, s.prefix)
 	for _, n := range o.nodes {
