@@ -221,6 +221,12 @@ func TestResumeAcrossGatewaysAndRestart(t *testing.T) {
 		t.Fatalf("the reference stream never had the client's last event %s", lastID)
 	}
 	missed := all[i+1:]
+	size := 0
+	for _, e := range all {
+		b, _ := json.Marshal(e)
+		size += len(b)
+	}
+	t.Logf("%d events of 2 calls (and node events) on the reference stream, %d bytes of JSON", len(all), size)
 
 	sB, err := cB.Events(ctx, client.EventFilter{}, client.StreamOptions{LastEventID: cursor})
 	if err != nil {
