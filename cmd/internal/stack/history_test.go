@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,11 @@ func newHistoryWorld(t *testing.T) *historyWorld {
 			t.Logf("cleanup: %v", err)
 		}
 	})
-	w := &historyWorld{t: t, ctx: t.Context(), common: config.Common{AMQPURLs: []string{url}, LogLevel: "warn", Prefix: prefix}}
+	urls := []string{url}
+	if all := os.Getenv("CALLGW_AMQP_URL"); all != "" {
+		urls = strings.Split(all, ",") // a cluster: every node, as a deployment lists them
+	}
+	w := &historyWorld{t: t, ctx: t.Context(), common: config.Common{AMQPURLs: urls, LogLevel: "warn", Prefix: prefix}}
 	sim := arisim.New(arisim.Config{User: "u", Password: "p", AsteriskID: "pbx1", SystemName: "pbx1"})
 	ts := httptest.NewServer(sim.Handler())
 	t.Cleanup(sim.Close)
@@ -167,7 +172,9 @@ func ids(es []*callapi.Event) []string {
 // ones; then gateway A restarts and the client resumes on the new A from
 // B's last cursor, again exactly; the restarted gateway reads the call
 // records of calls that ended before it started the same as B; since=
-// replays from a time.
+// replays from a time. With CALLGW_AMQP_URL listing a cluster's nodes it
+// runs there (docs/operations.md "A local cluster for tests"; by hand with
+// one node stopped).
 func TestResumeAcrossGatewaysAndRestart(t *testing.T) {
 	w := newHistoryWorld(t)
 	ctx := w.ctx
