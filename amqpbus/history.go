@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -141,7 +143,28 @@ func (b *Bus) EnsureHistory(ctx context.Context, tenant string) error {
 		}
 	}
 	b.histories.Store(tenant, struct{}{})
+	if b.cfg.Prefix != "" {
+		prefixed.Store(b.cfg.Prefix+"\x00"+tenant, struct{}{})
+	}
 	return nil
+}
+
+// prefixed holds "<prefix>\x00<tenant>" of every history stream a bus
+// of this process declared under a non-empty (test) prefix, so that
+// DeleteTopology deletes them too.
+var prefixed sync.Map
+
+// declaredHistories returns the tenants whose streams this process
+// declared under prefix.
+func declaredHistories(prefix string) []string {
+	var out []string
+	prefixed.Range(func(k, _ any) bool {
+		if t, ok := strings.CutPrefix(k.(string), prefix+"\x00"); ok {
+			out = append(out, t)
+		}
+		return true
+	})
+	return out
 }
 
 // currentConn waits for the bus's connection (until ctx ends).

@@ -154,7 +154,8 @@ func declareErr(what string, err error) error {
 // exchanges) from the broker at url. It is for tests that use a unique
 // prefix on a shared broker: a leaked quorum queue keeps files open in
 // the broker, and a few hundred of them exhaust its file descriptors. It
-// refuses the empty (production) prefix.
+// refuses the empty (production) prefix. The history streams that buses
+// of this process declared under prefix go too.
 func DeleteTopology(ctx context.Context, url, prefix string) error {
 	if prefix == "" {
 		return errors.New("amqpbus: DeleteTopology refuses the empty (production) prefix")
@@ -173,7 +174,11 @@ func DeleteTopology(ctx context.Context, url, prefix string) error {
 	}
 	n := newNames(prefix)
 	var errs []error
-	for _, q := range []string{n.Any, n.DeadQueue} {
+	queues := []string{n.Any, n.DeadQueue}
+	for _, t := range declaredHistories(prefix) {
+		queues = append(queues, n.History(t))
+	}
+	for _, q := range queues {
 		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 			errs = append(errs, err)
 			if ch, err = conn.Channel(); err != nil {

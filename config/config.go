@@ -88,6 +88,10 @@ type Gateway struct {
 	// (CALLGW_WEBHOOKS); delivery needs `callgw webhooks` processes.
 	WebhooksOn bool
 	Webhook    Webhooks
+	// Event history: one RabbitMQ stream per tenant (amqpbus.HistoryConfig).
+	HistoryMaxAge    time.Duration // CALLGW_HISTORY_MAX_AGE
+	HistoryMaxMB     int           // CALLGW_HISTORY_MAX_MB: size bound per tenant; 0: no history streams
+	HistorySegmentMB int           // CALLGW_HISTORY_SEGMENT_MB
 }
 
 // Webhooks holds the webhook options that the gateway (which checks a
@@ -413,8 +417,11 @@ func (s *set) gateway(g *Gateway) {
 	s.num(&g.StreamsPerTenant, "streams-per-tenant", "CALLGW_STREAMS_PER_TENANT", d.Streams.PerTenant, "open event streams (SSE and WebSocket) all tokens of one tenant may hold on this gateway; past it: 429")
 	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
 	s.list(&g.CORSOrigins, "cors-origins", "CALLGW_CORS_ORIGINS", "browser origins (scheme://host[:port], comma-separated, or *) that may call the API and open the event streams")
-	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended), per tenant (10 times as many in all); in memory only, lost on restart; 0: off")
+	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended), per tenant (10 times as many in all); kept in memory, rebuilt from the tenant's event history stream when first read after a restart; 0: off")
 	s.dur(&g.CallRecordsTTL, "call-records-ttl", "CALLGW_CALL_RECORDS_TTL", time.Hour, "how long an ended call stays readable")
+	s.dur(&g.HistoryMaxAge, "history-max-age", "CALLGW_HISTORY_MAX_AGE", 24*time.Hour, "how long each tenant's event history stream keeps events (x-max-age, whole segments), for resume on any gateway, since= and call records after a restart")
+	s.num(&g.HistoryMaxMB, "history-max-mb", "CALLGW_HISTORY_MAX_MB", 256, "size bound of each tenant's event history stream in MiB (x-max-length-bytes); 0: no history streams (resume from the serving gateway's memory only)")
+	s.num(&g.HistorySegmentMB, "history-segment-mb", "CALLGW_HISTORY_SEGMENT_MB", 8, "segment size of the history streams in MiB (x-stream-max-segment-size-bytes): retention removes whole segments")
 	s.list(&g.WSOrigins, "ws-origins", "CALLGW_WS_ORIGINS", "host patterns (*.example.com) of further browser origins allowed on the WebSocket stream")
 }
 
@@ -484,6 +491,9 @@ func (g *Gateway) finish() error {
 	}
 	if g.CallRecords < 0 || g.CallRecordsTTL <= 0 {
 		return errors.New("config: call-records must be >= 0 and call-records-ttl > 0")
+	}
+	if g.HistoryMaxAge <= 0 || g.HistoryMaxMB < 0 || g.HistorySegmentMB < 1 || (g.HistoryMaxMB > 0 && g.HistorySegmentMB > g.HistoryMaxMB) {
+		return errors.New("config: history-max-age must be > 0, history-max-mb >= 0 and history-segment-mb between 1 and history-max-mb")
 	}
 	switch g.AccessLog {
 	case "all", "errors", "off":

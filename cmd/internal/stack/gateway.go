@@ -36,11 +36,19 @@ type Gateway struct {
 	svc *gateway.Service
 	api *restapi.Server
 	hub *restapi.Hub
-	// feed feeds the hub from the bus only while HTTP event streams
-	// exist, so that a gateway without stream clients takes only the
-	// events it needs itself.
-	feed *restapi.Feed
-	ops  *prometheus.Registry
+	// feed feeds the hub only while HTTP event streams exist, so that a
+	// gateway without stream clients takes only the events it needs
+	// itself: from each tenant's history stream (restapi.StreamFeed), or
+	// with the history off from the bus (restapi.Feed).
+	feed interface {
+		restapi.Events
+		Close()
+	}
+	ops *prometheus.Registry
+	// tenants holds the tenants whose history streams this gateway made
+	// sure of after seeing one of their events (ensureHistory).
+	tenants sync.Map
+	bg      sync.WaitGroup
 
 	// started is closed once the gateway may serve the API (first ready,
 	// or StartupWait passed): the REST server's start gate.
@@ -79,6 +87,8 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		Batching:       cfg.Batching,
 		ConnectionName: connName("callgw gateway "+host, cfg.Prefix),
 		Log:            log,
+		History: amqpbus.HistoryConfig{MaxAge: cfg.HistoryMaxAge, MaxBytes: int64(cfg.HistoryMaxMB) << 20,
+			SegmentBytes: int64(cfg.HistorySegmentMB) << 20},
 	})
 	if err != nil {
 		return nil, err
@@ -97,9 +107,20 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	}
 	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
-	g.feed = restapi.NewFeed(g.hub, func(ctx context.Context, fn func(*callapi.Event)) (io.Closer, error) {
-		return bus.SubscribeEvents(ctx, nil, fn)
-	}, time.Minute, log) // streams only: the Observer learns from its own subscription (observe)
+	busFeed := func(hub *restapi.Hub) *restapi.Feed {
+		return restapi.NewFeed(hub, func(ctx context.Context, fn func(*callapi.Event)) (io.Closer, error) {
+			return bus.SubscribeEvents(ctx, nil, fn)
+		}, time.Minute, log) // streams only: the Observer learns from its own subscription (observe)
+	}
+	if cfg.HistoryMaxMB > 0 {
+		// a tenant's streams read its history stream; an admin's view of
+		// every tenant (tenant=*) is fed live from the bus on a hub of its own
+		g.feed = restapi.SplitFeed{Tenant: restapi.NewStreamFeed(g.hub, busHistory{bus}, time.Minute, log),
+			All: busFeed(restapi.NewHub(restapi.HubConfig{Log: log}))}
+		g.svc.Records.Loader = recordsLoader(bus, log)
+	} else {
+		g.feed = busFeed(g.hub)
+	}
 	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL,
 		MaxTokenLifetime: cfg.AuthMaxTokenLifetime, FailuresPerMinute: cfg.AuthFailuresPerMinute, FailureBurst: cfg.AuthFailureBurst,
 		Clients: authClients(cfg.AuthClients)}
@@ -219,7 +240,15 @@ func (g *Gateway) observe(ctx context.Context) error {
 	// The one subscription that feeds Learn, held all the time; every
 	// event is taken (for the hub, by g.feed) only while HTTP streams
 	// exist.
-	evSub, err := g.bus.SubscribeEvents(ctx, g.obs.Patterns(), g.obs.Learn)
+	learn := g.obs.Learn
+	if g.cfg.HistoryMaxMB > 0 {
+		learn = func(e *callapi.Event) {
+			g.obs.Learn(e)
+			g.ensureHistory(ctx, e.Tenant)
+		}
+	}
+	defer g.bg.Wait()
+	evSub, err := g.bus.SubscribeEvents(ctx, g.obs.Patterns(), learn)
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe events: %w", err)
 	}
@@ -231,6 +260,29 @@ func (g *Gateway) observe(ctx context.Context) error {
 			g.log.Warn("node.down not published", zap.String("node", string(s.Node)), zap.Error(s.Err))
 		}
 	})
+}
+
+// ensureHistory makes sure, once per gateway life, that the history
+// stream of a tenant whose event it saw exists (in the background): a
+// tenant's history begins with its first events, whether or not a client
+// ever opened a stream.
+func (g *Gateway) ensureHistory(ctx context.Context, tenant string) {
+	if tenant == "" || !callapi.ValidTenant(tenant) {
+		return
+	}
+	if _, seen := g.tenants.LoadOrStore(tenant, true); seen {
+		return
+	}
+	g.bg.Add(1)
+	go func() { // owner: the gateway (observe waits for it)
+		defer g.bg.Done()
+		ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := g.bus.EnsureHistory(ectx, tenant); err != nil {
+			g.tenants.Delete(tenant) // the next event tries again
+			g.log.Warn("tenant's history stream not declared", zap.String("tenant", tenant), zap.Error(err))
+		}
+	}()
 }
 
 // StartupWait bounds how long a starting gateway holds API requests
