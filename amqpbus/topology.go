@@ -169,7 +169,9 @@ func DeleteTopology(ctx context.Context, url, prefix string) error {
 	}
 	n := newNames(prefix)
 	var errs []error
-	for _, q := range []string{n.Any, n.DeadQueue} {
+	// The webhook base queues too (callgw dev serves and delivers
+	// webhooks); subscriptions' queues go with their subscriptions.
+	for _, q := range []string{n.Any, n.DeadQueue, prefix + callapi.QueueWebhookIntake, prefix + callapi.QueueWebhookSubscriptions, prefix + callapi.QueueWebhookLog} {
 		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 			errs = append(errs, err)
 			if ch, err = conn.Channel(); err != nil {

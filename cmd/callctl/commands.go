@@ -42,6 +42,7 @@ func commands() []command {
 		{name: "playback", args: "get|stop <playback-id>", summary: "show or stop a playback", nargs: 2, flags: cmdPlayback},
 		{name: "recording", args: "list | get|delete <name> | live|stop <name>", summary: "stored and live recordings", nargs: -1, min: 1, flags: cmdRecording},
 		{name: "nodes", args: "[node-id]", summary: "list the nodes as a table, or show one", nargs: -1, flags: cmdNodes},
+		{name: "webhook", args: "create <url> | list | get|update|delete|pause|resume|rotate|ping|log <webhook-id>", summary: "webhook subscriptions: signed POSTs of events (/v1/webhooks)", nargs: -1, min: 1, flags: cmdWebhook},
 		{name: "events", summary: "tail events, one readable line each; reconnects and resumes", flags: cmdEvents},
 		{name: "timeline", args: "<call-id>", summary: "follow one call's events with times since its start, until it ends", nargs: 1, flags: cmdTimeline},
 		{name: "inbound", args: "<from> [to]", summary: "dev only: make the simulator place an inbound call", nargs: -1, min: 1, flags: cmdInbound},
@@ -98,6 +99,12 @@ func idsOf(v any) []string {
 	case []callapi.Node:
 		for _, n := range v {
 			ids = append(ids, string(n.Node))
+		}
+	case *callapi.Webhook:
+		ids = append(ids, v.ID)
+	case []*callapi.Webhook:
+		for _, w := range v {
+			ids = append(ids, w.ID)
 		}
 	}
 	return ids
