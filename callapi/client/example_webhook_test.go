@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"time"
 
 	"github.com/callgw/callgw/callapi"
@@ -25,11 +26,15 @@ func ExampleClient_CreateWebhook() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	var secret string
+	var mu sync.Mutex
+	var secret string // set once the subscription exists
 	got := make(chan string, 10)
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		err := callapi.VerifyWebhook(r.Header.Get(callapi.WebhookSignatureHeader), body, time.Now(), 0, secret)
+		mu.Lock()
+		key := secret
+		mu.Unlock()
+		err := callapi.VerifyWebhook(r.Header.Get(callapi.WebhookSignatureHeader), body, time.Now(), 0, key)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
@@ -47,7 +52,9 @@ func ExampleClient_CreateWebhook() {
 		log.Fatal(err)
 	}
 	defer c.DeleteWebhook(ctx, w.ID) //nolint:errcheck // an example
-	secret = w.Secret                // shown once: keep it
+	mu.Lock()
+	secret = w.Secret // shown once: keep it
+	mu.Unlock()
 
 	call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{
 		To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered, Tags: []string{"crm"}}})
