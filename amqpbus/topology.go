@@ -174,7 +174,9 @@ func DeleteTopology(ctx context.Context, url, prefix string) error {
 	}
 	n := newNames(prefix)
 	var errs []error
-	queues := []string{n.Any, n.DeadQueue}
+	// The webhook base queues too (callgw dev serves and delivers
+	// webhooks); subscriptions' queues go with their subscriptions.
+	queues := []string{n.Any, n.DeadQueue, prefix + callapi.QueueWebhookIntake, prefix + callapi.QueueWebhookSubscriptions, prefix + callapi.QueueWebhookLog}
 	for _, t := range declaredHistories(prefix) {
 		queues = append(queues, n.History(t))
 	}

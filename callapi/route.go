@@ -19,6 +19,15 @@ const (
 	KeyNodesPing = "nodes.ping"
 )
 
+// Queue names of webhook delivery (package webhook; docs/webhooks.md),
+// under the same prefix.
+const (
+	QueueWebhookIntake        = "callgw.webhooks.intake"        // quorum, bound to ExchangeEvents
+	QueueWebhookSubscriptions = "callgw.webhooks.subscriptions" // stream of subscription records
+	QueueWebhookLog           = "callgw.webhooks.log"           // stream of delivery attempts
+	QueueWebhookPrefix        = "callgw.webhook."               // + subscription id (+ ".wait", ".dead")
+)
+
 // CommandKey is the routing key of a command: cmd.<target>.<action>.
 func CommandKey(t Target, a Action) string {
 	return "cmd." + string(t) + "." + string(a)

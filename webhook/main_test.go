@@ -20,14 +20,14 @@ import (
 
 // env is a run-unique set of webhook objects on the test broker.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	names Names
 	conn  *amqp.Connection
 	store *Store
 	cfg   Config
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	url := testenv.BrokerURL()
 	testenv.NeedBroker(t, url)
@@ -138,13 +138,28 @@ func (e *env) publish(call string, from, n int) {
 		e.t.Fatal(err)
 	}
 	defer ch.Close()
+	// Confirmed: unconfirmed messages still on their way to a quorum
+	// queue are dropped when their channel closes.
+	if err := ch.Confirm(false); err != nil {
+		e.t.Fatal(err)
+	}
+	var cs []*amqp.DeferredConfirmation
+	defer func() {
+		for _, c := range cs {
+			if !c.Wait() {
+				e.t.Error("event not confirmed")
+			}
+		}
+	}()
 	for i := from; i < from+n; i++ {
 		ev := callapi.Event{ID: uuid.NewString(), Type: callapi.EvCallDTMF, Time: time.Now(), Node: "pbx1", Tenant: callapi.DefaultTenant,
 			CallID: callapi.CallID(call), Seq: uint64(i)}
 		b, _ := json.Marshal(ev)
-		if err := ch.Publish(e.names.Events(), "", false, false, amqp.Publishing{Body: b, DeliveryMode: amqp.Persistent}); err != nil {
+		c, err := ch.PublishWithDeferredConfirm(e.names.Events(), "", false, false, amqp.Publishing{Body: b, DeliveryMode: amqp.Persistent})
+		if err != nil {
 			e.t.Fatal(err)
 		}
+		cs = append(cs, c)
 	}
 }
 
@@ -159,7 +174,7 @@ type receiver struct {
 	secret string
 }
 
-func newReceiver(t *testing.T, h func(n int, w http.ResponseWriter, r *http.Request) bool) *receiver {
+func newReceiver(t testing.TB, h func(n int, w http.ResponseWriter, r *http.Request) bool) *receiver {
 	rc := &receiver{secret: "s3cret"}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)

@@ -40,16 +40,16 @@ func (n Names) queueType() string {
 func (n Names) Events() string { return n.Prefix + callapi.ExchangeEvents }
 
 // Subscriptions is the stream holding every change of every subscription.
-func (n Names) Subscriptions() string { return n.Prefix + "callgw.webhooks.subscriptions" }
+func (n Names) Subscriptions() string { return n.Prefix + callapi.QueueWebhookSubscriptions }
 
 // Log is the stream of delivery attempts.
-func (n Names) Log() string { return n.Prefix + "callgw.webhooks.log" }
+func (n Names) Log() string { return n.Prefix + callapi.QueueWebhookLog }
 
 // Intake is the quorum queue bound to the events exchange.
-func (n Names) Intake() string { return n.Prefix + "callgw.webhooks.intake" }
+func (n Names) Intake() string { return n.Prefix + callapi.QueueWebhookIntake }
 
 // Queue is a subscription's delivery queue.
-func (n Names) Queue(id string) string { return n.Prefix + "callgw.webhook." + id }
+func (n Names) Queue(id string) string { return n.Prefix + callapi.QueueWebhookPrefix + id }
 
 // Wait is a subscription's retry queue: messages wait out their TTL there
 // and are dead-lettered back into Queue.

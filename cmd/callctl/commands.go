@@ -46,6 +46,7 @@ func commands() []command {
 		{name: "mailbox", args: "list | get <name> | set <name> <old> <new> | delete <name>", summary: "mailbox message counts (MWI) (--node)", nargs: -1, min: 1, flags: cmdMailbox},
 		{name: "global", args: "<name> [value]", summary: "read, or with a value set, a global variable (--node)", nargs: -1, min: 1, flags: cmdGlobal},
 		{name: "nodes", args: "[node-id]", summary: "list the nodes as a table, or show one", nargs: -1, flags: cmdNodes},
+		{name: "webhook", args: "create <url> | list | get|update|delete|pause|resume|rotate|ping|log <webhook-id>", summary: "webhook subscriptions: signed POSTs of events (/v1/webhooks)", nargs: -1, min: 1, flags: cmdWebhook},
 		{name: "events", summary: "tail events, one readable line each; reconnects and resumes", flags: cmdEvents},
 		{name: "timeline", args: "<call-id>", summary: "follow one call's events with times since its start, until it ends", nargs: 1, flags: cmdTimeline},
 		{name: "inbound", args: "<from> [to]", summary: "dev only: make the simulator place an inbound call", nargs: -1, min: 1, flags: cmdInbound},
@@ -102,6 +103,12 @@ func idsOf(v any) []string {
 	case []callapi.Node:
 		for _, n := range v {
 			ids = append(ids, string(n.Node))
+		}
+	case *callapi.Webhook:
+		ids = append(ids, v.ID)
+	case []*callapi.Webhook:
+		for _, w := range v {
+			ids = append(ids, w.ID)
 		}
 	}
 	return ids
