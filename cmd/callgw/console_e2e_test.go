@@ -253,7 +253,9 @@ func TestConsole(t *testing.T) {
 	browser.click("#signin-submit")
 	wait("ops signed in", 10*time.Second, func(p page) bool { return !p.Signin && p.Conn == "live" })
 	browser.click("#all-tenants")
-	wait("ops' stream on every tenant", 5*time.Second, func(p page) bool { return p.Conn == "live" })
+	wait("ops' stream on every tenant, and acme's record", 5*time.Second, func(p page) bool {
+		return p.Conn == "live" && strings.Contains(p.Records, "acme") && strings.Contains(p.Records, "Normal Clearing")
+	})
 	time.Sleep(200 * time.Millisecond) // the new stream subscribed
 	a2, _ := originate(acme, "acme-2")
 	b2, _ := originate(beta, "beta-2")
@@ -275,6 +277,20 @@ func TestConsole(t *testing.T) {
 	wait("a call placed after the restart", 3*time.Second, func(p page) bool { return has(p.Rows, after) })
 
 	phase("recovered after the restart")
+
+	// The keyboard: Home and Enter in the calls table open the newest
+	// call; Delete asks to hang it up, and Escape cancels.
+	browser.typeInto("#calls-grid", "\uE011\uE007") // Home, Enter
+	wait("the newest call opened from the keyboard", 3*time.Second, func(p page) bool { return strings.Contains(p.Detail, string(after)) })
+	browser.typeInto("#calls-grid", "\uE017") // Delete
+	wait("the hang-up confirmation", 3*time.Second, func(p page) bool { return p.Dialog })
+	browser.typeInto("#confirm-cancel", "\uE00C") // Escape
+	wait("the confirmation cancelled", 3*time.Second, func(p page) bool { return !p.Dialog })
+	time.Sleep(300 * time.Millisecond)
+	if p := read(); !has(p.Calls, after) {
+		t.Fatalf("the call is gone after a cancelled hang-up: %v", p.Calls)
+	}
+	phase("keyboard checked")
 
 	// 1,000 live calls: events fed to the page's event handler (the one
 	// the stream calls), as fast as a busy gateway would send them.
@@ -300,6 +316,9 @@ func TestConsole(t *testing.T) {
 	}
 	browser.screenshot(dir, "console-1000.png")
 	phase("1,000 calls measured")
+	if errs, _ := browser.eval(`return window.__console.errors;`).([]any); len(errs) > 0 {
+		t.Errorf("errors on the page: %v", errs)
+	}
 	t.Logf("screenshots in %s", dir)
 }
 
