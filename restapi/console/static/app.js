@@ -611,5 +611,6 @@ window.__console = {
   calls,
   inject(events) { const at = performance.now(); for (const e of events) ingest(e, at); },
   rendered: (id) => grid.has(id),
+  dropStream: (ms) => stream && stream.blip(ms),
   order: () => order,
 };
