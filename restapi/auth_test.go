@@ -293,3 +293,44 @@ func TestEventsEveryTenantForAdmin(t *testing.T) {
 		}
 	}
 }
+
+// TestCallRecordsEveryTenantForAdmin: GET /v1/calls?tenant=* asks the
+// service for every tenant's calls for an admin token only; another token
+// is 403 and any other value 400, before the service is asked.
+func TestCallRecordsEveryTenantForAdmin(t *testing.T) {
+	var got *gateway.ListRequest
+	calls := &fakeCalls{t: t, CallsFn: func(_ context.Context, _ gateway.Options, req gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error) {
+		got = &req
+		return nil, nil, nil
+	}}
+	s := MustNewServer(t, Config{Auth: authConfig(t)}, deps{calls: calls})
+	token := func(id, secret string) string {
+		_, tok, _ := getToken(t, s.Handler(), url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+		return "Bearer " + tok.AccessToken
+	}
+	acme, ops := token("acme-app", "s3cret"), token("ops", "o")
+	for _, tc := range []struct {
+		name, query, auth string
+		want              int
+		all               bool
+	}{
+		{"admin, every tenant", "state=ended&tenant=*", ops, 200, true},
+		{"admin, own tenant", "state=ended", ops, 200, false},
+		{"not admin", "state=ended&tenant=*", acme, 403, false},
+		{"a tenant's name", "state=ended&tenant=acme", ops, 400, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got = nil
+			rec := do(t, s.Handler(), "GET", "/v1/calls?"+tc.query, "", "Authorization", tc.auth)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			switch {
+			case tc.want != 200 && got != nil:
+				t.Fatalf("the service was asked: %+v", got)
+			case tc.want == 200 && (got == nil || got.AllTenants != tc.all):
+				t.Fatalf("request %+v, want AllTenants %v", got, tc.all)
+			}
+		})
+	}
+}

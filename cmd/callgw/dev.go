@@ -169,6 +169,8 @@ or with curl:
   # the nodes and their heartbeats
   curl -s %[1]s/v1/nodes
 
+Or watch and steer the calls in a browser: %[1]s/console (any client id signs in).
+
 Ctrl-C stops everything.
 `, base, node, callctlLines(base, sim))
 }

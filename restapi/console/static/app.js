@@ -28,6 +28,9 @@ let verSeq = 0;
 let pending = []; // arrival times of events not rendered yet
 const filters = { node: "", state: "", tag: "", number: "" };
 const stats = { latencies: [], renders: [], renderedAt: {}, events: 0 };
+const errors = []; // uncaught errors of the page, for the browser test
+window.addEventListener("error", (e) => errors.push(String(e.message)));
+window.addEventListener("unhandledrejection", (e) => errors.push(String(e.reason)));
 
 // ---- store ------------------------------------------------------------------
 
@@ -315,7 +318,7 @@ function scheduleRecords() {
 
 async function loadRecords() {
   try {
-    const list = (await api.request("GET", "v1/calls?state=ended")).calls || [];
+    const list = (await api.request("GET", "v1/calls?state=ended" + (adminAll() ? "&tenant=*" : ""))).calls || [];
     records = list.slice(-MAX_RECORDS).reverse();
     recordsDirty = true;
     schedule();
@@ -329,7 +332,7 @@ function renderRecords() {
   $("records-count").textContent = `(${records.length}${records.length === MAX_RECORDS ? ", the latest" : ""})`;
   $("records-body").replaceChildren(...records.map((r) => {
     const h = r.hangup || {};
-    const tr = row([fmtTime(r.ended_at, true), r.node, r.to || "", r.from || "", [h.cause_text, h.dial_status].filter(Boolean).join(" · "),
+    const tr = row([fmtTime(r.ended_at, true), r.node, r.tenant || "", r.to || "", r.from || "", [h.cause_text, h.dial_status].filter(Boolean).join(" · "),
       r.end_reason || "", r.talk_ms !== undefined ? (r.talk_ms / 1000).toFixed(1) + " s" : "–", (r.tags || []).join(" ")]);
     tr.tabIndex = 0;
     tr.dataset.id = r.id;
@@ -385,7 +388,7 @@ async function loadCalls(resync) {
   const admin = adminAll();
   $("calls-note").textContent = [
     missing.length ? `Nodes ${missing.join(", ")} did not answer: the list may lack their calls.` : "",
-    admin ? "All tenants: the first list holds this token's tenant's calls; other tenants' calls appear with their next event." : "",
+    admin ? "All tenants: the first list holds this token's tenant's live calls (the API lists live calls per tenant); other tenants' calls appear with their next event." : "",
   ].filter(Boolean).join(" ");
   orderDirty = true;
   schedule();
@@ -594,7 +597,7 @@ $("token-form").addEventListener("submit", (ev) => {
 });
 
 $("sign-out").addEventListener("click", () => signOut(""));
-$("all-tenants").addEventListener("change", () => { calls.clear(); orderDirty = true; startStream(); loadCalls(false); });
+$("all-tenants").addEventListener("change", () => { calls.clear(); orderDirty = true; startStream(); loadCalls(false); loadRecords(); });
 $("records-refresh").addEventListener("click", loadRecords);
 setInterval(() => { if (stream) loadNodes(); }, 5000); // heartbeats (versions, node-wide counts) are not events
 
@@ -604,8 +607,10 @@ if (api.token()) showApp(); else signOut("");
 
 window.__console = {
   stats,
+  errors,
   calls,
   inject(events) { const at = performance.now(); for (const e of events) ingest(e, at); },
   rendered: (id) => grid.has(id),
+  dropStream: (ms) => stream && stream.blip(ms),
   order: () => order,
 };

@@ -88,6 +88,18 @@ export class Stream {
     });
   }
 
+  // blip drops the stream for ms, as a network outage would, then
+  // resumes from the last event received (for the browser test and for
+  // trying the resume by hand).
+  blip(ms) {
+    if (!this.es) return;
+    this.es.close();
+    this.downSince = Date.now();
+    this.h.status("reconnecting", this.downText());
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.open(true), ms);
+  }
+
   downText() {
     const s = this.downSince ? Math.round((Date.now() - this.downSince) / 1000) : 0;
     return `reconnecting… (stream down ${s} s; will resume from the last event)`;
