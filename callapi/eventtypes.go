@@ -8,6 +8,7 @@ var eventTypes = []EventType{
 	EvNodeUp, EvNodeDraining, EvNodeDown, EvCommandCompleted, EvMessageReceived,
 	EvCallPlaybackPaused, EvCallPlaybackUnpaused, EvCallPlaybackRestarted, EvCallPlaybackForwarded, EvCallPlaybackReversed,
 	EvCallRecordingPaused, EvCallRecordingUnpaused, EvCallRecordingMuted, EvCallRecordingUnmuted,
+	EvCallExternalMediaStarted, EvCallExternalMediaStopped,
 }
 
 // EventTypes returns every event type (a copy), e.g. to check a
