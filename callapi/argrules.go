@@ -81,6 +81,11 @@ func ArgRules() map[string]map[string]FieldRule {
 		"MessageArgs":         {"from": {MaxLen: MaxFromLen}, "body": {MaxLen: MaxMessageBody}},
 
 		"PlaybackControlArgs": {"operation": enum(PlaybackOperations)},
+		"ExternalMediaArgs": {
+			"encapsulation": enum([]string{EncapRTP, EncapAudioSocket, EncapNone}),
+			"transport":     enum([]string{TransportUDP, TransportTCP, TransportWebSocket}),
+			"format":        enum(ExternalMediaFormats),
+		},
 	}
 }
 

@@ -73,7 +73,7 @@ func (a *ExternalMediaArgs) Named(id string) Validator {
 
 var (
 	extHostRe = regexp.MustCompile(`^[A-Za-z0-9.-]{1,253}$`)
-	wsConnRe  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	wsConnRe  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 )
 
 // Effective returns the arguments with ARI's defaults filled in: rtp over
@@ -131,7 +131,7 @@ func (a *ExternalMediaArgs) Validate() error {
 	}
 	if e.Transport == TransportWebSocket {
 		if !wsConnRe.MatchString(a.Host) {
-			return Invalid("host", "%q is not a websocket_client connection id (1-64 of [A-Za-z0-9_.-])", a.Host)
+			return Invalid("host", "%q is not a websocket_client connection id (1-64 of [A-Za-z0-9_.:-])", a.Host)
 		}
 		return nil
 	}

@@ -34,6 +34,7 @@ var requestSchemaArgs = map[string][]string{
 	"MessageRequest":    {"MessageArgs", "MessageRequest"},
 
 	"PlaybackControlRequest": {"PlaybackControlArgs"},
+	"ExternalMediaRequest":   {"ExternalMediaArgs"},
 }
 
 // parameterArgs names the query parameters that are arguments of an

@@ -296,6 +296,7 @@ var operations = map[string]string{
 	"createCall": "CreateCall", "dialCall": "DialCall", "sendMessage": "SendMessage",
 	"controlPlayback": "ControlPlayback", "pauseRecording": "ControlRecording", "unpauseRecording": "ControlRecording",
 	"muteRecording": "ControlRecording", "unmuteRecording": "ControlRecording",
+	"startExternalMedia": "StartExternalMedia", "stopExternalMedia": "StopExternalMedia",
 	"continueCall": "Continue", "startMOH": "StartMOH", "stopMOH": "StopMOH", "playOnCall": "Play",
 	"recordCall": "Record", "snoopCall": "Snoop", "getVariable": "GetVariable", "setVariable": "SetVariable",
 	"createBridge": "CreateBridge", "listBridges": "ListBridges", "getBridge": "GetBridge",
