@@ -52,6 +52,8 @@ type system struct {
 	cancel context.CancelFunc
 	auth   []config.AuthClient // token auth on when set
 	cors   []string            // CALLGW_CORS_ORIGINS of the gateway
+	// extMedia is CALLGW_EXTERNAL_MEDIA of the workers.
+	extMedia callapi.ExternalMediaTargets
 	// stopWorker stops one node's worker gracefully and waits for it.
 	stopWorker map[string]func()
 }
@@ -98,7 +100,8 @@ func startStackWith(t *testing.T, s *system, nodes ...string) *system {
 			ariURL = ts.URL + "/ari"
 		}
 		w, err := stack.NewWorker(&config.Worker{Common: common, NodeID: n, ARIURL: ariURL, ARIUser: ariUser, ARIPassword: ariPass,
-			ARIApp: "callgw", Tenant: callapi.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 64}, log.Named(n))
+			ARIApp: "callgw", Tenant: callapi.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 64,
+			ExternalMedia: s.extMedia}, log.Named(n))
 		if err != nil {
 			t.Fatal(err)
 		}
