@@ -37,7 +37,10 @@ type Config struct {
 	// MessageTechs are the technologies whose endpoints' text messages the
 	// app subscribes to on connect (eventSource endpoint:<tech>) [PJSIP].
 	MessageTechs []string
-	Log          *zap.Logger // nil = nop
+	// ExternalMedia lists where each tenant may send a call's audio
+	// (callapi.ExternalMediaTargets); empty: nowhere.
+	ExternalMedia callapi.ExternalMediaTargets
+	Log           *zap.Logger // nil = nop
 
 	// Optional tuning; zero values take the defaults in brackets.
 	RequestTimeout time.Duration // per ARI REST call whose ctx has no deadline [5s]

@@ -189,6 +189,12 @@ func (p *PBX) process(ctx context.Context, it item) []*callapi.Event {
 		if it.ev.Type == "TextMessageReceived" {
 			return p.messageEvent(it.ev, it.raw)
 		}
+		if evs, ok := p.extMediaEvent(it.ev); ok {
+			return evs
+		}
+		if it.ev.Type == "StasisStart" && it.ev.Channel != nil && isMediaChannel(it.ev.Channel.Name) {
+			return nil // external media of another worker or before a restart: no call
+		}
 		if nodeEventTypes[it.ev.Type] {
 			return p.nodeEvent(it.ev.Type, it.raw)
 		}
@@ -197,7 +203,11 @@ func (p *PBX) process(ctx context.Context, it item) []*callapi.Event {
 			m = p.lookupMeta(ctx, it.ev.Channel)
 		}
 		evs = p.calls.handleEvent(it.ev, it.raw, m)
+		p.hangupMediaOf(evs)
 	case kindSeen:
+		if isMediaChannel(it.ch.Name) {
+			return nil
+		}
 		var m *meta
 		if !p.calls.known(callapi.CallID(it.ch.ID)) && it.ch.stasisApp() == p.cfg.App {
 			m = p.lookupMeta(ctx, it.ch)

@@ -49,6 +49,8 @@ type PBX struct {
 	// Run before any event is processed).
 	bgCtx context.Context
 	bgWG  *sync.WaitGroup
+
+	extm extTable // live external media channels (extmedia.go)
 }
 
 var _ callapi.PBX = (*PBX)(nil)

@@ -82,6 +82,11 @@ func ArgRules() map[string]map[string]FieldRule {
 		"DeviceStateArgs":     {"state": enum(DeviceStates)},
 		"MailboxArgs":         {"old_messages": ints(zero(), upTo(MaxMailboxMessages)), "new_messages": ints(zero(), upTo(MaxMailboxMessages))},
 		"PlaybackControlArgs": {"operation": enum(PlaybackOperations)},
+		"ExternalMediaArgs": {
+			"encapsulation": enum([]string{EncapRTP, EncapAudioSocket, EncapNone}),
+			"transport":     enum([]string{TransportUDP, TransportTCP, TransportWebSocket}),
+			"format":        enum(ExternalMediaFormats),
+		},
 	}
 }
 

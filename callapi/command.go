@@ -54,6 +54,10 @@ const (
 	ActPlaybackControl  Action = "playback.control"  // PlaybackControlArgs
 	ActRecordingControl Action = "recording.control" // RecordingControlArgs
 
+	// External media (ExternalMediaControl, on the CallControl port).
+	ActCallExternalMedia     Action = "call.externalmedia.start" // ExternalMediaArgs
+	ActCallExternalMediaStop Action = "call.externalmedia.stop"  // ExternalMediaStopArgs
+
 	ActNodePing Action = "node.ping"
 	// Node resources (NodeControl).
 	ActEndpointList    Action = "endpoint.list"

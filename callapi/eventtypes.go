@@ -9,6 +9,7 @@ var eventTypes = []EventType{
 	EvEndpointState, EvEndpointContact, EvEndpointPeer, EvDeviceStateChanged, EvMailboxChanged, EvMailboxDeleted,
 	EvCallPlaybackPaused, EvCallPlaybackUnpaused, EvCallPlaybackRestarted, EvCallPlaybackForwarded, EvCallPlaybackReversed,
 	EvCallRecordingPaused, EvCallRecordingUnpaused, EvCallRecordingMuted, EvCallRecordingUnmuted,
+	EvCallExternalMediaStarted, EvCallExternalMediaStopped,
 }
 
 // EventTypes returns every event type (a copy), e.g. to check a

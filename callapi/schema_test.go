@@ -54,6 +54,9 @@ var eventData = map[EventType]any{
 	EvCallRecordingUnpaused: RecordingData{},
 	EvCallRecordingMuted:    RecordingData{},
 	EvCallRecordingUnmuted:  RecordingData{},
+
+	EvCallExternalMediaStarted: ExternalMediaData{},
+	EvCallExternalMediaStopped: ExternalMediaData{},
 }
 
 var (

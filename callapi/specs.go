@@ -221,4 +221,4 @@ var specs = append([]*Spec{
 			}
 			return MessageSent{Node: p.Node, To: a.To}, nil
 		}),
-}, slices.Concat(nodeSpecs, mediaCtlSpecs)...)
+}, slices.Concat(nodeSpecs, mediaCtlSpecs, extMediaSpecs)...)

@@ -186,6 +186,10 @@ type Worker struct {
 	// IdempotencyWindow is how long the journal keeps a keyed originate
 	// (CALLGW_IDEMPOTENCY_WINDOW).
 	IdempotencyWindow time.Duration
+	// ExternalMediaRaw is CALLGW_EXTERNAL_MEDIA, ExternalMedia its parse:
+	// where each tenant may send a call's audio (empty: nowhere).
+	ExternalMediaRaw string
+	ExternalMedia    callapi.ExternalMediaTargets
 }
 
 // Dev holds the options of `callgw dev`: a gateway and a worker in one
@@ -551,6 +555,7 @@ func (s *set) worker(w *Worker, nodeDefault, stateDefault string) {
 	s.num(&w.Concurrency, "concurrency", "CALLGW_CONCURRENCY", callapi.DefaultConcurrency, "commands run concurrently (commands for one call always run in order)")
 	s.str(&w.StateDir, "state-dir", "CALLGW_STATE_DIR", stateDefault, "directory of the worker's idempotency journal (node-local, kept across restarts; empty: memory only)")
 	s.dur(&w.IdempotencyWindow, "idempotency-window", "CALLGW_IDEMPOTENCY_WINDOW", journal.DefaultWindow, "how long a retry with the same Idempotency-Key is answered from the journal")
+	s.str(&w.ExternalMediaRaw, "external-media", "CALLGW_EXTERNAL_MEDIA", "", "where each tenant may send a call's audio (external media): tenant=host:port,ip,cidr,ws:<connection>;tenant=… (tenant * for all; empty: nowhere)")
 }
 
 // defaultStateDir is $XDG_STATE_HOME/callgw, else ~/.local/state/callgw,
@@ -587,6 +592,11 @@ func (w *Worker) finish(needARI bool) error {
 	if w.IdempotencyWindow < time.Minute {
 		return errors.New("config: idempotency-window must be at least 1m")
 	}
+	em, err := callapi.ParseExternalMediaTargets(w.ExternalMediaRaw)
+	if err != nil {
+		return fmt.Errorf("config: external-media: %w", err)
+	}
+	w.ExternalMedia = em
 	return nil
 }
 

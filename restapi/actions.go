@@ -60,6 +60,10 @@ func (s *Server) actionHandlers() map[callapi.Action][]http.HandlerFunc {
 		callapi.ActPlaybackControl: {s.handlePlaybackControl},
 		callapi.ActRecordingControl: {s.recordingControl(callapi.RecordingPause), s.recordingControl(callapi.RecordingUnpause),
 			s.recordingControl(callapi.RecordingMute), s.recordingControl(callapi.RecordingUnmute)},
+
+		// External media.
+		callapi.ActCallExternalMedia:     {s.handleExternalMedia},
+		callapi.ActCallExternalMediaStop: {s.handleStopExternalMedia},
 	}
 	for a, hs := range s.nodeResourceHandlers() {
 		m[a] = hs

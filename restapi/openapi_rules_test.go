@@ -39,6 +39,7 @@ var requestSchemaArgs = map[string][]string{
 	"DeviceStateRequest":     {"DeviceStateArgs"},
 	"MailboxRequest":         {"MailboxArgs"},
 	"PlaybackControlRequest": {"PlaybackControlArgs"},
+	"ExternalMediaRequest":   {"ExternalMediaArgs"},
 }
 
 // parameterArgs names the query parameters that are arguments of an

@@ -183,9 +183,11 @@ func TestNotImplemented501(t *testing.T) {
 		"POST /v1/playbacks/{id}/control": `{"operation":"pause"}`, "POST /v1/recordings/live/{name}/pause": "",
 		"DELETE /v1/recordings/live/{name}/pause": "", "POST /v1/recordings/live/{name}/mute": "",
 		"DELETE /v1/recordings/live/{name}/mute": "",
+
+		"POST /v1/calls/{id}/external-media": `{"host":"10.0.0.5:4000"}`, "DELETE /v1/calls/{id}/external-media/{media_id}": "",
 	}
 	fill := strings.NewReplacer("/v1/device-states/{name}", "/v1/device-states/Stasis:FOO", "{tech}", "PJSIP", "{resource}", "alice",
-		"{id}", "x1", "{name}", "FOO", "{call_id}", "c1")
+		"{id}", "x1", "{name}", "FOO", "{call_id}", "c1", "{media_id}", "m1")
 	for _, spec := range callapi.Specs() {
 		if spec.Port == callapi.PortPBX {
 			continue

@@ -266,6 +266,21 @@ func (s *Server) hearOnBridge(id string, audio []byte) {
 	}
 }
 
+// StoredRecordingFile returns the file of stored recording name as
+// GET /recordings/stored/{name}/file answers it.
+func (s *Server) StoredRecordingFile(name string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stored[name]
+	if st == nil {
+		return nil, false
+	}
+	if st.samples != nil {
+		return audioWAV(st.samples), true
+	}
+	return silentWAV(st.duration), true
+}
+
 // ulawToLinear decodes one G.711 µ-law sample.
 func ulawToLinear(u byte) int16 {
 	u = ^u

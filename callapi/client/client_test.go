@@ -299,6 +299,7 @@ var operations = map[string]string{
 	"createWebhook": "CreateWebhook", "listWebhooks": "ListWebhooks", "getWebhook": "GetWebhook", "updateWebhook": "UpdateWebhook",
 	"deleteWebhook": "DeleteWebhook", "pauseWebhook": "PauseWebhook", "resumeWebhook": "ResumeWebhook",
 	"rotateWebhookSecret": "RotateWebhookSecret", "pingWebhook": "PingWebhook", "listWebhookAttempts": "WebhookAttempts",
+	"startExternalMedia": "StartExternalMedia", "stopExternalMedia": "StopExternalMedia",
 	"continueCall": "Continue", "startMOH": "StartMOH", "stopMOH": "StopMOH", "playOnCall": "Play",
 	"recordCall": "Record", "snoopCall": "Snoop", "getVariable": "GetVariable", "setVariable": "SetVariable",
 	"createBridge": "CreateBridge", "listBridges": "ListBridges", "getBridge": "GetBridge",

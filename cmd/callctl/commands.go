@@ -35,6 +35,7 @@ func commands() []command {
 		{name: "continue", args: "<call-id>", summary: "hand a call back to the dialplan", nargs: 1, flags: cmdContinue},
 		{name: "moh", args: "<call-id>", summary: "start music on hold (--stop to end it)", nargs: 1, flags: cmdMOH},
 		{name: "snoop", args: "<call-id>", summary: "spy on or whisper into a call", nargs: 1, flags: cmdSnoop},
+		{name: "media", args: "<call-id> <host:port> | <call-id> --stop <media-id>", summary: "send a call's audio to a voice bot (external media), or stop it", nargs: 2, flags: cmdExternalMedia},
 		{name: "var", args: "<call-id> <name> [value]", summary: "read, or with a value set, a channel variable", nargs: -1, min: 2, flags: cmdVar},
 		{name: "transfer", args: "<transferee> <target> <transferer>", summary: "attended transfer", nargs: 3, flags: cmdTransfer},
 		{name: "bridges", summary: "list bridges as a table", flags: cmdBridges},

@@ -98,6 +98,9 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, callJSON)
 	case p == "/v1/nodes":
 		_, _ = io.WriteString(w, `{"nodes":[{"node":"pbx1","state":"up","calls":2,"capacity":100,"healthy":true,"app":"callgw","interval_ms":1000,"started_at":"2026-01-02T03:04:05Z","time":"2026-01-02T03:04:05Z","last_seen":"2026-01-02T03:04:05Z"}]}`)
+	case strings.HasSuffix(p, "/external-media"):
+		w.WriteHeader(201)
+		_, _ = io.WriteString(w, `{"id":"m1","call_id":"c1","bridge_id":"em-m1","host":"10.0.0.5:4000","encapsulation":"rtp","transport":"udp","format":"ulaw","local_address":"127.0.0.1","local_port":17000}`)
 	case strings.HasSuffix(p, "/control"):
 		_, _ = io.WriteString(w, `{"id":"p1","media":"sound:hello","state":"paused","target_id":"c1"}`)
 	case strings.HasSuffix(p, "/pause") || strings.HasSuffix(p, "/mute"):
@@ -162,6 +165,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"bridge", "add", "b1", "c3"}, `POST /v1/bridges/b1/calls {"call_id":"c3"} Bearer tok`, []string{"added c3 to bridge b1"}, ""},
 		{[]string{"transfer", "c1", "c2", "c3"}, `POST /v1/transfers {"transferee":"c1","target":"c2","transferer":"c3"} Bearer tok`, nil, ""},
 		{[]string{"recording", "stop", "r1"}, "POST /v1/recordings/live/r1/stop  Bearer tok", []string{"stopped recording r1"}, ""},
+		{[]string{"media", "c1", "10.0.0.5:4000", "--format", "ulaw"}, `POST /v1/calls/c1/external-media {"host":"10.0.0.5:4000","format":"ulaw"} Bearer tok`, []string{"external media m1: rtp over udp to 10.0.0.5:4000 (ulaw), bridge em-m1", "send the audio back to 127.0.0.1:17000"}, ""},
+		{[]string{"media", "c1", "--stop", "m1"}, "DELETE /v1/calls/c1/external-media/m1  Bearer tok", []string{"stopped external media m1 of c1"}, ""},
 		{[]string{"playback", "pause", "p1"}, `POST /v1/playbacks/p1/control {"operation":"pause"} Bearer tok`, []string{"playback p1: sound:hello on c1 (paused)"}, ""},
 		{[]string{"playback", "rewind", "p1"}, "", nil, `playback takes get, stop, pause, unpause, restart, forward, reverse, not "rewind"`},
 		{[]string{"recording", "pause", "r1"}, "POST /v1/recordings/live/r1/pause  Bearer tok", []string{"r1    pbx1  wav     paused"}, ""},

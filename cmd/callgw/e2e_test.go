@@ -56,6 +56,8 @@ type system struct {
 	// tenants are the tenants' node resource patterns (CALLGW_TENANTS_FILE)
 	// of the gateway and the workers.
 	tenants callapi.TenantScopes
+	// extMedia is CALLGW_EXTERNAL_MEDIA of the workers.
+	extMedia callapi.ExternalMediaTargets
 	// stopWorker stops one node's worker gracefully and waits for it.
 	stopWorker map[string]func()
 	// httpAddr is the gateway's address when set (127.0.0.1:0 otherwise):
@@ -108,7 +110,8 @@ func startStackWith(t *testing.T, s *system, nodes ...string) *system {
 			ariURL = ts.URL + "/ari"
 		}
 		w, err := stack.NewWorker(&config.Worker{Common: common, NodeID: n, ARIURL: ariURL, ARIUser: ariUser, ARIPassword: ariPass,
-			ARIApp: "callgw", Tenant: callapi.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 64}, log.Named(n))
+			ARIApp: "callgw", Tenant: callapi.DefaultTenant, HeartbeatInterval: 500 * time.Millisecond, Concurrency: 64,
+			ExternalMedia: s.extMedia}, log.Named(n))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -50,6 +50,9 @@ var ValidArgs = map[callapi.Action]string{
 
 	callapi.ActPlaybackControl:  `{"operation":"pause"}`,
 	callapi.ActRecordingControl: `{"operation":"mute"}`,
+
+	callapi.ActCallExternalMedia:     `{"media_id":"em1","host":"10.0.0.5:4000","format":"slin16"}`,
+	callapi.ActCallExternalMediaStop: `{"media_id":"em1"}`,
 }
 
 // InvalidArgs are arguments each action must refuse at the boundary
@@ -91,6 +94,14 @@ var InvalidArgs = map[callapi.Action][]string{
 	callapi.ActCallCreate:     {`{}`, `{"to":"nope"}`, `{"to":"PJSIP/a","formats":"u law"}`, `{"to":"PJSIP/a","variables":{"CALLGW_TENANT":"other"}}`, `{"to":"PJSIP/a","originator":"a b"}`},
 	callapi.ActCallDial:       {`{"timeout":-1}`, `{"timeout":601}`, `{"caller":"a b"}`},
 	callapi.ActMessageSend:    {`{}`, `{"to":"PJSIP/a"}`, `{"to":"a","from":"sip:x@y"}`, `{"to":"PJSIP/a","from":"sip:x@y\r\nX: 1"}`, `{"to":"PJSIP/a","from":"sip:x@y","variables":{"X Y":"1"}}`},
+
+	callapi.ActPlaybackControl:  {`{}`, `{"operation":"stop"}`, `{"operation":"PAUSE"}`, `{"operation":"mute"}`},
+	callapi.ActRecordingControl: {`{}`, `{"operation":"stop"}`, `{"operation":"forward"}`},
+
+	callapi.ActCallExternalMedia: {`{"media_id":"em1"}`, `{"media_id":"em1","host":"10.0.0.5"}`, `{"media_id":"em1","host":"10.0.0.5:0"}`,
+		`{"media_id":"em1","host":"10.0.0.5:4000","transport":"sctp"}`, `{"media_id":"em1","host":"10.0.0.5:4000","encapsulation":"rtp","transport":"tcp"}`,
+		`{"media_id":"em1","host":"10.0.0.5:4000","format":"mp3"}`, `{"media_id":"em1","host":"a b","transport":"websocket"}`, `{"media_id":"a b","host":"10.0.0.5:4000"}`},
+	callapi.ActCallExternalMediaStop: {`{}`, `{"media_id":"a b"}`},
 }
 
 // CommandFor builds a command of action a carrying the ids its Spec needs.

@@ -17,3 +17,16 @@ func (p *Full) ControlRecording(_ context.Context, _, name, _ string) (*callapi.
 	p.note("ControlRecording")
 	return &callapi.Recording{Name: name}, nil
 }
+
+var _ callapi.ExternalMediaControl = (*Full)(nil)
+
+func (p *Full) StartExternalMedia(_ context.Context, _ string, id callapi.CallID, a callapi.ExternalMediaArgs) (*callapi.ExternalMedia, error) {
+	p.note("StartExternalMedia")
+	e := a.Effective()
+	return &callapi.ExternalMedia{ID: a.MediaID, CallID: id, Host: a.Host, Encapsulation: e.Encapsulation, Transport: e.Transport, Format: e.Format}, nil
+}
+
+func (p *Full) StopExternalMedia(context.Context, string, callapi.CallID, string) error {
+	p.note("StopExternalMedia")
+	return nil
+}

@@ -41,6 +41,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*worker.Worker, error) {
 	pbx, err := asterisk.NewPBX(asterisk.Config{
 		Node: node, URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword,
 		App: cfg.ARIApp, Tenant: cfg.Tenant, Log: log, Observer: metrics, ResourceTenants: resourceTenants(cfg.Tenants),
+		ExternalMedia: cfg.ExternalMedia,
 	}, worker.NewJournalSink(bus, keyed))
 	if err != nil {
 		return nil, err
