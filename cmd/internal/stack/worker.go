@@ -47,7 +47,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*worker.Worker, error) {
 	}
 	keyed.SetNext(&worker.Executor{Node: node, PBX: pbx, Journal: keyed, Rules: cfg.Rules()})
 	work := &worker.InFlight{Next: metrics.Metered(keyed)}
-	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
+	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency, Tenants: cfg.Tenants}); err != nil {
 		return nil, err
 	}
 	ann := worker.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
