@@ -55,11 +55,14 @@ type Bus struct {
 	pending pendingMap
 	stats   counters
 
-	peers  sync.Map       // callapi.NodeID -> int: protocol version heard in its heartbeats
-	routes sync.Map       // callapi.NodeID -> *cmdRoute: request batching per node
-	bg     sync.WaitGroup // batch sends started in the background; Run waits for them
-	bgMu   sync.Mutex     // guards bgDone against bg.Add racing Run's bg.Wait
-	bgDone bool
+	peers sync.Map // callapi.NodeID -> int: protocol version heard in its heartbeats
+	// histories holds the tenants whose history streams this bus declared
+	// (EnsureHistory).
+	histories sync.Map
+	routes    sync.Map       // callapi.NodeID -> *cmdRoute: request batching per node
+	bg        sync.WaitGroup // batch sends started in the background; Run waits for them
+	bgMu      sync.Mutex     // guards bgDone against bg.Add racing Run's bg.Wait
+	bgDone    bool
 }
 
 // background runs f on a goroutine the bus owns (Run waits for it); false,

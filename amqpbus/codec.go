@@ -211,6 +211,7 @@ func decodeEvent(body []byte) (*callapi.Event, error) {
 	if e.ID == "" || e.Type == "" {
 		return nil, fmt.Errorf("event without id or type")
 	}
+	e.Cursor = "" // a gateway's, for its streams; never taken from the bus
 	return &e, nil
 }
 

@@ -31,7 +31,9 @@ type Config struct {
 	// PublishChannels is the size of the pool of publishing channels.
 	PublishChannels int
 	// ReconnectMin and ReconnectMax bound the backoff between rounds of
-	// connection attempts (jittered in [d/2, d], retry.Backoff).
+	// connection attempts (jittered in [d/2, d], retry.Backoff). The
+	// default cap, 400ms, brings a process back within half a second of
+	// its broker's return however long the broker was away.
 	ReconnectMin, ReconnectMax time.Duration
 	// DialTimeout bounds the TCP connect and AMQP handshake of one attempt.
 	DialTimeout time.Duration
@@ -97,6 +99,10 @@ type Config struct {
 	// declares no topology (as SubscribeOnly).
 	Tenant string
 
+	// History configures the per-tenant event history streams
+	// (EnsureHistory, ReadHistory).
+	History HistoryConfig
+
 	Log *zap.Logger
 }
 
@@ -108,7 +114,7 @@ func DefaultConfig() Config {
 		Prefetch:           64,
 		PublishChannels:    4,
 		ReconnectMin:       100 * time.Millisecond,
-		ReconnectMax:       time.Second,
+		ReconnectMax:       400 * time.Millisecond,
 		DialTimeout:        5 * time.Second,
 		Heartbeat:          10 * time.Second,
 		ShutdownTimeout:    10 * time.Second,
@@ -150,6 +156,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxQueueLength, d.MaxQueueLength)
 	setInt(&c.DeadMaxLength, d.DeadMaxLength)
 	setInt(&c.SubscriptionBuffer, d.SubscriptionBuffer)
+	c.History = c.History.withDefaults()
 	setInt(&c.BatchWindow, d.BatchWindow)
 	setInt(&c.BatchMax, d.BatchMax)
 	setDur(&c.BatchHold, d.BatchHold)
@@ -221,18 +228,21 @@ type Names struct {
 	DeadQueue    string // durable queue bound to Dead (same name)
 	Any          string // shared quorum work queue
 	NodePrefix   string // node queue = NodePrefix + node id
+	// HistoryPrefix starts each tenant's history stream (History).
+	HistoryPrefix string
 }
 
 func newNames(prefix string) Names {
 	return Names{
-		Commands:     prefix + callapi.ExchangeCommands,
-		Events:       prefix + callapi.ExchangeEvents,
-		EventsRouted: prefix + callapi.ExchangeEventsRouted,
-		Nodes:        prefix + callapi.ExchangeNodes,
-		Dead:         prefix + callapi.ExchangeDead,
-		DeadQueue:    prefix + callapi.ExchangeDead,
-		Any:          prefix + callapi.QueueAny,
-		NodePrefix:   prefix + callapi.QueueNodePrefix,
+		Commands:      prefix + callapi.ExchangeCommands,
+		Events:        prefix + callapi.ExchangeEvents,
+		EventsRouted:  prefix + callapi.ExchangeEventsRouted,
+		Nodes:         prefix + callapi.ExchangeNodes,
+		Dead:          prefix + callapi.ExchangeDead,
+		DeadQueue:     prefix + callapi.ExchangeDead,
+		Any:           prefix + callapi.QueueAny,
+		NodePrefix:    prefix + callapi.QueueNodePrefix,
+		HistoryPrefix: prefix + HistoryQueuePrefix,
 	}
 }
 

@@ -76,6 +76,10 @@ func encodeEvent(e *callapi.Event) ([]byte, error) {
 		b = append(b, `,"ari":`...)
 		b = append(b, e.ARI...)
 	}
+	if e.Cursor != "" { // a gateway's stream field; never set on the bus, written as json.Marshal would
+		b = append(b, `,"cursor":`...)
+		b = appendJSONString(b, e.Cursor)
+	}
 	return append(b, '}'), nil
 }
 

@@ -26,7 +26,8 @@ import (
 //	queue    callapi.any            quorum durable, x-delivery-limit, x-dead-letter-exchange callapi.dead,
 //	                                x-max-length, x-overflow reject-publish; bound cmd.any.#
 //	queue    callapi.node.<id>      (worker only) classic exclusive, x-dead-letter-exchange callapi.dead,
-//	                                x-max-length, x-overflow reject-publish; bound cmd.<id>.# and cmd.all.#
+//	                                x-max-length, x-overflow reject-publish; bound cmd.<id>.#, cmd.all.#
+//	                                and nodes.ping (callapi.KeyNodesPing: answered with a heartbeat)
 func declareTopology(conn *amqp.Connection, n Names, cfg Config) error {
 	ch, err := conn.Channel()
 	if err != nil {
@@ -122,7 +123,7 @@ func nodeQueueArgs(n Names, cfg Config) amqp.Table {
 }
 
 // declareNodeQueue declares node's exclusive command queue on ch and binds
-// it to its own commands and to broadcasts.
+// it to its own commands, to broadcasts and to the nodes' ping.
 func declareNodeQueue(ch *amqp.Channel, n Names, cfg Config, node callapi.NodeID) (string, error) {
 	q := n.Node(node)
 	if _, err := ch.QueueDeclare(q, false, false, true, false, nodeQueueArgs(n, cfg)); err != nil {
@@ -138,6 +139,9 @@ func declareNodeQueue(ch *amqp.Channel, n Names, cfg Config, node callapi.NodeID
 			return "", declareErr("binding "+q, err)
 		}
 	}
+	if err := ch.QueueBind(q, callapi.KeyNodesPing, n.Commands, false, nil); err != nil {
+		return "", declareErr("binding "+q, err)
+	}
 	return q, nil
 }
 
@@ -150,7 +154,8 @@ func declareErr(what string, err error) error {
 // exchanges) from the broker at url. It is for tests that use a unique
 // prefix on a shared broker: a leaked quorum queue keeps files open in
 // the broker, and a few hundred of them exhaust its file descriptors. It
-// refuses the empty (production) prefix.
+// refuses the empty (production) prefix. The history streams that buses
+// of this process declared under prefix go too.
 func DeleteTopology(ctx context.Context, url, prefix string) error {
 	if prefix == "" {
 		return errors.New("amqpbus: DeleteTopology refuses the empty (production) prefix")
@@ -169,7 +174,11 @@ func DeleteTopology(ctx context.Context, url, prefix string) error {
 	}
 	n := newNames(prefix)
 	var errs []error
-	for _, q := range []string{n.Any, n.DeadQueue} {
+	queues := []string{n.Any, n.DeadQueue}
+	for _, t := range declaredHistories(prefix) {
+		queues = append(queues, n.History(t))
+	}
+	for _, q := range queues {
 		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 			errs = append(errs, err)
 			if ch, err = conn.Channel(); err != nil {

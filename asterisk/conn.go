@@ -98,6 +98,8 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 	defer ws.CloseNow() //nolint:errcheck // best effort on teardown
 	ws.SetReadLimit(4 << 20)
 	p.connected.Store(true)
+	p.healthChanged()
+	defer p.healthChanged()
 	defer p.connected.Store(false)
 	n := p.stats.connects.Add(1)
 	p.log.Info("ARI events websocket connected", zap.Int64("connects", n))
@@ -217,6 +219,7 @@ func (p *PBX) markReplaced() {
 	p.mu.Lock()
 	p.replaced = "ARI application " + p.cfg.App + " was replaced by another connection (ApplicationReplaced): another worker serves this Asterisk; events are no longer received here"
 	p.mu.Unlock()
+	p.healthChanged()
 	p.log.Error("ARI application replaced by another websocket connection; marking node unhealthy")
 }
 

@@ -34,6 +34,7 @@ type PBX struct {
 
 	running   atomic.Bool
 	connected atomic.Bool
+	onHealth  atomic.Pointer[func()] // OnHealthChange
 	readyOnce sync.Once
 	ready     chan struct{}
 
@@ -51,6 +52,19 @@ type PBX struct {
 }
 
 var _ callapi.PBX = (*PBX)(nil)
+
+// OnHealthChange sets fn to be called (it must not block) each time the
+// node's health as Info reports it may have changed: the events WebSocket
+// connected or lost, the app replaced. A worker beats at once then
+// (worker.Announcer.BeatNow), so that gateways route to a PBX within
+// moments of its return instead of at the next heartbeat.
+func (p *PBX) OnHealthChange(fn func()) { p.onHealth.Store(&fn) }
+
+func (p *PBX) healthChanged() {
+	if fn := p.onHealth.Load(); fn != nil && *fn != nil {
+		(*fn)()
+	}
+}
 
 // NewPBX builds a PBX. It does no I/O: Run connects.
 func NewPBX(cfg Config, events callapi.EventSink) (*PBX, error) {

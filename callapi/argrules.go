@@ -81,6 +81,7 @@ func ArgRules() map[string]map[string]FieldRule {
 		"MessageArgs":         {"from": {MaxLen: MaxFromLen}, "body": {MaxLen: MaxMessageBody}},
 		"DeviceStateArgs":     {"state": enum(DeviceStates)},
 		"MailboxArgs":         {"old_messages": ints(zero(), upTo(MaxMailboxMessages)), "new_messages": ints(zero(), upTo(MaxMailboxMessages))},
+		"PlaybackControlArgs": {"operation": enum(PlaybackOperations)},
 	}
 }
 

@@ -68,6 +68,11 @@ type Event struct {
 	Tags     []string        `json:"tags,omitempty"`
 	Data     json.RawMessage `json:"data,omitempty"`
 	ARI      json.RawMessage `json:"ari,omitempty"` // the raw ARI event(s) it came from
+	// Cursor is the event's position in its tenant's history, set by the
+	// gateway on the event streams only (never on the bus): the value to
+	// resume after this event with (Last-Event-ID, last_event_id) on any
+	// gateway.
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // SubjectID is the id that ends the event's routing key: the call, bridge,

@@ -7,6 +7,8 @@ var eventTypes = []EventType{
 	EvCallBridged, EvCallUnbridged, EvBridgeCreated, EvBridgeDestroyed,
 	EvNodeUp, EvNodeDraining, EvNodeDown, EvCommandCompleted, EvMessageReceived,
 	EvEndpointState, EvEndpointContact, EvEndpointPeer, EvDeviceStateChanged, EvMailboxChanged, EvMailboxDeleted,
+	EvCallPlaybackPaused, EvCallPlaybackUnpaused, EvCallPlaybackRestarted, EvCallPlaybackForwarded, EvCallPlaybackReversed,
+	EvCallRecordingPaused, EvCallRecordingUnpaused, EvCallRecordingMuted, EvCallRecordingUnmuted,
 }
 
 // EventTypes returns every event type (a copy), e.g. to check a

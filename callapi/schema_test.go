@@ -45,6 +45,15 @@ var eventData = map[EventType]any{
 	EvDeviceStateChanged:    DeviceStateData{},
 	EvMailboxChanged:        MailboxData{},
 	EvMailboxDeleted:        MailboxData{},
+	EvCallPlaybackPaused:    PlaybackData{},
+	EvCallPlaybackUnpaused:  PlaybackData{},
+	EvCallPlaybackRestarted: PlaybackData{},
+	EvCallPlaybackForwarded: PlaybackData{},
+	EvCallPlaybackReversed:  PlaybackData{},
+	EvCallRecordingPaused:   RecordingData{},
+	EvCallRecordingUnpaused: RecordingData{},
+	EvCallRecordingMuted:    RecordingData{},
+	EvCallRecordingUnmuted:  RecordingData{},
 }
 
 var (

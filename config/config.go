@@ -84,6 +84,37 @@ type Gateway struct {
 	WSOrigins             []string      // CALLGW_WS_ORIGINS: extra WebSocket origin host patterns
 	CallRecords           int           // CALLGW_CALL_RECORDS: ended calls kept readable per tenant (0: off)
 	CallRecordsTTL        time.Duration // CALLGW_CALL_RECORDS_TTL: how long
+	// WebhooksOn serves /v1/webhooks from the webhook store in RabbitMQ
+	// (CALLGW_WEBHOOKS); delivery needs `callgw webhooks` processes.
+	WebhooksOn bool
+	Webhook    Webhooks
+	// Event history: one RabbitMQ stream per tenant (amqpbus.HistoryConfig).
+	HistoryMaxAge    time.Duration // CALLGW_HISTORY_MAX_AGE
+	HistoryMaxMB     int           // CALLGW_HISTORY_MAX_MB: size bound per tenant; 0: no history streams
+	HistorySegmentMB int           // CALLGW_HISTORY_SEGMENT_MB
+}
+
+// Webhooks holds the webhook options that the gateway (which checks a
+// target when a subscription is created or changed) and the delivery
+// processes (`callgw webhooks`, which check it again at every connection)
+// share; give both the same values.
+type Webhooks struct {
+	AllowHTTP     bool   // CALLGW_WEBHOOK_ALLOW_HTTP: http:// targets anywhere (dev)
+	AllowLoopback bool   // CALLGW_WEBHOOK_ALLOW_LOOPBACK: loopback targets (http allowed there)
+	AllowPrivate  bool   // CALLGW_WEBHOOK_ALLOW_PRIVATE: private, shared, link-local and metadata addresses
+	QueueType     string // CALLGW_WEBHOOK_QUEUE_TYPE: quorum or classic
+	// Delivery only (`callgw webhooks`):
+	Timeout     time.Duration // CALLGW_WEBHOOK_TIMEOUT: one POST, connection to answer
+	MaxResponse int           // CALLGW_WEBHOOK_MAX_RESPONSE: bytes of an answer read
+	RetryBase   time.Duration // CALLGW_WEBHOOK_RETRY_BASE: first retry delay
+	RetryMax    time.Duration // CALLGW_WEBHOOK_RETRY_MAX: longest retry delay
+	MaxAge      time.Duration // CALLGW_WEBHOOK_MAX_AGE: dead-lettered this long after the first attempt
+}
+
+// Delivery holds the options of `callgw webhooks`, a delivery process.
+type Delivery struct {
+	Common
+	Webhook Webhooks
 }
 
 // AuthClient is one OAuth2 client as written in the clients file (JSON):
@@ -163,6 +194,9 @@ type Dev struct {
 	Gateway
 	Worker
 	SimAddr string // CALLGW_SIM_ADDR
+	// Delivery is the webhook options of dev's delivery process (and of
+	// its gateway): webhooks are on, and http and loopback targets allowed.
+	Delivery Webhooks
 }
 
 // set declares options on a FlagSet with their environment variables.
@@ -383,9 +417,56 @@ func (s *set) gateway(g *Gateway) {
 	s.num(&g.StreamsPerTenant, "streams-per-tenant", "CALLGW_STREAMS_PER_TENANT", d.Streams.PerTenant, "open event streams (SSE and WebSocket) all tokens of one tenant may hold on this gateway; past it: 429")
 	s.str(&g.AccessLog, "access-log", "CALLGW_ACCESS_LOG", "all", "which requests are logged: all, errors (status >= 400 or slower than 1s) or off; metrics count all")
 	s.list(&g.CORSOrigins, "cors-origins", "CALLGW_CORS_ORIGINS", "browser origins (scheme://host[:port], comma-separated, or *) that may call the API and open the event streams")
-	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended), per tenant (10 times as many in all); in memory only, lost on restart; 0: off")
+	s.num(&g.CallRecords, "call-records", "CALLGW_CALL_RECORDS", 10000, "ended calls kept readable with their outcome (GET /v1/calls/{id}, ?state=ended), per tenant (10 times as many in all); kept in memory, rebuilt from the tenant's event history stream when first read after a restart; 0: off")
 	s.dur(&g.CallRecordsTTL, "call-records-ttl", "CALLGW_CALL_RECORDS_TTL", time.Hour, "how long an ended call stays readable")
+	s.dur(&g.HistoryMaxAge, "history-max-age", "CALLGW_HISTORY_MAX_AGE", 24*time.Hour, "how long each tenant's event history stream keeps events (x-max-age, whole segments), for resume on any gateway, since= and call records after a restart")
+	s.num(&g.HistoryMaxMB, "history-max-mb", "CALLGW_HISTORY_MAX_MB", 256, "size bound of each tenant's event history stream in MiB (x-max-length-bytes); 0: no history streams (resume from the serving gateway's memory only)")
+	s.num(&g.HistorySegmentMB, "history-segment-mb", "CALLGW_HISTORY_SEGMENT_MB", 8, "segment size of the history streams in MiB (x-stream-max-segment-size-bytes): retention removes whole segments")
 	s.list(&g.WSOrigins, "ws-origins", "CALLGW_WS_ORIGINS", "host patterns (*.example.com) of further browser origins allowed on the WebSocket stream")
+}
+
+func (s *set) webhooks(w *Webhooks, delivery bool) {
+	s.boolean(&w.AllowHTTP, "webhook-allow-http", "CALLGW_WEBHOOK_ALLOW_HTTP", "accept http:// webhook targets anywhere (dev; default: https except to loopback)")
+	s.boolean(&w.AllowLoopback, "webhook-allow-loopback", "CALLGW_WEBHOOK_ALLOW_LOOPBACK", "accept webhook targets on loopback addresses (127.0.0.0/8, ::1)")
+	s.boolean(&w.AllowPrivate, "webhook-allow-private", "CALLGW_WEBHOOK_ALLOW_PRIVATE", "accept webhook targets on private, shared (100.64/10), link-local and cloud-metadata addresses")
+	s.str(&w.QueueType, "webhook-queue-type", "CALLGW_WEBHOOK_QUEUE_TYPE", "quorum", "type of each subscription's delivery and dead queues: quorum (replicated) or classic (cheaper; one broker node); the same in every process")
+	if !delivery {
+		return
+	}
+	s.dur(&w.Timeout, "webhook-timeout", "CALLGW_WEBHOOK_TIMEOUT", 10*time.Second, "longest POST, from connecting to the end of the answer")
+	s.num(&w.MaxResponse, "webhook-max-response", "CALLGW_WEBHOOK_MAX_RESPONSE", 64<<10, "bytes of a receiver's answer read at most (the rest is not read)")
+	s.dur(&w.RetryBase, "webhook-retry-base", "CALLGW_WEBHOOK_RETRY_BASE", 5*time.Second, "delay before the first retry; doubled after each failure, with jitter")
+	s.dur(&w.RetryMax, "webhook-retry-max", "CALLGW_WEBHOOK_RETRY_MAX", time.Hour, "longest delay between two attempts")
+	s.dur(&w.MaxAge, "webhook-max-age", "CALLGW_WEBHOOK_MAX_AGE", 24*time.Hour, "a delivery still failing this long after its first attempt goes to the subscription's dead queue")
+}
+
+func (w *Webhooks) finish(delivery bool) error {
+	if w.QueueType != "quorum" && w.QueueType != "classic" {
+		return fmt.Errorf("config: webhook-queue-type %q: must be quorum or classic", w.QueueType)
+	}
+	if !delivery {
+		return nil
+	}
+	if w.Timeout <= 0 || w.MaxResponse < 1 || w.RetryBase <= 0 || w.RetryMax < w.RetryBase || w.MaxAge <= 0 {
+		return errors.New("config: webhook-timeout, webhook-max-response, webhook-retry-base and webhook-max-age must be > 0, webhook-retry-max >= webhook-retry-base")
+	}
+	return nil
+}
+
+// LoadDelivery parses the options of `callgw webhooks`.
+func LoadDelivery(args []string, env func(string) string, out io.Writer) (*Delivery, error) {
+	var d Delivery
+	var raw commonRaw
+	s := newSet("webhooks", env, out)
+	s.common(&d.Common, &raw)
+	s.webhooks(&d.Webhook, true)
+	if err := s.parse(args); err != nil {
+		return nil, err
+	}
+	if err := d.Common.finish(raw); err != nil {
+		return nil, err
+	}
+	return &d, d.Webhook.finish(true)
 }
 
 // list is a comma-separated string setting.
@@ -411,6 +492,9 @@ func (g *Gateway) finish() error {
 	if g.CallRecords < 0 || g.CallRecordsTTL <= 0 {
 		return errors.New("config: call-records must be >= 0 and call-records-ttl > 0")
 	}
+	if g.HistoryMaxAge <= 0 || g.HistoryMaxMB < 0 || g.HistorySegmentMB < 1 || (g.HistoryMaxMB > 0 && g.HistorySegmentMB > g.HistoryMaxMB) {
+		return errors.New("config: history-max-age must be > 0, history-max-mb >= 0 and history-segment-mb between 1 and history-max-mb")
+	}
 	switch g.AccessLog {
 	case "all", "errors", "off":
 	default:
@@ -424,6 +508,9 @@ func (g *Gateway) finish() error {
 	}
 	if g.AuthTokenTTL <= 0 || g.AuthMaxTokenLifetime < g.AuthTokenTTL {
 		return errors.New("config: auth-token-ttl must be > 0 and <= auth-max-token-lifetime")
+	}
+	if err := g.Webhook.finish(false); err != nil {
+		return err
 	}
 	if err := g.checkExposure(); err != nil || g.AuthClientsFile == "" {
 		return err
@@ -510,6 +597,8 @@ func LoadGateway(args []string, env func(string) string, out io.Writer) (*Gatewa
 	s := newSet("gateway", env, out)
 	s.common(&g.Common, &raw)
 	s.gateway(&g)
+	s.boolean(&g.WebhooksOn, "webhooks", "CALLGW_WEBHOOKS", "serve /v1/webhooks (subscriptions kept in RabbitMQ; run `callgw webhooks` processes to deliver)")
+	s.webhooks(&g.Webhook, false)
 	if err := s.parse(args); err != nil {
 		return nil, err
 	}
@@ -543,6 +632,7 @@ func LoadDev(args []string, env func(string) string, out io.Writer) (*Dev, error
 	s.common(&d.Gateway.Common, &raw)
 	s.gateway(&d.Gateway)
 	s.worker(&d.Worker, "pbx1", "") // dev: its simulated PBX forgets its calls with the process too
+	s.webhooks(&d.Delivery, true)
 	s.str(&d.SimAddr, "sim-addr", "CALLGW_SIM_ADDR", DefaultSimAddr, "listen address of the built-in ARI simulator (when no ari-url is given; when the default's port is taken, e.g. by an Asterisk, any free port)")
 	if err := s.parse(args); err != nil {
 		return nil, err
@@ -552,6 +642,12 @@ func LoadDev(args []string, env func(string) string, out io.Writer) (*Dev, error
 	}
 	d.Worker.Common = d.Gateway.Common
 	d.Worker.MetricsAddr = "" // one ops endpoint per process: the gateway's
+	// dev serves and delivers webhooks, to local receivers over http too.
+	d.Delivery.AllowHTTP, d.Delivery.AllowLoopback = true, true
+	if err := d.Delivery.finish(true); err != nil {
+		return nil, err
+	}
+	d.Gateway.WebhooksOn, d.Gateway.Webhook = true, d.Delivery
 	if err := d.Gateway.finish(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"sort"
 	"sync"
@@ -17,9 +18,12 @@ import (
 // burst of short calls cannot push out another tenant's records. It is
 // fed with the events every gateway receives (call.created,
 // call.answered, call.hangup), so every gateway holds the same records
-// for the calls that ended while it ran; they do not survive a restart.
-// Safe for concurrent use; an event delivered twice (two subscriptions)
-// counts once.
+// for the calls that ended while it ran; with a Loader (the tenant's
+// event history, kept by the broker), a gateway rebuilds a tenant's
+// records of the calls that ended before it started the first time they
+// are read (Warm), so that they survive a restart and read the same on
+// every gateway. Safe for concurrent use; an event delivered twice (two
+// subscriptions, or the history and the live events) counts once.
 type Records struct {
 	max   int // per tenant
 	total int // all tenants
@@ -31,6 +35,61 @@ type Records struct {
 	openN map[string]int                   // open calls per tenant
 	ended map[callapi.CallID]*callapi.Call
 	ends  tenantQueues // order of ended
+
+	// Loader, when set before use, reads a tenant's past events (Warm).
+	Loader RecordsLoader
+	warmMu sync.Mutex
+	warm   map[string]*warming
+}
+
+// RecordsLoader hands observe every event of tenant from since on that
+// the live events may have missed (those before the gateway listened),
+// and returns once it did.
+type RecordsLoader func(ctx context.Context, tenant string, since time.Time, observe func(*callapi.Event)) error
+
+// WarmTimeout bounds the loading of one tenant's records.
+const WarmTimeout = 5 * time.Second
+
+type warming struct {
+	done chan struct{}
+	err  error
+}
+
+// Warm loads tenant's records from its history once in the gateway's
+// life (Loader; nothing without one), the first caller loading while
+// later ones wait, until ctx ends. A load that failed is tried again by
+// the next caller; the records answer meanwhile with what they hold.
+func (r *Records) Warm(ctx context.Context, tenant string, now time.Time) error {
+	if !r.on() || r.Loader == nil {
+		return nil
+	}
+	r.warmMu.Lock()
+	if r.warm == nil {
+		r.warm = map[string]*warming{}
+	}
+	w := r.warm[tenant]
+	if w == nil {
+		w = &warming{done: make(chan struct{})}
+		r.warm[tenant] = w
+		r.warmMu.Unlock()
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WarmTimeout)
+		w.err = r.Loader(lctx, tenant, now.Add(-r.ttl), r.Observe)
+		cancel()
+		if w.err != nil {
+			r.warmMu.Lock()
+			delete(r.warm, tenant)
+			r.warmMu.Unlock()
+		}
+		close(w.done)
+		return w.err
+	}
+	r.warmMu.Unlock()
+	select {
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // RecordsTotalFactor bounds all tenants' records together at this many

@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,5 +234,69 @@ func TestRecordsPerTenant(t *testing.T) {
 	}
 	if _, ok := r.Ended("globex", "g1", t0); !ok {
 		t.Fatal("the smallest tenant lost its record to the total bound")
+	}
+}
+
+// TestRecordsWarm: a tenant's records are loaded from its history once
+// (concurrent readers wait for the one load) with the ttl's window; a
+// live event seen first wins over the loaded ones; a failed load is tried
+// again by the next reader; another tenant loads its own.
+func TestRecordsWarm(t *testing.T) {
+	t0 := time.Now().Add(-10 * time.Minute)
+	r := NewRecords(10, time.Hour)
+	var mu sync.Mutex
+	loads := map[string]int{}
+	fail := true
+	r.Loader = func(ctx context.Context, tenant string, since time.Time, observe func(*callapi.Event)) error {
+		mu.Lock()
+		loads[tenant]++
+		f := fail && tenant == "beta"
+		mu.Unlock()
+		if d := time.Since(since); d < 59*time.Minute || d > 61*time.Minute {
+			t.Errorf("loaded since %v ago, want the ttl", d)
+		}
+		if f {
+			return errors.New("broker away")
+		}
+		time.Sleep(20 * time.Millisecond)
+		observe(recEvent(t, callapi.EvCallCreated, "old", t0, callapi.CreatedData{Call: callapi.Call{ID: "old", CreatedAt: t0}}))
+		observe(recEvent(t, callapi.EvCallHangup, "old", t0.Add(5*time.Second), callapi.HangupData{Reason: "remote"}))
+		observe(recEvent(t, callapi.EvCallHangup, "live", t0.Add(time.Second), callapi.HangupData{Reason: "lost"}))
+		return nil
+	}
+	r.Observe(recEvent(t, callapi.EvCallHangup, "live", t0.Add(time.Second), callapi.HangupData{Reason: "api"}))
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			if err := r.Warm(context.Background(), "acme", time.Now()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if loads["acme"] != 1 {
+		t.Errorf("%d loads of acme", loads["acme"])
+	}
+	if c, ok := r.Ended("acme", "old", time.Now()); !ok || *c.DurationMS != 5000 {
+		t.Fatalf("loaded record %+v %v", c, ok)
+	}
+	if c, _ := r.Ended("acme", "live", time.Now()); c == nil || c.EndReason != "api" {
+		t.Errorf("live record %+v, want the live event's", c)
+	}
+	if err := r.Warm(context.Background(), "beta", time.Now()); err == nil {
+		t.Error("failed load: no error")
+	}
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	if err := r.Warm(context.Background(), "beta", time.Now()); err != nil || loads["beta"] != 2 {
+		t.Errorf("second load: %v, %d loads", err, loads["beta"])
+	}
+	_ = r.Warm(context.Background(), "beta", time.Now())
+	if loads["beta"] != 2 {
+		t.Errorf("a loaded tenant loaded again")
+	}
+	if err := NewRecords(0, time.Hour).Warm(context.Background(), "acme", time.Now()); err != nil {
+		t.Error(err)
 	}
 }

@@ -364,6 +364,7 @@ func (s *Service) Snoop(ctx context.Context, o Options, id callapi.CallID, args 
 // a gateway's CPU (docs/performance.md). The bus decoded the reply, so it
 // is valid JSON; that it is an object is checked here.
 func (s *Service) Call(ctx context.Context, o Options, id callapi.CallID) (json.RawMessage, error) {
+	s.warmRecords(ctx, o.Tenant)
 	if rec, ok := s.Records.Ended(o.Tenant, id, s.now()); ok {
 		b, err := json.Marshal(rec)
 		if err != nil {
@@ -396,6 +397,7 @@ func (s *Service) Hangup(ctx context.Context, o Options, id callapi.CallID, reas
 	}
 	acc, err := s.callCommand(ctx, o, id, callapi.ActCallHangup, args, nil)
 	if callapi.ErrorCode(err) == callapi.CodeNotFound {
+		s.warmRecords(ctx, o.Tenant)
 		if _, ended := s.Records.Ended(o.Tenant, id, s.now()); ended {
 			return nil, nil
 		}
@@ -404,6 +406,15 @@ func (s *Service) Hangup(ctx context.Context, o Options, id callapi.CallID, reas
 		s.Locations.Forget(callKey(o.Tenant, id))
 	}
 	return acc, err
+}
+
+// warmRecords has the records of tenant loaded from its history
+// (Records.Warm); a failed load is logged by the loader, and the records
+// answer with what they hold.
+func (s *Service) warmRecords(ctx context.Context, tenant string) {
+	if s.Records != nil {
+		_ = s.Records.Warm(ctx, tenant, s.now())
+	}
 }
 
 // ListRequest filters a call listing.
@@ -433,6 +444,7 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*cal
 		return nil, nil, err
 	}
 	if req.State == callapi.StateEnded {
+		s.warmRecords(ctx, o.Tenant)
 		return s.Records.List(o.Tenant, req.Node, req.ListArgs, s.now()), nil, nil
 	}
 	if req.Node != "" {

@@ -55,6 +55,11 @@ func (s *Server) actionHandlers() map[callapi.Action][]http.HandlerFunc {
 		callapi.ActStoredDelete:  {s.mediaRoute("name", "name", "recording name", noResult, s.storedRecordingOp(callapi.ActStoredDelete))},
 		callapi.ActCallCreate:    {s.handleCreateCall},
 		callapi.ActMessageSend:   {s.handleSendMessage},
+
+		// Media control: the recording's four routes are one action.
+		callapi.ActPlaybackControl: {s.handlePlaybackControl},
+		callapi.ActRecordingControl: {s.recordingControl(callapi.RecordingPause), s.recordingControl(callapi.RecordingUnpause),
+			s.recordingControl(callapi.RecordingMute), s.recordingControl(callapi.RecordingUnmute)},
 	}
 	for a, hs := range s.nodeResourceHandlers() {
 		m[a] = hs

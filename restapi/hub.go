@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -21,8 +22,9 @@ type EventFilter struct {
 	Node   callapi.NodeID
 	CallID callapi.CallID
 	Tag    string
-	// Tenant confines the stream to one tenant's events. The server always
-	// sets it from the request's principal.
+	// Tenant confines the stream to one tenant's events (empty: every
+	// tenant's). The server sets it from the request's principal, and
+	// empties it only for an admin token that asks tenant=*.
 	Tenant string
 	// LastEventID resumes a stream: buffered events after this id that
 	// match the filter are delivered first. An id no longer buffered (or
@@ -30,6 +32,10 @@ type EventFilter struct {
 	// value is the resume-gap marker (IsResumeGap), so that the client
 	// learns that it may have missed events.
 	LastEventID string
+	// Since replays the kept events from this time on before going live
+	// (when LastEventID is empty): only a stream feed (StreamFeed) has
+	// them.
+	Since time.Time
 }
 
 // Match reports whether e passes f (LastEventID aside).
@@ -126,6 +132,7 @@ type Hub struct {
 	mu      sync.Mutex
 	subs    map[*subscriber]struct{}
 	hist    *history
+	streams map[string]*streamRing // per tenant, fed by PublishAt
 	closed  bool
 	dropped uint64
 
@@ -138,6 +145,16 @@ type subscriber struct {
 	f    EventFilter
 	c    chan *callapi.Event
 	stop func() bool // stops the ctx watcher
+
+	// Stream subscribers (StreamFeed) take the events PublishAt gives
+	// for their tenant only, with an offset past after. While catching
+	// a subscriber reads the history stream on its own goroutine, which
+	// alone sends on c and closes it if it ends still catching.
+	stream      bool
+	after       int64
+	catching    bool
+	catchCtx    context.Context
+	catchCancel context.CancelFunc
 }
 
 // NewHub returns a hub; zero config fields take their defaults.
@@ -154,7 +171,7 @@ func NewHub(cfg HubConfig) *Hub {
 	}
 	h := &Hub{
 		cfg: cfg, log: log.Named("hub"), subs: map[*subscriber]struct{}{},
-		hist: newHistory(cfg.History),
+		hist: newHistory(cfg.History), streams: map[string]*streamRing{},
 		mPublished: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "callgw", Subsystem: "events", Name: "hub_published_total",
 			Help: "Events published to the HTTP stream hub.",
@@ -188,7 +205,7 @@ func (h *Hub) Publish(e *callapi.Event) {
 	h.mPublished.Inc()
 	h.hist.add(e)
 	for sub := range h.subs {
-		if !sub.f.Match(e) {
+		if sub.stream || !sub.f.Match(e) {
 			continue
 		}
 		select {
@@ -251,6 +268,10 @@ func (h *Hub) removeLocked(sub *subscriber) {
 	if sub.stop != nil {
 		sub.stop()
 	}
+	if sub.catching {
+		sub.catchCancel() // its goroutine closes c as it ends
+		return
+	}
 	close(sub.c)
 }
 
@@ -278,6 +299,9 @@ func (h *Hub) Stats() HubStats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := HubStats{Subscribers: len(h.subs), Dropped: h.dropped, History: h.hist.len()}
+	for _, r := range h.streams {
+		st.History += len(r.entries)
+	}
 	for sub := range h.subs {
 		st.Buffered += len(sub.c)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +16,26 @@ import (
 )
 
 // streamQuery are the query parameters of the event stream routes.
-var streamQuery = []string{"type", "node", "call_id", "tag", "last_event_id", "access_token"}
+var streamQuery = []string{"type", "node", "call_id", "tag", "tenant", "last_event_id", "since", "access_token"}
+
+// AllTenants is the value of the stream routes' "tenant" query that asks
+// for every tenant's events; only admin tokens may ask it.
+const AllTenants = "*"
+
+// parseSince reads the since parameter: an RFC 3339 time or unix
+// milliseconds, not in the future.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	var t time.Time
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms >= 0 && ms < 1e14 {
+		t = time.UnixMilli(ms)
+	} else if t, err = time.Parse(time.RFC3339Nano, v); err != nil {
+		return t, callapi.Invalid("since", "%q is not an RFC 3339 time (2026-01-02T15:04:05Z) or unix milliseconds", v)
+	}
+	if t.After(now.Add(time.Minute)) {
+		return t, callapi.Invalid("since", "%q is in the future", v)
+	}
+	return t, nil
+}
 
 // eventFilter reads the stream filters of a request. "type" may be given
 // as a comma-separated list.
@@ -36,6 +56,25 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 	}
 	if f.Tenant == "" {
 		f.Tenant = callapi.DefaultTenant
+	}
+	if q.Has("tenant") {
+		// An operator's console watches every tenant: an admin token may
+		// widen its stream (and its resume) to all of them. Any other
+		// value, or another token, is refused rather than ignored.
+		if q.Get("tenant") != AllTenants {
+			return f, callapi.Invalid("tenant", "%q: only %q (every tenant, admin tokens only) is accepted", q.Get("tenant"), AllTenants)
+		}
+		if !principalOf(r.Context()).Has(ScopeAdmin) {
+			return f, callapi.Errorf(callapi.CodeForbidden, "tenant=%s needs the %s scope", AllTenants, ScopeAdmin)
+		}
+		f.Tenant = ""
+	}
+	if q.Has("since") {
+		t, err := parseSince(q.Get("since"), time.Now())
+		if err != nil {
+			return f, err
+		}
+		f.Since = t
 	}
 	if q.Has("type") {
 		for _, t := range strings.Split(q.Get("type"), ",") {
@@ -208,13 +247,22 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 			if IsResumeGap(e) {
 				writeSSE(&buf, "", resumeGapNotice.Code, resumeGapNotice)
 			} else {
-				writeSSE(&buf, e.ID, "", streamView(e, principalOf(r.Context())))
+				writeSSE(&buf, eventCursor(e), "", streamView(e, principalOf(r.Context())))
 			}
 			if !send(s.cfg.StreamWriteTimeout) {
 				return
 			}
 		}
 	}
+}
+
+// eventCursor is the SSE id of e: its place in the tenant's history when
+// the gateway reads it from there, else its id.
+func eventCursor(e *callapi.Event) string {
+	if e.Cursor != "" {
+		return e.Cursor
+	}
+	return e.ID
 }
 
 // writeSSE appends one SSE message. JSON never contains a raw newline, so

@@ -10,6 +10,8 @@ import (
 
 func TestDeliversSignedInOrder(t *testing.T) {
 	e := newEnv(t)
+	e.names.QueueType = QueueTypeQuorum // the production default
+	e.cfg.Names = e.names
 	rc := newReceiver(t, nil)
 	e.subscribe(rc.srv.URL, nil)
 	e.start(e.cfg)

@@ -35,25 +35,50 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := Names{Prefix: "t" + uuid.NewString()[:8] + "."}
+	// Classic subscription queues: cheap on the shared test broker
+	// (TestDeliversSignedInOrder covers quorum ones).
+	n := Names{Prefix: "t" + uuid.NewString()[:8] + ".", QueueType: QueueTypeClassic}
 	ctx := context.Background()
 	st, err := OpenStore(ctx, conn, n, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every subscription id the store ever saw, deleted ones included:
+	// the cleanup deletes their queues whoever declared them.
+	var idsMu sync.Mutex
+	ids := map[string]bool{}
+	st.Watch(func(s *Subscription) { idsMu.Lock(); ids[s.ID] = true; idsMu.Unlock() })
 	e := &env{t: t, names: n, conn: conn, store: st, cfg: Config{Names: n, Policy: Policy{AllowLoopback: true},
 		Timeout: 500 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, Log: zaptest.NewLogger(t)}}
 	t.Cleanup(func() {
 		ch, err := conn.Channel()
 		if err == nil {
+			idsMu.Lock()
 			for _, s := range st.List("") {
-				deleteSub(ch, n, s.ID)
+				ids[s.ID] = true
 			}
+			for id := range ids {
+				deleteSub(ch, n, id)
+			}
+			idsMu.Unlock()
 			_ = ch.ExchangeDelete(n.Events(), false, false)
 			_ = ch.Close()
 		}
 		st.Close()
 		_ = DeleteAll(context.Background(), conn, n)
+		// Nothing the test declared is left on the shared broker.
+		left := []string{n.Intake(), n.Subscriptions(), n.Log()}
+		for id := range ids {
+			left = append(left, n.Queue(id), n.Wait(id), n.Dead(id))
+		}
+		for _, q := range left {
+			if ch, err := conn.Channel(); err == nil {
+				if _, err := ch.QueueDeclarePassive(q, true, false, false, false, nil); err == nil {
+					t.Errorf("queue %s left on the broker", q)
+					_ = ch.Close()
+				}
+			}
+		}
 		_ = conn.Close()
 	})
 	return e
@@ -96,6 +121,9 @@ func (e *env) subscribe(url string, mod func(*Subscription)) *Subscription {
 		e.t.Fatal(err)
 	}
 	defer ch.Close()
+	if err := declareIntake(ch, e.names); err != nil { // as Manager.Create does
+		e.t.Fatal(err)
+	}
 	if err := declareSub(ch, e.names, s.ID); err != nil {
 		e.t.Fatal(err)
 	}

@@ -93,7 +93,8 @@ func (s *Server) channelRoutes(m *router) {
 	m.handle("POST /channels/{channelId}/snoop/{snoopId}", s.snoopChannel)
 	m.handle("POST /channels/{channelId}/dial", s.dialChannel)
 	m.handle("GET /channels/{channelId}/rtp_statistics", s.channelRTPStatistics)
-	m.notSimulated("POST /channels/externalMedia", "POST /channels/{channelId}/transfer_progress")
+	m.handle("POST /channels/externalMedia", s.externalMedia)
+	m.notSimulated("POST /channels/{channelId}/transfer_progress")
 }
 
 // bridgeRoutes: bridges.json.

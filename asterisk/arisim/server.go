@@ -76,6 +76,7 @@ type Server struct {
 	bridges   map[string]*bridge
 	playbacks map[string]*playback
 	liveRecs  map[string]*liveRec
+	extMedia  map[string]*extMedia // external media channels with RTP, by id
 	// mediaQueue holds, per channel target, the playbacks and recordings waiting for the
 	// channel's control queue: Stasis runs one media operation of a channel at a time.
 	mediaQueue map[string][]func()
@@ -110,6 +111,7 @@ func New(cfg Config) *Server {
 		bridges:    map[string]*bridge{},
 		playbacks:  map[string]*playback{},
 		liveRecs:   map[string]*liveRec{},
+		extMedia:   map[string]*extMedia{},
 		mediaQueue: map[string][]func(){},
 		stored:     map[string]*storedRec{},
 		apps:       map[string]*app{},
@@ -143,6 +145,9 @@ func (s *Server) Close() {
 		}
 	}
 	s.timers = map[*time.Timer]struct{}{}
+	for _, c := range s.channels {
+		s.stopExtMedia(c)
+	}
 	conns := s.dropConnsLocked()
 	s.faults.closeSlow()
 	s.mu.Unlock()

@@ -294,6 +294,8 @@ var operations = map[string]string{
 	"answerCall": "Answer", "ringCall": "Ring", "ringStopCall": "RingStop", "holdCall": "Hold", "unholdCall": "Unhold",
 	"muteCall": "Mute", "unmuteCall": "Unmute", "sendDTMF": "SendDTMF", "redirectCall": "Redirect",
 	"createCall": "CreateCall", "dialCall": "DialCall", "sendMessage": "SendMessage",
+	"controlPlayback": "ControlPlayback", "pauseRecording": "ControlRecording", "unpauseRecording": "ControlRecording",
+	"muteRecording": "ControlRecording", "unmuteRecording": "ControlRecording",
 	"continueCall": "Continue", "startMOH": "StartMOH", "stopMOH": "StopMOH", "playOnCall": "Play",
 	"recordCall": "Record", "snoopCall": "Snoop", "getVariable": "GetVariable", "setVariable": "SetVariable",
 	"createBridge": "CreateBridge", "listBridges": "ListBridges", "getBridge": "GetBridge",

@@ -50,6 +50,16 @@ func (f EventFilter) query() url.Values {
 	return q
 }
 
+// query is the stream's query: the filter and, until an event came,
+// since.
+func (s *EventStream) query() url.Values {
+	q := s.filter.query()
+	if !s.opt.Since.IsZero() && s.LastEventID() == "" {
+		q.Set("since", s.opt.Since.UTC().Format(time.RFC3339Nano))
+	}
+	return q
+}
+
 // StreamNotice is a message the gateway sends before it ends a stream:
 // code "shutdown" (the gateway stops) or "slow_consumer" (the client did
 // not keep up), after which the stream reconnects; NoticeTokenExpired or
@@ -70,8 +80,13 @@ const (
 
 // StreamOptions tune an EventStream.
 type StreamOptions struct {
-	// LastEventID resumes after this event (from an earlier stream).
+	// LastEventID resumes after this event (from an earlier stream): its
+	// cursor (Event.Cursor), which any gateway resumes from, or its id.
 	LastEventID string
+	// Since, when set and LastEventID is empty, replays the events the
+	// gateways keep from this time on before the live ones (a client
+	// that was away). Once an event came, reconnects resume after it.
+	Since time.Time
 	// MaxReconnects bounds the reconnects in a row that fail before Next
 	// gives up (0: retry until the context ends). A connection that
 	// delivered anything resets the count.
@@ -139,7 +154,8 @@ func (c *Client) openStream(ctx context.Context, f EventFilter, opt StreamOption
 	return s, nil
 }
 
-// LastEventID is the id of the last event Next returned.
+// LastEventID is the resume point of the last event Next returned: its
+// cursor when the gateway gave one, else its id.
 func (s *EventStream) LastEventID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -221,6 +237,9 @@ func (s *EventStream) Next() (*callapi.Event, error) {
 			}
 			s.mu.Lock()
 			s.lastID = e.ID
+			if e.Cursor != "" {
+				s.lastID = e.Cursor // where any gateway resumes
+			}
 			s.mu.Unlock()
 			return e, nil
 		}
@@ -321,7 +340,7 @@ func (s *EventStream) connect() error {
 	}
 	u := *s.c.base
 	u.Path += "/v1/events"
-	u.RawQuery = s.filter.query().Encode()
+	u.RawQuery = s.query().Encode()
 	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return errPermanent{err}

@@ -17,7 +17,7 @@ func (s *EventStream) connectWS() error {
 	u := *s.c.base
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
 	u.Path += "/v1/events/ws"
-	q := s.filter.query()
+	q := s.query()
 	if id := s.LastEventID(); id != "" {
 		q.Set("last_event_id", id)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/internal/testenv"
 	"github.com/callgw/callgw/restapi"
+	"github.com/callgw/callgw/webhook"
 )
 
 // brokerURL returns the test broker; without one the test fails under CI
@@ -57,6 +58,12 @@ type system struct {
 	tenants callapi.TenantScopes
 	// stopWorker stops one node's worker gracefully and waits for it.
 	stopWorker map[string]func()
+	// httpAddr is the gateway's address when set (127.0.0.1:0 otherwise):
+	// a gateway restarted by restartGateway keeps it.
+	httpAddr string
+	// restartGateway stops the gateway gracefully and starts another in
+	// its place.
+	restartGateway func()
 }
 
 func testLogger(t *testing.T) *zap.Logger {
@@ -141,23 +148,46 @@ func deleteTopology(t *testing.T, url, prefix string) {
 	if err := amqpbus.DeleteTopology(ctx, url, prefix); err != nil {
 		t.Logf("cleanup: %v", err)
 	}
+	// The webhook objects (callgw dev serves and delivers webhooks).
+	conn, err := amqpbus.Dialer([]string{url}, "callgw test cleanup")(ctx)
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	if err := webhook.DeleteAll(ctx, conn, webhook.Names{Prefix: prefix}); err != nil {
+		t.Logf("cleanup: %v", err)
+	}
 }
 
 func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan struct{}) {
 	t := s.t
+	addr := s.httpAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
 	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix, Tenants: s.tenants},
-		HTTPAddr: "127.0.0.1:0", DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
+		HTTPAddr: addr, DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
 		AuthClients: s.auth, AuthSigningKey: strings.Repeat("s", 32), AuthTokenTTL: time.Hour,
 		CallRecords: 1000, CallRecordsTTL: time.Hour, CORSOrigins: s.cors}, log.Named("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	gctx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
 	go func() {
 		defer func() { done <- struct{}{} }()
-		if err := g.Run(ctx); err != nil {
+		defer close(stopped)
+		if err := g.Run(gctx); err != nil {
 			t.Errorf("gateway: %v", err)
 		}
 	}()
+	s.restartGateway = func() {
+		stop()
+		<-stopped
+		<-done // this gateway's, so that the stack's cleanup counts the next one
+		s.startGateway(ctx, log, done)
+	}
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	base, err := g.WaitReady(wctx)

@@ -47,10 +47,14 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*worker.Worker, error) {
 	}
 	keyed.SetNext(&worker.Executor{Node: node, PBX: pbx, Journal: keyed, Rules: cfg.Rules()})
 	work := &worker.InFlight{Next: metrics.Metered(keyed)}
-	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency, Tenants: cfg.Tenants}); err != nil {
+	// The announcer beats at once for a gateway's nodes.ping, when the
+	// node queue is consumed again after a broker reconnection, and when
+	// ARI connects or drops: gateways know within moments.
+	ann := worker.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
+	pbx.OnHealthChange(ann.BeatNow)
+	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency, OnPing: ann.BeatNow, Tenants: cfg.Tenants}); err != nil {
 		return nil, err
 	}
-	ann := worker.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
 	ann.Events = bus
 	ann.OnError = func(err error) { log.Warn("heartbeat not published", zap.String("node", cfg.NodeID), zap.Error(err)) }
 	return worker.New(worker.Parts{Node: node, Bus: bus, PBX: pbx, Announcer: ann, InFlight: work, Keyed: keyed, Metrics: metrics,
