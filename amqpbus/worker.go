@@ -2,6 +2,7 @@ package amqpbus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,11 @@ type ServeOptions struct {
 	// for the rest of the batch, so that the batch is answered with one
 	// message (default 2ms); past it, replies go out as they come.
 	ReplyLinger time.Duration
+	// Tenants are the tenants' node resource patterns (CALLGW_TENANTS_FILE).
+	// A node resource command published by a tenant's own AMQP user (its
+	// routing key names the tenant) runs with its tenant's scope, whatever
+	// scope its arguments claim: none when the tenant has no patterns.
+	Tenants callapi.TenantScopes
 	// OnPing is called (it must not block) when a nodes.ping
 	// (callapi.KeyNodesPing, Bus.PingNodes) reaches the node queue, and
 	// each time the node queue is consumed on a new connection: the
@@ -298,11 +304,16 @@ func (w *worker) dispatch(ds <-chan amqp.Delivery, fromAny bool, rf *replyFlushe
 // (callapi.TenantCommandKey: a tenant's own AMQP user published it) other
 // than the command's: answered forbidden, never run, dead-lettered. The
 // broker's topic permissions make a tenant's user name its own tenant in
-// the key; this makes the body agree with it. A key without tenant (a
+// the key; this makes the body agree with it, and a node resource command
+// keep to its tenant's names (confineScope). A key without tenant (a
 // gateway, an operator's client) is trusted as before.
 func (w *worker) refuseForeign(t *task) bool {
 	kt, ok := callapi.KeyTenant(t.d.RoutingKey)
-	if !ok || kt == t.cmd.Tenant {
+	if !ok {
+		return false
+	}
+	if kt == t.cmd.Tenant {
+		confineScope(t.cmd, w.opts.Tenants.Of(kt))
 		return false
 	}
 	log := cmdLog{w.log, t.cmd}
@@ -311,4 +322,32 @@ func (w *worker) refuseForeign(t *task) bool {
 		"the command's tenant %q is not its publisher's (%q)", t.cmd.Tenant, kt)), log)
 	w.reject(t, log)
 	return true
+}
+
+// confineScope makes a node resource command (callapi.PortNodeRes) carry
+// scope as its NameScope, replacing whatever its arguments said (nil: no
+// scope, so the command sees no name). Other commands, and arguments that
+// are not a JSON object (the executor refuses them), are left alone.
+func confineScope(cmd *callapi.Command, scope *callapi.NameScope) {
+	spec, ok := callapi.SpecOf(cmd.Action)
+	if !ok || spec.Port != callapi.PortNodeRes {
+		return
+	}
+	m := map[string]json.RawMessage{}
+	if len(cmd.Args) > 0 {
+		if err := json.Unmarshal(cmd.Args, &m); err != nil || m == nil {
+			return
+		}
+	}
+	delete(m, "scope")
+	if scope != nil {
+		b, err := json.Marshal(scope)
+		if err != nil {
+			return
+		}
+		m["scope"] = b
+	}
+	if b, err := json.Marshal(m); err == nil {
+		cmd.Args = b
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/callgw/callgw/asterisk/arisim"
 	"github.com/callgw/callgw/callapi"
 )
@@ -173,4 +175,31 @@ func (s *recSink) events() []*callapi.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]*callapi.Event(nil), s.evs...)
+}
+
+// FuzzNodeEvent: the node resource events of ARI never panic the mapper,
+// and what it publishes has the type asked for's resource, a subject and
+// a tenant the router gave (or the worker's).
+func FuzzNodeEvent(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"EndpointStateChange","timestamp":"2026-11-25T14:17:02.312+0000","endpoint":{"technology":"PJSIP","resource":"acme-alice","state":"online","channel_ids":[]}}`,
+		`{"type":"ContactStatusChange","endpoint":{"technology":"PJSIP","resource":"a","state":"offline","channel_ids":[]},"contact_info":{"uri":"sip:a@b","contact_status":"NonQualified","aor":"a","roundtrip_usec":"0"}}`,
+		`{"type":"PeerStatusChange","endpoint":{"technology":"PJSIP","resource":"a"},"peer":{"peer_status":"Reachable"}}`,
+		`{"type":"DeviceStateChanged","device_state":{"name":"Stasis:acme-q1","state":"BUSY"}}`,
+		`{"type":"DeviceStateChanged","device_state":null}`, `{"endpoint":7}`, `null`, `[]`,
+	} {
+		f.Add(s)
+	}
+	p := &PBX{cfg: Config{Node: "pbx1", Tenant: "ops", ResourceTenants: callapi.TenantScopes{
+		"acme": {Endpoints: []string{"PJSIP/acme-*"}, DeviceStates: []string{"Stasis:acme-*"}},
+	}.Matching}, log: zap.NewNop(), endpointStates: map[string]string{}}
+	f.Fuzz(func(t *testing.T, raw string) {
+		for typ := range nodeEventTypes {
+			for _, e := range p.nodeEvent(typ, []byte(raw)) {
+				if callapi.KindOfEvent(e.Type) == "" || e.SubjectID() == "" || e.Node != "pbx1" || (e.Tenant != "ops" && e.Tenant != "acme") {
+					t.Fatalf("%s from %q: %+v", typ, raw, e)
+				}
+			}
+		}
+	})
 }

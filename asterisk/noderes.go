@@ -32,7 +32,7 @@ func (e *ariEndpoint) endpoint() *callapi.Endpoint {
 		st = "unknown"
 	}
 	return &callapi.Endpoint{Name: e.Technology + "/" + e.Resource, Technology: e.Technology,
-		Resource: e.Resource, State: st, Calls: len(e.ChannelIDs)}
+		Resource: e.Resource, State: st, Calls: len(e.ChannelIDs), ChannelIDs: e.ChannelIDs}
 }
 
 // Endpoints lists the node's endpoints.

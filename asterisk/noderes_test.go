@@ -2,7 +2,10 @@ package asterisk
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/callgw/callgw/asterisk/arisim"
 	"github.com/callgw/callgw/callapi"
@@ -122,5 +125,43 @@ func TestNodeResourcesBadInput(t *testing.T) {
 	bad := &callapi.DeviceStateArgs{Name: "Stasis:q", State: "SLEEPY"}
 	if err := bad.Validate(); callapi.ErrorCode(err) != callapi.CodeInvalidArgument {
 		t.Errorf("state SLEEPY: %v", err)
+	}
+}
+
+// TestEndpointCallIDs: an endpoint shows the number of calls on it to
+// everyone, and the ids of those that are the caller's own calls only.
+func TestEndpointCallIDs(t *testing.T) {
+	srv, ts := newSim(t)
+	srv.AddEndpoint("acme-alice", arisim.Endpoint{Outcome: "ring"})
+	p, _, _ := startPBX(t, ts, nil)
+	ctx := ctxT(t, 5*time.Second)
+	id := newID()
+	if _, err := p.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "PJSIP/acme-alice"}); err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := callapi.SpecOf(callapi.ActEndpointGet)
+	ports := callapi.PortsOf("pbx1", p)
+	all := &callapi.NameScope{All: true}
+	for _, tc := range []struct {
+		tenant string
+		ids    int
+	}{{"acme", 1}, {"beta", 0}} {
+		var e *callapi.Endpoint
+		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			r, err := spec.Run(ctx, ports, &callapi.Command{Action: callapi.ActEndpointGet, Tenant: tc.tenant}, &callapi.NodeNameArgs{Name: "PJSIP/acme-alice", Scope: all})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e = r.(*callapi.Endpoint)
+			if len(e.CallIDs) == tc.ids || time.Now().After(deadline) {
+				break
+			}
+		}
+		if e.Calls != 1 || len(e.CallIDs) != tc.ids || (tc.ids == 1 && e.CallIDs[0] != id) {
+			t.Errorf("%s sees %+v, want 1 call and %d id(s)", tc.tenant, e, tc.ids)
+		}
+		if b, _ := json.Marshal(e); strings.Contains(string(b), "channel_ids") {
+			t.Errorf("channel ids shown: %s", b)
+		}
 	}
 }

@@ -43,7 +43,13 @@ type Endpoint struct {
 	Technology string `json:"technology"`
 	Resource   string `json:"resource"`
 	State      string `json:"state"` // unknown, offline, online
-	Calls      int    `json:"calls"` // channels on it now (ids are not shown: they may be another tenant's)
+	Calls      int    `json:"calls"` // channels on it now, every tenant's
+	// CallIDs are the calls on it that are the caller's (the other
+	// channels may be other tenants' calls: only their number is shown).
+	CallIDs []CallID `json:"call_ids,omitempty"`
+	// ChannelIDs are the ids of the channels on it, as the adapter read
+	// them; never shown (CallIDs is what the caller may see).
+	ChannelIDs []string `json:"-"`
 }
 
 // DeviceState is the state of a device (BLF): Asterisk's names, such as

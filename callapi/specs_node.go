@@ -13,13 +13,14 @@ import (
 // node the request names or to every live node (gateway/service_noderes.go).
 var nodeSpecs = []*Spec{
 	def(Spec{Action: ActEndpointList, Port: PortNodeRes, REST: []string{"GET /v1/endpoints"}},
-		func(ctx context.Context, p Ports, _ *Command, a *NodeListArgs) (EndpointList, error) {
+		func(ctx context.Context, p Ports, cmd *Command, a *NodeListArgs) (EndpointList, error) {
 			l, err := p.Resources.Endpoints(ctx)
 			l = filterScope(l, a.Scope, KindEndpoint, func(e *Endpoint) string { return e.Name })
+			ownCalls(ctx, p, cmd.Tenant, l...)
 			return EndpointList{Endpoints: nodeOf(l, p.Node, func(e *Endpoint) *NodeID { return &e.Node })}, err
 		}),
 	def(Spec{Action: ActEndpointGet, Port: PortNodeRes, REST: []string{"GET /v1/endpoints/{tech}/{resource}"}},
-		func(ctx context.Context, p Ports, _ *Command, a *NodeNameArgs) (*Endpoint, error) {
+		func(ctx context.Context, p Ports, cmd *Command, a *NodeNameArgs) (*Endpoint, error) {
 			if strings.Count(a.Name, "/") != 1 {
 				return nil, Invalid("name", "%q is not an endpoint name: technology/resource (PJSIP/alice)", a.Name)
 			}
@@ -29,6 +30,7 @@ var nodeSpecs = []*Spec{
 			e, err := p.Resources.Endpoint(ctx, a.Name)
 			if e != nil {
 				e.Node = p.Node
+				ownCalls(ctx, p, cmd.Tenant, e)
 			}
 			return e, err
 		}),
@@ -120,4 +122,31 @@ func nodeOf[T any](l []T, n NodeID, node func(T) *NodeID) []T {
 		*node(x) = n
 	}
 	return l
+}
+
+// ownCalls sets each endpoint's CallIDs: the channels on it that are calls
+// of tenant (a call's id is its channel's). Best effort: without the
+// tenant's calls, none are shown.
+func ownCalls(ctx context.Context, p Ports, tenant string, l ...*Endpoint) {
+	var mine map[CallID]bool
+	for _, e := range l {
+		if e == nil || len(e.ChannelIDs) == 0 {
+			continue
+		}
+		if mine == nil {
+			mine = map[CallID]bool{}
+			calls, err := p.PBX.Calls(ctx, tenant)
+			if err != nil {
+				return
+			}
+			for _, c := range calls {
+				mine[c.ID] = true
+			}
+		}
+		for _, id := range e.ChannelIDs {
+			if mine[CallID(id)] {
+				e.CallIDs = append(e.CallIDs, CallID(id))
+			}
+		}
+	}
 }

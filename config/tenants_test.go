@@ -73,3 +73,11 @@ func FuzzParseTenants(f *testing.F) {
 		}
 	})
 }
+
+// TestTenantsExample: the shipped example tenants file parses.
+func TestTenantsExample(t *testing.T) {
+	ts, err := ReadTenants("../deploy/systemd/tenants.json.example")
+	if err != nil || ts.Of("acme") == nil || !ts.Of("acme").Allows(callapi.KindMailbox, "1000@acme") {
+		t.Fatalf("example: %+v %v", ts, err)
+	}
+}

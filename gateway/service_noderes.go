@@ -96,35 +96,44 @@ func (s *Service) NodeResource(ctx context.Context, o Options, node callapi.Node
 		return err
 	}
 	slices.SortFunc(reps, func(x, y *callapi.Reply) int { return strings.Compare(string(x.Node), string(y.Node)) })
-	spec, _ := callapi.SpecOf(a)
-	if spec.Result != nil { // a read: the first node that has it
-		var first error
-		for _, r := range reps {
-			if r.OK {
-				return r.Decode(out)
-			}
-			if first == nil || callapi.ErrorCode(first) == callapi.CodeNotFound {
-				first = r.Err()
-			}
-		}
-		if first == nil {
-			return callapi.Errorf(callapi.CodeNodeUnavailable, "no node answered")
-		}
-		return first
-	}
-	// A change: every live node must have taken it.
-	took := map[callapi.NodeID]bool{}
+	// A node that answers not_implemented lacks node resources: it holds
+	// none, as in a listing (gatherAll). Of the other failures the most
+	// telling wins: anything else, then not_found.
 	var failed error
-	for _, r := range reps {
-		if r.OK {
-			took[r.Node] = true
-			continue
+	rank := func(err error) int {
+		switch callapi.ErrorCode(err) {
+		case callapi.CodeNotImplemented:
+			return 0
+		case callapi.CodeNotFound:
+			return 1
 		}
-		if failed == nil || callapi.ErrorCode(failed) == callapi.CodeNotFound && callapi.ErrorCode(r.Err()) != callapi.CodeNotFound {
+		return 2
+	}
+	took := map[callapi.NodeID]bool{}
+	spec, _ := callapi.SpecOf(a)
+	for _, r := range reps {
+		switch {
+		case r.OK && spec.Result != nil: // a read: the first node that has it
+			return r.Decode(out)
+		case r.OK:
+			took[r.Node] = true
+		case callapi.ErrorCode(r.Err()) == callapi.CodeNotImplemented:
+			took[r.Node] = true
+			if failed == nil {
+				failed = r.Err()
+			}
+		case failed == nil || rank(r.Err()) > rank(failed):
 			failed = r.Err()
 		}
 	}
-	if failed != nil {
+	if spec.Result != nil {
+		if failed == nil {
+			return callapi.Errorf(callapi.CodeNodeUnavailable, "no node answered")
+		}
+		return failed
+	}
+	// A change: every live node must have taken it.
+	if failed != nil && callapi.ErrorCode(failed) != callapi.CodeNotImplemented {
 		return failed
 	}
 	var silent []string

@@ -100,3 +100,47 @@ func TestContactEvents(t *testing.T) {
 		t.Errorf("an app subscribed to neither got %s", got)
 	}
 }
+
+// TestDeviceStateSubscriptions: DeviceStateChanged goes to the apps
+// subscribed to the device (deviceState:<name>) or to every device
+// (deviceState:), not to others; deleting a custom device sends UNKNOWN.
+// Runs on the real Asterisk with CALLGW_TEST_ARI_URL too.
+func TestDeviceStateSubscriptions(t *testing.T) {
+	tg := newSim(t, arisim.Config{SystemName: "pbx1"})
+	one, all, none := uniq("one"), uniq("all"), uniq("none")
+	evOne, evAll, evNone := tg.listen(t, one, false), tg.listen(t, all, false), tg.listen(t, none, false)
+	dev := "Stasis:" + uniq("dev")
+	sub := func(app, src string) {
+		if st, b := tg.do(t, "POST", "/applications/"+app+"/subscription", url.Values{"eventSource": {src}}, nil); st != 200 {
+			t.Fatalf("subscribe %s to %s: %d %s", app, src, st, b)
+		}
+	}
+	sub(one, "deviceState:"+dev)
+	sub(all, "deviceState:")
+	t.Cleanup(func() {
+		// Before the WebSockets close (asterisk/asterisk#2170), and the device.
+		tg.do(t, "DELETE", "/applications/"+all+"/subscription", url.Values{"eventSource": {"deviceState:"}}, nil)
+		tg.do(t, "DELETE", "/applications/"+one+"/subscription", url.Values{"eventSource": {"deviceState:" + dev}}, nil)
+		tg.do(t, "DELETE", "/deviceStates/"+url.PathEscape(dev), nil, nil)
+	})
+	if st, b := tg.do(t, "PUT", "/deviceStates/"+url.PathEscape(dev), url.Values{"deviceState": {"BUSY"}}, nil); st != 204 {
+		t.Fatalf("PUT device state: %d %s", st, b)
+	}
+	busy := func(m map[string]any) bool {
+		d, _ := m["device_state"].(map[string]any)
+		return d["name"] == dev && d["state"] == "BUSY"
+	}
+	evOne.wait(t, "DeviceStateChanged", busy, 3*time.Second)
+	evAll.wait(t, "DeviceStateChanged", busy, 3*time.Second)
+	if st, b := tg.do(t, "DELETE", "/deviceStates/"+url.PathEscape(dev), nil, nil); st != 204 {
+		t.Fatalf("DELETE device state: %d %s", st, b)
+	}
+	evOne.wait(t, "DeviceStateChanged", func(m map[string]any) bool {
+		d, _ := m["device_state"].(map[string]any)
+		return d["name"] == dev && d["state"] == "UNKNOWN"
+	}, 3*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	if n := evNone.count("DeviceStateChanged"); n != 0 {
+		t.Errorf("an app subscribed to no device got %d DeviceStateChanged", n)
+	}
+}

@@ -96,6 +96,12 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_, _ = io.WriteString(w, callJSON)
+	case p == "/v1/endpoints":
+		_, _ = io.WriteString(w, `{"endpoints":[{"name":"PJSIP/acme-alice","node":"pbx1","technology":"PJSIP","resource":"acme-alice","state":"online","calls":1}],"missing_nodes":["pbx2"]}`)
+	case p == "/v1/mailboxes/1000@acme" && r.Method == "GET":
+		_, _ = io.WriteString(w, `{"name":"1000@acme","node":"pbx1","old_messages":1,"new_messages":3}`)
+	case strings.HasPrefix(p, "/v1/globals/") && r.Method == "GET":
+		_, _ = io.WriteString(w, `{"name":"ACME_X","value":"on"}`)
 	case p == "/v1/nodes":
 		_, _ = io.WriteString(w, `{"nodes":[{"node":"pbx1","state":"up","calls":2,"capacity":100,"healthy":true,"app":"callgw","interval_ms":1000,"started_at":"2026-01-02T03:04:05Z","time":"2026-01-02T03:04:05Z","last_seen":"2026-01-02T03:04:05Z"}]}`)
 	case strings.HasSuffix(p, "/external-media"):
@@ -177,6 +183,18 @@ func TestCommands(t *testing.T) {
 		{[]string{"dial", "c1", "--ring-timeout", "30", "--caller", "c0"}, `POST /v1/calls/c1/dial {"timeout":30,"caller":"c0"} Bearer tok`, []string{"dialling c1"}, ""},
 		{[]string{"message", "PJSIP/alice", "your order shipped", "--from", "sip:shop@pbx", "--header", "X-Order=42"},
 			`POST /v1/messages {"to":"PJSIP/alice","from":"sip:shop@pbx","body":"your order shipped","variables":{"X-Order":"42"}} Bearer tok`, []string{"sent to PJSIP/alice from node pbx1"}, ""},
+		{[]string{"endpoints"}, "GET /v1/endpoints  Bearer tok", []string{"ENDPOINT          NODE  STATE   CALLS", "PJSIP/acme-alice  pbx1  online  1", "nodes that did not answer: pbx2"}, ""},
+		{[]string{"endpoints", "PJSIP/acme-alice", "--node", "pbx2"}, "GET /v1/endpoints/PJSIP/acme-alice?node=pbx2  Bearer tok", nil, ""},
+		{[]string{"endpoints", "a", "b"}, "", nil, "at most one endpoint"},
+		{[]string{"devstate", "set", "Stasis:acme-q1", "BUSY", "--node", "pbx1"}, `PUT /v1/device-states/Stasis:acme-q1?node=pbx1 {"state":"BUSY"} Bearer tok`, []string{"Stasis:acme-q1 is BUSY"}, ""},
+		{[]string{"devstate", "get", "PJSIP/acme-alice"}, "GET /v1/device-states/PJSIP%2Facme-alice  Bearer tok", nil, ""},
+		{[]string{"devstate", "delete", "Stasis:acme-q1"}, "DELETE /v1/device-states/Stasis:acme-q1  Bearer tok", []string{"deleted device state Stasis:acme-q1"}, ""},
+		{[]string{"devstate", "frob"}, "", nil, "devstate: list | get <name>"},
+		{[]string{"mailbox", "set", "1000@acme", "1", "3"}, `PUT /v1/mailboxes/1000@acme {"new_messages":3,"old_messages":1} Bearer tok`, []string{"1000@acme: 1 old, 3 new"}, ""},
+		{[]string{"mailbox", "get", "1000@acme"}, "GET /v1/mailboxes/1000@acme  Bearer tok", []string{"MAILBOX    NODE  OLD  NEW", "1000@acme  pbx1  1    3"}, ""},
+		{[]string{"mailbox", "set", "1000@acme", "one", "3"}, "", nil, "<old> and <new> are message counts"},
+		{[]string{"global", "ACME_X"}, "GET /v1/globals/ACME_X  Bearer tok", []string{"on"}, ""},
+		{[]string{"global", "ACME_X", "off"}, `PUT /v1/globals/ACME_X {"value":"off"} Bearer tok`, []string{"ACME_X=off"}, ""},
 		{[]string{"nodes"}, "GET /v1/nodes  Bearer tok", []string{"NODE  STATE  CALLS  HEALTHY", "pbx1  up     2/100  yes"}, ""},
 		{[]string{"events", "--call", "c1", "--type", "call.hangup,call.created", "--color", "never", "--max", "2"}, "GET /v1/events?call_id=c1&type=call.hangup%2Ccall.created  Bearer tok",
 			[]string{"pbx1   4f7c1a2b call.created            dir=outbound to=PJSIP/alice\n", "pbx1   4f7c1a2b call.hangup             cause=16(Normal Clearing) by=api\n"}, ""},

@@ -53,7 +53,7 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*worker.Worker, error) {
 	// ARI connects or drops: gateways know within moments.
 	ann := worker.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
 	pbx.OnHealthChange(ann.BeatNow)
-	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency, OnPing: ann.BeatNow}); err != nil {
+	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency, OnPing: ann.BeatNow, Tenants: cfg.Tenants}); err != nil {
 		return nil, err
 	}
 	ann.Events = bus
