@@ -2,8 +2,10 @@
 // (v1.16.0, pinned in go.mod). It implements callapi.Bus (Request, Gather,
 // Send), callapi.EventSink and callapi.HeartbeatSink, serves a worker's
 // commands (ServeCommands) and offers the subscription helpers a customer
-// would use (SubscribeEvents, SubscribeHeartbeats). The wire protocol is
-// docs/protocol.md.
+// would use (SubscribeEvents, SubscribeHeartbeats). A gateway watches the
+// nodes with WatchNodes: heartbeats plus a nodes.ping (PingNodes) each time
+// its queue consumes, which every worker answers with a beat at once
+// (ServeOptions.OnPing). The wire protocol is docs/protocol.md.
 //
 // # Who owns reconnection
 //
@@ -12,7 +14,8 @@
 // channel it tracked, and would race with our re-declaration; it is left nil.
 // Run dials the configured URLs in order (a cluster), moving to the next
 // one on failure and after a loss, with capped exponential backoff and
-// jitter after every full round. On each connection it declares the whole
+// jitter after every full round (100 ms doubling to 400 ms by default:
+// back within half a second of the broker's return). On each connection it declares the whole
 // topology, opens the publishing pool and (re)starts every consumer: the
 // worker's node and shared queues and every subscription (server-named
 // queues are declared again, with their bindings). State reports the

@@ -77,3 +77,42 @@ func TestWatchNodesPingsEveryWorker(t *testing.T) {
 		}
 	}
 }
+
+// After the broker closes their connections, the gateway's WatchNodes
+// pings again once its queue consumes anew, and the worker is poked again
+// once its node queue is consumed anew (it beats at once: gateways that
+// swept it meanwhile hear it without waiting for its next beat).
+func TestWatchNodesPingsAgainAfterReconnect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var pokes atomic.Int32
+	e.worker("pbx1", newRecorder("pbx1"), ServeOptions{OnPing: func() { pokes.Add(1) }}, nil)
+	gw := e.bus("gateway", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var pinged atomic.Int32
+	sub, err := gw.WatchNodes(ctx, func(*callapi.Heartbeat) {}, func(_ time.Time, err error) {
+		if err == nil {
+			pinged.Add(1)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if ctx.Err() != nil {
+				t.Fatalf("%s: pinged %d, worker poked %d", what, pinged.Load(), pokes.Load())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitUntil("first ping", func() bool { return pinged.Load() == 1 && pokes.Load() == 2 })
+	if n := e.closeConnections(""); n != 2 {
+		t.Fatalf("closed %d connections, want the gateway's and the worker's", n)
+	}
+	waitUntil("ping after the reconnection", func() bool { return pinged.Load() >= 2 })
+	waitUntil("worker poked after the reconnection", func() bool { return pokes.Load() >= 3 })
+}

@@ -210,3 +210,40 @@ func TestPBXHangupRetriedAcrossBrokerLoss(t *testing.T) {
 		t.Errorf("stats %+v, want one republished", s)
 	}
 }
+
+// OnHealthChange is called when the events WebSocket connects (Info then
+// says healthy) and when it drops (unhealthy): the worker beats at once
+// on both, so gateways learn of the PBX's return within moments.
+func TestPBXHealthChangeCalled(t *testing.T) {
+	srv, ts := newSim(t)
+	p, err := NewPBX(Config{Node: "pbx1", URL: ts.URL + "/ari", User: "u", Password: "p", App: "callgw", Tenant: "acme",
+		ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond}, newRecSink())
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := make(chan bool, 16)
+	p.OnHealthChange(func() { changes <- p.connected.Load() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	next := func(want bool) {
+		t.Helper()
+		select {
+		case up := <-changes:
+			if up != want {
+				t.Fatalf("health change with connected=%v, want %v", up, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no health change (want connected=%v)", want)
+		}
+	}
+	next(true)
+	ictx := ctxT(t, 5*time.Second)
+	if info, err := p.Info(ictx); err != nil || !info.Healthy {
+		t.Fatalf("Info at the change: %+v %v", info, err)
+	}
+	srv.RefuseFor(time.Second)
+	next(false)
+	next(true)
+}
