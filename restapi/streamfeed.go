@@ -126,6 +126,12 @@ func (h *Hub) publishAt(tenant string, gen uint64, off int64, e *callapi.Event) 
 	}
 	h.mPublished.Inc()
 	for sub := range h.subs {
+		if sub.stream && sub.catching && !sub.sending && sub.lastOff >= 0 && sub.f.Tenant == tenant {
+			// The catch-up may be idle at the end of the history with
+			// the kept events now continuing it: hand over here.
+			h.handoverLocked(sub)
+			continue
+		}
 		if !sub.stream || sub.catching || sub.f.Tenant != tenant || off <= sub.after || !sub.f.Match(e) {
 			continue
 		}
@@ -219,7 +225,7 @@ func (h *Hub) subscribeStream(ctx context.Context, f EventFilter, res *streamRes
 	case !f.Since.IsZero():
 		res.catchUp = true
 	}
-	sub := &subscriber{f: f, stream: true, after: last, c: make(chan *callapi.Event, h.cfg.Buffer+len(replay))}
+	sub := &subscriber{f: f, stream: true, after: last, lastOff: -1, c: make(chan *callapi.Event, h.cfg.Buffer+len(replay))}
 	for _, e := range replay {
 		sub.c <- e
 	}
@@ -233,16 +239,39 @@ func (h *Hub) subscribeStream(ctx context.Context, f EventFilter, res *streamRes
 	return sub, func() { h.unsubscribe(sub) }, nil
 }
 
-// handover makes a catching sub live once the kept events of its tenant
-// continue what it read (up to offset off): it gets the kept events past
-// off, if they fit in its buffer, then the live ones. It reports whether
-// the catch-up is over (handed over, or the subscription ended).
-func (h *Hub) handover(sub *subscriber, off int64) bool {
+// beginSend lets the catch-up send one event on sub's channel: false
+// when the catch-up is over.
+func (h *Hub) beginSend(sub *subscriber) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.subs[sub]; !ok || !sub.catching {
+		return false
+	}
+	sub.sending = true
+	return true
+}
+
+// handover notes that the catch-up of sub read up to offset off (and
+// sent what it sent) and makes sub live once the kept events of its
+// tenant continue that (handoverLocked). It reports whether the catch-up
+// is over (handed over, or the subscription ended).
+func (h *Hub) handover(sub *subscriber, off int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sub.sending = false
+	sub.lastOff = max(sub.lastOff, off)
+	if _, ok := h.subs[sub]; !ok || !sub.catching {
 		return true
 	}
+	return h.handoverLocked(sub)
+}
+
+// handoverLocked makes catching sub live when the kept events of its
+// tenant continue what its catch-up read (up to sub.lastOff): it gets the
+// kept events past that, if they fit in its buffer, then the live ones.
+// h.mu is held, and the catch-up is not sending.
+func (h *Hub) handoverLocked(sub *subscriber) bool {
+	off := sub.lastOff
 	r := h.streams[sub.f.Tenant]
 	if r == nil {
 		return false
@@ -424,16 +453,23 @@ func (sf *StreamFeed) catchUp(sub *subscriber, res *streamResume) {
 				sf.hub.goLive(sub)
 				return errStop
 			}
-			return nil // the client has it
+			if sf.hub.handover(sub, off) { // the client has it
+				return errStop
+			}
+			return nil
 		}
 		if !res.cursor && e.Time.Before(sub.f.Since) {
 			return nil
 		}
 		if sub.f.Match(e) {
+			if !sf.hub.beginSend(sub) {
+				return errStop
+			}
 			e.Cursor = Cursor(off, e.ID)
 			select {
 			case sub.c <- e:
 			case <-ctx.Done():
+				sf.hub.handover(sub, -1)
 				return errStop
 			}
 		}

@@ -2,12 +2,18 @@ package restapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/callgw/callgw/callapi"
@@ -387,4 +393,59 @@ func FuzzParseSince(f *testing.F) {
 			t.Fatalf("parseSince(%q): %v", s, err)
 		}
 	})
+}
+
+// TestStreamFeedOverHTTP: over SSE the id of each event is its cursor
+// (and the event JSON carries it, on the WebSocket too); Last-Event-ID
+// and last_event_id resume after a cursor, since= replays from a time,
+// and a since that is not a time is refused (400).
+func TestStreamFeedOverHTTP(t *testing.T) {
+	src := newFakeHistory()
+	_, feed := newStreamFeed(t, src, 16)
+	s := NewServer(Config{Log: zap.NewNop()}, nil, nil, feed, nil)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
+		http.DefaultClient.CloseIdleConnections()
+	})
+	t0 := time.Now().Add(-time.Minute)
+	for i := range 3 {
+		src.append(callapi.DefaultTenant, histEvent(callapi.DefaultTenant, i, t0.Add(time.Duration(i)*time.Second)))
+	}
+	_, rd := openSSE(t, ts.URL+"/v1/events?since="+t0.Add(500*time.Millisecond).UTC().Format(time.RFC3339Nano))
+	for _, want := range []string{"1:default-e1", "2:default-e2"} {
+		m, err := rd.next()
+		if err != nil || m.id != want {
+			t.Fatalf("since: %+v %v, want id %s", m, err, want)
+		}
+		var e callapi.Event
+		if err := json.Unmarshal([]byte(m.data), &e); err != nil || e.Cursor != want {
+			t.Fatalf("event %s: cursor %q, %v", m.data, e.Cursor, err)
+		}
+	}
+	_, rd = openSSE(t, ts.URL+"/v1/events", "Last-Event-ID", "1:default-e1")
+	if m, err := rd.next(); err != nil || m.id != "2:default-e2" {
+		t.Fatalf("resume: %+v %v", m, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/v1/events/ws?last_event_id=0:default-e0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	_, b, err := c.Read(ctx)
+	var e callapi.Event
+	if err != nil || json.Unmarshal(b, &e) != nil || e.Cursor != "1:default-e1" {
+		t.Fatalf("WebSocket resume: %s %v", b, err)
+	}
+	resp, err := http.Get(ts.URL + "/v1/events?since=yesterday")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("since=yesterday: %d", resp.StatusCode)
+	}
 }
