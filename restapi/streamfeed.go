@@ -377,6 +377,10 @@ type tenantFeed struct {
 
 var _ Events = (*StreamFeed)(nil)
 
+// AttachTimeout bounds how long opening a stream waits for its tenant's
+// history to be read (the broker away: node_unavailable).
+const AttachTimeout = 10 * time.Second
+
 // NewStreamFeed builds a StreamFeed. log nil is a no-op logger.
 func NewStreamFeed(hub *Hub, src HistorySource, linger time.Duration, log *zap.Logger) *StreamFeed {
 	if log == nil {
@@ -445,9 +449,9 @@ func (sf *StreamFeed) catchUp(sub *subscriber, res *streamResume) {
 	first := res.cursor
 	err := sf.src.Read(ctx, sub.f.Tenant, start, nil, func(off int64, e *callapi.Event) error {
 		if first {
-			if off < res.offset {
-				return nil
-			}
+			// RabbitMQ starts a reader at the offset asked for (or at the
+			// first one kept, after it): an earlier one means another
+			// history (the stream declared anew).
 			first = false
 			if off != res.offset || e.ID != res.id { // gone from the history, or another history
 				sf.hub.goLive(sub)
@@ -508,6 +512,8 @@ func (sf *StreamFeed) acquire(ctx context.Context, tenant string) error {
 	}
 	tf.users++
 	sf.mu.Unlock()
+	wait := time.NewTimer(AttachTimeout)
+	defer wait.Stop()
 	select {
 	case <-tf.ready:
 		if tf.err != nil {
@@ -515,6 +521,9 @@ func (sf *StreamFeed) acquire(ctx context.Context, tenant string) error {
 			return tf.err
 		}
 		return nil
+	case <-wait.C:
+		sf.release(tenant)
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "event history not reachable within %v", AttachTimeout)
 	case <-ctx.Done():
 		sf.release(tenant)
 		return ctx.Err()
@@ -560,26 +569,34 @@ func (sf *StreamFeed) follow(ctx context.Context, tenant string, tf *tenantFeed)
 	defer sf.hub.resetStream(tenant, tf.gen)
 	var once sync.Once
 	attached := func() { once.Do(func() { close(tf.ready) }) }
-	if err := sf.src.Ensure(ctx, tenant); err != nil {
-		tf.err = callapi.Wrap(callapi.CodeNodeUnavailable, "restapi.StreamFeed", err, "event history unavailable")
-		attached()
-		return
-	}
 	last := int64(-1)
 	for fails := 0; ctx.Err() == nil; {
 		start := HistoryStart{Offset: -1}
 		if last >= 0 {
 			start.Offset = last + 1
 		}
-		err := sf.src.Read(ctx, tenant, start, attached, func(off int64, e *callapi.Event) error {
-			if off <= last {
+		first := true
+		err := sf.src.Ensure(ctx, tenant)
+		if err == nil {
+			err = sf.src.Read(ctx, tenant, start, attached, func(off int64, e *callapi.Event) error {
+				if first && start.Offset >= 0 && off < start.Offset {
+					// The history begins again (its stream was deleted
+					// and declared anew): what the hub keeps is another
+					// history's.
+					sf.log.Warn("the tenant's history begins again; its streams resume from it", zap.String("tenant", tenant))
+					sf.hub.resetStream(tenant, tf.gen)
+					last = -1
+				}
+				first = false
+				if off <= last {
+					return nil
+				}
+				last = off
+				fails = 0
+				sf.hub.publishAt(tenant, tf.gen, off, e)
 				return nil
-			}
-			last = off
-			fails = 0
-			sf.hub.publishAt(tenant, tf.gen, off, e)
-			return nil
-		})
+			})
+		}
 		if ctx.Err() != nil {
 			return
 		}

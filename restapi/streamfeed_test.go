@@ -26,7 +26,8 @@ type fakeHistory struct {
 	logs    map[string][]*callapi.Event
 	first   map[string]int64
 	changed chan struct{}
-	reads   int // Reads started
+	reads   int   // Reads started
+	cut     error // ends the running Reads with this error, once
 }
 
 func newFakeHistory() *fakeHistory {
@@ -58,7 +59,7 @@ func (h *fakeHistory) Read(ctx context.Context, tenant string, start HistoryStar
 			idx++
 		}
 	}
-	idx = max(idx, h.first[tenant])
+	idx = min(max(idx, h.first[tenant]), int64(len(log))) // past the end: the next one, as RabbitMQ
 	h.mu.Unlock()
 	if ready != nil {
 		ready()
@@ -81,7 +82,28 @@ func (h *fakeHistory) Read(ctx context.Context, tenant string, start HistoryStar
 			return nil
 		case <-changed:
 		}
+		h.mu.Lock()
+		cut := h.cut
+		h.mu.Unlock()
+		if cut != nil {
+			return cut
+		}
 	}
+}
+
+// restart replaces tenant's history by a new one (its stream deleted and
+// declared again) and cuts the running reads.
+func (h *fakeHistory) restart(tenant string) {
+	h.mu.Lock()
+	h.logs[tenant] = nil
+	h.cut = errors.New("stream deleted")
+	close(h.changed)
+	h.changed = make(chan struct{})
+	h.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	h.mu.Lock()
+	h.cut = nil
+	h.mu.Unlock()
 }
 
 func histEvent(tenant string, i int, at time.Time) *callapi.Event {
@@ -447,5 +469,72 @@ func TestStreamFeedOverHTTP(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("since=yesterday: %d", resp.StatusCode)
+	}
+}
+
+// TestStreamFeedHistoryBeginsAgain: when the tenant's history begins
+// again (its stream deleted and declared anew, offsets from 0), the feed
+// ends its live streams (their clients resume and learn of the gap) and
+// serves the new history's events.
+func TestStreamFeedHistoryBeginsAgain(t *testing.T) {
+	src := newFakeHistory()
+	_, gw := newStreamFeed(t, src, 8)
+	ch, cancel, err := gw.Subscribe(t.Context(), EventFilter{Tenant: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	for i := range 5 {
+		src.append("acme", histEvent("acme", i, time.Now()))
+	}
+	got := expectIDs(t, ch, "acme-e0", "acme-e1", "acme-e2", "acme-e3", "acme-e4")
+	src.restart("acme")
+	testWait(t, "the feed to read again", func() bool {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		return src.reads >= 2
+	})
+	src.append("acme", histEvent("acme", 100, time.Now()))
+	for e := range ch { // the live stream ends
+		t.Fatalf("the old stream got %s", e.ID)
+	}
+	ch2, cancel2, err := gw.Subscribe(t.Context(), EventFilter{Tenant: "acme", LastEventID: got[4].Cursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel2()
+	// Its reader attaches past the new history's end: the next event
+	// tells it that its point is not there.
+	testWait(t, "the resuming stream's reader", func() bool {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		return src.reads >= 3
+	})
+	src.append("acme", histEvent("acme", 101, time.Now()))
+	if e := next(t, ch2); !IsResumeGap(e) {
+		t.Fatalf("resume into the new history: %v, want the gap", e)
+	}
+	testWait(t, "live", func() bool {
+		gw.hub.mu.Lock()
+		defer gw.hub.mu.Unlock()
+		for sub := range gw.hub.subs {
+			if sub.catching {
+				return false
+			}
+		}
+		return true
+	})
+	src.append("acme", histEvent("acme", 102, time.Now()))
+	for {
+		e := next(t, ch2)
+		if e.ID == "acme-e102" {
+			if e.Cursor != "2:acme-e102" {
+				t.Fatalf("cursor %s", e.Cursor)
+			}
+			break
+		}
+		if e.ID != "acme-e101" {
+			t.Fatalf("after the gap: %s", e.ID)
+		}
 	}
 }
