@@ -31,7 +31,9 @@ type Config struct {
 	// PublishChannels is the size of the pool of publishing channels.
 	PublishChannels int
 	// ReconnectMin and ReconnectMax bound the backoff between rounds of
-	// connection attempts (jittered in [d/2, d], retry.Backoff).
+	// connection attempts (jittered in [d/2, d], retry.Backoff). The
+	// default cap, 400ms, brings a process back within half a second of
+	// its broker's return however long the broker was away.
 	ReconnectMin, ReconnectMax time.Duration
 	// DialTimeout bounds the TCP connect and AMQP handshake of one attempt.
 	DialTimeout time.Duration
@@ -112,7 +114,7 @@ func DefaultConfig() Config {
 		Prefetch:           64,
 		PublishChannels:    4,
 		ReconnectMin:       100 * time.Millisecond,
-		ReconnectMax:       time.Second,
+		ReconnectMax:       400 * time.Millisecond,
 		DialTimeout:        5 * time.Second,
 		Heartbeat:          10 * time.Second,
 		ShutdownTimeout:    10 * time.Second,

@@ -90,6 +90,10 @@ type Subscription struct {
 	keys     []string
 	queueArg amqp.Table
 	handle   func(d amqp.Delivery)
+	// onConsume, when set, runs (on its own goroutine, owned by the
+	// session) each time the subscription starts consuming on a
+	// connection, the first one included.
+	onConsume func(ctx context.Context)
 
 	started chan struct{} // closed once consuming
 	once    sync.Once
@@ -144,6 +148,12 @@ func (b *Bus) SubscribeHeartbeats(ctx context.Context, fn func(*callapi.Heartbea
 	if fn == nil {
 		return nil, errors.New("amqpbus: SubscribeHeartbeats needs a callback")
 	}
+	sub := b.heartbeatSub(fn)
+	return sub, b.subscribe(ctx, sub)
+}
+
+// heartbeatSub is a subscription to every worker's heartbeats.
+func (b *Bus) heartbeatSub(fn func(*callapi.Heartbeat)) *Subscription {
 	sub := &Subscription{
 		b: b, exchange: b.names.Nodes, keys: []string{""},
 		queueArg: amqp.Table{"x-max-length": int64(10000), "x-overflow": "drop-head"},
@@ -157,6 +167,46 @@ func (b *Bus) SubscribeHeartbeats(ctx context.Context, fn func(*callapi.Heartbea
 		}
 		b.notePeer(hb)
 		fn(hb)
+	}
+	return sub
+}
+
+// PingTimeout bounds the publication of one nodes.ping.
+const PingTimeout = 2 * time.Second
+
+// PingNodes publishes a nodes.ping (callapi.KeyNodesPing on the commands
+// exchange): every worker's node queue receives it and the worker beats at
+// once (rate-limited by its announcer). It returns once the broker
+// confirmed the publication. The ping expires after a second: a worker
+// that could not take it by then beats on its own schedule anyway.
+func (b *Bus) PingNodes(ctx context.Context) error {
+	const op = "amqpbus.PingNodes"
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, PingTimeout)
+		defer cancel()
+	}
+	return b.publishConfirmed(ctx, op, b.names.Commands, callapi.KeyNodesPing, false, amqp.Publishing{
+		ContentType: contentJSON, DeliveryMode: amqp.Transient, MessageId: uuid.NewString(),
+		Timestamp: time.Now(), Type: "node.ping", Expiration: "1000", Body: []byte("{}"),
+	})
+}
+
+// WatchNodes is SubscribeHeartbeats that also pings the nodes (PingNodes)
+// each time its queue starts consuming — at once and after every
+// reconnection — so that every live worker is heard within moments instead
+// of at its next beat. pinged (may be nil) is told when each ping was
+// confirmed, or why it failed.
+func (b *Bus) WatchNodes(ctx context.Context, fn func(*callapi.Heartbeat), pinged func(at time.Time, err error)) (*Subscription, error) {
+	if fn == nil {
+		return nil, errors.New("amqpbus: WatchNodes needs a callback")
+	}
+	sub := b.heartbeatSub(fn)
+	sub.onConsume = func(ctx context.Context) {
+		err := b.PingNodes(ctx)
+		if pinged != nil {
+			pinged(time.Now(), err)
+		}
 	}
 	return sub, b.subscribe(ctx, sub)
 }
@@ -203,9 +253,13 @@ func (sub *Subscription) start(s *session) error {
 	s.wg.Add(1)
 	go func() { // owner: the session
 		defer s.wg.Done()
-		for {
+		for fails := 0; ; {
 			ds, done, err := sub.open(s)
 			if err == nil {
+				if sub.onConsume != nil {
+					s.wg.Add(1)
+					go func() { defer s.wg.Done(); sub.onConsume(s.ctx) }() // owner: the session
+				}
 				for d := range ds {
 					sub.handle(d)
 					if err := d.Ack(false); err != nil {
@@ -213,19 +267,29 @@ func (sub *Subscription) start(s *session) error {
 					}
 				}
 				close(done)
+				fails = 0
 			} else if s.ctx.Err() == nil {
 				sub.b.log.Error("subscription failed", zap.String("exchange", sub.exchange), zap.Error(err))
 			}
 			sub.mu.Lock()
 			closed := sub.closed
 			sub.mu.Unlock()
-			if closed || s.ctx.Err() != nil || !retry.Sleep(s.ctx, time.Second) {
+			if closed || s.ctx.Err() != nil || !retry.Sleep(s.ctx, retry.Backoff(fails, reopenMin, reopenMax)) {
 				return
 			}
+			fails++
 		}
 	}()
 	return nil
 }
+
+// reopenMin and reopenMax bound the backoff between attempts to consume
+// again on a live connection (a channel error, the queue deleted): short,
+// so that a consumer is back within a second of the cause going away.
+const (
+	reopenMin = 100 * time.Millisecond
+	reopenMax = 500 * time.Millisecond
+)
 
 func (sub *Subscription) open(s *session) (<-chan amqp.Delivery, chan struct{}, error) {
 	ch, err := s.conn.Channel()

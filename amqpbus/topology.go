@@ -26,7 +26,8 @@ import (
 //	queue    callapi.any            quorum durable, x-delivery-limit, x-dead-letter-exchange callapi.dead,
 //	                                x-max-length, x-overflow reject-publish; bound cmd.any.#
 //	queue    callapi.node.<id>      (worker only) classic exclusive, x-dead-letter-exchange callapi.dead,
-//	                                x-max-length, x-overflow reject-publish; bound cmd.<id>.# and cmd.all.#
+//	                                x-max-length, x-overflow reject-publish; bound cmd.<id>.#, cmd.all.#
+//	                                and nodes.ping (callapi.KeyNodesPing: answered with a heartbeat)
 func declareTopology(conn *amqp.Connection, n Names, cfg Config) error {
 	ch, err := conn.Channel()
 	if err != nil {
@@ -122,7 +123,7 @@ func nodeQueueArgs(n Names, cfg Config) amqp.Table {
 }
 
 // declareNodeQueue declares node's exclusive command queue on ch and binds
-// it to its own commands and to broadcasts.
+// it to its own commands, to broadcasts and to the nodes' ping.
 func declareNodeQueue(ch *amqp.Channel, n Names, cfg Config, node callapi.NodeID) (string, error) {
 	q := n.Node(node)
 	if _, err := ch.QueueDeclare(q, false, false, true, false, nodeQueueArgs(n, cfg)); err != nil {
@@ -137,6 +138,9 @@ func declareNodeQueue(ch *amqp.Channel, n Names, cfg Config, node callapi.NodeID
 		if err := ch.QueueBind(q, callapi.CommandKey(t, "#"), n.Commands, false, nil); err != nil {
 			return "", declareErr("binding "+q, err)
 		}
+	}
+	if err := ch.QueueBind(q, callapi.KeyNodesPing, n.Commands, false, nil); err != nil {
+		return "", declareErr("binding "+q, err)
 	}
 	return q, nil
 }
@@ -170,7 +174,9 @@ func DeleteTopology(ctx context.Context, url, prefix string) error {
 	}
 	n := newNames(prefix)
 	var errs []error
-	queues := []string{n.Any, n.DeadQueue}
+	// The webhook base queues too (callgw dev serves and delivers
+	// webhooks); subscriptions' queues go with their subscriptions.
+	queues := []string{n.Any, n.DeadQueue, prefix + callapi.QueueWebhookIntake, prefix + callapi.QueueWebhookSubscriptions, prefix + callapi.QueueWebhookLog}
 	for _, t := range declaredHistories(prefix) {
 		queues = append(queues, n.History(t))
 	}

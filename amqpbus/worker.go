@@ -32,6 +32,12 @@ type ServeOptions struct {
 	// for the rest of the batch, so that the batch is answered with one
 	// message (default 2ms); past it, replies go out as they come.
 	ReplyLinger time.Duration
+	// OnPing is called (it must not block) when a nodes.ping
+	// (callapi.KeyNodesPing, Bus.PingNodes) reaches the node queue, and
+	// each time the node queue is consumed on a new connection: the
+	// worker should beat now (worker.Announcer.BeatNow, which coalesces
+	// and rate-limits). nil: pings are acknowledged and ignored.
+	OnPing func()
 }
 
 // worker consumes a node's queue and the shared any queue and runs the
@@ -141,7 +147,7 @@ func (w *worker) start(s *session) error {
 	s.wg.Add(1)
 	go func() { // owner: the session
 		defer s.wg.Done()
-		for {
+		for fails := 0; ; fails++ {
 			if err == nil {
 				wc.dispatchers.Wait()
 				w.mu.Lock()
@@ -155,7 +161,10 @@ func (w *worker) start(s *session) error {
 			if s.ctx.Err() != nil || w.stopping.Load() {
 				return
 			}
-			if !retry.Sleep(s.ctx, time.Second) {
+			if err == nil {
+				fails = 0
+			}
+			if !retry.Sleep(s.ctx, retry.Backoff(fails, reopenMin, reopenMax)) {
 				return
 			}
 			wc, err = w.open(s)
@@ -219,7 +228,15 @@ func (w *worker) open(s *session) (*workerConsumers, error) {
 		go func() { defer wc.dispatchers.Done(); w.dispatch(anyDs, true, wc.replies) }()
 	}
 	w.log.Info("serving commands", zap.String("queue", q), zap.Bool("any", anyDs != nil))
+	w.ping() // (re)connected: gateways that swept this node meanwhile hear it at once
 	return wc, nil
+}
+
+// ping asks the worker to beat now (ServeOptions.OnPing).
+func (w *worker) ping() {
+	if w.opts.OnPing != nil {
+		w.opts.OnPing()
+	}
 }
 
 // stop is the graceful shutdown: cancel the consumers, let the deliveries
@@ -251,6 +268,11 @@ func (w *worker) stop(ctx context.Context, s *session) {
 
 func (w *worker) dispatch(ds <-chan amqp.Delivery, fromAny bool, rf *replyFlusher) {
 	for d := range ds {
+		if d.RoutingKey == callapi.KeyNodesPing {
+			w.ping()
+			w.settle(d, cmdLog{l: w.log}, "ack", d.Ack(false))
+			continue
+		}
 		if d.Type == TypeBatch {
 			w.dispatchBatch(d, fromAny, rf)
 			continue

@@ -226,6 +226,15 @@ func (t *callTable) activityLocked(out []*callapi.Event, c *call, ev *ariEvent, 
 		typ := callapi.EvCallPlaybackStarted
 		if ev.Type == "PlaybackFinished" {
 			typ = callapi.EvCallPlaybackFinished
+			delete(c.playing, ev.Playback.ID)
+		} else {
+			if c.playing[ev.Playback.ID] {
+				break // unpaused: call.playback.unpaused said it
+			}
+			if c.playing == nil {
+				c.playing = map[string]bool{}
+			}
+			c.playing[ev.Playback.ID] = true
 		}
 		out = append(out, t.event(c, typ, at, callapi.PlaybackData{PlaybackID: ev.Playback.ID, Media: userMedia(c.tenant, ev.Playback.MediaURI), State: ev.Playback.State}, raw))
 	case "RecordingStarted", "RecordingFinished", "RecordingFailed":

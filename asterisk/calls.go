@@ -23,6 +23,10 @@ type call struct {
 	vars       map[string]string
 	seq        uint64
 	held       bool // on hold (call.hold published, call.unhold not yet)
+	// playing: the playbacks whose call.playback.started was published and
+	// call.playback.finished not yet (Asterisk announces an unpaused
+	// playback as started again).
+	playing map[string]bool
 
 	created    bool   // call.created published
 	pending    bool   // Originate registered it; POST /channels not answered yet

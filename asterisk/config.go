@@ -30,6 +30,10 @@ type Config struct {
 	// the tenant of the text messages it receives, the only one that may send
 	// it messages. nil: every endpoint is Tenant's.
 	EndpointTenant func(endpoint string) string
+	// ResourceTenants says which tenants the events of a node resource (an
+	// endpoint, a device state, a mailbox: kind as callapi.NameScope names
+	// it) go to: each gets its own copy. nil, or no tenant: Tenant only.
+	ResourceTenants func(kind, name string) []string
 	// MessageTechs are the technologies whose endpoints' text messages the
 	// app subscribes to on connect (eventSource endpoint:<tech>) [PJSIP].
 	MessageTechs []string

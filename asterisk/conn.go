@@ -98,6 +98,8 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 	defer ws.CloseNow() //nolint:errcheck // best effort on teardown
 	ws.SetReadLimit(4 << 20)
 	p.connected.Store(true)
+	p.healthChanged()
+	defer p.healthChanged()
 	defer p.connected.Store(false)
 	n := p.stats.connects.Add(1)
 	p.log.Info("ARI events websocket connected", zap.Int64("connects", n))
@@ -108,6 +110,7 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 		defer wg.Done()
 		p.awaitRegistered(sctx)
 		p.subscribeMessages(sctx)
+		p.subscribeDeviceStates(sctx)
 		p.reconcile(sctx)
 		// Ready (and so commands on calls this worker does not know yet)
 		// only once the adoptions the re-read queued have been processed.
@@ -121,6 +124,9 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 		p.keepalive(sctx, ws, cancel)
 	}()
 	err = p.read(sctx, ws)
+	if ctx.Err() != nil {
+		p.unsubscribeDeviceStates()
+	}
 	cancel()
 	wg.Wait()
 	return true, err
@@ -213,6 +219,7 @@ func (p *PBX) markReplaced() {
 	p.mu.Lock()
 	p.replaced = "ARI application " + p.cfg.App + " was replaced by another connection (ApplicationReplaced): another worker serves this Asterisk; events are no longer received here"
 	p.mu.Unlock()
+	p.healthChanged()
 	p.log.Error("ARI application replaced by another websocket connection; marking node unhealthy")
 }
 

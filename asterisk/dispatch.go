@@ -44,6 +44,7 @@ const (
 	kindHold                       // a hold (on) or unhold command succeeded on call id
 	kindBridgeGone                 // callgw destroyed bridge id (or found it missing)
 	kindBarrier                    // nothing: its done closes once the items before it were processed
+	kindMedia                      // a playback or recording control operation on call id was accepted
 )
 
 type item struct {
@@ -52,7 +53,9 @@ type item struct {
 	ev   *ariEvent
 	raw  []byte
 	ch   *ariChannel
-	id   string // channel id for kindGone/kindVerify/kindHold; "bridge:<id>" for kindBridgeGone
+	id   string            // channel id for kindGone/kindVerify/kindHold/kindMedia; "bridge:<id>" for kindBridgeGone
+	typ  callapi.EventType // kindMedia: the event to publish, with data
+	data any
 	// done, when not nil, is closed once the item was processed and its
 	// events handed to the publisher (a command waiting for an adoption).
 	done chan struct{}
@@ -67,6 +70,7 @@ var relevant = map[string]bool{
 	"RecordingStarted": true, "RecordingFinished": true, "RecordingFailed": true,
 	"ChannelEnteredBridge": true, "ChannelLeftBridge": true, "BridgeCreated": true, "BridgeDestroyed": true,
 	"TextMessageReceived": true,
+	"EndpointStateChange": true, "ContactStatusChange": true, "PeerStatusChange": true, "DeviceStateChanged": true,
 }
 
 func (p *PBX) shardOf(key string) chan item {
@@ -185,6 +189,9 @@ func (p *PBX) process(ctx context.Context, it item) []*callapi.Event {
 		if it.ev.Type == "TextMessageReceived" {
 			return p.messageEvent(it.ev, it.raw)
 		}
+		if nodeEventTypes[it.ev.Type] {
+			return p.nodeEvent(it.ev.Type, it.raw)
+		}
 		var m *meta
 		if it.ev.Type == "StasisStart" && it.ev.Channel != nil && !p.calls.known(callapi.CallID(it.ev.Channel.ID)) {
 			m = p.lookupMeta(ctx, it.ev.Channel)
@@ -207,6 +214,8 @@ func (p *PBX) process(ctx context.Context, it item) []*callapi.Event {
 		evs = p.calls.handleHold(callapi.CallID(it.id), it.on)
 	case kindBridgeGone:
 		evs = p.bridges.handleGone(callapi.BridgeID(strings.TrimPrefix(it.id, "bridge:")))
+	case kindMedia:
+		evs = p.calls.handleMedia(callapi.CallID(it.id), it.typ, it.data)
 	}
 	return evs
 }

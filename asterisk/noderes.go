@@ -112,16 +112,23 @@ func (p *PBX) Mailbox(ctx context.Context, name string) (*callapi.Mailbox, error
 	return &m, nil
 }
 
-// SetMailbox sets a mailbox's counts (creating it).
+// SetMailbox sets a mailbox's counts (creating it) and publishes
+// mailbox.changed: Asterisk has no mailbox event.
 func (p *PBX) SetMailbox(ctx context.Context, m callapi.Mailbox) error {
 	q := url.Values{"oldMessages": {strconv.Itoa(m.OldMessages)}, "newMessages": {strconv.Itoa(m.NewMessages)}}
 	err := p.rest.do(ctx, http.MethodPut, "/mailboxes/"+seg(m.Name), q, nil, nil)
+	if err == nil {
+		p.publishMailbox(ctx, callapi.EvMailboxChanged, m)
+	}
 	return mapErr("asterisk.SetMailbox", err, "mailbox "+m.Name, "")
 }
 
-// DeleteMailbox deletes a mailbox.
+// DeleteMailbox deletes a mailbox and publishes mailbox.deleted.
 func (p *PBX) DeleteMailbox(ctx context.Context, name string) error {
 	err := p.rest.do(ctx, http.MethodDelete, "/mailboxes/"+seg(name), nil, nil, nil)
+	if err == nil {
+		p.publishMailbox(ctx, callapi.EvMailboxDeleted, callapi.Mailbox{Name: name})
+	}
 	return mapErr("asterisk.DeleteMailbox", err, "mailbox "+name, "")
 }
 

@@ -27,8 +27,14 @@ type PBX struct {
 	bridges *bridgeTable // the bridges created through callgw (calls.bridges)
 	shards  []chan item
 
+	// endpointStates is the last state seen of each endpoint
+	// (EndpointStateChange is sent on any change of the endpoint).
+	nodeMu         sync.Mutex
+	endpointStates map[string]string
+
 	running   atomic.Bool
 	connected atomic.Bool
+	onHealth  atomic.Pointer[func()] // OnHealthChange
 	readyOnce sync.Once
 	ready     chan struct{}
 
@@ -47,6 +53,19 @@ type PBX struct {
 
 var _ callapi.PBX = (*PBX)(nil)
 
+// OnHealthChange sets fn to be called (it must not block) each time the
+// node's health as Info reports it may have changed: the events WebSocket
+// connected or lost, the app replaced. A worker beats at once then
+// (worker.Announcer.BeatNow), so that gateways route to a PBX within
+// moments of its return instead of at the next heartbeat.
+func (p *PBX) OnHealthChange(fn func()) { p.onHealth.Store(&fn) }
+
+func (p *PBX) healthChanged() {
+	if fn := p.onHealth.Load(); fn != nil && *fn != nil {
+		(*fn)()
+	}
+}
+
 // NewPBX builds a PBX. It does no I/O: Run connects.
 func NewPBX(cfg Config, events callapi.EventSink) (*PBX, error) {
 	if err := cfg.validate(); err != nil {
@@ -56,12 +75,13 @@ func NewPBX(cfg Config, events callapi.EventSink) (*PBX, error) {
 		return nil, fmt.Errorf("asterisk: %w", callapi.Invalid("events", "an EventSink is required"))
 	}
 	p := &PBX{
-		cfg:   cfg,
-		log:   cfg.Log.Named("asterisk").With(zap.String("node", string(cfg.Node)), zap.String("app", cfg.App)),
-		sink:  events,
-		rest:  newRESTClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConns),
-		calls: newCallTable(cfg.Node, cfg.Tenant),
-		ready: make(chan struct{}),
+		endpointStates: map[string]string{},
+		cfg:            cfg,
+		log:            cfg.Log.Named("asterisk").With(zap.String("node", string(cfg.Node)), zap.String("app", cfg.App)),
+		sink:           events,
+		rest:           newRESTClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConns),
+		calls:          newCallTable(cfg.Node, cfg.Tenant),
+		ready:          make(chan struct{}),
 	}
 	p.bridges = p.calls.bridges
 	if cfg.Observer != nil {

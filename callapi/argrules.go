@@ -79,6 +79,9 @@ func ArgRules() map[string]map[string]FieldRule {
 		"CreateArgs":          {"tags": {MaxItems: MaxTags}, "tags[]": pat(tagRe)},
 		"DialArgs":            {"timeout": ints(zero(), upTo(MaxRingTimeout))},
 		"MessageArgs":         {"from": {MaxLen: MaxFromLen}, "body": {MaxLen: MaxMessageBody}},
+		"DeviceStateArgs":     {"state": enum(DeviceStates)},
+		"MailboxArgs":         {"old_messages": ints(zero(), upTo(MaxMailboxMessages)), "new_messages": ints(zero(), upTo(MaxMailboxMessages))},
+		"PlaybackControlArgs": {"operation": enum(PlaybackOperations)},
 	}
 }
 

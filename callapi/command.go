@@ -49,7 +49,12 @@ const (
 	ActStoredList    Action = "recording.stored.list"
 	ActStoredGet     Action = "recording.stored.get"
 	ActStoredDelete  Action = "recording.stored.delete"
-	ActNodePing      Action = "node.ping"
+
+	// Media control (MediaOps, on the MediaControl port).
+	ActPlaybackControl  Action = "playback.control"  // PlaybackControlArgs
+	ActRecordingControl Action = "recording.control" // RecordingControlArgs
+
+	ActNodePing Action = "node.ping"
 	// Node resources (NodeControl).
 	ActEndpointList    Action = "endpoint.list"
 	ActEndpointGet     Action = "endpoint.get"

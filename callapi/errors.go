@@ -40,7 +40,11 @@ type Error struct {
 	Op    string // e.g. "asterisk.Hangup"
 	Msg   string
 	Field string // for CodeInvalidArgument: the offending field, when known
-	Err   error
+	// Reason refines Code with a stable, machine-readable word where a
+	// client acts differently on it (the webhook target checks:
+	// ReasonInvalidURL, ReasonHTTPSRequired, ReasonTargetRefused, …).
+	Reason string
+	Err    error
 }
 
 func (e *Error) Error() string {
@@ -101,6 +105,22 @@ func ErrorMessage(err error) string {
 		return "deadline exceeded"
 	}
 	return "internal error"
+}
+
+// InvalidBecause is Invalid with a stable Reason.
+func InvalidBecause(field, reason, format string, args ...any) *Error {
+	e := Invalid(field, format, args...)
+	e.Reason = reason
+	return e
+}
+
+// ErrorReason returns the Reason of err's first *Error, if any.
+func ErrorReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
 }
 
 // ErrorField returns the offending field of an CodeInvalidArgument error, if any.

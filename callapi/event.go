@@ -95,6 +95,8 @@ func (e *Event) SubjectID() string {
 		var d MessageData
 		_ = json.Unmarshal(e.Data, &d)
 		return d.Endpoint
+	case "endpoint", "device_state", "mailbox":
+		return nodeResourceName(e)
 	}
 	return ""
 }

@@ -6,6 +6,9 @@ var eventTypes = []EventType{
 	EvCallPlaybackStarted, EvCallPlaybackFinished, EvCallRecordingStarted, EvCallRecordingFinished, EvCallRecordingFailed,
 	EvCallBridged, EvCallUnbridged, EvBridgeCreated, EvBridgeDestroyed,
 	EvNodeUp, EvNodeDraining, EvNodeDown, EvCommandCompleted, EvMessageReceived,
+	EvEndpointState, EvEndpointContact, EvEndpointPeer, EvDeviceStateChanged, EvMailboxChanged, EvMailboxDeleted,
+	EvCallPlaybackPaused, EvCallPlaybackUnpaused, EvCallPlaybackRestarted, EvCallPlaybackForwarded, EvCallPlaybackReversed,
+	EvCallRecordingPaused, EvCallRecordingUnpaused, EvCallRecordingMuted, EvCallRecordingUnmuted,
 }
 
 // EventTypes returns every event type (a copy), e.g. to check a

@@ -12,6 +12,20 @@ const (
 	ExchangeDead         = "callapi.dead"          // dead letters
 	QueueAny             = "callapi.any"           // shared work queue
 	QueueNodePrefix      = "callapi.node."         // + node id
+	// KeyNodesPing is the routing key, on ExchangeCommands, of a ping that
+	// asks every worker to publish its heartbeat now (a starting gateway
+	// learns the live nodes without waiting for their next beat). Every
+	// node queue is bound to it; the any queue is not.
+	KeyNodesPing = "nodes.ping"
+)
+
+// Queue names of webhook delivery (package webhook; docs/webhooks.md),
+// under the same prefix.
+const (
+	QueueWebhookIntake        = "callgw.webhooks.intake"        // quorum, bound to ExchangeEvents
+	QueueWebhookSubscriptions = "callgw.webhooks.subscriptions" // stream of subscription records
+	QueueWebhookLog           = "callgw.webhooks.log"           // stream of delivery attempts
+	QueueWebhookPrefix        = "callgw.webhook."               // + subscription id (+ ".wait", ".dead")
 )
 
 // CommandKey is the routing key of a command: cmd.<target>.<action>.

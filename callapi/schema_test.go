@@ -39,6 +39,21 @@ var eventData = map[EventType]any{
 	EvNodeDown:              Heartbeat{},
 	EvCommandCompleted:      CommandCompletedData{},
 	EvMessageReceived:       MessageData{},
+	EvEndpointState:         EndpointStateData{},
+	EvEndpointContact:       ContactData{},
+	EvEndpointPeer:          PeerData{},
+	EvDeviceStateChanged:    DeviceStateData{},
+	EvMailboxChanged:        MailboxData{},
+	EvMailboxDeleted:        MailboxData{},
+	EvCallPlaybackPaused:    PlaybackData{},
+	EvCallPlaybackUnpaused:  PlaybackData{},
+	EvCallPlaybackRestarted: PlaybackData{},
+	EvCallPlaybackForwarded: PlaybackData{},
+	EvCallPlaybackReversed:  PlaybackData{},
+	EvCallRecordingPaused:   RecordingData{},
+	EvCallRecordingUnpaused: RecordingData{},
+	EvCallRecordingMuted:    RecordingData{},
+	EvCallRecordingUnmuted:  RecordingData{},
 }
 
 var (

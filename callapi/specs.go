@@ -1,6 +1,9 @@
 package callapi
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // specs is the action table (see actions.go). A REST route is written as
 // restapi registers it; TestSpecsWalk (restapi) holds the router and
@@ -218,4 +221,4 @@ var specs = append([]*Spec{
 			}
 			return MessageSent{Node: p.Node, To: a.To}, nil
 		}),
-}, nodeSpecs...)
+}, slices.Concat(nodeSpecs, mediaCtlSpecs)...)

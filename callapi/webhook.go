@@ -62,6 +62,47 @@ type WebhookRequest struct {
 	Description *string   `json:"description,omitempty"`
 }
 
+// WebhookRotateRequest is the optional body of a secret rotation.
+// OverlapSeconds is how long the previous secret keeps signing next to the
+// new one (every delivery then carries both signatures): absent, the
+// default WebhookRotateOverlap; 0 revokes it at once (a leaked secret); at
+// most WebhookMaxRotateOverlap.
+type WebhookRotateRequest struct {
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
+// Rotation overlap: the default, and the longest a request may ask for.
+const (
+	WebhookRotateOverlap    = 24 * time.Hour
+	WebhookMaxRotateOverlap = 7 * 24 * time.Hour
+)
+
+// WebhookList is the body of GET /v1/webhooks.
+type WebhookList struct {
+	Webhooks []*Webhook `json:"webhooks"`
+}
+
+// WebhookAttemptList is the body of GET /v1/webhooks/{id}/attempts: the
+// latest attempts, newest first.
+type WebhookAttemptList struct {
+	Attempts []WebhookAttempt `json:"attempts"`
+}
+
+// WebhookLogDepth is how many attempts per subscription the delivery log
+// keeps.
+const WebhookLogDepth = 50
+
+// Reasons of the invalid_argument errors of webhook requests (the
+// problem's "reason" member).
+const (
+	ReasonInvalidURL       = "invalid_url"        // not an absolute http(s) URL, or carries credentials or a fragment
+	ReasonHTTPSRequired    = "https_required"     // http:// to a host that is not loopback, outside dev
+	ReasonTargetRefused    = "target_refused"     // loopback, private, link-local, shared or metadata address not allowed
+	ReasonUnresolvableHost = "unresolvable_host"  // the host name does not resolve
+	ReasonUnknownEventType = "unknown_event_type" // a types entry that matches no event type
+	ReasonInvalidFilter    = "invalid_filter"     // a malformed node, tag or call id filter
+)
+
 // WebhookAttempt is one entry of a subscription's delivery log.
 type WebhookAttempt struct {
 	Time      time.Time `json:"time"`

@@ -41,6 +41,14 @@ type Common struct {
 	// and by the worker (the trust boundary): give both the same values.
 	MediaHosts        []string // CALLGW_MEDIA_HOSTS: hosts http(s) media may come from
 	VariableFunctions []string // CALLGW_VARIABLE_FUNCTIONS: dialplan functions usable as variable names
+	// Tenants are the node resources (endpoints, device states, mailboxes,
+	// global variables) of each tenant, read from TenantsFile
+	// (CALLGW_TENANTS_FILE): the gateway confines each tenant's token to
+	// them, the worker routes their events to the tenants they match. Give
+	// gateways and workers the same file. Empty: only admin tokens see node
+	// resources, and their events go to the worker's tenant.
+	TenantsFile string
+	Tenants     callapi.TenantScopes
 }
 
 // Rules returns the input rules of these options.
@@ -76,10 +84,37 @@ type Gateway struct {
 	WSOrigins             []string      // CALLGW_WS_ORIGINS: extra WebSocket origin host patterns
 	CallRecords           int           // CALLGW_CALL_RECORDS: ended calls kept readable per tenant (0: off)
 	CallRecordsTTL        time.Duration // CALLGW_CALL_RECORDS_TTL: how long
+	// WebhooksOn serves /v1/webhooks from the webhook store in RabbitMQ
+	// (CALLGW_WEBHOOKS); delivery needs `callgw webhooks` processes.
+	WebhooksOn bool
+	Webhook    Webhooks
 	// Event history: one RabbitMQ stream per tenant (amqpbus.HistoryConfig).
 	HistoryMaxAge    time.Duration // CALLGW_HISTORY_MAX_AGE
 	HistoryMaxMB     int           // CALLGW_HISTORY_MAX_MB: size bound per tenant; 0: no history streams
 	HistorySegmentMB int           // CALLGW_HISTORY_SEGMENT_MB
+}
+
+// Webhooks holds the webhook options that the gateway (which checks a
+// target when a subscription is created or changed) and the delivery
+// processes (`callgw webhooks`, which check it again at every connection)
+// share; give both the same values.
+type Webhooks struct {
+	AllowHTTP     bool   // CALLGW_WEBHOOK_ALLOW_HTTP: http:// targets anywhere (dev)
+	AllowLoopback bool   // CALLGW_WEBHOOK_ALLOW_LOOPBACK: loopback targets (http allowed there)
+	AllowPrivate  bool   // CALLGW_WEBHOOK_ALLOW_PRIVATE: private, shared, link-local and metadata addresses
+	QueueType     string // CALLGW_WEBHOOK_QUEUE_TYPE: quorum or classic
+	// Delivery only (`callgw webhooks`):
+	Timeout     time.Duration // CALLGW_WEBHOOK_TIMEOUT: one POST, connection to answer
+	MaxResponse int           // CALLGW_WEBHOOK_MAX_RESPONSE: bytes of an answer read
+	RetryBase   time.Duration // CALLGW_WEBHOOK_RETRY_BASE: first retry delay
+	RetryMax    time.Duration // CALLGW_WEBHOOK_RETRY_MAX: longest retry delay
+	MaxAge      time.Duration // CALLGW_WEBHOOK_MAX_AGE: dead-lettered this long after the first attempt
+}
+
+// Delivery holds the options of `callgw webhooks`, a delivery process.
+type Delivery struct {
+	Common
+	Webhook Webhooks
 }
 
 // AuthClient is one OAuth2 client as written in the clients file (JSON):
@@ -159,6 +194,9 @@ type Dev struct {
 	Gateway
 	Worker
 	SimAddr string // CALLGW_SIM_ADDR
+	// Delivery is the webhook options of dev's delivery process (and of
+	// its gateway): webhooks are on, and http and loopback targets allowed.
+	Delivery Webhooks
 }
 
 // set declares options on a FlagSet with their environment variables.
@@ -245,6 +283,59 @@ func (s *set) parse(args []string) error {
 
 type commonRaw struct{ urls, mediaHosts, varFuncs string }
 
+// TenantResources is one tenant's entry in the tenants file: glob patterns
+// (* ? [..]) over the names of the node resources it sees and changes.
+//
+//	{"acme": {"endpoints": ["PJSIP/acme-*"], "device_states": ["Stasis:acme-*"],
+//	          "mailboxes": ["*@acme"], "globals": ["ACME_*"]}}
+type TenantResources struct {
+	Endpoints    []string `json:"endpoints,omitempty"`
+	DeviceStates []string `json:"device_states,omitempty"`
+	Mailboxes    []string `json:"mailboxes,omitempty"`
+	Globals      []string `json:"globals,omitempty"`
+}
+
+// MaxTenantsFile bounds the size of the tenants file.
+const MaxTenantsFile = 4 << 20
+
+// ParseTenants decodes and checks a tenants file (strictly: unknown fields
+// are errors).
+func ParseTenants(b []byte) (callapi.TenantScopes, error) {
+	if len(b) > MaxTenantsFile {
+		return nil, fmt.Errorf("larger than %d bytes", MaxTenantsFile)
+	}
+	var in map[string]TenantResources
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the tenants object")
+	}
+	out := make(callapi.TenantScopes, len(in))
+	for t, r := range in {
+		out[t] = callapi.NameScope{Endpoints: r.Endpoints, DeviceStates: r.DeviceStates, Mailboxes: r.Mailboxes, Variables: r.Globals}
+	}
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReadTenants reads and decodes the tenants file at path.
+func ReadTenants(path string) (callapi.TenantScopes, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: tenants-file: %w", err)
+	}
+	ts, err := ParseTenants(b)
+	if err != nil {
+		return nil, fmt.Errorf("config: tenants-file %s: %w", path, err)
+	}
+	return ts, nil
+}
+
 func (s *set) common(c *Common, raw *commonRaw) {
 	s.str(&raw.urls, "amqp-url", "CALLGW_AMQP_URL", DefaultAMQPURL, "RabbitMQ URL(s), comma-separated: connections fail over between them")
 	s.str(&c.LogLevel, "log-level", "CALLGW_LOG_LEVEL", "info", "log level: debug, info, warn, error")
@@ -252,6 +343,7 @@ func (s *set) common(c *Common, raw *commonRaw) {
 	s.str(&c.MetricsAddr, "metrics-addr", "CALLGW_METRICS_ADDR", "", "address of the ops endpoint: /metrics, /healthz, /readyz, /debug/pprof/ (empty: off; never served on the API port)")
 	s.str(&c.Batching, "amqp-batching", "CALLGW_AMQP_BATCHING", "auto", "command batching to nodes: auto (to nodes announcing protocol 2), on, off (one command per message, protocol 1)")
 	s.str(&raw.mediaHosts, "media-hosts", "CALLGW_MEDIA_HOSTS", "", "comma-separated hosts (or host:port) that http(s) media URIs may point to (empty: no http(s) media)")
+	s.str(&c.TenantsFile, "tenants-file", "CALLGW_TENANTS_FILE", "", "JSON file of each tenant's node resources by name pattern (endpoints, device_states, mailboxes, globals); give gateways and workers the same (empty: node resources for admin tokens only)")
 	s.str(&raw.varFuncs, "variable-functions", "CALLGW_VARIABLE_FUNCTIONS", "", "comma-separated dialplan functions allowed as channel variable names, e.g. CALLERID,PJSIP_HEADER (empty: plain names only)")
 }
 
@@ -299,6 +391,13 @@ func (c *Common) finish(raw commonRaw) error {
 			return fmt.Errorf("config: variable-functions %q: give a function name without parentheses", f)
 		}
 	}
+	if c.TenantsFile != "" {
+		ts, err := ReadTenants(c.TenantsFile)
+		if err != nil {
+			return err
+		}
+		c.Tenants = ts
+	}
 	return nil
 }
 
@@ -324,6 +423,50 @@ func (s *set) gateway(g *Gateway) {
 	s.num(&g.HistoryMaxMB, "history-max-mb", "CALLGW_HISTORY_MAX_MB", 256, "size bound of each tenant's event history stream in MiB (x-max-length-bytes); 0: no history streams (resume from the serving gateway's memory only)")
 	s.num(&g.HistorySegmentMB, "history-segment-mb", "CALLGW_HISTORY_SEGMENT_MB", 8, "segment size of the history streams in MiB (x-stream-max-segment-size-bytes): retention removes whole segments")
 	s.list(&g.WSOrigins, "ws-origins", "CALLGW_WS_ORIGINS", "host patterns (*.example.com) of further browser origins allowed on the WebSocket stream")
+}
+
+func (s *set) webhooks(w *Webhooks, delivery bool) {
+	s.boolean(&w.AllowHTTP, "webhook-allow-http", "CALLGW_WEBHOOK_ALLOW_HTTP", "accept http:// webhook targets anywhere (dev; default: https except to loopback)")
+	s.boolean(&w.AllowLoopback, "webhook-allow-loopback", "CALLGW_WEBHOOK_ALLOW_LOOPBACK", "accept webhook targets on loopback addresses (127.0.0.0/8, ::1)")
+	s.boolean(&w.AllowPrivate, "webhook-allow-private", "CALLGW_WEBHOOK_ALLOW_PRIVATE", "accept webhook targets on private, shared (100.64/10), link-local and cloud-metadata addresses")
+	s.str(&w.QueueType, "webhook-queue-type", "CALLGW_WEBHOOK_QUEUE_TYPE", "quorum", "type of each subscription's delivery and dead queues: quorum (replicated) or classic (cheaper; one broker node); the same in every process")
+	if !delivery {
+		return
+	}
+	s.dur(&w.Timeout, "webhook-timeout", "CALLGW_WEBHOOK_TIMEOUT", 10*time.Second, "longest POST, from connecting to the end of the answer")
+	s.num(&w.MaxResponse, "webhook-max-response", "CALLGW_WEBHOOK_MAX_RESPONSE", 64<<10, "bytes of a receiver's answer read at most (the rest is not read)")
+	s.dur(&w.RetryBase, "webhook-retry-base", "CALLGW_WEBHOOK_RETRY_BASE", 5*time.Second, "delay before the first retry; doubled after each failure, with jitter")
+	s.dur(&w.RetryMax, "webhook-retry-max", "CALLGW_WEBHOOK_RETRY_MAX", time.Hour, "longest delay between two attempts")
+	s.dur(&w.MaxAge, "webhook-max-age", "CALLGW_WEBHOOK_MAX_AGE", 24*time.Hour, "a delivery still failing this long after its first attempt goes to the subscription's dead queue")
+}
+
+func (w *Webhooks) finish(delivery bool) error {
+	if w.QueueType != "quorum" && w.QueueType != "classic" {
+		return fmt.Errorf("config: webhook-queue-type %q: must be quorum or classic", w.QueueType)
+	}
+	if !delivery {
+		return nil
+	}
+	if w.Timeout <= 0 || w.MaxResponse < 1 || w.RetryBase <= 0 || w.RetryMax < w.RetryBase || w.MaxAge <= 0 {
+		return errors.New("config: webhook-timeout, webhook-max-response, webhook-retry-base and webhook-max-age must be > 0, webhook-retry-max >= webhook-retry-base")
+	}
+	return nil
+}
+
+// LoadDelivery parses the options of `callgw webhooks`.
+func LoadDelivery(args []string, env func(string) string, out io.Writer) (*Delivery, error) {
+	var d Delivery
+	var raw commonRaw
+	s := newSet("webhooks", env, out)
+	s.common(&d.Common, &raw)
+	s.webhooks(&d.Webhook, true)
+	if err := s.parse(args); err != nil {
+		return nil, err
+	}
+	if err := d.Common.finish(raw); err != nil {
+		return nil, err
+	}
+	return &d, d.Webhook.finish(true)
 }
 
 // list is a comma-separated string setting.
@@ -365,6 +508,9 @@ func (g *Gateway) finish() error {
 	}
 	if g.AuthTokenTTL <= 0 || g.AuthMaxTokenLifetime < g.AuthTokenTTL {
 		return errors.New("config: auth-token-ttl must be > 0 and <= auth-max-token-lifetime")
+	}
+	if err := g.Webhook.finish(false); err != nil {
+		return err
 	}
 	if err := g.checkExposure(); err != nil || g.AuthClientsFile == "" {
 		return err
@@ -451,6 +597,8 @@ func LoadGateway(args []string, env func(string) string, out io.Writer) (*Gatewa
 	s := newSet("gateway", env, out)
 	s.common(&g.Common, &raw)
 	s.gateway(&g)
+	s.boolean(&g.WebhooksOn, "webhooks", "CALLGW_WEBHOOKS", "serve /v1/webhooks (subscriptions kept in RabbitMQ; run `callgw webhooks` processes to deliver)")
+	s.webhooks(&g.Webhook, false)
 	if err := s.parse(args); err != nil {
 		return nil, err
 	}
@@ -484,6 +632,7 @@ func LoadDev(args []string, env func(string) string, out io.Writer) (*Dev, error
 	s.common(&d.Gateway.Common, &raw)
 	s.gateway(&d.Gateway)
 	s.worker(&d.Worker, "pbx1", "") // dev: its simulated PBX forgets its calls with the process too
+	s.webhooks(&d.Delivery, true)
 	s.str(&d.SimAddr, "sim-addr", "CALLGW_SIM_ADDR", DefaultSimAddr, "listen address of the built-in ARI simulator (when no ari-url is given; when the default's port is taken, e.g. by an Asterisk, any free port)")
 	if err := s.parse(args); err != nil {
 		return nil, err
@@ -493,6 +642,12 @@ func LoadDev(args []string, env func(string) string, out io.Writer) (*Dev, error
 	}
 	d.Worker.Common = d.Gateway.Common
 	d.Worker.MetricsAddr = "" // one ops endpoint per process: the gateway's
+	// dev serves and delivers webhooks, to local receivers over http too.
+	d.Delivery.AllowHTTP, d.Delivery.AllowLoopback = true, true
+	if err := d.Delivery.finish(true); err != nil {
+		return nil, err
+	}
+	d.Gateway.WebhooksOn, d.Gateway.Webhook = true, d.Delivery
 	if err := d.Gateway.finish(); err != nil {
 		return nil, err
 	}

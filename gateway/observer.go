@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
-	"github.com/callgw/callgw/callapi"
+	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/callgw/callgw/callapi"
 )
 
 // Observer keeps a gateway's view of the cluster, rebuilt from the bus:
@@ -12,7 +14,7 @@ import (
 // and the call records from events (Learn), nodes that stopped beating
 // declared down (Sweep, publishing node.down), and readiness (Ready: a node
 // is up and the gateway has listened long enough to have heard every live
-// node). The adapters feed it; it does no I/O of its own but publishing
+// node: PingWait after asking them, Pinged). The adapters feed it; it does no I/O of its own but publishing
 // node.down through the EventSink it is given.
 type Observer struct {
 	Nodes     *Registry
@@ -21,8 +23,15 @@ type Observer struct {
 	Now       func() time.Time
 
 	since       atomic.Int64 // unix ns when heartbeats were first listened to
+	pingedAt    atomic.Int64 // unix ns when the first nodes.ping was confirmed
 	maxInterval atomic.Int64 // longest heartbeat interval seen, ms
 }
+
+// PingWait is how long after its nodes.ping (amqpbus WatchNodes) a
+// starting gateway waits for the nodes' answers before it counts as warm:
+// a worker answers at once, or within its announcer's MinGap (100ms) when
+// it just beat, so every live node has been heard by then.
+const PingWait = 250 * time.Millisecond
 
 // NewObserver builds an Observer over the gateway's registry, location
 // cache and call records (nil: none).
@@ -44,6 +53,16 @@ func (o *Observer) Listening() {
 	o.since.CompareAndSwap(0, o.now().UnixNano())
 }
 
+// Pinged records that the nodes were asked to beat now (a nodes.ping the
+// broker confirmed at at); the first one starts the PingWait after which
+// the gateway is warm. A failed ping (err) is not counted: the gateway
+// then warms up by the heartbeats' schedule.
+func (o *Observer) Pinged(at time.Time, err error) {
+	if err == nil {
+		o.pingedAt.CompareAndSwap(0, at.UnixNano())
+	}
+}
+
 // Heartbeat records a heartbeat and returns the node's state change, if any.
 func (o *Observer) Heartbeat(hb *callapi.Heartbeat) *callapi.NodeChange {
 	for {
@@ -55,18 +74,44 @@ func (o *Observer) Heartbeat(hb *callapi.Heartbeat) *callapi.NodeChange {
 	return o.Nodes.Observe(*hb, o.now())
 }
 
-// Warm reports whether the gateway has listened to heartbeats for longer
-// than the nodes' longest heartbeat interval (plus a quarter): only then
-// has every live node beaten at least once, so that listings and locates
-// ask all of them. A gateway that answered earlier would leave out nodes
-// it has not heard yet.
+// Warm reports whether every live node has been heard, so that listings
+// and locates ask all of them (a gateway that answered earlier would leave
+// out nodes it has not heard yet): PingWait after the first nodes.ping,
+// or, without one, once the gateway has listened to heartbeats for longer
+// than the nodes' longest heartbeat interval (plus a quarter).
 func (o *Observer) Warm() bool {
+	ok, _ := o.WarmBy()
+	return ok
+}
+
+// WarmBy is Warm with its reason, for /readyz: how the nodes were learned,
+// or what the gateway still waits for.
+func (o *Observer) WarmBy() (bool, string) {
 	since := o.since.Load()
 	if since == 0 {
-		return false
+		return false, "not listening to the nodes' heartbeats yet"
+	}
+	now := o.now()
+	if p := o.pingedAt.Load(); p != 0 {
+		pingAt := time.Unix(0, p)
+		if now.Sub(pingAt) >= PingWait {
+			heard := 0
+			for _, n := range o.Nodes.List(now) {
+				if !n.LastSeen.Before(pingAt) {
+					heard++
+				}
+			}
+			return true, fmt.Sprintf("%d node(s) answered the nodes.ping within %v", heard, PingWait)
+		}
 	}
 	iv := time.Duration(o.maxInterval.Load()) * time.Millisecond
-	return o.now().Sub(time.Unix(0, since)) > iv+iv/4
+	if now.Sub(time.Unix(0, since)) > iv+iv/4 {
+		return true, fmt.Sprintf("heard the nodes' heartbeats for one interval (%v)", iv)
+	}
+	if o.pingedAt.Load() != 0 {
+		return false, "still learning the nodes: waiting for the answers to the nodes.ping"
+	}
+	return false, "still learning the nodes from their heartbeats"
 }
 
 // Ready reports whether the cluster can be served: a node is up and the
@@ -75,8 +120,8 @@ func (o *Observer) Ready() error {
 	if len(o.Nodes.Live(o.now())) == 0 {
 		return callapi.Errorf(callapi.CodeNodeUnavailable, "no node is up")
 	}
-	if !o.Warm() {
-		return callapi.Errorf(callapi.CodeNodeUnavailable, "still learning the nodes from their heartbeats")
+	if ok, why := o.WarmBy(); !ok {
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "%s", why)
 	}
 	return nil
 }

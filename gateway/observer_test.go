@@ -60,6 +60,44 @@ func TestObserverReadiness(t *testing.T) {
 	}
 }
 
+// TestObserverReadyAfterPing: a gateway that pinged the nodes is warm
+// PingWait after the ping (not one heartbeat interval after it started
+// listening) and says how many nodes answered; a failed ping does not
+// count; later pings do not restart the wait.
+func TestObserverReadyAfterPing(t *testing.T) {
+	o, c := newTestObserver()
+	o.Listening()
+	o.Heartbeat(&callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 2000}) // a scheduled beat
+	o.Pinged(c.Now(), errors.New("broker gone"))
+	c.Add(PingWait)
+	if ok, why := o.WarmBy(); ok {
+		t.Fatalf("warm after a failed ping: %s", why)
+	}
+	pingAt := c.Now()
+	o.Pinged(pingAt, nil)
+	c.Add(5 * time.Millisecond)
+	o.Heartbeat(&callapi.Heartbeat{Node: "pbx1", State: callapi.NodeUp, Healthy: true, IntervalMS: 2000})
+	o.Heartbeat(&callapi.Heartbeat{Node: "pbx2", State: callapi.NodeUp, Healthy: true, IntervalMS: 2000})
+	c.Add(PingWait - 10*time.Millisecond)
+	if ok, why := o.WarmBy(); ok || o.Ready() == nil {
+		t.Fatalf("warm %v after the ping, before PingWait: %s", c.Now().Sub(pingAt), why)
+	} else if why != "still learning the nodes: waiting for the answers to the nodes.ping" {
+		t.Fatalf("reason %q", why)
+	}
+	c.Add(5 * time.Millisecond)
+	ok, why := o.WarmBy()
+	if !ok || o.Ready() != nil {
+		t.Fatalf("not ready PingWait after the ping: %s %v", why, o.Ready())
+	}
+	if want := "2 node(s) answered the nodes.ping within 250ms"; why != want {
+		t.Fatalf("reason %q, want %q", why, want)
+	}
+	o.Pinged(c.Now(), nil) // a reconnection's ping
+	if !o.Warm() {
+		t.Fatal("a later ping restarted the wait")
+	}
+}
+
 // TestObserverHeartbeatChanges: a heartbeat reports the node's change of
 // state once.
 func TestObserverHeartbeatChanges(t *testing.T) {

@@ -92,6 +92,12 @@ func (r *Records) Warm(ctx context.Context, tenant string, now time.Time) error 
 	}
 }
 
+// AllTenants, as the tenant of Records.List (and of ListRequest, with
+// StateEnded), lists every tenant's records: for admin tokens, which the
+// REST layer checks. No tenant can be named so (a tenant is
+// [A-Za-z0-9_-]).
+const AllTenants = "*"
+
 // RecordsTotalFactor bounds all tenants' records together at this many
 // times the per-tenant bound.
 const RecordsTotalFactor = 10
@@ -257,8 +263,9 @@ func (r *Records) Ended(tenant string, id callapi.CallID, now time.Time) (*calla
 	return &cp, true
 }
 
-// List returns the kept records of tenant's ended calls that match node
-// (empty: any) and a, by creation time.
+// List returns the kept records of tenant's ended calls (every tenant's
+// when tenant is AllTenants) that match node (empty: any) and a, by
+// creation time.
 func (r *Records) List(tenant string, node callapi.NodeID, a callapi.ListArgs, now time.Time) []*callapi.Call {
 	if r == nil {
 		return nil
@@ -266,9 +273,16 @@ func (r *Records) List(tenant string, node callapi.NodeID, a callapi.ListArgs, n
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []*callapi.Call
-	for _, id := range r.ends.q[tenant] {
+	ids := r.ends.q[tenant]
+	if tenant == AllTenants {
+		ids = nil
+		for _, q := range r.ends.q {
+			ids = append(ids, q...)
+		}
+	}
+	for _, id := range ids {
 		c := r.ended[id]
-		if c == nil || c.Tenant != tenant || (node != "" && c.Node != node) || !r.fresh(c, now) {
+		if c == nil || (tenant != AllTenants && c.Tenant != tenant) || (node != "" && c.Node != node) || !r.fresh(c, now) {
 			continue
 		}
 		if a.Tag != "" && !(callapi.ListArgs{Tag: a.Tag}).Matches(c) {

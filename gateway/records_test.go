@@ -123,6 +123,15 @@ func TestServiceRecordsAndSilentNodes(t *testing.T) {
 	if err != nil || len(l) != 1 {
 		t.Fatalf("ended list: %v %v", l, err)
 	}
+	if l, _, err := s.Calls(ctx, Options{Tenant: "default"}, ListRequest{ListArgs: callapi.ListArgs{State: callapi.StateEnded}}); err != nil || len(l) != 0 {
+		t.Fatalf("another tenant's ended list: %v %v", l, err)
+	}
+	if l, _, err := s.Calls(ctx, Options{Tenant: "default"}, ListRequest{ListArgs: callapi.ListArgs{State: callapi.StateEnded}, AllTenants: true}); err != nil || len(l) != 1 {
+		t.Fatalf("every tenant's ended list: %v %v", l, err)
+	}
+	if _, _, err := s.Calls(ctx, Options{Tenant: "acme"}, ListRequest{AllTenants: true}); callapi.ErrorCode(err) != callapi.CodeInvalidArgument {
+		t.Fatalf("every tenant's live calls: %v, want invalid_argument", err)
+	}
 	_, missing, err := s.Calls(ctx, Options{Tenant: "acme"}, ListRequest{})
 	if err != nil || len(missing) != 1 || missing[0] != "pbx2" {
 		t.Fatalf("missing %v %v, want [pbx2]", missing, err)
@@ -213,6 +222,14 @@ func TestRecordsPerTenant(t *testing.T) {
 	}
 	if l := r.List("acme", "", callapi.ListArgs{}, t0); len(l) != 10 {
 		t.Fatalf("acme keeps %d records, want its bound 10", len(l))
+	}
+	all := r.List(AllTenants, "", callapi.ListArgs{}, t0)
+	tenants := map[string]int{}
+	for _, c := range all {
+		tenants[c.Tenant]++
+	}
+	if len(all) != 11 || tenants["acme"] != 10 || tenants["globex"] != 1 {
+		t.Fatalf("every tenant's records: %d, by tenant %v; want acme's 10 and globex's 1", len(all), tenants)
 	}
 	r.mu.Lock()
 	_, g2open := r.open["g2"]

@@ -48,6 +48,11 @@ type Options struct {
 	Tenant         string
 	IdempotencyKey string
 	Async          bool // publish and return the command id; outcome as command.completed
+	// Scope is the node resources (endpoints, device states, mailboxes,
+	// global variables) the request may see and change: the edge sets it
+	// from the caller (restapi: every name for an admin, else its tenant's
+	// patterns). Nil: none.
+	Scope *callapi.NameScope
 }
 
 // newResourceID names what a request creates: derived from the
@@ -416,6 +421,11 @@ func (s *Service) warmRecords(ctx context.Context, tenant string) {
 type ListRequest struct {
 	Node callapi.NodeID
 	callapi.ListArgs
+	// AllTenants lists every tenant's calls instead of Options.Tenant's:
+	// only the records of ended calls (State StateEnded), which every
+	// gateway holds; live calls are listed by the nodes, per tenant. The
+	// caller checks that the principal may (an admin).
+	AllTenants bool
 }
 
 // Calls lists the calls of every live node (or of one), merged and sorted
@@ -439,8 +449,16 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*cal
 		return nil, nil, err
 	}
 	if req.State == callapi.StateEnded {
-		s.warmRecords(ctx, o.Tenant)
-		return s.Records.List(o.Tenant, req.Node, req.ListArgs, s.now()), nil, nil
+		tenant := o.Tenant
+		if req.AllTenants {
+			tenant = AllTenants
+		} else {
+			s.warmRecords(ctx, tenant)
+		}
+		return s.Records.List(tenant, req.Node, req.ListArgs, s.now()), nil, nil
+	}
+	if req.AllTenants {
+		return nil, nil, callapi.Invalid("tenant", "every tenant's calls are listed only with state=ended (the call records); live calls are listed per tenant")
 	}
 	if req.Node != "" {
 		if err := s.checkNode(req.Node); err != nil {

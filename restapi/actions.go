@@ -28,7 +28,7 @@ import (
 // route is served by the generic handler). The routes themselves are
 // written once, in the Spec.
 func (s *Server) actionHandlers() map[callapi.Action][]http.HandlerFunc {
-	return map[callapi.Action][]http.HandlerFunc{
+	m := map[callapi.Action][]http.HandlerFunc{
 		callapi.ActCallOriginate: {s.handleOriginate},
 		callapi.ActCallList:      {s.handleListCalls},
 		callapi.ActCallGet:       {s.handleGetCall},
@@ -55,7 +55,16 @@ func (s *Server) actionHandlers() map[callapi.Action][]http.HandlerFunc {
 		callapi.ActStoredDelete:  {s.mediaRoute("name", "name", "recording name", noResult, s.storedRecordingOp(callapi.ActStoredDelete))},
 		callapi.ActCallCreate:    {s.handleCreateCall},
 		callapi.ActMessageSend:   {s.handleSendMessage},
+
+		// Media control: the recording's four routes are one action.
+		callapi.ActPlaybackControl: {s.handlePlaybackControl},
+		callapi.ActRecordingControl: {s.recordingControl(callapi.RecordingPause), s.recordingControl(callapi.RecordingUnpause),
+			s.recordingControl(callapi.RecordingMute), s.recordingControl(callapi.RecordingUnmute)},
 	}
+	for a, hs := range s.nodeResourceHandlers() {
+		m[a] = hs
+	}
+	return m
 }
 
 // actionRoute is one REST route of a Spec as the router serves it.
@@ -130,6 +139,8 @@ func (s *Server) missingService(p callapi.Port) error {
 		return callapi.Errorf(callapi.CodeNodeUnavailable, "bridge control is not configured on this gateway")
 	case p == callapi.PortMedia && s.media == nil:
 		return callapi.Errorf(callapi.CodeNodeUnavailable, "playback and recording control is not configured on this gateway")
+	case p == callapi.PortNodeRes && s.noderes == nil:
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "node resource control is not configured on this gateway")
 	case s.calls == nil:
 		return callapi.Errorf(callapi.CodeNodeUnavailable, "call control is not configured on this gateway")
 	}

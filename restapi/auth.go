@@ -29,10 +29,15 @@ const (
 	ScopeEventsRead = "events:read"
 	ScopeNodesRead  = "nodes:read"
 	ScopeAdmin      = "admin"
+	// ScopeWebhooksRead lists and reads the tenant's webhook
+	// subscriptions and their delivery log; ScopeWebhooksWrite creates,
+	// changes, pauses, rotates, pings and deletes them.
+	ScopeWebhooksRead  = "webhooks:read"
+	ScopeWebhooksWrite = "webhooks:write"
 )
 
 // AllScopes lists the known scopes.
-var AllScopes = []string{ScopeCallsRead, ScopeCallsWrite, ScopeEventsRead, ScopeNodesRead, ScopeAdmin}
+var AllScopes = []string{ScopeCallsRead, ScopeCallsWrite, ScopeEventsRead, ScopeNodesRead, ScopeAdmin, ScopeWebhooksRead, ScopeWebhooksWrite}
 
 // AuthConfig configures OAuth2 client-credentials auth. With Enabled false
 // (development) every request acts for callapi.DefaultTenant with every

@@ -3,6 +3,7 @@ package restapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -231,5 +232,105 @@ func TestAuthConfigValidate(t *testing.T) {
 	}
 	if err := (Config{Auth: good}).Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestEventsEveryTenantForAdmin: an admin token's stream with tenant=*
+// carries every tenant's events (and resumes across them); any other
+// token asking it is refused, and so is any other tenant value.
+func TestEventsEveryTenantForAdmin(t *testing.T) {
+	hub := NewHub(HubConfig{})
+	s := MustNewServer(t, Config{Auth: authConfig(t)}, deps{events: hub})
+	tokenOf := func(id, secret string) string {
+		_, tok, _ := getToken(t, s.Handler(), url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+		return tok.AccessToken
+	}
+	acme, ops := tokenOf("acme-app", "s3cret"), tokenOf("ops", "o")
+	for _, tc := range []struct {
+		name, query string
+		want        int
+		code        string
+	}{
+		{"tenant=* needs admin", "tenant=*&access_token=" + acme, 403, "forbidden"},
+		{"only * is accepted", "tenant=acme&access_token=" + ops, 400, "invalid_argument"},
+		{"empty is not *", "tenant=&access_token=" + ops, 400, "invalid_argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(t, s.Handler(), "GET", "/v1/events?"+tc.query, "")
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			if p := decodeProblem(t, rec.Body.Bytes()); string(p.Code) != tc.code {
+				t.Errorf("code %q, want %q", p.Code, tc.code)
+			}
+		})
+	}
+
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	defer http.DefaultClient.CloseIdleConnections()
+	resp, rd := openSSE(t, ts.URL+"/v1/events?tenant=*&access_token="+ops)
+	testenv.WaitFor(t, "subscriber", 5*time.Second, func() bool { return hub.Stats().Subscribers == 1 })
+	var sent []string
+	for i, tenant := range []string{"acme", "beta", "globex"} {
+		e := ev(fmt.Sprintf("e%d", i), callapi.EvCallCreated, callapi.CallID(fmt.Sprintf("c%d", i)))
+		e.Tenant = tenant
+		hub.Publish(e)
+		sent = append(sent, e.ID)
+	}
+	for _, id := range sent {
+		if m, err := rd.next(); err != nil || m.id != id {
+			t.Fatalf("admin stream: got %+v %v, want %s", m, err, id)
+		}
+	}
+	resp.Body.Close()
+	// Resuming after the first event replays the other tenants' too.
+	resp, rd = openSSE(t, ts.URL+"/v1/events?tenant=*&last_event_id=e0&access_token="+ops)
+	defer resp.Body.Close()
+	for _, id := range sent[1:] {
+		if m, err := rd.next(); err != nil || m.id != id {
+			t.Fatalf("admin resume: got %+v %v, want %s", m, err, id)
+		}
+	}
+}
+
+// TestCallRecordsEveryTenantForAdmin: GET /v1/calls?tenant=* asks the
+// service for every tenant's calls for an admin token only; another token
+// is 403 and any other value 400, before the service is asked.
+func TestCallRecordsEveryTenantForAdmin(t *testing.T) {
+	var got *gateway.ListRequest
+	calls := &fakeCalls{t: t, CallsFn: func(_ context.Context, _ gateway.Options, req gateway.ListRequest) ([]*callapi.Call, []callapi.NodeID, error) {
+		got = &req
+		return nil, nil, nil
+	}}
+	s := MustNewServer(t, Config{Auth: authConfig(t)}, deps{calls: calls})
+	token := func(id, secret string) string {
+		_, tok, _ := getToken(t, s.Handler(), url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+		return "Bearer " + tok.AccessToken
+	}
+	acme, ops := token("acme-app", "s3cret"), token("ops", "o")
+	for _, tc := range []struct {
+		name, query, auth string
+		want              int
+		all               bool
+	}{
+		{"admin, every tenant", "state=ended&tenant=*", ops, 200, true},
+		{"admin, own tenant", "state=ended", ops, 200, false},
+		{"not admin", "state=ended&tenant=*", acme, 403, false},
+		{"a tenant's name", "state=ended&tenant=acme", ops, 400, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got = nil
+			rec := do(t, s.Handler(), "GET", "/v1/calls?"+tc.query, "", "Authorization", tc.auth)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			switch {
+			case tc.want != 200 && got != nil:
+				t.Fatalf("the service was asked: %+v", got)
+			case tc.want == 200 && (got == nil || got.AllTenants != tc.all):
+				t.Fatalf("request %+v, want AllTenants %v", got, tc.all)
+			}
+		})
 	}
 }

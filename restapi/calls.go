@@ -77,7 +77,7 @@ func (s *Server) handleOriginate(w http.ResponseWriter, r *http.Request) {
 // handleListCalls serves GET /v1/calls.
 func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if err := checkQuery(q, "node", "state", "tag", "timeout", "limit", "cursor"); err != nil {
+	if err := checkQuery(q, "node", "state", "tag", "tenant", "timeout", "limit", "cursor"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -89,6 +89,19 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	req := gateway.ListRequest{Node: callapi.NodeID(q.Get("node"))}
 	req.State = callapi.CallState(q.Get("state"))
 	req.Tag = q.Get("tag")
+	if q.Has("tenant") {
+		// An admin may read every tenant's call records (the operator's
+		// console does); live calls stay per tenant (the service says so).
+		if q.Get("tenant") != AllTenants {
+			s.fail(w, r, callapi.Invalid("tenant", "%q: only %q (every tenant's call records, admin tokens only) is accepted", q.Get("tenant"), AllTenants))
+			return
+		}
+		if !principalOf(r.Context()).Has(ScopeAdmin) {
+			s.fail(w, r, callapi.Errorf(callapi.CodeForbidden, "tenant=%s needs the %s scope", AllTenants, ScopeAdmin))
+			return
+		}
+		req.AllTenants = true
+	}
 	if q.Has("node") {
 		if err := callapi.CheckNodeID("node", req.Node); err != nil {
 			s.fail(w, r, err)

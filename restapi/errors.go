@@ -24,15 +24,18 @@ const ProblemContentType = "application/problem+json"
 
 // Problem is the RFC 9457 error body of every failed request.
 type Problem struct {
-	Type      string       `json:"type"`
-	Title     string       `json:"title"`
-	Status    int          `json:"status"`
-	Detail    string       `json:"detail,omitempty"`
-	Instance  string       `json:"instance,omitempty"`
-	Code      callapi.Code `json:"code"`
-	Field     string       `json:"field,omitempty"`
-	CommandID string       `json:"command_id,omitempty"`
-	RequestID string       `json:"request_id,omitempty"`
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Code     callapi.Code `json:"code"`
+	Field    string       `json:"field,omitempty"`
+	// Reason refines Code where a client acts on the difference (the
+	// webhook target checks: invalid_url, https_required, target_refused, …).
+	Reason    string `json:"reason,omitempty"`
+	CommandID string `json:"command_id,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 
 	// OAuthError and OAuthDescription are set on POST /oauth/token
 	// failures: RFC 6749 §5.2 "error" and "error_description".
@@ -127,6 +130,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		Instance:  r.URL.Path,
 		Code:      code,
 		Field:     callapi.ErrorField(err),
+		Reason:    callapi.ErrorReason(err),
 		RequestID: middleware.GetReqID(r.Context()),
 	}
 	var oe *oauthError

@@ -137,3 +137,29 @@ func (f *Feed) Close() {
 		f.sub = nil
 	}
 }
+
+// SplitFeed serves the streams of one tenant from Tenant and the streams of
+// every tenant (an admin's tenant=*, EventFilter.Tenant empty) from All:
+// the tenants' history streams hold one tenant each, so the all-tenant
+// view of an operator's console is fed live from the bus instead (its
+// resume reaches as far back as All's hub keeps).
+type SplitFeed struct {
+	Tenant, All interface {
+		Events
+		Close()
+	}
+}
+
+// Subscribe opens a stream on the feed that serves f.
+func (s SplitFeed) Subscribe(ctx context.Context, f EventFilter) (<-chan *callapi.Event, func(), error) {
+	if f.Tenant == "" {
+		return s.All.Subscribe(ctx, f)
+	}
+	return s.Tenant.Subscribe(ctx, f)
+}
+
+// Close closes both feeds.
+func (s SplitFeed) Close() {
+	s.Tenant.Close()
+	s.All.Close()
+}

@@ -22,8 +22,9 @@ type EventFilter struct {
 	Node   callapi.NodeID
 	CallID callapi.CallID
 	Tag    string
-	// Tenant confines the stream to one tenant's events. The server always
-	// sets it from the request's principal.
+	// Tenant confines the stream to one tenant's events (empty: every
+	// tenant's). The server sets it from the request's principal, and
+	// empties it only for an admin token that asks tenant=*.
 	Tenant string
 	// LastEventID resumes a stream: buffered events after this id that
 	// match the filter are delivered first. An id no longer buffered (or

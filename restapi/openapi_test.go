@@ -148,6 +148,11 @@ func TestBodiesMatchOpenAPI(t *testing.T) {
 		{"Playback", callapi.Playback{}, false},
 		{"Recording", callapi.Recording{}, false},
 		{"RecordingList", recordingList{}, false},
+		{"DeviceStateRequest", deviceStateBody{}, true},
+		{"MailboxRequest", mailboxBody{}, true},
+		{"Endpoint", callapi.Endpoint{}, false},
+		{"DeviceState", callapi.DeviceState{}, false},
+		{"Mailbox", callapi.Mailbox{}, false},
 	} {
 		s, ok := doc.Components.Schemas[tc.schema]
 		if !ok {

@@ -185,3 +185,29 @@ func TestOpsTagPromisesWhatIsServed(t *testing.T) {
 	}
 	t.Fatal("openapi.json has no ops tag")
 }
+
+// TestConsoleServed: the operator console is at /console without a token
+// (the page signs in itself), its files under /console/, and /console/
+// leads to /console.
+func TestConsoleServed(t *testing.T) {
+	s := MustNewServer(t, Config{Auth: authConfig(t)}, deps{})
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/console", 200, "text/html"},
+		{"/console/app.js", 200, "text/javascript"},
+		{"/console/style.css", 200, "text/css"},
+		{"/console/", 301, ""},
+		{"/console/nope.js", 404, "application/problem+json"},
+	} {
+		rec := do(t, s.Handler(), "GET", tc.path, "")
+		if rec.Code != tc.status || !strings.HasPrefix(rec.Header().Get("Content-Type"), tc.want) {
+			t.Errorf("GET %s: %d %q, want %d %s", tc.path, rec.Code, rec.Header().Get("Content-Type"), tc.status, tc.want)
+		}
+		if tc.status == 301 && rec.Header().Get("Location") != "../console" {
+			t.Errorf("GET %s: Location %q", tc.path, rec.Header().Get("Location"))
+		}
+	}
+}

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/restapi/console"
 )
 
 //go:embed openapi.json
@@ -30,6 +32,12 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(closeAfterTransferEncoding, requestID, s.accessLog, s.recoverer, s.cors)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/console/" && r.Method == http.MethodGet {
+			// the console's modules are relative to /console
+			w.Header().Set("Location", "../console")
+			w.WriteHeader(http.StatusMovedPermanently)
+			return
+		}
 		s.fail(w, r, callapi.Errorf(callapi.CodeNotFound, "no such resource: %s", r.URL.Path))
 	})
 	mux := r
@@ -50,8 +58,16 @@ func (s *Server) routes() http.Handler {
 	r.Get("/v1/openapi.json", s.handleOpenAPI)
 	r.Get("/v1/docs", s.handleReference)
 	r.Get("/v1/docs/redoc.standalone.js", s.handleRedocBundle)
+	// The operator console (package console): static files, no token; the
+	// page signs in and calls the routes below like any client.
+	page := http.StripPrefix("/console", console.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, callapi.Errorf(callapi.CodeNotFound, "no such resource: %s", r.URL.Path))
+	}))).ServeHTTP
+	r.Get("/console", page)
+	r.Get("/console/{file}", page)
 
 	r.Group(func(r chi.Router) {
+		r.Use(s.startGate)
 		r.Use(s.authenticate)
 		s.registerActions(r)
 		nodes := r.With(s.needNodes, s.require(ScopeNodesRead))
@@ -59,6 +75,7 @@ func (s *Server) routes() http.Handler {
 		nodes.Get("/v1/nodes/{id}", s.handleGetNode)
 		r.With(s.require(ScopeEventsRead)).Get("/v1/events", s.handleSSE)
 		r.With(s.require(ScopeEventsRead)).Get("/v1/events/ws", s.handleWS)
+		s.registerWebhooks(r)
 	})
 	return r
 }
@@ -85,10 +102,40 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.health.Ready(); err != nil {
-		s.fail(w, r, callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "not ready: "+readyReason(err)))
+		s.fail(w, r, retryAfter(time.Second, callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "not ready: "+readyReason(err))))
+		return
+	}
+	if rr, ok := s.health.(ReadyReporter); ok {
+		writeJSON(w, http.StatusOK, rr.Readiness())
 		return
 	}
 	writeJSON(w, http.StatusOK, status{Status: "ready"})
+}
+
+// startGate holds API requests until cfg.StartGate is closed, up to
+// cfg.StartGateWait, then answers 503 node_unavailable with Retry-After.
+func (s *Server) startGate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g := s.cfg.StartGate; g != nil {
+			select {
+			case <-g:
+			default:
+				t := time.NewTimer(s.cfg.StartGateWait)
+				select {
+				case <-g:
+					t.Stop()
+				case <-t.C:
+					s.fail(w, r, retryAfter(time.Second, callapi.Errorf(callapi.CodeNodeUnavailable, "the gateway is starting: still learning the nodes")))
+					return
+				case <-r.Context().Done():
+					t.Stop()
+					s.fail(w, r, callapi.Wrap(callapi.CodeNodeUnavailable, "", r.Context().Err(), "the gateway is starting"))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // readyReason is the caller-safe text of a readiness error: the message of

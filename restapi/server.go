@@ -86,6 +86,29 @@ type Health interface {
 	Ready() error
 }
 
+// Readiness is the body of a 200 /readyz (on the API port and on the ops
+// endpoint alike): since when the gateway is ready, why, and when it
+// started.
+type Readiness struct {
+	Status string `json:"status"` // "ready"
+	// ReadyAt is when the gateway last became ready.
+	ReadyAt time.Time `json:"ready_at"`
+	// StartedAt is when the gateway process started serving.
+	StartedAt time.Time `json:"started_at"`
+	// ReadyAfterMS is ReadyAt - StartedAt, in milliseconds.
+	ReadyAfterMS int64 `json:"ready_after_ms"`
+	// Reason says how the gateway knows the live nodes (e.g. "2 node(s)
+	// answered the nodes.ping within 250ms").
+	Reason string `json:"reason"`
+}
+
+// ReadyReporter is a Health that also says since when it is ready and
+// why: /readyz then answers its Readiness instead of {"status":"ready"}.
+type ReadyReporter interface {
+	Health
+	Readiness() Readiness
+}
+
 // HealthFunc adapts a function to Health.
 type HealthFunc func() error
 
@@ -134,6 +157,10 @@ type Config struct {
 	CORSOrigins []string
 
 	Auth AuthConfig
+	// Tenants are the node resources (endpoints, device states, mailboxes,
+	// global variables) of each tenant, by name pattern; an admin token sees
+	// every name, a tenant without an entry none.
+	Tenants callapi.TenantScopes
 
 	Log *zap.Logger // nil: no logging
 	// AccessLog says which requests are logged: AccessLogAll (default),
@@ -149,6 +176,16 @@ type Config struct {
 	// want them.
 	Registry *prometheus.Registry
 	Now      func() time.Time // nil: time.Now
+
+	// StartGate, when not nil, is closed once the gateway may serve the
+	// API (it has learned the live nodes, or given up waiting): until
+	// then an API request waits for it up to StartGateWait (1s), then is
+	// answered 503 node_unavailable with Retry-After: 1. /healthz,
+	// /readyz, the token endpoint and the API description never wait. It
+	// lets a starting gateway listen at once: no connection is refused
+	// while it learns the nodes.
+	StartGate     <-chan struct{}
+	StartGateWait time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -162,6 +199,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout:    10 * time.Second,
 		StreamHeartbeat:    15 * time.Second,
 		StreamWriteTimeout: 10 * time.Second,
+		StartGateWait:      time.Second,
 		Streams:            StreamLimits{PerToken: 8, PerTenant: 64},
 		Auth:               AuthConfig{TokenTTL: time.Hour, MaxTokenLifetime: 12 * time.Hour, FailuresPerMinute: 10, FailureBurst: 10},
 	}
@@ -190,6 +228,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StreamWriteTimeout <= 0 {
 		c.StreamWriteTimeout = d.StreamWriteTimeout
+	}
+	if c.StartGateWait <= 0 {
+		c.StartGateWait = d.StartGateWait
 	}
 	if c.Streams.PerToken <= 0 {
 		c.Streams.PerToken = d.Streams.PerToken
@@ -223,6 +264,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("restapi: access log %q: want all, errors or off", c.AccessLog)
 	}
+	if err := c.Tenants.Validate(); err != nil {
+		return fmt.Errorf("restapi: tenants: %w", err)
+	}
 	return c.Auth.validate()
 }
 
@@ -239,8 +283,9 @@ type Server struct {
 	cfg     Config
 	log     *zap.Logger
 	calls   Calls
-	bridges Bridges // from calls, when it implements Bridges
-	media   Media   // from calls, when it implements Media
+	bridges Bridges       // from calls, when it implements Bridges
+	media   Media         // from calls, when it implements Media
+	noderes NodeResources // from calls, when it implements NodeResources
 	nodes   Nodes
 	events  Events
 	health  Health
@@ -251,8 +296,9 @@ type Server struct {
 	metrics *metrics
 	cfgErr  error // from Config.Validate; returned by Listen
 
-	mu   sync.Mutex
-	addr net.Addr
+	mu       sync.Mutex
+	addr     net.Addr
+	webhooks Webhooks // SetWebhooks
 
 	// done is closed when Run's ctx ends, so that long-lived streams end
 	// before http.Server.Shutdown waits for them.
@@ -295,6 +341,7 @@ func NewServer(cfg Config, calls Calls, nodes Nodes, events Events, health Healt
 	}
 	s.bridges, _ = calls.(Bridges)
 	s.media, _ = calls.(Media)
+	s.noderes, _ = calls.(NodeResources)
 	s.auth = newAuthenticator(cfg.Auth, s.now)
 	s.reg = reg
 	s.metrics = newMetrics(reg)

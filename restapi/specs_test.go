@@ -22,7 +22,12 @@ import (
 var nonActionRoutes = []string{
 	"GET /healthz", "GET /readyz", "POST /oauth/token", "GET /v1/openapi.json",
 	"GET /v1/docs", "GET /v1/docs/redoc.standalone.js",
+	"GET /console", "GET /console/{file}",
 	"GET /v1/nodes", "GET /v1/nodes/{id}", "GET /v1/events", "GET /v1/events/ws",
+	// webhook subscriptions: served from the gateway's webhook store
+	"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "PATCH /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}",
+	"POST /v1/webhooks/{id}/pause", "POST /v1/webhooks/{id}/resume", "POST /v1/webhooks/{id}/rotate",
+	"POST /v1/webhooks/{id}/ping", "GET /v1/webhooks/{id}/attempts",
 }
 
 // TestSpecsWalk walks gateway's action registry against the router and
@@ -169,8 +174,18 @@ func TestNotImplemented501(t *testing.T) {
 		"DELETE /v1/recordings/stored/{name}": "",
 		"POST /v1/calls/create":               `{"to":"PJSIP/alice"}`, "POST /v1/calls/{id}/dial": "{}",
 		"POST /v1/messages": `{"to":"PJSIP/alice","from":"sip:a@b"}`,
+		"GET /v1/endpoints": "", "GET /v1/endpoints/{tech}/{resource}": "",
+		"GET /v1/device-states": "", "GET /v1/device-states/{name}": "",
+		"PUT /v1/device-states/{name}": `{"state":"BUSY"}`, "DELETE /v1/device-states/{name}": "",
+		"GET /v1/mailboxes": "", "GET /v1/mailboxes/{name}": "",
+		"PUT /v1/mailboxes/{name}": `{"new_messages":1}`, "DELETE /v1/mailboxes/{name}": "",
+		"GET /v1/globals/{name}": "", "PUT /v1/globals/{name}": `{"value":"x"}`,
+		"POST /v1/playbacks/{id}/control": `{"operation":"pause"}`, "POST /v1/recordings/live/{name}/pause": "",
+		"DELETE /v1/recordings/live/{name}/pause": "", "POST /v1/recordings/live/{name}/mute": "",
+		"DELETE /v1/recordings/live/{name}/mute": "",
 	}
-	fill := strings.NewReplacer("{id}", "x1", "{name}", "FOO", "{call_id}", "c1")
+	fill := strings.NewReplacer("/v1/device-states/{name}", "/v1/device-states/Stasis:FOO", "{tech}", "PJSIP", "{resource}", "alice",
+		"{id}", "x1", "{name}", "FOO", "{call_id}", "c1")
 	for _, spec := range callapi.Specs() {
 		if spec.Port == callapi.PortPBX {
 			continue
@@ -216,7 +231,9 @@ func TestRoutesNeedTheirPortsService(t *testing.T) {
 		missing func(callapi.Port) bool
 	}{
 		{"no calls", nil, func(callapi.Port) bool { return true }},
-		{"calls only", struct{ callsOnly }{refusingCalls{}}, func(p callapi.Port) bool { return p == callapi.PortBridges || p == callapi.PortMedia }},
+		{"calls only", struct{ callsOnly }{refusingCalls{}}, func(p callapi.Port) bool {
+			return p == callapi.PortBridges || p == callapi.PortMedia || p == callapi.PortNodeRes
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := MustNewServer(t, Config{}, deps{calls: tc.calls})

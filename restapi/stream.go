@@ -16,7 +16,11 @@ import (
 )
 
 // streamQuery are the query parameters of the event stream routes.
-var streamQuery = []string{"type", "node", "call_id", "tag", "last_event_id", "since", "access_token"}
+var streamQuery = []string{"type", "node", "call_id", "tag", "tenant", "last_event_id", "since", "access_token"}
+
+// AllTenants is the value of the stream routes' "tenant" query that asks
+// for every tenant's events; only admin tokens may ask it.
+const AllTenants = "*"
 
 // parseSince reads the since parameter: an RFC 3339 time or unix
 // milliseconds, not in the future.
@@ -52,6 +56,18 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 	}
 	if f.Tenant == "" {
 		f.Tenant = callapi.DefaultTenant
+	}
+	if q.Has("tenant") {
+		// An operator's console watches every tenant: an admin token may
+		// widen its stream (and its resume) to all of them. Any other
+		// value, or another token, is refused rather than ignored.
+		if q.Get("tenant") != AllTenants {
+			return f, callapi.Invalid("tenant", "%q: only %q (every tenant, admin tokens only) is accepted", q.Get("tenant"), AllTenants)
+		}
+		if !principalOf(r.Context()).Has(ScopeAdmin) {
+			return f, callapi.Errorf(callapi.CodeForbidden, "tenant=%s needs the %s scope", AllTenants, ScopeAdmin)
+		}
+		f.Tenant = ""
 	}
 	if q.Has("since") {
 		t, err := parseSince(q.Get("since"), time.Now())

@@ -21,6 +21,9 @@ func dispatch(ctx context.Context, conn *amqp.Connection, n Names, store *Store,
 		return err
 	}
 	defer ch.Close()
+	if err := declareIntake(ch, n); err != nil {
+		return err
+	}
 	if err := ch.Confirm(false); err != nil {
 		return err
 	}

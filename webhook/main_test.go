@@ -20,14 +20,14 @@ import (
 
 // env is a run-unique set of webhook objects on the test broker.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	names Names
 	conn  *amqp.Connection
 	store *Store
 	cfg   Config
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	url := testenv.BrokerURL()
 	testenv.NeedBroker(t, url)
@@ -35,25 +35,50 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := Names{Prefix: "t" + uuid.NewString()[:8] + "."}
+	// Classic subscription queues: cheap on the shared test broker
+	// (TestDeliversSignedInOrder covers quorum ones).
+	n := Names{Prefix: "t" + uuid.NewString()[:8] + ".", QueueType: QueueTypeClassic}
 	ctx := context.Background()
 	st, err := OpenStore(ctx, conn, n, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every subscription id the store ever saw, deleted ones included:
+	// the cleanup deletes their queues whoever declared them.
+	var idsMu sync.Mutex
+	ids := map[string]bool{}
+	st.Watch(func(s *Subscription) { idsMu.Lock(); ids[s.ID] = true; idsMu.Unlock() })
 	e := &env{t: t, names: n, conn: conn, store: st, cfg: Config{Names: n, Policy: Policy{AllowLoopback: true},
 		Timeout: 500 * time.Millisecond, RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, Log: zaptest.NewLogger(t)}}
 	t.Cleanup(func() {
 		ch, err := conn.Channel()
 		if err == nil {
+			idsMu.Lock()
 			for _, s := range st.List("") {
-				deleteSub(ch, n, s.ID)
+				ids[s.ID] = true
 			}
+			for id := range ids {
+				deleteSub(ch, n, id)
+			}
+			idsMu.Unlock()
 			_ = ch.ExchangeDelete(n.Events(), false, false)
 			_ = ch.Close()
 		}
 		st.Close()
 		_ = DeleteAll(context.Background(), conn, n)
+		// Nothing the test declared is left on the shared broker.
+		left := []string{n.Intake(), n.Subscriptions(), n.Log()}
+		for id := range ids {
+			left = append(left, n.Queue(id), n.Wait(id), n.Dead(id))
+		}
+		for _, q := range left {
+			if ch, err := conn.Channel(); err == nil {
+				if _, err := ch.QueueDeclarePassive(q, true, false, false, false, nil); err == nil {
+					t.Errorf("queue %s left on the broker", q)
+					_ = ch.Close()
+				}
+			}
+		}
 		_ = conn.Close()
 	})
 	return e
@@ -96,6 +121,9 @@ func (e *env) subscribe(url string, mod func(*Subscription)) *Subscription {
 		e.t.Fatal(err)
 	}
 	defer ch.Close()
+	if err := declareIntake(ch, e.names); err != nil { // as Manager.Create does
+		e.t.Fatal(err)
+	}
 	if err := declareSub(ch, e.names, s.ID); err != nil {
 		e.t.Fatal(err)
 	}
@@ -110,13 +138,28 @@ func (e *env) publish(call string, from, n int) {
 		e.t.Fatal(err)
 	}
 	defer ch.Close()
+	// Confirmed: unconfirmed messages still on their way to a quorum
+	// queue are dropped when their channel closes.
+	if err := ch.Confirm(false); err != nil {
+		e.t.Fatal(err)
+	}
+	var cs []*amqp.DeferredConfirmation
+	defer func() {
+		for _, c := range cs {
+			if !c.Wait() {
+				e.t.Error("event not confirmed")
+			}
+		}
+	}()
 	for i := from; i < from+n; i++ {
 		ev := callapi.Event{ID: uuid.NewString(), Type: callapi.EvCallDTMF, Time: time.Now(), Node: "pbx1", Tenant: callapi.DefaultTenant,
 			CallID: callapi.CallID(call), Seq: uint64(i)}
 		b, _ := json.Marshal(ev)
-		if err := ch.Publish(e.names.Events(), "", false, false, amqp.Publishing{Body: b, DeliveryMode: amqp.Persistent}); err != nil {
+		c, err := ch.PublishWithDeferredConfirm(e.names.Events(), "", false, false, amqp.Publishing{Body: b, DeliveryMode: amqp.Persistent})
+		if err != nil {
 			e.t.Fatal(err)
 		}
+		cs = append(cs, c)
 	}
 }
 
@@ -131,7 +174,7 @@ type receiver struct {
 	secret string
 }
 
-func newReceiver(t *testing.T, h func(n int, w http.ResponseWriter, r *http.Request) bool) *receiver {
+func newReceiver(t testing.TB, h func(n int, w http.ResponseWriter, r *http.Request) bool) *receiver {
 	rc := &receiver{secret: "s3cret"}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -16,7 +17,7 @@ import (
 )
 
 // logDepth is how many attempts per subscription the delivery log keeps.
-const logDepth = 50
+const logDepth = callapi.WebhookLogDepth
 
 // Manager is what the REST API serves /v1/webhooks from: subscriptions per
 // tenant in the Store, the delivery log read back from the log stream.
@@ -61,6 +62,17 @@ func (m *Manager) applyLog(body []byte) {
 	m.mu.Unlock()
 }
 
+// withReason sets the Reason of a callapi error.
+func withReason(err error, reason string) error {
+	var e *callapi.Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Reason = reason
+		return &c
+	}
+	return err
+}
+
 func newSecret() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
@@ -76,12 +88,12 @@ func (m *Manager) apply(ctx context.Context, s *Subscription, req callapi.Webhoo
 		s.URL = *req.URL
 	}
 	if s.URL == "" {
-		return callapi.Invalid("url", "required")
+		return callapi.InvalidBecause("url", callapi.ReasonInvalidURL, "required")
 	}
 	if req.Types != nil {
 		for _, t := range *req.Types {
 			if !callapi.KnownEventTypePattern(t) {
-				return callapi.Invalid("types", "%q matches no event type", t)
+				return callapi.InvalidBecause("types", callapi.ReasonUnknownEventType, "%q matches no event type", t)
 			}
 		}
 		s.Types = slices.Clone(*req.Types)
@@ -89,21 +101,21 @@ func (m *Manager) apply(ctx context.Context, s *Subscription, req callapi.Webhoo
 	if req.Node != nil {
 		if *req.Node != "" {
 			if err := callapi.CheckNodeID("node", *req.Node); err != nil {
-				return err
+				return withReason(err, callapi.ReasonInvalidFilter)
 			}
 		}
 		s.Node = *req.Node
 	}
 	if req.Tag != nil {
 		if *req.Tag != "" && !callapi.ValidTag(*req.Tag) {
-			return callapi.Invalid("tag", "%q: a tag is 1-64 of [A-Za-z0-9_-]", *req.Tag)
+			return callapi.InvalidBecause("tag", callapi.ReasonInvalidFilter, "%q: a tag is 1-64 of [A-Za-z0-9_-]", *req.Tag)
 		}
 		s.Tag = *req.Tag
 	}
 	if req.CallID != nil {
 		if *req.CallID != "" {
 			if err := callapi.CheckID("call_id", "call id", string(*req.CallID)); err != nil {
-				return err
+				return withReason(err, callapi.ReasonInvalidFilter)
 			}
 		}
 		s.CallID = *req.CallID
@@ -140,6 +152,9 @@ func (m *Manager) put(ctx context.Context, s *Subscription) error {
 	}
 	defer ch.Close()
 	if !s.Deleted {
+		if err := declareIntake(ch, m.names); err != nil {
+			return callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "broker unavailable")
+		}
 		if err := declareSub(ch, m.names, s.ID); err != nil {
 			return callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "broker unavailable")
 		}
@@ -203,14 +218,25 @@ func (m *Manager) Update(ctx context.Context, tenant, id string, req callapi.Web
 	return s.View(), m.put(ctx, s)
 }
 
-// Delete removes a subscription; a delivery process deletes its queues.
+// Delete removes a subscription and its queues (with the deliveries still
+// pending in them). The delivery processes stop its lane when they read the
+// deletion; their own deletion of the queues is then a no-op.
 func (m *Manager) Delete(ctx context.Context, tenant, id string) error {
 	s, err := m.get(tenant, id)
 	if err != nil {
 		return err
 	}
 	s.Deleted = true
-	return m.put(ctx, s)
+	if err := m.put(ctx, s); err != nil {
+		return err
+	}
+	ch, err := m.conn.Channel()
+	if err != nil {
+		return callapi.Wrap(callapi.CodeNodeUnavailable, "", err, "broker unavailable")
+	}
+	defer ch.Close()
+	deleteSub(ch, m.names, id)
+	return nil
 }
 
 // SetPaused pauses or resumes deliveries; events keep queueing meanwhile.
@@ -227,17 +253,30 @@ func (m *Manager) SetPaused(ctx context.Context, tenant, id string, paused bool)
 	return s.View(), m.put(ctx, s)
 }
 
-// Rotate makes a new secret; the old ones keep signing for overlap.
+// Rotate makes a new secret; the old ones keep signing for overlap (0:
+// revoked at once), at most callapi.WebhookMaxRotateOverlap.
 func (m *Manager) Rotate(ctx context.Context, tenant, id string, overlap time.Duration) (*callapi.Webhook, error) {
+	if overlap < 0 || overlap > callapi.WebhookMaxRotateOverlap {
+		return nil, callapi.Invalid("overlap_seconds", "must be 0 to %d", int(callapi.WebhookMaxRotateOverlap.Seconds()))
+	}
 	s, err := m.get(tenant, id)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
-	old := s.signing(now)
+	// The current secret signs on until now+overlap; a secret rotated out
+	// earlier keeps its own end, never extended.
+	old := s.Secrets
 	s.Secrets = []Secret{{Value: newSecret()}}
-	for _, v := range old {
-		s.Secrets = append(s.Secrets, Secret{Value: v, Expires: now.Add(overlap)})
+	until := now.Add(overlap)
+	for _, sec := range old {
+		if overlap == 0 || (!sec.Expires.IsZero() && !now.Before(sec.Expires)) {
+			continue
+		}
+		if sec.Expires.IsZero() || sec.Expires.After(until) {
+			sec.Expires = until
+		}
+		s.Secrets = append(s.Secrets, sec)
 	}
 	s.Updated = now
 	if err := m.put(ctx, s); err != nil {

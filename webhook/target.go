@@ -50,30 +50,27 @@ func (p Policy) checkIP(ip netip.Addr) error {
 func (p Policy) CheckURL(ctx context.Context, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || len(raw) > 2048 {
-		return callapi.Invalid("url", "%q is not an absolute URL", raw)
+		return callapi.InvalidBecause("url", callapi.ReasonInvalidURL, "%q is not an absolute URL", raw)
 	}
 	if u.User != nil || u.Fragment != "" {
-		return callapi.Invalid("url", "a target URL carries no credentials and no fragment")
+		return callapi.InvalidBecause("url", callapi.ReasonInvalidURL, "a target URL carries no credentials and no fragment")
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return callapi.InvalidBecause("url", callapi.ReasonInvalidURL, "scheme %q: use https", u.Scheme)
 	}
 	ips, err := p.resolve(ctx, u.Hostname())
 	if err != nil {
-		return callapi.Invalid("url", "host %q does not resolve", u.Hostname())
+		return callapi.InvalidBecause("url", callapi.ReasonUnresolvableHost, "host %q does not resolve", u.Hostname())
 	}
 	loop := true
 	for _, ip := range ips {
 		if err := p.checkIP(ip); err != nil {
-			return callapi.Invalid("url", "target refused: %v", err)
+			return callapi.InvalidBecause("url", callapi.ReasonTargetRefused, "target refused: %v", err)
 		}
 		loop = loop && ip.IsLoopback()
 	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !p.AllowHTTP && !loop {
-			return callapi.Invalid("url", "a target outside loopback must use https")
-		}
-	default:
-		return callapi.Invalid("url", "scheme %q: use https", u.Scheme)
+	if u.Scheme == "http" && !p.AllowHTTP && !loop {
+		return callapi.InvalidBecause("url", callapi.ReasonHTTPSRequired, "a target outside loopback must use https")
 	}
 	return nil
 }

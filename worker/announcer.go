@@ -17,17 +17,41 @@ type Announcer struct {
 	Capacity int
 	Events   callapi.EventSink // nil: no node.up/draining/down events
 	OnError  func(error)       // nil: ignore (the next beat retries)
+	// MinGap is the least time between a beat and one BeatNow asks for
+	// (DefaultMinGap): pings of many gateways at once coalesce into at
+	// most one extra beat per MinGap.
+	MinGap time.Duration
 
 	started  time.Time
 	draining chan struct{}
+	now      chan struct{} // BeatNow's request, coalesced (buffer 1)
 }
+
+// DefaultMinGap is Announcer.MinGap's default: short enough for a starting
+// gateway, which waits a quarter of a second for the nodes' answers to its
+// ping, long enough that a storm of pings costs a node at most ten beats a
+// second.
+const DefaultMinGap = 100 * time.Millisecond
 
 // NewAnnouncer returns an Announcer.
 func NewAnnouncer(node callapi.NodeID, pbx callapi.PBX, sink callapi.HeartbeatSink, interval time.Duration, capacity int) *Announcer {
 	if interval <= 0 {
 		interval = callapi.DefaultHeartbeatInterval
 	}
-	return &Announcer{Node: node, PBX: pbx, Sink: sink, Interval: interval, Capacity: capacity, draining: make(chan struct{})}
+	return &Announcer{Node: node, PBX: pbx, Sink: sink, Interval: interval, Capacity: capacity, MinGap: DefaultMinGap,
+		draining: make(chan struct{}), now: make(chan struct{}, 1)}
+}
+
+// BeatNow asks for a beat now, out of the schedule: a gateway's nodes.ping,
+// the broker connection back, ARI connected or lost. It never blocks;
+// requests made while one is pending are one, and a beat follows the
+// previous one by MinGap at least. Before Run it is kept for Run's first
+// beat.
+func (a *Announcer) BeatNow() {
+	select {
+	case a.now <- struct{}{}:
+	default:
+	}
 }
 
 // Drain makes the following beats say draining. It is safe to call once.
@@ -78,7 +102,16 @@ func (a *Announcer) Run(ctx context.Context) error {
 	defer t.Stop()
 	state, announced := callapi.NodeUp, callapi.NodeState("")
 	drain := (<-chan struct{})(a.draining)
+	gap := a.MinGap
+	if gap <= 0 {
+		gap = DefaultMinGap
+	}
 	for {
+		select { // this beat answers the BeatNow requests made so far
+		case <-a.now:
+		default:
+		}
+		last := time.Now()
 		hb := a.beat(ctx, state)
 		if state != announced {
 			a.announce(ctx, hb)
@@ -86,20 +119,35 @@ func (a *Announcer) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*a.Interval)
-			defer cancel()
-			select {
-			case <-a.draining:
-				if announced != callapi.NodeDraining { // drained and stopped at once: say both
-					a.announce(fctx, a.beat(fctx, callapi.NodeDraining))
-				}
-			default:
-			}
-			a.announce(fctx, a.beat(fctx, callapi.NodeDown))
+			a.final(ctx, announced)
 			return nil
 		case <-t.C:
 		case <-drain:
 			state, drain = callapi.NodeDraining, nil
+		case <-a.now:
+			if wait := gap - time.Since(last); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					a.final(ctx, announced)
+					return nil
+				}
+			}
 		}
 	}
+}
+
+// final sends the last beats once ctx ended: draining first when drained
+// but not yet announced, then down (bounded by three intervals).
+func (a *Announcer) final(ctx context.Context, announced callapi.NodeState) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*a.Interval)
+	defer cancel()
+	select {
+	case <-a.draining:
+		if announced != callapi.NodeDraining { // drained and stopped at once: say both
+			a.announce(fctx, a.beat(fctx, callapi.NodeDraining))
+		}
+	default:
+	}
+	a.announce(fctx, a.beat(fctx, callapi.NodeDown))
 }

@@ -38,8 +38,9 @@ type channel struct {
 	snoopOf  *channel
 	endpoint *Endpoint
 	ringTmo  time.Duration
-	stepSeq  int    // Local ;2: pending step after Answer()
-	stepFn   func() // nil when none is pending
+	stepSeq  int       // Local ;2: pending step after Answer()
+	stepFn   func()    // nil when none is pending
+	media    *extMedia // UnicastRTP: its RTP (extmedia.go)
 }
 
 func (c *channel) json() channelJSON {
@@ -174,6 +175,7 @@ func (s *Server) destroy(c *channel, cause int) {
 	}
 	s.stopMediaOn("channel:" + c.id)
 	s.leaveBridge(c)
+	s.stopExtMedia(c)
 	c.hungup = true
 	s.emit(s.chanEvent("ChannelDestroyed", c, "cause", cause, "cause_txt", hangupcause.Text(cause)))
 	delete(s.channels, c.id)
@@ -185,6 +187,7 @@ func (s *Server) destroy(c *channel, cause int) {
 	}
 	if c.endpoint != nil {
 		delete(c.endpoint.channels, c.id)
+		s.endpointChanged(c.resource, c.endpoint)
 	}
 }
 
@@ -312,6 +315,9 @@ func (s *Server) Restart() {
 		}
 	}
 	s.timers = map[*time.Timer]struct{}{}
+	for _, c := range s.channels {
+		s.stopExtMedia(c)
+	}
 	s.channels = map[string]*channel{}
 	s.bridges = map[string]*bridge{}
 	s.playbacks = map[string]*playback{}

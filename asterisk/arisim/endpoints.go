@@ -22,6 +22,7 @@ type Endpoint struct {
 	Offline bool
 
 	channels map[string]bool
+	contacts map[string]bool // registered contacts (RegisterContact)
 }
 
 // AddEndpoint configures PJSIP/<name>; calling it again replaces the behaviour.
@@ -30,7 +31,7 @@ func (s *Server) AddEndpoint(name string, ep Endpoint) {
 	defer s.mu.Unlock()
 	ep.channels = map[string]bool{}
 	if old := s.endpoints[name]; old != nil {
-		ep.channels = old.channels
+		ep.channels, ep.contacts = old.channels, old.contacts
 	}
 	s.endpoints[name] = &ep
 }
@@ -122,6 +123,7 @@ func (s *Server) InboundCallApp(appName, from, exten string, appArgs ...string) 
 	if ep := s.endpoints[from]; ep != nil {
 		c.endpoint = ep
 		ep.channels[id] = true
+		s.endpointChanged(from, ep)
 	}
 	s.emit(&event{typ: "ChannelCreated", body: map[string]any{"channel": c.json()}, allOnly: true})
 	appData := appName + "," + strings.Join(appArgs, ",")

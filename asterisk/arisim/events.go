@@ -303,6 +303,11 @@ func (s *Server) wants(c *wsConn, e *event) bool {
 			return true
 		}
 	}
+	for _, d := range e.devices {
+		if a.devices[""] || a.devices[d] {
+			return true
+		}
+	}
 	return false
 }
 

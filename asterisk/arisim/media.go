@@ -211,35 +211,43 @@ func (s *Server) stopMediaOn(target string) {
 	}
 }
 
-// controlPlayback implements POST /playbacks/{id}/control.
+// controlPlayback implements POST /playbacks/{id}/control as
+// res_stasis_playback's table of operations by state: an operation the
+// state has no entry for is 409 "Can only <op> while media is playing";
+// pause while paused, unpause while playing and restart while queued do
+// nothing; media Asterisk cannot control (number:, digits:, characters:)
+// is 500 "Could not <op> playback". Pausing publishes the "paused" state,
+// for which ARI has no event; unpausing announces PlaybackStarted again.
 func (s *Server) controlPlayback(p *playback, op string) error {
 	switch op {
+	case "restart", "pause", "unpause", "reverse", "forward":
+	default:
+		return errf(400, "Invalid operation "+op)
+	}
+	notPlaying := errf(409, "Can only "+op+" while media is playing")
+	switch {
+	case p.state == "queued" && op == "restart",
+		p.state == "playing" && op == "unpause",
+		p.state == "paused" && op == "pause":
+		return nil // playback_noop
+	case p.state == "queued", p.state == "paused" && op != "unpause":
+		return notPlaying
+	}
+	scheme, _, _ := strings.Cut(p.media[p.idx], ":")
+	if scheme != "sound" && scheme != "recording" && scheme != "tone" {
+		return errf(500, "Could not "+op+" playback")
+	}
+	switch op {
 	case "restart":
-		if p.state == "queued" {
-			return errf(409, "Playback not playing")
-		}
 		p.idx = 0
-		if p.state == "playing" {
-			s.scheduleItem(p)
-		}
+		s.scheduleItem(p)
 	case "pause":
-		if p.state != "playing" {
-			return errf(409, "Playback not playing")
-		}
 		p.state = "paused"
 		p.seq++
 	case "unpause":
-		if p.state != "paused" {
-			return errf(409, "Playback not paused")
-		}
 		p.state = "playing"
+		s.emit(s.playbackEvent("PlaybackStarted", p))
 		s.scheduleItem(p)
-	case "reverse", "forward":
-		if p.state == "queued" {
-			return errf(409, "Playback not playing")
-		}
-	default:
-		return errf(400, "Invalid operation "+op)
 	}
 	return nil
 }
@@ -254,7 +262,9 @@ type liveRec struct {
 	audio                bool // the target delivers audio frames (PJSIP); Local channels do not
 	maxDur               int
 	seq                  int
-	waiting              bool // queued behind a playback of its channel (mediaQueue)
+	waiting              bool   // queued behind a playback of its channel (mediaQueue)
+	muted                bool   // POST …/mute: silence is written
+	samples              []byte // ulaw audio heard (a bridge's external media, extmedia.go)
 }
 
 func (r *liveRec) duration() int {
@@ -287,6 +297,7 @@ func (s *Server) recEvent(typ string, r *liveRec, final bool) *event {
 type storedRec struct {
 	name, format string
 	duration     int
+	samples      []byte // ulaw audio recorded, when the simulator had any
 }
 
 var recordFormats = map[string]bool{"wav": true, "gsm": true, "ulaw": true, "alaw": true, "sln": true, "wav16": true, "g722": true, "ogg": true, "mp3": false}
@@ -380,6 +391,7 @@ func (s *Server) finishRecording(r *liveRec, state string) {
 	}
 	if st := s.stored[r.name]; st != nil {
 		st.duration = r.duration()
+		st.samples = r.samples
 	}
 	s.emit(s.recEvent("RecordingFinished", r, true))
 	delete(s.liveRecs, r.name)

@@ -112,6 +112,7 @@ type event struct {
 	channels  []string
 	bridges   []string
 	endpoints []string // "PJSIP/alice": apps subscribed to it or to its technology ("PJSIP")
+	devices   []string // "Stasis:q1": apps subscribed to the device or to all (deviceState:)
 	// allOnly: only subscribeAll connections see it (the app was not yet subscribed).
 	allOnly bool
 	// toApp, when set, delivers only to this app (StasisStart/StasisEnd/Application*).

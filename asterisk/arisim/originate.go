@@ -127,6 +127,7 @@ func (s *Server) newOutbound(tech, res string, r originateReq) (*channel, error)
 		c.resource, c.endpoint = res, ep
 		c.protocolID = fmt.Sprintf("%s-%d@sim", strings.ReplaceAll(id, ".", ""), s.uniq)
 		ep.channels[id] = true
+		s.endpointChanged(res, ep)
 		return c, nil
 	}
 	// ast_request fails for an unknown technology → ast_dial_prerun fails.

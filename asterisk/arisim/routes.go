@@ -93,7 +93,8 @@ func (s *Server) channelRoutes(m *router) {
 	m.handle("POST /channels/{channelId}/snoop/{snoopId}", s.snoopChannel)
 	m.handle("POST /channels/{channelId}/dial", s.dialChannel)
 	m.handle("GET /channels/{channelId}/rtp_statistics", s.channelRTPStatistics)
-	m.notSimulated("POST /channels/externalMedia", "POST /channels/{channelId}/transfer_progress")
+	m.handle("POST /channels/externalMedia", s.externalMedia)
+	m.notSimulated("POST /channels/{channelId}/transfer_progress")
 }
 
 // bridgeRoutes: bridges.json.
@@ -360,8 +361,11 @@ func (s *Server) getDeviceState(w http.ResponseWriter, q *request) {
 	st, ok := s.devices[name]
 	if !ok {
 		st = "UNKNOWN"
-		if strings.HasPrefix(name, "PJSIP/") && s.endpoints[strings.TrimPrefix(name, "PJSIP/")] != nil {
+		if ep := s.endpoints[strings.TrimPrefix(name, "PJSIP/")]; strings.HasPrefix(name, "PJSIP/") && ep != nil {
 			st = "NOT_INUSE"
+			if ep.Offline {
+				st = "UNAVAILABLE"
+			}
 		}
 	}
 	reply(w, deviceStateJSON{Name: name, State: st}, nil)
@@ -381,7 +385,7 @@ func (s *Server) putDeviceState(w http.ResponseWriter, q *request) {
 		return
 	}
 	s.devices[name] = st
-	s.emit(&event{typ: "DeviceStateChanged", body: map[string]any{"device_state": deviceStateJSON{Name: name, State: st}}, allOnly: true})
+	s.emitDeviceState(name, st)
 	reply(w, nil, nil)
 }
 
@@ -396,6 +400,7 @@ func (s *Server) deleteDeviceState(w http.ResponseWriter, q *request) {
 		return
 	}
 	delete(s.devices, name)
+	s.emitDeviceState(name, "UNKNOWN") // res_stasis_device_state.c: "send state change for delete"
 	reply(w, nil, nil)
 }
 

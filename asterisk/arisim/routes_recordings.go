@@ -71,6 +71,10 @@ func (s *Server) deleteStored(w http.ResponseWriter, _ *request, st *storedRec) 
 func (s *Server) getStoredFile(w http.ResponseWriter, _ *request, st *storedRec) {
 	w.Header().Set("Content-Type", "audio/"+st.format)
 	w.WriteHeader(http.StatusOK)
+	if st.samples != nil {
+		_, _ = w.Write(audioWAV(st.samples))
+		return
+	}
 	_, _ = w.Write(silentWAV(st.duration))
 }
 
@@ -157,11 +161,12 @@ func (s *Server) unpauseLive(w http.ResponseWriter, _ *request, r *liveRec) {
 	reply(w, nil, nil)
 }
 
-// muteLive serves POST and DELETE of …/mute: the simulator records silence either way.
-func (s *Server) muteLive(w http.ResponseWriter, _ *request, r *liveRec) {
+// muteLive serves POST (mute) and DELETE (unmute) of …/mute: a muted recording writes silence.
+func (s *Server) muteLive(w http.ResponseWriter, q *request, r *liveRec) {
 	if !r.inSession() {
 		reply(w, nil, errNotInSession)
 		return
 	}
+	r.muted = q.r.Method == http.MethodPost
 	reply(w, nil, nil)
 }

@@ -76,6 +76,7 @@ type Server struct {
 	bridges   map[string]*bridge
 	playbacks map[string]*playback
 	liveRecs  map[string]*liveRec
+	extMedia  map[string]*extMedia // external media channels with RTP, by id
 	// mediaQueue holds, per channel target, the playbacks and recordings waiting for the
 	// channel's control queue: Stasis runs one media operation of a channel at a time.
 	mediaQueue map[string][]func()
@@ -110,6 +111,7 @@ func New(cfg Config) *Server {
 		bridges:    map[string]*bridge{},
 		playbacks:  map[string]*playback{},
 		liveRecs:   map[string]*liveRec{},
+		extMedia:   map[string]*extMedia{},
 		mediaQueue: map[string][]func(){},
 		stored:     map[string]*storedRec{},
 		apps:       map[string]*app{},
@@ -143,6 +145,9 @@ func (s *Server) Close() {
 		}
 	}
 	s.timers = map[*time.Timer]struct{}{}
+	for _, c := range s.channels {
+		s.stopExtMedia(c)
+	}
 	conns := s.dropConnsLocked()
 	s.faults.closeSlow()
 	s.mu.Unlock()
@@ -193,10 +198,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if r.URL.Path == InboundPath {
+	if r.URL.Path == InboundPath || r.URL.Path == ContactsPath {
 		if !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
 			writeError(w, http.StatusUnauthorized, "Authentication required")
+			return
+		}
+		if r.URL.Path == ContactsPath {
+			s.serveContacts(w, r)
 			return
 		}
 		s.serveInbound(w, r)

@@ -98,6 +98,12 @@ func WithTimeout(d time.Duration) CallOption {
 // processes and restarts.
 func WithIdempotencyKey(k string) CallOption { return func(r *request) { r.idemKey = k } }
 
+// OnNode addresses a node resource operation (endpoints, device states,
+// mailboxes, globals) to one node: the ?node= query parameter. Without it
+// a listing covers every live node, a read answers from the first node
+// that has the name, a change is made on every live node.
+func OnNode(node string) CallOption { return func(r *request) { r.query.Set("node", node) } }
+
 // request is one API request, kept whole so that it can be sent again.
 type request struct {
 	method, path string
@@ -150,7 +156,13 @@ func (c *Client) do(ctx context.Context, r *request, out any) (int, error) {
 // may help.
 func (c *Client) once(ctx context.Context, r *request, out any) (int, bool, error) {
 	u := *c.base
-	u.Path += r.path
+	if p, err := url.PathUnescape(r.path); err == nil && p != r.path {
+		// An escaped path segment (a device name PJSIP%2Falice) stays one.
+		u.RawPath = u.EscapedPath() + r.path
+		u.Path += p
+	} else {
+		u.Path += r.path
+	}
 	u.RawQuery = r.query.Encode()
 	var body io.Reader
 	if r.body != nil {

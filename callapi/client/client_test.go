@@ -294,6 +294,11 @@ var operations = map[string]string{
 	"answerCall": "Answer", "ringCall": "Ring", "ringStopCall": "RingStop", "holdCall": "Hold", "unholdCall": "Unhold",
 	"muteCall": "Mute", "unmuteCall": "Unmute", "sendDTMF": "SendDTMF", "redirectCall": "Redirect",
 	"createCall": "CreateCall", "dialCall": "DialCall", "sendMessage": "SendMessage",
+	"controlPlayback": "ControlPlayback", "pauseRecording": "ControlRecording", "unpauseRecording": "ControlRecording",
+	"muteRecording": "ControlRecording", "unmuteRecording": "ControlRecording",
+	"createWebhook": "CreateWebhook", "listWebhooks": "ListWebhooks", "getWebhook": "GetWebhook", "updateWebhook": "UpdateWebhook",
+	"deleteWebhook": "DeleteWebhook", "pauseWebhook": "PauseWebhook", "resumeWebhook": "ResumeWebhook",
+	"rotateWebhookSecret": "RotateWebhookSecret", "pingWebhook": "PingWebhook", "listWebhookAttempts": "WebhookAttempts",
 	"continueCall": "Continue", "startMOH": "StartMOH", "stopMOH": "StopMOH", "playOnCall": "Play",
 	"recordCall": "Record", "snoopCall": "Snoop", "getVariable": "GetVariable", "setVariable": "SetVariable",
 	"createBridge": "CreateBridge", "listBridges": "ListBridges", "getBridge": "GetBridge",
@@ -302,6 +307,10 @@ var operations = map[string]string{
 	"getPlayback": "GetPlayback", "stopPlayback": "StopPlayback", "getLiveRecording": "GetLiveRecording",
 	"stopRecording": "StopRecording", "listStoredRecordings": "ListStoredRecordings",
 	"getStoredRecording": "GetStoredRecording", "deleteStoredRecording": "DeleteStoredRecording",
+	"listEndpoints": "ListEndpoints", "getEndpoint": "GetEndpoint", "listDeviceStates": "ListDeviceStates",
+	"getDeviceState": "GetDeviceState", "setDeviceState": "SetDeviceState", "deleteDeviceState": "DeleteDeviceState",
+	"listMailboxes": "ListMailboxes", "getMailbox": "GetMailbox", "setMailbox": "SetMailbox", "deleteMailbox": "DeleteMailbox",
+	"getGlobalVariable": "GetGlobalVariable", "setGlobalVariable": "SetGlobalVariable",
 }
 
 // TestEveryOperationHasAMethod: a new operation in openapi.json fails

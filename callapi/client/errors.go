@@ -18,6 +18,7 @@ type Error struct {
 	Title     string       `json:"title,omitempty"`
 	Detail    string       `json:"detail,omitempty"`
 	Field     string       `json:"field,omitempty"`      // the request member at fault (invalid_argument)
+	Reason    string       `json:"reason,omitempty"`     // a stable refinement of Code (callapi.Reason*)
 	CommandID string       `json:"command_id,omitempty"` // the command the error is about, when one was sent
 	RequestID string       `json:"request_id,omitempty"` // quote it when reporting a problem
 	// OAuth2 error members (POST /oauth/token).

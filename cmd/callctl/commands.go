@@ -39,9 +39,14 @@ func commands() []command {
 		{name: "transfer", args: "<transferee> <target> <transferer>", summary: "attended transfer", nargs: 3, flags: cmdTransfer},
 		{name: "bridges", summary: "list bridges as a table", flags: cmdBridges},
 		{name: "bridge", args: "create [call-id...] | get|destroy <bridge-id> | add|remove <bridge-id> <call-id> | play <bridge-id> <media>... | record <bridge-id> <name>", summary: "bridge operations", nargs: -1, min: 1, flags: cmdBridge},
-		{name: "playback", args: "get|stop <playback-id>", summary: "show or stop a playback", nargs: 2, flags: cmdPlayback},
-		{name: "recording", args: "list | get|delete <name> | live|stop <name>", summary: "stored and live recordings", nargs: -1, min: 1, flags: cmdRecording},
+		{name: "playback", args: "get|stop|pause|unpause|restart|forward|reverse <playback-id>", summary: "show, stop or control a playback", nargs: 2, flags: cmdPlayback},
+		{name: "recording", args: "list | get|delete <name> | live|stop|pause|unpause|mute|unmute <name>", summary: "stored and live recordings", nargs: -1, min: 1, flags: cmdRecording},
+		{name: "endpoints", args: "[tech/resource]", summary: "list the endpoints of every node, or show one (--node)", nargs: -1, flags: cmdEndpoints},
+		{name: "devstate", args: "list | get <name> | set <name> <state> | delete <name>", summary: "device states (BLF); set and delete Stasis:<name> devices (--node)", nargs: -1, min: 1, flags: cmdDeviceState},
+		{name: "mailbox", args: "list | get <name> | set <name> <old> <new> | delete <name>", summary: "mailbox message counts (MWI) (--node)", nargs: -1, min: 1, flags: cmdMailbox},
+		{name: "global", args: "<name> [value]", summary: "read, or with a value set, a global variable (--node)", nargs: -1, min: 1, flags: cmdGlobal},
 		{name: "nodes", args: "[node-id]", summary: "list the nodes as a table, or show one", nargs: -1, flags: cmdNodes},
+		{name: "webhook", args: "create <url> | list | get|update|delete|pause|resume|rotate|ping|log <webhook-id>", summary: "webhook subscriptions: signed POSTs of events (/v1/webhooks)", nargs: -1, min: 1, flags: cmdWebhook},
 		{name: "events", summary: "tail events, one readable line each; reconnects and resumes", flags: cmdEvents},
 		{name: "timeline", args: "<call-id>", summary: "follow one call's events with times since its start, until it ends", nargs: 1, flags: cmdTimeline},
 		{name: "inbound", args: "<from> [to]", summary: "dev only: make the simulator place an inbound call", nargs: -1, min: 1, flags: cmdInbound},
@@ -98,6 +103,12 @@ func idsOf(v any) []string {
 	case []callapi.Node:
 		for _, n := range v {
 			ids = append(ids, string(n.Node))
+		}
+	case *callapi.Webhook:
+		ids = append(ids, v.ID)
+	case []*callapi.Webhook:
+		for _, w := range v {
+			ids = append(ids, w.ID)
 		}
 	}
 	return ids

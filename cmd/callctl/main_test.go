@@ -98,6 +98,10 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, callJSON)
 	case p == "/v1/nodes":
 		_, _ = io.WriteString(w, `{"nodes":[{"node":"pbx1","state":"up","calls":2,"capacity":100,"healthy":true,"app":"callgw","interval_ms":1000,"started_at":"2026-01-02T03:04:05Z","time":"2026-01-02T03:04:05Z","last_seen":"2026-01-02T03:04:05Z"}]}`)
+	case strings.HasSuffix(p, "/control"):
+		_, _ = io.WriteString(w, `{"id":"p1","media":"sound:hello","state":"paused","target_id":"c1"}`)
+	case strings.HasSuffix(p, "/pause") || strings.HasSuffix(p, "/mute"):
+		_, _ = io.WriteString(w, `{"name":"r1","node":"pbx1","format":"wav","state":"paused","target_id":"c1"}`)
 	case strings.HasSuffix(p, "/play"):
 		w.WriteHeader(201)
 		_, _ = io.WriteString(w, `{"id":"p1","media":"sound:hello","state":"playing","target_id":"c1"}`)
@@ -158,6 +162,10 @@ func TestCommands(t *testing.T) {
 		{[]string{"bridge", "add", "b1", "c3"}, `POST /v1/bridges/b1/calls {"call_id":"c3"} Bearer tok`, []string{"added c3 to bridge b1"}, ""},
 		{[]string{"transfer", "c1", "c2", "c3"}, `POST /v1/transfers {"transferee":"c1","target":"c2","transferer":"c3"} Bearer tok`, nil, ""},
 		{[]string{"recording", "stop", "r1"}, "POST /v1/recordings/live/r1/stop  Bearer tok", []string{"stopped recording r1"}, ""},
+		{[]string{"playback", "pause", "p1"}, `POST /v1/playbacks/p1/control {"operation":"pause"} Bearer tok`, []string{"playback p1: sound:hello on c1 (paused)"}, ""},
+		{[]string{"playback", "rewind", "p1"}, "", nil, `playback takes get, stop, pause, unpause, restart, forward, reverse, not "rewind"`},
+		{[]string{"recording", "pause", "r1"}, "POST /v1/recordings/live/r1/pause  Bearer tok", []string{"r1    pbx1  wav     paused"}, ""},
+		{[]string{"recording", "unmute", "r1"}, "DELETE /v1/recordings/live/r1/mute  Bearer tok", []string{"r1    pbx1  wav"}, ""},
 		{[]string{"create", "PJSIP/alice", "--formats", "ulaw", "--var", "A=b", "--tag", "t1"},
 			`POST /v1/calls/create {"to":"PJSIP/alice","formats":"ulaw","variables":{"A":"b"},"tags":["t1"]} Bearer tok`, []string{"id         c1"}, ""},
 		{[]string{"create", "PJSIP/alice", "--var", "Ab"}, "", nil, `--var "Ab": want K=V`},

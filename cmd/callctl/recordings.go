@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/callgw/callgw/callapi"
@@ -24,7 +25,14 @@ func cmdPlayback(a *app, _ *flag.FlagSet) func(context.Context, []string) error 
 			}
 			return a.done("stopped playback %s", pos[1])
 		}
-		return fmt.Errorf("playback takes get or stop, not %q", pos[0])
+		if slices.Contains(callapi.PlaybackOperations, pos[0]) {
+			p, err := a.client.ControlPlayback(ctx, pos[1], pos[0], a.callOpts()...)
+			if err != nil {
+				return err
+			}
+			return a.show(p, func() { fmt.Fprintf(a.out, "playback %s: %s on %s (%s)\n", p.ID, p.Media, p.TargetID, p.State) })
+		}
+		return fmt.Errorf("playback takes get, stop, %s, not %q", strings.Join(callapi.PlaybackOperations, ", "), pos[0])
 	}
 }
 
@@ -71,8 +79,10 @@ func cmdRecording(a *app, _ *flag.FlagSet) func(context.Context, []string) error
 				return err
 			}
 			return a.done("stopped recording %s", rest[0])
+		case callapi.RecordingPause, callapi.RecordingUnpause, callapi.RecordingMute, callapi.RecordingUnmute:
+			r, err = a.client.ControlRecording(ctx, rest[0], sub, a.callOpts()...)
 		default:
-			return fmt.Errorf("unknown recording subcommand %q: list, get, delete, live, stop", sub)
+			return fmt.Errorf("unknown recording subcommand %q: list, get, delete, live, stop, pause, unpause, mute, unmute", sub)
 		}
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +53,15 @@ type webDriver struct {
 
 func (d *webDriver) call(method, path string, body any) map[string]any {
 	d.t.Helper()
+	out, err := d.try(method, path, body)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return out
+}
+
+// try is call that returns its error (for other goroutines than the test's).
+func (d *webDriver) try(method, path string, body any) (map[string]any, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -60,21 +71,29 @@ func (d *webDriver) call(method, path string, body any) map[string]any {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		d.t.Fatalf("webdriver %s %s: %v", method, path, err)
+		return nil, fmt.Errorf("webdriver %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		d.t.Fatalf("webdriver %s %s: %v", method, path, err)
+		return nil, fmt.Errorf("webdriver %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode != 200 {
-		d.t.Fatalf("webdriver %s %s: %d %v", method, path, resp.StatusCode, out)
+		return nil, fmt.Errorf("webdriver %s %s: %d %v", method, path, resp.StatusCode, out)
 	}
-	return out
+	return out, nil
 }
 
 // startBrowser runs chromedriver and opens a headless chromium session.
 func startBrowser(t *testing.T) *webDriver {
+	t.Helper()
+	return startBrowserAsync(t)()
+}
+
+// startBrowserAsync starts chromedriver and launches chromium in the
+// background (it takes seconds on a busy machine): the test starts its
+// servers meanwhile, then calls the returned func for the session.
+func startBrowserAsync(t *testing.T) func() *webDriver {
 	t.Helper()
 	chrome, driverBin := browserTools(t)
 	port := strings.TrimPrefix(testenv.FreeAddr(t), "127.0.0.1:")
@@ -86,29 +105,58 @@ func startBrowser(t *testing.T) *webDriver {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	d := &webDriver{t: t, base: "http://127.0.0.1:" + port}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err := http.Get(d.base + "/status")
-		if err == nil {
-			resp.Body.Close()
-			break
+	profile := t.TempDir()
+	started := make(chan error, 1)
+	go func() {
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			resp, err := http.Get(d.base + "/status")
+			if err == nil {
+				resp.Body.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				started <- fmt.Errorf("chromedriver not up: %w", err)
+				return
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("chromedriver not up: %v\n%s", err, logs.String())
+		out, err := d.try("POST", "/session", map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
+			"browserName": "chrome",
+			"goog:chromeOptions": map[string]any{"binary": chrome, "args": []string{
+				"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+				"--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1440,1000",
+				"--user-data-dir=" + profile}},
+		}}})
+		if err == nil {
+			v, _ := out["value"].(map[string]any)
+			d.session, _ = v["sessionId"].(string)
+		}
+		started <- err
+	}()
+	var startErr error
+	waited := false
+	wait := func() {
+		if !waited {
+			waited, startErr = true, <-started
 		}
 	}
-	out := d.call("POST", "/session", map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
-		"browserName": "chrome",
-		"goog:chromeOptions": map[string]any{"binary": chrome, "args": []string{
-			"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--user-data-dir=" + t.TempDir()}},
-	}}})
-	d.session = out["value"].(map[string]any)["sessionId"].(string)
+	// Before chromedriver is killed: end the session (and its chromium),
+	// once it started, whether or not the test got to use it.
 	t.Cleanup(func() {
-		req, _ := http.NewRequest("DELETE", d.base+"/session/"+d.session, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
+		wait()
+		if startErr == nil && d.session != "" {
+			req, _ := http.NewRequest("DELETE", d.base+"/session/"+d.session, nil)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
 		}
 	})
-	return d
+	return func() *webDriver {
+		t.Helper()
+		if wait(); startErr != nil || d.session == "" {
+			t.Fatalf("browser: %v %s", startErr, logs.String())
+		}
+		return d
+	}
 }
 
 func (d *webDriver) open(url string) {
@@ -117,6 +165,68 @@ func (d *webDriver) open(url string) {
 
 func (d *webDriver) eval(script string) any {
 	return d.call("POST", "/session/"+d.session+"/execute/sync", map[string]any{"script": script, "args": []any{}})["value"]
+}
+
+// evalAsync runs script, which ends by calling arguments[0] with its result.
+func (d *webDriver) evalAsync(script string) any {
+	return d.call("POST", "/session/"+d.session+"/execute/async", map[string]any{"script": script, "args": []any{}})["value"]
+}
+
+// find returns the WebDriver id of the element css selects.
+func (d *webDriver) find(css string) string {
+	d.t.Helper()
+	v, _ := d.call("POST", "/session/"+d.session+"/element", map[string]any{"using": "css selector", "value": css})["value"].(map[string]any)
+	for _, id := range v {
+		if s, ok := id.(string); ok {
+			return s
+		}
+	}
+	d.t.Fatalf("no element %s", css)
+	return ""
+}
+
+// click clicks the element css selects, as a user would.
+func (d *webDriver) click(css string) {
+	d.call("POST", "/session/"+d.session+"/element/"+d.find(css)+"/click", map[string]any{})
+}
+
+// typeInto types text into the element css selects.
+func (d *webDriver) typeInto(css, text string) {
+	d.call("POST", "/session/"+d.session+"/element/"+d.find(css)+"/value", map[string]any{"text": text})
+}
+
+// screenshot saves a PNG of the page as name in the test's artefacts
+// directory ($CALLGW_ARTIFACTS, else a temporary one) and returns its path.
+func (d *webDriver) screenshot(dir, name string) string {
+	d.t.Helper()
+	enc, _ := d.call("GET", "/session/"+d.session+"/screenshot", nil)["value"].(string)
+	png, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		d.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	return p
+}
+
+// newTab opens a tab (its own sessionStorage) and switches to it; it
+// returns the handle of the tab it left.
+func (d *webDriver) newTab() (was string) {
+	was, _ = d.call("GET", "/session/"+d.session+"/window", nil)["value"].(string)
+	v, _ := d.call("POST", "/session/"+d.session+"/window/new", map[string]any{"type": "tab"})["value"].(map[string]any)
+	d.switchTo(v["handle"].(string))
+	return was
+}
+
+func (d *webDriver) switchTo(handle string) {
+	d.call("POST", "/session/"+d.session+"/window", map[string]any{"handle": handle})
+}
+
+func (d *webDriver) tab() string {
+	h, _ := d.call("GET", "/session/"+d.session+"/window", nil)["value"].(string)
+	return h
 }
 
 // The page: it opens an EventSource and a WebSocket on the gateway (another

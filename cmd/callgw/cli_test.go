@@ -17,7 +17,7 @@ import (
 // with the CALLGW_* variable that sets it and its default.
 func TestHelpDocumentsEveryFlag(t *testing.T) {
 	line := regexp.MustCompile(`^  --([a-z0-9-]+) \[(.*)\]$`)
-	for _, cmd := range []string{"gateway", "worker", "dev", "simulator"} {
+	for _, cmd := range []string{"gateway", "worker", "dev", "simulator", "webhooks"} {
 		t.Run(cmd, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			err := run(context.Background(), []string{cmd, "--help"}, func(string) string { return "" }, &out, &errOut)

@@ -108,6 +108,9 @@ func runDev(ctx context.Context, args []string, env func(string) string, stdout,
 	}
 	eg.Go(func() error { return w.Run(gctx) })
 	eg.Go(func() error { return g.Run(gctx) })
+	dcfg := cfg.Gateway.Common
+	dcfg.MetricsAddr = "" // the gateway's ops endpoint is the process's
+	eg.Go(func() error { return stack.RunDelivery(gctx, &dcfg, cfg.Delivery, log) })
 	eg.Go(func() error {
 		base, err := g.WaitReady(gctx)
 		if err != nil {
@@ -165,6 +168,8 @@ or with curl:
        -d '{"to":"Local/busy@callgw-test","wait":"answered"}'
   # the nodes and their heartbeats
   curl -s %[1]s/v1/nodes
+
+Or watch and steer the calls in a browser: %[1]s/console (any client id signs in).
 
 Ctrl-C stops everything.
 `, base, node, callctlLines(base, sim))

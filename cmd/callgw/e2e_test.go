@@ -28,6 +28,7 @@ import (
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/internal/testenv"
 	"github.com/callgw/callgw/restapi"
+	"github.com/callgw/callgw/webhook"
 )
 
 // brokerURL returns the test broker; without one the test fails under CI
@@ -52,8 +53,17 @@ type system struct {
 	cancel context.CancelFunc
 	auth   []config.AuthClient // token auth on when set
 	cors   []string            // CALLGW_CORS_ORIGINS of the gateway
+	// tenants are the tenants' node resource patterns (CALLGW_TENANTS_FILE)
+	// of the gateway and the workers.
+	tenants callapi.TenantScopes
 	// stopWorker stops one node's worker gracefully and waits for it.
 	stopWorker map[string]func()
+	// httpAddr is the gateway's address when set (127.0.0.1:0 otherwise):
+	// a gateway restarted by restartGateway keeps it.
+	httpAddr string
+	// restartGateway stops the gateway gracefully and starts another in
+	// its place.
+	restartGateway func()
 }
 
 func testLogger(t *testing.T) *zap.Logger {
@@ -82,7 +92,7 @@ func startStackWith(t *testing.T, s *system, nodes ...string) *system {
 	s.cancel = cancel
 	done := make(chan struct{}, len(nodes)+1)
 	log := testLogger(t)
-	common := config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix}
+	common := config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix, Tenants: s.tenants}
 	for _, n := range nodes {
 		ariURL, ariUser, ariPass := "", "u", "p"
 		if onRealPBX(n) {
@@ -138,23 +148,46 @@ func deleteTopology(t *testing.T, url, prefix string) {
 	if err := amqpbus.DeleteTopology(ctx, url, prefix); err != nil {
 		t.Logf("cleanup: %v", err)
 	}
+	// The webhook objects (callgw dev serves and delivers webhooks).
+	conn, err := amqpbus.Dialer([]string{url}, "callgw test cleanup")(ctx)
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close()
+	if err := webhook.DeleteAll(ctx, conn, webhook.Names{Prefix: prefix}); err != nil {
+		t.Logf("cleanup: %v", err)
+	}
 }
 
 func (s *system) startGateway(ctx context.Context, log *zap.Logger, done chan struct{}) {
 	t := s.t
-	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix},
-		HTTPAddr: "127.0.0.1:0", DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
+	addr := s.httpAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	g, err := stack.NewGateway(&config.Gateway{Common: config.Common{AMQPURLs: []string{s.url}, LogLevel: "info", Prefix: s.prefix, Tenants: s.tenants},
+		HTTPAddr: addr, DefaultTimeout: 5 * time.Second, MaxTimeout: 60 * time.Second,
 		AuthClients: s.auth, AuthSigningKey: strings.Repeat("s", 32), AuthTokenTTL: time.Hour,
 		CallRecords: 1000, CallRecordsTTL: time.Hour, CORSOrigins: s.cors}, log.Named("gateway"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	gctx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
 	go func() {
 		defer func() { done <- struct{}{} }()
-		if err := g.Run(ctx); err != nil {
+		defer close(stopped)
+		if err := g.Run(gctx); err != nil {
 			t.Errorf("gateway: %v", err)
 		}
 	}()
+	s.restartGateway = func() {
+		stop()
+		<-stopped
+		<-done // this gateway's, so that the stack's cleanup counts the next one
+		s.startGateway(ctx, log, done)
+	}
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	base, err := g.WaitReady(wctx)
@@ -671,6 +704,13 @@ func TestAsyncOriginate(t *testing.T) {
 // tenants acme and beta, with every scope but admin.
 func startTenants(t *testing.T, nodes ...string) *system {
 	t.Helper()
+	return startTenantsWith(t, nil, nodes...)
+}
+
+// startTenantsWith is startTenants with the tenants' node resource
+// patterns.
+func startTenantsWith(t *testing.T, tenants callapi.TenantScopes, nodes ...string) *system {
+	t.Helper()
 	var clients []config.AuthClient
 	for _, tenant := range []string{"acme", "beta"} {
 		h, err := restapi.HashSecret(tenant + "-secret-0123456789")
@@ -680,7 +720,7 @@ func startTenants(t *testing.T, nodes ...string) *system {
 		clients = append(clients, config.AuthClient{ID: tenant + "-app", SecretHash: h, Tenant: tenant,
 			Scopes: []string{"calls:read", "calls:write", "events:read", "nodes:read"}})
 	}
-	return startStackAuth(t, clients, nodes...)
+	return startStackWith(t, &system{auth: clients, tenants: tenants}, nodes...)
 }
 
 // token obtains a bearer token for a tenant of startTenants, as an

@@ -34,7 +34,8 @@ Usage: callgw <command> [flags]
 Commands:
   gateway     REST CallAPI: turns HTTP requests into AMQP commands
   worker      one per Asterisk: runs commands over ARI, publishes events
-  dev         gateway + worker + simulated PBX in one process (make dev)
+  webhooks    a webhook delivery process: signed POSTs of events to subscribed URLs
+  dev         gateway + worker + webhooks + simulated PBX in one process (make dev)
   simulator   the ARI simulator on its own
   hash-secret print the secret_hash of an OAuth2 client secret (read from stdin)
   version     print the version: release tag, commit, build date
@@ -122,6 +123,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		return runGateway(ctx, args[1:], env, stdout, stderr)
 	case "worker":
 		return runWorker(ctx, args[1:], env, stdout, stderr)
+	case "webhooks":
+		return runWebhooks(ctx, args[1:], env, stderr)
 	case "dev":
 		return runDev(ctx, args[1:], env, stdout, stderr)
 	case "simulator":
@@ -177,6 +180,18 @@ func runWorker(ctx context.Context, args []string, env func(string) string, stdo
 		return err
 	}
 	return w.Run(ctx)
+}
+
+// runWebhooks is `callgw webhooks`: one delivery process; run several
+// for availability, they share the subscriptions.
+func runWebhooks(ctx context.Context, args []string, env func(string) string, stderr io.Writer) error {
+	cfg, err := config.LoadDelivery(args, env, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, stderr)
+	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
+	return stack.RunDelivery(ctx, &cfg.Common, cfg.Webhook, log)
 }
 
 // runHashSecret is `callgw hash-secret`: --help explains it (without

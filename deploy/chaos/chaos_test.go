@@ -159,10 +159,10 @@ func TestWorkerSIGTERM(t *testing.T) {
 
 // TestBrokerRestart restarts a private single broker (never the shared
 // one): CALLGW_CHAOS_URLS=amqp://guest:guest@127.0.0.1:5691/ after
-// scripts/solo-broker.sh start.
+// scripts/solo-broker.sh start (another port: CALLGW_SOLO_PORT, for both).
 func TestBrokerRestart(t *testing.T) {
 	long(t)
-	if u := os.Getenv("CALLGW_CHAOS_URLS"); urlPort(u) != 5691 {
+	if u := os.Getenv("CALLGW_CHAOS_URLS"); urlPort(u) != soloPort() {
 		t.Skip("needs the private broker: scripts/solo-broker.sh start; CALLGW_CHAOS_URLS=amqp://guest:guest@127.0.0.1:5691/")
 	}
 	runFault(t, "restart the broker", sysOpts{}, promise{}, func(s *system, p plan) time.Time {

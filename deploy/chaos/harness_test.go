@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -165,8 +166,9 @@ type system struct {
 }
 
 type sysOpts struct {
-	nodes    []string
-	gateways int
+	nodes     []string
+	gateways  int
+	heartbeat string // the workers' CALLGW_HEARTBEAT_INTERVAL: 500ms unless set
 }
 
 func startSystem(t *testing.T, o sysOpts) *system {
@@ -219,6 +221,12 @@ func startSystem(t *testing.T, o sysOpts) *system {
 				"CALLGW_ARI_URL=http://" + s.simAddr[n] + "/ari", "CALLGW_ARI_USER=u", "CALLGW_ARI_PASSWORD=p",
 				"CALLGW_HEARTBEAT_INTERVAL=500ms", "CALLGW_STATE_DIR=" + filepath.Join(s.dir, "state"), "CALLGW_LOG_LEVEL=info",
 			}}
+		if o.heartbeat == "" {
+			o.heartbeat = os.Getenv("CALLGW_CHAOS_HEARTBEAT") // e.g. 2s, the default of a deployment
+		}
+		if o.heartbeat != "" {
+			s.workers[n].env = append(s.workers[n].env, "CALLGW_HEARTBEAT_INTERVAL="+o.heartbeat) // the last one counts
+		}
 	}
 	s.ledger = newLedger(t, s.urls, s.prefix)
 	for _, n := range o.nodes {
@@ -319,13 +327,22 @@ func ctl(t *testing.T, url string, args ...string) (string, error) {
 	switch port := urlPort(url); {
 	case port >= 5681 && port <= 5689:
 		cmd = exec.Command(filepath.Join(repoRoot(), "scripts/cluster.sh"), append([]string{"ctl", fmt.Sprint(port - 5680)}, args...)...)
-	case port == 5691:
+	case port == soloPort():
 		cmd = exec.Command(filepath.Join(repoRoot(), "scripts/solo-broker.sh"), append([]string{"ctl", "1"}, args...)...)
 	default:
 		cmd = exec.Command("rabbitmqctl", args...)
 	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// soloPort is the private single broker's port: CALLGW_SOLO_PORT, as for
+// scripts/solo-broker.sh, or 5691.
+func soloPort() int {
+	if p, err := strconv.Atoi(os.Getenv("CALLGW_SOLO_PORT")); err == nil && p > 0 {
+		return p
+	}
+	return 5691
 }
 
 func urlPort(url string) int {

@@ -47,6 +47,9 @@ var ValidArgs = map[callapi.Action]string{
 	callapi.ActCallCreate:      `{"to":"PJSIP/a","formats":"ulaw","variables":{"FOO":"1"},"tags":["t1"]}`,
 	callapi.ActCallDial:        `{"timeout":30,"caller":"c2"}`,
 	callapi.ActMessageSend:     `{"to":"PJSIP/a","from":"sip:shop@pbx","body":"hi","variables":{"X-A":"1"}}`,
+
+	callapi.ActPlaybackControl:  `{"operation":"pause"}`,
+	callapi.ActRecordingControl: `{"operation":"mute"}`,
 }
 
 // InvalidArgs are arguments each action must refuse at the boundary

@@ -28,16 +28,22 @@ func handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, "application/json", http.StatusOK, status{Status: "ok"})
 }
 
-// readyHandler answers 200 {"status":"ready"} while ready returns nil,
-// else 503 problem+json, code node_unavailable, detail "not ready: " and
-// the reason.
-func readyHandler(ready func() error) http.Handler {
+// readyHandler answers 200 {"status":"ready"} (or info's value, when
+// info is not nil) while ready returns nil, else 503 problem+json with
+// Retry-After: 1, code node_unavailable, detail "not ready: " and the
+// reason.
+func readyHandler(ready func() error, info func() any) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := ready()
 		if err == nil {
-			writeJSON(w, "application/json", http.StatusOK, status{Status: "ready"})
+			var body any = status{Status: "ready"}
+			if info != nil {
+				body = info()
+			}
+			writeJSON(w, "application/json", http.StatusOK, body)
 			return
 		}
+		w.Header().Set("Retry-After", "1")
 		reason := err.Error() // operational state ("not connected to the broker"), not secrets
 		if callapi.ErrorCode(err) != callapi.CodeInternal {
 			reason = callapi.ErrorMessage(err)

@@ -70,6 +70,13 @@ func RegisterBus(r prometheus.Registerer, bus *amqpbus.Bus) {
 // Serve serves /healthz, /readyz (ready's verdict), /metrics (of metrics)
 // and /debug/pprof/ on addr until ctx ends. An empty addr serves nothing.
 func Serve(ctx context.Context, addr string, metrics *prometheus.Registry, ready func() error, log *zap.Logger) error {
+	return ServeReady(ctx, addr, metrics, ready, nil, log)
+}
+
+// ServeReady is Serve whose ready /readyz answers info's value (a gateway's
+// restapi.Readiness: since when and why) instead of {"status":"ready"};
+// info nil is Serve.
+func ServeReady(ctx context.Context, addr string, metrics *prometheus.Registry, ready func() error, info func() any, log *zap.Logger) error {
 	if addr == "" {
 		return nil
 	}
@@ -79,7 +86,7 @@ func Serve(ctx context.Context, addr string, metrics *prometheus.Registry, ready
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", handleHealthz)
-	mux.Handle("GET /readyz", readyHandler(ready))
+	mux.Handle("GET /readyz", readyHandler(ready, info))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

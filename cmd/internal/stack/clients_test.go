@@ -48,6 +48,7 @@ func TestClientsFileReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.openGate() // no Run: the API serves without waiting for nodes
 	h := g.api.Handler()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"app"}, "client_secret": {"a-secret-of-enough-length"}}
 	req := httptest.NewRequest("POST", "/oauth/token", strings.NewReader(form.Encode()))

@@ -49,6 +49,33 @@ type Gateway struct {
 	// sure of after seeing one of their events (ensureHistory).
 	tenants sync.Map
 	bg      sync.WaitGroup
+
+	// started is closed once the gateway may serve the API (first ready,
+	// or StartupWait passed): the REST server's start gate.
+	started   chan struct{}
+	startOnce sync.Once
+	rd        readiness
+}
+
+// readiness remembers when the gateway started and since when it is
+// ready, for /readyz (restapi.Readiness).
+type readiness struct {
+	mu      sync.Mutex
+	started time.Time
+	at      time.Time // since when ready; zero while not
+	reason  string
+}
+
+// note records the verdict err (why: how the nodes were learned) at now.
+func (r *readiness) note(err error, why string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case err != nil:
+		r.at = time.Time{}
+	case r.at.IsZero():
+		r.at, r.reason = now, why
+	}
 }
 
 // NewGateway builds a gateway; it does no I/O until Run.
@@ -66,7 +93,8 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry()}
+	g := &Gateway{cfg: cfg, log: log, bus: bus, reg: gateway.NewRegistry(), started: make(chan struct{})}
+	g.rd.started = time.Now()
 	locs := gateway.NewLocations(0)
 	g.svc = gateway.NewService(bus, g.reg, locs)
 	g.svc.Rules = cfg.Rules()
@@ -79,13 +107,19 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	}
 	g.ops = metrics
 	g.hub = restapi.NewHub(restapi.HubConfig{Log: log, Registerer: metrics})
-	if cfg.HistoryMaxMB > 0 {
-		g.feed = restapi.NewStreamFeed(g.hub, busHistory{bus}, time.Minute, log)
-		g.svc.Records.Loader = recordsLoader(bus, log)
-	} else {
-		g.feed = restapi.NewFeed(g.hub, func(ctx context.Context, fn func(*callapi.Event)) (io.Closer, error) {
+	busFeed := func(hub *restapi.Hub) *restapi.Feed {
+		return restapi.NewFeed(hub, func(ctx context.Context, fn func(*callapi.Event)) (io.Closer, error) {
 			return bus.SubscribeEvents(ctx, nil, fn)
 		}, time.Minute, log) // streams only: the Observer learns from its own subscription (observe)
+	}
+	if cfg.HistoryMaxMB > 0 {
+		// a tenant's streams read its history stream; an admin's view of
+		// every tenant (tenant=*) is fed live from the bus on a hub of its own
+		g.feed = restapi.SplitFeed{Tenant: restapi.NewStreamFeed(g.hub, busHistory{bus}, time.Minute, log),
+			All: busFeed(restapi.NewHub(restapi.HubConfig{Log: log}))}
+		g.svc.Records.Loader = recordsLoader(bus, log)
+	} else {
+		g.feed = busFeed(g.hub)
 	}
 	auth := restapi.AuthConfig{Enabled: len(cfg.AuthClients) > 0, SigningKey: []byte(cfg.AuthSigningKey), TokenTTL: cfg.AuthTokenTTL,
 		MaxTokenLifetime: cfg.AuthMaxTokenLifetime, FailuresPerMinute: cfg.AuthFailuresPerMinute, FailureBurst: cfg.AuthFailureBurst,
@@ -104,12 +138,14 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 		DefaultTimeout:   cfg.DefaultTimeout,
 		MaxTimeout:       cfg.MaxTimeout,
 		Auth:             auth,
+		Tenants:          cfg.Tenants,
 		AccessLog:        cfg.AccessLog,
 		CORSOrigins:      cfg.CORSOrigins,
 		WSOriginPatterns: cfg.WSOrigins,
 		Log:              log,
 		Registry:         metrics,
 		Streams:          restapi.StreamLimits{PerToken: cfg.StreamsPerToken, PerTenant: cfg.StreamsPerTenant},
+		StartGate:        g.started,
 	}, g.svc, g.reg, g.feed, g)
 	return g, nil
 }
@@ -150,10 +186,30 @@ func (g *Gateway) Metrics() *prometheus.Registry { return g.ops }
 // Ready reports whether the gateway can serve: broker connected, a node
 // up and every node heard (gateway.Observer.Ready).
 func (g *Gateway) Ready() error {
+	err := g.ready()
+	_, why := g.obs.WarmBy()
+	g.rd.note(err, why, time.Now())
+	return err
+}
+
+func (g *Gateway) ready() error {
 	if !g.bus.State().Connected {
 		return callapi.Errorf(callapi.CodeNodeUnavailable, "not connected to the broker")
 	}
 	return g.obs.Ready()
+}
+
+// Readiness is the body of a 200 /readyz: since when the gateway is ready
+// and why (restapi.ReadyReporter).
+func (g *Gateway) Readiness() restapi.Readiness {
+	g.rd.mu.Lock()
+	defer g.rd.mu.Unlock()
+	r := restapi.Readiness{Status: "ready", StartedAt: g.rd.started.UTC(), Reason: g.rd.reason}
+	if !g.rd.at.IsZero() {
+		r.ReadyAt = g.rd.at.UTC()
+		r.ReadyAfterMS = g.rd.at.Sub(g.rd.started).Milliseconds()
+	}
+	return r
 }
 
 // observe feeds the cluster view from the bus: heartbeats, the events it
@@ -162,10 +218,19 @@ func (g *Gateway) observe(ctx context.Context) error {
 	if err := g.bus.Ready(ctx); err != nil {
 		return nil
 	}
-	hbSub, err := g.bus.SubscribeHeartbeats(ctx, func(hb *callapi.Heartbeat) {
+	// WatchNodes asks every worker to beat now (nodes.ping) once the
+	// heartbeats are consumed, and again after every reconnection: the
+	// gateway knows the live nodes within PingWait instead of one
+	// heartbeat interval.
+	hbSub, err := g.bus.WatchNodes(ctx, func(hb *callapi.Heartbeat) {
 		if ch := g.obs.Heartbeat(hb); ch != nil {
 			g.log.Info("node state", zap.String("node", string(ch.Node)), zap.String("from", string(ch.From)), zap.String("to", string(ch.To)), zap.Bool("healthy", hb.Healthy), zap.String("reason", hb.Reason))
 		}
+	}, func(at time.Time, err error) {
+		if err != nil {
+			g.log.Warn("nodes.ping not published: learning the nodes from their heartbeats", zap.Error(err))
+		}
+		g.obs.Pinged(at, err)
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: subscribe heartbeats: %w", err)
@@ -220,35 +285,60 @@ func (g *Gateway) ensureHistory(ctx context.Context, tenant string) {
 	}()
 }
 
-// StartupWait bounds how long a starting gateway waits, before it serves
-// HTTP, to have heard the live nodes (Ready): requests it took earlier would
-// fail with 503 "no node is up" although nodes are up. With no node at all
-// it serves after StartupWait anyway (/healthz, /readyz answer, the API
-// says no node is up).
+// StartupWait bounds how long a starting gateway holds API requests
+// (restapi.Config.StartGate) until it is ready (Ready): requests answered
+// earlier would fail with 503 "no node is up" although nodes are up, or
+// list the calls of only some nodes. The HTTP port listens at once; with no
+// node at all the gate opens after StartupWait anyway (/healthz, /readyz
+// answer throughout, the API says no node is up).
 const StartupWait = 10 * time.Second
 
-// awaitNodes waits until the gateway is ready (broker connected, a node up,
-// every node heard), for at most d or until ctx ends.
-func (g *Gateway) awaitNodes(ctx context.Context, d time.Duration) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for g.Ready() != nil {
+// watchReady opens the start gate once the gateway is ready (or after d),
+// then keeps /readyz's ready_at current by checking readiness every
+// readyPoll, until ctx ends.
+func (g *Gateway) watchReady(ctx context.Context, d time.Duration) error {
+	wait := time.NewTimer(d)
+	defer wait.Stop()
+	poll := time.NewTicker(readyPollStarting)
+	defer poll.Stop()
+	open := func() {
+		if g.openGate() {
+			poll.Reset(readyPoll)
+		}
+	}
+	for {
+		if err := g.Ready(); err == nil {
+			open()
+		}
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-wait.C:
 			if err := g.Ready(); err != nil {
-				g.log.Warn("serving HTTP without knowing a live node", zap.Duration("waited", d), zap.Error(err))
+				g.log.Warn("serving the API without knowing a live node", zap.Duration("waited", d), zap.Error(err))
 			}
-			return
-		case <-t.C:
+			open()
+		case <-poll.C:
 		}
 	}
 }
 
-// Run serves until ctx ends: HTTP once the nodes were heard (StartupWait);
-// at the end the HTTP server stops first (draining requests in flight),
-// then the bus.
+// openGate opens the API's start gate; it reports whether this call did.
+func (g *Gateway) openGate() (opened bool) {
+	g.startOnce.Do(func() { close(g.started); opened = true })
+	return opened
+}
+
+// readyPollStarting and readyPoll are how often watchReady checks while
+// the gateway starts and afterwards.
+const (
+	readyPollStarting = 10 * time.Millisecond
+	readyPoll         = 200 * time.Millisecond
+)
+
+// Run serves until ctx ends: HTTP at once, the API once the nodes were
+// heard (StartupWait); at the end the HTTP server stops first (draining
+// requests in flight), then the bus.
 func (g *Gateway) Run(ctx context.Context) error {
 	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBus()
@@ -261,7 +351,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return err
 	})
 	eg.Go(func() error { return g.observe(gctx) })
-	eg.Go(func() error { return ops.Serve(gctx, g.cfg.MetricsAddr, g.ops, g.Ready, g.log) })
+	eg.Go(func() error { return g.watchReady(gctx, StartupWait) })
+	eg.Go(func() error {
+		return ops.ServeReady(gctx, g.cfg.MetricsAddr, g.ops, g.Ready, func() any { return g.Readiness() }, g.log)
+	})
+	if g.cfg.WebhooksOn {
+		eg.Go(func() error { return serveWebhooks(gctx, &g.cfg.Common, g.cfg.Webhook, g.api, g.log) })
+	}
 	if g.cfg.AuthClientsFile != "" {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
@@ -271,10 +367,6 @@ func (g *Gateway) Run(ctx context.Context) error {
 	eg.Go(func() error {
 		defer stopBus()
 		defer g.hub.Close()
-		g.awaitNodes(gctx, StartupWait)
-		if gctx.Err() != nil {
-			return nil
-		}
 		return g.api.Run(gctx)
 	})
 	return eg.Wait()

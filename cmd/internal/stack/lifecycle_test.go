@@ -24,8 +24,8 @@ import (
 
 // TestLifecycle runs a gateway and a worker (on the simulator) on the real
 // broker and follows what each says about its readiness through a node's
-// life: the gateway is not ready (node_unavailable, /readyz 503) and does
-// not serve HTTP while no node is up; the worker opens its journal where
+// life: the gateway is not ready (node_unavailable, /readyz 503) and
+// answers its API 503 with Retry-After while no node is up; the worker opens its journal where
 // JournalPath says, becomes ready and lets the gateway serve; the worker's
 // stop makes the gateway not ready again; both stop cleanly.
 func TestLifecycle(t *testing.T) {
@@ -63,8 +63,17 @@ func TestLifecycle(t *testing.T) {
 	if code := callapi.ErrorCode(g.Ready()); code != callapi.CodeNodeUnavailable {
 		t.Fatalf("gateway without nodes: %v (code %s), want node_unavailable", g.Ready(), code)
 	}
-	if g.Addr() != nil {
-		t.Fatal("the gateway serves HTTP before it heard a node")
+	// It listens at once (no refused connection) but holds the API, then
+	// answers 503 with Retry-After while it knows no node.
+	testenv.WaitFor(t, "the gateway's HTTP port", 5*time.Second, func() bool { return g.Addr() != nil })
+	resp, err := http.Get("http://" + g.Addr().String() + "/v1/calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("GET /v1/calls before a node is up: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	if st := status(t, "http://"+gwOps+"/readyz"); st != http.StatusServiceUnavailable {
 		t.Fatalf("gateway /readyz without nodes: %d", st)

@@ -40,17 +40,21 @@ func NewWorker(cfg *config.Worker, log *zap.Logger) (*worker.Worker, error) {
 	keyed := worker.NewKeyed(node, log.Named("journal").With(zap.String("node", cfg.NodeID)))
 	pbx, err := asterisk.NewPBX(asterisk.Config{
 		Node: node, URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword,
-		App: cfg.ARIApp, Tenant: cfg.Tenant, Log: log, Observer: metrics,
+		App: cfg.ARIApp, Tenant: cfg.Tenant, Log: log, Observer: metrics, ResourceTenants: resourceTenants(cfg.Tenants),
 	}, worker.NewJournalSink(bus, keyed))
 	if err != nil {
 		return nil, err
 	}
 	keyed.SetNext(&worker.Executor{Node: node, PBX: pbx, Journal: keyed, Rules: cfg.Rules()})
 	work := &worker.InFlight{Next: metrics.Metered(keyed)}
-	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency}); err != nil {
+	// The announcer beats at once for a gateway's nodes.ping, when the
+	// node queue is consumed again after a broker reconnection, and when
+	// ARI connects or drops: gateways know within moments.
+	ann := worker.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
+	pbx.OnHealthChange(ann.BeatNow)
+	if err := bus.ServeCommands(node, work, amqpbus.ServeOptions{Concurrency: cfg.Concurrency, OnPing: ann.BeatNow}); err != nil {
 		return nil, err
 	}
-	ann := worker.NewAnnouncer(node, pbx, bus, cfg.HeartbeatInterval, cfg.Concurrency)
 	ann.Events = bus
 	ann.OnError = func(err error) { log.Warn("heartbeat not published", zap.String("node", cfg.NodeID), zap.Error(err)) }
 	return worker.New(worker.Parts{Node: node, Bus: bus, PBX: pbx, Announcer: ann, InFlight: work, Keyed: keyed, Metrics: metrics,
@@ -66,4 +70,13 @@ func connName(name, prefix string) string {
 		return name
 	}
 	return name + " " + strings.TrimSuffix(prefix, ".")
+}
+
+// resourceTenants routes node resource events by the tenants file (nil
+// without one: the worker's tenant gets them).
+func resourceTenants(ts callapi.TenantScopes) func(kind, name string) []string {
+	if len(ts) == 0 {
+		return nil
+	}
+	return ts.Matching
 }

@@ -1,0 +1,102 @@
+package arisim_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callgw/callgw/asterisk/arisim"
+)
+
+func postContact(t *testing.T, tg *target, user, body string) int {
+	t.Helper()
+	req, err := http.NewRequest("POST", strings.TrimSuffix(tg.url, "/ari")+arisim.ContactsPath, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, tg.pass)
+	resp, err := tg.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestContactEvents: a phone registering (POST /ari-sim/contacts) raises
+// Asterisk 22's ContactStatusChange, EndpointStateChange, PeerStatusChange
+// (to apps subscribed to the endpoint's technology) and DeviceStateChanged
+// (to apps subscribed to all devices), with the shapes of events.json; an
+// app subscribed to neither gets none of them; bad requests are refused.
+func TestContactEvents(t *testing.T) {
+	tg := newSim(t, arisim.Config{SystemName: "pbx1"})
+	if tg.sim == nil {
+		t.Skip("registering a phone on a real Asterisk needs a SIP client (sipp): not in this suite")
+	}
+	tg.sim.AddEndpoint("alice", arisim.Endpoint{Offline: true})
+	ev := tg.listen(t, "sub", false)
+	other := tg.listen(t, "other", false)
+	for _, src := range []string{"endpoint:PJSIP", "deviceState:"} {
+		if st, b := tg.do(t, "POST", "/applications/sub/subscription", url.Values{"eventSource": {src}}, nil); st != 200 {
+			t.Fatalf("subscribe %s: %d %s", src, st, b)
+		}
+	}
+	for _, tc := range []struct {
+		user, body string
+		status     int
+	}{
+		{"nobody", `{"endpoint":"alice","uri":"sip:alice@192.0.2.7","registered":true}`, 401},
+		{tg.user, `{"endpoint":"al ice","uri":"sip:a@b","registered":true}`, 400},
+		{tg.user, `{"endpoint":"alice","uri":"http://x","registered":true}`, 400},
+		{tg.user, `{"endpoint":"alice","uri":"sip:a@b","colour":1}`, 400},
+		{tg.user, `{"endpoint":"bob","uri":"sip:bob@b","registered":true}`, 404},
+		{tg.user, `{"endpoint":"alice","uri":"sip:nobody@b","registered":false}`, 409},
+	} {
+		if st := postContact(t, tg, tc.user, tc.body); st != tc.status {
+			t.Errorf("%s as %s: %d, want %d", tc.body, tc.user, st, tc.status)
+		}
+	}
+	if st := postContact(t, tg, tg.user, `{"endpoint":"alice","uri":"sip:alice@192.0.2.7:5060","registered":true}`); st != 204 {
+		t.Fatalf("register: %d", st)
+	}
+	c := ev.wait(t, "ContactStatusChange", nil, 2*time.Second)
+	ci, _ := c["contact_info"].(map[string]any)
+	if ci["contact_status"] != "NonQualified" || ci["uri"] != "sip:alice@192.0.2.7:5060" || ci["aor"] != "alice" || ci["roundtrip_usec"] != "0" {
+		t.Errorf("ContactStatusChange %v", c)
+	}
+	e := ev.wait(t, "EndpointStateChange", nil, 2*time.Second)
+	if ep, _ := e["endpoint"].(map[string]any); ep["state"] != "online" || ep["resource"] != "alice" || ep["technology"] != "PJSIP" {
+		t.Errorf("EndpointStateChange %v", e)
+	}
+	p := ev.wait(t, "PeerStatusChange", nil, 2*time.Second)
+	if peer, _ := p["peer"].(map[string]any); peer["peer_status"] != "Reachable" {
+		t.Errorf("PeerStatusChange %v", p)
+	}
+	d := ev.wait(t, "DeviceStateChanged", nil, 2*time.Second)
+	if ds, _ := d["device_state"].(map[string]any); ds["name"] != "PJSIP/alice" || ds["state"] != "NOT_INUSE" {
+		t.Errorf("DeviceStateChanged %v", d)
+	}
+	sp := loadSpec(t)
+	for _, m := range []map[string]any{c, e, p, d} {
+		raw, _ := json.Marshal(m)
+		if errs := sp.validateEvent(raw); len(errs) > 0 {
+			t.Errorf("%s does not match events.json: %v", m["type"], errs)
+		}
+	}
+	if st := postContact(t, tg, tg.user, `{"endpoint":"alice","uri":"sip:alice@192.0.2.7:5060","registered":false}`); st != 204 {
+		t.Fatalf("unregister: %d", st)
+	}
+	ev.wait(t, "PeerStatusChange", func(m map[string]any) bool {
+		peer, _ := m["peer"].(map[string]any)
+		return peer["peer_status"] == "Unreachable"
+	}, 2*time.Second)
+	if st, b := tg.do(t, "GET", "/deviceStates/PJSIP%2Falice", nil, nil); st != 200 || !strings.Contains(string(b), "UNAVAILABLE") {
+		t.Errorf("device state of an unregistered endpoint: %d %s", st, b)
+	}
+	if got := other.types(); strings.Contains(got, "Contact") || strings.Contains(got, "Peer") || strings.Contains(got, "DeviceState") {
+		t.Errorf("an app subscribed to neither got %s", got)
+	}
+}

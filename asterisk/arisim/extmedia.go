@@ -1,0 +1,298 @@
+package arisim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// External media (POST /channels/externalMedia), as resource_channels.c
+// and chan_rtp do it: encapsulation rtp over udp creates a UnicastRTP
+// channel into the app (name "UnicastRTP/<host>-<hex>", channel variables
+// UNICASTRTP_LOCAL_ADDRESS and UNICASTRTP_LOCAL_PORT, returned in the
+// answer's "channelvars"), which sends the audio it is given, 20 ms per
+// RTP packet, to external_host and takes the RTP sent back to its local
+// port as the audio it reads. In the simulator the audio a bridge gives
+// the channel is a tone while a playback plays on the bridge, silence
+// otherwise; the audio it reads is written into the recordings of its
+// bridge. audiosocket over tcp creates an AudioSocket channel (no media in
+// the simulator); other combinations answer 501 as Asterisk does.
+
+// extMedia is the media side of an external media channel.
+type extMedia struct {
+	conn   *net.UDPConn
+	remote *net.UDPAddr
+	pt     byte
+	done   chan struct{}
+}
+
+// rtpPayloadType is the RTP payload type of a format (ulaw 0, alaw 8,
+// g722 9; the others a dynamic one, as chan_rtp takes from the format).
+func rtpPayloadType(format string) byte {
+	switch format {
+	case "ulaw":
+		return 0
+	case "alaw":
+		return 8
+	case "g722":
+		return 9
+	}
+	return 118
+}
+
+func (s *Server) externalMedia(w http.ResponseWriter, q *request) {
+	p := q.params
+	app, host, format := p.str("app"), p.str("external_host"), p.str("format")
+	enc, tr := p.str("encapsulation"), p.str("transport")
+	switch {
+	case app == "":
+		reply(w, nil, errf(400, "app cannot be empty"))
+		return
+	case host == "":
+		reply(w, nil, errf(400, "external_host cannot be empty"))
+		return
+	}
+	h, port, err := net.SplitHostPort(host)
+	if err != nil || h == "" || port == "" {
+		reply(w, nil, errf(400, "external_host must be <host>:<port>"))
+		return
+	}
+	if format == "" {
+		reply(w, nil, errf(400, "format cannot be empty"))
+		return
+	}
+	if enc == "" {
+		enc = "rtp"
+	}
+	if tr == "" {
+		tr = "udp"
+	}
+	vars, err := p.variables()
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	id := p.str("channelId")
+	if id == "" {
+		id = s.newID()
+	} else if s.channels[id] != nil {
+		reply(w, nil, errf(409, "Channel with given unique ID already exists"))
+		return
+	}
+	var c *channel
+	switch {
+	case strings.EqualFold(enc, "rtp") && strings.EqualFold(tr, "udp"):
+		remote, err := net.ResolveUDPAddr("udp", host)
+		if err != nil {
+			reply(w, nil, errf(500, "Allocation failed"))
+			return
+		}
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			reply(w, nil, errf(500, "Allocation failed"))
+			return
+		}
+		c = s.newChannel(id, fmt.Sprintf("UnicastRTP/%s-0x%x", host, time.Now().UnixNano()&0xffffffffff), "UnicastRTP")
+		local := conn.LocalAddr().(*net.UDPAddr)
+		c.vars["UNICASTRTP_LOCAL_ADDRESS"] = local.IP.String()
+		c.vars["UNICASTRTP_LOCAL_PORT"] = fmt.Sprint(local.Port)
+		c.media = &extMedia{conn: conn, remote: remote, pt: rtpPayloadType(format), done: make(chan struct{})}
+		s.runExtMedia(c)
+	case strings.EqualFold(enc, "audiosocket") && strings.EqualFold(tr, "tcp"):
+		data := p.str("data")
+		if data == "" {
+			reply(w, nil, errf(400, "data can not be empty"))
+			return
+		}
+		c = s.newChannel(id, fmt.Sprintf("AudioSocket/%s-%s", host, data), "AudioSocket")
+	default:
+		reply(w, nil, errf(501, "The encapsulation and/or transport is not supported"))
+		return
+	}
+	for k, v := range vars {
+		c.vars[k] = v
+	}
+	c.resource = host
+	c.originated = true
+	s.subscribe(app, c.id)
+	var args []string
+	if d := p.str("data"); d != "" {
+		args = []string{d}
+	}
+	out := c.json()
+	out.Channelvars = map[string]string{}
+	for k, v := range c.vars {
+		out.Channelvars[k] = v
+	}
+	// chan_rtp and chan_audiosocket answer at once; the channel then enters the app.
+	s.after(time.Millisecond, func() {
+		if c.hungup {
+			return
+		}
+		s.setState(c, "Up")
+		s.enterStasis(c, app, args, true)
+	})
+	reply(w, out, nil)
+}
+
+// runExtMedia starts the RTP of external media channel c: a packet every
+// 20 ms to its remote, and a reader of what comes back. Both end when the
+// channel is destroyed or the server closes (stopExtMedia).
+func (s *Server) runExtMedia(c *channel) {
+	m := c.media
+	s.extMedia[c.id] = m
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		var seq uint16
+		var ts uint32
+		ssrc := uint32(time.Now().UnixNano())
+		pkt := make([]byte, 12+160)
+		for {
+			select {
+			case <-m.done:
+				return
+			case <-t.C:
+			}
+			s.mu.Lock()
+			tone := c.bridge != nil && s.playingOnBridge(c.bridge.id)
+			s.mu.Unlock()
+			pkt[0], pkt[1] = 0x80, m.pt
+			binary.BigEndian.PutUint16(pkt[2:], seq)
+			binary.BigEndian.PutUint32(pkt[4:], ts)
+			binary.BigEndian.PutUint32(pkt[8:], ssrc)
+			for i := range 160 {
+				pkt[12+i] = 0xff // ulaw silence
+				if tone {
+					pkt[12+i] = toneSample(int(ts) + i)
+				}
+			}
+			seq++
+			ts += 160
+			_, _ = m.conn.WriteToUDP(pkt, m.remote)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		buf := make([]byte, 2048)
+		for {
+			n, _, err := m.conn.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			payload, ok := rtpPayload(buf[:n])
+			if !ok {
+				continue
+			}
+			s.mu.Lock()
+			if c.bridge != nil {
+				s.hearOnBridge(c.bridge.id, payload)
+			}
+			s.mu.Unlock()
+		}
+	}()
+}
+
+// stopExtMedia ends the RTP of channel c. Caller holds s.mu.
+func (s *Server) stopExtMedia(c *channel) {
+	m := s.extMedia[c.id]
+	if m == nil {
+		return
+	}
+	delete(s.extMedia, c.id)
+	close(m.done)
+	_ = m.conn.Close()
+}
+
+// rtpPayload returns the payload of an RTP packet (version 2, CSRCs and
+// an extension header skipped).
+func rtpPayload(b []byte) ([]byte, bool) {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return nil, false
+	}
+	off := 12 + 4*int(b[0]&0x0f)
+	if b[0]&0x10 != 0 {
+		if len(b) < off+4 {
+			return nil, false
+		}
+		off += 4 + 4*int(binary.BigEndian.Uint16(b[off+2:]))
+	}
+	if len(b) < off {
+		return nil, false
+	}
+	return b[off:], true
+}
+
+// toneSample is sample i of the simulator's playback audio: a 500 Hz
+// square wave in ulaw.
+func toneSample(i int) byte {
+	if (i/8)%2 == 0 {
+		return 0x20
+	}
+	return 0xa0
+}
+
+// playingOnBridge reports whether a playback plays on bridge id. Caller holds s.mu.
+func (s *Server) playingOnBridge(id string) bool {
+	for _, p := range s.playbacks {
+		if p.target == "bridge:"+id && p.state == "playing" {
+			return true
+		}
+	}
+	return false
+}
+
+// hearOnBridge writes audio (ulaw) a channel of bridge id sent into the
+// bridge's recordings: as it is while recording, as silence while muted,
+// not at all while paused. Caller holds s.mu.
+func (s *Server) hearOnBridge(id string, audio []byte) {
+	for _, r := range s.liveRecs {
+		if r.target != "bridge:"+id || r.state != "recording" {
+			continue
+		}
+		if r.muted {
+			r.samples = append(r.samples, make([]byte, len(audio))...)
+			for i := len(r.samples) - len(audio); i < len(r.samples); i++ {
+				r.samples[i] = 0xff
+			}
+			continue
+		}
+		r.samples = append(r.samples, audio...)
+	}
+}
+
+// ulawToLinear decodes one G.711 µ-law sample.
+func ulawToLinear(u byte) int16 {
+	u = ^u
+	t := (int(u&0x0f) << 3) + 0x84
+	t <<= (u & 0x70) >> 4
+	if u&0x80 != 0 {
+		return int16(0x84 - t)
+	}
+	return int16(t - 0x84)
+}
+
+// audioWAV returns an 8 kHz mono 16-bit WAV of ulaw samples.
+func audioWAV(ulaw []byte) []byte {
+	data := 2 * len(ulaw)
+	b := make([]byte, 44+data)
+	copy(b, "RIFF")
+	putLE32(b[4:], uint32(36+data))
+	copy(b[8:], "WAVEfmt ")
+	putLE32(b[16:], 16)
+	b[20], b[22] = 1, 1
+	putLE32(b[24:], 8000)
+	putLE32(b[28:], 16000)
+	b[32], b[34] = 2, 16
+	copy(b[36:], "data")
+	putLE32(b[40:], uint32(data))
+	for i, u := range ulaw {
+		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(ulawToLinear(u)))
+	}
+	return b
+}

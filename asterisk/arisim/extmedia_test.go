@@ -1,0 +1,133 @@
+package arisim_test
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callgw/callgw/asterisk/arisim"
+)
+
+// TestExternalMediaRTP: POST /channels/externalMedia (rtp over udp) makes
+// a UnicastRTP channel into the app whose answer names its local RTP
+// address; bridged with a call, it sends RTP to the test's own UDP
+// listener (a tone while a playback plays on the bridge), and the audio the
+// test sends back to its local port is in the bridge's recording. On the
+// simulator and, with CALLGW_TEST_ARI_URL, on Asterisk 22.
+func TestExternalMediaRTP(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	ev := tg.listen(t, tg.app, false)
+	a := tg.originate(t, ev, tg.app, "answer")
+	bot, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bot.Close()
+	host := bot.LocalAddr().String()
+	em := uniq("em")
+	m := tg.mustDo(t, 200, "POST", "/channels/externalMedia", url.Values{"app": {tg.app}, "external_host": {host}, "format": {"ulaw"}, "channelId": {em}}, nil)
+	vars, _ := m["channelvars"].(map[string]any)
+	if name, _ := m["name"].(string); !strings.HasPrefix(name, "UnicastRTP/"+host+"-") || vars["UNICASTRTP_LOCAL_ADDRESS"] == nil || vars["UNICASTRTP_LOCAL_PORT"] == nil {
+		t.Fatalf("external media channel %v", m)
+	}
+	ev.wait(t, "StasisStart", isChan(em), 5*time.Second)
+	br := uniq("br")
+	tg.mustDo(t, 200, "POST", "/bridges/"+br, url.Values{"type": {"mixing"}}, nil)
+	defer tg.do(t, "DELETE", "/bridges/"+br, nil, nil)
+	tg.mustDo(t, 204, "POST", "/bridges/"+br+"/addChannel", url.Values{"channel": {a + "," + em}}, nil)
+
+	// A playback on the bridge reaches the bot as RTP.
+	pb := uniq("pb")
+	tg.mustDo(t, 201, "POST", "/bridges/"+br+"/play/"+pb, url.Values{"media": {"tone:ring;tonezone=us"}}, nil)
+	var from *net.UDPAddr
+	buf := make([]byte, 2048)
+	_ = bot.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for from == nil {
+		n, addr, err := bot.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatalf("no RTP with audio from the external media channel: %v", err)
+		}
+		if n > 12 && buf[0]>>6 == 2 && loud(buf[12:n]) {
+			from = addr
+		}
+	}
+	tg.mustDo(t, 204, "DELETE", "/playbacks/"+pb, nil, nil)
+
+	// The bot's answer is in the bridge's recording.
+	rec := uniq("emrec")
+	tg.mustDo(t, 201, "POST", "/bridges/"+br+"/record", url.Values{"name": {rec}, "format": {"wav"}}, nil)
+	ev.wait(t, "RecordingStarted", nil, 3*time.Second)
+	pkt := make([]byte, 12+160)
+	for i := range 50 { // 1 s of a loud square wave
+		pkt[0], pkt[1] = 0x80, 0
+		binary.BigEndian.PutUint16(pkt[2:], uint16(i))
+		binary.BigEndian.PutUint32(pkt[4:], uint32(160*i))
+		binary.BigEndian.PutUint32(pkt[8:], 0x1234)
+		for j := range 160 {
+			pkt[12+j] = 0x10
+			if (j/10)%2 == 1 {
+				pkt[12+j] = 0x90
+			}
+		}
+		if _, err := bot.WriteToUDP(pkt, from); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tg.mustDo(t, 204, "POST", "/recordings/live/"+rec+"/stop", nil, nil)
+	ev.wait(t, "RecordingFinished", nil, 3*time.Second)
+	defer tg.do(t, "DELETE", "/recordings/stored/"+rec, nil, nil)
+	st, wav := tg.do(t, "GET", "/recordings/stored/"+rec+"/file", nil, nil)
+	if st != 200 || len(wav) < 44 {
+		t.Fatalf("recording file: %d, %d bytes", st, len(wav))
+	}
+	n := 0
+	for i := 44; i+1 < len(wav); i += 2 {
+		if v := int16(binary.LittleEndian.Uint16(wav[i:])); v > 4000 || v < -4000 {
+			n++
+		}
+	}
+	if n < 4000 { // half of the second sent
+		t.Errorf("the recording holds %d loud samples of the 8000 the bot sent", n)
+	}
+	tg.mustDo(t, 204, "DELETE", "/channels/"+em, nil, nil)
+}
+
+// loud reports whether ulaw audio is more than near-silence.
+func loud(b []byte) bool {
+	for _, u := range b {
+		if u&0x7f < 0x60 {
+			return true
+		}
+	}
+	return false
+}
+
+// TestExternalMediaBadInput: the answers of resource_channels.c to a
+// request it refuses.
+func TestExternalMediaBadInput(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	for _, tc := range []struct {
+		q      url.Values
+		status int
+		msg    string
+	}{
+		{url.Values{"external_host": {"127.0.0.1:4000"}, "format": {"ulaw"}}, 400, "app cannot be empty"},
+		{url.Values{"app": {tg.app}, "format": {"ulaw"}}, 400, "external_host cannot be empty"},
+		{url.Values{"app": {tg.app}, "external_host": {"127.0.0.1"}, "format": {"ulaw"}}, 400, "external_host must be <host>:<port>"},
+		{url.Values{"app": {tg.app}, "external_host": {"127.0.0.1:4000"}}, 400, "format cannot be empty"},
+		{url.Values{"app": {tg.app}, "external_host": {"127.0.0.1:4000"}, "format": {"ulaw"}, "encapsulation": {"audiosocket"}, "transport": {"tcp"}}, 400, "data can not be empty"},
+		{url.Values{"app": {tg.app}, "external_host": {"127.0.0.1:4000"}, "format": {"ulaw"}, "encapsulation": {"rtp"}, "transport": {"tcp"}}, 501, ""},
+	} {
+		st, body := tg.do(t, "POST", "/channels/externalMedia", tc.q, nil)
+		var m struct{ Message string }
+		_ = json.Unmarshal(body, &m)
+		if st != tc.status || (tc.msg != "" && m.Message != tc.msg) {
+			t.Errorf("%v: %d %s, want %d %q", tc.q, st, body, tc.status, tc.msg)
+		}
+	}
+}
