@@ -256,6 +256,7 @@ func (b *Bus) ReadHistory(ctx context.Context, tenant string, from HistoryFrom, 
 	}
 	ds, err := ch.Consume(b.names.History(tenant), "", false, false, false, false, amqp.Table{"x-stream-offset": arg})
 	if err != nil {
+		b.histories.Delete(tenant) // deleted meanwhile? EnsureHistory declares it again
 		return callapi.Wrap(callapi.CodeNodeUnavailable, op, err, "cannot read the history stream of "+tenant)
 	}
 	if ready != nil {
@@ -266,12 +267,14 @@ func (b *Bus) ReadHistory(ctx context.Context, tenant string, from HistoryFrom, 
 		case <-ctx.Done():
 			return nil
 		case err := <-closed:
+			b.histories.Delete(tenant)
 			if err == nil {
 				return callapi.Errorf(callapi.CodeNodeUnavailable, "history reader's channel closed")
 			}
 			return callapi.Wrap(callapi.CodeNodeUnavailable, op, err, "history reader's channel closed")
 		case d, ok := <-ds:
 			if !ok {
+				b.histories.Delete(tenant)
 				return callapi.Errorf(callapi.CodeNodeUnavailable, "history reader cancelled by the broker")
 			}
 			if err := d.Ack(false); err != nil {

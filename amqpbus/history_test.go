@@ -2,11 +2,15 @@ package amqpbus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // historyTestConfig is the small retention every test stream gets.
@@ -140,4 +144,32 @@ func TestMaxAgeArg(t *testing.T) {
 			t.Errorf("maxAgeArg(%v) = %q, want %q", c.d, got, c.want)
 		}
 	}
+}
+
+// TestHistoryRetention: past x-max-length-bytes the broker drops the
+// oldest segments, and a reader asking for a dropped offset starts at the
+// first kept one (what the gateway reports as resume_gap).
+func TestHistoryRetention(t *testing.T) {
+	e := newEnv(t)
+	b := e.bus("gateway", func(c *Config) {
+		c.History = HistoryConfig{MaxAge: 10 * time.Minute, MaxBytes: 16 << 10, SegmentBytes: 4 << 10, Prefetch: 64}
+	})
+	e.ensureTestHistory(b, "acme")
+	ctx := ctxFor(t, 20*time.Second)
+	pad := strings.Repeat("x", 400)
+	for i := range 200 {
+		ev := &callapi.Event{ID: newID(), Type: callapi.EvCallAnswered, Time: time.Now(), Node: "pbx1", Tenant: "acme",
+			CallID: callapi.CallID(fmt.Sprintf("c%d-%s", i, pad[:40])), ARI: json.RawMessage(`{"pad":"` + pad + `"}`)}
+		if err := b.PublishEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var first int64 = -1
+	testenv.WaitFor(t, "retention to drop the oldest segments", 10*time.Second, func() bool {
+		got := readAll(t, b, "acme", HistoryFrom{Position: PosOffset, Offset: 0}, 1)
+		first = got[0].off
+		return first > 0
+	})
+	last := readAll(t, b, "acme", HistoryFrom{Position: PosLast}, 1)
+	t.Logf("200 events of ~1 KB in a 16 KiB stream: offsets %d.. kept (last chunk from %d)", first, last[0].off)
 }

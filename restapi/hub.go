@@ -153,6 +153,8 @@ type subscriber struct {
 	stream      bool
 	after       int64
 	catching    bool
+	sending     bool  // the catch-up is sending on c
+	lastOff     int64 // the catch-up read up to here (-1: nothing yet)
 	catchCtx    context.Context
 	catchCancel context.CancelFunc
 }

@@ -126,6 +126,12 @@ func (h *Hub) publishAt(tenant string, gen uint64, off int64, e *callapi.Event) 
 	}
 	h.mPublished.Inc()
 	for sub := range h.subs {
+		if sub.stream && sub.catching && !sub.sending && sub.lastOff >= 0 && sub.f.Tenant == tenant {
+			// The catch-up may be idle at the end of the history with
+			// the kept events now continuing it: hand over here.
+			h.handoverLocked(sub)
+			continue
+		}
 		if !sub.stream || sub.catching || sub.f.Tenant != tenant || off <= sub.after || !sub.f.Match(e) {
 			continue
 		}
@@ -219,7 +225,7 @@ func (h *Hub) subscribeStream(ctx context.Context, f EventFilter, res *streamRes
 	case !f.Since.IsZero():
 		res.catchUp = true
 	}
-	sub := &subscriber{f: f, stream: true, after: last, c: make(chan *callapi.Event, h.cfg.Buffer+len(replay))}
+	sub := &subscriber{f: f, stream: true, after: last, lastOff: -1, c: make(chan *callapi.Event, h.cfg.Buffer+len(replay))}
 	for _, e := range replay {
 		sub.c <- e
 	}
@@ -233,16 +239,39 @@ func (h *Hub) subscribeStream(ctx context.Context, f EventFilter, res *streamRes
 	return sub, func() { h.unsubscribe(sub) }, nil
 }
 
-// handover makes a catching sub live once the kept events of its tenant
-// continue what it read (up to offset off): it gets the kept events past
-// off, if they fit in its buffer, then the live ones. It reports whether
-// the catch-up is over (handed over, or the subscription ended).
-func (h *Hub) handover(sub *subscriber, off int64) bool {
+// beginSend lets the catch-up send one event on sub's channel: false
+// when the catch-up is over.
+func (h *Hub) beginSend(sub *subscriber) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.subs[sub]; !ok || !sub.catching {
+		return false
+	}
+	sub.sending = true
+	return true
+}
+
+// handover notes that the catch-up of sub read up to offset off (and
+// sent what it sent) and makes sub live once the kept events of its
+// tenant continue that (handoverLocked). It reports whether the catch-up
+// is over (handed over, or the subscription ended).
+func (h *Hub) handover(sub *subscriber, off int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sub.sending = false
+	sub.lastOff = max(sub.lastOff, off)
+	if _, ok := h.subs[sub]; !ok || !sub.catching {
 		return true
 	}
+	return h.handoverLocked(sub)
+}
+
+// handoverLocked makes catching sub live when the kept events of its
+// tenant continue what its catch-up read (up to sub.lastOff): it gets the
+// kept events past that, if they fit in its buffer, then the live ones.
+// h.mu is held, and the catch-up is not sending.
+func (h *Hub) handoverLocked(sub *subscriber) bool {
+	off := sub.lastOff
 	r := h.streams[sub.f.Tenant]
 	if r == nil {
 		return false
@@ -348,6 +377,10 @@ type tenantFeed struct {
 
 var _ Events = (*StreamFeed)(nil)
 
+// AttachTimeout bounds how long opening a stream waits for its tenant's
+// history to be read (the broker away: node_unavailable).
+const AttachTimeout = 10 * time.Second
+
 // NewStreamFeed builds a StreamFeed. log nil is a no-op logger.
 func NewStreamFeed(hub *Hub, src HistorySource, linger time.Duration, log *zap.Logger) *StreamFeed {
 	if log == nil {
@@ -416,24 +449,31 @@ func (sf *StreamFeed) catchUp(sub *subscriber, res *streamResume) {
 	first := res.cursor
 	err := sf.src.Read(ctx, sub.f.Tenant, start, nil, func(off int64, e *callapi.Event) error {
 		if first {
-			if off < res.offset {
-				return nil
-			}
+			// RabbitMQ starts a reader at the offset asked for (or at the
+			// first one kept, after it): an earlier one means another
+			// history (the stream declared anew).
 			first = false
 			if off != res.offset || e.ID != res.id { // gone from the history, or another history
 				sf.hub.goLive(sub)
 				return errStop
 			}
-			return nil // the client has it
+			if sf.hub.handover(sub, off) { // the client has it
+				return errStop
+			}
+			return nil
 		}
 		if !res.cursor && e.Time.Before(sub.f.Since) {
 			return nil
 		}
 		if sub.f.Match(e) {
+			if !sf.hub.beginSend(sub) {
+				return errStop
+			}
 			e.Cursor = Cursor(off, e.ID)
 			select {
 			case sub.c <- e:
 			case <-ctx.Done():
+				sf.hub.handover(sub, -1)
 				return errStop
 			}
 		}
@@ -472,6 +512,8 @@ func (sf *StreamFeed) acquire(ctx context.Context, tenant string) error {
 	}
 	tf.users++
 	sf.mu.Unlock()
+	wait := time.NewTimer(AttachTimeout)
+	defer wait.Stop()
 	select {
 	case <-tf.ready:
 		if tf.err != nil {
@@ -479,6 +521,9 @@ func (sf *StreamFeed) acquire(ctx context.Context, tenant string) error {
 			return tf.err
 		}
 		return nil
+	case <-wait.C:
+		sf.release(tenant)
+		return callapi.Errorf(callapi.CodeNodeUnavailable, "event history not reachable within %v", AttachTimeout)
 	case <-ctx.Done():
 		sf.release(tenant)
 		return ctx.Err()
@@ -524,26 +569,34 @@ func (sf *StreamFeed) follow(ctx context.Context, tenant string, tf *tenantFeed)
 	defer sf.hub.resetStream(tenant, tf.gen)
 	var once sync.Once
 	attached := func() { once.Do(func() { close(tf.ready) }) }
-	if err := sf.src.Ensure(ctx, tenant); err != nil {
-		tf.err = callapi.Wrap(callapi.CodeNodeUnavailable, "restapi.StreamFeed", err, "event history unavailable")
-		attached()
-		return
-	}
 	last := int64(-1)
 	for fails := 0; ctx.Err() == nil; {
 		start := HistoryStart{Offset: -1}
 		if last >= 0 {
 			start.Offset = last + 1
 		}
-		err := sf.src.Read(ctx, tenant, start, attached, func(off int64, e *callapi.Event) error {
-			if off <= last {
+		first := true
+		err := sf.src.Ensure(ctx, tenant)
+		if err == nil {
+			err = sf.src.Read(ctx, tenant, start, attached, func(off int64, e *callapi.Event) error {
+				if first && start.Offset >= 0 && off < start.Offset {
+					// The history begins again (its stream was deleted
+					// and declared anew): what the hub keeps is another
+					// history's.
+					sf.log.Warn("the tenant's history begins again; its streams resume from it", zap.String("tenant", tenant))
+					sf.hub.resetStream(tenant, tf.gen)
+					last = -1
+				}
+				first = false
+				if off <= last {
+					return nil
+				}
+				last = off
+				fails = 0
+				sf.hub.publishAt(tenant, tf.gen, off, e)
 				return nil
-			}
-			last = off
-			fails = 0
-			sf.hub.publishAt(tenant, tf.gen, off, e)
-			return nil
-		})
+			})
+		}
 		if ctx.Err() != nil {
 			return
 		}

@@ -2,12 +2,18 @@ package restapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/callgw/callgw/callapi"
@@ -20,7 +26,8 @@ type fakeHistory struct {
 	logs    map[string][]*callapi.Event
 	first   map[string]int64
 	changed chan struct{}
-	reads   int // Reads started
+	reads   int   // Reads started
+	cut     error // ends the running Reads with this error, once
 }
 
 func newFakeHistory() *fakeHistory {
@@ -52,7 +59,7 @@ func (h *fakeHistory) Read(ctx context.Context, tenant string, start HistoryStar
 			idx++
 		}
 	}
-	idx = max(idx, h.first[tenant])
+	idx = min(max(idx, h.first[tenant]), int64(len(log))) // past the end: the next one, as RabbitMQ
 	h.mu.Unlock()
 	if ready != nil {
 		ready()
@@ -75,7 +82,28 @@ func (h *fakeHistory) Read(ctx context.Context, tenant string, start HistoryStar
 			return nil
 		case <-changed:
 		}
+		h.mu.Lock()
+		cut := h.cut
+		h.mu.Unlock()
+		if cut != nil {
+			return cut
+		}
 	}
+}
+
+// restart replaces tenant's history by a new one (its stream deleted and
+// declared again) and cuts the running reads.
+func (h *fakeHistory) restart(tenant string) {
+	h.mu.Lock()
+	h.logs[tenant] = nil
+	h.cut = errors.New("stream deleted")
+	close(h.changed)
+	h.changed = make(chan struct{})
+	h.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	h.mu.Lock()
+	h.cut = nil
+	h.mu.Unlock()
 }
 
 func histEvent(tenant string, i int, at time.Time) *callapi.Event {
@@ -387,4 +415,126 @@ func FuzzParseSince(f *testing.F) {
 			t.Fatalf("parseSince(%q): %v", s, err)
 		}
 	})
+}
+
+// TestStreamFeedOverHTTP: over SSE the id of each event is its cursor
+// (and the event JSON carries it, on the WebSocket too); Last-Event-ID
+// and last_event_id resume after a cursor, since= replays from a time,
+// and a since that is not a time is refused (400).
+func TestStreamFeedOverHTTP(t *testing.T) {
+	src := newFakeHistory()
+	_, feed := newStreamFeed(t, src, 16)
+	s := NewServer(Config{Log: zap.NewNop()}, nil, nil, feed, nil)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
+		http.DefaultClient.CloseIdleConnections()
+	})
+	t0 := time.Now().Add(-time.Minute)
+	for i := range 3 {
+		src.append(callapi.DefaultTenant, histEvent(callapi.DefaultTenant, i, t0.Add(time.Duration(i)*time.Second)))
+	}
+	_, rd := openSSE(t, ts.URL+"/v1/events?since="+t0.Add(500*time.Millisecond).UTC().Format(time.RFC3339Nano))
+	for _, want := range []string{"1:default-e1", "2:default-e2"} {
+		m, err := rd.next()
+		if err != nil || m.id != want {
+			t.Fatalf("since: %+v %v, want id %s", m, err, want)
+		}
+		var e callapi.Event
+		if err := json.Unmarshal([]byte(m.data), &e); err != nil || e.Cursor != want {
+			t.Fatalf("event %s: cursor %q, %v", m.data, e.Cursor, err)
+		}
+	}
+	_, rd = openSSE(t, ts.URL+"/v1/events", "Last-Event-ID", "1:default-e1")
+	if m, err := rd.next(); err != nil || m.id != "2:default-e2" {
+		t.Fatalf("resume: %+v %v", m, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/v1/events/ws?last_event_id=0:default-e0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	_, b, err := c.Read(ctx)
+	var e callapi.Event
+	if err != nil || json.Unmarshal(b, &e) != nil || e.Cursor != "1:default-e1" {
+		t.Fatalf("WebSocket resume: %s %v", b, err)
+	}
+	resp, err := http.Get(ts.URL + "/v1/events?since=yesterday")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("since=yesterday: %d", resp.StatusCode)
+	}
+}
+
+// TestStreamFeedHistoryBeginsAgain: when the tenant's history begins
+// again (its stream deleted and declared anew, offsets from 0), the feed
+// ends its live streams (their clients resume and learn of the gap) and
+// serves the new history's events.
+func TestStreamFeedHistoryBeginsAgain(t *testing.T) {
+	src := newFakeHistory()
+	_, gw := newStreamFeed(t, src, 8)
+	ch, cancel, err := gw.Subscribe(t.Context(), EventFilter{Tenant: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	for i := range 5 {
+		src.append("acme", histEvent("acme", i, time.Now()))
+	}
+	got := expectIDs(t, ch, "acme-e0", "acme-e1", "acme-e2", "acme-e3", "acme-e4")
+	src.restart("acme")
+	testWait(t, "the feed to read again", func() bool {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		return src.reads >= 2
+	})
+	src.append("acme", histEvent("acme", 100, time.Now()))
+	for e := range ch { // the live stream ends
+		t.Fatalf("the old stream got %s", e.ID)
+	}
+	ch2, cancel2, err := gw.Subscribe(t.Context(), EventFilter{Tenant: "acme", LastEventID: got[4].Cursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel2()
+	// Its reader attaches past the new history's end: the next event
+	// tells it that its point is not there.
+	testWait(t, "the resuming stream's reader", func() bool {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		return src.reads >= 3
+	})
+	src.append("acme", histEvent("acme", 101, time.Now()))
+	if e := next(t, ch2); !IsResumeGap(e) {
+		t.Fatalf("resume into the new history: %v, want the gap", e)
+	}
+	testWait(t, "live", func() bool {
+		gw.hub.mu.Lock()
+		defer gw.hub.mu.Unlock()
+		for sub := range gw.hub.subs {
+			if sub.catching {
+				return false
+			}
+		}
+		return true
+	})
+	src.append("acme", histEvent("acme", 102, time.Now()))
+	for {
+		e := next(t, ch2)
+		if e.ID == "acme-e102" {
+			if e.Cursor != "2:acme-e102" {
+				t.Fatalf("cursor %s", e.Cursor)
+			}
+			break
+		}
+		if e.ID != "acme-e101" {
+			t.Fatalf("after the gap: %s", e.ID)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,6 +146,22 @@ func eventLine(e *callapi.Event, colour bool, since time.Time) string {
 	return strings.TrimRight(fmt.Sprintf("%s %-6s %-8s %s %s", ts, e.Node, subject, typ, keyFields(e)), " ")
 }
 
+// replayTime reads --since as a time to replay from: RFC 3339, unix
+// milliseconds, or a duration ago; ok is false for an event's cursor or
+// id.
+func replayTime(s string, now time.Time) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), true
+	}
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms), true
+	}
+	return time.Time{}, false
+}
+
 // tail prints the stream's events until ctx ends or stop says so.
 func (a *app) tail(ctx context.Context, f client.EventFilter, lastID string, stop func(*callapi.Event) bool, since func(*callapi.Event) time.Time) error {
 	lost := false
@@ -152,7 +169,7 @@ func (a *app) tail(ctx context.Context, f client.EventFilter, lastID string, sto
 	if a.ws {
 		open = a.client.EventsWS
 	}
-	st, err := open(ctx, f, client.StreamOptions{LastEventID: lastID,
+	st, err := open(ctx, f, client.StreamOptions{LastEventID: lastID, Since: a.replayFrom,
 		OnReconnect: func(err error, n int) {
 			lost = true
 			fmt.Fprintf(a.errOut, "callctl: event stream lost (%v); reconnecting (attempt %d), resuming after the last event\n", err, n)
@@ -204,7 +221,7 @@ func cmdEvents(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 	fs.StringVar((*string)(&f.CallID), "call", "", "only this call's events")
 	fs.StringVar((*string)(&f.Node), "node", "", "only this node's events")
 	fs.StringVar(&f.Tag, "tag", "", "only events of calls with this tag")
-	last := fs.String("since", "", "resume after this event id (Last-Event-ID)")
+	last := fs.String("since", "", "resume after this event (its cursor or id, Last-Event-ID), or replay the kept events from a time: RFC 3339, unix milliseconds or a duration ago (10m)")
 	maxN := fs.Int("max", 0, "exit after this many events (0: until Ctrl-C)")
 	fs.BoolVar(&a.ws, "ws", false, "read the WebSocket stream instead of Server-Sent Events")
 	return func(ctx context.Context, _ []string) error {
@@ -218,8 +235,12 @@ func cmdEvents(a *app, fs *flag.FlagSet) func(context.Context, []string) error {
 			return err
 		}
 		f.CallID = callapi.CallID(id)
+		resume := *last
+		if t, ok := replayTime(resume, time.Now()); ok {
+			a.replayFrom, resume = t, ""
+		}
 		n := 0
-		return a.tail(ctx, f, *last, func(*callapi.Event) bool { n++; return *maxN > 0 && n >= *maxN }, nil)
+		return a.tail(ctx, f, resume, func(*callapi.Event) bool { n++; return *maxN > 0 && n >= *maxN }, nil)
 	}
 }
 

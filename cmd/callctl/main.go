@@ -74,9 +74,10 @@ type app struct {
 	colour      bool // stdout is a terminal (--color=auto)
 
 	url, token string
-	output     string // -o: table, wide, json, id
-	json       bool   // -o json
-	ws         bool   // events over the WebSocket stream
+	output     string    // -o: table, wide, json, id
+	json       bool      // -o json
+	ws         bool      // events over the WebSocket stream
+	replayFrom time.Time // events: replay the kept events from this time (StreamOptions.Since)
 	timeout    time.Duration
 	client     *client.Client
 	opts       []client.Option // added to the client's (tests: the HTTP client)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/callgw/callgw/callapi/client"
 	"github.com/callgw/callgw/config"
 	"github.com/callgw/callgw/internal/testenv"
+	"github.com/callgw/callgw/worker"
 )
 
 // historyWorld is a worker on the simulator and gateways with history
@@ -29,6 +31,7 @@ type historyWorld struct {
 	t      *testing.T
 	ctx    context.Context
 	common config.Common
+	worker *worker.Worker
 }
 
 func newHistoryWorld(t *testing.T) *historyWorld {
@@ -60,6 +63,7 @@ func newHistoryWorld(t *testing.T) *historyWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.worker = wk
 	w.run("worker", wk.Run)
 	testenv.WaitFor(t, "the worker's readiness", 15*time.Second, func() bool { return wk.Ready() == nil })
 	return w
@@ -178,8 +182,8 @@ func ids(es []*callapi.Event) []string {
 func TestResumeAcrossGatewaysAndRestart(t *testing.T) {
 	w := newHistoryWorld(t)
 	ctx := w.ctx
-	cA, _, stopA := w.gateway("gateway A")
-	cB, _, _ := w.gateway("gateway B")
+	cA, gA, stopA := w.gateway("gateway A")
+	cB, gB, _ := w.gateway("gateway B")
 	dial := func(c *client.Client) *callapi.Call {
 		t.Helper()
 		call, err := c.Originate(ctx, callapi.OriginateRequest{OriginateArgs: callapi.OriginateArgs{To: "Local/answer@callgw-test", Wait: callapi.WaitAnswered}})
@@ -213,6 +217,20 @@ func TestResumeAcrossGatewaysAndRestart(t *testing.T) {
 		t.Fatalf("A's last event id %q is not a history cursor", cursor)
 	}
 	_ = sA.Close()
+	if stop := os.Getenv("CALLGW_TEST_NODE_STOP"); stop != "" {
+		urlBefore := gA.Bus().State().URL
+		// By hand on a cluster: the node everyone is connected to (and
+		// the streams' leader) stops while the client is away.
+		if start := os.Getenv("CALLGW_TEST_NODE_START"); start != "" {
+			t.Cleanup(func() { shell(t, start) })
+		}
+		stopped := time.Now()
+		shell(t, stop)
+		testenv.WaitFor(t, "the gateways and the worker back on another node", 30*time.Second, func() bool {
+			return gA.Ready() == nil && gB.Ready() == nil && w.worker.Ready() == nil && gA.Bus().State().URL != urlBefore
+		})
+		t.Logf("node stopped (%s); gateways and worker on %s after %v", stop, gA.Bus().State().URL, time.Since(stopped).Round(time.Millisecond))
+	}
 
 	// Missed while away: call 1's end, all of call 2.
 	hangup(cA, call1.ID)
@@ -288,7 +306,15 @@ func TestResumeAcrossGatewaysAndRestart(t *testing.T) {
 		}
 		ja, _ := json.Marshal(onA)
 		jb, _ := json.Marshal(onB)
-		if onA.State != callapi.StateEnded || string(ja) != string(jb) {
+		switch {
+		case onA.State != callapi.StateEnded || onA.AnsweredAt == nil || onA.EndReason != "api":
+			t.Errorf("record of %s on the restarted A: %s", id, ja)
+		case string(ja) != string(jb) && os.Getenv("CALLGW_TEST_NODE_STOP") != "":
+			// B learns records from a server-named queue, which loses
+			// what is published while it is declared again on another
+			// node; the restarted A read them from the history.
+			t.Logf("record of %s on B, which lived through the node's stop, differs from the history's:\n%s\n%s", id, jb, ja)
+		case string(ja) != string(jb):
 			t.Errorf("record of %s on the restarted A:\n%s\non B:\n%s", id, ja, jb)
 		}
 	}
@@ -302,5 +328,13 @@ func TestResumeAcrossGatewaysAndRestart(t *testing.T) {
 	got := until(t, pump(sS), "call 3's hang-up replayed since the start", is(callapi.EvCallHangup, call3.ID))
 	if len(got) != 3 || got[0].CallID != call1.ID || got[1].CallID != call2.ID {
 		t.Errorf("since the start: %s", strings.Join(ids(got), ", "))
+	}
+}
+
+// shell runs a command line (the cluster script, by hand).
+func shell(t *testing.T, line string) {
+	t.Helper()
+	if out, err := exec.Command("sh", "-c", line).CombinedOutput(); err != nil {
+		t.Errorf("%s: %v\n%s", line, err, out)
 	}
 }
