@@ -251,7 +251,8 @@ window.originate = () => fetch(api + "/v1/calls", {method: "POST", headers: {"Co
 
 // TestBrowserStreams: a page served from another origin opens an
 // EventSource and a WebSocket on the gateway, places a call with fetch
-// (CORS preflight), and receives the call's events on both streams.
+// (CORS preflight), and receives the call's events on both streams. Then
+// the operator console signs in on this gateway without auth.
 func TestBrowserStreams(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs chromium")
@@ -326,4 +327,21 @@ func TestBrowserStreams(t *testing.T) {
 		t.Errorf("page errors: %v", v.Errors)
 	}
 	t.Logf("SSE %v\nWS %v", v.SSE, v.WS)
+
+	// The console on this gateway without auth (as make dev runs it): any
+	// client id signs in, as the tenant default, and its calls show.
+	browser.open(s.base + "/console")
+	browser.typeInto("#client-id", "anyone")
+	browser.click("#signin-submit")
+	var who string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		who, _ = browser.eval(`return document.getElementById("conn").dataset.state + " " + document.getElementById("who-text").textContent +
+			" " + document.getElementById("nodes-body").textContent;`).(string)
+		if strings.HasPrefix(who, "live development gateway") && strings.Contains(who, "pbx1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the console without auth: %q", who)
+		}
+	}
 }

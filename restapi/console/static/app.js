@@ -92,6 +92,7 @@ function applyEvent(e) {
 }
 
 function endCall(c) {
+  delete stats.renderedAt[c.id];
   if (calls.delete(c.id)) orderDirty = true;
   ended.set(c.id, c);
   if (ended.size > MAX_ENDED) ended.delete(ended.keys().next().value);
@@ -538,6 +539,9 @@ function startStream() {
     event: ingest,
     status: setConn,
     gap: () => { loadCalls(true); loadRecords(); loadNodes(); },
+    // The browser gave up on the stream (an HTTP error): if the token is
+    // no longer accepted, this request's 401 signs out.
+    closed: () => { api.request("GET", "v1/calls?limit=1").catch(() => {}); },
     fatal: (code, msg) => { toast("event stream ended: " + msg); if (code === "revoked" || code === "token_expired") signOut(msg); },
   });
   stream.start();
