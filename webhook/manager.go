@@ -129,10 +129,30 @@ func (m *Manager) apply(ctx context.Context, s *Subscription, req callapi.Webhoo
 	return nil
 }
 
+// idempotentIDs is the namespace of subscription ids made from an
+// Idempotency-Key.
+var idempotentIDs = uuid.MustParse("6d1e9c1a-3f55-4b8e-9a53-0c6f3b1f8e21")
+
 // Create stores a new subscription; its answer carries the secret, once.
-func (m *Manager) Create(ctx context.Context, tenant string, req callapi.WebhookRequest) (*callapi.Webhook, error) {
+// With an idempotency key (the request's Idempotency-Key) the id is made
+// from the tenant and the key, and a repeated create with the same key
+// answers the subscription the first one made, secret included, instead of
+// making a second one: a client retrying a create whose answer it lost
+// does not double its deliveries.
+func (m *Manager) Create(ctx context.Context, tenant, key string, req callapi.WebhookRequest) (*callapi.Webhook, error) {
 	now := time.Now().UTC()
-	s := &Subscription{Webhook: callapi.Webhook{ID: uuid.NewString(), Tenant: tenant, State: StateActive, Created: now, Updated: now}}
+	id := uuid.NewString()
+	if key != "" {
+		id = uuid.NewSHA1(idempotentIDs, []byte(tenant+"\x00"+key)).String()
+		if s, ok := m.store.Get(id); ok && s.Tenant == tenant {
+			v := s.View()
+			if len(s.Secrets) > 0 {
+				v.Secret = s.Secrets[0].Value
+			}
+			return v, nil
+		}
+	}
+	s := &Subscription{Webhook: callapi.Webhook{ID: id, Tenant: tenant, State: StateActive, Created: now, Updated: now}}
 	if err := m.apply(ctx, s, req); err != nil {
 		return nil, err
 	}
