@@ -53,6 +53,9 @@ func (m *Manager) applyLog(body []byte) {
 	if json.Unmarshal(body, &r) != nil || r.Subscription == "" {
 		return
 	}
+	if _, ok := m.store.Get(r.Subscription); !ok {
+		return // deleted: its log goes with it
+	}
 	m.mu.Lock()
 	a := append(m.attempts[r.Subscription], r.WebhookAttempt)
 	if len(a) > logDepth {
@@ -256,6 +259,9 @@ func (m *Manager) Delete(ctx context.Context, tenant, id string) error {
 	}
 	defer ch.Close()
 	deleteSub(ch, m.names, id)
+	m.mu.Lock()
+	delete(m.attempts, id)
+	m.mu.Unlock()
 	return nil
 }
 
