@@ -75,7 +75,9 @@ func TestWebhooksCommand(t *testing.T) {
 	done := make(chan error, 1)
 	env := map[string]string{"CALLGW_AMQP_URL": url, "CALLGW_AMQP_PREFIX": prefix, "CALLGW_LOG_LEVEL": "warn",
 		"CALLGW_WEBHOOK_ALLOW_LOOPBACK": "true", "CALLGW_WEBHOOK_QUEUE_TYPE": "classic"}
-	go func() { done <- run(runCtx, []string{"webhooks"}, func(k string) string { return env[k] }, io.Discard, io.Discard) }()
+	go func() {
+		done <- run(runCtx, []string{"webhooks"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	}()
 
 	ch, err := conn.Channel()
 	if err != nil {
