@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -184,5 +185,32 @@ func TestInputRulesOptions(t *testing.T) {
 		if _, err := LoadGateway(nil, envOf(bad), &bytes.Buffer{}); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
+	}
+}
+
+// TestLoadDelivery: `callgw webhooks` reads its CALLGW_WEBHOOK_*
+// variables, refuses an unknown queue type, and dev allows http and
+// loopback targets with webhooks served.
+func TestLoadDelivery(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	d, err := LoadDelivery(nil, env(map[string]string{"CALLGW_WEBHOOK_QUEUE_TYPE": "classic", "CALLGW_WEBHOOK_RETRY_BASE": "2s",
+		"CALLGW_WEBHOOK_ALLOW_PRIVATE": "true"}), io.Discard)
+	if err != nil || d.Webhook.QueueType != "classic" || d.Webhook.RetryBase != 2*time.Second || !d.Webhook.AllowPrivate ||
+		d.Webhook.AllowLoopback || d.Webhook.Timeout != 10*time.Second || d.Webhook.MaxAge != 24*time.Hour {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if _, err := LoadDelivery(nil, env(map[string]string{"CALLGW_WEBHOOK_QUEUE_TYPE": "stream"}), io.Discard); err == nil {
+		t.Error("queue type stream accepted")
+	}
+	if _, err := LoadDelivery(nil, env(map[string]string{"CALLGW_WEBHOOK_RETRY_MAX": "1s"}), io.Discard); err == nil {
+		t.Error("retry max below retry base accepted")
+	}
+	g, err := LoadGateway(nil, env(map[string]string{"CALLGW_WEBHOOKS": "true"}), io.Discard)
+	if err != nil || !g.WebhooksOn || g.Webhook.AllowHTTP || g.Webhook.QueueType != "quorum" {
+		t.Fatalf("gateway: %+v %v", g, err)
+	}
+	dev, err := LoadDev(nil, env(nil), io.Discard)
+	if err != nil || !dev.Gateway.WebhooksOn || !dev.Delivery.AllowHTTP || !dev.Delivery.AllowLoopback || !dev.Gateway.Webhook.AllowLoopback {
+		t.Fatalf("dev: %+v %v", dev, err)
 	}
 }

@@ -110,6 +110,14 @@ var bodyDecoders = []struct {
 		return err != nil || len(r.Calls) <= callapi.MaxBridgeCalls, err
 	}},
 	{"bridge call", genericDecoder(callapi.ActBridgeAdd)},
+	{"webhook", func(b []byte) (bool, error) {
+		var r callapi.WebhookRequest
+		return true, decodeJSON(bytes.NewReader(b), &r)
+	}},
+	{"webhook rotate", func(b []byte) (bool, error) {
+		var r callapi.WebhookRotateRequest
+		return true, decodeOptionalJSON(bytes.NewReader(b), &r)
+	}},
 	{"transfer", func(b []byte) (bool, error) {
 		a, err := decodeTransfer(bytes.NewReader(b))
 		return err != nil || a.BridgeID == "", err
@@ -136,6 +144,8 @@ func FuzzDecodeBodies(f *testing.F) {
 		`{"endpoint":"PJSIP/bob"}`, `{"context":"c","extension":"1","priority":1}`, `{"context":"c","label":"l"}`, `{"spy":"none","whisper":"in"}`,
 		`{"class":"default"}`, `{"value":"x"}`, `{"type":"holding","name":"n","node":"pbx1","calls":["a","b"]}`, `{"call_id":"c1"}`,
 		`{"transferee":"a","target":"b","transferer":"c"}`, `{"name":"a/b"}`, `{"x":1}`, `{} {}`, `{"media":[1]}`, `{"value":null}`,
+		`{"url":"https://example.com/h","types":["call."],"tag":"t","node":"pbx1","call_id":"c1","description":"d"}`, `{"overlap_seconds":60}`,
+		`{"types":"call."}`, `{"overlap_seconds":"1"}`,
 	} {
 		for i := range bodyDecoders {
 			f.Add([]byte(s), uint8(i))

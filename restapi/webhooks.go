@@ -16,7 +16,9 @@ import (
 // tenant of the request and answers not_found for another tenant's
 // subscription.
 type Webhooks interface {
-	Create(ctx context.Context, tenant string, req callapi.WebhookRequest) (*callapi.Webhook, error)
+	// Create with a non-empty key (the Idempotency-Key) answers, when
+	// repeated, what the first create with that key made.
+	Create(ctx context.Context, tenant, key string, req callapi.WebhookRequest) (*callapi.Webhook, error)
 	List(ctx context.Context, tenant string) ([]*callapi.Webhook, error)
 	Get(ctx context.Context, tenant, id string) (*callapi.Webhook, error)
 	Update(ctx context.Context, tenant, id string, req callapi.WebhookRequest) (*callapi.Webhook, error)
@@ -65,6 +67,7 @@ func (s *Server) registerWebhooks(r chi.Router) {
 type webhookReq struct {
 	ctx    context.Context
 	tenant string
+	key    string // Idempotency-Key
 	id     string
 	svc    Webhooks
 }
@@ -91,7 +94,7 @@ func (s *Server) webhook(h func(http.ResponseWriter, *http.Request, webhookReq),
 				return
 			}
 		}
-		req := webhookReq{ctx: ctx, tenant: o.Tenant, svc: svc}
+		req := webhookReq{ctx: ctx, tenant: o.Tenant, key: o.IdempotencyKey, svc: svc}
 		if chi.URLParam(r, "id") != "" {
 			id, err := pathParam(r, "id")
 			if err == nil {
@@ -113,7 +116,7 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request, q w
 		s.fail(w, r, err)
 		return
 	}
-	wh, err := q.svc.Create(q.ctx, q.tenant, body)
+	wh, err := q.svc.Create(q.ctx, q.tenant, q.key, body)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -89,6 +89,21 @@ func TestWebhooksAPI(t *testing.T) {
 	if wh.Secret == "" || wh.Tenant != "acme" || wh.State != "active" || rec.Header().Get("Location") != "/v1/webhooks/"+wh.ID {
 		t.Fatalf("created: %+v, Location %q", wh, rec.Header().Get("Location"))
 	}
+	// A create retried with its Idempotency-Key answers the same subscription.
+	body := `{"url":"` + rcv.URL + `/hook2"}`
+	first := do(t, h, "POST", "/v1/webhooks", body, "Authorization", acme, "Idempotency-Key", "create-1")
+	second := do(t, h, "POST", "/v1/webhooks", body, "Authorization", acme, "Idempotency-Key", "create-1")
+	var w1, w2 callapi.Webhook
+	_ = json.Unmarshal(first.Body.Bytes(), &w1)
+	_ = json.Unmarshal(second.Body.Bytes(), &w2)
+	if first.Code != 201 || second.Code != 201 || w1.ID == "" || w1.ID != w2.ID || w1.ID == wh.ID {
+		t.Errorf("keyed creates: %d %s / %d %s", first.Code, first.Body, second.Code, second.Body)
+	}
+	// Another tenant with the same key gets its own.
+	if rec := do(t, h, "POST", "/v1/webhooks", body, "Authorization", globex, "Idempotency-Key", "create-1"); rec.Code != 201 || strings.Contains(rec.Body.String(), w1.ID) {
+		t.Errorf("globex keyed create: %d %s", rec.Code, rec.Body)
+	}
+
 	// The secret is shown once: never by get or list.
 	for _, path := range []string{"/v1/webhooks/" + wh.ID, "/v1/webhooks"} {
 		rec := do(t, h, "GET", path, "", "Authorization", acme)

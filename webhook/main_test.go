@@ -170,6 +170,9 @@ type receiver struct {
 	at   []time.Time
 	hits int
 	srv  *httptest.Server
+	// sigs and bodies: the Callgw-Signature and body of every request
+	sigs   []string
+	bodies [][]byte
 	// secret verifies the signatures: "s3cret" unless set
 	secret string
 }
@@ -181,6 +184,8 @@ func newReceiver(t testing.TB, h func(n int, w http.ResponseWriter, r *http.Requ
 		rc.mu.Lock()
 		rc.hits++
 		n := rc.hits
+		rc.sigs = append(rc.sigs, r.Header.Get(callapi.WebhookSignatureHeader))
+		rc.bodies = append(rc.bodies, body)
 		rc.mu.Unlock()
 		rc.mu.Lock()
 		secret := rc.secret

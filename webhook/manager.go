@@ -53,6 +53,9 @@ func (m *Manager) applyLog(body []byte) {
 	if json.Unmarshal(body, &r) != nil || r.Subscription == "" {
 		return
 	}
+	if _, ok := m.store.Get(r.Subscription); !ok {
+		return // deleted: its log goes with it
+	}
 	m.mu.Lock()
 	a := append(m.attempts[r.Subscription], r.WebhookAttempt)
 	if len(a) > logDepth {
@@ -129,10 +132,30 @@ func (m *Manager) apply(ctx context.Context, s *Subscription, req callapi.Webhoo
 	return nil
 }
 
+// idempotentIDs is the namespace of subscription ids made from an
+// Idempotency-Key.
+var idempotentIDs = uuid.MustParse("6d1e9c1a-3f55-4b8e-9a53-0c6f3b1f8e21")
+
 // Create stores a new subscription; its answer carries the secret, once.
-func (m *Manager) Create(ctx context.Context, tenant string, req callapi.WebhookRequest) (*callapi.Webhook, error) {
+// With an idempotency key (the request's Idempotency-Key) the id is made
+// from the tenant and the key, and a repeated create with the same key
+// answers the subscription the first one made, secret included, instead of
+// making a second one: a client retrying a create whose answer it lost
+// does not double its deliveries.
+func (m *Manager) Create(ctx context.Context, tenant, key string, req callapi.WebhookRequest) (*callapi.Webhook, error) {
 	now := time.Now().UTC()
-	s := &Subscription{Webhook: callapi.Webhook{ID: uuid.NewString(), Tenant: tenant, State: StateActive, Created: now, Updated: now}}
+	id := uuid.NewString()
+	if key != "" {
+		id = uuid.NewSHA1(idempotentIDs, []byte(tenant+"\x00"+key)).String()
+		if s, ok := m.store.Get(id); ok && s.Tenant == tenant {
+			v := s.View()
+			if len(s.Secrets) > 0 {
+				v.Secret = s.Secrets[0].Value
+			}
+			return v, nil
+		}
+	}
+	s := &Subscription{Webhook: callapi.Webhook{ID: id, Tenant: tenant, State: StateActive, Created: now, Updated: now}}
 	if err := m.apply(ctx, s, req); err != nil {
 		return nil, err
 	}
@@ -236,6 +259,9 @@ func (m *Manager) Delete(ctx context.Context, tenant, id string) error {
 	}
 	defer ch.Close()
 	deleteSub(ch, m.names, id)
+	m.mu.Lock()
+	delete(m.attempts, id)
+	m.mu.Unlock()
 	return nil
 }
 

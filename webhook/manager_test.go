@@ -20,15 +20,22 @@ func TestManagerLifecycle(t *testing.T) {
 	}
 	defer m.Close()
 	bad := "https://10.1.2.3/x"
-	if _, err := m.Create(ctx, "acme", callapi.WebhookRequest{URL: &bad}); callapi.ErrorCode(err) != callapi.CodeInvalidArgument {
+	if _, err := m.Create(ctx, "acme", "", callapi.WebhookRequest{URL: &bad}); callapi.ErrorCode(err) != callapi.CodeInvalidArgument {
 		t.Fatalf("private target: %v", err)
 	}
 	var secret string
 	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) bool { return true })
 	url := rc.srv.URL
-	w, err := m.Create(ctx, callapi.DefaultTenant, callapi.WebhookRequest{URL: &url})
+	w, err := m.Create(ctx, callapi.DefaultTenant, "k1", callapi.WebhookRequest{URL: &url})
 	if err != nil || w.Secret == "" {
 		t.Fatalf("create: %+v %v", w, err)
+	}
+	// A retried create (same key) answers the same subscription.
+	if again, err := m.Create(ctx, callapi.DefaultTenant, "k1", callapi.WebhookRequest{URL: &url}); err != nil || again.ID != w.ID || again.Secret != w.Secret {
+		t.Fatalf("retried create: %+v %v", again, err)
+	}
+	if n := len(e.store.List(callapi.DefaultTenant)); n != 1 {
+		t.Fatalf("%d subscriptions after a retried create", n)
 	}
 	secret = w.Secret
 	if _, err := m.Get(ctx, "other", w.ID); callapi.ErrorCode(err) != callapi.CodeNotFound {
@@ -59,6 +66,24 @@ func TestManagerLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, "delivered after resume", 5*time.Second, func() bool { return len(rc.events()) == 3 })
+	// During the overlap every delivery carries both signatures: the
+	// receiver may verify with the old secret or the new one.
+	rc.mu.Lock()
+	sig, body := rc.sigs[len(rc.sigs)-1], rc.bodies[len(rc.bodies)-1]
+	rc.mu.Unlock()
+	for _, sec := range []string{secret, r.Secret} {
+		if err := callapi.VerifyWebhook(sig, body, time.Now(), 0, sec); err != nil {
+			t.Errorf("a delivery during the overlap does not verify with %s: %v (%s)", sec, err, sig)
+		}
+	}
+	// Rotating again with no overlap revokes both earlier secrets.
+	r2, err := m.Rotate(ctx, callapi.DefaultTenant, w.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := e.store.Get(w.ID); len(s.signing(time.Now())) != 1 || s.signing(time.Now())[0] != r2.Secret {
+		t.Fatalf("after a rotation without overlap: %d signing secrets", len(s.signing(time.Now())))
+	}
 	testenv.WaitFor(t, "delivery log", 5*time.Second, func() bool {
 		a, _ := m.Attempts(ctx, callapi.DefaultTenant, w.ID)
 		return len(a) == 3 && a[0].Outcome == "delivered" && a[0].Status == 200

@@ -137,6 +137,7 @@ func callctlLines(base, sim string) string {
 		{"callctl list" + url, "the calls, as a table"},
 		{"callctl events" + url, "every event, one line each"},
 		{"callctl inbound alice 100 --sim " + sim, "a phone calling in (direction inbound)"},
+		{"callctl webhook create http://127.0.0.1:9000/hook --type call." + url, "signed POSTs of call events to your local server (docs/webhooks.md)"},
 	}
 	width := 0
 	for _, l := range lines {

@@ -49,9 +49,15 @@ func DeliveryConfig(prefix string, w config.Webhooks, log *zap.Logger) webhook.C
 func RunDelivery(ctx context.Context, c *config.Common, w config.Webhooks, log *zap.Logger) error {
 	host, _ := os.Hostname()
 	dial := amqpbus.Dialer(c.AMQPURLs, connName("callgw webhooks "+host, c.Prefix))
+	reg := ops.NewRegistry()
+	cfg := DeliveryConfig(c.Prefix, w, log)
+	var err error
+	if cfg.OnAttempt, err = webhook.Metrics(reg); err != nil {
+		return err
+	}
 	done := make(chan error, 1)
-	go func() { done <- webhook.Deliver(ctx, dial, DeliveryConfig(c.Prefix, w, log)) }()
-	if err := ops.Serve(ctx, c.MetricsAddr, ops.NewRegistry(), func() error { return nil }, log); err != nil {
+	go func() { done <- webhook.Deliver(ctx, dial, cfg) }()
+	if err := ops.Serve(ctx, c.MetricsAddr, reg, func() error { return nil }, log); err != nil {
 		<-done
 		return err
 	}
