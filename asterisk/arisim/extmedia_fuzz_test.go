@@ -15,3 +15,16 @@ func FuzzRTPPayload(f *testing.F) {
 		}
 	})
 }
+
+// TestUlawRoundTrip: every µ-law sample survives decoding and encoding
+// again (the simulator turns AudioSocket's linear audio into µ-law).
+func TestUlawRoundTrip(t *testing.T) {
+	for u := range 256 {
+		if u == 0x7f { // -0 encodes as +0
+			continue
+		}
+		if got := linearToUlaw(ulawToLinear(byte(u))); got != byte(u) {
+			t.Errorf("0x%02x -> %d -> 0x%02x", u, ulawToLinear(byte(u)), got)
+		}
+	}
+}
