@@ -150,6 +150,12 @@ func (s *Server) externalMedia(w http.ResponseWriter, q *request) {
 			return
 		}
 		s.setState(c, "Up")
+		if !s.appRegistered(app) {
+			// As an originate into an app without a WebSocket: Stasis() fails.
+			s.setVar(c, "STASISSTATUS", "FAILED")
+			s.hangupNow(c, 16)
+			return
+		}
 		s.enterStasis(c, app, args, true)
 	})
 	reply(w, out, nil)
