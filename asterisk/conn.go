@@ -275,6 +275,7 @@ func (p *PBX) reconcile(ctx context.Context) {
 		adopted++
 		p.enqueue(ctx, item{kind: kindSeen, ch: ch})
 	}
+	p.extMediaGone(ctx, byID)
 	p.log.Info("channels re-read", zap.Int("tracked", len(tracked)), zap.Int("gone", gone), zap.Int("adopting", adopted))
 	p.reconcileBridges(ctx)
 }

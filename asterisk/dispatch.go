@@ -206,6 +206,7 @@ func (p *PBX) process(ctx context.Context, it item) []*callapi.Event {
 		p.hangupMediaOf(evs)
 	case kindSeen:
 		if isMediaChannel(it.ch.Name) {
+			p.orphanMedia(it.ch.ID)
 			return nil
 		}
 		var m *meta

@@ -263,3 +263,49 @@ func (p *PBX) hangupMediaOf(evs []*callapi.Event) {
 		}
 	}
 }
+
+// orphanMedia hangs up external media channel id found in the app by a
+// re-read when this worker does not know it (it was started before a
+// restart): no one could stop it through the API any more, and it would
+// outlive its call. In the background.
+func (p *PBX) orphanMedia(id string) {
+	if p.extm.get(id) != nil || p.bgWG == nil {
+		return
+	}
+	p.log.Info("hanging up external media of before a restart", zap.String("media_id", id))
+	p.bgWG.Add(1)
+	go func() {
+		defer p.bgWG.Done()
+		ctx, cancel := context.WithTimeout(p.bgCtx, p.cfg.RequestTimeout)
+		defer cancel()
+		if err := p.rest.do(ctx, http.MethodDelete, "/channels/"+seg(id), nil, nil, nil); err != nil && ariStatus(err) != http.StatusNotFound {
+			p.log.Warn("hanging up orphaned external media failed", zap.String("media_id", id), zap.Error(err))
+		}
+	}()
+}
+
+// extMediaGone ends the external media whose channel a re-read (after a
+// reconnect) no longer finds: its StasisEnd was missed while disconnected.
+func (p *PBX) extMediaGone(ctx context.Context, live map[string]*ariChannel) {
+	p.extm.mu.Lock()
+	var gone []*extRec
+	for id, r := range p.extm.recs {
+		select {
+		case <-r.ready:
+		default:
+			continue // being created
+		}
+		if live[id] == nil {
+			gone = append(gone, r)
+			delete(p.extm.recs, id)
+		}
+	}
+	p.extm.mu.Unlock()
+	for _, r := range gone {
+		d := callapi.ExternalMediaData{ExternalMedia: r.m, Reason: "remote"}
+		if r.stopping != "" {
+			d.Reason = r.stopping
+		}
+		p.enqueue(ctx, item{kind: kindMedia, id: string(r.m.CallID), typ: callapi.EvCallExternalMediaStopped, data: d})
+	}
+}

@@ -208,3 +208,38 @@ func (h *harness) simBody(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestExternalMediaOrphanAfterRestart: an external media channel in the
+// app that the worker does not know (started before the worker restarted)
+// is hung up when the worker reads the channels, and never becomes a call.
+func TestExternalMediaOrphanAfterRestart(t *testing.T) {
+	srv, ts := newSim(t)
+	_, _, stop := startPBX(t, ts, nil) // the worker before its restart
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/ari/channels/externalMedia?app=callgw&external_host=127.0.0.1:9&format=ulaw&channelId=orphan-1", nil)
+	req.SetBasicAuth("u", "p")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("externalMedia: %d", resp.StatusCode)
+	}
+	time.Sleep(50 * time.Millisecond) // in the app
+	if st := (&harness{url: ts.URL + "/ari"}).simGet(t, "/channels/orphan-1", nil); st != http.StatusOK {
+		t.Fatalf("the media channel before the restart: %d", st)
+	}
+	stop()
+	_, sink, _ := startPBX(t, ts, nil)
+	h := &harness{srv: srv, ts: ts, url: ts.URL + "/ari", sink: sink}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.simGet(t, "/channels/orphan-1", nil) != http.StatusNotFound {
+		if time.Now().After(deadline) {
+			t.Fatal("the orphaned external media channel is still up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if evs := sink.of("orphan-1"); len(evs) > 0 {
+		t.Errorf("events for the media channel: %v", types(evs, ""))
+	}
+}

@@ -3,6 +3,7 @@ package arisim
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -18,12 +19,15 @@ import (
 // port as the audio it reads. In the simulator the audio a bridge gives
 // the channel is a tone while a playback plays on the bridge, silence
 // otherwise; the audio it reads is written into the recordings of its
-// bridge. audiosocket over tcp creates an AudioSocket channel (no media in
-// the simulator); other combinations answer 501 as Asterisk does.
+// bridge. audiosocket over tcp creates an AudioSocket channel that speaks
+// the AudioSocket protocol over a TCP connection to external_host
+// (runAudioSocket); other combinations answer 501 as Asterisk does.
 
-// extMedia is the media side of an external media channel.
+// extMedia is the media side of an external media channel: RTP over
+// conn, or AudioSocket over tcp.
 type extMedia struct {
 	conn   *net.UDPConn
+	tcp    net.Conn
 	remote *net.UDPAddr
 	pt     byte
 	done   chan struct{}
@@ -107,7 +111,20 @@ func (s *Server) externalMedia(w http.ResponseWriter, q *request) {
 			reply(w, nil, errf(400, "data can not be empty"))
 			return
 		}
+		u, err := parseUUID(data)
+		if err != nil {
+			reply(w, nil, errf(500, "Allocation failed"))
+			return
+		}
+		conn, err := net.DialTimeout("tcp", host, time.Second)
+		if err != nil {
+			// chan_audiosocket's request fails: the originate does.
+			reply(w, nil, errAllocFailed)
+			return
+		}
 		c = s.newChannel(id, fmt.Sprintf("AudioSocket/%s-%s", host, data), "AudioSocket")
+		c.media = &extMedia{tcp: conn, done: make(chan struct{})}
+		s.runAudioSocket(c, u)
 	default:
 		reply(w, nil, errf(501, "The encapsulation and/or transport is not supported"))
 		return
@@ -133,6 +150,12 @@ func (s *Server) externalMedia(w http.ResponseWriter, q *request) {
 			return
 		}
 		s.setState(c, "Up")
+		if !s.appRegistered(app) {
+			// As an originate into an app without a WebSocket: Stasis() fails.
+			s.setVar(c, "STASISSTATUS", "FAILED")
+			s.hangupNow(c, 16)
+			return
+		}
 		s.enterStasis(c, app, args, true)
 	})
 	reply(w, out, nil)
@@ -206,7 +229,123 @@ func (s *Server) stopExtMedia(c *channel) {
 	}
 	delete(s.extMedia, c.id)
 	close(m.done)
-	_ = m.conn.Close()
+	if m.conn != nil {
+		_ = m.conn.Close()
+	}
+	if m.tcp != nil {
+		_, _ = m.tcp.Write([]byte{0x00, 0, 0}) // AudioSocket hangup
+		_ = m.tcp.Close()
+	}
+}
+
+// parseUUID reads a UUID in its text form.
+func parseUUID(s string) ([16]byte, error) {
+	var u [16]byte
+	h := strings.ReplaceAll(s, "-", "")
+	if len(h) != 32 {
+		return u, fmt.Errorf("not a UUID")
+	}
+	for i := range 16 {
+		var b byte
+		if _, err := fmt.Sscanf(h[2*i:2*i+2], "%02x", &b); err != nil {
+			return u, err
+		}
+		u[i] = b
+	}
+	return u, nil
+}
+
+// runAudioSocket speaks AudioSocket on channel c's connection: the UUID
+// first (kind 0x01), then 20 ms of signed linear 8 kHz audio (kind 0x10)
+// every 20 ms, as runExtMedia sends RTP; audio frames received go into the
+// recordings of its bridge, a hangup frame (0x00) or a closed connection
+// hangs the channel up.
+func (s *Server) runAudioSocket(c *channel, u [16]byte) {
+	m := c.media
+	s.extMedia[c.id] = m
+	_, _ = m.tcp.Write(append([]byte{0x01, 0, 16}, u[:]...))
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		frame := make([]byte, 3+320)
+		frame[0] = 0x10
+		binary.BigEndian.PutUint16(frame[1:], 320)
+		n := 0
+		for {
+			select {
+			case <-m.done:
+				return
+			case <-t.C:
+			}
+			s.mu.Lock()
+			tone := c.bridge != nil && s.playingOnBridge(c.bridge.id)
+			s.mu.Unlock()
+			for i := range 160 {
+				var v int16
+				if tone {
+					v = ulawToLinear(toneSample(n + i))
+				}
+				binary.LittleEndian.PutUint16(frame[3+2*i:], uint16(v))
+			}
+			n += 160
+			if _, err := m.tcp.Write(frame); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		hdr := make([]byte, 3)
+		for {
+			if _, err := io.ReadFull(m.tcp, hdr); err != nil || hdr[0] == 0x00 {
+				break
+			}
+			body := make([]byte, binary.BigEndian.Uint16(hdr[1:]))
+			if _, err := io.ReadFull(m.tcp, body); err != nil {
+				break
+			}
+			if hdr[0] != 0x10 {
+				continue
+			}
+			audio := make([]byte, len(body)/2)
+			for i := range audio {
+				audio[i] = linearToUlaw(int16(binary.LittleEndian.Uint16(body[2*i:])))
+			}
+			s.mu.Lock()
+			if c.bridge != nil {
+				s.hearOnBridge(c.bridge.id, audio)
+			}
+			s.mu.Unlock()
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		select {
+		case <-m.done: // hung up from our side
+		default:
+			if !c.hungup && s.channels[c.id] == c {
+				s.farEndHangup(c, 16)
+			}
+		}
+	}()
+}
+
+// linearToUlaw encodes a sample as G.711 µ-law.
+func linearToUlaw(v int16) byte {
+	const bias, clip = 0x84, 32635
+	x := int(v)
+	sign := 0
+	if x < 0 {
+		x, sign = -x, 0x80
+	}
+	x = min(x, clip) + bias
+	exp := 7
+	for mask := 0x4000; x&mask == 0 && exp > 0; mask >>= 1 {
+		exp--
+	}
+	mant := (x >> (exp + 3)) & 0x0f
+	return ^byte(sign | exp<<4 | mant)
 }
 
 // rtpPayload returns the payload of an RTP packet (version 2, CSRCs and

@@ -3,6 +3,7 @@ package arisim_test
 import (
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -130,4 +131,107 @@ func TestExternalMediaBadInput(t *testing.T) {
 			t.Errorf("%v: %d %s, want %d %q", tc.q, st, body, tc.status, tc.msg)
 		}
 	}
+}
+
+// TestExternalMediaAudioSocket: encapsulation audiosocket over tcp makes
+// Asterisk connect to the test's TCP listener, send the UUID given in
+// data, then signed linear audio (a tone while a playback plays on the
+// bridge); the audio the test sends back is in the bridge's recording, and
+// the test closing the connection hangs the channel up.
+func TestExternalMediaAudioSocket(t *testing.T) {
+	tg := newTarget(t, arisim.Config{})
+	ev := tg.listen(t, tg.app, false)
+	a := tg.originate(t, ev, tg.app, "answer")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const uuid = "4a3b2c1d-0e0f-4a1b-8c2d-3e4f5a6b7c8d"
+	em := uniq("as")
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	tg.mustDo(t, 200, "POST", "/channels/externalMedia", url.Values{"app": {tg.app}, "external_host": {ln.Addr().String()}, "format": {"slin"},
+		"encapsulation": {"audiosocket"}, "transport": {"tcp"}, "data": {uuid}, "channelId": {em}}, nil)
+	var conn net.Conn
+	select {
+	case conn = <-accepted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Asterisk did not connect")
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	readFrame := func() (byte, []byte) {
+		hdr := make([]byte, 3)
+		if _, err := io.ReadFull(conn, hdr); err != nil {
+			t.Fatal(err)
+		}
+		body := make([]byte, binary.BigEndian.Uint16(hdr[1:]))
+		if _, err := io.ReadFull(conn, body); err != nil {
+			t.Fatal(err)
+		}
+		return hdr[0], body
+	}
+	if kind, id := readFrame(); kind != 0x01 || len(id) != 16 || id[0] != 0x4a || id[15] != 0x8d {
+		t.Fatalf("first frame: kind 0x%02x, %x", kind, id)
+	}
+	ev.wait(t, "StasisStart", isChan(em), 5*time.Second)
+	br := uniq("br")
+	tg.mustDo(t, 200, "POST", "/bridges/"+br, url.Values{"type": {"mixing"}}, nil)
+	defer tg.do(t, "DELETE", "/bridges/"+br, nil, nil)
+	tg.mustDo(t, 204, "POST", "/bridges/"+br+"/addChannel", url.Values{"channel": {a + "," + em}}, nil)
+	pb := uniq("pb")
+	tg.mustDo(t, 201, "POST", "/bridges/"+br+"/play/"+pb, url.Values{"media": {"tone:ring;tonezone=us"}}, nil)
+	for heard := false; !heard; {
+		kind, body := readFrame()
+		for i := 0; kind == 0x10 && i+1 < len(body); i += 2 {
+			if v := int16(binary.LittleEndian.Uint16(body[i:])); v > 2000 || v < -2000 {
+				heard = true
+			}
+		}
+	}
+	tg.mustDo(t, 204, "DELETE", "/playbacks/"+pb, nil, nil)
+	rec := uniq("asrec")
+	tg.mustDo(t, 201, "POST", "/bridges/"+br+"/record", url.Values{"name": {rec}, "format": {"wav"}}, nil)
+	ev.wait(t, "RecordingStarted", nil, 3*time.Second)
+	go func() { // keep reading what Asterisk sends
+		_, _ = io.Copy(io.Discard, conn)
+	}()
+	frame := make([]byte, 3+320)
+	frame[0] = 0x10
+	binary.BigEndian.PutUint16(frame[1:], 320)
+	for i := range 160 {
+		v := int16(12000)
+		if (i/10)%2 == 1 {
+			v = -12000
+		}
+		binary.LittleEndian.PutUint16(frame[3+2*i:], uint16(v))
+	}
+	for range 50 {
+		if _, err := conn.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tg.mustDo(t, 204, "POST", "/recordings/live/"+rec+"/stop", nil, nil)
+	ev.wait(t, "RecordingFinished", nil, 3*time.Second)
+	defer tg.do(t, "DELETE", "/recordings/stored/"+rec, nil, nil)
+	_, wav := tg.do(t, "GET", "/recordings/stored/"+rec+"/file", nil, nil)
+	loudN := 0
+	for i := 44; i+1 < len(wav); i += 2 {
+		if v := int16(binary.LittleEndian.Uint16(wav[i:])); v > 4000 || v < -4000 {
+			loudN++
+		}
+	}
+	if loudN < 4000 {
+		t.Errorf("the recording holds %d loud samples of the 8000 sent", loudN)
+	}
+	_, _ = conn.Write([]byte{0x00, 0, 0}) // the service hangs up
+	conn.Close()
+	ev.wait(t, "StasisEnd", isChan(em), 5*time.Second)
 }
