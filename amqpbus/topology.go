@@ -154,8 +154,9 @@ func declareErr(what string, err error) error {
 // exchanges) from the broker at url. It is for tests that use a unique
 // prefix on a shared broker: a leaked quorum queue keeps files open in
 // the broker, and a few hundred of them exhaust its file descriptors. It
-// refuses the empty (production) prefix. The history streams that buses
-// of this process declared under prefix go too.
+// refuses the empty (production) prefix. The default tenant's history
+// stream and the history streams that buses of this process declared
+// under prefix go too.
 func DeleteTopology(ctx context.Context, url, prefix string) error {
 	if prefix == "" {
 		return errors.New("amqpbus: DeleteTopology refuses the empty (production) prefix")
@@ -177,8 +178,13 @@ func DeleteTopology(ctx context.Context, url, prefix string) error {
 	// The webhook base queues too (callgw dev serves and delivers
 	// webhooks); subscriptions' queues go with their subscriptions.
 	queues := []string{n.Any, n.DeadQueue, prefix + callapi.QueueWebhookIntake, prefix + callapi.QueueWebhookSubscriptions, prefix + callapi.QueueWebhookLog}
+	// The default tenant's history stream: gateways started as other
+	// processes (the chaos suite, the examples) declare it under prefix.
+	queues = append(queues, n.History(callapi.DefaultTenant))
 	for _, t := range declaredHistories(prefix) {
-		queues = append(queues, n.History(t))
+		if t != callapi.DefaultTenant {
+			queues = append(queues, n.History(t))
+		}
 	}
 	for _, q := range queues {
 		if _, err := ch.QueueDelete(q, false, false, false); err != nil {

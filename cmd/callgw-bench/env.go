@@ -16,6 +16,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/zap"
 
+	"github.com/callgw/callgw/amqpbus"
 	"github.com/callgw/callgw/callapi"
 )
 
@@ -297,7 +298,8 @@ func (e *env) deleteTopology() error {
 	for _, x := range []string{callapi.ExchangeEventsRouted, callapi.ExchangeEvents, callapi.ExchangeCommands, callapi.ExchangeNodes, callapi.ExchangeDead} {
 		del("exchange "+e.prefix+x, func(ch *amqp.Channel) error { return ch.ExchangeDelete(e.prefix+x, false, false) })
 	}
-	for _, q := range []string{callapi.ExchangeDead, callapi.QueueAny} {
+	// With the default tenant's history stream its gateways declared.
+	for _, q := range []string{callapi.ExchangeDead, callapi.QueueAny, amqpbus.HistoryQueuePrefix + callapi.DefaultTenant} {
 		del("queue "+e.prefix+q, func(ch *amqp.Channel) error { _, err := ch.QueueDelete(e.prefix+q, false, false, false); return err })
 	}
 	if err := errors.Join(errs...); err != nil {
