@@ -23,7 +23,9 @@ func (s *Server) dial(c *channel, r originateReq, caller *channel) {
 		}
 		s.emit(&event{typ: "Dial", body: body, channels: subj})
 	}
-	dialEv("")
+	if c.tech != "Local" || s.localExists(c) {
+		dialEv("") // a Local call to no extension fails before Dial begins
+	}
 	onAnswer := func() {
 		if r.create || c.stasisApp != "" {
 			return // /dial on a channel already in Stasis: nothing more
@@ -130,14 +132,22 @@ func (s *Server) AddExtension(exten string, ep Endpoint) {
 	s.extensions[exten] = ep
 }
 
+// localExists reports whether the ;2 half of the Local pair c has an
+// extension to run.
+func (s *Server) localExists(c *channel) bool {
+	_, ok := s.plan(c.peer.dialplan.Context, c.peer.ext)
+	return ok
+}
+
 // runLocal plays the dialplan on the ;2 half of a Local pair c, in the recorded event order.
 func (s *Server) runLocal(c *channel, dialEv func(string), onAnswer func(), ringTimer func()) {
 	p := c.peer
 	ctx := p.dialplan.Context
 	lp, ok := s.plan(ctx, p.ext)
 	if !ok {
-		// local_call: "No such extension/context" → the dial fails at once.
-		dialEv("CHANUNAVAIL")
+		// local_call: "No such extension/context" → the dial fails at once,
+		// and Asterisk publishes no Dial event for it (dial.c hangs the
+		// attempt up before any): both halves are only destroyed.
 		p.hungup = true
 		s.destroy(p, 0)
 		c.hungup = true
