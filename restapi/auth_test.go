@@ -383,6 +383,11 @@ func TestActOnAnotherTenantsCall(t *testing.T) {
 			}
 		})
 	}
+	// An idempotency key would be the other tenant's: refused.
+	got = nil
+	if rec := do(t, s.Handler(), "DELETE", "/v1/calls/c1?tenant=acme", "", "Authorization", ops, "Idempotency-Key", "k1"); rec.Code != 400 || got != nil {
+		t.Errorf("admin's Idempotency-Key on acme's call: %d (service asked: %v): %s", rec.Code, got != nil, rec.Body)
+	}
 	// Elsewhere than on one call the query stays unknown.
 	if rec := do(t, s.Handler(), "POST", "/v1/bridges?tenant=acme", `{}`, "Authorization", ops, "Content-Type", "application/json"); rec.Code != 400 {
 		t.Errorf("POST /v1/bridges?tenant=acme: %d, want 400: %s", rec.Code, rec.Body)

@@ -43,9 +43,9 @@ func (s *Server) actAs(r *http.Request, o *gateway.Options) error {
 		return callapi.Errorf(callapi.CodeForbidden, "acting on another tenant's call needs the %s scope", ScopeAdmin)
 	}
 	if o.IdempotencyKey != "" {
-		if info := infoOf(r.Context()); info != nil {
-			info.commandID = callapi.CommandID(t, o.IdempotencyKey)
-		}
+		// Keys are per tenant: the admin's would share the other
+		// tenant's, and replay or pre-empt that tenant's own requests.
+		return callapi.Invalid("Idempotency-Key", "not accepted when acting on another tenant's call: idempotency keys belong to the call's tenant")
 	}
 	o.Tenant = t
 	if info := infoOf(r.Context()); info != nil {
