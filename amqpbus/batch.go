@@ -142,8 +142,8 @@ func decodeBatchCommand(r json.RawMessage) batchItem {
 		return batchItem{cmd: &cmd, err: fmt.Errorf("command without a valid id")}
 	case cmd.Action == "":
 		return batchItem{cmd: &cmd, err: fmt.Errorf("command %s without an action", cmd.ID)}
-	case cmd.Tenant != "" && !callapi.ValidTenant(cmd.Tenant):
-		return batchItem{cmd: &cmd, err: fmt.Errorf("tenant %q is not 1-64 of [A-Za-z0-9_-]", cmd.Tenant)}
+	case cmd.Tenant != "" && !callapi.CommandTenantOK(cmd.Action, cmd.Tenant):
+		return batchItem{cmd: &cmd, err: fmt.Errorf("tenant %q is not 1-64 of [A-Za-z0-9_-] (nor %q on a %s)", cmd.Tenant, callapi.AllTenants, callapi.ActCallList)}
 	}
 	defaultTenant(&cmd)
 	return batchItem{cmd: &cmd}

@@ -80,7 +80,7 @@ func FuzzDecodeBatch(f *testing.F) {
 			if it.cmd == nil {
 				t.Fatal("item without a command")
 			}
-			if it.err == nil && (it.cmd.ID == "" || it.cmd.Action == "" || (it.cmd.Tenant != "" && !callapi.ValidTenant(it.cmd.Tenant))) {
+			if it.err == nil && (it.cmd.ID == "" || it.cmd.Action == "" || (it.cmd.Tenant != "" && !callapi.CommandTenantOK(it.cmd.Action, it.cmd.Tenant))) {
 				t.Fatalf("accepted a bad item: %+v", it.cmd)
 			}
 		}

@@ -85,8 +85,8 @@ func decodeCommand(body []byte, messageID string, h amqp.Table) (*callapi.Comman
 			return nil, fmt.Errorf("header x-tenant %q differs from tenant %q", t, cmd.Tenant)
 		}
 	}
-	if cmd.Tenant != "" && !callapi.ValidTenant(cmd.Tenant) {
-		return nil, fmt.Errorf("tenant %q is not 1-64 of [A-Za-z0-9_-]", cmd.Tenant)
+	if cmd.Tenant != "" && !callapi.CommandTenantOK(cmd.Action, cmd.Tenant) {
+		return nil, fmt.Errorf("tenant %q is not 1-64 of [A-Za-z0-9_-] (nor %q on a %s)", cmd.Tenant, callapi.AllTenants, callapi.ActCallList)
 	}
 	defaultTenant(&cmd)
 	if v, ok := h[HeaderDeadline]; ok {

@@ -53,10 +53,16 @@ func TestDecodeCommandRejects(t *testing.T) {
 		{"deadline string", ok, "", amqp.Table{HeaderDeadline: "soon"}},
 		{"deadline negative", ok, "", amqp.Table{HeaderDeadline: int64(-5)}},
 		{"idempotency type", ok, "", amqp.Table{HeaderIdempotencyKey: int32(3)}},
+		{"every tenant on another action than call.list", `{"id":"a","action":"call.hangup","tenant":"*","call_id":"c"}`, "", nil},
+		{"every tenant in the header on a call.get", `{"id":"a","action":"call.get"}`, "", amqp.Table{HeaderTenant: "*"}},
+		{"a tenant pattern", `{"id":"a","action":"call.list","tenant":"a*"}`, "", nil},
 	} {
 		if _, err := decodeCommand([]byte(tc.body), tc.msgID, tc.h); err == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
+	}
+	if cmd, err := decodeCommand([]byte(`{"id":"a","action":"call.list","tenant":"*"}`), "", nil); err != nil || cmd.Tenant != callapi.AllTenants {
+		t.Errorf("call.list for every tenant: %+v, %v", cmd, err)
 	}
 	for _, v := range []any{int64(1700000000000), int32(1700000), "1700000000000", uint32(5), float64(1e12)} {
 		if _, err := deadlineHeader(v); err != nil {

@@ -305,14 +305,16 @@ func (w *worker) dispatch(ds <-chan amqp.Delivery, fromAny bool, rf *replyFlushe
 // than the command's: answered forbidden, never run, dead-lettered. The
 // broker's topic permissions make a tenant's user name its own tenant in
 // the key; this makes the body agree with it, and a node resource command
-// keep to its tenant's names (confineScope). A key without tenant (a
-// gateway, an operator's client) is trusted as before.
+// keep to its tenant's names (confineScope). So a tenant's user can never
+// list every tenant's calls (callapi.AllTenants, which names no tenant of
+// a key). A key without tenant (a gateway, an operator's client) is
+// trusted as before.
 func (w *worker) refuseForeign(t *task) bool {
 	kt, ok := callapi.KeyTenant(t.d.RoutingKey)
 	if !ok {
 		return false
 	}
-	if kt == t.cmd.Tenant {
+	if kt == t.cmd.Tenant && callapi.ValidTenant(kt) {
 		confineScope(t.cmd, w.opts.Tenants.Of(kt))
 		return false
 	}

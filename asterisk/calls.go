@@ -287,7 +287,7 @@ func (t *callTable) list(tenant string) []*callapi.Call {
 	defer t.mu.Unlock()
 	out := make([]*callapi.Call, 0, len(t.calls))
 	for _, c := range t.calls {
-		if c.tenant == tenant && !c.pending && !c.abandoned {
+		if (c.tenant == tenant || tenant == callapi.AllTenants) && !c.pending && !c.abandoned {
 			out = append(out, c.snapshot(t.node))
 		}
 	}

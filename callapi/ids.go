@@ -89,6 +89,19 @@ func alnum(c byte) bool {
 // DefaultTenant is the tenant of commands and calls that name none.
 const DefaultTenant = "default"
 
+// AllTenants, as the tenant of a call.list command, lists every tenant's
+// calls. It is no valid tenant (ValidTenant refuses it), and only a call.list
+// may carry it (CommandTenantOK); a worker honours it only from a trusted
+// publisher, never from a tenant's own AMQP user, whose routing key names
+// its tenant (TenantCommandKey).
+const AllTenants = "*"
+
+// CommandTenantOK reports whether tenant may be the tenant of a command of
+// action a: a valid tenant, or AllTenants for ActCallList.
+func CommandTenantOK(a Action, tenant string) bool {
+	return ValidTenant(tenant) || (tenant == AllTenants && a == ActCallList)
+}
+
 // idemNamespace seeds deterministic command ids from idempotency keys.
 var idemNamespace = uuid.MustParse("6f1c1a52-5b0e-4b8a-9d43-0c8d5e0a7c11")
 

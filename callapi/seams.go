@@ -51,6 +51,8 @@ type PBX interface {
 	// ends first, after hanging the call up.
 	Originate(ctx context.Context, tenant string, id CallID, args OriginateArgs) (*Call, error)
 	Call(ctx context.Context, tenant string, id CallID) (*Call, error)
+	// Calls lists the live calls of tenant; of every tenant when tenant is
+	// AllTenants.
 	Calls(ctx context.Context, tenant string) ([]*Call, error)
 	Hangup(ctx context.Context, tenant string, id CallID, reason string) error
 	// Info describes the node for heartbeats.

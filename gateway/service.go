@@ -422,9 +422,11 @@ type ListRequest struct {
 	Node callapi.NodeID
 	callapi.ListArgs
 	// AllTenants lists every tenant's calls instead of Options.Tenant's:
-	// only the records of ended calls (State StateEnded), which every
-	// gateway holds; live calls are listed by the nodes, per tenant. The
-	// caller checks that the principal may (an admin).
+	// the records of ended calls (State StateEnded), which every gateway
+	// holds, or the live calls, which the nodes list for a call.list whose
+	// tenant is callapi.AllTenants (honoured only from the gateway's own,
+	// trusted, AMQP user). The caller checks that the principal may (an
+	// admin).
 	AllTenants bool
 }
 
@@ -439,7 +441,11 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*cal
 			return err
 		}
 		for _, c := range l.Calls {
-			s.Locations.Put(callKey(o.Tenant, c.ID), c.Node)
+			t := o.Tenant
+			if req.AllTenants && c.Tenant != "" {
+				t = c.Tenant
+			}
+			s.Locations.Put(callKey(t, c.ID), c.Node)
 		}
 		calls = append(calls, l.Calls...)
 		return nil
@@ -458,7 +464,7 @@ func (s *Service) Calls(ctx context.Context, o Options, req ListRequest) ([]*cal
 		return s.Records.List(tenant, req.Node, req.ListArgs, s.now()), nil, nil
 	}
 	if req.AllTenants {
-		return nil, nil, callapi.Invalid("tenant", "every tenant's calls are listed only with state=ended (the call records); live calls are listed per tenant")
+		o.Tenant = callapi.AllTenants
 	}
 	if req.Node != "" {
 		if err := s.checkNode(req.Node); err != nil {

@@ -318,6 +318,10 @@ func TestCallRecordsEveryTenantForAdmin(t *testing.T) {
 		{"admin, own tenant", "state=ended", ops, 200, false},
 		{"not admin", "state=ended&tenant=*", acme, 403, false},
 		{"a tenant's name", "state=ended&tenant=acme", ops, 400, false},
+		{"admin, every tenant's live calls", "tenant=*", ops, 200, true},
+		{"admin, live calls of its tenant", "", ops, 200, false},
+		{"not admin, live", "tenant=*", acme, 403, false},
+		{"a tenant's name, live", "tenant=acme", ops, 400, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got = nil
@@ -332,5 +336,60 @@ func TestCallRecordsEveryTenantForAdmin(t *testing.T) {
 				t.Fatalf("request %+v, want AllTenants %v", got, tc.all)
 			}
 		})
+	}
+}
+
+// TestActOnAnotherTenantsCall: on the routes on one call, an admin token
+// names the call's tenant with ?tenant= and the command carries it; a
+// tenant's token may name only its own (403 otherwise, the service never
+// asked), a malformed name is 400, and without the query the command keeps
+// the token's tenant (so another tenant's call stays 404).
+func TestActOnAnotherTenantsCall(t *testing.T) {
+	var got *gateway.Options
+	calls := &fakeCalls{t: t, HangupFn: func(_ context.Context, o gateway.Options, _ callapi.CallID, _ string) (*callapi.Accepted, error) {
+		got = &o
+		return nil, nil
+	}}
+	s := MustNewServer(t, Config{Auth: authConfig(t)}, deps{calls: calls})
+	token := func(id, secret string) string {
+		_, tok, _ := getToken(t, s.Handler(), url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}})
+		return "Bearer " + tok.AccessToken
+	}
+	acme, ops := token("acme-app", "s3cret"), token("ops", "o")
+	for _, tc := range []struct {
+		name, query, auth string
+		want              int
+		tenant            string
+	}{
+		{"admin, another tenant's call", "?tenant=acme", ops, 204, "acme"},
+		{"admin, no tenant named", "", ops, 204, "globex"},
+		{"tenant, its own", "?tenant=acme", acme, 204, "acme"},
+		{"tenant, another's", "?tenant=globex", acme, 403, ""},
+		{"tenant, every tenant", "?tenant=*", acme, 400, ""},
+		{"admin, malformed", "?tenant=a.b", ops, 400, ""},
+		{"admin, empty", "?tenant=", ops, 400, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got = nil
+			rec := do(t, s.Handler(), "DELETE", "/v1/calls/c1"+tc.query, "", "Authorization", tc.auth)
+			if rec.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			switch {
+			case tc.want != 204 && got != nil:
+				t.Fatalf("the service was asked: %+v", got)
+			case tc.want == 204 && (got == nil || got.Tenant != tc.tenant):
+				t.Fatalf("options %+v, want tenant %q", got, tc.tenant)
+			}
+		})
+	}
+	// An idempotency key would be the other tenant's: refused.
+	got = nil
+	if rec := do(t, s.Handler(), "DELETE", "/v1/calls/c1?tenant=acme", "", "Authorization", ops, "Idempotency-Key", "k1"); rec.Code != 400 || got != nil {
+		t.Errorf("admin's Idempotency-Key on acme's call: %d (service asked: %v): %s", rec.Code, got != nil, rec.Body)
+	}
+	// Elsewhere than on one call the query stays unknown.
+	if rec := do(t, s.Handler(), "POST", "/v1/bridges?tenant=acme", `{}`, "Authorization", ops, "Content-Type", "application/json"); rec.Code != 400 {
+		t.Errorf("POST /v1/bridges?tenant=acme: %d, want 400: %s", rec.Code, rec.Body)
 	}
 }

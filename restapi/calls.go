@@ -90,10 +90,10 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	req.State = callapi.CallState(q.Get("state"))
 	req.Tag = q.Get("tag")
 	if q.Has("tenant") {
-		// An admin may read every tenant's call records (the operator's
-		// console does); live calls stay per tenant (the service says so).
+		// An admin may list every tenant's calls, live or ended (the
+		// operator's console does).
 		if q.Get("tenant") != AllTenants {
-			s.fail(w, r, callapi.Invalid("tenant", "%q: only %q (every tenant's call records, admin tokens only) is accepted", q.Get("tenant"), AllTenants))
+			s.fail(w, r, callapi.Invalid("tenant", "%q: only %q (every tenant's calls, admin tokens only) is accepted", q.Get("tenant"), AllTenants))
 			return
 		}
 		if !principalOf(r.Context()).Has(ScopeAdmin) {

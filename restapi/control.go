@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -17,13 +18,54 @@ import (
 // (in its Stasis application) except snoop; the worker answers conflict
 // otherwise, which is 409 here.
 
+// callRoutes is the prefix of the routes on one call, where an admin token
+// may name the call's tenant (actAs).
+const callRoutes = "/v1/calls/{id}"
+
+// actAs lets an admin token act on another tenant's call: on the routes on
+// one call (callRoutes) the query "tenant" names the call's tenant, which
+// becomes the command's. Only an admin token may name a tenant other than
+// its own (403 otherwise); without the query a call of another tenant stays
+// not found, for admins too.
+func (s *Server) actAs(r *http.Request, o *gateway.Options) error {
+	q := r.URL.Query()
+	if !q.Has("tenant") || !strings.HasPrefix(routePattern(r), callRoutes) {
+		return nil
+	}
+	t := q.Get("tenant")
+	if !callapi.ValidTenant(t) {
+		return callapi.Invalid("tenant", "%q is not 1-64 of [A-Za-z0-9_-]", t)
+	}
+	if t == o.Tenant {
+		return nil
+	}
+	if !principalOf(r.Context()).Has(ScopeAdmin) {
+		return callapi.Errorf(callapi.CodeForbidden, "acting on another tenant's call needs the %s scope", ScopeAdmin)
+	}
+	if o.IdempotencyKey != "" {
+		// Keys are per tenant: the admin's would share the other
+		// tenant's, and replay or pre-empt that tenant's own requests.
+		return callapi.Invalid("Idempotency-Key", "not accepted when acting on another tenant's call: idempotency keys belong to the call's tenant")
+	}
+	o.Tenant = t
+	if info := infoOf(r.Context()); info != nil {
+		info.tenant = t
+	}
+	return nil
+}
+
 // begin runs the steps every command route shares: it refuses unknown
-// query parameters (timeout is always allowed), checks the Content-Type of
+// query parameters (timeout is always allowed; tenant too on the routes on
+// one call, see actAs), checks the Content-Type of
 // requests that may carry a body, builds the options (Prefer:
 // respond-async is honoured only when asyncOK) and derives the deadline.
 // On success the caller must call cancel.
 func (s *Server) begin(r *http.Request, asyncOK bool, query ...string) (gateway.Options, context.Context, context.CancelFunc, error) {
-	if err := checkQuery(r.URL.Query(), append(query, "timeout")...); err != nil {
+	allowed := append(query, "timeout")
+	if strings.HasPrefix(routePattern(r), callRoutes) {
+		allowed = append(allowed, "tenant")
+	}
+	if err := checkQuery(r.URL.Query(), allowed...); err != nil {
 		return gateway.Options{}, nil, nil, err
 	}
 	if r.Method == http.MethodPost || r.Method == http.MethodPut {
@@ -33,6 +75,9 @@ func (s *Server) begin(r *http.Request, asyncOK bool, query ...string) (gateway.
 	}
 	o, err := s.options(r, asyncOK)
 	if err != nil {
+		return o, nil, nil, err
+	}
+	if err := s.actAs(r, &o); err != nil {
 		return o, nil, nil, err
 	}
 	ctx, cancel, err := s.withDeadline(r)

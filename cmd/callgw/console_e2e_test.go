@@ -52,7 +52,9 @@ func artefacts(t *testing.T) string {
 // logged); hanging it up from the page ends it (the API says so); a
 // second tenant, signed in with a pasted token in another tab, never sees
 // the first's calls, while an admin watching all tenants sees both (and
-// every tenant's records); every control works from the page; the page
+// every tenant's records), those already up at load too, and hangs up
+// another tenant's call from the page (which that tenant's token cannot
+// reach); every control works from the page; the page
 // shows the stream's loss and recovers after a gateway restart
 // (resynchronised) and after a short outage (resumed from the gateway's
 // buffer, nothing missed); the keyboard opens and ends calls; and 1,000
@@ -259,6 +261,42 @@ func TestConsole(t *testing.T) {
 	wait("ops' stream on every tenant, and acme's record", 5*time.Second, func(p page) bool {
 		return p.Conn == "live" && strings.Contains(p.Records, "acme") && strings.Contains(p.Records, "Normal Clearing")
 	})
+	// The calls of both tenants that were up before the admin's page
+	// loaded are on it from the first list (GET /v1/calls?tenant=*), with
+	// their tenant: they had no event since.
+	wait("the other tenants' calls already up, at load", 3*time.Second, func(p page) bool {
+		return has(p.Rows, betaCall) && has(p.Rows, acmeCall)
+	})
+	// Another tenant's token cannot reach beta's call: not found without
+	// the tenant query, forbidden with it.
+	for _, q := range []struct {
+		method, query string
+		want          int
+	}{{"GET", "", http.StatusNotFound}, {"DELETE", "", http.StatusNotFound}, {"DELETE", "?tenant=beta", http.StatusForbidden}} {
+		if st, _, b := s.do(q.method, "/v1/calls/"+string(betaCall)+q.query, nil, "Authorization", acme); st != q.want {
+			t.Fatalf("acme's %s of beta's call%s: %d %s, want %d", q.method, q.query, st, b, q.want)
+		}
+	}
+	// The admin hangs beta's call up from the page (the page names the
+	// call's tenant); beta's token sees it ended by the API.
+	browser.click(fmt.Sprintf(`#calls-grid [data-id="%s"]`, betaCall))
+	wait("beta's call's detail on the admin's page", 3*time.Second, func(p page) bool {
+		return strings.Contains(p.Detail, string(betaCall)) && strings.Contains(p.Detail, "beta")
+	})
+	browser.click(`#detail-body button[data-act="hangup"]`)
+	wait("the confirmation", 3*time.Second, func(p page) bool { return p.Dialog })
+	browser.click("#confirm-ok")
+	wait("beta's call gone from the admin's page", 5*time.Second, func(p page) bool {
+		if p.Toast != "" {
+			t.Fatalf("hanging up beta's call from the admin's page: %q", p.Toast)
+		}
+		return !has(p.Calls, betaCall) && !has(p.Rows, betaCall)
+	})
+	st, _, b = s.do("GET", "/v1/calls/"+string(betaCall), nil, "Authorization", beta)
+	ended = callapi.Call{}
+	if err := json.Unmarshal(b, &ended); st != http.StatusOK || err != nil || ended.State != callapi.StateEnded || ended.EndReason != "api" {
+		t.Fatalf("beta's API on its call hung up by the admin's page: %d %s", st, b)
+	}
 	time.Sleep(200 * time.Millisecond) // the new stream subscribed
 	a2, _ := originate(acme, "acme-2")
 	b2, _ := originate(beta, "beta-2")

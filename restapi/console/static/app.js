@@ -363,7 +363,7 @@ async function loadCalls(resync) {
   const started = new Date().toISOString();
   let list;
   try {
-    list = await api.request("GET", "v1/calls");
+    list = await api.request("GET", "v1/calls" + (adminAll() ? "?tenant=*" : ""));
   } catch (err) {
     toast("calls: " + err.message);
     return;
@@ -386,11 +386,7 @@ async function loadCalls(resync) {
     }
   }
   const missing = list.missing_nodes || [];
-  const admin = adminAll();
-  $("calls-note").textContent = [
-    missing.length ? `Nodes ${missing.join(", ")} did not answer: the list may lack their calls.` : "",
-    admin ? "All tenants: the first list holds this token's tenant's live calls (the API lists live calls per tenant); other tenants' calls appear with their next event." : "",
-  ].filter(Boolean).join(" ");
+  $("calls-note").textContent = missing.length ? `Nodes ${missing.join(", ")} did not answer: the list may lack their calls.` : "";
   orderDirty = true;
   schedule();
 }
@@ -422,15 +418,24 @@ async function hangup(id) {
   const c = calls.get(id);
   if (!c) return;
   if (!(await confirmDialog(`Hang up the call to ${c.to || c.id} on ${c.node}?`, "Hang up"))) return;
-  await act("hang up", () => api.request("DELETE", api.callPath(id)));
+  await act("hang up", () => api.request("DELETE", callURL(id)));
+}
+
+// callURL is the API path of a call (and suffix): with all tenants on, it
+// names the call's tenant, which lets an admin token act on any tenant's
+// call (the API's tenant query on the routes on one call).
+function callURL(id, suffix = "") {
+  const c = calls.get(id);
+  const q = adminAll() && c && c.tenant ? "?tenant=" + encodeURIComponent(c.tenant) : "";
+  return api.callPath(id) + suffix + q;
 }
 
 const actions = {
   hangup: (id) => hangup(id),
-  hold: (id) => act("hold", () => api.request("POST", api.callPath(id) + "/hold")),
-  unhold: (id) => act("unhold", () => api.request("POST", api.callPath(id) + "/unhold")),
-  mute: (id) => act("mute", async () => { await api.request("POST", api.callPath(id) + "/mute", { direction: "both" }); mark(id, true); }),
-  unmute: (id) => act("unmute", async () => { await api.request("POST", api.callPath(id) + "/unmute", { direction: "both" }); mark(id, false); }),
+  hold: (id) => act("hold", () => api.request("POST", callURL(id, "/hold"))),
+  unhold: (id) => act("unhold", () => api.request("POST", callURL(id, "/unhold"))),
+  mute: (id) => act("mute", async () => { await api.request("POST", callURL(id, "/mute"), { direction: "both" }); mark(id, true); }),
+  unmute: (id) => act("unmute", async () => { await api.request("POST", callURL(id, "/unmute"), { direction: "both" }); mark(id, false); }),
 };
 
 function mark(id, muted) {
@@ -446,7 +451,7 @@ document.querySelector("#detail-body .actions").addEventListener("click", (ev) =
 $("play-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const media = $("play-media").value.trim();
-  if (selected && media) act("play", () => api.request("POST", api.callPath(selected) + "/play", { media: [media] }));
+  if (selected && media) act("play", () => api.request("POST", callURL(selected, "/play"), { media: [media] }));
 });
 
 $("redirect-form").addEventListener("submit", async (ev) => {
@@ -455,7 +460,7 @@ $("redirect-form").addEventListener("submit", async (ev) => {
   const id = selected;
   if (!id || !endpoint) return;
   if (!(await confirmDialog(`Transfer the call to ${endpoint}? It leaves callgw's control.`, "Transfer"))) return;
-  act("blind transfer", () => api.request("POST", api.callPath(id) + "/redirect", { endpoint }));
+  act("blind transfer", () => api.request("POST", callURL(id, "/redirect"), { endpoint }));
 });
 
 $("bridge-form").addEventListener("submit", (ev) => {
