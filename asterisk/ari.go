@@ -84,13 +84,27 @@ func newRESTClient(base, user, password string, timeout time.Duration, maxConns 
 		ResponseHeaderTimeout: timeout,
 		ExpectContinueTimeout: time.Second,
 	}
+	var rt http.RoundTripper = tr
+	if u, err := url.Parse(base); err == nil && u.Scheme == "http" {
+		if pu, perr := tr.Proxy(&http.Request{URL: u}); perr == nil && pu == nil {
+			rt = &syncTransport{host: u.Host, addr: hostPort(u), dial: tr.DialContext, maxIdle: maxConns, idleTimeout: syncIdleTimeout, fallback: tr}
+		}
+	}
 	return &restClient{
 		base:     strings.TrimRight(base, "/"),
 		user:     user,
 		password: password,
-		hc:       &http.Client{Transport: tr},
+		hc:       &http.Client{Transport: rt},
 		timeout:  timeout,
 	}
+}
+
+// hostPort is u's host with its port (80 when it has none).
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // close releases the idle connections of the pool.

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/callgw/callgw/asterisk"
@@ -24,13 +27,20 @@ import (
 // and call.variable.set (one ARI round trip), at 1 and 64 in flight. Besides
 // ns/op and allocs/op it reports cpu-µs/op, the CPU time of the whole
 // process (simulator included) per command: it does not depend on how busy
-// the machine is. Profile with -cpuprofile and split the simulator's share
-// out with pprof -ignore arisim.
+// the machine is. With BENCH_ARI_URL (a simulator of its own, user u,
+// password p: `callgw simulator --listen 127.0.0.1:18088 --ari-user u
+// --ari-password p --dialplan-step 1ms`) the simulator runs in another
+// process and cpu-µs/op is the worker side's alone. Profile with
+// -cpuprofile.
 func BenchmarkARICommand(b *testing.B) {
-	srv := arisim.New(arisim.Config{User: "u", Password: "p", DialplanStep: time.Millisecond})
-	ts := httptest.NewServer(srv.Handler())
-	defer func() { srv.Close(); ts.Close() }()
-	pbx, err := asterisk.NewPBX(asterisk.Config{Node: "pbx1", URL: ts.URL + "/ari", User: "u", Password: "p", App: "callgw",
+	base := os.Getenv("BENCH_ARI_URL")
+	if base == "" {
+		srv := arisim.New(arisim.Config{User: "u", Password: "p", DialplanStep: time.Millisecond})
+		ts := httptest.NewServer(srv.Handler())
+		defer func() { srv.Close(); ts.Close() }()
+		base = ts.URL
+	}
+	pbx, err := asterisk.NewPBX(asterisk.Config{Node: "pbx1", URL: base + "/ari", User: "u", Password: "p", App: "callgw",
 		Tenant: "acme", Log: zap.NewNop(), RequestTimeout: 5 * time.Second}, discardSink{})
 	if err != nil {
 		b.Fatal(err)
@@ -44,7 +54,7 @@ func BenchmarkARICommand(b *testing.B) {
 		b.Fatal(err)
 	}
 	x := &Executor{Node: "pbx1", PBX: pbx}
-	const id = callapi.CallID("0b5e8c1a-0000-4000-8000-000000000001")
+	id := callapi.CallID(uuid.NewString())
 	if _, err := pbx.Originate(ctx, "acme", id, callapi.OriginateArgs{To: "Local/answer@callgw-test"}); err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +68,7 @@ func BenchmarkARICommand(b *testing.B) {
 		for _, inflight := range []int{1, 64} {
 			b.Run(fmt.Sprintf("%s/inflight=%d", tc.name, inflight), func(b *testing.B) {
 				b.ReportAllocs()
-				b.SetParallelism(inflight)
+				b.SetParallelism(max(1, inflight/runtime.GOMAXPROCS(0))) // RunParallel runs this × GOMAXPROCS goroutines
 				cpu0 := cpuTime()
 				b.ResetTimer()
 				run := func() {

@@ -1,0 +1,209 @@
+package asterisk
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// syncTransport is the http.RoundTripper of ARI over plain HTTP: each
+// request runs on the caller's goroutine, on a pooled keep-alive
+// connection: one write of the request, the read of the whole answer, and
+// the connection goes back to the pool before RoundTrip returns.
+//
+// http.Transport runs a writer and a reader goroutine per connection and
+// hands every request and answer between them and the caller over
+// channels: four goroutine wake-ups per ARI request, each a futex on a
+// busy host, and about a third of the worker's CPU for a command such as
+// a variable set (BenchmarkARICommand, docs/performance-history.md). ARI
+// answers are small and read whole by restClient.do anyway, so nothing is
+// lost by reading them here.
+//
+// Requests it cannot serve this way (another scheme or host, a proxy from
+// the environment) go to fallback, the tuned http.Transport.
+type syncTransport struct {
+	host        string // the URL host the pool serves
+	addr        string // host:port it dials
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+	maxIdle     int
+	idleTimeout time.Duration
+	fallback    *http.Transport
+
+	mu   sync.Mutex
+	idle []*syncConn // most recently used last
+}
+
+type syncConn struct {
+	c    net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	idle time.Time // when it went back to the pool
+}
+
+// maxAnswer bounds an ARI answer read by the transport (restClient.do reads
+// at most as much).
+const maxAnswer = 8 << 20
+
+// syncIdleTimeout closes pooled connections idle longer than this, under
+// Asterisk's http.conf session_inactivity (30 s by default): a connection
+// Asterisk may have closed is not reused.
+const syncIdleTimeout = 20 * time.Second
+
+// aLongTimeAgo, set as a deadline, aborts the I/O in progress.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" || req.URL.Host != t.host {
+		return t.fallback.RoundTrip(req)
+	}
+	ctx := req.Context()
+	for attempt := 0; ; attempt++ {
+		sc, reused, err := t.get(ctx)
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		resp, retry, err := t.exchange(ctx, sc, req)
+		if err == nil {
+			return resp, nil
+		}
+		_ = sc.c.Close()
+		if ctx.Err() != nil {
+			closeBody(req)
+			return nil, ctx.Err()
+		}
+		// A reused connection that failed before any byte of the answer
+		// came was closed by Asterisk while idle: Asterisk never read the
+		// request. Send it again once on a new connection, as
+		// http.Transport does.
+		if reused && retry && attempt == 0 && (req.Body == nil || req.GetBody != nil) {
+			if req.GetBody != nil {
+				b, gerr := req.GetBody()
+				if gerr != nil {
+					return nil, err
+				}
+				req.Body = b
+			}
+			continue
+		}
+		closeBody(req)
+		return nil, err
+	}
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+// get takes the most recently used idle connection, or dials one.
+func (t *syncTransport) get(ctx context.Context) (sc *syncConn, reused bool, err error) {
+	now := time.Now()
+	t.mu.Lock()
+	for n := len(t.idle); n > 0; n = len(t.idle) {
+		sc = t.idle[n-1]
+		t.idle[n-1] = nil
+		t.idle = t.idle[:n-1]
+		if now.Sub(sc.idle) < t.idleTimeout {
+			t.mu.Unlock()
+			return sc, true, nil
+		}
+		_ = sc.c.Close()
+	}
+	t.mu.Unlock()
+	c, err := t.dial(ctx, "tcp", t.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return &syncConn{c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}, false, nil
+}
+
+// put returns sc to the pool (or closes it when the pool is full).
+func (t *syncTransport) put(sc *syncConn) {
+	sc.idle = time.Now()
+	t.mu.Lock()
+	if len(t.idle) < t.maxIdle {
+		t.idle = append(t.idle, sc)
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	_ = sc.c.Close()
+}
+
+// exchange writes req on sc and reads the whole answer. On an error, sc is
+// not reusable; retry says that nothing of an answer came (and not for
+// lack of time).
+func (t *syncTransport) exchange(ctx context.Context, sc *syncConn, req *http.Request) (_ *http.Response, retry bool, _ error) {
+	dl, _ := ctx.Deadline() // zero: none
+	if err := sc.c.SetDeadline(dl); err != nil {
+		return nil, false, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = sc.c.SetDeadline(aLongTimeAgo) })
+	fail := func(what string, err error, retry bool) (*http.Response, bool, error) {
+		stop()
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			retry = false
+			if !dl.IsZero() {
+				// The connection's deadline is ctx's, and may pass a
+				// moment before ctx's own timer fires: report it as
+				// ctx's end, as http.Transport does.
+				<-ctx.Done()
+			}
+		}
+		return nil, retry, fmt.Errorf("ari: %s: %w", what, err)
+	}
+	if err := req.Write(sc.bw); err != nil {
+		return fail("write request", err, true)
+	}
+	if err := sc.bw.Flush(); err != nil {
+		return fail("write request", err, true)
+	}
+	if _, err := sc.br.Peek(1); err != nil {
+		return fail("read answer", err, true)
+	}
+	resp, err := http.ReadResponse(sc.br, req)
+	if err != nil {
+		return fail("read answer", err, false)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return fail("read answer", err, false)
+	}
+	// The answer is read whole (a longer one is cut, and its connection
+	// dropped), so the connection can serve the next request at once.
+	full := len(b) < maxAnswer
+	if full {
+		_ = resp.Body.Close() // at EOF: nothing to drain
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	// stop false: ctx ended meanwhile and spoiled the deadline.
+	if stop() && full && !resp.Close && !req.Close {
+		t.put(sc)
+	} else {
+		_ = sc.c.Close()
+	}
+	return resp, false, nil
+}
+
+// CloseIdleConnections closes the pooled connections (http.Client's
+// CloseIdleConnections calls it).
+func (t *syncTransport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	t.mu.Unlock()
+	for _, sc := range idle {
+		_ = sc.c.Close()
+	}
+	t.fallback.CloseIdleConnections()
+}
