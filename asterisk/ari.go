@@ -3,6 +3,7 @@ package asterisk
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +47,8 @@ type restClient struct {
 	user      string
 	password  string
 	hc        *http.Client
+	sync      *syncTransport // hc's transport when it is one
+	auth      []string       // the Authorization header
 	timeout   time.Duration
 	abandoned atomic.Int64
 	// observe, when set, is told of each request (Config.Observer).
@@ -85,9 +88,11 @@ func newRESTClient(base, user, password string, timeout time.Duration, maxConns 
 		ExpectContinueTimeout: time.Second,
 	}
 	var rt http.RoundTripper = tr
+	var st *syncTransport
 	if u, err := url.Parse(base); err == nil && u.Scheme == "http" {
 		if pu, perr := tr.Proxy(&http.Request{URL: u}); perr == nil && pu == nil {
-			rt = &syncTransport{host: u.Host, addr: hostPort(u), dial: tr.DialContext, maxIdle: maxConns, idleTimeout: syncIdleTimeout, fallback: tr}
+			st = &syncTransport{host: u.Host, addr: hostPort(u), dial: tr.DialContext, maxIdle: maxConns, idleTimeout: syncIdleTimeout, fallback: tr}
+			rt = st
 		}
 	}
 	return &restClient{
@@ -95,6 +100,8 @@ func newRESTClient(base, user, password string, timeout time.Duration, maxConns 
 		user:     user,
 		password: password,
 		hc:       &http.Client{Transport: rt},
+		sync:     st,
+		auth:     []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))},
 		timeout:  timeout,
 	}
 }
@@ -106,6 +113,9 @@ func hostPort(u *url.URL) string {
 	}
 	return net.JoinHostPort(u.Hostname(), "80")
 }
+
+// jsonType is the Content-Type of a request body.
+var jsonType = []string{"application/json"}
 
 // close releases the idle connections of the pool.
 func (c *restClient) close() { c.hc.CloseIdleConnections() }
@@ -146,16 +156,24 @@ func (c *restClient) do(ctx context.Context, method, path string, q url.Values, 
 	if err != nil {
 		return fmt.Errorf("ari %s %s: %w", method, path, err)
 	}
+	req.Header = http.Header{"Authorization": c.auth}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = jsonType
 	}
-	req.SetBasicAuth(c.user, c.password)
 	status := 0 // 0: no answer
 	if c.observe != nil {
 		start := time.Now()
 		defer func() { c.observe(method, ariRoute(path), status, time.Since(start)) }()
 	}
-	resp, err := c.hc.Do(req)
+	var resp *http.Response
+	if c.sync != nil {
+		// Straight to the transport: ARI does not redirect, and
+		// http.Client's copies of the request (for redirects) cost a
+		// tenth of a request's allocations.
+		resp, err = c.sync.RoundTrip(req)
+	} else {
+		resp, err = c.hc.Do(req)
+	}
 	if err == nil {
 		status = resp.StatusCode
 	}
@@ -167,7 +185,12 @@ func (c *restClient) do(ctx context.Context, method, path string, q url.Values, 
 		return fmt.Errorf("ari %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close() //nolint:errcheck // read-only body
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	var b []byte
+	if ab, ok := resp.Body.(*answerBody); ok {
+		b = ab.b // read whole by syncTransport
+	} else {
+		b, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			c.abandoned.Add(1)

@@ -175,7 +175,15 @@ func (t *syncTransport) exchange(ctx context.Context, sc *syncConn, req *http.Re
 	if err != nil {
 		return fail("read answer", err, false)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	var b []byte
+	if n := resp.ContentLength; n >= 0 && n < maxAnswer {
+		if n > 0 { // sized at once: ARI states the length of its answers
+			b = make([]byte, n)
+			_, err = io.ReadFull(resp.Body, b)
+		}
+	} else {
+		b, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	}
 	if err != nil {
 		return fail("read answer", err, false)
 	}
@@ -185,7 +193,7 @@ func (t *syncTransport) exchange(ctx context.Context, sc *syncConn, req *http.Re
 	if full {
 		_ = resp.Body.Close() // at EOF: nothing to drain
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.Body = &answerBody{Reader: bytes.NewReader(b), b: b}
 	// stop false: ctx ended meanwhile and spoiled the deadline.
 	if stop() && full && !resp.Close && !req.Close {
 		t.put(sc)
@@ -194,6 +202,15 @@ func (t *syncTransport) exchange(ctx context.Context, sc *syncConn, req *http.Re
 	}
 	return resp, false, nil
 }
+
+// answerBody is the body of an answer syncTransport read whole;
+// restClient.do takes its bytes as they are.
+type answerBody struct {
+	*bytes.Reader
+	b []byte
+}
+
+func (*answerBody) Close() error { return nil }
 
 // CloseIdleConnections closes the pooled connections (http.Client's
 // CloseIdleConnections calls it).
