@@ -26,8 +26,9 @@ import (
 // in-process ARI simulator, for call.get (answered from the worker's state)
 // and call.variable.set (one ARI round trip), at 1 and 64 in flight. Besides
 // ns/op and allocs/op it reports cpu-µs/op, the CPU time of the whole
-// process (simulator included) per command: it does not depend on how busy
-// the machine is. With BENCH_ARI_URL (a simulator of its own, user u,
+// process (simulator included) per command, which does not depend on how
+// busy the machine is, and sleeps/op, the voluntary context switches of
+// its threads per command (each one a wake-up to come). With BENCH_ARI_URL (a simulator of its own, user u,
 // password p: `callgw simulator --listen 127.0.0.1:18088 --ari-user u
 // --ari-password p --dialplan-step 1ms`) the simulator runs in another
 // process and cpu-µs/op is the worker side's alone. Profile with
@@ -69,7 +70,7 @@ func BenchmarkARICommand(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/inflight=%d", tc.name, inflight), func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetParallelism(max(1, inflight/runtime.GOMAXPROCS(0))) // RunParallel runs this × GOMAXPROCS goroutines
-				cpu0 := cpuTime()
+				cpu0, sw0 := cpuTime()
 				b.ResetTimer()
 				run := func() {
 					cmd := tc.cmd
@@ -89,19 +90,23 @@ func BenchmarkARICommand(b *testing.B) {
 					})
 				}
 				b.StopTimer()
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+				cpu1, sw1 := cpuTime()
+				b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+				b.ReportMetric(float64(sw1-sw0)/float64(b.N), "sleeps/op")
 			})
 		}
 	}
 }
 
-// cpuTime is the process's user and system CPU time.
-func cpuTime() time.Duration {
+// cpuTime is the process's user and system CPU time, and how often one
+// of its threads went to sleep (voluntary context switches: a thread that
+// parks for lack of work, to be woken again by the next event).
+func cpuTime() (time.Duration, int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw
 }
 
 type discardSink struct{}
