@@ -106,7 +106,8 @@ func TestSyncTransportRetriesClosedIdle(t *testing.T) {
 	var hits atomic.Int64
 	ts, cc, c := newSyncServer(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		if string(b) != `{"a":1}` {
+		if string(b) != `{"a":1}` || r.Header.Get("Content-Type") != "application/json" || r.ContentLength != 7 ||
+			r.URL.EscapedPath() != "/ari/channels/a%20b/x" || r.URL.Query().Get("v") != "1&2" {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
@@ -115,13 +116,14 @@ func TestSyncTransportRetriesClosedIdle(t *testing.T) {
 	})
 	ctx := context.Background()
 	body := map[string]int{"a": 1}
-	if err := c.do(ctx, http.MethodPost, "/x", nil, body, nil); err != nil {
+	path, q := "/channels/"+seg("a b")+"/x", url.Values{"v": {"1&2"}}
+	if err := c.do(ctx, http.MethodPost, path, q, body, nil); err != nil {
 		t.Fatal(err)
 	}
 	ts.Config.SetKeepAlivesEnabled(false) // closes the idle connection
 	time.Sleep(50 * time.Millisecond)
 	ts.Config.SetKeepAlivesEnabled(true)
-	if err := c.do(ctx, http.MethodPost, "/x", nil, body, nil); err != nil {
+	if err := c.do(ctx, http.MethodPost, path, q, body, nil); err != nil {
 		t.Fatalf("request on a connection closed while idle: %v", err)
 	}
 	if hits.Load() != 2 || cc.n.Load() != 2 {
