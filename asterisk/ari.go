@@ -3,6 +3,7 @@ package asterisk
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -46,6 +48,10 @@ type restClient struct {
 	user      string
 	password  string
 	hc        *http.Client
+	sync      *syncTransport // hc's transport when it is one
+	host      string         // base's host, for syncTransport's requests
+	basePath  string         // base's path (/ari), idem
+	auth      []string       // the Authorization header
 	timeout   time.Duration
 	abandoned atomic.Int64
 	// observe, when set, is told of each request (Config.Observer).
@@ -84,14 +90,73 @@ func newRESTClient(base, user, password string, timeout time.Duration, maxConns 
 		ResponseHeaderTimeout: timeout,
 		ExpectContinueTimeout: time.Second,
 	}
+	var rt http.RoundTripper = tr
+	var st *syncTransport
+	bu, err := url.Parse(base)
+	if err != nil {
+		bu = &url.URL{}
+	}
+	if u := bu; err == nil && u.Scheme == "http" {
+		if pu, perr := tr.Proxy(&http.Request{URL: u}); perr == nil && pu == nil {
+			st = &syncTransport{host: u.Host, addr: hostPort(u), dial: tr.DialContext, maxIdle: maxConns, idleTimeout: syncIdleTimeout, fallback: tr}
+			rt = st
+		}
+	}
 	return &restClient{
 		base:     strings.TrimRight(base, "/"),
 		user:     user,
 		password: password,
-		hc:       &http.Client{Transport: tr},
+		hc:       &http.Client{Transport: rt},
+		sync:     st,
+		host:     bu.Host,
+		basePath: strings.TrimRight(bu.EscapedPath(), "/"),
+		auth:     []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))},
 		timeout:  timeout,
 	}
 }
+
+// hostPort is u's host with its port (80 when it has none).
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// rawRequest is the HTTP/1.1 request for syncTransport: what
+// http.Request.Write would write for it (Host, User-Agent, Authorization,
+// and the body's type and length; a POST or PUT without a body states a
+// length of 0 as net/http does). path is escaped already (seg) and query
+// encoded, so the request line holds no space or control character.
+func (c *restClient) rawRequest(method, path, query string, body []byte, hasBody bool) []byte {
+	b := make([]byte, 0, 192+len(c.basePath)+len(path)+len(query)+len(c.host)+len(body))
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, c.basePath...)
+	b = append(b, path...)
+	if query != "" {
+		b = append(b, '?')
+		b = append(b, query...)
+	}
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, c.host...)
+	b = append(b, "\r\nUser-Agent: callgw\r\nAuthorization: "...)
+	b = append(b, c.auth[0]...)
+	b = append(b, "\r\n"...)
+	if hasBody {
+		b = append(b, "Content-Type: application/json\r\n"...)
+	}
+	if hasBody || method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	return append(b, body...)
+}
+
+// jsonType is the Content-Type of a request body.
+var jsonType = []string{"application/json"}
 
 // close releases the idle connections of the pool.
 func (c *restClient) close() { c.hc.CloseIdleConnections() }
@@ -116,32 +181,46 @@ func (c *restClient) do(ctx context.Context, method, path string, q url.Values, 
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	u := c.base + path
+	var query string
 	if len(q) > 0 {
-		u += "?" + q.Encode()
+		query = q.Encode()
 	}
-	var rd io.Reader
+	var bb []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		if bb, err = json.Marshal(body); err != nil {
 			return fmt.Errorf("ari %s %s: encode body: %w", method, path, err)
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return fmt.Errorf("ari %s %s: %w", method, path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.SetBasicAuth(c.user, c.password)
 	status := 0 // 0: no answer
 	if c.observe != nil {
 		start := time.Now()
 		defer func() { c.observe(method, ariRoute(path), status, time.Since(start)) }()
 	}
-	resp, err := c.hc.Do(req)
+	var resp *http.Response
+	if c.sync != nil {
+		// Straight to the transport, with the request written here: ARI
+		// does not redirect (http.Client copies each request for
+		// redirects), and the request's head is a few known lines.
+		resp, err = c.sync.request(ctx, method, c.rawRequest(method, path, query, bb, body != nil))
+	} else {
+		u := c.base + path
+		if query != "" {
+			u += "?" + query
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(bb)
+		}
+		var req *http.Request
+		if req, err = http.NewRequestWithContext(ctx, method, u, rd); err != nil {
+			return fmt.Errorf("ari %s %s: %w", method, path, err)
+		}
+		req.Header = http.Header{"Authorization": c.auth}
+		if body != nil {
+			req.Header["Content-Type"] = jsonType
+		}
+		resp, err = c.hc.Do(req)
+	}
 	if err == nil {
 		status = resp.StatusCode
 	}
@@ -153,7 +232,12 @@ func (c *restClient) do(ctx context.Context, method, path string, q url.Values, 
 		return fmt.Errorf("ari %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close() //nolint:errcheck // read-only body
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	var b []byte
+	if ab, ok := resp.Body.(*answerBody); ok {
+		b = ab.b // read whole by syncTransport
+	} else {
+		b, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			c.abandoned.Add(1)
