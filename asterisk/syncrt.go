@@ -111,10 +111,12 @@ func (t *syncTransport) send(ctx context.Context, req *http.Request, write func(
 			return nil, ctx.Err()
 		}
 		// A reused connection that failed before any byte of the answer
-		// came was closed by Asterisk while idle: Asterisk never read the
-		// request. Send it again once on a new connection, as
-		// http.Transport does.
-		if reused && retry && attempt == 0 && rewind() {
+		// came was most likely closed by Asterisk while idle. Send a
+		// request that changes nothing again once on a new connection, as
+		// http.Transport does (only GET and HEAD: a POST, PUT or DELETE
+		// that Asterisk may have read must never run twice; it fails, and
+		// the command's own retry rules decide).
+		if reused && retry && attempt == 0 && (req.Method == http.MethodGet || req.Method == http.MethodHead) && rewind() {
 			continue
 		}
 		return nil, err
@@ -135,7 +137,7 @@ func (t *syncTransport) get(ctx context.Context) (sc *syncConn, reused bool, err
 		sc = t.idle[n-1]
 		t.idle[n-1] = nil
 		t.idle = t.idle[:n-1]
-		if now.Sub(sc.idle) < t.idleTimeout {
+		if now.Sub(sc.idle) < t.idleTimeout && sc.br.Buffered() == 0 && open(sc.c) {
 			t.mu.Unlock()
 			return sc, true, nil
 		}

@@ -100,8 +100,9 @@ func TestSyncTransportAnswers(t *testing.T) {
 	}
 }
 
-// A pooled connection the server closed while idle: the request is sent
-// again on a new connection, once, and reaches the server once.
+// A pooled connection the server closed while idle is seen closed before
+// it is used (a peek at its socket): the POST goes on a new connection and
+// reaches the server once.
 func TestSyncTransportRetriesClosedIdle(t *testing.T) {
 	var hits atomic.Int64
 	ts, cc, c := newSyncServer(t, func(w http.ResponseWriter, r *http.Request) {
