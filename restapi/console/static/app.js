@@ -686,7 +686,7 @@ $("token-form").addEventListener("submit", (ev) => {
 });
 
 $("sign-out").addEventListener("click", () => signOut(""));
-$("all-tenants").addEventListener("change", () => { calls.clear(); orderDirty = true; startStream(); loadCalls(false); loadRecords(); });
+$("all-tenants").addEventListener("change", () => { calls.clear(); orderDirty = true; startStream(); loadCalls(false); loadRecords(); loadDevices(); });
 $("records-refresh").addEventListener("click", loadRecords);
 setInterval(() => { if (stream) loadNodes(); }, 5000); // heartbeats (versions, node-wide counts) are not events
 
