@@ -1,6 +1,6 @@
 // The operator console: sign-in, the live calls (a snapshot from
 // GET /v1/calls, then kept current from the event stream), nodes, a
-// call's timeline, call records, and call control. DOM updates are
+// call's timeline, call records, call control, and device states (BLF). DOM updates are
 // batched: events only change the store; one animation frame renders
 // what changed.
 
@@ -59,6 +59,7 @@ function addEvent(c, e) {
 function applyEvent(e) {
   const type = e.type || "";
   if (type.startsWith("node.")) { scheduleNodes(); return; }
+  if (type === "device_state.changed") { deviceChanged(e); return; }
   if (!type.startsWith("call.") || !e.call_id) return;
   const id = e.call_id;
   if (ended.has(id) && type !== "call.hangup") { addEvent(ended.get(id), e); return; }
@@ -164,6 +165,7 @@ function render() {
   if (detailDirty) renderDetail();
   if (nodesDirty) renderNodes();
   if (recordsDirty) renderRecords();
+  if (devicesDirty) renderDevices();
   const t1 = performance.now();
   for (const id of order.slice(0, 50)) if (!(id in stats.renderedAt) && grid.has(id)) stats.renderedAt[id] = Date.now();
   for (const at of pending) stats.latencies.push(t1 - at);
@@ -357,6 +359,83 @@ function openRecord(id) {
   select(id);
 }
 
+// ---- device states ---------------------------------------------------------
+// GET /v1/device-states once (and after a resynchronisation), then
+// device_state.changed events from the stream: no polling. A deleted
+// device comes as UNKNOWN and leaves the list. Presence has no API
+// (Asterisk's ARI has none).
+
+const devices = new Map(); // name@node -> {name, node, state}
+let devicesDirty = false;
+let devicesNote = "";
+
+const devKey = (d) => d.name + "@" + (d.node || "");
+const devPath = (name) => "v1/device-states/" + encodeURIComponent(name).replace(/%3A/gi, ":");
+
+async function loadDevices() {
+  try {
+    const list = (await api.request("GET", "v1/device-states")).device_states || [];
+    devices.clear();
+    for (const d of list) devices.set(devKey(d), d);
+    devicesNote = "";
+  } catch (err) {
+    devices.clear();
+    devicesNote = err.code === "forbidden" ? "this token lacks calls:read" : "device states: " + err.message;
+  }
+  devicesDirty = true;
+  schedule();
+}
+
+function deviceChanged(e) {
+  const d = { ...(e.data || {}) };
+  if (!d.name) return;
+  d.node = d.node || e.node;
+  if (d.state === "UNKNOWN") devices.delete(devKey(d)); else devices.set(devKey(d), d);
+  devicesDirty = true;
+}
+
+function renderDevices() {
+  devicesDirty = false;
+  const list = [...devices.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.node < b.node ? -1 : 1));
+  $("dev-count").textContent = `(${list.length})`;
+  const body = $("dev-body");
+  if (devicesNote || !list.length) { body.replaceChildren(row([devicesNote || "no device states"], 4)); return; }
+  body.replaceChildren(...list.map((d) => {
+    const tr = row([d.name, d.state, d.node || ""]);
+    tr.dataset.device = devKey(d);
+    tr.cells[0].title = d.name;
+    tr.className = "dev-" + d.state;
+    const td = el("td", "");
+    if (d.name.startsWith("Stasis:")) { // only custom devices can be changed
+      const b = el("button", "Delete", "danger");
+      b.type = "button";
+      b.dataset.name = d.name;
+      b.dataset.node = d.node || "";
+      b.setAttribute("aria-label", `Delete device state ${d.name} on ${d.node}`);
+      td.appendChild(b);
+    }
+    tr.appendChild(td);
+    return tr;
+  }));
+  const names = [...new Set(list.filter((d) => d.name.startsWith("Stasis:")).map((d) => d.name))];
+  $("dev-names").replaceChildren(...names.map((n) => { const o = el("option"); o.value = n; return o; }));
+}
+
+$("dev-body").addEventListener("click", async (ev) => {
+  const b = ev.target.closest("button[data-name]");
+  if (!b) return;
+  const { name, node } = b.dataset;
+  if (!(await confirmDialog(`Delete the device state ${name} on ${node}?`, "Delete"))) return;
+  act("delete device state", () => api.request("DELETE", devPath(name) + (node ? "?node=" + encodeURIComponent(node) : "")));
+});
+
+$("dev-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const name = $("dev-name").value.trim();
+  const state = $("dev-state").value;
+  if (name) act("set device state", () => api.request("PUT", devPath(name), { state }));
+});
+
 // ---- snapshot --------------------------------------------------------------
 
 async function loadCalls(resync) {
@@ -543,7 +622,7 @@ function startStream() {
   stream = new Stream({ tenant: adminAll() ? "*" : "" }, {
     event: ingest,
     status: setConn,
-    gap: () => { loadCalls(true); loadRecords(); loadNodes(); },
+    gap: () => { loadCalls(true); loadRecords(); loadNodes(); loadDevices(); },
     // The browser gave up on the stream (an HTTP error): if the token is
     // no longer accepted, this request's 401 signs out.
     closed: () => { api.request("GET", "v1/calls?limit=1").catch(() => {}); },
@@ -567,6 +646,7 @@ function showApp() {
   loadCalls(false);
   loadNodes();
   loadRecords();
+  loadDevices();
   $("calls-grid").focus();
 }
 
@@ -606,7 +686,7 @@ $("token-form").addEventListener("submit", (ev) => {
 });
 
 $("sign-out").addEventListener("click", () => signOut(""));
-$("all-tenants").addEventListener("change", () => { calls.clear(); orderDirty = true; startStream(); loadCalls(false); loadRecords(); });
+$("all-tenants").addEventListener("change", () => { calls.clear(); orderDirty = true; startStream(); loadCalls(false); loadRecords(); loadDevices(); });
 $("records-refresh").addEventListener("click", loadRecords);
 setInterval(() => { if (stream) loadNodes(); }, 5000); // heartbeats (versions, node-wide counts) are not events
 
@@ -622,4 +702,5 @@ window.__console = {
   rendered: (id) => grid.has(id),
   dropStream: (ms) => stream && stream.blip(ms),
   order: () => order,
+  devices,
 };
