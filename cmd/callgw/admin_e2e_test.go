@@ -3,8 +3,10 @@ package main
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/callgw/callgw/callapi"
+	"github.com/callgw/callgw/internal/testenv"
 )
 
 // TestAdminAcrossTenants: through the whole system with token auth, on two
@@ -72,9 +74,18 @@ func TestAdminAcrossTenants(t *testing.T) {
 			t.Fatalf("%s of beta's call%s by %s: %d %s, want %d", q.method, q.query, map[string]string{acme: "acme", ops: "the admin"}[q.token], st, body, q.want)
 		}
 	}
-	st, _, body := s.do("GET", "/v1/calls/"+string(b), nil, "Authorization", beta)
-	var ended callapi.Call
-	if mustJSON(t, body, &ended); st != http.StatusOK || ended.State != callapi.StateEnded || ended.EndReason != "api" {
+	// the call's record is built from its call.hangup event, which reaches
+	// the gateway a moment after the DELETE's answer
+	var (
+		st    int
+		body  []byte
+		ended callapi.Call
+	)
+	testenv.WaitFor(t, "beta reads its call ended", 5*time.Second, func() bool {
+		st, _, body = s.do("GET", "/v1/calls/"+string(b), nil, "Authorization", beta)
+		return st == http.StatusOK
+	})
+	if mustJSON(t, body, &ended); ended.State != callapi.StateEnded || ended.EndReason != "api" {
 		t.Fatalf("beta reads its call hung up by the admin: %d %s", st, body)
 	}
 	if st, _, body := s.do("GET", "/v1/calls/"+string(a), nil, "Authorization", acme); st != http.StatusOK {
