@@ -97,17 +97,17 @@ func TestNodeResourceEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"endpoint.contact acme PJSIP/acme-alice NonQualified",
 		"endpoint.state acme PJSIP/acme-alice online",
 		"endpoint.peer acme PJSIP/acme-alice Reachable",
+		"endpoint.contact acme PJSIP/acme-alice NonQualified",
 		"device_state.changed acme PJSIP/acme-alice NOT_INUSE",
-		"endpoint.contact ops PJSIP/lobby NonQualified",
 		"endpoint.state ops PJSIP/lobby online",
 		"endpoint.peer ops PJSIP/lobby Reachable",
+		"endpoint.contact ops PJSIP/lobby NonQualified",
 		"device_state.changed ops PJSIP/lobby NOT_INUSE",
-		"endpoint.contact acme PJSIP/acme-alice Removed",
 		"endpoint.state acme PJSIP/acme-alice offline",
 		"endpoint.peer acme PJSIP/acme-alice Unreachable",
+		"endpoint.contact acme PJSIP/acme-alice Removed",
 		"device_state.changed acme PJSIP/acme-alice UNAVAILABLE",
 		"device_state.changed acme Stasis:acme-q1 BUSY",
 		"device_state.changed beta Stasis:acme-q1 BUSY",
