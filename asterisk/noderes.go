@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -88,9 +89,17 @@ func (p *PBX) SetDeviceState(ctx context.Context, name, state string) error {
 	return mapErr("asterisk.SetDeviceState", err, "device state "+name, uncontrolledDevice)
 }
 
-// DeleteDeviceState deletes a custom device state.
+// DeleteDeviceState deletes a custom device state and publishes
+// device_state.changed UNKNOWN: Asterisk 22.10 raises UNKNOWN on the
+// delete but forwards it to no app.
 func (p *PBX) DeleteDeviceState(ctx context.Context, name string) error {
 	err := p.rest.do(ctx, http.MethodDelete, "/deviceStates/"+seg(name), nil, nil, nil)
+	if err == nil {
+		d := callapi.DeviceStateData{DeviceState: callapi.DeviceState{Name: name, Node: p.cfg.Node, State: "UNKNOWN"}}
+		for _, e := range p.nodeResourceEvents(callapi.EvDeviceStateChanged, name, time.Now().UTC(), d, nil) {
+			p.publish(context.WithoutCancel(ctx), e)
+		}
+	}
 	return mapErr("asterisk.DeleteDeviceState", err, "device state "+name, uncontrolledDevice)
 }
 

@@ -12,13 +12,16 @@ import (
 // Asterisk 22 sends for it (res_pjsip's persistent endpoint and contact
 // status, main/stasis_endpoints.c, res_stasis_device_state.c):
 //
-//   register (the first contact of an offline endpoint): ContactStatusChange
-//   (contact_status NonQualified: a registration without qualify), then
-//   EndpointStateChange (online), PeerStatusChange (peer_status Reachable)
-//   and DeviceStateChanged (PJSIP/<name> NOT_INUSE);
-//   unregister (its last contact): ContactStatusChange (Removed), then
-//   EndpointStateChange (offline), PeerStatusChange (Unreachable) and
-//   DeviceStateChanged (UNAVAILABLE).
+//   register (the first contact of an offline endpoint): EndpointStateChange
+//   (online), PeerStatusChange (peer_status Reachable), ContactStatusChange
+//   (contact_status NonQualified: a registration without qualify; its
+//   endpoint already online), then DeviceStateChanged (PJSIP/<name>
+//   NOT_INUSE);
+//   unregister (its last contact): EndpointStateChange (offline),
+//   PeerStatusChange (Unreachable), ContactStatusChange (Removed), then
+//   DeviceStateChanged (UNAVAILABLE);
+//   another contact of an endpoint that stays online: ContactStatusChange
+//   only. This is the order of a real Asterisk 22.10.1 (sipp registering).
 //
 // The endpoint events go to apps subscribed to the endpoint or its
 // technology (endpoint:PJSIP/<name>, endpoint:PJSIP), the device state to
@@ -45,11 +48,14 @@ func (s *Server) RegisterContact(name, uri string) error {
 		return nil
 	}
 	ep.contacts[uri] = true
-	s.contactEvent(name, ep, uri, "NonQualified")
-	if ep.Offline {
-		ep.Offline = false
-		s.endpointStateEvents(name, ep, "Reachable", "NOT_INUSE")
+	if !ep.Offline {
+		s.contactEvent(name, ep, uri, "NonQualified")
+		return nil
 	}
+	ep.Offline = false
+	s.endpointStateEvents(name, ep, "Reachable")
+	s.contactEvent(name, ep, uri, "NonQualified")
+	s.emitDeviceState("PJSIP/"+name, "NOT_INUSE")
 	return nil
 }
 
@@ -67,11 +73,14 @@ func (s *Server) UnregisterContact(name, uri string) error {
 		return fmt.Errorf("arisim: PJSIP/%s has no contact %s", name, uri)
 	}
 	delete(ep.contacts, uri)
-	s.contactEvent(name, ep, uri, "Removed")
-	if len(ep.contacts) == 0 && !ep.Offline {
-		ep.Offline = true
-		s.endpointStateEvents(name, ep, "Unreachable", "UNAVAILABLE")
+	if len(ep.contacts) != 0 || ep.Offline {
+		s.contactEvent(name, ep, uri, "Removed")
+		return nil
 	}
+	ep.Offline = true
+	s.endpointStateEvents(name, ep, "Unreachable")
+	s.contactEvent(name, ep, uri, "Removed")
+	s.emitDeviceState("PJSIP/"+name, "UNAVAILABLE")
 	return nil
 }
 
@@ -84,14 +93,13 @@ func (s *Server) contactEvent(name string, ep *Endpoint, uri, status string) {
 	}})
 }
 
-// endpointStateEvents emits what an endpoint's state change raises.
+// endpointStateEvents emits the endpoint events of a state change.
 // Caller holds s.mu.
-func (s *Server) endpointStateEvents(name string, ep *Endpoint, peer, device string) {
+func (s *Server) endpointStateEvents(name string, ep *Endpoint, peer string) {
 	subj := []string{"PJSIP/" + name}
 	s.emit(&event{typ: "EndpointStateChange", endpoints: subj, body: map[string]any{"endpoint": s.endpointJSON(name, ep)}})
 	s.emit(&event{typ: "PeerStatusChange", endpoints: subj, body: map[string]any{
 		"endpoint": s.endpointJSON(name, ep), "peer": map[string]any{"peer_status": peer}}})
-	s.emitDeviceState("PJSIP/"+name, device)
 }
 
 // endpointChanged emits EndpointStateChange for a change of the

@@ -21,7 +21,11 @@ import (
 // otherwise; the audio it reads is written into the recordings of its
 // bridge. audiosocket over tcp creates an AudioSocket channel that speaks
 // the AudioSocket protocol over a TCP connection to external_host
-// (runAudioSocket); other combinations answer 501 as Asterisk does.
+// (runAudioSocket). The arguments are checked as
+// ast_ari_channels_external_media of Asterisk 22.10 checks them
+// (externalMediaArgs); websocket has no connection to use (no
+// websocket_client.conf, no chan_websocket): 400 for a client
+// connection id, 500 for a server connection, as such an Asterisk does.
 
 // extMedia is the media side of an external media channel: RTP over
 // conn, or AudioSocket over tcp.
@@ -49,54 +53,63 @@ func rtpPayloadType(format string) byte {
 
 func (s *Server) externalMedia(w http.ResponseWriter, q *request) {
 	p := q.params
+	vars, err := p.variables()
+	if err != nil {
+		reply(w, nil, err)
+		return
+	}
+	if err := externalMediaArgs(p); err != nil {
+		reply(w, nil, err)
+		return
+	}
 	app, host, format := p.str("app"), p.str("external_host"), p.str("format")
 	enc, tr := p.str("encapsulation"), p.str("transport")
-	switch {
-	case app == "":
-		reply(w, nil, errf(400, "app cannot be empty"))
-		return
-	case host == "":
-		reply(w, nil, errf(400, "external_host cannot be empty"))
-		return
-	}
-	h, port, err := net.SplitHostPort(host)
-	if err != nil || h == "" || port == "" {
-		reply(w, nil, errf(400, "external_host must be <host>:<port>"))
-		return
-	}
-	if format == "" {
-		reply(w, nil, errf(400, "format cannot be empty"))
-		return
-	}
 	if enc == "" {
 		enc = "rtp"
 	}
 	if tr == "" {
 		tr = "udp"
 	}
-	vars, err := p.variables()
-	if err != nil {
-		reply(w, nil, err)
+	if strings.EqualFold(enc, "audiosocket") && strings.EqualFold(tr, "tcp") && p.str("data") == "" {
+		reply(w, nil, errf(400, "data can not be empty"))
 		return
 	}
+	if !(strings.EqualFold(enc, "rtp") && strings.EqualFold(tr, "udp")) && !(strings.EqualFold(enc, "audiosocket") && strings.EqualFold(tr, "tcp")) {
+		if strings.EqualFold(enc, "none") && strings.EqualFold(tr, "websocket") {
+			// A WebSocket server connection needs chan_websocket, which
+			// the simulator (like an Asterisk built without it) lacks:
+			// the originate fails.
+			reply(w, nil, errExtMediaFailed)
+			return
+		}
+		reply(w, nil, errf(501, "The encapsulation and/or transport is not supported"))
+		return
+	}
+	// From here on a failure is the originate's, which resource_channels.c
+	// answers 500 whatever the originate said (a taken channel id, an
+	// unknown format, a host that does not resolve or answer).
 	id := p.str("channelId")
 	if id == "" {
 		id = s.newID()
 	} else if s.channels[id] != nil {
-		reply(w, nil, errf(409, "Channel with given unique ID already exists"))
+		reply(w, nil, errExtMediaFailed)
+		return
+	}
+	if !knownFormats[format] {
+		reply(w, nil, errExtMediaFailed)
 		return
 	}
 	var c *channel
 	switch {
 	case strings.EqualFold(enc, "rtp") && strings.EqualFold(tr, "udp"):
 		remote, err := net.ResolveUDPAddr("udp", host)
-		if err != nil {
-			reply(w, nil, errf(500, "Allocation failed"))
+		if err != nil || remote.IP == nil {
+			reply(w, nil, errExtMediaFailed)
 			return
 		}
 		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
-			reply(w, nil, errf(500, "Allocation failed"))
+			reply(w, nil, errExtMediaFailed)
 			return
 		}
 		c = s.newChannel(id, fmt.Sprintf("UnicastRTP/%s-0x%x", host, time.Now().UnixNano()&0xffffffffff), "UnicastRTP")
@@ -107,27 +120,20 @@ func (s *Server) externalMedia(w http.ResponseWriter, q *request) {
 		s.runExtMedia(c)
 	case strings.EqualFold(enc, "audiosocket") && strings.EqualFold(tr, "tcp"):
 		data := p.str("data")
-		if data == "" {
-			reply(w, nil, errf(400, "data can not be empty"))
-			return
-		}
 		u, err := parseUUID(data)
 		if err != nil {
-			reply(w, nil, errf(500, "Allocation failed"))
+			reply(w, nil, errExtMediaFailed)
 			return
 		}
 		conn, err := net.DialTimeout("tcp", host, time.Second)
 		if err != nil {
 			// chan_audiosocket's request fails: the originate does.
-			reply(w, nil, errAllocFailed)
+			reply(w, nil, errExtMediaFailed)
 			return
 		}
 		c = s.newChannel(id, fmt.Sprintf("AudioSocket/%s-%s", host, data), "AudioSocket")
 		c.media = &extMedia{tcp: conn, done: make(chan struct{})}
 		s.runAudioSocket(c, u)
-	default:
-		reply(w, nil, errf(501, "The encapsulation and/or transport is not supported"))
-		return
 	}
 	for k, v := range vars {
 		c.vars[k] = v
@@ -159,6 +165,76 @@ func (s *Server) externalMedia(w http.ResponseWriter, q *request) {
 		s.enterStasis(c, app, args, true)
 	})
 	reply(w, out, nil)
+}
+
+// errExtMediaFailed is resource_channels.c's answer when the originate
+// behind an external media channel fails.
+var errExtMediaFailed = errf(500, "An internal error prevented this request from being handled")
+
+// externalMediaArgs checks the arguments of POST /channels/externalMedia
+// in the order and with the answers of ast_ari_channels_external_media
+// (Asterisk 22.10): the encapsulation and transport pairs (compared
+// case-sensitively there; the choice of channel after them is not),
+// connection_type, external_host (<host>:<port>, or with websocket the
+// id of a websocket_client.conf connection, of which the simulator has
+// none), format and direction.
+func externalMediaArgs(p params) error {
+	enc, tr, ct, host := p.str("encapsulation"), p.str("transport"), p.str("connection_type"), p.str("external_host")
+	if p.str("app") == "" {
+		return errf(400, "app cannot be empty")
+	}
+	if tr == "" {
+		tr = "udp"
+	}
+	if enc == "" {
+		enc = "rtp"
+	}
+	switch {
+	case tr == "websocket" && enc != "none":
+		return errf(400, "encapsulation must be 'none' for websocket transport")
+	case enc == "rtp" && tr != "udp":
+		return errf(400, "transport must be 'udp' for rtp encapsulation")
+	case enc == "audiosocket" && tr != "tcp":
+		return errf(400, "transport must be 'tcp' for audiosocket encapsulation")
+	}
+	if ct == "" {
+		ct = "client"
+	}
+	if tr != "websocket" && ct == "server" {
+		return errf(400, "'server' connection_type can only be used with the websocket transport")
+	}
+	if host == "" {
+		if ct == "client" {
+			return errf(400, "external_host is required for all but websocket server connections")
+		}
+		host = "INCOMING"
+	}
+	if tr == "websocket" {
+		if ct == "client" {
+			return errf(400, "external_host must be a valid websocket_client connection id.")
+		}
+	} else if !splitHostPortRequired(host) {
+		return errf(400, "external_host must be <host>:<port> for all transports other than websocket")
+	}
+	if p.str("format") == "" {
+		return errf(400, "format cannot be empty")
+	}
+	if d := p.str("direction"); d != "" && d != "both" && d != "in" && d != "out" {
+		return errf(400, "Invalid direction specified")
+	}
+	return nil
+}
+
+// splitHostPortRequired reports whether ast_sockaddr_split_hostport with
+// PARSE_PORT_REQUIRE accepts s: a host (possibly empty) and a port
+// separator, the port possibly empty ("127.0.0.1:" passes; the originate
+// then fails), an IPv6 address in brackets.
+func splitHostPortRequired(s string) bool {
+	if strings.HasPrefix(s, "[") {
+		i := strings.Index(s, "]")
+		return i > 0 && strings.HasPrefix(s[i+1:], ":")
+	}
+	return strings.Count(s, ":") == 1
 }
 
 // runExtMedia starts the RTP of external media channel c: a packet every

@@ -108,21 +108,53 @@ func loud(b []byte) bool {
 	return false
 }
 
-// TestExternalMediaBadInput: the answers of resource_channels.c to a
-// request it refuses.
+// TestExternalMediaBadInput: the answers of resource_channels.c
+// (ast_ari_channels_external_media, Asterisk 22.10) to a request it
+// refuses, in its order of checks; a failing originate (nobody listening
+// for AudioSocket, an unknown format) is its 500 whatever the cause.
 func TestExternalMediaBadInput(t *testing.T) {
 	tg := newTarget(t, arisim.Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String() // a port nobody listens on
+	ln.Close()
+	const h, uuid = "127.0.0.1:4000", "4a3b2c1d-0e0f-4a1b-8c2d-3e4f5a6b7c8d"
+	q := func(kv ...string) url.Values {
+		v := url.Values{"app": {tg.app}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				delete(v, kv[i])
+				continue
+			}
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
 	for _, tc := range []struct {
 		q      url.Values
 		status int
 		msg    string
 	}{
-		{url.Values{"external_host": {"127.0.0.1:4000"}, "format": {"ulaw"}}, 400, "app cannot be empty"},
-		{url.Values{"app": {tg.app}, "format": {"ulaw"}}, 400, "external_host cannot be empty"},
-		{url.Values{"app": {tg.app}, "external_host": {"127.0.0.1"}, "format": {"ulaw"}}, 400, "external_host must be <host>:<port>"},
-		{url.Values{"app": {tg.app}, "external_host": {"127.0.0.1:4000"}}, 400, "format cannot be empty"},
-		{url.Values{"app": {tg.app}, "external_host": {"127.0.0.1:4000"}, "format": {"ulaw"}, "encapsulation": {"audiosocket"}, "transport": {"tcp"}}, 400, "data can not be empty"},
-		{url.Values{"app": {tg.app}, "external_host": {"127.0.0.1:4000"}, "format": {"ulaw"}, "encapsulation": {"rtp"}, "transport": {"tcp"}}, 501, ""},
+		{q("app", "", "external_host", h, "format", "ulaw"), 400, "app cannot be empty"},
+		{q("external_host", h, "format", "ulaw", "transport", "websocket"), 400, "encapsulation must be 'none' for websocket transport"},
+		{q("external_host", h, "format", "ulaw", "transport", "websocket", "encapsulation", "rtp"), 400, "encapsulation must be 'none' for websocket transport"},
+		{q("external_host", h, "format", "ulaw", "transport", "tcp"), 400, "transport must be 'udp' for rtp encapsulation"},
+		{q("external_host", h, "format", "ulaw", "encapsulation", "audiosocket"), 400, "transport must be 'tcp' for audiosocket encapsulation"},
+		{q("external_host", h, "format", "ulaw", "connection_type", "server"), 400, "'server' connection_type can only be used with the websocket transport"},
+		{q("format", "ulaw"), 400, "external_host is required for all but websocket server connections"},
+		{q("format", "ulaw", "transport", "websocket", "encapsulation", "none"), 400, "external_host is required for all but websocket server connections"},
+		{q("external_host", "127.0.0.1", "format", "ulaw"), 400, "external_host must be <host>:<port> for all transports other than websocket"},
+		{q("external_host", "127.0.0.1", "format", "slin", "encapsulation", "audiosocket", "transport", "tcp", "data", uuid), 400, "external_host must be <host>:<port> for all transports other than websocket"},
+		{q("external_host", "nosuchconnection", "format", "ulaw", "transport", "websocket", "encapsulation", "none"), 400, "external_host must be a valid websocket_client connection id."},
+		{q("external_host", "nosuchconnection", "transport", "websocket", "encapsulation", "none", "connection_type", "client"), 400, "external_host must be a valid websocket_client connection id."},
+		{q("external_host", h), 400, "format cannot be empty"},
+		{q("external_host", h, "format", "ulaw", "direction", "up"), 400, "Invalid direction specified"},
+		{q("external_host", h, "format", "slin", "encapsulation", "audiosocket", "transport", "tcp"), 400, "data can not be empty"},
+		{q("external_host", h, "format", "ulaw", "encapsulation", "none", "transport", "udp"), 501, "The encapsulation and/or transport is not supported"},
+		{q("external_host", closed, "format", "slin", "encapsulation", "audiosocket", "transport", "tcp", "data", uuid), 500, "An internal error prevented this request from being handled"},
+		{q("external_host", h, "format", "nosuchformat"), 500, "An internal error prevented this request from being handled"},
 	} {
 		st, body := tg.do(t, "POST", "/channels/externalMedia", tc.q, nil)
 		var m struct{ Message string }

@@ -395,12 +395,13 @@ func (s *Server) deleteDeviceState(w http.ResponseWriter, q *request) {
 		reply(w, nil, errUncontrolledDevice)
 		return
 	}
-	if _, ok := s.devices[name]; !ok {
+	if name == "Stasis:" {
 		reply(w, nil, errf(404, "Device name is missing"))
 		return
 	}
+	// res_stasis_device_state.c clears the cache and raises UNKNOWN, which
+	// Asterisk 22.10 forwards to no app; a device never set is no error.
 	delete(s.devices, name)
-	s.emitDeviceState(name, "UNKNOWN") // res_stasis_device_state.c: "send state change for delete"
 	reply(w, nil, nil)
 }
 

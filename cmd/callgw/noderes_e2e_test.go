@@ -108,8 +108,9 @@ func TestOpNodeResourceTenancy(t *testing.T) {
 		if err := sim.RegisterContact("acme-alice", "sip:acme-alice@192.0.2.7:5060"); err != nil {
 			t.Fatal(err)
 		}
-		wantEvent(t, acmeEv, "acme.pbx1.endpoint.contact.PJSIP/acme-alice", callapi.EvEndpointContact)
+		// Asterisk's order: the endpoint's state, then its contact.
 		wantEvent(t, acmeEv, "acme.pbx1.endpoint.state.PJSIP/acme-alice", callapi.EvEndpointState)
+		wantEvent(t, acmeEv, "acme.pbx1.endpoint.contact.PJSIP/acme-alice", callapi.EvEndpointContact)
 		var e callapi.Endpoint
 		mustJSON(t, as(acme, http.StatusOK, "GET", "/v1/endpoints/PJSIP/acme-alice", nil), &e)
 		if e.State != "online" || e.Node != "pbx1" {
