@@ -189,8 +189,17 @@ func TestContactEvents(t *testing.T) {
 			t.Errorf("%s does not match events.json: %v", m["type"], errs)
 		}
 	}
-	if got := ev.types(); got != "EndpointStateChange PeerStatusChange ContactStatusChange DeviceStateChanged" {
-		t.Errorf("events of a registration: %s", got)
+	// The endpoint's events come in this order; DeviceStateChanged is
+	// published by another stasis topic and lands before or after
+	// ContactStatusChange on a real Asterisk (both seen on 22.10.1).
+	var endpointEvents []string
+	for _, typ := range strings.Fields(ev.types()) {
+		if typ != "DeviceStateChanged" {
+			endpointEvents = append(endpointEvents, typ)
+		}
+	}
+	if got := strings.Join(endpointEvents, " "); got != "EndpointStateChange PeerStatusChange ContactStatusChange" {
+		t.Errorf("endpoint events of a registration: %s (all: %s)", got, ev.types())
 	}
 	unregister()
 	ev.wait(t, "PeerStatusChange", func(m map[string]any) bool {
