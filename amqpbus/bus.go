@@ -3,7 +3,6 @@ package amqpbus
 import (
 	"context"
 	"errors"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -258,32 +257,8 @@ func (b *Bus) setLastErr(err error) {
 }
 
 func (b *Bus) dial(ctx context.Context, url string) (*amqp.Connection, error) {
-	props := amqp.NewConnectionProperties()
-	props.SetClientConnectionName(b.cfg.ConnectionName)
-	props["product"] = "callgw amqpbus"
-	timeout := b.cfg.DialTimeout
-	conn, err := amqp.DialConfig(url, amqp.Config{
-		Heartbeat:  b.cfg.Heartbeat,
-		Locale:     "en_US",
-		Properties: props,
-		Dial: func(network, addr string) (net.Conn, error) {
-			d := net.Dialer{Timeout: timeout}
-			c, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			// Bounds the AMQP handshake; amqp091 clears it once open.
-			if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
-				_ = c.Close()
-				return nil, err
-			}
-			return c, nil
-		},
-	})
-	if err != nil {
-		return nil, callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.dial", err, "cannot connect to broker "+redact(url))
-	}
-	return conn, nil
+	return dialBroker(ctx, url, brokerConn{name: b.cfg.ConnectionName, product: "callgw amqpbus",
+		heartbeat: b.cfg.Heartbeat, timeout: b.cfg.DialTimeout, op: "amqpbus.dial"})
 }
 
 // failAllPending fails every request still waiting (Run is returning).

@@ -47,29 +47,45 @@ func Dialer(urls []string, name string) func(ctx context.Context) (*amqp.Connect
 }
 
 func dialOne(ctx context.Context, url, name string) (*amqp.Connection, error) {
-	const timeout = 10 * time.Second
+	return dialBroker(ctx, url, brokerConn{name: name, product: "callgw", heartbeat: 10 * time.Second,
+		timeout: 10 * time.Second, op: "amqpbus.Dialer"})
+}
+
+// brokerConn is how a connection to the broker is opened: its client name
+// and product (shown in the broker's management UI), heartbeat, the bound
+// on the TCP connect and the AMQP handshake, and the operation its error
+// names.
+type brokerConn struct {
+	name, product, op  string
+	heartbeat, timeout time.Duration
+}
+
+// dialBroker opens one connection to url as c says: the Bus's and a
+// Dialer's connections alike.
+func dialBroker(ctx context.Context, url string, c brokerConn) (*amqp.Connection, error) {
 	props := amqp.NewConnectionProperties()
-	props.SetClientConnectionName(name)
-	props["product"] = "callgw"
+	props.SetClientConnectionName(c.name)
+	props["product"] = c.product
 	conn, err := amqp.DialConfig(url, amqp.Config{
-		Heartbeat:  10 * time.Second,
+		Heartbeat:  c.heartbeat,
 		Locale:     "en_US",
 		Properties: props,
 		Dial: func(network, addr string) (net.Conn, error) {
-			d := net.Dialer{Timeout: timeout}
-			c, err := d.DialContext(ctx, network, addr)
+			d := net.Dialer{Timeout: c.timeout}
+			nc, err := d.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
-			if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
-				_ = c.Close()
+			// Bounds the AMQP handshake; amqp091 clears it once open.
+			if err := nc.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+				_ = nc.Close()
 				return nil, err
 			}
-			return c, nil
+			return nc, nil
 		},
 	})
 	if err != nil {
-		return nil, callapi.Wrap(callapi.CodeNodeUnavailable, "amqpbus.Dialer", err, "cannot connect to broker "+redact(url))
+		return nil, callapi.Wrap(callapi.CodeNodeUnavailable, c.op, err, "cannot connect to broker "+redact(url))
 	}
 	return conn, nil
 }
