@@ -92,11 +92,10 @@ func (r *Records) Warm(ctx context.Context, tenant string, now time.Time) error 
 	}
 }
 
-// AllTenants, as the tenant of Records.List (and of ListRequest, with
-// StateEnded), lists every tenant's records: for admin tokens, which the
-// REST layer checks. No tenant can be named so (a tenant is
-// [A-Za-z0-9_-]).
-const AllTenants = "*"
+// AllTenants, as the tenant of Records.List, lists every tenant's
+// records: for admin tokens, which the REST layer checks. No tenant can be
+// named so (callapi.ValidTenant refuses it).
+const AllTenants = callapi.AllTenants
 
 // RecordsTotalFactor bounds all tenants' records together at this many
 // times the per-tenant bound.

@@ -89,19 +89,14 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	req := gateway.ListRequest{Node: callapi.NodeID(q.Get("node"))}
 	req.State = callapi.CallState(q.Get("state"))
 	req.Tag = q.Get("tag")
-	if q.Has("tenant") {
-		// An admin may list every tenant's calls, live or ended (the
-		// operator's console does).
-		if q.Get("tenant") != AllTenants {
-			s.fail(w, r, callapi.Invalid("tenant", "%q: only %q (every tenant's calls, admin tokens only) is accepted", q.Get("tenant"), AllTenants))
-			return
-		}
-		if !principalOf(r.Context()).Has(ScopeAdmin) {
-			s.fail(w, r, callapi.Errorf(callapi.CodeForbidden, "tenant=%s needs the %s scope", AllTenants, ScopeAdmin))
-			return
-		}
-		req.AllTenants = true
+	// An admin may list every tenant's calls, live or ended (the
+	// operator's console does).
+	all, err := allTenants(r, "every tenant's calls")
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	req.AllTenants = all
 	if q.Has("node") {
 		if err := callapi.CheckNodeID("node", req.Node); err != nil {
 			s.fail(w, r, err)

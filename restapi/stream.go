@@ -18,9 +18,29 @@ import (
 // streamQuery are the query parameters of the event stream routes.
 var streamQuery = []string{"type", "node", "call_id", "tag", "tenant", "last_event_id", "since", "access_token"}
 
-// AllTenants is the value of the stream routes' "tenant" query that asks
-// for every tenant's events; only admin tokens may ask it.
-const AllTenants = "*"
+// AllTenants is the one value of the "tenant" query (of the stream routes
+// and of the call listing) that a request may give: every tenant's events
+// or calls, for admin tokens only. It is the call.list command's tenant
+// for every tenant too.
+const AllTenants = callapi.AllTenants
+
+// allTenants reads r's "tenant" query: absent, false; AllTenants from an
+// admin token, true; any other value is invalid (whose, e.g. "every
+// tenant's calls", says what it would have asked for), another token's
+// forbidden: refused rather than ignored.
+func allTenants(r *http.Request, whose string) (bool, error) {
+	q := r.URL.Query()
+	if !q.Has("tenant") {
+		return false, nil
+	}
+	if q.Get("tenant") != AllTenants {
+		return false, callapi.Invalid("tenant", "%q: only %q (%s, admin tokens only) is accepted", q.Get("tenant"), AllTenants, whose)
+	}
+	if !principalOf(r.Context()).Has(ScopeAdmin) {
+		return false, callapi.Errorf(callapi.CodeForbidden, "tenant=%s needs the %s scope", AllTenants, ScopeAdmin)
+	}
+	return true, nil
+}
 
 // parseSince reads the since parameter: an RFC 3339 time or unix
 // milliseconds, not in the future.
@@ -57,16 +77,11 @@ func eventFilter(r *http.Request) (EventFilter, error) {
 	if f.Tenant == "" {
 		f.Tenant = callapi.DefaultTenant
 	}
-	if q.Has("tenant") {
-		// An operator's console watches every tenant: an admin token may
-		// widen its stream (and its resume) to all of them. Any other
-		// value, or another token, is refused rather than ignored.
-		if q.Get("tenant") != AllTenants {
-			return f, callapi.Invalid("tenant", "%q: only %q (every tenant, admin tokens only) is accepted", q.Get("tenant"), AllTenants)
-		}
-		if !principalOf(r.Context()).Has(ScopeAdmin) {
-			return f, callapi.Errorf(callapi.CodeForbidden, "tenant=%s needs the %s scope", AllTenants, ScopeAdmin)
-		}
+	// An operator's console watches every tenant: an admin token may widen
+	// its stream (and its resume) to all of them.
+	if all, err := allTenants(r, "every tenant"); err != nil {
+		return f, err
+	} else if all {
 		f.Tenant = ""
 	}
 	if q.Has("since") {
