@@ -509,18 +509,7 @@ func ulawToLinear(u byte) int16 {
 
 // audioWAV returns an 8 kHz mono 16-bit WAV of ulaw samples.
 func audioWAV(ulaw []byte) []byte {
-	data := 2 * len(ulaw)
-	b := make([]byte, 44+data)
-	copy(b, "RIFF")
-	putLE32(b[4:], uint32(36+data))
-	copy(b[8:], "WAVEfmt ")
-	putLE32(b[16:], 16)
-	b[20], b[22] = 1, 1
-	putLE32(b[24:], 8000)
-	putLE32(b[28:], 16000)
-	b[32], b[34] = 2, 16
-	copy(b[36:], "data")
-	putLE32(b[40:], uint32(data))
+	b := wav(2 * len(ulaw))
 	for i, u := range ulaw {
 		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(ulawToLinear(u)))
 	}

@@ -97,7 +97,12 @@ func (s *Server) copyStored(w http.ResponseWriter, q *request, st *storedRec) {
 // silentWAV returns a valid 8 kHz mono 16-bit WAV of n seconds of silence (at most 5).
 func silentWAV(n int) []byte {
 	n = min(max(n, 0), 5)
-	data := 16000 * n
+	return wav(16000 * n)
+}
+
+// wav returns an 8 kHz mono 16-bit WAV header followed by data bytes of
+// silence, for the caller to fill.
+func wav(data int) []byte {
 	b := make([]byte, 44+data)
 	copy(b, "RIFF")
 	putLE32(b[4:], uint32(36+data))
