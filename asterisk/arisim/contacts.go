@@ -1,7 +1,6 @@
 package arisim
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -130,16 +129,8 @@ type ContactRequest struct {
 }
 
 func (s *Server) serveContacts(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "POST only")
-		return
-	}
 	var req ContactRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+	if !decodeControl(w, r, &req) {
 		return
 	}
 	if !simWord.MatchString(req.Endpoint) || !strings.HasPrefix(req.URI, "sip:") || len(req.URI) > 256 || strings.ContainsAny(req.URI, " \r\n\t") {

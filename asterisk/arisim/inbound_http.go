@@ -35,17 +35,27 @@ type InboundAnswer struct {
 
 var simWord = regexp.MustCompile(`^[A-Za-z0-9_+*#.-]{1,64}$`)
 
-func (s *Server) serveInbound(w http.ResponseWriter, r *http.Request) {
+// decodeControl reads the JSON body of a POST to one of the simulator's
+// control routes (/ari-sim/…) into req: at most 16 KiB, no unknown
+// field. It answers the refusal itself (405, 400) and then reports false.
+func decodeControl(w http.ResponseWriter, r *http.Request, req any) bool {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "POST only")
-		return
+		return false
 	}
-	var req InboundRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(req); err != nil {
 		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) serveInbound(w http.ResponseWriter, r *http.Request) {
+	var req InboundRequest
+	if !decodeControl(w, r, &req) {
 		return
 	}
 	if req.To == "" {
