@@ -51,6 +51,14 @@ func webhookServer(t *testing.T) (*Server, map[string]string) {
 		if err := webhook.DeleteAll(ctx, conn, n); err != nil {
 			t.Error(err)
 		}
+		// The events exchange is the bus's, so DeleteAll leaves it; the
+		// store declared it under this test's prefix.
+		if ch, err := conn.Channel(); err == nil {
+			if err := ch.ExchangeDelete(n.Events(), false, false); err != nil {
+				t.Error(err)
+			}
+			_ = ch.Close()
+		}
 		_ = conn.Close()
 	})
 	auth := AuthConfig{Enabled: true, SigningKey: testKey, Clients: []Client{
