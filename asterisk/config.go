@@ -46,7 +46,7 @@ type Config struct {
 	RequestTimeout time.Duration // per ARI REST call whose ctx has no deadline [5s]
 	MaxConns       int           // ARI REST connection pool per host [64]
 	ReconnectMin   time.Duration // first reconnect delay [100ms]
-	ReconnectMax   time.Duration // longest reconnect delay [500ms: recovery within 1 s of the PBX's return]
+	ReconnectMax   time.Duration // longest reconnect delay [250ms: a dial every 125–250 ms while Asterisk is away, so the worker is back well within 1 s of its return, also on a loaded host]
 	PublishTimeout time.Duration // per EventSink.PublishEvent [5s]
 	EnqueueTimeout time.Duration // how long ARI intake waits for a full call queue before dropping [2s]
 	Shards         int           // event workers; a call's events always go to the same one [32]
@@ -104,7 +104,7 @@ func (c *Config) validate() error {
 	}
 	def(&c.RequestTimeout, 5*time.Second)
 	def(&c.ReconnectMin, 100*time.Millisecond)
-	def(&c.ReconnectMax, 500*time.Millisecond)
+	def(&c.ReconnectMax, 250*time.Millisecond)
 	def(&c.PublishTimeout, 5*time.Second)
 	def(&c.EnqueueTimeout, 2*time.Second)
 	if c.ReconnectMax < c.ReconnectMin {

@@ -61,7 +61,13 @@ func (p *PBX) Run(ctx context.Context) error {
 		}
 		d := retry.Backoff(attempt, p.cfg.ReconnectMin, p.cfg.ReconnectMax)
 		attempt++
-		p.log.Warn("ARI events websocket down", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("retry_in", d))
+		// It dials every 125–250 ms while Asterisk is away: a warning for
+		// the first failures and then one every 40 attempts (~10 s).
+		if attempt <= 3 || attempt%40 == 0 {
+			p.log.Warn("ARI events websocket down", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("retry_in", d))
+		} else {
+			p.log.Debug("ARI events websocket down", zap.Error(err), zap.Int("attempt", attempt), zap.Duration("retry_in", d))
+		}
 		if !retry.Sleep(ctx, d) {
 			return nil
 		}
