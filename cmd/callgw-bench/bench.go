@@ -31,7 +31,7 @@ func (b *bench) fail(scenario string, err error) {
 
 // runBench starts the system, runs every scenario and stops the system.
 // It returns what it measured even when a scenario failed.
-func runBench(ctx context.Context, o options, argv0 []string, log *zap.Logger) (*Results, error) {
+func runBench(ctx context.Context, o options, argv0, self []string, log *zap.Logger) (*Results, error) {
 	mode := "full"
 	if o.Quick {
 		mode = "quick"
@@ -44,7 +44,7 @@ func runBench(ctx context.Context, o options, argv0 []string, log *zap.Logger) (
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	e, err := startEnv(ctx, o, argv0, log, func(err error) { cancel(err) })
+	e, err := startEnv(ctx, o, argv0, self, log, func(err error) { cancel(err) })
 	if err != nil {
 		return nil, err // startEnv stopped what it started
 	}

@@ -86,6 +86,8 @@ func (b *bench) commandContenders(ids []string, bare *bareRPC) (map[string]windo
 		"bare_rpc":       local(func(ctx context.Context, _ int, _ int64) error { return bare.call(ctx) }),
 		"direct_ari_put": local(func(ctx context.Context, _ int, seq int64) error { return e.ariSetVariable(ctx, pick(seq)) }),
 		"direct_ari_get": local(func(ctx context.Context, _ int, seq int64) error { return e.ariGet(ctx, pick(seq)) }),
+		"null_rest":      local(func(ctx context.Context, _ int, seq int64) error { return e.nullSetVariable(ctx, pick(seq)) }),
+		"null_bus":       local(func(ctx context.Context, _ int, seq int64) error { return e.nullBus.call(ctx, pick(seq)) }),
 	}
 	b.res.AriProxySkipped = e.apxSkipped
 	if e.apxSkipped == "" {
@@ -103,8 +105,8 @@ func (b *bench) measureContenders(ctx context.Context, run map[string]windowFunc
 	for _, n := range b.o.Inflight {
 		for _, c := range b.res.contenders() {
 			fn := run[c.tag]
-			if fn == nil {
-				continue // skipped, and said so at the start
+			if fn == nil || !c.runsAt(n) {
+				continue // skipped, and said so at the start; or not at this level
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -53,6 +53,13 @@ type env struct {
 	nats                 int
 	apxSkipped           string
 
+	// The null pipeline (nullpipe.go): its exchange, its processes, the
+	// front's URL and the null bus client in this process.
+	nullExchange          string
+	nullFront, nullWorker *proc
+	nullURL               string
+	nullBus               *nullClient
+
 	rabbitVersion string
 }
 
@@ -101,8 +108,10 @@ func childEnv(extra ...string) []string {
 }
 
 // startEnv starts simulator, worker and gateway and waits until the
-// gateway sees the node up. On error, whatever was started is stopped.
-func startEnv(ctx context.Context, o options, argv0 []string, log *zap.Logger, onExit func(error)) (_ *env, err error) {
+// gateway sees the node up, then the peer and the null pipeline (self is
+// the command line of the harness's own binary). On error, whatever was
+// started is stopped.
+func startEnv(ctx context.Context, o options, argv0, self []string, log *zap.Logger, onExit func(error)) (_ *env, err error) {
 	e := &env{o: o, log: log, http: newHTTPClient(), prefix: "bench" + randHex(4) + ".", ariUser: "bench", ariPass: randHex(8)}
 	logDir := o.LogDir
 	if logDir == "" {
@@ -173,6 +182,9 @@ func startEnv(ctx context.Context, o options, argv0 []string, log *zap.Logger, o
 	if err = e.startAriProxy(wctx); err != nil {
 		return e, fmt.Errorf("ari-proxy contender: %w (pass --ariproxy '' to run without it)", err)
 	}
+	if err = e.startNull(wctx, self); err != nil {
+		return e, fmt.Errorf("null pipeline: %w", err)
+	}
 	log.Info("system up", zap.String("gateway", e.gwURL), zap.String("simulator", e.simURL),
 		zap.Int("gateway_pid", e.gw.pid()), zap.Int("worker_pid", e.worker.pid()), zap.Int("simulator_pid", e.sim.pid()), zap.Int("beam_pid", e.beam))
 	return e, nil
@@ -230,6 +242,9 @@ func (e *env) pids() map[string]int {
 	if e.apxServer != nil {
 		m["ari-proxy"], m["ari-proxy client"], m["nats"] = e.apxServer.pid(), e.apxClient.pid(), e.nats
 	}
+	if e.nullFront != nil {
+		m["null front"], m["null worker"] = e.nullFront.pid(), e.nullWorker.pid()
+	}
 	return m
 }
 
@@ -239,6 +254,9 @@ func (e *env) close(ok bool) error {
 	var errs []error
 	if e.http != nil {
 		e.http.CloseIdleConnections()
+	}
+	if e.nullBus != nil {
+		e.nullBus.close()
 	}
 	if e.sup != nil {
 		if err := e.sup.stopAll(15 * time.Second); err != nil {
@@ -297,6 +315,9 @@ func (e *env) deleteTopology() error {
 	}
 	for _, x := range []string{callapi.ExchangeEventsRouted, callapi.ExchangeEvents, callapi.ExchangeCommands, callapi.ExchangeNodes, callapi.ExchangeDead} {
 		del("exchange "+e.prefix+x, func(ch *amqp.Channel) error { return ch.ExchangeDelete(e.prefix+x, false, false) })
+	}
+	if x := e.nullExchange; x != "" { // the null worker's queue is exclusive and went with its connection
+		del("exchange "+x, func(ch *amqp.Channel) error { return ch.ExchangeDelete(x, false, false) })
 	}
 	// With the default tenant's history stream its gateways declared.
 	for _, q := range []string{callapi.ExchangeDead, callapi.QueueAny, amqpbus.HistoryQueuePrefix + callapi.DefaultTenant} {

@@ -3,8 +3,10 @@
 // simulator, a worker and a gateway as separate processes (bin/callgw) on
 // the local RabbitMQ under a run-unique name prefix, and, when NATS runs,
 // ari-proxy's server and client (bin/ariproxy-bench, built from the
-// bench-only module cmd/callgw-bench/ariproxy); it drives them, measures the same work
-// through a bare amqp091-go loop and straight against the simulator, and
+// bench-only module cmd/callgw-bench/ariproxy), and the null pipeline
+// (nullpipe.go, this binary run as null-front and null-worker); it drives
+// them, measures the same work through a bare amqp091-go loop and
+// straight against the simulator, and
 // writes one JSON results file plus a table that ends with a one-line
 // summary of the targets. It stops everything it started, also on error
 // and Ctrl-C, and deletes what it declared on the broker.
@@ -46,6 +48,13 @@ func main() {
 		<-ctx.Done()
 		stop() // a second Ctrl-C kills at once; the children die with us (Pdeathsig)
 	}()
+	if isNullCommand(os.Args[1:]) { // a process of the null pipeline (nullpipe.go), started by the harness
+		if err := runNull(ctx, os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "callgw-bench "+os.Args[1]+":", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
@@ -99,9 +108,13 @@ against the local RabbitMQ (under a run-unique exchange/queue prefix), runs:
   2. at the same levels, side by side: the peer, ari-proxy over NATS setting the
      same variable (--ariproxy; skipped, saying why, without NATS or the binary);
      callgw's SDK bus client (callapi/bus, in this process) setting it over AMQP;
-     a bare amqp091-go direct reply-to RPC loop with the same payload sizes; and
+     a bare amqp091-go direct reply-to RPC loop with the same payload sizes;
      straight to the simulator, POST /ari/channels/{id}/variable and
-     GET /ari/channels/{id}
+     GET /ari/channels/{id}; and, at 1 and 64 in flight, the null pipeline:
+     callgw's hops with no logic (HTTP → topic exchange with confirms → a
+     worker process → the same ARI set variable → direct reply-to → HTTP),
+     one message per request, with (null REST) and without (null bus) the
+     HTTP front, the floor each callgw contender is stated against
   3. call churn: originate (wait answered) → hang up → call.hangup consumed from a
      queue bound to callapi.events.routed; complete calls/s
   4. events: short calls driven straight over ARI; events/s arriving on a bound
@@ -300,8 +313,9 @@ func checkNATS(ctx context.Context, rawURL string) error {
 	return nil
 }
 
-// run is the harness; argv0, when not nil, replaces the callgw binary
-// (tests run their own binary as the children).
+// run is the harness; argv0, when not nil, replaces the callgw binary and
+// the harness's own as the null pipeline's processes (tests run their own
+// binary as the children).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, argv0 []string) error {
 	o, err := parseOptions(args, stderr)
 	if err != nil {
@@ -318,17 +332,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, argv0 []s
 		os.Exit(2)
 	})
 	defer hung.Stop()
+	self := argv0
 	if argv0 == nil {
 		if _, err := os.Stat(o.Callgw); err != nil {
 			return fmt.Errorf("callgw binary: %w (run make build, or pass --callgw)", err)
 		}
 		argv0 = []string{o.Callgw}
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("the harness's own binary, for the null pipeline: %w", err)
+		}
+		self = []string{exe}
 	}
 	if err := checkBroker(ctx, o.AMQPURL); err != nil {
 		return err
 	}
 	start := time.Now()
-	res, err := runBench(ctx, o, argv0, log)
+	res, err := runBench(ctx, o, argv0, self, log)
 	if res != nil {
 		res.WallSeconds = time.Since(start).Seconds()
 		if werr := writeResults(o.Out, res); werr != nil {

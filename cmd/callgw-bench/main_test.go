@@ -38,7 +38,8 @@ func TestMain(m *testing.M) {
 }
 
 // childMain is what `callgw simulator|worker|gateway` does (cmd/callgw),
-// with the same packages.
+// with the same packages, and what `callgw-bench null-front|null-worker`
+// does.
 func childMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -56,6 +57,8 @@ func childMain(args []string) int {
 	}
 	var err error
 	switch args[0] {
+	case "null-front", "null-worker": // the harness's own commands
+		err = runNull(ctx, args)
 	case "simulator":
 		err = arisim.Main(ctx, args[1:], os.Stdout)
 	case "worker":
@@ -246,6 +249,23 @@ func TestSmoke(t *testing.T) {
 	}
 	if c := r.CPU["callgw_put@64"]; c.Cores["gateway"] <= 0 || c.Cores["worker"] <= 0 || c.Cores["simulator"] <= 0 {
 		t.Errorf("cpu split %+v", c)
+	}
+	if c := r.CPU["null_rest@64"]; c.Cores["null front"] <= 0 || c.Cores["null worker"] <= 0 || c.Cores["simulator"] <= 0 {
+		t.Errorf("null REST cpu split %+v", c)
+	}
+	if c := r.CPU["null_bus@64"]; c.Cores["null worker"] <= 0 || c.Cores["null front"] > c.Cores["null worker"] {
+		t.Errorf("null bus cpu split %+v", c)
+	}
+	if len(r.Floor) != 15 {
+		t.Errorf("floor %+v", r.Floor)
+	}
+	for _, f := range r.Floor {
+		if !f.Run || f.Value <= 0 {
+			t.Errorf("floor figure %+v", f)
+		}
+	}
+	if !strings.Contains(r.Summary, "(× the null pipeline, the floor: put/null REST: rate@1 ") || !strings.Contains(strings.Join(lines, "\n"), "bus client / null bus") {
+		t.Errorf("the summary or the table lacks the null pipeline: %q", r.Summary)
 	}
 	if c := r.CPU["ariproxy_nats@64"]; !skipped && (c.Cores["ari-proxy"] <= 0 || c.Cores["ari-proxy client"] <= 0 || c.Cores["simulator"] <= 0) {
 		t.Errorf("ari-proxy cpu split %+v", c)

@@ -39,7 +39,7 @@ func evaluate(r *Results) {
 	for i := range info {
 		info[i].Limit, info[i].Met = "none", info[i].Run
 	}
-	r.Targets, r.Info = ts, info
+	r.Targets, r.Info, r.Floor = ts, info, floorRatios(r)
 	r.Summary = summary(r, ts, info)
 }
 
@@ -87,9 +87,14 @@ func p50At(ps []Point, n int) (float64, bool) {
 
 // rateRatio is a target or an info figure: a's rate over b's at 64.
 func rateRatio(name, aName, bName string, a, b []Point, min float64) Target {
+	return rateRatioAt(name, aName, bName, a, b, 64, min)
+}
+
+// rateRatioAt is a's rate over b's at n in flight, at least min.
+func rateRatioAt(name, aName, bName string, a, b []Point, n int, min float64) Target {
 	t := Target{Name: name, Limit: fmt.Sprintf(">= %g", min)}
-	ra, ok1 := rateAt(a, 64)
-	rb, ok2 := rateAt(b, 64)
+	ra, ok1 := rateAt(a, n)
+	rb, ok2 := rateAt(b, n)
 	if t.Run = ok1 && ok2; t.Run {
 		t.Value = ratio(ra, rb)
 		t.Met = t.Value >= min
@@ -98,19 +103,100 @@ func rateRatio(name, aName, bName string, a, b []Point, min float64) Target {
 	return t
 }
 
+// p50RatioAt is a's p50 over b's at n in flight, at most max.
+func p50RatioAt(name, aName, bName string, a, b []Point, n int, max float64) Target {
+	t := Target{Name: name, Limit: fmt.Sprintf("<= %g", max)}
+	pa, ok1 := p50At(a, n)
+	pb, ok2 := p50At(b, n)
+	if t.Run = ok1 && ok2; t.Run {
+		t.Value = ratio(pa, pb)
+		t.Met = t.Value <= max
+		t.Detail = fmt.Sprintf("%s %.3f ms vs %s %.3f ms", aName, pa, bName, pb)
+	}
+	return t
+}
+
 // cpuRatio is all processes' CPU per command of contender tag, against
 // the bare loop's per round trip: the figure that holds when other work
 // takes CPU from the run.
 func cpuRatio(r *Results, name, tag string) Target {
-	t := Target{Name: name, Limit: "<= 2"}
+	return cpuRatioOf(r, name, tag, "bare_rpc", 2)
+}
+
+// cpuRatioOf is all processes' CPU per request at 64 in flight of
+// contender tag over base's, at most max.
+func cpuRatioOf(r *Results, name, tag, base string, max float64) Target {
+	t := Target{Name: name, Limit: fmt.Sprintf("<= %g", max)}
 	c, okc := r.CPU[tag+"@64"]
-	bc, okb := r.CPU["bare_rpc@64"]
+	bc, okb := r.CPU[base+"@64"]
 	if t.Run = okc && okb && c.Requests > 0 && bc.Requests > 0; t.Run {
 		t.Value = ratio(cpuPerRequest(c), cpuPerRequest(bc))
-		t.Met = t.Value <= 2
+		t.Met = t.Value <= max
 		t.Detail = fmt.Sprintf("%.0f µs vs %.0f µs of CPU per request, all processes", cpuPerRequest(c), cpuPerRequest(bc))
 	}
 	return t
+}
+
+// floorPair is a callgw contender and its null pipeline: the same hops
+// with no logic, one message per request, the floor of the design.
+type floorPair struct {
+	name, label, tag string // "put", "PUT", "callgw_put"
+	points           []Point
+	nullName, null   string // "null REST", "null_rest"
+	nullPoints       []Point
+}
+
+// floorPairs are the REST contenders against the null REST pipeline and
+// the bus client against the null bus pipeline.
+func floorPairs(r *Results) []floorPair {
+	return []floorPair{
+		{"put", "PUT", "callgw_put", r.CallgwPut, "null REST", "null_rest", r.NullREST},
+		{"get", "GET", "callgw_get", r.CallgwGet, "null REST", "null_rest", r.NullREST},
+		{"bus put", "bus client", "callgw_bus_put", r.BusPut, "null bus", "null_bus", r.NullBus},
+	}
+}
+
+// floorRatios are figures, not targets: each pair's rate and p50 at 1 and
+// 64 in flight and its CPU per request at 64, over the null pipeline's.
+// A rate ratio over 1 or a p50 or CPU ratio under 1 is below the floor:
+// batching can do that, one message per request cannot.
+func floorRatios(r *Results) []Target {
+	var out []Target
+	for _, p := range floorPairs(r) {
+		pre := p.name + "/" + p.nullName + " "
+		for _, n := range nullLevels {
+			out = append(out,
+				rateRatioAt(fmt.Sprintf("%srate@%d", pre, n), p.label, p.nullName, p.points, p.nullPoints, n, 0),
+				p50RatioAt(fmt.Sprintf("%sp50@%d", pre, n), p.label, p.nullName, p.points, p.nullPoints, n, 0))
+		}
+		out = append(out, cpuRatioOf(r, pre+"cpu/req@64", p.tag, p.null, 0))
+	}
+	for i := range out {
+		out[i].Limit, out[i].Met = "none", out[i].Run
+	}
+	return out
+}
+
+// floorSummary is the summary's part on the null pipeline: per pair, the
+// ratios that ran.
+func floorSummary(r *Results) string {
+	var groups []string
+	for _, p := range floorPairs(r) {
+		pre := p.name + "/" + p.nullName + " "
+		var vs []string
+		for _, t := range r.Floor {
+			if rest, ok := strings.CutPrefix(t.Name, pre); ok && t.Run {
+				vs = append(vs, fmt.Sprintf("%s %.2f", rest, t.Value))
+			}
+		}
+		if len(vs) > 0 {
+			groups = append(groups, strings.TrimSpace(pre)+": "+strings.Join(vs, ", "))
+		}
+	}
+	if len(groups) == 0 {
+		return ""
+	}
+	return "(× the null pipeline, the floor: " + strings.Join(groups, "; ") + ")"
 }
 
 // latencyTargets are PUT's and GET's p50 at 1 in flight over their
@@ -208,6 +294,9 @@ func summary(r *Results, ts, info []Target) string {
 	if len(inf) > 0 {
 		parts = append(parts, "(info: "+strings.Join(inf, ", ")+")")
 	}
+	if f := floorSummary(r); f != "" {
+		parts = append(parts, f)
+	}
 	return fmt.Sprintf("SUMMARY [%s] %d/%d targets met: %s", r.Mode, met, run, strings.Join(parts, " | "))
 }
 
@@ -235,6 +324,7 @@ func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
 func printReport(w io.Writer, r *Results) {
 	printHeader(w, r)
 	printLoad(w, r)
+	printFloor(w, r)
 	if len(r.CPU) > 0 {
 		printCPUSplit(w, r.CPU)
 	}
@@ -258,6 +348,7 @@ func printHeader(w io.Writer, r *Results) {
 		r.Options.Reps, r.Options.Duration, r.Options.Warmup)
 	fmt.Fprintf(w, "command path: PUT sets %s on existing calls (REST → gateway → RabbitMQ → worker → ARI), GET is answered by the worker; bare RPC payloads: command %d B, reply %d B (call.get); load average at start %s, at end %s\n",
 		benchVar, r.CommandB, r.ReplyB, r.Machine.LoadAvg[0], r.Machine.LoadAvg[1])
+	fmt.Fprintln(w, "null pipeline: callgw's hops and no logic, one message per request, at 1 and 64 in flight: the same PUT to an HTTP front (null REST), or from this process (null bus) → topic exchange, mandatory, confirmed → null worker → ARI set variable → direct reply-to")
 	if r.AriProxySkipped != "" {
 		fmt.Fprintf(w, "ari-proxy over NATS: SKIPPED: %s\n", r.AriProxySkipped)
 	}
@@ -295,13 +386,38 @@ func printLoad(w io.Writer, r *Results) {
 	}
 }
 
+// printFloor writes each callgw contender against its null pipeline.
+func printFloor(w io.Writer, r *Results) {
+	if len(r.NullREST) == 0 && len(r.NullBus) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nagainst the null pipeline, callgw's hops with no logic (× its figure; rate > 1, p50 or CPU < 1: below the floor, by batching):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\trate@1\tp50@1\trate@64\tp50@64\tCPU/req@64")
+	for _, p := range floorPairs(r) {
+		pre := p.name + "/" + p.nullName + " "
+		row := []string{p.label + " / " + p.nullName}
+		for _, col := range []string{"rate@1", "p50@1", "rate@64", "p50@64", "cpu/req@64"} {
+			v := "–"
+			for _, t := range r.Floor {
+				if t.Name == pre+col && t.Run {
+					v = fmt.Sprintf("%.2f", t.Value)
+				}
+			}
+			row = append(row, v)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+}
+
 // printCPUSplit writes the CPU split table: one row per measured load,
 // one column per process some row has.
 func printCPUSplit(w io.Writer, cpu map[string]CPUSplit) {
 	fmt.Fprintln(w, "\nCPU split (cores used; µs of CPU per request, or per event for events_*):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	var procs []string // the columns some row has
-	for _, p := range []string{"gateway", "worker", "simulator", "rabbitmq", "ari-proxy", "ari-proxy client", "nats", "loadgen"} {
+	for _, p := range []string{"gateway", "worker", "null front", "null worker", "simulator", "rabbitmq", "ari-proxy", "ari-proxy client", "nats", "loadgen"} {
 		for _, c := range cpu {
 			if _, ok := c.Cores[p]; ok {
 				procs = append(procs, p)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,23 +22,36 @@ type Point struct {
 }
 
 // contender names one command-path contender: its label in the table, its
-// tag in the CPU split (<tag>@64) and where its points are.
+// tag in the CPU split (<tag>@64), where its points are and, when not
+// every --inflight level, the levels it runs at.
 type contender struct {
 	label, tag string
 	points     *[]Point
+	levels     []int
+}
+
+// nullLevels are the levels of the null pipeline: those the summary
+// compares callgw's contenders with it at.
+var nullLevels = []int{1, 64}
+
+// runsAt tells whether c runs at inflight.
+func (c contender) runsAt(inflight int) bool {
+	return c.levels == nil || slices.Contains(c.levels, inflight)
 }
 
 // contenders lists the command-path contenders in the order they run at
 // each level and appear in the table.
 func (r *Results) contenders() []contender {
 	return []contender{
-		{"callgw PUT /v1/calls/{id}/variables/X", "callgw_put", &r.CallgwPut},
-		{"ari-proxy over NATS, set variable", "ariproxy_nats", &r.AriProxy},
-		{"callgw bus client (callapi/bus), set variable", "callgw_bus_put", &r.BusPut},
-		{"bare amqp091 RPC", "bare_rpc", &r.BareRPC},
-		{"direct ARI POST channels/{id}/variable", "direct_ari_put", &r.DirectARIPut},
-		{"callgw GET /v1/calls/{id}", "callgw_get", &r.CallgwGet},
-		{"direct ARI GET channels/{id}", "direct_ari_get", &r.DirectARIGet},
+		{"callgw PUT /v1/calls/{id}/variables/X", "callgw_put", &r.CallgwPut, nil},
+		{"ari-proxy over NATS, set variable", "ariproxy_nats", &r.AriProxy, nil},
+		{"callgw bus client (callapi/bus), set variable", "callgw_bus_put", &r.BusPut, nil},
+		{"bare amqp091 RPC", "bare_rpc", &r.BareRPC, nil},
+		{"direct ARI POST channels/{id}/variable", "direct_ari_put", &r.DirectARIPut, nil},
+		{"callgw GET /v1/calls/{id}", "callgw_get", &r.CallgwGet, nil},
+		{"direct ARI GET channels/{id}", "direct_ari_get", &r.DirectARIGet, nil},
+		{"null pipeline REST: HTTP → topic, confirms → worker → ARI set → reply-to → HTTP", "null_rest", &r.NullREST, nullLevels},
+		{"null pipeline bus: topic, confirms → worker → ARI set → reply-to", "null_bus", &r.NullBus, nullLevels},
 	}
 }
 
@@ -148,6 +162,10 @@ type Results struct {
 	DirectARIPut []Point `json:"direct_ari_set_variable"`
 	CallgwGet    []Point `json:"callgw_get_call"`
 	DirectARIGet []Point `json:"direct_ari_get_channel"`
+	// The null pipeline (callgw's hops, no logic), REST and bus, at
+	// nullLevels only.
+	NullREST []Point `json:"null_rest_set_variable"`
+	NullBus  []Point `json:"null_bus_set_variable"`
 	// AriProxySkipped says why the ari-proxy contender did not run.
 	AriProxySkipped string              `json:"ariproxy_skipped,omitempty"`
 	CPU             map[string]CPUSplit `json:"cpu_split"`
@@ -158,8 +176,11 @@ type Results struct {
 	Soak            *Soak               `json:"soak,omitempty"`
 	Targets         []Target            `json:"targets"`
 	Info            []Target            `json:"info"`
-	Summary         string              `json:"summary"`
-	Errors          []string            `json:"errors,omitempty"`
+	// Floor is each callgw contender against its null pipeline: rate and
+	// p50 at 1 and 64 in flight, CPU per request at 64 (floorRatios).
+	Floor   []Target `json:"null_floor"`
+	Summary string   `json:"summary"`
+	Errors  []string `json:"errors,omitempty"`
 }
 
 func writeResults(path string, r *Results) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -236,5 +237,93 @@ func TestFmtRatioTarget(t *testing.T) {
 	}
 	if got := fmtTarget(Target{Name: "get p50@1 - bare", Limit: "<= +0.25 ms", Value: 0.2}); got != "+0.200 ms" {
 		t.Errorf("delta shown as %q", got)
+	}
+}
+
+// TestFloorRatios: each callgw contender over its null pipeline, rate and
+// p50 at 1 and 64 in flight and CPU per request at 64, in the results,
+// the summary and the table; what did not run is left out.
+func TestFloorRatios(t *testing.T) {
+	pts := func(rate1, p501, rate64, p5064 float64) []Point {
+		return []Point{{Inflight: 1, Rate: Spread{Median: rate1}, P50: Spread{Median: p501}}, {Inflight: 64, Rate: Spread{Median: rate64}, P50: Spread{Median: p5064}}}
+	}
+	split := func(cores float64, requests int64) CPUSplit {
+		return CPUSplit{WallSeconds: 1, TotalCores: cores, Requests: requests}
+	}
+	base := func() *Results {
+		return &Results{
+			Mode:      "quick",
+			CallgwPut: pts(500, 1.5, 4000, 16),
+			CallgwGet: pts(1000, 0.75, 10000, 6),
+			BusPut:    pts(1200, 0.8, 9000, 7),
+			NullREST:  pts(1000, 1.0, 5000, 12),
+			NullBus:   pts(1500, 0.6, 6000, 10),
+			CPU: map[string]CPUSplit{
+				"callgw_put@64":     split(1.6, 4000), // 400 µs
+				"callgw_get@64":     split(1.5, 10000),
+				"callgw_bus_put@64": split(1.8, 9000),
+				"null_rest@64":      split(1.6, 5000), // 320 µs
+				"null_bus@64":       split(1.5, 6000), // 250 µs
+			},
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		change  func(r *Results)
+		want    map[string]float64 // floor figure → value; absent: not run
+		summary []string           // parts the summary line holds
+	}{
+		{"all measured", nil, map[string]float64{
+			"put/null REST rate@1": 0.5, "put/null REST p50@1": 1.5, "put/null REST rate@64": 0.8, "put/null REST p50@64": 16.0 / 12, "put/null REST cpu/req@64": 1.25,
+			"get/null REST rate@1": 1, "get/null REST p50@1": 0.75, "get/null REST rate@64": 2, "get/null REST p50@64": 0.5, "get/null REST cpu/req@64": 150.0 / 320,
+			"bus put/null bus rate@1": 0.8, "bus put/null bus p50@1": 0.8 / 0.6, "bus put/null bus rate@64": 1.5, "bus put/null bus p50@64": 0.7, "bus put/null bus cpu/req@64": 200.0 / 250,
+		}, []string{"(× the null pipeline, the floor: put/null REST: rate@1 0.50, p50@1 1.50, rate@64 0.80, p50@64 1.33, cpu/req@64 1.25; get/null REST: ",
+			"; bus put/null bus: rate@1 0.80, p50@1 1.33, rate@64 1.50, p50@64 0.70, cpu/req@64 0.80)"}},
+		{"no null bus, no CPU at 64 for the null REST", func(r *Results) {
+			r.NullBus = nil
+			delete(r.CPU, "null_bus@64")
+			delete(r.CPU, "null_rest@64")
+		}, map[string]float64{
+			"put/null REST rate@1": 0.5, "put/null REST p50@1": 1.5, "put/null REST rate@64": 0.8, "put/null REST p50@64": 16.0 / 12,
+			"get/null REST rate@1": 1, "get/null REST p50@1": 0.75, "get/null REST rate@64": 2, "get/null REST p50@64": 0.5,
+		}, []string{"put/null REST: rate@1 0.50, p50@1 1.50, rate@64 0.80, p50@64 1.33; get/null REST: rate@1 1.00, p50@1 0.75, rate@64 2.00, p50@64 0.50)"}},
+		{"no null pipeline", func(r *Results) {
+			r.NullREST, r.NullBus = nil, nil
+			delete(r.CPU, "null_bus@64")
+			delete(r.CPU, "null_rest@64")
+		}, map[string]float64{}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := base()
+			if tc.change != nil {
+				tc.change(r)
+			}
+			evaluate(r)
+			if len(r.Floor) != 15 {
+				t.Fatalf("%d floor figures: %+v", len(r.Floor), r.Floor)
+			}
+			for _, f := range r.Floor {
+				want, run := tc.want[f.Name]
+				if f.Run != run || f.Met != run || f.Limit != "none" || (run && math.Abs(f.Value-want) > 1e-9) {
+					t.Errorf("%s = %v (run %v, met %v, limit %q), want %v (run %v)", f.Name, f.Value, f.Run, f.Met, f.Limit, want, run)
+				}
+			}
+			for _, part := range tc.summary {
+				if !strings.Contains(r.Summary, part) {
+					t.Errorf("summary %q lacks %q", r.Summary, part)
+				}
+			}
+			if tc.summary == nil && strings.Contains(r.Summary, "null pipeline") {
+				t.Errorf("summary speaks of a null pipeline that did not run: %q", r.Summary)
+			}
+			if len(r.Targets) != 10 {
+				t.Errorf("the floor changed the targets: %+v", r.Targets)
+			}
+			var out strings.Builder
+			printFloor(&out, r)
+			if len(tc.want) > 0 && !strings.Contains(out.String(), "PUT / null REST") {
+				t.Errorf("table:\n%s", out.String())
+			}
+		})
 	}
 }
