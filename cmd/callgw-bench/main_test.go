@@ -282,7 +282,7 @@ func TestSmoke(t *testing.T) {
 	if r.Soak == nil || r.Soak.Calls != 100 || r.Soak.Gateway[1].Goroutines == 0 {
 		t.Errorf("soak %+v", r.Soak)
 	}
-	if len(r.Targets) != 10 || r.Summary != lines[len(lines)-1] {
+	if len(r.Targets) != 11 || r.Summary != lines[len(lines)-1] {
 		t.Errorf("targets %+v, summary %q", r.Targets, r.Summary)
 	}
 }

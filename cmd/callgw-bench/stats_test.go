@@ -157,20 +157,24 @@ func TestEvaluate(t *testing.T) {
 	split := func(cores float64, requests int64) CPUSplit {
 		return CPUSplit{WallSeconds: 1, TotalCores: cores, Requests: requests}
 	}
+	withWorker := func(c CPUSplit, us float64) CPUSplit {
+		c.USPerReq = map[string]float64{"worker": us}
+		return c
+	}
 	base := func() *Results {
 		return &Results{
 			Mode:         "quick",
 			CallgwPut:    pts(0.79, 7000), // bare + ARI set + 0.24 ms; 0.7 × bare
 			CallgwGet:    pts(0.64, 9000), // bare + 0.24 ms
 			BareRPC:      pts(0.40, 10000),
-			AriProxy:     pts(0.50, 4000),
-			BusPut:       pts(0.50, 6000), // 1.5 × ari-proxy, its p50
+			AriProxy:     pts(0.50, 6000), // PUT 1.17 × ari-proxy
+			BusPut:       pts(0.50, 9000), // 1.5 × ari-proxy, its p50
 			DirectARIPut: pts(0.15, 20000),
 			DirectARIGet: pts(0.10, 30000),
 			CPU: map[string]CPUSplit{
-				"bare_rpc@64":   split(1.2, 10000), // 120 µs per round trip
-				"callgw_put@64": split(1.61, 7000), // 230 µs
-				"callgw_get@64": split(1.8, 9000),  // 200 µs
+				"bare_rpc@64":   split(1.2, 10000),                 // 120 µs per round trip
+				"callgw_put@64": withWorker(split(1.61, 7000), 77), // 230 µs; the worker 37 µs above a GET
+				"callgw_get@64": withWorker(split(1.8, 9000), 40),  // 200 µs
 			},
 			Events: &Events{Playbacks: EventRun{EventsPerS: Spread{Median: 5000}}, BareFanoutPerS: Spread{Median: 10000}},
 			Scale:  &Scale{Calls: 10, Worker: PerCall{After: MemSnap{HeapBytes: 1}, HeapBytes: 20 * 1024}},
@@ -184,24 +188,24 @@ func TestEvaluate(t *testing.T) {
 	}{
 		{"met, at or near their limits", nil, want{
 			"bus put@64/ari-proxy": true, "bus put p50@1 / ari-proxy": true, "put@64/bare": true, "put@64/ari-proxy": true, "put p50@1 - (bare + ARI set)": true, "get p50@1 - bare": true,
-			"put cpu/req@64 / bare": true, "events/bare fanout": true, "worker heap/call": false,
+			"put cpu/req@64 / bare": true, "worker cpu put-get@64": true, "events/bare fanout": true, "worker heap/call": false,
 		}},
 		{"each just past its limit", func(r *Results) {
-			r.CallgwPut = pts(0.81, 6999)              // + 0.26 ms; 0.6999 × bare
-			r.AriProxy = pts(0.5, 4700)                // PUT 1.489 × ari-proxy
-			r.CallgwGet = pts(0.66, 9000)              // bare + 0.26 ms
-			r.CPU["callgw_put@64"] = split(1.75, 7000) // 250 µs
+			r.CallgwPut = pts(0.81, 6999)                                // + 0.26 ms; 0.6999 × bare
+			r.AriProxy = pts(0.5, 7001)                                  // PUT 0.9999 × ari-proxy
+			r.CallgwGet = pts(0.66, 9000)                                // bare + 0.26 ms
+			r.CPU["callgw_put@64"] = withWorker(split(1.75, 7000), 77.5) // 250 µs; the worker 37.5 µs above a GET
 			r.Events.Playbacks.EventsPerS.Median = 4999
-			r.BusPut = pts(0.51, 7049) // 1.4998 × ari-proxy; p50 over ari-proxy's
+			r.BusPut = pts(0.51, 10501) // 1.49993 × ari-proxy; p50 over ari-proxy's
 		}, want{
 			"bus put@64/ari-proxy": false, "bus put p50@1 / ari-proxy": false, "put@64/bare": false, "put@64/ari-proxy": false, "put p50@1 - (bare + ARI set)": false, "get p50@1 - bare": false,
-			"put cpu/req@64 / bare": false, "events/bare fanout": false, "worker heap/call": false,
+			"put cpu/req@64 / bare": false, "worker cpu put-get@64": false, "events/bare fanout": false, "worker heap/call": false,
 		}},
 		{"ari-proxy skipped", func(r *Results) {
 			r.AriProxy, r.AriProxySkipped = nil, "no NATS at 127.0.0.1:4222"
 		}, want{
 			"put@64/bare": true, "put p50@1 - (bare + ARI set)": true, "get p50@1 - bare": true,
-			"put cpu/req@64 / bare": true, "events/bare fanout": true, "worker heap/call": false,
+			"put cpu/req@64 / bare": true, "worker cpu put-get@64": true, "events/bare fanout": true, "worker heap/call": false,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,7 +214,7 @@ func TestEvaluate(t *testing.T) {
 				tc.change(r)
 			}
 			evaluate(r)
-			if len(r.Targets) != 10 {
+			if len(r.Targets) != 11 {
 				t.Fatalf("%d targets: %+v", len(r.Targets), r.Targets)
 			}
 			for _, tg := range r.Targets {
@@ -316,7 +320,7 @@ func TestFloorRatios(t *testing.T) {
 			if tc.summary == nil && strings.Contains(r.Summary, "null pipeline") {
 				t.Errorf("summary speaks of a null pipeline that did not run: %q", r.Summary)
 			}
-			if len(r.Targets) != 10 {
+			if len(r.Targets) != 11 {
 				t.Errorf("the floor changed the targets: %+v", r.Targets)
 			}
 			var out strings.Builder
