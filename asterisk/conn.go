@@ -226,11 +226,12 @@ func (p *PBX) read(ctx context.Context, ws *websocket.Conn) error {
 		}
 		data := buf.Bytes()
 		p.stats.in.Add(1)
-		// Most of what Asterisk sends is dropped here (ChannelVarset for
-		// every variable set, ChannelDialplan, …): when the type leads
-		// the object, as Asterisk writes it, such an event is dropped
-		// without decoding the rest (5 % of a worker's CPU under a
-		// variable-setting load, docs/performance.md).
+		// The event filter (filterEvents) keeps Asterisk from sending
+		// what is not relevant; what still comes (before the filter is
+		// set, or from an Asterisk without filters: a ChannelVarset for
+		// every variable set, ChannelDialplan, …) is dropped here, and
+		// when the type leads the object, as Asterisk writes it, without
+		// decoding the rest.
 		if t, ok := peekType(data); ok && !relevant[t] && t != "ApplicationReplaced" {
 			p.stats.skipped.Add(1)
 			continue
