@@ -14,7 +14,7 @@ import (
 // the variables it sets no longer come back as ChannelVarset frames (the
 // intake's counters stay flat across them) while the call's events still
 // arrive. An Asterisk without event filters (404) costs only the frames:
-// the intake drops them as before.
+// the intake drops them as before. Each reconnect sets the filter again.
 func TestEventFilter(t *testing.T) {
 	const sets = 50
 	for _, tc := range []struct {
@@ -67,6 +67,14 @@ func TestEventFilter(t *testing.T) {
 			}
 			sink.waitFor(t, id, callapi.EvCallHangup)
 			waitNoChannels(t, srv)
+
+			// Every connect sets the filter again (the refused one too).
+			srv.DropWebSockets()
+			for deadline := time.Now().Add(5 * time.Second); len(appFilter(t, ts.URL+"/ari/applications/callgw")) != len(relevant)+1; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("filter not set after the reconnect")
+				}
+			}
 		})
 	}
 }
