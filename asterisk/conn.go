@@ -116,6 +116,7 @@ func (p *PBX) session(ctx context.Context) (connected bool, err error) {
 	go func() {
 		defer wg.Done()
 		p.awaitRegistered(sctx)
+		p.filterEvents(sctx)
 		p.subscribeMessages(sctx)
 		p.subscribeDeviceStates(sctx)
 		p.reconcile(sctx)
@@ -159,6 +160,25 @@ func (p *PBX) awaitRegistered(ctx context.Context) {
 			p.log.Warn("app not listed by Asterisk after connect", zap.Error(ctx.Err()))
 			return
 		}
+	}
+}
+
+// filterEvents asks Asterisk to send the app only the events the intake
+// keeps (eventFilter): each dropped event still cost the worker a WebSocket
+// frame read and a wake-up, and Asterisk sends a ChannelVarset for every
+// variable set. The filter belongs to the app, not to the connection:
+// Asterisk keeps it while the app exists (a connection that replaces this
+// one inherits it) and forgets it with the app, so it is set again after
+// every connect. Until it is set, and on an Asterisk that has no event
+// filters (before 13.26 / 16.3: 404) or refuses this one, the intake drops
+// those events itself: a failure is a warning, not an error.
+func (p *PBX) filterEvents(ctx context.Context) {
+	err := p.rest.do(ctx, http.MethodPut, "/applications/"+seg(p.cfg.App)+"/eventFilter", nil, eventFilter, nil)
+	switch {
+	case err == nil:
+		p.log.Debug("ARI event filter set", zap.Int("allowed", len(eventFilter.Allowed)))
+	case ctx.Err() == nil:
+		p.log.Warn("ARI event filter not set (Asterisk older than 13.26/16.3?): the events the worker does not use are dropped on arrival instead", zap.Error(err))
 	}
 }
 
@@ -212,11 +232,12 @@ func (p *PBX) read(ctx context.Context, ws *websocket.Conn) error {
 		}
 		data := buf.Bytes()
 		p.stats.in.Add(1)
-		// Most of what Asterisk sends is dropped here (ChannelVarset for
-		// every variable set, ChannelDialplan, …): when the type leads
-		// the object, as Asterisk writes it, such an event is dropped
-		// without decoding the rest (5 % of a worker's CPU under a
-		// variable-setting load, docs/performance.md).
+		// The event filter (filterEvents) keeps Asterisk from sending
+		// what is not relevant; what still comes (before the filter is
+		// set, or from an Asterisk without filters: a ChannelVarset for
+		// every variable set, ChannelDialplan, …) is dropped here, and
+		// when the type leads the object, as Asterisk writes it, without
+		// decoding the rest.
 		if t, ok := peekType(data); ok && !relevant[t] && t != "ApplicationReplaced" {
 			p.stats.skipped.Add(1)
 			continue

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,8 +62,10 @@ type item struct {
 	done chan struct{}
 }
 
-// relevant lists the ARI event types the normalizer uses; the others
-// (ChannelVarset, ChannelDialplan, …) are dropped at intake.
+// relevant lists the ARI event types the normalizer uses: after each connect
+// Asterisk is asked to send the app only these (filterEvents), and any other
+// that still comes (ChannelVarset, ChannelDialplan, … from an Asterisk
+// without event filters, or before the filter was set) is dropped at intake.
 var relevant = map[string]bool{
 	"StasisStart": true, "StasisEnd": true, "ChannelStateChange": true, "ChannelDestroyed": true,
 	"ChannelHangupRequest": true, "Dial": true, "ChannelDtmfReceived": true,
@@ -72,6 +75,29 @@ var relevant = map[string]bool{
 	"TextMessageReceived": true,
 	"EndpointStateChange": true, "ContactStatusChange": true, "PeerStatusChange": true, "DeviceStateChanged": true,
 }
+
+// ariEventFilter is the body of PUT /applications/{app}/eventFilter.
+type ariEventFilter struct {
+	Allowed    []ariEventType `json:"allowed"`
+	Disallowed []ariEventType `json:"disallowed"`
+}
+
+type ariEventType struct {
+	Type string `json:"type"`
+}
+
+// eventFilter allows relevant and ApplicationReplaced (Asterisk filters that
+// one too: app_update sends it through the app's handler) and empties the
+// disallowed list (which would win over allowed) that an earlier client of
+// the app may have left.
+var eventFilter = func() ariEventFilter {
+	f := ariEventFilter{Allowed: []ariEventType{{Type: "ApplicationReplaced"}}, Disallowed: []ariEventType{}}
+	for t := range relevant {
+		f.Allowed = append(f.Allowed, ariEventType{Type: t})
+	}
+	slices.SortFunc(f.Allowed, func(a, b ariEventType) int { return strings.Compare(a.Type, b.Type) })
+	return f
+}()
 
 func (p *PBX) shardOf(key string) chan item {
 	h := fnv.New32a()

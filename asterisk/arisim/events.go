@@ -26,6 +26,8 @@ type app struct {
 	bridgeRefs map[string]int
 	endpoints  map[string]bool
 	devices    map[string]bool
+	// allowed, disallowed: the app's event filter (filter.go); nil is an empty list.
+	allowed, disallowed *eventFilter
 }
 
 func (a *app) json() applicationJSON {
@@ -35,8 +37,8 @@ func (a *app) json() applicationJSON {
 		BridgeIDs:        sortedKeys(a.bridges),
 		EndpointIDs:      sortedKeys(a.endpoints),
 		DeviceNames:      sortedKeys(a.devices),
-		EventsAllowed:    []any{},
-		EventsDisallowed: []any{},
+		EventsAllowed:    a.allowed.json(),
+		EventsDisallowed: a.disallowed.json(),
 	}
 }
 
@@ -112,8 +114,12 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 			s.apps[name] = a
 		} else if a.conn != nil && !a.conn.closed {
 			// Asterisk: a second connection for the same app replaces the first.
+			// app_update sends ApplicationReplaced through the app's handler, so the app's
+			// event filter applies to it too (filter.go).
 			old := a.conn
-			s.deliverLocked(old, &event{typ: "ApplicationReplaced", body: map[string]any{"timestamp": stamp(time.Now())}})
+			if a.allows("ApplicationReplaced") {
+				s.deliverLocked(old, &event{typ: "ApplicationReplaced", body: map[string]any{"timestamp": stamp(time.Now())}})
+			}
 			old.replaced = true
 		}
 		a.conn = c
@@ -152,7 +158,7 @@ func (s *Server) pump(ctx context.Context, ws *websocket.Conn, conns []*wsConn) 
 			c.stop()
 			delete(s.conns, c)
 			if a := s.apps[c.app]; a != nil && a.conn == c {
-				a.conn = nil
+				a.unregister()
 			}
 		}
 		s.mu.Unlock()
@@ -249,7 +255,7 @@ func (s *Server) dropConnsLocked() []*wsConn {
 	}
 	s.conns = map[*wsConn]struct{}{}
 	for _, a := range s.apps {
-		a.conn = nil
+		a.unregister()
 	}
 	return out
 }
@@ -263,7 +269,7 @@ func (s *Server) emit(e *event) {
 		e.body["timestamp"] = stamp(time.Now())
 	}
 	for c := range s.conns {
-		if c.closed || c.replaced || !s.wants(c, e) {
+		if c.closed || c.replaced || !s.wants(c, e) || !s.allowedBy(c, e) {
 			continue
 		}
 		s.deliverLocked(c, e)
@@ -309,6 +315,13 @@ func (s *Server) wants(c *wsConn, e *event) bool {
 		}
 	}
 	return false
+}
+
+// allowedBy applies the event filter of c's app (ari_websocket_send_event's
+// stasis_app_event_allowed).
+func (s *Server) allowedBy(c *wsConn, e *event) bool {
+	a := s.apps[c.app]
+	return a != nil && a.allows(e.typ)
 }
 
 func (s *Server) deliverLocked(c *wsConn, e *event) {

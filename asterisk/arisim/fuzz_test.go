@@ -18,7 +18,7 @@ func FuzzDecodeBody(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		m, err := decodeBody([]byte(body))
+		m, _, err := decodeBody([]byte(body))
 		if err != nil {
 			return
 		}

@@ -20,6 +20,10 @@ const maxBody = 1 << 20
 type params struct {
 	q    url.Values
 	body map[string]json.RawMessage
+	// array is a body that is a JSON array: Asterisk parses it (jansson takes an object or an
+	// array) and the operations that look up keys in it find none; PUT …/eventFilter takes it
+	// for both of its lists.
+	array json.RawMessage
 }
 
 var errBody = errors.New("Error parsing request body") //nolint:staticcheck // Asterisk's text
@@ -34,25 +38,32 @@ func parseParams(r *http.Request) (params, error) {
 	if err != nil {
 		return p, errBody
 	}
-	body, err := decodeBody(b)
+	body, array, err := decodeBody(b)
 	if err != nil {
 		return p, err
 	}
-	p.body = body
+	p.body, p.array = body, array
 	return p, nil
 }
 
-// decodeBody decodes a request body: empty, JSON null or a JSON object.
-func decodeBody(b []byte) (map[string]json.RawMessage, error) {
+// decodeBody decodes a request body: empty, JSON null, a JSON object (body) or a JSON array
+// (array).
+func decodeBody(b []byte) (body map[string]json.RawMessage, array json.RawMessage, err error) {
 	s := strings.TrimSpace(string(b))
 	if s == "" || s == "null" {
-		return nil, nil
+		return nil, nil, nil
+	}
+	if s[0] == '[' {
+		if !json.Valid([]byte(s)) {
+			return nil, nil, errBody
+		}
+		return nil, json.RawMessage(s), nil
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, errBody
+		return nil, nil, errBody
 	}
-	return m, nil
+	return m, nil, nil
 }
 
 // str returns a parameter as a string; a JSON number or boolean is rendered as text.

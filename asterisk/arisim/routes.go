@@ -265,11 +265,6 @@ func (s *Server) subscribeApplication(w http.ResponseWriter, q *request, a *app)
 	reply(w, a.json(), nil)
 }
 
-// filterApplication accepts an event filter and, like an Asterisk without filters set, ignores it.
-func (s *Server) filterApplication(w http.ResponseWriter, _ *request, a *app) {
-	reply(w, a.json(), nil)
-}
-
 func (s *Server) subscription(a *app, src string, add bool) error {
 	// "channel:" / "bridge:" with no id subscribe to all channels / bridges.
 	scheme, id, ok := strings.Cut(src, ":")
