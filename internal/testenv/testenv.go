@@ -18,13 +18,36 @@ import (
 // DefaultBrokerURL is the local RabbitMQ that .ci/run starts.
 const DefaultBrokerURL = "amqp://guest:guest@127.0.0.1:5672/"
 
-// BrokerURL is the RabbitMQ the tests use: the first URL of
-// CALLGW_AMQP_URL (the variable callgw itself reads), or DefaultBrokerURL.
+// BrokerURL is the RabbitMQ the tests use: of CALLGW_AMQP_URL's URLs (the
+// variable callgw itself reads; a cluster's nodes), the first whose
+// address answers, or the first when none does; DefaultBrokerURL without
+// it. So a test run on a cluster with one node stopped uses a live one.
 func BrokerURL() string {
-	if u := os.Getenv("CALLGW_AMQP_URL"); u != "" {
-		return strings.Split(u, ",")[0]
+	u := os.Getenv("CALLGW_AMQP_URL")
+	if u == "" {
+		return DefaultBrokerURL
 	}
-	return DefaultBrokerURL
+	urls := strings.Split(u, ",")
+	for _, x := range urls {
+		if reachable(x, 500*time.Millisecond) {
+			return x
+		}
+	}
+	return urls[0]
+}
+
+// reachable reports whether url's address takes a TCP connection.
+func reachable(url string, timeout time.Duration) bool {
+	u, err := amqp.ParseURI(url)
+	if err != nil {
+		return false
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(u.Host, strconv.Itoa(u.Port)), timeout)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
 }
 
 // NeedBroker fails the test under CI=true (.ci/run starts the broker), and
