@@ -6,16 +6,17 @@ import (
 	"github.com/callgw/callgw/callapi"
 )
 
-// Admission bounds the commands that create something (originates,
-// bridges, …: callapi.Action.Creates) a gateway has sent to one target (a
-// node, or the shared any queue) and still waits on. Past the bound a new
-// one is refused at once with node_unavailable (503, Retry-After) instead
-// of queueing behind the others in the broker: after an outage, when every
-// client retries at once, the node is given what it can serve within the
-// requests' deadlines, and what it takes is served first come first
-// served, instead of everything waiting together until it times out.
-// Commands about existing calls (hang-ups above all) are never refused.
-// A nil *Admission admits everything.
+// Admission bounds the commands that start something new on a node — an
+// originate, a call created to be dialled later, a bridge (admitted) — a
+// gateway has sent to one target (a node, or the shared any queue) and
+// still waits on. Past the bound a new one is refused at once with
+// node_unavailable (503, Retry-After) instead of queueing behind the
+// others in the broker: after an outage, when every client retries at
+// once, the node is given what it can serve within the requests'
+// deadlines, and what it takes is served first come first served, instead
+// of everything waiting together until it times out. Commands about
+// existing calls and bridges (a hang-up above all, but also a play or a
+// transfer) are never refused. A nil *Admission admits everything.
 type Admission struct {
 	limit int
 
@@ -23,7 +24,7 @@ type Admission struct {
 	n  map[callapi.Target]int
 }
 
-// NewAdmission bounds each target to limit creating commands in flight
+// NewAdmission bounds each target to limit admitted commands in flight
 // (limit <= 0: nil, no bound).
 func NewAdmission(limit int) *Admission {
 	if limit <= 0 {
@@ -40,7 +41,7 @@ func (a *Admission) Limit() int {
 	return a.limit
 }
 
-// InFlight is how many creating commands wait on target.
+// InFlight is how many admitted commands wait on target.
 func (a *Admission) InFlight(t callapi.Target) int {
 	if a == nil {
 		return 0
@@ -50,7 +51,7 @@ func (a *Admission) InFlight(t callapi.Target) int {
 	return a.n[t]
 }
 
-// enter admits one creating command to t: it returns false when t has
+// enter admits one command to t: it returns false when t has
 // limit of them in flight already. An admitted command must leave.
 func (a *Admission) enter(t callapi.Target) bool {
 	if a == nil {
@@ -78,7 +79,17 @@ func (a *Admission) leave(t callapi.Target) {
 	a.n[t]--
 }
 
-// busy is the answer to a creating command refused by the Admission.
+// admitted reports whether the Admission bounds action a: the actions
+// that start a new call or bridge.
+func admitted(a callapi.Action) bool {
+	switch a {
+	case callapi.ActCallOriginate, callapi.ActCallCreate, callapi.ActBridgeCreate:
+		return true
+	}
+	return false
+}
+
+// busy is the answer to a command refused by the Admission.
 func busy(t callapi.Target, limit int, a callapi.Action) error {
 	who := "node " + string(t)
 	if t == callapi.TargetAny {

@@ -37,6 +37,25 @@ func (b *heldBus) holding() int {
 	return b.held
 }
 
+// TestAdmitted: the bound is on what starts a new call or bridge, never
+// on commands about existing ones, even those that create something on
+// them (a playback, a snoop call, a transfer's bridge).
+func TestAdmitted(t *testing.T) {
+	for _, tc := range []struct {
+		a    callapi.Action
+		want bool
+	}{
+		{callapi.ActCallOriginate, true}, {callapi.ActCallCreate, true}, {callapi.ActBridgeCreate, true},
+		{callapi.ActCallHangup, false}, {callapi.ActCallPlay, false}, {callapi.ActCallRecord, false},
+		{callapi.ActCallSnoop, false}, {callapi.ActCallTransfer, false}, {callapi.ActCallDial, false},
+		{callapi.ActBridgeAdd, false}, {callapi.ActCallGet, false},
+	} {
+		if got := admitted(tc.a); got != tc.want {
+			t.Errorf("admitted(%s) = %v, want %v", tc.a, got, tc.want)
+		}
+	}
+}
+
 func TestNewAdmission(t *testing.T) {
 	for _, tc := range []struct {
 		limit, want int

@@ -25,8 +25,8 @@ type Service struct {
 	// Records, when set, answers for calls that ended (Call, and Calls
 	// with state ended).
 	Records *Records
-	// Admission bounds the creating commands waiting on each node (nil:
-	// no bound).
+	// Admission bounds the new calls and bridges waiting on each node
+	// (nil: no bound).
 	Admission *Admission
 	Now       func() time.Time // nil = time.Now
 }
@@ -146,7 +146,7 @@ func (s *Service) send(ctx context.Context, target callapi.Target, cmd *callapi.
 		}
 		return acc, nil
 	}
-	if cmd.Action.Creates() {
+	if admitted(cmd.Action) {
 		if !s.Admission.enter(target) {
 			return nil, busy(target, s.Admission.Limit(), cmd.Action)
 		}
