@@ -50,11 +50,12 @@ type Config struct {
 	// turn in arrival order, or until their deadline. A call that rings
 	// holds no place [32].
 	MaxPlacing int
-	// MaxPlacingWait is how long an originate may wait for its turn: past
-	// it, and at once while the last one had to wait longer, originates
-	// are refused (node_unavailable, nothing placed, retryable), so that
-	// a burst is served first come first served within the callers'
-	// deadlines instead of every call waiting for all the others [250ms].
+	// MaxPlacingWait is how long an originate may have to wait for its
+	// turn: while the last one given a place had waited longer, new
+	// originates are refused at once (node_unavailable, nothing placed,
+	// retryable), so that a burst is served first come first served
+	// within the callers' deadlines instead of every call waiting for all
+	// the others [250ms].
 	MaxPlacingWait time.Duration
 	ReconnectMin   time.Duration // first reconnect delay [100ms]
 	ReconnectMax   time.Duration // longest reconnect delay [500ms: recovery within 1 s of the PBX's return]
