@@ -45,6 +45,18 @@ type Config struct {
 	// Optional tuning; zero values take the defaults in brackets.
 	RequestTimeout time.Duration // per ARI REST call whose ctx has no deadline [5s]
 	MaxConns       int           // ARI REST connection pool per host [64]
+	// MaxPlacing is how many originates may be being placed on Asterisk
+	// at once (their POST /channels in flight); the others wait their
+	// turn in arrival order, or until their deadline. A call that rings
+	// holds no place [32].
+	MaxPlacing int
+	// MaxPlacingWait is how long an originate may have to wait for its
+	// turn: while the last one given a place had waited longer, new
+	// originates are refused at once (node_unavailable, nothing placed,
+	// retryable), so that a burst is served first come first served
+	// within the callers' deadlines instead of every call waiting for all
+	// the others [250ms].
+	MaxPlacingWait time.Duration
 	ReconnectMin   time.Duration // first reconnect delay [100ms]
 	ReconnectMax   time.Duration // longest reconnect delay [250ms: a dial every 125–250 ms while Asterisk is away, so the worker is back well within 1 s of its return, also on a loaded host]
 	PublishTimeout time.Duration // per EventSink.PublishEvent [5s]
@@ -107,11 +119,15 @@ func (c *Config) validate() error {
 	def(&c.ReconnectMax, 250*time.Millisecond)
 	def(&c.PublishTimeout, 5*time.Second)
 	def(&c.EnqueueTimeout, 2*time.Second)
+	def(&c.MaxPlacingWait, 250*time.Millisecond)
 	if c.ReconnectMax < c.ReconnectMin {
 		c.ReconnectMax = c.ReconnectMin
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 64
+	}
+	if c.MaxPlacing <= 0 {
+		c.MaxPlacing = 32
 	}
 	if c.Shards <= 0 {
 		c.Shards = 32

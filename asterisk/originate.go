@@ -32,12 +32,19 @@ func (p *PBX) Originate(ctx context.Context, tenant string, id callapi.CallID, a
 	if args.Wait == callapi.WaitAnswered {
 		c.done = make(chan struct{})
 	}
+	// A place among the originates being placed (Config.MaxPlacing),
+	// first come first served; refused at once while the queue stands.
+	if err := p.placing.acquire(ctx, id); err != nil {
+		return nil, err
+	}
 	if !p.calls.register(c) {
+		p.placing.release()
 		return nil, callapi.Errorf(callapi.CodeConflict, "call %s already exists", id)
 	}
 	req := p.originateRequest(tenant, id, args)
 	var ch ariChannel
 	err := p.rest.do(ctx, http.MethodPost, "/channels", nil, req, &ch)
+	p.placing.release()
 	if err != nil {
 		if st := ariStatus(err); st >= 400 && st < 500 {
 			// Asterisk refused: nothing was created (409 = the id is in use

@@ -23,6 +23,7 @@ type PBX struct {
 	log     *zap.Logger
 	sink    callapi.EventSink
 	rest    *restClient
+	placing *placer      // originates being placed (Config.MaxPlacing)
 	calls   *callTable   // the live calls; maps the ARI events
 	bridges *bridgeTable // the bridges created through callgw (calls.bridges)
 	shards  []chan item
@@ -82,6 +83,7 @@ func NewPBX(cfg Config, events callapi.EventSink) (*PBX, error) {
 		log:            cfg.Log.Named("asterisk").With(zap.String("node", string(cfg.Node)), zap.String("app", cfg.App)),
 		sink:           events,
 		rest:           newRESTClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConns),
+		placing:        newPlacer(cfg.MaxPlacing, cfg.MaxPlacingWait),
 		calls:          newCallTable(cfg.Node, cfg.Tenant),
 		ready:          make(chan struct{}),
 	}

@@ -24,6 +24,11 @@ const (
 	// DefaultSimAddr is where callgw dev's simulator listens: Asterisk's
 	// own ARI port, so that URLs look the same.
 	DefaultSimAddr = "127.0.0.1:8088"
+	// DefaultMaxPendingCreates is a gateway's bound on the new calls and
+	// bridges it waits on per node: a worker's default concurrency, so
+	// that one gateway never queues new calls in the broker behind what
+	// the node runs.
+	DefaultMaxPendingCreates = callapi.DefaultConcurrency
 )
 
 // Common holds the options every subcommand shares.
@@ -66,7 +71,10 @@ type Gateway struct {
 	// loopback (CALLGW_ALLOW_UNAUTHENTICATED).
 	AllowUnauthenticated bool
 	DefaultTimeout       time.Duration // CALLGW_DEFAULT_TIMEOUT
-	MaxTimeout           time.Duration // CALLGW_MAX_TIMEOUT
+	// MaxPendingCreates bounds the new calls and bridges a gateway waits
+	// on per node (CALLGW_MAX_PENDING_CREATES; 0: no bound).
+	MaxPendingCreates int
+	MaxTimeout        time.Duration // CALLGW_MAX_TIMEOUT
 	// Auth: enabled when AuthClientsFile is set.
 	AuthClientsFile string        // CALLGW_AUTH_CLIENTS_FILE
 	AuthSigningKey  string        // CALLGW_AUTH_SIGNING_KEY (>= 32 bytes)
@@ -411,6 +419,7 @@ func (s *set) gateway(g *Gateway) {
 	s.boolean(&g.AllowUnauthenticated, "allow-unauthenticated", "CALLGW_ALLOW_UNAUTHENTICATED", "with auth off, listen on a non-loopback http-addr anyway (everyone reaching it acts for tenant default with every scope)")
 	s.dur(&g.DefaultTimeout, "default-timeout", "CALLGW_DEFAULT_TIMEOUT", d.DefaultTimeout, "deadline of a command when the request names none")
 	s.dur(&g.MaxTimeout, "max-timeout", "CALLGW_MAX_TIMEOUT", d.MaxTimeout, "longest deadline a request may ask for")
+	s.num(&g.MaxPendingCreates, "max-pending-creates", "CALLGW_MAX_PENDING_CREATES", DefaultMaxPendingCreates, "new calls and bridges (originate, call and bridge creation) this gateway waits on at once per node (and for the shared queue); past it: 503 node_unavailable with Retry-After at once, so that a burst (every client retrying after an outage) is served first come first served within its deadlines instead of queueing; commands about existing calls are never refused; 0: no bound")
 	s.str(&g.AuthClientsFile, "auth-clients-file", "CALLGW_AUTH_CLIENTS_FILE", "", "JSON file of OAuth2 clients; setting it turns token auth on (off: every request acts for tenant default)")
 	s.str(&g.AuthSigningKey, "auth-signing-key", "CALLGW_AUTH_SIGNING_KEY", "", "HS256 key of issued tokens, at least 32 bytes (required with auth)")
 	s.dur(&g.AuthTokenTTL, "auth-token-ttl", "CALLGW_AUTH_TOKEN_TTL", d.Auth.TokenTTL, "lifetime of issued tokens")
@@ -492,6 +501,9 @@ func (s *set) list(p *[]string, name, env, usage string) {
 func (g *Gateway) finish() error {
 	if g.DefaultTimeout <= 0 || g.MaxTimeout < g.DefaultTimeout {
 		return errors.New("config: default-timeout must be > 0 and <= max-timeout")
+	}
+	if g.MaxPendingCreates < 0 {
+		return errors.New("config: max-pending-creates must be >= 0")
 	}
 	if g.CallRecords < 0 || g.CallRecordsTTL <= 0 {
 		return errors.New("config: call-records must be >= 0 and call-records-ttl > 0")

@@ -118,6 +118,19 @@ func TestDefaultsAreTheComponents(t *testing.T) {
 		g.StreamsPerToken != r.Streams.PerToken || g.StreamsPerTenant != r.Streams.PerTenant {
 		t.Errorf("gateway defaults %+v differ from restapi.DefaultConfig %+v", g, r)
 	}
+	if g.MaxPendingCreates != callapi.DefaultConcurrency {
+		t.Errorf("gateway max-pending-creates %d, want the worker's concurrency %d", g.MaxPendingCreates, callapi.DefaultConcurrency)
+	}
+	for _, tc := range []struct {
+		v    string
+		want int
+		ok   bool
+	}{{"0", 0, true}, {"64", 64, true}, {"-1", 0, false}} {
+		g, err := LoadGateway(nil, envOf(map[string]string{"CALLGW_MAX_PENDING_CREATES": tc.v}), &bytes.Buffer{})
+		if (err == nil) != tc.ok || (tc.ok && g.MaxPendingCreates != tc.want) {
+			t.Errorf("CALLGW_MAX_PENDING_CREATES=%s: %v, want %d (ok %v)", tc.v, err, tc.want, tc.ok)
+		}
+	}
 	w, err := LoadWorker([]string{"-ari-url", "http://127.0.0.1:8088/ari"}, envOf(nil), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)

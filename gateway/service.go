@@ -25,7 +25,10 @@ type Service struct {
 	// Records, when set, answers for calls that ended (Call, and Calls
 	// with state ended).
 	Records *Records
-	Now     func() time.Time // nil = time.Now
+	// Admission bounds the new calls and bridges waiting on each node
+	// (nil: no bound).
+	Admission *Admission
+	Now       func() time.Time // nil = time.Now
 }
 
 // NewService wires a Service.
@@ -142,6 +145,12 @@ func (s *Service) send(ctx context.Context, target callapi.Target, cmd *callapi.
 			acc.Node = callapi.NodeID(target)
 		}
 		return acc, nil
+	}
+	if admitted(cmd.Action) {
+		if !s.Admission.enter(target) {
+			return nil, busy(target, s.Admission.Limit(), cmd.Action)
+		}
+		defer s.Admission.leave(target)
 	}
 	rep, err := s.Bus.Request(ctx, target, cmd)
 	if err != nil {

@@ -147,8 +147,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="callgw"`)
 	}
 	var ra *retryAfterError
-	if errors.As(err, &ra) {
+	switch {
+	case errors.As(err, &ra):
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (ra.after+time.Second-1)/time.Second))))
+	case code == callapi.CodeNodeUnavailable:
+		// nothing ran: a node down or busy, the gateway starting or
+		// shedding load; a second is the usual time of a recovery
+		w.Header().Set("Retry-After", "1")
 	}
 	w.Header().Set("Content-Type", ProblemContentType)
 	w.Header().Set("Cache-Control", "no-store")

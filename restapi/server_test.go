@@ -21,8 +21,9 @@ import (
 	"github.com/callgw/callgw/gateway"
 )
 
-// TestErrorMapping checks the one code→status table, and that only
-// internal errors are logged with their cause and never shown.
+// TestErrorMapping checks the one code→status table, that only
+// internal errors are logged with their cause and never shown, and that
+// node_unavailable (nothing ran: retry) says when with Retry-After.
 func TestErrorMapping(t *testing.T) {
 	for _, tc := range []struct {
 		err      error
@@ -65,6 +66,13 @@ func TestErrorMapping(t *testing.T) {
 			}
 			if tc.want == 401 && rec.Header().Get("WWW-Authenticate") == "" {
 				t.Error("401 without WWW-Authenticate")
+			}
+			wantRetry := ""
+			if tc.wantCode == callapi.CodeNodeUnavailable {
+				wantRetry = "1"
+			}
+			if got := rec.Header().Get("Retry-After"); got != wantRetry {
+				t.Errorf("Retry-After %q, want %q", got, wantRetry)
 			}
 		})
 	}

@@ -11,4 +11,13 @@
 // fault (`make chaos`), the broker restart on a private broker
 // (scripts/solo-broker.sh) and the node stops on `make cluster`
 // (CALLGW_CHAOS_URLS = the cluster's URLs).
+//
+// To see where a fault's time went: CALLGW_CHAOS_KEEP=<dir> keeps the
+// processes' logs there, CALLGW_CHAOS_GWLOG and CALLGW_CHAOS_WKLOG set the
+// gateway's and the workers' log levels (warn and info), and
+// CALLGW_CHAOS_ACCESS the gateway's access log (errors). CALLGW_CHAOS_DOWN
+// keeps a stopped piece (ARI, the broker) away longer than the long run's
+// 5 s, e.g. 20s: past the load's 20 s of retries, calls whose clients gave
+// up before learning of them stay up (leaked calls), as they would for a
+// real client.
 package chaos

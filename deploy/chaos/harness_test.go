@@ -83,6 +83,16 @@ func brokerURLs(t *testing.T) []string {
 	return urls
 }
 
+// keepDir is where the processes write their logs: CALLGW_CHAOS_KEEP (kept
+// after the test, to read where a fault's time went) or a temporary one.
+func keepDir(t *testing.T) string {
+	if d := os.Getenv("CALLGW_CHAOS_KEEP"); d != "" {
+		_ = os.MkdirAll(d, 0o755)
+		return d
+	}
+	return t.TempDir()
+}
+
 func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -174,7 +184,7 @@ type sysOpts struct {
 func startSystem(t *testing.T, o sysOpts) *system {
 	t.Helper()
 	s := &system{
-		t: t, urls: brokerURLs(t), prefix: "chaos" + randHex(4) + ".", dir: t.TempDir(),
+		t: t, urls: brokerURLs(t), prefix: "chaos" + randHex(4) + ".", dir: keepDir(t),
 		sims: map[string]*proc{}, simAddr: map[string]string{}, workers: map[string]*proc{},
 		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 	}
@@ -219,7 +229,7 @@ func startSystem(t *testing.T, o sysOpts) *system {
 			env: []string{
 				"CALLGW_AMQP_URL=" + strings.Join(s.urls, ","), "CALLGW_AMQP_PREFIX=" + s.prefix, "CALLGW_NODE_ID=" + n,
 				"CALLGW_ARI_URL=http://" + s.simAddr[n] + "/ari", "CALLGW_ARI_USER=u", "CALLGW_ARI_PASSWORD=p",
-				"CALLGW_HEARTBEAT_INTERVAL=500ms", "CALLGW_STATE_DIR=" + filepath.Join(s.dir, "state"), "CALLGW_LOG_LEVEL=info",
+				"CALLGW_HEARTBEAT_INTERVAL=500ms", "CALLGW_STATE_DIR=" + filepath.Join(s.dir, "state"), "CALLGW_LOG_LEVEL=" + envOr("CALLGW_CHAOS_WKLOG", "info"),
 			}}
 		if o.heartbeat == "" {
 			o.heartbeat = os.Getenv("CALLGW_CHAOS_HEARTBEAT") // e.g. 2s, the default of a deployment
@@ -237,7 +247,7 @@ func startSystem(t *testing.T, o sysOpts) *system {
 		s.gwAddrs = append(s.gwAddrs, addr)
 		s.gws = append(s.gws, &proc{t: t, name: fmt.Sprintf("gateway%d", i), log: filepath.Join(s.dir, fmt.Sprintf("gateway%d.log", i)), args: []string{"gateway"},
 			env: []string{"CALLGW_AMQP_URL=" + strings.Join(s.urls, ","), "CALLGW_AMQP_PREFIX=" + s.prefix, "CALLGW_HTTP_ADDR=" + addr,
-				"CALLGW_LOG_LEVEL=warn", "CALLGW_ACCESS_LOG=errors"}})
+				"CALLGW_LOG_LEVEL=" + envOr("CALLGW_CHAOS_GWLOG", "warn"), "CALLGW_ACCESS_LOG=" + envOr("CALLGW_CHAOS_ACCESS", "errors")}})
 		s.gws[i].start()
 	}
 	for i := range s.gws {
@@ -621,6 +631,10 @@ func (s *system) check(l *load, fault string, faultEnd time.Time) result {
 		}
 		if q.end.Sub(q.start) > q.timeout+time.Second {
 			r.pastDeadline++
+			if r.pastDeadline <= 5 {
+				s.t.Logf("past its deadline: %s started %v after the fault's end, answered after %v: status %d %s",
+					q.op, q.start.Sub(faultEnd).Round(time.Millisecond), q.end.Sub(q.start).Round(time.Millisecond), q.status, q.code)
+			}
 		}
 		if q.op == "originate" && q.status == http.StatusCreated && q.start.After(faultEnd) && (first.IsZero() || q.end.Before(first)) {
 			first = q.end
@@ -698,4 +712,12 @@ func report(t *testing.T, r result) {
 			f.Close()
 		}
 	}
+}
+
+// envOr is the environment variable k, or d when it is empty.
+func envOr(k, d string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return d
 }

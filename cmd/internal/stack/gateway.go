@@ -98,6 +98,7 @@ func NewGateway(cfg *config.Gateway, log *zap.Logger) (*Gateway, error) {
 	locs := gateway.NewLocations(0)
 	g.svc = gateway.NewService(bus, g.reg, locs)
 	g.svc.Rules = cfg.Rules()
+	g.svc.Admission = gateway.NewAdmission(cfg.MaxPendingCreates)
 	g.svc.Records = gateway.NewRecords(cfg.CallRecords, cfg.CallRecordsTTL)
 	g.obs = gateway.NewObserver(g.reg, locs, g.svc.Records)
 	metrics := ops.NewRegistry()
