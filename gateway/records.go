@@ -56,9 +56,12 @@ type warming struct {
 }
 
 // Warm loads tenant's records from its history once in the gateway's
-// life (Loader; nothing without one), the first caller loading while
-// later ones wait, until ctx ends. A load that failed is tried again by
-// the next caller; the records answer meanwhile with what they hold.
+// life (Loader; nothing without one) and waits for the load until ctx
+// ends. The load runs on its own goroutine, bounded by WarmTimeout, so
+// that the caller that starts it waits no longer than its own deadline,
+// as later callers do; they all share its outcome. A load that failed is
+// tried again by the next caller; the records answer meanwhile with what
+// they hold.
 func (r *Records) Warm(ctx context.Context, tenant string, now time.Time) error {
 	if !r.on() || r.Loader == nil {
 		return nil
@@ -71,17 +74,7 @@ func (r *Records) Warm(ctx context.Context, tenant string, now time.Time) error 
 	if w == nil {
 		w = &warming{done: make(chan struct{})}
 		r.warm[tenant] = w
-		r.warmMu.Unlock()
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WarmTimeout)
-		w.err = r.Loader(lctx, tenant, now.Add(-r.ttl), r.Observe)
-		cancel()
-		if w.err != nil {
-			r.warmMu.Lock()
-			delete(r.warm, tenant)
-			r.warmMu.Unlock()
-		}
-		close(w.done)
-		return w.err
+		go r.load(context.WithoutCancel(ctx), tenant, now, w)
 	}
 	r.warmMu.Unlock()
 	select {
@@ -90,6 +83,19 @@ func (r *Records) Warm(ctx context.Context, tenant string, now time.Time) error 
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// load runs one load of tenant's records for w (Warm), within WarmTimeout.
+func (r *Records) load(ctx context.Context, tenant string, now time.Time, w *warming) {
+	lctx, cancel := context.WithTimeout(ctx, WarmTimeout)
+	w.err = r.Loader(lctx, tenant, now.Add(-r.ttl), r.Observe)
+	cancel()
+	if w.err != nil {
+		r.warmMu.Lock()
+		delete(r.warm, tenant)
+		r.warmMu.Unlock()
+	}
+	close(w.done)
 }
 
 // AllTenants, as the tenant of Records.List, lists every tenant's

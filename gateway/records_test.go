@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -330,5 +331,39 @@ func TestRecordsWarm(t *testing.T) {
 	}
 	if err := NewRecords(0, time.Hour).Warm(context.Background(), "acme", time.Now()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestRecordsWarmHonoursDeadline: the caller that starts a slow load
+// (the broker slow or away) waits no longer than its own deadline, and
+// the load, which goes on, serves the next caller without a second one.
+func TestRecordsWarmHonoursDeadline(t *testing.T) {
+	r := NewRecords(10, time.Hour)
+	release := make(chan struct{})
+	var loads atomic.Int32
+	r.Loader = func(ctx context.Context, tenant string, since time.Time, observe func(*callapi.Event)) error {
+		loads.Add(1)
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := r.Warm(ctx, "acme", time.Now()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Warm = %v, want the caller's deadline", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("the first caller waited %v for a slow load, past its 50ms deadline", d)
+	}
+	close(release)
+	if err := r.Warm(context.Background(), "acme", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := loads.Load(); n != 1 {
+		t.Errorf("%d loads, want the one that went on", n)
 	}
 }
