@@ -399,3 +399,35 @@ func TestBatchRouteStopsWithTheBus(t *testing.T) {
 		t.Fatalf("stopping took %v", d)
 	}
 }
+
+// A request never waits past its own deadline for another request's
+// publish: with the broker away, a batch waits to be written until the
+// last deadline of its requests, holding its route's writer; a later
+// request with a shorter deadline that gets the other window slot is
+// answered node_unavailable at its own deadline, not at the other's.
+func TestBatchRequestNotHeldByAnothersPublish(t *testing.T) {
+	t.Parallel()
+	// Nothing listens there: the bus never connects, as while the
+	// broker is away.
+	gw, err := New(Config{URLs: []string{"amqp://guest:guest@127.0.0.1:1/"}, Batching: BatchOn, Prefix: "tnone."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := make(chan error, 1)
+	go func() {
+		_, err := gw.Request(ctxFor(t, 3*time.Second), "pbx1", cmdOf(callapi.ActCallGet, "long"))
+		long <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the long one holds the route's writer
+	start := time.Now()
+	_, err = gw.Request(ctxFor(t, 300*time.Millisecond), "pbx1", cmdOf(callapi.ActCallGet, "short"))
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the short request was answered after %v, past its 300ms deadline", d)
+	}
+	if callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
+		t.Errorf("short request: %v, want node_unavailable (nothing was sent)", err)
+	}
+	if err := <-long; callapi.ErrorCode(err) != callapi.CodeNodeUnavailable {
+		t.Errorf("long request: %v, want node_unavailable", err)
+	}
+}

@@ -147,12 +147,28 @@ func (r *cmdRoute) enqueue(q *queued) {
 	}
 	r.inflight++
 	r.mu.Unlock()
-	r.sendNext() // on the requester's goroutine: no hand-off at low load
+	// On the requester's goroutine: no hand-off at low load. While another
+	// batch is being written (which, the broker away, waits for it until
+	// the last deadline of its own requests), the send goes to a goroutine
+	// of the bus instead: a requester waits for its outcome until its own
+	// deadline, never for another request's publish.
+	if r.pubMu.TryLock() {
+		r.sendLocked()
+		return
+	}
+	if !r.b.background(r.sendNext) {
+		r.drain(ErrClosed) // Run is returning: nothing will be sent
+	}
 }
 
 // sendNext fills a reserved window slot with what has queued.
 func (r *cmdRoute) sendNext() {
 	r.pubMu.Lock()
+	r.sendLocked()
+}
+
+// sendLocked is sendNext with pubMu held; it unlocks it.
+func (r *cmdRoute) sendLocked() {
 	r.mu.Lock()
 	batch := r.takeLocked()
 	r.mu.Unlock()
