@@ -210,15 +210,21 @@ func (h *Hub) Publish(e *callapi.Event) {
 		if sub.stream || !sub.f.Match(e) {
 			continue
 		}
-		select {
-		case sub.c <- e:
-		default:
-			h.dropped++
-			h.mDropped.Inc()
-			h.log.Warn("slow event subscriber disconnected", zap.Int("buffer", cap(sub.c)),
-				zap.String("tenant", sub.f.Tenant), zap.Uint64("dropped_total", h.dropped))
-			h.removeLocked(sub)
-		}
+		h.offerLocked(sub, e)
+	}
+}
+
+// offerLocked hands e to sub without blocking; a subscriber whose buffer
+// is full has fallen behind and is disconnected (its channel closed).
+func (h *Hub) offerLocked(sub *subscriber, e *callapi.Event) {
+	select {
+	case sub.c <- e:
+	default:
+		h.dropped++
+		h.mDropped.Inc()
+		h.log.Warn("slow event subscriber disconnected", zap.Int("buffer", cap(sub.c)),
+			zap.String("tenant", sub.f.Tenant), zap.Uint64("dropped_total", h.dropped))
+		h.removeLocked(sub)
 	}
 }
 

@@ -135,15 +135,7 @@ func (h *Hub) publishAt(tenant string, gen uint64, off int64, e *callapi.Event) 
 		if !sub.stream || sub.catching || sub.f.Tenant != tenant || off <= sub.after || !sub.f.Match(e) {
 			continue
 		}
-		select {
-		case sub.c <- e:
-		default:
-			h.dropped++
-			h.mDropped.Inc()
-			h.log.Warn("slow event subscriber disconnected", zap.Int("buffer", cap(sub.c)),
-				zap.String("tenant", sub.f.Tenant), zap.Uint64("dropped_total", h.dropped))
-			h.removeLocked(sub)
-		}
+		h.offerLocked(sub, e)
 	}
 }
 
