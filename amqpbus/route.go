@@ -156,6 +156,12 @@ func (r *cmdRoute) enqueue(q *queued) {
 		r.sendLocked()
 		return
 	}
+	r.sendInBackground()
+}
+
+// sendInBackground fills a reserved window slot on a goroutine of the
+// bus, or fails what is queued when the bus is stopping.
+func (r *cmdRoute) sendInBackground() {
 	if !r.b.background(r.sendNext) {
 		r.drain(ErrClosed) // Run is returning: nothing will be sent
 	}
@@ -210,9 +216,7 @@ func (r *cmdRoute) release() {
 	}
 	r.inflight++
 	r.mu.Unlock()
-	if !r.b.background(r.sendNext) {
-		r.drain(ErrClosed) // Run is returning: nothing will be sent
-	}
+	r.sendInBackground()
 }
 
 // send publishes batch as one message (mandatory, confirmed) on the
