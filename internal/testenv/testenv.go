@@ -38,35 +38,39 @@ func BrokerURL() string {
 
 // reachable reports whether url's address takes a TCP connection.
 func reachable(url string, timeout time.Duration) bool {
+	_, err := dial(url, timeout)
+	return err == nil
+}
+
+// dial opens and closes a TCP connection to url's address, which it
+// returns (empty when url does not parse).
+func dial(url string, timeout time.Duration) (string, error) {
 	u, err := amqp.ParseURI(url)
 	if err != nil {
-		return false
+		return "", err
 	}
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(u.Host, strconv.Itoa(u.Port)), timeout)
+	addr := net.JoinHostPort(u.Host, strconv.Itoa(u.Port))
+	c, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
-		return false
+		return addr, err
 	}
 	_ = c.Close()
-	return true
+	return addr, nil
 }
 
 // NeedBroker fails the test under CI=true (.ci/run starts the broker), and
 // skips it elsewhere, when nothing answers at url's address.
 func NeedBroker(t testing.TB, url string) {
 	t.Helper()
-	u, err := amqp.ParseURI(url)
-	if err != nil {
+	addr, err := dial(url, 2*time.Second)
+	switch {
+	case addr == "":
 		t.Fatalf("broker URL: %v", err)
-	}
-	addr := net.JoinHostPort(u.Host, strconv.Itoa(u.Port))
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("RabbitMQ not reachable at %s (CI=true: integration tests must run): %v", addr, err)
-		}
+	case err != nil && os.Getenv("CI") == "true":
+		t.Fatalf("RabbitMQ not reachable at %s (CI=true: integration tests must run): %v", addr, err)
+	case err != nil:
 		t.Skipf("RabbitMQ not reachable at %s: %v", addr, err)
 	}
-	_ = c.Close()
 }
 
 // NeedTool returns the path of the named program. A missing one fails the
